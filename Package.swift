@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Rookery",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rookery-client", targets: ["rookery-client"]),
+        .executable(name: "rookery", targets: ["rookery"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // System libraries. GPGME is used through its C API; libcurl through a
+        // tiny C shim because curl_easy_setopt is variadic.
+        .systemLibrary(name: "CGPGME", path: "Sources/CGPGME"),
+        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+
+        // Shared by client and server: documents, settings, wire protocol, OpenPGP.
+        .target(name: "RookeryCore", dependencies: [
+            "CGPGME",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Built-in plugins: read the system through a root directory. No dependencies.
+        .target(name: "RookeryPlugins"),
+        .target(name: "RookeryClient", dependencies: ["RookeryCore", "RookeryPlugins", "CCurl"]),
+        .target(name: "RookeryServer", dependencies: [
+            "RookeryCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+
+        .executableTarget(name: "rookery-client", dependencies: [
+            "RookeryClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "rookery", dependencies: [
+            "RookeryServer", "RookeryClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "RookeryCoreTests", dependencies: ["RookeryCore"]),
+        .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient"]),
+        .testTarget(name: "RookeryServerTests", dependencies: [
+            "RookeryServer",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

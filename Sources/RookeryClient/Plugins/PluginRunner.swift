@@ -1,0 +1,102 @@
+import Foundation
+import RookeryCore
+import RookeryPlugins
+
+/// A plugin to run: a built-in (run as `rookery-client plugin NAME`) or an executable in
+/// `client/plugins/`.
+public struct PluginSpec: Sendable {
+    public let name: String
+    public let executable: String
+    public let arguments: [String]
+}
+
+/// Runs every plugin, each as its own process with a hard timeout, a few at a time. A broken
+/// plugin (crash, timeout, bad JSON) yields `"unknown"` and a log line; it never stops the others.
+public struct PluginRunner: Sendable {
+    public let timeout: TimeInterval
+    public let parallelism: Int
+    public let environment: [String: String]
+    public let log: ClientLog
+
+    public func run(_ plugins: [PluginSpec]) -> [String: JSONValue] {
+        let results = ResultBox(count: plugins.count)
+        let next = ResultBox.Counter()
+        DispatchQueue.concurrentPerform(iterations: max(1, min(parallelism, plugins.count))) { _ in
+            while let index = next.take(below: plugins.count) {
+                results.set(index, runOne(plugins[index]))
+            }
+        }
+        var document: [String: JSONValue] = [:]
+        for (spec, value) in zip(plugins, results.values) { document[spec.name] = value }
+        return document
+    }
+
+    private func runOne(_ spec: PluginSpec) -> JSONValue {
+        do {
+            let result = try PluginProcess.run(executable: spec.executable, arguments: spec.arguments,
+                                               environment: environment, timeout: timeout)
+            switch result.ending {
+            case .timedOut:
+                log.warning("plugin \(spec.name) killed after \(Int(timeout)) s")
+            case .signaled(let signal):
+                log.warning("plugin \(spec.name) died of signal \(signal)")
+            case .exited(let code) where code != 0:
+                log.warning("plugin \(spec.name) exited \(code): \(Self.firstLine(result.stderr))")
+            case .exited:
+                if let value = try? JSONValue.parse(result.stdout) { return value }
+                log.warning("plugin \(spec.name) printed no valid JSON")
+            }
+        } catch {
+            log.warning("plugin \(spec.name) could not start: \(error)")
+        }
+        return .string("unknown")
+    }
+
+    private static func firstLine(_ data: Data) -> String {
+        String(decoding: data.prefix(300), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+    }
+
+    /// The built-ins plus every executable regular file in `directory` (hidden files skipped).
+    /// An external plugin with a built-in's name replaces the built-in.
+    public static func discover(pluginDirectory directory: String, selfExecutable: String,
+                                systemRoot: String, stateDirectory: String) -> [PluginSpec] {
+        var specs: [String: PluginSpec] = [:]
+        for name in BuiltinPlugins.names {
+            specs[name] = PluginSpec(name: name, executable: selfExecutable,
+                                     arguments: ["plugin", name, "--root", systemRoot, "--state-dir", stateDirectory])
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for file in names.sorted() where !file.hasPrefix(".") {
+            let path = directory + "/" + file
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  FileManager.default.isExecutableFile(atPath: path) else { continue }
+            let name = (file as NSString).deletingPathExtension
+            specs[name] = PluginSpec(name: name, executable: path, arguments: [])
+        }
+        return specs.keys.sorted().compactMap { specs[$0] }
+    }
+}
+
+/// Slots that worker threads fill in; guarded by a lock.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [JSONValue]
+
+    init(count: Int) { slots = Array(repeating: .string("unknown"), count: count) }
+
+    func set(_ index: Int, _ value: JSONValue) { lock.withLock { slots[index] = value } }
+    var values: [JSONValue] { lock.withLock { slots } }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take(below limit: Int) -> Int? {
+            lock.withLock {
+                guard value < limit else { return nil }
+                defer { value += 1 }
+                return value
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import RookeryCore
+
+/// What every client command opens from the install root.
+public struct ClientContext: Sendable {
+    public let root: InstallRoot
+    public let settings: ClientSettings
+    public let log: ClientLog
+    public let openPGP: OpenPGP
+
+    public init(root: InstallRoot, interactive: Bool) throws {
+        self.root = root
+        settings = try SettingsFile.load(ClientSettings.self, from: root.clientSettings)
+        try FileManager.default.createDirectory(atPath: root.clientState, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        log = ClientLog(path: root.clientState + "/client.log", echoWarnings: interactive)
+        openPGP = OpenPGP(homeDirectory: root.clientGnuPGHome)
+    }
+
+    public var statePath: String { root.clientState + "/state.json" }
+    public func loadState() -> ClientState { ClientState.load(from: statePath) }
+    public func save(_ state: ClientState) throws { try state.save(to: statePath) }
+
+    public func queue() throws -> SubmissionQueue { try SubmissionQueue(stateDirectory: root.clientState) }
+
+    public var connection: ServerConnection {
+        ServerConnection(baseURL: settings.serverURL, timeoutSeconds: settings.requestTimeout)
+    }
+
+    /// The name this device reports: the setting, or the system's hostname.
+    public var hostname: String {
+        if !settings.hostname.isEmpty { return settings.hostname }
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// The client's log: `var/client/client.log`, one line per event. Warnings also go to stderr when
+/// a person ran the command (cron runs stay quiet so they do not mail every minute).
+public struct ClientLog: Sendable {
+    public let path: String
+    public let echoWarnings: Bool
+
+    public init(path: String, echoWarnings: Bool) {
+        self.path = path
+        self.echoWarnings = echoWarnings
+    }
+
+    public func info(_ message: String) { write("info", message) }
+
+    public func warning(_ message: String) {
+        write("warning", message)
+        if echoWarnings { FileHandle.standardError.write(Data("warning: \(message)\n".utf8)) }
+    }
+
+    private func write(_ level: String, _ message: String) {
+        let line = "\(ISO8601DateFormatter().string(from: Date())) \(level) \(message)\n"
+        guard let handle = FileHandle(forWritingAtPath: path) ?? createLog() else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data(line.utf8))
+    }
+
+    private func createLog() -> FileHandle? {
+        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        return FileHandle(forWritingAtPath: path)
+    }
+}

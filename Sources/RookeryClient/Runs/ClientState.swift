@@ -1,0 +1,35 @@
+import Foundation
+import RookeryCore
+
+/// What the client remembers between runs (`var/client/state.json`). Small on purpose: the cron
+/// fast path reads only this and the settings.
+public struct ClientState: Codable, Sendable, Equatable {
+    public enum Enrollment: String, Codable, Sendable {
+        case none, pending, accepted, rejected, revoked
+    }
+    public var fingerprint: String?
+    public var enrollment: Enrollment = .none
+    public var lastCollect: Date?
+    public var lastSubmit: Date?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case fingerprint, enrollment, lastCollect = "last_collect", lastSubmit = "last_submit"
+    }
+
+    public static func load(from path: String) -> ClientState {
+        guard let data = FileManager.default.contents(atPath: path) else { return ClientState() }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        // A damaged state file costs at most one early collection, never a crash.
+        return (try? decoder.decode(ClientState.self, from: data)) ?? ClientState()
+    }
+
+    public func save(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = .sortedKeys
+        try AtomicFile.write(try encoder.encode(self), to: path)
+    }
+}

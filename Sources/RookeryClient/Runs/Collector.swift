@@ -1,0 +1,53 @@
+import Foundation
+import RookeryCore
+
+/// Runs every plugin and queues the result as one collection.
+public struct Collector: Sendable {
+    let context: ClientContext
+
+    public init(context: ClientContext) { self.context = context }
+
+    /// Returns the queued item's id.
+    @discardableResult
+    public func collect(now: Date = Date()) throws -> String {
+        let pluginState = context.root.clientState + "/plugin-state"
+        try FileManager.default.createDirectory(atPath: pluginState, withIntermediateDirectories: true)
+        let plugins = PluginRunner.discover(
+            pluginDirectory: context.root.clientPlugins, selfExecutable: Self.selfExecutable,
+            systemRoot: context.settings.systemRoot, stateDirectory: pluginState)
+        let runner = PluginRunner(
+            timeout: TimeInterval(context.settings.pluginTimeout), parallelism: context.settings.pluginParallelism,
+            environment: Self.pluginEnvironment(context), log: context.log)
+        let results = runner.run(plugins)
+
+        let queue = try context.queue()
+        let id = UUID().uuidString.lowercased()
+        let name = try queue.enqueue([
+            "collected_at": .string(RFC3339.string(from: now)),
+            "plugins": .object(results),
+        ], id: id, at: now)
+        let dropped = try queue.enforceBounds(
+            maxItems: context.settings.queueMaxItems, maxBytes: context.settings.queueMaxBytes,
+            maxAge: TimeInterval(context.settings.queueMaxAgeDays) * 86400, now: now)
+        for item in dropped {
+            context.log.warning("queue full or too old: dropped undelivered collection \(item.id)")
+        }
+        context.log.info("collected \(results.count) plugins into \(name)")
+        return name
+    }
+
+    /// Plugins get a small, known environment rather than whatever cron happened to have.
+    static func pluginEnvironment(_ context: ClientContext) -> [String: String] {
+        [
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "ROOKERY_HOME": context.root.path,
+            "ROOKERY_SYSTEM_ROOT": context.settings.systemRoot,
+        ]
+    }
+
+    /// This very binary, which runs the built-in plugins.
+    static var selfExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}

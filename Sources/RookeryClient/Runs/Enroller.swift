@@ -1,0 +1,38 @@
+import Foundation
+import RookeryCore
+
+/// Sends the device's public key to the server, signed by that same key.
+public struct Enroller: Sendable {
+    let context: ClientContext
+
+    public init(context: ClientContext) { self.context = context }
+
+    /// Returns the state the server reports ("pending" or "accepted"), or throws its refusal.
+    @discardableResult
+    public func enroll() throws -> ClientState.Enrollment {
+        let identity = try DeviceIdentity.loadOrCreate(context)
+        var fields: [String: JSONValue] = [
+            "public_key": .string(try context.openPGP.exportPublicKey(fingerprint: identity.fingerprint)),
+            "machine_id": .string(identity.machineID),
+        ]
+        if !context.settings.enrollmentToken.isEmpty {
+            fields["enrollment_token"] = .string(context.settings.enrollmentToken)
+        }
+        let request = try SignedRequest.make(endpoint: .enroll, fields: fields, host: context.hostname,
+                                             fingerprint: identity.fingerprint, signer: context.openPGP)
+        var state = context.loadState()
+        switch try context.connection.send(request, expecting: EnrollResponse.self) {
+        case .ok(let answer):
+            state.enrollment = ClientState.Enrollment(rawValue: answer.status) ?? .pending
+            try context.save(state)
+            context.log.info("enrolled as \(identity.fingerprint): \(answer.status)")
+            return state.enrollment
+        case .refused(_, let refusal):
+            if refusal.error == .rejected || refusal.error == .revoked {
+                state.enrollment = refusal.error == .rejected ? .rejected : .revoked
+                try context.save(state)
+            }
+            throw refusal
+        }
+    }
+}

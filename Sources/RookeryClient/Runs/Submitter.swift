@@ -1,0 +1,100 @@
+import Foundation
+import RookeryCore
+
+/// What one pass over the queue did.
+public struct SubmitReport: Sendable, Equatable {
+    public var delivered = 0
+    public var duplicates = 0
+    public var rejected = 0
+    public var remaining = 0
+    /// Why delivery stopped early, if it did (server down, device not accepted, ...).
+    public var stoppedBecause: String?
+}
+
+/// Delivers queued collections, oldest first. Only an acknowledgement deletes an item.
+public struct Submitter: Sendable {
+    let context: ClientContext
+
+    public init(context: ClientContext) { self.context = context }
+
+    public func submitQueue() throws -> SubmitReport {
+        let identity = try DeviceIdentity.loadOrCreate(context)
+        let queue = try context.queue()
+        let items = try queue.items()
+        var report = SubmitReport()
+        for (index, item) in items.enumerated() {
+            if let reason = try deliver(item, queue: queue, identity: identity, report: &report) {
+                report.stoppedBecause = reason
+                report.remaining = items.count - index
+                context.log.warning("submission paused: \(reason); \(report.remaining) collections kept")
+                break
+            }
+        }
+        if report.delivered + report.duplicates > 0 {
+            var state = context.loadState()
+            state.enrollment = .accepted
+            try context.save(state)
+        }
+        return report
+    }
+
+    /// Sends one item. Returns a reason when the whole pass must stop (the item is kept).
+    private func deliver(_ item: QueuedItem, queue: SubmissionQueue, identity: DeviceIdentity,
+                         report: inout SubmitReport) throws -> String? {
+        let fields: [String: JSONValue]
+        do {
+            fields = try queue.read(item)
+        } catch {
+            try queue.reject(item, reason: "unreadable queue item: \(error)")
+            report.rejected += 1
+            return nil
+        }
+        let request = try SignedRequest.make(endpoint: .submit, fields: fields, host: context.hostname,
+                                             fingerprint: identity.fingerprint, signer: context.openPGP)
+        let answer: ServerAnswer<SubmitResponse>
+        do {
+            answer = try context.connection.send(request, expecting: SubmitResponse.self)
+        } catch {
+            return "server unreachable (\(error))"
+        }
+        switch answer {
+        case .ok(let ack):
+            try queue.remove(item)
+            if ack.status == "duplicate" { report.duplicates += 1 } else { report.delivered += 1 }
+            return nil
+        case .refused(let status, let refusal):
+            if Self.isKeyOrAcceptanceProblem(refusal.error) || status >= 500 {
+                try noteEnrollment(after: refusal)
+                return refusal.description
+            }
+            try queue.reject(item, reason: "\(status) \(refusal.error.rawValue): \(refusal.message)")
+            context.log.warning("server refused \(item.id) for good (\(refusal)); moved to rejected/")
+            report.rejected += 1
+            return nil
+        }
+    }
+
+    /// Refusals about who the device is, or about time: retrying later can succeed, so keep the data.
+    static func isKeyOrAcceptanceProblem(_ code: ProtocolErrorCode) -> Bool {
+        switch code {
+        case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked:
+            return true
+        case .bodyTooLarge, .malformed, .replay, .notFound, .internalError:
+            return false
+        }
+    }
+
+    private func noteEnrollment(after refusal: ProtocolError) throws {
+        let enrollment: ClientState.Enrollment? = switch refusal.error {
+        case .unknownKey: ClientState.Enrollment.none
+        case .notAccepted: .pending
+        case .rejected: .rejected
+        case .revoked: .revoked
+        default: nil
+        }
+        guard let enrollment else { return }
+        var state = context.loadState()
+        state.enrollment = enrollment
+        try context.save(state)
+    }
+}

@@ -1,0 +1,70 @@
+import CCurl
+import Foundation
+
+/// The server could not be reached, or the exchange broke off. Nothing was delivered.
+public struct TransportError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// One HTTP answer.
+public struct HTTPReply: Sendable {
+    public let status: Int
+    public let body: Data
+}
+
+/// HTTP POST over libcurl. One easy handle per call, so calls from several threads are safe.
+public enum HTTPTransport {
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public static func post(url: String, body: Data, headers: [String: String],
+                            timeoutSeconds: Int) throws -> HTTPReply {
+        _ = globalInit
+        guard let handle = curl_easy_init() else { throw TransportError(description: "libcurl: cannot make a handle") }
+        defer { curl_easy_cleanup(handle) }
+
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+        headerList = curl_slist_append(headerList, "Content-Type: application/json")
+        // An empty Expect stops libcurl from waiting for "100 Continue" on large bodies.
+        headerList = curl_slist_append(headerList, "Expect:")
+        defer { curl_slist_free_all(headerList) }
+
+        let sink = ResponseSink()
+        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        var setup = [
+            rookery_curl_set_string(handle, CURLOPT_URL, url),
+            rookery_curl_set_pointer(handle, CURLOPT_HTTPHEADER, headerList),
+            rookery_curl_set_long(handle, CURLOPT_TIMEOUT, timeoutSeconds),
+            rookery_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, min(timeoutSeconds, 10)),
+            rookery_curl_set_long(handle, CURLOPT_NOSIGNAL, 1),
+            rookery_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0),
+            rookery_curl_set_write_function(handle, { data, size, count, userdata in
+                guard let data, let userdata else { return 0 }
+                let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
+                return sink.append(UnsafeRawBufferPointer(start: data, count: size * count))
+            }, sinkPointer),
+        ]
+        setup.append(body.withUnsafeBytes { raw in
+            rookery_curl_set_post_body(handle, raw.baseAddress?.assumingMemoryBound(to: CChar.self) ?? "", raw.count)
+        })
+        if let failed = setup.first(where: { $0 != CURLE_OK }) {
+            throw TransportError(description: "libcurl setup: \(String(cString: curl_easy_strerror(failed)))")
+        }
+        let result = curl_easy_perform(handle)
+        guard result == CURLE_OK else {
+            throw TransportError(description: "\(url): \(String(cString: curl_easy_strerror(result)))")
+        }
+        return HTTPReply(status: rookery_curl_response_code(handle), body: sink.data)
+    }
+}
+
+/// Collects the answer body, refusing to hold more than 16 MiB.
+private final class ResponseSink {
+    var data = Data()
+
+    func append(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard data.count + bytes.count <= 16 * 1024 * 1024 else { return 0 }
+        data.append(contentsOf: bytes)
+        return bytes.count
+    }
+}

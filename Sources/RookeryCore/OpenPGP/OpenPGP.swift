@@ -1,0 +1,249 @@
+import CGPGME
+import Foundation
+
+/// An OpenPGP error, carrying GPGME's own message so an admin can tell what went wrong.
+public struct OpenPGPError: Error, CustomStringConvertible, Sendable {
+    public let operation: String
+    public let message: String
+    public var description: String { "\(operation): \(message)" }
+
+    init(_ operation: String, _ code: gpgme_error_t) {
+        self.operation = operation
+        self.message = String(cString: gpgme_strerror(code))
+    }
+
+    public init(_ operation: String, message: String) {
+        self.operation = operation
+        self.message = message
+    }
+}
+
+/// The outcome of checking a detached signature.
+public struct VerifiedSignature: Sendable, Equatable {
+    public enum Validity: String, Sendable {
+        case unknown, undefined, never, marginal, full, ultimate
+    }
+    /// The full 40-hex fingerprint of the key that made the signature (upper case).
+    public let fingerprint: String
+    public let validity: Validity
+}
+
+/// OpenPGP operations over GPGME, bound to one GnuPG home directory.
+///
+/// Every call makes its own GPGME context, because a context is not thread-safe; so one `OpenPGP`
+/// value may be used from several threads at once. Each call blocks while gpg runs: keep it off
+/// event loops.
+public struct OpenPGP: Sendable {
+    public let homeDirectory: String
+
+    public init(homeDirectory: String) {
+        self.homeDirectory = homeDirectory
+    }
+
+    /// Creates the GnuPG home (mode 0700) if needed, with settings that suit unattended use.
+    public func prepareHome() throws {
+        try FileManager.default.createDirectory(
+            atPath: homeDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let conf = homeDirectory + "/gpg.conf"
+        if !FileManager.default.fileExists(atPath: conf) {
+            // Trust is decided by Rookery's own device states, not by the web of trust, and a
+            // trustdb check must never stall a request.
+            try "trust-model always\nno-auto-check-trustdb\n".write(toFile: conf, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// Generates an ed25519 signing key without passphrase and returns its fingerprint.
+    public func generateSigningKey(userID: String) throws -> String {
+        try withContext("generate key") { ctx in
+            let flags = UInt32(GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE)
+            try check("generate key", gpgme_op_createkey(ctx, userID, "ed25519", 0, 0, nil, flags))
+            guard let result = gpgme_op_genkey_result(ctx), let fpr = result.pointee.fpr else {
+                throw OpenPGPError("generate key", message: "gpg returned no fingerprint")
+            }
+            return String(cString: fpr).uppercased()
+        }
+    }
+
+    /// Fingerprints of the secret keys in this home.
+    public func secretKeyFingerprints() throws -> [String] {
+        try listKeys(secret: true)
+    }
+
+    /// Exports one public key, ASCII-armored, without third-party signatures.
+    public func exportPublicKey(fingerprint: String) throws -> String {
+        try withContext("export key") { ctx in
+            gpgme_set_armor(ctx, 1)
+            let out = try DataBuffer()
+            try check("export key", gpgme_op_export(ctx, fingerprint, gpgme_export_mode_t(GPGME_EXPORT_MODE_MINIMAL), out.handle))
+            let text = String(decoding: out.contents(), as: UTF8.self)
+            guard !text.isEmpty else { throw OpenPGPError("export key", message: "no key \(fingerprint)") }
+            return text
+        }
+    }
+
+    /// Imports keys (armored or binary) and returns the fingerprints gpg reported.
+    @discardableResult
+    public func importKeys(_ keyData: Data) throws -> [String] {
+        try withContext("import key") { ctx in
+            let input = try DataBuffer(copying: keyData)
+            try check("import key", gpgme_op_import(ctx, input.handle))
+            guard let result = gpgme_op_import_result(ctx) else { return [] }
+            var fingerprints: [String] = []
+            var status = result.pointee.imports
+            while let s = status {
+                if gpgme_err_code(s.pointee.result) == GPG_ERR_NO_ERROR, let fpr = s.pointee.fpr {
+                    fingerprints.append(String(cString: fpr).uppercased())
+                }
+                status = s.pointee.next
+            }
+            return fingerprints
+        }
+    }
+
+    /// Makes a binary detached signature of `data` with the given secret key.
+    public func sign(_ data: Data, fingerprint: String) throws -> Data {
+        try withContext("sign") { ctx in
+            var key: gpgme_key_t?
+            try check("sign (find key \(fingerprint))", gpgme_get_key(ctx, fingerprint, &key, 1))
+            defer { gpgme_key_unref(key) }
+            try check("sign", gpgme_signers_add(ctx, key))
+            let input = try DataBuffer(copying: data)
+            let out = try DataBuffer()
+            try check("sign", gpgme_op_sign(ctx, input.handle, out.handle, GPGME_SIG_MODE_DETACH))
+            return out.contents()
+        }
+    }
+
+    /// Verifies a detached signature over `data`. Succeeds only for exactly one good signature
+    /// by a key in this home; returns who made it.
+    public func verify(signature: Data, data: Data) throws -> VerifiedSignature {
+        try withContext("verify") { ctx in
+            let sig = try DataBuffer(copying: signature)
+            let signed = try DataBuffer(copying: data)
+            try check("verify", gpgme_op_verify(ctx, sig.handle, signed.handle, nil))
+            guard let result = gpgme_op_verify_result(ctx), let first = result.pointee.signatures else {
+                throw OpenPGPError("verify", message: "no signature found")
+            }
+            guard first.pointee.next == nil else {
+                throw OpenPGPError("verify", message: "more than one signature")
+            }
+            let status = first.pointee.status
+            guard gpgme_err_code(status) == GPG_ERR_NO_ERROR else { throw OpenPGPError("verify", status) }
+            guard let fpr = first.pointee.fpr else { throw OpenPGPError("verify", message: "signature has no fingerprint") }
+            return VerifiedSignature(fingerprint: String(cString: fpr).uppercased(),
+                                     validity: Self.validity(first.pointee.validity))
+        }
+    }
+
+    /// Deletes a public key (used when a device is forgotten).
+    public func deletePublicKey(fingerprint: String) throws {
+        try withContext("delete key") { ctx in
+            var key: gpgme_key_t?
+            try check("delete key", gpgme_get_key(ctx, fingerprint, &key, 0))
+            defer { gpgme_key_unref(key) }
+            try check("delete key", gpgme_op_delete_ext(ctx, key, UInt32(GPGME_DELETE_FORCE)))
+        }
+    }
+
+    /// Stops the gpg-agent of this home (tests and short-lived homes).
+    public func stopAgent() {
+        let gpgconf = Process()
+        gpgconf.executableURL = URL(fileURLWithPath: "/usr/bin/gpgconf")
+        gpgconf.arguments = ["--homedir", homeDirectory, "--kill", "all"]
+        gpgconf.standardOutput = FileHandle.nullDevice
+        gpgconf.standardError = FileHandle.nullDevice
+        try? gpgconf.run()
+        gpgconf.waitUntilExit()
+    }
+
+    // MARK: - Plumbing
+
+    private func listKeys(secret: Bool) throws -> [String] {
+        try withContext("list keys") { ctx in
+            try check("list keys", gpgme_op_keylist_start(ctx, nil, secret ? 1 : 0))
+            var fingerprints: [String] = []
+            var key: gpgme_key_t?
+            while gpgme_err_code(gpgme_op_keylist_next(ctx, &key)) == GPG_ERR_NO_ERROR, let k = key {
+                if let fpr = k.pointee.fpr { fingerprints.append(String(cString: fpr).uppercased()) }
+                gpgme_key_unref(k)
+            }
+            gpgme_op_keylist_end(ctx)
+            return fingerprints
+        }
+    }
+
+    private func withContext<T>(_ operation: String, _ body: (gpgme_ctx_t) throws -> T) throws -> T {
+        GPGMELibrary.initializeOnce()
+        var ctx: gpgme_ctx_t?
+        try check(operation, gpgme_new(&ctx))
+        guard let context = ctx else { throw OpenPGPError(operation, message: "no context") }
+        defer { gpgme_release(context) }
+        try check(operation, gpgme_set_protocol(context, GPGME_PROTOCOL_OpenPGP))
+        try check(operation, gpgme_ctx_set_engine_info(context, GPGME_PROTOCOL_OpenPGP, nil, homeDirectory))
+        // Never ask anybody for a passphrase: Rookery's keys have none, and nobody is there to type.
+        _ = gpgme_set_pinentry_mode(context, GPGME_PINENTRY_MODE_LOOPBACK)
+        return try body(context)
+    }
+
+    private func check(_ operation: String, _ code: gpgme_error_t) throws {
+        if gpgme_err_code(code) != GPG_ERR_NO_ERROR { throw OpenPGPError(operation, code) }
+    }
+
+    private static func validity(_ v: gpgme_validity_t) -> VerifiedSignature.Validity {
+        switch v {
+        case GPGME_VALIDITY_UNDEFINED: return .undefined
+        case GPGME_VALIDITY_NEVER: return .never
+        case GPGME_VALIDITY_MARGINAL: return .marginal
+        case GPGME_VALIDITY_FULL: return .full
+        case GPGME_VALIDITY_ULTIMATE: return .ultimate
+        default: return .unknown
+        }
+    }
+}
+
+/// `gpgme_check_version` must run once, before any other GPGME call, in the whole process.
+enum GPGMELibrary {
+    private static let initialized: Bool = {
+        _ = gpgme_check_version(nil)
+        return true
+    }()
+
+    static func initializeOnce() { _ = initialized }
+}
+
+/// A GPGME in-memory data object that releases itself.
+final class DataBuffer {
+    let handle: gpgme_data_t
+
+    init() throws {
+        var h: gpgme_data_t?
+        let rc = gpgme_data_new(&h)
+        guard gpgme_err_code(rc) == GPG_ERR_NO_ERROR, let made = h else { throw OpenPGPError("data", rc) }
+        handle = made
+    }
+
+    init(copying data: Data) throws {
+        var h: gpgme_data_t?
+        let rc = data.withUnsafeBytes { raw in
+            gpgme_data_new_from_mem(&h, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, 1)
+        }
+        guard gpgme_err_code(rc) == GPG_ERR_NO_ERROR, let made = h else { throw OpenPGPError("data", rc) }
+        handle = made
+    }
+
+    /// Everything written into the buffer so far.
+    func contents() -> Data {
+        gpgme_data_seek(handle, 0, SEEK_SET)
+        var result = Data()
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = gpgme_data_read(handle, &chunk, chunk.count)
+            if n <= 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return result
+    }
+
+    deinit { gpgme_data_release(handle) }
+}

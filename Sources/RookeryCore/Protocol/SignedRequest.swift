@@ -1,0 +1,26 @@
+import Foundation
+
+/// A request body and its detached signature, ready to POST.
+public struct SignedRequest: Sendable {
+    public let endpoint: WireProtocol.Endpoint
+    public let body: Data
+    public let signature: Data
+    public let nonce: String
+
+    /// Adds the common fields (host, key, sent_at, nonce) to `fields`, serializes and signs.
+    public static func make(endpoint: WireProtocol.Endpoint, fields: [String: JSONValue],
+                            host: String, fingerprint: String, signer: OpenPGP,
+                            now: Date = Date()) throws -> SignedRequest {
+        let nonce = WireProtocol.makeNonce()
+        var all = fields
+        all[WireProtocol.Field.host] = .string(host)
+        all[WireProtocol.Field.key] = .string(fingerprint)
+        all[WireProtocol.Field.sentAt] = .string(RFC3339.string(from: now))
+        all[WireProtocol.Field.nonce] = .string(nonce)
+        let body = JSONValue.object(all).serialized()
+        let signature = try signer.sign(body, fingerprint: fingerprint)
+        return SignedRequest(endpoint: endpoint, body: body, signature: signature, nonce: nonce)
+    }
+
+    public var signatureHeaderValue: String { signature.base64EncodedString() }
+}

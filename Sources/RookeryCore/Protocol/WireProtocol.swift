@@ -1,0 +1,41 @@
+import Foundation
+
+/// Constants and shapes of protocol v1. See docs/protocol.md.
+public enum WireProtocol {
+    public static let pathPrefix = "/rookery/v1/"
+    public static let signatureHeader = "Rookery-Signature"
+    public static let defaultMaxBodyBytes = 8 * 1024 * 1024
+
+    public enum Endpoint: String, CaseIterable, Sendable {
+        case enroll, submit
+    }
+
+    /// The fields every request body carries.
+    public enum Field {
+        public static let host = "host"
+        public static let key = "key"
+        public static let sentAt = "sent_at"
+        public static let nonce = "nonce"
+    }
+
+    /// 32 lowercase hex characters from the system's secure generator.
+    public static func makeNonce() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+    }
+}
+
+/// Answer to `enroll`.
+public struct EnrollResponse: Codable, Sendable {
+    public let status: String        // "pending" or "accepted"
+    public let key: String
+    public init(status: String, key: String) { self.status = status; self.key = key }
+}
+
+/// Answer to `submit`.
+public struct SubmitResponse: Codable, Sendable {
+    public let status: String        // "stored" or "duplicate"
+    public let submissionID: String
+    public init(status: String, submissionID: String) { self.status = status; self.submissionID = submissionID }
+    enum CodingKeys: String, CodingKey { case status; case submissionID = "submission_id" }
+}

@@ -1,0 +1,35 @@
+/// `server/settings.yml`. Every field is optional in the file; see settings.yml.template.
+public struct ServerSettings: Codable, Sendable {
+    /// Address and port to listen on.
+    public var listenHost: String = "127.0.0.1"
+    public var listenPort: Int = 8080
+    /// SQLite file, relative to the install root unless absolute.
+    public var database: String = "var/server/rookery.sqlite"
+    public var maxBodyBytes: Int = WireProtocol.defaultMaxBodyBytes
+    /// How far a request's sent_at may be from the server's clock, in seconds.
+    public var allowedClockSkew: Int = 300
+    /// Tokens that accept an enrolling device without an admin. Empty: every device waits.
+    public var enrollmentTokens: [String] = []
+    /// Threads that run signature checks (gpg processes) off the event loop.
+    public var verifyThreads: Int = 8
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case listenHost = "listen_host", listenPort = "listen_port", database
+        case maxBodyBytes = "max_body_bytes", allowedClockSkew = "allowed_clock_skew"
+        case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ServerSettings()
+        listenHost = try c.decodeIfPresent(String.self, forKey: .listenHost) ?? d.listenHost
+        listenPort = try c.decodeIfPresent(Int.self, forKey: .listenPort) ?? d.listenPort
+        database = try c.decodeIfPresent(String.self, forKey: .database) ?? d.database
+        maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
+        allowedClockSkew = try c.decodeIfPresent(Int.self, forKey: .allowedClockSkew) ?? d.allowedClockSkew
+        enrollmentTokens = try c.decodeIfPresent([String].self, forKey: .enrollmentTokens) ?? d.enrollmentTokens
+        verifyThreads = try c.decodeIfPresent(Int.self, forKey: .verifyThreads) ?? d.verifyThreads
+    }
+}

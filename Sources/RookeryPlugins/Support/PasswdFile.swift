@@ -1,0 +1,21 @@
+import Foundation
+
+/// One account line of /etc/passwd: name:password:uid:gid:gecos:home:shell.
+struct PasswdEntry {
+    let name: String
+    let uid: Int
+    let home: String
+    let shell: String
+}
+
+enum PasswdFile {
+    /// Every well-formed line of /etc/passwd; nil when the file cannot be read.
+    static func read(_ root: SystemRoot) -> [PasswdEntry]? {
+        guard let text = root.readFile("/etc/passwd") else { return nil }
+        return text.split(whereSeparator: \.isNewline).compactMap { line in
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count >= 7, !fields[0].isEmpty, let uid = Int(fields[2]) else { return nil }
+            return PasswdEntry(name: String(fields[0]), uid: uid, home: String(fields[5]), shell: String(fields[6]))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RookeryCore
+
+/// The client-facing routes: `POST /rookery/v1/<endpoint>`.
+public struct ProtocolController: Sendable {
+    let verifier: RequestVerifier
+    let enrollment: EnrollmentService
+    let submissions: SubmissionService
+    let maxBodyBytes: Int
+
+    public func addRoutes(to router: Router<RookeryRequestContext>) {
+        router.post("rookery/v1/:endpoint") { request, context in
+            await self.handle(request, context: context)
+        }
+    }
+
+    func handle(_ request: Request, context: RookeryRequestContext) async -> Response {
+        let peer = context.remoteAddress.map { "\($0)" } ?? "unknown"
+        let name = context.parameters.get("endpoint") ?? ""
+        do {
+            guard let endpoint = WireProtocol.Endpoint(rawValue: name) else {
+                throw ProtocolError(.notFound, "no endpoint \(name)")
+            }
+            let body = try await readBody(request)
+            let verified = try await verifier.verify(
+                endpoint: endpoint, body: body,
+                signatureHeader: request.headers[HTTPField.Name(WireProtocol.signatureHeader)!])
+            switch endpoint {
+            case .enroll: return try Self.json(await enrollment.enroll(verified))
+            case .submit: return try Self.json(await submissions.submit(verified))
+            }
+        } catch let refusal as ProtocolError {
+            context.logger.warning("refused \(name): \(refusal.error.rawValue): \(refusal.message)",
+                                   metadata: ["peer": "\(peer)"])
+            return Self.errorResponse(refusal)
+        } catch {
+            context.logger.error("failed \(name): \(error)", metadata: ["peer": "\(peer)"])
+            return Self.errorResponse(ProtocolError(.internalError, "the server could not complete the request"))
+        }
+    }
+
+    /// Reads the body, refusing anything over the limit before it is read whole.
+    private func readBody(_ request: Request) async throws -> Data {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw ProtocolError(.bodyTooLarge, "body of \(length) bytes is over the limit of \(maxBodyBytes)")
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            return Data(buffer.readableBytesView)
+        } catch {
+            throw ProtocolError(.bodyTooLarge, "body is over the limit of \(maxBodyBytes) bytes")
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func errorResponse(_ error: ProtocolError) -> Response {
+        let status = HTTPResponse.Status(code: error.error.httpStatus)
+        return (try? json(error, status: status)) ?? Response(status: status)
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import Hummingbird
+import Logging
+import RookeryCore
+
+/// Builds the server application: one router, the protocol controller, settings from `context`.
+public func buildApplication(context: ServerContext, logger: Logger,
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    -> some ApplicationProtocol
+{
+    let settings = context.settings
+    let router = Router(context: RookeryRequestContext.self)
+    let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
+                                   allowedSkew: TimeInterval(settings.allowedClockSkew))
+    ProtocolController(
+        verifier: verifier,
+        enrollment: EnrollmentService(store: context.store, keyring: context.keyring,
+                                      enrollmentTokens: settings.enrollmentTokens, logger: logger),
+        submissions: SubmissionService(store: context.store),
+        maxBodyBytes: settings.maxBodyBytes
+    ).addRoutes(to: router)
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.listenHost, port: settings.listenPort),
+                             serverName: "rookery"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger)
+}

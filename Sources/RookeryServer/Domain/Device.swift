@@ -1,0 +1,34 @@
+import Foundation
+
+/// Where a device stands. Only `accepted` devices may submit.
+public enum DeviceState: String, Codable, Sendable, CaseIterable {
+    case pending, accepted, rejected, revoked
+}
+
+/// A device is its key: the fingerprint is the identity, the hostname only its name.
+public struct Device: Codable, Sendable, Equatable {
+    public var fingerprint: String
+    public var publicKey: String
+    public var hostname: String
+    public var machineID: String
+    public var state: DeviceState
+    public var enrolledAt: Date
+    public var acceptedAt: Date?
+    public var lastSubmissionAt: Date?
+    /// Why an admin should look twice, e.g. another key already uses this hostname.
+    public var flags: [String]
+
+    public init(fingerprint: String, publicKey: String, hostname: String, machineID: String,
+                state: DeviceState, enrolledAt: Date, acceptedAt: Date? = nil,
+                lastSubmissionAt: Date? = nil, flags: [String] = []) {
+        self.fingerprint = fingerprint
+        self.publicKey = publicKey
+        self.hostname = hostname
+        self.machineID = machineID
+        self.state = state
+        self.enrolledAt = enrolledAt
+        self.acceptedAt = acceptedAt
+        self.lastSubmissionAt = lastSubmissionAt
+        self.flags = flags
+    }
+}

@@ -1,0 +1,21 @@
+import Foundation
+import Logging
+import RookeryCore
+
+/// Everything the server and the admin commands open from an install root: settings, store, keyring.
+public struct ServerContext: Sendable {
+    public let root: InstallRoot
+    public let settings: ServerSettings
+    public let store: any Store
+    public let keyring: ServerKeyring
+
+    public init(root: InstallRoot, settings: ServerSettings? = nil) throws {
+        self.root = root
+        let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
+        self.settings = loaded
+        store = try SQLiteStore(path: root.resolve(loaded.database))
+        keyring = try ServerKeyring(homeDirectory: root.serverGnuPGHome,
+                                    scratchDirectory: root.serverState + "/scratch",
+                                    pool: BlockingPool(width: loaded.verifyThreads))
+    }
+}

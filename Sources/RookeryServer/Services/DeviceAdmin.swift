@@ -1,0 +1,70 @@
+import Foundation
+import RookeryCore
+
+/// An admin command could not be carried out; the message says why and what to do.
+public struct AdminError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What `bin/clients` does, over any store.
+public struct DeviceAdmin: Sendable {
+    let store: any Store
+    let keyring: ServerKeyring
+
+    public init(context: ServerContext) {
+        store = context.store
+        keyring = context.keyring
+    }
+
+    /// Exactly one device by hostname or fingerprint; an ambiguous name lists the candidates.
+    public func resolve(_ name: String) async throws -> Device {
+        let matches = try await store.devices(named: name)
+        switch matches.count {
+        case 0:
+            throw AdminError("no device named \(name); see `bin/clients list`")
+        case 1:
+            return matches[0]
+        default:
+            let candidates = matches.map { "  \($0.fingerprint)  \($0.hostname)  \($0.state.rawValue)" }
+            throw AdminError("\(name) is ambiguous; use one of these fingerprints:\n" + candidates.joined(separator: "\n"))
+        }
+    }
+
+    public func list(state: DeviceState? = nil) async throws -> [Device] {
+        try await store.devices(in: state)
+    }
+
+    public func document(of device: Device) async throws -> JSONValue? {
+        try await store.latestDocument(fingerprint: device.fingerprint)
+    }
+
+    public func history(of device: Device, limit: Int) async throws -> [ChangeRecord] {
+        try await store.history(fingerprint: device.fingerprint, limit: limit)
+    }
+
+    /// Moves a device to a new state; says no to moves that make no sense.
+    public func change(_ name: String, to state: DeviceState, now: Date = Date()) async throws -> Device {
+        var device = try await resolve(name)
+        let allowed: Set<DeviceState> = switch state {
+        case .accepted: [.pending, .rejected]
+        case .rejected: [.pending]
+        case .revoked: [.accepted, .pending]
+        case .pending: []
+        }
+        guard allowed.contains(device.state) else {
+            throw AdminError("\(device.hostname) (\(device.fingerprint)) is \(device.state.rawValue); cannot make it \(state.rawValue)")
+        }
+        try await store.setState(state, fingerprint: device.fingerprint, at: now)
+        device.state = state
+        return device
+    }
+
+    /// Removes every trace of the device; its key may enroll again as a new, pending device.
+    public func forget(_ name: String) async throws -> Device {
+        let device = try await resolve(name)
+        try await store.forget(fingerprint: device.fingerprint)
+        try? await keyring.remove(fingerprint: device.fingerprint)
+        return device
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import RookeryCore
+
+/// Turns a verified `submit` request into the stored document.
+public struct SubmissionService: Sendable {
+    let store: any Store
+
+    public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitResponse {
+        guard let id = request.fields["submission_id"]?.stringValue, InputValidation.isIdentifier(id) else {
+            throw ProtocolError(.malformed, "submission_id is missing or not 1-128 of [A-Za-z0-9._-]")
+        }
+        guard case .object = request.fields["plugins"] else {
+            throw ProtocolError(.malformed, "plugins is missing or not an object")
+        }
+        var document: [String: JSONValue] = [
+            "plugins": request.fields["plugins"] ?? .object([:]),
+            "submitted_at": .string(RFC3339.string(from: now)),
+        ]
+        if let commands = request.fields["commands"] {
+            guard case .object = commands else { throw ProtocolError(.malformed, "commands is not an object") }
+            document["commands"] = commands
+        }
+        if let collected = request.fields["collected_at"]?.stringValue, RFC3339.date(from: collected) != nil {
+            document["collected_at"] = .string(collected)
+        }
+        let outcome = try await store.store(Submission(
+            fingerprint: request.fingerprint, submissionID: id, document: .object(document), receivedAt: now))
+        return SubmitResponse(status: outcome.rawValue, submissionID: id)
+    }
+}

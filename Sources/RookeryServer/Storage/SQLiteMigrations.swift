@@ -1,0 +1,55 @@
+import GRDB
+
+/// The SQLite schema, one migration per change; never edit a migration that has shipped.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-devices-documents") { db in
+            try db.execute(sql: """
+                CREATE TABLE devices (
+                    fingerprint TEXT PRIMARY KEY NOT NULL,
+                    public_key TEXT NOT NULL,
+                    hostname TEXT NOT NULL,
+                    machine_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    enrolled_at DATETIME NOT NULL,
+                    accepted_at DATETIME,
+                    last_submission_at DATETIME,
+                    flags TEXT NOT NULL DEFAULT '[]'
+                );
+                CREATE INDEX devices_hostname ON devices(hostname);
+                CREATE INDEX devices_machine_id ON devices(machine_id);
+
+                CREATE TABLE documents (
+                    fingerprint TEXT PRIMARY KEY NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    document TEXT NOT NULL,
+                    updated_at DATETIME NOT NULL
+                );
+
+                CREATE TABLE changes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    path TEXT NOT NULL,
+                    old TEXT,
+                    new TEXT,
+                    changed_at DATETIME NOT NULL
+                );
+                CREATE INDEX changes_device ON changes(fingerprint, id);
+
+                CREATE TABLE submissions (
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    submission_id TEXT NOT NULL,
+                    received_at DATETIME NOT NULL,
+                    PRIMARY KEY (fingerprint, submission_id)
+                );
+
+                CREATE TABLE nonces (
+                    nonce TEXT PRIMARY KEY NOT NULL,
+                    seen_at DATETIME NOT NULL
+                );
+                CREATE INDEX nonces_seen_at ON nonces(seen_at);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import RookeryCore
+
+/// The default store: one SQLite file in WAL mode, shared safely by the server and admin commands.
+public final class SQLiteStore: Store {
+    private let pool: DatabasePool
+
+    public init(path: String) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var config = Configuration()
+        // Admin commands and the server write the same file; wait for each other instead of failing.
+        config.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: config)
+        try SQLiteMigrations.migrator.migrate(pool)
+    }
+
+    public func device(fingerprint: String) async throws -> Device? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE fingerprint = ?", arguments: [fingerprint])
+                .map(Self.device(from:))
+        }
+    }
+
+    public func devices(named nameOrFingerprint: String) async throws -> [Device] {
+        let upper = nameOrFingerprint.uppercased()
+        return try await pool.read { db in
+            var sql = "SELECT * FROM devices WHERE hostname = ? OR fingerprint = ?"
+            var arguments: StatementArguments = [nameOrFingerprint, upper]
+            if upper.count >= 8, upper.allSatisfy(\.isHexDigit) {
+                sql += " OR fingerprint LIKE ?"
+                arguments += [upper + "%"]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY hostname, fingerprint", arguments: arguments)
+                .map(Self.device(from:))
+        }
+    }
+
+    public func devices(in state: DeviceState?) async throws -> [Device] {
+        try await pool.read { db in
+            let rows = if let state {
+                try Row.fetchAll(db, sql: "SELECT * FROM devices WHERE state = ? ORDER BY hostname, fingerprint",
+                                 arguments: [state.rawValue])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM devices ORDER BY hostname, fingerprint")
+            }
+            return rows.map(Self.device(from:))
+        }
+    }
+
+    public func conflictingDevices(hostname: String, machineID: String, excluding: String) async throws -> [Device] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM devices WHERE (hostname = ? OR machine_id = ?) AND fingerprint != ?
+                ORDER BY hostname
+                """, arguments: [hostname, machineID, excluding]).map(Self.device(from:))
+        }
+    }
+
+    public func insert(_ device: Device) async throws {
+        let flags = String(decoding: try JSONEncoder().encode(device.flags), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at,
+                                     accepted_at, last_submission_at, flags)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [device.fingerprint, device.publicKey, device.hostname, device.machineID,
+                                 device.state.rawValue, device.enrolledAt, device.acceptedAt,
+                                 device.lastSubmissionAt, flags])
+        }
+    }
+
+    public func setState(_ state: DeviceState, fingerprint: String, at: Date) async throws {
+        try await pool.write { db in
+            if state == .accepted {
+                try db.execute(sql: "UPDATE devices SET state = ?, accepted_at = ? WHERE fingerprint = ?",
+                               arguments: [state.rawValue, at, fingerprint])
+            } else {
+                try db.execute(sql: "UPDATE devices SET state = ? WHERE fingerprint = ?",
+                               arguments: [state.rawValue, fingerprint])
+            }
+        }
+    }
+
+    public func forget(fingerprint: String) async throws {
+        try await pool.write { db in
+            // Documents, history and submission ids go with the device (ON DELETE CASCADE).
+            try db.execute(sql: "DELETE FROM devices WHERE fingerprint = ?", arguments: [fingerprint])
+        }
+    }
+
+    public func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM nonces WHERE seen_at < ?", arguments: [pruneBefore])
+            try db.execute(sql: "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)",
+                           arguments: [nonce, seenAt])
+            return db.changesCount == 1
+        }
+    }
+
+    public func store(_ submission: Submission) async throws -> SubmissionOutcome {
+        let newText = submission.document.serializedString
+        return try await pool.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
+                """, arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
+            guard db.changesCount == 1 else { return .duplicate }
+
+            let oldText = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
+                                              arguments: [submission.fingerprint])
+            let old = try oldText.map { try JSONValue.parse(Data($0.utf8)) }
+            for change in DocumentDiff.changes(from: old, to: submission.document)
+            where change.path != "submitted_at" {
+                try db.execute(sql: """
+                    INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [submission.fingerprint, change.path, change.old?.serializedString,
+                                     change.new?.serializedString, submission.receivedAt])
+            }
+            try db.execute(sql: """
+                INSERT INTO documents (fingerprint, document, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at
+                """, arguments: [submission.fingerprint, newText, submission.receivedAt])
+            try db.execute(sql: "UPDATE devices SET last_submission_at = ? WHERE fingerprint = ?",
+                           arguments: [submission.receivedAt, submission.fingerprint])
+            return .stored
+        }
+    }
+
+    public func latestDocument(fingerprint: String) async throws -> JSONValue? {
+        let text = try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?", arguments: [fingerprint])
+        }
+        return try text.map { try JSONValue.parse(Data($0.utf8)) }
+    }
+
+    public func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM changes WHERE fingerprint = ? ORDER BY id DESC LIMIT ?
+                """, arguments: [fingerprint, limit]).map { row in
+                ChangeRecord(fingerprint: row["fingerprint"], path: row["path"],
+                             old: Self.json(row["old"]), new: Self.json(row["new"]), changedAt: row["changed_at"])
+            }
+        }
+    }
+
+    private static func json(_ text: String?) -> JSONValue? {
+        text.flatMap { try? JSONValue.parse(Data($0.utf8)) }
+    }
+
+    private static func device(from row: Row) -> Device {
+        let flagsText: String = row["flags"]
+        let flags = (try? JSONDecoder().decode([String].self, from: Data(flagsText.utf8))) ?? []
+        return Device(fingerprint: row["fingerprint"], publicKey: row["public_key"], hostname: row["hostname"],
+                      machineID: row["machine_id"], state: DeviceState(rawValue: row["state"]) ?? .pending,
+                      enrolledAt: row["enrolled_at"], acceptedAt: row["accepted_at"],
+                      lastSubmissionAt: row["last_submission_at"], flags: flags)
+    }
+}

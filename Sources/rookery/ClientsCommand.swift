@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import RookeryCore
+import RookeryServer
+
+struct ClientsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clients", abstract: "See and manage enrolled devices.",
+        discussion: "HOST is a hostname or a fingerprint (a unique prefix of 8 or more hex digits works).",
+        subcommands: [List.self, Pending.self, Show.self, Accept.self, Reject.self, Revoke.self, Forget.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List devices.")
+        @Option(help: "Only devices in this state: pending, accepted, rejected, revoked.") var state: DeviceState?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let devices = try await DeviceAdmin(context: openServerContext()).list(state: state)
+            print(json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
+        }
+    }
+
+    struct Pending: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List devices waiting for acceptance.")
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let devices = try await DeviceAdmin(context: openServerContext()).list(state: .pending)
+            print(json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one device, its latest document and history.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Option(help: "How many history entries to show.") var history = 20
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let admin = DeviceAdmin(context: try openServerContext())
+            let device = try await runAdmin { try await admin.resolve(host) }
+            let document = try await admin.document(of: device)
+            let changes = try await admin.history(of: device, limit: history)
+            print(json ? DeviceFormatter.json(device, document: document, history: changes)
+                       : DeviceFormatter.details(device, document: document, history: changes))
+        }
+    }
+
+    struct Accept: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Accept a pending (or rejected) device.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        func run() async throws { try await changeState(host, to: .accepted, verb: "accepted") }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a pending device.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        func run() async throws { try await changeState(host, to: .rejected, verb: "rejected") }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a device's key: it may no longer submit.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        func run() async throws { try await changeState(host, to: .revoked, verb: "revoked") }
+    }
+
+    struct Forget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a device, its document and history. Its key may enroll again as pending.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+
+        func run() async throws {
+            let admin = DeviceAdmin(context: try openServerContext())
+            let device = try await runAdmin { try await admin.forget(host) }
+            print("forgot \(device.hostname) \(device.fingerprint)")
+        }
+    }
+}
+
+private func changeState(_ host: String, to state: DeviceState, verb: String) async throws {
+    let admin = DeviceAdmin(context: try openServerContext())
+    let device = try await runAdmin { try await admin.change(host, to: state) }
+    print("\(verb) \(device.hostname)")
+    print("fingerprint \(device.fingerprint)")
+    for flag in device.flags { print("note: \(flag)") }
+}
+
+/// Runs an admin action; an `AdminError` becomes a message and exit code 1.
+func runAdmin<T>(_ action: () async throws -> T) async throws -> T {
+    do {
+        return try await action()
+    } catch let error as AdminError {
+        printError(error.description)
+        throw ExitCode.failure
+    }
+}
+
+extension DeviceState: ExpressibleByArgument {}

@@ -1,0 +1,71 @@
+import Foundation
+import RookeryCore
+import RookeryServer
+
+/// How `bin/clients` prints devices: an aligned table for people, JSON for scripts.
+enum DeviceFormatter {
+    static func table(_ devices: [Device]) -> String {
+        guard !devices.isEmpty else { return "no devices" }
+        let rows = [["HOSTNAME", "STATE", "LAST SUBMISSION", "FINGERPRINT"]] + devices.map {
+            [$0.hostname, $0.state.rawValue, $0.lastSubmissionAt.map(RFC3339.string(from:)) ?? "never",
+             $0.fingerprint + ($0.flags.isEmpty ? "" : "  (!)")]
+        }
+        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+
+    static func details(_ device: Device, document: JSONValue?, history: [ChangeRecord]) -> String {
+        var lines = [
+            "hostname:         \(device.hostname)",
+            "fingerprint:      \(device.fingerprint)",
+            "state:            \(device.state.rawValue)",
+            "machine id:       \(device.machineID)",
+            "enrolled:         \(RFC3339.string(from: device.enrolledAt))",
+            "accepted:         \(device.acceptedAt.map(RFC3339.string(from:)) ?? "-")",
+            "last submission:  \(device.lastSubmissionAt.map(RFC3339.string(from:)) ?? "never")",
+        ]
+        lines += device.flags.map { "note:             \($0)" }
+        if let document {
+            lines.append("document:")
+            for (path, value) in DocumentDiff.flatten(document).sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(path) = \(value.serializedString)")
+            }
+        }
+        if !history.isEmpty {
+            lines.append("recent changes:")
+            for change in history {
+                lines.append("  \(RFC3339.string(from: change.changedAt)) \(change.path): "
+                             + "\(change.old?.serializedString ?? "(none)") -> \(change.new?.serializedString ?? "(none)")")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ devices: [Device]) -> String {
+        JSONValue.array(devices.map(deviceJSON)).serializedString
+    }
+
+    static func json(_ device: Device, document: JSONValue?, history: [ChangeRecord]) -> String {
+        var object = deviceJSON(device).objectValue ?? [:]
+        object["document"] = document ?? .null
+        object["history"] = .array(history.map { change in
+            .object(["path": .string(change.path), "old": change.old ?? .null, "new": change.new ?? .null,
+                     "changed_at": .string(RFC3339.string(from: change.changedAt))])
+        })
+        return JSONValue.object(object).serializedString
+    }
+
+    private static func deviceJSON(_ device: Device) -> JSONValue {
+        func time(_ date: Date?) -> JSONValue { date.map { .string(RFC3339.string(from: $0)) } ?? .null }
+        return .object([
+            "hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
+            "state": .string(device.state.rawValue), "machine_id": .string(device.machineID),
+            "enrolled_at": time(device.enrolledAt), "accepted_at": time(device.acceptedAt),
+            "last_submission_at": time(device.lastSubmissionAt),
+            "flags": .array(device.flags.map(JSONValue.string)),
+        ])
+    }
+}

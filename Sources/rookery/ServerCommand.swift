@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import RookeryCore
+import RookeryServer
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server", abstract: "Run the Rookery server in the foreground.")
+
+    @Option(help: "Listen on this port instead of the settings' (0 picks a free port).") var port: Int?
+    @Option(help: "Write the port actually listened on to this file once the server is up.") var portFile: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func run() async throws {
+        let root = InstallRoot.fromEnvironment()
+        var settings: ServerSettings
+        do { settings = try SettingsFile.load(ServerSettings.self, from: root.serverSettings) }
+        catch { throw ValidationError("\(error)") }
+        if let port { settings.listenPort = port }
+        let context = try ServerContext(root: root, settings: settings)
+
+        var logger = Logger(label: "rookery")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let portFile = self.portFile
+        let app = buildApplication(context: context, logger: logger) { port in
+            logger.notice("listening on \(settings.listenHost):\(port)")
+            if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
+        }
+        try await app.runService()
+    }
+}

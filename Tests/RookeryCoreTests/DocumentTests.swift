@@ -1,0 +1,87 @@
+import Foundation
+import RookeryCore
+import Testing
+
+@Suite struct DocumentTests {
+    @Test func jsonRoundTripKeepsIntegersAndOrder() throws {
+        let text = #"{"b":[1,2.5,"x",null,true],"a":{"n":9007199254740993}}"#
+        let value = try JSONValue.parse(Data(text.utf8))
+        #expect(value["a"]?["n"] == .integer(9007199254740993))
+        #expect(value.serializedString == #"{"a":{"n":9007199254740993},"b":[1,2.5,"x",null,true]}"#)
+    }
+
+    @Test func diffReportsChangedAddedAndRemovedLeaves() throws {
+        let old = try JSONValue.parse(Data(#"{"plugins":{"sshd":{"password":"yes","root":"no"},"gone":1}}"#.utf8))
+        let new = try JSONValue.parse(Data(#"{"plugins":{"sshd":{"password":"no","root":"no"},"added":[1,2]}}"#.utf8))
+        let changes = DocumentDiff.changes(from: old, to: new)
+        #expect(changes == [
+            DocumentChange(path: "plugins.added", old: nil, new: .array([.integer(1), .integer(2)])),
+            DocumentChange(path: "plugins.gone", old: .integer(1), new: nil),
+            DocumentChange(path: "plugins.sshd.password", old: .string("yes"), new: .string("no")),
+        ])
+    }
+
+    @Test func diffAgainstNothingListsEveryLeaf() {
+        let new = JSONValue.object(["plugins": .object(["a": .string("unknown"), "b": .object([:])])])
+        #expect(DocumentDiff.changes(from: nil, to: new).map(\.path) == ["plugins.a", "plugins.b"])
+    }
+}
+
+@Suite struct InputValidationTests {
+    @Test func fingerprints() {
+        #expect(InputValidation.fingerprint(String(repeating: "a", count: 40)) == String(repeating: "A", count: 40))
+        #expect(InputValidation.fingerprint(String(repeating: "g", count: 40)) == nil)
+        #expect(InputValidation.fingerprint("ABCD") == nil)
+    }
+
+    @Test func hostnames() {
+        #expect(InputValidation.isHostname("laptop-7.example.org"))
+        #expect(!InputValidation.isHostname("-bad"))
+        #expect(!InputValidation.isHostname("a/b"))
+        #expect(!InputValidation.isHostname("x y"))
+        #expect(!InputValidation.isHostname(""))
+    }
+
+    @Test func relativePathsCannotEscape() {
+        #expect(InputValidation.isSafeRelativePath("plugins/os_info"))
+        #expect(!InputValidation.isSafeRelativePath("../etc/passwd"))
+        #expect(!InputValidation.isSafeRelativePath("a/../../b"))
+        #expect(!InputValidation.isSafeRelativePath("/etc/passwd"))
+        #expect(!InputValidation.isSafeRelativePath("a//b"))
+        #expect(!InputValidation.isSafeRelativePath(""))
+    }
+
+    @Test func identifiersAndNonces() {
+        #expect(InputValidation.isIdentifier("0123abcd-ef.x_y"))
+        #expect(!InputValidation.isIdentifier("a b"))
+        #expect(!InputValidation.isIdentifier(String(repeating: "a", count: 129)))
+        #expect(InputValidation.isNonce(WireProtocol.makeNonce()))
+        #expect(WireProtocol.makeNonce() != WireProtocol.makeNonce())
+    }
+
+    @Test func timesRoundTrip() {
+        let date = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(RFC3339.string(from: date) == "2023-11-14T22:13:20Z")
+        #expect(RFC3339.date(from: "2023-11-14T22:13:20Z") == date)
+        #expect(RFC3339.date(from: "yesterday") == nil)
+    }
+}
+
+@Suite struct SettingsTests {
+    @Test func missingFieldsTakeDefaultsAndBadFilesSayWhere() throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/rks-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "server_url: https://rookery.example:8443\ncollect_interval: 600\n".write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
+        let settings = try SettingsFile.load(ClientSettings.self, from: dir + "/c.yml")
+        #expect(settings.serverURL == "https://rookery.example:8443")
+        #expect(settings.collectInterval == 600)
+        #expect(settings.submitInterval == ClientSettings().submitInterval)
+
+        try "collect_interval: [oops\n".write(toFile: dir + "/bad.yml", atomically: true, encoding: .utf8)
+        #expect { try SettingsFile.load(ClientSettings.self, from: dir + "/bad.yml") } throws: { error in
+            "\(error)".contains(dir + "/bad.yml")
+        }
+        #expect(throws: SettingsError.self) { try SettingsFile.load(ServerSettings.self, from: dir + "/none.yml") }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import RookeryCore
+import Testing
+@testable import RookeryServer
+
+/// Every refusal of protocol v1 over real HTTP on 127.0.0.1: status, code, and the server keeps serving.
+@Suite struct ProtocolRefusalTests {
+    let sandbox: Sandbox
+    let context: ServerContext
+    let alice: TestDevice
+    let bob: TestDevice
+
+    init() throws {
+        sandbox = try Sandbox()
+        context = try makeServerContext(sandbox) { $0.maxBodyBytes = 64 * 1024 }
+        alice = try TestDevice(sandbox, name: "alice")
+        bob = try TestDevice(sandbox, name: "bob")
+    }
+
+    /// Enrolls both devices and accepts them, through the real endpoint.
+    func enrollAndAccept(_ client: some TestClientProtocol) async throws {
+        for device in [alice, bob] {
+            let response = try await post(client, try device.sign(.enroll, try device.enrollFields()))
+            #expect(response.status == .ok)
+            try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
+        }
+    }
+
+    func post(_ client: some TestClientProtocol, _ request: SignedRequest) async throws -> TestResponse {
+        try await post(client, endpoint: request.endpoint.rawValue, body: request.body,
+                       signature: request.signatureHeaderValue)
+    }
+
+    func post(_ client: some TestClientProtocol, endpoint: String, body: Data, signature: String?) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let signature { headers[HTTPField.Name(WireProtocol.signatureHeader)!] = signature }
+        return try await client.execute(uri: "/rookery/v1/" + endpoint, method: .post, headers: headers,
+                                        body: ByteBuffer(bytes: body))
+    }
+
+    func expectRefusal(_ response: TestResponse, _ code: ProtocolErrorCode,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(Int(response.status.code) == code.httpStatus, sourceLocation: sourceLocation)
+        let body = try JSONDecoder().decode(ProtocolError.self, from: Data(buffer: response.body))
+        #expect(body.error == code, sourceLocation: sourceLocation)
+        #expect(!body.message.isEmpty, sourceLocation: sourceLocation)
+    }
+
+    /// After any refusal a good submission must still be stored.
+    func expectStillServing(_ client: some TestClientProtocol) async throws {
+        let good = try alice.sign(.submit, TestDevice.submitFields(plugins: ["probe": .bool(true)]))
+        let response = try await post(client, good)
+        #expect(response.status == .ok)
+        #expect(try await context.store.latestDocument(fingerprint: alice.fingerprint)?["plugins"]?["probe"] == .bool(true))
+    }
+
+    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            try await enrollAndAccept(client)
+            try await test(client)
+            try await expectStillServing(client)
+        }
+    }
+
+    @Test func acceptedDeviceSubmissionIsStored() async throws {
+        try await withServer { client in
+            let request = try alice.sign(.submit, TestDevice.submitFields(id: "s1", plugins: ["os_info": .object(["id": .string("debian")])]))
+            let response = try await post(client, request)
+            #expect(response.status == .ok)
+            let ack = try JSONDecoder().decode(SubmitResponse.self, from: Data(buffer: response.body))
+            #expect(ack.status == "stored" && ack.submissionID == "s1")
+            let document = try await context.store.latestDocument(fingerprint: alice.fingerprint)
+            #expect(document?["plugins"]?["os_info"]?["id"] == .string("debian"))
+            #expect(document?["submitted_at"]?.stringValue != nil)
+        }
+    }
+
+    @Test func tamperedBodyIsRefused() async throws {
+        try await withServer { client in
+            let request = try alice.sign(.submit, TestDevice.submitFields(plugins: ["x": .integer(1)]))
+            let tampered = Data(String(decoding: request.body, as: UTF8.self)
+                .replacingOccurrences(of: "\"x\":1", with: "\"x\":2").utf8)
+            #expect(tampered != request.body)
+            try expectRefusal(try await post(client, endpoint: "submit", body: tampered,
+                                             signature: request.signatureHeaderValue), .badSignature)
+        }
+    }
+
+    @Test func signatureByAnotherAcceptedKeyIsRefused() async throws {
+        try await withServer { client in
+            // Bob signs a body that claims to come from Alice's key.
+            let body = JSONValue.object(TestDevice.submitFields(plugins: ["x": .integer(1)]).merging([
+                "host": .string("alice"), "key": .string(alice.fingerprint),
+                "sent_at": .string(RFC3339.string(from: Date())), "nonce": .string(WireProtocol.makeNonce()),
+            ]) { $1 }).serialized()
+            let signature = try bob.openPGP.sign(body, fingerprint: bob.fingerprint)
+            try expectRefusal(try await post(client, endpoint: "submit", body: body,
+                                             signature: signature.base64EncodedString()), .badSignature)
+            #expect(try await context.store.latestDocument(fingerprint: alice.fingerprint) == nil)
+        }
+    }
+
+    @Test func unknownKeyIsRefused() async throws {
+        let stranger = try TestDevice(sandbox, name: "stranger")
+        try await withServer { client in
+            try expectRefusal(try await post(client, try stranger.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                              .unknownKey)
+        }
+    }
+
+    @Test func staleTimeIsRefused() async throws {
+        try await withServer { client in
+            let old = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]), now: Date().addingTimeInterval(-3600))
+            try expectRefusal(try await post(client, old), .staleTime)
+            let future = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]), now: Date().addingTimeInterval(3600))
+            try expectRefusal(try await post(client, future), .staleTime)
+        }
+    }
+
+    @Test func replayedNonceIsRefused() async throws {
+        try await withServer { client in
+            let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
+            #expect(try await post(client, request).status == .ok)
+            try expectRefusal(try await post(client, request), .replay)
+        }
+    }
+
+    @Test func oversizeBodyIsRefused() async throws {
+        try await withServer { client in
+            let big = String(repeating: "a", count: 100 * 1024)
+            let request = try alice.sign(.submit, TestDevice.submitFields(plugins: ["big": .string(big)]))
+            try expectRefusal(try await post(client, request), .bodyTooLarge)
+        }
+    }
+
+    @Test func malformedJSONIsRefused() async throws {
+        try await withServer { client in
+            let body = Data("{\"host\": \"alice\", ".utf8)
+            let signature = try alice.openPGP.sign(body, fingerprint: alice.fingerprint)
+            try expectRefusal(try await post(client, endpoint: "submit", body: body,
+                                             signature: signature.base64EncodedString()), .malformed)
+        }
+    }
+
+    @Test func missingSignatureHeaderIsRefused() async throws {
+        try await withServer { client in
+            let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
+            try expectRefusal(try await post(client, endpoint: "submit", body: request.body, signature: nil),
+                              .missingSignature)
+        }
+    }
+
+    @Test func pendingAndRevokedDevicesAreRefused() async throws {
+        let carol = try TestDevice(sandbox, name: "carol")
+        try await withServer { client in
+            #expect(try await post(client, try carol.sign(.enroll, try carol.enrollFields())).status == .ok)
+            try expectRefusal(try await post(client, try carol.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                              .notAccepted)
+            try await context.store.setState(.revoked, fingerprint: bob.fingerprint, at: Date())
+            try expectRefusal(try await post(client, try bob.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                              .revoked)
+            try expectRefusal(try await post(client, try bob.sign(.enroll, try bob.enrollFields())), .revoked)
+        }
+    }
+
+    @Test func repeatedSubmissionIDIsAcknowledgedOnce() async throws {
+        try await withServer { client in
+            let fields = TestDevice.submitFields(id: "same-id", plugins: ["n": .integer(1)])
+            #expect(try await post(client, try alice.sign(.submit, fields)).status == .ok)
+            let again = try await post(client, try alice.sign(.submit, fields))
+            #expect(again.status == .ok)
+            let ack = try JSONDecoder().decode(SubmitResponse.self, from: Data(buffer: again.body))
+            #expect(ack.status == "duplicate")
+            let history = try await context.store.history(fingerprint: alice.fingerprint, limit: 100)
+            #expect(history.filter { $0.path == "plugins.n" }.count == 1)
+        }
+    }
+
+    @Test func unknownEndpointIsNotFound() async throws {
+        try await withServer { client in
+            let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
+            try expectRefusal(try await post(client, endpoint: "nope", body: request.body,
+                                             signature: request.signatureHeaderValue), .notFound)
+        }
+    }
+}
