@@ -53,11 +53,13 @@ struct PluginContext {
     let stateDirectory: String
 }
 
-/// One built-in plugin: looks at the system and returns a report that encodes to its JSON output.
+/// One built-in plugin: looks at the system and returns what it found, which encodes to its JSON output.
 protocol BuiltinPlugin {
-    associatedtype Report: Encodable
+    /// Usually the plugin's `Report` struct, or `Knowable<Report>` when it may not be able to tell
+    /// anything at all.
+    associatedtype Output: Encodable
     /// The plugin's name, as typed after `rookery-client plugin` and stored under `plugins.<name>`.
     static var name: String { get }
-    /// Collects the report. Never fails: what cannot be read is reported as "unknown".
-    static func collect(_ context: PluginContext) -> Report
+    /// Looks at the system. Never fails: what cannot be read is reported as "unknown".
+    static func collect(_ context: PluginContext) -> Output
 }

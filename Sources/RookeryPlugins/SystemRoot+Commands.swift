@@ -12,13 +12,16 @@ extension SystemRoot {
     public static let defaultCommandTimeout: TimeInterval = 20
 
     /// Runs `root + absoluteExecutable` and returns its stdout when it exits with status 0; nil when it
-    /// is missing, fails, or runs past `timeout`.
+    /// is missing, fails, or runs past `timeout`. See `execute` for how it runs.
     public func run(
         _ absoluteExecutable: String,
         _ arguments: [String],
-        timeout: TimeInterval = SystemRoot.defaultCommandTimeout
+        timeout: TimeInterval = SystemRoot.defaultCommandTimeout,
+        environment: [String: String] = [:]
     ) -> String? {
-        guard let result = execute(absoluteExecutable, arguments, timeout: timeout), result.status == 0 else {
+        guard let result = execute(absoluteExecutable, arguments, timeout: timeout, environment: environment),
+              result.status == 0
+        else {
             return nil
         }
         return result.output

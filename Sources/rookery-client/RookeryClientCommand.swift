@@ -14,7 +14,7 @@ struct RookeryClientCommand: ParsableCommand {
             Settings: <root>/client/settings.yml. State, queue and keys: <root>/var/client/.
             Exit codes: 0 success, 1 failure, 2 usage error, 3 server unreachable or refused.
             """,
-        subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Status.self, Plugin.self])
+        subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Status.self, Key.self, Plugin.self])
 }
 
 /// Opens the client context, turning settings problems into a clear message.
@@ -138,6 +138,16 @@ struct Status: ParsableCommand {
                 print("\(name): \(value.stringValue ?? value.serializedString)")
             }
         }
+    }
+}
+
+struct Key: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the device key's fingerprint, making the key first if there is none.",
+        discussion: "Compare it with what `bin/clients accept` prints on the server.")
+
+    func run() throws {
+        print(try DeviceIdentity.loadOrCreate(try openContext()).fingerprint)
     }
 }
 

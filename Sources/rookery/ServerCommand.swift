@@ -24,8 +24,9 @@ struct ServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let portFile = self.portFile
+        let (announce, host) = (logger, settings.listenHost)
         let app = buildApplication(context: context, logger: logger) { port in
-            logger.notice("listening on \(settings.listenHost):\(port)")
+            announce.notice("listening on \(host):\(port)")
             if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
         }
         try await app.runService()

@@ -23,9 +23,7 @@ public enum PluginProcess {
     public static func run(executable: String, arguments: [String], environment: [String: String],
                            timeout: TimeInterval) throws -> PluginProcessResult {
         var stdoutPipe: [Int32] = [0, 0], stderrPipe: [Int32] = [0, 0]
-        guard pipe2(&stdoutPipe, O_CLOEXEC) == 0, pipe2(&stderrPipe, O_CLOEXEC) == 0 else {
-            throw AtomicFile.posixError("pipe")
-        }
+        guard makePipe(&stdoutPipe), makePipe(&stderrPipe) else { throw AtomicFile.posixError("pipe") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -69,6 +67,13 @@ public enum PluginProcess {
         else if status & 0x7f == 0 { ending = .exited((status >> 8) & 0xff) }
         else { ending = .signaled(status & 0x7f) }
         return PluginProcessResult(ending: ending, stdout: out, stderr: err)
+    }
+
+    /// A pipe whose ends are not inherited by other children (posix_spawn dups what it needs).
+    private static func makePipe(_ ends: inout [Int32]) -> Bool {
+        guard pipe(&ends) == 0 else { return false }
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
     }
 
     /// Reads both pipes until both close or the deadline passes.

@@ -44,8 +44,8 @@ public enum HTTPTransport {
                 return sink.append(UnsafeRawBufferPointer(start: data, count: size * count))
             }, sinkPointer),
         ]
-        setup.append(body.withUnsafeBytes { raw in
-            rookery_curl_set_post_body(handle, raw.baseAddress?.assumingMemoryBound(to: CChar.self) ?? "", raw.count)
+        setup.append(body.isEmpty ? rookery_curl_set_post_body(handle, "", 0) : body.withUnsafeBytes { raw in
+            rookery_curl_set_post_body(handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
         })
         if let failed = setup.first(where: { $0 != CURLE_OK }) {
             throw TransportError(description: "libcurl setup: \(String(cString: curl_easy_strerror(failed)))")

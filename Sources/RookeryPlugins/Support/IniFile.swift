@@ -17,6 +17,12 @@ struct IniFile {
     /// Every assignment in file order, so a caller can apply "last one wins" across several files.
     private(set) var entries: [Entry] = []
 
+    /// Several files read as one, later ones winning; each starts outside any section, as it would
+    /// if read alone.
+    init(merging texts: [String]) {
+        entries = texts.flatMap { IniFile($0).entries }
+    }
+
     init(_ text: String) {
         var section = ""
         for rawLine in text.split(whereSeparator: \.isNewline) {

@@ -24,6 +24,7 @@ enum Knowable<Value: Encodable>: Encodable {
 }
 
 extension Knowable: Equatable where Value: Equatable {}
+extension Knowable: Hashable where Value: Hashable {}
 
 /// Turns a plugin's report into the bytes it prints.
 enum PluginJSON {

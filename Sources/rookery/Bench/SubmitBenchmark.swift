@@ -1,0 +1,142 @@
+import Foundation
+import RookeryClient
+import RookeryCore
+import RookeryServer
+
+/// `rookery bench submit`: see BenchCommand for what it measures.
+struct SubmitBenchmark {
+    let devices: Int
+    let concurrency: Int
+    let requests: Int
+
+    struct Result {
+        let requests: Int
+        let concurrency: Int
+        let failures: Int
+        let seconds: Double
+        let medianMs: Double
+        let p99Ms: Double
+        let serverCPUSeconds: Double
+        let documentBytes: Int
+
+        var requestsPerSecond: Double { Double(requests) / seconds }
+        var cpuPerThousand: Double { serverCPUSeconds / Double(requests) * 1000 }
+
+        var text: String {
+            String(format: """
+                submissions: %d at concurrency %d (%d failed), document %d bytes
+                throughput:  %.1f requests/s
+                latency:     median %.1f ms, p99 %.1f ms
+                server CPU:  %.2f s per 1,000 submissions (server and its gpg processes)
+                """, requests, concurrency, failures, documentBytes, requestsPerSecond, medianMs, p99Ms, cpuPerThousand)
+        }
+
+        var json: String {
+            JSONValue.object([
+                "requests": .integer(Int64(requests)), "concurrency": .integer(Int64(concurrency)),
+                "failures": .integer(Int64(failures)), "document_bytes": .integer(Int64(documentBytes)),
+                "requests_per_second": .number(requestsPerSecond), "median_ms": .number(medianMs),
+                "p99_ms": .number(p99Ms), "server_cpu_seconds_per_1000": .number(cpuPerThousand),
+            ]).serializedString
+        }
+    }
+
+    func run() async throws -> Result {
+        let scratch = try BenchScratch()
+        defer { scratch.cleanUp() }
+        let server = try BenchServer(root: scratch.path + "/srv")
+        defer { server.stop() }
+        let fleet = try await enrollFleet(scratch: scratch, server: server)
+        let signed = try signAll(fleet)
+
+        let cpuBefore = server.cpuSeconds()
+        let started = Date()
+        let latencies = LatencyLog()
+        DispatchQueue.concurrentPerform(iterations: concurrency) { worker in
+            for index in stride(from: worker, to: signed.count, by: concurrency) {
+                let begin = DispatchTime.now().uptimeNanoseconds
+                let ok = (try? HTTPTransport.post(
+                    url: server.url + WireProtocol.pathPrefix + "submit", body: signed[index].body,
+                    headers: [WireProtocol.signatureHeader: signed[index].signatureHeaderValue],
+                    timeoutSeconds: 30).status) == 200
+                latencies.add(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6, ok: ok)
+            }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let cpu = server.cpuSeconds() - cpuBefore
+        let sorted = latencies.values.sorted()
+        return Result(requests: signed.count, concurrency: concurrency, failures: latencies.failures,
+                      seconds: seconds, medianMs: sorted[sorted.count / 2],
+                      p99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
+                      serverCPUSeconds: cpu, documentBytes: signed.first?.body.count ?? 0)
+    }
+
+    private struct SimulatedDevice {
+        let host: String
+        let fingerprint: String
+        let openPGP: OpenPGP
+    }
+
+    /// Makes device keys, enrolls each through the real endpoint, and accepts them in the store.
+    private func enrollFleet(scratch: BenchScratch, server: BenchServer) async throws -> [SimulatedDevice] {
+        var fleet: [SimulatedDevice] = []
+        for index in 0..<devices {
+            let openPGP = OpenPGP(homeDirectory: scratch.path + "/d\(index)")
+            try openPGP.prepareHome()
+            scratch.track(openPGP)
+            let host = "bench-\(index)"
+            let fingerprint = try openPGP.generateSigningKey(userID: host)
+            let enroll = try SignedRequest.make(
+                endpoint: .enroll,
+                fields: ["public_key": .string(try openPGP.exportPublicKey(fingerprint: fingerprint)),
+                         "machine_id": .string("bench-machine-\(index)")],
+                host: host, fingerprint: fingerprint, signer: openPGP)
+            let reply = try HTTPTransport.post(
+                url: server.url + WireProtocol.pathPrefix + "enroll", body: enroll.body,
+                headers: [WireProtocol.signatureHeader: enroll.signatureHeaderValue], timeoutSeconds: 30)
+            guard reply.status == 200 else { throw AdminError("enrollment failed with \(reply.status)") }
+            fleet.append(SimulatedDevice(host: host, fingerprint: fingerprint, openPGP: openPGP))
+        }
+        let context = try ServerContext(root: InstallRoot(path: server.root))
+        for device in fleet { try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date()) }
+        return fleet
+    }
+
+    /// Signs every request ahead of time, one thread per device.
+    private func signAll(_ fleet: [SimulatedDevice]) throws -> [SignedRequest] {
+        let slots = SignedSlots(count: requests)
+        DispatchQueue.concurrentPerform(iterations: fleet.count) { deviceIndex in
+            let device = fleet[deviceIndex]
+            for index in stride(from: deviceIndex, to: requests, by: fleet.count) {
+                let fields: [String: JSONValue] = [
+                    "submission_id": .string(UUID().uuidString.lowercased()),
+                    "collected_at": .string(RFC3339.string(from: Date())),
+                    "plugins": BenchDocument.plugins(host: device.host, sequence: index),
+                ]
+                slots.set(index, try? SignedRequest.make(endpoint: .submit, fields: fields, host: device.host,
+                                                         fingerprint: device.fingerprint, signer: device.openPGP))
+            }
+        }
+        let signed = slots.values.compactMap { $0 }
+        guard signed.count == requests else { throw AdminError("signing failed for \(requests - signed.count) requests") }
+        return signed
+    }
+}
+
+/// Thread-safe collectors for the benchmark's worker threads.
+private final class LatencyLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var samples: [Double] = []
+    private var failed = 0
+    func add(_ ms: Double, ok: Bool) { lock.withLock { samples.append(ms); if !ok { failed += 1 } } }
+    var values: [Double] { lock.withLock { samples } }
+    var failures: Int { lock.withLock { failed } }
+}
+
+private final class SignedSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [SignedRequest?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: SignedRequest?) { lock.withLock { slots[index] = value } }
+    var values: [SignedRequest?] { lock.withLock { slots } }
+}

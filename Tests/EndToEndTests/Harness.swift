@@ -1,0 +1,172 @@
+import Foundation
+import RookeryCore
+
+/// Where `swift build` put the real binaries: $ROOKERY_BIN_DIR, or .build/debug beside this package.
+let binaryDirectory: String = {
+    if let dir = ProcessInfo.processInfo.environment["ROOKERY_BIN_DIR"], !dir.isEmpty { return dir }
+    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    return packageRoot.path + "/.build/debug"
+}()
+
+struct ProcessOutput {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs one of Rookery's binaries to completion with ROOKERY_HOME set to `root`.
+@discardableResult
+func runBinary(_ name: String, _ arguments: [String], root: String) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binaryDirectory + "/" + name)
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["ROOKERY_HOME"] = root
+    process.environment = environment
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read before waiting, so a chatty child cannot fill the pipe and stall.
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// A throw-away directory with a short path; stops every gpg-agent under it at the end.
+final class Sandbox {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/rke-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SettingsError("mkdtemp failed") }
+        path = String(cString: made)
+    }
+
+    func write(_ text: String, to relative: String, mode: Int = 0o644) throws {
+        let path = self.path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    }
+
+    deinit {
+        for home in ["srv/var/server/gnupg"] + ["c1", "c2", "c3"].map({ "\($0)/var/client/gnupg" }) {
+            OpenPGP(homeDirectory: path + "/" + home).stopAgent()
+        }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// The real `rookery server`, started in the background on an ephemeral port of 127.0.0.1.
+final class ServerProcess {
+    let root: String
+    private(set) var port = 0
+    private var process: Process?
+
+    init(sandbox: Sandbox) throws {
+        root = sandbox.path + "/srv"
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\n", to: "srv/server/settings.yml")
+    }
+
+    /// Starts the server; on a restart it asks for the port it had before.
+    func start() throws {
+        let portFile = root + "/port"
+        try? FileManager.default.removeItem(atPath: portFile)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
+        process.arguments = ["server", "--port", "\(port)", "--port-file", portFile, "--log-level", "warning"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["ROOKERY_HOME"] = root
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
+               let bound = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bound > 0 {
+                port = bound
+                return
+            }
+            guard process.isRunning else { throw SettingsError("server exited with \(process.terminationStatus)") }
+            usleep(20_000)
+        }
+        throw SettingsError("server did not start within 30 s")
+    }
+
+    /// Stops the server the hard way: nothing gets a chance to finish cleanly.
+    func kill() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Runs an admin command against this server's install root.
+    func admin(_ arguments: [String]) throws -> ProcessOutput {
+        try runBinary("rookery", arguments, root: root)
+    }
+
+    /// A count straight from the SQLite file, to check what the server stored.
+    func count(_ sql: String) throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [root + "/var/server/rookery.sqlite", sql]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    deinit { kill() }
+}
+
+/// A client install root: settings, a tiny system root for the built-in plugins, and an external
+/// plugin that counts collections so every collection differs.
+struct ClientRoot {
+    let root: String
+    let name: String
+
+    init(sandbox: Sandbox, name: String, serverURL: String) throws {
+        root = sandbox.path + "/" + name
+        self.name = name
+        try sandbox.write("""
+            server_url: \(serverURL)
+            hostname: \(name)
+            collect_interval: 3600
+            submit_interval: 3600
+            plugin_timeout: 20
+            request_timeout: 10
+            system_root: \(root)/system
+            """, to: name + "/client/settings.yml")
+        try sandbox.write("machine-\(name)\n", to: name + "/system/etc/machine-id")
+        try sandbox.write("ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+                          to: name + "/system/etc/os-release")
+        try sandbox.write("""
+            #!/bin/sh
+            n=$(cat "$ROOKERY_HOME/var/client/counter" 2>/dev/null || echo 0)
+            n=$((n + 1))
+            echo "$n" > "$ROOKERY_HOME/var/client/counter"
+            echo "{\\"n\\": $n}"
+            """, to: name + "/client/plugins/counter.sh", mode: 0o755)
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> ProcessOutput {
+        try runBinary("rookery-client", arguments, root: root)
+    }
+
+    func queued() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root + "/var/client/collected")) ?? [])
+            .filter { $0.hasSuffix(".json") }.sorted()
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# client-setup.sh: install the Rookery client into an install root.
+#
+#   client/client-setup.sh --root DIR [--yes] [--server-url URL] [--binary PATH]
+#                          [--cron-file PATH | --no-cron] [--no-packages] [--enroll]
+#
+# Installs the OS packages the client needs (gnupg, libgpgme, libcurl), lays out DIR (bin/,
+# lib/rookery/, client/, var/client/), writes client/settings.yml from the template if there is
+# none, makes the device's own key, and installs the crontab line that runs bin/client-cron every
+# minute (default /etc/cron.d/rookery-client). --yes answers yes to every question (for scripts).
+# It never overwrites an existing client/settings.yml.
+set -euo pipefail
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="" yes=0 server_url="" binary="" cron_file="/etc/cron.d/rookery-client" packages=1 enroll=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --root) root="$2"; shift 2 ;;
+        --yes|-y) yes=1; shift ;;
+        --server-url) server_url="$2"; shift 2 ;;
+        --binary) binary="$2"; shift 2 ;;
+        --cron-file) cron_file="$2"; shift 2 ;;
+        --no-cron) cron_file=""; shift ;;
+        --no-packages) packages=0; shift ;;
+        --enroll) enroll=1; shift ;;
+        --help|-h) usage; exit 0 ;;
+        *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ -n "$root" ] || { echo "error: --root DIR is required (see --help)" >&2; exit 2; }
+
+confirm() {
+    [ "$yes" -eq 1 ] && return 0
+    read -r -p "$1 [y/N] " answer
+    [ "$answer" = "y" ] || [ "$answer" = "Y" ]
+}
+
+if [ "$packages" -eq 1 ]; then
+    missing=()
+    for pkg in gnupg libgpgme11 libcurl4; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ] && confirm "Install ${missing[*]} with apt-get?"; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    fi
+fi
+
+if [ -z "$binary" ]; then
+    for candidate in "$source_dir/lib/rookery/rookery-client" "$source_dir/.build/release/rookery-client" \
+                     "$source_dir/.build/debug/rookery-client"; do
+        [ -x "$candidate" ] && { binary="$candidate"; break; }
+    done
+fi
+[ -n "$binary" ] && [ -x "$binary" ] || { echo "error: no rookery-client binary; build it or pass --binary" >&2; exit 1; }
+
+mkdir -p "$root/bin" "$root/lib/rookery" "$root/client/plugins" "$root/var/client"
+chmod 700 "$root/var/client"
+if [ "$(realpath "$binary")" != "$(realpath -m "$root/lib/rookery/rookery-client")" ]; then
+    install -m 755 "$binary" "$root/lib/rookery/rookery-client.new"
+    mv -f "$root/lib/rookery/rookery-client.new" "$root/lib/rookery/rookery-client"
+fi
+for script in _find-binary client-cron rookery-client; do
+    install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
+done
+install -m 644 "$source_dir/client/settings.yml.template" "$root/client/settings.yml.template"
+if [ -d "$source_dir/client/plugins" ]; then
+    find "$source_dir/client/plugins" -maxdepth 1 -type f -perm -u+x -exec install -m 755 {} "$root/client/plugins/" \;
+fi
+if [ ! -f "$root/client/settings.yml" ]; then
+    cp "$root/client/settings.yml.template" "$root/client/settings.yml"
+    if [ -n "$server_url" ]; then
+        sed -i "s|^server_url: .*|server_url: $server_url|" "$root/client/settings.yml"
+    fi
+    chmod 644 "$root/client/settings.yml"
+fi
+
+fingerprint="$(ROOKERY_HOME="$root" "$root/bin/rookery-client" key)"
+echo "device key: $fingerprint"
+
+if [ -n "$cron_file" ]; then
+    sed "s|ROOT|$root|" "$source_dir/client/crontab" > "$cron_file.tmp" && mv "$cron_file.tmp" "$cron_file"
+    echo "cron: $cron_file runs $root/bin/client-cron every minute"
+fi
+if [ "$enroll" -eq 1 ]; then
+    ROOKERY_HOME="$root" "$root/bin/rookery-client" enroll
+fi
+echo "client installed in $root"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# server-setup.sh: install the Rookery server into an install root.
+#
+#   server/server-setup.sh --root DIR [--yes] [--port N] [--binary PATH]
+#                          [--unit-dir DIR | --no-service] [--no-packages]
+#
+# Installs the OS packages the server needs (gnupg, libgpgme, libsqlite3, sqlite3), lays out DIR
+# (bin/, lib/rookery/, server/, var/server/), writes server/settings.yml from the template if
+# there is none, creates the server's keyring and its own signing key, and installs a systemd
+# unit (default /etc/systemd/system/rookery-server.service; enable it with systemctl).
+# --yes answers yes to every question. It never overwrites an existing server/settings.yml.
+set -euo pipefail
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="" yes=0 port="" binary="" unit_dir="/etc/systemd/system" packages=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --root) root="$2"; shift 2 ;;
+        --yes|-y) yes=1; shift ;;
+        --port) port="$2"; shift 2 ;;
+        --binary) binary="$2"; shift 2 ;;
+        --unit-dir) unit_dir="$2"; shift 2 ;;
+        --no-service) unit_dir=""; shift ;;
+        --no-packages) packages=0; shift ;;
+        --help|-h) usage; exit 0 ;;
+        *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ -n "$root" ] || { echo "error: --root DIR is required (see --help)" >&2; exit 2; }
+root="$(realpath -m "$root")"
+
+confirm() {
+    [ "$yes" -eq 1 ] && return 0
+    read -r -p "$1 [y/N] " answer
+    [ "$answer" = "y" ] || [ "$answer" = "Y" ]
+}
+
+if [ "$packages" -eq 1 ]; then
+    missing=()
+    for pkg in gnupg libgpgme11 libsqlite3-0 sqlite3; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ] && confirm "Install ${missing[*]} with apt-get?"; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    fi
+fi
+
+if [ -z "$binary" ]; then
+    for candidate in "$source_dir/lib/rookery/rookery" "$source_dir/.build/release/rookery" \
+                     "$source_dir/.build/debug/rookery"; do
+        [ -x "$candidate" ] && { binary="$candidate"; break; }
+    done
+fi
+[ -n "$binary" ] && [ -x "$binary" ] || { echo "error: no rookery binary; build it or pass --binary" >&2; exit 1; }
+
+mkdir -p "$root/bin" "$root/lib/rookery" "$root/server" "$root/var/server"
+chmod 700 "$root/var/server"
+if [ "$(realpath "$binary")" != "$(realpath -m "$root/lib/rookery/rookery")" ]; then
+    install -m 755 "$binary" "$root/lib/rookery/rookery.new"
+    mv -f "$root/lib/rookery/rookery.new" "$root/lib/rookery/rookery"
+fi
+for script in _find-binary server clients bench; do
+    install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
+done
+install -m 644 "$source_dir/server/settings.yml.template" "$root/server/settings.yml.template"
+if [ ! -f "$root/server/settings.yml" ]; then
+    cp "$root/server/settings.yml.template" "$root/server/settings.yml"
+    [ -n "$port" ] && sed -i "s|^listen_port: .*|listen_port: $port|" "$root/server/settings.yml"
+    chmod 640 "$root/server/settings.yml"
+fi
+
+# The server's own signing key (used to sign what the server tells clients to do).
+gnupg_home="$root/var/server/gnupg"
+mkdir -p "$gnupg_home" && chmod 700 "$gnupg_home"
+if ! gpg --homedir "$gnupg_home" --batch --list-secret-keys 2>/dev/null | grep -q '^sec'; then
+    gpg --homedir "$gnupg_home" --batch --passphrase '' --quick-gen-key "rookery server" ed25519 sign never 2>/dev/null
+fi
+server_key="$(gpg --homedir "$gnupg_home" --batch --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')"
+gpg --homedir "$gnupg_home" --batch --armor --export "$server_key" > "$root/server/server-key.asc"
+echo "server key: $server_key (public half in $root/server/server-key.asc)"
+
+if [ -n "$unit_dir" ]; then
+    mkdir -p "$unit_dir"
+    sed "s|ROOT|$root|g" "$source_dir/server/rookery-server.service" > "$unit_dir/rookery-server.service"
+    echo "systemd unit: $unit_dir/rookery-server.service (systemctl daemon-reload; systemctl enable --now rookery-server)"
+fi
+echo "server installed in $root"
