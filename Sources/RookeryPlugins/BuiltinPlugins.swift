@@ -54,7 +54,7 @@ struct PluginContext {
 }
 
 /// One built-in plugin: looks at the system and returns what it found, which encodes to its JSON output.
-protocol BuiltinPlugin {
+protocol BuiltinPlugin: Sendable {
     /// Usually the plugin's `Report` struct, or `Knowable<Report>` when it may not be able to tell
     /// anything at all.
     associatedtype Output: Encodable

@@ -41,7 +41,7 @@ struct FirewallPlugin: BuiltinPlugin {
     }
 
     /// What one backend does to incoming traffic.
-    struct Backend {
+    private struct Backend {
         let name: String
         let policy: Policy
         let isActive: Bool
@@ -84,7 +84,7 @@ struct FirewallPlugin: BuiltinPlugin {
     ///             ct state established,related accept
     ///         }
     ///     }
-    static func nftables(_ root: SystemRoot) -> Backend? {
+    private static func nftables(_ root: SystemRoot) -> Backend? {
         guard let ruleset = root.run("/usr/sbin/nft", ["list", "ruleset"]) ?? root.run("/sbin/nft", ["list", "ruleset"]) else {
             return nil
         }
@@ -146,7 +146,7 @@ struct FirewallPlugin: BuiltinPlugin {
     // MARK: iptables
 
     /// `iptables -S INPUT` prints "-P INPUT DROP" and then one "-A INPUT ..." line per rule.
-    static func iptables(_ root: SystemRoot) -> Backend? {
+    private static func iptables(_ root: SystemRoot) -> Backend? {
         guard let listing = root.run("/usr/sbin/iptables", ["-S", "INPUT"]) ?? root.run("/sbin/iptables", ["-S", "INPUT"]) else {
             return nil
         }
@@ -165,7 +165,7 @@ struct FirewallPlugin: BuiltinPlugin {
 
     /// ufw is a front end to iptables/nftables; it is reported on its own because its settings say
     /// what the administrator meant even where listing rules is not possible.
-    static func ufw(_ root: SystemRoot) -> Backend? {
+    private static func ufw(_ root: SystemRoot) -> Backend? {
         guard let conf = root.readFile("/etc/ufw/ufw.conf") else { return nil }
         guard ShellAssignments(conf)["ENABLED"]?.lowercased() == "yes" else {
             return Backend(name: "ufw", policy: .accept, isActive: false)

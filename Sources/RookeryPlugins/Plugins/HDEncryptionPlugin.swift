@@ -51,16 +51,7 @@ struct HDEncryptionPlugin: BuiltinPlugin {
         }
         let counted = mountReports.filter { !bootMountPoints.contains($0.mountPoint) }.map(\.encrypted)
             + swapReports.map(\.encrypted)
-        return .known(Report(mounts: mountReports, swap: swapReports, allEncrypted: allOf(counted)))
-    }
-
-    /// false if anything is unencrypted, else "unknown" if anything is unknown, else true. Nothing at
-    /// all to look at (a container) is "unknown" too.
-    private static func allOf(_ answers: [Knowable<Bool>]) -> Knowable<Bool> {
-        if answers.isEmpty { return .unknown }
-        if answers.contains(.known(false)) { return .known(false) }
-        if answers.contains(.unknown) { return .unknown }
-        return .known(true)
+        return .known(Report(mounts: mountReports, swap: swapReports, allEncrypted: .all(counted)))
     }
 
     // MARK: Swap
@@ -127,7 +118,7 @@ struct HDEncryptionPlugin: BuiltinPlugin {
 
     /// The kernel's name for the block device at a /dev path ("sda2", "dm-0"), following symlinks
     /// such as /dev/mapper/NAME -> ../dm-0 or /dev/disk/by-uuid/...; nil when /sys does not know it.
-    static func blockDeviceName(_ devicePath: String, _ root: SystemRoot) -> String? {
+    private static func blockDeviceName(_ devicePath: String, _ root: SystemRoot) -> String? {
         let path = followSymlinks(devicePath, root)
         var name = path.split(separator: "/").last.map(String.init) ?? ""
         // Without the /dev/mapper symlink (udev not running) the mapper name is found in /sys.

@@ -40,7 +40,7 @@ struct OSUpdatesPlugin: BuiltinPlugin {
     }
 
     /// Packages waiting for an update; `security` is nil when the manager cannot tell which.
-    struct PendingUpdates {
+    private struct PendingUpdates {
         let packages: [String]
         let security: [String]?
     }
@@ -76,7 +76,7 @@ struct OSUpdatesPlugin: BuiltinPlugin {
     /// "Inst libssl3 [3.0.2-0ubuntu1.10] (3.0.2-0ubuntu1.12 Ubuntu:22.04/jammy-updates, Ubuntu:22.04/jammy-security [amd64])":
     /// the package name, then the installed version in brackets (absent for a new package), then the
     /// new version and the archives it comes from in parentheses.
-    static func parseAptSimulation(_ output: String) -> PendingUpdates {
+    private static func parseAptSimulation(_ output: String) -> PendingUpdates {
         var packages: [String] = []
         var security: [String] = []
         for line in output.split(whereSeparator: \.isNewline) where line.hasPrefix("Inst ") {
@@ -125,7 +125,7 @@ struct OSUpdatesPlugin: BuiltinPlugin {
 
     /// "kernel-core.x86_64   6.8.9-300.fc40   updates": name.arch, version, repository. A section
     /// "Obsoleting Packages" may follow; those are not further updates.
-    static func parseDnfCheckUpdate(_ output: String) -> [String] {
+    private static func parseDnfCheckUpdate(_ output: String) -> [String] {
         var packages: [String] = []
         for line in output.split(whereSeparator: \.isNewline) {
             if line.hasPrefix("Obsoleting") { break }
@@ -143,7 +143,7 @@ struct OSUpdatesPlugin: BuiltinPlugin {
 
     /// dnf 4 prints "FEDORA-2024-1a2b3c Important/Sec.  kernel-6.8.9-300.fc40.x86_64", dnf 5 adds
     /// columns and a header; either way each line names one package as name-version-release.arch.
-    static func parseDnfSecurityList(_ output: String) -> [String] {
+    private static func parseDnfSecurityList(_ output: String) -> [String] {
         let names = output.split(whereSeparator: \.isNewline).compactMap { line in
             line.split(whereSeparator: \.isWhitespace).lazy.compactMap(packageName(fromNEVRA:)).first
         }
@@ -156,7 +156,7 @@ struct OSUpdatesPlugin: BuiltinPlugin {
 
     /// "kernel-core-6.8.9-300.fc40.x86_64" is "kernel-core": drop the architecture, then the release
     /// and the version (the last two "-" parts). nil for a word that is not such a name.
-    static func packageName(fromNEVRA word: Substring) -> String? {
+    private static func packageName(fromNEVRA word: Substring) -> String? {
         guard let dot = word.lastIndex(of: "."), rpmArchitectures.contains(word[word.index(after: dot)...]) else {
             return nil
         }

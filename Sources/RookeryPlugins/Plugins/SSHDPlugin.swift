@@ -28,10 +28,10 @@ struct SSHDPlugin: BuiltinPlugin {
         guard root.fileExists(configPath) else {
             return Report(running: isRunning(root), passwordAuthentication: .unknown, permitRootLogin: .unknown)
         }
-        var settings = GlobalSettings()
+        var settings: [String: String] = [:]
         read(configPath, root, inMatchBlock: false, depth: 0, into: &settings)
-        let passwordAuthentication = settings.values["passwordauthentication"] ?? "yes"
-        var permitRootLogin = settings.values["permitrootlogin"] ?? "prohibit-password"
+        let passwordAuthentication = settings["passwordauthentication"] ?? "yes"
+        var permitRootLogin = settings["permitrootlogin"] ?? "prohibit-password"
         // The old name of the same setting.
         if permitRootLogin == "without-password" { permitRootLogin = "prohibit-password" }
         return Report(
@@ -43,17 +43,13 @@ struct SSHDPlugin: BuiltinPlugin {
 
     // MARK: Configuration
 
-    /// The first value of each keyword outside Match blocks, keyed by lowercased keyword; values are
-    /// lowercased too (the settings read here take keywords such as "yes" or "no").
-    struct GlobalSettings {
-        var values: [String: String] = [:]
-    }
-
     /// Includes may include; the bound only guards against a file that includes itself.
     private static let maximumIncludeDepth = 16
 
+    /// Adds to `settings` the first value of each keyword outside Match blocks, keyed by lowercased
+    /// keyword. Values are lowercased too: the settings read here take words such as "yes" or "no".
     private static func read(
-        _ file: String, _ root: SystemRoot, inMatchBlock: Bool, depth: Int, into settings: inout GlobalSettings
+        _ file: String, _ root: SystemRoot, inMatchBlock: Bool, depth: Int, into settings: inout [String: String]
     ) {
         guard depth < maximumIncludeDepth, let text = root.readFile(file) else { return }
         var inMatchBlock = inMatchBlock
@@ -69,8 +65,8 @@ struct SSHDPlugin: BuiltinPlugin {
                     read(included, root, inMatchBlock: inMatchBlock, depth: depth + 1, into: &settings)
                 }
             default:
-                if !inMatchBlock, settings.values[keyword] == nil, let value = arguments.first {
-                    settings.values[keyword] = value.lowercased()
+                if !inMatchBlock, settings[keyword] == nil, let value = arguments.first {
+                    settings[keyword] = value.lowercased()
                 }
             }
         }
@@ -79,7 +75,7 @@ struct SSHDPlugin: BuiltinPlugin {
     /// "PasswordAuthentication no # old", "PasswordAuthentication=no" and
     /// "PasswordAuthentication = no" are all ["PasswordAuthentication", "no"]; a comment line gives
     /// no words.
-    static func directiveWords(_ line: Substring) -> [String] {
+    private static func directiveWords(_ line: Substring) -> [String] {
         let trimmed = line.drop(while: \.isWhitespace)
         let keyword = trimmed.prefix { !$0.isWhitespace && $0 != "=" }
         guard !keyword.isEmpty, !keyword.hasPrefix("#") else { return [] }
@@ -98,7 +94,7 @@ struct SSHDPlugin: BuiltinPlugin {
     /// The files an Include argument names. Relative paths are relative to /etc/ssh; wildcards are
     /// allowed in the file name (as in "sshd_config.d/*.conf") and matches come sorted, as glob(3)
     /// returns them.
-    static func expandInclude(_ argument: String, _ root: SystemRoot) -> [String] {
+    private static func expandInclude(_ argument: String, _ root: SystemRoot) -> [String] {
         let path = argument.hasPrefix("/") ? argument : "/etc/ssh/" + argument
         let components = path.split(separator: "/")
         guard let pattern = components.last else { return [] }

@@ -44,22 +44,14 @@ struct ScreenlockPlugin: BuiltinPlugin {
         let sessions = graphicalSessions(context.root).map { graphicalSession in
             session(graphicalSession, user: userNames[graphicalSession.uid] ?? String(graphicalSession.uid), context.root)
         }
-        let enabled = allEnabled(sessions.map(\.enabled))
+        let enabled = Knowable.all(sessions.map(\.enabled))
         var lastKnown = loadLastKnown(context.stateDirectory)
         if case .known(let answer) = enabled {
-            lastKnown = LastKnown(enabled: answer, at: rfc3339(Date()))
-            saveLastKnown(lastKnown, context.stateDirectory)
+            let seenNow = LastKnown(enabled: answer, at: rfc3339(Date()))
+            saveLastKnown(seenNow, context.stateDirectory)
+            lastKnown = seenNow
         }
         return Report(enabled: enabled, sessions: sessions, lastKnown: lastKnown)
-    }
-
-    /// false if any session does not lock, else "unknown" if any cannot tell, else true; "unknown"
-    /// with no sessions at all.
-    private static func allEnabled(_ answers: [Knowable<Bool>]) -> Knowable<Bool> {
-        if answers.isEmpty { return .unknown }
-        if answers.contains(.known(false)) { return .known(false) }
-        if answers.contains(.unknown) { return .unknown }
-        return .known(true)
     }
 
     // MARK: Sessions
@@ -148,8 +140,8 @@ struct ScreenlockPlugin: BuiltinPlugin {
     }
 
     /// Best effort: without a writable state directory the plugin still answers, it only forgets.
-    private static func saveLastKnown(_ lastKnown: LastKnown?, _ stateDirectory: String) {
-        guard let lastKnown, let data = try? JSONEncoder().encode(lastKnown) else { return }
+    private static func saveLastKnown(_ lastKnown: LastKnown, _ stateDirectory: String) {
+        guard let data = try? JSONEncoder().encode(lastKnown) else { return }
         let directory = URL(fileURLWithPath: stateDirectory)
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try? data.write(to: directory.appendingPathComponent(stateFileName), options: .atomic)

@@ -57,7 +57,7 @@ struct UsersPlugin: BuiltinPlugin {
     }
 
     /// The USER_PROCESS records of a utmp file; a trailing partial record is ignored.
-    static func logins(_ utmp: Data) -> [Login] {
+    private static func logins(_ utmp: Data) -> [Login] {
         let bytes = [UInt8](utmp)
         return stride(from: 0, to: bytes.count - UTMPLayout.recordSize + 1, by: UTMPLayout.recordSize).compactMap { start in
             let record = bytes[start..<start + UTMPLayout.recordSize]

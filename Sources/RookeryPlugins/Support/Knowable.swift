@@ -23,6 +23,17 @@ enum Knowable<Value: Encodable>: Encodable {
     }
 }
 
+extension Knowable where Value == Bool {
+    /// Whether several yes/no answers are all yes: false as soon as one is false, else "unknown" if one
+    /// is unknown, else true. No answers at all is "unknown": there was nothing to look at.
+    static func all(_ answers: [Knowable<Bool>]) -> Knowable<Bool> {
+        if answers.isEmpty { return .unknown }
+        if answers.contains(.known(false)) { return .known(false) }
+        if answers.contains(.unknown) { return .unknown }
+        return .known(true)
+    }
+}
+
 extension Knowable: Equatable where Value: Equatable {}
 extension Knowable: Hashable where Value: Hashable {}
 
