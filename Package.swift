@@ -18,10 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
-        // System libraries. GPGME is used through its C API; libcurl through a
-        // tiny C shim because curl_easy_setopt is variadic.
+        // System libraries. GPGME is used through its C API; libcurl through a tiny C shim
+        // (curl_easy_setopt is variadic) that loads it on first use (see ccurl.h).
         .systemLibrary(name: "CGPGME", path: "Sources/CGPGME"),
-        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("dl")]),
 
         // Shared by client and server: documents, settings, wire protocol, OpenPGP.
         .target(name: "RookeryCore", dependencies: [

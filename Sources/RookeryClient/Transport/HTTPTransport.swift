@@ -12,22 +12,20 @@ public struct HTTPReply: Sendable {
     public let body: Data
 }
 
-/// HTTP POST over libcurl. One easy handle per call, so calls from several threads are safe.
+/// HTTP POST over libcurl (loaded on first use). One easy handle per call, so calls from several threads are safe.
 public enum HTTPTransport {
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-
     public static func post(url: String, body: Data, headers: [String: String],
                             timeoutSeconds: Int) throws -> HTTPReply {
-        _ = globalInit
-        guard let handle = curl_easy_init() else { throw TransportError(description: "libcurl: cannot make a handle") }
-        defer { curl_easy_cleanup(handle) }
+        if let problem = rookery_curl_load() { throw TransportError(description: String(cString: problem)) }
+        guard let handle = rookery_curl_easy_init() else { throw TransportError(description: "libcurl: cannot make a handle") }
+        defer { rookery_curl_easy_cleanup(handle) }
 
         var headerList: UnsafeMutablePointer<curl_slist>?
-        for (name, value) in headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
-        headerList = curl_slist_append(headerList, "Content-Type: application/json")
+        for (name, value) in headers { headerList = rookery_curl_slist_append(headerList, "\(name): \(value)") }
+        headerList = rookery_curl_slist_append(headerList, "Content-Type: application/json")
         // An empty Expect stops libcurl from waiting for "100 Continue" on large bodies.
-        headerList = curl_slist_append(headerList, "Expect:")
-        defer { curl_slist_free_all(headerList) }
+        headerList = rookery_curl_slist_append(headerList, "Expect:")
+        defer { rookery_curl_slist_free_all(headerList) }
 
         let sink = ResponseSink()
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
@@ -48,11 +46,11 @@ public enum HTTPTransport {
             rookery_curl_set_post_body(handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
         })
         if let failed = setup.first(where: { $0 != CURLE_OK }) {
-            throw TransportError(description: "libcurl setup: \(String(cString: curl_easy_strerror(failed)))")
+            throw TransportError(description: "libcurl setup: \(String(cString: rookery_curl_easy_strerror(failed)))")
         }
-        let result = curl_easy_perform(handle)
+        let result = rookery_curl_easy_perform(handle)
         guard result == CURLE_OK else {
-            throw TransportError(description: "\(url): \(String(cString: curl_easy_strerror(result)))")
+            throw TransportError(description: "\(url): \(String(cString: rookery_curl_easy_strerror(result)))")
         }
         return HTTPReply(status: rookery_curl_response_code(handle), body: sink.data)
     }

@@ -4,7 +4,7 @@ import Foundation
 /// whether a newer release of the distribution is out, and whether the device waits for a reboot.
 ///
 /// The package manager is the first of apt, dnf and pacman whose program exists; without any the
-/// output is "unknown". Nothing is installed or downloaded, and package lists are not refreshed
+/// output is "unknown". Nothing is installed, and the system's package lists are not refreshed
 /// (the distribution's own timers do that):
 /// - apt: `apt-get -s -o Debug::NoLocking=1 dist-upgrade` simulates an upgrade; each "Inst" line is
 ///   a pending package, a security one when its origin names a "-security" archive. A newer release
@@ -12,8 +12,9 @@ import Foundation
 ///   (or /var/run/reboot-required) exists.
 /// - dnf: `dnf -q check-update` (exits 100 when updates wait) and `dnf -q updateinfo list --security`;
 ///   a reboot is required when `needs-restarting -r` exits 1.
-/// - pacman: `checkupdates` (from pacman-contrib), else `pacman -Qu`; Arch publishes no security
-///   flags pacman can see, so the security count is "unknown".
+/// - pacman: `checkupdates` (from pacman-contrib, which syncs a private copy of the package lists),
+///   else `pacman -Qu`; Arch publishes no security flags pacman can see, so the security count is
+///   "unknown".
 struct OSUpdatesPlugin: BuiltinPlugin {
     static let name = "os_updates"
 
@@ -179,28 +180,32 @@ struct OSUpdatesPlugin: BuiltinPlugin {
     // MARK: pacman
 
     private static func pacman(_ root: SystemRoot) -> Report {
-        report(manager: "pacman", pacmanPendingPackages(root).map { PendingUpdates(packages: $0, security: nil) },
-               releaseUpgrade: nil, rebootRequired: nil)
+        let updates = pacmanPendingPackages(root).map { PendingUpdates(packages: $0, security: nil) }
+        return report(manager: "pacman", updates, releaseUpgrade: nil, rebootRequired: nil)
     }
 
-    /// Both print "linux 6.8.1.arch1-1 -> 6.8.2.arch1-1". `checkupdates` uses a copy of the package
-    /// databases and exits 2 when nothing waits; `pacman -Qu` exits 1 when nothing waits.
+    /// `checkupdates` checks against a fresh private copy of the package lists and exits 2 when
+    /// nothing waits; `pacman -Qu` uses the system's lists and exits 1 when nothing waits.
     private static func pacmanPendingPackages(_ root: SystemRoot) -> [String]? {
-        let parse = { (output: String) in
-            output.split(whereSeparator: \.isNewline).compactMap { $0.split(separator: " ").first.map(String.init) }
-        }
         if let result = root.execute("/usr/bin/checkupdates", [], timeout: packageManagerTimeout) {
             switch result.status {
-            case 0: return parse(result.output)
+            case 0: return parsePacmanUpdates(result.output)
             case 2: return []
             default: break
             }
         }
         guard let result = root.execute("/usr/bin/pacman", ["-Qu"], timeout: packageManagerTimeout) else { return nil }
         switch result.status {
-        case 0: return parse(result.output)
+        case 0: return parsePacmanUpdates(result.output)
         case 1 where result.output.isEmpty: return []
         default: return nil
+        }
+    }
+
+    /// Both tools print "linux 6.8.1.arch1-1 -> 6.8.2.arch1-1": the name comes first.
+    private static func parsePacmanUpdates(_ output: String) -> [String] {
+        output.split(whereSeparator: \.isNewline).compactMap { line in
+            line.split(separator: " ").first.map(String.init)
         }
     }
 }

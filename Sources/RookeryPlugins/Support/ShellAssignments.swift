@@ -10,7 +10,7 @@ import Foundation
 /// Quotes are removed as a shell would (only the simple cases these files use); a later assignment
 /// of the same name replaces an earlier one, as it would in a shell.
 struct ShellAssignments {
-    private(set) var values: [String: String] = [:]
+    private var values: [String: String] = [:]
 
     init(_ text: String) {
         for rawLine in text.split(whereSeparator: \.isNewline) {
