@@ -38,6 +38,9 @@ host=$2
 home=${3:-}
 mode=${4:-}
 case $mode in "" | enroll | submit) ;; *) usage ;; esac
+for value in "$host" "${ENROLLMENT_TOKEN:-}" "${MACHINE_ID:-}"; do
+    [[ $value != *[[:cntrl:]]* ]] || die "control character in the hostname, MACHINE_ID or ENROLLMENT_TOKEN"
+done
 
 for tool in gpg gpgconf base64 curl date od tr awk; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
@@ -46,24 +49,7 @@ done
 # --- working files, GnuPG home and clean-up ------------------------------------------------------
 
 work=$(mktemp -d /tmp/rkx-XXXXXX)   # request body, signature, answer; removed at exit
-made_home=no
-if [[ -z $home ]]; then
-    home=$(mktemp -d /tmp/rkx-XXXXXX)
-    made_home=yes
-elif [[ ! -d $home ]]; then
-    mkdir -p -m 700 "$home"
-    made_home=yes
-fi
-home=$(cd "$home" && pwd)
-
-# The agent gpg starts for this home is stopped at the end, except in the user's everyday home
-# ($GNUPGHOME or ~/.gnupg), whose agent other programs share.
-stop_agent=yes
-everyday=${GNUPGHOME:-${HOME:-/nonexistent}/.gnupg}
-if [[ $made_home == no && -d $everyday && $(cd "$everyday" && pwd) == "$home" ]]; then
-    stop_agent=no
-fi
-
+stop_agent=no
 cleanup() {
     if [[ $stop_agent == yes ]]; then
         gpgconf --homedir "$home" --kill all >/dev/null 2>&1 || true
@@ -71,6 +57,25 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+made_home=no
+if [[ -z $home ]]; then
+    home=$(mktemp -d /tmp/rkx-XXXXXX)
+    made_home=yes
+elif [[ ! -d $home ]]; then
+    [[ $mode != submit ]] || die "no GnuPG home $home; enroll first"
+    mkdir -p -m 700 "$home"
+    made_home=yes
+fi
+home=$(cd "$home" && pwd)
+
+# The agent gpg starts for this home is stopped at the end, except in the user's everyday home
+# ($GNUPGHOME or ~/.gnupg), whose agent other programs share.
+everyday=${GNUPGHOME:-${HOME:-/nonexistent}/.gnupg}
+stop_agent=yes
+if [[ $made_home == no && -d $everyday && $(cd "$everyday" && pwd) == "$home" ]]; then
+    stop_agent=no
+fi
 
 gpg_() {
     # Every gpg call: this home only, never a question, messages to a log shown on failure.
@@ -109,8 +114,9 @@ now_utc() {
 
 # The first fingerprint of the first secret key: the primary key, which is what must sign.
 secret_fingerprint() {
-    gpg --homedir "$home" --batch --with-colons --list-secret-keys 2>/dev/null \
-        | awk -F: '$1 == "fpr" { print $10; exit }'
+    # awk reads to the end (no early exit), so gpg never dies of SIGPIPE under pipefail.
+    { gpg --homedir "$home" --batch --with-colons --list-secret-keys 2>/dev/null || true; } \
+        | awk -F: '$1 == "fpr" && !found { print $10; found = 1 }'
 }
 
 fpr=$(secret_fingerprint)

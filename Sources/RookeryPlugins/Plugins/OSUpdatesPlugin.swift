@@ -29,8 +29,9 @@ struct OSUpdatesPlugin: BuiltinPlugin {
         let rebootRequired: Knowable<Bool>
     }
 
-    /// Simulating an upgrade reads every package list; give it longer than an ordinary command.
-    private static let packageManagerTimeout: TimeInterval = 60
+    /// Simulating an upgrade reads every package list; give it longer than an ordinary command, but
+    /// less than the client's timeout for the whole plugin (30 s by default).
+    private static let packageManagerTimeout: TimeInterval = 25
 
     static func collect(_ context: PluginContext) -> Knowable<Report> {
         let root = context.root
@@ -94,7 +95,7 @@ struct OSUpdatesPlugin: BuiltinPlugin {
     /// Ubuntu's `do-release-upgrade -c` prints "New release '24.04 LTS' available." when there is one
     /// and "No new release found." when not; anything else (no network) says nothing.
     private static func ubuntuReleaseUpgrade(_ root: SystemRoot) -> Bool? {
-        guard let result = root.execute("/usr/bin/do-release-upgrade", ["-c"], timeout: packageManagerTimeout) else {
+        guard let result = root.execute("/usr/bin/do-release-upgrade", ["-c"]) else {
             return nil
         }
         if result.output.contains("New release") { return true }
