@@ -9,6 +9,9 @@ public struct DeviceIdentity: Sendable {
     /// Loads the identity, making the key on first use.
     public static func loadOrCreate(_ context: ClientContext) throws -> DeviceIdentity {
         try context.openPGP.prepareHome()
+        // Only here, not when the context opens: it runs `gpg --version`, and cron's
+        // nothing-due path must not pay for that.
+        context.openPGP.makeProcessDefault()
         var state = context.loadState()
         let fingerprint: String
         if let known = state.fingerprint, try context.openPGP.secretKeyFingerprints().contains(known) {

@@ -146,6 +146,14 @@ public struct OpenPGP: Sendable {
         }
     }
 
+    /// Makes this home the one every new GPGME context starts with, so busy callers (the server's
+    /// keyring, a device's own key) skip a `gpg --version` run per operation. The first home to
+    /// ask wins; later ones keep working, at the old cost. Returns whether this home is the default.
+    @discardableResult
+    public func makeProcessDefault() -> Bool {
+        GPGMELibrary.makeProcessDefault(homeDirectory)
+    }
+
     /// Stops the gpg-agent of this home (tests and short-lived homes).
     public func stopAgent() {
         let gpgconf = Process()
@@ -180,7 +188,10 @@ public struct OpenPGP: Sendable {
         guard let context = ctx else { throw OpenPGPError(operation, message: "no context") }
         defer { gpgme_release(context) }
         try check(operation, gpgme_set_protocol(context, GPGME_PROTOCOL_OpenPGP))
-        try check(operation, gpgme_ctx_set_engine_info(context, GPGME_PROTOCOL_OpenPGP, nil, homeDirectory))
+        if !GPGMELibrary.isProcessDefault(homeDirectory) {
+            // Costs an extra `gpg --version` run per context; the process default home avoids it.
+            try check(operation, gpgme_ctx_set_engine_info(context, GPGME_PROTOCOL_OpenPGP, nil, homeDirectory))
+        }
         // Never ask anybody for a passphrase: Rookery's keys have none, and nobody is there to type.
         _ = gpgme_set_pinentry_mode(context, GPGME_PINENTRY_MODE_LOOPBACK)
         return try body(context)
@@ -202,14 +213,32 @@ public struct OpenPGP: Sendable {
     }
 }
 
-/// `gpgme_check_version` must run once, before any other GPGME call, in the whole process.
+/// Process-wide GPGME state: `gpgme_check_version` must run once before any other call, and the
+/// default engine home may be set once.
 enum GPGMELibrary {
     private static let initialized: Bool = {
         _ = gpgme_check_version(nil)
         return true
     }()
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var defaultHome: String?
 
     static func initializeOnce() { _ = initialized }
+
+    static func makeProcessDefault(_ home: String) -> Bool {
+        initializeOnce()
+        return lock.withLock {
+            if defaultHome == nil,
+               gpgme_err_code(gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nil, home)) == GPG_ERR_NO_ERROR {
+                defaultHome = home
+            }
+            return defaultHome == home
+        }
+    }
+
+    static func isProcessDefault(_ home: String) -> Bool {
+        lock.withLock { defaultHome == home }
+    }
 }
 
 /// A GPGME in-memory data object that releases itself.

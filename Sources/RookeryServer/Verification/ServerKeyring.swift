@@ -11,6 +11,7 @@ public struct ServerKeyring: Sendable {
     public init(homeDirectory: String, scratchDirectory: String, pool: BlockingPool) throws {
         openPGP = OpenPGP(homeDirectory: homeDirectory)
         try openPGP.prepareHome()
+        openPGP.makeProcessDefault()
         try FileManager.default.createDirectory(atPath: scratchDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         self.scratchDirectory = scratchDirectory

@@ -51,14 +51,14 @@ final class BenchServer {
         url = "http://127.0.0.1:\(port)"
     }
 
-    /// User plus system CPU seconds of the server and of its waited-for children (the gpg runs).
-    func cpuSeconds() -> Double {
+    /// User plus system CPU seconds of the server itself, and of its waited-for children (the gpg runs).
+    func cpuSeconds() -> (server: Double, children: Double) {
         guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        // Fields after the command name: state is field 3; utime, stime, cutime, cstime are 14-17.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        let ticks = (11...14).compactMap { Double(fields[$0]) }.reduce(0, +)
-        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+              let close = stat.lastIndex(of: ")") else { return (0, 0) }
+        // After the command name, field 3 (state) comes first; utime, stime, cutime, cstime are 14-17.
+        let fields = stat[stat.index(after: close)...].split(separator: " ").compactMap { Double($0) }
+        let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return ((fields[10] + fields[11]) / hertz, (fields[12] + fields[13]) / hertz)
     }
 
     func stop() {
