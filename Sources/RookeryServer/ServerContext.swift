@@ -9,13 +9,18 @@ public struct ServerContext: Sendable {
     public let store: any Store
     public let keyring: ServerKeyring
 
-    public init(root: InstallRoot, settings: ServerSettings? = nil) throws {
+    /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
+    /// `VerifierWorkerPool`); nil checks them in this process, which suits admin commands and tests.
+    public init(root: InstallRoot, settings: ServerSettings? = nil, verifyWorkerExecutable: String? = nil) throws {
         self.root = root
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         self.settings = loaded
         store = try SQLiteStore(path: root.resolve(loaded.database))
-        keyring = try ServerKeyring(homeDirectory: root.serverGnuPGHome,
-                                    scratchDirectory: root.serverState + "/scratch",
-                                    pool: BlockingPool(width: loaded.verifyThreads))
+        keyring = try ServerKeyring(
+            homeDirectory: root.serverGnuPGHome, scratchDirectory: root.serverState + "/scratch",
+            pool: BlockingPool(width: loaded.verifyThreads),
+            verifier: verifyWorkerExecutable.map {
+                VerifierWorkerPool(executable: $0, homeDirectory: root.serverGnuPGHome)
+            })
     }
 }

@@ -14,8 +14,9 @@ struct BenchCommand: AsyncParsableCommand {
                 Starts `rookery server` in a scratch install root on 127.0.0.1, enrolls and accepts
                 --devices device keys, signs --requests submissions of a realistic 5-10 KB document
                 ahead of time (signing is the devices' cost, not the server's), then sends them at
-                --concurrency and reports requests/s, median and p99 latency, and the server's CPU
-                seconds (its own plus its gpg children) per 1,000 submissions.
+                --concurrency and reports requests/s, median and p99 latency, and the CPU seconds the
+                server side (server, verify workers and their gpg runs) spent per 1,000 submissions,
+                measured as the machine's busy time minus the benchmark's own: run it on an idle machine.
                 """)
 
         @Option(help: "Simulated devices.") var devices = 20

@@ -13,7 +13,7 @@ struct RookeryCommand: AsyncParsableCommand {
             Settings: <root>/server/settings.yml. Database, keyring and logs: <root>/var/server/.
             Exit codes: 0 success, 1 failure, 2 usage error.
             """,
-        subcommands: [ServerCommand.self, ClientsCommand.self, BenchCommand.self])
+        subcommands: [ServerCommand.self, ClientsCommand.self, BenchCommand.self, VerifyWorkerCommand.self])
 }
 
 /// Opens settings, store and keyring for an admin command, with a readable error.

@@ -19,7 +19,10 @@ struct ServerCommand: AsyncParsableCommand {
         do { settings = try SettingsFile.load(ServerSettings.self, from: root.serverSettings) }
         catch { throw ValidationError("\(error)") }
         if let port { settings.listenPort = port }
-        let context = try ServerContext(root: root, settings: settings)
+        // A worker that dies must not take the server with it through SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        let context = try ServerContext(root: root, settings: settings,
+                                        verifyWorkerExecutable: try selfExecutable())
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -30,5 +33,22 @@ struct ServerCommand: AsyncParsableCommand {
             if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
         }
         try await app.runService()
+    }
+}
+
+/// This very binary, which also serves as the signature-check helper.
+func selfExecutable() throws -> String {
+    try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+}
+
+struct VerifyWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-worker", abstract: "Internal: checks signatures for the server over stdin/stdout.",
+        shouldDisplay: false)
+
+    @Option(help: "The server keyring.") var home: String
+
+    func run() throws {
+        try VerifierWorker.serve(homeDirectory: home)
     }
 }

@@ -26,6 +26,11 @@ public struct VerifiedSignature: Sendable, Equatable {
     /// The full 40-hex fingerprint of the key that made the signature (upper case).
     public let fingerprint: String
     public let validity: Validity
+
+    public init(fingerprint: String, validity: Validity) {
+        self.fingerprint = fingerprint
+        self.validity = validity
+    }
 }
 
 /// OpenPGP operations over GPGME, bound to one GnuPG home directory.

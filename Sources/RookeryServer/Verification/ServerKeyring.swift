@@ -5,13 +5,17 @@ import RookeryCore
 /// All calls run on the blocking pool.
 public struct ServerKeyring: Sendable {
     public let openPGP: OpenPGP
+    private let verifier: any SignatureVerifier
     private let scratchDirectory: String
     private let pool: BlockingPool
 
-    public init(homeDirectory: String, scratchDirectory: String, pool: BlockingPool) throws {
+    /// `verifier` checks signatures against this keyring; nil means in this process.
+    public init(homeDirectory: String, scratchDirectory: String, pool: BlockingPool,
+                verifier: (any SignatureVerifier)? = nil) throws {
         openPGP = OpenPGP(homeDirectory: homeDirectory)
         try openPGP.prepareHome()
         openPGP.makeProcessDefault()
+        self.verifier = verifier ?? openPGP
         try FileManager.default.createDirectory(atPath: scratchDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         self.scratchDirectory = scratchDirectory
@@ -20,8 +24,8 @@ public struct ServerKeyring: Sendable {
 
     /// Verifies a signature against the keys already in the keyring.
     public func verify(signature: Data, body: Data) async throws -> VerifiedSignature {
-        let openPGP = self.openPGP
-        return try await pool.run { try openPGP.verify(signature: signature, data: body) }
+        let verifier = self.verifier
+        return try await pool.run { try verifier.verify(signature: signature, data: body) }
     }
 
     /// Checks an enrollment: `publicKey` must hold the key `fingerprint` and the body must be signed

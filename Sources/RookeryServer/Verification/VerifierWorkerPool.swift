@@ -1,0 +1,186 @@
+import Foundation
+import RookeryCore
+
+/// Something that checks detached signatures against the server keyring.
+public protocol SignatureVerifier: Sendable {
+    func verify(signature: Data, data: Data) throws -> VerifiedSignature
+}
+
+extension OpenPGP: SignatureVerifier {}
+
+/// Checks signatures in small helper processes (`rookery verify-worker`) instead of in the server.
+///
+/// GPGME forks a gpg for every check. Forking the large, multi-threaded server costs far more than
+/// the check itself (copy-on-write faults and TLB shootdowns on every core), while forking a small
+/// single-threaded helper is cheap. Each helper serves one check at a time over its stdin/stdout;
+/// one that dies is replaced, and the check is tried once more on a fresh one.
+public final class VerifierWorkerPool: SignatureVerifier, @unchecked Sendable {
+    private let executable: String
+    private let homeDirectory: String
+    private let lock = NSLock()
+    private var idle: [VerifierWorkerProcess] = []
+
+    public init(executable: String, homeDirectory: String) {
+        self.executable = executable
+        self.homeDirectory = homeDirectory
+    }
+
+    public func verify(signature: Data, data: Data) throws -> VerifiedSignature {
+        do {
+            return try verifyOnce(signature: signature, data: data)
+        } catch let error as VerifierWorkerProcess.Broken {
+            _ = error
+            return try verifyOnce(signature: signature, data: data)
+        }
+    }
+
+    private func verifyOnce(signature: Data, data: Data) throws -> VerifiedSignature {
+        let worker = try lock.withLock { idle.popLast() } ?? VerifierWorkerProcess(executable: executable, home: homeDirectory)
+        do {
+            let result = try worker.verify(signature: signature, data: data)
+            lock.withLock { idle.append(worker) }
+            return result
+        } catch let refusal as OpenPGPError {
+            // gpg said no; the helper itself is fine.
+            lock.withLock { idle.append(worker) }
+            throw refusal
+        } catch {
+            worker.stop()
+            throw error
+        }
+    }
+
+    /// Stops every idle helper (they also exit by themselves when the server's end of the pipe closes).
+    public func shutdown() {
+        lock.withLock {
+            idle.forEach { $0.stop() }
+            idle.removeAll()
+        }
+    }
+}
+
+/// One `rookery verify-worker` process and its pipes.
+final class VerifierWorkerProcess {
+    struct Broken: Error, CustomStringConvertible { let description: String }
+
+    private let process = Process()
+    private let toWorker = Pipe()
+    private let fromWorker = Pipe()
+
+    init(executable: String, home: String) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["verify-worker", "--home", home]
+        process.standardInput = toWorker
+        process.standardOutput = fromWorker
+        do { try process.run() } catch { throw Broken(description: "cannot start \(executable): \(error)") }
+    }
+
+    func verify(signature: Data, data: Data) throws -> VerifiedSignature {
+        do {
+            try toWorker.fileHandleForWriting.write(contentsOf: VerifierFrames.request(signature: signature, data: data))
+            return try VerifierFrames.readResponse(from: fromWorker.fileHandleForReading)
+        } catch let refusal as OpenPGPError {
+            throw refusal
+        } catch {
+            throw Broken(description: "verify worker failed: \(error)")
+        }
+    }
+
+    func stop() {
+        try? toWorker.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
+
+/// The helper's side: answers checks from stdin on stdout until stdin closes.
+public enum VerifierWorker {
+    public static func serve(homeDirectory: String, input: FileHandle = .standardInput,
+                             output: FileHandle = .standardOutput) throws {
+        let openPGP = OpenPGP(homeDirectory: homeDirectory)
+        openPGP.makeProcessDefault()
+        while let (signature, data) = try VerifierFrames.readRequest(from: input) {
+            let answer: Data
+            do {
+                answer = VerifierFrames.response(try openPGP.verify(signature: signature, data: data))
+            } catch let error as OpenPGPError {
+                answer = VerifierFrames.response(error)
+            }
+            try output.write(contentsOf: answer)
+        }
+    }
+}
+
+/// Length-prefixed frames between server and helper.
+/// Request: u32 signature length, signature, u32 data length, data.
+/// Response: u8 status (0 verified, 1 refused), u32 length, UTF-8 text ("FPR VALIDITY" or the
+/// OpenPGP error's operation and message separated by a newline).
+enum VerifierFrames {
+    static let maxFrame = 64 * 1024 * 1024
+
+    static func request(signature: Data, data: Data) -> Data {
+        var frame = Data()
+        append(signature, to: &frame)
+        append(data, to: &frame)
+        return frame
+    }
+
+    static func readRequest(from input: FileHandle) throws -> (Data, Data)? {
+        guard let signature = try readChunk(from: input, allowEOF: true) else { return nil }
+        guard let data = try readChunk(from: input, allowEOF: false) else { return nil }
+        return (signature, data)
+    }
+
+    static func response(_ verified: VerifiedSignature) -> Data {
+        var frame = Data([0])
+        append(Data("\(verified.fingerprint) \(verified.validity.rawValue)".utf8), to: &frame)
+        return frame
+    }
+
+    static func response(_ error: OpenPGPError) -> Data {
+        var frame = Data([1])
+        append(Data("\(error.operation)\n\(error.message)".utf8), to: &frame)
+        return frame
+    }
+
+    static func readResponse(from input: FileHandle) throws -> VerifiedSignature {
+        let status = try readExactly(1, from: input)
+        guard let payload = try readChunk(from: input, allowEOF: false) else { throw truncated }
+        let text = String(decoding: payload, as: UTF8.self)
+        if status.first == 1 {
+            let parts = text.split(separator: "\n", maxSplits: 1).map(String.init)
+            throw OpenPGPError(parts.first ?? "verify", message: parts.count > 1 ? parts[1] : text)
+        }
+        let fields = text.split(separator: " ").map(String.init)
+        guard fields.count == 2, let validity = VerifiedSignature.Validity(rawValue: fields[1]) else { throw truncated }
+        return VerifiedSignature(fingerprint: fields[0], validity: validity)
+    }
+
+    private static var truncated: Error { VerifierWorkerProcess.Broken(description: "malformed answer from verify worker") }
+
+    private static func append(_ chunk: Data, to frame: inout Data) {
+        withUnsafeBytes(of: UInt32(chunk.count).bigEndian) { frame.append(contentsOf: $0) }
+        frame.append(chunk)
+    }
+
+    private static func readChunk(from input: FileHandle, allowEOF: Bool) throws -> Data? {
+        let header = try readExactly(4, from: input, allowEOF: allowEOF)
+        guard header.count == 4 else { return nil }
+        let length = header.reduce(0) { $0 << 8 | Int($1) }
+        guard length <= maxFrame else { throw VerifierWorkerProcess.Broken(description: "frame of \(length) bytes") }
+        return try readExactly(length, from: input)
+    }
+
+    /// Reads exactly `count` bytes; an empty result only at a clean end of input when allowed.
+    private static func readExactly(_ count: Int, from input: FileHandle, allowEOF: Bool = false) throws -> Data {
+        var result = Data()
+        while result.count < count {
+            guard let chunk = try input.read(upToCount: count - result.count), !chunk.isEmpty else {
+                if allowEOF && result.isEmpty { return result }
+                throw VerifierWorkerProcess.Broken(description: "verify worker pipe closed")
+            }
+            result.append(chunk)
+        }
+        return result
+    }
+}
