@@ -61,9 +61,10 @@ if [ "$(realpath "$binary")" != "$(realpath -m "$root/lib/rookery/rookery-client
     mv -f "$root/lib/rookery/rookery-client.new" "$root/lib/rookery/rookery-client"
 fi
 for script in _find-binary client-cron rookery-client; do
-    install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
+    # Installing into the checkout itself (bin/quickstart does) leaves its scripts as they are.
+    [ "$source_dir/bin/$script" -ef "$root/bin/$script" ] || install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
 done
-install -m 644 "$source_dir/client/settings.yml.template" "$root/client/settings.yml.template"
+[ "$source_dir/client/settings.yml.template" -ef "$root/client/settings.yml.template" ] || install -m 644 "$source_dir/client/settings.yml.template" "$root/client/settings.yml.template"
 if [ -d "$source_dir/client/plugins" ]; then
     find "$source_dir/client/plugins" -maxdepth 1 -type f -perm -u+x -exec install -m 755 {} "$root/client/plugins/" \;
 fi

@@ -61,9 +61,10 @@ if [ "$(realpath "$binary")" != "$(realpath -m "$root/lib/rookery/rookery")" ]; 
     mv -f "$root/lib/rookery/rookery.new" "$root/lib/rookery/rookery"
 fi
 for script in _find-binary server clients bench; do
-    install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
+    # Installing into the checkout itself (bin/quickstart does) leaves its scripts as they are.
+    [ "$source_dir/bin/$script" -ef "$root/bin/$script" ] || install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
 done
-install -m 644 "$source_dir/server/settings.yml.template" "$root/server/settings.yml.template"
+[ "$source_dir/server/settings.yml.template" -ef "$root/server/settings.yml.template" ] || install -m 644 "$source_dir/server/settings.yml.template" "$root/server/settings.yml.template"
 if [ ! -f "$root/server/settings.yml" ]; then
     cp "$root/server/settings.yml.template" "$root/server/settings.yml"
     [ -n "$port" ] && sed -i "s|^listen_port: .*|listen_port: $port|" "$root/server/settings.yml"

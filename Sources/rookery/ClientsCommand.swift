@@ -79,8 +79,8 @@ struct ClientsCommand: AsyncParsableCommand {
 
 private func changeState(_ host: String, to state: DeviceState, verb: String) async throws {
     let admin = DeviceAdmin(context: try openServerContext())
-    let device = try await runAdmin { try await admin.change(host, to: state) }
-    print("\(verb) \(device.hostname)")
+    let (device, changed) = try await runAdmin { try await admin.change(host, to: state) }
+    print(changed ? "\(verb) \(device.hostname)" : "\(device.hostname) was already \(verb)")
     print("fingerprint \(device.fingerprint)")
     for flag in device.flags { print("note: \(flag)") }
 }

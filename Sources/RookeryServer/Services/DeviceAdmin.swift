@@ -43,9 +43,12 @@ public struct DeviceAdmin: Sendable {
         try await store.history(fingerprint: device.fingerprint, limit: limit)
     }
 
-    /// Moves a device to a new state; says no to moves that make no sense.
-    public func change(_ name: String, to state: DeviceState, now: Date = Date()) async throws -> Device {
+    /// Moves a device to a new state; says no to moves that make no sense. A device already in
+    /// that state is left as it is (so scripts may repeat themselves); `changed` tells which.
+    public func change(_ name: String, to state: DeviceState,
+                       now: Date = Date()) async throws -> (device: Device, changed: Bool) {
         var device = try await resolve(name)
+        if device.state == state { return (device, false) }
         let allowed: Set<DeviceState> = switch state {
         case .accepted: [.pending, .rejected]
         case .rejected: [.pending]
@@ -57,7 +60,7 @@ public struct DeviceAdmin: Sendable {
         }
         try await store.setState(state, fingerprint: device.fingerprint, at: now)
         device.state = state
-        return device
+        return (device, true)
     }
 
     /// Removes every trace of the device; its key may enroll again as a new, pending device.
