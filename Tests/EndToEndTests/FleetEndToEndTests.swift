@@ -158,3 +158,35 @@ import Testing
         #expect(try server.count("SELECT count(*) FROM devices") == 1)
     }
 }
+
+/// The client killed with SIGKILL part-way through a delivery: nothing lost, nothing applied twice.
+@Suite struct ClientKilledTests {
+    @Test func clientKilledMidSubmitLosesAndDuplicatesNothing() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        try server.start()
+        let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: server.url)
+        #expect(try client.run("enroll").status == 0)
+        #expect(try server.admin(["clients", "accept", "c1"]).status == 0)
+        let collections = 25
+        for _ in 0..<collections { try client.run("collect") }
+
+        let submit = Process()
+        submit.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery-client")
+        submit.arguments = ["submit"]
+        submit.environment = ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": client.root]) { $1 }
+        submit.standardOutput = FileHandle.nullDevice
+        try submit.run()
+        let deadline = Date().addingTimeInterval(60)
+        while (try? server.count("SELECT count(*) FROM submissions")) ?? 0 < 3, Date() < deadline { usleep(5_000) }
+        kill(submit.processIdentifier, SIGKILL)
+        submit.waitUntilExit()
+        let stored = try server.count("SELECT count(*) FROM submissions")
+        #expect(client.queued().count + stored >= collections, "an item was lost")
+
+        #expect(try client.run("submit").status == 0)
+        #expect(client.queued().isEmpty)
+        #expect(try server.count("SELECT count(*) FROM submissions") == collections)
+        #expect(try server.count("SELECT count(DISTINCT new) FROM changes WHERE path = 'plugins.counter.n'") == collections)
+    }
+}

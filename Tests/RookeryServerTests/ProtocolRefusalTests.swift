@@ -189,3 +189,36 @@ import Testing
         }
     }
 }
+
+/// Enrollment tokens accept devices without an admin, but never a device that looks like a clone.
+@Suite struct EnrollmentTokenTests {
+    @Test func tokenAcceptsButClashesWaitForAnAdmin() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["s3cret-token"] }
+        let first = try TestDevice(sandbox, name: "laptop")
+        let wrongToken = try TestDevice(sandbox, name: "desk")
+        let sameName = try TestDevice(sandbox, name: "clone", host: "laptop")
+        let app = buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            func enroll(_ device: TestDevice, token: String, machineID: String? = nil) async throws -> EnrollResponse {
+                let request = try device.sign(.enroll, try device.enrollFields(machineID: machineID, token: token))
+                let response = try await client.execute(
+                    uri: "/rookery/v1/enroll", method: .post,
+                    headers: [HTTPField.Name(WireProtocol.signatureHeader)!: request.signatureHeaderValue],
+                    body: ByteBuffer(bytes: request.body))
+                #expect(response.status == .ok)
+                return try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body))
+            }
+            let accepted = try await enroll(first, token: "s3cret-token")
+            let wrong = try await enroll(wrongToken, token: "s3cret-tokeN")
+            // Same hostname, different key: flagged and left pending despite the right token.
+            let clash = try await enroll(sameName, token: "s3cret-token", machineID: "other-machine")
+            #expect(accepted.status == "accepted")
+            #expect(wrong.status == "pending")
+            #expect(clash.status == "pending")
+        }
+        let flagged = try #require(try await context.store.device(fingerprint: sameName.fingerprint))
+        #expect(flagged.flags.contains { $0.contains("hostname laptop is also used by key \(first.fingerprint)") })
+        #expect(try await context.store.device(fingerprint: first.fingerprint)?.acceptedAt != nil)
+    }
+}

@@ -34,13 +34,14 @@ struct TestDevice {
     let fingerprint: String
     let host: String
 
-    init(_ sandbox: Sandbox, name: String) throws {
+    /// `name` picks the GnuPG home; `host` is the hostname the device reports (default: name).
+    init(_ sandbox: Sandbox, name: String, host: String? = nil) throws {
         let home = try sandbox.directory("g-" + name)
         sandbox.trackGnuPGHome(home)
         openPGP = OpenPGP(homeDirectory: home)
         try openPGP.prepareHome()
         fingerprint = try openPGP.generateSigningKey(userID: "test \(name)")
-        host = name
+        self.host = host ?? name
     }
 
     func enrollFields(machineID: String? = nil, token: String? = nil) throws -> [String: JSONValue] {
