@@ -4,7 +4,7 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that drive a real server.",
-        subcommands: [SubmitBench.self])
+        subcommands: [SubmitBench.self, CronBench.self])
 
     struct SubmitBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -29,6 +29,31 @@ struct BenchCommand: AsyncParsableCommand {
                 throw ValidationError("--devices, --concurrency and --requests must be positive")
             }
             let result = try await SubmitBenchmark(devices: devices, concurrency: concurrency, requests: requests).run()
+            print(json ? result.json : result.text)
+        }
+    }
+
+    struct CronBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cron",
+            abstract: "What client-cron costs a device when nothing is due: wall time and peak RSS.",
+            discussion: """
+                Runs `rookery-client cron` --runs times in a scratch install root whose last collection
+                and submission were a moment ago, and reports the median, p90 and max wall time and the
+                peak resident memory (from wait4). Measure the release client (bin/build-release).
+                """)
+
+        @Option(help: "The rookery-client binary (default: the one beside this binary).") var client: String?
+        @Option(help: "How many runs.") var runs = 200
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            guard runs > 0 else { throw ValidationError("--runs must be positive") }
+            let binary = try client ?? (selfExecutable() as NSString).deletingLastPathComponent + "/rookery-client"
+            guard FileManager.default.isExecutableFile(atPath: binary) else {
+                throw ValidationError("no client binary at \(binary); pass --client PATH")
+            }
+            let result = try CronBenchmark(clientBinary: binary, runs: runs).run()
             print(json ? result.json : result.text)
         }
     }
