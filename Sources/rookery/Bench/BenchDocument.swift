@@ -18,12 +18,12 @@ enum BenchDocument {
         plugins["screenlock"] = .object(["enabled": .bool(true), "idle_seconds": .integer(300)])
         plugins["guest_session"] = .object(["enabled": .bool(false), "display_manager": .string("gdm")])
         plugins["os_updates"] = .object(["manager": .string("apt"), "pending": .integer(40), "security": .integer(3),
-                                         "packages": .array((0..<40).map { .string("libexample\($0)") }),
+                                         "packages": .array((0..<80).map { .string("libexample\($0)") }),
                                          "reboot_required": .bool(false)])
         plugins["firewall"] = strings(["active": "true", "backend": "nftables", "input_policy": "drop"])
         plugins["sshd"] = strings(["running": "true", "password_authentication": "no",
                                    "permit_root_login": "prohibit-password"])
-        plugins["listening_ports"] = .array((0..<12).map(port))
+        plugins["listening_ports"] = .array((0..<24).map(port))
         plugins["disk"] = .array((0..<6).map { mount($0, sequence) })
         return .object(plugins)
     }
