@@ -18,8 +18,15 @@ public struct ClientLog: Sendable {
         if echoWarnings { FileHandle.standardError.write(Data("warning: \(message)\n".utf8)) }
     }
 
+    /// Past this size the log moves to client.log.1 (replacing the previous one), so a device
+    /// never fills its disk with Rookery's log.
+    static let maxBytes = 1024 * 1024
+
     private func write(_ level: String, _ message: String) {
         let line = "\(ISO8601DateFormatter().string(from: Date())) \(level) \(message)\n"
+        if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size > Self.maxBytes {
+            _ = rename(path, path + ".1")
+        }
         guard let handle = FileHandle(forWritingAtPath: path) ?? createLog() else { return }
         defer { try? handle.close() }
         _ = try? handle.seekToEnd()

@@ -19,7 +19,7 @@ public struct ProtocolController: Sendable {
     }
 
     func handle(_ request: Request, context: RookeryRequestContext) async -> Response {
-        let peer = context.remoteAddress.map { "\($0)" } ?? "unknown"
+        let peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         let name = context.parameters.get("endpoint") ?? ""
         do {
             guard let endpoint = WireProtocol.Endpoint(rawValue: name) else {
