@@ -49,14 +49,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "RookeryCoreTests", dependencies: ["RookeryCore"]),
+        // Shared by the test targets: sandboxes under /tmp that clean up after themselves.
+        .target(name: "RookeryTestSupport", dependencies: ["RookeryCore"], path: "Tests/RookeryTestSupport"),
+        .testTarget(name: "RookeryCoreTests", dependencies: ["RookeryCore", "RookeryTestSupport"]),
         .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient"]),
+        .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryTestSupport"]),
         .testTarget(name: "RookeryServerTests", dependencies: [
-            "RookeryServer",
+            "RookeryServer", "RookeryTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+@_exported import RookeryTestSupport
 
 /// Where `swift build` put the real binaries: $ROOKERY_BIN_DIR, or .build/debug beside this package.
 let binaryDirectory: String = {
@@ -34,32 +35,6 @@ func runBinary(_ name: String, _ arguments: [String], root: String) throws -> Pr
     process.waitUntilExit()
     return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                          stderr: String(decoding: stderr, as: UTF8.self))
-}
-
-/// A throw-away directory with a short path; stops every gpg-agent under it at the end.
-final class Sandbox {
-    let path: String
-
-    init() throws {
-        var template = Array("/tmp/rke-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SettingsError("mkdtemp failed") }
-        path = String(cString: made)
-    }
-
-    func write(_ text: String, to relative: String, mode: Int = 0o644) throws {
-        let path = self.path + "/" + relative
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
-    }
-
-    deinit {
-        for home in ["srv/var/server/gnupg"] + ["c1", "c2", "c3"].map({ "\($0)/var/client/gnupg" }) {
-            OpenPGP(homeDirectory: path + "/" + home).stopAgent()
-        }
-        try? FileManager.default.removeItem(atPath: path)
-    }
 }
 
 /// The real `rookery server`, started in the background on an ephemeral port of 127.0.0.1.

@@ -55,7 +55,6 @@ import Testing
         // The script makes this GnuPG home and its key on the first run; inside the sandbox it is
         // removed with it, and its agent is stopped here even if the script could not.
         let home = sandbox.path + "/g"
-        defer { OpenPGP(homeDirectory: sandbox.path + "/g").stopAgent() }
 
         // Enroll: a new key, recorded as pending.
         let enrolled = try runScript([server.url, "proto-host", home])
@@ -102,7 +101,6 @@ import Testing
         let server = try ServerProcess(sandbox: sandbox)
         try server.start()
         let home = sandbox.path + "/g"
-        defer { OpenPGP(homeDirectory: sandbox.path + "/g").stopAgent() }
 
         let enrolled = try runScript([server.url, "early-host", home])
         #expect(enrolled.status == 0, "\(enrolled.output)")

@@ -1,15 +1,17 @@
 import Foundation
 import RookeryCore
+import RookeryTestSupport
 import Testing
 @testable import RookeryClient
 
 @Suite struct PluginRunnerTests {
-    let dir: String
+    let temporary: Sandbox
     let log: ClientLog
+    var dir: String { temporary.path }
 
     init() throws {
-        dir = try makeTemporaryDirectory()
-        log = ClientLog(path: dir + "/client.log", echoWarnings: false)
+        temporary = try Sandbox()
+        log = ClientLog(path: temporary.path + "/client.log", echoWarnings: false)
     }
 
     func script(_ name: String, _ body: String) throws -> PluginSpec {

@@ -1,21 +1,16 @@
 import Foundation
 import RookeryCore
+import RookeryTestSupport
 import Testing
 @testable import RookeryClient
 
-func makeTemporaryDirectory() throws -> String {
-    var template = Array("/tmp/rkq-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else { throw SettingsError("mkdtemp failed") }
-    return String(cString: made)
-}
-
 @Suite struct SubmissionQueueTests {
-    let dir: String
+    let temporary: Sandbox
     let queue: SubmissionQueue
 
     init() throws {
-        dir = try makeTemporaryDirectory()
-        queue = try SubmissionQueue(stateDirectory: dir)
+        temporary = try Sandbox()
+        queue = try SubmissionQueue(stateDirectory: temporary.path)
     }
 
     @Test func itemsComeBackOldestFirstWithTheirIDs() throws {
@@ -78,8 +73,8 @@ func makeTemporaryDirectory() throws -> String {
 
 @Suite struct ClientStateTests {
     @Test func damagedStateFileMeansFreshState() throws {
-        let dir = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try Sandbox()
+        let dir = temporary.path
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: dir + "/state.json"))
         #expect(ClientState.load(from: dir + "/state.json") == ClientState())
         var state = ClientState()

@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryTestSupport
 import Testing
 
 @Suite struct DocumentTests {
@@ -69,9 +70,8 @@ import Testing
 
 @Suite struct SettingsTests {
     @Test func missingFieldsTakeDefaultsAndBadFilesSayWhere() throws {
-        let dir = FileManager.default.temporaryDirectory.path + "/rks-\(UUID().uuidString.prefix(6))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sandbox = try Sandbox()
+        let dir = sandbox.path
         try "server_url: https://rookery.example:8443\ncollect_interval: 600\n".write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
         let settings = try SettingsFile.load(ClientSettings.self, from: dir + "/c.yml")
         #expect(settings.serverURL == "https://rookery.example:8443")

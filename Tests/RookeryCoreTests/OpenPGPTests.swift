@@ -1,38 +1,25 @@
 import Foundation
 import RookeryCore
+import RookeryTestSupport
 import Testing
 
 /// Real gpg keys in short-lived GnuPG homes.
 @Suite struct OpenPGPTests {
-    final class Homes {
-        let base: String
-        init() throws {
-            var template = Array("/tmp/rkc-XXXXXX".utf8CString)
-            guard let made = mkdtemp(&template) else { throw SettingsError("mkdtemp") }
-            base = String(cString: made)
-        }
-        func make(_ name: String) throws -> OpenPGP {
-            let pgp = OpenPGP(homeDirectory: base + "/" + name)
-            try pgp.prepareHome()
-            return pgp
-        }
-        deinit {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
-                OpenPGP(homeDirectory: base + "/" + name).stopAgent()
-            }
-            try? FileManager.default.removeItem(atPath: base)
-        }
+    let sandbox: Sandbox
+    init() throws { sandbox = try Sandbox() }
+
+    func makeHome(_ name: String) throws -> OpenPGP {
+        let openPGP = OpenPGP(homeDirectory: sandbox.path + "/" + name)
+        try openPGP.prepareHome()
+        return openPGP
     }
 
-    let homes: Homes
-    init() throws { homes = try Homes() }
-
     @Test func signAndVerifyReturnsExactSigner() throws {
-        let device = try homes.make("d")
+        let device = try makeHome("d")
         let fingerprint = try device.generateSigningKey(userID: "device one")
         #expect(InputValidation.fingerprint(fingerprint) == fingerprint)
 
-        let server = try homes.make("s")
+        let server = try makeHome("s")
         let imported = try server.importKeys(Data(try device.exportPublicKey(fingerprint: fingerprint).utf8))
         #expect(imported == [fingerprint])
 
@@ -46,7 +33,7 @@ import Testing
     }
 
     @Test func tamperedDataFailsWithGPGMEMessage() throws {
-        let device = try homes.make("d")
+        let device = try makeHome("d")
         let fingerprint = try device.generateSigningKey(userID: "device one")
         let signature = try device.sign(Data("original".utf8), fingerprint: fingerprint)
         #expect {
@@ -57,23 +44,23 @@ import Testing
     }
 
     @Test func signatureFromUnknownKeyFails() throws {
-        let device = try homes.make("d")
+        let device = try makeHome("d")
         let fingerprint = try device.generateSigningKey(userID: "device one")
-        let server = try homes.make("s")
+        let server = try makeHome("s")
         let body = Data("x".utf8)
         let signature = try device.sign(body, fingerprint: fingerprint)
         #expect(throws: OpenPGPError.self) { try server.verify(signature: signature, data: body) }
     }
 
     @Test func garbageSignatureFails() throws {
-        let server = try homes.make("s")
+        let server = try makeHome("s")
         #expect(throws: OpenPGPError.self) {
             try server.verify(signature: Data("not a signature".utf8), data: Data("x".utf8))
         }
     }
 
     @Test func signingWithMissingKeyFailsClearly() throws {
-        let device = try homes.make("d")
+        let device = try makeHome("d")
         #expect {
             try device.sign(Data("x".utf8), fingerprint: String(repeating: "A", count: 40))
         } throws: { error in
@@ -82,7 +69,7 @@ import Testing
     }
 
     @Test func verifyIsSafeFromSeveralThreads() throws {
-        let device = try homes.make("d")
+        let device = try makeHome("d")
         let fingerprint = try device.generateSigningKey(userID: "device one")
         let bodies = (0..<8).map { Data("message \($0)".utf8) }
         let signatures = try bodies.map { try device.sign($0, fingerprint: fingerprint) }
@@ -94,9 +81,9 @@ import Testing
     }
 
     @Test func deletedKeyNoLongerVerifies() throws {
-        let device = try homes.make("d")
+        let device = try makeHome("d")
         let fingerprint = try device.generateSigningKey(userID: "device one")
-        let server = try homes.make("s")
+        let server = try makeHome("s")
         try server.importKeys(Data(try device.exportPublicKey(fingerprint: fingerprint).utf8))
         let signature = try device.sign(Data("x".utf8), fingerprint: fingerprint)
         try server.deletePublicKey(fingerprint: fingerprint)

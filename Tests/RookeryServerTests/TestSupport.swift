@@ -1,32 +1,8 @@
 import Foundation
 import Logging
 import RookeryCore
+@_exported import RookeryTestSupport
 @testable import RookeryServer
-
-/// A throw-away directory with a short path (gpg-agent socket paths are limited to ~100 chars).
-final class Sandbox {
-    let path: String
-    private var gnupgHomes: [String] = []
-
-    init() throws {
-        var template = Array("/tmp/rk-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SettingsError("mkdtemp failed") }
-        path = String(cString: made)
-    }
-
-    func directory(_ name: String) throws -> String {
-        let dir = path + "/" + name
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
-    func trackGnuPGHome(_ home: String) { gnupgHomes.append(home) }
-
-    deinit {
-        for home in gnupgHomes { OpenPGP(homeDirectory: home).stopAgent() }
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
 
 /// A device key of its own, used to sign requests the way a client does.
 struct TestDevice {
@@ -37,7 +13,6 @@ struct TestDevice {
     /// `name` picks the GnuPG home; `host` is the hostname the device reports (default: name).
     init(_ sandbox: Sandbox, name: String, host: String? = nil) throws {
         let home = try sandbox.directory("g-" + name)
-        sandbox.trackGnuPGHome(home)
         openPGP = OpenPGP(homeDirectory: home)
         try openPGP.prepareHome()
         fingerprint = try openPGP.generateSigningKey(userID: "test \(name)")
@@ -71,7 +46,6 @@ func makeServerContext(_ sandbox: Sandbox, configure: (inout ServerSettings) -> 
     settings.database = "var/server/test.sqlite"
     configure(&settings)
     let root = InstallRoot(path: try sandbox.directory("server"))
-    sandbox.trackGnuPGHome(root.serverGnuPGHome)
     return try ServerContext(root: root, settings: settings)
 }
 

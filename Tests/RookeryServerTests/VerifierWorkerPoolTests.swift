@@ -19,7 +19,6 @@ import Testing
     init() throws {
         sandbox = try Sandbox()
         let home = try sandbox.directory("keyring")
-        sandbox.trackGnuPGHome(home)
         keyring = OpenPGP(homeDirectory: home)
         try keyring.prepareHome()
         device = try TestDevice(sandbox, name: "dev")

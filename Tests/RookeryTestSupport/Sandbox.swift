@@ -1,0 +1,46 @@
+import Foundation
+import RookeryCore
+
+/// A throw-away directory under /tmp for one test, removed when the test is done.
+///
+/// Its path is short on purpose: gpg-agent's socket lives in the GnuPG home and socket paths are
+/// limited to about 100 characters. Every gpg-agent started for a GnuPG home inside the sandbox
+/// is stopped before the directory goes, so tests leave no daemons behind.
+public final class Sandbox {
+    public let path: String
+
+    public init() throws {
+        var template = Array("/tmp/rkt-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SettingsError("cannot make a directory in /tmp") }
+        path = String(cString: made)
+    }
+
+    /// Makes (if needed) and returns `<sandbox>/<relative>`.
+    public func directory(_ relative: String) throws -> String {
+        let directory = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// Writes a file at `<sandbox>/<relative>`, making its directories.
+    public func write(_ text: String, to relative: String, mode: Int = 0o644) throws {
+        let file = path + "/" + relative
+        _ = try directory((relative as NSString).deletingLastPathComponent)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
+    }
+
+    deinit {
+        for home in agentHomes() { OpenPGP(homeDirectory: home).stopAgent() }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// GnuPG homes in the sandbox whose agent is (or was) running: they hold its socket.
+    private func agentHomes() -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return [] }
+        return walker.compactMap { entry in
+            guard let relative = entry as? String, relative.hasSuffix("S.gpg-agent") else { return nil }
+            return path + "/" + (relative as NSString).deletingLastPathComponent
+        }
+    }
+}
