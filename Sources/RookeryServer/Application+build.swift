@@ -14,14 +14,16 @@ public func buildApplication(context: ServerContext, logger: Logger,
                                    allowedSkew: TimeInterval(settings.allowedClockSkew))
     ProtocolController(
         verifier: verifier,
-        enrollment: EnrollmentService(store: context.store, keyring: context.keyring,
-                                      enrollmentTokens: settings.enrollmentTokens, logger: logger),
+        enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
+                                      logger: logger),
         submissions: SubmissionService(store: context.store),
         maxBodyBytes: settings.maxBodyBytes
     ).addRoutes(to: router)
 
     return Application(
         router: router,
+        // Idle connections are closed, so slow or silent peers cannot hold sockets open forever.
+        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(address: .hostname(settings.listenHost, port: settings.listenPort),
                              serverName: "rookery"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

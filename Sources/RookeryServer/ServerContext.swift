@@ -15,6 +15,9 @@ public struct ServerContext: Sendable {
         self.root = root
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         self.settings = loaded
+        guard !loaded.database.contains("://") else {
+            throw SettingsError("database \(loaded.database): only a SQLite file path is supported so far")
+        }
         store = try SQLiteStore(path: root.resolve(loaded.database))
         keyring = try ServerKeyring(
             homeDirectory: root.serverGnuPGHome, scratchDirectory: root.serverState + "/scratch",

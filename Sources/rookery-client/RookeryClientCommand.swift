@@ -49,6 +49,8 @@ struct Enroll: ParsableCommand {
 
     func run() throws {
         let context = try openContext()
+        let lock = try context.runLock(wait: true)
+        defer { lock?.release() }
         do {
             let state = try Enroller(context: context).enroll()
             print("enrolled: \(state.rawValue)")
@@ -71,6 +73,8 @@ struct Collect: ParsableCommand {
 
     func run() throws {
         let context = try openContext()
+        let lock = try context.runLock(wait: true)
+        defer { lock?.release() }
         let name = try Collector(context: context).collect()
         var state = context.loadState()
         state.lastCollect = Date()
@@ -87,6 +91,8 @@ struct Submit: ParsableCommand {
 
     func run() throws {
         let context = try openContext()
+        let lock = try context.runLock(wait: true)
+        defer { lock?.release() }
         if context.loadState().enrollment == .none {
             _ = try? Enroller(context: context).enroll()
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RookeryCore
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +50,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         func run() throws {
             guard runs > 0 else { throw ValidationError("--runs must be positive") }
-            let binary = try client ?? (selfExecutable() as NSString).deletingLastPathComponent + "/rookery-client"
+            let binary = client ?? (InstallRoot.currentExecutable as NSString).deletingLastPathComponent + "/rookery-client"
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw ValidationError("no client binary at \(binary); pass --client PATH")
             }

@@ -21,8 +21,9 @@ struct ServerCommand: AsyncParsableCommand {
         if let port { settings.listenPort = port }
         // A worker that dies must not take the server with it through SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let context = try ServerContext(root: root, settings: settings,
-                                        verifyWorkerExecutable: try selfExecutable())
+        // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
+        // so helpers always speak the server's own version of the frames.
+        let context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe")
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -34,11 +35,6 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await app.runService()
     }
-}
-
-/// This very binary, which also serves as the signature-check helper.
-func selfExecutable() throws -> String {
-    try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
 }
 
 struct VerifyWorkerCommand: ParsableCommand {

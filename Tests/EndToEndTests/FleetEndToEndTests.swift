@@ -190,3 +190,22 @@ import Testing
         #expect(try server.count("SELECT count(DISTINCT new) FROM changes WHERE path = 'plugins.counter.n'") == collections)
     }
 }
+
+/// A device whose hostname the server would refuse stops and keeps its queue; nothing is rejected.
+@Suite struct InvalidHostnameTests {
+    @Test func anInvalidHostnameStopsDeliveryAndKeepsTheQueue() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        try server.start()
+        let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: server.url)
+        try "server_url: \(server.url)\nhostname: bad_name\nsystem_root: \(client.root)/system\n"
+            .write(toFile: client.root + "/client/settings.yml", atomically: true, encoding: .utf8)
+        #expect(try client.run("collect").status == 0)
+        let submitted = try client.run("submit")
+        #expect(submitted.status != 0)
+        #expect((submitted.stdout + submitted.stderr).contains("hostname \"bad_name\" is not valid"))
+        #expect(client.queued().count == 1)
+        let rejected = try FileManager.default.contentsOfDirectory(atPath: client.root + "/var/client/rejected")
+        #expect(rejected.isEmpty)
+    }
+}

@@ -181,6 +181,58 @@ import Testing
         }
     }
 
+    @Test func oversizeChunkedBodyIsRefusedWhileReading() async throws {
+        try await withServer { client in
+            // No Content-Length: the limit must hold while the body streams in.
+            let request = try alice.sign(.submit, TestDevice.submitFields(plugins: ["big": .string(String(repeating: "a", count: 100 * 1024))]))
+            let response = try await client.execute(
+                uri: "/rookery/v1/submit", method: .post,
+                headers: [.transferEncoding: "chunked",
+                          HTTPField.Name(WireProtocol.signatureHeader)!: request.signatureHeaderValue],
+                body: ByteBuffer(bytes: request.body))
+            try expectRefusal(response, .bodyTooLarge)
+        }
+    }
+
+    @Test func signatureHeaderThatIsNotBase64IsRefused() async throws {
+        try await withServer { client in
+            let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
+            try expectRefusal(try await post(client, endpoint: "submit", body: request.body, signature: "%%% not base64"),
+                              .badSignature)
+        }
+    }
+
+    @Test func enrollmentWhosePublicKeyIsAnotherKeyIsRefused() async throws {
+        let carol = try TestDevice(sandbox, name: "carol")
+        try await withServer { client in
+            // Carol signs, but ships Alice's public key.
+            var fields = try carol.enrollFields()
+            fields["public_key"] = .string(try alice.openPGP.exportPublicKey(fingerprint: alice.fingerprint))
+            try expectRefusal(try await post(client, try carol.sign(.enroll, fields)), .badSignature)
+            #expect(try await context.store.device(fingerprint: carol.fingerprint) == nil)
+        }
+    }
+
+    @Test func enrollmentCarryingPrivateKeyMaterialIsRefused() async throws {
+        let carol = try TestDevice(sandbox, name: "carol")
+        try await withServer { client in
+            var fields = try carol.enrollFields()
+            fields["public_key"] = .string("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxxxx\n-----END PGP PRIVATE KEY BLOCK-----\n")
+            try expectRefusal(try await post(client, try carol.sign(.enroll, fields)), .badSignature)
+        }
+    }
+
+    @Test func rejectedDeviceIsRefusedOnBothEndpoints() async throws {
+        let carol = try TestDevice(sandbox, name: "carol")
+        try await withServer { client in
+            #expect(try await post(client, try carol.sign(.enroll, try carol.enrollFields())).status == .ok)
+            try await context.store.setState(.rejected, fingerprint: carol.fingerprint, at: Date())
+            try expectRefusal(try await post(client, try carol.sign(.enroll, try carol.enrollFields())), .rejected)
+            try expectRefusal(try await post(client, try carol.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                              .rejected)
+        }
+    }
+
     @Test func unknownEndpointIsNotFound() async throws {
         try await withServer { client in
             let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
@@ -220,5 +272,48 @@ import Testing
         let flagged = try #require(try await context.store.device(fingerprint: sameName.fingerprint))
         #expect(flagged.flags.contains { $0.contains("hostname laptop is also used by key \(first.fingerprint)") })
         #expect(try await context.store.device(fingerprint: first.fingerprint)?.acceptedAt != nil)
+    }
+
+    @Test func aClonedMachineIDIsFlaggedEvenWithAToken() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["t0ken"] }
+        let now = Date()
+        func candidate(_ fingerprint: String, host: String) -> Device {
+            Device(fingerprint: fingerprint, publicKey: "k", hostname: host, machineID: "same-machine",
+                   state: .pending, enrolledAt: now)
+        }
+        let first = try await context.store.enroll(candidate(String(repeating: "A", count: 40), host: "one"),
+                                                   acceptUnlessFlagged: true)
+        let clone = try await context.store.enroll(candidate(String(repeating: "B", count: 40), host: "two"),
+                                                   acceptUnlessFlagged: true)
+        #expect(first.state == .accepted)
+        #expect(clone.state == .pending)
+        #expect(clone.flags == ["machine id is also used by key \(first.fingerprint) (one)"])
+        // Enrolling a known key again changes nothing.
+        let again = try await context.store.enroll(candidate(first.fingerprint, host: "renamed"), acceptUnlessFlagged: true)
+        #expect(again.hostname == "one" && again.state == .accepted && again.flags.isEmpty)
+    }
+}
+
+/// The store re-checks the device's state inside the transaction that stores a submission.
+@Suite struct StoreTests {
+    @Test func aDeviceRevokedMeanwhileStoresNothing() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        let key = String(repeating: "C", count: 40)
+        _ = try await context.store.enroll(Device(fingerprint: key, publicKey: "k", hostname: "h", machineID: "m",
+                                                  state: .pending, enrolledAt: Date()), acceptUnlessFlagged: false)
+        let submission = Submission(fingerprint: key, submissionID: "s1",
+                                    document: .object(["plugins": .object([:])]), receivedAt: Date())
+        #expect(try await context.store.store(submission) == .deviceNotAccepted(.pending))
+        try await context.store.setState(.accepted, fingerprint: key, at: Date())
+        #expect(try await context.store.store(submission) == .stored)
+        try await context.store.setState(.revoked, fingerprint: key, at: Date())
+        #expect(try await context.store.store(Submission(fingerprint: key, submissionID: "s2",
+                                                          document: .object([:]), receivedAt: Date()))
+                == .deviceNotAccepted(.revoked))
+        try await context.store.forget(fingerprint: key)
+        #expect(try await context.store.store(submission) == .deviceNotAccepted(nil))
+        #expect(try await context.store.latestDocument(fingerprint: key) == nil)
     }
 }

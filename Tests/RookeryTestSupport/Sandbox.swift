@@ -31,15 +31,17 @@ public final class Sandbox {
     }
 
     deinit {
-        for home in agentHomes() { OpenPGP(homeDirectory: home).stopAgent() }
+        for home in Set(agentHomes()) { OpenPGP(homeDirectory: home).stopAgent() }
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    /// GnuPG homes in the sandbox whose agent is (or was) running: they hold its socket.
+    /// GnuPG homes in the sandbox: directories holding a keyring. (gpg-agent's socket may live
+    /// under /run/user instead, so the socket itself is no guide.)
     private func agentHomes() -> [String] {
         guard let walker = FileManager.default.enumerator(atPath: path) else { return [] }
         return walker.compactMap { entry in
-            guard let relative = entry as? String, relative.hasSuffix("S.gpg-agent") else { return nil }
+            guard let relative = entry as? String,
+                  relative.hasSuffix("pubring.kbx") || relative.hasSuffix("private-keys-v1.d") else { return nil }
             return path + "/" + (relative as NSString).deletingLastPathComponent
         }
     }

@@ -38,14 +38,16 @@ public struct SubmissionQueue: Sendable {
         return name
     }
 
-    /// Items in delivery order (oldest first). Leftovers of interrupted writes are cleaned up.
-    public func items() throws -> [QueuedItem] {
+    /// Items in delivery order (oldest first). Leftovers of interrupted writes are cleaned up once
+    /// they are an hour old (a younger one may be a write in progress).
+    public func items(now: Date = Date()) throws -> [QueuedItem] {
         let fm = FileManager.default
         var result: [QueuedItem] = []
         for name in try fm.contentsOfDirectory(atPath: directory).sorted() {
             let path = directory + "/" + name
             if name.hasPrefix(".tmp-") {
-                try? fm.removeItem(atPath: path)
+                let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+                if now.timeIntervalSince(modified) > 3600 { try? fm.removeItem(atPath: path) }
                 continue
             }
             guard name.hasSuffix(".json"), let millis = Int64(name.prefix(13)) else { continue }
@@ -76,7 +78,7 @@ public struct SubmissionQueue: Sendable {
 
     /// Drops the oldest items past the bounds; returns what was dropped (for the log).
     public func enforceBounds(maxItems: Int, maxBytes: Int, maxAge: TimeInterval, now: Date = Date()) throws -> [QueuedItem] {
-        var remaining = try items()
+        var remaining = try items(now: now)
         var dropped: [QueuedItem] = []
         var totalBytes = remaining.reduce(0) { $0 + $1.bytes }
         while let oldest = remaining.first,

@@ -23,8 +23,23 @@ public struct ClientContext: Sendable {
 
     public func queue() throws -> SubmissionQueue { try SubmissionQueue(stateDirectory: root.clientState) }
 
+    /// The lock that keeps client runs from overlapping (see `RunLock`).
+    public func runLock(wait: Bool) throws -> RunLock? {
+        try RunLock(path: root.clientState + "/cron.lock", wait: wait)
+    }
+
     public var connection: ServerConnection {
         ServerConnection(baseURL: settings.serverURL, timeoutSeconds: settings.requestTimeout)
+    }
+
+    /// The name this device reports, checked before anything is signed with it: a name the server
+    /// would refuse must stop delivery, not send every collection to rejected/.
+    public func validHostname() throws -> String {
+        let name = hostname
+        guard InputValidation.isHostname(name) else {
+            throw SettingsError("hostname \"\(name)\" is not valid (letters, digits, '-' and '.'); set hostname in \(root.clientSettings)")
+        }
+        return name
     }
 
     /// The name this device reports: the setting, or the system's hostname.

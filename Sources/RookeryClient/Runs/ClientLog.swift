@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The client's log: `var/client/client.log`, one line per event. Warnings also go to stderr when
 /// a person ran the command (cron runs stay quiet so they do not mail every minute).
@@ -27,14 +30,12 @@ public struct ClientLog: Sendable {
         if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size > Self.maxBytes {
             _ = rename(path, path + ".1")
         }
-        guard let handle = FileHandle(forWritingAtPath: path) ?? createLog() else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data(line.utf8))
-    }
-
-    private func createLog() -> FileHandle? {
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        return FileHandle(forWritingAtPath: path)
+        // O_APPEND: lines from plugin threads and from other runs land whole, one after another.
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        _ = line.utf8CString.withUnsafeBufferPointer { buffer in
+            Glibc.write(fd, buffer.baseAddress, buffer.count - 1)
+        }
     }
 }

@@ -13,7 +13,7 @@ public struct Collector: Sendable {
         let pluginState = context.root.clientState + "/plugin-state"
         try FileManager.default.createDirectory(atPath: pluginState, withIntermediateDirectories: true)
         let plugins = PluginRunner.discover(
-            pluginDirectory: context.root.clientPlugins, selfExecutable: Self.selfExecutable,
+            pluginDirectory: context.root.clientPlugins, selfExecutable: InstallRoot.currentExecutable,
             systemRoot: context.settings.systemRoot, stateDirectory: pluginState)
         let runner = PluginRunner(
             timeout: TimeInterval(context.settings.pluginTimeout), parallelism: context.settings.pluginParallelism,
@@ -44,10 +44,5 @@ public struct Collector: Sendable {
             "ROOKERY_HOME": context.root.path,
             "ROOKERY_SYSTEM_ROOT": context.settings.systemRoot,
         ]
-    }
-
-    /// This very binary, which runs the built-in plugins.
-    static var selfExecutable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

@@ -15,7 +15,7 @@ public struct CronRun: Sendable {
     public init(context: ClientContext) { self.context = context }
 
     public func run(now: Date = Date()) throws -> Outcome {
-        guard let lock = try RunLock(path: context.root.clientState + "/cron.lock") else { return .busy }
+        guard let lock = try context.runLock(wait: false) else { return .busy }
         defer { lock.release() }
 
         var state = context.loadState()
@@ -32,7 +32,12 @@ public struct CronRun: Sendable {
         }
         var report: SubmitReport?
         if submitDue {
-            report = try submit()
+            do { report = try submit() }
+            catch {
+                // Logged, and retried at the next interval rather than every minute.
+                context.log.warning("submission failed: \(error)")
+                report = SubmitReport(stoppedBecause: "\(error)")
+            }
             state = context.loadState()
             state.lastSubmit = now
             try context.save(state)
@@ -55,25 +60,5 @@ public struct CronRun: Sendable {
         guard let last else { return true }
         // A clock set back must not stop collection forever.
         return now.timeIntervalSince(last) >= Double(seconds) || last > now.addingTimeInterval(60)
-    }
-}
-
-/// An exclusive, non-blocking `flock` on a file; released on exit even after `kill -9`.
-struct RunLock {
-    private let fd: Int32
-
-    init?(path: String) throws {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AtomicFile.posixError("open lock \(path)") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            return nil
-        }
-        self.fd = fd
-    }
-
-    func release() {
-        flock(fd, LOCK_UN)
-        close(fd)
     }
 }

@@ -18,7 +18,7 @@ public struct Enroller: Sendable {
         if !context.settings.enrollmentToken.isEmpty {
             fields["enrollment_token"] = .string(context.settings.enrollmentToken)
         }
-        let request = try SignedRequest.make(endpoint: .enroll, fields: fields, host: context.hostname,
+        let request = try SignedRequest.make(endpoint: .enroll, fields: fields, host: try context.validHostname(),
                                              fingerprint: identity.fingerprint, signer: context.openPGP)
         var state = context.loadState()
         switch try context.connection.send(request, expecting: EnrollResponse.self) {

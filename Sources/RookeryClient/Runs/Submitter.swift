@@ -49,7 +49,7 @@ public struct Submitter: Sendable {
             report.rejected += 1
             return nil
         }
-        let request = try SignedRequest.make(endpoint: .submit, fields: fields, host: context.hostname,
+        let request = try SignedRequest.make(endpoint: .submit, fields: fields, host: try context.validHostname(),
                                              fingerprint: identity.fingerprint, signer: context.openPGP)
         let answer: ServerAnswer<SubmitResponse>
         do {
@@ -59,11 +59,16 @@ public struct Submitter: Sendable {
         }
         switch answer {
         case .ok(let ack):
+            // Only an acknowledgement of this very item deletes it.
+            guard ack.submissionID == fields["submission_id"]?.stringValue,
+                  ack.status == "stored" || ack.status == "duplicate" else {
+                return "the server acknowledged something else (\(ack.status) \(ack.submissionID))"
+            }
             try queue.remove(item)
             if ack.status == "duplicate" { report.duplicates += 1 } else { report.delivered += 1 }
             return nil
         case .refused(let status, let refusal):
-            if Self.isKeyOrAcceptanceProblem(refusal.error) || status >= 500 {
+            if Self.isWorthRetrying(refusal.error) || status >= 500 {
                 try noteEnrollment(after: refusal)
                 return refusal.description
             }
@@ -74,12 +79,13 @@ public struct Submitter: Sendable {
         }
     }
 
-    /// Refusals about who the device is, or about time: retrying later can succeed, so keep the data.
-    static func isKeyOrAcceptanceProblem(_ code: ProtocolErrorCode) -> Bool {
+    /// Refusals about who the device is, about time, or about a request that was sent twice on
+    /// the way (replay): retrying later can succeed, so keep the data and stop this pass.
+    static func isWorthRetrying(_ code: ProtocolErrorCode) -> Bool {
         switch code {
-        case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked:
+        case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked, .replay:
             return true
-        case .bodyTooLarge, .malformed, .replay, .notFound, .internalError:
+        case .bodyTooLarge, .malformed, .notFound, .internalError:
             return false
         }
     }

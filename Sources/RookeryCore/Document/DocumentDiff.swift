@@ -33,9 +33,26 @@ public enum DocumentDiff {
         }
         var leaves: [String: JSONValue] = [:]
         for (key, child) in members {
-            let path = prefix.isEmpty ? key : prefix + "." + key
+            let segment = escapeSegment(key)
+            let path = prefix.isEmpty ? segment : prefix + "." + segment
             leaves.merge(flatten(child, prefix: path)) { _, new in new }
         }
         return leaves
+    }
+
+    /// A key as one path segment: `\` and `.` are escaped, so `{"a.b": 1}` and `{"a": {"b": 1}}`
+    /// have different paths, and control characters are written as `\u{..}` so a path is safe to
+    /// print on a terminal.
+    static func escapeSegment(_ key: String) -> String {
+        var segment = ""
+        for scalar in key.unicodeScalars {
+            switch scalar.value {
+            case 0x5C: segment += "\\\\"
+            case 0x2E: segment += "\\."
+            case 0..<0x20, 0x7F...0x9F: segment += "\\u{\(String(scalar.value, radix: 16))}"
+            default: segment.unicodeScalars.append(scalar)
+            }
+        }
+        return segment
     }
 }

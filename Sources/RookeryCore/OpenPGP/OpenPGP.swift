@@ -5,16 +5,20 @@ import Foundation
 public struct OpenPGPError: Error, CustomStringConvertible, Sendable {
     public let operation: String
     public let message: String
+    /// True when the signing key is not in the keyring (rather than a bad signature).
+    public let isMissingKey: Bool
     public var description: String { "\(operation): \(message)" }
 
     init(_ operation: String, _ code: gpgme_error_t) {
         self.operation = operation
         self.message = String(cString: gpgme_strerror(code))
+        self.isMissingKey = gpgme_err_code(code) == GPG_ERR_NO_PUBKEY
     }
 
-    public init(_ operation: String, message: String) {
+    public init(_ operation: String, message: String, isMissingKey: Bool = false) {
         self.operation = operation
         self.message = message
+        self.isMissingKey = isMissingKey
     }
 }
 
@@ -46,7 +50,9 @@ public struct OpenPGP: Sendable {
     }
 
     /// Creates the GnuPG home (mode 0700) if needed, with settings that suit unattended use.
-    public func prepareHome() throws {
+    /// `publicKeysOnly` homes never start a gpg-agent: they only check signatures, and a stranger's
+    /// key material must not make one appear.
+    public func prepareHome(publicKeysOnly: Bool = false) throws {
         try FileManager.default.createDirectory(
             atPath: homeDirectory, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700])
@@ -54,7 +60,8 @@ public struct OpenPGP: Sendable {
         if !FileManager.default.fileExists(atPath: conf) {
             // Trust is decided by Rookery's own device states, not by the web of trust, and a
             // trustdb check must never stall a request.
-            try "trust-model always\nno-auto-check-trustdb\n".write(toFile: conf, atomically: true, encoding: .utf8)
+            let options = "trust-model always\nno-auto-check-trustdb\n" + (publicKeysOnly ? "no-autostart\n" : "")
+            try options.write(toFile: conf, atomically: true, encoding: .utf8)
         }
     }
 

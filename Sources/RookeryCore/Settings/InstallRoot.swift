@@ -9,19 +9,26 @@ public struct InstallRoot: Sendable {
         self.path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
-    /// `ROOKERY_HOME` if set, otherwise the directory above the one holding the executable
-    /// (`<root>/bin/rookery` or `<root>/.build/debug/rookery` → `<root>`).
+    /// `ROOKERY_HOME` if set, otherwise found from where this binary lives:
+    /// `<root>/lib/rookery/X` (installed), `<root>/bin/X`, or `<root>/.build*/.../X` (a checkout).
     public static func fromEnvironment() -> InstallRoot {
         if let home = ProcessInfo.processInfo.environment["ROOKERY_HOME"], !home.isEmpty {
             return InstallRoot(path: home)
         }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var dir = executable.deletingLastPathComponent()
-        if dir.path.contains("/.build") {
-            while dir.path.contains("/.build") { dir = dir.deletingLastPathComponent() }
-            return InstallRoot(path: dir.path)
+        let directory = URL(fileURLWithPath: currentExecutable).deletingLastPathComponent()
+        let parts = directory.pathComponents
+        if let build = parts.firstIndex(where: { $0.hasPrefix(".build") }) {
+            return InstallRoot(path: NSString.path(withComponents: Array(parts[..<build])))
         }
-        return InstallRoot(path: dir.deletingLastPathComponent().path)
+        if parts.suffix(2) == ["lib", "rookery"] {
+            return InstallRoot(path: NSString.path(withComponents: Array(parts.dropLast(2))))
+        }
+        return InstallRoot(path: directory.deletingLastPathComponent().path)
+    }
+
+    /// The running binary's real path (not argv[0], which may be relative or a wrapper's name).
+    public static var currentExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     public func resolve(_ relativeOrAbsolute: String) -> String {

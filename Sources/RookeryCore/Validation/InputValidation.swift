@@ -3,7 +3,7 @@ public enum InputValidation {
     /// A 40-hex OpenPGP v4 fingerprint, returned upper case.
     public static func fingerprint(_ text: String) -> String? {
         let upper = text.uppercased()
-        guard upper.count == 40, upper.allSatisfy({ $0.isHexDigit }) else { return nil }
+        guard upper.count == 40, upper.allSatisfy(isASCIIHex) else { return nil }
         return upper
     }
 
@@ -15,7 +15,7 @@ public enum InputValidation {
 
     /// 32 lowercase or uppercase hex characters.
     public static func isNonce(_ text: String) -> Bool {
-        text.count == 32 && text.allSatisfy { $0.isHexDigit }
+        text.count == 32 && text.allSatisfy(isASCIIHex)
     }
 
     /// An identifier chosen by a client (submission ids, machine ids): 1-128 of [A-Za-z0-9._-].
@@ -24,10 +24,8 @@ public enum InputValidation {
             && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
     }
 
-    /// A relative path that stays inside its base: no empty, absolute, "." or ".." components.
-    public static func isSafeRelativePath(_ path: String) -> Bool {
-        guard !path.isEmpty, !path.hasPrefix("/"), !path.contains("\0") else { return false }
-        return path.split(separator: "/", omittingEmptySubsequences: false)
-            .allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    /// 0-9, a-f, A-F only (`Character.isHexDigit` also takes fullwidth digits).
+    public static func isASCIIHex(_ character: Character) -> Bool {
+        character.isASCII && character.isHexDigit
     }
 }

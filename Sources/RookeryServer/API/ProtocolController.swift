@@ -51,7 +51,7 @@ public struct ProtocolController: Sendable {
         do {
             let buffer = try await request.body.collect(upTo: maxBodyBytes)
             return Data(buffer.readableBytesView)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw ProtocolError(.bodyTooLarge, "body is over the limit of \(maxBodyBytes) bytes")
         }
     }

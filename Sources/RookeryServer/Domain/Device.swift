@@ -32,3 +32,15 @@ public struct Device: Codable, Sendable, Equatable {
         self.flags = flags
     }
 }
+
+extension Device {
+    /// Why this device looks like a clone of `others` (devices with other keys that share its
+    /// hostname or machine id); empty when it does not.
+    func clashFlags(with others: [Device]) -> [String] {
+        others.filter { $0.fingerprint != fingerprint }.map { other in
+            other.hostname == hostname
+                ? "hostname \(hostname) is also used by key \(other.fingerprint)"
+                : "machine id is also used by key \(other.fingerprint) (\(other.hostname))"
+        }
+    }
+}

@@ -10,8 +10,10 @@ public struct Submission: Sendable {
     public let receivedAt: Date
 }
 
-public enum SubmissionOutcome: String, Sendable {
+public enum SubmissionOutcome: Sendable, Equatable {
     case stored, duplicate
+    /// The device is no longer accepted (its state now, nil if it was forgotten).
+    case deviceNotAccepted(DeviceState?)
 }
 
 /// One entry of a device's history: a leaf of its document that changed.

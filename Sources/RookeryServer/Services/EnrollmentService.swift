@@ -3,10 +3,10 @@ import Logging
 import RookeryCore
 
 /// Records enrolling devices as pending, or accepted when they bring a configured enrollment token
-/// and nothing about them looks like a clone.
+/// and nothing about them looks like a clone. Keys reach the server keyring only when an accepted
+/// device first submits (see `ServerKeyring`).
 public struct EnrollmentService: Sendable {
     let store: any Store
-    let keyring: ServerKeyring
     let enrollmentTokens: [String]
     let logger: Logger
 
@@ -20,26 +20,17 @@ public struct EnrollmentService: Sendable {
         guard let machineID = request.fields["machine_id"]?.stringValue, InputValidation.isIdentifier(machineID) else {
             throw ProtocolError(.malformed, "machine_id is missing or not 1-128 of [A-Za-z0-9._-]")
         }
-        let conflicts = try await store.conflictingDevices(hostname: request.host, machineID: machineID,
-                                                           excluding: request.fingerprint)
-        let flags = conflicts.map { other in
-            other.hostname == request.host
-                ? "hostname \(request.host) is also used by key \(other.fingerprint)"
-                : "machine id is also used by key \(other.fingerprint) (\(other.hostname))"
-        }
         let token = request.fields["enrollment_token"]?.stringValue ?? ""
-        let autoAccept = flags.isEmpty && !token.isEmpty && enrollmentTokens.contains { Self.constantTimeEqual($0, token) }
-
-        try await keyring.add(publicKey: publicKey)
-        try await store.insert(Device(
-            fingerprint: request.fingerprint, publicKey: publicKey, hostname: request.host, machineID: machineID,
-            state: autoAccept ? .accepted : .pending, enrolledAt: now, acceptedAt: autoAccept ? now : nil,
-            flags: flags))
-        for flag in flags { logger.warning("enrollment flagged: \(flag)", metadata: ["key": "\(request.fingerprint)"]) }
+        let tokenMatches = !token.isEmpty && enrollmentTokens.contains { Self.constantTimeEqual($0, token) }
+        let device = try await store.enroll(
+            Device(fingerprint: request.fingerprint, publicKey: publicKey, hostname: request.host,
+                   machineID: machineID, state: .pending, enrolledAt: now),
+            acceptUnlessFlagged: tokenMatches)
+        for flag in device.flags { logger.warning("enrollment flagged: \(flag)", metadata: ["key": "\(device.fingerprint)"]) }
         logger.notice("device enrolled", metadata: [
-            "host": "\(request.host)", "key": "\(request.fingerprint)",
-            "state": "\(autoAccept ? "accepted (token)" : "pending")"])
-        return EnrollResponse(status: autoAccept ? "accepted" : "pending", key: request.fingerprint)
+            "host": "\(device.hostname)", "key": "\(device.fingerprint)",
+            "state": "\(device.state == .accepted ? "accepted (token)" : device.state.rawValue)"])
+        return EnrollResponse(status: device.state.rawValue, key: device.fingerprint)
     }
 
     /// Compares without stopping at the first difference, so timing does not leak a token.

@@ -25,6 +25,12 @@ public struct SubmissionService: Sendable {
         }
         let outcome = try await store.store(Submission(
             fingerprint: request.fingerprint, submissionID: id, document: .object(document), receivedAt: now))
-        return SubmitResponse(status: outcome.rawValue, submissionID: id)
+        switch outcome {
+        case .stored: return SubmitResponse(status: "stored", submissionID: id)
+        case .duplicate: return SubmitResponse(status: "duplicate", submissionID: id)
+        case .deviceNotAccepted(let state):
+            // Revoked or forgotten while this request was being checked.
+            throw ProtocolError(.revoked, "this device is \(state?.rawValue ?? "forgotten") now")
+        }
     }
 }

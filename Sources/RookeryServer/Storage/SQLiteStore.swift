@@ -28,7 +28,7 @@ public final class SQLiteStore: Store {
         return try await pool.read { db in
             var sql = "SELECT * FROM devices WHERE hostname = ? OR fingerprint = ?"
             var arguments: StatementArguments = [nameOrFingerprint, upper]
-            if upper.count >= 8, upper.allSatisfy(\.isHexDigit) {
+            if upper.count >= 8, upper.allSatisfy(InputValidation.isASCIIHex) {
                 sql += " OR fingerprint LIKE ?"
                 arguments += [upper + "%"]
             }
@@ -49,26 +49,35 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func conflictingDevices(hostname: String, machineID: String, excluding: String) async throws -> [Device] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM devices WHERE (hostname = ? OR machine_id = ?) AND fingerprint != ?
-                ORDER BY hostname
-                """, arguments: [hostname, machineID, excluding]).map(Self.device(from:))
+    public func enroll(_ candidate: Device, acceptUnlessFlagged: Bool) async throws -> Device {
+        try await pool.write { db in
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE fingerprint = ?",
+                                               arguments: [candidate.fingerprint]) {
+                return Self.device(from: existing)
+            }
+            let others = try Row.fetchAll(db, sql: """
+                SELECT * FROM devices WHERE (hostname = ? OR machine_id = ?) AND fingerprint != ? ORDER BY hostname
+                """, arguments: [candidate.hostname, candidate.machineID, candidate.fingerprint]).map(Self.device(from:))
+            var device = candidate
+            device.flags = candidate.clashFlags(with: others)
+            if acceptUnlessFlagged && device.flags.isEmpty {
+                device.state = .accepted
+                device.acceptedAt = candidate.enrolledAt
+            }
+            try Self.insert(device, into: db)
+            return device
         }
     }
 
-    public func insert(_ device: Device) async throws {
+    private static func insert(_ device: Device, into db: Database) throws {
         let flags = String(decoding: try JSONEncoder().encode(device.flags), as: UTF8.self)
-        try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at,
-                                     accepted_at, last_submission_at, flags)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [device.fingerprint, device.publicKey, device.hostname, device.machineID,
-                                 device.state.rawValue, device.enrolledAt, device.acceptedAt,
-                                 device.lastSubmissionAt, flags])
-        }
+        try db.execute(sql: """
+            INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at,
+                                 accepted_at, last_submission_at, flags)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [device.fingerprint, device.publicKey, device.hostname, device.machineID,
+                             device.state.rawValue, device.enrolledAt, device.acceptedAt,
+                             device.lastSubmissionAt, flags])
     }
 
     public func setState(_ state: DeviceState, fingerprint: String, at: Date) async throws {
@@ -102,6 +111,11 @@ public final class SQLiteStore: Store {
     public func store(_ submission: Submission) async throws -> SubmissionOutcome {
         let newText = submission.document.serializedString
         return try await pool.write { db in
+            let state = try String.fetchOne(db, sql: "SELECT state FROM devices WHERE fingerprint = ?",
+                                            arguments: [submission.fingerprint])
+            guard state == DeviceState.accepted.rawValue else {
+                return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
+            }
             try db.execute(sql: """
                 INSERT OR IGNORE INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
                 """, arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])

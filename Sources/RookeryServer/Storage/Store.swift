@@ -9,10 +9,11 @@ public protocol Store: Sendable {
     /// case-insensitively; a unique fingerprint prefix of 8+ characters also matches).
     func devices(named nameOrFingerprint: String) async throws -> [Device]
     func devices(in state: DeviceState?) async throws -> [Device]
-    /// Devices other than `excluding` that use this hostname or machine id.
-    func conflictingDevices(hostname: String, machineID: String, excluding: String) async throws -> [Device]
-
-    func insert(_ device: Device) async throws
+    /// Records a newly enrolling device in one transaction, so two clones enrolling at the same
+    /// moment still see each other: flags it when another key uses its hostname or machine id,
+    /// and stores it accepted only if `acceptUnlessFlagged` and nothing was flagged. A key that is
+    /// already known is returned as stored, unchanged.
+    func enroll(_ candidate: Device, acceptUnlessFlagged: Bool) async throws -> Device
     func setState(_ state: DeviceState, fingerprint: String, at: Date) async throws
     /// Removes the device, its document, history and submission ids.
     func forget(fingerprint: String) async throws
@@ -21,7 +22,8 @@ public protocol Store: Sendable {
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
 
     /// Stores a submission unless its id was stored before: replaces the latest document,
-    /// appends the changed leaves to the history and updates the last submission time.
+    /// appends the changed leaves to the history and updates the last submission time. The device
+    /// must still be accepted when the transaction runs (it may have been revoked meanwhile).
     func store(_ submission: Submission) async throws -> SubmissionOutcome
     func latestDocument(fingerprint: String) async throws -> JSONValue?
     func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]

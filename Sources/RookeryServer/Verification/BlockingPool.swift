@@ -1,22 +1,56 @@
-import Dispatch
+import Foundation
 
-/// Runs blocking work (every GPGME call waits for a gpg process) away from the event loops,
-/// at most `width` at a time.
-public final class BlockingPool: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "rookery.blocking", attributes: .concurrent)
-    private let slots: DispatchSemaphore
+/// Runs blocking work (every GPGME call waits for a gpg process) on a fixed set of threads of its
+/// own, away from the event loops and from the shared Dispatch pool: a flood of work queues up
+/// here instead of pinning system threads.
+public final class BlockingPool: Sendable {
+    private let jobs = JobQueue()
 
     public init(width: Int) {
-        slots = DispatchSemaphore(value: max(1, width))
+        for index in 0..<max(1, width) {
+            let thread = Thread { [jobs] in jobs.serve() }
+            thread.name = "rookery.blocking.\(index)"
+            thread.start()
+        }
     }
+
+    deinit { jobs.close() }
 
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { [slots] in
-                slots.wait()
-                defer { slots.signal() }
-                continuation.resume(with: Result { try work() })
-            }
+            jobs.add { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// First in, first out; the pool's threads wait on it and leave once it is closed and empty.
+private final class JobQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending: [() -> Void] = []
+    private var closed = false
+
+    func add(_ job: @escaping () -> Void) {
+        condition.withLock {
+            pending.append(job)
+            condition.signal()
+        }
+    }
+
+    func close() {
+        condition.withLock {
+            closed = true
+            condition.broadcast()
+        }
+    }
+
+    func serve() {
+        while let job = next() { job() }
+    }
+
+    private func next() -> (() -> Void)? {
+        condition.withLock {
+            while pending.isEmpty && !closed { condition.wait() }
+            return pending.isEmpty ? nil : pending.removeFirst()
         }
     }
 }

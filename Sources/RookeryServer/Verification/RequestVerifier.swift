@@ -3,13 +3,12 @@ import RookeryCore
 
 /// A request that passed every check of the protocol, in DESIGN.md's order.
 public struct VerifiedRequest: Sendable {
-    public let endpoint: WireProtocol.Endpoint
     public let fields: [String: JSONValue]
     public let fingerprint: String
     public let host: String
     /// The device as stored; nil only for a first enrollment.
     public let device: Device?
-    /// For a first enrollment: the verified key, exported alone.
+    /// For an enrollment: the verified key, exported alone.
     public let verifiedPublicKey: String?
 }
 
@@ -31,16 +30,16 @@ public struct RequestVerifier: Sendable {
         var verifiedKey: String?
         let signer: VerifiedSignature
         do {
-            if device == nil {
+            if let device, endpoint != .enroll {
+                signer = try await keyring.verify(signature: signature, body: body, storedKey: device.publicKey)
+            } else {
                 let publicKey = try envelope.requiredString("public_key")
                 (signer, verifiedKey) = try await keyring.verifyEnrollment(
                     publicKey: publicKey, fingerprint: envelope.fingerprint, signature: signature, body: body)
-            } else {
-                signer = try await keyring.verify(signature: signature, body: body)
             }
-        } catch let error as ProtocolError {
-            throw error
-        } catch {
+        } catch let error as OpenPGPError {
+            // gpg's verdict. Anything else (a helper that cannot start, a full disk) is the
+            // server's own failure and answers 500.
             throw ProtocolError(.badSignature, "signature does not verify: \(error)")
         }
         guard signer.fingerprint == envelope.fingerprint else {
@@ -54,7 +53,7 @@ public struct RequestVerifier: Sendable {
         guard try await store.recordNonce(envelope.nonce, seenAt: now, pruneBefore: now.addingTimeInterval(-2 * allowedSkew)) else {
             throw ProtocolError(.replay, "nonce \(envelope.nonce) was already used")
         }
-        return VerifiedRequest(endpoint: endpoint, fields: envelope.fields, fingerprint: envelope.fingerprint,
+        return VerifiedRequest(fields: envelope.fields, fingerprint: envelope.fingerprint,
                                host: envelope.host, device: device, verifiedPublicKey: verifiedKey)
     }
 

@@ -1,8 +1,10 @@
 import Foundation
 import RookeryCore
 
-/// The server's GnuPG home: the public keys of enrolled devices (and later the server's own key).
-/// All calls run on the blocking pool.
+/// The server's GnuPG home. The database is the truth about device keys; this keyring is a cache of
+/// them that fills itself: a submission whose key is not here yet has it imported from the device's
+/// record and checked again. So an admin command on any host, or another server process sharing
+/// the database, needs nothing but the database. All calls run on the blocking pool.
 public struct ServerKeyring: Sendable {
     public let openPGP: OpenPGP
     private let verifier: any SignatureVerifier
@@ -22,20 +24,32 @@ public struct ServerKeyring: Sendable {
         self.pool = pool
     }
 
-    /// Verifies a signature against the keys already in the keyring.
-    public func verify(signature: Data, body: Data) async throws -> VerifiedSignature {
-        let verifier = self.verifier
-        return try await pool.run { try verifier.verify(signature: signature, data: body) }
+    /// Verifies a signature by a known device. `storedKey` is the device's public key from the
+    /// database, imported when the keyring does not have it yet.
+    public func verify(signature: Data, body: Data, storedKey: String) async throws -> VerifiedSignature {
+        let (verifier, openPGP) = (self.verifier, self.openPGP)
+        return try await pool.run {
+            do {
+                return try verifier.verify(signature: signature, data: body)
+            } catch let error as OpenPGPError where error.isMissingKey {
+                try openPGP.importKeys(Data(storedKey.utf8))
+                return try verifier.verify(signature: signature, data: body)
+            }
+        }
     }
 
     /// Checks an enrollment: `publicKey` must hold the key `fingerprint` and the body must be signed
-    /// by it. This happens in a throw-away keyring, so nothing an unverified stranger sent reaches the
-    /// real keyring. Returns the signature and the key, exported alone and minimal.
+    /// by it. This happens in a throw-away keyring that never starts a gpg-agent, so nothing an
+    /// unverified stranger sent reaches the real keyring. Returns the signature and the key,
+    /// exported alone and minimal.
     public func verifyEnrollment(publicKey: String, fingerprint: String, signature: Data,
                                  body: Data) async throws -> (VerifiedSignature, String) {
+        guard !publicKey.contains("PRIVATE KEY") else {
+            throw OpenPGPError("enroll", message: "public_key holds private key material; send only the public key")
+        }
         let scratch = OpenPGP(homeDirectory: scratchDirectory + "/" + UUID().uuidString.prefix(8))
         return try await pool.run {
-            try scratch.prepareHome()
+            try scratch.prepareHome(publicKeysOnly: true)
             defer { try? FileManager.default.removeItem(atPath: scratch.homeDirectory) }
             let imported = try scratch.importKeys(Data(publicKey.utf8))
             guard imported.contains(fingerprint) else {
@@ -46,12 +60,7 @@ public struct ServerKeyring: Sendable {
         }
     }
 
-    /// Adds a verified device key to the keyring.
-    public func add(publicKey: String) async throws {
-        let openPGP = self.openPGP
-        _ = try await pool.run { try openPGP.importKeys(Data(publicKey.utf8)) }
-    }
-
+    /// Drops a device key from the cache (the database record is what counts).
     public func remove(fingerprint: String) async throws {
         let openPGP = self.openPGP
         try await pool.run { try openPGP.deletePublicKey(fingerprint: fingerprint) }

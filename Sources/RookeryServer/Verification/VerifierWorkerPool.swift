@@ -28,8 +28,7 @@ public final class VerifierWorkerPool: SignatureVerifier, @unchecked Sendable {
     public func verify(signature: Data, data: Data) throws -> VerifiedSignature {
         do {
             return try verifyOnce(signature: signature, data: data)
-        } catch let error as VerifierWorkerProcess.Broken {
-            _ = error
+        } catch is VerifierWorkerProcess.Broken {
             return try verifyOnce(signature: signature, data: data)
         }
     }
@@ -50,18 +49,19 @@ public final class VerifierWorkerPool: SignatureVerifier, @unchecked Sendable {
         }
     }
 
-    /// Stops every idle helper (they also exit by themselves when the server's end of the pipe closes).
-    public func shutdown() {
-        lock.withLock {
-            idle.forEach { $0.stop() }
-            idle.removeAll()
-        }
+    /// Helpers also exit by themselves when the server's end of their pipe closes, even after
+    /// a `kill -9` of the server.
+    deinit {
+        idle.forEach { $0.stop() }
     }
 }
 
 /// One `rookery verify-worker` process and its pipes.
 final class VerifierWorkerProcess {
     struct Broken: Error, CustomStringConvertible { let description: String }
+
+    /// A check that takes longer than this is abandoned and its helper replaced.
+    static let answerTimeout: Int32 = 30_000
 
     private let process = Process()
     private let toWorker = Pipe()
@@ -78,6 +78,10 @@ final class VerifierWorkerProcess {
     func verify(signature: Data, data: Data) throws -> VerifiedSignature {
         do {
             try toWorker.fileHandleForWriting.write(contentsOf: VerifierFrames.request(signature: signature, data: data))
+            var ready = pollfd(fd: fromWorker.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, Self.answerTimeout) == 1 else {
+                throw Broken(description: "no answer within \(Self.answerTimeout / 1000) s")
+            }
             return try VerifierFrames.readResponse(from: fromWorker.fileHandleForReading)
         } catch let refusal as OpenPGPError {
             throw refusal
@@ -113,8 +117,8 @@ public enum VerifierWorker {
 
 /// Length-prefixed frames between server and helper.
 /// Request: u32 signature length, signature, u32 data length, data.
-/// Response: u8 status (0 verified, 1 refused), u32 length, UTF-8 text ("FPR VALIDITY" or the
-/// OpenPGP error's operation and message separated by a newline).
+/// Response: u8 status (0 verified, 1 refused, 2 refused because the key is not in the keyring),
+/// u32 length, UTF-8 text ("FPR VALIDITY", or the error's operation and message on two lines).
 enum VerifierFrames {
     static let maxFrame = 64 * 1024 * 1024
 
@@ -138,7 +142,7 @@ enum VerifierFrames {
     }
 
     static func response(_ error: OpenPGPError) -> Data {
-        var frame = Data([1])
+        var frame = Data([error.isMissingKey ? 2 : 1])
         append(Data("\(error.operation)\n\(error.message)".utf8), to: &frame)
         return frame
     }
@@ -147,9 +151,15 @@ enum VerifierFrames {
         let status = try readExactly(1, from: input)
         guard let payload = try readChunk(from: input, allowEOF: false) else { throw truncated }
         let text = String(decoding: payload, as: UTF8.self)
-        if status.first == 1 {
+        switch status.first {
+        case 0:
+            break
+        case 1, 2:
             let parts = text.split(separator: "\n", maxSplits: 1).map(String.init)
-            throw OpenPGPError(parts.first ?? "verify", message: parts.count > 1 ? parts[1] : text)
+            throw OpenPGPError(parts.first ?? "verify", message: parts.count > 1 ? parts[1] : text,
+                               isMissingKey: status.first == 2)
+        default:
+            throw truncated
         }
         let fields = text.split(separator: " ").map(String.init)
         guard fields.count == 2, let validity = VerifiedSignature.Validity(rawValue: fields[1]) else { throw truncated }

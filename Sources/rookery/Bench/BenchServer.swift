@@ -34,7 +34,7 @@ final class BenchServer {
                                                               atomically: true, encoding: .utf8)
         let portFile = root + "/port"
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        process.executableURL = URL(fileURLWithPath: InstallRoot.currentExecutable)
         process.arguments = ["server", "--port", "0", "--port-file", portFile, "--log-level", "error"]
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
