@@ -73,11 +73,12 @@ import Testing
         let fingerprint = try device.generateSigningKey(userID: "device one")
         let bodies = (0..<8).map { Data("message \($0)".utf8) }
         let signatures = try bodies.map { try device.sign($0, fingerprint: fingerprint) }
-        let results = Results(count: bodies.count)
+        let results = Locked([String?](repeating: nil, count: bodies.count))
         DispatchQueue.concurrentPerform(iterations: bodies.count) { index in
-            results.set(index, try? device.verify(signature: signatures[index], data: bodies[index]).fingerprint)
+            let signer = try? device.verify(signature: signatures[index], data: bodies[index]).fingerprint
+            results.withLock { $0[index] = signer }
         }
-        #expect(results.values == Array(repeating: fingerprint, count: bodies.count))
+        #expect(results.current == Array(repeating: fingerprint, count: bodies.count))
     }
 
     @Test func deletedKeyNoLongerVerifies() throws {
@@ -89,12 +90,4 @@ import Testing
         try server.deletePublicKey(fingerprint: fingerprint)
         #expect(throws: OpenPGPError.self) { try server.verify(signature: signature, data: Data("x".utf8)) }
     }
-}
-
-private final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [String?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: String?) { lock.withLock { slots[i] = v } }
-    var values: [String?] { lock.withLock { slots } }
 }

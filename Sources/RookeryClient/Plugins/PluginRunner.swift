@@ -19,16 +19,18 @@ public struct PluginRunner: Sendable {
     public let log: ClientLog
 
     public func run(_ plugins: [PluginSpec]) -> [String: JSONValue] {
-        let results = ResultBox(count: plugins.count)
-        let next = ResultBox.Counter()
+        let results = Locked([String: JSONValue]())
+        let next = Locked(0)
         DispatchQueue.concurrentPerform(iterations: max(1, min(parallelism, plugins.count))) { _ in
-            while let index = next.take(below: plugins.count) {
-                results.set(index, runOne(plugins[index]))
+            while let index = next.withLock({ taken -> Int? in
+                defer { taken += 1 }
+                return taken < plugins.count ? taken : nil
+            }) {
+                let value = runOne(plugins[index])
+                results.withLock { $0[plugins[index].name] = value }
             }
         }
-        var document: [String: JSONValue] = [:]
-        for (spec, value) in zip(plugins, results.values) { document[spec.name] = value }
-        return document
+        return results.current
     }
 
     private func runOne(_ spec: PluginSpec) -> JSONValue {
@@ -75,28 +77,5 @@ public struct PluginRunner: Sendable {
             specs[name] = PluginSpec(name: name, executable: path, arguments: [])
         }
         return specs.keys.sorted().compactMap { specs[$0] }
-    }
-}
-
-/// Slots that worker threads fill in; guarded by a lock.
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [JSONValue]
-
-    init(count: Int) { slots = Array(repeating: .string("unknown"), count: count) }
-
-    func set(_ index: Int, _ value: JSONValue) { lock.withLock { slots[index] = value } }
-    var values: [JSONValue] { lock.withLock { slots } }
-
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func take(below limit: Int) -> Int? {
-            lock.withLock {
-                guard value < limit else { return nil }
-                defer { value += 1 }
-                return value
-            }
-        }
     }
 }
