@@ -73,7 +73,8 @@ if [ ! -f "$root/client/settings.yml" ]; then
     if [ -n "$server_url" ]; then
         sed -i "s|^server_url: .*|server_url: $server_url|" "$root/client/settings.yml"
     fi
-    chmod 644 "$root/client/settings.yml"
+    # It may hold an enrollment token: readable by root only.
+    chmod 600 "$root/client/settings.yml"
 fi
 
 fingerprint="$(ROOKERY_HOME="$root" "$root/bin/rookery-client" key)"

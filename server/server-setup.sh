@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # server-setup.sh: install the Rookery server into an install root.
 #
-#   server/server-setup.sh --root DIR [--yes] [--port N] [--binary PATH]
+#   server/server-setup.sh --root DIR [--yes] [--port N] [--binary PATH] [--user NAME]
 #                          [--unit-dir DIR | --no-service] [--no-packages]
 #
 # Installs the OS packages the server needs (gnupg, libgpgme, libsqlite3, sqlite3), lays out DIR
 # (bin/, lib/rookery/, server/, var/server/), writes server/settings.yml from the template if
 # there is none, creates the server's keyring and its own signing key, and installs a systemd
-# unit (default /etc/systemd/system/rookery-server.service; enable it with systemctl).
+# unit (default /etc/systemd/system/rookery-server.service; enable it with systemctl) that runs
+# the server as the unprivileged system user NAME (default rookery, created if missing), who owns
+# var/server/.
 # --yes answers yes to every question. It never overwrites an existing server/settings.yml.
 set -euo pipefail
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-root="" yes=0 port="" binary="" unit_dir="/etc/systemd/system" packages=1
+root="" yes=0 port="" binary="" unit_dir="/etc/systemd/system" packages=1 user="rookery"
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) root="$2"; shift 2 ;;
         --yes|-y) yes=1; shift ;;
         --port) port="$2"; shift 2 ;;
         --binary) binary="$2"; shift 2 ;;
+        --user) user="$2"; shift 2 ;;
         --unit-dir) unit_dir="$2"; shift 2 ;;
         --no-service) unit_dir=""; shift ;;
         --no-packages) packages=0; shift ;;
@@ -82,8 +85,15 @@ gpg --homedir "$gnupg_home" --batch --armor --export "$server_key" > "$root/serv
 echo "server key: $server_key (public half in $root/server/server-key.asc)"
 
 if [ -n "$unit_dir" ]; then
+    # The server reads OpenPGP data from anyone who connects: it runs as nobody in particular.
+    if ! id "$user" >/dev/null 2>&1; then
+        confirm "Create the system user $user to run the server?" || { echo "error: no user $user" >&2; exit 1; }
+        useradd --system --home-dir "$root/var/server" --no-create-home --shell /usr/sbin/nologin "$user"
+    fi
+    chown -R "$user:$(id -gn "$user")" "$root/var/server"
     mkdir -p "$unit_dir"
-    sed "s|ROOT|$root|g" "$source_dir/server/rookery-server.service" > "$unit_dir/rookery-server.service"
+    sed -e "s|ROOT|$root|g" -e "s|USER|$user|g" -e "s|GROUP|$(id -gn "$user")|g" \
+        "$source_dir/server/rookery-server.service" > "$unit_dir/rookery-server.service"
     echo "systemd unit: $unit_dir/rookery-server.service (systemctl daemon-reload; systemctl enable --now rookery-server)"
 fi
 echo "server installed in $root"

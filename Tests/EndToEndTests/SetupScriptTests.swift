@@ -60,12 +60,13 @@ import Testing
         let units = sandbox.path + "/units"
         let setup = try runScript("server/server-setup.sh", [
             "--root", root, "--yes", "--no-packages", "--port", "18443",
-            "--binary", binaryDirectory + "/rookery", "--unit-dir", units])
+            "--binary", binaryDirectory + "/rookery", "--unit-dir", units, "--user", NSUserName()])
         #expect(setup.status == 0, "\(setup.stderr)")
         let settings = try String(contentsOfFile: root + "/server/settings.yml", encoding: .utf8)
         #expect(settings.contains("listen_port: 18443"))
         let unit = try String(contentsOfFile: units + "/rookery-server.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=\(root)/bin/server"))
+        #expect(unit.contains("User=\(NSUserName())\n"))
         let publicKey = try String(contentsOfFile: root + "/server/server-key.asc", encoding: .utf8)
         #expect(publicKey.contains("BEGIN PGP PUBLIC KEY BLOCK"))
         // The admin commands work on the new root straight away.
