@@ -13,6 +13,7 @@ set -euo pipefail
 
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$source_dir/bin/_setup-common"
 root="" yes=0 server_url="" binary="" cron_file="/etc/cron.d/rookery-client" packages=1 enroll=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -30,41 +31,16 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$root" ] || { echo "error: --root DIR is required (see --help)" >&2; exit 2; }
 
-confirm() {
-    [ "$yes" -eq 1 ] && return 0
-    read -r -p "$1 [y/N] " answer
-    [ "$answer" = "y" ] || [ "$answer" = "Y" ]
-}
+[ "$packages" -eq 1 ] && rookery_offer_packages gnupg libgpgme11 libcurl4
 
-if [ "$packages" -eq 1 ]; then
-    missing=()
-    for pkg in gnupg libgpgme11 libcurl4; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
-    if [ ${#missing[@]} -gt 0 ] && confirm "Install ${missing[*]} with apt-get?"; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-    fi
-fi
-
-if [ -z "$binary" ]; then
-    for candidate in "$source_dir/lib/rookery/rookery-client" "$source_dir/.build/release/rookery-client" \
-                     "$source_dir/.build/debug/rookery-client"; do
-        [ -x "$candidate" ] && { binary="$candidate"; break; }
-    done
-fi
-[ -n "$binary" ] && [ -x "$binary" ] || { echo "error: no rookery-client binary; build it or pass --binary" >&2; exit 1; }
+[ -n "$binary" ] || binary="$(rookery_built_binary "$source_dir" rookery-client)"
+[ -x "$binary" ] || { echo "error: $binary is not an executable" >&2; exit 1; }
 
 mkdir -p "$root/bin" "$root/lib/rookery" "$root/client/plugins" "$root/var/client"
 chmod 700 "$root/var/client"
-if [ "$(realpath "$binary")" != "$(realpath -m "$root/lib/rookery/rookery-client")" ]; then
-    install -m 755 "$binary" "$root/lib/rookery/rookery-client.new"
-    mv -f "$root/lib/rookery/rookery-client.new" "$root/lib/rookery/rookery-client"
-fi
-for script in _find-binary client-cron rookery-client; do
-    # Installing into the checkout itself (bin/quickstart does) leaves its scripts as they are.
-    [ "$source_dir/bin/$script" -ef "$root/bin/$script" ] || install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
-done
-[ "$source_dir/client/settings.yml.template" -ef "$root/client/settings.yml.template" ] || install -m 644 "$source_dir/client/settings.yml.template" "$root/client/settings.yml.template"
+rookery_install_binary "$binary" "$root" rookery-client
+rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/client-cron bin/rookery-client
+rookery_install_files "$source_dir" "$root" 644 client/settings.yml.template
 if [ -d "$source_dir/client/plugins" ]; then
     find "$source_dir/client/plugins" -maxdepth 1 -type f -perm -u+x -exec install -m 755 {} "$root/client/plugins/" \;
 fi

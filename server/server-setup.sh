@@ -15,6 +15,7 @@ set -euo pipefail
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$source_dir/bin/_setup-common"
 root="" yes=0 port="" binary="" unit_dir="/etc/systemd/system" packages=1 user="rookery"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,41 +34,17 @@ done
 [ -n "$root" ] || { echo "error: --root DIR is required (see --help)" >&2; exit 2; }
 root="$(realpath -m "$root")"
 
-confirm() {
-    [ "$yes" -eq 1 ] && return 0
-    read -r -p "$1 [y/N] " answer
-    [ "$answer" = "y" ] || [ "$answer" = "Y" ]
-}
 
-if [ "$packages" -eq 1 ]; then
-    missing=()
-    for pkg in gnupg libgpgme11 libsqlite3-0 sqlite3; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
-    if [ ${#missing[@]} -gt 0 ] && confirm "Install ${missing[*]} with apt-get?"; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-    fi
-fi
+[ "$packages" -eq 1 ] && rookery_offer_packages gnupg libgpgme11 libsqlite3-0 sqlite3
 
-if [ -z "$binary" ]; then
-    for candidate in "$source_dir/lib/rookery/rookery" "$source_dir/.build/release/rookery" \
-                     "$source_dir/.build/debug/rookery"; do
-        [ -x "$candidate" ] && { binary="$candidate"; break; }
-    done
-fi
-[ -n "$binary" ] && [ -x "$binary" ] || { echo "error: no rookery binary; build it or pass --binary" >&2; exit 1; }
+[ -n "$binary" ] || binary="$(rookery_built_binary "$source_dir" rookery)"
+[ -x "$binary" ] || { echo "error: $binary is not an executable" >&2; exit 1; }
 
 mkdir -p "$root/bin" "$root/lib/rookery" "$root/server" "$root/var/server"
 chmod 700 "$root/var/server"
-if [ "$(realpath "$binary")" != "$(realpath -m "$root/lib/rookery/rookery")" ]; then
-    install -m 755 "$binary" "$root/lib/rookery/rookery.new"
-    mv -f "$root/lib/rookery/rookery.new" "$root/lib/rookery/rookery"
-fi
-for script in _find-binary server clients bench; do
-    # Installing into the checkout itself (bin/quickstart does) leaves its scripts as they are.
-    [ "$source_dir/bin/$script" -ef "$root/bin/$script" ] || install -m 755 "$source_dir/bin/$script" "$root/bin/$script"
-done
-[ "$source_dir/server/settings.yml.template" -ef "$root/server/settings.yml.template" ] || install -m 644 "$source_dir/server/settings.yml.template" "$root/server/settings.yml.template"
+rookery_install_binary "$binary" "$root" rookery
+rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/server bin/clients bin/bench
+rookery_install_files "$source_dir" "$root" 644 server/settings.yml.template
 if [ ! -f "$root/server/settings.yml" ]; then
     cp "$root/server/settings.yml.template" "$root/server/settings.yml"
     [ -n "$port" ] && sed -i "s|^listen_port: .*|listen_port: $port|" "$root/server/settings.yml"
@@ -87,7 +64,7 @@ echo "server key: $server_key (public half in $root/server/server-key.asc)"
 if [ -n "$unit_dir" ]; then
     # The server reads OpenPGP data from anyone who connects: it runs as nobody in particular.
     if ! id "$user" >/dev/null 2>&1; then
-        confirm "Create the system user $user to run the server?" || { echo "error: no user $user" >&2; exit 1; }
+        rookery_confirm "Create the system user $user to run the server?" || { echo "error: no user $user" >&2; exit 1; }
         useradd --system --home-dir "$root/var/server" --no-create-home --shell /usr/sbin/nologin "$user"
     fi
     chown -R "$user:$(id -gn "$user")" "$root/var/server"

@@ -21,10 +21,13 @@ extension SystemRoot {
         _ absoluteExecutable: String,
         _ arguments: [String],
         timeout: TimeInterval = SystemRoot.defaultCommandTimeout,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        inheritingEnvironment: Bool = true
     ) -> String? {
-        guard let result = execute(absoluteExecutable, arguments, timeout: timeout, environment: environment),
-              result.status == 0
+        guard let result = execute(
+            absoluteExecutable, arguments, timeout: timeout, environment: environment,
+            inheritingEnvironment: inheritingEnvironment
+        ), result.status == 0
         else {
             return nil
         }
@@ -38,19 +41,23 @@ extension SystemRoot {
     ///
     /// stdin is /dev/null and stderr is discarded. The environment is the plugin's own with
     /// `LC_ALL=C`, so tools print the untranslated text the parsers expect; `environment` adds or
-    /// replaces variables. The command stays in the plugin's process group on purpose: the client
+    /// replaces variables. With `inheritingEnvironment: false` the command gets nothing of the
+    /// plugin's environment: only `LC_ALL=C`, `LANG=C`, a fixed `PATH` and `environment` (for a
+    /// command that runs as someone else, who must not be handed root's variables). The command stays in the plugin's process group on purpose: the client
     /// kills that group when the plugin times out or finishes, so nothing a command started (apt's
     /// download methods, say) outlives the plugin.
     public func execute(
         _ absoluteExecutable: String,
         _ arguments: [String],
         timeout: TimeInterval = SystemRoot.defaultCommandTimeout,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        inheritingEnvironment: Bool = true
     ) -> CommandResult? {
         let executablePath = resolve(absoluteExecutable)
         guard FileManager.default.isExecutableFile(atPath: executablePath) else { return nil }
         let deadline = Date().addingTimeInterval(timeout)
-        let variables = Self.commandEnvironment.merging(environment) { _, added in added }
+        let base = inheritingEnvironment ? Self.commandEnvironment : Self.minimalEnvironment
+        let variables = base.merging(environment) { _, added in added }
         guard let child = ChildProcess.spawn(executablePath, arguments, environment: variables) else { return nil }
         // Read while the command runs: a command that fills the pipe would otherwise block forever.
         let output = child.readOutput(limit: SystemRoot.readLimit, until: deadline)
@@ -61,16 +68,22 @@ extension SystemRoot {
         return CommandResult(status: status, output: String(decoding: output, as: UTF8.self))
     }
 
-    /// The plugin's environment with a predictable language and a usable PATH (cron's is minimal).
+    /// The PATH a command gets when the plugin has none (cron's environment is minimal).
+    private static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// The plugin's environment with a predictable language and a usable PATH.
     private static var commandEnvironment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C"
         environment["LANG"] = "C"
         if environment["PATH"]?.isEmpty ?? true {
-            environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            environment["PATH"] = defaultPath
         }
         return environment
     }
+
+    /// A predictable language and a fixed PATH, and nothing of the plugin's own environment.
+    private static let minimalEnvironment = ["LC_ALL": "C", "LANG": "C", "PATH": defaultPath]
 }
 
 /// A command started with posix_spawn, its stdout connected to a pipe read here.

@@ -75,14 +75,8 @@ import Testing
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
         try server.start()
-        let client = try ClientRoot(sandbox: sandbox, name: "c3", serverURL: server.url)
-        #expect(try client.run("enroll").status == 0)
-        #expect(try server.admin(["clients", "accept", "c3"]).status == 0)
-
         let collections = 25
-        for _ in 0..<collections { try client.run("collect") }
-        let queuedIDs = Set(client.queued())
-        #expect(queuedIDs.count == collections)
+        let client = try server.acceptedClient(sandbox: sandbox, name: "c3", collections: collections)
 
         // Submit in the background and kill the server part-way through.
         let submitting = DispatchGroup()
@@ -91,8 +85,7 @@ import Testing
             _ = try? client.run("submit")
             submitting.leave()
         }
-        let deadline = Date().addingTimeInterval(60)
-        while (try? server.count("SELECT count(*) FROM submissions")) ?? 0 < 3, Date() < deadline { usleep(5_000) }
+        server.waitForSubmissions(atLeast: 3)
         server.kill()
         submitting.wait()
         let storedBeforeRestart = try server.count("SELECT count(*) FROM submissions")
@@ -165,11 +158,8 @@ import Testing
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
         try server.start()
-        let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: server.url)
-        #expect(try client.run("enroll").status == 0)
-        #expect(try server.admin(["clients", "accept", "c1"]).status == 0)
         let collections = 25
-        for _ in 0..<collections { try client.run("collect") }
+        let client = try server.acceptedClient(sandbox: sandbox, name: "c1", collections: collections)
 
         let submit = Process()
         submit.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery-client")
@@ -177,8 +167,7 @@ import Testing
         submit.environment = ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": client.root]) { $1 }
         submit.standardOutput = FileHandle.nullDevice
         try submit.run()
-        let deadline = Date().addingTimeInterval(60)
-        while (try? server.count("SELECT count(*) FROM submissions")) ?? 0 < 3, Date() < deadline { usleep(5_000) }
+        server.waitForSubmissions(atLeast: 3)
         kill(submit.processIdentifier, SIGKILL)
         submit.waitUntilExit()
         let stored = try server.count("SELECT count(*) FROM submissions")

@@ -19,22 +19,35 @@ struct ProcessOutput {
 /// Runs one of Rookery's binaries to completion with ROOKERY_HOME set to `root`.
 @discardableResult
 func runBinary(_ name: String, _ arguments: [String], root: String) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binaryDirectory + "/" + name)
-    process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["ROOKERY_HOME"] = root
+    return try runProcess(binaryDirectory + "/" + name, arguments, environment: environment)
+}
+
+/// Runs a program to completion and collects what it printed.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     process.environment = environment
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    // Read before waiting, so a chatty child cannot fill the pipe and stall.
+    // Read both pipes before waiting, so a chatty child cannot fill one and stall.
+    let stderrData = Locked(Data())
+    let readingStderr = DispatchGroup()
+    readingStderr.enter()
+    DispatchQueue.global().async {
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        stderrData.withLock { $0 = data }
+        readingStderr.leave()
+    }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    readingStderr.wait()
     process.waitUntilExit()
     return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                         stderr: String(decoding: stderr, as: UTF8.self))
+                         stderr: String(decoding: stderrData.current, as: UTF8.self))
 }
 
 /// The real `rookery server`, started in the background on an ephemeral port of 127.0.0.1.
@@ -100,6 +113,23 @@ final class ServerProcess {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    /// A client enrolled and accepted on this server, with `collections` collections queued.
+    func acceptedClient(sandbox: Sandbox, name: String, collections: Int) throws -> ClientRoot {
+        let client = try ClientRoot(sandbox: sandbox, name: name, serverURL: url)
+        guard try client.run("enroll").status == 0, try admin(["clients", "accept", name]).status == 0 else {
+            throw SettingsError("\(name) could not enroll and be accepted")
+        }
+        for _ in 0..<collections { try client.run("collect") }
+        guard client.queued().count == collections else { throw SettingsError("\(name) did not queue \(collections)") }
+        return client
+    }
+
+    /// Waits (up to a minute) until the server stored at least `count` submissions.
+    func waitForSubmissions(atLeast count: Int) {
+        let deadline = Date().addingTimeInterval(60)
+        while (try? self.count("SELECT count(*) FROM submissions")) ?? 0 < count, Date() < deadline { usleep(5_000) }
     }
 
     deinit { kill() }

@@ -8,21 +8,9 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().path
 
     func runScript(_ script: String, _ arguments: [String]) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.repository + "/" + script] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "ROOKERY_HOME")
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
+        return try runProcess("/bin/bash", [Self.repository + "/" + script] + arguments, environment: environment)
     }
 
     @Test func clientSetupLaysOutTheRootMakesTheKeyAndTheCronLine() throws {

@@ -4,6 +4,8 @@ import Foundation
 struct PasswdEntry {
     let name: String
     let uid: Int
+    /// The primary group; nil when the field is not a number.
+    let gid: Int?
     let home: String
     let shell: String
 }
@@ -15,7 +17,9 @@ enum PasswdFile {
         return text.split(whereSeparator: \.isNewline).compactMap { line in
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count >= 7, !fields[0].isEmpty, let uid = Int(fields[2]) else { return nil }
-            return PasswdEntry(name: String(fields[0]), uid: uid, home: String(fields[5]), shell: String(fields[6]))
+            return PasswdEntry(
+                name: String(fields[0]), uid: uid, gid: Int(fields[3]), home: String(fields[5]), shell: String(fields[6])
+            )
         }
     }
 }
