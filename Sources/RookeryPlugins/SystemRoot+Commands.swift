@@ -43,9 +43,10 @@ extension SystemRoot {
     /// `LC_ALL=C`, so tools print the untranslated text the parsers expect; `environment` adds or
     /// replaces variables. With `inheritingEnvironment: false` the command gets nothing of the
     /// plugin's environment: only `LC_ALL=C`, `LANG=C`, a fixed `PATH` and `environment` (for a
-    /// command that runs as someone else, who must not be handed root's variables). The command stays in the plugin's process group on purpose: the client
-    /// kills that group when the plugin times out or finishes, so nothing a command started (apt's
-    /// download methods, say) outlives the plugin.
+    /// command that runs as someone else, who must not be handed root's variables). The command
+    /// stays in the plugin's process group on purpose: the client kills that group when the plugin
+    /// times out or finishes, so nothing a command started (apt's download methods, say) outlives
+    /// the plugin.
     public func execute(
         _ absoluteExecutable: String,
         _ arguments: [String],

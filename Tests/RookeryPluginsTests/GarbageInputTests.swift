@@ -23,7 +23,7 @@ struct GarbageInputTests {
     /// Every command some plugin runs.
     static let commandsRun = [
         "/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/iptables", "/usr/bin/apt-get", "/usr/bin/do-release-upgrade",
-        "/usr/bin/gsettings",
+        "/usr/bin/gsettings", "/usr/bin/setpriv",
     ]
 
     @Test("random bytes in every file and from every command", arguments: BuiltinPlugins.names)

@@ -39,6 +39,22 @@ struct SystemRootTests {
         #expect(sandbox.root.run("/usr/bin/not-executable", []) == nil)
     }
 
+    @Test("a command given only its own environment gets nothing of the plugin's")
+    func ownEnvironmentOnly() throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeExecutable("/usr/bin/printenv", script: "exec env")
+        let inherited = try #require(sandbox.root.run("/usr/bin/printenv", [], environment: ["ADDED": "1"]))
+        #expect(inherited.contains("ADDED=1\n"))
+        let own = try #require(
+            sandbox.root.run("/usr/bin/printenv", [], environment: ["ADDED": "1", "PATH": "/bin"], inheritingEnvironment: false)
+        )
+        // The shell running the script may add PWD and the like; nothing else is there.
+        let names = Set(own.split(separator: "\n").compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+        #expect(names.subtracting(["PWD", "OLDPWD", "SHLVL", "_"]) == ["ADDED", "PATH", "LC_ALL", "LANG"])
+        #expect(own.contains("PATH=/bin\n"))
+        #expect(own.contains("LC_ALL=C\n"))
+    }
+
     @Test("output past the read limit is dropped without blocking the command")
     func outputLimit() throws {
         let sandbox = try Sandbox()

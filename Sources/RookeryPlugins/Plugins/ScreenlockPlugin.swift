@@ -173,7 +173,9 @@ struct ScreenlockPlugin: BuiltinPlugin {
         return address
     }
 
-    private static func gnomeLocksScreen(_ session: GraphicalSession, account: PasswdEntry?, _ root: SystemRoot) -> Bool? {
+    private static func gnomeLocksScreen(
+        _ session: GraphicalSession, account: PasswdEntry?, _ root: SystemRoot
+    ) -> Bool? {
         guard let run = gsettingsRun(uid: session.uid, account: account, sessionEnvironment: session.environment, root)
         else { return nil }
         let gsettings = { (schema: String, key: String) in
