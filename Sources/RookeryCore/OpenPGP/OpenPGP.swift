@@ -3,22 +3,31 @@ import Foundation
 
 /// An OpenPGP error, carrying GPGME's own message so an admin can tell what went wrong.
 public struct OpenPGPError: Error, CustomStringConvertible, Sendable {
+    /// What a failed check means for the caller.
+    public enum Kind: UInt8, Sendable {
+        /// gpg's verdict: bad signature, bad key, bad data.
+        case refused = 1
+        /// The signing key is not in the keyring.
+        case missingKey = 2
+        /// gpg gave no verdict at all (it reported no signature); worth one more try.
+        case noVerdict = 3
+    }
+
     public let operation: String
     public let message: String
-    /// True when the signing key is not in the keyring (rather than a bad signature).
-    public let isMissingKey: Bool
+    public let kind: Kind
     public var description: String { "\(operation): \(message)" }
 
     init(_ operation: String, _ code: gpgme_error_t) {
         self.operation = operation
         self.message = String(cString: gpgme_strerror(code))
-        self.isMissingKey = gpgme_err_code(code) == GPG_ERR_NO_PUBKEY
+        self.kind = gpgme_err_code(code) == GPG_ERR_NO_PUBKEY ? .missingKey : .refused
     }
 
-    public init(_ operation: String, message: String, isMissingKey: Bool = false) {
+    public init(_ operation: String, message: String, kind: Kind = .refused) {
         self.operation = operation
         self.message = message
-        self.isMissingKey = isMissingKey
+        self.kind = kind
     }
 }
 
@@ -135,7 +144,7 @@ public struct OpenPGP: Sendable {
             let signed = try DataBuffer(copying: data)
             try check("verify", gpgme_op_verify(ctx, sig.handle, signed.handle, nil))
             guard let result = gpgme_op_verify_result(ctx), let first = result.pointee.signatures else {
-                throw OpenPGPError("verify", message: "no signature found")
+                throw OpenPGPError("verify", message: "no signature found", kind: .noVerdict)
             }
             guard first.pointee.next == nil else {
                 throw OpenPGPError("verify", message: "more than one signature")

@@ -10,6 +10,9 @@ public struct ServerKeyring: Sendable {
     private let verifier: any SignatureVerifier
     private let scratchDirectory: String
     private let pool: BlockingPool
+    /// One import at a time: the first submissions of a new device arrive together, and gpg
+    /// processes writing one keyring at once fail (and fail the checks reading it meanwhile).
+    private let importing = Locked(())
 
     /// `verifier` checks signatures against this keyring; nil means in this process.
     public init(homeDirectory: String, scratchDirectory: String, pool: BlockingPool,
@@ -27,13 +30,21 @@ public struct ServerKeyring: Sendable {
     /// Verifies a signature by a known device. `storedKey` is the device's public key from the
     /// database, imported when the keyring does not have it yet.
     public func verify(signature: Data, body: Data, storedKey: String) async throws -> VerifiedSignature {
-        let (verifier, openPGP) = (self.verifier, self.openPGP)
+        let (verifier, openPGP, importing) = (self.verifier, self.openPGP, self.importing)
         return try await pool.run {
             do {
                 return try verifier.verify(signature: signature, data: body)
-            } catch let error as OpenPGPError where error.isMissingKey {
-                try openPGP.importKeys(Data(storedKey.utf8))
-                return try verifier.verify(signature: signature, data: body)
+            } catch let error as OpenPGPError where error.kind != .refused {
+                // No key yet, or no verdict (gpg can fail to read a keyring being rewritten):
+                // once no import is running, check again, and import the key if still missing.
+                return try importing.withLock { _ in
+                    do {
+                        return try verifier.verify(signature: signature, data: body)
+                    } catch let again as OpenPGPError where again.kind == .missingKey {
+                        try openPGP.importKeys(Data(storedKey.utf8))
+                        return try verifier.verify(signature: signature, data: body)
+                    }
+                }
             }
         }
     }

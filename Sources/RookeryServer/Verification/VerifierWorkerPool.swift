@@ -90,9 +90,11 @@ final class VerifierWorkerProcess {
         }
     }
 
+    /// Closes the helper's input (it exits at end of input) and kills it outright: it inherits the
+    /// server's ignored SIGTERM, so terminate() would be waited on forever.
     func stop() {
         try? toWorker.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
@@ -117,8 +119,8 @@ public enum VerifierWorker {
 
 /// Length-prefixed frames between server and helper.
 /// Request: u32 signature length, signature, u32 data length, data.
-/// Response: u8 status (0 verified, 1 refused, 2 refused because the key is not in the keyring),
-/// u32 length, UTF-8 text ("FPR VALIDITY", or the error's operation and message on two lines).
+/// Response: u8 status (0 verified, else the `OpenPGPError.Kind` of the failure), u32 length,
+/// UTF-8 text ("FPR VALIDITY", or the error's operation and message on two lines).
 enum VerifierFrames {
     static let maxFrame = 64 * 1024 * 1024
 
@@ -142,7 +144,7 @@ enum VerifierFrames {
     }
 
     static func response(_ error: OpenPGPError) -> Data {
-        var frame = Data([error.isMissingKey ? 2 : 1])
+        var frame = Data([error.kind.rawValue])
         append(Data("\(error.operation)\n\(error.message)".utf8), to: &frame)
         return frame
     }
@@ -151,15 +153,10 @@ enum VerifierFrames {
         let status = try readExactly(1, from: input)
         guard let payload = try readChunk(from: input, allowEOF: false) else { throw truncated }
         let text = String(decoding: payload, as: UTF8.self)
-        switch status.first {
-        case 0:
-            break
-        case 1, 2:
+        if status.first != 0 {
+            guard let kind = status.first.flatMap(OpenPGPError.Kind.init(rawValue:)) else { throw truncated }
             let parts = text.split(separator: "\n", maxSplits: 1).map(String.init)
-            throw OpenPGPError(parts.first ?? "verify", message: parts.count > 1 ? parts[1] : text,
-                               isMissingKey: status.first == 2)
-        default:
-            throw truncated
+            throw OpenPGPError(parts.first ?? "verify", message: parts.count > 1 ? parts[1] : text, kind: kind)
         }
         let fields = text.split(separator: " ").map(String.init)
         guard fields.count == 2, let validity = VerifiedSignature.Validity(rawValue: fields[1]) else { throw truncated }

@@ -54,7 +54,7 @@ struct SubmitBenchmark {
 
         let cpuBefore = server.cpuSeconds()
         let started = Date()
-        let latencies = Locked((milliseconds: [Double](), failures: 0))
+        let latencies = Locked((milliseconds: [Double](), failures: [String]()))
         // One thread per simulated connection: concurrentPerform would cap them at the core count.
         let workers = DispatchGroup()
         for worker in 0..<concurrency {
@@ -62,12 +62,11 @@ struct SubmitBenchmark {
             Thread.detachNewThread {
                 for index in stride(from: worker, to: signed.count, by: concurrency) {
                     let begin = DispatchTime.now().uptimeNanoseconds
-                    let ok = (try? HTTPTransport.post(
-                        url: server.url + WireProtocol.pathPrefix + "submit", body: signed[index].body,
-                        headers: [WireProtocol.signatureHeader: signed[index].signatureHeaderValue],
-                        timeoutSeconds: 30).status) == 200
+                    let failure = Self.failure(of: signed[index], to: server.url)
                     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6
-                    latencies.withLock { ok ? $0.milliseconds.append(elapsed) : ($0.failures += 1) }
+                    latencies.withLock { record in
+                        if let failure { record.failures.append(failure) } else { record.milliseconds.append(elapsed) }
+                    }
                 }
                 workers.leave()
             }
@@ -77,8 +76,9 @@ struct SubmitBenchmark {
         let cpuAfter = server.cpuSeconds()
         let (successes, failures) = latencies.current
         // Timings of failed requests would flatter the numbers; a run with failures is no result.
-        guard failures == 0 else {
-            throw AdminError("\(failures) of \(signed.count) submissions failed; see the server's log")
+        guard failures.isEmpty else {
+            let reasons = Set(failures).sorted().prefix(3).joined(separator: "; ")
+            throw AdminError("\(failures.count) of \(signed.count) submissions failed: \(reasons)")
         }
         let sorted = successes.sorted()
         return Result(requests: signed.count, concurrency: concurrency,
@@ -86,6 +86,18 @@ struct SubmitBenchmark {
                       p99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
                       serverProcessCPUSeconds: cpuAfter.server - cpuBefore.server,
                       serverSideCPUSeconds: cpuAfter.serverSide - cpuBefore.serverSide, documentBytes: signed.first?.body.count ?? 0)
+    }
+
+    /// Sends one submission; nil when it was stored, else what went wrong.
+    private static func failure(of request: SignedRequest, to url: String) -> String? {
+        do {
+            let reply = try HTTPTransport.post(
+                url: url + WireProtocol.pathPrefix + "submit", body: request.body,
+                headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 30)
+            return reply.status == 200 ? nil : "HTTP \(reply.status) \(String(decoding: reply.body.prefix(200), as: UTF8.self))"
+        } catch {
+            return "\(error)"
+        }
     }
 
     private struct SimulatedDevice {
