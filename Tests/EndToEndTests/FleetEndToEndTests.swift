@@ -198,3 +198,29 @@ import Testing
         #expect(rejected.isEmpty)
     }
 }
+
+/// The server stops cleanly when asked, helpers and all.
+@Suite struct ServerShutdownTests {
+    @Test func sigtermStopsTheServerAndItsVerifyHelpers() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        try server.start()
+        let client = try server.acceptedClient(sandbox: sandbox, name: "c1", collections: 1)
+        #expect(try client.run("submit").status == 0)
+        #expect(!helpers(of: server).isEmpty)
+        #expect(server.terminate(within: 10))
+        usleep(200_000)
+        #expect(helpers(of: server).isEmpty)
+    }
+
+    /// `verify-worker` processes serving this server's keyring.
+    private func helpers(of server: ServerProcess) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
+            guard Int(entry) != nil, let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  !stat.contains(") Z ") else { return false }
+            let arguments = String(decoding: cmdline, as: UTF8.self)
+            return arguments.contains("verify-worker") && arguments.contains(server.root)
+        }
+    }
+}

@@ -95,6 +95,15 @@ final class ServerProcess {
         process.waitUntilExit()
     }
 
+    /// Asks the server to stop (SIGTERM, as systemd does); true if it exited within `seconds`.
+    func terminate(within seconds: TimeInterval) -> Bool {
+        guard let process, process.isRunning else { return true }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        return !process.isRunning
+    }
+
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// Runs an admin command against this server's install root.
