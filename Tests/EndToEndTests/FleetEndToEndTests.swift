@@ -12,8 +12,7 @@ import Testing
 
     @Test func enrollAcceptPendingRevoke() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let c1 = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: server.url)
         let c2 = try ClientRoot(sandbox: sandbox, name: "c2", serverURL: server.url)
 
@@ -73,8 +72,7 @@ import Testing
 
     @Test func serverStoppedMidSubmitLosesAndDuplicatesNothing() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let collections = 25
         let client = try server.acceptedClient(sandbox: sandbox, name: "c3", collections: collections)
 
@@ -109,8 +107,7 @@ import Testing
 
     @Test func cronReturnsAtOnceWhenNothingIsDue() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: server.url)
         // First run: collect and submit are both due; the device enrolls and waits.
         #expect(try client.run("cron").status == 0)
@@ -127,8 +124,7 @@ import Testing
 
     @Test func ambiguousHostnamesAreRefusedWithCandidates() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let first = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: server.url)
         let clone = try ClientRoot(sandbox: sandbox, name: "c2", serverURL: server.url)
         try "server_url: \(server.url)\nhostname: c1\nsystem_root: \(clone.root)/system\n"
@@ -156,8 +152,7 @@ import Testing
 @Suite struct ClientKilledTests {
     @Test func clientKilledMidSubmitLosesAndDuplicatesNothing() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let collections = 25
         let client = try server.acceptedClient(sandbox: sandbox, name: "c1", collections: collections)
 
@@ -184,8 +179,7 @@ import Testing
 @Suite struct InvalidHostnameTests {
     @Test func anInvalidHostnameStopsDeliveryAndKeepsTheQueue() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: server.url)
         try "server_url: \(server.url)\nhostname: bad_name\nsystem_root: \(client.root)/system\n"
             .write(toFile: client.root + "/client/settings.yml", atomically: true, encoding: .utf8)
@@ -203,8 +197,7 @@ import Testing
 @Suite struct ServerShutdownTests {
     @Test func sigtermStopsTheServerAndItsVerifyHelpers() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let client = try server.acceptedClient(sandbox: sandbox, name: "c1", collections: 1)
         #expect(try client.run("submit").status == 0)
         #expect(!helpers(of: server).isEmpty)

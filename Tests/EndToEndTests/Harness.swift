@@ -61,6 +61,13 @@ final class ServerProcess {
         try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\n", to: "srv/server/settings.yml")
     }
 
+    /// A server in `sandbox`, already listening.
+    static func started(in sandbox: Sandbox) throws -> ServerProcess {
+        let server = try ServerProcess(sandbox: sandbox)
+        try server.start()
+        return server
+    }
+
     /// Starts the server; on a restart it asks for the port it had before.
     func start() throws {
         let portFile = root + "/port"

@@ -50,8 +50,7 @@ import Testing
     @Test func scriptEnrollsAndSubmitsAfterAcceptance() throws {
         #expect(FileManager.default.isReadableFile(atPath: Self.script), "missing \(Self.script)")
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         // The script makes this GnuPG home and its key on the first run; inside the sandbox it is
         // removed with it, and its agent is stopped here even if the script could not.
         let home = sandbox.path + "/g"
@@ -98,8 +97,7 @@ import Testing
 
     @Test func submittingBeforeAcceptanceIsRefused() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        let server = try ServerProcess.started(in: sandbox)
         let home = sandbox.path + "/g"
 
         let enrolled = try runScript([server.url, "early-host", home])
