@@ -15,7 +15,7 @@ public func buildApplication(context: ServerContext, logger: Logger,
     ProtocolController(
         verifier: verifier,
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
-                                      logger: logger),
+                                      maxPendingDevices: settings.maxPendingDevices, logger: logger),
         submissions: SubmissionService(store: context.store),
         maxBodyBytes: settings.maxBodyBytes
     ).addRoutes(to: router)

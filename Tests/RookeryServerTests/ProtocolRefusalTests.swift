@@ -295,6 +295,38 @@ import Testing
     }
 }
 
+/// Strangers cannot fill the pending list: past the cap only token holders get in.
+@Suite struct PendingCapTests {
+    @Test func enrollmentsPastTheCapAreRefusedUnlessTheyHoldAToken() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox) {
+            $0.maxPendingDevices = 1
+            $0.enrollmentTokens = ["t0ken"]
+        }
+        let devices = try ["one", "two", "three"].map { try TestDevice(sandbox, name: $0) }
+        let app = buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            func enroll(_ device: TestDevice, token: String? = nil) async throws -> TestResponse {
+                let request = try device.sign(.enroll, try device.enrollFields(token: token))
+                return try await client.execute(
+                    uri: "/rookery/v1/enroll", method: .post,
+                    headers: [HTTPField.Name(WireProtocol.signatureHeader)!: request.signatureHeaderValue],
+                    body: ByteBuffer(bytes: request.body))
+            }
+            let first = try await enroll(devices[0])
+            let second = try await enroll(devices[1])
+            let withToken = try await enroll(devices[2], token: "t0ken")
+            #expect(first.status == .ok)
+            #expect(second.status.code == 429)
+            let refusal = try JSONDecoder().decode(ProtocolError.self, from: Data(buffer: second.body))
+            #expect(refusal.error == .tooManyPending)
+            #expect(withToken.status == .ok)
+        }
+        #expect(try await context.store.device(fingerprint: devices[1].fingerprint) == nil)
+        #expect(try await context.store.device(fingerprint: devices[2].fingerprint)?.state == .accepted)
+    }
+}
+
 /// The store re-checks the device's state inside the transaction that stores a submission.
 @Suite struct StoreTests {
     @Test func aDeviceRevokedMeanwhileStoresNothing() async throws {

@@ -83,7 +83,8 @@ public struct Submitter: Sendable {
     /// the way (replay): retrying later can succeed, so keep the data and stop this pass.
     static func isWorthRetrying(_ code: ProtocolErrorCode) -> Bool {
         switch code {
-        case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked, .replay:
+        case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked, .replay,
+             .tooManyPending:
             return true
         case .bodyTooLarge, .malformed, .notFound, .internalError:
             return false

@@ -11,6 +11,7 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
     case rejected = "rejected"
     case revoked = "revoked"
     case replay = "replay"
+    case tooManyPending = "too_many_pending"
     case notFound = "not_found"
     case internalError = "internal_error"
 
@@ -22,6 +23,7 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
         case .notAccepted, .rejected, .revoked: return 403
         case .replay: return 409
         case .notFound: return 404
+        case .tooManyPending: return 429
         case .internalError: return 500
         }
     }

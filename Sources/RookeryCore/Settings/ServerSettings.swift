@@ -12,6 +12,8 @@ public struct ServerSettings: Codable, Sendable {
     public var enrollmentTokens: [String] = []
     /// Threads that run signature checks (gpg processes) off the event loop.
     public var verifyThreads: Int = 8
+    /// New enrollments without a valid token are refused (429) while this many devices wait.
+    public var maxPendingDevices: Int = 1000
 
     public init() {}
 
@@ -19,6 +21,7 @@ public struct ServerSettings: Codable, Sendable {
         case listenHost = "listen_host", listenPort = "listen_port", database
         case maxBodyBytes = "max_body_bytes", allowedClockSkew = "allowed_clock_skew"
         case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
+        case maxPendingDevices = "max_pending_devices"
     }
 
     public init(from decoder: Decoder) throws {
@@ -31,5 +34,6 @@ public struct ServerSettings: Codable, Sendable {
         allowedClockSkew = try c.decodeIfPresent(Int.self, forKey: .allowedClockSkew) ?? d.allowedClockSkew
         enrollmentTokens = try c.decodeIfPresent([String].self, forKey: .enrollmentTokens) ?? d.enrollmentTokens
         verifyThreads = try c.decodeIfPresent(Int.self, forKey: .verifyThreads) ?? d.verifyThreads
+        maxPendingDevices = try c.decodeIfPresent(Int.self, forKey: .maxPendingDevices) ?? d.maxPendingDevices
     }
 }

@@ -8,6 +8,7 @@ import RookeryCore
 public struct EnrollmentService: Sendable {
     let store: any Store
     let enrollmentTokens: [String]
+    let maxPendingDevices: Int
     let logger: Logger
 
     public func enroll(_ request: VerifiedRequest, now: Date = Date()) async throws -> EnrollResponse {
@@ -22,6 +23,11 @@ public struct EnrollmentService: Sendable {
         }
         let token = request.fields["enrollment_token"]?.stringValue ?? ""
         let tokenMatches = !token.isEmpty && enrollmentTokens.contains { Self.constantTimeEqual($0, token) }
+        // Anyone can enroll; without a token, a stranger must not be able to fill the list an
+        // admin reads. (The cap is checked before the insert, so it can be passed by a few.)
+        if !tokenMatches, try await store.deviceCount(in: .pending) >= maxPendingDevices {
+            throw ProtocolError(.tooManyPending, "\(maxPendingDevices) devices already wait for acceptance; try again later")
+        }
         let device = try await store.enroll(
             Device(fingerprint: request.fingerprint, publicKey: publicKey, hostname: request.host,
                    machineID: machineID, state: .pending, enrolledAt: now),

@@ -49,6 +49,12 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func deviceCount(in state: DeviceState) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM devices WHERE state = ?", arguments: [state.rawValue]) ?? 0
+        }
+    }
+
     public func enroll(_ candidate: Device, acceptUnlessFlagged: Bool) async throws -> Device {
         try await pool.write { db in
             if let existing = try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE fingerprint = ?",

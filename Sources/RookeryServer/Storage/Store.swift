@@ -9,6 +9,7 @@ public protocol Store: Sendable {
     /// case-insensitively; a unique fingerprint prefix of 8+ characters also matches).
     func devices(named nameOrFingerprint: String) async throws -> [Device]
     func devices(in state: DeviceState?) async throws -> [Device]
+    func deviceCount(in state: DeviceState) async throws -> Int
     /// Records a newly enrolling device in one transaction, so two clones enrolling at the same
     /// moment still see each other: flags it when another key uses its hostname or machine id,
     /// and stores it accepted only if `acceptUnlessFlagged` and nothing was flagged. A key that is
