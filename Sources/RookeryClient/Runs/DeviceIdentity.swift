@@ -14,9 +14,10 @@ public struct DeviceIdentity: Sendable {
         context.openPGP.makeProcessDefault()
         var state = context.loadState()
         let fingerprint: String
-        if let known = state.fingerprint, try context.openPGP.secretKeyFingerprints().contains(known) {
+        let secretKeys = try context.openPGP.secretKeyFingerprints()
+        if let known = state.fingerprint, secretKeys.contains(known) {
             fingerprint = known
-        } else if let existing = try context.openPGP.secretKeyFingerprints().first {
+        } else if let existing = secretKeys.first {
             fingerprint = existing
         } else {
             fingerprint = try context.openPGP.generateSigningKey(userID: "rookery device \(context.hostname)")

@@ -5,7 +5,6 @@ public struct SignedRequest: Sendable {
     public let endpoint: WireProtocol.Endpoint
     public let body: Data
     public let signature: Data
-    public let nonce: String
 
     /// Adds the common fields (host, key, sent_at, nonce) to `fields`, serializes and signs.
     public static func make(endpoint: WireProtocol.Endpoint, fields: [String: JSONValue],
@@ -19,7 +18,7 @@ public struct SignedRequest: Sendable {
         all[WireProtocol.Field.nonce] = .string(nonce)
         let body = JSONValue.object(all).serialized()
         let signature = try signer.sign(body, fingerprint: fingerprint)
-        return SignedRequest(endpoint: endpoint, body: body, signature: signature, nonce: nonce)
+        return SignedRequest(endpoint: endpoint, body: body, signature: signature)
     }
 
     public var signatureHeaderValue: String { signature.base64EncodedString() }
