@@ -76,9 +76,7 @@ struct Collect: ParsableCommand {
         let lock = try context.runLock(wait: true)
         defer { lock?.release() }
         let name = try Collector(context: context).collect()
-        var state = context.loadState()
-        state.lastCollect = Date()
-        try context.save(state)
+        try context.recordRun(\.lastCollect, at: Date())
         print("queued \(name)")
     }
 }
@@ -93,13 +91,8 @@ struct Submit: ParsableCommand {
         let context = try openContext()
         let lock = try context.runLock(wait: true)
         defer { lock?.release() }
-        if context.loadState().enrollment == .none {
-            _ = try? Enroller(context: context).enroll()
-        }
-        let report = try Submitter(context: context).submitQueue()
-        var state = context.loadState()
-        state.lastSubmit = Date()
-        try context.save(state)
+        let report = try Submitter(context: context).enrollIfNeededAndSubmit()
+        try context.recordRun(\.lastSubmit, at: Date())
         if json {
             let object: JSONValue = .object([
                 "delivered": .integer(Int64(report.delivered)), "duplicates": .integer(Int64(report.duplicates)),

@@ -21,6 +21,13 @@ public struct ClientContext: Sendable {
     public func loadState() -> ClientState { ClientState.load(from: statePath) }
     public func save(_ state: ClientState) throws { try state.save(to: statePath) }
 
+    /// Remembers when a collection or a delivery last ran (`\.lastCollect`, `\.lastSubmit`).
+    public func recordRun(_ run: WritableKeyPath<ClientState, Date?>, at date: Date) throws {
+        var state = loadState()
+        state[keyPath: run] = date
+        try save(state)
+    }
+
     public func queue() throws -> SubmissionQueue { try SubmissionQueue(stateDirectory: root.clientState) }
 
     /// The lock that keeps client runs from overlapping (see `RunLock`).

@@ -18,7 +18,7 @@ public struct CronRun: Sendable {
         guard let lock = try context.runLock(wait: false) else { return .busy }
         defer { lock.release() }
 
-        var state = context.loadState()
+        let state = context.loadState()
         let collectDue = Self.isDue(state.lastCollect, every: context.settings.collectInterval, now: now)
         let submitDue = Self.isDue(state.lastSubmit, every: context.settings.submitInterval, now: now)
         guard collectDue || submitDue else { return .nothingDue }
@@ -26,34 +26,19 @@ public struct CronRun: Sendable {
         if collectDue {
             do { try Collector(context: context).collect(now: now) }
             catch { context.log.warning("collection failed: \(error)") }
-            state = context.loadState()
-            state.lastCollect = now
-            try context.save(state)
+            try context.recordRun(\.lastCollect, at: now)
         }
         var report: SubmitReport?
         if submitDue {
-            do { report = try submit() }
+            do { report = try Submitter(context: context).enrollIfNeededAndSubmit() }
             catch {
                 // Logged, and retried at the next interval rather than every minute.
                 context.log.warning("submission failed: \(error)")
                 report = SubmitReport(stoppedBecause: "\(error)")
             }
-            state = context.loadState()
-            state.lastSubmit = now
-            try context.save(state)
+            try context.recordRun(\.lastSubmit, at: now)
         }
         return .ran(collected: collectDue, submit: report)
-    }
-
-    private func submit() throws -> SubmitReport {
-        if context.loadState().enrollment == .none {
-            do { try Enroller(context: context).enroll() }
-            catch {
-                context.log.warning("enrollment failed: \(error)")
-                return SubmitReport(stoppedBecause: "not enrolled: \(error)")
-            }
-        }
-        return try Submitter(context: context).submitQueue()
     }
 
     static func isDue(_ last: Date?, every seconds: Int, now: Date) -> Bool {

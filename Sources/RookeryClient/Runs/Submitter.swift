@@ -17,6 +17,19 @@ public struct Submitter: Sendable {
 
     public init(context: ClientContext) { self.context = context }
 
+    /// Enrolls first when the device never did (the server may have been down at install time),
+    /// then delivers the queue.
+    public func enrollIfNeededAndSubmit() throws -> SubmitReport {
+        if context.loadState().enrollment == .none {
+            do { try Enroller(context: context).enroll() }
+            catch {
+                context.log.warning("enrollment failed: \(error)")
+                return SubmitReport(stoppedBecause: "not enrolled: \(error)")
+            }
+        }
+        return try submitQueue()
+    }
+
     public func submitQueue() throws -> SubmitReport {
         let identity = try DeviceIdentity.loadOrCreate(context)
         let queue = try context.queue()
