@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // System libraries. GPGME is used through its C API; libcurl through a tiny C shim
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "RookeryCore", dependencies: [
             "CGPGME",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Built-in plugins: read the system through a root directory. No dependencies.
         .target(name: "RookeryPlugins"),

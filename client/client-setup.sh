@@ -8,10 +8,11 @@
 # lib/rookery/, client/, var/client/), writes client/settings.yml from the template if there is
 # none, makes the device's own key, and installs the crontab line that runs bin/client-cron every
 # minute (default /etc/cron.d/rookery-client). --yes answers yes to every question (for scripts).
-# It never overwrites an existing client/settings.yml.
+# It never overwrites an existing client/settings.yml. Run from an unpacked release (see
+# bin/client_download), it also installs the server key the device pins and the release settings.
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$source_dir/bin/_setup-common"
 root="" yes=0 server_url="" binary="" cron_file="/etc/cron.d/rookery-client" packages=1 enroll=0
@@ -41,13 +42,18 @@ chmod 700 "$root/var/client"
 rookery_install_binary "$binary" "$root" rookery-client
 rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/client-cron bin/rookery-client
 rookery_install_files "$source_dir" "$root" 644 client/settings.yml.template
+# Set up from an unpacked release: keep what it carries for the device (server key to pin,
+# release settings, manifest with the release number).
+for file in client/server-key.asc client/release.yml manifest.json manifest.json.sig; do
+    [ -f "$source_dir/$file" ] && rookery_install_files "$source_dir" "$root" 644 "$file"
+done
 if [ -d "$source_dir/client/plugins" ]; then
     find "$source_dir/client/plugins" -maxdepth 1 -type f -perm -u+x -exec install -m 755 {} "$root/client/plugins/" \;
 fi
 if [ ! -f "$root/client/settings.yml" ]; then
     cp "$root/client/settings.yml.template" "$root/client/settings.yml"
     if [ -n "$server_url" ]; then
-        sed -i "s|^server_url: .*|server_url: $server_url|" "$root/client/settings.yml"
+        sed -i "s|^#\?server_url: .*|server_url: $server_url|" "$root/client/settings.yml"
     fi
     # It may hold an enrollment token: readable by root only.
     chmod 600 "$root/client/settings.yml"

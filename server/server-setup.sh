@@ -43,7 +43,17 @@ root="$(realpath -m "$root")"
 mkdir -p "$root/bin" "$root/lib/rookery" "$root/server" "$root/var/server"
 chmod 700 "$root/var/server"
 rookery_install_binary "$binary" "$root" rookery
-rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/server bin/clients bin/bench
+rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/server bin/clients bin/bench \
+    bin/client_release bin/patch_hosts bin/client_command bin/client_wipe bin/client_download
+# What bin/client_release ships to devices, besides the client binary.
+mkdir -p "$root/client/plugins"
+rookery_install_files "$source_dir" "$root" 755 bin/_setup-common bin/client-cron bin/rookery-client \
+    client/client-setup.sh
+rookery_install_files "$source_dir" "$root" 644 client/crontab client/settings.yml.template
+[ "$source_dir/client/plugins" -ef "$root/client/plugins" ] ||
+    find "$source_dir/client/plugins" -maxdepth 1 -type f -perm -u+x -exec install -m 755 {} "$root/client/plugins/" \;
+client_binary="$(dirname "$binary")/rookery-client"
+[ -x "$client_binary" ] && rookery_install_binary "$client_binary" "$root" rookery-client
 rookery_install_files "$source_dir" "$root" 644 server/settings.yml.template
 if [ ! -f "$root/server/settings.yml" ]; then
     cp "$root/server/settings.yml.template" "$root/server/settings.yml"

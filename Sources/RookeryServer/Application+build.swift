@@ -17,7 +17,11 @@ public func buildApplication(context: ServerContext, logger: Logger,
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
                                       maxPendingDevices: settings.maxPendingDevices, logger: logger),
         submissions: SubmissionService(store: context.store),
-        maxBodyBytes: settings.maxBodyBytes
+        updates: UpdateService(store: context.store, releases: context.releases,
+                               signingKey: context.signingKey, pool: context.pool),
+        files: FileStreamer(pool: context.pool),
+        maxBodyBytes: settings.maxBodyBytes,
+        releaseDownload: settings.releaseDownload
     ).addRoutes(to: router)
 
     return Application(

@@ -8,6 +8,10 @@ public struct ServerContext: Sendable {
     public let settings: ServerSettings
     public let store: any Store
     public let keyring: ServerKeyring
+    public let signingKey: ServerSigningKey
+    public let releases: ReleaseLibrary
+    /// Threads for blocking work: gpg runs and file reads.
+    public let pool: BlockingPool
 
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
     /// `VerifierWorkerPool`); nil checks them in this process, which suits admin commands and tests.
@@ -19,11 +23,14 @@ public struct ServerContext: Sendable {
             throw SettingsError("database \(loaded.database): only a SQLite file path is supported so far")
         }
         store = try SQLiteStore(path: root.resolve(loaded.database))
+        pool = BlockingPool(width: loaded.verifyThreads)
         keyring = try ServerKeyring(
             homeDirectory: root.serverGnuPGHome, scratchDirectory: root.serverState + "/scratch",
-            pool: BlockingPool(width: loaded.verifyThreads),
+            pool: pool,
             verifier: verifyWorkerExecutable.map {
                 VerifierWorkerPool(executable: $0, homeDirectory: root.serverGnuPGHome)
             })
+        signingKey = try ServerSigningKey.loadOrCreate(root: root, openPGP: keyring.openPGP, pool: pool)
+        releases = ReleaseLibrary(directory: root.clientReleaseArchive)
     }
 }

@@ -14,7 +14,8 @@ struct RookeryClientCommand: ParsableCommand {
             Settings: <root>/client/settings.yml. State, queue and keys: <root>/var/client/.
             Exit codes: 0 success, 1 failure, 2 usage error, 3 server unreachable or refused.
             """,
-        subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Status.self, Key.self, Plugin.self])
+        subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
+                      Plugin.self, Wipe.self])
 }
 
 /// Opens the client context, turning settings problems into a clear message.
@@ -28,18 +29,33 @@ func openContext(interactive: Bool = true) throws -> ClientContext {
 
 struct Cron: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "What cron runs every minute: collect when due, submit when due, else return at once.")
+        abstract: "What cron runs every minute: update, collect and submit when due, else return at once.")
+
+    @Flag(help: .hidden) var afterUpdate = false
 
     func run() throws {
         let context = try openContext(interactive: false)
-        switch try CronRun(context: context).run() {
+        switch try CronRun(context: context).run(afterUpdate: afterUpdate) {
         case .busy, .nothingDue:
             return
         case .ran(_, let report):
             if let reason = report?.stoppedBecause, report?.remaining ?? 0 > 0 {
                 context.log.info("cron: delivery paused: \(reason)")
             }
+        case .installed(let release):
+            runNewRelease(release, context: context)
         }
+    }
+
+    /// Hands over to the new release's own binary, which collects and submits at once. Should
+    /// that fail, this binary does it, so the new release's plugins still report now.
+    private func runNewRelease(_ release: Int, context: ClientContext) {
+        let binary = context.root.clientCurrentLink + "/lib/rookery/rookery-client"
+        let arguments = [binary, "cron", "--after-update"]
+        var argv = arguments.map { strdup($0) } + [nil]
+        execv(binary, &argv)
+        context.log.warning("release \(release): cannot run \(binary) (\(String(cString: strerror(errno)))); collecting with the old binary")
+        _ = try? CronRun(context: context).run(afterUpdate: true)
     }
 }
 
@@ -108,6 +124,70 @@ struct Submit: ParsableCommand {
     }
 }
 
+struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the server for releases, patches and commands now, and apply them.",
+        discussion: "Exit codes: 0 done (or nothing to do), 1 a release or patch was refused or failed, 3 server unreachable or refused.")
+
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let context = try openContext()
+        let lock = try context.runLock(wait: true)
+        defer { lock?.release() }
+        let report: UpdateReport
+        do {
+            report = try Updater(context: context).run()
+            try context.recordRun(\.lastUpdate, at: Date())
+        } catch let error as ProtocolError {
+            FileHandle.standardError.write(Data("error: the server refused: \(error)\n".utf8))
+            throw ExitCode(3)
+        } catch let error as TransportError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+        let release = ReleaseInstaller.installedNumber(context.root)
+        if json {
+            print(JSONValue.object([
+                "release": .integer(Int64(release)),
+                "installed": report.installedRelease.map { .integer(Int64($0)) } ?? .null,
+                "release_problem": report.releaseProblem.map(JSONValue.string) ?? .null,
+                "patches_applied": .integer(Int64(report.patchesApplied)),
+                "patches_refused": .integer(Int64(report.patchesRefused)),
+                "patches_failed": .integer(Int64(report.patchesFailed)),
+            ]).serializedString)
+        } else {
+            print("release \(release)\(report.installedRelease != nil ? " (just installed)" : "")")
+            if let problem = report.releaseProblem { print("release not installed: \(problem)") }
+            print("patches: \(report.patchesApplied) applied, \(report.patchesRefused) refused, \(report.patchesFailed) failed")
+        }
+        if report.releaseProblem != nil || report.patchesRefused + report.patchesFailed > 0 { throw ExitCode.failure }
+    }
+}
+
+struct Wipe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wipe the regular users of this device: remove their homes, end their processes, delete their accounts.",
+        discussion: """
+            Acts on the system under system_root in client/settings.yml ("/" on a real device). This is \
+            what `bin/client_wipe HOST` on the server queues; it cannot be undone. Prints a JSON report.
+            """)
+
+    @Flag(help: "Required: says you mean it.") var confirm = false
+
+    func run() throws {
+        guard confirm else { throw ValidationError("wipe deletes user accounts and their files; add --confirm to proceed") }
+        let context = try openContext()
+        context.log.warning("wipe of the system under \(context.settings.systemRoot) starting")
+        let report = SystemWipe(systemRoot: context.settings.systemRoot).run()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        context.log.warning("wipe done: \(report.deletedAccounts.count) accounts deleted, \(report.errors.count) errors")
+        if !report.errors.isEmpty { throw ExitCode.failure }
+    }
+}
+
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show this device's key, enrollment and queue.")
 
@@ -125,10 +205,13 @@ struct Status: ParsableCommand {
             ("fingerprint", state.fingerprint.map(JSONValue.string) ?? .null),
             ("enrollment", .string(state.enrollment.rawValue)),
             ("server_url", .string(context.settings.serverURL)),
+            ("release", .integer(Int64(ReleaseInstaller.installedNumber(context.root)))),
+            ("commands_allowed", .bool(context.settings.allowCommands)),
             ("queued", .integer(Int64(items.count))),
             ("rejected", .integer(Int64(rejected))),
             ("last_collect", state.lastCollect.map { .string(RFC3339.string(from: $0)) } ?? .null),
             ("last_submit", state.lastSubmit.map { .string(RFC3339.string(from: $0)) } ?? .null),
+            ("last_update", state.lastUpdate.map { .string(RFC3339.string(from: $0)) } ?? .null),
         ]
         if json {
             print(JSONValue.object(Dictionary(uniqueKeysWithValues: fields)).serializedString)

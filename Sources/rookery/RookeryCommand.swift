@@ -13,7 +13,8 @@ struct RookeryCommand: AsyncParsableCommand {
             Settings: <root>/server/settings.yml. Database, keyring and logs: <root>/var/server/.
             Exit codes: 0 success, 1 failure, 2 usage error.
             """,
-        subcommands: [ServerCommand.self, ClientsCommand.self, BenchCommand.self, VerifyWorkerCommand.self])
+        subcommands: [ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
+                      ClientCommandCommand.self, ClientWipeCommand.self, BenchCommand.self, VerifyWorkerCommand.self])
 }
 
 /// Opens settings, store and keyring for an admin command, with a readable error.

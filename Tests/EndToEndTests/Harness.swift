@@ -132,8 +132,8 @@ final class ServerProcess {
     }
 
     /// A client enrolled and accepted on this server, with `collections` collections queued.
-    func acceptedClient(sandbox: Sandbox, name: String, collections: Int) throws -> ClientRoot {
-        let client = try ClientRoot(sandbox: sandbox, name: name, serverURL: url)
+    func acceptedClient(sandbox: Sandbox, name: String, collections: Int, settings: String = "") throws -> ClientRoot {
+        let client = try ClientRoot(sandbox: sandbox, name: name, serverURL: url, settings: settings)
         guard try client.run("enroll").status == 0, try admin(["clients", "accept", name]).status == 0 else {
             throw SettingsError("\(name) could not enroll and be accepted")
         }
@@ -157,7 +157,8 @@ struct ClientRoot {
     let root: String
     let name: String
 
-    init(sandbox: Sandbox, name: String, serverURL: String) throws {
+    /// `settings`: more lines for client/settings.yml.
+    init(sandbox: Sandbox, name: String, serverURL: String, settings: String = "") throws {
         root = sandbox.path + "/" + name
         self.name = name
         try sandbox.write("""
@@ -168,18 +169,22 @@ struct ClientRoot {
             plugin_timeout: 20
             request_timeout: 10
             system_root: \(root)/system
-            """, to: name + "/client/settings.yml")
+
+            """ + settings, to: name + "/client/settings.yml")
         try sandbox.write("machine-\(name)\n", to: name + "/system/etc/machine-id")
         try sandbox.write("ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
                           to: name + "/system/etc/os-release")
-        try sandbox.write("""
-            #!/bin/sh
-            n=$(cat "$ROOKERY_HOME/var/client/counter" 2>/dev/null || echo 0)
-            n=$((n + 1))
-            echo "$n" > "$ROOKERY_HOME/var/client/counter"
-            echo "{\\"n\\": $n}"
-            """, to: name + "/client/plugins/counter.sh", mode: 0o755)
+        try sandbox.write(Self.counterPlugin, to: name + "/client/plugins/counter.sh", mode: 0o755)
     }
+
+    /// A plugin that counts collections, so every collection differs.
+    static let counterPlugin = """
+        #!/bin/sh
+        n=$(cat "$ROOKERY_HOME/var/client/counter" 2>/dev/null || echo 0)
+        n=$((n + 1))
+        echo "$n" > "$ROOKERY_HOME/var/client/counter"
+        echo "{\\"n\\": $n}"
+        """
 
     @discardableResult
     func run(_ arguments: String...) throws -> ProcessOutput {

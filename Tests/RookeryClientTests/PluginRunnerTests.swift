@@ -73,7 +73,7 @@ import Testing
         for file in ["custom.py", "os_info.sh"] {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: pluginDir + "/" + file)
         }
-        let specs = PluginRunner.discover(pluginDirectory: pluginDir, selfExecutable: "/bin/rookery-client",
+        let specs = PluginRunner.discover(pluginDirectories: [pluginDir], selfExecutable: "/bin/rookery-client",
                                           systemRoot: "/", stateDirectory: dir)
         let byName = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0) })
         #expect(byName["custom"]?.executable == pluginDir + "/custom.py")

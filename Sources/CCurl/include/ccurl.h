@@ -27,6 +27,8 @@ CURLcode rookery_curl_set_long(CURL *handle, CURLoption option, long value);
 CURLcode rookery_curl_set_pointer(CURL *handle, CURLoption option, void *value);
 CURLcode rookery_curl_set_post_body(CURL *handle, const char *data, long length);
 CURLcode rookery_curl_set_write_function(CURL *handle, rookery_write_fn fn, void *userdata);
+/* Called once per response header line (CURLOPT_HEADERFUNCTION). */
+CURLcode rookery_curl_set_header_function(CURL *handle, rookery_write_fn fn, void *userdata);
 long rookery_curl_response_code(CURL *handle);
 
 #endif

@@ -58,15 +58,23 @@ public struct PluginRunner: Sendable {
         String(decoding: data.prefix(300), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
     }
 
-    /// The built-ins plus every executable regular file in `directory` (hidden files skipped).
-    /// An external plugin with a built-in's name replaces the built-in.
-    public static func discover(pluginDirectory directory: String, selfExecutable: String,
+    /// The built-ins plus every executable regular file in `directories` (hidden files skipped):
+    /// the release's plugins, then the device's own. A plugin replaces one of the same name that
+    /// came before it, a built-in included.
+    public static func discover(pluginDirectories directories: [String], selfExecutable: String,
                                 systemRoot: String, stateDirectory: String) -> [PluginSpec] {
         var specs: [String: PluginSpec] = [:]
         for name in BuiltinPlugins.names {
             specs[name] = PluginSpec(name: name, executable: selfExecutable,
                                      arguments: ["plugin", name, "--root", systemRoot, "--state-dir", stateDirectory])
         }
+        for directory in directories {
+            addExternal(from: directory, to: &specs)
+        }
+        return specs.keys.sorted().compactMap { specs[$0] }
+    }
+
+    private static func addExternal(from directory: String, to specs: inout [String: PluginSpec]) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for file in names.sorted() where !file.hasPrefix(".") {
             let path = directory + "/" + file
@@ -76,6 +84,5 @@ public struct PluginRunner: Sendable {
             let name = (file as NSString).deletingPathExtension
             specs[name] = PluginSpec(name: name, executable: path, arguments: [])
         }
-        return specs.keys.sorted().compactMap { specs[$0] }
     }
 }

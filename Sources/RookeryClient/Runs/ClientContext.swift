@@ -10,7 +10,7 @@ public struct ClientContext: Sendable {
 
     public init(root: InstallRoot, interactive: Bool) throws {
         self.root = root
-        settings = try SettingsFile.load(ClientSettings.self, from: root.clientSettings)
+        settings = try SettingsFile.loadClientSettings(root)
         try FileManager.default.createDirectory(atPath: root.clientState, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         log = ClientLog(path: root.clientState + "/client.log", echoWarnings: interactive)

@@ -11,11 +11,13 @@ public struct ClientState: Codable, Sendable, Equatable {
     public var enrollment: Enrollment = .none
     public var lastCollect: Date?
     public var lastSubmit: Date?
+    public var lastUpdate: Date?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case fingerprint, enrollment, lastCollect = "last_collect", lastSubmit = "last_submit"
+        case lastUpdate = "last_update"
     }
 
     public static func load(from path: String) -> ClientState {

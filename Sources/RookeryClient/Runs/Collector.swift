@@ -12,20 +12,29 @@ public struct Collector: Sendable {
     public func collect(now: Date = Date()) throws -> String {
         let pluginState = context.root.clientState + "/plugin-state"
         try FileManager.default.createDirectory(atPath: pluginState, withIntermediateDirectories: true)
+        // The release's plugins, then the device's own; a device without a release runs from its
+        // own tree, where the two are one directory.
+        let (release, own) = (context.root.clientReleasePlugins, context.root.clientPlugins)
+        let directories = release == own ? [own] : [release, own]
         let plugins = PluginRunner.discover(
-            pluginDirectory: context.root.clientPlugins, selfExecutable: InstallRoot.currentExecutable,
+            pluginDirectories: directories, selfExecutable: InstallRoot.currentExecutable,
             systemRoot: context.settings.systemRoot, stateDirectory: pluginState)
         let runner = PluginRunner(
             timeout: TimeInterval(context.settings.pluginTimeout), parallelism: context.settings.pluginParallelism,
             environment: Self.pluginEnvironment(context), log: context.log)
         let results = runner.run(plugins)
+        let commands = CommandRunner(context: context).runAll()
 
         let queue = try context.queue()
         let id = UUID().uuidString.lowercased()
-        let name = try queue.enqueue([
+        var item: [String: JSONValue] = [
             "collected_at": .string(RFC3339.string(from: now)),
             "plugins": .object(results),
-        ], id: id, at: now)
+            // So the server knows which release made this collection.
+            "release": .integer(Int64(ReleaseInstaller.installedNumber(context.root))),
+        ]
+        if !commands.isEmpty { item["commands"] = .object(commands) }
+        let name = try queue.enqueue(item, id: id, at: now)
         let dropped = try queue.enforceBounds(
             maxItems: context.settings.queueMaxItems, maxBytes: context.settings.queueMaxBytes,
             maxAge: TimeInterval(context.settings.queueMaxAgeDays) * 86400, now: now)

@@ -1,27 +1,40 @@
 import Foundation
 import RookeryCore
 
-/// One `client-cron` run: take the lock, collect when due, submit when due. When nothing is due
-/// it reads two small files and returns, because it runs on every device every minute.
+/// One `client-cron` run: take the lock, ask for updates when due, collect when due, submit when
+/// due. When nothing is due it reads two small files and returns, because it runs on every device
+/// every minute.
 public struct CronRun: Sendable {
     public enum Outcome: Equatable, Sendable {
         case busy                       // another run holds the lock
         case nothingDue
         case ran(collected: Bool, submit: SubmitReport?)
+        /// A new release is in place; the caller runs it (`cron --after-update`), which collects
+        /// and submits at once.
+        case installed(release: Int)
     }
 
     let context: ClientContext
 
     public init(context: ClientContext) { self.context = context }
 
-    public func run(now: Date = Date()) throws -> Outcome {
+    /// `afterUpdate`: the first run of a newly installed release, which collects and submits now.
+    public func run(now: Date = Date(), afterUpdate: Bool = false) throws -> Outcome {
         guard let lock = try context.runLock(wait: false) else { return .busy }
         defer { lock.release() }
 
         let state = context.loadState()
-        let collectDue = Self.isDue(state.lastCollect, every: context.settings.collectInterval, now: now)
-        let submitDue = Self.isDue(state.lastSubmit, every: context.settings.submitInterval, now: now)
-        guard collectDue || submitDue else { return .nothingDue }
+        let updateDue = !afterUpdate && state.enrollment == .accepted
+            && Self.isDue(state.lastUpdate, every: context.settings.updateInterval, now: now)
+        let collectDue = afterUpdate || Self.isDue(state.lastCollect, every: context.settings.collectInterval, now: now)
+        let submitDue = afterUpdate || Self.isDue(state.lastSubmit, every: context.settings.submitInterval, now: now)
+        guard updateDue || collectDue || submitDue else { return .nothingDue }
+
+        if updateDue {
+            let installed = update()
+            try context.recordRun(\.lastUpdate, at: now)
+            if let installed { return .installed(release: installed) }
+        }
 
         if collectDue {
             do { try Collector(context: context).collect(now: now) }
@@ -39,6 +52,16 @@ public struct CronRun: Sendable {
             try context.recordRun(\.lastSubmit, at: now)
         }
         return .ran(collected: collectDue, submit: report)
+    }
+
+    /// Applies patches and installs a new release; returns the release's number if one went in.
+    private func update() -> Int? {
+        do {
+            return try Updater(context: context).run().installedRelease
+        } catch {
+            context.log.warning("update check failed: \(error)")
+            return nil
+        }
     }
 
     static func isDue(_ last: Date?, every seconds: Int, now: Date) -> Bool {

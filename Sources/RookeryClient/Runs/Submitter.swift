@@ -99,7 +99,7 @@ public struct Submitter: Sendable {
         case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked, .replay,
              .tooManyPending:
             return true
-        case .bodyTooLarge, .malformed, .notFound, .internalError:
+        case .bodyTooLarge, .malformed, .notFound, .forbidden, .internalError:
             return false
         }
     }

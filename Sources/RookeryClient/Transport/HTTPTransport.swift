@@ -10,12 +10,16 @@ public struct TransportError: Error, CustomStringConvertible {
 public struct HTTPReply: Sendable {
     public let status: Int
     public let body: Data
+    /// Response headers of the final answer, names in lower case.
+    public let headers: [String: String]
 }
 
 /// HTTP POST over libcurl (loaded on first use). One easy handle per call, so calls from several threads are safe.
 public enum HTTPTransport {
+    /// Answers over `maxResponseBytes` (16 MiB unless a caller expects more, like a release) are
+    /// cut off and fail.
     public static func post(url: String, body: Data, headers: [String: String],
-                            timeoutSeconds: Int) throws -> HTTPReply {
+                            timeoutSeconds: Int, maxResponseBytes: Int = 16 * 1024 * 1024) throws -> HTTPReply {
         if let problem = rookery_curl_load() { throw TransportError(description: String(cString: problem)) }
         guard let handle = rookery_curl_easy_init() else { throw TransportError(description: "libcurl: cannot make a handle") }
         defer { rookery_curl_easy_cleanup(handle) }
@@ -27,7 +31,7 @@ public enum HTTPTransport {
         headerList = rookery_curl_slist_append(headerList, "Expect:")
         defer { rookery_curl_slist_free_all(headerList) }
 
-        let sink = ResponseSink()
+        let sink = ResponseSink(limit: maxResponseBytes)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var setup = [
             rookery_curl_set_string(handle, CURLOPT_URL, url),
@@ -41,6 +45,11 @@ public enum HTTPTransport {
                 let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
                 return sink.append(UnsafeRawBufferPointer(start: data, count: size * count))
             }, sinkPointer),
+            rookery_curl_set_header_function(handle, { data, size, count, userdata in
+                guard let data, let userdata else { return 0 }
+                let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
+                return sink.header(UnsafeRawBufferPointer(start: data, count: size * count))
+            }, sinkPointer),
         ]
         setup.append(body.isEmpty ? rookery_curl_set_post_body(handle, "", 0) : body.withUnsafeBytes { raw in
             rookery_curl_set_post_body(handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
@@ -52,17 +61,33 @@ public enum HTTPTransport {
         guard result == CURLE_OK else {
             throw TransportError(description: "\(url): \(String(cString: rookery_curl_easy_strerror(result)))")
         }
-        return HTTPReply(status: rookery_curl_response_code(handle), body: sink.data)
+        return HTTPReply(status: rookery_curl_response_code(handle), body: sink.data, headers: sink.headers)
     }
 }
 
-/// Collects the answer body, refusing to hold more than 16 MiB.
+/// Collects the answer's headers and body, refusing to hold more than `limit` bytes of body.
 private final class ResponseSink {
+    let limit: Int
     var data = Data()
+    var headers: [String: String] = [:]
+
+    init(limit: Int) { self.limit = limit }
 
     func append(_ bytes: UnsafeRawBufferPointer) -> Int {
-        guard data.count + bytes.count <= 16 * 1024 * 1024 else { return 0 }
+        guard data.count + bytes.count <= limit else { return 0 }
         data.append(contentsOf: bytes)
+        return bytes.count
+    }
+
+    /// One header line; a status line (a new answer, after a redirect or 100 Continue) starts over.
+    func header(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.hasPrefix("HTTP/") {
+            headers = [:]
+        } else if let colon = line.firstIndex(of: ":"), headers.count < 100 {
+            let name = line[..<colon].lowercased()
+            headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
         return bytes.count
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import RookeryCore
 
 /// What the server said to one request.
-public enum ServerAnswer<T: Decodable & Sendable>: Sendable {
+public enum ServerAnswer<T: Sendable>: Sendable {
     case ok(T)
     case refused(status: Int, ProtocolError)
 }
@@ -18,12 +18,25 @@ public struct ServerConnection: Sendable {
     }
 
     public func send<T: Decodable & Sendable>(_ request: SignedRequest, expecting: T.Type) throws -> ServerAnswer<T> {
+        switch try exchange(request) {
+        case .ok(let reply):
+            guard let value = try? JSONDecoder().decode(T.self, from: reply.body) else {
+                throw TransportError(description: "unreadable answer from \(baseURL)")
+            }
+            return .ok(value)
+        case .refused(let status, let refusal):
+            return .refused(status: status, refusal)
+        }
+    }
+
+    /// Sends a request and returns a 200 answer whole (body and headers), for answers that are
+    /// not plain JSON: signed updates and release tarballs.
+    public func exchange(_ request: SignedRequest, maxResponseBytes: Int = 16 * 1024 * 1024) throws -> ServerAnswer<HTTPReply> {
         let reply = try HTTPTransport.post(
             url: baseURL + WireProtocol.pathPrefix + request.endpoint.rawValue, body: request.body,
-            headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: timeoutSeconds)
-        if reply.status == 200, let value = try? JSONDecoder().decode(T.self, from: reply.body) {
-            return .ok(value)
-        }
+            headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: timeoutSeconds,
+            maxResponseBytes: maxResponseBytes)
+        if reply.status == 200 { return .ok(reply) }
         if let refusal = try? JSONDecoder().decode(ProtocolError.self, from: reply.body) {
             return .refused(status: reply.status, refusal)
         }

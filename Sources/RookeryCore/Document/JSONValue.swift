@@ -20,6 +20,16 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    public var integerValue: Int64? {
+        if case .integer(let i) = self { return i }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let o) = self { return o }
         return nil

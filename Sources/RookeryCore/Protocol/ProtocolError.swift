@@ -13,6 +13,7 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
     case replay = "replay"
     case tooManyPending = "too_many_pending"
     case notFound = "not_found"
+    case forbidden = "forbidden"
     case internalError = "internal_error"
 
     public var httpStatus: Int {
@@ -20,7 +21,7 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
         case .bodyTooLarge: return 413
         case .malformed: return 400
         case .missingSignature, .unknownKey, .badSignature, .staleTime: return 401
-        case .notAccepted, .rejected, .revoked: return 403
+        case .notAccepted, .rejected, .revoked, .forbidden: return 403
         case .replay: return 409
         case .notFound: return 404
         case .tooManyPending: return 429

@@ -5,6 +5,8 @@ public struct SignedRequest: Sendable {
     public let endpoint: WireProtocol.Endpoint
     public let body: Data
     public let signature: Data
+    /// Signed answers (updates) must echo it, so an old answer cannot be replayed.
+    public let nonce: String
 
     /// Adds the common fields (host, key, sent_at, nonce) to `fields`, serializes and signs.
     public static func make(endpoint: WireProtocol.Endpoint, fields: [String: JSONValue],
@@ -18,7 +20,7 @@ public struct SignedRequest: Sendable {
         all[WireProtocol.Field.nonce] = .string(nonce)
         let body = JSONValue.object(all).serialized()
         let signature = try signer.sign(body, fingerprint: fingerprint)
-        return SignedRequest(endpoint: endpoint, body: body, signature: signature)
+        return SignedRequest(endpoint: endpoint, body: body, signature: signature, nonce: nonce)
     }
 
     public var signatureHeaderValue: String { signature.base64EncodedString() }

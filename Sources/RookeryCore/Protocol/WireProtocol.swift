@@ -8,6 +8,12 @@ public enum WireProtocol {
 
     public enum Endpoint: String, CaseIterable, Sendable {
         case enroll, submit
+        /// Asks what the server wants changed on the device; the answer is signed by the server.
+        case update
+        /// Downloads one release tarball.
+        case release
+        /// Reports that a patch was applied (or refused).
+        case acknowledgePatch = "acknowledge_patch"
     }
 
     /// The fields every request body carries.

@@ -15,6 +15,14 @@ public struct ClientSettings: Codable, Sendable {
     public var systemRoot: String = "/"
     /// Optional token that lets the server accept this device without an admin.
     public var enrollmentToken: String = ""
+    /// Seconds between asking the server for releases, patches and commands.
+    public var updateInterval: Int = 300
+    /// The device owner's switch: false refuses every remote command (and wipe).
+    public var allowCommands: Bool = true
+    /// Seconds a one-time command may run before its process group is killed.
+    public var commandTimeout: Int = 300
+    /// A command that fails this many times is removed and reported as given up.
+    public var commandMaxFailures: Int = 3
 
     public init() {}
 
@@ -26,11 +34,17 @@ public struct ClientSettings: Codable, Sendable {
         case queueMaxItems = "queue_max_items", queueMaxBytes = "queue_max_bytes"
         case queueMaxAgeDays = "queue_max_age_days"
         case systemRoot = "system_root", enrollmentToken = "enrollment_token"
+        case updateInterval = "update_interval", allowCommands = "allow_commands"
+        case commandTimeout = "command_timeout", commandMaxFailures = "command_max_failures"
     }
+
+    /// Settings read before this file (a release's `client/release.yml`), passed in the decoder's
+    /// userInfo: what this file leaves out keeps their value.
+    public static let baseKey = CodingUserInfoKey(rawValue: "rookery.clientSettings.base")!
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = ClientSettings()
+        let d = decoder.userInfo[Self.baseKey] as? ClientSettings ?? ClientSettings()
         serverURL = try c.decodeIfPresent(String.self, forKey: .serverURL) ?? d.serverURL
         hostname = try c.decodeIfPresent(String.self, forKey: .hostname) ?? d.hostname
         collectInterval = try c.decodeIfPresent(Int.self, forKey: .collectInterval) ?? d.collectInterval
@@ -43,5 +57,9 @@ public struct ClientSettings: Codable, Sendable {
         queueMaxAgeDays = try c.decodeIfPresent(Int.self, forKey: .queueMaxAgeDays) ?? d.queueMaxAgeDays
         systemRoot = try c.decodeIfPresent(String.self, forKey: .systemRoot) ?? d.systemRoot
         enrollmentToken = try c.decodeIfPresent(String.self, forKey: .enrollmentToken) ?? d.enrollmentToken
+        updateInterval = try c.decodeIfPresent(Int.self, forKey: .updateInterval) ?? d.updateInterval
+        allowCommands = try c.decodeIfPresent(Bool.self, forKey: .allowCommands) ?? d.allowCommands
+        commandTimeout = try c.decodeIfPresent(Int.self, forKey: .commandTimeout) ?? d.commandTimeout
+        commandMaxFailures = try c.decodeIfPresent(Int.self, forKey: .commandMaxFailures) ?? d.commandMaxFailures
     }
 }

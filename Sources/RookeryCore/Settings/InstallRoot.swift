@@ -20,6 +20,10 @@ public struct InstallRoot: Sendable {
         if let build = parts.firstIndex(where: { $0.hasPrefix(".build") }) {
             return InstallRoot(path: NSString.path(withComponents: Array(parts[..<build])))
         }
+        if parts.suffix(2) == ["lib", "rookery"], parts.dropLast(3).last == "releases" {
+            // <root>/releases/N/lib/rookery: a client release (see clientRelease).
+            return InstallRoot(path: NSString.path(withComponents: Array(parts.dropLast(4))))
+        }
         if parts.suffix(2) == ["lib", "rookery"] {
             return InstallRoot(path: NSString.path(withComponents: Array(parts.dropLast(2))))
         }
@@ -35,14 +39,31 @@ public struct InstallRoot: Sendable {
         relativeOrAbsolute.hasPrefix("/") ? relativeOrAbsolute : path + "/" + relativeOrAbsolute
     }
 
-    // Client side
-    public var clientSettings: String { path + "/client/settings.yml" }
+    // Client side. Releases unpack into releases/N and `current` points at the one in use; a
+    // device set up without a release (or a checkout) uses its own tree as the release.
+    public var clientReleases: String { path + "/releases" }
+    public var clientCurrentLink: String { path + "/current" }
+    public var clientRelease: String {
+        FileManager.default.fileExists(atPath: clientCurrentLink) ? clientCurrentLink : path
+    }
+    public var clientReleaseSettings: String { clientRelease + "/client/release.yml" }
+    public var clientServerKey: String { clientRelease + "/client/server-key.asc" }
+    public var clientManifest: String { clientRelease + "/" + ReleaseManifest.manifestName }
+    /// Plugins of the release, and the device's own (added by hand or by patches).
+    public var clientReleasePlugins: String { clientRelease + "/client/plugins" }
     public var clientPlugins: String { path + "/client/plugins" }
+    public var clientCommands: String { path + "/client/commands" }
+    public var clientSettings: String { path + "/client/settings.yml" }
     public var clientState: String { path + "/var/client" }
     public var clientGnuPGHome: String { path + "/var/client/gnupg" }
+    /// A keyring holding only the pinned server key, for checking what the server signs.
+    public var clientServerKeyring: String { path + "/var/client/server-keyring" }
 
     // Server side
     public var serverSettings: String { path + "/server/settings.yml" }
     public var serverState: String { path + "/var/server" }
     public var serverGnuPGHome: String { path + "/var/server/gnupg" }
+    public var clientReleaseArchive: String { path + "/var/client_releases" }
+    /// The public half of the server's signing key, which releases carry for clients to pin.
+    public var serverPublicKey: String { path + "/server/server-key.asc" }
 }

@@ -14,6 +14,12 @@ public struct ServerSettings: Codable, Sendable {
     public var verifyThreads: Int = 8
     /// New enrollments without a valid token are refused (429) while this many devices wait.
     public var maxPendingDevices: Int = 1000
+    /// What client releases carry: the URL devices use (empty: http://listen_host:listen_port)
+    /// and an optional enrollment token.
+    public var clientServerURL: String = ""
+    public var clientEnrollmentToken: String = ""
+    /// Whether `GET /rookery/v1/download_release` hands the latest release to anyone who asks.
+    public var releaseDownload: Bool = false
 
     public init() {}
 
@@ -22,6 +28,8 @@ public struct ServerSettings: Codable, Sendable {
         case maxBodyBytes = "max_body_bytes", allowedClockSkew = "allowed_clock_skew"
         case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
         case maxPendingDevices = "max_pending_devices"
+        case clientServerURL = "client_server_url", clientEnrollmentToken = "client_enrollment_token"
+        case releaseDownload = "release_download"
     }
 
     public init(from decoder: Decoder) throws {
@@ -35,5 +43,8 @@ public struct ServerSettings: Codable, Sendable {
         enrollmentTokens = try c.decodeIfPresent([String].self, forKey: .enrollmentTokens) ?? d.enrollmentTokens
         verifyThreads = try c.decodeIfPresent(Int.self, forKey: .verifyThreads) ?? d.verifyThreads
         maxPendingDevices = try c.decodeIfPresent(Int.self, forKey: .maxPendingDevices) ?? d.maxPendingDevices
+        clientServerURL = try c.decodeIfPresent(String.self, forKey: .clientServerURL) ?? d.clientServerURL
+        clientEnrollmentToken = try c.decodeIfPresent(String.self, forKey: .clientEnrollmentToken) ?? d.clientEnrollmentToken
+        releaseDownload = try c.decodeIfPresent(Bool.self, forKey: .releaseDownload) ?? d.releaseDownload
     }
 }

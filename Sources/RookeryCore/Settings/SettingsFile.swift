@@ -9,16 +9,37 @@ public struct SettingsError: Error, CustomStringConvertible {
 
 /// Loads YAML settings files into Codable types whose fields all have defaults.
 public enum SettingsFile {
-    public static func load<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+    /// `userInfo` reaches the type's decoder (see `ClientSettings.baseKey`).
+    public static func load<T: Decodable>(_ type: T.Type, from path: String,
+                                          userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SettingsError("cannot read settings file \(path); create it from the .template beside it")
         }
         do {
             // An empty file means "all defaults".
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            return try YAMLDecoder().decode(type, from: trimmed.isEmpty ? "{}" : text)
+            return try YAMLDecoder().decode(type, from: trimmed.isEmpty ? "{}" : text, userInfo: userInfo)
         } catch {
             throw SettingsError("invalid settings in \(path): \(error)")
         }
+    }
+
+    /// A device's settings: the installed release's `client/release.yml` (server URL, enrollment
+    /// token, ...), then the device's own `client/settings.yml` over it, which releases never
+    /// touch. Either may be missing, not both.
+    public static func loadClientSettings(_ root: InstallRoot) throws -> ClientSettings {
+        let fm = FileManager.default
+        let releaseFile = root.clientReleaseSettings, ownFile = root.clientSettings
+        guard fm.fileExists(atPath: releaseFile) || fm.fileExists(atPath: ownFile) else {
+            throw SettingsError("cannot read settings file \(ownFile); create it from the .template beside it")
+        }
+        var settings = ClientSettings()
+        if fm.fileExists(atPath: releaseFile) {
+            settings = try load(ClientSettings.self, from: releaseFile)
+        }
+        if fm.fileExists(atPath: ownFile) {
+            settings = try load(ClientSettings.self, from: ownFile, userInfo: [ClientSettings.baseKey: settings])
+        }
+        return settings
     }
 }

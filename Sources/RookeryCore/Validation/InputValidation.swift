@@ -28,4 +28,37 @@ public enum InputValidation {
     public static func isASCIIHex(_ character: Character) -> Bool {
         character.isASCII && character.isHexDigit
     }
+
+    /// A path that stays inside the directory it is resolved against: relative, at most 255 bytes,
+    /// components neither empty nor "." nor "..", no NUL, backslash or control characters.
+    public static func isSafeRelativePath(_ path: String) -> Bool {
+        guard !path.isEmpty, path.utf8.count <= 255, !path.hasPrefix("/") else { return false }
+        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" }) else {
+            return false
+        }
+        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
+            !$0.isEmpty && $0 != "." && $0 != ".."
+        }
+    }
+
+    /// Why `target` may not be patched, or nil when it may: patches change files under the
+    /// device's `client/` tree only, and never the owner's own `client/settings.yml` (which is
+    /// where the owner turns remote commands off).
+    public static func patchTargetProblem(_ target: String) -> String? {
+        guard isSafeRelativePath(target) else {
+            return "\(target) is not a safe relative path (no leading /, no . or .. components)"
+        }
+        guard target.hasPrefix("client/"), target.count > "client/".count else {
+            return "\(target) is not under client/"
+        }
+        guard target != "client/settings.yml" else {
+            return "client/settings.yml belongs to the device's owner and is never patched"
+        }
+        return nil
+    }
+
+    /// A command's name: an identifier that is also a file name in client/commands/.
+    public static func isCommandName(_ text: String) -> Bool {
+        isIdentifier(text) && text.first != "." && text.count <= 64
+    }
 }

@@ -10,11 +10,18 @@ public struct ProtocolController: Sendable {
     let verifier: RequestVerifier
     let enrollment: EnrollmentService
     let submissions: SubmissionService
+    let updates: UpdateService
+    let files: FileStreamer
     let maxBodyBytes: Int
+    /// Whether anyone may fetch the latest release with GET (for bootstrapping new devices).
+    let releaseDownload: Bool
 
     public func addRoutes(to router: Router<RookeryRequestContext>) {
         router.post("rookery/v1/:endpoint") { request, context in
             await self.handle(request, context: context)
+        }
+        router.get("rookery/v1/download_release") { _, context in
+            await self.downloadLatestRelease(context: context)
         }
     }
 
@@ -32,6 +39,9 @@ public struct ProtocolController: Sendable {
             switch endpoint {
             case .enroll: return try Self.json(await enrollment.enroll(verified))
             case .submit: return try Self.json(await submissions.submit(verified))
+            case .update: return Self.signed(try await updates.update(verified))
+            case .release: return try await files.response(path: try await updates.releaseTarball(verified))
+            case .acknowledgePatch: return try Self.json(await updates.acknowledge(verified))
             }
         } catch let refusal as ProtocolError {
             context.logger.warning("refused \(name): \(refusal.error.rawValue): \(refusal.message)",
@@ -39,6 +49,30 @@ public struct ProtocolController: Sendable {
             return Self.errorResponse(refusal)
         } catch {
             context.logger.error("failed \(name): \(error)", metadata: ["peer": "\(peer)"])
+            return Self.errorResponse(ProtocolError(.internalError, "the server could not complete the request"))
+        }
+    }
+
+    /// `GET /rookery/v1/download_release`: the latest release, for a new device's first install;
+    /// off unless `release_download` is set. What a device installs is checked against the
+    /// signed manifest inside, whoever served it.
+    func downloadLatestRelease(context: RookeryRequestContext) async -> Response {
+        let peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        do {
+            guard releaseDownload else {
+                throw ProtocolError(.forbidden, "release download is turned off (release_download in server/settings.yml)")
+            }
+            guard let latest = try updates.releases.latest() else {
+                throw ProtocolError(.notFound, "no release has been published yet (bin/client_release)")
+            }
+            context.logger.notice("release \(latest.number) downloaded", metadata: ["peer": "\(peer)"])
+            return try await files.response(path: updates.releases.tarballPath(latest.number),
+                                            fileName: "rookery-client-\(latest.number).tar.gz")
+        } catch let refusal as ProtocolError {
+            context.logger.warning("refused download_release: \(refusal.message)", metadata: ["peer": "\(peer)"])
+            return Self.errorResponse(refusal)
+        } catch {
+            context.logger.error("failed download_release: \(error)", metadata: ["peer": "\(peer)"])
             return Self.errorResponse(ProtocolError(.internalError, "the server could not complete the request"))
         }
     }
@@ -62,6 +96,14 @@ public struct ProtocolController: Sendable {
         let data = try encoder.encode(value)
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A signed answer: the exact bytes, and the server's signature over them in the header.
+    static func signed(_ answer: SignedAnswer) -> Response {
+        Response(status: .ok,
+                 headers: [.contentType: "application/json",
+                           HTTPField.Name(WireProtocol.signatureHeader)!: answer.signature.base64EncodedString()],
+                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
     static func errorResponse(_ error: ProtocolError) -> Response {

@@ -17,10 +17,12 @@ public struct Device: Codable, Sendable, Equatable {
     public var lastSubmissionAt: Date?
     /// Why an admin should look twice, e.g. another key already uses this hostname.
     public var flags: [String]
+    /// The client release the device last said it runs (nil before its first update request).
+    public var clientRelease: Int?
 
     public init(fingerprint: String, publicKey: String, hostname: String, machineID: String,
                 state: DeviceState, enrolledAt: Date, acceptedAt: Date? = nil,
-                lastSubmissionAt: Date? = nil, flags: [String] = []) {
+                lastSubmissionAt: Date? = nil, flags: [String] = [], clientRelease: Int? = nil) {
         self.fingerprint = fingerprint
         self.publicKey = publicKey
         self.hostname = hostname
@@ -30,6 +32,7 @@ public struct Device: Codable, Sendable, Equatable {
         self.acceptedAt = acceptedAt
         self.lastSubmissionAt = lastSubmissionAt
         self.flags = flags
+        self.clientRelease = clientRelease
     }
 }
 

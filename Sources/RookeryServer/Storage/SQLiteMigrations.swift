@@ -50,6 +50,27 @@ enum SQLiteMigrations {
                 CREATE INDEX nonces_seen_at ON nonces(seen_at);
                 """)
         }
+        migrator.registerMigration("v2-patches-releases") { db in
+            try db.execute(sql: """
+                CREATE TABLE patches (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    mode INTEGER NOT NULL,
+                    content BLOB NOT NULL,
+                    state TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    finished_at DATETIME,
+                    message TEXT NOT NULL DEFAULT ''
+                );
+                -- Two pending changes of one file on one device would race; the second is refused.
+                CREATE UNIQUE INDEX patches_one_pending ON patches(fingerprint, target) WHERE state = 'pending';
+                CREATE INDEX patches_device ON patches(fingerprint, id);
+
+                ALTER TABLE devices ADD COLUMN client_release INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -175,6 +175,59 @@ public final class SQLiteStore: Store {
         return Device(fingerprint: row["fingerprint"], publicKey: row["public_key"], hostname: row["hostname"],
                       machineID: row["machine_id"], state: DeviceState(rawValue: row["state"]) ?? .pending,
                       enrolledAt: row["enrolled_at"], acceptedAt: row["accepted_at"],
-                      lastSubmissionAt: row["last_submission_at"], flags: flags)
+                      lastSubmissionAt: row["last_submission_at"], flags: flags,
+                      clientRelease: row["client_release"])
+    }
+
+    // MARK: - Releases and patches
+
+    public func setClientRelease(_ release: Int, fingerprint: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE devices SET client_release = ? WHERE fingerprint = ?",
+                           arguments: [release, fingerprint])
+        }
+    }
+
+    public func queuePatch(_ patch: Patch) async throws -> Patch {
+        do {
+            return try await pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO patches (fingerprint, target, action, mode, content, state, created_at, message)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [patch.fingerprint, patch.target, patch.action.rawValue, patch.mode,
+                                     patch.content, patch.state.rawValue, patch.createdAt, patch.message])
+                var queued = patch
+                queued.id = db.lastInsertedRowID
+                return queued
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw StoreError.pendingPatchExists(target: patch.target)
+        }
+    }
+
+    public func patches(fingerprint: String, includeFinished: Bool) async throws -> [Patch] {
+        try await pool.read { db in
+            let sql = "SELECT * FROM patches WHERE fingerprint = ?"
+                + (includeFinished ? "" : " AND state = 'pending'") + " ORDER BY id"
+            return try Row.fetchAll(db, sql: sql, arguments: [fingerprint]).map(Self.patch(from:))
+        }
+    }
+
+    public func finishPatch(id: Int64, fingerprint: String, target: String, state: PatchState,
+                            message: String, at: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE patches SET state = ?, message = ?, finished_at = ?
+                WHERE id = ? AND fingerprint = ? AND target = ? AND state = 'pending'
+                """, arguments: [state.rawValue, message, at, id, fingerprint, target])
+            return db.changesCount == 1
+        }
+    }
+
+    private static func patch(from row: Row) -> Patch {
+        Patch(id: row["id"], fingerprint: row["fingerprint"], target: row["target"],
+              action: PatchAction(rawValue: row["action"]) ?? .write, mode: row["mode"],
+              content: row["content"], state: PatchState(rawValue: row["state"]) ?? .pending,
+              createdAt: row["created_at"], finishedAt: row["finished_at"], message: row["message"])
     }
 }

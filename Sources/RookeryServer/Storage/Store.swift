@@ -28,4 +28,22 @@ public protocol Store: Sendable {
     func store(_ submission: Submission) async throws -> SubmissionOutcome
     func latestDocument(fingerprint: String) async throws -> JSONValue?
     func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]
+
+    /// Remembers which release a device said it runs (from its update requests).
+    func setClientRelease(_ release: Int, fingerprint: String) async throws
+
+    /// Queues a patch and returns it with its id; throws `StoreError.pendingPatchExists` when the
+    /// device already has a pending patch for that target.
+    func queuePatch(_ patch: Patch) async throws -> Patch
+    /// A device's patches, oldest first; only pending ones unless `includeFinished`.
+    func patches(fingerprint: String, includeFinished: Bool) async throws -> [Patch]
+    /// Ends a pending patch (acknowledged by the device, or cancelled by an admin). Returns false,
+    /// changing nothing, when no pending patch has this id, device and target.
+    func finishPatch(id: Int64, fingerprint: String, target: String, state: PatchState,
+                     message: String, at: Date) async throws -> Bool
+}
+
+/// A store refused a change for a reason an admin can act on.
+public enum StoreError: Error, Equatable {
+    case pendingPatchExists(target: String)
 }

@@ -6,6 +6,8 @@ public struct VerifiedRequest: Sendable {
     public let fields: [String: JSONValue]
     public let fingerprint: String
     public let host: String
+    /// Echoed in signed answers, so a device can tell a fresh answer from a replayed one.
+    public let nonce: String
     /// The device as stored; nil only for a first enrollment.
     public let device: Device?
     /// For an enrollment: the verified key, exported alone.
@@ -54,14 +56,14 @@ public struct RequestVerifier: Sendable {
             throw ProtocolError(.replay, "nonce \(envelope.nonce) was already used")
         }
         return VerifiedRequest(fields: envelope.fields, fingerprint: envelope.fingerprint,
-                               host: envelope.host, device: device, verifiedPublicKey: verifiedKey)
+                               host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey)
     }
 
     static func checkState(of device: Device?, for endpoint: WireProtocol.Endpoint) throws {
         switch (endpoint, device?.state) {
-        case (.enroll, nil), (.enroll, .pending), (.enroll, .accepted), (.submit, .accepted):
+        case (.enroll, nil), (.enroll, .pending), (.enroll, .accepted), (_, .accepted):
             return
-        case (.submit, nil):
+        case (_, nil):
             throw ProtocolError(.unknownKey, "no device has this key; enroll first")
         case (_, .pending):
             throw ProtocolError(.notAccepted, "this device is waiting for an administrator to accept it")

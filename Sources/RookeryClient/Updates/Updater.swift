@@ -1,0 +1,118 @@
+import Foundation
+import RookeryCore
+
+/// What one update check did.
+public struct UpdateReport: Sendable, Equatable {
+    public var installedRelease: Int?
+    public var patchesApplied = 0
+    public var patchesRefused = 0
+    public var patchesFailed = 0
+    /// Why the release offered was not installed, if one was offered and refused.
+    public var releaseProblem: String?
+}
+
+/// Asks the server what it wants changed (`update`), checks that the answer is signed by the
+/// pinned server key and meant for this very request, applies the patches and acknowledges each,
+/// then installs a newer release if one is offered.
+public struct Updater: Sendable {
+    let context: ClientContext
+    /// Release tarballs may be large (the client binary is in them) and slow to fetch.
+    static let maxReleaseBytes = 512 * 1024 * 1024
+    static let releaseTimeoutSeconds = 900
+
+    public init(context: ClientContext) { self.context = context }
+
+    public func run() throws -> UpdateReport {
+        let identity = try DeviceIdentity.loadOrCreate(context)
+        let installed = ReleaseInstaller.installedNumber(context.root)
+        let answer = try fetchAnswer(identity: identity, installed: installed)
+        var report = UpdateReport()
+        applyPatches(answer.patches, identity: identity, report: &report)
+        if let offer = answer.release {
+            do {
+                report.installedRelease = try install(offer, identity: identity)
+            } catch {
+                report.releaseProblem = "\(error)"
+                context.log.warning("release \(offer.number) not installed: \(error)")
+            }
+        }
+        return report
+    }
+
+    /// The answer, once its signature, nonce and key check out.
+    func fetchAnswer(identity: DeviceIdentity, installed: Int) throws -> UpdateAnswer {
+        let request = try signedRequest(.update, identity: identity, fields: [
+            "release": .integer(Int64(installed)),
+            "commands_allowed": .bool(context.settings.allowCommands),
+        ])
+        let reply = try Self.accepted(try context.connection.exchange(request))
+        guard let header = reply.headers[WireProtocol.signatureHeader.lowercased()],
+              let signature = Data(base64Encoded: header) else {
+            throw UpdateRefused("the update answer carries no server signature")
+        }
+        try PinnedServerKey(root: context.root).verify(signature: signature, data: reply.body)
+        let answer = try JSONDecoder().decode(UpdateAnswer.self, from: reply.body)
+        guard answer.nonce == request.nonce, answer.key == identity.fingerprint else {
+            throw UpdateRefused("the update answer is not the answer to this request (nonce or key differ)")
+        }
+        return answer
+    }
+
+    func applyPatches(_ patches: [PatchInstruction], identity: DeviceIdentity, report: inout UpdateReport) {
+        let applier = PatchApplier(root: context.root, allowCommands: context.settings.allowCommands)
+        for patch in patches {
+            let (result, message) = applier.apply(patch)
+            switch result {
+            case .applied: report.patchesApplied += 1
+            case .refused: report.patchesRefused += 1
+            case .failed: report.patchesFailed += 1
+            }
+            context.log.info("patch \(patch.id) \(patch.action.rawValue) \(patch.target): \(result.rawValue) \(message)")
+            if result == .refused && message == PatchApplier.commandsOffMessage {
+                CommandRunner(context: context).note((patch.target as NSString).lastPathComponent, refused: message)
+            }
+            acknowledge(patch, result: result, message: message, identity: identity)
+        }
+    }
+
+    /// Tells the server; a lost acknowledgement only means the patch comes again next time.
+    private func acknowledge(_ patch: PatchInstruction, result: PatchResult, message: String, identity: DeviceIdentity) {
+        do {
+            let request = try signedRequest(.acknowledgePatch, identity: identity, fields: [
+                "patch_id": .integer(patch.id), "target": .string(patch.target),
+                "result": .string(result.rawValue), "message": .string(message),
+            ])
+            _ = try Self.accepted(try context.connection.exchange(request))
+        } catch {
+            context.log.warning("patch \(patch.id) not acknowledged: \(error)")
+        }
+    }
+
+    func install(_ offer: ReleaseOffer, identity: DeviceIdentity) throws -> Int {
+        guard offer.size <= Self.maxReleaseBytes else {
+            throw UpdateRefused("release \(offer.number) is \(offer.size) bytes, over the limit of \(Self.maxReleaseBytes)")
+        }
+        let request = try signedRequest(.release, identity: identity, fields: ["release": .integer(Int64(offer.number))])
+        let download = ServerConnection(baseURL: context.settings.serverURL,
+                                        timeoutSeconds: max(context.settings.requestTimeout, Self.releaseTimeoutSeconds))
+        let tarball = try Self.accepted(try download.exchange(request, maxResponseBytes: offer.size)).body
+        // The signed answer named these: nothing else is unpacked, not even to look at it.
+        guard tarball.count == offer.size, ReleaseManifest.sha256Hex(tarball) == offer.sha256 else {
+            throw UpdateRefused("the downloaded release \(offer.number) is not the one the signed answer describes")
+        }
+        return try ReleaseInstaller(root: context.root, log: context.log).install(tarball: tarball)
+    }
+
+    private func signedRequest(_ endpoint: WireProtocol.Endpoint, identity: DeviceIdentity,
+                               fields: [String: JSONValue]) throws -> SignedRequest {
+        try SignedRequest.make(endpoint: endpoint, fields: fields, host: try context.validHostname(),
+                               fingerprint: identity.fingerprint, signer: context.openPGP)
+    }
+
+    private static func accepted(_ answer: ServerAnswer<HTTPReply>) throws -> HTTPReply {
+        switch answer {
+        case .ok(let reply): return reply
+        case .refused(_, let refusal): throw refusal
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import RookeryCore
+
+/// One published client release, as listed by `bin/client_release --list`.
+public struct ReleaseRecord: Codable, Sendable, Equatable {
+    public let number: Int
+    public let createdAt: String
+    /// Of the compressed tarball, which is what devices download and check first.
+    public let size: Int
+    public let sha256: String
+    public let files: Int
+
+    public init(number: Int, createdAt: String, size: Int, sha256: String, files: Int) {
+        self.number = number
+        self.createdAt = createdAt
+        self.size = size
+        self.sha256 = sha256
+        self.files = files
+    }
+
+    enum CodingKeys: String, CodingKey { case number, createdAt = "created_at", size, sha256, files }
+
+    public var offer: ReleaseOffer { ReleaseOffer(number: number, size: size, sha256: sha256) }
+}
+
+/// The published releases in `var/client_releases/`: `release-N.tar.gz` and its record
+/// `release-N.json`, written last, so a release without a record is not published yet.
+public struct ReleaseLibrary: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    public func tarballPath(_ number: Int) -> String { directory + "/release-\(number).tar.gz" }
+    private func recordPath(_ number: Int) -> String { directory + "/release-\(number).json" }
+
+    /// Every published release, lowest number first.
+    public func list() throws -> [ReleaseRecord] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return try names.compactMap { name -> ReleaseRecord? in
+            guard name.hasPrefix("release-"), name.hasSuffix(".json"),
+                  let data = FileManager.default.contents(atPath: directory + "/" + name) else { return nil }
+            do { return try JSONDecoder().decode(ReleaseRecord.self, from: data) }
+            catch { throw SettingsError("\(directory)/\(name) is damaged: \(error)") }
+        }.sorted { $0.number < $1.number }
+    }
+
+    public func latest() throws -> ReleaseRecord? { try list().last }
+
+    public func record(_ number: Int) throws -> ReleaseRecord? {
+        try list().first { $0.number == number }
+    }
+
+    /// Publishes a release under the next number, which is higher than every release ever
+    /// published here (a lock keeps two `client_release` runs from taking the same one).
+    /// `build` gets the number and returns the tarball and how many files it holds.
+    public func publish(_ build: (Int) async throws -> (tarball: Data, files: Int),
+                        now: Date = Date()) async throws -> ReleaseRecord {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let lock = try FileLock(path: directory + "/.publish.lock")
+        defer { lock.release() }
+        let number = try nextNumber()
+        try Data("\(number)\n".utf8).write(to: URL(fileURLWithPath: highestPath), options: .atomic)
+        let (tarball, files) = try await build(number)
+        let record = ReleaseRecord(number: number, createdAt: RFC3339.string(from: now), size: tarball.count,
+                                   sha256: ReleaseManifest.sha256Hex(tarball), files: files)
+        try tarball.write(to: URL(fileURLWithPath: tarballPath(number)), options: .atomic)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath(number)), options: .atomic)
+        return record
+    }
+
+    private var highestPath: String { directory + "/.highest" }
+
+    /// One more than the highest number ever handed out here (remembered in `.highest`, and
+    /// checked against the files), so a number is never used twice, even after a failed or
+    /// deleted release: devices refuse a number they have seen.
+    private func nextNumber() throws -> Int {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let numbers = names.compactMap { name -> Int? in
+            guard name.hasPrefix("release-") else { return nil }
+            return Int(name.dropFirst("release-".count).prefix { $0.isNumber })
+        }
+        let remembered = (try? String(contentsOfFile: highestPath, encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        return max(numbers.max() ?? 0, remembered) + 1
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import RookeryCore
+
+/// The server's own OpenPGP key. It signs release manifests and every update answer, and clients
+/// pin its public half from their release. `server-setup.sh` makes it at install; a server root
+/// without one gets one on first use. Its public half is kept in `server/server-key.asc`.
+public struct ServerSigningKey: Sendable {
+    public let fingerprint: String
+    private let openPGP: OpenPGP
+    private let pool: BlockingPool
+
+    /// Finds (or makes) the key in the server's GnuPG home. A lock file keeps the server and an
+    /// admin command starting at the same moment from making two.
+    public static func loadOrCreate(root: InstallRoot, openPGP: OpenPGP, pool: BlockingPool) throws -> ServerSigningKey {
+        let lock = try FileLock(path: root.serverState + "/signing-key.lock")
+        defer { lock.release() }
+        let fingerprint: String
+        if let existing = try openPGP.secretKeyFingerprints().first {
+            fingerprint = existing
+        } else {
+            fingerprint = try openPGP.generateSigningKey(userID: "rookery server")
+        }
+        let key = ServerSigningKey(fingerprint: fingerprint, openPGP: openPGP, pool: pool)
+        try key.exportPublicKey(to: root.serverPublicKey)
+        return key
+    }
+
+    /// A detached binary signature, made off the event loop.
+    public func sign(_ data: Data) async throws -> Data {
+        let (openPGP, fingerprint) = (self.openPGP, self.fingerprint)
+        return try await pool.run { try openPGP.sign(data, fingerprint: fingerprint) }
+    }
+
+    /// The public half, ASCII-armored (what releases carry as client/server-key.asc).
+    public func publicKey() throws -> String {
+        try openPGP.exportPublicKey(fingerprint: fingerprint)
+    }
+
+    /// Writes the public half where admins and `server-setup.sh` expect it, if it is not there yet.
+    private func exportPublicKey(to path: String) throws {
+        let armored = try publicKey()
+        if (try? String(contentsOfFile: path, encoding: .utf8)) == armored { return }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try armored.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
+
+/// An exclusive `flock` on a file, held until `release()` or the process ends.
+struct FileLock {
+    private let fd: Int32
+
+    init(path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SettingsError("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(fd)
+                throw SettingsError("cannot lock \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import RookeryCore
+
+/// An answer body and the server's detached signature over exactly those bytes.
+public struct SignedAnswer: Sendable {
+    public let body: Data
+    public let signature: Data
+}
+
+/// Answers `update`: a newer release if there is one, and the device's pending patches, signed
+/// by the server and bound to the request's nonce and key.
+public struct UpdateService: Sendable {
+    let store: any Store
+    let releases: ReleaseLibrary
+    let signingKey: ServerSigningKey
+    let pool: BlockingPool
+
+    public func update(_ request: VerifiedRequest) async throws -> SignedAnswer {
+        guard let reported = request.fields["release"]?.integerValue, reported >= 0, reported <= Int32.max else {
+            throw ProtocolError(.malformed, "release is missing or not a whole number >= 0")
+        }
+        try await store.setClientRelease(Int(reported), fingerprint: request.fingerprint)
+        let releases = self.releases
+        let latest = try await pool.run { try releases.latest() }
+        let patches = try await store.patches(fingerprint: request.fingerprint, includeFinished: false)
+        let answer = UpdateAnswer(
+            nonce: request.nonce, key: request.fingerprint,
+            release: latest.flatMap { $0.number > reported ? $0.offer : nil },
+            patches: patches.map(\.instruction))
+        let body = try answer.encoded()
+        return SignedAnswer(body: body, signature: try await signingKey.sign(body))
+    }
+
+    /// The tarball a device asked for with `release`; only published releases are served.
+    public func releaseTarball(_ request: VerifiedRequest) async throws -> String {
+        guard let number = request.fields["release"]?.integerValue, number > 0, number <= Int32.max else {
+            throw ProtocolError(.malformed, "release is missing or not a whole number > 0")
+        }
+        let releases = self.releases
+        guard try await pool.run({ try releases.record(Int(number)) }) != nil else {
+            throw ProtocolError(.notFound, "no release \(number)")
+        }
+        return releases.tarballPath(Int(number))
+    }
+
+    /// Records a device's report on one of its pending patches.
+    public func acknowledge(_ request: VerifiedRequest, now: Date = Date()) async throws -> AcknowledgeAnswer {
+        guard let id = request.fields["patch_id"]?.integerValue,
+              let target = request.fields["target"]?.stringValue,
+              let result = request.fields["result"]?.stringValue.flatMap(PatchResult.init(rawValue:)) else {
+            throw ProtocolError(.malformed, "acknowledge_patch needs patch_id, target and result (applied, refused or failed)")
+        }
+        let message = String((request.fields["message"]?.stringValue ?? "").prefix(2000))
+        let state: PatchState = switch result {
+        case .applied: .applied
+        case .refused: .refused
+        case .failed: .failed
+        }
+        // Only the device the patch was queued for, naming its target, may end it.
+        guard try await store.finishPatch(id: id, fingerprint: request.fingerprint, target: target,
+                                          state: state, message: message, at: now) else {
+            throw ProtocolError(.notFound, "this device has no pending patch \(id) for \(target)")
+        }
+        return AcknowledgeAnswer(patchID: id, state: state.rawValue)
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import RookeryCore
+import RookeryServer
+
+struct ClientReleaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client-release",
+        abstract: "Publish a new client release, or list the published ones.",
+        discussion: """
+            A release is var/client_releases/release-N.tar.gz: the client files of the source tree \
+            (bin/ wrappers, client/plugins/, client/commands/, setup script, settings template), the \
+            rookery-client binary, the server's public key, and client/release.yml with the server URL \
+            devices use (client_server_url in server/settings.yml) and the optional enrollment token \
+            (client_enrollment_token). Its manifest lists every file's size, mode and SHA-256 and is \
+            signed by the server key. Numbers only grow. Devices install a newer release at their next \
+            update check.
+            """)
+
+    @Flag(help: "List the published releases instead of making one.") var list = false
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: "The rookery-client binary to ship (default: <root>/lib/rookery/rookery-client, made by bin/build-release).")
+    var binary: String?
+    @Option(help: "The tree whose bin/ and client/ files are shipped (default: the install root).") var source: String?
+
+    func run() async throws {
+        let context = try openServerContext()
+        if list {
+            let releases = try context.releases.list()
+            print(json ? ReleaseFormatter.json(releases) : ReleaseFormatter.table(releases))
+            return
+        }
+        let settings = context.settings
+        let url = settings.clientServerURL.isEmpty
+            ? "http://\(settings.listenHost):\(settings.listenPort)" : settings.clientServerURL
+        let builder = ReleaseBuilder(
+            source: source ?? context.root.path,
+            clientBinary: binary ?? context.root.path + "/lib/rookery/rookery-client",
+            serverURL: url, enrollmentToken: settings.clientEnrollmentToken, signingKey: context.signingKey)
+        let record = try await runAdmin { try await context.releases.publish { try await builder.build(number: $0) } }
+        if json {
+            print(ReleaseFormatter.json([record]))
+        } else {
+            print("published release \(record.number): \(context.releases.tarballPath(record.number))")
+            print("\(record.files) files, \(record.size) bytes, sha256 \(record.sha256)")
+            print("devices will talk to \(url) and check signatures against server key \(context.signingKey.fingerprint)")
+        }
+    }
+}
+
+/// How releases are listed: a table for people, JSON for scripts.
+enum ReleaseFormatter {
+    static func table(_ releases: [ReleaseRecord]) -> String {
+        guard !releases.isEmpty else { return "no releases; publish one with bin/client_release" }
+        return (["RELEASE  CREATED               FILES  BYTES"] + releases.map {
+            "\(String($0.number).padding(toLength: 7, withPad: " ", startingAt: 0))  \($0.createdAt)  "
+                + "\(String($0.files).padding(toLength: 5, withPad: " ", startingAt: 0))  \($0.size)"
+        }).joined(separator: "\n")
+    }
+
+    static func json(_ releases: [ReleaseRecord]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(releases)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+}

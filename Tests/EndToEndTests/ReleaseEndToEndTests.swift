@@ -1,0 +1,209 @@
+import Foundation
+import RookeryCore
+import Testing
+
+/// Releases with the real binaries: publishing, installing, and every way a bad release is refused.
+@Suite(.serialized) struct ReleaseEndToEndTests {
+    @Test func aNewReleaseReachesTwoDevicesInOneCronRunEach() throws {
+        let fleet = try ReleaseFleet(devices: ["r1", "r2"])
+        #expect(try fleet.release(of: fleet["r1"]) == 0)
+        let number = try fleet.publish(version: 7)
+        #expect(number == 1)
+        let submissionsBefore = try fleet.server.count("SELECT count(*) FROM submissions")
+
+        for client in fleet.clients {
+            let cron = try client.run("cron")
+            #expect(cron.status == 0, "\(cron.stderr)")
+            #expect(try fleet.release(of: client) == number)
+            let link = try FileManager.default.destinationOfSymbolicLink(atPath: client.root + "/current")
+            #expect(link == "releases/1")
+            // The device's own settings were left alone.
+            #expect(try String(contentsOfFile: client.root + "/client/settings.yml", encoding: .utf8).contains("hostname: \(client.name)"))
+            // The new release collected and submitted at once: its version plugin reported.
+            #expect(try fleet.document(of: client.name)["plugins"]?["version"]?["v"] == .integer(7))
+        }
+        #expect(try fleet.server.count("SELECT count(*) FROM submissions") == submissionsBefore + 2)
+        #expect(try fleet.server.count("SELECT count(*) FROM devices WHERE client_release = 1") == 2)
+
+        // The next release replaces it; the one before is kept, older ones go.
+        let second = try fleet.publish(version: 8)
+        let third = try fleet.publish(version: 9)
+        let r1 = fleet["r1"]
+        #expect(try fleet.update(r1).status == 0)
+        #expect(try fleet.release(of: r1) == third)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: r1.root + "/releases").sorted()
+        #expect(kept == ["1", "\(third)"])
+        #expect(second == 2)
+    }
+
+    @Test func listShowsReleasesAndNumbersOnlyGrow() throws {
+        let fleet = try ReleaseFleet(devices: [])
+        try fleet.publish(version: 1)
+        try FileManager.default.removeItem(atPath: fleet.releaseDirectory + "/release-1.json")
+        try FileManager.default.removeItem(atPath: fleet.releaseDirectory + "/release-1.tar.gz")
+        // A deleted release's number is not handed out again.
+        #expect(try fleet.publish(version: 2) == 2)
+        let listed = try fleet.server.admin(["client-release", "--list", "--json"])
+        #expect(listed.status == 0)
+        guard case .array(let records) = try JSONValue.parse(Data(listed.stdout.utf8)) else { Issue.record("not a list"); return }
+        #expect(records.map { $0["number"] } == [.integer(2)])
+        #expect(try fleet.server.admin(["client-release", "--list"]).stdout.contains("2  "))
+
+        // Nothing a device must keep secret is in it, and every file is in the signed manifest.
+        let entries = try TarArchive.entries(in: Gzip.decompress(try fleet.tarball(2), maxBytes: 1 << 30))
+        #expect(entries.prefix(2).map(\.path) == ["manifest.json", "manifest.json.sig"])
+        let manifest = try ReleaseManifest.decode(entries[0].contents)
+        #expect(manifest.release == 2)
+        #expect(Set(manifest.files.map(\.path)) == Set(entries.dropFirst(2).map(\.path)))
+        #expect(manifest.files.contains { $0.path == "lib/rookery/rookery-client" && $0.mode == 0o755 })
+        #expect(manifest.files.contains { $0.path == "client/server-key.asc" })
+        for entry in entries {
+            #expect(!String(decoding: entry.contents, as: UTF8.self).contains("PRIVATE KEY"), "\(entry.path)")
+        }
+    }
+
+    @Test func alteredReleasesAreRefusedAndTheDeviceKeepsWorking() throws {
+        let fleet = try ReleaseFleet(devices: ["t1"])
+        let device = fleet["t1"]
+        try fleet.publish(version: 1)
+        #expect(try fleet.update(device).status == 0)
+        #expect(try fleet.release(of: device) == 1)
+
+        // 1. A byte of the tarball changed: it no longer matches the signed update answer.
+        let good = try fleet.publish(version: 2)
+        let entries = try TarArchive.entries(in: Gzip.decompress(try fleet.tarball(good), maxBytes: 1 << 30))
+        var flipped = try fleet.tarball(good)
+        flipped[flipped.count / 2] ^= 0xFF
+        try flipped.write(to: URL(fileURLWithPath: fleet.releaseDirectory + "/release-\(good).tar.gz"))
+        try expectRefused(fleet, device, containing: "not the one the signed answer describes")
+
+        // 2. A file changed inside, the manifest kept (and the server's record made to match).
+        try fleet.rewriteRecord(good, tarball: try repack(entries, renumber: nil) { entry in
+            entry.path == "client/plugins/version.sh" ? Data("#!/bin/sh\necho evil\n".utf8) : entry.contents
+        })
+        try expectRefused(fleet, device, containing: "SHA-256")
+
+        // 3. The manifest changed to match (a higher number), the old signature kept.
+        try fleet.rewriteRecord(good, tarball: try repack(entries, renumber: 50) { $0.contents })
+        try expectRefused(fleet, device, containing: "signature")
+
+        // 4. A manifest signed by another key.
+        let other = OpenPGP(homeDirectory: try fleet.sandbox.directory("other-gpg"))
+        try other.prepareHome()
+        let otherKey = try other.generateSigningKey(userID: "not the server")
+        let manifest = try manifestRenumbered(entries[0].contents, to: 51)
+        let otherSignature = try other.sign(manifest, fingerprint: otherKey)
+        try fleet.rewriteRecord(good, tarball: try repack(entries, renumber: nil) { entry in
+            switch entry.path {
+            case "manifest.json": manifest
+            case "manifest.json.sig": otherSignature
+            default: entry.contents
+            }
+        })
+        try expectRefused(fleet, device, containing: "signature does not check out")
+
+        // After all that the device runs its release and reports as before.
+        #expect(try fleet.release(of: device) == 1)
+        #expect(try device.run("collect").status == 0)
+        #expect(try device.run("submit").status == 0)
+        #expect(try fleet.document(of: "t1")["plugins"]?["version"]?["v"] == .integer(1))
+    }
+
+    @Test func anOlderOrEqualReleaseNumberIsRefused() throws {
+        let fleet = try ReleaseFleet(devices: ["o1"])
+        let device = fleet["o1"]
+        let first = try fleet.publish(version: 1)
+        let second = try fleet.publish(version: 2)
+        #expect(try fleet.update(device).status == 0)
+        #expect(try fleet.release(of: device) == second)
+
+        // The server offers release 3, but what it serves is (validly signed) release 1, then 2.
+        let third = try fleet.publish(version: 3)
+        try fleet.rewriteRecord(third, tarball: try fleet.tarball(first))
+        try expectRefused(fleet, device, containing: "is not newer than the installed release \(second)")
+        try fleet.rewriteRecord(third, tarball: try fleet.tarball(second))
+        try expectRefused(fleet, device, containing: "release 2 is not newer")
+        #expect(try fleet.release(of: device) == second)
+    }
+
+    @Test func killedInstallsAndAServerRestartNeverBreakTheDevice() throws {
+        let fleet = try ReleaseFleet(devices: ["k1"])
+        let device = fleet["k1"]
+        try fleet.publish(version: 1)
+        #expect(try fleet.update(device).status == 0)
+        // A large release takes long enough to fetch and install that the kills land inside it.
+        var random = SystemRandomNumberGenerator()
+        let blob = Data((0..<(16 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        try blob.write(to: URL(fileURLWithPath: fleet.source + "/client/plugins/padding.dat"))
+        let big = try fleet.publish(version: 2)
+
+        for delay in [30_000, 120_000, 250_000, 400_000, 700_000] as [useconds_t] {
+            let cron = try startClient(device, ["update"])
+            usleep(delay)
+            kill(cron.processIdentifier, SIGKILL)
+            cron.waitUntilExit()
+            try expectWorking(device, fleet: fleet, releaseIn: [1, big])
+        }
+        // The server goes away mid-way: the device stays on a whole release and says why.
+        let cron = try startClient(device, ["update"])
+        usleep(50_000)
+        fleet.server.kill()
+        cron.waitUntilExit()
+        try expectWorking(device, fleet: fleet, releaseIn: [1, big])
+        try fleet.server.start()
+        #expect(try fleet.update(device).status == 0)
+        #expect(try fleet.release(of: device) == big)
+        try expectWorking(device, fleet: fleet, releaseIn: [big])
+    }
+
+    // MARK: - Helpers
+
+    private func expectRefused(_ fleet: ReleaseFleet, _ device: ClientRoot, containing text: String,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (status, report) = try fleet.update(device)
+        #expect(status == 1, sourceLocation: sourceLocation)
+        let problem = report["release_problem"]?.stringValue ?? ""
+        #expect(problem.contains(text), "\(problem)", sourceLocation: sourceLocation)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: device.root + "/current") == "releases/1"
+                || fleet.release(of: device) > 1, sourceLocation: sourceLocation)
+    }
+
+    /// The device runs: a release is current and whole, and `cron` (collect + submit) works.
+    private func expectWorking(_ device: ClientRoot, fleet: ReleaseFleet, releaseIn allowed: [Int],
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let release = try fleet.release(of: device)
+        #expect(allowed.contains(release), "release \(release)", sourceLocation: sourceLocation)
+        let binary = device.root + "/current/lib/rookery/rookery-client"
+        #expect(FileManager.default.isExecutableFile(atPath: binary), sourceLocation: sourceLocation)
+        let ran = try runProcess(binary, ["collect"], environment: ["ROOKERY_HOME": device.root, "PATH": "/usr/bin:/bin"])
+        #expect(ran.status == 0, "\(ran.stderr)", sourceLocation: sourceLocation)
+    }
+
+    private func startClient(_ device: ClientRoot, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery-client")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": device.root]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// The entries again as a tarball, the manifest optionally given a new number (its old
+    /// signature kept), each file's contents from `contents`.
+    private func repack(_ entries: [TarEntry], renumber: Int?, contents: (TarEntry) -> Data) throws -> Data {
+        let members = try entries.map { entry -> TarMember in
+            var data = contents(entry)
+            if entry.path == "manifest.json", let renumber { data = try manifestRenumbered(data, to: renumber) }
+            return TarMember(path: entry.path, mode: entry.mode, contents: data)
+        }
+        return try Gzip.compress(try TarArchive.archive(members))
+    }
+
+    private func manifestRenumbered(_ manifest: Data, to number: Int) throws -> Data {
+        var object = try JSONValue.parse(manifest).objectValue ?? [:]
+        object["release"] = .integer(Int64(number))
+        return JSONValue.object(object).serialized()
+    }
+}
