@@ -40,7 +40,7 @@ root="$(realpath -m "$root")"
 [ -n "$binary" ] || binary="$(rookery_built_binary "$source_dir" rookery)"
 [ -x "$binary" ] || { echo "error: $binary is not an executable" >&2; exit 1; }
 
-mkdir -p "$root/bin" "$root/lib/rookery" "$root/server" "$root/var/server"
+mkdir -p "$root/bin" "$root/lib/rookery" "$root/server" "$root/var/server" "$root/var/client_releases"
 chmod 700 "$root/var/server"
 rookery_install_binary "$binary" "$root" rookery
 rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/server bin/clients bin/bench \
@@ -65,6 +65,11 @@ fi
 gnupg_home="$root/var/server/gnupg"
 mkdir -p "$gnupg_home" && chmod 700 "$gnupg_home"
 if ! gpg --homedir "$gnupg_home" --batch --list-secret-keys 2>/dev/null | grep -q '^sec'; then
+    if [ -f "$root/server/server-key.asc" ]; then
+        echo "error: $root/server/server-key.asc names a server key that devices pin, but its secret half is" >&2
+        echo "not in $gnupg_home. Restore that directory from a backup (or remove server-key.asc to start over)." >&2
+        exit 1
+    fi
     gpg --homedir "$gnupg_home" --batch --passphrase '' --quick-gen-key "rookery server" ed25519 sign never 2>/dev/null
 fi
 server_key="$(gpg --homedir "$gnupg_home" --batch --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')"
@@ -77,7 +82,7 @@ if [ -n "$unit_dir" ]; then
         rookery_confirm "Create the system user $user to run the server?" || { echo "error: no user $user" >&2; exit 1; }
         useradd --system --home-dir "$root/var/server" --no-create-home --shell /usr/sbin/nologin "$user"
     fi
-    chown -R "$user:$(id -gn "$user")" "$root/var/server"
+    chown -R "$user:$(id -gn "$user")" "$root/var/server" "$root/var/client_releases"
     mkdir -p "$unit_dir"
     sed -e "s|ROOT|$root|g" -e "s|USER|$user|g" -e "s|GROUP|$(id -gn "$user")|g" \
         "$source_dir/server/rookery-server.service" > "$unit_dir/rookery-server.service"

@@ -5,7 +5,7 @@ import RookeryCore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that drive a real server.",
-        subcommands: [SubmitBench.self, CronBench.self])
+        subcommands: [SubmitBench.self, CronBench.self, ReleaseBench.self])
 
     struct SubmitBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -55,6 +55,30 @@ struct BenchCommand: AsyncParsableCommand {
                 throw ValidationError("no client binary at \(binary); pass --client PATH")
             }
             let result = try CronBenchmark(clientBinary: binary, runs: runs).run()
+            print(json ? result.json : result.text)
+        }
+    }
+
+    struct ReleaseBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "release",
+            abstract: "Release size, and what installing an update costs a device.",
+            discussion: """
+                Starts `rookery server` in a scratch root, enrolls one device that pins its key, then                 --runs times publishes a release of --client and the checkout's client files and times                 the device's `rookery-client update`: signed answer, download over 127.0.0.1, signature                 and hash checks, unpack and switch. Reports the tarball and unpacked sizes, the median                 and max time, and the peak RSS.
+                """)
+
+        @Option(help: "The rookery-client binary to ship and run (default: the one beside this binary).") var client: String?
+        @Option(help: "How many releases to install.") var runs = 5
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            guard runs > 0 else { throw ValidationError("--runs must be positive") }
+            let binary = client ?? (InstallRoot.currentExecutable as NSString).deletingLastPathComponent + "/rookery-client"
+            guard FileManager.default.isExecutableFile(atPath: binary) else {
+                throw ValidationError("no client binary at \(binary); pass --client PATH")
+            }
+            let result = try await ReleaseBenchmark(clientBinary: binary, source: InstallRoot.fromEnvironment().path,
+                                                    runs: runs).run()
             print(json ? result.json : result.text)
         }
     }

@@ -26,6 +26,7 @@ enum DeviceFormatter {
             "enrolled:         \(RFC3339.string(from: device.enrolledAt))",
             "accepted:         \(device.acceptedAt.map(RFC3339.string(from:)) ?? "-")",
             "last submission:  \(device.lastSubmissionAt.map(RFC3339.string(from:)) ?? "never")",
+            "client release:   \(device.clientRelease.map(String.init) ?? "not reported yet")",
         ]
         lines += device.flags.map { "note:             \($0)" }
         if let document {
@@ -66,6 +67,7 @@ enum DeviceFormatter {
             "enrolled_at": time(device.enrolledAt), "accepted_at": time(device.acceptedAt),
             "last_submission_at": time(device.lastSubmissionAt),
             "flags": .array(device.flags.map(JSONValue.string)),
+            "client_release": device.clientRelease.map { .integer(Int64($0)) } ?? .null,
         ])
     }
 }

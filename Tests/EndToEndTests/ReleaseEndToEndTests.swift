@@ -76,6 +76,8 @@ import Testing
         flipped[flipped.count / 2] ^= 0xFF
         try flipped.write(to: URL(fileURLWithPath: fleet.releaseDirectory + "/release-\(good).tar.gz"))
         try expectRefused(fleet, device, containing: "not the one the signed answer describes")
+        // The same offer again is not fetched again.
+        try expectRefused(fleet, device, containing: "was refused before")
 
         // 2. A file changed inside, the manifest kept (and the server's record made to match).
         try fleet.rewriteRecord(good, tarball: try repack(entries, renumber: nil) { entry in

@@ -30,26 +30,6 @@ import Testing
         }
     }
 
-    func post(_ client: some TestClientProtocol, _ request: SignedRequest) async throws -> TestResponse {
-        try await post(client, endpoint: request.endpoint.rawValue, body: request.body,
-                       signature: request.signatureHeaderValue)
-    }
-
-    func post(_ client: some TestClientProtocol, endpoint: String, body: Data, signature: String?) async throws -> TestResponse {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let signature { headers[HTTPField.Name(WireProtocol.signatureHeader)!] = signature }
-        return try await client.execute(uri: "/rookery/v1/" + endpoint, method: .post, headers: headers,
-                                        body: ByteBuffer(bytes: body))
-    }
-
-    func expectRefusal(_ response: TestResponse, _ code: ProtocolErrorCode,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
-        #expect(Int(response.status.code) == code.httpStatus, sourceLocation: sourceLocation)
-        let body = try JSONDecoder().decode(ProtocolError.self, from: Data(buffer: response.body))
-        #expect(body.error == code, sourceLocation: sourceLocation)
-        #expect(!body.message.isEmpty, sourceLocation: sourceLocation)
-    }
-
     /// After any refusal a good submission must still be stored.
     func expectStillServing(_ client: some TestClientProtocol) async throws {
         let good = try alice.sign(.submit, TestDevice.submitFields(plugins: ["probe": .bool(true)]))

@@ -1,6 +1,10 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
 import Logging
+import NIOCore
 import RookeryCore
+import Testing
 @_exported import RookeryTestSupport
 @testable import RookeryServer
 
@@ -54,3 +58,26 @@ let quietLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
+
+/// POSTs a signed request the way a client does.
+func post(_ client: some TestClientProtocol, _ request: SignedRequest) async throws -> TestResponse {
+    try await post(client, endpoint: request.endpoint.rawValue, body: request.body,
+                   signature: request.signatureHeaderValue)
+}
+
+/// POSTs any body, with or without a signature header (for malformed requests).
+func post(_ client: some TestClientProtocol, endpoint: String, body: Data, signature: String?) async throws -> TestResponse {
+    var headers: HTTPFields = [.contentType: "application/json"]
+    if let signature { headers[HTTPField.Name(WireProtocol.signatureHeader)!] = signature }
+    return try await client.execute(uri: "/rookery/v1/" + endpoint, method: .post, headers: headers,
+                                    body: ByteBuffer(bytes: body))
+}
+
+/// The response is the refusal `code`: its HTTP status, and a JSON body naming the code with a message.
+func expectRefusal(_ response: TestResponse, _ code: ProtocolErrorCode,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(Int(response.status.code) == code.httpStatus, sourceLocation: sourceLocation)
+    let body = try JSONDecoder().decode(ProtocolError.self, from: Data(buffer: response.body))
+    #expect(body.error == code, sourceLocation: sourceLocation)
+    #expect(!body.message.isEmpty, sourceLocation: sourceLocation)
+}

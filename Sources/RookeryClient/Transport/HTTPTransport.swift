@@ -12,6 +12,12 @@ public struct HTTPReply: Sendable {
     public let body: Data
     /// Response headers of the final answer, names in lower case.
     public let headers: [String: String]
+
+    public init(status: Int, body: Data, headers: [String: String]) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+    }
 }
 
 /// HTTP POST over libcurl (loaded on first use). One easy handle per call, so calls from several threads are safe.

@@ -173,16 +173,7 @@ public struct ReleaseInstaller: Sendable {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw AtomicFile.posixError("create \(path)") }
         defer { close(fd) }
-        let written = data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                offset += n
-            }
-            return true
-        }
-        guard written, fchmod(fd, mode) == 0, fsync(fd) == 0 else { throw AtomicFile.posixError("write \(path)") }
+        guard AtomicFile.writeAll(data, to: fd), fchmod(fd, mode) == 0, fsync(fd) == 0 else { throw AtomicFile.posixError("write \(path)") }
     }
 
     private static func syncDirectory(_ path: String) {

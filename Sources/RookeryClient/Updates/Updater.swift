@@ -29,14 +29,36 @@ public struct Updater: Sendable {
         var report = UpdateReport()
         applyPatches(answer.patches, identity: identity, report: &report)
         if let offer = answer.release {
+            if let earlier = refusedBefore(offer) {
+                // The same tarball again: fetching it would only be refused again.
+                report.releaseProblem = "release \(offer.number) was refused before: \(earlier)"
+                return report
+            }
             do {
                 report.installedRelease = try install(offer, identity: identity)
             } catch {
                 report.releaseProblem = "\(error)"
                 context.log.warning("release \(offer.number) not installed: \(error)")
+                if !(error is TransportError) { rememberRefusal(offer, reason: "\(error)") }
             }
         }
         return report
+    }
+
+    private var refusedFile: String { context.root.clientState + "/refused-release.json" }
+
+    /// Why this very offer (same number and tarball) was refused last time, if it was.
+    private func refusedBefore(_ offer: ReleaseOffer) -> String? {
+        guard let data = FileManager.default.contents(atPath: refusedFile),
+              let noted = try? JSONValue.parse(data), noted["number"]?.integerValue == Int64(offer.number),
+              noted["sha256"]?.stringValue == offer.sha256 else { return nil }
+        return noted["reason"]?.stringValue ?? "unknown"
+    }
+
+    private func rememberRefusal(_ offer: ReleaseOffer, reason: String) {
+        let noted: JSONValue = .object(["number": .integer(Int64(offer.number)), "sha256": .string(offer.sha256),
+                                        "reason": .string(reason)])
+        try? AtomicFile.write(noted.serialized(), to: refusedFile)
     }
 
     /// The answer, once its signature, nonce and key check out.
@@ -45,14 +67,23 @@ public struct Updater: Sendable {
             "release": .integer(Int64(installed)),
             "commands_allowed": .bool(context.settings.allowCommands),
         ])
-        let reply = try Self.accepted(try context.connection.exchange(request))
+        // Room for several patches of the largest size the server queues, base64-encoded.
+        let reply = try Self.accepted(try context.connection.exchange(request, maxResponseBytes: 64 << 20))
+        return try Self.checkedAnswer(reply, nonce: request.nonce, fingerprint: identity.fingerprint,
+                                      pinnedKey: PinnedServerKey(root: context.root))
+    }
+
+    /// The answer in `reply`, provided it is signed by the pinned server key and answers this very
+    /// request of this device: an answer recorded earlier, or sent to another device, is refused.
+    public static func checkedAnswer(_ reply: HTTPReply, nonce: String, fingerprint: String,
+                                     pinnedKey: PinnedServerKey) throws -> UpdateAnswer {
         guard let header = reply.headers[WireProtocol.signatureHeader.lowercased()],
               let signature = Data(base64Encoded: header) else {
             throw UpdateRefused("the update answer carries no server signature")
         }
-        try PinnedServerKey(root: context.root).verify(signature: signature, data: reply.body)
+        try pinnedKey.verify(signature: signature, data: reply.body)
         let answer = try JSONDecoder().decode(UpdateAnswer.self, from: reply.body)
-        guard answer.nonce == request.nonce, answer.key == identity.fingerprint else {
+        guard answer.nonce == nonce, answer.key == fingerprint else {
             throw UpdateRefused("the update answer is not the answer to this request (nonce or key differ)")
         }
         return answer

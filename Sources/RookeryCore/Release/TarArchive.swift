@@ -373,15 +373,7 @@ public enum TarArchive {
     /// A path is safe when it is relative, not empty, at most 255 bytes, made of components that are
     /// not empty, not "." and not "..", with no NUL, no backslash and no control characters.
     public static func isSafeRelativePath(_ path: String) -> Bool {
-        guard !path.isEmpty, path.utf8.count <= 255 else { return false }
-        // NUL is a control character too; backslash is refused in case anyone treats it as a separator.
-        let hasBadCharacter = path.unicodeScalars.contains { scalar in
-            scalar == "\\" || scalar.properties.generalCategory == .control
-        }
-        if hasBadCharacter { return false }
-        // A leading '/' makes an empty first component, so absolute paths fail here as well.
-        let components = path.split(separator: "/", omittingEmptySubsequences: false)
-        return components.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        InputValidation.isSafeRelativePath(path)
     }
 }
 
@@ -432,7 +424,9 @@ public enum Gzip {
         startThread(in: helpers) { errorOutput.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
 
         let (output, overLimit) = collect(stdout.fileHandleForReading, maxBytes: maxBytes)
-        if overLimit { process.terminate() }
+        // SIGKILL, not Process.terminate(): on Linux a child started from a dispatch thread inherits
+        // that thread's signal mask, which blocks SIGTERM (swift-corelibs-foundation issue 4772).
+        if overLimit { kill(process.processIdentifier, SIGKILL) }
         // Once gzip is gone the helpers' pipes break or reach end of file, so both finish.
         process.waitUntilExit()
         try? stdout.fileHandleForReading.close()

@@ -29,13 +29,16 @@ public enum InputValidation {
         character.isASCII && character.isHexDigit
     }
 
-    /// A path that stays inside the directory it is resolved against: relative, at most 255 bytes,
-    /// components neither empty nor "." nor "..", no NUL, backslash or control characters.
+    /// A path that stays inside the directory it is resolved against: relative, not empty, at most
+    /// 255 bytes, components neither empty nor "." nor "..", no NUL, backslash or control characters.
     public static func isSafeRelativePath(_ path: String) -> Bool {
-        guard !path.isEmpty, path.utf8.count <= 255, !path.hasPrefix("/") else { return false }
-        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" }) else {
-            return false
+        guard !path.isEmpty, path.utf8.count <= 255 else { return false }
+        // Backslash is refused in case anything on the way treats it as a separator.
+        let hasBadCharacter = path.unicodeScalars.contains { scalar in
+            scalar == "\\" || scalar.properties.generalCategory == .control
         }
+        if hasBadCharacter { return false }
+        // A leading '/' makes an empty first component, so absolute paths fail here as well.
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
             !$0.isEmpty && $0 != "." && $0 != ".."
         }

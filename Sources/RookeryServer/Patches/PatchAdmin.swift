@@ -76,9 +76,15 @@ public struct PatchAdmin: Sendable {
         return cancelled
     }
 
+    /// Patches travel inside update answers until acknowledged; larger files belong in a release.
+    public static let maxContentBytes = 4 * 1024 * 1024
+
     private func queue(hosts: [String], target: String, action: PatchAction, content: Data, mode: Int,
                        now: Date) async throws -> [(Device, Patch)] {
         if let problem = InputValidation.patchTargetProblem(target) { throw AdminError(problem) }
+        guard content.count <= Self.maxContentBytes else {
+            throw AdminError("the file is \(content.count) bytes; patches are limited to \(Self.maxContentBytes) (ship larger files in a release)")
+        }
         let chosen = try await resolve(hosts)
         for device in chosen {
             let pending = try await store.patches(fingerprint: device.fingerprint, includeFinished: false)

@@ -13,7 +13,7 @@ public struct ReleaseBuilder: Sendable {
         "client/client-setup.sh", "client/crontab", "client/settings.yml.template",
     ]
     /// Directories whose files (one level, regular files only) are copied.
-    static let sourceDirectories = ["client/plugins", "client/commands"]
+    static let sourceDirectories = ["client/plugins"]
 
     let source: String
     let clientBinary: String

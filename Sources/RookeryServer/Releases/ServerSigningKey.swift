@@ -17,6 +17,14 @@ public struct ServerSigningKey: Sendable {
         let fingerprint: String
         if let existing = try openPGP.secretKeyFingerprints().first {
             fingerprint = existing
+        } else if FileManager.default.fileExists(atPath: root.serverPublicKey) {
+            // Devices pin the key named there: a new one would silently cut off the whole fleet.
+            throw SettingsError("""
+                the server's signing key is missing from \(root.serverGnuPGHome), but \(root.serverPublicKey) \
+                shows there was one, which devices pin. Restore \(root.serverGnuPGHome) from a backup; only if \
+                it is lost for good, remove \(root.serverPublicKey) to make a new key (then every device must \
+                be set up again from a new release).
+                """)
         } else {
             fingerprint = try openPGP.generateSigningKey(userID: "rookery server")
         }
@@ -53,7 +61,9 @@ struct FileLock {
     init(path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // Read-only and world-readable: flock needs no write access, and the server's user must be
+        // able to take a lock file that an admin command run as root created.
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SettingsError("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else {

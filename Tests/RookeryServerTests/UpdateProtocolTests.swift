@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import RookeryCore
+import Testing
+@testable import RookeryServer
+
+/// `update`, `release` and `acknowledge_patch` over real HTTP on 127.0.0.1, with real keys.
+@Suite struct UpdateProtocolTests {
+    let sandbox: Sandbox
+    let context: ServerContext
+    let alice: TestDevice
+    let bob: TestDevice
+
+    init() throws {
+        sandbox = try Sandbox()
+        context = try makeServerContext(sandbox)
+        alice = try TestDevice(sandbox, name: "alice")
+        bob = try TestDevice(sandbox, name: "bob")
+    }
+
+    @Test func theUpdateAnswerIsSignedAndAnswersThisRequestOfThisDevice() async throws {
+        try await withServer { client in
+            let patch = try await PatchAdmin(context: context).write(
+                hosts: ["alice"], target: "client/plugins/x.sh", content: Data("#!/bin/sh\n".utf8), mode: 0o755)
+            let request = try alice.sign(.update, ["release": .integer(0)])
+            let response = try await post(client, request)
+            #expect(response.status == .ok)
+            let body = Data(buffer: response.body)
+            let signature = try #require(response.headers[HTTPField.Name(WireProtocol.signatureHeader)!]
+                .flatMap { Data(base64Encoded: $0) })
+            let signer = try context.keyring.openPGP.verify(signature: signature, data: body)
+            #expect(signer.fingerprint == context.signingKey.fingerprint)
+            let answer = try JSONDecoder().decode(UpdateAnswer.self, from: body)
+            #expect(answer.nonce == request.nonce)
+            #expect(answer.key == alice.fingerprint)
+            #expect(answer.release == nil)
+            #expect(answer.patches.map(\.id) == [patch[0].1.id])
+            #expect(answer.patches.first?.content == Data("#!/bin/sh\n".utf8))
+
+            // Bob's answer carries none of Alice's patches; the server notes the release he runs.
+            let bobs = try JSONDecoder().decode(UpdateAnswer.self, from: Data(buffer: try await post(client, try bob.sign(.update, ["release": .integer(3)])).body))
+            #expect(bobs.patches.isEmpty)
+            #expect(try await context.store.device(fingerprint: bob.fingerprint)?.clientRelease == 3)
+        }
+    }
+
+    @Test func onlyThePatchedDeviceMayAcknowledgeItsPendingPatch() async throws {
+        try await withServer { client in
+            let queued = try await PatchAdmin(context: context).write(
+                hosts: ["alice"], target: "client/plugins/x.sh", content: Data("x".utf8), mode: 0o644)
+            let id = queued[0].1.id
+            func acknowledge(_ device: TestDevice, target: String = "client/plugins/x.sh") async throws -> TestResponse {
+                try await post(client, try device.sign(.acknowledgePatch, [
+                    "patch_id": .integer(id), "target": .string(target), "result": .string("applied"), "message": .string(""),
+                ]))
+            }
+            try expectRefusal(try await acknowledge(bob), .notFound)
+            try expectRefusal(try await acknowledge(alice, target: "client/plugins/other.sh"), .notFound)
+            #expect(try await acknowledge(alice).status == .ok)
+            try expectRefusal(try await acknowledge(alice), .notFound)
+            let patches = try await context.store.patches(fingerprint: alice.fingerprint, includeFinished: true)
+            #expect(patches.map(\.state) == [.applied])
+            try expectRefusal(try await post(client, try alice.sign(.acknowledgePatch, ["patch_id": .integer(id)])), .malformed)
+        }
+    }
+
+    @Test func releasesAreServedOnlyWhenPublishedAndOnlyToAcceptedDevices() async throws {
+        try await withServer { client in
+            try expectRefusal(try await post(client, try alice.sign(.release, ["release": .integer(1)])), .notFound)
+            try expectRefusal(try await post(client, try alice.sign(.release, [:])), .malformed)
+            try expectRefusal(try await post(client, try alice.sign(.update, ["release": .string("1")])), .malformed)
+            try await context.store.setState(.revoked, fingerprint: bob.fingerprint, at: Date())
+            try expectRefusal(try await post(client, try bob.sign(.update, ["release": .integer(0)])), .revoked)
+            let download = try await client.execute(uri: "/rookery/v1/download_release", method: .get)
+            #expect(download.status == .forbidden)
+        }
+    }
+
+    @Test func patchTargetsAreCheckedWhenQueued() async throws {
+        try await withServer { _ in
+            let admin = PatchAdmin(context: context)
+            for target in ["../x", "/etc/passwd", "client/../x", "client/settings.yml", "client/", "var/x", "client//x"] {
+                await #expect(throws: AdminError.self, "\(target)") {
+                    _ = try await admin.write(hosts: ["alice"], target: target, content: Data(), mode: 0o644)
+                }
+            }
+            _ = try await admin.write(hosts: ["alice", "bob"], target: "client/plugins/y", content: Data(), mode: 0o644)
+            // One pending patch per file and device: the second is refused for both hosts.
+            await #expect(throws: AdminError.self) {
+                _ = try await admin.write(hosts: ["bob"], target: "client/plugins/y", content: Data(), mode: 0o644)
+            }
+            await #expect(throws: AdminError.self) {
+                _ = try await admin.command(hosts: ["alice"], name: "../evil", script: Data("#!/bin/sh\n".utf8))
+            }
+            #expect(try await admin.cancel(hosts: ["bob"], target: "client/plugins/y").map(\.hostname) == ["bob"])
+            #expect(try await context.store.patches(fingerprint: bob.fingerprint, includeFinished: false).isEmpty)
+        }
+    }
+
+    // MARK: - Helpers
+
+    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            for device in [alice, bob] {
+                #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
+                try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
+            }
+            try await test(client)
+        }
+    }
+}
