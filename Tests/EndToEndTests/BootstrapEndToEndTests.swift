@@ -10,10 +10,12 @@ import Testing
 
     @Test func aNewDeviceIsSetUpFromTheDownloadedRelease() throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess(sandbox: sandbox)
-        try server.start()
+        // Started once to learn its port, then again with settings that name it.
+        let server = try ServerProcess.started(in: sandbox)
         try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nrelease_download: true\nclient_server_url: \(server.url)\n",
                           to: "srv/server/settings.yml")
+        server.kill()
+        try server.start()
         try sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "client-bin", mode: 0o755)
 
         // Nothing published yet: the download says so.

@@ -86,4 +86,31 @@ import Testing
         }
         #expect(throws: SettingsError.self) { try SettingsFile.load(ServerSettings.self, from: dir + "/none.yml") }
     }
+
+    /// The shipped template is all comments: a device set up from it runs on defaults and its release.
+    @Test func theTemplateMeansDefaultsAndTheOwnersFileOverridesTheRelease() throws {
+        let sandbox = try Sandbox()
+        let root = InstallRoot(path: sandbox.path)
+        let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("client/settings.yml.template")
+        try sandbox.write(try String(contentsOf: template, encoding: .utf8), to: "client/settings.yml")
+        #expect(try SettingsFile.loadClientSettings(root).serverURL == ClientSettings().serverURL)
+
+        try sandbox.write("server_url: \"https://release.example\"\nenrollment_token: \"t0k\"\n", to: "client/release.yml")
+        var settings = try SettingsFile.loadClientSettings(root)
+        #expect(settings.serverURL == "https://release.example")
+        #expect(settings.enrollmentToken == "t0k")
+        #expect(settings.allowCommands)
+
+        try sandbox.write("# mine\nserver_url: https://own.example\nallow_commands: false\n", to: "client/settings.yml")
+        settings = try SettingsFile.loadClientSettings(root)
+        #expect(settings.serverURL == "https://own.example")
+        #expect(settings.enrollmentToken == "t0k")
+        #expect(!settings.allowCommands)
+
+        try FileManager.default.removeItem(atPath: sandbox.path + "/client/settings.yml")
+        #expect(try SettingsFile.loadClientSettings(root).serverURL == "https://release.example")
+        try FileManager.default.removeItem(atPath: sandbox.path + "/client/release.yml")
+        #expect(throws: SettingsError.self) { try SettingsFile.loadClientSettings(root) }
+    }
 }

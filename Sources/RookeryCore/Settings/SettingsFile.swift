@@ -16,9 +16,12 @@ public enum SettingsFile {
             throw SettingsError("cannot read settings file \(path); create it from the .template beside it")
         }
         do {
-            // An empty file means "all defaults".
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            return try YAMLDecoder().decode(type, from: trimmed.isEmpty ? "{}" : text, userInfo: userInfo)
+            // A file of nothing but comments (as the templates are) means "all defaults".
+            let hasContent = text.split(separator: "\n").contains { line in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                return !trimmed.isEmpty && !trimmed.hasPrefix("#")
+            }
+            return try YAMLDecoder().decode(type, from: hasContent ? text : "{}", userInfo: userInfo)
         } catch {
             throw SettingsError("invalid settings in \(path): \(error)")
         }
