@@ -36,7 +36,7 @@ public struct TarEntry: Sendable {
     public let path: String        // without a trailing '/', even for directories
     public let mode: Int           // permission bits only (masked to 0o777)
     public let isDirectory: Bool
-    public let contents: Data      // empty for directories; indexed from 0 (a copy, not a slice)
+    public let contents: Data      // empty for directories; a slice of the archive (indices are the archive's)
 }
 
 public struct TarError: Error, CustomStringConvertible {
@@ -205,8 +205,9 @@ public enum TarArchive {
     /// and total contents over `maxTotalBytes`. Stops at the first all-zero header block. Mode is
     /// masked to 0o777 (setuid/setgid/sticky dropped). A trailing '/' on directory names is removed.
     public static func entries(in archive: Data, maxMembers: Int = 10_000, maxTotalBytes: Int = 1 << 30) throws -> [TarEntry] {
-        // Work on a copy indexed from 0, so a caller's Data slice cannot shift our offsets.
-        let bytes = [UInt8](archive)
+        // Indexed from 0, so a caller's Data slice cannot shift our offsets; a whole Data is not
+        // copied (a release is about 100 MB unpacked, and devices should not hold it three times).
+        let bytes = archive.startIndex == 0 ? archive : Data(archive)
         var entries: [TarEntry] = []
         var seen = Set<String>()
         var totalBytes = 0
@@ -238,7 +239,8 @@ public enum TarArchive {
             guard header.size <= bytes.count - dataStart else {
                 throw TarError("\(label): data runs past the end of the archive")
             }
-            let contents = Data(bytes[dataStart..<(dataStart + header.size)])
+            // A slice sharing the archive's storage: its indices are the archive's, not from 0.
+            let contents = bytes[dataStart..<(dataStart + header.size)]
             entries.append(TarEntry(path: header.path, mode: header.mode, isDirectory: header.isDirectory, contents: contents))
             offset = dataStart + header.size + paddingAfter(header.size)
         }

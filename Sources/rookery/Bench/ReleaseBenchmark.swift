@@ -61,8 +61,9 @@ struct ReleaseBenchmark {
             rss.append(kilobytes)
         }
         wall.sort()
-        let unpacked = try FileManager.default.subpathsOfDirectory(atPath: device + "/current").reduce(0) { sum, path in
-            sum + ((try? FileManager.default.attributesOfItem(atPath: device + "/current/" + path)[.size] as? Int) ?? 0)
+        let release = device + "/" + (try FileManager.default.destinationOfSymbolicLink(atPath: device + "/current"))
+        let unpacked = try FileManager.default.subpathsOfDirectory(atPath: release).reduce(0) { sum, path in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: release + "/" + path)[.size] as? Int) ?? 0)
         }
         return Result(runs: runs, tarballBytes: record?.size ?? 0, unpackedBytes: unpacked,
                       medianMs: wall[runs / 2], maxMs: wall[runs - 1], maxRSSKB: rss.max() ?? 0)
