@@ -6,6 +6,8 @@ import RookeryPlugins
 
 @main
 struct RookeryClientCommand: ParsableCommand {
+    // Every command names itself: deriving names from type names costs client-cron a runtime
+    // type lookup per command on every run, and it runs every minute.
     static let configuration = CommandConfiguration(
         commandName: "rookery-client",
         abstract: "The Rookery client: collects facts with plugins, signs them and submits them.",
@@ -29,6 +31,7 @@ func openContext(interactive: Bool = true) throws -> ClientContext {
 
 struct Cron: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cron",
         abstract: "What cron runs every minute: update, collect and submit when due, else return at once.")
 
     @Flag(help: .hidden) var afterUpdate = false
@@ -61,6 +64,7 @@ struct Cron: ParsableCommand {
 
 struct Enroll: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "enroll",
         abstract: "Make the device key if needed and send it to the server for acceptance.")
 
     func run() throws {
@@ -85,7 +89,8 @@ struct Enroll: ParsableCommand {
 }
 
 struct Collect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run every plugin now and queue the result.")
+    static let configuration = CommandConfiguration(
+        commandName: "collect", abstract: "Run every plugin now and queue the result.")
 
     func run() throws {
         let context = try openContext()
@@ -99,6 +104,7 @@ struct Collect: ParsableCommand {
 
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "submit",
         abstract: "Deliver the queued collections now, oldest first.")
 
     @Flag(help: "Print the result as JSON.") var json = false
@@ -126,6 +132,7 @@ struct Submit: ParsableCommand {
 
 struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "update",
         abstract: "Ask the server for releases, patches and commands now, and apply them.",
         discussion: "Exit codes: 0 done (or nothing to do), 1 a release or patch was refused or failed, 3 server unreachable or refused.")
 
@@ -167,6 +174,7 @@ struct Update: ParsableCommand {
 
 struct Wipe: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wipe",
         abstract: "Wipe the regular users of this device: remove their homes, end their processes, delete their accounts.",
         discussion: """
             Acts on the system under system_root in client/settings.yml ("/" on a real device). This is \
@@ -189,7 +197,8 @@ struct Wipe: ParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show this device's key, enrollment and queue.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show this device's key, enrollment and queue.")
 
     @Flag(help: "Print the result as JSON.") var json = false
 
@@ -225,6 +234,7 @@ struct Status: ParsableCommand {
 
 struct Key: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "key",
         abstract: "Print the device key's fingerprint, making the key first if there is none.",
         discussion: "Compare it with what `bin/clients accept` prints on the server.")
 
@@ -235,6 +245,7 @@ struct Key: ParsableCommand {
 
 struct Plugin: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plugin",
         abstract: "Run one built-in plugin and print its JSON.",
         discussion: "Built-in plugins: \(BuiltinPlugins.names.joined(separator: ", ")).")
 

@@ -8,6 +8,27 @@ public struct Submission: Sendable {
     /// The document as it will be stored: `plugins`, `commands`, `collected_at`, `submitted_at`.
     public let document: JSONValue
     public let receivedAt: Date
+    /// The client release that made the collection, when the device said.
+    public let clientRelease: Int?
+
+    public init(fingerprint: String, submissionID: String, document: JSONValue, receivedAt: Date,
+                clientRelease: Int? = nil) {
+        self.fingerprint = fingerprint
+        self.submissionID = submissionID
+        self.document = document
+        self.receivedAt = receivedAt
+        self.clientRelease = clientRelease
+    }
+
+    /// The document to store in place of `previous`: command results arrive once, in the
+    /// collection after the command ran, so earlier results are kept (a newer one of the same
+    /// name replaces its predecessor) and `bin/clients show` still has them later.
+    public func document(replacing previous: JSONValue?) -> JSONValue {
+        guard let earlier = previous?["commands"]?.objectValue, !earlier.isEmpty,
+              var merged = document.objectValue else { return document }
+        merged["commands"] = .object(earlier.merging(document["commands"]?.objectValue ?? [:]) { $1 })
+        return .object(merged)
+    }
 }
 
 public enum SubmissionOutcome: Sendable, Equatable {

@@ -17,23 +17,16 @@ public struct SubmissionService: Sendable {
             "submitted_at": .string(RFC3339.string(from: now)),
         ]
         if let commands = request.fields["commands"] {
-            guard case .object(let results) = commands else { throw ProtocolError(.malformed, "commands is not an object") }
-            document["commands"] = .object(results)
-        }
-        // Command results arrive once, in the collection after the command ran: keep earlier
-        // ones, so `bin/clients show` still has them after the next collection.
-        let earlier = try await store.latestDocument(fingerprint: request.fingerprint)?["commands"]?.objectValue ?? [:]
-        if !earlier.isEmpty {
-            document["commands"] = .object(earlier.merging(document["commands"]?.objectValue ?? [:]) { $1 })
+            guard case .object = commands else { throw ProtocolError(.malformed, "commands is not an object") }
+            document["commands"] = commands
         }
         if let collected = request.fields["collected_at"]?.stringValue, RFC3339.date(from: collected) != nil {
             document["collected_at"] = .string(collected)
         }
-        if let release = request.fields["release"]?.integerValue, (0...Int64(Int32.max)).contains(release) {
-            try await store.setClientRelease(Int(release), fingerprint: request.fingerprint)
-        }
+        let release = request.fields["release"]?.integerValue.flatMap { (0...Int64(Int32.max)).contains($0) ? Int($0) : nil }
         let outcome = try await store.store(Submission(
-            fingerprint: request.fingerprint, submissionID: id, document: .object(document), receivedAt: now))
+            fingerprint: request.fingerprint, submissionID: id, document: .object(document), receivedAt: now,
+            clientRelease: release))
         switch outcome {
         case .stored: return SubmitResponse(status: "stored", submissionID: id)
         case .duplicate: return SubmitResponse(status: "duplicate", submissionID: id)

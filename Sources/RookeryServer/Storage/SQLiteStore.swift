@@ -115,8 +115,7 @@ public final class SQLiteStore: Store {
     }
 
     public func store(_ submission: Submission) async throws -> SubmissionOutcome {
-        let newText = submission.document.serializedString
-        return try await pool.write { db in
+        try await pool.write { db in
             let state = try String.fetchOne(db, sql: "SELECT state FROM devices WHERE fingerprint = ?",
                                             arguments: [submission.fingerprint])
             guard state == DeviceState.accepted.rawValue else {
@@ -130,7 +129,8 @@ public final class SQLiteStore: Store {
             let oldText = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
                                               arguments: [submission.fingerprint])
             let old = try oldText.map { try JSONValue.parse(Data($0.utf8)) }
-            for change in DocumentDiff.changes(from: old, to: submission.document)
+            let document = submission.document(replacing: old)
+            for change in DocumentDiff.changes(from: old, to: document)
             where change.path != "submitted_at" {
                 try db.execute(sql: """
                     INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
@@ -140,9 +140,11 @@ public final class SQLiteStore: Store {
             try db.execute(sql: """
                 INSERT INTO documents (fingerprint, document, updated_at) VALUES (?, ?, ?)
                 ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at
-                """, arguments: [submission.fingerprint, newText, submission.receivedAt])
-            try db.execute(sql: "UPDATE devices SET last_submission_at = ? WHERE fingerprint = ?",
-                           arguments: [submission.receivedAt, submission.fingerprint])
+                """, arguments: [submission.fingerprint, document.serializedString, submission.receivedAt])
+            try db.execute(sql: """
+                UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release)
+                WHERE fingerprint = ?
+                """, arguments: [submission.receivedAt, submission.clientRelease, submission.fingerprint])
             return .stored
         }
     }

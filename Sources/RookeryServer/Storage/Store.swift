@@ -22,8 +22,9 @@ public protocol Store: Sendable {
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
 
-    /// Stores a submission unless its id was stored before: replaces the latest document,
-    /// appends the changed leaves to the history and updates the last submission time. The device
+    /// Stores a submission unless its id was stored before: replaces the latest document with
+    /// `submission.document(replacing:)` of it, appends the changed leaves to the history and
+    /// updates the last submission time and client release. The device
     /// must still be accepted when the transaction runs (it may have been revoked meanwhile).
     func store(_ submission: Submission) async throws -> SubmissionOutcome
     func latestDocument(fingerprint: String) async throws -> JSONValue?

@@ -56,7 +56,8 @@ struct CronBenchmark {
                       medianRSSKB: rss[runs / 2], maxRSSKB: rss[runs - 1])
     }
 
-    /// A client root that collected and submitted a moment ago, with hour-long intervals.
+    /// A client root that collected, submitted and asked for updates a moment ago, with hour-long
+    /// collect and submit intervals.
     private func prepareNothingDueRoot(_ root: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/client", withIntermediateDirectories: true)
@@ -64,7 +65,7 @@ struct CronBenchmark {
         try "server_url: http://127.0.0.1:9\ncollect_interval: 3600\nsubmit_interval: 3600\n"
             .write(toFile: root + "/client/settings.yml", atomically: true, encoding: .utf8)
         let now = Int(Date().timeIntervalSince1970)
-        try "{\"enrollment\":\"accepted\",\"last_collect\":\(now),\"last_submit\":\(now)}"
+        try "{\"enrollment\":\"accepted\",\"last_collect\":\(now),\"last_submit\":\(now),\"last_update\":\(now)}"
             .write(toFile: root + "/var/client/state.json", atomically: true, encoding: .utf8)
     }
 
