@@ -87,6 +87,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: device.root + "/client/commands/broken"))
         let shown = try fleet.server.admin(["clients", "show", "m1"]).stdout
         #expect(shown.contains("commands.greet.output"))
+
+        // An acknowledgement that never arrived: the patch comes again, and is acknowledged, not
+        // applied again, so the command does not run twice.
+        try sqlite(fleet, "UPDATE patches SET state = 'pending', finished_at = NULL WHERE target = 'client/commands/greet'")
+        let (status, report) = try fleet.update(device)
+        #expect(status == 0)
+        #expect(report["patches_applied"] == .integer(1))
+        #expect(!FileManager.default.fileExists(atPath: device.root + "/client/commands/greet"))
+        #expect(try fleet.server.count("SELECT count(*) FROM patches WHERE state = 'pending'") == 0)
     }
 
     @Test func theDeviceOwnerCanTurnCommandsOff() throws {

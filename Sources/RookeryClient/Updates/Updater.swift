@@ -91,8 +91,12 @@ public struct Updater: Sendable {
 
     func applyPatches(_ patches: [PatchInstruction], identity: DeviceIdentity, report: inout UpdateReport) {
         let applier = PatchApplier(root: context.root, allowCommands: context.settings.allowCommands)
+        var done = AppliedPatches(file: context.root.clientState + "/applied-patches.json")
         for patch in patches {
-            let (result, message) = applier.apply(patch)
+            // Applied before, but the acknowledgement was lost: say so again rather than apply it
+            // twice (a one-time command would run again).
+            let (result, message) = done.contains(patch) ? (.applied, "") : applier.apply(patch)
+            if result == .applied { done.insert(patch) }
             switch result {
             case .applied: report.patchesApplied += 1
             case .refused: report.patchesRefused += 1
@@ -145,5 +149,32 @@ public struct Updater: Sendable {
         case .ok(let reply): return reply
         case .refused(_, let refusal): throw refusal
         }
+    }
+}
+
+/// The patches this device applied lately, so a patch whose acknowledgement was lost is
+/// acknowledged again instead of applied again. A patch is known by its id, target and contents,
+/// so a server that starts its ids over cannot make the device skip a new patch.
+struct AppliedPatches {
+    let file: String
+    private var keys: [String]
+    /// Patches are acknowledged within a run or two; the recent ones are all that matter.
+    static let kept = 500
+
+    init(file: String) {
+        self.file = file
+        keys = FileManager.default.contents(atPath: file).flatMap { try? JSONDecoder().decode([String].self, from: $0) } ?? []
+    }
+
+    func contains(_ patch: PatchInstruction) -> Bool { keys.contains(Self.key(patch)) }
+
+    mutating func insert(_ patch: PatchInstruction) {
+        guard !contains(patch) else { return }
+        keys = Array((keys + [Self.key(patch)]).suffix(Self.kept))
+        if let data = try? JSONEncoder().encode(keys) { try? AtomicFile.write(data, to: file) }
+    }
+
+    private static func key(_ patch: PatchInstruction) -> String {
+        "\(patch.id) \(patch.action.rawValue) \(patch.target) \(ReleaseManifest.sha256Hex(patch.content))"
     }
 }
