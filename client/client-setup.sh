@@ -44,9 +44,11 @@ rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/client-cron
 rookery_install_files "$source_dir" "$root" 644 client/settings.yml.template
 # Set up from an unpacked release: keep what it carries for the device (server key to pin,
 # release settings, manifest with the release number).
-for file in client/server-key.asc client/release.yml manifest.json manifest.json.sig; do
+for file in client/server-key.asc manifest.json manifest.json.sig; do
     [ -f "$source_dir/$file" ] && rookery_install_files "$source_dir" "$root" 644 "$file"
 done
+# It may hold an enrollment token: readable by root only.
+[ -f "$source_dir/client/release.yml" ] && rookery_install_files "$source_dir" "$root" 600 client/release.yml
 if [ -d "$source_dir/client/plugins" ]; then
     find "$source_dir/client/plugins" -maxdepth 1 -type f -perm -u+x -exec install -m 755 {} "$root/client/plugins/" \;
 fi

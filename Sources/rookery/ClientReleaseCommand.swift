@@ -9,7 +9,7 @@ struct ClientReleaseCommand: AsyncParsableCommand {
         abstract: "Publish a new client release, or list the published ones.",
         discussion: """
             A release is var/client_releases/release-N.tar.gz: the client files of the source tree \
-            (bin/ wrappers, client/plugins/, client/commands/, setup script, settings template), the \
+            (bin/ wrappers, client/plugins/, setup script, settings template), the \
             rookery-client binary, the server's public key, and client/release.yml with the server URL \
             devices use (client_server_url in server/settings.yml) and the optional enrollment token \
             (client_enrollment_token). Its manifest lists every file's size, mode and SHA-256 and is \

@@ -71,7 +71,7 @@ import Glibc
 
     enum Broken: String, CaseIterable, CustomTestStringConvertible {
         case memberNotInManifest, manifestFileMissingFromTarball, fileNotMatchingItsHash,
-             manifestListsDotDot, manifestNotFirst, notGzip, sameNumberAsInstalled
+             manifestListsDotDot, manifestNotFirst, notGzip, sameNumberAsInstalled, binaryDoesNotRun
         var testDescription: String { rawValue }
     }
 
@@ -111,7 +111,7 @@ import Glibc
         [
             TarMember(path: "bin/client-cron", mode: 0o755, contents: Data("#!/bin/sh\nexec rookery-client cron\n".utf8)),
             TarMember(path: "client/plugins/hello.sh", mode: 0o755, contents: Data("#!/bin/sh\necho '{\"n\":\(number)}'\n".utf8)),
-            TarMember(path: "lib/rookery/rookery-client", mode: 0o755, contents: Data("ELF release \(number)".utf8)),
+            TarMember(path: "lib/rookery/rookery-client", mode: 0o755, contents: Data("#!/bin/sh\n# release \(number)\nexit 0\n".utf8)),
             TarMember(path: "client/server-key.asc", mode: 0o644, contents: Data(((try? server.exportPublicKey(fingerprint: serverKey)) ?? "").utf8)),
             TarMember(path: "client/release.yml", mode: 0o644, contents: Data("release: \(number)\n".utf8)),
         ]
@@ -146,6 +146,11 @@ import Glibc
             return Data("this is not a gzip stream, just some bytes".utf8)
         case .sameNumberAsInstalled:
             return try tarball(1)
+        case .binaryDoesNotRun:
+            // Validly signed and listed, but the binary fails: the device must not switch to it.
+            let broken = files.map { $0.path == "lib/rookery/rookery-client"
+                ? TarMember(path: $0.path, mode: $0.mode, contents: Data("#!/bin/sh\necho wrong architecture >&2\nexit 126\n".utf8)) : $0 }
+            return try gzippedTar(try signedManifest(2, listing: broken.map(line)) + broken)
         }
     }
 
@@ -157,6 +162,7 @@ import Glibc
         .manifestNotFirst: "does not start with manifest.json",
         .notGzip: "gzip",
         .sameNumberAsInstalled: "release 1 is not newer than the installed release 1",
+        .binaryDoesNotRun: "client binary does not run",
     ]
 
     func line(_ member: TarMember) -> ReleaseManifest.File {

@@ -9,6 +9,13 @@ import Testing
 @Suite struct SystemWipeTests {
     static let processNote = "processes were not ended because the system root is not \"/\""
 
+    /// Checked without ever calling run() on "/": should the guard fail, that would wipe this machine.
+    @Test func theRealSystemIsNeverWipedFromATest() {
+        setenv(SystemWipe.sandboxOnlyVariable, "1", 1)
+        #expect(SystemWipe.realRootRefusal("/")?.contains(SystemWipe.sandboxOnlyVariable) == true)
+        #expect(SystemWipe.realRootRefusal("/tmp/some-sandbox") == nil)
+    }
+
     @Test func regularUsersGoAndEverythingElseStays() throws {
         let fake = try FakeWipeSystem()
         try fake.write("# UID_MIN 1400 is a comment\nUID_MIN\t\t1000\nUID_MAX\t\t60000\n", to: fake.inRoot("/etc/login.defs"))

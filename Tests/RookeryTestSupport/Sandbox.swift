@@ -10,6 +10,8 @@ public final class Sandbox {
     public let path: String
 
     public init() throws {
+        // Whatever a test runs from here on may wipe only sandbox roots (see SystemWipe).
+        setenv("ROOKERY_SANDBOX_ONLY", "1", 1)
         var template = Array("/tmp/rkt-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw SettingsError("cannot make a directory in /tmp") }
         path = String(cString: made)

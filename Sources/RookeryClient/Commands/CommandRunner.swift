@@ -13,16 +13,33 @@ public struct CommandRunner: Sendable {
     public init(context: ClientContext) { self.context = context }
 
     private var failuresFile: String { context.root.clientState + "/command-failures.json" }
-    private var notesFile: String { context.root.clientState + "/command-notes.json" }
+    fileprivate var notesFile: String { context.root.clientState + "/command-notes.json" }
 
-    /// Results by command name, including refusals noted since the last collection.
-    public func runAll(now: Date = Date()) -> [String: JSONValue] {
-        var results = takeNotes()
+    /// What one collection's commands produced. Nothing is deleted until `finish()`, which the
+    /// collector calls once the results are safely queued: a full disk must not lose a result
+    /// whose command is already gone.
+    public struct Batch {
+        public let results: [String: JSONValue]
+        let done: [String]
+        let failures: [String: Int]
+        let runner: CommandRunner
+
+        public func finish() {
+            for path in done { try? FileManager.default.removeItem(atPath: path) }
+            try? FileManager.default.removeItem(atPath: runner.notesFile)
+            runner.saveFailures(failures)
+        }
+    }
+
+    /// Runs every command; results by command name, including refusals noted since the last collection.
+    public func runAll() -> Batch {
+        var results = notes()
         var failures = loadFailures()
+        var done: [String] = []
         for name in commandNames() {
             let path = context.root.clientCommands + "/" + name
             guard context.settings.allowCommands else {
-                try? FileManager.default.removeItem(atPath: path)
+                done.append(path)
                 results[name] = .object(["refused": .string(PatchApplier.commandsOffMessage)])
                 context.log.warning("command \(name) refused: commands are turned off")
                 continue
@@ -33,7 +50,7 @@ public struct CommandRunner: Sendable {
             result["attempts"] = .integer(Int64(attempts))
             if succeeded || attempts >= context.settings.commandMaxFailures {
                 if !succeeded { result["gave_up"] = .bool(true) }
-                try? FileManager.default.removeItem(atPath: path)
+                done.append(path)
                 failures[name] = nil
             } else {
                 failures[name] = attempts
@@ -41,8 +58,7 @@ public struct CommandRunner: Sendable {
             context.log.info("command \(name) ran: return code \(result["returncode"]?.serializedString ?? "?")")
             results[name] = .object(result)
         }
-        saveFailures(failures)
-        return results
+        return Batch(results: results, done: done, failures: failures, runner: self)
     }
 
     /// Remembers a refusal (a command patch refused while commands are off) for the next collection.
@@ -52,9 +68,8 @@ public struct CommandRunner: Sendable {
         try? AtomicFile.write(JSONValue.object(notes).serialized(), to: notesFile)
     }
 
-    private func takeNotes() -> [String: JSONValue] {
+    private func notes() -> [String: JSONValue] {
         guard let data = FileManager.default.contents(atPath: notesFile) else { return [:] }
-        try? FileManager.default.removeItem(atPath: notesFile)
         return (try? JSONValue.parse(data))?.objectValue ?? [:]
     }
 
@@ -100,7 +115,7 @@ public struct CommandRunner: Sendable {
         return (try? JSONDecoder().decode([String: Int].self, from: data)) ?? [:]
     }
 
-    private func saveFailures(_ failures: [String: Int]) {
+    fileprivate func saveFailures(_ failures: [String: Int]) {
         if let data = try? JSONEncoder().encode(failures) { try? AtomicFile.write(data, to: failuresFile) }
     }
 }

@@ -51,9 +51,31 @@ public struct SystemWipe: Sendable {
             report.errors.append("system root \"\(systemRoot)\" is not an absolute path without \"..\"; nothing was done")
             return report
         }
+        if let refusal = Self.realRootRefusal(root) {
+            var report = WipeReport()
+            report.errors.append(refusal)
+            return report
+        }
         var wiper = Wiper(root: root)
         wiper.run()
         return wiper.report
+    }
+
+    /// Set by the test support in every test process (and so in every binary a test runs): a
+    /// wipe there may only ever act on a sandbox root.
+    public static let sandboxOnlyVariable = "ROOKERY_SANDBOX_ONLY"
+
+    /// Why the real system must not be wiped from here, or nil: only root wipes "/", and never
+    /// from a test.
+    public static func realRootRefusal(_ root: String) -> String? {
+        guard root == "/" else { return nil }
+        if ProcessInfo.processInfo.environment[sandboxOnlyVariable] != nil {
+            return "\(sandboxOnlyVariable) is set (a test): the real system is never wiped; nothing was done"
+        }
+        if geteuid() != 0 {
+            return "only root may wipe the system under /; nothing was done"
+        }
+        return nil
     }
 }
 

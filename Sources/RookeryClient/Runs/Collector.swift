@@ -33,8 +33,9 @@ public struct Collector: Sendable {
             // So the server knows which release made this collection.
             "release": .integer(Int64(ReleaseInstaller.installedNumber(context.root))),
         ]
-        if !commands.isEmpty { item["commands"] = .object(commands) }
+        if !commands.results.isEmpty { item["commands"] = .object(commands.results) }
         let name = try queue.enqueue(item, id: id, at: now)
+        commands.finish()
         let dropped = try queue.enforceBounds(
             maxItems: context.settings.queueMaxItems, maxBytes: context.settings.queueMaxBytes,
             maxAge: TimeInterval(context.settings.queueMaxAgeDays) * 86400, now: now)
@@ -47,11 +48,15 @@ public struct Collector: Sendable {
 
     /// Plugins get a small, known environment rather than whatever cron happened to have.
     static func pluginEnvironment(_ context: ClientContext) -> [String: String] {
-        [
+        var environment = [
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8",
             "ROOKERY_HOME": context.root.path,
             "ROOKERY_SYSTEM_ROOT": context.settings.systemRoot,
         ]
+        // A test's promise that nothing wipes the real system reaches the wipe command too.
+        let sandboxOnly = SystemWipe.sandboxOnlyVariable
+        environment[sandboxOnly] = ProcessInfo.processInfo.environment[sandboxOnly]
+        return environment
     }
 }

@@ -27,9 +27,11 @@ public struct PatchApplier: Sendable {
             let path = try safeParent(of: patch.target) + "/" + (patch.target as NSString).lastPathComponent
             switch patch.action {
             case .write:
-                try AtomicFile.write(patch.content, to: path, mode: mode_t(patch.mode & 0o777))
+                // Root runs what lands here: nobody else may write it, and no set-id bits.
+                let mode = mode_t(patch.mode & 0o755)
+                try AtomicFile.write(patch.content, to: path, mode: mode)
                 // AtomicFile's temporary file took the process umask; the patch says the mode.
-                chmod(path, mode_t(patch.mode & 0o777))
+                chmod(path, mode)
             case .remove:
                 if unlink(path) != 0 && errno != ENOENT { throw AtomicFile.posixError("remove \(patch.target)") }
             }

@@ -10,6 +10,13 @@ public struct UpdateRefused: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// A release the device refuses for what it is (its signature, number, files or binary), not for
+/// how it arrived: fetching the same tarball again would be refused again.
+public struct ReleaseRefused: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Installs a release tarball: checks the manifest's signature against the pinned server key,
 /// refuses a number that is not higher than the installed one, checks every file against the
 /// manifest, unpacks beside the running release and switches the `current` link in one rename.
@@ -37,19 +44,27 @@ public struct ReleaseInstaller: Sendable {
     }
 
     /// Installs and returns the new release's number, or throws why not (the old one stays).
+    /// `expected`: the number the signed update answer offered, which the manifest must carry.
     @discardableResult
-    public func install(tarball: Data) throws -> Int {
-        let entries = try TarArchive.entries(in: try Gzip.decompress(tarball, maxBytes: Self.maxUnpackedBytes))
+    public func install(tarball: Data, expected: Int? = nil) throws -> Int {
+        let entries: [TarEntry]
+        do { entries = try TarArchive.entries(in: try Gzip.decompress(tarball, maxBytes: Self.maxUnpackedBytes)) }
+        catch let error as TarError { throw ReleaseRefused("the tarball cannot be unpacked: \(error)") }
         let manifest = try verifiedManifest(entries)
         let installed = Self.installedNumber(root)
         guard manifest.release > installed else {
-            throw UpdateRefused("release \(manifest.release) is not newer than the installed release \(installed)")
+            throw ReleaseRefused("release \(manifest.release) is not newer than the installed release \(installed)")
+        }
+        if let expected, manifest.release != expected {
+            throw ReleaseRefused("the manifest says release \(manifest.release), the signed answer offered \(expected)")
         }
         let files = try matchedFiles(entries, manifest: manifest)
         let directory = try unpack(files, manifestEntries: Array(entries.prefix(2)), number: manifest.release)
         let previous = Self.relativeTarget(of: root.clientCurrentLink)
-        try switchCurrent(to: directory)
+        // Before the switch: a kill between the two must not leave the setup plugins shadowing
+        // every later release's.
         if previous == nil { setAsideSetupPlugins() }
+        try switchCurrent(to: directory)
         pruneOldReleases(keeping: [directory, previous ?? Self.setupRelease])
         log.info("installed release \(manifest.release) (was \(installed))")
         return manifest.release
@@ -59,15 +74,15 @@ public struct ReleaseInstaller: Sendable {
     func verifiedManifest(_ entries: [TarEntry]) throws -> ReleaseManifest {
         guard entries.count >= 2, entries[0].path == ReleaseManifest.manifestName,
               entries[1].path == ReleaseManifest.signatureName else {
-            throw UpdateRefused("the tarball does not start with \(ReleaseManifest.manifestName) and its signature")
+            throw ReleaseRefused("the tarball does not start with \(ReleaseManifest.manifestName) and its signature")
         }
         do {
             try pinnedKey.verify(signature: entries[1].contents, data: entries[0].contents)
         } catch {
-            throw UpdateRefused("the manifest's signature does not check out: \(error)")
+            throw ReleaseRefused("the manifest's signature does not check out: \(error)")
         }
         do { return try ReleaseManifest.decode(entries[0].contents) }
-        catch { throw UpdateRefused("the signed manifest cannot be read: \(error)") }
+        catch { throw ReleaseRefused("the signed manifest cannot be read: \(error)") }
     }
 
     /// Every member after the manifest, each matching its manifest line, and every line matched once.
@@ -76,22 +91,22 @@ public struct ReleaseInstaller: Sendable {
         for file in manifest.files {
             guard InputValidation.isSafeRelativePath(file.path), expected[file.path] == nil,
                   file.path != ReleaseManifest.manifestName, file.path != ReleaseManifest.signatureName else {
-                throw UpdateRefused("the manifest lists an unsafe or repeated path: \(file.path)")
+                throw ReleaseRefused("the manifest lists an unsafe or repeated path: \(file.path)")
             }
             expected[file.path] = file
         }
         var matched: [(ReleaseManifest.File, Data)] = []
         for entry in entries.dropFirst(2) where !entry.isDirectory {
             guard let file = expected.removeValue(forKey: entry.path) else {
-                throw UpdateRefused("\(entry.path) is in the tarball but not in the manifest (or twice)")
+                throw ReleaseRefused("\(entry.path) is in the tarball but not in the manifest (or twice)")
             }
             guard entry.contents.count == file.size, ReleaseManifest.sha256Hex(entry.contents) == file.sha256 else {
-                throw UpdateRefused("\(entry.path) does not match its SHA-256 in the manifest")
+                throw ReleaseRefused("\(entry.path) does not match its SHA-256 in the manifest")
             }
             matched.append((file, entry.contents))
         }
         if let missing = expected.keys.sorted().first {
-            throw UpdateRefused("\(missing) is in the manifest but not in the tarball")
+            throw ReleaseRefused("\(missing) is in the manifest but not in the tarball")
         }
         return matched
     }
@@ -112,6 +127,7 @@ public struct ReleaseInstaller: Sendable {
                 // Nobody but root writes a release; set-id bits never come from the network.
                 try Self.writeNew(contents, to: staging + "/" + file.path, mode: mode_t(file.mode & 0o755))
             }
+            try checkBinaryRuns(in: staging)
             let final = "releases/\(number)"
             // Left over from an install that was killed before it switched; never the current one.
             try? FileManager.default.removeItem(atPath: root.path + "/" + final)
@@ -121,6 +137,20 @@ public struct ReleaseInstaller: Sendable {
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             throw error
+        }
+    }
+
+    /// The client binary of the unpacked release must start: a release whose binary cannot run
+    /// (another architecture, a broken build) would leave the device unable to run client-cron.
+    func checkBinaryRuns(in directory: String) throws {
+        let binary = directory + "/lib/rookery/rookery-client"
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ReleaseRefused("the release has no executable lib/rookery/rookery-client")
+        }
+        let ran = try PluginProcess.run(executable: binary, arguments: ["--help"],
+                                        environment: ["ROOKERY_HOME": root.path, "PATH": "/usr/bin:/bin"], timeout: 60)
+        guard ran.ending == .exited(0) else {
+            throw ReleaseRefused("the release's client binary does not run (\(ran.ending)): \(String(decoding: ran.stderr.prefix(300), as: UTF8.self))")
         }
     }
 

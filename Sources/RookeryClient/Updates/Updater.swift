@@ -39,7 +39,9 @@ public struct Updater: Sendable {
             } catch {
                 report.releaseProblem = "\(error)"
                 context.log.warning("release \(offer.number) not installed: \(error)")
-                if !(error is TransportError) { rememberRefusal(offer, reason: "\(error)") }
+                // Only a refusal of the authentic tarball is final; a bad download, a full disk
+                // or a server error is tried again next time.
+                if error is ReleaseRefused { rememberRefusal(offer, reason: "\(error)") }
             }
         }
         return report
@@ -135,7 +137,7 @@ public struct Updater: Sendable {
         guard tarball.count == offer.size, ReleaseManifest.sha256Hex(tarball) == offer.sha256 else {
             throw UpdateRefused("the downloaded release \(offer.number) is not the one the signed answer describes")
         }
-        return try ReleaseInstaller(root: context.root, log: context.log).install(tarball: tarball)
+        return try ReleaseInstaller(root: context.root, log: context.log).install(tarball: tarball, expected: offer.number)
     }
 
     private func signedRequest(_ endpoint: WireProtocol.Endpoint, identity: DeviceIdentity,

@@ -62,7 +62,8 @@ public struct ProtocolController: Sendable {
             guard releaseDownload else {
                 throw ProtocolError(.forbidden, "release download is turned off (release_download in server/settings.yml)")
             }
-            guard let latest = try updates.releases.latest() else {
+            let releases = updates.releases
+            guard let latest = try await updates.pool.run({ try releases.latest() }) else {
                 throw ProtocolError(.notFound, "no release has been published yet (bin/client_release)")
             }
             context.logger.notice("release \(latest.number) downloaded", metadata: ["peer": "\(peer)"])

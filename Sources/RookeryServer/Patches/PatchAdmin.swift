@@ -26,6 +26,10 @@ public struct PatchAdmin: Sendable {
     public func write(hosts: [String], target: String, content: Data, mode: Int,
                       now: Date = Date()) async throws -> [(Device, Patch)] {
         guard (0...0o777).contains(mode) else { throw AdminError("mode \(String(mode, radix: 8)) is not 0-777 (octal)") }
+        // Devices run what lands under client/ as root: only root may write it.
+        guard mode & 0o022 == 0 else {
+            throw AdminError("mode \(String(mode, radix: 8)) lets others write the file, which root may run; use 755 or 644")
+        }
         return try await queue(hosts: hosts, target: target, action: .write, content: content, mode: mode, now: now)
     }
 
@@ -78,6 +82,9 @@ public struct PatchAdmin: Sendable {
 
     /// Patches travel inside update answers until acknowledged; larger files belong in a release.
     public static let maxContentBytes = 4 * 1024 * 1024
+    /// All of one device's pending patches must fit in one update answer (the client takes 64 MiB,
+    /// base64 makes 4 bytes of 3): past this, nothing would reach the device, not even a wipe.
+    public static let maxPendingBytesPerDevice = 24 * 1024 * 1024
 
     private func queue(hosts: [String], target: String, action: PatchAction, content: Data, mode: Int,
                        now: Date) async throws -> [(Device, Patch)] {
@@ -90,6 +97,9 @@ public struct PatchAdmin: Sendable {
             let pending = try await store.patches(fingerprint: device.fingerprint, includeFinished: false)
             if pending.contains(where: { $0.target == target }) {
                 throw AdminError("\(device.hostname) already has a pending patch for \(target); nothing was queued (cancel it first: bin/patch_hosts --host \(device.hostname) cancel \(target))")
+            }
+            if pending.reduce(content.count, { $0 + $1.content.count }) > Self.maxPendingBytesPerDevice {
+                throw AdminError("\(device.hostname) has too many pending patch bytes to add \(content.count) more (limit \(Self.maxPendingBytesPerDevice)); nothing was queued. Wait for the device to fetch them, or cancel some.")
             }
         }
         var queued: [(Device, Patch)] = []

@@ -61,7 +61,8 @@ public struct ReleaseBuilder: Sendable {
         }
         files.append(try Self.member("lib/rookery/rookery-client", from: clientBinary, mode: 0o755))
         files.append(TarMember(path: "client/server-key.asc", mode: 0o644, contents: Data(try signingKey.publicKey().utf8)))
-        files.append(TarMember(path: "client/release.yml", mode: 0o644, contents: Data(releaseSettings(number).utf8)))
+        // It may hold an enrollment token: root only on the device.
+        files.append(TarMember(path: "client/release.yml", mode: 0o600, contents: Data(releaseSettings(number).utf8)))
         return files
     }
 

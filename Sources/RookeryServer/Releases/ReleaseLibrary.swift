@@ -35,19 +35,32 @@ public struct ReleaseLibrary: Sendable {
 
     /// Every published release, lowest number first.
     public func list() throws -> [ReleaseRecord] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return try names.compactMap { name -> ReleaseRecord? in
-            guard name.hasPrefix("release-"), name.hasSuffix(".json"),
-                  let data = FileManager.default.contents(atPath: directory + "/" + name) else { return nil }
-            do { return try JSONDecoder().decode(ReleaseRecord.self, from: data) }
-            catch { throw SettingsError("\(directory)/\(name) is damaged: \(error)") }
+        try recordNames().map { name in
+            guard let record = readRecord(name) else {
+                throw SettingsError("\(directory)/\(name) is damaged; devices skip that release until it is fixed or removed")
+            }
+            return record
         }.sorted { $0.number < $1.number }
     }
 
-    public func latest() throws -> ReleaseRecord? { try list().last }
+    /// The newest release devices can have. A damaged record is passed over here (devices keep
+    /// updating to the newest good one); `list()` names it to the admin.
+    public func latest() throws -> ReleaseRecord? {
+        try recordNames().compactMap(readRecord).max { $0.number < $1.number }
+    }
 
     public func record(_ number: Int) throws -> ReleaseRecord? {
-        try list().first { $0.number == number }
+        readRecord("release-\(number).json")
+    }
+
+    private func recordNames() throws -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("release-") && $0.hasSuffix(".json") }
+    }
+
+    private func readRecord(_ name: String) -> ReleaseRecord? {
+        FileManager.default.contents(atPath: directory + "/" + name)
+            .flatMap { try? JSONDecoder().decode(ReleaseRecord.self, from: $0) }
     }
 
     /// Publishes a release under the next number, which is higher than every release ever

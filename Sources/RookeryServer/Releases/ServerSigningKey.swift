@@ -15,7 +15,11 @@ public struct ServerSigningKey: Sendable {
         let lock = try FileLock(path: root.serverState + "/signing-key.lock")
         defer { lock.release() }
         let fingerprint: String
-        if let existing = try openPGP.secretKeyFingerprints().first {
+        let secretKeys = try openPGP.secretKeyFingerprints()
+        if secretKeys.count > 1 {
+            // Which one devices pin cannot be guessed; signing with the wrong one cuts them off.
+            throw SettingsError("\(root.serverGnuPGHome) holds \(secretKeys.count) secret keys (\(secretKeys.joined(separator: ", "))); keep only the one \(root.serverPublicKey) names")
+        } else if let existing = secretKeys.first {
             fingerprint = existing
         } else if FileManager.default.fileExists(atPath: root.serverPublicKey) {
             // Devices pin the key named there: a new one would silently cut off the whole fleet.

@@ -50,7 +50,10 @@ public struct UpdateService: Sendable {
               let result = request.fields["result"]?.stringValue.flatMap(PatchResult.init(rawValue:)) else {
             throw ProtocolError(.malformed, "acknowledge_patch needs patch_id, target and result (applied, refused or failed)")
         }
-        let message = String((request.fields["message"]?.stringValue ?? "").prefix(2000))
+        // Admins read it in a terminal: no control characters from a device get that far.
+        let message = String((request.fields["message"]?.stringValue ?? "").prefix(2000).map { character in
+            character.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : character
+        })
         let state: PatchState = switch result {
         case .applied: .applied
         case .refused: .refused
