@@ -72,8 +72,20 @@ import Testing
             try expectRefusal(try await post(client, try alice.sign(.release, ["release": .integer(1)])), .notFound)
             try expectRefusal(try await post(client, try alice.sign(.release, [:])), .malformed)
             try expectRefusal(try await post(client, try alice.sign(.update, ["release": .string("1")])), .malformed)
+
+            // Published: the exact bytes, to an accepted device, and offered in its update answer.
+            let tarball = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let record = try await context.releases.publish { _ in (tarball, 1) }
+            let served = try await post(client, try alice.sign(.release, ["release": .integer(Int64(record.number))]))
+            #expect(served.status == .ok)
+            #expect(Data(buffer: served.body) == tarball)
+            let offer = try JSONDecoder().decode(UpdateAnswer.self, from: Data(buffer: try await post(
+                client, try alice.sign(.update, ["release": .integer(0)])).body)).release
+            #expect(offer == ReleaseOffer(number: record.number, size: tarball.count, sha256: ReleaseManifest.sha256Hex(tarball)))
+
             try await context.store.setState(.revoked, fingerprint: bob.fingerprint, at: Date())
             try expectRefusal(try await post(client, try bob.sign(.update, ["release": .integer(0)])), .revoked)
+            try expectRefusal(try await post(client, try bob.sign(.release, ["release": .integer(Int64(record.number))])), .revoked)
             let download = try await client.execute(uri: "/rookery/v1/download_release", method: .get)
             #expect(download.status == .forbidden)
         }
