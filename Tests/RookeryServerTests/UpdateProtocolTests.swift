@@ -112,6 +112,18 @@ import Testing
         }
     }
 
+    @Test func aServerKeyFileNamingAnotherKeyStopsTheServer() throws {
+        // Devices pin what server/server-key.asc names; the server must not sign with another key.
+        try bob.openPGP.exportPublicKey(fingerprint: bob.fingerprint)
+            .write(toFile: context.root.serverPublicKey, atomically: true, encoding: .utf8)
+        #expect { try ServerContext(root: context.root, settings: context.settings) } throws: { error in
+            "\(error)".contains(bob.fingerprint)
+        }
+        // The right file again, and it opens.
+        try context.signingKey.publicKey().write(toFile: context.root.serverPublicKey, atomically: true, encoding: .utf8)
+        #expect(try ServerContext(root: context.root, settings: context.settings).signingKey.fingerprint == context.signingKey.fingerprint)
+    }
+
     // MARK: - Helpers
 
     func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -9,32 +9,34 @@ public struct ServerSigningKey: Sendable {
     private let openPGP: OpenPGP
     private let pool: BlockingPool
 
-    /// Finds (or makes) the key in the server's GnuPG home. A lock file keeps the server and an
-    /// admin command starting at the same moment from making two.
+    /// Finds (or makes) the key in the server's GnuPG home, and checks it is the one
+    /// `server/server-key.asc` names. A lock file keeps the server and an admin command starting
+    /// at the same moment from making two.
     public static func loadOrCreate(root: InstallRoot, openPGP: OpenPGP, pool: BlockingPool) throws -> ServerSigningKey {
         let lock = try FileLock(path: root.serverState + "/signing-key.lock")
         defer { lock.release() }
-        let fingerprint: String
+        let key = ServerSigningKey(fingerprint: try findOrMake(root: root, openPGP: openPGP), openPGP: openPGP, pool: pool)
+        try key.publish(to: root.serverPublicKey, scratch: root.serverState + "/scratch")
+        return key
+    }
+
+    /// The one secret key in the home; a new one only where no key was ever published, because
+    /// devices pin the published one and a new key would silently cut off the whole fleet.
+    private static func findOrMake(root: InstallRoot, openPGP: OpenPGP) throws -> String {
         let secretKeys = try openPGP.secretKeyFingerprints()
         if secretKeys.count > 1 {
-            // Which one devices pin cannot be guessed; signing with the wrong one cuts them off.
             throw SettingsError("\(root.serverGnuPGHome) holds \(secretKeys.count) secret keys (\(secretKeys.joined(separator: ", "))); keep only the one \(root.serverPublicKey) names")
-        } else if let existing = secretKeys.first {
-            fingerprint = existing
-        } else if FileManager.default.fileExists(atPath: root.serverPublicKey) {
-            // Devices pin the key named there: a new one would silently cut off the whole fleet.
+        }
+        if let existing = secretKeys.first { return existing }
+        guard !FileManager.default.fileExists(atPath: root.serverPublicKey) else {
             throw SettingsError("""
                 the server's signing key is missing from \(root.serverGnuPGHome), but \(root.serverPublicKey) \
                 shows there was one, which devices pin. Restore \(root.serverGnuPGHome) from a backup; only if \
                 it is lost for good, remove \(root.serverPublicKey) to make a new key (then every device must \
                 be set up again from a new release).
                 """)
-        } else {
-            fingerprint = try openPGP.generateSigningKey(userID: "rookery server")
         }
-        let key = ServerSigningKey(fingerprint: fingerprint, openPGP: openPGP, pool: pool)
-        try key.exportPublicKey(to: root.serverPublicKey)
-        return key
+        return try openPGP.generateSigningKey(userID: "rookery server")
     }
 
     /// A detached binary signature, made off the event loop.
@@ -48,37 +50,27 @@ public struct ServerSigningKey: Sendable {
         try openPGP.exportPublicKey(fingerprint: fingerprint)
     }
 
-    /// Writes the public half where admins and `server-setup.sh` expect it, if it is not there yet.
-    private func exportPublicKey(to path: String) throws {
+    /// Writes the public half where admins and `server-setup.sh` expect it. A file there that names
+    /// another key is what devices pin: that is refused, not overwritten.
+    private func publish(to path: String, scratch: String) throws {
         let armored = try publicKey()
-        if (try? String(contentsOfFile: path, encoding: .utf8)) == armored { return }
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+            if existing == armored { return }
+            let named = try Self.fingerprints(in: existing, scratch: scratch)
+            guard named == [fingerprint] else {
+                throw SettingsError("\(path) names \(named.isEmpty ? "no key" : named.joined(separator: ", ")), but the server's secret key is \(fingerprint); devices pin the former. Restore the matching \((scratch as NSString).deletingLastPathComponent)/gnupg, or replace \(path) only to re-pin every device")
+            }
+        }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
         try armored.write(toFile: path, atomically: true, encoding: .utf8)
     }
-}
 
-/// An exclusive `flock` on a file, held until `release()` or the process ends.
-struct FileLock {
-    private let fd: Int32
-
-    init(path: String) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        // Read-only and world-readable: flock needs no write access, and the server's user must be
-        // able to take a lock file that an admin command run as root created.
-        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SettingsError("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                close(fd)
-                throw SettingsError("cannot lock \(path): \(String(cString: strerror(errno)))")
-            }
-        }
-    }
-
-    func release() {
-        flock(fd, LOCK_UN)
-        close(fd)
+    /// The keys an armored file holds, read in a throw-away keyring.
+    private static func fingerprints(in armored: String, scratch: String) throws -> [String] {
+        let keyring = OpenPGP(homeDirectory: scratch + "/pin-" + UUID().uuidString.prefix(8))
+        try keyring.prepareHome(publicKeysOnly: true)
+        defer { try? FileManager.default.removeItem(atPath: keyring.homeDirectory) }
+        return (try? keyring.importKeys(Data(armored.utf8))) ?? []
     }
 }
