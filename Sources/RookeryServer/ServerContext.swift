@@ -8,7 +8,9 @@ public struct ServerContext: Sendable {
     public let settings: ServerSettings
     public let store: any Store
     public let keyring: ServerKeyring
-    public let signingKey: ServerSigningKey
+    /// Made on first use: most admin commands (and most tests) never sign anything, and making
+    /// or checking the key costs gpg runs and a gpg-agent.
+    private let signingKeyCache = Locked<ServerSigningKey?>(nil)
     public let releases: ReleaseLibrary
     /// Threads for blocking work: gpg runs and file reads.
     public let pool: BlockingPool
@@ -30,7 +32,17 @@ public struct ServerContext: Sendable {
             verifier: verifyWorkerExecutable.map {
                 VerifierWorkerPool(executable: $0, homeDirectory: root.serverGnuPGHome)
             })
-        signingKey = try ServerSigningKey.loadOrCreate(root: root, openPGP: keyring.openPGP, pool: pool)
         releases = ReleaseLibrary(directory: root.clientReleaseArchive)
+    }
+
+    /// The server's signing key, found (or made) and checked against server/server-key.asc the
+    /// first time it is asked for; `rookery server` asks at start, so a wrong key stops it there.
+    public func signingKey() throws -> ServerSigningKey {
+        try signingKeyCache.withLock { cached in
+            if let cached { return cached }
+            let key = try ServerSigningKey.loadOrCreate(root: root, openPGP: keyring.openPGP, pool: pool)
+            cached = key
+            return key
+        }
     }
 }

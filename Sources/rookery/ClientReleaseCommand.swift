@@ -36,14 +36,14 @@ struct ClientReleaseCommand: AsyncParsableCommand {
         let builder = ReleaseBuilder(
             source: source ?? context.root.path,
             clientBinary: binary ?? context.root.path + "/lib/rookery/rookery-client",
-            serverURL: url, enrollmentToken: settings.clientEnrollmentToken, signingKey: context.signingKey)
+            serverURL: url, enrollmentToken: settings.clientEnrollmentToken, signingKey: try context.signingKey())
         let record = try await runAdmin { try await context.releases.publish { try await builder.build(number: $0) } }
         if json {
             print(ReleaseFormatter.json([record]))
         } else {
             print("published release \(record.number): \(context.releases.tarballPath(record.number))")
             print("\(record.files) files, \(record.size) bytes, sha256 \(record.sha256)")
-            print("devices will talk to \(url) and check signatures against server key \(context.signingKey.fingerprint)")
+            print("devices will talk to \(url) and check signatures against server key \(try context.signingKey().fingerprint)")
         }
     }
 }

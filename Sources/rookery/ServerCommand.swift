@@ -24,6 +24,8 @@ struct ServerCommand: AsyncParsableCommand {
         // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
         // so helpers always speak the server's own version of the frames.
         let context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe")
+        // Checked now, so a server whose key devices would not accept stops here, saying why.
+        _ = try context.signingKey()
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

@@ -137,8 +137,7 @@ import Testing
         try fleet.publish(version: 1)
         #expect(try fleet.update(device).status == 0)
         // A large release takes long enough to fetch and install that the kills land inside it.
-        var random = SystemRandomNumberGenerator()
-        let blob = Data((0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let blob = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 8 << 20)
         try blob.write(to: URL(fileURLWithPath: fleet.source + "/client/plugins/padding.dat"))
         let big = try fleet.publish(version: 2)
 

@@ -12,7 +12,7 @@ public struct SignedAnswer: Sendable {
 public struct UpdateService: Sendable {
     let store: any Store
     let releases: ReleaseLibrary
-    let signingKey: ServerSigningKey
+    let signingKey: @Sendable () throws -> ServerSigningKey
     let pool: BlockingPool
 
     public func update(_ request: VerifiedRequest) async throws -> SignedAnswer {
@@ -28,7 +28,8 @@ public struct UpdateService: Sendable {
             release: latest.flatMap { $0.number > reported ? $0.offer : nil },
             patches: patches.map(\.instruction))
         let body = try answer.encoded()
-        return SignedAnswer(body: body, signature: try await signingKey.sign(body))
+        let signingKey = self.signingKey
+        return SignedAnswer(body: body, signature: try await pool.run { try signingKey() }.sign(body))
     }
 
     /// The tarball a device asked for with `release`; only published releases are served.

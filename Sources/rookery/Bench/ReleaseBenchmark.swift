@@ -50,7 +50,7 @@ struct ReleaseBenchmark {
         var record: ReleaseRecord?
         for _ in 0..<runs {
             let builder = ReleaseBuilder(source: source, clientBinary: clientBinary, serverURL: server.url,
-                                         enrollmentToken: "", signingKey: context.signingKey)
+                                         enrollmentToken: "", signingKey: try context.signingKey())
             record = try await context.releases.publish { try await builder.build(number: $0) }
             let (ms, kilobytes) = try CronBenchmark.timed(clientBinary, ["update"], environment: ["ROOKERY_HOME": device],
                                                           scratch: scratch.path)
