@@ -71,7 +71,8 @@ import Glibc
 
     enum Broken: String, CaseIterable, CustomTestStringConvertible {
         case memberNotInManifest, manifestFileMissingFromTarball, fileNotMatchingItsHash,
-             manifestListsDotDot, manifestNotFirst, notGzip, sameNumberAsInstalled, binaryDoesNotRun
+             manifestListsDotDot, manifestNotFirst, notGzip, sameNumberAsInstalled, binaryDoesNotRun,
+             binaryIsNotAProgram
         var testDescription: String { rawValue }
     }
 
@@ -151,6 +152,10 @@ import Glibc
             let broken = files.map { $0.path == "lib/rookery/rookery-client"
                 ? TarMember(path: $0.path, mode: $0.mode, contents: Data("#!/bin/sh\necho wrong architecture >&2\nexit 126\n".utf8)) : $0 }
             return try gzippedTar(try signedManifest(2, listing: broken.map(line)) + broken)
+        case .binaryIsNotAProgram:
+            let broken = files.map { $0.path == "lib/rookery/rookery-client"
+                ? TarMember(path: $0.path, mode: $0.mode, contents: Data("\u{7F}ELF for another machine".utf8)) : $0 }
+            return try gzippedTar(try signedManifest(2, listing: broken.map(line)) + broken)
         }
     }
 
@@ -163,6 +168,7 @@ import Glibc
         .notGzip: "gzip",
         .sameNumberAsInstalled: "release 1 is not newer than the installed release 1",
         .binaryDoesNotRun: "client binary does not run",
+        .binaryIsNotAProgram: "client binary cannot start",
     ]
 
     func line(_ member: TarMember) -> ReleaseManifest.File {

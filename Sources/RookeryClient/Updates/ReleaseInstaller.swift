@@ -147,8 +147,14 @@ public struct ReleaseInstaller: Sendable {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ReleaseRefused("the release has no executable lib/rookery/rookery-client")
         }
-        let ran = try Self.runJustWritten(binary, arguments: ["--help"],
+        let ran: PluginProcessResult
+        do {
+            ran = try Self.runJustWritten(binary, arguments: ["--help"],
                                           environment: ["ROOKERY_HOME": root.path, "PATH": "/usr/bin:/bin"])
+        } catch {
+            // Another architecture, or not a program at all.
+            throw ReleaseRefused("the release's client binary cannot start: \(error)")
+        }
         guard ran.ending == .exited(0) else {
             throw ReleaseRefused("the release's client binary does not run (\(ran.ending)): \(String(decoding: ran.stderr.prefix(300), as: UTF8.self))")
         }
