@@ -14,7 +14,7 @@ struct RookeryClientCommand: ParsableCommand {
         discussion: """
             The install root is $ROOKERY_HOME, or the directory above the one holding this binary.
             Settings: <root>/client/settings.yml. State, queue and keys: <root>/var/client/.
-            Exit codes: 0 success, 1 failure, 2 usage error, 3 server unreachable or refused.
+            Exit codes: 0 success, 1 failure, 3 server unreachable or refused, 64 usage error (or settings that cannot be read).
             """,
         subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
                       Plugin.self, Wipe.self])

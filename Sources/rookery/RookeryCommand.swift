@@ -11,7 +11,7 @@ struct RookeryCommand: AsyncParsableCommand {
         discussion: """
             The install root is $ROOKERY_HOME, or the directory above the one holding this binary.
             Settings: <root>/server/settings.yml. Database, keyring and logs: <root>/var/server/.
-            Exit codes: 0 success, 1 failure, 2 usage error.
+            Exit codes: 0 success, 1 failure, 64 usage error (or settings that cannot be opened).
             """,
         subcommands: [ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
                       ClientCommandCommand.self, ClientWipeCommand.self, BenchCommand.self, VerifyWorkerCommand.self])
