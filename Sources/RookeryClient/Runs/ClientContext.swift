@@ -39,6 +39,13 @@ public struct ClientContext: Sendable {
         ServerConnection(baseURL: settings.serverURL, timeoutSeconds: settings.requestTimeout)
     }
 
+    /// A request to `endpoint`, signed by the device's own key under its checked hostname.
+    public func signedRequest(_ endpoint: WireProtocol.Endpoint, by identity: DeviceIdentity,
+                              fields: [String: JSONValue]) throws -> SignedRequest {
+        try SignedRequest.make(endpoint: endpoint, fields: fields, host: try validHostname(),
+                               fingerprint: identity.fingerprint, signer: openPGP)
+    }
+
     /// The name this device reports, checked before anything is signed with it: a name the server
     /// would refuse must stop delivery, not send every collection to rejected/.
     public func validHostname() throws -> String {

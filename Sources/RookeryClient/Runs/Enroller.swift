@@ -18,8 +18,7 @@ public struct Enroller: Sendable {
         if !context.settings.enrollmentToken.isEmpty {
             fields["enrollment_token"] = .string(context.settings.enrollmentToken)
         }
-        let request = try SignedRequest.make(endpoint: .enroll, fields: fields, host: try context.validHostname(),
-                                             fingerprint: identity.fingerprint, signer: context.openPGP)
+        let request = try context.signedRequest(.enroll, by: identity, fields: fields)
         var state = context.loadState()
         switch try context.connection.send(request, expecting: EnrollResponse.self) {
         case .ok(let answer):

@@ -62,8 +62,7 @@ public struct Submitter: Sendable {
             report.rejected += 1
             return nil
         }
-        let request = try SignedRequest.make(endpoint: .submit, fields: fields, host: try context.validHostname(),
-                                             fingerprint: identity.fingerprint, signer: context.openPGP)
+        let request = try context.signedRequest(.submit, by: identity, fields: fields)
         let answer: ServerAnswer<SubmitResponse>
         do {
             answer = try context.connection.send(request, expecting: SubmitResponse.self)

@@ -65,7 +65,7 @@ public struct Updater: Sendable {
 
     /// The answer, once its signature, nonce and key check out.
     func fetchAnswer(identity: DeviceIdentity, installed: Int) throws -> UpdateAnswer {
-        let request = try signedRequest(.update, identity: identity, fields: [
+        let request = try context.signedRequest(.update, by: identity, fields: [
             "release": .integer(Int64(installed)),
             "commands_allowed": .bool(context.settings.allowCommands),
         ])
@@ -115,7 +115,7 @@ public struct Updater: Sendable {
     /// Tells the server; a lost acknowledgement only means the patch comes again next time.
     private func acknowledge(_ patch: PatchInstruction, result: PatchResult, message: String, identity: DeviceIdentity) {
         do {
-            let request = try signedRequest(.acknowledgePatch, identity: identity, fields: [
+            let request = try context.signedRequest(.acknowledgePatch, by: identity, fields: [
                 "patch_id": .integer(patch.id), "target": .string(patch.target),
                 "result": .string(result.rawValue), "message": .string(message),
             ])
@@ -129,7 +129,7 @@ public struct Updater: Sendable {
         guard offer.size <= Self.maxReleaseBytes else {
             throw UpdateRefused("release \(offer.number) is \(offer.size) bytes, over the limit of \(Self.maxReleaseBytes)")
         }
-        let request = try signedRequest(.release, identity: identity, fields: ["release": .integer(Int64(offer.number))])
+        let request = try context.signedRequest(.release, by: identity, fields: ["release": .integer(Int64(offer.number))])
         let download = ServerConnection(baseURL: context.settings.serverURL,
                                         timeoutSeconds: max(context.settings.requestTimeout, Self.releaseTimeoutSeconds))
         let tarball = try Self.accepted(try download.exchange(request, maxResponseBytes: offer.size)).body
@@ -138,12 +138,6 @@ public struct Updater: Sendable {
             throw UpdateRefused("the downloaded release \(offer.number) is not the one the signed answer describes")
         }
         return try ReleaseInstaller(root: context.root, log: context.log).install(tarball: tarball, expected: offer.number)
-    }
-
-    private func signedRequest(_ endpoint: WireProtocol.Endpoint, identity: DeviceIdentity,
-                               fields: [String: JSONValue]) throws -> SignedRequest {
-        try SignedRequest.make(endpoint: endpoint, fields: fields, host: try context.validHostname(),
-                               fingerprint: identity.fingerprint, signer: context.openPGP)
     }
 
     private static func accepted(_ answer: ServerAnswer<HTTPReply>) throws -> HTTPReply {

@@ -26,7 +26,7 @@ public struct ProtocolController: Sendable {
     }
 
     func handle(_ request: Request, context: RookeryRequestContext) async -> Response {
-        let peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let peer = context.peer
         let name = context.parameters.get("endpoint") ?? ""
         do {
             guard let endpoint = WireProtocol.Endpoint(rawValue: name) else {
@@ -57,7 +57,7 @@ public struct ProtocolController: Sendable {
     /// off unless `release_download` is set. What a device installs is checked against the
     /// signed manifest inside, whoever served it.
     func downloadLatestRelease(context: RookeryRequestContext) async -> Response {
-        let peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let peer = context.peer
         do {
             guard releaseDownload else {
                 throw ProtocolError(.forbidden, "release download is turned off (release_download in server/settings.yml)")

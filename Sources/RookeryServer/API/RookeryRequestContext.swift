@@ -10,4 +10,9 @@ public struct RookeryRequestContext: RequestContext, RemoteAddressRequestContext
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
+
+    /// The peer as logs name it: address:port.
+    var peer: String {
+        remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+    }
 }
