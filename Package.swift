@@ -32,9 +32,11 @@ let package = Package(
         ]),
         // Built-in plugins: read the system through a root directory. No dependencies.
         .target(name: "RookeryPlugins"),
-        .target(name: "RookeryClient", dependencies: ["RookeryCore", "RookeryPlugins", "CCurl"]),
+        // HTTP and SMTP over libcurl, for the client's requests and the server's mail and webhooks.
+        .target(name: "RookeryCurl", dependencies: ["CCurl"]),
+        .target(name: "RookeryClient", dependencies: ["RookeryCore", "RookeryPlugins", "RookeryCurl"]),
         .target(name: "RookeryServer", dependencies: [
-            "RookeryCore",
+            "RookeryCore", "RookeryCurl",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
@@ -47,7 +49,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rookery", dependencies: [
-            "RookeryServer", "RookeryClient",
+            "RookeryServer", "RookeryClient", "RookeryCurl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -55,9 +57,10 @@ let package = Package(
         .target(name: "RookeryTestSupport", dependencies: ["RookeryCore"], path: "Tests/RookeryTestSupport"),
         .testTarget(name: "RookeryCoreTests", dependencies: ["RookeryCore", "RookeryTestSupport"]),
         .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryTestSupport"]),
+        .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryTestSupport"]),
+        .testTarget(name: "RookeryCurlTests", dependencies: ["RookeryCurl", "RookeryTestSupport"]),
         .testTarget(name: "RookeryServerTests", dependencies: [
-            "RookeryServer", "RookeryTestSupport",
+            "RookeryServer", "RookeryCurl", "RookeryTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryTestSupport"]),

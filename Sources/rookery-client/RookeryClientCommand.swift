@@ -3,6 +3,7 @@ import Foundation
 import RookeryClient
 import RookeryCore
 import RookeryPlugins
+import RookeryCurl
 
 @main
 struct RookeryClientCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import Foundation
 import RookeryCore
 import RookeryTestSupport
 import Testing
+import RookeryCurl
 @testable import RookeryClient
 
 /// `Updater.checkedAnswer`: a device acts on an update answer only when it is signed by the pinned

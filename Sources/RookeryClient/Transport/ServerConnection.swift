@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryCurl
 
 /// What the server said to one request.
 public enum ServerAnswer<T: Sendable>: Sendable {

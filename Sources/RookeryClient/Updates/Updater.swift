@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryCurl
 
 /// What one update check did.
 public struct UpdateReport: Sendable, Equatable {

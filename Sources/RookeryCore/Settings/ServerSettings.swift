@@ -20,6 +20,8 @@ public struct ServerSettings: Codable, Sendable {
     public var clientEnrollmentToken: String = ""
     /// Whether `GET /rookery/v1/download_release` hands the latest release to anyone who asks.
     public var releaseDownload: Bool = false
+    /// The issues audit: checks file, calendar, mail and webhooks.
+    public var audit: AuditSettings = AuditSettings()
 
     public init() {}
 
@@ -29,7 +31,7 @@ public struct ServerSettings: Codable, Sendable {
         case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
         case maxPendingDevices = "max_pending_devices"
         case clientServerURL = "client_server_url", clientEnrollmentToken = "client_enrollment_token"
-        case releaseDownload = "release_download"
+        case releaseDownload = "release_download", audit
     }
 
     public init(from decoder: Decoder) throws {
@@ -46,5 +48,6 @@ public struct ServerSettings: Codable, Sendable {
         clientServerURL = try c.decodeIfPresent(String.self, forKey: .clientServerURL) ?? d.clientServerURL
         clientEnrollmentToken = try c.decodeIfPresent(String.self, forKey: .clientEnrollmentToken) ?? d.clientEnrollmentToken
         releaseDownload = try c.decodeIfPresent(Bool.self, forKey: .releaseDownload) ?? d.releaseDownload
+        audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? d.audit
     }
 }

@@ -19,10 +19,13 @@ public struct Device: Codable, Sendable, Equatable {
     public var flags: [String]
     /// The client release the device last said it runs (nil before its first update request).
     public var clientRelease: Int?
+    /// Set by `bin/issues suspend`: the device's issues are hidden until it next reports.
+    public var suspendedAt: Date?
 
     public init(fingerprint: String, publicKey: String, hostname: String, machineID: String,
                 state: DeviceState, enrolledAt: Date, acceptedAt: Date? = nil,
-                lastSubmissionAt: Date? = nil, flags: [String] = [], clientRelease: Int? = nil) {
+                lastSubmissionAt: Date? = nil, flags: [String] = [], clientRelease: Int? = nil,
+                suspendedAt: Date? = nil) {
         self.fingerprint = fingerprint
         self.publicKey = publicKey
         self.hostname = hostname
@@ -33,6 +36,13 @@ public struct Device: Codable, Sendable, Equatable {
         self.lastSubmissionAt = lastSubmissionAt
         self.flags = flags
         self.clientRelease = clientRelease
+        self.suspendedAt = suspendedAt
+    }
+
+    /// Suspended, and has not reported since.
+    public var isSuspended: Bool {
+        guard let suspendedAt else { return false }
+        return lastSubmissionAt.map { $0 <= suspendedAt } ?? true
     }
 }
 

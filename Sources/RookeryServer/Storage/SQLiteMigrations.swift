@@ -71,6 +71,45 @@ enum SQLiteMigrations {
                 ALTER TABLE devices ADD COLUMN client_release INTEGER;
                 """)
         }
+        migrator.registerMigration("v3-issues-parameters") { db in
+            try db.execute(sql: """
+                CREATE TABLE issues (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    opened_at DATETIME NOT NULL,
+                    opened_by TEXT NOT NULL,
+                    closed_at DATETIME,
+                    close_reason TEXT,
+                    alerted_at DATETIME,
+                    snoozed_until DATETIME,
+                    held INTEGER NOT NULL DEFAULT 0,
+                    held_data_at DATETIME,
+                    detail TEXT NOT NULL DEFAULT ''
+                );
+                -- One open issue per device and check; the audit's batches read open and held ones.
+                CREATE UNIQUE INDEX issues_one_open ON issues(fingerprint, name) WHERE closed_at IS NULL;
+                CREATE INDEX issues_live ON issues(fingerprint) WHERE closed_at IS NULL OR held = 1;
+                CREATE INDEX issues_device ON issues(fingerprint, id);
+
+                CREATE TABLE client_parameters (
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (fingerprint, name)
+                );
+                -- user_clients: stored both ways, so a link is found from either end.
+                CREATE TABLE device_links (
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    linked TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    PRIMARY KEY (fingerprint, linked)
+                );
+
+                ALTER TABLE devices ADD COLUMN suspended_at DATETIME;
+                -- The audit walks devices in this order, a batch at a time.
+                CREATE INDEX devices_audit_order ON devices(state, hostname, fingerprint);
+                """)
+        }
         return migrator
     }
 }

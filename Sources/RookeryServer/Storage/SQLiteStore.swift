@@ -4,7 +4,7 @@ import RookeryCore
 
 /// The default store: one SQLite file in WAL mode, shared safely by the server and admin commands.
 public final class SQLiteStore: Store {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     public init(path: String) throws {
         try FileManager.default.createDirectory(
@@ -171,14 +171,14 @@ public final class SQLiteStore: Store {
         text.flatMap { try? JSONValue.parse(Data($0.utf8)) }
     }
 
-    private static func device(from row: Row) -> Device {
+    static func device(from row: Row) -> Device {
         let flagsText: String = row["flags"]
         let flags = (try? JSONDecoder().decode([String].self, from: Data(flagsText.utf8))) ?? []
         return Device(fingerprint: row["fingerprint"], publicKey: row["public_key"], hostname: row["hostname"],
                       machineID: row["machine_id"], state: DeviceState(rawValue: row["state"]) ?? .pending,
                       enrolledAt: row["enrolled_at"], acceptedAt: row["accepted_at"],
                       lastSubmissionAt: row["last_submission_at"], flags: flags,
-                      clientRelease: row["client_release"])
+                      clientRelease: row["client_release"], suspendedAt: row["suspended_at"])
     }
 
     // MARK: - Releases and patches

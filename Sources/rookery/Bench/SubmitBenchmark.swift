@@ -2,6 +2,7 @@ import Foundation
 import RookeryClient
 import RookeryCore
 import RookeryServer
+import RookeryCurl
 
 /// `rookery bench submit`: see BenchCommand for what it measures.
 struct SubmitBenchmark {

@@ -1,0 +1,142 @@
+import Foundation
+import RookeryCore
+
+/// Runs the checks over every accepted device, a batch at a time, so memory does not grow with the
+/// fleet: opens and closes issues as the data says, and hands each device's findings to a sink
+/// (the report, the mailer) as it goes.
+public struct AuditEngine: Sendable {
+    public let catalog: CheckCatalog
+    public let store: any IssueStore
+    public let clock: GraceClock
+    public var batchSize = 1000
+    private let evaluator = CheckEvaluator()
+
+    public init(catalog: CheckCatalog, store: any IssueStore, clock: GraceClock = GraceClock()) {
+        self.catalog = catalog
+        self.store = store
+        self.clock = clock
+    }
+
+    public struct Options: Sendable {
+        public var now: Date
+        /// Record that due alerts were sent, so they wait alert_every before the next one (cron).
+        public var markAlerted: Bool
+
+        public init(now: Date = Date(), markAlerted: Bool = false) {
+            self.now = now
+            self.markAlerted = markAlerted
+        }
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var devices = 0, opened = 0, closed = 0, due = 0
+    }
+
+    @discardableResult
+    public func run(_ options: Options, sink: (DeviceAudit) async throws -> Void = { _ in }) async throws -> Summary {
+        var summary = Summary()
+        try await forEachSubject { subject in
+            let (audit, changes) = audit(subject, options)
+            summary.devices += 1
+            summary.opened += changes.filter { if case .open = $0 { true } else { false } }.count
+            summary.closed += changes.filter { if case .close = $0 { true } else { false } }.count
+            summary.due += audit.entries.filter { $0.status == .due }.count
+            try await sink(audit)
+            return changes
+        }
+        return summary
+    }
+
+    /// Every accepted device in (hostname, fingerprint) order; the changes `body` returns for a
+    /// batch are written before the next batch is read.
+    public func forEachSubject(_ body: (AuditSubject) async throws -> [IssueChange]) async throws {
+        let paths = Array(Set(catalog.checks.flatMap { check -> [DocumentPath] in
+            if case .condition(let condition) = check.kind { return condition.paths }
+            return []
+        })).sorted { $0.description < $1.description }
+        var cursor: AuditCursor?
+        while true {
+            let batch = try await store.auditSubjects(after: cursor, limit: batchSize, paths: paths)
+            var changes: [IssueChange] = []
+            for subject in batch { changes += try await body(subject) }
+            try await store.apply(changes)
+            guard batch.count == batchSize, let last = batch.last?.device else { return }
+            cursor = AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint)
+        }
+    }
+
+    /// One device: every check's verdict applied to its issues.
+    func audit(_ subject: AuditSubject, _ options: Options) -> (DeviceAudit, [IssueChange]) {
+        var changes: [IssueChange] = []
+        var entries: [AuditEntry] = []
+        let lastDataAt = subject.device.lastSubmissionAt
+        for issue in subject.issues where issue.held && !issue.stillHeld(lastDataAt: lastDataAt) {
+            changes.append(.releaseHold(id: issue.id!))
+        }
+        for issue in subject.issues where issue.isOpen && catalog.check(named: issue.name) == nil {
+            changes.append(.close(id: issue.id!, at: options.now, reason: .checkRemoved))
+        }
+        for check in catalog.checks {
+            let mine = subject.issues.filter { $0.name == check.name }
+            let step = lifecycle(check, subject, open: mine.first(where: \.isOpen),
+                                 heldClosed: mine.contains { !$0.isOpen && $0.stillHeld(lastDataAt: lastDataAt) },
+                                 options)
+            changes += step.changes
+            if let entry = step.entry { entries.append(entry) }
+        }
+        return (DeviceAudit(device: subject.device, userEmail: subject.userEmail, entries: entries), changes)
+    }
+
+    private func lifecycle(_ check: Check, _ subject: AuditSubject, open: IssueRecord?, heldClosed: Bool,
+                           _ options: Options) -> (changes: [IssueChange], entry: AuditEntry?) {
+        let now = options.now
+        let evaluation = evaluator.evaluate(check, on: subject, now: now)
+        let manualOpen = open?.stillHeld(lastDataAt: subject.device.lastSubmissionAt) ?? false
+        guard var issue = open else {
+            switch evaluation.verdict {
+            case .holds where !heldClosed:
+                var issue = IssueRecord(fingerprint: subject.device.fingerprint, name: check.name,
+                                        openedAt: min(evaluation.since, now), detail: evaluation.detail)
+                let entry = self.entry(check, issue, subject.device, now)
+                if options.markAlerted && entry.status == .due { issue.alertedAt = now }
+                return ([.open(issue)], entry)
+            case .unknown:
+                return ([], AuditEntry(check: check.name, description: check.description, remediation: check.remediation,
+                                       status: .unknown, detail: evaluation.detail))
+            default:
+                return ([], nil)
+            }
+        }
+        if evaluation.verdict == .clear && !manualOpen {
+            return ([.close(id: issue.id!, at: now, reason: .resolved)], nil)
+        }
+        var changes: [IssueChange] = []
+        if evaluation.verdict == .holds && evaluation.detail != issue.detail {
+            issue.detail = evaluation.detail
+            changes.append(.updateDetail(id: issue.id!, detail: evaluation.detail))
+        }
+        let entry = self.entry(check, issue, subject.device, now)
+        if options.markAlerted && entry.status == .due { changes.append(.markAlerted(id: issue.id!, at: now)) }
+        return (changes, entry)
+    }
+
+    private func entry(_ check: Check, _ issue: IssueRecord, _ device: Device, _ now: Date) -> AuditEntry {
+        // An admin who opens an issue by hand wants it seen now, not after the check's grace.
+        let graceEnds = issue.openedBy == .admin ? issue.openedAt : clock.end(of: check.grace, from: issue.openedAt)
+        let status: AuditStatus
+        if device.isSuspended {
+            status = .suspended
+        } else if issue.isSnoozed(at: now) {
+            status = .snoozed
+        } else if now < graceEnds {
+            status = .grace
+        } else if let alerted = issue.alertedAt, now < alerted.addingTimeInterval(check.alertEvery) {
+            status = .alerted
+        } else {
+            status = .due
+        }
+        return AuditEntry(check: check.name, description: check.description, remediation: check.remediation,
+                          status: status, openedAt: issue.openedAt, graceEndsAt: graceEnds,
+                          alertedAt: issue.alertedAt, snoozedUntil: issue.snoozedUntil, detail: issue.detail)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// One check of the audit, from `server/issues.yml`: what makes a device fail it, how long it may
+/// fail before anyone is told, and how often to tell again.
+public struct Check: Sendable {
+    public enum Kind: Sendable {
+        /// A condition over the device's document.
+        case condition(Condition)
+        /// The device has not reported for `after` (linked devices of one owner excepted).
+        case notReporting(after: TimeInterval)
+        /// A patch has waited longer than `after` for the device to acknowledge it.
+        case pendingPatches(after: TimeInterval)
+        /// Another key uses the device's hostname or machine id.
+        case duplicateHost
+        /// A plugin's whole output is "unknown": it failed, hung or printed garbage.
+        case pluginFailed
+    }
+
+    /// What a condition's `unknown` counts as.
+    public enum MissingPolicy: String, Sendable, CaseIterable {
+        case pass, fail, unknown
+    }
+
+    public var name: String
+    public var description: String
+    public var kind: Kind
+    public var missing: MissingPolicy = .unknown
+    /// How long an issue stays open before it is reported (business time with a calendar).
+    public var grace: TimeInterval = 0
+    /// How often an open, reported issue is reported again.
+    public var alertEvery: TimeInterval = 86_400
+    public var remediation: String?
+    /// Where to POST a JSON notice when this check alerts, besides the global webhook.
+    public var webhook: String?
+
+    public init(name: String, description: String, kind: Kind) {
+        self.name = name
+        self.description = description
+        self.kind = kind
+    }
+
+    /// The kinds that `computed:` names in issues.yml.
+    public static let computedKinds = ["not-reporting", "pending-patches", "duplicate-host", "plugin-failed"]
+}
+
+/// Durations as issues.yml writes them: `0`, `30m`, `12h`, `7d`, `2w`, or sums such as `1d12h`.
+public enum DurationText {
+    private static let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+
+    public static func seconds(_ text: String) -> TimeInterval? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed == "0" { return 0 }
+        var total: TimeInterval = 0, digits = ""
+        for c in trimmed {
+            if c.isASCII && c.isNumber {
+                digits.append(c)
+            } else if let unit = units[c], let amount = Double(digits) {
+                total += amount * unit
+                digits = ""
+            } else {
+                return nil
+            }
+        }
+        return digits.isEmpty && !trimmed.isEmpty ? total : nil
+    }
+
+    /// The shortest exact spelling: 90000 seconds is `1d1h`.
+    public static func text(_ seconds: TimeInterval) -> String {
+        var rest = Int(seconds), out = ""
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
+            out += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return out.isEmpty ? "0" : out
+    }
+}

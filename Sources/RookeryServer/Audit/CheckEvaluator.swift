@@ -1,0 +1,87 @@
+import Foundation
+import RookeryCore
+
+/// What one check says about one device, and since when.
+public struct Evaluation: Sendable, Equatable {
+    public var verdict: Verdict
+    /// When the problem began as far as the server can tell: the submission time of the document
+    /// that shows it, or the moment a computed threshold was crossed.
+    public var since: Date
+    /// What was seen, for the report.
+    public var detail: String
+}
+
+/// Evaluates checks against the facts the store gathered about one device.
+public struct CheckEvaluator: Sendable {
+    /// Linked devices cover for one that is away for at most this long.
+    public static let linkedCoverLimit: TimeInterval = 31 * 86_400
+
+    public init() {}
+
+    public func evaluate(_ check: Check, on subject: AuditSubject, now: Date) -> Evaluation {
+        let device = subject.device
+        let dataAt = device.lastSubmissionAt ?? now
+        switch check.kind {
+        case .condition(let condition):
+            let raw = condition.evaluate(subject.document)
+            return Evaluation(verdict: apply(check.missing, to: raw), since: dataAt,
+                              detail: raw == .unknown ? "no data at \(missingPaths(condition, subject))" : evidence(condition, subject))
+        case .notReporting(let after):
+            return notReporting(subject, after: after, now: now)
+        case .pendingPatches(let after):
+            guard let oldest = subject.oldestPendingPatchAt, now.timeIntervalSince(oldest) > after else {
+                return Evaluation(verdict: .clear, since: now, detail: "")
+            }
+            return Evaluation(verdict: .holds, since: oldest.addingTimeInterval(after),
+                              detail: "a patch has waited since \(RFC3339.string(from: oldest))")
+        case .duplicateHost:
+            return Evaluation(verdict: subject.hasDuplicate ? .holds : .clear, since: now,
+                              detail: subject.hasDuplicate ? "another key uses hostname \(device.hostname) or its machine id" : "")
+        case .pluginFailed:
+            let failed = subject.failedPlugins
+            return Evaluation(verdict: failed.isEmpty ? .clear : .holds, since: dataAt,
+                              detail: failed.isEmpty ? "" : "failed: " + failed.joined(separator: ", "))
+        }
+    }
+
+    private func notReporting(_ subject: AuditSubject, after: TimeInterval, now: Date) -> Evaluation {
+        let device = subject.device
+        let last = device.lastSubmissionAt ?? device.acceptedAt ?? device.enrolledAt
+        let silent = now.timeIntervalSince(last)
+        guard silent > after else { return Evaluation(verdict: .clear, since: now, detail: "") }
+        if let linked = subject.linkedLastReportAt, now.timeIntervalSince(linked) <= after,
+           silent <= Self.linkedCoverLimit {
+            return Evaluation(verdict: .clear, since: now, detail: "a linked device reported")
+        }
+        let since = device.lastSubmissionAt.map { "last report \(RFC3339.string(from: $0))" } ?? "never reported"
+        return Evaluation(verdict: .holds, since: last.addingTimeInterval(after), detail: since)
+    }
+
+    private func apply(_ policy: Check.MissingPolicy, to verdict: Verdict) -> Verdict {
+        guard verdict == .unknown else { return verdict }
+        switch policy {
+        case .pass: return .clear
+        case .fail: return .holds
+        case .unknown: return .unknown
+        }
+    }
+
+    /// The values the condition tested, `path = value`, kept short for a report line.
+    private func evidence(_ condition: Condition, _ subject: AuditSubject) -> String {
+        let parts = Set(condition.paths).sorted { $0.description < $1.description }.map { path in
+            switch path.lookup(in: subject.document) {
+            case .array(let items)?: "\(path): \(items.count) items"
+            case .object?: "\(path): {...}"
+            case let value?: "\(path) = \(value.serializedString)"
+            case nil: "\(path) missing"
+            }
+        }
+        let text = parts.joined(separator: "; ")
+        return text.count > 200 ? String(text.prefix(197)) + "..." : text
+    }
+
+    private func missingPaths(_ condition: Condition, _ subject: AuditSubject) -> String {
+        let missing = Set(condition.paths).filter { $0.lookup(in: subject.document).map(\.isMissing) ?? true }
+        return missing.map(\.description).sorted().joined(separator: ", ")
+    }
+}

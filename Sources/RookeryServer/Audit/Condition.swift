@@ -1,0 +1,172 @@
+import Foundation
+import RookeryCore
+
+/// What a condition says about one device: the problem is there, it is not, or the data cannot tell.
+public enum Verdict: String, Sendable, Codable {
+    case holds, clear, unknown
+}
+
+/// A condition over a device's document, as written in `server/issues.yml`. It describes the
+/// problem: where it holds, the check's issue is open.
+///
+/// Values that are absent, null or the string "unknown" (what plugins print when they cannot
+/// tell) are missing. A test on a missing value answers `unknown` rather than guessing, except
+/// `exists`, and `equals`/`in` when they name "unknown" themselves. `all`, `any` and `none`
+/// combine answers in three-valued logic: one clear part clears an `all`, one holding part makes
+/// an `any` hold, and only what is left undecided stays unknown.
+public indirect enum Condition: Sendable, Equatable {
+    case test(path: DocumentPath, Test)
+    /// Holds when `condition` holds for at least one element of the array (or value of the
+    /// object) at `path`; its paths are relative to that element.
+    case anyItem(path: DocumentPath, Condition)
+    case all([Condition])
+    case any([Condition])
+    case none([Condition])
+
+    public enum Test: Sendable, Equatable {
+        case equals(JSONValue), notEquals(JSONValue), isIn([JSONValue]), notIn([JSONValue])
+        case exists(Bool)
+        case lessThan(Double), greaterThan(Double)
+        case matches(Pattern)
+    }
+
+    public func evaluate(_ value: JSONValue?) -> Verdict {
+        switch self {
+        case .test(let path, let test):
+            return test.evaluate(path.lookup(in: value))
+        case .anyItem(let path, let condition):
+            return Self.anyItem(of: path.lookup(in: value), condition)
+        case .all(let parts):
+            let verdicts = parts.map { $0.evaluate(value) }
+            if verdicts.contains(.clear) { return .clear }
+            return verdicts.contains(.unknown) ? .unknown : .holds
+        case .any(let parts):
+            return Self.any(parts.map { $0.evaluate(value) })
+        case .none(let parts):
+            switch Self.any(parts.map { $0.evaluate(value) }) {
+            case .holds: return .clear
+            case .clear: return .holds
+            case .unknown: return .unknown
+            }
+        }
+    }
+
+    /// The top-level paths this condition reads, so the store can hand over just those values.
+    public var paths: [DocumentPath] {
+        switch self {
+        case .test(let path, _), .anyItem(let path, _): [path]
+        case .all(let parts), .any(let parts), .none(let parts): parts.flatMap(\.paths)
+        }
+    }
+
+    private static func any(_ verdicts: [Verdict]) -> Verdict {
+        if verdicts.contains(.holds) { return .holds }
+        return verdicts.contains(.unknown) ? .unknown : .clear
+    }
+
+    private static func anyItem(of container: JSONValue?, _ condition: Condition) -> Verdict {
+        switch container {
+        case .array(let items): return any(items.map { condition.evaluate($0) })
+        case .object(let fields): return any(fields.values.map { condition.evaluate($0) })
+        default: return .unknown
+        }
+    }
+}
+
+extension Condition.Test {
+    func evaluate(_ found: JSONValue?) -> Verdict {
+        let value = found.flatMap { $0.isMissing ? nil : $0 }
+        switch self {
+        case .exists(let wanted):
+            return Verdict(value != nil, wanted)
+        case .equals(let expected):
+            if found == .string("unknown") && expected == .string("unknown") { return .holds }
+            guard let value else { return .unknown }
+            return Verdict(value.sameValue(as: expected), true)
+        case .notEquals(let expected):
+            guard let value else { return .unknown }
+            return Verdict(value.sameValue(as: expected), false)
+        case .isIn(let choices):
+            if found == .string("unknown") && choices.contains(.string("unknown")) { return .holds }
+            guard let value else { return .unknown }
+            return Verdict(choices.contains { value.sameValue(as: $0) }, true)
+        case .notIn(let choices):
+            guard let value else { return .unknown }
+            return Verdict(choices.contains { value.sameValue(as: $0) }, false)
+        case .lessThan(let limit):
+            guard let number = value?.numberValue else { return .unknown }
+            return Verdict(number < limit, true)
+        case .greaterThan(let limit):
+            guard let number = value?.numberValue else { return .unknown }
+            return Verdict(number > limit, true)
+        case .matches(let pattern):
+            guard let text = value?.stringValue else { return .unknown }
+            return Verdict(pattern.matches(text), true)
+        }
+    }
+}
+
+private extension Verdict {
+    /// `.holds` when `fact` is what the test wants, else `.clear`.
+    init(_ fact: Bool, _ wanted: Bool) { self = fact == wanted ? .holds : .clear }
+}
+
+extension JSONValue {
+    /// Absent data in a document: null, or "unknown", which plugins print when they cannot tell.
+    var isMissing: Bool { self == .null || self == .string("unknown") }
+
+    var numberValue: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .number(let d): d
+        default: nil
+        }
+    }
+
+    /// Equality where 1 and 1.0 are the same number.
+    func sameValue(as other: JSONValue) -> Bool {
+        if let a = numberValue, let b = other.numberValue { return a == b }
+        return self == other
+    }
+}
+
+/// A dotted path into a document, such as `plugins.sshd.password_authentication`. The empty path
+/// is the value itself (used inside `any_item`).
+public struct DocumentPath: Sendable, Hashable, CustomStringConvertible {
+    public let components: [String]
+
+    /// Components are letters, digits, `_` and `-`, so a path is safe to hand to a database's JSON
+    /// functions after quoting.
+    public init?(_ text: String) {
+        let parts = text.isEmpty ? [] : text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(Self.isPathCharacter) }) else { return nil }
+        components = parts
+    }
+
+    public var description: String { components.joined(separator: ".") }
+
+    func lookup(in value: JSONValue?) -> JSONValue? {
+        components.reduce(value) { current, key in current?[key] }
+    }
+
+    private static func isPathCharacter(_ c: Character) -> Bool {
+        c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-")
+    }
+}
+
+/// A compiled regular expression; compiled once when issues.yml is loaded.
+public struct Pattern: @unchecked Sendable, Equatable {
+    public let source: String
+    private let expression: NSRegularExpression
+
+    public init(_ source: String) throws {
+        self.source = source
+        expression = try NSRegularExpression(pattern: source)
+    }
+
+    func matches(_ text: String) -> Bool {
+        expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    public static func == (a: Pattern, b: Pattern) -> Bool { a.source == b.source }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import RookeryCore
+
+/// What `bin/issues` does besides the audit itself: snoozes, suspensions, manual opens and
+/// closes, listings. Every host and check name is checked before anything changes.
+public struct IssueAdmin: Sendable {
+    let store: any Store
+    let devices: DeviceAdmin
+    public let catalog: CheckCatalog
+
+    public init(context: ServerContext, catalog: CheckCatalog? = nil) throws {
+        store = context.store
+        devices = DeviceAdmin(context: context)
+        self.catalog = try catalog ?? CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile))
+    }
+
+    /// A check name from issues.yml, or an error that lists the names there are.
+    public func checkName(_ name: String) throws -> String {
+        guard catalog.check(named: name) != nil else {
+            throw AdminError("no check named \(name) in issues.yml; checks: "
+                             + catalog.checks.map(\.name).joined(separator: ", "))
+        }
+        return name
+    }
+
+    public func resolve(_ host: String) async throws -> Device { try await devices.resolve(host) }
+
+    private func fingerprint(of host: String?) async throws -> String? {
+        guard let host else { return nil }
+        return try await resolve(host).fingerprint
+    }
+
+    /// Snoozes open issues until `until` (nil unsnoozes); at least one of host and name unless `all`.
+    public func snooze(until: Date?, host: String?, name: String?, all: Bool) async throws -> Int {
+        guard all || host != nil || name != nil else {
+            throw AdminError("say which issues: --host, --issue-name, or --all")
+        }
+        let fingerprint = try await fingerprint(of: host)
+        let name = try name.map(checkName)
+        return try await store.snooze(until: until, fingerprint: fingerprint, name: name)
+    }
+
+    public func suspend(_ host: String, now: Date = Date()) async throws -> Device {
+        let device = try await resolve(host)
+        try await store.suspend(fingerprint: device.fingerprint, at: now)
+        return device
+    }
+
+    public func unsuspend(_ host: String) async throws -> Device {
+        let device = try await resolve(host)
+        try await store.suspend(fingerprint: device.fingerprint, at: nil)
+        return device
+    }
+
+    /// Opens an issue by hand; it stays open until the device sends new data, then the audit decides.
+    public func open(_ host: String, name: String, now: Date = Date()) async throws -> Device {
+        let device = try await resolve(host)
+        let name = try checkName(name)
+        if let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }) {
+            throw AdminError("\(device.hostname) already has \(name) open since \(RFC3339.string(from: open.openedAt))")
+        }
+        var issue = IssueRecord(fingerprint: device.fingerprint, name: name, openedAt: now, openedBy: .admin,
+                                detail: "opened by an admin")
+        issue.held = true
+        issue.heldDataAt = device.lastSubmissionAt
+        try await store.apply([.open(issue)])
+        return device
+    }
+
+    /// Closes an open issue by hand; the audit does not reopen it until the device sends new data.
+    public func close(_ host: String, name: String, now: Date = Date()) async throws -> Device {
+        let device = try await resolve(host)
+        let name = try checkName(name)
+        guard let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }),
+              let id = open.id else {
+            throw AdminError("\(device.hostname) has no open \(name) issue; see bin/issues list --host \(host)")
+        }
+        try await store.apply([.close(id: id, at: now, reason: .manual)])
+        return device
+    }
+
+    /// Open issues with their devices, by hostname then check; filters are optional.
+    public func list(host: String?, name: String?) async throws -> [(device: Device, issue: IssueRecord)] {
+        let fingerprint = try await fingerprint(of: host)
+        let name = try name.map(checkName)
+        let issues = try await store.openIssues(fingerprint: fingerprint).filter { name == nil || $0.name == name }
+        var found: [(device: Device, issue: IssueRecord)] = []
+        var cache: [String: Device] = [:]
+        for issue in issues {
+            if cache[issue.fingerprint] == nil { cache[issue.fingerprint] = try await store.device(fingerprint: issue.fingerprint) }
+            if let device = cache[issue.fingerprint] { found.append((device, issue)) }
+        }
+        return found.sorted { ($0.device.hostname, $0.issue.name) < ($1.device.hostname, $1.issue.name) }
+    }
+
+    public func history(_ host: String, limit: Int) async throws -> (Device, [IssueRecord]) {
+        let device = try await resolve(host)
+        return (device, try await store.issueHistory(fingerprint: device.fingerprint, limit: limit))
+    }
+
+    /// Evaluates `check` against every accepted device now, changing nothing: who would fail,
+    /// and who cannot be judged.
+    public func dryRun(_ check: Check, now: Date = Date()) async throws -> [(device: Device, evaluation: Evaluation)] {
+        let engine = AuditEngine(catalog: CheckCatalog(checks: [check]), store: store)
+        let evaluator = CheckEvaluator()
+        var found: [(device: Device, evaluation: Evaluation)] = []
+        try await engine.forEachSubject { subject in
+            let evaluation = evaluator.evaluate(check, on: subject, now: now)
+            if evaluation.verdict != .clear { found.append((subject.device, evaluation)) }
+            return []
+        }
+        return found
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import RookeryCore
+
+/// What the audit, `bin/issues` and `bin/client_parameters` keep. Part of `Store`; every method is
+/// one transaction.
+public protocol IssueStore: Sendable {
+    /// The next `limit` accepted devices after `cursor` in (hostname, fingerprint) order, each with
+    /// only the document values at `paths`, so an audit of a large fleet never holds it whole.
+    func auditSubjects(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditSubject]
+    func apply(_ changes: [IssueChange]) async throws
+
+    /// Open issues, of one device or all, oldest first.
+    func openIssues(fingerprint: String?) async throws -> [IssueRecord]
+    /// A device's issues, open and closed, newest first.
+    func issueHistory(fingerprint: String, limit: Int) async throws -> [IssueRecord]
+    /// Snoozes (or with nil, unsnoozes) open issues; nil filters match all. Returns how many changed.
+    func snooze(until: Date?, fingerprint: String?, name: String?) async throws -> Int
+    /// Hides a device's issues until it next reports (nil: at once).
+    func suspend(fingerprint: String, at: Date?) async throws
+
+    func parameters(fingerprint: String) async throws -> [String: String]
+    func setParameter(_ name: String, value: String?, fingerprint: String) async throws
+    /// The devices linked to this one (user_clients), in no particular order.
+    func links(fingerprint: String) async throws -> [String]
+    /// Links every pair among `fingerprints`, keeping other links.
+    func link(_ fingerprints: [String]) async throws
+    /// Removes the links between `fingerprint` and each of `others`, keeping other links.
+    func unlink(_ fingerprint: String, from others: [String]) async throws
+}

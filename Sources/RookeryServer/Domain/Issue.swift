@@ -1,0 +1,112 @@
+import Foundation
+import RookeryCore
+
+/// One device failing one check, from the moment the audit saw it until it was fixed or closed.
+/// Closed issues are kept, so `bin/issues history` can tell a device's story.
+public struct IssueRecord: Sendable, Equatable {
+    public var id: Int64?
+    public var fingerprint: String
+    public var name: String
+    /// When the problem was first seen: the submission time of the document that showed it.
+    public var openedAt: Date
+    public var closedAt: Date?
+    public var closeReason: CloseReason?
+    public var alertedAt: Date?
+    public var snoozedUntil: Date?
+    /// Who opened it: the audit, or an admin with `bin/issues open`.
+    public var openedBy: Opener
+    /// A manual open or close holds against the audit until the device sends data newer than this
+    /// (nil: until its first data); `held` is cleared once that data arrives.
+    public var held: Bool
+    public var heldDataAt: Date?
+    /// What the audit saw, e.g. which plugins failed.
+    public var detail: String
+
+    public enum Opener: String, Sendable, Codable { case audit, admin }
+    public enum CloseReason: String, Sendable, Codable {
+        /// The check no longer fails.
+        case resolved
+        /// An admin closed it with `bin/issues close`.
+        case manual
+        /// The check was removed from issues.yml.
+        case checkRemoved = "check-removed"
+    }
+
+    public init(fingerprint: String, name: String, openedAt: Date, openedBy: Opener = .audit, detail: String = "") {
+        self.fingerprint = fingerprint
+        self.name = name
+        self.openedAt = openedAt
+        self.openedBy = openedBy
+        self.held = false
+        self.detail = detail
+    }
+
+    public var isOpen: Bool { closedAt == nil }
+
+    public func isSnoozed(at now: Date) -> Bool { snoozedUntil.map { $0 > now } ?? false }
+
+    /// Whether a manual open or close still holds, given the device's latest data.
+    public func stillHeld(lastDataAt: Date?) -> Bool {
+        guard held else { return false }
+        guard let lastDataAt else { return true }
+        return heldDataAt.map { lastDataAt <= $0 } ?? false
+    }
+}
+
+/// What one audit pass changes, written in one transaction per batch of devices.
+public enum IssueChange: Sendable, Equatable {
+    case open(IssueRecord)
+    case close(id: Int64, at: Date, reason: IssueRecord.CloseReason)
+    case markAlerted(id: Int64, at: Date)
+    case updateDetail(id: Int64, detail: String)
+    /// New data arrived after a manual open or close: the audit decides again.
+    case releaseHold(id: Int64)
+}
+
+/// Per-device facts the audit reads besides the document.
+public struct AuditSubject: Sendable {
+    public var device: Device
+    /// The device's document cut down to the paths the checks read.
+    public var document: JSONValue
+    /// Plugins whose whole output is "unknown".
+    public var failedPlugins: [String]
+    public var oldestPendingPatchAt: Date?
+    /// Another accepted or pending key uses this hostname or machine id.
+    public var hasDuplicate: Bool
+    /// The latest report of any device linked to this one through user_clients.
+    public var linkedLastReportAt: Date?
+    public var userEmail: String?
+    /// Open issues, and closed ones whose manual close still holds.
+    public var issues: [IssueRecord]
+
+    public init(device: Device, document: JSONValue = .object([:]), failedPlugins: [String] = [],
+                oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false, linkedLastReportAt: Date? = nil,
+                userEmail: String? = nil, issues: [IssueRecord] = []) {
+        self.device = device
+        self.document = document
+        self.failedPlugins = failedPlugins
+        self.oldestPendingPatchAt = oldestPendingPatchAt
+        self.hasDuplicate = hasDuplicate
+        self.linkedLastReportAt = linkedLastReportAt
+        self.userEmail = userEmail
+        self.issues = issues
+    }
+}
+
+/// Where the audit resumes: devices come in (hostname, fingerprint) order.
+public struct AuditCursor: Sendable, Equatable {
+    public var hostname: String
+    public var fingerprint: String
+}
+
+extension JSONValue {
+    /// Sets `value` at `path`, making objects on the way.
+    mutating func insert(_ value: JSONValue, at path: ArraySlice<String>) {
+        guard let key = path.first else { self = value; return }
+        var fields = objectValue ?? [:]
+        var child = fields[key] ?? .object([:])
+        child.insert(value, at: path.dropFirst())
+        fields[key] = child
+        self = .object(fields)
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import GRDB
+import RookeryCore
+
+extension SQLiteStore {
+    public func auditSubjects(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditSubject] {
+        try await pool.read { db in
+            let arguments: StatementArguments = cursor.map { [$0.hostname, $0.fingerprint, limit] } ?? [limit]
+            let rows = try Row.fetchAll(db, sql: Self.auditSQL(paths: paths, after: cursor != nil), arguments: arguments)
+            var subjects = try rows.map { try Self.subject(from: $0, paths: paths) }
+            let issues = try Self.liveIssues(db, fingerprints: subjects.map(\.device.fingerprint))
+            for index in subjects.indices {
+                subjects[index].issues = issues[subjects[index].device.fingerprint] ?? []
+            }
+            return subjects
+        }
+    }
+
+    /// One row per accepted device with the projected document values and the computed checks'
+    /// facts. json_extract with two or more paths returns a JSON array, so a path that never
+    /// exists goes first and every value comes back as JSON, whatever its type.
+    private static func auditSQL(paths: [DocumentPath], after: Bool) -> String {
+        let jsonPaths = (["$.\"~\""] + paths.map(jsonPath)).map { "'\($0)'" }.joined(separator: ", ")
+        return """
+            SELECT d.*,
+                json_extract(doc.document, \(jsonPaths)) AS projected,
+                (SELECT json_group_array(key) FROM json_each(doc.document, '$.plugins')
+                 WHERE type = 'text' AND atom = 'unknown') AS failed_plugins,
+                (SELECT min(created_at) FROM patches p WHERE p.fingerprint = d.fingerprint AND p.state = 'pending')
+                    AS oldest_pending_patch,
+                EXISTS (SELECT 1 FROM devices o WHERE o.hostname = d.hostname AND o.fingerprint != d.fingerprint
+                        AND o.state IN ('accepted', 'pending'))
+                OR EXISTS (SELECT 1 FROM devices o WHERE o.machine_id = d.machine_id AND o.fingerprint != d.fingerprint
+                           AND o.state IN ('accepted', 'pending')) AS has_duplicate,
+                (SELECT max(o.last_submission_at) FROM device_links l JOIN devices o ON o.fingerprint = l.linked
+                 WHERE l.fingerprint = d.fingerprint) AS linked_last_report,
+                (SELECT value FROM client_parameters c WHERE c.fingerprint = d.fingerprint AND c.name = 'user_email')
+                    AS user_email
+            FROM devices d LEFT JOIN documents doc ON doc.fingerprint = d.fingerprint
+            WHERE d.state = 'accepted' \(after ? "AND (d.hostname, d.fingerprint) > (?, ?)" : "")
+            ORDER BY d.hostname, d.fingerprint LIMIT ?
+            """
+    }
+
+    /// `$."plugins"."sshd"."running"`: components are letters, digits, _ and - (see DocumentPath).
+    private static func jsonPath(_ path: DocumentPath) -> String {
+        "$" + path.components.map { ".\"\($0)\"" }.joined()
+    }
+
+    private static func subject(from row: Row, paths: [DocumentPath]) throws -> AuditSubject {
+        var subject = AuditSubject(device: device(from: row))
+        if let text: String = row["projected"], case .array(let values) = try JSONValue.parse(Data(text.utf8)) {
+            for (path, value) in zip(paths, values.dropFirst()) where value != .null {
+                subject.document.insert(value, at: path.components[...])
+            }
+        }
+        if let text: String = row["failed_plugins"], case .array(let names) = try JSONValue.parse(Data(text.utf8)) {
+            subject.failedPlugins = names.compactMap(\.stringValue).sorted()
+        }
+        subject.oldestPendingPatchAt = row["oldest_pending_patch"]
+        subject.hasDuplicate = row["has_duplicate"]
+        subject.linkedLastReportAt = row["linked_last_report"]
+        subject.userEmail = row["user_email"]
+        return subject
+    }
+
+    private static func liveIssues(_ db: Database, fingerprints: [String]) throws -> [String: [IssueRecord]] {
+        guard !fingerprints.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: fingerprints.count).joined(separator: ",")
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT * FROM issues WHERE fingerprint IN (\(marks)) AND (closed_at IS NULL OR held = 1) ORDER BY id
+            """, arguments: StatementArguments(fingerprints))
+        return Dictionary(grouping: rows.map(issue(from:)), by: \.fingerprint)
+    }
+
+    public func apply(_ changes: [IssueChange]) async throws {
+        guard !changes.isEmpty else { return }
+        try await pool.write { db in
+            for change in changes { try Self.apply(change, in: db) }
+        }
+    }
+
+    private static func apply(_ change: IssueChange, in db: Database) throws {
+        switch change {
+        case .open(let issue):
+            try db.execute(sql: """
+                INSERT INTO issues (fingerprint, name, opened_at, opened_by, alerted_at, snoozed_until, held,
+                                    held_data_at, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [issue.fingerprint, issue.name, issue.openedAt, issue.openedBy.rawValue,
+                                 issue.alertedAt, issue.snoozedUntil, issue.held, issue.heldDataAt, issue.detail])
+        case .close(let id, let at, let reason):
+            // A manual close holds against the audit; the caller sets the hold in the same change.
+            try db.execute(sql: """
+                UPDATE issues SET closed_at = ?, close_reason = ?, held = ?,
+                    held_data_at = (SELECT last_submission_at FROM devices WHERE devices.fingerprint = issues.fingerprint)
+                WHERE id = ? AND closed_at IS NULL
+                """, arguments: [at, reason.rawValue, reason == .manual, id])
+        case .markAlerted(let id, let at):
+            try db.execute(sql: "UPDATE issues SET alerted_at = ? WHERE id = ?", arguments: [at, id])
+        case .updateDetail(let id, let detail):
+            try db.execute(sql: "UPDATE issues SET detail = ? WHERE id = ?", arguments: [detail, id])
+        case .releaseHold(let id):
+            try db.execute(sql: "UPDATE issues SET held = 0 WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func openIssues(fingerprint: String?) async throws -> [IssueRecord] {
+        try await pool.read { db in
+            let filter = fingerprint == nil ? "" : " AND fingerprint = ?"
+            return try Row.fetchAll(db, sql: "SELECT * FROM issues WHERE closed_at IS NULL\(filter) ORDER BY opened_at, id",
+                                    arguments: StatementArguments(fingerprint.map { [$0] } ?? []))
+                .map(Self.issue(from:))
+        }
+    }
+
+    public func issueHistory(fingerprint: String, limit: Int) async throws -> [IssueRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM issues WHERE fingerprint = ? ORDER BY id DESC LIMIT ?",
+                             arguments: [fingerprint, limit]).map(Self.issue(from:))
+        }
+    }
+
+    public func snooze(until: Date?, fingerprint: String?, name: String?) async throws -> Int {
+        try await pool.write { db in
+            var sql = "UPDATE issues SET snoozed_until = ? WHERE closed_at IS NULL"
+            var arguments: StatementArguments = [until]
+            if let fingerprint { sql += " AND fingerprint = ?"; arguments += [fingerprint] }
+            if let name { sql += " AND name = ?"; arguments += [name] }
+            try db.execute(sql: sql, arguments: arguments)
+            return db.changesCount
+        }
+    }
+
+    public func suspend(fingerprint: String, at: Date?) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE devices SET suspended_at = ? WHERE fingerprint = ?", arguments: [at, fingerprint])
+        }
+    }
+
+    static func issue(from row: Row) -> IssueRecord {
+        var issue = IssueRecord(fingerprint: row["fingerprint"], name: row["name"], openedAt: row["opened_at"],
+                                openedBy: IssueRecord.Opener(rawValue: row["opened_by"]) ?? .audit,
+                                detail: row["detail"])
+        issue.id = row["id"]
+        issue.closedAt = row["closed_at"]
+        issue.closeReason = (row["close_reason"] as String?).flatMap(IssueRecord.CloseReason.init(rawValue:))
+        issue.alertedAt = row["alerted_at"]
+        issue.snoozedUntil = row["snoozed_until"]
+        issue.held = row["held"]
+        issue.heldDataAt = row["held_data_at"]
+        return issue
+    }
+
+    // MARK: - Client parameters
+
+    public func parameters(fingerprint: String) async throws -> [String: String] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT name, value FROM client_parameters WHERE fingerprint = ?",
+                                        arguments: [fingerprint])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"], $0["value"]) })
+        }
+    }
+
+    public func setParameter(_ name: String, value: String?, fingerprint: String) async throws {
+        try await pool.write { db in
+            if let value {
+                try db.execute(sql: """
+                    INSERT INTO client_parameters (fingerprint, name, value) VALUES (?, ?, ?)
+                    ON CONFLICT(fingerprint, name) DO UPDATE SET value = excluded.value
+                    """, arguments: [fingerprint, name, value])
+            } else {
+                try db.execute(sql: "DELETE FROM client_parameters WHERE fingerprint = ? AND name = ?",
+                               arguments: [fingerprint, name])
+            }
+        }
+    }
+
+    public func links(fingerprint: String) async throws -> [String] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT linked FROM device_links WHERE fingerprint = ? ORDER BY linked",
+                                arguments: [fingerprint])
+        }
+    }
+
+    public func link(_ fingerprints: [String]) async throws {
+        try await pool.write { db in
+            for a in fingerprints {
+                for b in fingerprints where a != b {
+                    try db.execute(sql: "INSERT OR IGNORE INTO device_links (fingerprint, linked) VALUES (?, ?)",
+                                   arguments: [a, b])
+                }
+            }
+        }
+    }
+
+    public func unlink(_ fingerprint: String, from others: [String]) async throws {
+        try await pool.write { db in
+            for other in others {
+                try db.execute(sql: """
+                    DELETE FROM device_links WHERE (fingerprint = ? AND linked = ?) OR (fingerprint = ? AND linked = ?)
+                    """, arguments: [fingerprint, other, other, fingerprint])
+            }
+        }
+    }
+}
