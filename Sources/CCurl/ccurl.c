@@ -90,6 +90,12 @@ CURLcode rookery_curl_set_header_function(CURL *handle, rookery_write_fn fn, voi
     return curl.easy_setopt(handle, CURLOPT_HEADERDATA, userdata);
 }
 
+CURLcode rookery_curl_set_read_function(CURL *handle, rookery_read_fn fn, void *userdata) {
+    CURLcode rc = curl.easy_setopt(handle, CURLOPT_READFUNCTION, fn);
+    if (rc != CURLE_OK) return rc;
+    return curl.easy_setopt(handle, CURLOPT_READDATA, userdata);
+}
+
 long rookery_curl_response_code(CURL *handle) {
     long code = 0;
     curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);

@@ -4,6 +4,7 @@ import Foundation
 /// The server could not be reached, or the exchange broke off. Nothing was delivered.
 public struct TransportError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// One HTTP answer.

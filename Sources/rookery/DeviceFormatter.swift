@@ -10,11 +10,7 @@ enum DeviceFormatter {
             [$0.hostname, $0.state.rawValue, $0.lastSubmissionAt.map(RFC3339.string(from:)) ?? "never",
              $0.fingerprint + ($0.flags.isEmpty ? "" : "  (!)")]
         }
-        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        return TextTable.render(rows)
     }
 
     static func details(_ device: Device, document: JSONValue?, history: [ChangeRecord]) -> String {

@@ -14,7 +14,8 @@ struct RookeryCommand: AsyncParsableCommand {
             Exit codes: 0 success, 1 failure, 64 usage error (or settings that cannot be opened).
             """,
         subcommands: [ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
-                      ClientCommandCommand.self, ClientWipeCommand.self, BenchCommand.self, VerifyWorkerCommand.self])
+                      ClientCommandCommand.self, ClientWipeCommand.self,
+                      IssuesCommand.self, ClientParametersCommand.self, BenchCommand.self, VerifyWorkerCommand.self])
 }
 
 /// Opens settings, store and keyring for an admin command, with a readable error.

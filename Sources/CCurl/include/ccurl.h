@@ -11,6 +11,8 @@
  * in for curl_easy_setopt, which is variadic and cannot be called from Swift.
  */
 typedef size_t (*rookery_write_fn)(char *data, size_t size, size_t count, void *userdata);
+/* Fills `buffer` with at most size * count bytes of upload; returns how many, 0 at the end. */
+typedef size_t (*rookery_read_fn)(char *buffer, size_t size, size_t count, void *userdata);
 
 /* Loads libcurl and runs curl_global_init once. Returns NULL on success, else a message. */
 const char *rookery_curl_load(void);
@@ -29,6 +31,8 @@ CURLcode rookery_curl_set_post_body(CURL *handle, const char *data, long length)
 CURLcode rookery_curl_set_write_function(CURL *handle, rookery_write_fn fn, void *userdata);
 /* Called once per response header line (CURLOPT_HEADERFUNCTION). */
 CURLcode rookery_curl_set_header_function(CURL *handle, rookery_write_fn fn, void *userdata);
+/* Supplies the upload (CURLOPT_READFUNCTION), e.g. an SMTP message with CURLOPT_UPLOAD set. */
+CURLcode rookery_curl_set_read_function(CURL *handle, rookery_read_fn fn, void *userdata);
 long rookery_curl_response_code(CURL *handle);
 
 #endif

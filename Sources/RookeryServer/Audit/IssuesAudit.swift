@@ -1,0 +1,65 @@
+import Foundation
+import RookeryCore
+
+/// `bin/issues audit` from start to end: run the engine over the fleet, write the report as
+/// devices come, then mail owners and post webhooks. An empty report writes nothing at all, so
+/// cron (which mails only output) stays quiet when there is nothing to say.
+public struct IssuesAudit {
+    public struct Options: Sendable {
+        /// Show only alerts due now and mark them alerted; post webhooks for them.
+        public var cron = false
+        /// Show everything: grace periods, snoozes, suspended hosts, checks that cannot tell.
+        public var full = false
+        public var json = false
+        /// Mail each device's owner (user_email) about their device's issues.
+        public var email = false
+        public var now = Date()
+
+        public init(cron: Bool = false, full: Bool = false, json: Bool = false, email: Bool = false, now: Date = Date()) {
+            self.cron = cron
+            self.full = full
+            self.json = json
+            self.email = email
+            self.now = now
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var summary: AuditEngine.Summary
+        public var mails: Int
+        public var webhooks: Int
+        /// Mails and webhooks that could not be delivered.
+        public var failures: [String]
+    }
+
+    let context: ServerContext
+    let catalog: CheckCatalog
+
+    public init(context: ServerContext, catalog: CheckCatalog? = nil) throws {
+        self.context = context
+        self.catalog = try catalog ?? CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile))
+    }
+
+    public func run(_ options: Options, write: (String) -> Void) async throws -> Outcome {
+        let settings = context.settings.audit
+        let clock = GraceClock(calendar: try settings.businessHours.map(BusinessCalendar.init(settings:)))
+        let notifier = AuditNotifier(settings: settings, catalog: catalog, mailOwners: options.email,
+                                     postWebhooks: options.cron)
+        try notifier.checkReady()
+        let engine = AuditEngine(catalog: catalog, store: context.store, clock: clock)
+        let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
+        var written = 0
+        let summary = try await engine.run(.init(now: options.now, markAlerted: options.cron)) { audit in
+            let entries = audit.entries(in: shown)
+            if !entries.isEmpty {
+                write(options.json ? (written == 0 ? "[" : ",") + AuditReport.json(audit, entries).serializedString + "\n"
+                                   : (written == 0 ? "" : "\n") + AuditReport.text(audit, entries))
+                written += 1
+            }
+            notifier.collect(audit, audit.entries(in: options.cron ? .due : .active))
+        }
+        if options.json { write(written == 0 ? "[]\n" : "]\n") }
+        let failures = notifier.send(now: options.now)
+        return Outcome(summary: summary, mails: notifier.mailCount, webhooks: notifier.webhookCount, failures: failures)
+    }
+}

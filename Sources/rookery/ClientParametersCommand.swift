@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import RookeryCore
+import RookeryServer
+
+struct ClientParametersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client-parameters", abstract: "List, set and unset per-device parameters the audit reads.",
+        discussion: """
+            Parameters:
+              user_email ADDRESS     the device's owner; `bin/issues audit --email` mails them
+              user_clients HOST...   the owner's other devices. Links are symmetric and join a group: \
+            while one device of the group reports, the others do not raise not-reporting (for up to 31 days).
+            `unset HOST user_clients OTHER...` removes only those links; without OTHER, all of HOST's links. \
+            The other devices keep their links with each other.
+            """,
+        subcommands: [List.self, Set.self, Unset.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "Show a device's parameters.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let parameters = ClientParameters(context: try openServerContext())
+            let (device, values) = try await runAdmin { try await parameters.list(host) }
+            if json {
+                let fields = values.mapValues { JSONValue.array($0.map(JSONValue.string)) }
+                print(JSONValue.object(["hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
+                                        "parameters": .object(fields)]).serializedString)
+            } else if values.isEmpty {
+                print("\(device.hostname) has no parameters")
+            } else {
+                for (name, list) in values.sorted(by: { $0.key < $1.key }) { print("\(name): \(list.joined(separator: " "))") }
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a parameter (user_clients adds links).")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Argument(help: "user_email or user_clients.") var name: String
+        @Argument(help: "The address, or the other hosts.") var values: [String]
+
+        func run() async throws {
+            let parameters = ClientParameters(context: try openServerContext())
+            let device = try await runAdmin { try await parameters.set(host, name, values: values) }
+            print("set \(name) on \(device.hostname)")
+        }
+    }
+
+    struct Unset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a parameter, or some user_clients links.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Argument(help: "user_email or user_clients.") var name: String
+        @Argument(help: "For user_clients: only these links.") var values: [String] = []
+
+        func run() async throws {
+            let parameters = ClientParameters(context: try openServerContext())
+            let device = try await runAdmin { try await parameters.unset(host, name, values: values) }
+            print("unset \(name)\(values.isEmpty ? "" : " " + values.joined(separator: " ")) on \(device.hostname)")
+        }
+    }
+}

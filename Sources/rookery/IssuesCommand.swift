@@ -1,0 +1,217 @@
+import ArgumentParser
+import Foundation
+import RookeryCore
+import RookeryServer
+
+struct IssuesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issues", abstract: "The issues audit: find devices out of policy, and manage their issues.",
+        discussion: """
+            Checks live in server/issues.yml (see docs/issues.md). An issue opens when a check first \
+            fails on a device (as of the submission that showed it), is reported once its grace \
+            period has passed, again every alert_every, and closes by itself when the check passes.
+            HOST is a hostname or a fingerprint (a unique prefix of 8 or more hex digits works); \
+            NAME is a check name from issues.yml.
+            Exit codes: 0 done, 1 failure (including undelivered mail or webhooks), 64 usage error \
+            or settings/issues.yml that cannot be used.
+            """,
+        subcommands: [Audit.self, Snooze.self, Unsnooze.self, Suspend.self, Unsuspend.self, Open.self, Close.self,
+                      List.self, History.self, Check.self])
+
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the audit and print what needs attention.",
+            discussion: """
+                Opens and closes issues as the stored data says, then prints the open issues past \
+                their grace period, grouped by device. Prints nothing when there is nothing to say. \
+                Run hourly from cron with --cron (server-setup.sh installs that line).
+                """)
+        @Flag(help: "Print only alerts due now, and record them as sent (cron mails what this prints); post webhooks.")
+        var cron = false
+        @Flag(help: "Show everything: issues in grace, snoozed, on suspended hosts, and checks that cannot tell.")
+        var full = false
+        @Flag(help: "Print JSON: an array of devices with their issues.") var json = false
+        @Flag(help: "Mail each device's owner (client parameter user_email) about their device's issues.")
+        var email = false
+
+        func run() async throws {
+            let audit = try openAudit()
+            let options = IssuesAudit.Options(cron: cron, full: full, json: json, email: email)
+            let outcome = try await runAdmin {
+                try await audit.run(options) { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+            }
+            for failure in outcome.failures { printError(failure) }
+            if !outcome.failures.isEmpty { throw ExitCode.failure }
+        }
+    }
+
+    struct Snooze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop reporting open issues for a while.",
+            discussion: "Say which: --host, --issue-name (both narrow), or --all. Default length: 1 day.")
+        @Option(help: "Snooze for this many days.") var days: Int?
+        @Option(help: "Snooze for this many hours.") var hours: Int?
+        @Flag(help: "Every open issue.") var all = false
+        @Option(help: "Only this device's issues.") var host: String?
+        @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
+
+        func validate() throws {
+            if days.map({ $0 <= 0 }) ?? false || hours.map({ $0 <= 0 }) ?? false {
+                throw ValidationError("--days and --hours must be positive")
+            }
+        }
+
+        func run() async throws {
+            let seconds = TimeInterval((days ?? 0) * 86_400 + (hours ?? 0) * 3600)
+            let until = Date().addingTimeInterval(seconds == 0 ? 86_400 : seconds)
+            let admin = try openIssueAdmin()
+            let count = try await runAdmin { try await admin.snooze(until: until, host: host, name: issueName, all: all) }
+            print("snoozed \(count) issue\(count == 1 ? "" : "s") until \(AuditReport.humanTime(until))")
+        }
+    }
+
+    struct Unsnooze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Report snoozed issues again.")
+        @Flag(help: "Every open issue.") var all = false
+        @Option(help: "Only this device's issues.") var host: String?
+        @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
+
+        func run() async throws {
+            let admin = try openIssueAdmin()
+            let count = try await runAdmin { try await admin.snooze(until: nil, host: host, name: issueName, all: all) }
+            print("unsnoozed \(count) issue\(count == 1 ? "" : "s")")
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hide a device's issues until it next reports (a laptop away for repair).")
+        @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
+
+        func run() async throws {
+            let admin = try openIssueAdmin()
+            for host in hosts {
+                let device = try await runAdmin { try await admin.suspend(host) }
+                print("suspended \(device.hostname) until it next reports")
+            }
+        }
+    }
+
+    struct Unsuspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a suspended device's issues again.")
+        @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
+
+        func run() async throws {
+            let admin = try openIssueAdmin()
+            for host in hosts {
+                let device = try await runAdmin { try await admin.unsuspend(host) }
+                print("unsuspended \(device.hostname)")
+            }
+        }
+    }
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open an issue by hand.",
+            discussion: "It is reported at once and stays open until the device sends new data; then the check decides.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Argument(help: "Check name from issues.yml.") var name: String
+
+        func run() async throws {
+            let admin = try openIssueAdmin()
+            let device = try await runAdmin { try await admin.open(host, name: name) }
+            print("opened \(name) on \(device.hostname)")
+        }
+    }
+
+    struct Close: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close an open issue by hand.",
+            discussion: "The audit does not reopen it until the device sends new data that still fails the check.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Argument(help: "Check name from issues.yml.") var name: String
+
+        func run() async throws {
+            let admin = try openIssueAdmin()
+            let device = try await runAdmin { try await admin.close(host, name: name) }
+            print("closed \(name) on \(device.hostname)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List open issues (as of the last audit).")
+        @Option(help: "Only this device's issues.") var host: String?
+        @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let admin = try openIssueAdmin()
+            let found = try await runAdmin { try await admin.list(host: host, name: issueName) }
+            print(json ? IssueFormatter.json(found) : IssueFormatter.table(found, now: Date()))
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A device's issues, open and closed, newest first.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Option(help: "How many to show.") var limit = 50
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let admin = try openIssueAdmin()
+            let (device, issues) = try await runAdmin { try await admin.history(host, limit: limit) }
+            let pairs = issues.map { (device: device, issue: $0) }
+            print(json ? IssueFormatter.json(pairs) : IssueFormatter.history(device, issues))
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Try a check against every stored document without opening anything.",
+            discussion: """
+                Lists the devices that would fail NAME now, and those it cannot judge. Use --file to \
+                try a new or changed check from another file before putting it in server/issues.yml.
+                """)
+        @Argument(help: "Check name.") var name: String
+        @Flag(name: .customLong("dry-run"), help: "Required: this command never changes anything.") var dryRun = false
+        @Option(help: "Read checks from this file instead of server/issues.yml.") var file: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard dryRun else { throw ValidationError("check only runs with --dry-run (it never opens issues)") }
+        }
+
+        func run() async throws {
+            let context = try openServerContext()
+            let catalog = try loadCatalog(file.map { ($0 as NSString).expandingTildeInPath }
+                                          ?? context.root.resolve(context.settings.audit.issuesFile))
+            guard let check = catalog.check(named: name) else {
+                throw ValidationError("no check named \(name); checks: " + catalog.checks.map(\.name).joined(separator: ", "))
+            }
+            let found = try await runAdmin { try await IssueAdmin(context: context, catalog: catalog).dryRun(check) }
+            print(json ? IssueFormatter.json(found) : IssueFormatter.dryRun(found, check: name))
+        }
+    }
+}
+
+/// issues.yml problems are usage problems: the file must be fixed first (exit 64).
+private func loadCatalog(_ path: String) throws -> CheckCatalog {
+    do {
+        return try CheckCatalog.load(path: path)
+    } catch let error as SettingsError {
+        throw ValidationError(error.description)
+    }
+}
+
+private func openIssueAdmin() throws -> IssueAdmin {
+    let context = try openServerContext()
+    return try IssueAdmin(context: context, catalog: loadCatalog(context.root.resolve(context.settings.audit.issuesFile)))
+}
+
+private func openAudit() throws -> IssuesAudit {
+    let context = try openServerContext()
+    if let hours = context.settings.audit.businessHours {
+        do { _ = try BusinessCalendar(settings: hours) } catch { throw ValidationError("\(error)") }
+    }
+    return try IssuesAudit(context: context, catalog: loadCatalog(context.root.resolve(context.settings.audit.issuesFile)))
+}
