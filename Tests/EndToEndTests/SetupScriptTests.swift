@@ -2,7 +2,8 @@ import Foundation
 import RookeryCore
 import Testing
 
-/// client-setup.sh and server-setup.sh, run for real into sandbox roots (no packages, no /etc).
+/// client-setup.sh and server-setup.sh, run for real into sandbox roots (no packages, no /etc: the
+/// systemd unit and the cron files go into the sandbox).
 @Suite struct SetupScriptTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
@@ -42,25 +43,61 @@ import Testing
         #expect(try String(contentsOfFile: root + "/client/settings.yml", encoding: .utf8) == "server_url: http://keep.example\n")
     }
 
-    @Test func serverSetupMakesSettingsKeyAndUnit() throws {
+    @Test func serverSetupMakesSettingsKeyUnitAndAuditCron() throws {
         let sandbox = try Sandbox()
         let root = sandbox.path + "/srv"
         let units = sandbox.path + "/units"
-        let setup = try runScript("server/server-setup.sh", [
-            "--root", root, "--yes", "--no-packages", "--port", "18443",
-            "--binary", binaryDirectory + "/rookery", "--unit-dir", units, "--user", NSUserName()])
+        let cronDirectory = sandbox.path + "/cron.d"
+        let arguments = ["--root", root, "--yes", "--no-packages", "--binary", binaryDirectory + "/rookery",
+                         "--unit-dir", units, "--cron-dir", cronDirectory, "--user", NSUserName()]
+        let setup = try runScript("server/server-setup.sh", arguments + ["--port", "18443"])
         #expect(setup.status == 0, "\(setup.stderr)")
-        let settings = try String(contentsOfFile: root + "/server/settings.yml", encoding: .utf8)
+        let settingsFile = root + "/server/settings.yml"
+        let settings = try String(contentsOfFile: settingsFile, encoding: .utf8)
         #expect(settings.contains("listen_port: 18443"))
         let unit = try String(contentsOfFile: units + "/rookery-server.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=\(root)/bin/server"))
         #expect(unit.contains("User=\(NSUserName())\n"))
         let publicKey = try String(contentsOfFile: root + "/server/server-key.asc", encoding: .utf8)
         #expect(publicKey.contains("BEGIN PGP PUBLIC KEY BLOCK"))
-        // The admin commands work on the new root straight away.
+        // The admin commands work on the new root straight away, the audit with the shipped checks.
         let listed = try runBinary("rookery", ["clients", "list", "--json"], root: root)
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/bin/issues"))
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/bin/client_parameters"))
+        let audit = try runBinary("rookery", ["issues", "audit", "--full"], root: root)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        #expect(audit.stdout.isEmpty)
+
+        // The hourly audit line, without MAILTO while audit.mailto is empty, and a note saying so.
+        let cronFile = cronDirectory + "/rookery-issues-audit"
+        let auditLine = "0 * * * * \(NSUserName()) \(root)/bin/issues audit --cron\n"
+        var cron = try String(contentsOfFile: cronFile, encoding: .utf8)
+        #expect(cron.contains(auditLine))
+        #expect(!cron.contains("MAILTO="))
+        #expect(setup.stderr.contains("audit.mailto is not set"))
+        let mode = (try FileManager.default.attributesOfItem(atPath: cronFile)[.posixPermissions] as? Int).map { $0 & 0o7777 }
+        #expect(mode == 0o644)
+
+        // A rerun takes audit.mailto into the cron file and keeps an admin's own issues.yml.
+        try "checks: []\n".write(toFile: root + "/server/issues.yml", atomically: true, encoding: .utf8)
+        try settings.replacingOccurrences(of: "  mailto: \"\"", with: "  mailto: \"admin@example.org, ops@example.org\"")
+            .write(toFile: settingsFile, atomically: true, encoding: .utf8)
+        let rerun = try runScript("server/server-setup.sh", arguments)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        cron = try String(contentsOfFile: cronFile, encoding: .utf8)
+        #expect(cron.contains("MAILTO=admin@example.org,ops@example.org\n" + auditLine))
+        #expect(!rerun.stderr.contains("audit.mailto is not set"))
+        #expect(try String(contentsOfFile: root + "/server/issues.yml", encoding: .utf8) == "checks: []\n")
+
+        // A MAILTO that could smuggle anything else into a file cron reads as root is refused.
+        try settings.replacingOccurrences(of: "  mailto: \"\"", with: "  mailto: admin@example.org; touch /tmp/x")
+            .write(toFile: settingsFile, atomically: true, encoding: .utf8)
+        let refused = try runScript("server/server-setup.sh", arguments)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("audit.mailto"))
+        #expect(try String(contentsOfFile: cronFile, encoding: .utf8) == cron)
     }
 
     @Test func missingRootIsAUsageError() throws {

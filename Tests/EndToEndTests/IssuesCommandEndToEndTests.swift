@@ -1,0 +1,192 @@
+import Foundation
+import RookeryCore
+import Testing
+
+/// `rookery issues` and `rookery client-parameters` as an admin types them: the real binary on a
+/// sandboxed install root (ROOKERY_HOME), exit codes and messages included.
+@Suite struct IssuesCommandEndToEndTests {
+    static let repository = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func everyCommandHasHelp() throws {
+        let sandbox = try Sandbox()
+        let root = try installRoot(sandbox)
+        let commands: [[String]] = [["issues"]]
+            + ["audit", "snooze", "unsnooze", "suspend", "unsuspend", "open", "close", "list", "history", "check"]
+            .map { ["issues", $0] }
+            + [["client-parameters"], ["client-parameters", "ls"], ["client-parameters", "set"],
+               ["client-parameters", "unset"]]
+        for command in commands {
+            let help = try runBinary("rookery", command + ["--help"], root: root.root)
+            #expect(help.status == 0, "\(command): \(help.stderr)")
+            #expect(help.stdout.contains("USAGE:"), "\(command): \(help.stdout)")
+        }
+    }
+
+    @Test func anAuditOfAnEmptyFleetPrintsNothing() throws {
+        let sandbox = try Sandbox()
+        let root = try installRoot(sandbox)
+        for flags in [[], ["--cron"], ["--full"]] {
+            let audit = try root.admin(["issues", "audit"] + flags)
+            #expect(audit.status == 0, "\(flags): \(audit.stderr)")
+            #expect(audit.stdout.isEmpty, "\(flags): \(audit.stdout)")
+            #expect(audit.stderr.isEmpty, "\(flags): \(audit.stderr)")
+        }
+        let json = try root.admin(["issues", "audit", "--json"])
+        #expect(json.status == 0)
+        #expect(try JSONValue.parse(Data(json.stdout.utf8)) == .array([]))
+        let list = try root.admin(["issues", "list", "--json"])
+        #expect(list.status == 0, "\(list.stderr)")
+    }
+
+    @Test func aBrokenChecksFileIsAUsageErrorNamingItsLine() throws {
+        let sandbox = try Sandbox()
+        let root = try installRoot(sandbox, checks: """
+            checks:
+              - name: sshd-passwords
+                description: sshd accepts passwords
+                condition:
+                  path: plugins.sshd.password_authentication
+                  equals: true
+                grace_period: 1d
+            """)
+        for command in [["issues", "audit"], ["issues", "audit", "--cron"], ["issues", "list"]] {
+            let ran = try root.admin(command)
+            #expect(ran.status == 64, "\(command): \(ran.stdout) \(ran.stderr)")
+            #expect(ran.stderr.contains("issues.yml:7"), "\(command): \(ran.stderr)")
+            #expect(ran.stderr.contains("grace_period"), "\(command): \(ran.stderr)")
+            #expect(ran.stdout.isEmpty)
+        }
+    }
+
+    @Test func unknownHostsAndSelectorsAreRefused() throws {
+        let sandbox = try Sandbox()
+        let root = try installRoot(sandbox)
+        for command in [["issues", "close", "nosuch-host", "not-reporting"], ["issues", "open", "nosuch-host", "not-reporting"],
+                        ["issues", "suspend", "nosuch-host"], ["issues", "history", "nosuch-host"],
+                        ["client-parameters", "ls", "nosuch-host"],
+                        ["client-parameters", "set", "nosuch-host", "user_email", "a@example.com"]] {
+            let ran = try root.admin(command)
+            #expect(ran.status == 1, "\(command): \(ran.stderr)")
+            #expect(ran.stderr.contains("nosuch-host"), "\(command): \(ran.stderr)")
+        }
+        let listed = try root.admin(["issues", "list", "--issue-name", "no-such-check"])
+        #expect(listed.status == 1)
+        #expect(listed.stderr.contains("no-such-check"), "\(listed.stderr)")
+
+        let snooze = try root.admin(["issues", "snooze"])
+        #expect(snooze.status == 1, "\(snooze.stderr)")
+        #expect(snooze.stderr.contains("--all"), "\(snooze.stderr)")
+        let badDays = try root.admin(["issues", "snooze", "--all", "--days", "0"])
+        #expect(badDays.status == 64, "\(badDays.stderr)")
+
+        let check = try root.admin(["issues", "check", "not-reporting"])
+        #expect(check.status == 64, "\(check.stderr)")
+        #expect(check.stderr.contains("--dry-run"), "\(check.stderr)")
+        let unknownCheck = try root.admin(["issues", "check", "no-such-check", "--dry-run"])
+        #expect(unknownCheck.status == 64, "\(unknownCheck.stderr)")
+        #expect(unknownCheck.stderr.contains("no-such-check"))
+    }
+
+    /// A device submits through the real client; the audit finds its issue, mails nothing without
+    /// --email, and the admin commands handle it by hostname.
+    @Test func aRealDevicesIssueThroughTheCommands() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        // The counter plugin every test client carries reports n >= 1: a check that always fails.
+        try sandbox.write("""
+            checks:
+              - name: counter-seen
+                description: The counter plugin reported
+                condition:
+                  path: plugins.counter.n
+                  greater_than: 0
+                grace: 0
+                remediation: Remove the counter plugin.
+              - name: not-reporting
+                description: The device has not reported
+                computed: not-reporting
+                after: 2d
+            """, to: "srv/server/issues.yml")
+        try server.start()
+        let client = try server.acceptedClient(sandbox: sandbox, name: "c1", collections: 1)
+        let submitted = try client.run("submit")
+        #expect(submitted.status == 0, "\(submitted.stdout) \(submitted.stderr)")
+        #expect(server.terminate(within: 10))
+
+        // --json lists the device with its issue.
+        let audit = try server.admin(["issues", "audit", "--json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let report = try JSONValue.parse(Data(audit.stdout.utf8))
+        guard case .array(let devices) = report, devices.count == 1 else {
+            Issue.record("expected one device: \(audit.stdout)")
+            return
+        }
+        #expect(devices[0]["hostname"] == .string("c1"))
+        guard case .array(let issues)? = devices[0]["issues"] else { Issue.record("no issues: \(audit.stdout)"); return }
+        #expect(issues.map { $0["name"] } == [.string("counter-seen")])
+        #expect(issues.first?["status"] == .string("due"))
+        #expect(issues.first?["remediation"] == .string("Remove the counter plugin."))
+        #expect(try server.count("SELECT count(*) FROM issues WHERE closed_at IS NULL") == 1)
+
+        // Text, and then cron: alerted once, then quiet.
+        let text = try server.admin(["issues", "audit"])
+        #expect(text.stdout.contains("c1") && text.stdout.contains("counter-seen"), "\(text.stdout)")
+        let cron = try server.admin(["issues", "audit", "--cron"])
+        #expect(cron.status == 0)
+        #expect(cron.stdout.contains("counter-seen"))
+        #expect(try server.admin(["issues", "audit", "--cron"]).stdout.isEmpty)
+
+        // --email without a mail server configured: refused, exit 1.
+        let email = try server.admin(["issues", "audit", "--email"])
+        #expect(email.status == 1)
+        #expect(email.stderr.contains("smtp"), "\(email.stderr)")
+
+        // Unknown check names are named; so are invalid parameters.
+        for command in [["issues", "close", "c1", "no-such-check"], ["issues", "open", "c1", "no-such-check"]] {
+            let ran = try server.admin(command)
+            #expect(ran.status == 1, "\(command): \(ran.stderr)")
+            #expect(ran.stderr.contains("no-such-check"), "\(command): \(ran.stderr)")
+        }
+        let badEmail = try server.admin(["client-parameters", "set", "c1", "user_email", "bad"])
+        #expect(badEmail.status == 1, "\(badEmail.stderr)")
+        #expect(badEmail.stderr.contains("user_email"), "\(badEmail.stderr)")
+        let badName = try server.admin(["client-parameters", "set", "c1", "owner", "x@example.com"])
+        #expect(badName.status == 1)
+        #expect(badName.stderr.contains("owner"))
+        let goodEmail = try server.admin(["client-parameters", "set", "c1", "user_email", "owner@example.com"])
+        #expect(goodEmail.status == 0, "\(goodEmail.stderr)")
+        #expect(try server.admin(["client-parameters", "ls", "c1"]).stdout.contains("user_email: owner@example.com"))
+
+        // Closed by hand: gone from the list and not reopened until the device sends new data.
+        let close = try server.admin(["issues", "close", "c1", "counter-seen"])
+        #expect(close.status == 0, "\(close.stderr)")
+        #expect(try server.admin(["issues", "list", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(try server.admin(["issues", "audit"]).stdout.isEmpty)
+        let again = try server.admin(["issues", "close", "c1", "counter-seen"])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("no open counter-seen"), "\(again.stderr)")
+
+        // Opened by hand: listed at once.
+        #expect(try server.admin(["issues", "open", "c1", "not-reporting"]).status == 0)
+        let list = try server.admin(["issues", "list", "--json"])
+        #expect(list.stdout.contains("not-reporting"), "\(list.stdout)")
+        #expect(try server.admin(["issues", "open", "c1", "not-reporting"]).status == 1, "already open")
+
+        // The dry run judges the stored document without opening anything.
+        let dry = try server.admin(["issues", "check", "counter-seen", "--dry-run", "--json"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("c1"), "\(dry.stdout)")
+        #expect(try server.count("SELECT count(*) FROM issues WHERE closed_at IS NULL AND name = 'counter-seen'") == 0)
+    }
+
+    // MARK: - Helpers
+
+    /// A server install root with the shipped checks (or `checks`); no server runs.
+    private func installRoot(_ sandbox: Sandbox, checks: String? = nil) throws -> ServerProcess {
+        let server = try ServerProcess(sandbox: sandbox)
+        let text = try checks ?? String(contentsOfFile: Self.repository.path + "/server/issues.yml", encoding: .utf8)
+        try sandbox.write(text, to: "srv/server/issues.yml")
+        return server
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import HummingbirdTesting
+import RookeryCore
+import Testing
+@testable import RookeryServer
+
+/// The issue lifecycle driven by real signed submissions over HTTP and real audits over the SQLite
+/// store. The audit's clock is moved forward by hand; submissions happen at the real time.
+@Suite struct AuditLifecycleTests {
+    let sandbox: Sandbox
+    let context: ServerContext
+    let alice: TestDevice
+
+    static let checks = """
+        checks:
+          - name: sshd-passwords
+            description: sshd accepts passwords
+            condition:
+              path: plugins.sshd.password_authentication
+              equals: true
+            grace: 2h
+            alert_every: 6h
+            remediation: Set PasswordAuthentication no.
+        """
+
+    init() throws {
+        sandbox = try Sandbox()
+        context = try makeServerContext(sandbox)
+        alice = try TestDevice(sandbox, name: "alice")
+    }
+
+    @Test func anIssueOpensWaitsOutItsGraceAlertsRepeatsAndCloses() async throws {
+        let audit = try Auditor(context: context, yaml: Self.checks)
+        try await withServer { client in
+            try await submit(client, passwords: true)
+            let t0 = try #require(try await lastSubmission())
+
+            // Opened as of the submission, hidden in its grace period.
+            var pass = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
+            #expect(pass.reported.isEmpty)
+            #expect(pass.summary.opened == 1)
+            let issue = try #require(try await context.store.openIssues(fingerprint: alice.fingerprint).first)
+            #expect(issue.openedAt == t0)
+            #expect(pass.statuses == ["alice/sshd-passwords": .grace])
+
+            // Past the grace: reported once, then not again until alert_every has passed.
+            pass = try await audit.run(at: t0.addingTimeInterval(2 * 3600 + 60), cron: true)
+            #expect(pass.reported == ["alice/sshd-passwords"])
+            pass = try await audit.run(at: t0.addingTimeInterval(3 * 3600), cron: true)
+            #expect(pass.reported.isEmpty)
+            #expect(pass.statuses == ["alice/sshd-passwords": .alerted])
+            pass = try await audit.run(at: t0.addingTimeInterval(3 * 3600), cron: false)
+            #expect(pass.reported == ["alice/sshd-passwords"], "an interactive audit shows what is active")
+            pass = try await audit.run(at: t0.addingTimeInterval(8 * 3600 + 120), cron: true)
+            #expect(pass.reported == ["alice/sshd-passwords"])
+
+            // Fixed: the next submission closes it.
+            try await submit(client, passwords: false)
+            pass = try await audit.run(at: t0.addingTimeInterval(9 * 3600), cron: true)
+            #expect(pass.summary.closed == 1)
+            #expect(try await context.store.openIssues(fingerprint: alice.fingerprint).isEmpty)
+            let history = try await context.store.issueHistory(fingerprint: alice.fingerprint, limit: 10)
+            #expect(history.map(\.closeReason) == [.resolved])
+        }
+    }
+
+    @Test func snoozingAndSuspendingHideAnIssueUntilTheyEnd() async throws {
+        let audit = try Auditor(context: context, yaml: Self.checks)
+        let admin = try IssueAdmin(context: context, catalog: audit.catalog)
+        try await withServer { client in
+            try await submit(client, passwords: true)
+            let t0 = try #require(try await lastSubmission())
+            _ = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
+
+            #expect(try await admin.snooze(until: t0.addingTimeInterval(20 * 3600), host: "alice",
+                                           name: "sshd-passwords", all: false) == 1)
+            var pass = try await audit.run(at: t0.addingTimeInterval(10 * 3600), cron: true)
+            #expect(pass.reported.isEmpty)
+            #expect(pass.statuses == ["alice/sshd-passwords": .snoozed])
+            _ = try await admin.snooze(until: nil, host: nil, name: nil, all: true)
+            pass = try await audit.run(at: t0.addingTimeInterval(11 * 3600), cron: true)
+            #expect(pass.reported == ["alice/sshd-passwords"], "unsnoozed, it alerts")
+
+            // Suspended: hidden even when due, until the device reports again.
+            _ = try await admin.suspend("alice")
+            pass = try await audit.run(at: t0.addingTimeInterval(30 * 3600), cron: true)
+            #expect(pass.reported.isEmpty)
+            #expect(pass.statuses == ["alice/sshd-passwords": .suspended])
+            try await submit(client, passwords: true)
+            pass = try await audit.run(at: t0.addingTimeInterval(31 * 3600), cron: true)
+            #expect(pass.reported == ["alice/sshd-passwords"], "reporting again ends the suspension")
+        }
+    }
+
+    @Test func aManualCloseHoldsUntilNewDataAndAManualOpenLikewise() async throws {
+        let audit = try Auditor(context: context, yaml: Self.checks)
+        let admin = try IssueAdmin(context: context, catalog: audit.catalog)
+        try await withServer { client in
+            try await submit(client, passwords: true)
+            let t0 = try #require(try await lastSubmission())
+            _ = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
+
+            _ = try await admin.close("alice", name: "sshd-passwords")
+            var pass = try await audit.run(at: t0.addingTimeInterval(3 * 3600), cron: true)
+            #expect(pass.summary.opened == 0, "the same data does not reopen a closed issue")
+            #expect(pass.statuses.isEmpty)
+            try await submit(client, passwords: true)
+            pass = try await audit.run(at: t0.addingTimeInterval(4 * 3600), cron: true)
+            #expect(pass.summary.opened == 1, "new data that still fails opens it again")
+
+            // Fixed, but an admin opens it by hand: it stays open, and is reported at once,
+            // until the device sends new data.
+            try await submit(client, passwords: false)
+            _ = try await audit.run(at: t0.addingTimeInterval(5 * 3600), cron: true)
+            _ = try await admin.open("alice", name: "sshd-passwords")
+            pass = try await audit.run(at: t0.addingTimeInterval(6 * 3600), cron: true)
+            #expect(pass.reported == ["alice/sshd-passwords"])
+            try await submit(client, passwords: false)
+            pass = try await audit.run(at: t0.addingTimeInterval(7 * 3600), cron: true)
+            #expect(pass.summary.closed == 1)
+            let reasons = try await context.store.issueHistory(fingerprint: alice.fingerprint, limit: 10).map(\.closeReason)
+            #expect(reasons == [.resolved, .resolved, .manual])
+        }
+    }
+
+    @Test func missingValuesCountAsEachCheckDeclares() async throws {
+        let yaml = ["pass", "fail", "unknown"].map { policy in
+            """
+              - name: screen-\(policy)
+                condition:
+                  path: plugins.screenlock.enabled
+                  equals: false
+                missing: \(policy)
+            """
+        }.joined(separator: "\n")
+        let audit = try Auditor(context: context, yaml: "checks:\n" + yaml)
+        try await withServer { client in
+            // The screenlock plugin failed: its whole output is "unknown".
+            try await submit(client, plugins: ["screenlock": .string("unknown")])
+            let t0 = try #require(try await lastSubmission())
+            let pass = try await audit.run(at: t0.addingTimeInterval(60), cron: false, full: true)
+            #expect(pass.statuses == ["alice/screen-fail": .due, "alice/screen-unknown": .unknown])
+            #expect(try await context.store.openIssues(fingerprint: alice.fingerprint).map(\.name) == ["screen-fail"])
+        }
+    }
+
+    @Test func removingACheckFromIssuesYmlClosesItsIssues() async throws {
+        try await withServer { client in
+            try await submit(client, passwords: true)
+            let t0 = try #require(try await lastSubmission())
+            _ = try await Auditor(context: context, yaml: Self.checks).run(at: t0.addingTimeInterval(60), cron: true)
+            let pass = try await Auditor(context: context, yaml: "checks: []").run(at: t0.addingTimeInterval(120), cron: true)
+            #expect(pass.summary.closed == 1)
+            let history = try await context.store.issueHistory(fingerprint: alice.fingerprint, limit: 10)
+            #expect(history.map(\.closeReason) == [.checkRemoved])
+        }
+    }
+
+    // MARK: - Helpers
+
+    func lastSubmission() async throws -> Date? {
+        try await context.store.device(fingerprint: alice.fingerprint)?.lastSubmissionAt
+    }
+
+    func submit(_ client: some TestClientProtocol, passwords: Bool) async throws {
+        try await submit(client, plugins: ["sshd": .object(["running": .bool(true),
+                                                            "password_authentication": .bool(passwords)])])
+    }
+
+    func submit(_ client: some TestClientProtocol, plugins: [String: JSONValue]) async throws {
+        let response = try await post(client, try alice.sign(.submit, TestDevice.submitFields(plugins: plugins)))
+        #expect(response.status == .ok)
+    }
+
+    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = buildApplication(context: context, logger: quietLogger)
+        try await app.test(.router) { client in
+            #expect(try await post(client, try alice.sign(.enroll, try alice.enrollFields())).status == .ok)
+            try await context.store.setState(.accepted, fingerprint: alice.fingerprint, at: Date())
+            try await test(client)
+        }
+    }
+}
+
+/// Runs `IssuesAudit` with a given catalog at a given time and sums up what it printed.
+struct Auditor {
+    let context: ServerContext
+    let catalog: CheckCatalog
+
+    init(context: ServerContext, yaml: String) throws {
+        self.context = context
+        catalog = try CheckCatalog.parse(yaml, source: "test.yml")
+    }
+
+    struct Pass {
+        var summary: AuditEngine.Summary
+        /// "host/check" of every issue the report printed.
+        var reported: [String]
+        /// Every open or undecided check's status, as a --full report sees it.
+        var statuses: [String: AuditStatus]
+    }
+
+    func run(at now: Date, cron: Bool, full: Bool = false) async throws -> Pass {
+        var json = ""
+        let outcome = try await IssuesAudit(context: context, catalog: catalog)
+            .run(.init(cron: cron, full: full, json: true, now: now)) { json += $0 }
+        var statuses: [String: AuditStatus] = [:]
+        // A second, read-only look at every status: the same engine without marking anything.
+        try await AuditEngine(catalog: catalog, store: context.store).run(.init(now: now)) { audit in
+            for entry in audit.entries { statuses["\(audit.device.hostname)/\(entry.check)"] = entry.status }
+        }
+        let devices = try JSONValue.parse(Data(json.utf8))
+        guard case .array(let list) = devices else { throw AuditTestError.notAnArray(json) }
+        let reported = list.flatMap { device -> [String] in
+            guard case .array(let issues)? = device["issues"] else { return [] }
+            return issues.compactMap { issue in
+                guard let host = device["hostname"]?.stringValue, let name = issue["name"]?.stringValue else { return nil }
+                return "\(host)/\(name)"
+            }
+        }
+        return Pass(summary: outcome.summary, reported: reported, statuses: statuses)
+    }
+}
+
+enum AuditTestError: Error { case notAnArray(String) }
