@@ -37,8 +37,13 @@ struct IssuesCommand: AsyncParsableCommand {
         func run() async throws {
             let audit = try openAudit()
             let options = IssuesAudit.Options(cron: cron, full: full, json: json, email: email)
-            let outcome = try await runAdmin {
-                try await audit.run(options) { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+            let outcome: IssuesAudit.Outcome
+            do {
+                // print, not FileHandle.write: a closed pipe (`| head`) must end the program
+                // quietly (SIGPIPE), not crash it.
+                outcome = try await runAdmin { try await audit.run(options) { print($0, terminator: "") } }
+            } catch let error as SettingsError {
+                throw ValidationError(error.description)
             }
             for failure in outcome.failures { printError(failure) }
             if !outcome.failures.isEmpty { throw ExitCode.failure }
@@ -90,10 +95,8 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            for host in hosts {
-                let device = try await runAdmin { try await admin.suspend(host) }
-                print("suspended \(device.hostname) until it next reports")
-            }
+            let devices = try await runAdmin { try await admin.suspend(hosts) }
+            for device in devices { print("suspended \(device.hostname) until it next reports") }
         }
     }
 
@@ -103,10 +106,8 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            for host in hosts {
-                let device = try await runAdmin { try await admin.unsuspend(host) }
-                print("unsuspended \(device.hostname)")
-            }
+            let devices = try await runAdmin { try await admin.unsuspend(hosts) }
+            for device in devices { print("unsuspended \(device.hostname)") }
         }
     }
 
@@ -185,10 +186,10 @@ struct IssuesCommand: AsyncParsableCommand {
             let context = try openServerContext()
             let catalog = try loadCatalog(file.map { ($0 as NSString).expandingTildeInPath }
                                           ?? context.root.resolve(context.settings.audit.issuesFile))
-            guard let check = catalog.check(named: name) else {
-                throw ValidationError("no check named \(name); checks: " + catalog.checks.map(\.name).joined(separator: ", "))
+            let admin = try IssueAdmin(context: context, catalog: catalog)
+            let found = try await runAdmin {
+                try await admin.dryRun(catalog.check(named: admin.checkName(name))!)
             }
-            let found = try await runAdmin { try await IssueAdmin(context: context, catalog: catalog).dryRun(check) }
             print(json ? IssueFormatter.json(found) : IssueFormatter.dryRun(found, check: name))
         }
     }

@@ -82,7 +82,7 @@ import Testing
             #expect(pass.reported == ["alice/sshd-passwords"], "unsnoozed, it alerts")
 
             // Suspended: hidden even when due, until the device reports again.
-            _ = try await admin.suspend("alice")
+            _ = try await admin.suspend(["alice"])
             pass = try await audit.run(at: t0.addingTimeInterval(30 * 3600), cron: true)
             #expect(pass.reported.isEmpty)
             #expect(pass.statuses == ["alice/sshd-passwords": .suspended])
@@ -149,7 +149,8 @@ import Testing
             try await submit(client, passwords: true)
             let t0 = try #require(try await lastSubmission())
             _ = try await Auditor(context: context, yaml: Self.checks).run(at: t0.addingTimeInterval(60), cron: true)
-            let pass = try await Auditor(context: context, yaml: "checks: []").run(at: t0.addingTimeInterval(120), cron: true)
+            let other = "checks:\n  - name: other\n    condition: {path: plugins.other.bad, equals: true}\n"
+            let pass = try await Auditor(context: context, yaml: other).run(at: t0.addingTimeInterval(120), cron: true)
             #expect(pass.summary.closed == 1)
             let history = try await context.store.issueHistory(fingerprint: alice.fingerprint, limit: 10)
             #expect(history.map(\.closeReason) == [.checkRemoved])

@@ -24,10 +24,13 @@ public final class AuditNotifier {
     /// Refuses up front what cannot work, before the audit changes anything.
     public func checkReady() throws {
         if mailOwners && (settings.smtp.host.isEmpty || settings.smtp.from.isEmpty) {
-            throw AdminError("--email needs audit.smtp.host and audit.smtp.from in server/settings.yml")
+            throw SettingsError("--email needs audit.smtp.host and audit.smtp.from in server/settings.yml")
         }
         if mailOwners && SMTPConfiguration.Security(rawValue: settings.smtp.security) == nil {
-            throw AdminError("audit.smtp.security must be none, starttls or tls")
+            throw SettingsError("audit.smtp.security must be none, starttls or tls")
+        }
+        if !settings.webhook.isEmpty && !(settings.webhook.hasPrefix("http://") || settings.webhook.hasPrefix("https://")) {
+            throw SettingsError("audit.webhook must be an http:// or https:// URL")
         }
     }
 
@@ -38,7 +41,7 @@ public final class AuditNotifier {
         guard postWebhooks else { return }
         for entry in entries where entry.status == .due {
             let body = webhookBody(audit, entry)
-            for url in [settings.webhook, catalog.check(named: entry.check)?.webhook ?? ""] where !url.isEmpty {
+            for url in Set([settings.webhook, catalog.check(named: entry.check)?.webhook ?? ""]) where !url.isEmpty {
                 hooks.append((url, body))
             }
         }

@@ -80,8 +80,13 @@ struct CheckReader {
             if let after = fields["after"] { throw error(after, "after belongs to computed checks only") }
             return .condition(try self.condition(condition))
         case (nil, let computed?):
+            if let missing = fields["missing"] { throw error(missing, "missing belongs to condition checks only") }
             let after = try duration(fields, "after")
-            switch computed.string ?? "" {
+            let kind = computed.string ?? ""
+            if let node = fields["after"], kind != "not-reporting" && kind != "pending-patches" {
+                throw error(node, "after belongs to not-reporting and pending-patches only")
+            }
+            switch kind {
             case "not-reporting": return .notReporting(after: after ?? 2 * 86_400)
             case "pending-patches": return .pendingPatches(after: after ?? 86_400)
             case "duplicate-host": return .duplicateHost

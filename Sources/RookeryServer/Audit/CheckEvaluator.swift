@@ -68,16 +68,23 @@ public struct CheckEvaluator: Sendable {
 
     /// The values the condition tested, `path = value`, kept short for a report line.
     private func evidence(_ condition: Condition, _ subject: AuditSubject) -> String {
+        let matching = condition.matchingItems(in: subject.document)
+        if !matching.isEmpty {
+            return shortened("matching: " + matching.map(\.serializedString).joined(separator: ", "))
+        }
         let parts = Set(condition.paths).sorted { $0.description < $1.description }.map { path in
             switch path.lookup(in: subject.document) {
-            case .array(let items)?: "\(path): \(items.count) items"
+            case .array(let items)?: "\(path): \(items.count) item\(items.count == 1 ? "" : "s")"
             case .object?: "\(path): {...}"
             case let value?: "\(path) = \(value.serializedString)"
             case nil: "\(path) missing"
             }
         }
-        let text = parts.joined(separator: "; ")
-        return text.count > 200 ? String(text.prefix(197)) + "..." : text
+        return shortened(parts.joined(separator: "; "))
+    }
+
+    private func shortened(_ text: String) -> String {
+        text.count > 200 ? String(text.prefix(197)) + "..." : text
     }
 
     private func missingPaths(_ condition: Condition, _ subject: AuditSubject) -> String {

@@ -79,11 +79,13 @@ public struct ClientParameters: Sendable {
         return found
     }
 
-    /// One address, no spaces or control characters, something on both sides of one @: enough
-    /// to catch typos and header injection, without pretending to validate RFC 5321.
+    /// One ASCII address (what the mailer sends to), no spaces, control characters or specials,
+    /// something on both sides of one @: enough to catch typos and header injection, without
+    /// pretending to validate RFC 5321.
     static func isPlausibleEmail(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
-            && text.count <= 254 && text.unicodeScalars.allSatisfy { $0.value > 32 && $0.value != 127 && $0 != "," && $0 != "<" && $0 != ">" }
+            && text.count <= 254
+            && text.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 && !",<>;\"()[]\\".unicodeScalars.contains($0) }
     }
 }

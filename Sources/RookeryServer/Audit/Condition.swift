@@ -51,6 +51,22 @@ public indirect enum Condition: Sendable, Equatable {
         }
     }
 
+    /// The elements that make each `any_item` in this condition hold, for the report to show.
+    public func matchingItems(in value: JSONValue?) -> [JSONValue] {
+        switch self {
+        case .test: return []
+        case .anyItem(let path, let condition):
+            let items: [JSONValue] = switch path.lookup(in: value) {
+            case .array(let list)?: list
+            case .object(let fields)?: fields.keys.sorted().compactMap { fields[$0] }
+            default: []
+            }
+            return items.filter { condition.evaluate($0) == .holds }
+        case .all(let parts), .any(let parts): return parts.flatMap { $0.matchingItems(in: value) }
+        case .none: return []
+        }
+    }
+
     /// The top-level paths this condition reads, so the store can hand over just those values.
     public var paths: [DocumentPath] {
         switch self {

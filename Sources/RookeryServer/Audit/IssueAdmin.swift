@@ -40,16 +40,23 @@ public struct IssueAdmin: Sendable {
         return try await store.snooze(until: until, fingerprint: fingerprint, name: name)
     }
 
-    public func suspend(_ host: String, now: Date = Date()) async throws -> Device {
-        let device = try await resolve(host)
-        try await store.suspend(fingerprint: device.fingerprint, at: now)
-        return device
+    /// Suspends every host in `hosts`, or (when one is unknown) none of them.
+    public func suspend(_ hosts: [String], now: Date = Date()) async throws -> [Device] {
+        let devices = try await resolveAll(hosts)
+        for device in devices { try await store.suspend(fingerprint: device.fingerprint, at: now) }
+        return devices
     }
 
-    public func unsuspend(_ host: String) async throws -> Device {
-        let device = try await resolve(host)
-        try await store.suspend(fingerprint: device.fingerprint, at: nil)
-        return device
+    public func unsuspend(_ hosts: [String]) async throws -> [Device] {
+        let devices = try await resolveAll(hosts)
+        for device in devices { try await store.suspend(fingerprint: device.fingerprint, at: nil) }
+        return devices
+    }
+
+    private func resolveAll(_ hosts: [String]) async throws -> [Device] {
+        var devices: [Device] = []
+        for host in hosts { devices.append(try await resolve(host)) }
+        return devices
     }
 
     /// Opens an issue by hand; it stays open until the device sends new data, then the audit decides.
@@ -79,7 +86,8 @@ public struct IssueAdmin: Sendable {
         return device
     }
 
-    /// Open issues with their devices, by hostname then check; filters are optional.
+    /// Open issues of accepted devices, by hostname then check; filters are optional. (A revoked
+    /// device's issues stay as they were and come back if it is accepted again.)
     public func list(host: String?, name: String?) async throws -> [(device: Device, issue: IssueRecord)] {
         let fingerprint = try await fingerprint(of: host)
         let name = try name.map(checkName)
@@ -88,7 +96,7 @@ public struct IssueAdmin: Sendable {
         var cache: [String: Device] = [:]
         for issue in issues {
             if cache[issue.fingerprint] == nil { cache[issue.fingerprint] = try await store.device(fingerprint: issue.fingerprint) }
-            if let device = cache[issue.fingerprint] { found.append((device, issue)) }
+            if let device = cache[issue.fingerprint], device.state == .accepted { found.append((device, issue)) }
         }
         return found.sorted { ($0.device.hostname, $0.issue.name) < ($1.device.hostname, $1.issue.name) }
     }

@@ -46,6 +46,10 @@ public struct IssuesAudit {
         let notifier = AuditNotifier(settings: settings, catalog: catalog, mailOwners: options.email,
                                      postWebhooks: options.cron)
         try notifier.checkReady()
+        guard !catalog.checks.isEmpty else {
+            throw SettingsError("\(settings.issuesFile) defines no checks; the audit would close every open issue. "
+                                + "Restore it (server/issues.yml in the Rookery sources has the defaults)")
+        }
         let engine = AuditEngine(catalog: catalog, store: context.store, clock: clock)
         let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
         var written = 0
