@@ -5,7 +5,7 @@ import RookeryCore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that drive a real server.",
-        subcommands: [SubmitBench.self, CronBench.self, ReleaseBench.self])
+        subcommands: [SubmitBench.self, CronBench.self, ReleaseBench.self, AuditBench.self])
 
     struct SubmitBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -79,6 +79,29 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let result = try await ReleaseBenchmark(clientBinary: binary, source: InstallRoot.fromEnvironment().path,
                                                     runs: runs).run()
+            print(json ? result.json : result.text)
+        }
+    }
+
+    struct AuditBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "audit",
+            abstract: "The issues audit over a large stored fleet: wall time and peak RSS.",
+            discussion: """
+                Seeds --devices accepted devices with realistic documents into a scratch root's SQLite
+                file, with the install root's server/issues.yml, then runs `rookery issues audit --cron`
+                twice under GNU time (the first pass opens the issues, the second is the steady hourly
+                run). Target: 100,000 devices in under 10 s, with memory that does not grow with the fleet.
+                """)
+
+        @Option(help: "Stored devices.") var devices = 10_000
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            guard devices > 0 else { throw ValidationError("--devices must be positive") }
+            let issues = InstallRoot.fromEnvironment().path + "/server/issues.yml"
+            guard FileManager.default.fileExists(atPath: issues) else { throw ValidationError("no checks at \(issues)") }
+            let result = try await AuditBenchmark(devices: devices, issuesFile: issues).run()
             print(json ? result.json : result.text)
         }
     }

@@ -77,7 +77,23 @@ struct JSONParser {
 
     private mutating func string() throws -> String {
         index += 1  // the opening quote
-        var utf8: [UInt8] = []
+        let start = index
+        // Most strings have no escapes and are ASCII: find the closing quote and make the string
+        // in one go (ASCII needs no UTF-8 validation).
+        var high: UInt8 = 0
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"),
+              bytes[index] >= 0x20 {
+            high |= bytes[index]
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+            index += 1
+            if high < 0x80 { return String(decoding: raw, as: UTF8.self) }
+            guard let text = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+            return text
+        }
+        var utf8 = Array(bytes[start..<index])
         while index < bytes.count {
             let byte = bytes[index]
             index += 1

@@ -54,14 +54,23 @@ public struct AuditEngine: Sendable {
             if case .condition(let condition) = check.kind { return condition.paths }
             return []
         })).sorted { $0.description < $1.description }
-        var cursor: AuditCursor?
+        let store = self.store, size = batchSize
+        // The next batch is read (and its JSON parsed, on a database thread) while this one is
+        // evaluated: two batches in memory at most, and both cores busy.
+        func read(after cursor: AuditCursor?) -> Task<[AuditSubject], any Error> {
+            Task { try await store.auditSubjects(after: cursor, limit: size, paths: paths) }
+        }
+        var next = read(after: nil)
         while true {
-            let batch = try await store.auditSubjects(after: cursor, limit: batchSize, paths: paths)
+            let batch = try await next.value
+            let last = batch.last?.device
+            if batch.count == size, let last {
+                next = read(after: AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint))
+            }
             var changes: [IssueChange] = []
             for subject in batch { changes += try await body(subject) }
             try await store.apply(changes)
-            guard batch.count == batchSize, let last = batch.last?.device else { return }
-            cursor = AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint)
+            guard batch.count == size else { return }
         }
     }
 

@@ -24,8 +24,11 @@ public struct CheckEvaluator: Sendable {
         switch check.kind {
         case .condition(let condition):
             let raw = condition.evaluate(subject.document)
-            return Evaluation(verdict: apply(check.missing, to: raw), since: dataAt,
-                              detail: raw == .unknown ? "no data at \(missingPaths(condition, subject))" : evidence(condition, subject))
+            let verdict = apply(check.missing, to: raw)
+            // Details are for reports: most checks pass on most devices, so only failures pay for them.
+            let detail = verdict == .clear ? ""
+                : raw == .unknown ? "no data at \(missingPaths(condition, subject))" : evidence(condition, subject)
+            return Evaluation(verdict: verdict, since: dataAt, detail: detail)
         case .notReporting(let after):
             return notReporting(subject, after: after, now: now)
         case .pendingPatches(let after):

@@ -37,13 +37,20 @@ public indirect enum Condition: Sendable, Equatable {
         case .anyItem(let path, let condition):
             return Self.anyItem(of: path.lookup(in: value), condition)
         case .all(let parts):
-            let verdicts = parts.map { $0.evaluate(value) }
-            if verdicts.contains(.clear) { return .clear }
-            return verdicts.contains(.unknown) ? .unknown : .holds
+            // One clear part settles it; the rest need not run (regexes are the dear ones).
+            var sawUnknown = false
+            for part in parts {
+                switch part.evaluate(value) {
+                case .clear: return .clear
+                case .unknown: sawUnknown = true
+                case .holds: break
+                }
+            }
+            return sawUnknown ? .unknown : .holds
         case .any(let parts):
-            return Self.any(parts.map { $0.evaluate(value) })
+            return Self.any(parts, on: value)
         case .none(let parts):
-            switch Self.any(parts.map { $0.evaluate(value) }) {
+            switch Self.any(parts, on: value) {
             case .holds: return .clear
             case .clear: return .holds
             case .unknown: return .unknown
@@ -75,15 +82,29 @@ public indirect enum Condition: Sendable, Equatable {
         }
     }
 
-    private static func any(_ verdicts: [Verdict]) -> Verdict {
-        if verdicts.contains(.holds) { return .holds }
-        return verdicts.contains(.unknown) ? .unknown : .clear
+    /// Holds as soon as one condition holds for one value.
+    private static func any<S: Sequence>(_ conditions: [Condition], on values: S) -> Verdict where S.Element == JSONValue? {
+        var sawUnknown = false
+        for value in values {
+            for condition in conditions {
+                switch condition.evaluate(value) {
+                case .holds: return .holds
+                case .unknown: sawUnknown = true
+                case .clear: break
+                }
+            }
+        }
+        return sawUnknown ? .unknown : .clear
+    }
+
+    private static func any(_ conditions: [Condition], on value: JSONValue?) -> Verdict {
+        any(conditions, on: CollectionOfOne(value))
     }
 
     private static func anyItem(of container: JSONValue?, _ condition: Condition) -> Verdict {
         switch container {
-        case .array(let items): return any(items.map { condition.evaluate($0) })
-        case .object(let fields): return any(fields.values.map { condition.evaluate($0) })
+        case .array(let items): return any([condition], on: items.lazy.map { $0 as JSONValue? })
+        case .object(let fields): return any([condition], on: fields.values.lazy.map { $0 as JSONValue? })
         default: return .unknown
         }
     }

@@ -4,16 +4,32 @@ import RookeryCore
 
 extension SQLiteStore {
     public func auditSubjects(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditSubject] {
-        try await pool.read { db in
+        let (rows, issues) = try await pool.read { db in
             let arguments: StatementArguments = cursor.map { [$0.hostname, $0.fingerprint, limit] } ?? [limit]
             let rows = try Row.fetchAll(db, sql: Self.auditSQL(paths: paths, after: cursor != nil), arguments: arguments)
-            var subjects = try rows.map { try Self.subject(from: $0, paths: paths) }
-            let issues = try Self.liveIssues(db, fingerprints: subjects.map(\.device.fingerprint))
-            for index in subjects.indices {
-                subjects[index].issues = issues[subjects[index].device.fingerprint] ?? []
-            }
-            return subjects
+                .map(AuditRow.init)
+            return (rows, try Self.liveIssues(db, fingerprints: rows.map(\.device.fingerprint)))
         }
+        // Parsing the JSON is most of the work: done after the read, on every core.
+        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 100))
+        let parsed = Locked([Int: [AuditSubject]]())
+        let failure = Locked<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            do {
+                let share = try stride(from: chunk, to: rows.count, by: chunks).map { index in
+                    var subject = try rows[index].subject(paths: paths)
+                    subject.issues = issues[subject.device.fingerprint] ?? []
+                    return subject
+                }
+                parsed.withLock { $0[chunk] = share }
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+        if let error = failure.current { throw error }
+        // Chunk c holds rows c, c + chunks, ...: interleave them back into query order.
+        let shares = parsed.current
+        return rows.indices.map { shares[$0 % chunks]![$0 / chunks] }
     }
 
     /// One row per accepted device with the projected document values and the computed checks'
@@ -22,7 +38,8 @@ extension SQLiteStore {
     private static func auditSQL(paths: [DocumentPath], after: Bool) -> String {
         let jsonPaths = (["$.\"~\""] + paths.map(jsonPath)).map { "'\($0)'" }.joined(separator: ", ")
         return """
-            SELECT d.*,
+            SELECT d.fingerprint, d.hostname, d.machine_id, d.state, d.enrolled_at, d.accepted_at,
+                d.last_submission_at, d.client_release, d.suspended_at,
                 json_extract(doc.document, \(jsonPaths)) AS projected,
                 (SELECT json_group_array(key) FROM json_each(doc.document, '$.plugins')
                  WHERE type = 'text' AND atom = 'unknown') AS failed_plugins,
@@ -47,21 +64,11 @@ extension SQLiteStore {
         "$" + path.components.map { ".\"\($0)\"" }.joined()
     }
 
-    private static func subject(from row: Row, paths: [DocumentPath]) throws -> AuditSubject {
-        var subject = AuditSubject(device: device(from: row))
-        if let text: String = row["projected"], case .array(let values) = try JSONValue.parse(Data(text.utf8)) {
-            for (path, value) in zip(paths, values.dropFirst()) where value != .null {
-                subject.document.insert(value, at: path.components[...])
-            }
-        }
-        if let text: String = row["failed_plugins"], case .array(let names) = try JSONValue.parse(Data(text.utf8)) {
-            subject.failedPlugins = names.compactMap(\.stringValue).sorted()
-        }
-        subject.oldestPendingPatchAt = row["oldest_pending_patch"]
-        subject.hasDuplicate = row["has_duplicate"]
-        subject.linkedLastReportAt = row["linked_last_report"]
-        subject.userEmail = row["user_email"]
-        return subject
+    /// The audit query's columns, read by position: a fleet-sized loop should not look names up.
+    fileprivate enum AuditColumn {
+        static let fingerprint = 0, hostname = 1, machineID = 2, state = 3, enrolledAt = 4, acceptedAt = 5
+        static let lastSubmissionAt = 6, clientRelease = 7, suspendedAt = 8, projected = 9, failedPlugins = 10
+        static let oldestPendingPatch = 11, hasDuplicate = 12, linkedLastReport = 13, userEmail = 14
     }
 
     private static func liveIssues(_ db: Database, fingerprints: [String]) throws -> [String: [IssueRecord]] {
@@ -202,5 +209,45 @@ extension SQLiteStore {
                     """, arguments: [fingerprint, other, other, fingerprint])
             }
         }
+    }
+}
+
+/// One row of the audit query with its JSON still as text, so it can be parsed off the database.
+private struct AuditRow: Sendable {
+    typealias C = SQLiteStore.AuditColumn
+    let device: Device
+    let projected: String?
+    let failedPlugins: String?
+    let oldestPendingPatchAt: Date?
+    let hasDuplicate: Bool
+    let linkedLastReportAt: Date?
+    let userEmail: String?
+
+    init(_ row: Row) {
+        device = Device(fingerprint: row[C.fingerprint], publicKey: "", hostname: row[C.hostname],
+                        machineID: row[C.machineID], state: DeviceState(rawValue: row[C.state]) ?? .pending,
+                        enrolledAt: row[C.enrolledAt], acceptedAt: row[C.acceptedAt],
+                        lastSubmissionAt: row[C.lastSubmissionAt], clientRelease: row[C.clientRelease],
+                        suspendedAt: row[C.suspendedAt])
+        projected = row[C.projected]
+        failedPlugins = row[C.failedPlugins]
+        oldestPendingPatchAt = row[C.oldestPendingPatch]
+        hasDuplicate = row[C.hasDuplicate]
+        linkedLastReportAt = row[C.linkedLastReport]
+        userEmail = row[C.userEmail]
+    }
+
+    func subject(paths: [DocumentPath]) throws -> AuditSubject {
+        var subject = AuditSubject(device: device, oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
+                                   linkedLastReportAt: linkedLastReportAt, userEmail: userEmail)
+        if let projected, case .array(let values) = try JSONValue.parse(Data(projected.utf8)) {
+            for (path, value) in zip(paths, values.dropFirst()) where value != .null {
+                subject.document.insert(value, at: path.components[...])
+            }
+        }
+        if let failedPlugins, failedPlugins != "[]", case .array(let names) = try JSONValue.parse(Data(failedPlugins.utf8)) {
+            subject.failedPlugins = names.compactMap(\.stringValue).sorted()
+        }
+        return subject
     }
 }

@@ -1,0 +1,24 @@
+import Foundation
+import GRDB
+import RookeryCore
+
+extension SQLiteStore {
+    /// Writes accepted devices and their latest documents straight into the database, in one
+    /// transaction. Only `bin/bench audit` uses it, to build a large fleet in seconds; real devices
+    /// arrive through enrollment and signed submissions.
+    public func seed(_ fleet: [(device: Device, document: JSONValue)]) async throws {
+        try await pool.write { db in
+            for (device, document) in fleet {
+                try db.execute(sql: """
+                    INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at,
+                                         accepted_at, last_submission_at, flags)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]')
+                    """, arguments: [device.fingerprint, device.publicKey, device.hostname, device.machineID,
+                                     device.state.rawValue, device.enrolledAt, device.acceptedAt, device.lastSubmissionAt])
+                try db.execute(sql: "INSERT INTO documents (fingerprint, document, updated_at) VALUES (?, ?, ?)",
+                               arguments: [device.fingerprint, document.serializedString,
+                                           device.lastSubmissionAt ?? device.enrolledAt])
+            }
+        }
+    }
+}
