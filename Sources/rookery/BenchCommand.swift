@@ -95,13 +95,14 @@ struct BenchCommand: AsyncParsableCommand {
                 """)
 
         @Option(help: "Stored devices.") var devices = 10_000
+        @Option(help: "Build the fleet in DIR and keep it; a later run with the same DIR reuses it.") var root: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() async throws {
             guard devices > 0 else { throw ValidationError("--devices must be positive") }
             let issues = InstallRoot.fromEnvironment().path + "/server/issues.yml"
             guard FileManager.default.fileExists(atPath: issues) else { throw ValidationError("no checks at \(issues)") }
-            let result = try await AuditBenchmark(devices: devices, issuesFile: issues).run()
+            let result = try await AuditBenchmark(devices: devices, issuesFile: issues, keepRoot: root).run()
             print(json ? result.json : result.text)
         }
     }

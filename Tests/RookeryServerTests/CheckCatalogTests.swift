@@ -184,7 +184,8 @@ import Testing
         func kind(_ name: String) -> Check.Kind? { catalog.check(named: name)?.kind }
         guard case .notReporting(let after)? = kind("not-reporting") else { Issue.record("not-reporting"); return }
         #expect(after == 3 * 86_400)
-        #expect(catalog.check(named: "not-reporting")?.alertEvery == 7 * 86_400)
+        let weekly = try #require(catalog.check(named: "not-reporting"))
+        #expect(weekly.alertEvery == 604_800)
         guard case .notReporting(let silentAfter)? = kind("silent-default") else { Issue.record("silent-default"); return }
         #expect(silentAfter == 2 * 86_400)
         guard case .pendingPatches(let patchAfter)? = kind("pending-patches") else { Issue.record("pending-patches"); return }

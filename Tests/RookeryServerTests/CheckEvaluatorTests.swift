@@ -21,9 +21,25 @@ import Testing
     static func subject(lastReport: Date? = now.addingTimeInterval(-hour), document: JSONValue = .object([:]),
                         failedPlugins: [String] = [], oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false,
                         linkedLastReportAt: Date? = nil) -> AuditSubject {
-        AuditSubject(device: device(lastReport: lastReport), document: document, failedPlugins: failedPlugins,
+        AuditSubject(device: device(lastReport: lastReport), projection: projection(document), failedPlugins: failedPlugins,
                      oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
                      linkedLastReportAt: linkedLastReportAt)
+    }
+
+    /// What a store hands over: the value at every path of the document that is not null
+    /// (this test projects all object paths, not only those a check reads).
+    static func projection(_ document: JSONValue) -> Projection {
+        var projection = Projection()
+        func walk(_ value: JSONValue, _ prefix: [String]) {
+            if !prefix.isEmpty, value != .null, let path = DocumentPath(prefix.joined(separator: ".")) {
+                projection.values[path] = value
+            }
+            if case .object(let fields) = value {
+                for (key, child) in fields { walk(child, prefix + [key]) }
+            }
+        }
+        walk(document, [])
+        return projection
     }
 
     static func check(_ kind: Check.Kind, missing: Check.MissingPolicy = .unknown) -> Check {
@@ -52,7 +68,8 @@ import Testing
         #expect(off.detail == "plugins.firewall.active = false")
         let on = Self.evaluate(check, Self.subject(lastReport: reported, document: try Self.doc(#"{"plugins": {"firewall": {"active": true}}}"#)))
         #expect(on.verdict == .clear)
-        #expect(on.detail == "plugins.firewall.active = true")
+        // Passing checks carry no detail.
+        #expect(on.detail == "")
     }
 
     @Test func missingDataFollowsThePolicy() throws {
@@ -69,7 +86,7 @@ import Testing
                 let evaluation = Self.evaluate(Self.check(.condition(Self.firewallOff), missing: policy), subject)
                 #expect(evaluation.verdict == verdict, "\(policy) on \(document.serializedString)")
                 #expect(evaluation.since == reported)
-                #expect(evaluation.detail == "no data at plugins.firewall.active", "\(policy)")
+                #expect(evaluation.detail == (verdict == .clear ? "" : "no data at plugins.firewall.active"), "\(policy)")
             }
         }
     }
@@ -95,15 +112,27 @@ import Testing
         #expect(evaluation.detail == "no data at plugins.ports")
     }
 
-    @Test func evidenceDescribesListsAndObjectsAndStaysShort() throws {
-        let condition = Condition.all([
-            .anyItem(path: DocumentPath("plugins.ports")!, .test(path: DocumentPath("port")!, .equals(.integer(22)))),
-            .test(path: DocumentPath("plugins.os")!, .exists(true)),
-        ])
-        let document = try Self.doc(#"{"plugins": {"ports": [{"port": 22}, {"port": 80}], "os": {"name": "x"}}}"#)
+    @Test func evidenceShowsTheMatchingItems() throws {
+        let condition = Condition.anyItem(path: DocumentPath("plugins.ports")!, .all([
+            .test(path: DocumentPath("port")!, .isIn([.integer(22), .integer(3306)])),
+            .test(path: DocumentPath("address")!, .notEquals(.string("127.0.0.1"))),
+        ]))
+        let document = try Self.doc(#"{"plugins": {"ports": [{"port": 22, "address": "0.0.0.0"}, {"port": 80, "address": "0.0.0.0"}, {"port": 3306, "address": "127.0.0.1"}]}}"#)
         let evaluation = Self.evaluate(Self.check(.condition(condition)), Self.subject(document: document))
         #expect(evaluation.verdict == .holds)
-        #expect(evaluation.detail == "plugins.os: {...}; plugins.ports: 2 items")
+        #expect(evaluation.detail == #"matching: {"address":"0.0.0.0","port":22}"#)
+    }
+
+    @Test func evidenceDescribesListsAndObjectsAndStaysShort() throws {
+        let condition = Condition.all([
+            .test(path: DocumentPath("plugins.ports")!, .exists(true)),
+            .test(path: DocumentPath("plugins.os")!, .exists(true)),
+            .test(path: DocumentPath("plugins.one")!, .exists(true)),
+        ])
+        let document = try Self.doc(#"{"plugins": {"ports": [{"port": 22}, {"port": 80}], "os": {"name": "x"}, "one": [1]}}"#)
+        let evaluation = Self.evaluate(Self.check(.condition(condition)), Self.subject(document: document))
+        #expect(evaluation.verdict == .holds)
+        #expect(evaluation.detail == "plugins.one: 1 item; plugins.os: {...}; plugins.ports: 2 items")
         let long = String(repeating: "x", count: 500)
         let wordy = Self.evaluate(Self.check(.condition(.test(path: DocumentPath("v")!, .exists(true)))),
                                   Self.subject(document: .object(["v": .string(long)])))

@@ -183,9 +183,42 @@ import Testing
     }
 
     @Test func aNilDocumentIsMissingEverywhere() {
-        #expect(Self.test("a.b", .equals(.integer(1))).evaluate(nil) == .unknown)
-        #expect(Self.test("a.b", .exists(false)).evaluate(nil) == .holds)
-        #expect(Condition.anyItem(path: Self.path("list"), Self.test("", .exists(true))).evaluate(nil) == .unknown)
+        let nothing: JSONValue? = nil
+        #expect(Self.test("a.b", .equals(.integer(1))).evaluate(nothing) == .unknown)
+        #expect(Self.test("a.b", .exists(false)).evaluate(nothing) == .holds)
+        #expect(Condition.anyItem(path: Self.path("list"), Self.test("", .exists(true))).evaluate(nothing) == .unknown)
+    }
+
+    /// A store hands over only the values at the condition's paths; they answer as the document would.
+    @Test func aProjectionAnswersLikeTheDocument() throws {
+        let d = try Self.doc(#"{"plugins": {"sshd": {"running": true, "password_authentication": "unknown"}, "ports": [{"port": 3306, "address": "0.0.0.0"}]}}"#)
+        let conditions: [Condition] = [
+            Self.test("plugins.sshd.running", .equals(.bool(true))),
+            Self.test("plugins.sshd.password_authentication", .equals(.bool(true))),
+            Self.test("plugins.sshd.absent", .exists(false)),
+            Self.ports,
+            .all([Self.test("plugins.sshd.running", .equals(.bool(true))), Self.ports]),
+        ]
+        let expected: [Verdict] = [.holds, .unknown, .holds, .holds, .holds]
+        for (condition, verdict) in zip(conditions, expected) {
+            var projection = Projection()
+            for path in condition.paths {
+                if let value = path.lookup(in: d) { projection.values[path] = value }
+            }
+            #expect(condition.evaluate(d) == verdict)
+            #expect(condition.evaluate(projection) == verdict)
+        }
+        // An empty projection knows nothing.
+        #expect(Self.test("plugins.sshd.running", .equals(.bool(true))).evaluate(Projection()) == .unknown)
+    }
+
+    @Test func matchingItemsAreTheItemsThatMakeAnyItemHold() throws {
+        let d = try Self.doc(#"{"plugins": {"ports": [{"port": 3306, "address": "0.0.0.0"}, {"port": 22, "address": "0.0.0.0"}, {"port": 5432, "address": "::"}, {"port": 6379, "address": "127.0.0.1"}]}}"#)
+        #expect(Self.ports.matchingItems(in: d) == [
+            .object(["port": .integer(3306), "address": .string("0.0.0.0")]),
+            .object(["port": .integer(5432), "address": .string("::")]),
+        ])
+        #expect(Self.test("plugins.ports", .exists(true)).matchingItems(in: d) == [])
     }
 
     // MARK: - all / any / none

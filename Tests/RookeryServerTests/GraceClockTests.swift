@@ -101,8 +101,8 @@ import Testing
         #expect(clock.end(of: 7 * Self.day, from: Self.local(2025, 6, 16, 10)) == Self.local(2025, 6, 25, 10))
         // 1d12h is one working day plus twelve working hours: 20 working hours from Monday 09:00.
         #expect(clock.end(of: Self.day + 12 * Self.hour, from: Self.local(2025, 6, 16, 9)) == Self.local(2025, 6, 18, 13))
-        // 2w is ten working days.
-        #expect(clock.end(of: 14 * Self.day, from: Self.local(2025, 6, 16, 9)) == Self.local(2025, 6, 27, 17))
+        // 2w is 14 days, so 14 working days (not ten): a day of grace is a working day.
+        #expect(clock.end(of: 14 * Self.day, from: Self.local(2025, 6, 16, 9)) == Self.local(2025, 7, 3, 17))
     }
 
     @Test func zeroGraceReturnsTheStartEvenOutsideWorkingHours() throws {

@@ -42,6 +42,12 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
+    /// Parses JSON text without copying it first.
+    public static func parse(_ text: String) throws -> JSONValue {
+        var text = text
+        return try text.withUTF8 { try JSONParser.parse($0) }
+    }
+
     /// Compact JSON with sorted keys, so equal values serialize to equal bytes.
     public func serialized() -> Data {
         var out: [UInt8] = []

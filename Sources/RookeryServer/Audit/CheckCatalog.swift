@@ -155,7 +155,9 @@ struct CheckReader {
         guard case .scalar(let scalar) = node else { throw error(node, "expected a single value, not a list or map") }
         if scalar.style == .plain {
             if node.null != nil { return .null }
-            if let b = node.bool { return .bool(b) }
+            // Only true and false: YAML 1.1 also reads yes/no/on/off as booleans, but sshd and
+            // other plugins print those as text, so `equals: yes` must stay the string "yes".
+            if ["true", "false"].contains(scalar.string.lowercased()), let b = node.bool { return .bool(b) }
             if let i = node.int { return .integer(Int64(i)) }
             if let d = node.float { return .number(d) }
         }

@@ -23,7 +23,7 @@ public struct CheckEvaluator: Sendable {
         let dataAt = device.lastSubmissionAt ?? now
         switch check.kind {
         case .condition(let condition):
-            let raw = condition.evaluate(subject.document)
+            let raw = condition.evaluate(subject.projection)
             let verdict = apply(check.missing, to: raw)
             // Details are for reports: most checks pass on most devices, so only failures pay for them.
             let detail = verdict == .clear ? ""
@@ -71,12 +71,12 @@ public struct CheckEvaluator: Sendable {
 
     /// The values the condition tested, `path = value`, kept short for a report line.
     private func evidence(_ condition: Condition, _ subject: AuditSubject) -> String {
-        let matching = condition.matchingItems(in: subject.document)
+        let matching = condition.matchingItems(in: subject.projection)
         if !matching.isEmpty {
             return shortened("matching: " + matching.map(\.serializedString).joined(separator: ", "))
         }
         let parts = Set(condition.paths).sorted { $0.description < $1.description }.map { path in
-            switch path.lookup(in: subject.document) {
+            switch subject.projection.value(at: path) {
             case .array(let items)?: "\(path): \(items.count) item\(items.count == 1 ? "" : "s")"
             case .object?: "\(path): {...}"
             case let value?: "\(path) = \(value.serializedString)"
@@ -91,7 +91,9 @@ public struct CheckEvaluator: Sendable {
     }
 
     private func missingPaths(_ condition: Condition, _ subject: AuditSubject) -> String {
-        let missing = Set(condition.paths).filter { $0.lookup(in: subject.document).map(\.isMissing) ?? true }
-        return missing.map(\.description).sorted().joined(separator: ", ")
+        let paths = Set(condition.paths)
+        let missing = paths.filter { subject.projection.value(at: $0).map(\.isMissing) ?? true }
+        // Every path has data when what is missing sits inside an any_item's items: name those lists.
+        return (missing.isEmpty ? paths : missing).map(\.description).sorted().joined(separator: ", ")
     }
 }

@@ -24,23 +24,27 @@ public indirect enum Condition: Sendable, Equatable {
     case none([Condition])
 
     public enum Test: Sendable, Equatable {
-        case equals(JSONValue), notEquals(JSONValue), isIn([JSONValue]), notIn([JSONValue])
+        case equals(JSONValue), notEquals(JSONValue), oneOf(Choices), noneOf(Choices)
         case exists(Bool)
         case lessThan(Double), greaterThan(Double)
         case matches(Pattern)
+
+        public static func isIn(_ values: [JSONValue]) -> Test { .oneOf(Choices(values)) }
+        public static func notIn(_ values: [JSONValue]) -> Test { .noneOf(Choices(values)) }
     }
 
-    public func evaluate(_ value: JSONValue?) -> Verdict {
+    /// Evaluates against a document, a list item, or a store's projection of a document.
+    public func evaluate<Input: ConditionInput>(_ input: Input) -> Verdict {
         switch self {
         case .test(let path, let test):
-            return test.evaluate(path.lookup(in: value))
+            return test.evaluate(input.value(at: path))
         case .anyItem(let path, let condition):
-            return Self.anyItem(of: path.lookup(in: value), condition)
+            return Self.anyItem(of: input.value(at: path), condition)
         case .all(let parts):
             // One clear part settles it; the rest need not run (regexes are the dear ones).
             var sawUnknown = false
             for part in parts {
-                switch part.evaluate(value) {
+                switch part.evaluate(input) {
                 case .clear: return .clear
                 case .unknown: sawUnknown = true
                 case .holds: break
@@ -48,9 +52,9 @@ public indirect enum Condition: Sendable, Equatable {
             }
             return sawUnknown ? .unknown : .holds
         case .any(let parts):
-            return Self.any(parts, on: value)
+            return Self.any(parts, on: input)
         case .none(let parts):
-            switch Self.any(parts, on: value) {
+            switch Self.any(parts, on: input) {
             case .holds: return .clear
             case .clear: return .holds
             case .unknown: return .unknown
@@ -59,17 +63,17 @@ public indirect enum Condition: Sendable, Equatable {
     }
 
     /// The elements that make each `any_item` in this condition hold, for the report to show.
-    public func matchingItems(in value: JSONValue?) -> [JSONValue] {
+    public func matchingItems<Input: ConditionInput>(in input: Input) -> [JSONValue] {
         switch self {
         case .test: return []
         case .anyItem(let path, let condition):
-            let items: [JSONValue] = switch path.lookup(in: value) {
+            let items: [JSONValue] = switch input.value(at: path) {
             case .array(let list)?: list
             case .object(let fields)?: fields.keys.sorted().compactMap { fields[$0] }
             default: []
             }
             return items.filter { condition.evaluate($0) == .holds }
-        case .all(let parts), .any(let parts): return parts.flatMap { $0.matchingItems(in: value) }
+        case .all(let parts), .any(let parts): return parts.flatMap { $0.matchingItems(in: input) }
         case .none: return []
         }
     }
@@ -82,12 +86,12 @@ public indirect enum Condition: Sendable, Equatable {
         }
     }
 
-    /// Holds as soon as one condition holds for one value.
-    private static func any<S: Sequence>(_ conditions: [Condition], on values: S) -> Verdict where S.Element == JSONValue? {
+    /// Holds as soon as one of `conditions` holds for one of `inputs`.
+    private static func any<S: Sequence>(_ conditions: [Condition], on inputs: S) -> Verdict where S.Element: ConditionInput {
         var sawUnknown = false
-        for value in values {
+        for input in inputs {
             for condition in conditions {
-                switch condition.evaluate(value) {
+                switch condition.evaluate(input) {
                 case .holds: return .holds
                 case .unknown: sawUnknown = true
                 case .clear: break
@@ -97,14 +101,14 @@ public indirect enum Condition: Sendable, Equatable {
         return sawUnknown ? .unknown : .clear
     }
 
-    private static func any(_ conditions: [Condition], on value: JSONValue?) -> Verdict {
-        any(conditions, on: CollectionOfOne(value))
+    private static func any<Input: ConditionInput>(_ conditions: [Condition], on input: Input) -> Verdict {
+        any(conditions, on: CollectionOfOne(input))
     }
 
     private static func anyItem(of container: JSONValue?, _ condition: Condition) -> Verdict {
         switch container {
-        case .array(let items): return any([condition], on: items.lazy.map { $0 as JSONValue? })
-        case .object(let fields): return any([condition], on: fields.values.lazy.map { $0 as JSONValue? })
+        case .array(let items): return any([condition], on: items)
+        case .object(let fields): return any([condition], on: fields.values)
         default: return .unknown
         }
     }
@@ -123,13 +127,13 @@ extension Condition.Test {
         case .notEquals(let expected):
             guard let value else { return .unknown }
             return Verdict(value.sameValue(as: expected), false)
-        case .isIn(let choices):
-            if found == .string("unknown") && choices.contains(.string("unknown")) { return .holds }
+        case .oneOf(let choices):
+            if found == .string("unknown") && choices.namesUnknown { return .holds }
             guard let value else { return .unknown }
-            return Verdict(choices.contains { value.sameValue(as: $0) }, true)
-        case .notIn(let choices):
+            return Verdict(choices.contains(value), true)
+        case .noneOf(let choices):
             guard let value else { return .unknown }
-            return Verdict(choices.contains { value.sameValue(as: $0) }, false)
+            return Verdict(choices.contains(value), false)
         case .lessThan(let limit):
             guard let number = value?.numberValue else { return .unknown }
             return Verdict(number < limit, true)
@@ -167,10 +171,55 @@ extension JSONValue {
     }
 }
 
+/// Where a condition finds the values its paths name.
+public protocol ConditionInput {
+    func value(at path: DocumentPath) -> JSONValue?
+}
+
+extension JSONValue: ConditionInput {
+    public func value(at path: DocumentPath) -> JSONValue? { path.lookup(in: self) }
+}
+
+extension Optional: ConditionInput where Wrapped == JSONValue {
+    public func value(at path: DocumentPath) -> JSONValue? { path.lookup(in: self) }
+}
+
+/// The values of a document at the paths the checks read, as a store hands them over.
+public struct Projection: ConditionInput, Sendable {
+    public var values: [DocumentPath: JSONValue] = [:]
+    public init(_ values: [DocumentPath: JSONValue] = [:]) { self.values = values }
+    public func value(at path: DocumentPath) -> JSONValue? { values[path] }
+}
+
+/// The values of an `in` or `not_in` list; numbers go in a set, since port lists run long and
+/// are tested once per item of every device's list.
+public struct Choices: Sendable, Equatable {
+    public let values: [JSONValue]
+    private let numbers: Set<Double>
+    private let others: [JSONValue]
+
+    public init(_ values: [JSONValue]) {
+        self.values = values
+        numbers = Set(values.compactMap(\.numberValue))
+        others = values.filter { $0.numberValue == nil }
+    }
+
+    func contains(_ value: JSONValue) -> Bool {
+        if let number = value.numberValue { return numbers.contains(number) }
+        return others.contains(value)
+    }
+
+    var namesUnknown: Bool { others.contains(.string("unknown")) }
+
+    public static func == (a: Choices, b: Choices) -> Bool { a.values == b.values }
+}
+
 /// A dotted path into a document, such as `plugins.sshd.password_authentication`. The empty path
 /// is the value itself (used inside `any_item`).
 public struct DocumentPath: Sendable, Hashable, CustomStringConvertible {
     public let components: [String]
+    /// The dotted form, hashed and compared in place of the components.
+    public let description: String
 
     /// Components are letters, digits, `_` and `-`, so a path is safe to hand to a database's JSON
     /// functions after quoting.
@@ -178,9 +227,11 @@ public struct DocumentPath: Sendable, Hashable, CustomStringConvertible {
         let parts = text.isEmpty ? [] : text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(Self.isPathCharacter) }) else { return nil }
         components = parts
+        description = text
     }
 
-    public var description: String { components.joined(separator: ".") }
+    public static func == (a: DocumentPath, b: DocumentPath) -> Bool { a.description == b.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     func lookup(in value: JSONValue?) -> JSONValue? {
         components.reduce(value) { current, key in current?[key] }

@@ -57,8 +57,8 @@ public struct BusinessCalendar: Sendable {
         for _ in 0..<3660 {
             let day = calendar.startOfDay(for: cursor)
             if workingDays.contains(calendar.component(.weekday, from: day)),
-               let open = calendar.date(byAdding: .minute, value: opens, to: day),
-               let close = calendar.date(byAdding: .minute, value: closes, to: day) {
+               let open = Self.time(opens, on: day, in: calendar),
+               let close = Self.time(closes, on: day, in: calendar) {
                 let from = max(cursor, open)
                 if from < close {
                     if left <= close.timeIntervalSince(from) { return from.addingTimeInterval(left) }
@@ -69,6 +69,14 @@ public struct BusinessCalendar: Sendable {
             cursor = next
         }
         return cursor
+    }
+
+    /// The local clock time `minutes` after midnight on `day`, also on days when summer time
+    /// begins or ends (adding minutes to midnight would be an hour off there); 24:00 is the next
+    /// day's midnight.
+    private static func time(_ minutes: Int, on day: Date, in calendar: Calendar) -> Date? {
+        if minutes >= 1440 { return calendar.date(byAdding: .day, value: 1, to: day) }
+        return calendar.date(bySettingHour: minutes / 60, minute: minutes % 60, second: 0, of: day)
     }
 
     private static func minutes(_ text: String) -> Int? {

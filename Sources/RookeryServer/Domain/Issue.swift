@@ -66,8 +66,8 @@ public enum IssueChange: Sendable, Equatable {
 /// Per-device facts the audit reads besides the document.
 public struct AuditSubject: Sendable {
     public var device: Device
-    /// The device's document cut down to the paths the checks read.
-    public var document: JSONValue
+    /// The device's document at the paths the checks read.
+    public var projection: Projection
     /// Plugins whose whole output is "unknown".
     public var failedPlugins: [String]
     public var oldestPendingPatchAt: Date?
@@ -79,11 +79,11 @@ public struct AuditSubject: Sendable {
     /// Open issues, and closed ones whose manual close still holds.
     public var issues: [IssueRecord]
 
-    public init(device: Device, document: JSONValue = .object([:]), failedPlugins: [String] = [],
+    public init(device: Device, projection: Projection = Projection(), failedPlugins: [String] = [],
                 oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false, linkedLastReportAt: Date? = nil,
                 userEmail: String? = nil, issues: [IssueRecord] = []) {
         self.device = device
-        self.document = document
+        self.projection = projection
         self.failedPlugins = failedPlugins
         self.oldestPendingPatchAt = oldestPendingPatchAt
         self.hasDuplicate = hasDuplicate
@@ -97,16 +97,4 @@ public struct AuditSubject: Sendable {
 public struct AuditCursor: Sendable, Equatable {
     public var hostname: String
     public var fingerprint: String
-}
-
-extension JSONValue {
-    /// Sets `value` at `path`, making objects on the way.
-    mutating func insert(_ value: JSONValue, at path: ArraySlice<String>) {
-        guard let key = path.first else { self = value; return }
-        var fields = objectValue ?? [:]
-        var child = fields[key] ?? .object([:])
-        child.insert(value, at: path.dropFirst())
-        fields[key] = child
-        self = .object(fields)
-    }
 }

@@ -110,6 +110,16 @@ enum SQLiteMigrations {
                 CREATE INDEX devices_audit_order ON devices(state, hostname, fingerprint);
                 """)
         }
+        migrator.registerMigration("v4-failed-plugins") { db in
+            // Which plugins' whole output is "unknown", kept beside the document when it is stored,
+            // so the audit need not take every document apart to find them.
+            try db.execute(sql: """
+                ALTER TABLE documents ADD COLUMN failed_plugins TEXT NOT NULL DEFAULT '[]';
+                UPDATE documents SET failed_plugins = COALESCE((SELECT json_group_array(key) FROM json_each(document, '$.plugins')
+                                                                WHERE type = 'text' AND atom = 'unknown'), '[]')
+                WHERE json_valid(document);
+                """)
+        }
         return migrator
     }
 }

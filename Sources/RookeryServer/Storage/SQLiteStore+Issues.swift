@@ -41,8 +41,7 @@ extension SQLiteStore {
             SELECT d.fingerprint, d.hostname, d.machine_id, d.state, d.enrolled_at, d.accepted_at,
                 d.last_submission_at, d.client_release, d.suspended_at,
                 json_extract(doc.document, \(jsonPaths)) AS projected,
-                (SELECT json_group_array(key) FROM json_each(doc.document, '$.plugins')
-                 WHERE type = 'text' AND atom = 'unknown') AS failed_plugins,
+                doc.failed_plugins,
                 (SELECT min(created_at) FROM patches p WHERE p.fingerprint = d.fingerprint AND p.state = 'pending')
                     AS oldest_pending_patch,
                 EXISTS (SELECT 1 FROM devices o WHERE o.hostname = d.hostname AND o.fingerprint != d.fingerprint
@@ -240,12 +239,12 @@ private struct AuditRow: Sendable {
     func subject(paths: [DocumentPath]) throws -> AuditSubject {
         var subject = AuditSubject(device: device, oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
                                    linkedLastReportAt: linkedLastReportAt, userEmail: userEmail)
-        if let projected, case .array(let values) = try JSONValue.parse(Data(projected.utf8)) {
+        if let projected, case .array(let values) = try JSONValue.parse(projected) {
             for (path, value) in zip(paths, values.dropFirst()) where value != .null {
-                subject.document.insert(value, at: path.components[...])
+                subject.projection.values[path] = value
             }
         }
-        if let failedPlugins, failedPlugins != "[]", case .array(let names) = try JSONValue.parse(Data(failedPlugins.utf8)) {
+        if let failedPlugins, failedPlugins != "[]", case .array(let names) = try JSONValue.parse(failedPlugins) {
             subject.failedPlugins = names.compactMap(\.stringValue).sorted()
         }
         return subject

@@ -15,9 +15,10 @@ extension SQLiteStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]')
                     """, arguments: [device.fingerprint, device.publicKey, device.hostname, device.machineID,
                                      device.state.rawValue, device.enrolledAt, device.acceptedAt, device.lastSubmissionAt])
-                try db.execute(sql: "INSERT INTO documents (fingerprint, document, updated_at) VALUES (?, ?, ?)",
-                               arguments: [device.fingerprint, document.serializedString,
-                                           device.lastSubmissionAt ?? device.enrolledAt])
+                try db.execute(sql: """
+                    INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
+                    """, arguments: [device.fingerprint, document.serializedString,
+                                     device.lastSubmissionAt ?? device.enrolledAt, Self.failedPluginsText(document)])
             }
         }
     }

@@ -138,9 +138,11 @@ public final class SQLiteStore: Store {
                                      change.new?.serializedString, submission.receivedAt])
             }
             try db.execute(sql: """
-                INSERT INTO documents (fingerprint, document, updated_at) VALUES (?, ?, ?)
-                ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at
-                """, arguments: [submission.fingerprint, document.serializedString, submission.receivedAt])
+                INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
+                ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
+                    failed_plugins = excluded.failed_plugins
+                """, arguments: [submission.fingerprint, document.serializedString, submission.receivedAt,
+                                 Self.failedPluginsText(document)])
             try db.execute(sql: """
                 UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release)
                 WHERE fingerprint = ?
@@ -165,6 +167,12 @@ public final class SQLiteStore: Store {
                              old: Self.json(row["old"]), new: Self.json(row["new"]), changedAt: row["changed_at"])
             }
         }
+    }
+
+    /// The names of the plugins whose whole output is "unknown", as a JSON array.
+    static func failedPluginsText(_ document: JSONValue) -> String {
+        let names = document["plugins"]?.objectValue?.filter { $0.value == .string("unknown") }.keys.sorted() ?? []
+        return JSONValue.array(names.map(JSONValue.string)).serializedString
     }
 
     private static func json(_ text: String?) -> JSONValue? {

@@ -10,6 +10,8 @@ struct AuditBenchmark {
     let devices: Int
     /// The checks to run: the install root's server/issues.yml.
     let issuesFile: String
+    /// Where to build the fleet and keep it (seeded once, reused by later runs); nil: a scratch root.
+    let keepRoot: String?
 
     struct Pass {
         let wallMs: Double
@@ -44,12 +46,16 @@ struct AuditBenchmark {
     func run() async throws -> Result {
         let scratch = try BenchScratch()
         defer { scratch.cleanUp() }
-        let root = scratch.path + "/srv"
-        try FileManager.default.createDirectory(atPath: root + "/server", withIntermediateDirectories: true)
-        try "# bench\n".write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(atPath: issuesFile, toPath: root + "/server/issues.yml")
+        let root = keepRoot ?? scratch.path + "/srv"
         let database = root + "/" + ServerSettings().database
-        try await seed(SQLiteStore(path: database))
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: database) {
+            try fm.createDirectory(atPath: root + "/server", withIntermediateDirectories: true)
+            try "# bench\n".write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
+            try? fm.removeItem(atPath: root + "/server/issues.yml")
+            try fm.copyItem(atPath: issuesFile, toPath: root + "/server/issues.yml")
+            try await seed(SQLiteStore(path: database))
+        }
 
         let binary = InstallRoot.currentExecutable
         let environment = ["ROOKERY_HOME": root, "PATH": "/usr/bin:/bin"]
