@@ -144,7 +144,8 @@ import Testing
                        { (s: inout ServerSettings) in s.audit.smtp.security = "ssl" }] {
             let unready = try ServerContext(root: context.root, settings: modified(context.settings, change))
             var written = false
-            await #expect(throws: AdminError.self) {
+            // A settings problem (the command exits 64), found before the audit touches anything.
+            await #expect(throws: SettingsError.self) {
                 _ = try await IssuesAudit(context: unready, catalog: shipped)
                     .run(.init(cron: true, email: true, now: Date().addingTimeInterval(60))) { _ in written = true }
             }

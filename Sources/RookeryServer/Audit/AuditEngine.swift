@@ -35,21 +35,26 @@ public struct AuditEngine: Sendable {
     @discardableResult
     public func run(_ options: Options, sink: (DeviceAudit) async throws -> Void = { _ in }) async throws -> Summary {
         var summary = Summary()
-        try await forEachSubject { subject in
-            let (audit, changes) = audit(subject, options)
-            summary.devices += 1
-            summary.opened += changes.filter { if case .open = $0 { true } else { false } }.count
-            summary.closed += changes.filter { if case .close = $0 { true } else { false } }.count
-            summary.due += audit.entries.filter { $0.status == .due }.count
-            try await sink(audit)
+        try await forEachBatch { batch in
+            // Evaluation is pure, so a batch is evaluated on every core; the sink sees devices in order.
+            let results = try batch.parallelMap { audit($0, options) }
+            var changes: [IssueChange] = []
+            for (audit, deviceChanges) in results {
+                summary.devices += 1
+                summary.opened += deviceChanges.filter { if case .open = $0 { true } else { false } }.count
+                summary.closed += deviceChanges.filter { if case .close = $0 { true } else { false } }.count
+                summary.due += audit.entries.filter { $0.status == .due }.count
+                try await sink(audit)
+                changes += deviceChanges
+            }
             return changes
         }
         return summary
     }
 
-    /// Every accepted device in (hostname, fingerprint) order; the changes `body` returns for a
-    /// batch are written before the next batch is read.
-    public func forEachSubject(_ body: (AuditSubject) async throws -> [IssueChange]) async throws {
+    /// Every accepted device in (hostname, fingerprint) order, a batch at a time; the changes
+    /// `body` returns for a batch are written before it is handed the next.
+    public func forEachBatch(_ body: ([AuditSubject]) async throws -> [IssueChange]) async throws {
         let paths = Array(Set(catalog.checks.flatMap { check -> [DocumentPath] in
             if case .condition(let condition) = check.kind { return condition.paths }
             return []
@@ -67,9 +72,7 @@ public struct AuditEngine: Sendable {
             if batch.count == size, let last {
                 next = read(after: AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint))
             }
-            var changes: [IssueChange] = []
-            for subject in batch { changes += try await body(subject) }
-            try await store.apply(changes)
+            try await store.apply(try await body(batch))
             guard batch.count == size else { return }
         }
     }

@@ -84,7 +84,10 @@ public struct ClientParameters: Sendable {
     /// pretending to validate RFC 5321.
     static func isPlausibleEmail(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
+        // The domain as the mailer takes it: two or more non-empty labels of letters, digits and -.
+        let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
+        return parts.count == 2 && !parts[0].isEmpty && labels.count >= 2
+            && labels.allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") } }
             && text.count <= 254
             && text.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 && !",<>;\"()[]\\".unicodeScalars.contains($0) }
     }

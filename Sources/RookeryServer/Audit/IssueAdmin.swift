@@ -112,9 +112,11 @@ public struct IssueAdmin: Sendable {
         let engine = AuditEngine(catalog: CheckCatalog(checks: [check]), store: store)
         let evaluator = CheckEvaluator()
         var found: [(device: Device, evaluation: Evaluation)] = []
-        try await engine.forEachSubject { subject in
-            let evaluation = evaluator.evaluate(check, on: subject, now: now)
-            if evaluation.verdict != .clear { found.append((subject.device, evaluation)) }
+        try await engine.forEachBatch { batch in
+            for subject in batch {
+                let evaluation = evaluator.evaluate(check, on: subject, now: now)
+                if evaluation.verdict != .clear { found.append((subject.device, evaluation)) }
+            }
             return []
         }
         return found

@@ -6,30 +6,17 @@ extension SQLiteStore {
     public func auditSubjects(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditSubject] {
         let (rows, issues) = try await pool.read { db in
             let arguments: StatementArguments = cursor.map { [$0.hostname, $0.fingerprint, limit] } ?? [limit]
-            let rows = try Row.fetchAll(db, sql: Self.auditSQL(paths: paths, after: cursor != nil), arguments: arguments)
-                .map(AuditRow.init)
+            // A cursor, not fetchAll: each row is read once, straight into an AuditRow.
+            let rows = try Array(Row.fetchCursor(db, sql: Self.auditSQL(paths: paths, after: cursor != nil),
+                                                 arguments: arguments).map(AuditRow.init))
             return (rows, try Self.liveIssues(db, fingerprints: rows.map(\.device.fingerprint)))
         }
         // Parsing the JSON is most of the work: done after the read, on every core.
-        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 100))
-        let parsed = Locked([Int: [AuditSubject]]())
-        let failure = Locked<(any Error)?>(nil)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            do {
-                let share = try stride(from: chunk, to: rows.count, by: chunks).map { index in
-                    var subject = try rows[index].subject(paths: paths)
-                    subject.issues = issues[subject.device.fingerprint] ?? []
-                    return subject
-                }
-                parsed.withLock { $0[chunk] = share }
-            } catch {
-                failure.withLock { $0 = error }
-            }
+        return try rows.parallelMap { row in
+            var subject = try row.subject(paths: paths)
+            subject.issues = issues[subject.device.fingerprint] ?? []
+            return subject
         }
-        if let error = failure.current { throw error }
-        // Chunk c holds rows c, c + chunks, ...: interleave them back into query order.
-        let shares = parsed.current
-        return rows.indices.map { shares[$0 % chunks]![$0 / chunks] }
     }
 
     /// One row per accepted device with the projected document values and the computed checks'
@@ -86,28 +73,33 @@ extension SQLiteStore {
         }
     }
 
+    /// Each change is one of a few statements, compiled once per connection (a first audit of a
+    /// large fleet opens tens of thousands of issues).
     private static func apply(_ change: IssueChange, in db: Database) throws {
+        func run(_ sql: String, _ arguments: StatementArguments) throws {
+            try db.cachedStatement(sql: sql).execute(arguments: arguments)
+        }
         switch change {
         case .open(let issue):
-            try db.execute(sql: """
+            try run("""
                 INSERT INTO issues (fingerprint, name, opened_at, opened_by, alerted_at, snoozed_until, held,
                                     held_data_at, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [issue.fingerprint, issue.name, issue.openedAt, issue.openedBy.rawValue,
-                                 issue.alertedAt, issue.snoozedUntil, issue.held, issue.heldDataAt, issue.detail])
+                """, [issue.fingerprint, issue.name, issue.openedAt, issue.openedBy.rawValue,
+                      issue.alertedAt, issue.snoozedUntil, issue.held, issue.heldDataAt, issue.detail])
         case .close(let id, let at, let reason):
-            // A manual close holds against the audit; the caller sets the hold in the same change.
-            try db.execute(sql: """
+            // A manual close holds against the audit until the device sends newer data.
+            try run("""
                 UPDATE issues SET closed_at = ?, close_reason = ?, held = ?,
                     held_data_at = (SELECT last_submission_at FROM devices WHERE devices.fingerprint = issues.fingerprint)
                 WHERE id = ? AND closed_at IS NULL
-                """, arguments: [at, reason.rawValue, reason == .manual, id])
+                """, [at, reason.rawValue, reason == .manual, id])
         case .markAlerted(let id, let at):
-            try db.execute(sql: "UPDATE issues SET alerted_at = ? WHERE id = ?", arguments: [at, id])
+            try run("UPDATE issues SET alerted_at = ? WHERE id = ?", [at, id])
         case .updateDetail(let id, let detail):
-            try db.execute(sql: "UPDATE issues SET detail = ? WHERE id = ?", arguments: [detail, id])
+            try run("UPDATE issues SET detail = ? WHERE id = ?", [detail, id])
         case .releaseHold(let id):
-            try db.execute(sql: "UPDATE issues SET held = 0 WHERE id = ?", arguments: [id])
+            try run("UPDATE issues SET held = 0 WHERE id = ?", [id])
         }
     }
 
