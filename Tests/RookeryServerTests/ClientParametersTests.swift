@@ -43,36 +43,39 @@ import Testing
         _ = try await parameters.unset("host-a", "user_email", values: [])
     }
 
-    @Test(arguments: ["a", "a@b", "x@y.z\r\nBcc: evil@x.y", "", "@example.com", "alice@", "alice@.example",
-                      "a@b@example.com", "alice smith@example.com", "alice@example.com,eve@example.com",
-                      "<alice@example.com>", "alice@exam\u{7F}ple.com"])
-    func implausibleAddressesAreRefusedAndChangeNothing(_ address: String) async throws {
+    @Test func implausibleAddressesAreRefusedAndChangeNothing() async throws {
         try await enroll([a])
-        _ = try await parameters.set("host-a", "user_email", values: ["alice@example.com"])
-        await #expect(throws: AdminError.self, "\(address.debugDescription)") {
-            _ = try await parameters.set("host-a", "user_email", values: [address])
+        for address in ["a", "a@b", "x@y.z\r\nBcc: evil@x.y", "", "@example.com", "alice@", "alice@.example",
+                       "a@b@example.com", "alice smith@example.com", "alice@example.com,eve@example.com",
+                       "<alice@example.com>", "alice@exam\u{7F}ple.com"] {
+            _ = try await parameters.set("host-a", "user_email", values: ["alice@example.com"])
+            await #expect(throws: AdminError.self, "\(address.debugDescription)") {
+                _ = try await parameters.set("host-a", "user_email", values: [address])
+            }
+            #expect(try await parameters.list("host-a").1 == ["user_email": ["alice@example.com"]])
         }
-        #expect(try await parameters.list("host-a").1 == ["user_email": ["alice@example.com"]])
     }
 
     /// Addresses the mailer would refuse at every `--email` run must be refused when set, not
     /// accepted and then fail the audit hourly.
-    @Test(arguments: ["alice@example.com.", "alice@exa..mple.com", "élise@example.com", "alice@exa_mple.com",
-                      "al\"ice@example.com", "alice(x)@example.com", "alice@example.com;", "alice@ex\u{2028}ample.com"])
-    func addressesTheMailerWouldRefuseAreRefused(_ address: String) async throws {
+    @Test func addressesTheMailerWouldRefuseAreRefused() async throws {
         try await enroll([a])
-        await #expect(throws: AdminError.self, "\(address.debugDescription)") {
-            _ = try await parameters.set("host-a", "user_email", values: [address])
+        for address in ["alice@example.com.", "alice@exa..mple.com", "élise@example.com", "alice@exa_mple.com",
+                       "al\"ice@example.com", "alice(x)@example.com", "alice@example.com;", "alice@ex\u{2028}ample.com"] {
+            await #expect(throws: AdminError.self, "\(address.debugDescription)") {
+                _ = try await parameters.set("host-a", "user_email", values: [address])
+            }
+            #expect(try await parameters.list("host-a").1.isEmpty)
         }
-        #expect(try await parameters.list("host-a").1.isEmpty)
     }
 
-    @Test(arguments: ["alice@example.com", "a.b+audit@mail.example.org", "o'brien@example.ie", "x@y.z",
-                      "it-team@sub-domain.example.com"])
-    func ordinaryAddressesAreAccepted(_ address: String) async throws {
+    @Test func ordinaryAddressesAreAccepted() async throws {
         try await enroll([a])
-        _ = try await parameters.set("host-a", "user_email", values: [address])
-        #expect(try await parameters.list("host-a").1 == ["user_email": [address]])
+        for address in ["alice@example.com", "a.b+audit@mail.example.org", "o'brien@example.ie", "x@y.z",
+                       "it-team@sub-domain.example.com"] {
+            _ = try await parameters.set("host-a", "user_email", values: [address])
+            #expect(try await parameters.list("host-a").1 == ["user_email": [address]])
+        }
     }
 
     @Test func userEmailTakesExactlyOneAddress() async throws {
