@@ -43,25 +43,22 @@ struct JSONParser {
     private mutating func object(depth: Int) throws -> JSONValue {
         guard depth <= Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth)") }
         index += 1
-        // Members are gathered first so the dictionary is made at its final size: no regrowth.
-        var pairs: [(String, JSONValue, offset: Int)] = []
         skipWhitespace()
         if try consume(UInt8(ascii: "}")) { return .object([:]) }
+        // Room for the small objects plugins print, so most are never regrown.
+        var members = [String: JSONValue](minimumCapacity: 8)
         repeat {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let offset = index
             let key = try string()
             skipWhitespace()
             guard try consume(UInt8(ascii: ":")) else { throw error("expected ':'") }
-            pairs.append((key, try value(depth: depth), offset))
+            guard members.updateValue(try value(depth: depth), forKey: key) == nil else {
+                throw error("duplicate key \"\(key)\"")
+            }
             skipWhitespace()
         } while try consume(UInt8(ascii: ","))
         guard try consume(UInt8(ascii: "}")) else { throw error("expected ',' or '}'") }
-        var members = [String: JSONValue](minimumCapacity: pairs.count)
-        for (key, value, offset) in pairs where members.updateValue(value, forKey: key) != nil {
-            throw JSONParseError(offset: offset, reason: "duplicate key \"\(key)\"")
-        }
         return .object(members)
     }
 

@@ -37,7 +37,7 @@ public struct AuditEngine: Sendable {
         var summary = Summary()
         try await forEachBatch { batch in
             // Evaluation is pure, so a batch is evaluated on every core; the sink sees devices in order.
-            let results = try batch.parallelMap { audit($0, options) }
+            let results = batch.parallelMap { audit($0, options) }
             var changes: [IssueChange] = []
             for (audit, deviceChanges) in results {
                 summary.devices += 1
@@ -60,20 +60,20 @@ public struct AuditEngine: Sendable {
             return []
         })).sorted { $0.description < $1.description }
         let store = self.store, size = batchSize
-        // The next batch is read (and its JSON parsed, on a database thread) while this one is
-        // evaluated: two batches in memory at most, and both cores busy.
-        func read(after cursor: AuditCursor?) -> Task<[AuditSubject], any Error> {
-            Task { try await store.auditSubjects(after: cursor, limit: size, paths: paths) }
+        // The next batch is read on a database thread while this one is parsed and evaluated on
+        // the other cores: two batches in memory at most.
+        func read(after cursor: AuditCursor?) -> Task<[AuditRecord], any Error> {
+            Task { try await store.auditRecords(after: cursor, limit: size, paths: paths) }
         }
         var next = read(after: nil)
         while true {
-            let batch = try await next.value
-            let last = batch.last?.device
-            if batch.count == size, let last {
+            let records = try await next.value
+            if records.count == size, let last = records.last?.device {
                 next = read(after: AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint))
             }
+            let batch = try records.parallelMap { try $0.subject(paths: paths) }
             try await store.apply(try await body(batch))
-            guard batch.count == size else { return }
+            guard records.count == size else { return }
         }
     }
 

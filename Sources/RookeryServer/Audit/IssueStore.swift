@@ -6,7 +6,7 @@ import RookeryCore
 public protocol IssueStore: Sendable {
     /// The next `limit` accepted devices after `cursor` in (hostname, fingerprint) order, each with
     /// only the document values at `paths`, so an audit of a large fleet never holds it whole.
-    func auditSubjects(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditSubject]
+    func auditRecords(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditRecord]
     func apply(_ changes: [IssueChange]) async throws
 
     /// Open issues, of one device or all, oldest first.

@@ -22,4 +22,9 @@ extension Array where Element: Sendable {
         let shares = results.current
         return indices.map { shares[$0 % chunks]![$0 / chunks] }
     }
+
+    func parallelMap<T: Sendable>(_ transform: @Sendable (Element) -> T) -> [T] {
+        // The throwing version with nothing to throw.
+        (try? parallelMap { (element: Element) throws -> T in transform(element) }) ?? []
+    }
 }

@@ -93,6 +93,47 @@ public struct AuditSubject: Sendable {
     }
 }
 
+/// One device as a store hands it to the audit: facts, and the document's values at the audit's
+/// paths as JSON text. Parsing that text is most of an audit's work, so the engine does it on
+/// every core instead of the store doing it on its one database thread.
+public struct AuditRecord: Sendable {
+    public var device: Device
+    /// A JSON array with one element per requested path (null where the document has nothing).
+    public var projectedValues: String?
+    /// A JSON array of the names of plugins whose whole output is "unknown".
+    public var failedPlugins: String?
+    public var oldestPendingPatchAt: Date?
+    public var hasDuplicate: Bool
+    public var linkedLastReportAt: Date?
+    public var userEmail: String?
+    public var issues: [IssueRecord]
+
+    public init(device: Device, projectedValues: String?, failedPlugins: String?, oldestPendingPatchAt: Date?,
+                hasDuplicate: Bool, linkedLastReportAt: Date?, userEmail: String?, issues: [IssueRecord] = []) {
+        self.device = device
+        self.projectedValues = projectedValues
+        self.failedPlugins = failedPlugins
+        self.oldestPendingPatchAt = oldestPendingPatchAt
+        self.hasDuplicate = hasDuplicate
+        self.linkedLastReportAt = linkedLastReportAt
+        self.userEmail = userEmail
+        self.issues = issues
+    }
+
+    /// The record with its JSON parsed; `paths` are those the record was read for, in order.
+    public func subject(paths: [DocumentPath]) throws -> AuditSubject {
+        var subject = AuditSubject(device: device, oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
+                                   linkedLastReportAt: linkedLastReportAt, userEmail: userEmail, issues: issues)
+        if let projectedValues, case .array(let values) = try JSONValue.parse(projectedValues) {
+            for (path, value) in zip(paths, values) where value != .null { subject.projection.values[path] = value }
+        }
+        if let failedPlugins, failedPlugins != "[]", case .array(let names) = try JSONValue.parse(failedPlugins) {
+            subject.failedPlugins = names.compactMap(\.stringValue).sorted()
+        }
+        return subject
+    }
+}
+
 /// Where the audit resumes: devices come in (hostname, fingerprint) order.
 public struct AuditCursor: Sendable, Equatable {
     public var hostname: String

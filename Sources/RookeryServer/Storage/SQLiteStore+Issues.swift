@@ -3,19 +3,15 @@ import GRDB
 import RookeryCore
 
 extension SQLiteStore {
-    public func auditSubjects(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditSubject] {
-        let (rows, issues) = try await pool.read { db in
+    public func auditRecords(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditRecord] {
+        try await pool.read { db in
             let arguments: StatementArguments = cursor.map { [$0.hostname, $0.fingerprint, limit] } ?? [limit]
-            // A cursor, not fetchAll: each row is read once, straight into an AuditRow.
-            let rows = try Array(Row.fetchCursor(db, sql: Self.auditSQL(paths: paths, after: cursor != nil),
-                                                 arguments: arguments).map(AuditRow.init))
-            return (rows, try Self.liveIssues(db, fingerprints: rows.map(\.device.fingerprint)))
-        }
-        // Parsing the JSON is most of the work: done after the read, on every core.
-        return try rows.parallelMap { row in
-            var subject = try row.subject(paths: paths)
-            subject.issues = issues[subject.device.fingerprint] ?? []
-            return subject
+            // A cursor, not fetchAll: each row is read once, straight into a record.
+            var records = try Array(Row.fetchCursor(db, sql: Self.auditSQL(paths: paths, after: cursor != nil),
+                                                    arguments: arguments).map(Self.auditRecord))
+            let issues = try Self.liveIssues(db, fingerprints: records.map(\.device.fingerprint))
+            for index in records.indices { records[index].issues = issues[records[index].device.fingerprint] ?? [] }
+            return records
         }
     }
 
@@ -51,10 +47,30 @@ extension SQLiteStore {
     }
 
     /// The audit query's columns, read by position: a fleet-sized loop should not look names up.
-    fileprivate enum AuditColumn {
+    private enum AuditColumn {
         static let fingerprint = 0, hostname = 1, machineID = 2, state = 3, enrolledAt = 4, acceptedAt = 5
         static let lastSubmissionAt = 6, clientRelease = 7, suspendedAt = 8, projected = 9, failedPlugins = 10
         static let oldestPendingPatch = 11, hasDuplicate = 12, linkedLastReport = 13, userEmail = 14
+    }
+
+    private static func auditRecord(_ row: Row) -> AuditRecord {
+        typealias C = AuditColumn
+        let device = Device(fingerprint: row[C.fingerprint], publicKey: "", hostname: row[C.hostname],
+                            machineID: row[C.machineID], state: DeviceState(rawValue: row[C.state]) ?? .pending,
+                            enrolledAt: row[C.enrolledAt], acceptedAt: row[C.acceptedAt],
+                            lastSubmissionAt: row[C.lastSubmissionAt], clientRelease: row[C.clientRelease],
+                            suspendedAt: row[C.suspendedAt])
+        // json_extract's array starts with the placeholder path's null (see auditSQL).
+        let projected: String? = row[C.projected]
+        return AuditRecord(device: device, projectedValues: projected.flatMap(Self.droppingPlaceholder),
+                           failedPlugins: row[C.failedPlugins], oldestPendingPatchAt: row[C.oldestPendingPatch],
+                           hasDuplicate: row[C.hasDuplicate], linkedLastReportAt: row[C.linkedLastReport],
+                           userEmail: row[C.userEmail])
+    }
+
+    /// `[null,a,b]` becomes `[a,b]`; SQLite writes JSON compactly, so the prefix is exact.
+    private static func droppingPlaceholder(_ text: String) -> String? {
+        text.hasPrefix("[null,") ? "[" + text.dropFirst(6) : nil
     }
 
     private static func liveIssues(_ db: Database, fingerprints: [String]) throws -> [String: [IssueRecord]] {
@@ -200,45 +216,5 @@ extension SQLiteStore {
                     """, arguments: [fingerprint, other, other, fingerprint])
             }
         }
-    }
-}
-
-/// One row of the audit query with its JSON still as text, so it can be parsed off the database.
-private struct AuditRow: Sendable {
-    typealias C = SQLiteStore.AuditColumn
-    let device: Device
-    let projected: String?
-    let failedPlugins: String?
-    let oldestPendingPatchAt: Date?
-    let hasDuplicate: Bool
-    let linkedLastReportAt: Date?
-    let userEmail: String?
-
-    init(_ row: Row) {
-        device = Device(fingerprint: row[C.fingerprint], publicKey: "", hostname: row[C.hostname],
-                        machineID: row[C.machineID], state: DeviceState(rawValue: row[C.state]) ?? .pending,
-                        enrolledAt: row[C.enrolledAt], acceptedAt: row[C.acceptedAt],
-                        lastSubmissionAt: row[C.lastSubmissionAt], clientRelease: row[C.clientRelease],
-                        suspendedAt: row[C.suspendedAt])
-        projected = row[C.projected]
-        failedPlugins = row[C.failedPlugins]
-        oldestPendingPatchAt = row[C.oldestPendingPatch]
-        hasDuplicate = row[C.hasDuplicate]
-        linkedLastReportAt = row[C.linkedLastReport]
-        userEmail = row[C.userEmail]
-    }
-
-    func subject(paths: [DocumentPath]) throws -> AuditSubject {
-        var subject = AuditSubject(device: device, oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
-                                   linkedLastReportAt: linkedLastReportAt, userEmail: userEmail)
-        if let projected, case .array(let values) = try JSONValue.parse(projected) {
-            for (path, value) in zip(paths, values.dropFirst()) where value != .null {
-                subject.projection.values[path] = value
-            }
-        }
-        if let failedPlugins, failedPlugins != "[]", case .array(let names) = try JSONValue.parse(failedPlugins) {
-            subject.failedPlugins = names.compactMap(\.stringValue).sorted()
-        }
-        return subject
     }
 }
