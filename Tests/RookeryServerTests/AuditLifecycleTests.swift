@@ -65,13 +65,7 @@ import Testing
     }
 
     @Test func snoozingAndSuspendingHideAnIssueUntilTheyEnd() async throws {
-        let audit = try Auditor(context: context, yaml: Self.checks)
-        let admin = try IssueAdmin(context: context, catalog: audit.catalog)
-        try await withServer { client in
-            try await submit(client, passwords: true)
-            let t0 = try #require(try await lastSubmission())
-            _ = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
-
+        try await withOpenIssue { client, audit, admin, t0 in
             #expect(try await admin.snooze(until: t0.addingTimeInterval(20 * 3600), host: "alice",
                                            name: "sshd-passwords", all: false) == 1)
             var pass = try await audit.run(at: t0.addingTimeInterval(10 * 3600), cron: true)
@@ -93,13 +87,7 @@ import Testing
     }
 
     @Test func aManualCloseHoldsUntilNewDataAndAManualOpenLikewise() async throws {
-        let audit = try Auditor(context: context, yaml: Self.checks)
-        let admin = try IssueAdmin(context: context, catalog: audit.catalog)
-        try await withServer { client in
-            try await submit(client, passwords: true)
-            let t0 = try #require(try await lastSubmission())
-            _ = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
-
+        try await withOpenIssue { client, audit, admin, t0 in
             _ = try await admin.close("alice", name: "sshd-passwords")
             var pass = try await audit.run(at: t0.addingTimeInterval(3 * 3600), cron: true)
             #expect(pass.summary.opened == 0, "the same data does not reopen a closed issue")
@@ -171,6 +159,19 @@ import Testing
     func submit(_ client: some TestClientProtocol, plugins: [String: JSONValue]) async throws {
         let response = try await post(client, try alice.sign(.submit, TestDevice.submitFields(plugins: plugins)))
         #expect(response.status == .ok)
+    }
+
+    /// Alice has just opened an sshd-passwords issue: submitted at t0, audited a minute later.
+    func withOpenIssue(_ test: @escaping @Sendable (any TestClientProtocol, Auditor, IssueAdmin, Date) async throws -> Void)
+        async throws {
+        let audit = try Auditor(context: context, yaml: Self.checks)
+        let admin = try IssueAdmin(context: context, catalog: audit.catalog)
+        try await withServer { client in
+            try await submit(client, passwords: true)
+            let t0 = try #require(try await lastSubmission())
+            _ = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
+            try await test(client, audit, admin, t0)
+        }
     }
 
     func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -22,8 +22,8 @@ import Testing
                         failedPlugins: [String] = [], oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false,
                         linkedLastReportAt: Date? = nil) -> AuditSubject {
         AuditSubject(device: device(lastReport: lastReport), projection: projection(document), failedPlugins: failedPlugins,
-                     oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
-                     linkedLastReportAt: linkedLastReportAt)
+                     facts: DeviceFacts(oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
+                                        linkedLastReportAt: linkedLastReportAt))
     }
 
     /// What a store hands over: the value at every path of the document that is not null

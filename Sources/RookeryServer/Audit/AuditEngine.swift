@@ -96,7 +96,7 @@ public struct AuditEngine: Sendable {
             changes += step.changes
             if let entry = step.entry { entries.append(entry) }
         }
-        return (DeviceAudit(device: subject.device, userEmail: subject.userEmail, entries: entries), changes)
+        return (DeviceAudit(device: subject.device, userEmail: subject.facts.userEmail, entries: entries), changes)
     }
 
     private func lifecycle(_ check: Check, _ subject: AuditSubject, open: IssueRecord?, heldClosed: Bool,

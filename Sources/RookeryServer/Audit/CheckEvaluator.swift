@@ -32,14 +32,14 @@ public struct CheckEvaluator: Sendable {
         case .notReporting(let after):
             return notReporting(subject, after: after, now: now)
         case .pendingPatches(let after):
-            guard let oldest = subject.oldestPendingPatchAt, now.timeIntervalSince(oldest) > after else {
+            guard let oldest = subject.facts.oldestPendingPatchAt, now.timeIntervalSince(oldest) > after else {
                 return Evaluation(verdict: .clear, since: now, detail: "")
             }
             return Evaluation(verdict: .holds, since: oldest.addingTimeInterval(after),
                               detail: "a patch has waited since \(RFC3339.string(from: oldest))")
         case .duplicateHost:
-            return Evaluation(verdict: subject.hasDuplicate ? .holds : .clear, since: now,
-                              detail: subject.hasDuplicate ? "another key uses hostname \(device.hostname) or its machine id" : "")
+            return Evaluation(verdict: subject.facts.hasDuplicate ? .holds : .clear, since: now,
+                              detail: subject.facts.hasDuplicate ? "another key uses hostname \(device.hostname) or its machine id" : "")
         case .pluginFailed:
             let failed = subject.failedPlugins
             return Evaluation(verdict: failed.isEmpty ? .clear : .holds, since: dataAt,
@@ -52,7 +52,7 @@ public struct CheckEvaluator: Sendable {
         let last = device.lastSubmissionAt ?? device.acceptedAt ?? device.enrolledAt
         let silent = now.timeIntervalSince(last)
         guard silent > after else { return Evaluation(verdict: .clear, since: now, detail: "") }
-        if let linked = subject.linkedLastReportAt, now.timeIntervalSince(linked) <= after,
+        if let linked = subject.facts.linkedLastReportAt, now.timeIntervalSince(linked) <= after,
            silent <= Self.linkedCoverLimit {
             return Evaluation(verdict: .clear, since: now, detail: "a linked device reported")
         }

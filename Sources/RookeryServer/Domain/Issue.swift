@@ -63,33 +63,21 @@ public enum IssueChange: Sendable, Equatable {
     case releaseHold(id: Int64)
 }
 
-/// Per-device facts the audit reads besides the document.
-public struct AuditSubject: Sendable {
-    public var device: Device
-    /// The device's document at the paths the checks read.
-    public var projection: Projection
-    /// Plugins whose whole output is "unknown".
-    public var failedPlugins: [String]
+/// What the store finds out about a device for the computed checks and the mail.
+public struct DeviceFacts: Sendable {
     public var oldestPendingPatchAt: Date?
     /// Another accepted or pending key uses this hostname or machine id.
     public var hasDuplicate: Bool
     /// The latest report of any device linked to this one through user_clients.
     public var linkedLastReportAt: Date?
     public var userEmail: String?
-    /// Open issues, and closed ones whose manual close still holds.
-    public var issues: [IssueRecord]
 
-    public init(device: Device, projection: Projection = Projection(), failedPlugins: [String] = [],
-                oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false, linkedLastReportAt: Date? = nil,
-                userEmail: String? = nil, issues: [IssueRecord] = []) {
-        self.device = device
-        self.projection = projection
-        self.failedPlugins = failedPlugins
+    public init(oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false, linkedLastReportAt: Date? = nil,
+                userEmail: String? = nil) {
         self.oldestPendingPatchAt = oldestPendingPatchAt
         self.hasDuplicate = hasDuplicate
         self.linkedLastReportAt = linkedLastReportAt
         self.userEmail = userEmail
-        self.issues = issues
     }
 }
 
@@ -102,28 +90,20 @@ public struct AuditRecord: Sendable {
     public var projectedValues: String?
     /// A JSON array of the names of plugins whose whole output is "unknown".
     public var failedPlugins: String?
-    public var oldestPendingPatchAt: Date?
-    public var hasDuplicate: Bool
-    public var linkedLastReportAt: Date?
-    public var userEmail: String?
-    public var issues: [IssueRecord]
+    public var facts: DeviceFacts
+    /// Open issues, and closed ones whose manual close still holds.
+    public var issues: [IssueRecord] = []
 
-    public init(device: Device, projectedValues: String?, failedPlugins: String?, oldestPendingPatchAt: Date?,
-                hasDuplicate: Bool, linkedLastReportAt: Date?, userEmail: String?, issues: [IssueRecord] = []) {
+    public init(device: Device, projectedValues: String?, failedPlugins: String?, facts: DeviceFacts) {
         self.device = device
         self.projectedValues = projectedValues
         self.failedPlugins = failedPlugins
-        self.oldestPendingPatchAt = oldestPendingPatchAt
-        self.hasDuplicate = hasDuplicate
-        self.linkedLastReportAt = linkedLastReportAt
-        self.userEmail = userEmail
-        self.issues = issues
+        self.facts = facts
     }
 
     /// The record with its JSON parsed; `paths` are those the record was read for, in order.
     public func subject(paths: [DocumentPath]) throws -> AuditSubject {
-        var subject = AuditSubject(device: device, oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
-                                   linkedLastReportAt: linkedLastReportAt, userEmail: userEmail, issues: issues)
+        var subject = AuditSubject(device: device, facts: facts, issues: issues)
         if let projectedValues, case .array(let values) = try JSONValue.parse(projectedValues) {
             for (path, value) in zip(paths, values) where value != .null { subject.projection.values[path] = value }
         }
@@ -131,6 +111,26 @@ public struct AuditRecord: Sendable {
             subject.failedPlugins = names.compactMap(\.stringValue).sorted()
         }
         return subject
+    }
+}
+
+/// A device as the checks see it: its document's values at their paths, and its facts.
+public struct AuditSubject: Sendable {
+    public var device: Device
+    public var projection: Projection
+    /// Plugins whose whole output is "unknown".
+    public var failedPlugins: [String]
+    public var facts: DeviceFacts
+    /// Open issues, and closed ones whose manual close still holds.
+    public var issues: [IssueRecord]
+
+    public init(device: Device, projection: Projection = Projection(), failedPlugins: [String] = [],
+                facts: DeviceFacts = DeviceFacts(), issues: [IssueRecord] = []) {
+        self.device = device
+        self.projection = projection
+        self.failedPlugins = failedPlugins
+        self.facts = facts
+        self.issues = issues
     }
 }
 

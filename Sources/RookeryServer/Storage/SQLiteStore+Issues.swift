@@ -63,9 +63,10 @@ extension SQLiteStore {
         // json_extract's array starts with the placeholder path's null (see auditSQL).
         let projected: String? = row[C.projected]
         return AuditRecord(device: device, projectedValues: projected.flatMap(Self.droppingPlaceholder),
-                           failedPlugins: row[C.failedPlugins], oldestPendingPatchAt: row[C.oldestPendingPatch],
-                           hasDuplicate: row[C.hasDuplicate], linkedLastReportAt: row[C.linkedLastReport],
-                           userEmail: row[C.userEmail])
+                           failedPlugins: row[C.failedPlugins],
+                           facts: DeviceFacts(oldestPendingPatchAt: row[C.oldestPendingPatch],
+                                              hasDuplicate: row[C.hasDuplicate],
+                                              linkedLastReportAt: row[C.linkedLastReport], userEmail: row[C.userEmail]))
     }
 
     /// `[null,a,b]` becomes `[a,b]`; SQLite writes JSON compactly, so the prefix is exact.
