@@ -145,6 +145,29 @@ import Testing
         }
     }
 
+    @Test func aDeviceOnADeprecatedPortHasAnIssueUntilItMoves() async throws {
+        let audit = try Auditor(context: context, yaml: """
+            checks:
+              - name: deprecated-port
+                computed: deprecated-port
+            """)
+        try await withServer { client in
+            try await submit(client, passwords: false)
+            let t0 = try #require(try await lastSubmission())
+            try await context.store.recordPort(8080, deprecated: false, fingerprint: alice.fingerprint)
+            var pass = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
+            #expect(pass.statuses.isEmpty)
+            try await context.store.recordPort(8443, deprecated: true, fingerprint: alice.fingerprint)
+            pass = try await audit.run(at: t0.addingTimeInterval(120), cron: true)
+            #expect(pass.reported == ["alice/deprecated-port"])
+            let issue = try #require(try await context.store.openIssues(fingerprint: alice.fingerprint).first)
+            #expect(issue.detail.contains("8443"))
+            try await context.store.recordPort(443, deprecated: false, fingerprint: alice.fingerprint)
+            pass = try await audit.run(at: t0.addingTimeInterval(180), cron: true)
+            #expect(pass.summary.closed == 1)
+        }
+    }
+
     // MARK: - Helpers
 
     func lastSubmission() async throws -> Date? {

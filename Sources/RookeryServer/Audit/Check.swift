@@ -14,6 +14,8 @@ public struct Check: Sendable {
         case duplicateHost
         /// A plugin's whole output is "unknown": it failed, hung or printed garbage.
         case pluginFailed
+        /// The device's latest request came in on a port marked deprecated.
+        case deprecatedPort
     }
 
     /// What a condition's `unknown` counts as.
@@ -40,7 +42,8 @@ public struct Check: Sendable {
     }
 
     /// The kinds that `computed:` names in issues.yml.
-    public static let computedKinds = ["not-reporting", "pending-patches", "duplicate-host", "plugin-failed"]
+    public static let computedKinds = ["not-reporting", "pending-patches", "duplicate-host", "plugin-failed",
+                                       "deprecated-port"]
 }
 
 /// Durations as issues.yml writes them: `0`, `30m`, `12h`, `7d`, `2w`, or sums such as `1d12h`.

@@ -91,6 +91,7 @@ struct CheckReader {
             case "pending-patches": return .pendingPatches(after: after ?? 86_400)
             case "duplicate-host": return .duplicateHost
             case "plugin-failed": return .pluginFailed
+            case "deprecated-port": return .deprecatedPort
             default:
                 throw error(computed, "computed must be one of \(Check.computedKinds.joined(separator: ", "))")
             }

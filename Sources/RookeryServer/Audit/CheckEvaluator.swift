@@ -40,6 +40,9 @@ public struct CheckEvaluator: Sendable {
         case .duplicateHost:
             return Evaluation(verdict: subject.facts.hasDuplicate ? .holds : .clear, since: now,
                               detail: subject.facts.hasDuplicate ? "another key uses hostname \(device.hostname) or its machine id" : "")
+        case .deprecatedPort:
+            guard let port = subject.facts.deprecatedPort else { return Evaluation(verdict: .clear, since: now, detail: "") }
+            return Evaluation(verdict: .holds, since: dataAt, detail: "last reached the server on deprecated port \(port)")
         case .pluginFailed:
             let failed = subject.failedPlugins
             return Evaluation(verdict: failed.isEmpty ? .clear : .holds, since: dataAt,

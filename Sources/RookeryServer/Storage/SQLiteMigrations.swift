@@ -120,6 +120,12 @@ enum SQLiteMigrations {
                 WHERE json_valid(document);
                 """)
         }
+        migrator.registerMigration("v5-device-port") { db in
+            try db.execute(sql: """
+                ALTER TABLE devices ADD COLUMN last_port INTEGER;
+                ALTER TABLE devices ADD COLUMN last_port_deprecated INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

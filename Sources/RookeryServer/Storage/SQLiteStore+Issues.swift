@@ -23,6 +23,7 @@ extension SQLiteStore {
         return """
             SELECT d.fingerprint, d.hostname, d.machine_id, d.state, d.enrolled_at, d.accepted_at,
                 d.last_submission_at, d.client_release, d.suspended_at,
+                CASE WHEN d.last_port_deprecated THEN d.last_port END AS deprecated_port,
                 json_extract(doc.document, \(jsonPaths)) AS projected,
                 doc.failed_plugins,
                 (SELECT min(created_at) FROM patches p WHERE p.fingerprint = d.fingerprint AND p.state = 'pending')
@@ -49,8 +50,8 @@ extension SQLiteStore {
     /// The audit query's columns, read by position: a fleet-sized loop should not look names up.
     private enum AuditColumn {
         static let fingerprint = 0, hostname = 1, machineID = 2, state = 3, enrolledAt = 4, acceptedAt = 5
-        static let lastSubmissionAt = 6, clientRelease = 7, suspendedAt = 8, projected = 9, failedPlugins = 10
-        static let oldestPendingPatch = 11, hasDuplicate = 12, linkedLastReport = 13, userEmail = 14
+        static let lastSubmissionAt = 6, clientRelease = 7, suspendedAt = 8, deprecatedPort = 9, projected = 10
+        static let failedPlugins = 11, oldestPendingPatch = 12, hasDuplicate = 13, linkedLastReport = 14, userEmail = 15
     }
 
     private static func auditRecord(_ row: Row) -> AuditRecord {
@@ -66,7 +67,8 @@ extension SQLiteStore {
                            failedPlugins: row[C.failedPlugins],
                            facts: DeviceFacts(oldestPendingPatchAt: row[C.oldestPendingPatch],
                                               hasDuplicate: row[C.hasDuplicate],
-                                              linkedLastReportAt: row[C.linkedLastReport], userEmail: row[C.userEmail]))
+                                              linkedLastReportAt: row[C.linkedLastReport], userEmail: row[C.userEmail],
+                                              deprecatedPort: row[C.deprecatedPort]))
     }
 
     /// `[null,a,b]` becomes `[a,b]`; SQLite writes JSON compactly, so the prefix is exact.
@@ -144,6 +146,13 @@ extension SQLiteStore {
             if let name { sql += " AND name = ?"; arguments += [name] }
             try db.execute(sql: sql, arguments: arguments)
             return db.changesCount
+        }
+    }
+
+    public func recordPort(_ port: Int, deprecated: Bool, fingerprint: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE devices SET last_port = ?, last_port_deprecated = ? WHERE fingerprint = ?",
+                           arguments: [port, deprecated, fingerprint])
         }
     }
 
