@@ -66,6 +66,11 @@ public struct MailError: Error, CustomStringConvertible {
 /// Sends mail over SMTP through libcurl (loaded on first use). One easy handle per call, so calls
 /// from several threads are safe.
 public enum SMTPMailer {
+    /// Whether `send` would take `address` as a recipient: a bare ASCII `local@domain`.
+    public static func accepts(address: String) -> Bool {
+        (try? MailComposer.checkAddress(address, role: "recipient")) != nil
+    }
+
     /// Checks the message and the configuration, then hands the message over. Returns once the
     /// server has accepted it for every recipient; a single refused recipient fails the whole send.
     public static func send(_ message: MailMessage, with configuration: SMTPConfiguration, now: Date = Date()) throws {
@@ -202,7 +207,7 @@ enum MailComposer {
 
     /// A bare ASCII address; anything quoted, bracketed or non-ASCII is refused rather than
     /// risk it being read as more than one address or as an SMTP parameter.
-    private static func checkAddress(_ address: String, role: String) throws {
+    static func checkAddress(_ address: String, role: String) throws {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
         guard parts.count == 2, address.utf8.count <= 254, !parts[0].isEmpty,

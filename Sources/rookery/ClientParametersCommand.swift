@@ -9,8 +9,9 @@ struct ClientParametersCommand: AsyncParsableCommand {
         discussion: """
             Parameters:
               user_email ADDRESS     the device's owner; `bin/issues audit --email` mails them
-              user_clients HOST...   the owner's other devices. Links are symmetric and join a group: \
-            while one device of the group reports, the others do not raise not-reporting (for up to 31 days).
+              user_clients HOST...   the owner's other devices. Links are symmetric, and `set A user_clients \
+            B C` links A, B and C with each other. A device does not raise not-reporting while a device \
+            linked to it reports (for up to 31 days). Links are direct: A-B and B-C do not link A and C.
             `unset HOST user_clients OTHER...` removes only those links; without OTHER, all of HOST's links. \
             The other devices keep their links with each other.
             """,

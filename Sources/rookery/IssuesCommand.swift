@@ -61,8 +61,8 @@ struct IssuesCommand: AsyncParsableCommand {
         @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
 
         func validate() throws {
-            if days.map({ $0 <= 0 }) ?? false || hours.map({ $0 <= 0 }) ?? false {
-                throw ValidationError("--days and --hours must be positive")
+            if days.map({ !(1...3650).contains($0) }) ?? false || hours.map({ !(1...87_600).contains($0) }) ?? false {
+                throw ValidationError("--days must be 1 to 3650 and --hours 1 to 87600")
             }
         }
 

@@ -152,17 +152,23 @@ import Testing
                 computed: deprecated-port
             """)
         try await withServer { client in
+            // Through the router: the server's one port, never deprecated.
             try await submit(client, passwords: false)
             let t0 = try #require(try await lastSubmission())
-            try await context.store.recordPort(8080, deprecated: false, fingerprint: alice.fingerprint)
             var pass = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
             #expect(pass.statuses.isEmpty)
-            try await context.store.recordPort(8443, deprecated: true, fingerprint: alice.fingerprint)
+            // Submissions as a deprecated listener and then a current one would hand them to the store.
+            func store(on port: ServerPort) async throws {
+                let submission = Submission(fingerprint: alice.fingerprint, submissionID: UUID().uuidString,
+                                            document: .object(["plugins": .object([:])]), receivedAt: Date(), port: port)
+                #expect(try await context.store.store(submission) == .stored)
+            }
+            try await store(on: ServerPort(number: 8443, deprecated: true))
             pass = try await audit.run(at: t0.addingTimeInterval(120), cron: true)
             #expect(pass.reported == ["alice/deprecated-port"])
             let issue = try #require(try await context.store.openIssues(fingerprint: alice.fingerprint).first)
             #expect(issue.detail.contains("8443"))
-            try await context.store.recordPort(443, deprecated: false, fingerprint: alice.fingerprint)
+            try await store(on: ServerPort(number: 443))
             pass = try await audit.run(at: t0.addingTimeInterval(180), cron: true)
             #expect(pass.summary.closed == 1)
         }
@@ -230,9 +236,15 @@ struct Auditor {
         let outcome = try await IssuesAudit(context: context, catalog: catalog)
             .run(.init(cron: cron, full: full, json: true, now: now)) { json += $0 }
         var statuses: [String: AuditStatus] = [:]
-        // A second, read-only look at every status: the same engine without marking anything.
-        try await AuditEngine(catalog: catalog, store: context.store).run(.init(now: now)) { audit in
-            for entry in audit.entries { statuses["\(audit.device.hostname)/\(entry.check)"] = entry.status }
+        // A second look at every status that changes nothing: the engine's per-device step, whose
+        // changes are dropped.
+        let engine = AuditEngine(catalog: catalog, store: context.store)
+        try await engine.forEachBatch { batch in
+            for subject in batch {
+                let (audit, _) = engine.audit(subject, .init(now: now))
+                for entry in audit.entries { statuses["\(audit.device.hostname)/\(entry.check)"] = entry.status }
+            }
+            return []
         }
         let devices = try JSONValue.parse(Data(json.utf8))
         guard case .array(let list) = devices else { throw AuditTestError.notAnArray(json) }

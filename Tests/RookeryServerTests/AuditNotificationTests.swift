@@ -287,6 +287,20 @@ import Testing
         #expect(!failure.contains("TOKEN123") && !failure.contains("SECRET"), "\(failure)")
     }
 
+    @Test func anUnreachableWebhookIsReportedWithoutItsToken() async throws {
+        // A receiver that is gone: its port refuses connections.
+        let gone = try HTTPReceiver()
+        let url = gone.url + "hook/TOKEN123?key=SECRET"
+        gone.stop()
+        let settings = modified(context.settings) { $0.audit.webhook = url }
+        try await enrollAndSubmit([(bob, Self.sshdPasswords)])
+        let outcome = try await IssuesAudit(context: try ServerContext(root: context.root, settings: settings),
+                                            catalog: shipped).run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }
+        let failure = try #require(outcome.failures.first)
+        #expect(failure.contains("127.0.0.1"), "\(failure)")
+        #expect(!failure.contains("TOKEN123") && !failure.contains("SECRET"), "\(failure)")
+    }
+
     // MARK: - Helpers
 
     /// Enrolls each device through the router, accepts it, and submits its plugins as one signed document.

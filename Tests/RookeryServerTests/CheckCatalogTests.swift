@@ -341,6 +341,17 @@ import Testing
         """, line: 6, "a second check named twice")
     }
 
+    @Test func aKeyGivenTwiceIsRefused() {
+        let message = Self.failure("""
+        checks:
+          - name: a
+            computed: duplicate-host
+            grace: 0
+            grace: 7d
+        """)
+        #expect(message?.contains("'grace'") == true, "\(message ?? "parsed")")
+    }
+
     @Test func badComputedKindNamesItsLine() {
         Self.expectFailure("""
         checks:
@@ -494,20 +505,6 @@ import Testing
     @Test(arguments: ["d", "5", "1x", "", " ", "1d5", "1.5h", "-1d", "1 d", "h1", "1D", "00", "12:00", "forever"])
     func invalidDurationsAreRefused(_ text: String) {
         #expect(DurationText.seconds(text) == nil, "\(text)")
-    }
-
-    @Test func durationsPrintInTheirShortestExactSpelling() {
-        #expect(DurationText.text(0) == "0")
-        #expect(DurationText.text(45) == "45s")
-        #expect(DurationText.text(1800) == "30m")
-        #expect(DurationText.text(43_200) == "12h")
-        #expect(DurationText.text(90_000) == "1d1h")
-        #expect(DurationText.text(129_600) == "1d12h")
-        #expect(DurationText.text(604_800) == "7d")
-        #expect(DurationText.text(90_061) == "1d1h1m1s")
-        for seconds: TimeInterval in [0, 59, 61, 3599, 86_399, 86_401, 1_209_600] {
-            #expect(DurationText.seconds(DurationText.text(seconds)) == seconds, "\(seconds)")
-        }
     }
 
     // MARK: - The shipped file

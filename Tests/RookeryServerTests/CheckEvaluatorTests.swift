@@ -237,6 +237,14 @@ import Testing
 
     // MARK: - plugin-failed and duplicate-host
 
+    @Test func detailsQuoteDeviceTextWithoutItsControlCharacters() {
+        // A device names its plugins: a line break or an escape sequence must not reach a report.
+        let failed = Self.evaluate(Self.check(.pluginFailed),
+                                   Self.subject(failedPlugins: ["x\n  forged: line", "y\u{1B}[2J", "z\u{85}"]))
+        #expect(failed.verdict == .holds)
+        #expect(failed.detail == "failed: x?  forged: line, y?[2J, z?")
+    }
+
     @Test func pluginFailedListsThePlugins() {
         let reported = Self.now.addingTimeInterval(-3 * Self.hour)
         let failed = Self.evaluate(Self.check(.pluginFailed), Self.subject(lastReport: reported, failedPlugins: ["sshd", "firewall"]))

@@ -66,6 +66,8 @@ public struct AuditEngine: Sendable {
             Task { try await store.auditRecords(after: cursor, limit: size, paths: paths) }
         }
         var next = read(after: nil)
+        // A batch that fails stops the walk; the read already under way is not wanted then.
+        defer { next.cancel() }
         while true {
             let records = try await next.value
             if records.count == size, let last = records.last?.device {

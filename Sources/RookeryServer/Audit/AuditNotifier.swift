@@ -65,7 +65,9 @@ public final class AuditNotifier {
                     failures.append("webhook \(Self.redacted(hook.url)): HTTP \(reply.status)")
                 }
             } catch {
-                failures.append("webhook \(Self.redacted(hook.url)): \(error)")
+                // The transport's message names the URL; the token in it stays out of logs and mail.
+                let reason = "\(error)".replacingOccurrences(of: hook.url, with: Self.redacted(hook.url))
+                failures.append("webhook \(Self.redacted(hook.url)): \(reason)")
             }
         }
         return failures

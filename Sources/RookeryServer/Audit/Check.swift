@@ -14,7 +14,7 @@ public struct Check: Sendable {
         case duplicateHost
         /// A plugin's whole output is "unknown": it failed, hung or printed garbage.
         case pluginFailed
-        /// The device's latest request came in on a port marked deprecated.
+        /// The device's latest submission came in on a port marked deprecated.
         case deprecatedPort
     }
 
@@ -65,15 +65,5 @@ public enum DurationText {
             }
         }
         return digits.isEmpty && !trimmed.isEmpty ? total : nil
-    }
-
-    /// The shortest exact spelling: 90000 seconds is `1d1h`.
-    public static func text(_ seconds: TimeInterval) -> String {
-        var rest = Int(seconds), out = ""
-        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
-            out += "\(rest / size)\(unit)"
-            rest %= size
-        }
-        return out.isEmpty ? "0" : out
     }
 }

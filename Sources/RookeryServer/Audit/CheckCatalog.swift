@@ -182,7 +182,7 @@ struct CheckReader {
             guard let name = key.string, allowed.contains(name) else {
                 throw error(key, "unknown key \(key.string ?? "?"); expected one of \(allowed.joined(separator: ", "))")
             }
-            fields[name] = value
+            fields[name] = value  // Yams has already refused a key given twice.
         }
         return fields
     }

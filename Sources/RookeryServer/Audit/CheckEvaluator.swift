@@ -19,6 +19,23 @@ public struct CheckEvaluator: Sendable {
     public init() {}
 
     public func evaluate(_ check: Check, on subject: AuditSubject, now: Date) -> Evaluation {
+        var evaluation = verdict(check, on: subject, now: now)
+        // Details quote what devices sent (plugin names, values) into reports, mail and terminals.
+        evaluation.detail = Self.printable(evaluation.detail)
+        return evaluation
+    }
+
+    /// Control characters (C0, DEL, C1) and line separators become "?".
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnprintable) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { isUnprintable($0) ? "?" : $0 }))
+    }
+
+    private static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
+    }
+
+    private func verdict(_ check: Check, on subject: AuditSubject, now: Date) -> Evaluation {
         let device = subject.device
         let dataAt = device.lastSubmissionAt ?? now
         switch check.kind {

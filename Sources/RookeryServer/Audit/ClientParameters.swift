@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryCurl
 
 /// What `bin/client_parameters` does: per-device parameters the audit reads.
 /// - `user_email`: the owner, who gets `bin/issues audit --email` mail about this device;
@@ -79,16 +80,10 @@ public struct ClientParameters: Sendable {
         return found
     }
 
-    /// One ASCII address (what the mailer sends to), no spaces, control characters or specials,
-    /// something on both sides of one @: enough to catch typos and header injection, without
-    /// pretending to validate RFC 5321.
+    /// An address the mailer will send to, with a dot in its domain (a bare `alice@host` is more
+    /// likely a typo than a mailbox): one rule for both, so an address accepted here never fails
+    /// every `--email` run later.
     static func isPlausibleEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        // The domain as the mailer takes it: two or more non-empty labels of letters, digits and -.
-        let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
-        return parts.count == 2 && !parts[0].isEmpty && labels.count >= 2
-            && labels.allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") } }
-            && text.count <= 254
-            && text.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 && !",<>;\"()[]\\".unicodeScalars.contains($0) }
+        SMTPMailer.accepts(address: text) && text.split(separator: "@").last?.contains(".") == true
     }
 }

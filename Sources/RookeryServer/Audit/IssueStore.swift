@@ -18,10 +18,6 @@ public protocol IssueStore: Sendable {
     /// Hides a device's issues until it next reports (nil: at once).
     func suspend(fingerprint: String, at: Date?) async throws
 
-    /// Notes the server port a device's request came in on, and whether that port is deprecated
-    /// (the deprecated-port check reads it).
-    func recordPort(_ port: Int, deprecated: Bool, fingerprint: String) async throws
-
     func parameters(fingerprint: String) async throws -> [String: String]
     func setParameter(_ name: String, value: String?, fingerprint: String) async throws
     /// The devices linked to this one (user_clients), in no particular order.

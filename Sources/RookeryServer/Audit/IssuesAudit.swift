@@ -50,6 +50,9 @@ public struct IssuesAudit {
             throw SettingsError("\(settings.issuesFile) defines no checks; the audit would close every open issue. "
                                 + "Restore it (server/issues.yml in the Rookery sources has the defaults)")
         }
+        // One audit at a time: two (cron's and an admin's) would both alert the same issues.
+        let lock = try FileLock(path: context.root.serverState + "/audit.lock")
+        defer { lock.release() }
         let engine = AuditEngine(catalog: catalog, store: context.store, clock: clock)
         let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
         var written = 0

@@ -71,7 +71,7 @@ public struct DeviceFacts: Sendable {
     /// The latest report of any device linked to this one through user_clients.
     public var linkedLastReportAt: Date?
     public var userEmail: String?
-    /// The port of the device's latest request, when that port is marked deprecated.
+    /// The port of the device's latest submission, when that port is marked deprecated.
     public var deprecatedPort: Int?
 
     public init(oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false, linkedLastReportAt: Date? = nil,

@@ -10,14 +10,17 @@ public struct Submission: Sendable {
     public let receivedAt: Date
     /// The client release that made the collection, when the device said.
     public let clientRelease: Int?
+    /// The server port it came in on (the deprecated-port check reads it).
+    public let port: ServerPort?
 
     public init(fingerprint: String, submissionID: String, document: JSONValue, receivedAt: Date,
-                clientRelease: Int? = nil) {
+                clientRelease: Int? = nil, port: ServerPort? = nil) {
         self.fingerprint = fingerprint
         self.submissionID = submissionID
         self.document = document
         self.receivedAt = receivedAt
         self.clientRelease = clientRelease
+        self.port = port
     }
 
     /// The document to store in place of `previous`: command results arrive once, in the
@@ -28,6 +31,18 @@ public struct Submission: Sendable {
               var merged = document.objectValue else { return document }
         merged["commands"] = .object(earlier.merging(document["commands"]?.objectValue ?? [:]) { $1 })
         return .object(merged)
+    }
+}
+
+/// A port the server listens on. Deprecated ports still serve devices, and the audit's
+/// deprecated-port check names the devices still using them.
+public struct ServerPort: Sendable, Equatable {
+    public var number: Int
+    public var deprecated: Bool
+
+    public init(number: Int, deprecated: Bool = false) {
+        self.number = number
+        self.deprecated = deprecated
     }
 }
 

@@ -4,6 +4,8 @@ import RookeryCore
 /// Turns a verified `submit` request into the stored document.
 public struct SubmissionService: Sendable {
     let store: any Store
+    /// The port this service's requests arrive on (one listener so far).
+    let port: ServerPort
 
     public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitResponse {
         guard let id = request.fields["submission_id"]?.stringValue, InputValidation.isIdentifier(id) else {
@@ -26,7 +28,7 @@ public struct SubmissionService: Sendable {
         let release = request.fields["release"]?.integerValue.flatMap { (0...Int64(Int32.max)).contains($0) ? Int($0) : nil }
         let outcome = try await store.store(Submission(
             fingerprint: request.fingerprint, submissionID: id, document: .object(document), receivedAt: now,
-            clientRelease: release))
+            clientRelease: release, port: port))
         switch outcome {
         case .stored: return SubmitResponse(status: "stored", submissionID: id)
         case .duplicate: return SubmitResponse(status: "duplicate", submissionID: id)

@@ -104,6 +104,7 @@ extension SQLiteStore {
                 INSERT INTO issues (fingerprint, name, opened_at, opened_by, alerted_at, snoozed_until, held,
                                     held_data_at, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (fingerprint, name) WHERE closed_at IS NULL DO NOTHING
                 """, [issue.fingerprint, issue.name, issue.openedAt, issue.openedBy.rawValue,
                       issue.alertedAt, issue.snoozedUntil, issue.held, issue.heldDataAt, issue.detail])
         case .close(let id, let at, let reason):
@@ -146,13 +147,6 @@ extension SQLiteStore {
             if let name { sql += " AND name = ?"; arguments += [name] }
             try db.execute(sql: sql, arguments: arguments)
             return db.changesCount
-        }
-    }
-
-    public func recordPort(_ port: Int, deprecated: Bool, fingerprint: String) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE devices SET last_port = ?, last_port_deprecated = ? WHERE fingerprint = ?",
-                           arguments: [port, deprecated, fingerprint])
         }
     }
 

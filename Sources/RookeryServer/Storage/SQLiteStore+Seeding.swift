@@ -6,7 +6,7 @@ extension SQLiteStore {
     /// Writes accepted devices and their latest documents straight into the database, in one
     /// transaction. Only `bin/bench audit` uses it, to build a large fleet in seconds; real devices
     /// arrive through enrollment and signed submissions.
-    public func seed(_ fleet: [(device: Device, document: JSONValue)]) async throws {
+    package func seed(_ fleet: [(device: Device, document: JSONValue)]) async throws {
         try await pool.write { db in
             for (device, document) in fleet {
                 try db.execute(sql: """

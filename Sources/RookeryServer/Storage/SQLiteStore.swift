@@ -144,9 +144,11 @@ public final class SQLiteStore: Store {
                 """, arguments: [submission.fingerprint, document.serializedString, submission.receivedAt,
                                  Self.failedPluginsText(document)])
             try db.execute(sql: """
-                UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release)
+                UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
+                    last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated)
                 WHERE fingerprint = ?
-                """, arguments: [submission.receivedAt, submission.clientRelease, submission.fingerprint])
+                """, arguments: [submission.receivedAt, submission.clientRelease, submission.port?.number,
+                                 submission.port?.deprecated, submission.fingerprint])
             return .stored
         }
     }
