@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "RookeryClient", dependencies: ["RookeryCore", "RookeryPlugins", "RookeryCurl"]),
         .target(name: "RookeryServer", dependencies: [
             "RookeryCore", "RookeryCurl",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),

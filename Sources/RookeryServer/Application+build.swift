@@ -21,7 +21,9 @@ public func buildApplication(context: ServerContext, logger: Logger,
                                signingKey: context.signingKey, pool: context.pool),
         files: FileStreamer(pool: context.pool),
         maxBodyBytes: settings.maxBodyBytes,
-        releaseDownload: settings.releaseDownload
+        releaseDownload: settings.releaseDownload,
+        authenticator: context.authenticator,
+        failures: FailureLimiter()
     ).addRoutes(to: router)
 
     return Application(

@@ -14,6 +14,8 @@ public struct ServerContext: Sendable {
     public let releases: ReleaseLibrary
     /// Threads for blocking work: gpg runs and file reads.
     public let pool: BlockingPool
+    /// Who may use the admin-facing endpoints; checked when the settings are loaded.
+    public let authenticator: EndpointAuthenticator
 
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
     /// `VerifierWorkerPool`); nil checks them in this process, which suits admin commands and tests.
@@ -33,6 +35,7 @@ public struct ServerContext: Sendable {
                 VerifierWorkerPool(executable: $0, homeDirectory: root.serverGnuPGHome)
             })
         releases = ReleaseLibrary(directory: root.clientReleaseArchive)
+        authenticator = try EndpointAuthenticator(settings: loaded)
     }
 
     /// The server's signing key, found (or made) and checked against server/server-key.asc the

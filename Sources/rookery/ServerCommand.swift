@@ -26,6 +26,7 @@ struct ServerCommand: AsyncParsableCommand {
         let context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe")
         // Checked now, so a server whose key devices would not accept stops here, saying why.
         _ = try context.signingKey()
+        try context.authenticator.checkMandatoryEndpoints()
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

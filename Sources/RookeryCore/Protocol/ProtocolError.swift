@@ -12,6 +12,9 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
     case revoked = "revoked"
     case replay = "replay"
     case tooManyPending = "too_many_pending"
+    /// An admin-facing endpoint (download_release) wants an allowed address or credentials.
+    case unauthorized = "unauthorized"
+    case tooManyFailures = "too_many_failures"
     case notFound = "not_found"
     case forbidden = "forbidden"
     case internalError = "internal_error"
@@ -20,11 +23,11 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
         switch self {
         case .bodyTooLarge: return 413
         case .malformed: return 400
-        case .missingSignature, .unknownKey, .badSignature, .staleTime: return 401
+        case .missingSignature, .unknownKey, .badSignature, .staleTime, .unauthorized: return 401
         case .notAccepted, .rejected, .revoked, .forbidden: return 403
         case .replay: return 409
         case .notFound: return 404
-        case .tooManyPending: return 429
+        case .tooManyPending, .tooManyFailures: return 429
         case .internalError: return 500
         }
     }

@@ -22,6 +22,14 @@ public struct ServerSettings: Codable, Sendable {
     public var releaseDownload: Bool = false
     /// The issues audit: checks file, calendar, mail and webhooks.
     public var audit: AuditSettings = AuditSettings()
+    /// Server-wide users: name and passlib pbkdf2-sha256 hash (bin/save_password writes them).
+    public var users: [String: String] = [:]
+    /// Named groups of those users.
+    public var groups: [String: [String]] = [:]
+    /// Who may use each admin-facing endpoint (see EndpointAuthSettings).
+    public var endpointAuth: [String: EndpointAuthSettings] = [:]
+    /// Proxies whose X-Forwarded-For is believed when checking an address; nobody else's is.
+    public var trustedProxies: [String] = []
 
     public init() {}
 
@@ -32,6 +40,7 @@ public struct ServerSettings: Codable, Sendable {
         case maxPendingDevices = "max_pending_devices"
         case clientServerURL = "client_server_url", clientEnrollmentToken = "client_enrollment_token"
         case releaseDownload = "release_download", audit
+        case users, groups, endpointAuth = "endpoint_auth", trustedProxies = "trusted_proxies"
     }
 
     public init(from decoder: Decoder) throws {
@@ -49,5 +58,9 @@ public struct ServerSettings: Codable, Sendable {
         clientEnrollmentToken = try c.decodeIfPresent(String.self, forKey: .clientEnrollmentToken) ?? d.clientEnrollmentToken
         releaseDownload = try c.decodeIfPresent(Bool.self, forKey: .releaseDownload) ?? d.releaseDownload
         audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? d.audit
+        users = try c.decodeIfPresent([String: String].self, forKey: .users) ?? [:]
+        groups = try c.decodeIfPresent([String: [String]].self, forKey: .groups) ?? [:]
+        endpointAuth = try c.decodeIfPresent([String: EndpointAuthSettings].self, forKey: .endpointAuth) ?? [:]
+        trustedProxies = try c.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
     }
 }

@@ -13,15 +13,18 @@ public struct ProtocolController: Sendable {
     let updates: UpdateService
     let files: FileStreamer
     let maxBodyBytes: Int
-    /// Whether anyone may fetch the latest release with GET (for bootstrapping new devices).
+    /// Whether the latest release may be fetched with GET (for bootstrapping new devices)...
     let releaseDownload: Bool
+    /// ...and by whom (endpoint_auth.download_release).
+    let authenticator: EndpointAuthenticator
+    let failures: FailureLimiter
 
     public func addRoutes(to router: Router<RookeryRequestContext>) {
         router.post("rookery/v1/:endpoint") { request, context in
             await self.handle(request, context: context)
         }
-        router.get("rookery/v1/download_release") { _, context in
-            await self.downloadLatestRelease(context: context)
+        router.get("rookery/v1/download_release") { request, context in
+            await self.downloadLatestRelease(request, context: context)
         }
     }
 
@@ -56,12 +59,13 @@ public struct ProtocolController: Sendable {
     /// `GET /rookery/v1/download_release`: the latest release, for a new device's first install;
     /// off unless `release_download` is set. What a device installs is checked against the
     /// signed manifest inside, whoever served it.
-    func downloadLatestRelease(context: RookeryRequestContext) async -> Response {
+    func downloadLatestRelease(_ request: Request, context: RookeryRequestContext) async -> Response {
         let peer = context.peer
         do {
             guard releaseDownload else {
                 throw ProtocolError(.forbidden, "release download is turned off (release_download in server/settings.yml)")
             }
+            try admit(request, to: "download_release", context: context)
             let releases = updates.releases
             guard let latest = try await updates.pool.run({ try releases.latest() }) else {
                 throw ProtocolError(.notFound, "no release has been published yet (bin/client_release)")
@@ -75,6 +79,30 @@ public struct ProtocolController: Sendable {
         } catch {
             context.logger.error("failed download_release: \(error)", metadata: ["peer": "\(peer)"])
             return Self.errorResponse(ProtocolError(.internalError, "the server could not complete the request"))
+        }
+    }
+
+    /// Lets the request through `endpoint_auth`, or throws the refusal; logs who came in, and who
+    /// was turned away, with the address judged.
+    private func admit(_ request: Request, to endpoint: String, context: RookeryRequestContext) throws {
+        let address = authenticator.clientAddress(peer: context.remoteAddress?.ipAddress,
+                                                  forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!])
+            ?? "unknown"
+        guard !failures.isBlocked(address) else {
+            throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
+        }
+        switch authenticator.decide(endpoint, peer: context.remoteAddress?.ipAddress,
+                                    forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!],
+                                    authorization: request.headers[.authorization]) {
+        case .allowed(let how):
+            if authenticator.isConfigured(endpoint) {
+                context.logger.notice("\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
+            }
+        case .refused(let user, let reason):
+            failures.recordFailure(address)
+            context.logger.warning("\(endpoint) refused: \(reason)",
+                                   metadata: ["address": "\(address)", "user": "\(user ?? "-")"])
+            throw ProtocolError(.unauthorized, "\(endpoint) needs an allowed address or a user name and password")
         }
     }
 
@@ -109,6 +137,10 @@ public struct ProtocolController: Sendable {
 
     static func errorResponse(_ error: ProtocolError) -> Response {
         let status = HTTPResponse.Status(code: error.error.httpStatus)
-        return (try? json(error, status: status)) ?? Response(status: status)
+        var response = (try? json(error, status: status)) ?? Response(status: status)
+        if error.error == .unauthorized {
+            response.headers[.wwwAuthenticate] = "Basic realm=\"rookery\", charset=\"UTF-8\""
+        }
+        return response
     }
 }

@@ -1,0 +1,132 @@
+import Foundation
+import RookeryCore
+
+/// Decides who may use an admin-facing endpoint, from `endpoint_auth`, `users`, `groups` and
+/// `trusted_proxies` in server/settings.yml. Everything is checked when the settings are loaded:
+/// an unknown user or group, a hash that is not passlib's pbkdf2-sha256, or a bad address range
+/// stops the server with the setting named.
+public struct EndpointAuthenticator: Sendable {
+    /// The endpoints that take `endpoint_auth`; the remote shell's `pipe_create` comes with it.
+    public static let endpoints = ["download_release", "pipe_create"]
+
+    public enum Decision: Sendable, Equatable {
+        /// Admitted; `by` says how, for the log ("address 10.0.0.0/8", "user alice").
+        case allowed(by: String)
+        /// Refused; the user named in the credentials, if any, for the log.
+        case refused(user: String?, reason: String)
+    }
+
+    struct Policy: Sendable {
+        var ranges: [AddressRange]
+        /// Users allowed through the server-wide list, directly or by group.
+        var users: Set<String>
+        var passwords: [String: PasswordHash]
+        var mandatory: Bool
+        var isEmpty: Bool { ranges.isEmpty && users.isEmpty && passwords.isEmpty }
+    }
+
+    let policies: [String: Policy]
+    let userHashes: [String: PasswordHash]
+    let trustedProxies: [AddressRange]
+
+    public init(settings: ServerSettings) throws {
+        userHashes = try settings.users.mapValues { hash in
+            guard let parsed = PasswordHash(hash) else {
+                throw SettingsError("users: a hash is not in passlib's $pbkdf2-sha256$ form; set it with bin/save_password")
+            }
+            return parsed
+        }
+        for (group, members) in settings.groups {
+            for member in members where settings.users[member] == nil {
+                throw SettingsError("groups.\(group): no user \(member) in users")
+            }
+        }
+        trustedProxies = try Self.ranges(settings.trustedProxies, in: "trusted_proxies")
+        var policies: [String: Policy] = [:]
+        for (endpoint, auth) in settings.endpointAuth {
+            guard Self.endpoints.contains(endpoint) else {
+                throw SettingsError("endpoint_auth.\(endpoint): no such endpoint; known: \(Self.endpoints.joined(separator: ", "))")
+            }
+            policies[endpoint] = try Self.policy(auth, for: endpoint, settings: settings)
+        }
+        self.policies = policies
+    }
+
+    /// Whether `endpoint` restricts who may use it.
+    public func isConfigured(_ endpoint: String) -> Bool { !(policies[endpoint]?.isEmpty ?? true) }
+
+    /// Refuses to go on while an endpoint marked mandatory has nothing configured.
+    public func checkMandatoryEndpoints() throws {
+        for (endpoint, policy) in policies.sorted(by: { $0.key < $1.key }) where policy.mandatory && policy.isEmpty {
+            throw SettingsError("endpoint_auth.\(endpoint) is mandatory but allows no address, user, group or password")
+        }
+    }
+
+    /// The decision for a request from `peer` (the socket's address), with its X-Forwarded-For
+    /// and Authorization headers.
+    public func decide(_ endpoint: String, peer: String?, forwardedFor: String?, authorization: String?) -> Decision {
+        guard let policy = policies[endpoint], !policy.isEmpty else { return .allowed(by: "no restriction") }
+        let address = clientAddress(peer: peer, forwardedFor: forwardedFor)
+        if let address, let range = policy.ranges.first(where: { $0.contains(address) }) {
+            return .allowed(by: "address range \(range)")
+        }
+        guard let (user, password) = authorization.flatMap(Self.basicCredentials) else {
+            return .refused(user: nil, reason: "no credentials from \(address ?? "an unknown address")")
+        }
+        if let hash = policy.passwords[user], hash.matches(password) { return .allowed(by: "endpoint password of \(user)") }
+        if policy.users.contains(user), let hash = userHashes[user], hash.matches(password) {
+            return .allowed(by: "user \(user)")
+        }
+        return .refused(user: user, reason: "wrong user name or password")
+    }
+
+    /// The address to judge: the socket's, unless it is a trusted proxy; then the nearest address
+    /// in X-Forwarded-For that is not one (proxies append, so the far left is the client's claim).
+    func clientAddress(peer: String?, forwardedFor: String?) -> String? {
+        guard var address = peer else { return nil }
+        let hops = (forwardedFor ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for hop in hops.reversed() where trustedProxies.contains(where: { $0.contains(address) }) {
+            address = hop
+        }
+        return address
+    }
+
+    /// `Basic base64(user:password)`.
+    static func basicCredentials(_ header: String) -> (String, String)? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic", let data = Data(base64Encoded: String(parts[1])),
+              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    private static func policy(_ auth: EndpointAuthSettings, for endpoint: String, settings: ServerSettings) throws -> Policy {
+        var users = Set<String>()
+        for user in auth.users {
+            guard settings.users[user] != nil else { throw SettingsError("endpoint_auth.\(endpoint).users: no user \(user) in users") }
+            users.insert(user)
+        }
+        for group in auth.groups {
+            guard let members = settings.groups[group] else {
+                throw SettingsError("endpoint_auth.\(endpoint).groups: no group \(group) in groups")
+            }
+            users.formUnion(members)
+        }
+        let passwords = try auth.passwords.mapValues { hash in
+            guard let parsed = PasswordHash(hash) else {
+                throw SettingsError("endpoint_auth.\(endpoint).passwords: a hash is not in passlib's $pbkdf2-sha256$ form")
+            }
+            return parsed
+        }
+        return Policy(ranges: try ranges(auth.ipRanges, in: "endpoint_auth.\(endpoint).ip_ranges"), users: users,
+                      passwords: passwords, mandatory: auth.mandatory)
+    }
+
+    private static func ranges(_ texts: [String], in setting: String) throws -> [AddressRange] {
+        try texts.map { text in
+            guard let range = AddressRange(text) else {
+                throw SettingsError("\(setting): \(text) is not an address or CIDR range (like 10.0.0.0/8 or 2001:db8::/32)")
+            }
+            return range
+        }
+    }
+}

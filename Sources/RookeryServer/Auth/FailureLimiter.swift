@@ -1,0 +1,34 @@
+import Foundation
+import RookeryCore
+
+/// Slows password guessing: an address with `limit` failed attempts within `window` is refused
+/// without a check until the window has passed. Kept in the process's memory, per server process.
+public final class FailureLimiter: Sendable {
+    let limit: Int
+    let window: TimeInterval
+    /// Failure times per address; at most `maxAddresses` addresses are remembered.
+    private let failures = Locked([String: [Date]]())
+    private let maxAddresses = 10_000
+
+    public init(limit: Int = 10, window: TimeInterval = 300) {
+        self.limit = limit
+        self.window = window
+    }
+
+    public func isBlocked(_ address: String, now: Date = Date()) -> Bool {
+        failures.withLock { table in
+            (table[address] ?? []).filter { now.timeIntervalSince($0) < window }.count >= limit
+        }
+    }
+
+    public func recordFailure(_ address: String, now: Date = Date()) {
+        failures.withLock { table in
+            if table[address] == nil && table.count >= maxAddresses {
+                // A flood of addresses must not grow memory: forget those whose failures are old.
+                table = table.filter { $0.value.contains { now.timeIntervalSince($0) < window } }
+                if table.count >= maxAddresses { table.removeAll() }
+            }
+            table[address, default: []] = (table[address] ?? []).filter { now.timeIntervalSince($0) < window } + [now]
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import RookeryCore
+import Testing
+@testable import RookeryServer
+
+/// `endpoint_auth` for download_release: every way in and every way to be turned away, first as
+/// decisions, then over HTTP through the router.
+@Suite struct EndpointAuthenticationTests {
+    // Made with passlib: pbkdf2_sha256.using(rounds=1000) for "alice-secret", "bob-secret" and "release-pass".
+    static let alice = PasswordHash(hashing: "alice-secret", rounds: 1000).description
+    static let bob = PasswordHash(hashing: "bob-secret", rounds: 1000).description
+    static let dedicated = PasswordHash(hashing: "release-pass", rounds: 1000).description
+
+    static func settings(_ configure: (inout EndpointAuthSettings) -> Void) -> ServerSettings {
+        var settings = ServerSettings()
+        settings.users = ["alice": alice, "bob": bob]
+        settings.groups = ["admins": ["bob"]]
+        var auth = EndpointAuthSettings()
+        configure(&auth)
+        settings.endpointAuth = ["download_release": auth]
+        return settings
+    }
+
+    static func basic(_ user: String, _ password: String) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    static func decide(_ settings: ServerSettings, peer: String = "198.51.100.7", forwardedFor: String? = nil,
+                       authorization: String? = nil) throws -> EndpointAuthenticator.Decision {
+        try EndpointAuthenticator(settings: settings)
+            .decide("download_release", peer: peer, forwardedFor: forwardedFor, authorization: authorization)
+    }
+
+    static func isAllowed(_ decision: EndpointAuthenticator.Decision) -> Bool {
+        if case .allowed = decision { return true }
+        return false
+    }
+
+    @Test func anAddressInAnAllowedRangeComesIn() throws {
+        let settings = Self.settings { $0.ipRanges = ["10.0.0.0/8", "192.0.2.7"] }
+        #expect(Self.isAllowed(try Self.decide(settings, peer: "10.20.30.40")))
+        #expect(Self.isAllowed(try Self.decide(settings, peer: "192.0.2.7")))
+        #expect(Self.isAllowed(try Self.decide(settings, peer: "::ffff:10.1.2.3")), "IPv4-mapped IPv6 is the IPv4 address")
+    }
+
+    @Test func anAddressOutsideTheRangesIsRefusedWithoutCredentials() throws {
+        let settings = Self.settings { $0.ipRanges = ["10.0.0.0/8", "192.0.2.7"] }
+        #expect(try Self.decide(settings, peer: "11.0.0.1") == .refused(user: nil, reason: "no credentials from 11.0.0.1"))
+        #expect(!Self.isAllowed(try Self.decide(settings, peer: "192.0.2.8")))
+    }
+
+    @Test func ipv6RangesWork() throws {
+        let settings = Self.settings { $0.ipRanges = ["2001:db8:42::/48"] }
+        #expect(Self.isAllowed(try Self.decide(settings, peer: "2001:db8:42:ffff::1")))
+        #expect(!Self.isAllowed(try Self.decide(settings, peer: "2001:db8:43::1")))
+        #expect(!Self.isAllowed(try Self.decide(settings, peer: "10.0.0.1")))
+    }
+
+    @Test func aListedUserWithTheRightPasswordComesIn() throws {
+        let settings = Self.settings { $0.users = ["alice"] }
+        #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret")) == .allowed(by: "user alice"))
+        // Bob is a server-wide user, but not allowed here.
+        #expect(!Self.isAllowed(try Self.decide(settings, authorization: Self.basic("bob", "bob-secret"))))
+    }
+
+    @Test func aGroupAdmitsItsMembers() throws {
+        let settings = Self.settings { $0.groups = ["admins"] }
+        #expect(try Self.decide(settings, authorization: Self.basic("bob", "bob-secret")) == .allowed(by: "user bob"))
+        #expect(!Self.isAllowed(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))))
+    }
+
+    @Test func anEndpointPasswordAdmitsItsUserName() throws {
+        let settings = Self.settings { $0.passwords = ["installer": Self.dedicated] }
+        #expect(try Self.decide(settings, authorization: Self.basic("installer", "release-pass"))
+                == .allowed(by: "endpoint password of installer"))
+        #expect(!Self.isAllowed(try Self.decide(settings, authorization: Self.basic("alice", "release-pass"))))
+    }
+
+    @Test func wrongPasswordsAndMissingOrBrokenCredentialsAreRefused() throws {
+        let settings = Self.settings { $0.users = ["alice"] }
+        #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secreT"))
+                == .refused(user: "alice", reason: "wrong user name or password"))
+        #expect(try Self.decide(settings, authorization: Self.basic("mallory", "alice-secret"))
+                == .refused(user: "mallory", reason: "wrong user name or password"))
+        for header in [nil, "Bearer abc", "Basic !!!", "Basic " + Data("no-colon".utf8).base64EncodedString()] {
+            #expect(try Self.decide(settings, authorization: header) == .refused(user: nil, reason: "no credentials from 198.51.100.7"),
+                    "\(header ?? "none")")
+        }
+    }
+
+    @Test func forwardedAddressesAreBelievedOnlyFromTrustedProxies() throws {
+        var settings = Self.settings { $0.ipRanges = ["10.0.0.0/8"] }
+        // Not a trusted proxy: its X-Forwarded-For is ignored.
+        #expect(!Self.isAllowed(try Self.decide(settings, peer: "203.0.113.5", forwardedFor: "10.1.1.1")))
+        settings.trustedProxies = ["203.0.113.5"]
+        #expect(Self.isAllowed(try Self.decide(settings, peer: "203.0.113.5", forwardedFor: "10.1.1.1")))
+        // The client's own claim on the far left does not count past an untrusted hop.
+        #expect(!Self.isAllowed(try Self.decide(settings, peer: "203.0.113.5", forwardedFor: "10.1.1.1, 198.51.100.9")))
+    }
+
+    @Test func aMandatoryEndpointWithNothingConfiguredStopsTheServer() throws {
+        let empty = try EndpointAuthenticator(settings: Self.settings { $0.mandatory = true })
+        #expect(throws: SettingsError.self) { try empty.checkMandatoryEndpoints() }
+        let configured = try EndpointAuthenticator(settings: Self.settings { $0.mandatory = true; $0.users = ["alice"] })
+        try configured.checkMandatoryEndpoints()
+    }
+
+    @Test func settingsThatCannotWorkAreRefusedWhenLoaded() {
+        var unknownUser = Self.settings { $0.users = ["carol"] }
+        #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: unknownUser) }
+        unknownUser.groups["ops"] = ["dave"]
+        #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: Self.settings { $0.groups = ["ops"] }) }
+        var badHash = Self.settings { $0.users = ["alice"] }
+        badHash.users["alice"] = "$1$md5$nope"
+        #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: badHash) }
+        #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: Self.settings { $0.ipRanges = ["10.0.0.0/33"] }) }
+        var unknownEndpoint = ServerSettings()
+        unknownEndpoint.endpointAuth = ["submit": EndpointAuthSettings()]
+        #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: unknownEndpoint) }
+    }
+
+    // MARK: - Over HTTP
+
+    @Test func refusalsAre401WithWWWAuthenticateAndRepeatedFailuresAreThrottled() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox) { settings in
+            settings.releaseDownload = true
+            settings.users = ["alice": Self.alice]
+            var auth = EndpointAuthSettings()
+            auth.users = ["alice"]
+            settings.endpointAuth = ["download_release": auth]
+        }
+        let app = buildApplication(context: context, logger: quietLogger)
+        try await app.test(.router) { client in
+            func download(_ authorization: String?) async throws -> TestResponse {
+                var headers = HTTPFields()
+                if let authorization { headers[.authorization] = authorization }
+                return try await client.execute(uri: "/rookery/v1/download_release", method: .get, headers: headers)
+            }
+            let missing = try await download(nil)
+            #expect(missing.status == .unauthorized)
+            #expect(missing.headers[.wwwAuthenticate]?.hasPrefix("Basic realm=") == true)
+            // The right password passes authentication; no release is published yet, hence 404.
+            #expect(try await download(Self.basic("alice", "alice-secret")).status == .notFound)
+            for _ in 0..<9 { #expect(try await download(Self.basic("alice", "guess")).status == .unauthorized) }
+            // Ten failures in all from this address: even the right password waits now.
+            #expect(try await download(Self.basic("alice", "alice-secret")).status == .tooManyRequests)
+        }
+    }
+}
