@@ -56,7 +56,9 @@ let package = Package(
 
         // Shared by the test targets: sandboxes under /tmp that clean up after themselves.
         .target(name: "RookeryTestSupport", dependencies: ["RookeryCore"], path: "Tests/RookeryTestSupport"),
-        .testTarget(name: "RookeryCoreTests", dependencies: ["RookeryCore", "RookeryTestSupport"]),
+        .testTarget(name: "RookeryCoreTests", dependencies: [
+            "RookeryCore", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
+        ]),
         .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryTestSupport"]),
         .testTarget(name: "RookeryCurlTests", dependencies: ["RookeryCurl", "RookeryTestSupport"]),
