@@ -23,6 +23,7 @@ public struct ServerContext: Sendable {
         self.root = root
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         self.settings = loaded
+        authenticator = try EndpointAuthenticator(settings: loaded)
         guard !loaded.database.contains("://") else {
             throw SettingsError("database \(loaded.database): only a SQLite file path is supported so far")
         }
@@ -35,7 +36,6 @@ public struct ServerContext: Sendable {
                 VerifierWorkerPool(executable: $0, homeDirectory: root.serverGnuPGHome)
             })
         releases = ReleaseLibrary(directory: root.clientReleaseArchive)
-        authenticator = try EndpointAuthenticator(settings: loaded)
     }
 
     /// The server's signing key, found (or made) and checked against server/server-key.asc the

@@ -87,8 +87,15 @@ struct PasswordFile {
             throw SettingsError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style?); "
                                 + "add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
         }
-        let mode = (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0o640
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: scratch)
+        // The new file takes the old one's mode, owner and group: server-setup.sh makes it
+        // root:rookery 0640 so the server can read it, and root runs this.
+        let old = try FileManager.default.attributesOfItem(atPath: path)
+        var keep: [FileAttributeKey: Any] = [.posixPermissions: (old[.posixPermissions] as? Int) ?? 0o640]
+        if getuid() == 0 {
+            keep[.ownerAccountID] = old[.ownerAccountID]
+            keep[.groupOwnerAccountID] = old[.groupOwnerAccountID]
+        }
+        try FileManager.default.setAttributes(keep, ofItemAtPath: scratch)
         guard rename(scratch, path) == 0 else {
             throw SettingsError("cannot replace \(path): \(String(cString: strerror(errno)))")
         }

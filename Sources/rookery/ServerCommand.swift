@@ -23,10 +23,15 @@ struct ServerCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
         // so helpers always speak the server's own version of the frames.
-        let context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe")
+        let context: ServerContext
+        do {
+            context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe")
+            try context.authenticator.checkMandatoryEndpoints()
+        } catch let error as SettingsError {
+            throw ValidationError(error.description)
+        }
         // Checked now, so a server whose key devices would not accept stops here, saying why.
         _ = try context.signingKey()
-        try context.authenticator.checkMandatoryEndpoints()
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

@@ -72,6 +72,15 @@ import Testing
         #expect(!Self.isAllowed(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))))
     }
 
+    @Test func anEmptyGroupLocksEveryoneOutRatherThanOpeningTheEndpoint() throws {
+        var settings = Self.settings { $0.groups = ["nobody"] }
+        settings.groups["nobody"] = []
+        #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))
+                == .refused(user: "alice", reason: "wrong user name or password"))
+        #expect(try Self.decide(settings, authorization: Self.basic("mallory", "x"))
+                == .refused(user: "(unknown user)", reason: "wrong user name or password"), "unknown names stay out of logs")
+    }
+
     @Test func anEndpointPasswordAdmitsItsUserName() throws {
         let settings = Self.settings { $0.passwords = ["installer": Self.dedicated] }
         #expect(try Self.decide(settings, authorization: Self.basic("installer", "release-pass"))
@@ -84,7 +93,7 @@ import Testing
         #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secreT"))
                 == .refused(user: "alice", reason: "wrong user name or password"))
         #expect(try Self.decide(settings, authorization: Self.basic("mallory", "alice-secret"))
-                == .refused(user: "mallory", reason: "wrong user name or password"))
+                == .refused(user: "(unknown user)", reason: "wrong user name or password"))
         for header in [nil, "Bearer abc", "Basic !!!", "Basic " + Data("no-colon".utf8).base64EncodedString()] {
             #expect(try Self.decide(settings, authorization: header) == .refused(user: nil, reason: "no credentials from 198.51.100.7"),
                     "\(header ?? "none")")
@@ -145,8 +154,9 @@ import Testing
             #expect(missing.headers[.wwwAuthenticate]?.hasPrefix("Basic realm=") == true)
             // The right password passes authentication; no release is published yet, hence 404.
             #expect(try await download(Self.basic("alice", "alice-secret")).status == .notFound)
-            for _ in 0..<9 { #expect(try await download(Self.basic("alice", "guess")).status == .unauthorized) }
-            // Ten failures in all from this address: even the right password waits now.
+            for _ in 0..<10 { #expect(try await download(Self.basic("alice", "guess")).status == .unauthorized) }
+            // Ten wrong passwords from this address (the first try without any does not count):
+            // even the right password waits now.
             #expect(try await download(Self.basic("alice", "alice-secret")).status == .tooManyRequests)
         }
     }

@@ -65,7 +65,7 @@ public struct ProtocolController: Sendable {
             guard releaseDownload else {
                 throw ProtocolError(.forbidden, "release download is turned off (release_download in server/settings.yml)")
             }
-            try admit(request, to: "download_release", context: context)
+            try await admit(request, to: "download_release", context: context)
             let releases = updates.releases
             guard let latest = try await updates.pool.run({ try releases.latest() }) else {
                 throw ProtocolError(.notFound, "no release has been published yet (bin/client_release)")
@@ -74,7 +74,10 @@ public struct ProtocolController: Sendable {
             return try await files.response(path: updates.releases.tarballPath(latest.number),
                                             fileName: "rookery-client-\(latest.number).tar.gz")
         } catch let refusal as ProtocolError {
-            context.logger.warning("refused download_release: \(refusal.message)", metadata: ["peer": "\(peer)"])
+            // An authentication refusal was logged by `admit`, with the address it judged.
+            if refusal.error != .unauthorized {
+                context.logger.warning("refused download_release: \(refusal.message)", metadata: ["peer": "\(peer)"])
+            }
             return Self.errorResponse(refusal)
         } catch {
             context.logger.error("failed download_release: \(error)", metadata: ["peer": "\(peer)"])
@@ -84,22 +87,27 @@ public struct ProtocolController: Sendable {
 
     /// Lets the request through `endpoint_auth`, or throws the refusal; logs who came in, and who
     /// was turned away, with the address judged.
-    private func admit(_ request: Request, to endpoint: String, context: RookeryRequestContext) throws {
-        let address = authenticator.clientAddress(peer: context.remoteAddress?.ipAddress,
-                                                  forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!])
-            ?? "unknown"
+    private func admit(_ request: Request, to endpoint: String, context: RookeryRequestContext) async throws {
+        guard authenticator.isConfigured(endpoint) else { return }
+        let peer = context.remoteAddress?.ipAddress
+        let forwardedFor = request.headers[HTTPField.Name("X-Forwarded-For")!]
+        let authorization = request.headers[.authorization]
+        let address = authenticator.clientAddress(peer: peer, forwardedFor: forwardedFor) ?? "unknown"
         guard !failures.isBlocked(address) else {
             throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
         }
-        switch authenticator.decide(endpoint, peer: context.remoteAddress?.ipAddress,
-                                    forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!],
-                                    authorization: request.headers[.authorization]) {
+        // A password check is tens of milliseconds of PBKDF2: not on the event loop.
+        let authenticator = self.authenticator
+        let decision = try await updates.pool.run {
+            authenticator.decide(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization)
+        }
+        switch decision {
         case .allowed(let how):
-            if authenticator.isConfigured(endpoint) {
-                context.logger.notice("\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
-            }
+            context.logger.notice("\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
         case .refused(let user, let reason):
-            failures.recordFailure(address)
+            // Only wrong credentials count toward throttling: a first try without any (as browsers
+            // and curl without -u make) is the normal start of a Basic exchange.
+            if authorization != nil { failures.recordFailure(address) }
             context.logger.warning("\(endpoint) refused: \(reason)",
                                    metadata: ["address": "\(address)", "user": "\(user ?? "-")"])
             throw ProtocolError(.unauthorized, "\(endpoint) needs an allowed address or a user name and password")

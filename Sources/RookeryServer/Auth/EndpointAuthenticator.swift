@@ -22,20 +22,28 @@ public struct EndpointAuthenticator: Sendable {
         var users: Set<String>
         var passwords: [String: PasswordHash]
         var mandatory: Bool
-        var isEmpty: Bool { ranges.isEmpty && users.isEmpty && passwords.isEmpty }
+        /// Whether any method is configured at all. A group that is empty still restricts the
+        /// endpoint (to nobody): emptying a group must lock its members out, not open the door.
+        var isEmpty: Bool
     }
+
+    /// Checked against when a user name is unknown, so an unknown name costs as long as a wrong
+    /// password and the answer's timing does not tell which names exist.
+    private static let decoy = PasswordHash(hashing: "decoy", rounds: PasswordHash.defaultRounds)
 
     let policies: [String: Policy]
     let userHashes: [String: PasswordHash]
     let trustedProxies: [AddressRange]
 
     public init(settings: ServerSettings) throws {
-        userHashes = try settings.users.mapValues { hash in
+        var hashes: [String: PasswordHash] = [:]
+        for (user, hash) in settings.users {
             guard let parsed = PasswordHash(hash) else {
-                throw SettingsError("users: a hash is not in passlib's $pbkdf2-sha256$ form; set it with bin/save_password")
+                throw SettingsError("users.\(user): not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password \(user)")
             }
-            return parsed
+            hashes[user] = parsed
         }
+        userHashes = hashes
         for (group, members) in settings.groups {
             for member in members where settings.users[member] == nil {
                 throw SettingsError("groups.\(group): no user \(member) in users")
@@ -74,10 +82,14 @@ public struct EndpointAuthenticator: Sendable {
             return .refused(user: nil, reason: "no credentials from \(address ?? "an unknown address")")
         }
         if let hash = policy.passwords[user], hash.matches(password) { return .allowed(by: "endpoint password of \(user)") }
-        if policy.users.contains(user), let hash = userHashes[user], hash.matches(password) {
-            return .allowed(by: "user \(user)")
+        if policy.users.contains(user), let hash = userHashes[user] {
+            if hash.matches(password) { return .allowed(by: "user \(user)") }
+        } else if policy.passwords[user] == nil {
+            _ = Self.decoy.matches(password)
         }
-        return .refused(user: user, reason: "wrong user name or password")
+        // A name that is not a user may be a password typed in the wrong field: not for the log.
+        let known = policy.passwords[user] != nil || userHashes[user] != nil
+        return .refused(user: known ? user : "(unknown user)", reason: "wrong user name or password")
     }
 
     /// The address to judge: the socket's, unless it is a trusted proxy; then the nearest address
@@ -111,14 +123,16 @@ public struct EndpointAuthenticator: Sendable {
             }
             users.formUnion(members)
         }
-        let passwords = try auth.passwords.mapValues { hash in
+        var passwords: [String: PasswordHash] = [:]
+        for (user, hash) in auth.passwords {
             guard let parsed = PasswordHash(hash) else {
-                throw SettingsError("endpoint_auth.\(endpoint).passwords: a hash is not in passlib's $pbkdf2-sha256$ form")
+                throw SettingsError("endpoint_auth.\(endpoint).passwords.\(user): not a passlib $pbkdf2-sha256$ hash; "
+                                    + "set it with bin/save_password --endpoint \(endpoint) \(user)")
             }
-            return parsed
+            passwords[user] = parsed
         }
         return Policy(ranges: try ranges(auth.ipRanges, in: "endpoint_auth.\(endpoint).ip_ranges"), users: users,
-                      passwords: passwords, mandatory: auth.mandatory)
+                      passwords: passwords, mandatory: auth.mandatory, isEmpty: auth.isEmpty)
     }
 
     private static func ranges(_ texts: [String], in setting: String) throws -> [AddressRange] {

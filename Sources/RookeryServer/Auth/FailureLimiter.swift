@@ -24,9 +24,13 @@ public final class FailureLimiter: Sendable {
     public func recordFailure(_ address: String, now: Date = Date()) {
         failures.withLock { table in
             if table[address] == nil && table.count >= maxAddresses {
-                // A flood of addresses must not grow memory: forget those whose failures are old.
+                // A flood of addresses must not grow memory: forget those whose failures are old,
+                // then, if that is not enough, the half whose latest failure is oldest.
                 table = table.filter { $0.value.contains { now.timeIntervalSince($0) < window } }
-                if table.count >= maxAddresses { table.removeAll() }
+                if table.count >= maxAddresses {
+                    let newest = table.sorted { ($0.value.last ?? .distantPast) > ($1.value.last ?? .distantPast) }
+                    table = Dictionary(uniqueKeysWithValues: newest.prefix(maxAddresses / 2).map { ($0.key, $0.value) })
+                }
             }
             table[address, default: []] = (table[address] ?? []).filter { now.timeIntervalSince($0) < window } + [now]
         }
