@@ -52,6 +52,7 @@ let package = Package(
         .executableTarget(name: "rookery", dependencies: [
             "RookeryServer", "RookeryClient", "RookeryCurl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
 
         // Shared by the test targets: sandboxes under /tmp that clean up after themselves.

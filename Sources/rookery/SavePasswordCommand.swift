@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RookeryCore
 import RookeryServer
+import Yams
 
 struct SavePasswordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +46,7 @@ struct SavePasswordCommand: ParsableCommand {
     private func readPassword() throws -> String {
         let password: String
         if stdin {
-            password = readLine(strippingNewline: true) ?? ""
+            password = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
         } else {
             guard isatty(STDIN_FILENO) == 1 else { throw ValidationError("no terminal to prompt on; use --stdin") }
             password = try Terminal.readSecret("Password for \(user): ")
@@ -62,33 +63,56 @@ struct SavePasswordCommand: ParsableCommand {
     }
 }
 
-/// server/settings.yml as `save-password` changes it: one edit, checked by reading the result
-/// back, written atomically with the file's permissions kept.
+/// server/settings.yml as `save-password` changes it: one edit under a lock, checked by reading
+/// the whole result back (only that one value may differ), written with the file's permissions,
+/// owner and group, and renamed into place.
 struct PasswordFile {
     let path: String
 
     func store(_ hash: String, user: String, endpoint: String?) throws {
+        // Two runs at once must not each write the file without the other's change.
+        let lock = try FileLock(path: (path as NSString).deletingLastPathComponent + "/.settings.lock")
+        defer { lock.release() }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SettingsError("cannot read \(path); create it from server/settings.yml.template first")
         }
         let keys = endpoint.map { ["endpoint_auth", $0, "passwords", user] } ?? ["users", user]
         let edited = SettingsEditor.setting(keys, to: "\"\(hash)\"", in: text)
+        guard Self.differOnlyAt(keys, value: hash, before: text, after: edited) else {
+            throw SettingsError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style, "
+                                + "{...}?); add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
+        }
+        try replace(with: edited)
+    }
+
+    /// Whether `after` reads as `before` with `path` set to `value`, and nothing else changed.
+    static func differOnlyAt(_ path: [String], value: String, before: String, after: String) -> Bool {
+        guard let old = try? Yams.load(yaml: before), let new = try? Yams.load(yaml: after) else { return false }
+        let expected = setting(path[...], to: value, in: old)
+        return NSDictionary(dictionary: ["": expected]).isEqual(to: ["": new])
+    }
+
+    private static func setting(_ path: ArraySlice<String>, to value: String, in node: Any?) -> Any {
+        guard let key = path.first else { return value }
+        var map = (node as? [String: Any]) ?? [:]
+        map[key] = setting(path.dropFirst(), to: value, in: map[key])
+        return map
+    }
+
+    /// Writes a private scratch copy (the settings may hold other secrets, like the SMTP
+    /// password), gives it the old file's mode, owner and group, and renames it into place.
+    private func replace(with text: String) throws {
         let scratch = path + ".save-password"
-        // The settings may hold other secrets (the SMTP password): nobody else may read the copy.
-        try? FileManager.default.removeItem(atPath: scratch)
-        guard FileManager.default.createFile(atPath: scratch, contents: Data(edited.utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw SettingsError("cannot write \(scratch)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let settings = try? SettingsFile.load(ServerSettings.self, from: scratch)
-        let stored = endpoint.map { settings?.endpointAuth[$0]?.passwords[user] } ?? settings?.users[user]
-        guard stored == hash else {
-            throw SettingsError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style?); "
-                                + "add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
-        }
-        // The new file takes the old one's mode, owner and group: server-setup.sh makes it
-        // root:rookery 0640 so the server can read it, and root runs this.
+        unlink(scratch)
+        let fd = open(scratch, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SettingsError("cannot create \(scratch): \(String(cString: strerror(errno)))") }
+        defer { unlink(scratch) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced else { throw SettingsError("cannot write \(scratch)") }
+        // server-setup.sh makes the file root:rookery 0640 so the server can read it; root runs this.
         let old = try FileManager.default.attributesOfItem(atPath: path)
         var keep: [FileAttributeKey: Any] = [.posixPermissions: (old[.posixPermissions] as? Int) ?? 0o640]
         if getuid() == 0 {
@@ -102,19 +126,35 @@ struct PasswordFile {
     }
 }
 
+/// The terminal's settings while echo is off, for the signal handler to put back.
+private var terminalBeforePrompt = termios()
+
 /// Reads a line from the terminal without echoing it.
 enum Terminal {
     static func readSecret(_ prompt: String) throws -> String {
         FileHandle.standardError.write(Data(prompt.utf8))
-        var saved = termios()
-        guard tcgetattr(STDIN_FILENO, &saved) == 0 else { throw ValidationError("cannot read the terminal's settings") }
-        var quiet = saved
+        guard tcgetattr(STDIN_FILENO, &terminalBeforePrompt) == 0 else {
+            throw ValidationError("cannot read the terminal's settings")
+        }
+        var quiet = terminalBeforePrompt
         quiet.c_lflag &= ~tcflag_t(ECHO)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+        // Ctrl-C (or a kill) at the prompt must not leave the terminal without echo.
+        let signals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+        for number in signals {
+            signal(number) { caught in
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminalBeforePrompt)
+                signal(caught, SIG_DFL)
+                raise(caught)
+            }
+        }
+        guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 else { throw ValidationError("cannot turn off echo") }
         defer {
-            tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminalBeforePrompt)
+            for number in signals { signal(number, SIG_DFL) }
             FileHandle.standardError.write(Data("\n".utf8))
         }
-        return readLine(strippingNewline: true) ?? ""
+        var line = readLine(strippingNewline: true) ?? ""
+        if line.hasSuffix("\r") { line.removeLast() }
+        return line
     }
 }

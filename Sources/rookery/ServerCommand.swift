@@ -35,6 +35,12 @@ struct ServerCommand: AsyncParsableCommand {
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if context.authenticator.takesPasswords && !["127.0.0.1", "::1", "localhost"].contains(settings.listenHost) {
+            logger.warning("""
+                endpoint_auth takes passwords, which HTTP Basic sends in clear on this plain-HTTP port: \
+                put a TLS-terminating proxy in front (and in trusted_proxies) until TLS ports arrive
+                """)
+        }
         let portFile = self.portFile
         let (announce, host) = (logger, settings.listenHost)
         let app = buildApplication(context: context, logger: logger) { port in

@@ -39,7 +39,7 @@ import Testing
         #expect(settings.endpointAuth["download_release"]?.passwords["installer"]?.hasPrefix("$pbkdf2-sha256$") == true)
         let mode = try FileManager.default.attributesOfItem(atPath: root + "/server/settings.yml")[.posixPermissions] as? Int
         #expect(mode == 0o640)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/server") == ["settings.yml"],
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/server").sorted() == [".settings.lock", "settings.yml"],
                 "no scratch copy is left behind")
         // Settings a server loads: every hash is checked then.
         #expect(try runBinary("rookery", ["clients", "list"], root: root).status == 0)
@@ -60,6 +60,17 @@ import Testing
             #expect(ran.status == status, "\(arguments): \(ran.stderr)")
         }
         #expect(try String(contentsOfFile: root + "/server/settings.yml", encoding: .utf8) == Self.settings)
+    }
+
+    @Test func aFlowStyleBlockIsLeftAloneWithTheLineToAddByHand() throws {
+        let sandbox = try Sandbox()
+        let root = sandbox.path + "/srv"
+        let flow = "endpoint_auth: {download_release: {ip_ranges: [10.0.0.0/8], mandatory: true}}\n"
+        try sandbox.write(flow, to: "srv/server/settings.yml")
+        let ran = try savePassword(["--endpoint", "download_release", "--stdin", "installer"], input: "pw\n", root: root)
+        #expect(ran.status == 1, "\(ran.stdout)")
+        #expect(ran.stderr.contains("installer: \"$pbkdf2-sha256$"), "\(ran.stderr)")
+        #expect(try String(contentsOfFile: root + "/server/settings.yml", encoding: .utf8) == flow)
     }
 
     private func savePassword(_ arguments: [String], input: String, root: String) throws -> ProcessOutput {

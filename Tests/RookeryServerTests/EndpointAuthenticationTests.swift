@@ -9,7 +9,7 @@ import Testing
 /// `endpoint_auth` for download_release: every way in and every way to be turned away, first as
 /// decisions, then over HTTP through the router.
 @Suite struct EndpointAuthenticationTests {
-    // Made with passlib: pbkdf2_sha256.using(rounds=1000) for "alice-secret", "bob-secret" and "release-pass".
+    // Hashes made here (PasswordHashTests checks the form against passlib's own).
     static let alice = PasswordHash(hashing: "alice-secret", rounds: 1000).description
     static let bob = PasswordHash(hashing: "bob-secret", rounds: 1000).description
     static let dedicated = PasswordHash(hashing: "release-pass", rounds: 1000).description
@@ -108,6 +108,26 @@ import Testing
         #expect(Self.isAllowed(try Self.decide(settings, peer: "203.0.113.5", forwardedFor: "10.1.1.1")))
         // The client's own claim on the far left does not count past an untrusted hop.
         #expect(!Self.isAllowed(try Self.decide(settings, peer: "203.0.113.5", forwardedFor: "10.1.1.1, 198.51.100.9")))
+        // Two proxies in a row, IPv6 on the way; garbage stops the walk at the proxy that passed it.
+        settings.trustedProxies = ["203.0.113.5", "2001:db8::/32"]
+        #expect(Self.isAllowed(try Self.decide(settings, peer: "203.0.113.5", forwardedFor: "10.9.9.9, 2001:db8::7")))
+        #expect(!Self.isAllowed(try Self.decide(settings, peer: "203.0.113.5", forwardedFor: "10.9.9.9, not-an-address")))
+    }
+
+    @Test func ipv6FailuresCountPerSlash64() {
+        #expect(FailureLimiter.key(for: "2001:db8:1:2:aaaa::1") == "2001:0db8:0001:0002::/64")
+        #expect(FailureLimiter.key(for: "2001:db8:1:2:bbbb::9") == FailureLimiter.key(for: "2001:db8:1:2::1"))
+        #expect(FailureLimiter.key(for: "192.0.2.7") == "192.0.2.7")
+    }
+
+    @Test func misspeltSettingsAreRefusedRatherThanLeavingTheEndpointOpen() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write("endpoint_auth:\n  download_release:\n    ipranges: [10.0.0.0/8]\n", to: "typo.yml")
+        let typo = sandbox.path + "/typo.yml"
+        #expect(throws: SettingsError.self) { try SettingsFile.load(ServerSettings.self, from: typo) }
+        try sandbox.write("server_auth:\n  download_release:\n    ipranges: [10.0.0.0/8]\n", to: "old.yml")
+        let penguin = sandbox.path + "/old.yml"
+        #expect(throws: SettingsError.self) { try SettingsFile.load(ServerSettings.self, from: penguin) }
     }
 
     @Test func aMandatoryEndpointWithNothingConfiguredStopsTheServer() throws {
@@ -118,10 +138,15 @@ import Testing
     }
 
     @Test func settingsThatCannotWorkAreRefusedWhenLoaded() {
-        var unknownUser = Self.settings { $0.users = ["carol"] }
-        #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: unknownUser) }
-        unknownUser.groups["ops"] = ["dave"]
-        #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: Self.settings { $0.groups = ["ops"] }) }
+        func refusal(_ settings: ServerSettings) -> String {
+            do { _ = try EndpointAuthenticator(settings: settings); return "accepted" } catch { return "\(error)" }
+        }
+        #expect(refusal(Self.settings { $0.users = ["carol"] }).contains("no user carol"))
+        #expect(refusal(Self.settings { $0.groups = ["ops"] }).contains("no group ops"))
+        var unknownMember = ServerSettings()
+        unknownMember.users = ["alice": Self.alice]
+        unknownMember.groups = ["ops": ["alice", "dave"]]
+        #expect(refusal(unknownMember).contains("groups.ops: no user dave"))
         var badHash = Self.settings { $0.users = ["alice"] }
         badHash.users["alice"] = "$1$md5$nope"
         #expect(throws: SettingsError.self) { try EndpointAuthenticator(settings: badHash) }

@@ -62,5 +62,9 @@ public struct ServerSettings: Codable, Sendable {
         groups = try c.decodeIfPresent([String: [String]].self, forKey: .groups) ?? [:]
         endpointAuth = try c.decodeIfPresent([String: EndpointAuthSettings].self, forKey: .endpointAuth) ?? [:]
         trustedProxies = try c.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
+        if try decoder.container(keyedBy: AnyKey.self).contains(AnyKey(stringValue: "server_auth")!) {
+            throw DecodingError.dataCorrupted(.init(codingPath: [AnyKey(stringValue: "server_auth")!], debugDescription:
+                "server_auth is PenguinDome's name: write endpoint_auth, with ip_ranges for ipranges (see docs/authentication.md)"))
+        }
     }
 }

@@ -93,7 +93,8 @@ public struct ProtocolController: Sendable {
         let forwardedFor = request.headers[HTTPField.Name("X-Forwarded-For")!]
         let authorization = request.headers[.authorization]
         let address = authenticator.clientAddress(peer: peer, forwardedFor: forwardedFor) ?? "unknown"
-        guard !failures.isBlocked(address) else {
+        let failureKey = FailureLimiter.key(for: address)
+        guard !failures.isBlocked(failureKey) else {
             throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
         }
         // A password check is tens of milliseconds of PBKDF2: not on the event loop.
@@ -107,7 +108,7 @@ public struct ProtocolController: Sendable {
         case .refused(let user, let reason):
             // Only wrong credentials count toward throttling: a first try without any (as browsers
             // and curl without -u make) is the normal start of a Basic exchange.
-            if authorization != nil { failures.recordFailure(address) }
+            if authorization != nil { failures.recordFailure(failureKey) }
             context.logger.warning("\(endpoint) refused: \(reason)",
                                    metadata: ["address": "\(address)", "user": "\(user ?? "-")"])
             throw ProtocolError(.unauthorized, "\(endpoint) needs an allowed address or a user name and password")

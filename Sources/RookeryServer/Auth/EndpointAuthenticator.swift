@@ -27,9 +27,9 @@ public struct EndpointAuthenticator: Sendable {
         var isEmpty: Bool
     }
 
-    /// Checked against when a user name is unknown, so an unknown name costs as long as a wrong
-    /// password and the answer's timing does not tell which names exist.
-    private static let decoy = PasswordHash(hashing: "decoy", rounds: PasswordHash.defaultRounds)
+    /// Checked against when a user name is unknown, with as many rounds as the dearest real hash,
+    /// so the answer's timing does not tell which names exist.
+    let decoy: PasswordHash
 
     let policies: [String: Policy]
     let userHashes: [String: PasswordHash]
@@ -44,6 +44,9 @@ public struct EndpointAuthenticator: Sendable {
             hashes[user] = parsed
         }
         userHashes = hashes
+        let rounds = (hashes.values.map(\.rounds) + settings.endpointAuth.values.flatMap { $0.passwords.values }
+            .compactMap { PasswordHash($0)?.rounds }).max() ?? PasswordHash.defaultRounds
+        decoy = PasswordHash(hashing: "decoy", rounds: rounds)
         for (group, members) in settings.groups {
             for member in members where settings.users[member] == nil {
                 throw SettingsError("groups.\(group): no user \(member) in users")
@@ -59,6 +62,9 @@ public struct EndpointAuthenticator: Sendable {
         }
         self.policies = policies
     }
+
+    /// Whether any endpoint takes passwords, which HTTP Basic sends in clear without TLS.
+    public var takesPasswords: Bool { policies.values.contains { !$0.users.isEmpty || !$0.passwords.isEmpty } }
 
     /// Whether `endpoint` restricts who may use it.
     public func isConfigured(_ endpoint: String) -> Bool { !(policies[endpoint]?.isEmpty ?? true) }
@@ -85,7 +91,7 @@ public struct EndpointAuthenticator: Sendable {
         if policy.users.contains(user), let hash = userHashes[user] {
             if hash.matches(password) { return .allowed(by: "user \(user)") }
         } else if policy.passwords[user] == nil {
-            _ = Self.decoy.matches(password)
+            _ = decoy.matches(password)
         }
         // A name that is not a user may be a password typed in the wrong field: not for the log.
         let known = policy.passwords[user] != nil || userHashes[user] != nil
@@ -98,6 +104,8 @@ public struct EndpointAuthenticator: Sendable {
         guard var address = peer else { return nil }
         let hops = (forwardedFor ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for hop in hops.reversed() where trustedProxies.contains(where: { $0.contains(address) }) {
+            // What is not an address (a port, garbage) ends the walk at the proxy that passed it.
+            guard AddressRange.bytes(of: hop) != nil else { break }
             address = hop
         }
         return address
@@ -107,8 +115,11 @@ public struct EndpointAuthenticator: Sendable {
     static func basicCredentials(_ header: String) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic", let data = Data(base64Encoded: String(parts[1])),
-              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
-        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+              let colon = data.firstIndex(of: UInt8(ascii: ":")),
+              let user = String(data: data[..<colon], encoding: .utf8),
+              let password = String(data: data[(colon + 1)...], encoding: .utf8) else { return nil }
+        // The first colon byte splits (RFC 7617): a password may start with a combining mark.
+        return (user, password)
     }
 
     private static func policy(_ auth: EndpointAuthSettings, for endpoint: String, settings: ServerSettings) throws -> Policy {

@@ -15,6 +15,14 @@ public final class FailureLimiter: Sendable {
         self.window = window
     }
 
+    /// What failures are counted under: the address, but an IPv6 address's /64, since whoever
+    /// has one address of a /64 usually has all of them.
+    public static func key(for address: String) -> String {
+        guard let bytes = AddressRange.bytes(of: address), bytes.count == 16 else { return address }
+        return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }
+            .joined(separator: ":") + "::/64"
+    }
+
     public func isBlocked(_ address: String, now: Date = Date()) -> Bool {
         failures.withLock { table in
             (table[address] ?? []).filter { now.timeIntervalSince($0) < window }.count >= limit

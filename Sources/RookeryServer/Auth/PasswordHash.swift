@@ -11,8 +11,9 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
 
     /// passlib's default; a check takes some tens of milliseconds.
     public static let defaultRounds = 29_000
-    /// Settings are the admin's, but a typo of a few zeros should not stall every request.
-    static let maxRounds = 10_000_000
+    /// Settings are the admin's, but a typo of a few zeros should not stall every request
+    /// (two million rounds is about two seconds here).
+    static let maxRounds = 2_000_000
 
     /// Parses the stored form; nil for anything else (including other passlib schemes).
     public init?(_ text: String) {

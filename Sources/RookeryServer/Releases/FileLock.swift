@@ -2,10 +2,10 @@ import Foundation
 import RookeryCore
 
 /// An exclusive `flock` on a file, held until `release()` or the process ends.
-struct FileLock {
+public struct FileLock {
     private let fd: Int32
 
-    init(path: String) throws {
+    public init(path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
         // Read-only and world-readable: flock needs no write access, and the server's user must be
@@ -20,7 +20,7 @@ struct FileLock {
         }
     }
 
-    func release() {
+    public func release() {
         flock(fd, LOCK_UN)
         close(fd)
     }
