@@ -3,11 +3,14 @@ import Hummingbird
 import Logging
 import RookeryCore
 
-/// Builds the server application: one router, the protocol controller, settings from `context`.
-public func buildApplication(context: ServerContext, logger: Logger,
+/// Builds the server application for one port: a router with the protocol controller, settings
+/// from `context`. `rookery server` builds one per configured port, sharing `failures`.
+public func buildApplication(context: ServerContext, logger: Logger, port: ServerPort? = nil,
+                             failures: FailureLimiter = FailureLimiter(),
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     -> some ApplicationProtocol
 {
+    let port = port ?? ServerPort(number: context.settings.listenPort)
     let settings = context.settings
     let router = Router(context: RookeryRequestContext.self)
     let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
@@ -16,21 +19,21 @@ public func buildApplication(context: ServerContext, logger: Logger,
         verifier: verifier,
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
                                       maxPendingDevices: settings.maxPendingDevices, logger: logger),
-        submissions: SubmissionService(store: context.store, port: ServerPort(number: context.settings.listenPort)),
+        submissions: SubmissionService(store: context.store, port: port),
         updates: UpdateService(store: context.store, releases: context.releases,
                                signingKey: context.signingKey, pool: context.pool),
         files: FileStreamer(pool: context.pool),
         maxBodyBytes: settings.maxBodyBytes,
         releaseDownload: settings.releaseDownload,
         authenticator: context.authenticator,
-        failures: FailureLimiter()
+        failures: failures
     ).addRoutes(to: router)
 
     return Application(
         router: router,
         // Idle connections are closed, so slow or silent peers cannot hold sockets open forever.
         server: .http1(configuration: .init(idleTimeout: .seconds(30))),
-        configuration: .init(address: .hostname(settings.listenHost, port: settings.listenPort),
+        configuration: .init(address: .hostname(settings.listenHost, port: port.number),
                              serverName: "rookery"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)

@@ -32,7 +32,8 @@ struct ClientReleaseCommand: AsyncParsableCommand {
         }
         let settings = context.settings
         let url = settings.clientServerURL.isEmpty
-            ? "http://\(settings.listenHost):\(settings.listenPort)" : settings.clientServerURL
+            ? "http://\(settings.listenHost):\(settings.listeningPorts.first { !$0.deprecated }?.number ?? settings.listenPort)"
+            : settings.clientServerURL
         let builder = ReleaseBuilder(
             source: source ?? context.root.path,
             clientBinary: binary ?? context.root.path + "/lib/rookery/rookery-client",

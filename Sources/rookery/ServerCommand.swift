@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import RookeryCore
 import RookeryServer
+import ServiceLifecycle
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +19,13 @@ struct ServerCommand: AsyncParsableCommand {
         var settings: ServerSettings
         do { settings = try SettingsFile.load(ServerSettings.self, from: root.serverSettings) }
         catch { throw ValidationError("\(error)") }
-        if let port { settings.listenPort = port }
+        if let port {
+            settings.listenPort = port
+            settings.ports = []
+        }
+        if let tls = settings.listeningPorts.first(where: { $0.tls != nil }) {
+            throw ValidationError("port \(tls.number): tls is not supported yet; put a TLS-terminating proxy in front")
+        }
         // A worker that dies must not take the server with it through SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
@@ -41,13 +48,19 @@ struct ServerCommand: AsyncParsableCommand {
                 put a TLS-terminating proxy in front (and in trusted_proxies) until TLS ports arrive
                 """)
         }
-        let portFile = self.portFile
-        let (announce, host) = (logger, settings.listenHost)
-        let app = buildApplication(context: context, logger: logger) { port in
-            announce.notice("listening on \(host):\(port)")
-            if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
+        // One listener per port, all in this process; failures are counted across them.
+        let failures = FailureLimiter()
+        let apps = settings.listeningPorts.enumerated().map { index, configured in
+            let (announce, host, portFile) = (logger, settings.listenHost, index == 0 ? self.portFile : nil)
+            let port = ServerPort(number: configured.number, deprecated: configured.deprecated)
+            return buildApplication(context: context, logger: logger, port: port, failures: failures) { actual in
+                announce.notice("listening on \(host):\(actual)\(port.deprecated ? " (deprecated)" : "")")
+                if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
+            }
         }
-        try await app.runService()
+        let group = ServiceGroup(configuration: .init(
+            services: apps.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

@@ -3,6 +3,8 @@ public struct ServerSettings: Codable, Sendable {
     /// Address and port to listen on.
     public var listenHost: String = "127.0.0.1"
     public var listenPort: Int = 8080
+    /// Several ports, some deprecated (`port:`); empty: just `listen_port`.
+    public var ports: [PortSettings] = []
     /// SQLite file, relative to the install root unless absolute.
     public var database: String = "var/server/rookery.sqlite"
     public var maxBodyBytes: Int = WireProtocol.defaultMaxBodyBytes
@@ -33,8 +35,11 @@ public struct ServerSettings: Codable, Sendable {
 
     public init() {}
 
+    /// What the server listens on: `port`, or else `listen_port` alone.
+    public var listeningPorts: [PortSettings] { ports.isEmpty ? [PortSettings(number: listenPort)] : ports }
+
     enum CodingKeys: String, CodingKey {
-        case listenHost = "listen_host", listenPort = "listen_port", database
+        case listenHost = "listen_host", listenPort = "listen_port", ports = "port", database
         case maxBodyBytes = "max_body_bytes", allowedClockSkew = "allowed_clock_skew"
         case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
         case maxPendingDevices = "max_pending_devices"
@@ -48,6 +53,12 @@ public struct ServerSettings: Codable, Sendable {
         let d = ServerSettings()
         listenHost = try c.decodeIfPresent(String.self, forKey: .listenHost) ?? d.listenHost
         listenPort = try c.decodeIfPresent(Int.self, forKey: .listenPort) ?? d.listenPort
+        if c.contains(.ports) {
+            guard !c.contains(.listenPort) else {
+                throw DecodingError.dataCorruptedError(forKey: .ports, in: c, debugDescription: "give port or listen_port, not both")
+            }
+            ports = try PortSettings.list(from: c.superDecoder(forKey: .ports))
+        }
         database = try c.decodeIfPresent(String.self, forKey: .database) ?? d.database
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
         allowedClockSkew = try c.decodeIfPresent(Int.self, forKey: .allowedClockSkew) ?? d.allowedClockSkew

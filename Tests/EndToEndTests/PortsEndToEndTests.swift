@@ -1,0 +1,110 @@
+import Foundation
+import RookeryCore
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One `rookery server` on two ports, one deprecated: a device on the deprecated port gets the
+/// deprecated-port issue, which closes once it reports on the other.
+@Suite struct PortsEndToEndTests {
+    @Test func aDeviceOnADeprecatedPortHasAnIssueUntilItMoves() throws {
+        let sandbox = try Sandbox()
+        let (current, old) = (try Self.freePort(), try Self.freePort())
+        let root = sandbox.path + "/srv"
+        try sandbox.write("""
+            listen_host: 127.0.0.1
+            port:
+              \(current): {}
+              \(old):
+                deprecated: true
+
+            """, to: "srv/server/settings.yml")
+        try sandbox.write("""
+            checks:
+              - name: deprecated-port
+                description: The device uses a port that is being retired
+                computed: deprecated-port
+            """, to: "srv/server/issues.yml")
+        let server = try Self.startServer(root: root, ports: [current, old])
+        defer { server.terminate(); server.waitUntilExit() }
+
+        var laptop = try ClientRoot(sandbox: sandbox, name: "laptop", serverURL: "http://127.0.0.1:\(old)")
+        #expect(try laptop.run("enroll").status == 0)
+        #expect(try runBinary("rookery", ["clients", "accept", "laptop"], root: root).status == 0)
+        try laptop.run("collect")
+        #expect(try laptop.run("submit").status == 0)
+        var audit = try runBinary("rookery", ["issues", "audit", "--json"], root: root)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        #expect(audit.stdout.contains("\"deprecated-port\"") && audit.stdout.contains("\(old)"), "\(audit.stdout)")
+
+        // The device moves to the current port (as a new release's server URL would make it).
+        laptop = try ClientRoot(sandbox: sandbox, name: "laptop", serverURL: "http://127.0.0.1:\(current)")
+        try laptop.run("collect")
+        #expect(try laptop.run("submit").status == 0)
+        audit = try runBinary("rookery", ["issues", "audit", "--json"], root: root)
+        #expect(audit.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(audit.stdout)")
+        let history = try runBinary("rookery", ["issues", "history", "laptop", "--json"], root: root)
+        #expect(history.stdout.contains("\"close_reason\":\"resolved\""), "\(history.stdout)")
+    }
+
+    @Test func tlsPortsAreRefusedUntilTheyAreSupported() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write("port:\n  8443:\n    tls: {certificate: c.pem, key: k.pem}\n", to: "srv/server/settings.yml")
+        let ran = try runBinary("rookery", ["server"], root: sandbox.path + "/srv")
+        #expect(ran.status == 64, "\(ran.stderr)")
+        #expect(ran.stderr.contains("tls is not supported yet"), "\(ran.stderr)")
+    }
+
+    /// A port nothing listens on now (the kernel's pick for port 0).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw SettingsError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// `rookery server` on its settings' ports, once every one of them accepts connections.
+    static func startServer(root: String, ports: [Int]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
+        process.arguments = ["server", "--log-level", "warning"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["ROOKERY_HOME"] = root
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if ports.allSatisfy(accepts) { return process }
+            guard process.isRunning else { throw SettingsError("server exited with \(process.terminationStatus)") }
+            usleep(20_000)
+        }
+        process.terminate()
+        throw SettingsError("server did not listen on \(ports) within 30 s")
+    }
+
+    private static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
