@@ -23,10 +23,7 @@ public enum PluginProcess {
 
     public static func run(executable: String, arguments: [String], environment: [String: String],
                            timeout: TimeInterval) throws -> PluginProcessResult {
-        guard let child = ChildProcess.spawn(executable, arguments, environment: environment,
-                                             ownProcessGroup: true, captureStandardError: true) else {
-            throw AtomicFile.posixError("start \(executable)")
-        }
+        let child = try start(executable, arguments, environment: environment)
         let deadline = Date().addingTimeInterval(timeout)
         let output = child.readOutput(limit: maxOutputBytes, until: deadline)
         let termination = output == nil ? nil : child.waitForExit(until: deadline)
@@ -40,5 +37,21 @@ public enum PluginProcess {
         case .signaled(let signal): .signaled(signal)
         }
         return PluginProcessResult(ending: ending, stdout: output.stdout, stderr: output.stderr)
+    }
+
+    /// A file written moments ago (a patched plugin, a new release's binary) may still be open
+    /// for writing in a child that another thread forked and that has not exec'd yet: starting it
+    /// fails with ETXTBSY until then, which takes moments.
+    private static func start(_ executable: String, _ arguments: [String],
+                              environment: [String: String]) throws -> ChildProcess {
+        for _ in 0..<20 {
+            if let child = ChildProcess.spawn(executable, arguments, environment: environment,
+                                              ownProcessGroup: true, captureStandardError: true) {
+                return child
+            }
+            guard errno == ETXTBSY else { break }
+            usleep(50_000)
+        }
+        throw AtomicFile.posixError("start \(executable)")
     }
 }

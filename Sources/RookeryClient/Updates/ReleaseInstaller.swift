@@ -149,29 +149,14 @@ public struct ReleaseInstaller: Sendable {
         }
         let ran: PluginProcessResult
         do {
-            ran = try Self.runJustWritten(binary, arguments: ["--help"],
-                                          environment: ["ROOKERY_HOME": root.path, "PATH": "/usr/bin:/bin"])
+            ran = try PluginProcess.run(executable: binary, arguments: ["--help"],
+                                        environment: ["ROOKERY_HOME": root.path, "PATH": "/usr/bin:/bin"], timeout: 60)
         } catch {
             // Another architecture, or not a program at all.
             throw ReleaseRefused("the release's client binary cannot start: \(error)")
         }
         guard ran.ending == .exited(0) else {
             throw ReleaseRefused("the release's client binary does not run (\(ran.ending)): \(String(decoding: ran.stderr.prefix(300), as: UTF8.self))")
-        }
-    }
-
-    /// Runs a file this process just wrote. A child forked by another thread meanwhile may still
-    /// hold the write descriptor until it execs (ETXTBSY); that passes within moments.
-    private static func runJustWritten(_ binary: String, arguments: [String],
-                                       environment: [String: String]) throws -> PluginProcessResult {
-        var attempt = 0
-        while true {
-            do {
-                return try PluginProcess.run(executable: binary, arguments: arguments, environment: environment, timeout: 60)
-            } catch let error as NSError where error.domain == NSPOSIXErrorDomain && error.code == Int(ETXTBSY) && attempt < 20 {
-                attempt += 1
-                usleep(50_000)
-            }
         }
     }
 

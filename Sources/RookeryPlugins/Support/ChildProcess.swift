@@ -100,6 +100,7 @@ public final class ChildProcess {
         guard spawned == 0 else {
             close(output.read)
             if let errors { close(errors.read) }
+            errno = spawned  // posix_spawn returns its error; callers read errno
             return nil
         }
         return ChildProcess(pid: pid, ownProcessGroup: ownProcessGroup, stdout: output.read, stderr: errors?.read)
