@@ -135,7 +135,10 @@ public enum SMTPMailer {
         if configuration.security != .none {
             setup.append(rookery_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)))
         }
-        if let caFile = configuration.caFile { setup.append(rookery_curl_set_string(handle, CURLOPT_CAINFO, caFile)) }
+        if let caFile = configuration.caFile {
+            // Instead of the system's CAs, not besides them: no built-in CA directory either.
+            setup += [rookery_curl_set_string(handle, CURLOPT_CAINFO, caFile), rookery_curl_set_string(handle, CURLOPT_CAPATH, nil)]
+        }
         if let username = configuration.username { setup.append(rookery_curl_set_string(handle, CURLOPT_USERNAME, username)) }
         if let password = configuration.password { setup.append(rookery_curl_set_string(handle, CURLOPT_PASSWORD, password)) }
         return setup

@@ -1,14 +1,17 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import RookeryCore
 
 /// Builds the server application for one port: a router with the protocol controller, settings
-/// from `context`. `rookery server` builds one per configured port, sharing `failures`.
+/// from `context`. `rookery server` builds one per configured port, sharing `failures`; a port
+/// with `tls` (see `ServerTLS`) speaks HTTPS and nothing else.
 public func buildApplication(context: ServerContext, logger: Logger, port: ServerPort? = nil,
-                             failures: FailureLimiter = FailureLimiter(),
+                             tls: TLSConfiguration? = nil, failures: FailureLimiter = FailureLimiter(),
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
-    -> some ApplicationProtocol
+    throws -> some ApplicationProtocol
 {
     let port = port ?? ServerPort(number: context.settings.listenPort)
     let settings = context.settings
@@ -29,10 +32,11 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
         failures: failures
     ).addRoutes(to: router)
 
+    // Idle connections are closed, so slow or silent peers cannot hold sockets open forever.
+    let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .seconds(30)))
     return Application(
         router: router,
-        // Idle connections are closed, so slow or silent peers cannot hold sockets open forever.
-        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
         configuration: .init(address: .hostname(settings.listenHost, port: port.number),
                              serverName: "rookery"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

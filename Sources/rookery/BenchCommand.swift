@@ -18,18 +18,21 @@ struct BenchCommand: AsyncParsableCommand {
                 --concurrency and reports requests/s, median and p99 latency, and the CPU seconds the
                 server side (server, verify workers and their gpg runs) spent per 1,000 submissions,
                 measured as the machine's busy time minus the benchmark's own: run it on an idle machine.
+                With --tls the server listens on HTTPS with a self-signed certificate the senders pin,
+                and every submission makes a new connection and handshake, as a device's cron run does.
                 """)
 
         @Option(help: "Simulated devices.") var devices = 20
         @Option(help: "Requests in flight at once.") var concurrency = 1
         @Option(help: "Submissions to send.") var requests = 1000
+        @Flag(help: "Send over HTTPS (TLS) instead of plain HTTP.") var tls = false
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() async throws {
             guard devices > 0, concurrency > 0, requests > 0 else {
                 throw ValidationError("--devices, --concurrency and --requests must be positive")
             }
-            let result = try await SubmitBenchmark(devices: devices, concurrency: concurrency, requests: requests).run()
+            let result = try await SubmitBenchmark(devices: devices, concurrency: concurrency, requests: requests, tls: tls).run()
             print(json ? result.json : result.text)
         }
     }

@@ -12,7 +12,8 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             (bin/ wrappers, client/plugins/, setup script, settings template), the \
             rookery-client binary, the server's public key, and client/release.yml with the server URL \
             devices use (client_server_url in server/settings.yml) and the optional enrollment token \
-            (client_enrollment_token). Its manifest lists every file's size, mode and SHA-256 and is \
+            (client_enrollment_token), and client/server-ca.pem when client_ca_file names the CA devices \
+            pin for the server's TLS certificate (bin/configure_ports client). Its manifest lists every file's size, mode and SHA-256 and is \
             signed by the server key. Numbers only grow. Devices install a newer release at their next \
             update check.
             """)
@@ -31,13 +32,13 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             return
         }
         let settings = context.settings
-        let url = settings.clientServerURL.isEmpty
-            ? "http://\(settings.listenHost):\(settings.listeningPorts.first { !$0.deprecated }?.number ?? settings.listenPort)"
-            : settings.clientServerURL
+        let url = settings.clientServerURL.isEmpty ? Self.defaultURL(settings) : settings.clientServerURL
         let builder = ReleaseBuilder(
             source: source ?? context.root.path,
             clientBinary: binary ?? context.root.path + "/lib/rookery/rookery-client",
-            serverURL: url, enrollmentToken: settings.clientEnrollmentToken, signingKey: try context.signingKey())
+            serverURL: url, enrollmentToken: settings.clientEnrollmentToken,
+            caFile: settings.clientCAFile.isEmpty ? nil : context.root.resolve(settings.clientCAFile),
+            signingKey: try context.signingKey())
         let record = try await runAdmin { try await context.releases.publish { try await builder.build(number: $0) } }
         if json {
             print(ReleaseFormatter.json([record]))
@@ -45,7 +46,14 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             print("published release \(record.number): \(context.releases.tarballPath(record.number))")
             print("\(record.files) files, \(record.size) bytes, sha256 \(record.sha256)")
             print("devices will talk to \(url) and check signatures against server key \(try context.signingKey().fingerprint)")
+            if !settings.clientCAFile.isEmpty { print("they pin the CA in \(context.root.resolve(settings.clientCAFile))") }
         }
+    }
+
+    /// Without client_server_url: the first port that is not deprecated, on listen_host.
+    static func defaultURL(_ settings: ServerSettings) -> String {
+        let port = settings.listeningPorts.first { !$0.deprecated } ?? settings.listeningPorts[0]
+        return "\(port.tls == nil ? "http" : "https")://\(settings.listenHost):\(port.number)"
     }
 }
 

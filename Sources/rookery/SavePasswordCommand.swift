@@ -63,31 +63,26 @@ struct SavePasswordCommand: ParsableCommand {
     }
 }
 
-/// server/settings.yml as `save-password` changes it: one edit under a lock, checked by reading
-/// the whole result back (only that one value may differ), written with the file's permissions,
-/// owner and group, and renamed into place.
+/// The password edit of server/settings.yml: one value set, checked by reading the whole result
+/// back (only that one value may differ).
 struct PasswordFile {
     let path: String
 
     func store(_ hash: String, user: String, endpoint: String?) throws {
-        // Two runs at once must not each write the file without the other's change.
-        let lock = try FileLock(path: (path as NSString).deletingLastPathComponent + "/.settings.lock")
-        defer { lock.release() }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SettingsError("cannot read \(path); create it from server/settings.yml.template first")
-        }
         let keys = endpoint.map { ["endpoint_auth", $0, "passwords", user] } ?? ["users", user]
-        let edited = SettingsEditor.setting(keys, to: "\"\(hash)\"", in: text)
-        guard Self.differOnlyAt(keys, value: hash, before: text, after: edited) else {
-            throw SettingsError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style, "
-                                + "{...}?); add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
+        try SettingsFileUpdate(path: path).apply { text in
+            let edited = SettingsEditor.setting(keys, to: "\"\(hash)\"", in: text)
+            guard Self.differOnlyAt(keys, value: hash, before: text, after: edited) else {
+                throw SettingsError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style, "
+                                    + "{...}?); add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
+            }
+            return edited
         }
-        try replace(with: edited)
     }
 
     /// Whether `after` reads as `before` with `path` set to `value`, and nothing else changed.
     static func differOnlyAt(_ path: [String], value: String, before: String, after: String) -> Bool {
-        guard let old = try? Yams.load(yaml: before), let new = try? Yams.load(yaml: after) else { return false }
+        guard let old = SettingsFileUpdate.tree(before), let new = SettingsFileUpdate.tree(after) else { return false }
         let expected = setting(path[...], to: value, in: old)
         return NSDictionary(dictionary: ["": expected]).isEqual(to: ["": new])
     }
@@ -97,32 +92,6 @@ struct PasswordFile {
         var map = (node as? [String: Any]) ?? [:]
         map[key] = setting(path.dropFirst(), to: value, in: map[key])
         return map
-    }
-
-    /// Writes a private scratch copy (the settings may hold other secrets, like the SMTP
-    /// password), gives it the old file's mode, owner and group, and renames it into place.
-    private func replace(with text: String) throws {
-        let scratch = path + ".save-password"
-        unlink(scratch)
-        let fd = open(scratch, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SettingsError("cannot create \(scratch): \(String(cString: strerror(errno)))") }
-        defer { unlink(scratch) }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == bytes.count, synced else { throw SettingsError("cannot write \(scratch)") }
-        // server-setup.sh makes the file root:rookery 0640 so the server can read it; root runs this.
-        let old = try FileManager.default.attributesOfItem(atPath: path)
-        var keep: [FileAttributeKey: Any] = [.posixPermissions: (old[.posixPermissions] as? Int) ?? 0o640]
-        if getuid() == 0 {
-            keep[.ownerAccountID] = old[.ownerAccountID]
-            keep[.groupOwnerAccountID] = old[.groupOwnerAccountID]
-        }
-        try FileManager.default.setAttributes(keep, ofItemAtPath: scratch)
-        guard rename(scratch, path) == 0 else {
-            throw SettingsError("cannot replace \(path): \(String(cString: strerror(errno)))")
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import RookeryCore
 import RookeryServer
@@ -16,6 +17,38 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let root = InstallRoot.fromEnvironment()
+        let settings = try loadSettings(root)
+        // A worker that dies must not take the server with it through SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        let context = try openContext(root: root, settings: settings)
+        let listeners: [Listener]
+        do { listeners = try settings.listeningPorts.map { try Listener($0, root: root) } }
+        catch let error as SettingsError { throw ValidationError(error.description) }
+
+        var logger = Logger(label: "rookery")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if context.authenticator.takesPasswords, !["127.0.0.1", "::1", "localhost"].contains(settings.listenHost),
+           let plain = listeners.first(where: { $0.tls == nil }) {
+            logger.warning("""
+                endpoint_auth takes passwords, which HTTP Basic sends in clear on plain-HTTP port \
+                \(plain.port.number): give it tls (bin/configure_ports), or put a TLS-terminating proxy in front
+                """)
+        }
+        try await serve(listeners, context: context, logger: logger)
+    }
+
+    /// One port to listen on, with its TLS configuration already loaded and checked.
+    struct Listener {
+        let port: ServerPort
+        let tls: TLSConfiguration?
+
+        init(_ configured: PortSettings, root: InstallRoot) throws {
+            port = ServerPort(number: configured.number, deprecated: configured.deprecated)
+            tls = try configured.tls.map { try ServerTLS.configuration(port: configured.number, files: $0, root: root) }
+        }
+    }
+
+    private func loadSettings(_ root: InstallRoot) throws -> ServerSettings {
         var settings: ServerSettings
         do { settings = try SettingsFile.load(ServerSettings.self, from: root.serverSettings) }
         catch { throw ValidationError("\(error)") }
@@ -23,11 +56,10 @@ struct ServerCommand: AsyncParsableCommand {
             settings.listenPort = port
             settings.ports = []
         }
-        if let tls = settings.listeningPorts.first(where: { $0.tls != nil }) {
-            throw ValidationError("port \(tls.number): tls is not supported yet; put a TLS-terminating proxy in front")
-        }
-        // A worker that dies must not take the server with it through SIGPIPE.
-        signal(SIGPIPE, SIG_IGN)
+        return settings
+    }
+
+    private func openContext(root: InstallRoot, settings: ServerSettings) throws -> ServerContext {
         // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
         // so helpers always speak the server's own version of the frames.
         let context: ServerContext
@@ -39,22 +71,19 @@ struct ServerCommand: AsyncParsableCommand {
         }
         // Checked now, so a server whose key devices would not accept stops here, saying why.
         _ = try context.signingKey()
+        return context
+    }
 
-        var logger = Logger(label: "rookery")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        if context.authenticator.takesPasswords && !["127.0.0.1", "::1", "localhost"].contains(settings.listenHost) {
-            logger.warning("""
-                endpoint_auth takes passwords, which HTTP Basic sends in clear on this plain-HTTP port: \
-                put a TLS-terminating proxy in front (and in trusted_proxies) until TLS ports arrive
-                """)
-        }
-        // One listener per port, all in this process; failures are counted across them.
+    /// One application per port, all in this process; failures are counted across them.
+    private func serve(_ listeners: [Listener], context: ServerContext, logger: Logger) async throws {
         let failures = FailureLimiter()
-        let apps = settings.listeningPorts.enumerated().map { index, configured in
-            let (announce, host, portFile) = (logger, settings.listenHost, index == 0 ? self.portFile : nil)
-            let port = ServerPort(number: configured.number, deprecated: configured.deprecated)
-            return buildApplication(context: context, logger: logger, port: port, failures: failures) { actual in
-                announce.notice("listening on \(host):\(actual)\(port.deprecated ? " (deprecated)" : "")")
+        let host = context.settings.listenHost
+        let apps = try listeners.enumerated().map { index, listener in
+            let (port, portFile) = (listener.port, index == 0 ? self.portFile : nil)
+            let scheme = listener.tls == nil ? "http" : "https"
+            return try buildApplication(context: context, logger: logger, port: port, tls: listener.tls,
+                                        failures: failures) { actual in
+                logger.notice("listening on \(scheme)://\(host):\(actual)\(port.deprecated ? " (deprecated)" : "")")
                 if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
             }
         }

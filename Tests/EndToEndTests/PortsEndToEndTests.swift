@@ -48,14 +48,6 @@ import Glibc
         #expect(history.stdout.contains("\"close_reason\":\"resolved\""), "\(history.stdout)")
     }
 
-    @Test func tlsPortsAreRefusedUntilTheyAreSupported() throws {
-        let sandbox = try Sandbox()
-        try sandbox.write("port:\n  8443:\n    tls: {certificate: c.pem, key: k.pem}\n", to: "srv/server/settings.yml")
-        let ran = try runBinary("rookery", ["server"], root: sandbox.path + "/srv")
-        #expect(ran.status == 64, "\(ran.stderr)")
-        #expect(ran.stderr.contains("tls is not supported yet"), "\(ran.stderr)")
-    }
-
     /// A port nothing listens on now (the kernel's pick for port 0).
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -70,4 +70,30 @@ import Yams
     @Test func anEmptyFileGetsTheWholePath() throws {
         #expect(SettingsEditor.setting(["users", "alice"], to: "\"h\"", in: "") == "users:\n  alice: \"h\"\n")
     }
+
+    @Test func aTopLevelBlockIsReplacedWholeAndItsNeighboursKept() throws {
+        let text = """
+            # Ports
+            port:
+              8080: {}
+              # the old one
+              8000:
+                deprecated: true
+            # Database
+            database: a.sqlite
+
+            """
+        let edited = SettingsEditor.replacingTopLevel("port", with: ["port:", "  9443: {}"], in: text)
+        #expect(edited == "# Ports\nport:\n  9443: {}\n# Database\ndatabase: a.sqlite\n")
+        let removed = SettingsEditor.replacingTopLevel("database", with: [], in: edited)
+        #expect(try Self.value(["database"], in: removed) == nil)
+        #expect(removed.contains("port:\n  9443: {}\n# Database\n"))
+    }
+
+    @Test func aMissingTopLevelBlockIsAppended() throws {
+        let edited = SettingsEditor.replacingTopLevel("port", with: ["port:", "  8443: {}"], in: "database: a\n")
+        #expect(edited == "database: a\nport:\n  8443: {}\n")
+        #expect(SettingsEditor.replacingTopLevel("portal", with: [], in: "port: 1\n") == "port: 1\n",
+                "a key is matched whole, not by prefix")
+    }
 }

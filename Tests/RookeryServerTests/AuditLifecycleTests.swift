@@ -204,7 +204,7 @@ import Testing
     }
 
     func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.router) { client in
             #expect(try await post(client, try alice.sign(.enroll, try alice.enrollFields())).status == .ok)
             try await context.store.setState(.accepted, fingerprint: alice.fingerprint, at: Date())

@@ -305,7 +305,7 @@ import Testing
 
     /// Enrolls each device through the router, accepts it, and submits its plugins as one signed document.
     func enrollAndSubmit(_ fleet: [(TestDevice, [String: JSONValue])]) async throws {
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         let context = self.context
         try await app.test(.live) { client in
             for (device, plugins) in fleet {

@@ -205,7 +205,7 @@ import Testing
 
     /// Enrolls the devices through the router and accepts them; with `submit`, each sends one document.
     func enroll(_ devices: [TestDevice], submit: Bool = false) async throws {
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         let context = self.context
         try await app.test(.live) { client in
             for device in devices {

@@ -167,7 +167,7 @@ import Testing
             auth.users = ["alice"]
             settings.endpointAuth = ["download_release": auth]
         }
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.router) { client in
             func download(_ authorization: String?) async throws -> TestResponse {
                 var headers = HTTPFields()

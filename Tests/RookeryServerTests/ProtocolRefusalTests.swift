@@ -39,7 +39,7 @@ import Testing
     }
 
     func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client in
             try await enrollAndAccept(client)
             try await test(client)
@@ -230,7 +230,7 @@ import Testing
         let first = try TestDevice(sandbox, name: "laptop")
         let wrongToken = try TestDevice(sandbox, name: "desk")
         let sameName = try TestDevice(sandbox, name: "clone", host: "laptop")
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client in
             func enroll(_ device: TestDevice, token: String, machineID: String? = nil) async throws -> EnrollResponse {
                 let request = try device.sign(.enroll, try device.enrollFields(machineID: machineID, token: token))
@@ -284,7 +284,7 @@ import Testing
             $0.enrollmentTokens = ["t0ken"]
         }
         let devices = try ["one", "two", "three"].map { try TestDevice(sandbox, name: $0) }
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client in
             func enroll(_ device: TestDevice, token: String? = nil) async throws -> TestResponse {
                 let request = try device.sign(.enroll, try device.enrollFields(token: token))

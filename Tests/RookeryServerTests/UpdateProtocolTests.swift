@@ -128,7 +128,7 @@ import Testing
     // MARK: - Helpers
 
     func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = buildApplication(context: context, logger: quietLogger)
+        let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client in
             for device in [alice, bob] {
                 #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)

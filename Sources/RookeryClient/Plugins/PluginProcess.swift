@@ -1,4 +1,5 @@
 import Foundation
+import RookeryCore
 import RookeryPlugins
 #if canImport(Glibc)
 import Glibc

@@ -35,8 +35,12 @@ public struct ClientContext: Sendable {
         try RunLock(path: root.clientState + "/cron.lock", wait: wait)
     }
 
-    public var connection: ServerConnection {
-        ServerConnection(baseURL: settings.serverURL, timeoutSeconds: settings.requestTimeout)
+    public var connection: ServerConnection { connection(timeoutSeconds: settings.requestTimeout) }
+
+    /// The server as the release describes it: its URL, and the CA it pins when it carries one.
+    public func connection(timeoutSeconds: Int) -> ServerConnection {
+        let pinned = FileManager.default.fileExists(atPath: root.clientServerCA) ? root.clientServerCA : nil
+        return ServerConnection(baseURL: settings.serverURL, timeoutSeconds: timeoutSeconds, caFile: pinned)
     }
 
     /// A request to `endpoint`, signed by the device's own key under its checked hostname.

@@ -1,4 +1,5 @@
 import Foundation
+import RookeryCore
 
 /// One client run at a time per install root: an exclusive `flock` on `var/client/cron.lock`,
 /// released when the process ends, even by `kill -9`. Cron runs give up when it is held;

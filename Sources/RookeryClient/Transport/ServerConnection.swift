@@ -12,10 +12,13 @@ public enum ServerAnswer<T: Sendable>: Sendable {
 public struct ServerConnection: Sendable {
     public let baseURL: String
     public let timeoutSeconds: Int
+    /// The CA file the release pins for an https server; nil: the system's CA store.
+    public let caFile: String?
 
-    public init(baseURL: String, timeoutSeconds: Int) {
+    public init(baseURL: String, timeoutSeconds: Int, caFile: String? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.timeoutSeconds = timeoutSeconds
+        self.caFile = caFile
     }
 
     public func send<T: Decodable & Sendable>(_ request: SignedRequest, expecting: T.Type) throws -> ServerAnswer<T> {
@@ -36,7 +39,7 @@ public struct ServerConnection: Sendable {
         let reply = try HTTPTransport.post(
             url: baseURL + WireProtocol.pathPrefix + request.endpoint.rawValue, body: request.body,
             headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: timeoutSeconds,
-            maxResponseBytes: maxResponseBytes)
+            maxResponseBytes: maxResponseBytes, caFile: caFile)
         if reply.status == 200 { return .ok(reply) }
         if let refusal = try? JSONDecoder().decode(ProtocolError.self, from: reply.body) {
             return .refused(status: reply.status, refusal)

@@ -131,8 +131,7 @@ public struct Updater: Sendable {
             throw UpdateRefused("release \(offer.number) is \(offer.size) bytes, over the limit of \(Self.maxReleaseBytes)")
         }
         let request = try context.signedRequest(.release, by: identity, fields: ["release": .integer(Int64(offer.number))])
-        let download = ServerConnection(baseURL: context.settings.serverURL,
-                                        timeoutSeconds: max(context.settings.requestTimeout, Self.releaseTimeoutSeconds))
+        let download = context.connection(timeoutSeconds: max(context.settings.requestTimeout, Self.releaseTimeoutSeconds))
         let tarball = try Self.accepted(try download.exchange(request, maxResponseBytes: offer.size)).body
         // The signed answer named these: nothing else is unpacked, not even to look at it.
         guard tarball.count == offer.size, ReleaseManifest.sha256Hex(tarball) == offer.sha256 else {

@@ -48,6 +48,8 @@ public struct InstallRoot: Sendable {
     }
     public var clientReleaseSettings: String { clientRelease + "/client/release.yml" }
     public var clientServerKey: String { clientRelease + "/client/server-key.asc" }
+    /// The CA the release pins for the server's TLS certificate; absent: the system's CA store.
+    public var clientServerCA: String { clientRelease + "/client/server-ca.pem" }
     public var clientManifest: String { clientRelease + "/" + ReleaseManifest.manifestName }
     /// Plugins of the release, and the device's own (added by hand or by patches).
     public var clientReleasePlugins: String { clientRelease + "/client/plugins" }

@@ -20,6 +20,9 @@ public struct ServerSettings: Codable, Sendable {
     /// and an optional enrollment token.
     public var clientServerURL: String = ""
     public var clientEnrollmentToken: String = ""
+    /// The CA certificate (PEM) client releases carry and devices pin for the server's TLS
+    /// certificate; empty: devices trust their system's CA store.
+    public var clientCAFile: String = ""
     /// Whether `GET /rookery/v1/download_release` hands the latest release to anyone who asks.
     public var releaseDownload: Bool = false
     /// The issues audit: checks file, calendar, mail and webhooks.
@@ -44,6 +47,7 @@ public struct ServerSettings: Codable, Sendable {
         case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
         case maxPendingDevices = "max_pending_devices"
         case clientServerURL = "client_server_url", clientEnrollmentToken = "client_enrollment_token"
+        case clientCAFile = "client_ca_file"
         case releaseDownload = "release_download", audit
         case users, groups, endpointAuth = "endpoint_auth", trustedProxies = "trusted_proxies"
     }
@@ -67,6 +71,7 @@ public struct ServerSettings: Codable, Sendable {
         maxPendingDevices = try c.decodeIfPresent(Int.self, forKey: .maxPendingDevices) ?? d.maxPendingDevices
         clientServerURL = try c.decodeIfPresent(String.self, forKey: .clientServerURL) ?? d.clientServerURL
         clientEnrollmentToken = try c.decodeIfPresent(String.self, forKey: .clientEnrollmentToken) ?? d.clientEnrollmentToken
+        clientCAFile = try c.decodeIfPresent(String.self, forKey: .clientCAFile) ?? d.clientCAFile
         releaseDownload = try c.decodeIfPresent(Bool.self, forKey: .releaseDownload) ?? d.releaseDownload
         audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? d.audit
         users = try c.decodeIfPresent([String: String].self, forKey: .users) ?? [:]

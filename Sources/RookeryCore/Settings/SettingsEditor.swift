@@ -28,6 +28,20 @@ public enum SettingsEditor {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// `text` with the top-level `key` and everything under it replaced by `block` (whole lines,
+    /// the first normally `key:`); an empty `block` removes the key. A key not in the file is
+    /// added at the end. Comments among the replaced lines go with them.
+    public static func replacingTopLevel(_ key: String, with block: [String], in text: String) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if let row = lines.indices.first(where: { isKey(key, at: 0, in: lines[$0]) }) {
+            lines.replaceSubrange(row..<childRows(after: row, indent: 0, in: lines).upperBound, with: block)
+        } else {
+            lines += block
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     private static func isKey(_ key: String, at indent: Int, in line: String) -> Bool {
         indentation(of: line) == indent && line.dropFirst(indent).hasPrefix(key + ":")
     }

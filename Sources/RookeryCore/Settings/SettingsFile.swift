@@ -15,6 +15,12 @@ public enum SettingsFile {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SettingsError("cannot read settings file \(path); create it from the .template beside it")
         }
+        return try decode(type, text: text, source: path, userInfo: userInfo)
+    }
+
+    /// Settings from `text`, as if read from the file `source` (which errors name).
+    public static func decode<T: Decodable>(_ type: T.Type, text: String, source: String,
+                                            userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
         do {
             // A file of nothing but comments (as the templates are) means "all defaults".
             let hasContent = text.split(separator: "\n").contains { line in
@@ -23,7 +29,7 @@ public enum SettingsFile {
             }
             return try YAMLDecoder().decode(type, from: hasContent ? text : "{}", userInfo: userInfo)
         } catch {
-            throw SettingsError("invalid settings in \(path): \(error)")
+            throw SettingsError("invalid settings in \(source): \(error)")
         }
     }
 

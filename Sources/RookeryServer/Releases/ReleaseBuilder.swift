@@ -19,14 +19,17 @@ public struct ReleaseBuilder: Sendable {
     let clientBinary: String
     let serverURL: String
     let enrollmentToken: String
+    /// The CA (PEM) devices pin for the server's TLS certificate; nil: their system's CA store.
+    let caFile: String?
     let signingKey: ServerSigningKey
 
     public init(source: String, clientBinary: String, serverURL: String, enrollmentToken: String,
-                signingKey: ServerSigningKey) {
+                caFile: String? = nil, signingKey: ServerSigningKey) {
         self.source = source
         self.clientBinary = clientBinary
         self.serverURL = serverURL
         self.enrollmentToken = enrollmentToken
+        self.caFile = caFile
         self.signingKey = signingKey
     }
 
@@ -61,6 +64,7 @@ public struct ReleaseBuilder: Sendable {
         }
         files.append(try Self.member("lib/rookery/rookery-client", from: clientBinary, mode: 0o755))
         files.append(TarMember(path: "client/server-key.asc", mode: 0o644, contents: Data(try signingKey.publicKey().utf8)))
+        if let caFile { files.append(TarMember(path: "client/server-ca.pem", mode: 0o644, contents: try Self.pinnedCA(caFile))) }
         // It may hold an enrollment token: root only on the device.
         files.append(TarMember(path: "client/release.yml", mode: 0o600, contents: Data(releaseSettings(number).utf8)))
         return files
@@ -77,6 +81,19 @@ public struct ReleaseBuilder: Sendable {
             lines.append("enrollment_token: \(JSONValue.string(enrollmentToken).serializedString)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The CA file's certificates, refused unless every one parses and none has expired: a release
+    /// pinning a bad CA would cut off every device that installs it.
+    static func pinnedCA(_ path: String) throws -> Data {
+        let certificates: [CertificateInfo]
+        do { certificates = try CertificateInfo.read(pemFile: path) }
+        catch { throw AdminError("client_ca_file: \(error)") }
+        if let expired = certificates.first(where: { $0.notValidAfter < Date() }) {
+            throw AdminError("client_ca_file \(path): the certificate \(expired.subject) expired \(expired.notValidAfter)")
+        }
+        guard let contents = FileManager.default.contents(atPath: path) else { throw AdminError("cannot read \(path)") }
+        return contents
     }
 
     static func member(_ path: String, from file: String, mode: Int? = nil) throws -> TarMember {

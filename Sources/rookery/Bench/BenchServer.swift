@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryServer
 
 /// A scratch directory for one benchmark run, with a short path for gpg-agent sockets.
 final class BenchScratch {
@@ -21,21 +22,24 @@ final class BenchScratch {
     }
 }
 
-/// `rookery server` run from this same binary in a scratch root, on an ephemeral port.
+/// `rookery server` run from this same binary in a scratch root, on an ephemeral port; with
+/// `tls`, an HTTPS port with a fresh self-signed certificate that `caFile` pins.
 final class BenchServer {
     let root: String
     let url: String
+    /// The certificate clients pin on a TLS server; nil for plain HTTP.
+    let caFile: String?
     private let process: Process
 
-    init(root: String) throws {
+    init(root: String, tls: Bool = false) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/server", withIntermediateDirectories: true)
-        try "listen_host: 127.0.0.1\nlisten_port: 0\n".write(toFile: root + "/server/settings.yml",
-                                                              atomically: true, encoding: .utf8)
+        caFile = tls ? root + "/server/bench.pem" : nil
+        try Self.settings(root: root, tls: tls).write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
         let portFile = root + "/port"
         process = Process()
         process.executableURL = URL(fileURLWithPath: InstallRoot.currentExecutable)
-        process.arguments = ["server", "--port", "0", "--port-file", portFile, "--log-level", "error"]
+        process.arguments = ["server", "--port-file", portFile, "--log-level", "error"]
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
         process.environment = environment
@@ -48,7 +52,16 @@ final class BenchServer {
             if port == 0 { usleep(20_000) }
         }
         guard port > 0 else { throw SettingsError("the benchmark server did not start") }
-        url = "http://127.0.0.1:\(port)"
+        url = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
+    }
+
+    /// One ephemeral port, plain or with a certificate made now (its key beside it).
+    private static func settings(root: String, tls: Bool) throws -> String {
+        guard tls else { return "listen_host: 127.0.0.1\nlisten_port: 0\n" }
+        let made = try SelfSignedCertificate(hostnames: ["127.0.0.1"], validDays: 1)
+        try made.certificatePEM.write(toFile: root + "/server/bench.pem", atomically: true, encoding: .utf8)
+        try made.privateKeyPEM.write(toFile: root + "/server/bench.key", atomically: true, encoding: .utf8)
+        return "listen_host: 127.0.0.1\nport:\n  0:\n    tls: {certificate: server/bench.pem, key: server/bench.key}\n"
     }
 
     /// CPU seconds so far: the server process alone, and everything on the server's side (server,

@@ -9,6 +9,8 @@ struct SubmitBenchmark {
     let devices: Int
     let concurrency: Int
     let requests: Int
+    /// Over HTTPS with a pinned self-signed certificate; each request a new connection and handshake.
+    var tls = false
 
     struct Result {
         let requests: Int
@@ -19,6 +21,7 @@ struct SubmitBenchmark {
         let serverProcessCPUSeconds: Double
         let serverSideCPUSeconds: Double
         let documentBytes: Int
+        let tls: Bool
 
         var requestsPerSecond: Double { Double(requests) / seconds }
         var cpuPerThousand: Double { serverSideCPUSeconds / Double(requests) * 1000 }
@@ -26,7 +29,7 @@ struct SubmitBenchmark {
 
         var text: String {
             String(format: """
-                submissions: %d at concurrency %d, all stored, document %d bytes
+                submissions: %d at concurrency %d over \(tls ? "HTTPS (a new TLS connection each)" : "plain HTTP"), all stored, document %d bytes
                 throughput:  %.1f requests/s
                 latency:     median %.1f ms, p99 %.1f ms
                 server CPU:  %.2f s per 1,000 submissions (server, verify workers, gpg; the server process alone %.2f s)
@@ -37,7 +40,7 @@ struct SubmitBenchmark {
         var json: String {
             JSONValue.object([
                 "requests": .integer(Int64(requests)), "concurrency": .integer(Int64(concurrency)),
-                "document_bytes": .integer(Int64(documentBytes)),
+                "document_bytes": .integer(Int64(documentBytes)), "tls": .bool(tls),
                 "requests_per_second": .number(requestsPerSecond), "median_ms": .number(medianMs),
                 "p99_ms": .number(p99Ms), "server_cpu_seconds_per_1000": .number(cpuPerThousand),
                 "server_process_cpu_seconds_per_1000": .number(processCPUPerThousand),
@@ -48,7 +51,7 @@ struct SubmitBenchmark {
     func run() async throws -> Result {
         let scratch = try BenchScratch()
         defer { scratch.cleanUp() }
-        let server = try BenchServer(root: scratch.path + "/srv")
+        let server = try BenchServer(root: scratch.path + "/srv", tls: tls)
         defer { server.stop() }
         let fleet = try await enrollFleet(scratch: scratch, server: server)
         let signed = try signAll(fleet)
@@ -63,7 +66,7 @@ struct SubmitBenchmark {
             Thread.detachNewThread {
                 for index in stride(from: worker, to: signed.count, by: concurrency) {
                     let begin = DispatchTime.now().uptimeNanoseconds
-                    let failure = Self.failure(of: signed[index], to: server.url)
+                    let failure = Self.failure(of: signed[index], to: server)
                     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6
                     latencies.withLock { record in
                         if let failure { record.failures.append(failure) } else { record.milliseconds.append(elapsed) }
@@ -86,15 +89,16 @@ struct SubmitBenchmark {
                       seconds: seconds, medianMs: sorted[sorted.count / 2],
                       p99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
                       serverProcessCPUSeconds: cpuAfter.server - cpuBefore.server,
-                      serverSideCPUSeconds: cpuAfter.serverSide - cpuBefore.serverSide, documentBytes: signed.first?.body.count ?? 0)
+                      serverSideCPUSeconds: cpuAfter.serverSide - cpuBefore.serverSide, documentBytes: signed.first?.body.count ?? 0, tls: tls)
     }
 
     /// Sends one submission; nil when it was stored, else what went wrong.
-    private static func failure(of request: SignedRequest, to url: String) -> String? {
+    private static func failure(of request: SignedRequest, to server: BenchServer) -> String? {
         do {
             let reply = try HTTPTransport.post(
-                url: url + WireProtocol.pathPrefix + "submit", body: request.body,
-                headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 30)
+                url: server.url + WireProtocol.pathPrefix + "submit", body: request.body,
+                headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 30,
+                caFile: server.caFile)
             return reply.status == 200 ? nil : "HTTP \(reply.status) \(String(decoding: reply.body.prefix(200), as: UTF8.self))"
         } catch {
             return "\(error)"
@@ -123,7 +127,8 @@ struct SubmitBenchmark {
                 host: host, fingerprint: fingerprint, signer: openPGP)
             let reply = try HTTPTransport.post(
                 url: server.url + WireProtocol.pathPrefix + "enroll", body: enroll.body,
-                headers: [WireProtocol.signatureHeader: enroll.signatureHeaderValue], timeoutSeconds: 30)
+                headers: [WireProtocol.signatureHeader: enroll.signatureHeaderValue], timeoutSeconds: 30,
+                caFile: server.caFile)
             guard reply.status == 200 else { throw AdminError("enrollment failed with \(reply.status)") }
             fleet.append(SimulatedDevice(host: host, fingerprint: fingerprint, openPGP: openPGP))
         }

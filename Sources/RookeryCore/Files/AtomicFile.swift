@@ -6,12 +6,16 @@ import Glibc
 /// Whole-or-nothing file writes: temporary file in the same directory, fsync, rename, fsync of
 /// the directory. A crash at any point leaves the old file or the new one, never half of one.
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
+    /// `mode` is exact (not reduced by the umask); `owner` (uid, gid), when given, is set before
+    /// the file appears under `path`, so readers never see it with the wrong owner.
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o600, owner: (uid_t, gid_t)? = nil) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = directory + "/.tmp-" + UUID().uuidString
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw posixError("create \(temporary)") }
         var ok = writeAll(data, to: fd)
+        if let (uid, gid) = owner { ok = ok && fchown(fd, uid, gid) == 0 }
+        ok = ok && fchmod(fd, mode) == 0
         let writeErrno = errno
         ok = ok && fsync(fd) == 0
         close(fd)
@@ -29,7 +33,7 @@ public enum AtomicFile {
     }
 
     /// Writes every byte of `data` to `fd`, retrying short writes; false (with errno) on failure.
-    static func writeAll(_ data: Data, to fd: Int32) -> Bool {
+    public static func writeAll(_ data: Data, to fd: Int32) -> Bool {
         data.withUnsafeBytes { raw -> Bool in
             var offset = 0
             while offset < raw.count {
@@ -41,7 +45,7 @@ public enum AtomicFile {
         }
     }
 
-    static func posixError(_ what: String) -> Error {
+    public static func posixError(_ what: String) -> Error {
         let code = errno
         return NSError(domain: NSPOSIXErrorDomain, code: Int(code),
                        userInfo: [NSLocalizedDescriptionKey: "\(what): \(String(cString: strerror(code)))"])

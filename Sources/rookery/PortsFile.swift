@@ -1,0 +1,84 @@
+import Foundation
+import RookeryCore
+import RookeryServer
+
+/// The `port` setting as `configure-ports` changes it: the whole list is read, changed, and
+/// written back as one block in place of `port:` (or `listen_port:`, which it replaces), then
+/// read back to make sure the file now says exactly that and nothing else moved.
+struct PortsFile {
+    let root: InstallRoot
+
+    var path: String { root.serverSettings }
+
+    func read() throws -> ServerSettings {
+        try SettingsFile.load(ServerSettings.self, from: path)
+    }
+
+    /// Applies `change` to the configured ports and writes the result; returns it.
+    @discardableResult
+    func change(_ change: (inout [PortSettings]) throws -> Void) throws -> [PortSettings] {
+        var result: [PortSettings] = []
+        try SettingsFileUpdate(path: path).apply { text in
+            var ports = try SettingsFile.decode(ServerSettings.self, text: text, source: path).listeningPorts
+            try change(&ports)
+            guard !ports.isEmpty else { throw SettingsError("the server needs at least one port") }
+            ports.sort { $0.number < $1.number }
+            result = ports
+            return try rewritten(text, ports: ports)
+        }
+        return result
+    }
+
+    /// Sets one top-level scalar (client_server_url, client_ca_file), checked the same way.
+    func set(_ key: String, to value: String) throws {
+        try SettingsFileUpdate(path: path).apply { text in
+            let edited = SettingsEditor.setting([key], to: JSONValue.string(value).serializedString, in: text)
+            guard var expected = SettingsFileUpdate.tree(text), let actual = SettingsFileUpdate.tree(edited) else {
+                throw SettingsError("cannot read \(path) as YAML")
+            }
+            expected[key] = value
+            guard NSDictionary(dictionary: expected).isEqual(to: actual) else {
+                throw SettingsError("cannot edit \(key) in \(path) safely; set it by hand: \(key): \(value)")
+            }
+            return edited
+        }
+    }
+
+    private func rewritten(_ text: String, ports: [PortSettings]) throws -> String {
+        let block = Self.block(ports)
+        let hasPort = text.split(separator: "\n").contains { $0.hasPrefix("port:") }
+        var edited = SettingsEditor.replacingTopLevel(hasPort ? "port" : "listen_port", with: block, in: text)
+        if hasPort { edited = SettingsEditor.replacingTopLevel("listen_port", with: [], in: edited) }
+        // The edit must say these ports, and every other setting must read as before.
+        let reread = try? SettingsFile.decode(ServerSettings.self, text: edited, source: path)
+        var before = SettingsFileUpdate.tree(text), after = SettingsFileUpdate.tree(edited)
+        for key in ["port", "listen_port"] {
+            before?[key] = nil
+            after?[key] = nil
+        }
+        guard reread?.listeningPorts == ports, let before, let after, NSDictionary(dictionary: before).isEqual(to: after) else {
+            throw SettingsError("cannot edit the port setting in \(path) safely; replace it by hand with:\n"
+                                + block.joined(separator: "\n"))
+        }
+        return edited
+    }
+
+    /// The `port:` block, one port per entry, in block style as the template writes it.
+    static func block(_ ports: [PortSettings]) -> [String] {
+        var lines = ["port:"]
+        for port in ports {
+            guard port.deprecated || port.tls != nil else {
+                lines.append("  \(port.number): {}")
+                continue
+            }
+            lines.append("  \(port.number):")
+            if port.deprecated { lines.append("    deprecated: true") }
+            if let tls = port.tls {
+                lines += ["    tls:",
+                          "      certificate: \(JSONValue.string(tls.certificate).serializedString)",
+                          "      key: \(JSONValue.string(tls.key).serializedString)"]
+            }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import RookeryCore
+import RookeryServer
+import Yams
+
+/// server/settings.yml changed by an admin command (save-password, configure-ports): one edit at
+/// a time under a lock, the result written whole beside the old file with its mode, owner and
+/// group, and renamed into place, so the server never reads half a file.
+struct SettingsFileUpdate {
+    let path: String
+
+    /// Runs `edit` on the file's text under the lock and writes what it returns. `edit` checks
+    /// its own result (parse it, compare) and throws SettingsError to leave the file alone.
+    func apply(_ edit: (String) throws -> String) throws {
+        // Two runs at once must not each write the file without the other's change.
+        let lock = try FileLock(path: (path as NSString).deletingLastPathComponent + "/.settings.lock")
+        defer { lock.release() }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SettingsError("cannot read \(path); create it from server/settings.yml.template first")
+        }
+        let edited = try edit(text)
+        if edited != text { try replace(with: edited) }
+    }
+
+    /// The YAML of `text` as plain dictionaries, for comparing what an edit changed.
+    /// An empty file is an empty mapping; YAML that does not parse, or is not a mapping, is nil.
+    static func tree(_ text: String) -> [String: Any]? {
+        do {
+            guard let node = try Yams.load(yaml: text) else { return [:] }
+            return node as? [String: Any]
+        } catch {
+            return nil
+        }
+    }
+
+    /// Keeps the old file's mode, and its owner and group when run as root: server-setup.sh makes
+    /// it root:rookery 0640 so the server can read it, and root runs the admin commands.
+    private func replace(with text: String) throws {
+        let old = try FileManager.default.attributesOfItem(atPath: path)
+        let mode = mode_t((old[.posixPermissions] as? Int) ?? 0o640)
+        let owner = getuid() == 0 ? Self.owner(old) : nil
+        do { try AtomicFile.write(Data(text.utf8), to: path, mode: mode, owner: owner) }
+        catch { throw SettingsError("cannot replace \(path): \(error.localizedDescription)") }
+    }
+
+    /// The (uid, gid) of a file's attributes.
+    static func owner(_ attributes: [FileAttributeKey: Any]) -> (uid_t, gid_t)? {
+        guard let uid = attributes[.ownerAccountID] as? Int, let gid = attributes[.groupOwnerAccountID] as? Int else { return nil }
+        return (uid_t(uid), gid_t(gid))
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import RookeryCore
+import Testing
+
+/// The real server on three ports of 127.0.0.1, set up with `configure-ports` as an admin would:
+/// plain HTTP, a deprecated TLS port and a current one, each TLS port with its own self-signed
+/// certificate. Real clients verify those certificates through libcurl against what they pin.
+@Suite struct TLSEndToEndTests {
+    struct Fleet {
+        let sandbox: Sandbox
+        let root: String
+        let plain: Int, old: Int, current: Int
+        var tlsDirectory: String { root + "/server/tls" }
+
+        init() throws {
+            sandbox = try Sandbox()
+            root = sandbox.path + "/srv"
+            (plain, old, current) = (try PortsEndToEndTests.freePort(), try PortsEndToEndTests.freePort(),
+                                     try PortsEndToEndTests.freePort())
+            try sandbox.write("listen_host: 127.0.0.1\nlisten_port: \(plain)\n", to: "srv/server/settings.yml")
+            try sandbox.write("""
+                checks:
+                  - name: deprecated-port
+                    description: The device uses a port that is being retired
+                    computed: deprecated-port
+                """, to: "srv/server/issues.yml")
+        }
+
+        @discardableResult
+        func configure(_ arguments: [String]) throws -> ProcessOutput {
+            let ran = try runBinary("rookery", ["configure-ports"] + arguments, root: root)
+            #expect(ran.status == 0, "configure-ports \(arguments): \(ran.stderr)")
+            return ran
+        }
+
+        /// A device talking to `port` over https, pinning the certificates in `pinned` (PEM files).
+        func device(_ name: String, port: Int, pinned: [String]) throws -> ClientRoot {
+            let client = try ClientRoot(sandbox: sandbox, name: name, serverURL: "https://127.0.0.1:\(port)")
+            let bundle = try pinned.map { try String(contentsOfFile: $0, encoding: .utf8) }.joined()
+            // Where a release puts the CA it pins (client/server-ca.pem beside release.yml).
+            if !pinned.isEmpty { try sandbox.write(bundle, to: name + "/client/server-ca.pem") }
+            return client
+        }
+    }
+
+    @Test func pinnedDevicesSubmitOverTLSAndADeprecatedTLSPortRaisesAnIssueUntilTheDeviceMoves() throws {
+        let fleet = try Fleet()
+        try fleet.configure(["add", "\(fleet.old)", "--tls-self-signed", "127.0.0.1", "--tls-self-signed", "localhost", "--deprecated"])
+        try fleet.configure(["add", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
+        try fleet.configure(["client", "--url", "https://127.0.0.1:\(fleet.current)",
+                             "--ca-from-port", "\(fleet.old)", "--ca-from-port", "\(fleet.current)"])
+        let shown = try fleet.configure(["show", "--json"])
+        #expect(shown.stdout.contains("\"port\":\(fleet.old)") && shown.stdout.contains("\"deprecated\":true"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("\"ca_file\":\"server/tls/client-ca.pem\""), "\(shown.stdout)")
+        let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.plain, fleet.old, fleet.current])
+        defer { server.terminate(); server.waitUntilExit() }
+
+        // One device on the deprecated TLS port, pinning the bundle configure-ports made.
+        let bundle = fleet.tlsDirectory + "/client-ca.pem"
+        var laptop = try fleet.device("laptop", port: fleet.old, pinned: [bundle])
+        #expect(try laptop.run("enroll").status == 0)
+        #expect(try runBinary("rookery", ["clients", "accept", "laptop"], root: fleet.root).status == 0)
+        try laptop.run("collect")
+        let delivered = try laptop.run("submit")
+        #expect(delivered.status == 0 && delivered.stdout.contains("delivered 1"), "\(delivered.stdout)\(delivered.stderr)")
+        // Another on plain HTTP, served by the same process at the same time.
+        let desktop = try ClientRoot(sandbox: fleet.sandbox, name: "desktop", serverURL: "http://127.0.0.1:\(fleet.plain)")
+        #expect(try desktop.run("enroll").status == 0)
+        #expect(try runBinary("rookery", ["clients", "accept", "desktop"], root: fleet.root).status == 0)
+        try desktop.run("collect")
+        #expect(try desktop.run("submit").status == 0)
+
+        var audit = try runBinary("rookery", ["issues", "audit", "--json"], root: fleet.root)
+        #expect(audit.stdout.contains("\"deprecated-port\"") && audit.stdout.contains("\(fleet.old)"), "\(audit.stdout)")
+        #expect(!audit.stdout.contains("desktop"), "the plain port is current: \(audit.stdout)")
+
+        // The device moves to the current TLS port, as its next release would make it.
+        laptop = try fleet.device("laptop", port: fleet.current, pinned: [bundle])
+        try laptop.run("collect")
+        #expect(try laptop.run("submit").status == 0)
+        audit = try runBinary("rookery", ["issues", "audit", "--json"], root: fleet.root)
+        #expect(audit.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(audit.stdout)")
+    }
+
+    @Test func aDevicePinningAnotherCAOrNoneRefusesTheServer() throws {
+        let fleet = try Fleet()
+        try fleet.configure(["add", "\(fleet.old)", "--tls-self-signed", "127.0.0.1"])
+        try fleet.configure(["add", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
+        let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.old, fleet.current])
+        defer { server.terminate(); server.waitUntilExit() }
+
+        // Same subject name, different key: only the signature tells them apart.
+        let wrong = try fleet.device("wrong", port: fleet.current, pinned: [fleet.tlsDirectory + "/port-\(fleet.old).pem"])
+        let refused = try wrong.run("enroll")
+        #expect(refused.status != 0)
+        #expect((refused.stdout + refused.stderr).contains("certificate"), "\(refused.stdout)\(refused.stderr)")
+        try wrong.run("collect")
+        #expect(try wrong.run("submit").status == 3, "nothing delivered, kept for later")
+        #expect(wrong.queued().count == 1)
+
+        // Nothing pinned: the system's CAs, which do not know a self-signed certificate.
+        let unpinned = try fleet.device("unpinned", port: fleet.current, pinned: [])
+        let alsoRefused = try unpinned.run("enroll")
+        #expect(alsoRefused.status != 0)
+        #expect((alsoRefused.stdout + alsoRefused.stderr).contains("certificate"), "\(alsoRefused.stderr)")
+        #expect(try runBinary("rookery", ["clients", "list", "--json"], root: fleet.root).stdout.contains("wrong") == false)
+
+        // The right pin on the same port works, so the refusals above were the pins' doing.
+        let right = try fleet.device("right", port: fleet.current, pinned: [fleet.tlsDirectory + "/port-\(fleet.current).pem"])
+        #expect(try right.run("enroll").status == 0)
+    }
+
+    @Test func aBrokenCertificateStopsTheServerAtStartSayingWhich() throws {
+        let fleet = try Fleet()
+        try fleet.configure(["add", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
+        // The key of another certificate: the server must not start with a pair that cannot work.
+        try fleet.configure(["add", "\(fleet.old)", "--tls-self-signed", "127.0.0.1"])
+        try FileManager.default.removeItem(atPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
+        try FileManager.default.copyItem(atPath: fleet.tlsDirectory + "/port-\(fleet.old).key",
+                                         toPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
+        let ran = try runBinary("rookery", ["server"], root: fleet.root)
+        #expect(ran.status == 64, "\(ran.stderr)")
+        #expect(ran.stderr.contains("port \(fleet.current)") && ran.stderr.contains("does not fit"), "\(ran.stderr)")
+    }
+}
