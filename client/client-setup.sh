@@ -43,8 +43,9 @@ rookery_install_binary "$binary" "$root" rookery-client
 rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/client-cron bin/rookery-client
 rookery_install_files "$source_dir" "$root" 644 client/settings.yml.template
 # Set up from an unpacked release: keep what it carries for the device (server key to pin,
-# release settings, manifest with the release number).
-for file in client/server-key.asc manifest.json manifest.json.sig; do
+# release settings, manifest with the release number, and the CA it pins for the server's TLS
+# certificate, when it carries one).
+for file in client/server-key.asc client/server-ca.pem manifest.json manifest.json.sig; do
     [ -f "$source_dir/$file" ] && rookery_install_files "$source_dir" "$root" 644 "$file"
 done
 # It may hold an enrollment token: readable by root only.

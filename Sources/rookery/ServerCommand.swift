@@ -11,7 +11,7 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server", abstract: "Run the Rookery server in the foreground.")
 
-    @Option(help: "Listen on this port instead of the settings' (0 picks a free port).") var port: Int?
+    @Option(help: "Listen on this port alone, plain HTTP, instead of the settings' ports (0 picks a free port).") var port: Int?
     @Option(help: "Write the port actually listened on to this file once the server is up.") var portFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
@@ -34,6 +34,10 @@ struct ServerCommand: AsyncParsableCommand {
                 \(plain.port.number): give it tls (bin/configure_ports), or put a TLS-terminating proxy in front
                 """)
         }
+        for listener in listeners {
+            guard let expires = listener.certificateExpires, expires < Date().addingTimeInterval(14 * 86_400) else { continue }
+            logger.warning("port \(listener.port.number): the certificate expires \(RFC3339.string(from: expires)); see docs/certificates.md")
+        }
         try await serve(listeners, context: context, logger: logger)
     }
 
@@ -41,10 +45,15 @@ struct ServerCommand: AsyncParsableCommand {
     struct Listener {
         let port: ServerPort
         let tls: TLSConfiguration?
+        /// When the port's certificate (the first in its file) expires; nil for plain HTTP.
+        let certificateExpires: Date?
 
         init(_ configured: PortSettings, root: InstallRoot) throws {
             port = ServerPort(number: configured.number, deprecated: configured.deprecated)
             tls = try configured.tls.map { try ServerTLS.configuration(port: configured.number, files: $0, root: root) }
+            certificateExpires = configured.tls.flatMap {
+                try? CertificateInfo.read(pemFile: root.resolve($0.certificate)).first?.notValidAfter
+            }
         }
     }
 
