@@ -110,6 +110,44 @@ import Testing
         #expect(try right.run("enroll").status == 0)
     }
 
+    @Test func aNewDeviceBootstrapsOverTLSAndKeepsThePinItsReleaseCarries() throws {
+        let fleet = try Fleet()
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        try fleet.configure(["add", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
+        try fleet.configure(["client", "--url", "https://127.0.0.1:\(fleet.current)", "--ca-from-port", "\(fleet.current)"])
+        let settings = try String(contentsOfFile: fleet.root + "/server/settings.yml", encoding: .utf8)
+        try fleet.sandbox.write(settings + "release_download: true\n", to: "srv/server/settings.yml")
+        let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.plain, fleet.current])
+        defer { server.terminate(); server.waitUntilExit() }
+        try fleet.sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "client-bin", mode: 0o755)
+        let published = try runBinary("rookery", ["client-release", "--source", checkout, "--binary", fleet.sandbox.path + "/client-bin"],
+                                      root: fleet.root)
+        #expect(published.status == 0, "\(published.stderr)")
+
+        let download = { (extra: [String]) in
+            try runProcess(checkout + "/bin/client_download",
+                           ["--server", "https://127.0.0.1:\(fleet.current)", "--output", fleet.sandbox.path + "/release.tar.gz"] + extra,
+                           environment: ["PATH": "/usr/bin:/bin"])
+        }
+        let unpinned = try download([])
+        #expect(unpinned.status == 3 && unpinned.stderr.contains("certificate"), "\(unpinned.stderr)")
+        let pinned = try download(["--ca-file", fleet.tlsDirectory + "/client-ca.pem"])
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+
+        let unpacked = try fleet.sandbox.directory("unpacked")
+        #expect(try runProcess("/bin/tar", ["-C", unpacked, "-xzf", fleet.sandbox.path + "/release.tar.gz"], environment: [:]).status == 0)
+        let device = fleet.sandbox.path + "/dev"
+        let setup = try runProcess(unpacked + "/client/client-setup.sh", ["--root", device, "--yes", "--no-cron", "--no-packages"],
+                                   environment: ProcessInfo.processInfo.environment)
+        #expect(setup.status == 0, "\(setup.stdout) \(setup.stderr)")
+        #expect(try String(contentsOfFile: device + "/client/server-ca.pem", encoding: .utf8)
+                == String(contentsOfFile: fleet.tlsDirectory + "/client-ca.pem", encoding: .utf8))
+        try fleet.sandbox.write("hostname: boot1\nsystem_root: \(device)\n", to: "dev/client/settings.yml")
+        let enrolled = try runBinary("rookery-client", ["enroll"], root: device)
+        #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
+    }
+
     @Test func aBrokenCertificateStopsTheServerAtStartSayingWhich() throws {
         let fleet = try Fleet()
         try fleet.configure(["add", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
