@@ -23,14 +23,16 @@ struct IssuesCommand: AsyncParsableCommand {
             abstract: "Run the audit and print what needs attention.",
             discussion: """
                 Opens and closes issues as the stored data says, then prints the open issues past \
-                their grace period, grouped by device. Prints nothing when there is nothing to say. \
+                their grace period, grouped by device, after the server's own findings (certificates \
+                that expire soon). Prints nothing when there is nothing to say. \
                 Run hourly from cron with --cron (server-setup.sh installs that line).
                 """)
         @Flag(help: "Print only alerts due now, and record them as sent (cron mails what this prints); post webhooks.")
         var cron = false
         @Flag(help: "Show everything: issues in grace, snoozed, on suspended hosts, and checks that cannot tell.")
         var full = false
-        @Flag(help: "Print JSON: an array of devices with their issues.") var json = false
+        @Flag(help: "Print JSON: an array of devices with their issues, after the server's own findings.")
+        var json = false
         @Flag(help: "Mail each device's owner (client parameter user_email) about their device's issues.")
         var email = false
 

@@ -87,10 +87,11 @@ public struct AuditEngine: Sendable {
         for issue in subject.issues where issue.held && !issue.stillHeld(lastDataAt: lastDataAt) {
             changes.append(.releaseHold(id: issue.id!))
         }
-        for issue in subject.issues where issue.isOpen && catalog.check(named: issue.name) == nil {
+        // Gone from issues.yml, or now a check of the server itself: no device's issue stands under it.
+        for issue in subject.issues where issue.isOpen && catalog.check(named: issue.name)?.isServerCheck != false {
             changes.append(.close(id: issue.id!, at: options.now, reason: .checkRemoved))
         }
-        for check in catalog.checks {
+        for check in catalog.deviceChecks {
             let mine = subject.issues.filter { $0.name == check.name }
             let step = lifecycle(check, subject, open: mine.first(where: \.isOpen),
                                  heldClosed: mine.contains { !$0.isOpen && $0.stillHeld(lastDataAt: lastDataAt) },

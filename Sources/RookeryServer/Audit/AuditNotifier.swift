@@ -3,9 +3,9 @@ import RookeryCore
 import RookeryCurl
 
 /// Tells people what the audit found beyond its printed report: one mail per device owner
-/// (user_email) listing their devices' issues and what to do, and a JSON POST per alert to the
-/// webhooks. Findings are gathered while the audit runs and sent once it has finished, so a slow
-/// mail server never holds the database.
+/// (user_email) listing their devices' issues and what to do, and a JSON POST per alert (the
+/// server's own findings too) to the webhooks. Findings are gathered while the audit runs and
+/// sent once it has finished, so a slow mail server never holds the database.
 public final class AuditNotifier {
     private let settings: AuditSettings
     private let catalog: CheckCatalog
@@ -39,11 +39,23 @@ public final class AuditNotifier {
         guard !entries.isEmpty else { return }
         if mailOwners, let owner = audit.userEmail { owners[owner, default: []].append((audit, entries)) }
         guard postWebhooks else { return }
+        for entry in entries where entry.status == .due { hook(entry, webhookBody(audit, entry)) }
+    }
+
+    /// Notes the server's own reported findings: webhooks only, as no owner stands behind them.
+    public func collectServer(_ entries: [AuditEntry]) {
+        guard postWebhooks else { return }
         for entry in entries where entry.status == .due {
-            let body = webhookBody(audit, entry)
-            for url in Set([settings.webhook, catalog.check(named: entry.check)?.webhook ?? ""]) where !url.isEmpty {
-                hooks.append((url, body))
-            }
+            var fields = AuditReport.json(entry).objectValue ?? [:]
+            fields["server"] = .bool(true)
+            fields["text"] = .string("server: \(entry.detail)")
+            hook(entry, .object(fields))
+        }
+    }
+
+    private func hook(_ entry: AuditEntry, _ body: JSONValue) {
+        for url in Set([settings.webhook, catalog.check(named: entry.check)?.webhook ?? ""]) where !url.isEmpty {
+            hooks.append((url, body))
         }
     }
 

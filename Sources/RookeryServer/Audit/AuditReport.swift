@@ -2,13 +2,22 @@ import Foundation
 import RookeryCore
 
 /// How audit findings read: one block per device for people, one object per device for scripts.
-/// Devices come in hostname order from the engine, so the report is written as it goes.
+/// Devices come in hostname order from the engine, so the report is written as it goes. The
+/// server's own findings (its certificates) come first, in a block of their own.
 public enum AuditReport {
     public static func text(_ audit: DeviceAudit, _ entries: [AuditEntry]) -> String {
         let device = audit.device
-        var lines = ["\(device.hostname)  \(device.fingerprint)" + (audit.userEmail.map { "  owner \($0)" } ?? "")
-                     + (device.isSuspended ? "  (suspended until it reports)" : "")]
-        for entry in entries.sorted(by: { $0.check < $1.check }) {
+        let heading = "\(device.hostname)  \(device.fingerprint)" + (audit.userEmail.map { "  owner \($0)" } ?? "")
+            + (device.isSuspended ? "  (suspended until it reports)" : "")
+        return block(heading, entries.sorted { $0.check < $1.check })
+    }
+
+    /// The server's findings, under the heading `server`, in the order the checks found them.
+    public static func serverText(_ entries: [AuditEntry]) -> String { block("server", entries) }
+
+    private static func block(_ heading: String, _ entries: [AuditEntry]) -> String {
+        var lines = [heading]
+        for entry in entries {
             lines.append("  \(entry.check): \(entry.description)" + statusNote(entry))
             var facts: [String] = []
             if let opened = entry.openedAt { facts.append("since " + humanTime(opened)) }
@@ -40,6 +49,11 @@ public enum AuditReport {
             "last_report": device.lastSubmissionAt.map(timeValue) ?? .null,
             "issues": .array(entries.sorted { $0.check < $1.check }.map(json)),
         ])
+    }
+
+    /// The server's findings as the first element of the report's array.
+    public static func serverJSON(_ entries: [AuditEntry]) -> JSONValue {
+        .object(["server": .bool(true), "issues": .array(entries.map(json))])
     }
 
     static func json(_ entry: AuditEntry) -> JSONValue {

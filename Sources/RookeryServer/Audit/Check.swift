@@ -16,6 +16,9 @@ public struct Check: Sendable {
         case pluginFailed
         /// The device's latest submission came in on a port marked deprecated.
         case deprecatedPort
+        /// A certificate the server is configured with expires within `after`, has expired, or
+        /// cannot be read. About the server itself, not any device (see ServerAudit).
+        case expiringCertificate(after: TimeInterval)
     }
 
     /// What a condition's `unknown` counts as.
@@ -41,9 +44,15 @@ public struct Check: Sendable {
         self.kind = kind
     }
 
+    /// Whether the check is about the server itself: evaluated once per audit, never per device.
+    public var isServerCheck: Bool {
+        if case .expiringCertificate = kind { return true }
+        return false
+    }
+
     /// The kinds that `computed:` names in issues.yml.
     public static let computedKinds = ["not-reporting", "pending-patches", "duplicate-host", "plugin-failed",
-                                       "deprecated-port"]
+                                       "deprecated-port", "expiring-certificate"]
 }
 
 /// Durations as issues.yml writes them: `0`, `30m`, `12h`, `7d`, `2w`, or sums such as `1d12h`.

@@ -6,8 +6,14 @@ import Yams
 /// is refused with the line of the mistake, rather than half applied.
 public struct CheckCatalog: Sendable {
     public let checks: [Check]
+    /// The checks applied to each device, and those about the server itself (run once per audit).
+    public let deviceChecks: [Check], serverChecks: [Check]
 
-    public init(checks: [Check]) { self.checks = checks }
+    public init(checks: [Check]) {
+        self.checks = checks
+        deviceChecks = checks.filter { !$0.isServerCheck }
+        serverChecks = checks.filter(\.isServerCheck)
+    }
 
     public func check(named name: String) -> Check? { checks.first { $0.name == name } }
 
@@ -63,6 +69,9 @@ struct CheckReader {
             }
             check.missing = policy
         }
+        if check.isServerCheck, let grace = fields["grace"] {
+            throw error(grace, "grace does not apply to \(fields["computed"]?.string ?? name); after says how early it warns")
+        }
         check.grace = try duration(fields, "grace") ?? 0
         check.alertEvery = try duration(fields, "alert_every") ?? 86_400
         guard check.alertEvery > 0 else { throw error(fields["alert_every"]!, "alert_every must be more than 0") }
@@ -83,8 +92,8 @@ struct CheckReader {
             if let missing = fields["missing"] { throw error(missing, "missing belongs to condition checks only") }
             let after = try duration(fields, "after")
             let kind = computed.string ?? ""
-            if let node = fields["after"], kind != "not-reporting" && kind != "pending-patches" {
-                throw error(node, "after belongs to not-reporting and pending-patches only")
+            if let node = fields["after"], !["not-reporting", "pending-patches", "expiring-certificate"].contains(kind) {
+                throw error(node, "after belongs to not-reporting, pending-patches and expiring-certificate only")
             }
             switch kind {
             case "not-reporting": return .notReporting(after: after ?? 2 * 86_400)
@@ -92,6 +101,7 @@ struct CheckReader {
             case "duplicate-host": return .duplicateHost
             case "plugin-failed": return .pluginFailed
             case "deprecated-port": return .deprecatedPort
+            case "expiring-certificate": return .expiringCertificate(after: after ?? 14 * 86_400)
             default:
                 throw error(computed, "computed must be one of \(Check.computedKinds.joined(separator: ", "))")
             }

@@ -64,6 +64,9 @@ public struct CheckEvaluator: Sendable {
             let failed = subject.failedPlugins
             return Evaluation(verdict: failed.isEmpty ? .clear : .holds, since: dataAt,
                               detail: failed.isEmpty ? "" : "failed: " + failed.joined(separator: ", "))
+        case .expiringCertificate:
+            // The server's own certificates are no device's problem: ServerAudit reports them.
+            return Evaluation(verdict: .clear, since: now, detail: "")
         }
     }
 

@@ -23,6 +23,18 @@ public struct IssueAdmin: Sendable {
         return name
     }
 
+    /// A check name whose issues are devices': checks of the server itself (expiring-certificate)
+    /// have none to open, close or snooze.
+    func deviceCheckName(_ name: String) throws -> String {
+        let name = try checkName(name)
+        if catalog.check(named: name)!.isServerCheck { throw Self.serverCheckError(name) }
+        return name
+    }
+
+    private static func serverCheckError(_ name: String) -> AdminError {
+        AdminError("\(name) checks the server itself, not devices: it has no issues; bin/issues audit reports what it finds")
+    }
+
     public func resolve(_ host: String) async throws -> Device { try await devices.resolve(host) }
 
     private func fingerprint(of host: String?) async throws -> String? {
@@ -36,7 +48,7 @@ public struct IssueAdmin: Sendable {
             throw AdminError("say which issues: --host, --issue-name, or --all")
         }
         let fingerprint = try await fingerprint(of: host)
-        let name = try name.map(checkName)
+        let name = try name.map(deviceCheckName)
         return try await store.snooze(until: until, fingerprint: fingerprint, name: name)
     }
 
@@ -62,7 +74,7 @@ public struct IssueAdmin: Sendable {
     /// Opens an issue by hand; it stays open until the device sends new data, then the audit decides.
     public func open(_ host: String, name: String, now: Date = Date()) async throws -> Device {
         let device = try await resolve(host)
-        let name = try checkName(name)
+        let name = try deviceCheckName(name)
         if let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }) {
             throw AdminError("\(device.hostname) already has \(name) open since \(RFC3339.string(from: open.openedAt))")
         }
@@ -77,7 +89,7 @@ public struct IssueAdmin: Sendable {
     /// Closes an open issue by hand; the audit does not reopen it until the device sends new data.
     public func close(_ host: String, name: String, now: Date = Date()) async throws -> Device {
         let device = try await resolve(host)
-        let name = try checkName(name)
+        let name = try deviceCheckName(name)
         guard let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }),
               let id = open.id else {
             throw AdminError("\(device.hostname) has no open \(name) issue; see bin/issues list --host \(host)")
@@ -109,6 +121,7 @@ public struct IssueAdmin: Sendable {
     /// Evaluates `check` against every accepted device now, changing nothing: who would fail,
     /// and who cannot be judged.
     public func dryRun(_ check: Check, now: Date = Date()) async throws -> [(device: Device, evaluation: Evaluation)] {
+        guard !check.isServerCheck else { throw Self.serverCheckError(check.name) }
         let engine = AuditEngine(catalog: CheckCatalog(checks: [check]), store: store)
         let evaluator = CheckEvaluator()
         var found: [(device: Device, evaluation: Evaluation)] = []

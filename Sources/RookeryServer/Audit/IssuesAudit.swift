@@ -1,9 +1,10 @@
 import Foundation
 import RookeryCore
 
-/// `bin/issues audit` from start to end: run the engine over the fleet, write the report as
-/// devices come, then mail owners and post webhooks. An empty report writes nothing at all, so
-/// cron (which mails only output) stays quiet when there is nothing to say.
+/// `bin/issues audit` from start to end: check the server's own certificates, run the engine over
+/// the fleet, write the report as devices come, then mail owners and post webhooks. An empty
+/// report writes nothing at all, so cron (which mails only output) stays quiet when there is
+/// nothing to say.
 public struct IssuesAudit {
     public struct Options: Sendable {
         /// Show only alerts due now and mark them alerted; post webhooks for them.
@@ -56,13 +57,19 @@ public struct IssuesAudit {
         let engine = AuditEngine(catalog: catalog, store: context.store, clock: clock)
         let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
         var written = 0
+        func emit(_ text: String, _ json: JSONValue) {
+            write(options.json ? (written == 0 ? "[" : ",") + json.serializedString + "\n"
+                               : (written == 0 ? "" : "\n") + text)
+            written += 1
+        }
+        // The server's own findings first: once per audit, apart from the per-device pass.
+        let server = try ServerAudit(context: context, catalog: catalog)
+            .run(now: options.now, markAlerted: options.cron).filter { shown.shows($0.status) }
+        if !server.isEmpty { emit(AuditReport.serverText(server), AuditReport.serverJSON(server)) }
+        notifier.collectServer(server)
         let summary = try await engine.run(.init(now: options.now, markAlerted: options.cron)) { audit in
             let entries = audit.entries(in: shown)
-            if !entries.isEmpty {
-                write(options.json ? (written == 0 ? "[" : ",") + AuditReport.json(audit, entries).serializedString + "\n"
-                                   : (written == 0 ? "" : "\n") + AuditReport.text(audit, entries))
-                written += 1
-            }
+            if !entries.isEmpty { emit(AuditReport.text(audit, entries), AuditReport.json(audit, entries)) }
             notifier.collect(audit, audit.entries(in: options.cron ? .due : .active))
         }
         if options.json { write(written == 0 ? "[]\n" : "]\n") }
