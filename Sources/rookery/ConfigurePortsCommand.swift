@@ -13,9 +13,9 @@ struct ConfigurePortsCommand: ParsableCommand {
             and its key go to server/tls/port-PORT.pem and .key. `client` sets what the next \
             bin/client_release carries: the URL devices use and the CA they pin (a copy in \
             server/tls/client-ca.pem). See docs/ports.md and docs/certificates.md.
-            Exit codes: 0 done, 1 failure, 64 usage error.
+            Exit codes: 0 done, 1 failure (nothing changed), 64 usage error.
             """,
-        subcommands: [Show.self, Add.self, Remove.self, Set.self, Client.self],
+        subcommands: [Show.self, Add.self, Remove.self, SetPort.self, Client.self],
         defaultSubcommand: Show.self)
 }
 
@@ -30,30 +30,39 @@ struct PortOptions: ParsableArguments {
     @Flag(name: .customLong("no-tls"), help: "Serve plain HTTP on this port.") var noTLS = false
     @Flag(inversion: .prefixedNo, help: "Mark the port deprecated, or not: still served, but bin/issues names devices using it.")
     var deprecated: Bool?
-    @Option(help: "Days a self-signed certificate is valid.") var validDays = 825
+    @Option(help: "Days a self-signed certificate is valid.") var validDays: Int?
+    @Flag(help: "Replace a certificate that client releases pin (devices that pin only it are cut off).") var force = false
+
+    var newCertificate: Bool { !selfSignedNames.isEmpty || certificate != nil }
 
     func validate() throws {
         let choices = [!selfSignedNames.isEmpty, certificate != nil || key != nil, noTLS].filter { $0 }.count
         guard choices <= 1 else { throw ValidationError("give one of --tls-self-signed, --certificate/--key, --no-tls") }
         guard (certificate == nil) == (key == nil) else { throw ValidationError("--certificate and --key go together") }
+        if validDays != nil, selfSignedNames.isEmpty { throw ValidationError("--valid-days goes with --tls-self-signed") }
     }
 
-    /// The port with these options applied; new certificate files are written and checked first.
-    func apply(to port: inout PortSettings, root: InstallRoot) throws {
+    /// The port with these options applied. A new self-signed pair is only staged (the caller
+    /// commits it once the settings say so); every pair is loaded as the server would first.
+    func apply(to port: inout PortSettings, root: InstallRoot) throws -> ServerCertificateFiles.StagedPair? {
         if let deprecated { port.deprecated = deprecated }
         if noTLS { port.tls = nil }
-        if let certificate, let key {
-            port.tls = .init(certificate: Self.absolute(certificate), key: Self.absolute(key))
-        }
+        if let certificate, let key { port.tls = .init(certificate: absolutePath(certificate), key: absolutePath(key)) }
+        var staged: ServerCertificateFiles.StagedPair?
         if !selfSignedNames.isEmpty {
-            port.tls = try ServerCertificateFiles(root: root).write(port: port.number, names: selfSignedNames, validDays: validDays)
+            staged = try ServerCertificateFiles(root: root)
+                .stageSelfSigned(port: port.number, names: selfSignedNames, validDays: validDays ?? 825)
+            port.tls = staged?.files
         }
-        if let tls = port.tls { _ = try ServerTLS.configuration(port: port.number, files: tls, root: root) }
+        if let tls = staged?.staged ?? port.tls { _ = try ServerTLS.configuration(port: port.number, files: tls, root: root) }
+        return staged
     }
+}
 
-    private static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    }
+/// `path` as given if absolute, else from the current directory: settings resolve relative paths
+/// against the install root, which is rarely where the admin stands.
+func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
 extension ConfigurePortsCommand {
@@ -73,22 +82,29 @@ extension ConfigurePortsCommand {
         @Argument(help: "The port number.") var port: Int
         @OptionGroup var options: PortOptions
 
+        func validate() throws { try checkPortNumber(port) }
+
         func run() throws {
-            let root = InstallRoot.fromEnvironment()
-            try runSettings {
-                try PortsFile(root: root).change { ports in
-                    guard !ports.contains(where: { $0.number == port }) else {
-                        throw SettingsError("port \(port) is already configured; change it with set")
-                    }
-                    var added = PortSettings(number: port)
-                    try options.apply(to: &added, root: root)
-                    ports.append(added)
-                }
-            }
+            try PortEdit(port: port, options: options, adding: true).run()
             print("added port \(port); restart the server to listen on it")
         }
+    }
 
-        func validate() throws { try checkPortNumber(port) }
+    struct SetPort: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Change a port's TLS or deprecation.")
+        @Argument(help: "The port number.") var port: Int
+        @OptionGroup var options: PortOptions
+
+        func validate() throws {
+            guard options.newCertificate || options.noTLS || options.deprecated != nil else {
+                throw ValidationError("nothing to change; give --tls-self-signed, --certificate/--key, --no-tls or --[no-]deprecated")
+            }
+        }
+
+        func run() throws {
+            try PortEdit(port: port, options: options, adding: false).run()
+            print("changed port \(port); restart the server to use it")
+        }
     }
 
     struct Remove: ParsableCommand {
@@ -96,42 +112,61 @@ extension ConfigurePortsCommand {
         @Argument(help: "The port number.") var port: Int
 
         func run() throws {
-            let root = InstallRoot.fromEnvironment()
             try runSettings {
-                try PortsFile(root: root).change { ports in
+                try PortsFile(root: InstallRoot.fromEnvironment()).change { ports in
                     guard ports.contains(where: { $0.number == port }) else { throw SettingsError("port \(port) is not configured") }
                     ports.removeAll { $0.number == port }
                 }
             }
             print("removed port \(port); restart the server. Devices still using it will fail to reach the server; "
-                  + "`bin/issues audit --full` lists those on deprecated ports")
+                  + "`bin/issues list --issue-name deprecated-port` names those still on deprecated ports")
+        }
+    }
+}
+
+/// `add` and `set`: one port changed under the settings lock. A certificate that client releases
+/// pin is not replaced without --force, and a new self-signed pair takes its place only once the
+/// settings edit went through.
+struct PortEdit {
+    let port: Int
+    let options: PortOptions
+    let adding: Bool
+
+    func run() throws {
+        let root = InstallRoot.fromEnvironment()
+        let file = PortsFile(root: root)
+        var staged: ServerCertificateFiles.StagedPair?
+        defer { staged?.discard() }
+        try runSettings {
+            let pinned = ServerCertificateFiles.pinnedFingerprints(try file.read(), root: root)
+            try file.change { ports in
+                let index = try slot(in: &ports)
+                if options.newCertificate, !options.force { try refuseIfPinned(ports[index], pinned: pinned, root: root) }
+                staged = try options.apply(to: &ports[index], root: root)
+            }
+            try staged?.commit()
         }
     }
 
-    struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a port's TLS or deprecation.")
-        @Argument(help: "The port number.") var port: Int
-        @OptionGroup var options: PortOptions
-
-        func run() throws {
-            let root = InstallRoot.fromEnvironment()
-            let before = try runSettings { try PortsFile(root: root).read() }
-            try runSettings {
-                try PortsFile(root: root).change { ports in
-                    guard let index = ports.firstIndex(where: { $0.number == port }) else {
-                        throw SettingsError("port \(port) is not configured; add it with add")
-                    }
-                    try options.apply(to: &ports[index], root: root)
-                }
-            }
-            if !before.clientCAFile.isEmpty, !options.selfSignedNames.isEmpty || options.certificate != nil {
-                printError("""
-                    warning: devices pin \(before.clientCAFile); until they run a release that pins the new certificate \
-                    (bin/configure_ports client, then bin/client_release), they refuse this port. See docs/certificates.md.
-                    """)
-            }
-            print("changed port \(port); restart the server to use it")
+    /// Where the port is in `ports`: appended when adding, found when setting.
+    private func slot(in ports: inout [PortSettings]) throws -> Int {
+        let existing = ports.firstIndex { $0.number == port }
+        if adding {
+            guard existing == nil else { throw SettingsError("port \(port) is already configured; change it with set") }
+            ports.append(PortSettings(number: port))
+            return ports.count - 1
         }
+        guard let existing else { throw SettingsError("port \(port) is not configured; add it with add") }
+        return existing
+    }
+
+    private func refuseIfPinned(_ current: PortSettings, pinned: Swift.Set<String>, root: InstallRoot) throws {
+        guard let tls = current.tls, let serving = try? CertificateInfo.read(pemFile: root.resolve(tls.certificate)),
+              serving.contains(where: { pinned.contains($0.sha256Fingerprint) }) else { return }
+        throw SettingsError("""
+            client releases pin the certificate port \(port) serves now: devices that pin only it would refuse the new one. \
+            Follow docs/certificates.md (RENEWING A PINNED CERTIFICATE), or give --force
+            """)
     }
 }
 
@@ -139,7 +174,7 @@ func checkPortNumber(_ port: Int) throws {
     guard (1...65535).contains(port) else { throw ValidationError("a port is a number from 1 to 65535") }
 }
 
-/// Runs a settings change, turning a SettingsError into a message and exit code 1.
+/// Runs a settings change, turning a SettingsError or CertificateError into a message and exit 1.
 @discardableResult
 func runSettings<T>(_ body: () throws -> T) throws -> T {
     do {
@@ -176,20 +211,23 @@ extension ConfigurePortsCommand {
             if url == nil, !noCA, caFile.isEmpty, caFromPort.isEmpty { throw ValidationError("nothing to change; see --help") }
         }
 
+        /// Every source is checked before anything is written; then the bundle, then one settings edit.
         func run() throws {
             let root = InstallRoot.fromEnvironment()
             let file = PortsFile(root: root)
             try runSettings {
                 let settings = try file.read()
-                if let url { try file.set("client_server_url", to: url) }
-                if noCA { try file.set("client_ca_file", to: "") }
-                if !caFile.isEmpty || !caFromPort.isEmpty {
-                    let sources = try caFile.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
-                        + caFromPort.map { try Self.certificate(ofPort: $0, in: settings, root: root) }
-                    let pinned = try ServerCertificateFiles(root: root).writeClientBundle(from: sources)
-                    try file.set("client_ca_file", to: pinned.path)
-                    print("devices of the next release pin \(pinned.count) certificate(s) in \(pinned.path)")
-                }
+                let sources = try caFile.map(absolutePath) + caFromPort.map { try Self.certificate(ofPort: $0, in: settings, root: root) }
+                var changes: [String: String] = [:]
+                if let url { changes["client_server_url"] = url }
+                if noCA { changes["client_ca_file"] = "" }
+                guard !sources.isEmpty else { return try file.set(changes) }
+                let bundle = try ServerCertificateFiles(root: root).stageClientBundle(from: sources)
+                defer { unlink(root.resolve(bundle.path) + ".new") }
+                changes["client_ca_file"] = bundle.path
+                try file.set(changes)
+                try bundle.commit()
+                print("devices of the next release pin \(bundle.count) certificate(s) in \(bundle.path)")
             }
             print("run bin/client_release to publish a release that carries this")
         }

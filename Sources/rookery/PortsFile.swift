@@ -29,16 +29,20 @@ struct PortsFile {
         return result
     }
 
-    /// Sets one top-level scalar (client_server_url, client_ca_file), checked the same way.
-    func set(_ key: String, to value: String) throws {
+    /// Sets top-level scalars (client_server_url, client_ca_file) in one edit, checked the same way.
+    func set(_ values: [String: String]) throws {
         try SettingsFileUpdate(path: path).apply { text in
-            let edited = SettingsEditor.setting([key], to: JSONValue.string(value).serializedString, in: text)
+            var edited = text
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                edited = SettingsEditor.setting([key], to: JSONValue.string(value).serializedString, in: edited)
+            }
             guard var expected = SettingsFileUpdate.tree(text), let actual = SettingsFileUpdate.tree(edited) else {
                 throw SettingsError("cannot read \(path) as YAML")
             }
-            expected[key] = value
+            for (key, value) in values { expected[key] = value }
             guard NSDictionary(dictionary: expected).isEqual(to: actual) else {
-                throw SettingsError("cannot edit \(key) in \(path) safely; set it by hand: \(key): \(value)")
+                let lines = values.sorted { $0.key < $1.key }.map { "\($0.key): \(JSONValue.string($0.value).serializedString)" }
+                throw SettingsError("cannot edit \(path) safely; set by hand:\n" + lines.joined(separator: "\n"))
             }
             return edited
         }

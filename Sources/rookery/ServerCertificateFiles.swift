@@ -8,46 +8,76 @@ struct ServerCertificateFiles {
     let root: InstallRoot
 
     static let directory = "server/tls"
+    static let clientBundle = directory + "/client-ca.pem"
 
-    /// Makes a new self-signed certificate for `port`; returns the paths as the settings write them.
-    func write(port: Int, names: [String], validDays: Int) throws -> PortSettings.TLSFiles {
+    /// A new self-signed pair for `port`, written beside its final place: nothing the server uses
+    /// changes until the caller commits it, after the settings edit went through.
+    func stageSelfSigned(port: Int, names: [String], validDays: Int) throws -> StagedPair {
         let made = try SelfSignedCertificate(hostnames: names, validDays: validDays)
-        let files = PortSettings.TLSFiles(certificate: "\(Self.directory)/port-\(port).pem",
-                                          key: "\(Self.directory)/port-\(port).key")
+        let pair = StagedPair(files: .init(certificate: "\(Self.directory)/port-\(port).pem", key: "\(Self.directory)/port-\(port).key"),
+                              root: root)
         try prepareDirectory()
         // The server (group rookery) reads the key; nobody else may.
-        try replace(root.resolve(files.key), with: made.privateKeyPEM, mode: 0o640)
-        try replace(root.resolve(files.certificate), with: made.certificatePEM, mode: 0o644)
-        return files
+        try write(made.privateKeyPEM, to: pair.staged.key, mode: 0o640)
+        try write(made.certificatePEM, to: pair.staged.certificate, mode: 0o644)
+        return pair
     }
 
-    /// Copies every certificate of `sources` into server/tls/client-ca.pem, each checked first.
-    func writeClientBundle(from sources: [String]) throws -> (path: String, count: Int) {
+    /// A certificate and key written under temporary names, and the names they take on commit.
+    struct StagedPair {
+        /// As the settings write them (relative to the install root).
+        let files: PortSettings.TLSFiles
+        /// Where they go, and where they are until committed (both absolute).
+        let final: PortSettings.TLSFiles, staged: PortSettings.TLSFiles
+
+        init(files: PortSettings.TLSFiles, root: InstallRoot) {
+            self.files = files
+            final = .init(certificate: root.resolve(files.certificate), key: root.resolve(files.key))
+            staged = .init(certificate: final.certificate + ".new", key: final.key + ".new")
+        }
+
+        func commit() throws {
+            for (from, to) in [(staged.key, final.key), (staged.certificate, final.certificate)] where rename(from, to) != 0 {
+                throw SettingsError("cannot move \(from) to \(to): \(String(cString: strerror(errno)))")
+            }
+        }
+
+        /// Removes what was not committed (nothing, after a commit).
+        func discard() {
+            unlink(staged.key)
+            unlink(staged.certificate)
+        }
+    }
+
+    /// Writes the certificates of `sources`, and nothing else from them (a file that also holds a
+    /// key does not ship it), beside server/tls/client-ca.pem; each is checked first. `commit`
+    /// puts the bundle in place, once the settings name it.
+    func stageClientBundle(from sources: [String]) throws -> (path: String, count: Int, commit: () throws -> Void) {
         var pem = "", count = 0
         for source in sources {
-            guard let text = try? String(contentsOfFile: source, encoding: .utf8) else {
-                throw SettingsError("cannot read \(source)")
+            let certificates = try CertificateInfo.read(pemFile: source)
+            if let expired = certificates.first(where: { $0.notValidAfter < Date() }) {
+                throw SettingsError("\(source): \(expired.subject) expired \(expired.notValidAfter); pin a current one")
             }
-            let certificates = try CertificateInfo.parse(pem: text, source: source)
-            for certificate in certificates where certificate.notValidAfter < Date() {
-                throw SettingsError("\(source): \(certificate.subject) expired \(certificate.notValidAfter); pin a current one")
-            }
-            pem += Self.certificateBlocks(text).joined()
+            let text = String(decoding: FileManager.default.contents(atPath: source) ?? Data(), as: UTF8.self)
+            pem += try CertificateInfo.certificatesOnly(pem: text, source: source)
             count += certificates.count
         }
-        let path = "\(Self.directory)/client-ca.pem"
         try prepareDirectory()
-        try replace(root.resolve(path), with: pem, mode: 0o644)
-        return (path, count)
+        let final = root.resolve(Self.clientBundle)
+        try write(pem, to: final + ".new", mode: 0o644)
+        return (Self.clientBundle, count, {
+            guard rename(final + ".new", final) == 0 else {
+                throw SettingsError("cannot move \(final).new to \(final): \(String(cString: strerror(errno)))")
+            }
+        })
     }
 
-    /// Only the CERTIFICATE blocks: a file that also holds a private key must not ship it to devices.
-    static func certificateBlocks(_ text: String) -> [String] {
-        let pattern = "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+-----END CERTIFICATE-----"
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return [] }
-        return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
-            Range($0.range, in: text).map { String(text[$0]) + "\n" }
-        }
+    /// The SHA-256 fingerprints of the certificates client releases pin now (none when unset).
+    static func pinnedFingerprints(_ settings: ServerSettings, root: InstallRoot) -> Swift.Set<String> {
+        guard !settings.clientCAFile.isEmpty,
+              let pinned = try? CertificateInfo.read(pemFile: root.resolve(settings.clientCAFile)) else { return [] }
+        return Swift.Set(pinned.map(\.sha256Fingerprint))
     }
 
     private func prepareDirectory() throws {
@@ -56,7 +86,7 @@ struct ServerCertificateFiles {
     }
 
     /// Whole or not at all; as root, owned by root with the settings file's group (the server's).
-    private func replace(_ path: String, with text: String, mode: mode_t) throws {
+    private func write(_ text: String, to path: String, mode: mode_t) throws {
         let settings = try? FileManager.default.attributesOfItem(atPath: root.serverSettings)
         let owner = getuid() == 0 ? settings.flatMap(SettingsFileUpdate.owner).map { (uid_t(0), $0.1) } : nil
         do { try AtomicFile.write(Data(text.utf8), to: path, mode: mode, owner: owner) }

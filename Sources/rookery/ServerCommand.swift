@@ -27,32 +27,37 @@ struct ServerCommand: AsyncParsableCommand {
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        if context.authenticator.takesPasswords, !["127.0.0.1", "::1", "localhost"].contains(settings.listenHost),
-           let plain = listeners.first(where: { $0.tls == nil }) {
+        warn(about: listeners, settings: settings, passwords: context.authenticator.takesPasswords, logger: logger)
+        try await serve(listeners, context: context, logger: logger)
+    }
+
+    /// What an admin should hear at start: passwords over plain HTTP, certificates about to expire.
+    private func warn(about listeners: [Listener], settings: ServerSettings, passwords: Bool, logger: Logger) {
+        let plain = listeners.filter { $0.tls == nil }.map { String($0.port.number) }
+        if passwords, !plain.isEmpty, !["127.0.0.1", "::1", "localhost"].contains(settings.listenHost) {
             logger.warning("""
-                endpoint_auth takes passwords, which HTTP Basic sends in clear on plain-HTTP port \
-                \(plain.port.number): give it tls (bin/configure_ports), or put a TLS-terminating proxy in front
+                endpoint_auth takes passwords, which HTTP Basic sends in clear on plain-HTTP port(s) \
+                \(plain.joined(separator: ", ")): give them tls (bin/configure_ports), or put a TLS-terminating proxy in front
                 """)
         }
         for listener in listeners {
             guard let expires = listener.certificateExpires, expires < Date().addingTimeInterval(14 * 86_400) else { continue }
-            logger.warning("port \(listener.port.number): the certificate expires \(RFC3339.string(from: expires)); see docs/certificates.md")
+            logger.warning("port \(listener.port.number): a certificate expires \(RFC3339.string(from: expires)); see docs/certificates.md")
         }
-        try await serve(listeners, context: context, logger: logger)
     }
 
     /// One port to listen on, with its TLS configuration already loaded and checked.
     struct Listener {
         let port: ServerPort
         let tls: TLSConfiguration?
-        /// When the port's certificate (the first in its file) expires; nil for plain HTTP.
+        /// When the first certificate of the port's chain expires; nil for plain HTTP.
         let certificateExpires: Date?
 
         init(_ configured: PortSettings, root: InstallRoot) throws {
             port = ServerPort(number: configured.number, deprecated: configured.deprecated)
             tls = try configured.tls.map { try ServerTLS.configuration(port: configured.number, files: $0, root: root) }
             certificateExpires = configured.tls.flatMap {
-                try? CertificateInfo.read(pemFile: root.resolve($0.certificate)).first?.notValidAfter
+                try? CertificateInfo.read(pemFile: root.resolve($0.certificate)).map(\.notValidAfter).min()
             }
         }
     }
@@ -62,6 +67,9 @@ struct ServerCommand: AsyncParsableCommand {
         do { settings = try SettingsFile.load(ServerSettings.self, from: root.serverSettings) }
         catch { throw ValidationError("\(error)") }
         if let port {
+            if settings.listeningPorts.contains(where: { $0.tls != nil }) {
+                FileHandle.standardError.write(Data("warning: --port \(port) serves plain HTTP alone; the settings' TLS ports are not served\n".utf8))
+            }
             settings.listenPort = port
             settings.ports = []
         }

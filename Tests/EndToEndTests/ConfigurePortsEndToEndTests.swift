@@ -67,6 +67,9 @@ import Testing
             (["add", "70000"], 64, "1 to 65535"),
             (["client", "--url", "ftp://x"], 64, "http:// or https://"),
             (["client", "--ca-from-port", "8080"], 1, "plain HTTP"),
+            (["client", "--url", "https://x.example", "--ca-from-port", "9999"], 1, "not configured"),
+            (["set", "8080"], 64, "nothing to change"),
+            (["add", "8443", "--valid-days", "30"], 64, "--valid-days goes with --tls-self-signed"),
         ]
         for (arguments, status, message) in refusals {
             let ran = try runBinary("rookery", ["configure-ports"] + arguments, root: root)
@@ -98,7 +101,31 @@ import Testing
         let listing = try runProcess("/bin/tar", ["-tzf", root + "/var/client_releases/release-1.tar.gz"], environment: [:])
         #expect(listing.stdout.contains("client/server-ca.pem"), "\(listing.stdout)")
 
+        // Replacing the certificate releases pin would cut devices off: refused without --force.
+        let before = try String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8)
+        let refused = try ports("set", "8443", "--tls-self-signed", "127.0.0.1")
+        #expect(refused.status == 1 && refused.stderr.contains("RENEWING A PINNED CERTIFICATE"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8) == before)
+        #expect(try ports("set", "8443", "--tls-self-signed", "127.0.0.1", "--force").status == 0)
+        #expect(try String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8) != before)
+
         #expect(try ports("client", "--no-ca").status == 0)
         #expect(try text().contains("client_ca_file: \"\""))
+    }
+
+    @Test func aReleaseShipsOnlyTheCertificatesOfAHandWrittenCAFile() throws {
+        #expect(try ports("add", "8443", "--tls-self-signed", "127.0.0.1").status == 0)
+        let mixed = try String(contentsOfFile: root + "/server/tls/port-8443.key", encoding: .utf8)
+            + String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8)
+        try sandbox.write(Self.settings + "client_ca_file: \(sandbox.path)/mixed.pem\n", to: "srv/server/settings.yml")
+        try sandbox.write(mixed, to: "mixed.pem")
+        try sandbox.write("#!/bin/sh\nexit 0\n", to: "client-binary", mode: 0o755)
+        let release = try runBinary("rookery", ["client-release", "--source", root, "--binary", sandbox.path + "/client-binary"],
+                                    root: root)
+        #expect(release.status == 0, "\(release.stderr)")
+        let shipped = try runProcess("/bin/tar", ["-xzOf", root + "/var/client_releases/release-1.tar.gz", "client/server-ca.pem"],
+                                     environment: [:])
+        #expect(shipped.stdout.contains("BEGIN CERTIFICATE"), "\(shipped.stderr)")
+        #expect(!shipped.stdout.contains("PRIVATE KEY"), "the key stays on the server")
     }
 }

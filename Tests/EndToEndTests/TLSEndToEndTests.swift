@@ -158,6 +158,16 @@ import Testing
                                          toPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
         let ran = try runBinary("rookery", ["server"], root: fleet.root)
         #expect(ran.status == 64, "\(ran.stderr)")
-        #expect(ran.stderr.contains("port \(fleet.current)") && ran.stderr.contains("does not fit"), "\(ran.stderr)")
+        #expect(ran.stderr.contains("port \(fleet.current)") && ran.stderr.contains("does not belong to the certificate"), "\(ran.stderr)")
+
+        // A certificate file that is gone: the server names it rather than serve plain HTTP.
+        try FileManager.default.removeItem(atPath: fleet.tlsDirectory + "/port-\(fleet.old).pem")
+        try FileManager.default.removeItem(atPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
+        try FileManager.default.copyItem(atPath: fleet.tlsDirectory + "/port-\(fleet.old).key",
+                                         toPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
+        try fleet.configure(["set", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
+        let missing = try runBinary("rookery", ["server"], root: fleet.root)
+        #expect(missing.status == 64, "\(missing.stderr)")
+        #expect(missing.stderr.contains("port \(fleet.old)") && missing.stderr.contains("no such file"), "\(missing.stderr)")
     }
 }

@@ -12,8 +12,12 @@ import Testing
     /// When most audits run: an hour after the certificates were made.
     var soon: Date { t0.addingTimeInterval(3600) }
 
+    /// With one device check: a catalog of server checks alone is refused (it would close every device issue).
     static let checks = """
         checks:
+          - name: firewall-off
+            description: The firewall is off
+            condition: {path: plugins.firewall.active, equals: false}
           - name: expiring-certificate
             description: A server certificate expires soon
             computed: expiring-certificate
@@ -191,12 +195,12 @@ import Testing
         }
         #expect(early == 30 * 86_400)
         #expect(catalog.serverChecks.map(\.name) == ["expiring-certificate", "early-certificate"])
-        #expect(catalog.deviceChecks.map(\.name) == ["disk"])
+        #expect(catalog.deviceChecks.map(\.name) == ["firewall-off", "disk"])
 
         let graceError = #expect(throws: SettingsError.self) {
             try CheckCatalog.parse(Self.checks + "\n    grace: 1d", source: "test.yml")
         }
-        #expect(graceError?.description.hasPrefix("test.yml:7: grace does not apply to expiring-certificate") == true,
+        #expect(graceError?.description.hasPrefix("test.yml:10: grace does not apply to expiring-certificate") == true,
                 "\(String(describing: graceError))")
 
         let shipped = try CheckCatalog.load(path: AuditNotificationTests.repository.appendingPathComponent("server/issues.yml").path)
@@ -230,7 +234,7 @@ import Testing
         #expect(deviceIssues.compactMap { $0["name"]?.stringValue } == ["not-reporting"])
         #expect(try await context.store.openIssues(fingerprint: nil).map(\.name) == ["not-reporting"])
 
-        let check = try #require(try CheckCatalog.parse(Self.checks, source: "test.yml").checks.first)
+        let check = try #require(try CheckCatalog.parse(Self.checks, source: "test.yml").check(named: "expiring-certificate"))
         #expect(CheckEvaluator().evaluate(check, on: AuditSubject(device: device), now: t0).verdict == .clear)
         let admin = try IssueAdmin(context: context, catalog: try CheckCatalog.parse(yaml, source: "test.yml"))
         await #expect(throws: AdminError.self) { try await admin.open("desk", name: "expiring-certificate") }

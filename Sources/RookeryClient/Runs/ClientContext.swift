@@ -39,8 +39,16 @@ public struct ClientContext: Sendable {
 
     /// The server as the release describes it: its URL, and the CA it pins when it carries one.
     public func connection(timeoutSeconds: Int) -> ServerConnection {
-        let pinned = FileManager.default.fileExists(atPath: root.clientServerCA) ? root.clientServerCA : nil
-        return ServerConnection(baseURL: settings.serverURL, timeoutSeconds: timeoutSeconds, caFile: pinned)
+        ServerConnection(baseURL: settings.serverURL, timeoutSeconds: timeoutSeconds, caFile: pinnedCA)
+    }
+
+    /// The pinned CA file: there, or listed in the installed release's manifest. A pin the release
+    /// carries but the disk lost is still passed on, so libcurl fails to load it and the device
+    /// stops, rather than trusting the system's CAs in its place.
+    var pinnedCA: String? {
+        if FileManager.default.fileExists(atPath: root.clientServerCA) { return root.clientServerCA }
+        let manifest = FileManager.default.contents(atPath: root.clientManifest).flatMap { try? ReleaseManifest.decode($0) }
+        return manifest?.files.contains { $0.path == "client/server-ca.pem" } == true ? root.clientServerCA : nil
     }
 
     /// A request to `endpoint`, signed by the device's own key under its checked hostname.

@@ -30,8 +30,6 @@ public struct PatchApplier: Sendable {
                 // Root runs what lands here: nobody else may write it, and no set-id bits.
                 let mode = mode_t(patch.mode & 0o755)
                 try AtomicFile.write(patch.content, to: path, mode: mode)
-                // AtomicFile's temporary file took the process umask; the patch says the mode.
-                chmod(path, mode)
             case .remove:
                 if unlink(path) != 0 && errno != ENOENT { throw AtomicFile.posixError("remove \(patch.target)") }
             }

@@ -88,7 +88,7 @@ public struct AuditEngine: Sendable {
             changes.append(.releaseHold(id: issue.id!))
         }
         // Gone from issues.yml, or now a check of the server itself: no device's issue stands under it.
-        for issue in subject.issues where issue.isOpen && catalog.check(named: issue.name)?.isServerCheck != false {
+        for issue in subject.issues where issue.isOpen && !catalog.deviceChecks.contains(where: { $0.name == issue.name }) {
             changes.append(.close(id: issue.id!, at: options.now, reason: .checkRemoved))
         }
         for check in catalog.deviceChecks {

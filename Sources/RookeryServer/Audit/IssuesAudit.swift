@@ -47,8 +47,9 @@ public struct IssuesAudit {
         let notifier = AuditNotifier(settings: settings, catalog: catalog, mailOwners: options.email,
                                      postWebhooks: options.cron)
         try notifier.checkReady()
-        guard !catalog.checks.isEmpty else {
-            throw SettingsError("\(settings.issuesFile) defines no checks; the audit would close every open issue. "
+        // Server checks alone would still close every device's issue as check-removed.
+        guard !catalog.deviceChecks.isEmpty else {
+            throw SettingsError("\(settings.issuesFile) defines no checks of devices; the audit would close every open issue. "
                                 + "Restore it (server/issues.yml in the Rookery sources has the defaults)")
         }
         // One audit at a time: two (cron's and an admin's) would both alert the same issues.

@@ -83,17 +83,19 @@ public struct ReleaseBuilder: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The CA file's certificates, refused unless every one parses and none has expired: a release
-    /// pinning a bad CA would cut off every device that installs it.
+    /// The CA file's certificates, and only those (a private key beside them stays here), refused
+    /// unless every one parses and none has expired: a release pinning a bad CA would cut off
+    /// every device that installs it.
     static func pinnedCA(_ path: String) throws -> Data {
-        let certificates: [CertificateInfo]
-        do { certificates = try CertificateInfo.read(pemFile: path) }
-        catch { throw AdminError("client_ca_file: \(error)") }
-        if let expired = certificates.first(where: { $0.notValidAfter < Date() }) {
-            throw AdminError("client_ca_file \(path): the certificate \(expired.subject) expired \(expired.notValidAfter)")
+        do {
+            let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+            if let expired = try CertificateInfo.read(pemFile: path).first(where: { $0.notValidAfter < Date() }) {
+                throw AdminError("client_ca_file \(path): the certificate \(expired.subject) expired \(expired.notValidAfter)")
+            }
+            return Data(try CertificateInfo.certificatesOnly(pem: text, source: path).utf8)
+        } catch let error as CertificateError {
+            throw AdminError("client_ca_file: \(error)")
         }
-        guard let contents = FileManager.default.contents(atPath: path) else { throw AdminError("cannot read \(path)") }
-        return contents
     }
 
     static func member(_ path: String, from file: String, mode: Int? = nil) throws -> TarMember {

@@ -54,6 +54,12 @@ public struct CertificateInfo: Sendable, Equatable {
         }
     }
 
+    /// The certificates of PEM text re-encoded as PEM, and nothing else: what may be handed to
+    /// devices from a file that might also hold a private key.
+    public static func certificatesOnly(pem: String, source: String) throws -> String {
+        try certificates(pem: pem, source: source).map { PEMDocument(type: "CERTIFICATE", derBytes: $0.der).pemString + "\n" }.joined()
+    }
+
     /// Whole days from `now` until notValidAfter, rounded down; negative once expired
     /// (-1 for the first day after it).
     public func daysLeft(now: Date) -> Int {

@@ -16,11 +16,13 @@ public enum ServerTLS {
         guard !chain.isEmpty else { throw SettingsError("port \(port): \(certificatePath) holds no certificate") }
         do { key = try NIOSSLPrivateKey(file: keyPath, format: .pem) }
         catch { throw SettingsError("port \(port): cannot load the private key \(keyPath): \(readable(error, path: keyPath))") }
+        do { try CertificateInfo.checkKeyMatches(certificateFile: certificatePath, keyFile: keyPath) }
+        catch let error as CertificateError { throw SettingsError("port \(port): \(error)") }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                                      privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         do { _ = try NIOSSLContext(configuration: configuration) }
-        catch { throw SettingsError("port \(port): the key \(keyPath) does not fit the certificate \(certificatePath) (\(error))") }
+        catch { throw SettingsError("port \(port): BoringSSL cannot use \(keyPath) with \(certificatePath) (\(error))") }
         return configuration
     }
 
