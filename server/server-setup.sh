@@ -76,7 +76,7 @@ chmod 700 "$root/var/server"
 rookery_install_binary "$binary" "$root" rookery
 rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/server bin/clients bin/bench \
     bin/client_release bin/patch_hosts bin/client_command bin/client_wipe bin/client_download \
-    bin/issues bin/client_parameters bin/save_password
+    bin/issues bin/client_parameters bin/save_password bin/configure_ports
 # What bin/client_release ships to devices, besides the client binary.
 mkdir -p "$root/client/plugins"
 rookery_install_files "$source_dir" "$root" 755 bin/_setup-common bin/client-cron bin/rookery-client \

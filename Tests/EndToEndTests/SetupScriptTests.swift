@@ -66,6 +66,7 @@ import Testing
         #expect(listed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
         #expect(FileManager.default.isExecutableFile(atPath: root + "/bin/issues"))
         #expect(FileManager.default.isExecutableFile(atPath: root + "/bin/client_parameters"))
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/bin/configure_ports"))
         let audit = try runBinary("rookery", ["issues", "audit", "--full"], root: root)
         #expect(audit.status == 0, "\(audit.stderr)")
         #expect(audit.stdout.isEmpty)
