@@ -59,6 +59,9 @@ enum PortsFormatter {
                 object["subject"] = .string(info.subject)
                 object["names"] = .array(info.names.map(JSONValue.string))
                 object["expires_at"] = .string(RFC3339.string(from: info.notValidAfter))
+                object["issuer"] = .string(info.issuer)
+                object["self_signed"] = .bool(info.isSelfSigned)
+                object["sha256"] = .string(info.sha256Fingerprint)
             case .failure(let error)?:
                 object["certificate_error"] = .string("\(error)")
             case nil:

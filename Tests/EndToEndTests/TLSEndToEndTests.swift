@@ -52,6 +52,8 @@ import Testing
         let shown = try fleet.configure(["show", "--json"])
         #expect(shown.stdout.contains("\"port\":\(fleet.old)") && shown.stdout.contains("\"deprecated\":true"), "\(shown.stdout)")
         #expect(shown.stdout.contains("\"ca_file\":\"server/tls/client-ca.pem\""), "\(shown.stdout)")
+        #expect(shown.stdout.contains("\"self_signed\":true") && shown.stdout.contains("\"names\":[\"127.0.0.1\",\"localhost\"]"),
+                "\(shown.stdout)")
         let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.plain, fleet.old, fleet.current])
         defer { server.terminate(); server.waitUntilExit() }
 

@@ -103,6 +103,19 @@ import Testing
         #expect(found.first?.hasSuffix("(in 19 days)") == true, "\(found)")
     }
 
+    @Test func aCatalogOfServerChecksAloneIsRefusedBeforeAnythingChanges() async throws {
+        try certificate("rookery.example.com", days: 5, at: "server/tls/port-8443.pem")
+        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let serverOnly = """
+            checks:
+              - name: expiring-certificate
+                computed: expiring-certificate
+            """
+        let refusal = await #expect(throws: SettingsError.self) { try await audit(context, serverOnly, cron: true) }
+        #expect(refusal?.description.contains("defines no checks of devices") == true, "\(String(describing: refusal))")
+        #expect(!FileManager.default.fileExists(atPath: context.root.serverState + "/server-alerts.json"))
+    }
+
     // MARK: - Alerts
 
     @Test func cronAlertsOnceThenAgainAfterAlertEvery() async throws {
