@@ -55,13 +55,9 @@ struct ServerCertificateFiles {
     func stageClientBundle(from sources: [String]) throws -> (path: String, count: Int, commit: () throws -> Void) {
         var pem = "", count = 0
         for source in sources {
-            let certificates = try CertificateInfo.read(pemFile: source)
-            if let expired = certificates.first(where: { $0.notValidAfter < Date() }) {
-                throw SettingsError("\(source): \(expired.subject) expired \(expired.notValidAfter); pin a current one")
-            }
-            let text = String(decoding: FileManager.default.contents(atPath: source) ?? Data(), as: UTF8.self)
-            pem += try CertificateInfo.certificatesOnly(pem: text, source: source)
-            count += certificates.count
+            let pinnable = try CertificateInfo.pinnable(pemFile: source)
+            pem += pinnable.pem
+            count += pinnable.count
         }
         try prepareDirectory()
         let final = root.resolve(Self.clientBundle)

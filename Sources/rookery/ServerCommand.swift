@@ -50,14 +50,14 @@ struct ServerCommand: AsyncParsableCommand {
     struct Listener {
         let port: ServerPort
         let tls: TLSConfiguration?
-        /// When the first certificate of the port's chain expires; nil for plain HTTP.
+        /// When the soonest-expiring certificate of the port's chain expires; nil for plain HTTP.
         let certificateExpires: Date?
 
         init(_ configured: PortSettings, root: InstallRoot) throws {
             port = ServerPort(number: configured.number, deprecated: configured.deprecated)
             tls = try configured.tls.map { try ServerTLS.configuration(port: configured.number, files: $0, root: root) }
             certificateExpires = configured.tls.flatMap {
-                try? CertificateInfo.read(pemFile: root.resolve($0.certificate)).map(\.notValidAfter).min()
+                (try? CertificateInfo.read(pemFile: root.resolve($0.certificate))).flatMap(CertificateInfo.soonestToExpire)?.notValidAfter
             }
         }
     }

@@ -15,9 +15,8 @@ struct ExpiringCertificateCheck {
     private func finding(_ file: ConfiguredCertificate, now: Date) -> ServerFinding? {
         let soonest: CertificateInfo
         do {
-            // A chain is only as good as its first certificate to expire. (read never returns none.)
-            guard let first = try CertificateInfo.read(pemFile: file.resolvedPath)
-                .min(by: { $0.notValidAfter < $1.notValidAfter }) else { return nil }
+            // read never returns none.
+            guard let first = CertificateInfo.soonestToExpire(try CertificateInfo.read(pemFile: file.resolvedPath)) else { return nil }
             soonest = first
         } catch {
             return finding(file, state: "unreadable", file.describe(unreadable: "\(error)"))

@@ -87,15 +87,8 @@ public struct ReleaseBuilder: Sendable {
     /// unless every one parses and none has expired: a release pinning a bad CA would cut off
     /// every device that installs it.
     static func pinnedCA(_ path: String) throws -> Data {
-        do {
-            let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
-            if let expired = try CertificateInfo.read(pemFile: path).first(where: { $0.notValidAfter < Date() }) {
-                throw AdminError("client_ca_file \(path): the certificate \(expired.subject) expired \(expired.notValidAfter)")
-            }
-            return Data(try CertificateInfo.certificatesOnly(pem: text, source: path).utf8)
-        } catch let error as CertificateError {
-            throw AdminError("client_ca_file: \(error)")
-        }
+        do { return Data(try CertificateInfo.pinnable(pemFile: path).pem.utf8) }
+        catch let error as CertificateError { throw AdminError("client_ca_file: \(error)") }
     }
 
     static func member(_ path: String, from file: String, mode: Int? = nil) throws -> TarMember {

@@ -54,10 +54,20 @@ public struct CertificateInfo: Sendable, Equatable {
         }
     }
 
-    /// The certificates of PEM text re-encoded as PEM, and nothing else: what may be handed to
-    /// devices from a file that might also hold a private key.
-    public static func certificatesOnly(pem: String, source: String) throws -> String {
-        try certificates(pem: pem, source: source).map { PEMDocument(type: "CERTIFICATE", derBytes: $0.der).pemString + "\n" }.joined()
+    /// The certificates of a PEM file as devices may pin them: re-encoded as PEM, and nothing else
+    /// from the file (not a private key beside them). Refused if one has expired at `now`: a pin
+    /// like that would cut off every device that takes it.
+    public static func pinnable(pemFile path: String, now: Date = Date()) throws -> (pem: String, count: Int) {
+        let parsed = try certificates(pem: readText(path), source: path)
+        if let expired = parsed.first(where: { $0.certificate.notValidAfter < now })?.certificate {
+            throw CertificateError("\(path): the certificate \(expired.subject) expired \(expired.notValidAfter); pin a current one")
+        }
+        return (parsed.map { PEMDocument(type: "CERTIFICATE", derBytes: $0.der).pemString + "\n" }.joined(), parsed.count)
+    }
+
+    /// Of a file's certificates, the first to expire: a chain is only as good as that one.
+    public static func soonestToExpire(_ certificates: [CertificateInfo]) -> CertificateInfo? {
+        certificates.min { $0.notValidAfter < $1.notValidAfter }
     }
 
     /// Whole days from `now` until notValidAfter, rounded down; negative once expired
