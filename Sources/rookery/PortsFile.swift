@@ -36,11 +36,7 @@ struct PortsFile {
             for (key, value) in values.sorted(by: { $0.key < $1.key }) {
                 edited = SettingsEditor.setting([key], to: JSONValue.string(value).serializedString, in: edited)
             }
-            guard var expected = SettingsFileUpdate.tree(text), let actual = SettingsFileUpdate.tree(edited) else {
-                throw SettingsError("cannot read \(path) as YAML")
-            }
-            for (key, value) in values { expected[key] = value }
-            guard NSDictionary(dictionary: expected).isEqual(to: actual) else {
+            guard SettingsFileUpdate.reads(edited, as: text, with: { for (key, value) in values { $0[key] = value } }) else {
                 let lines = values.sorted { $0.key < $1.key }.map { "\($0.key): \(JSONValue.string($0.value).serializedString)" }
                 throw SettingsError("cannot edit \(path) safely; set by hand:\n" + lines.joined(separator: "\n"))
             }
@@ -55,12 +51,7 @@ struct PortsFile {
         if hasPort { edited = SettingsEditor.replacingTopLevel("listen_port", with: [], in: edited) }
         // The edit must say these ports, and every other setting must read as before.
         let reread = try? SettingsFile.decode(ServerSettings.self, text: edited, source: path)
-        var before = SettingsFileUpdate.tree(text), after = SettingsFileUpdate.tree(edited)
-        for key in ["port", "listen_port"] {
-            before?[key] = nil
-            after?[key] = nil
-        }
-        guard reread?.listeningPorts == ports, let before, let after, NSDictionary(dictionary: before).isEqual(to: after) else {
+        guard reread?.listeningPorts == ports, SettingsFileUpdate.reads(edited, as: text, ignoring: ["port", "listen_port"]) else {
             throw SettingsError("cannot edit the port setting in \(path) safely; replace it by hand with:\n"
                                 + block.joined(separator: "\n"))
         }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import RookeryCore
 import RookeryServer
-import Yams
 
 struct SavePasswordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,16 +81,16 @@ struct PasswordFile {
 
     /// Whether `after` reads as `before` with `path` set to `value`, and nothing else changed.
     static func differOnlyAt(_ path: [String], value: String, before: String, after: String) -> Bool {
-        guard let old = SettingsFileUpdate.tree(before), let new = SettingsFileUpdate.tree(after) else { return false }
-        let expected = setting(path[...], to: value, in: old)
-        return NSDictionary(dictionary: ["": expected]).isEqual(to: ["": new])
+        SettingsFileUpdate.reads(after, as: before) { setting(path[...], to: value, in: &$0) }
     }
 
-    private static func setting(_ path: ArraySlice<String>, to value: String, in node: Any?) -> Any {
-        guard let key = path.first else { return value }
-        var map = (node as? [String: Any]) ?? [:]
-        map[key] = setting(path.dropFirst(), to: value, in: map[key])
-        return map
+    /// Sets `path` in nested mappings, making (or replacing with) mappings on the way.
+    private static func setting(_ path: ArraySlice<String>, to value: String, in map: inout [String: Any]) {
+        guard let key = path.first else { return }
+        guard path.count > 1 else { return map[key] = value }
+        var child = map[key] as? [String: Any] ?? [:]
+        setting(path.dropFirst(), to: value, in: &child)
+        map[key] = child
     }
 }
 

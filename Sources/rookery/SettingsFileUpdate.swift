@@ -22,9 +22,25 @@ struct SettingsFileUpdate {
         if edited != text { try replace(with: edited) }
     }
 
-    /// The YAML of `text` as plain dictionaries, for comparing what an edit changed.
+    /// Whether `after` reads as `before` does once `change` is made to `before`'s settings, the
+    /// top-level keys in `ignoring` left out of both: the check every edit passes before it is
+    /// written, so a line edit that YAML reads otherwise than meant never reaches the server.
+    static func reads(_ after: String, as before: String, ignoring: Swift.Set<String> = [],
+                      with change: (inout [String: Any]) -> Void = { _ in }) -> Bool {
+        guard var expected = tree(before), var actual = tree(after) else { return false }
+        change(&expected)
+        for key in ignoring {
+            expected[key] = nil
+            actual[key] = nil
+        }
+        // Wrapped one level down: Foundation then compares nested mappings whatever their key
+        // type (the change writes [String: Any], Yams reads [AnyHashable: Any]).
+        return NSDictionary(dictionary: ["": expected]).isEqual(to: ["": actual])
+    }
+
+    /// The YAML of `text` as plain dictionaries.
     /// An empty file is an empty mapping; YAML that does not parse, or is not a mapping, is nil.
-    static func tree(_ text: String) -> [String: Any]? {
+    private static func tree(_ text: String) -> [String: Any]? {
         do {
             guard let node = try Yams.load(yaml: text) else { return [:] }
             return node as? [String: Any]
