@@ -113,6 +113,9 @@ final class ServerProcess {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// The server's process id, to read its memory and CPU time from /proc (see `ProcessTree`).
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+
     /// Runs an admin command against this server's install root.
     func admin(_ arguments: [String]) throws -> ProcessOutput {
         try runBinary("rookery", arguments, root: root)
