@@ -17,12 +17,15 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     let settings = context.settings
     let router = Router(context: RookeryRequestContext.self)
     let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
-                                   allowedSkew: TimeInterval(settings.allowedClockSkew))
+                                   allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool)
     ProtocolController(
         verifier: verifier,
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
                                       maxPendingDevices: settings.maxPendingDevices, logger: logger),
-        submissions: SubmissionService(store: context.store, port: port),
+        submissions: SubmissionService(
+            store: context.store, port: port, documentLimits: settings.documentLimits,
+            history: HistoryPolicy(maxRowsPerSubmission: settings.maxHistoryRowsPerSubmission,
+                                   rowsPerDevice: settings.historyRowsPerDevice)),
         updates: UpdateService(store: context.store, releases: context.releases,
                                signingKey: context.signingKey, pool: context.pool),
         files: FileStreamer(pool: context.pool),

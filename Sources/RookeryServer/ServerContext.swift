@@ -18,7 +18,8 @@ public struct ServerContext: Sendable {
     public let authenticator: EndpointAuthenticator
 
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
-    /// `VerifierWorkerPool`); nil checks them in this process, which suits admin commands and tests.
+    /// `VerifierWorkerPool` and `EnrollmentCheckProcess`); nil checks them in this process,
+    /// which suits admin commands and tests.
     public init(root: InstallRoot, settings: ServerSettings? = nil, verifyWorkerExecutable: String? = nil) throws {
         self.root = root
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
@@ -29,8 +30,11 @@ public struct ServerContext: Sendable {
         }
         store = try SQLiteStore(path: root.resolve(loaded.database))
         pool = BlockingPool(width: loaded.verifyThreads)
+        let enrollmentChecker: any EnrollmentChecking = verifyWorkerExecutable.map {
+            EnrollmentCheckProcess(executable: $0, user: loaded.untrustedUserForChecks)
+        } ?? InProcessEnrollmentChecker(scratchDirectory: root.serverState + "/scratch")
         keyring = try ServerKeyring(
-            homeDirectory: root.serverGnuPGHome, scratchDirectory: root.serverState + "/scratch",
+            homeDirectory: root.serverGnuPGHome, enrollmentChecker: enrollmentChecker,
             pool: pool,
             verifier: verifyWorkerExecutable.map {
                 VerifierWorkerPool(executable: $0, homeDirectory: root.serverGnuPGHome)

@@ -16,7 +16,8 @@ struct RookeryCommand: AsyncParsableCommand {
         subcommands: [ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
                       ClientCommandCommand.self, ClientWipeCommand.self,
                       IssuesCommand.self, ClientParametersCommand.self, SavePasswordCommand.self,
-                      ConfigurePortsCommand.self, BenchCommand.self, VerifyWorkerCommand.self])
+                      ConfigurePortsCommand.self, BenchCommand.self, VerifyWorkerCommand.self,
+                      EnrollmentCheckCommand.self])
 }
 
 /// Opens settings, store and keyring for an admin command, with a readable error.

@@ -121,3 +121,16 @@ struct VerifyWorkerCommand: ParsableCommand {
         try VerifierWorker.serve(homeDirectory: home)
     }
 }
+
+struct EnrollmentCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll-check", abstract: "Internal: checks one enrollment for the server over stdin/stdout.",
+        shouldDisplay: false)
+
+    @Option(help: "The user to check as when started as root.") var user: String?
+    @Option(help: "Seconds before the check and everything it started are killed.") var timeout = EnrollmentCheckProcess.timeout
+
+    func run() throws {
+        try EnrollmentCheckWorker.serve(user: user, timeout: timeout)
+    }
+}

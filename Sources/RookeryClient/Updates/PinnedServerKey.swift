@@ -38,6 +38,10 @@ public struct PinnedServerKey: Sendable {
 
     /// Succeeds only for a good signature over `data` by the pinned key.
     public func verify(signature: Data, data: Data) throws {
+        // What reaches gpg is one small signature packet, whoever sent it.
+        do { try SignatureShape.check(signature) } catch let refusal as SignatureShape.Refusal {
+            throw OpenPGPError("server signature", message: "not one OpenPGP signature: \(refusal)")
+        }
         let pinned = try fingerprint()
         let signer = try keyring.verify(signature: signature, data: data)
         guard signer.fingerprint == pinned else {

@@ -26,24 +26,28 @@ public enum DocumentDiff {
         return changes
     }
 
-    /// Maps every leaf of `value` to its dotted path.
+    /// Maps every leaf of `value` to its dotted path, in one pass: each path is built once.
     public static func flatten(_ value: JSONValue, prefix: String = "") -> [String: JSONValue] {
-        guard case .object(let members) = value, !members.isEmpty || prefix.isEmpty else {
-            return prefix.isEmpty ? [:] : [prefix: value]
-        }
         var leaves: [String: JSONValue] = [:]
+        collect(value, path: prefix, into: &leaves)
+        return leaves
+    }
+
+    private static func collect(_ value: JSONValue, path: String, into leaves: inout [String: JSONValue]) {
+        guard case .object(let members) = value, !members.isEmpty || path.isEmpty else {
+            if !path.isEmpty { leaves[path] = value }
+            return
+        }
         for (key, child) in members {
             let segment = escapeSegment(key)
-            let path = prefix.isEmpty ? segment : prefix + "." + segment
-            leaves.merge(flatten(child, prefix: path)) { _, new in new }
+            collect(child, path: path.isEmpty ? segment : path + "." + segment, into: &leaves)
         }
-        return leaves
     }
 
     /// A key as one path segment: `\` and `.` are escaped, so `{"a.b": 1}` and `{"a": {"b": 1}}`
     /// have different paths, and control characters are written as `\u{..}` so a path is safe to
     /// print on a terminal.
-    static func escapeSegment(_ key: String) -> String {
+    public static func escapeSegment(_ key: String) -> String {
         var segment = ""
         for scalar in key.unicodeScalars {
             switch scalar.value {

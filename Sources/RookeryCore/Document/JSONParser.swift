@@ -10,25 +10,78 @@ public struct JSONParseError: Error, CustomStringConvertible, Sendable {
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
+/// Bounds on what one parse may build. The defaults are far above anything a plugin or a device
+/// sends, and keep the memory a hostile body can claim close to its own size (docs/security.md).
+public struct JSONLimits: Sendable, Equatable {
+    /// Objects and arrays inside each other.
+    public var maxDepth = 64
+    /// Bytes of one string (a key or a value), after unescaping.
+    public var maxStringBytes = 1 << 20
+    /// Members of one object, elements of one array.
+    public var maxMembers = 100_000
+    /// Values in the whole document, containers included.
+    public var maxValues = 500_000
+
+    public init() {}
+}
+
 struct JSONParser {
-    static let maxDepth = 64
-
     private let bytes: UnsafeBufferPointer<UInt8>
+    private let limits: JSONLimits
     private var index = 0
+    private var values = 0
+    /// While true, values are checked but not kept (see `scanTopLevel`).
+    private var discarding = false
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
+        self.bytes = bytes
+        self.limits = limits
+    }
 
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
-        var parser = JSONParser(bytes)
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) throws -> JSONValue {
+        var parser = JSONParser(bytes, limits: limits)
         let value = try parser.value(depth: 0)
-        parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.error("unexpected content after the value") }
+        try parser.expectEnd()
         return value
+    }
+
+    /// Checks that `bytes` is one JSON object and keeps only the top-level members named in
+    /// `keeping`: everything else is read to the end and checked, but never built. So the
+    /// memory it takes is that of the kept members, whatever the body holds. (Duplicate keys are
+    /// refused at the top level; inside what is skipped, the full parse refuses them later.)
+    static func scanTopLevel(_ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>,
+                             limits: JSONLimits) throws -> [String: JSONValue] {
+        var parser = JSONParser(bytes, limits: limits)
+        parser.skipWhitespace()
+        guard try parser.consume(UInt8(ascii: "{")) else { throw parser.error("expected an object") }
+        var kept: [String: JSONValue] = [:]
+        var seen = Set<String>()
+        parser.skipWhitespace()
+        if !(try parser.consume(UInt8(ascii: "}"))) {
+            repeat {
+                let key = try parser.memberKey(count: seen.count)
+                guard seen.insert(key).inserted else { throw parser.error("duplicate key \"\(key)\"") }
+                parser.discarding = !keeping.contains(key)
+                let value = try parser.value(depth: 1)
+                if !parser.discarding { kept[key] = value }
+                parser.skipWhitespace()
+            } while try parser.consume(UInt8(ascii: ","))
+            guard try parser.consume(UInt8(ascii: "}")) else { throw parser.error("expected ',' or '}'") }
+        }
+        try parser.expectEnd()
+        return kept
+    }
+
+    private mutating func expectEnd() throws {
+        skipWhitespace()
+        guard index == bytes.count else { throw error("unexpected content after the value") }
     }
 
     private mutating func value(depth: Int) throws -> JSONValue {
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end") }
+        values += 1
+        guard values <= limits.maxValues else { throw error("more than \(limits.maxValues) values") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(depth: depth + 1)
         case UInt8(ascii: "["): return try array(depth: depth + 1)
@@ -41,39 +94,53 @@ struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws -> JSONValue {
-        guard depth <= Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth)") }
+        guard depth <= limits.maxDepth else { throw error("nested deeper than \(limits.maxDepth)") }
         index += 1
         skipWhitespace()
         if try consume(UInt8(ascii: "}")) { return .object([:]) }
-        // Room for the small objects plugins print, so most are never regrown.
-        var members = [String: JSONValue](minimumCapacity: 8)
+        // Grown as members arrive: reserving room up front would cost memory a body never paid for.
+        var members = [String: JSONValue]()
+        var count = 0
         repeat {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let key = try string()
-            skipWhitespace()
-            guard try consume(UInt8(ascii: ":")) else { throw error("expected ':'") }
-            guard members.updateValue(try value(depth: depth), forKey: key) == nil else {
+            let key = try memberKey(count: count)
+            count += 1
+            let member = try value(depth: depth)
+            guard discarding || members.updateValue(member, forKey: key) == nil else {
                 throw error("duplicate key \"\(key)\"")
             }
             skipWhitespace()
         } while try consume(UInt8(ascii: ","))
         guard try consume(UInt8(ascii: "}")) else { throw error("expected ',' or '}'") }
-        return .object(members)
+        return discarding ? .null : .object(members)
+    }
+
+    /// A member's key and its colon; `count` members came before it in this object.
+    private mutating func memberKey(count: Int) throws -> String {
+        guard count < limits.maxMembers else { throw error("more than \(limits.maxMembers) members in one object") }
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+        let key = try string()
+        skipWhitespace()
+        guard try consume(UInt8(ascii: ":")) else { throw error("expected ':'") }
+        return key
     }
 
     private mutating func array(depth: Int) throws -> JSONValue {
-        guard depth <= Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth)") }
+        guard depth <= limits.maxDepth else { throw error("nested deeper than \(limits.maxDepth)") }
         index += 1
         var elements: [JSONValue] = []
         skipWhitespace()
         if try consume(UInt8(ascii: "]")) { return .array(elements) }
+        var count = 0
         repeat {
-            elements.append(try value(depth: depth))
+            guard count < limits.maxMembers else { throw error("more than \(limits.maxMembers) elements in one array") }
+            count += 1
+            let element = try value(depth: depth)
+            if !discarding { elements.append(element) }
             skipWhitespace()
         } while try consume(UInt8(ascii: ","))
         guard try consume(UInt8(ascii: "]")) else { throw error("expected ',' or ']'") }
-        return .array(elements)
+        return discarding ? .null : .array(elements)
     }
 
     private mutating func string() throws -> String {
@@ -87,6 +154,7 @@ struct JSONParser {
             high |= bytes[index]
             index += 1
         }
+        guard index - start <= limits.maxStringBytes else { throw error("a string longer than \(limits.maxStringBytes) bytes") }
         if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
             let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
             index += 1
@@ -96,6 +164,7 @@ struct JSONParser {
         }
         var utf8 = Array(bytes[start..<index])
         while index < bytes.count {
+            guard utf8.count <= limits.maxStringBytes else { throw error("a string longer than \(limits.maxStringBytes) bytes") }
             let byte = bytes[index]
             index += 1
             switch byte {

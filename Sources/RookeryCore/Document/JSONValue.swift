@@ -35,17 +35,26 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
-    /// Parses JSON bytes strictly (see `JSONParser`); the top level may be any value.
-    public static func parse(_ data: Data) throws -> JSONValue {
+    /// Parses JSON bytes strictly (see `JSONParser`) within `limits`; the top level may be any value.
+    public static func parse(_ data: Data, limits: JSONLimits = JSONLimits()) throws -> JSONValue {
         try data.withUnsafeBytes { raw in
-            try JSONParser.parse(raw.bindMemory(to: UInt8.self))
+            try JSONParser.parse(raw.bindMemory(to: UInt8.self), limits: limits)
         }
     }
 
     /// Parses JSON text without copying it first.
-    public static func parse(_ text: String) throws -> JSONValue {
+    public static func parse(_ text: String, limits: JSONLimits = JSONLimits()) throws -> JSONValue {
         var text = text
-        return try text.withUTF8 { try JSONParser.parse($0) }
+        return try text.withUTF8 { try JSONParser.parse($0, limits: limits) }
+    }
+
+    /// Checks that `data` is one JSON object within `limits` and returns only its top-level
+    /// members named in `keeping`, building nothing else (see `JSONParser.scanTopLevel`).
+    public static func topLevelMembers(of data: Data, keeping: Set<String>,
+                                       limits: JSONLimits = JSONLimits()) throws -> [String: JSONValue] {
+        try data.withUnsafeBytes { raw in
+            try JSONParser.scanTopLevel(raw.bindMemory(to: UInt8.self), keeping: keeping, limits: limits)
+        }
     }
 
     /// Compact JSON with sorted keys, so equal values serialize to equal bytes.

@@ -5,6 +5,9 @@ public enum WireProtocol {
     public static let pathPrefix = "/rookery/v1/"
     public static let signatureHeader = "Rookery-Signature"
     public static let defaultMaxBodyBytes = 8 * 1024 * 1024
+    /// An enrollment carries a public key (at most `PublicKeyShape.maxArmoredBytes`) and a few
+    /// names: anything larger is refused before it is read whole.
+    public static let maxEnrollBodyBytes = 64 * 1024
 
     public enum Endpoint: String, CaseIterable, Sendable {
         case enroll, submit

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `server/settings.yml`. Every field is optional in the file; see settings.yml.template.
 public struct ServerSettings: Codable, Sendable {
     /// Address and port to listen on.
@@ -35,8 +37,40 @@ public struct ServerSettings: Codable, Sendable {
     public var endpointAuth: [String: EndpointAuthSettings] = [:]
     /// Proxies whose X-Forwarded-For is believed when checking an address; nobody else's is.
     public var trustedProxies: [String] = []
+    /// What one document may hold (keys, paths, leaves), and how much history a submission
+    /// adds and a device keeps.
+    public var maxKeyBytes: Int = DocumentLimits().maxKeyBytes
+    public var maxDocumentLeaves: Int = DocumentLimits().maxLeaves
+    public var maxHistoryRowsPerSubmission: Int = 20_000
+    public var historyRowsPerDevice: Int = 50_000
+    /// The user enrollment checks (a stranger's key and signature, read by gpg) run as when the
+    /// server runs as root; empty: `nobody` as root, the server's own user otherwise.
+    public var untrustedUser: String = ""
 
     public init() {}
+
+    /// The limits a submitted document is held to.
+    public var documentLimits: DocumentLimits {
+        var limits = DocumentLimits()
+        limits.maxKeyBytes = maxKeyBytes
+        limits.maxLeaves = maxDocumentLeaves
+        return limits
+    }
+
+    /// Who enrollment checks run as: `untrusted_user`, else `nobody` when root, else nobody else.
+    public var untrustedUserForChecks: String? {
+        if !untrustedUser.isEmpty { return untrustedUser }
+        return geteuid() == 0 ? "nobody" : nil
+    }
+
+    /// A whole number above zero, when the key is there.
+    private static func positive(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int? {
+        guard let value = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
+        guard value > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.stringValue) must be above 0")
+        }
+        return value
+    }
 
     /// What the server listens on: `port`, or else `listen_port` alone.
     public var listeningPorts: [PortSettings] { ports.isEmpty ? [PortSettings(number: listenPort)] : ports }
@@ -50,6 +84,9 @@ public struct ServerSettings: Codable, Sendable {
         case clientCAFile = "client_ca_file"
         case releaseDownload = "release_download", audit
         case users, groups, endpointAuth = "endpoint_auth", trustedProxies = "trusted_proxies"
+        case maxKeyBytes = "max_key_bytes", maxDocumentLeaves = "max_document_leaves"
+        case maxHistoryRowsPerSubmission = "max_history_rows_per_submission"
+        case historyRowsPerDevice = "history_rows_per_device", untrustedUser = "untrusted_user"
     }
 
     public init(from decoder: Decoder) throws {
@@ -78,6 +115,11 @@ public struct ServerSettings: Codable, Sendable {
         groups = try c.decodeIfPresent([String: [String]].self, forKey: .groups) ?? [:]
         endpointAuth = try c.decodeIfPresent([String: EndpointAuthSettings].self, forKey: .endpointAuth) ?? [:]
         trustedProxies = try c.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
+        maxKeyBytes = try Self.positive(c, .maxKeyBytes) ?? d.maxKeyBytes
+        maxDocumentLeaves = try Self.positive(c, .maxDocumentLeaves) ?? d.maxDocumentLeaves
+        maxHistoryRowsPerSubmission = try Self.positive(c, .maxHistoryRowsPerSubmission) ?? d.maxHistoryRowsPerSubmission
+        historyRowsPerDevice = try Self.positive(c, .historyRowsPerDevice) ?? d.historyRowsPerDevice
+        untrustedUser = try c.decodeIfPresent(String.self, forKey: .untrustedUser) ?? d.untrustedUser
         if try decoder.container(keyedBy: AnyKey.self).contains(AnyKey(stringValue: "server_auth")!) {
             throw DecodingError.dataCorrupted(.init(codingPath: [AnyKey(stringValue: "server_auth")!], debugDescription:
                 "server_auth is PenguinDome's name: write endpoint_auth, with ip_ranges for ipranges (see docs/authentication.md)"))

@@ -35,7 +35,7 @@ public struct ProtocolController: Sendable {
             guard let endpoint = WireProtocol.Endpoint(rawValue: name) else {
                 throw ProtocolError(.notFound, "no endpoint \(name)")
             }
-            let body = try await readBody(request)
+            let body = try await readBody(request, limit: endpoint == .enroll ? min(maxBodyBytes, WireProtocol.maxEnrollBodyBytes) : maxBodyBytes)
             let verified = try await verifier.verify(
                 endpoint: endpoint, body: body,
                 signatureHeader: request.headers[HTTPField.Name(WireProtocol.signatureHeader)!])
@@ -47,11 +47,12 @@ public struct ProtocolController: Sendable {
             case .acknowledgePatch: return try Self.json(await updates.acknowledge(verified))
             }
         } catch let refusal as ProtocolError {
-            context.logger.warning("refused \(name): \(refusal.error.rawValue): \(refusal.message)",
+            // Refusals quote what the peer sent (a patch target, a key, a name): escaped.
+            context.logger.warning("refused \(LogText.escaped(name)): \(refusal.error.rawValue): \(LogText.escaped(refusal.message))",
                                    metadata: ["peer": "\(peer)"])
             return Self.errorResponse(refusal)
         } catch {
-            context.logger.error("failed \(name): \(error)", metadata: ["peer": "\(peer)"])
+            context.logger.error("failed \(LogText.escaped(name)): \(LogText.escaped("\(error)"))", metadata: ["peer": "\(peer)"])
             return Self.errorResponse(ProtocolError(.internalError, "the server could not complete the request"))
         }
     }
@@ -115,16 +116,16 @@ public struct ProtocolController: Sendable {
         }
     }
 
-    /// Reads the body, refusing anything over the limit before it is read whole.
-    private func readBody(_ request: Request) async throws -> Data {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw ProtocolError(.bodyTooLarge, "body of \(length) bytes is over the limit of \(maxBodyBytes)")
+    /// Reads the body, refusing anything over `limit` before it is read whole.
+    private func readBody(_ request: Request, limit: Int) async throws -> Data {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw ProtocolError(.bodyTooLarge, "body of \(length) bytes is over the limit of \(limit)")
         }
         do {
-            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            let buffer = try await request.body.collect(upTo: limit)
             return Data(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
-            throw ProtocolError(.bodyTooLarge, "body is over the limit of \(maxBodyBytes) bytes")
+            throw ProtocolError(.bodyTooLarge, "body is over the limit of \(limit) bytes")
         }
     }
 

@@ -46,8 +46,23 @@ public struct ServerPort: Sendable, Equatable {
     }
 }
 
+/// How much history a submission may add, and how much a device keeps.
+public struct HistoryPolicy: Sendable, Equatable {
+    /// A submission that would change more leaves than this is refused, and nothing is stored.
+    public var maxRowsPerSubmission: Int
+    /// The newest rows kept per device; older ones are pruned as new ones arrive.
+    public var rowsPerDevice: Int
+
+    public init(maxRowsPerSubmission: Int = 20_000, rowsPerDevice: Int = 50_000) {
+        self.maxRowsPerSubmission = maxRowsPerSubmission
+        self.rowsPerDevice = rowsPerDevice
+    }
+}
+
 public enum SubmissionOutcome: Sendable, Equatable {
     case stored, duplicate
+    /// Refused: it would add `rows` history rows, more than the policy allows.
+    case tooManyChanges(rows: Int)
     /// The device is no longer accepted (its state now, nil if it was forgotten).
     case deviceNotAccepted(DeviceState?)
 }

@@ -72,7 +72,7 @@ public struct PatchAdmin: Sendable {
             let pending = try await store.patches(fingerprint: device.fingerprint, includeFinished: false)
             for patch in pending where patch.target == target {
                 if try await store.finishPatch(id: patch.id, fingerprint: device.fingerprint, target: target,
-                                               state: .cancelled, message: "cancelled by an administrator", at: now) {
+                                               state: .cancelled, message: "cancelled by an administrator", at: now, byAcceptedDevice: false) {
                     cancelled.append(device)
                 }
             }

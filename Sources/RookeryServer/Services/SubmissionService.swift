@@ -6,6 +6,8 @@ public struct SubmissionService: Sendable {
     let store: any Store
     /// The port this service's requests arrive on (one listener so far).
     let port: ServerPort
+    let documentLimits: DocumentLimits
+    let history: HistoryPolicy
 
     public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitResponse {
         guard let id = request.fields["submission_id"]?.stringValue, InputValidation.isIdentifier(id) else {
@@ -25,13 +27,18 @@ public struct SubmissionService: Sendable {
         if let collected = request.fields["collected_at"]?.stringValue, RFC3339.date(from: collected) != nil {
             document["collected_at"] = .string(collected)
         }
+        do { try documentLimits.check(.object(document)) } catch let violation as DocumentLimits.Violation {
+            throw ProtocolError(.malformed, violation.description)
+        }
         let release = request.fields["release"]?.integerValue.flatMap { (0...Int64(Int32.max)).contains($0) ? Int($0) : nil }
         let outcome = try await store.store(Submission(
             fingerprint: request.fingerprint, submissionID: id, document: .object(document), receivedAt: now,
-            clientRelease: release, port: port))
+            clientRelease: release, port: port), history: history)
         switch outcome {
         case .stored: return SubmitResponse(status: "stored", submissionID: id)
         case .duplicate: return SubmitResponse(status: "duplicate", submissionID: id)
+        case .tooManyChanges(let rows):
+            throw ProtocolError(.malformed, "the submission changes \(rows) leaves, over the limit of \(history.maxRowsPerSubmission) (max_history_rows_per_submission)")
         case .deviceNotAccepted(let state):
             // Revoked or forgotten while this request was being checked.
             throw ProtocolError(.revoked, "this device is \(state?.rawValue ?? "forgotten") now")

@@ -19,10 +19,11 @@ public struct UpdateService: Sendable {
         guard let reported = request.fields["release"]?.integerValue, reported >= 0, reported <= Int32.max else {
             throw ProtocolError(.malformed, "release is missing or not a whole number >= 0")
         }
-        try await store.setClientRelease(Int(reported), fingerprint: request.fingerprint)
+        guard let patches = try await store.recordUpdateRequest(fingerprint: request.fingerprint, release: Int(reported)) else {
+            throw Self.noLongerAccepted
+        }
         let releases = self.releases
         let latest = try await pool.run { try releases.latest() }
-        let patches = try await store.patches(fingerprint: request.fingerprint, includeFinished: false)
         let answer = UpdateAnswer(
             nonce: request.nonce, key: request.fingerprint,
             release: latest.flatMap { $0.number > reported ? $0.offer : nil },
@@ -41,8 +42,15 @@ public struct UpdateService: Sendable {
         guard try await pool.run({ try releases.record(Int(number)) }) != nil else {
             throw ProtocolError(.notFound, "no release \(number)")
         }
+        // Checked again just before the file goes out: the device may have been revoked meanwhile.
+        guard try await store.device(fingerprint: request.fingerprint)?.state == .accepted else {
+            throw Self.noLongerAccepted
+        }
         return releases.tarballPath(Int(number))
     }
+
+    /// Revoked or forgotten while its request was being checked.
+    static let noLongerAccepted = ProtocolError(.revoked, "this device is no longer accepted")
 
     /// Records a device's report on one of its pending patches.
     public func acknowledge(_ request: VerifiedRequest, now: Date = Date()) async throws -> AcknowledgeAnswer {
@@ -62,7 +70,10 @@ public struct UpdateService: Sendable {
         }
         // Only the device the patch was queued for, naming its target, may end it.
         guard try await store.finishPatch(id: id, fingerprint: request.fingerprint, target: target,
-                                          state: state, message: message, at: now) else {
+                                          state: state, message: message, at: now, byAcceptedDevice: true) else {
+            guard try await store.device(fingerprint: request.fingerprint)?.state == .accepted else {
+                throw Self.noLongerAccepted
+            }
             throw ProtocolError(.notFound, "this device has no pending patch \(id) for \(target)")
         }
         return AcknowledgeAnswer(patchID: id, state: state.rawValue)

@@ -114,43 +114,63 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func store(_ submission: Submission) async throws -> SubmissionOutcome {
-        try await pool.write { db in
-            let state = try String.fetchOne(db, sql: "SELECT state FROM devices WHERE fingerprint = ?",
-                                            arguments: [submission.fingerprint])
-            guard state == DeviceState.accepted.rawValue else {
-                return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
+    public func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome {
+        try await pool.writeWithoutTransaction { db in
+            var outcome = SubmissionOutcome.stored
+            try db.inTransaction {
+                outcome = try Self.store(submission, history: history, in: db)
+                // A refusal leaves no trace, not even the submission id: the device may retry.
+                return outcome == .stored || outcome == .duplicate ? .commit : .rollback
             }
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
-                """, arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
-            guard db.changesCount == 1 else { return .duplicate }
-
-            let oldText = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
-                                              arguments: [submission.fingerprint])
-            let old = try oldText.map { try JSONValue.parse(Data($0.utf8)) }
-            let document = submission.document(replacing: old)
-            for change in DocumentDiff.changes(from: old, to: document)
-            where change.path != "submitted_at" {
-                try db.execute(sql: """
-                    INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [submission.fingerprint, change.path, change.old?.serializedString,
-                                     change.new?.serializedString, submission.receivedAt])
-            }
-            try db.execute(sql: """
-                INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
-                ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
-                    failed_plugins = excluded.failed_plugins
-                """, arguments: [submission.fingerprint, document.serializedString, submission.receivedAt,
-                                 Self.failedPluginsText(document)])
-            try db.execute(sql: """
-                UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
-                    last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated)
-                WHERE fingerprint = ?
-                """, arguments: [submission.receivedAt, submission.clientRelease, submission.port?.number,
-                                 submission.port?.deprecated, submission.fingerprint])
-            return .stored
+            return outcome
         }
+    }
+
+    private static func store(_ submission: Submission, history: HistoryPolicy, in db: Database) throws -> SubmissionOutcome {
+        let state = try String.fetchOne(db, sql: "SELECT state FROM devices WHERE fingerprint = ?",
+                                        arguments: [submission.fingerprint])
+        guard state == DeviceState.accepted.rawValue else {
+            return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
+        }
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
+            """, arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
+        guard db.changesCount == 1 else { return .duplicate }
+
+        let oldText = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
+                                          arguments: [submission.fingerprint])
+        let old = try oldText.map { try JSONValue.parse(Data($0.utf8)) }
+        let document = submission.document(replacing: old)
+        let changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }
+        guard changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: changes.count) }
+        for change in changes {
+            try db.execute(sql: """
+                INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [submission.fingerprint, change.path, change.old?.serializedString,
+                                 change.new?.serializedString, submission.receivedAt])
+        }
+        try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db)
+        try db.execute(sql: """
+            INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
+            ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
+                failed_plugins = excluded.failed_plugins
+            """, arguments: [submission.fingerprint, document.serializedString, submission.receivedAt,
+                             Self.failedPluginsText(document)])
+        try db.execute(sql: """
+            UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
+                last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated)
+            WHERE fingerprint = ?
+            """, arguments: [submission.receivedAt, submission.clientRelease, submission.port?.number,
+                             submission.port?.deprecated, submission.fingerprint])
+        return .stored
+    }
+
+    /// Drops a device's history rows older than its newest `keeping`.
+    private static func pruneHistory(of fingerprint: String, keeping: Int, in db: Database) throws {
+        try db.execute(sql: """
+            DELETE FROM changes WHERE fingerprint = ? AND id <= (
+                SELECT id FROM changes WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+            """, arguments: [fingerprint, fingerprint, max(0, keeping)])
     }
 
     public func latestDocument(fingerprint: String) async throws -> JSONValue? {
@@ -193,10 +213,13 @@ public final class SQLiteStore: Store {
 
     // MARK: - Releases and patches
 
-    public func setClientRelease(_ release: Int, fingerprint: String) async throws {
+    public func recordUpdateRequest(fingerprint: String, release: Int) async throws -> [Patch]? {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE devices SET client_release = ? WHERE fingerprint = ?",
+            try db.execute(sql: "UPDATE devices SET client_release = ? WHERE fingerprint = ? AND state = 'accepted'",
                            arguments: [release, fingerprint])
+            guard db.changesCount == 1 else { return nil }
+            return try Row.fetchAll(db, sql: "SELECT * FROM patches WHERE fingerprint = ? AND state = 'pending' ORDER BY id",
+                                    arguments: [fingerprint]).map(Self.patch(from:))
         }
     }
 
@@ -226,12 +249,13 @@ public final class SQLiteStore: Store {
     }
 
     public func finishPatch(id: Int64, fingerprint: String, target: String, state: PatchState,
-                            message: String, at: Date) async throws -> Bool {
+                            message: String, at: Date, byAcceptedDevice: Bool) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: """
                 UPDATE patches SET state = ?, message = ?, finished_at = ?
                 WHERE id = ? AND fingerprint = ? AND target = ? AND state = 'pending'
-                """, arguments: [state.rawValue, message, at, id, fingerprint, target])
+                  AND (? = 0 OR EXISTS (SELECT 1 FROM devices WHERE fingerprint = ? AND state = 'accepted'))
+                """, arguments: [state.rawValue, message, at, id, fingerprint, target, byAcceptedDevice, fingerprint])
             return db.changesCount == 1
         }
     }

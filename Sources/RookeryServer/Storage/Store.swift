@@ -26,12 +26,15 @@ public protocol Store: IssueStore {
     /// `submission.document(replacing:)` of it, appends the changed leaves to the history and
     /// updates the last submission time and client release. The device
     /// must still be accepted when the transaction runs (it may have been revoked meanwhile).
-    func store(_ submission: Submission) async throws -> SubmissionOutcome
+    /// `history` bounds the rows one submission adds (over it, nothing is stored) and prunes
+    /// the device's oldest rows beyond what it keeps.
+    func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome
     func latestDocument(fingerprint: String) async throws -> JSONValue?
     func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]
 
-    /// Remembers which release a device said it runs (from its update requests).
-    func setClientRelease(_ release: Int, fingerprint: String) async throws
+    /// Answers an update request in one transaction: remembers which release the device said it
+    /// runs and returns its pending patches; nil, changing nothing, unless it is still accepted.
+    func recordUpdateRequest(fingerprint: String, release: Int) async throws -> [Patch]?
 
     /// Queues a patch and returns it with its id; throws `StoreError.pendingPatchExists` when the
     /// device already has a pending patch for that target.
@@ -39,9 +42,17 @@ public protocol Store: IssueStore {
     /// A device's patches, oldest first; only pending ones unless `includeFinished`.
     func patches(fingerprint: String, includeFinished: Bool) async throws -> [Patch]
     /// Ends a pending patch (acknowledged by the device, or cancelled by an admin). Returns false,
-    /// changing nothing, when no pending patch has this id, device and target.
+    /// changing nothing, when no pending patch has this id, device and target, or when
+    /// `byAcceptedDevice` and the device is no longer accepted.
     func finishPatch(id: Int64, fingerprint: String, target: String, state: PatchState,
-                     message: String, at: Date) async throws -> Bool
+                     message: String, at: Date, byAcceptedDevice: Bool) async throws -> Bool
+}
+
+extension Store {
+    /// Stores with the default history policy (tests and tools).
+    public func store(_ submission: Submission) async throws -> SubmissionOutcome {
+        try await store(submission, history: HistoryPolicy())
+    }
 }
 
 /// A store refused a change for a reason an admin can act on.

@@ -14,21 +14,34 @@ public struct VerifiedRequest: Sendable {
     public let verifiedPublicKey: String?
 }
 
-/// Checks, in order: JSON, known key in a state that allows the endpoint, signature made by exactly
-/// that key, sent_at within the allowed skew, nonce not seen before. (The size limit is enforced
-/// while the body is read.) Each failure is a `ProtocolError` with its status and code.
+/// Checks, in order: JSON (the envelope only), known key in a state that allows the endpoint,
+/// the signature's shape, sent_at within the allowed skew, signature made by exactly that key,
+/// nonce not seen before; then builds the whole body. (The size limit is enforced while the body
+/// is read.) Each failure is a `ProtocolError` with its status and code.
+///
+/// Until the signature is checked, anyone may be asking, so nothing before it costs more than a
+/// small bound: the JSON scan builds only the envelope (memory: the body and a few strings),
+/// the time check comes before gpg (a captured or forged request is not worth a gpg run once
+/// stale), and gpg sees only one small signature packet.
 public struct RequestVerifier: Sendable {
     let store: any Store
     let keyring: ServerKeyring
     let allowedSkew: TimeInterval
+    /// Parsing runs here, off the event loop, at most as many at once as the pool is wide.
+    let pool: BlockingPool
+    let limits = JSONLimits()
 
     public func verify(endpoint: WireProtocol.Endpoint, body: Data, signatureHeader: String?,
                        now: Date = Date()) async throws -> VerifiedRequest {
-        let envelope = try Envelope(parsing: body)
+        let limits = self.limits
+        let envelope = try await pool.run { try Envelope(scanning: body, for: endpoint, limits: limits) }
         let device = try await store.device(fingerprint: envelope.fingerprint)
         try Self.checkState(of: device, for: endpoint)
-
         let signature = try Self.decodeSignature(signatureHeader)
+        guard abs(envelope.sentAt.timeIntervalSince(now)) <= allowedSkew else {
+            throw ProtocolError(.staleTime, "sent_at \(RFC3339.string(from: envelope.sentAt)) is more than \(Int(allowedSkew)) s from the server's clock \(RFC3339.string(from: now))")
+        }
+
         var verifiedKey: String?
         let signer: VerifiedSignature
         do {
@@ -47,16 +60,26 @@ public struct RequestVerifier: Sendable {
         guard signer.fingerprint == envelope.fingerprint else {
             throw ProtocolError(.badSignature, "signed by \(signer.fingerprint), but the body claims \(envelope.fingerprint)")
         }
-
-        guard abs(envelope.sentAt.timeIntervalSince(now)) <= allowedSkew else {
-            throw ProtocolError(.staleTime, "sent_at \(RFC3339.string(from: envelope.sentAt)) is more than \(Int(allowedSkew)) s from the server's clock \(RFC3339.string(from: now))")
-        }
         // Remembered for twice the skew: older nonces belong to requests refused as stale anyway.
         guard try await store.recordNonce(envelope.nonce, seenAt: now, pruneBefore: now.addingTimeInterval(-2 * allowedSkew)) else {
             throw ProtocolError(.replay, "nonce \(envelope.nonce) was already used")
         }
-        return VerifiedRequest(fields: envelope.fields, fingerprint: envelope.fingerprint,
+        // An enrollment is anyone's (anyone can make a key): it keeps its envelope alone.
+        let fields = endpoint == .enroll ? envelope.fields : try await pool.run { try Self.parseWhole(body, limits: limits) }
+        return VerifiedRequest(fields: fields, fingerprint: envelope.fingerprint,
                                host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey)
+    }
+
+    /// The body as a tree, now that a known device signed it.
+    static func parseWhole(_ body: Data, limits: JSONLimits) throws -> [String: JSONValue] {
+        do {
+            guard case .object(let fields) = try JSONValue.parse(body, limits: limits) else {
+                throw ProtocolError(.malformed, "the body is not a JSON object")
+            }
+            return fields
+        } catch let error as JSONParseError {
+            throw ProtocolError(.malformed, "the body is not valid JSON: \(error)")
+        }
     }
 
     static func checkState(of device: Device?, for endpoint: WireProtocol.Endpoint) throws {
@@ -74,12 +97,19 @@ public struct RequestVerifier: Sendable {
         }
     }
 
+    /// The header's signature, once it has the shape of one (see `SignatureShape`).
     static func decodeSignature(_ header: String?) throws -> Data {
         guard let header, !header.isEmpty else {
             throw ProtocolError(.missingSignature, "the \(WireProtocol.signatureHeader) header is missing")
         }
+        guard header.utf8.count <= (SignatureShape.maxBytes + 2) / 3 * 4 + 8 else {
+            throw ProtocolError(.badSignature, "the \(WireProtocol.signatureHeader) header is longer than a signature of \(SignatureShape.maxBytes) bytes")
+        }
         guard let signature = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)), !signature.isEmpty else {
             throw ProtocolError(.badSignature, "the \(WireProtocol.signatureHeader) header is not base64")
+        }
+        do { try SignatureShape.check(signature) } catch let refusal as SignatureShape.Refusal {
+            throw ProtocolError(.badSignature, "not one OpenPGP signature: \(refusal)")
         }
         return signature
     }
@@ -93,11 +123,19 @@ struct Envelope {
     let sentAt: Date
     let nonce: String
 
-    init(parsing body: Data) throws {
-        guard let value = try? JSONValue.parse(body), case .object(let fields) = value else {
-            throw ProtocolError(.malformed, "the body is not a JSON object")
+    /// The envelope's own fields, and an enrollment's.
+    static let envelopeFields: Set<String> = [WireProtocol.Field.host, WireProtocol.Field.key,
+                                              WireProtocol.Field.sentAt, WireProtocol.Field.nonce]
+    static let enrollFields: Set<String> = ["public_key", "machine_id", "enrollment_token"]
+
+    /// Checks the whole body's syntax but builds only the envelope (and an enrollment's fields).
+    init(scanning body: Data, for endpoint: WireProtocol.Endpoint, limits: JSONLimits) throws {
+        let keeping = endpoint == .enroll ? Self.envelopeFields.union(Self.enrollFields) : Self.envelopeFields
+        do {
+            fields = try JSONValue.topLevelMembers(of: body, keeping: keeping, limits: limits)
+        } catch let error as JSONParseError {
+            throw ProtocolError(.malformed, "the body is not a JSON object: \(error)")
         }
-        self.fields = fields
         host = try Self.string(fields, WireProtocol.Field.host)
         guard InputValidation.isHostname(host) else { throw ProtocolError(.malformed, "host is not a valid hostname") }
         guard let fpr = InputValidation.fingerprint(try Self.string(fields, WireProtocol.Field.key)) else {

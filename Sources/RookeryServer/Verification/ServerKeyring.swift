@@ -8,22 +8,20 @@ import RookeryCore
 public struct ServerKeyring: Sendable {
     public let openPGP: OpenPGP
     private let verifier: any SignatureVerifier
-    private let scratchDirectory: String
+    private let enrollmentChecker: any EnrollmentChecking
     private let pool: BlockingPool
     /// One import at a time: the first submissions of a new device arrive together, and gpg
     /// processes writing one keyring at once fail (and fail the checks reading it meanwhile).
     private let importing = Locked(())
 
     /// `verifier` checks signatures against this keyring; nil means in this process.
-    public init(homeDirectory: String, scratchDirectory: String, pool: BlockingPool,
+    public init(homeDirectory: String, enrollmentChecker: any EnrollmentChecking, pool: BlockingPool,
                 verifier: (any SignatureVerifier)? = nil) throws {
         openPGP = OpenPGP(homeDirectory: homeDirectory)
         try openPGP.prepareHome()
         openPGP.makeProcessDefault()
         self.verifier = verifier ?? openPGP
-        try FileManager.default.createDirectory(atPath: scratchDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        self.scratchDirectory = scratchDirectory
+        self.enrollmentChecker = enrollmentChecker
         self.pool = pool
     }
 
@@ -50,25 +48,21 @@ public struct ServerKeyring: Sendable {
     }
 
     /// Checks an enrollment: `publicKey` must hold the key `fingerprint` and the body must be signed
-    /// by it. This happens in a throw-away keyring that never starts a gpg-agent, so nothing an
-    /// unverified stranger sent reaches the real keyring. Returns the signature and the key,
+    /// by it. `enrollmentChecker` does it away from this keyring (see `EnrollmentCheckProcess`),
+    /// so nothing an unverified stranger sent reaches it. Returns the signature and the key,
     /// exported alone and minimal.
     public func verifyEnrollment(publicKey: String, fingerprint: String, signature: Data,
                                  body: Data) async throws -> (VerifiedSignature, String) {
         guard !publicKey.contains("PRIVATE KEY") else {
             throw OpenPGPError("enroll", message: "public_key holds private key material; send only the public key")
         }
-        let scratch = OpenPGP(homeDirectory: scratchDirectory + "/" + UUID().uuidString.prefix(8))
-        return try await pool.run {
-            try scratch.prepareHome(publicKeysOnly: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch.homeDirectory) }
-            let imported = try scratch.importKeys(Data(publicKey.utf8))
-            guard imported.contains(fingerprint) else {
-                throw OpenPGPError("enroll", message: "public_key does not hold key \(fingerprint)")
-            }
-            let verified = try scratch.verify(signature: signature, data: body)
-            return (verified, try scratch.exportPublicKey(fingerprint: fingerprint))
+        do { try PublicKeyShape.check(armored: publicKey) } catch let refusal as SignatureShape.Refusal {
+            throw OpenPGPError("enroll", message: refusal.description)
         }
+        let request = EnrollmentCheckRequest(publicKey: publicKey, fingerprint: fingerprint, signature: signature, body: body)
+        let checker = enrollmentChecker
+        let result = try await pool.run { try checker.check(request) }
+        return (result.signer, result.publicKey)
     }
 
     /// Drops a device key from the cache (the database record is what counts).

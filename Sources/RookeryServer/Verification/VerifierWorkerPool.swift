@@ -165,12 +165,12 @@ enum VerifierFrames {
 
     private static var truncated: Error { VerifierWorkerProcess.Broken(description: "malformed answer from verify worker") }
 
-    private static func append(_ chunk: Data, to frame: inout Data) {
+    static func append(_ chunk: Data, to frame: inout Data) {
         withUnsafeBytes(of: UInt32(chunk.count).bigEndian) { frame.append(contentsOf: $0) }
         frame.append(chunk)
     }
 
-    private static func readChunk(from input: FileHandle, allowEOF: Bool) throws -> Data? {
+    static func readChunk(from input: FileHandle, allowEOF: Bool) throws -> Data? {
         let header = try readExactly(4, from: input, allowEOF: allowEOF)
         guard header.count == 4 else { return nil }
         let length = header.reduce(0) { $0 << 8 | Int($1) }
@@ -179,7 +179,7 @@ enum VerifierFrames {
     }
 
     /// Reads exactly `count` bytes; an empty result only at a clean end of input when allowed.
-    private static func readExactly(_ count: Int, from input: FileHandle, allowEOF: Bool = false) throws -> Data {
+    static func readExactly(_ count: Int, from input: FileHandle, allowEOF: Bool = false) throws -> Data {
         var result = Data()
         while result.count < count {
             guard let chunk = try input.read(upToCount: count - result.count), !chunk.isEmpty else {
