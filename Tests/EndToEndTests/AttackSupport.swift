@@ -65,29 +65,52 @@ struct NormalDevice {
         openPGP = OpenPGP(homeDirectory: client.root + "/var/client/gnupg")
         guard let key = try openPGP.secretKeyFingerprints().first else { throw SettingsError("\(name) has no key") }
         fingerprint = key
+        // The first submission brings the key into the server's keyring: not what a probe measures.
+        guard try submit().status == 200 else { throw SettingsError("\(name) cannot submit") }
     }
 
     /// Signs a submission first (the device's own cost), then POSTs it and returns the HTTP
     /// status and the seconds the server took to answer.
     func submit() throws -> (status: Int, seconds: Double) {
-        let request = try SignedRequest.make(
-            endpoint: .submit,
-            fields: ["submission_id": .string(UUID().uuidString),
-                     "plugins": .object(["probe": .object(["at": .string(RFC3339.string(from: Date()))])])],
-            host: client.name, fingerprint: fingerprint, signer: openPGP)
-        return try post(request)
+        let answer = try submit(plugins: ["probe": .object(["at": .string(RFC3339.string(from: Date()))])])
+        return (answer.status, answer.seconds)
     }
 
-    private func post(_ request: SignedRequest) throws -> (status: Int, seconds: Double) {
-        let bodyFile = client.root + "/probe-body.json"
-        try request.body.write(to: URL(fileURLWithPath: bodyFile))
-        let started = Date()
-        let result = try runProcess("/usr/bin/curl", [
-            "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30",
-            "-H", "Content-Type: application/json",
-            "-H", "\(WireProtocol.signatureHeader): \(request.signatureHeaderValue)",
-            "--data-binary", "@" + bodyFile, server.url + "/rookery/v1/submit",
-        ], environment: [:])
-        return (Int(result.stdout) ?? 0, Date().timeIntervalSince(started))
+    /// Signs and POSTs a submission of `plugins`; the server's whole answer.
+    func submit(plugins: [String: JSONValue]) throws -> RawAnswer {
+        let request = try SignedRequest.make(
+            endpoint: .submit,
+            fields: ["submission_id": .string(UUID().uuidString), "plugins": .object(plugins)],
+            host: client.name, fingerprint: fingerprint, signer: openPGP)
+        return try postRaw(server.url, endpoint: "submit", body: request.body,
+                           signatureHeader: request.signatureHeaderValue, scratch: client.root)
     }
+}
+
+/// What the server answered to one request, and how long it took.
+struct RawAnswer {
+    let status: Int
+    let body: String
+    let seconds: Double
+}
+
+/// POSTs `body` to `endpoint` with curl, as any peer could, and waits up to 60 s for the answer.
+func postRaw(_ serverURL: String, endpoint: String, body: Data, signatureHeader: String?,
+             scratch: String) throws -> RawAnswer {
+    let name = UUID().uuidString.prefix(8)
+    let bodyFile = scratch + "/post-\(name).json", answerFile = scratch + "/answer-\(name).json"
+    try body.write(to: URL(fileURLWithPath: bodyFile))
+    defer {
+        try? FileManager.default.removeItem(atPath: bodyFile)
+        try? FileManager.default.removeItem(atPath: answerFile)
+    }
+    var arguments = ["-s", "-o", answerFile, "-w", "%{http_code}", "--max-time", "60",
+                     "-H", "Content-Type: application/json", "-H", "Expect:"]
+    if let signatureHeader { arguments += ["-H", "\(WireProtocol.signatureHeader): \(signatureHeader)"] }
+    let started = Date()
+    let result = try runProcess("/usr/bin/curl", arguments + ["--data-binary", "@" + bodyFile,
+                                                               serverURL + "/rookery/v1/" + endpoint], environment: [:])
+    let seconds = Date().timeIntervalSince(started)
+    let answer = (try? String(contentsOfFile: answerFile, encoding: .utf8)) ?? ""
+    return RawAnswer(status: Int(result.stdout) ?? 0, body: answer, seconds: seconds)
 }

@@ -329,3 +329,54 @@ import Testing
         #expect(try await context.store.latestDocument(fingerprint: key) == nil)
     }
 }
+
+/// Every endpoint re-checks the device in the transaction that acts on it, and a submission's
+/// history is bounded (issue 13).
+@Suite struct StoreRecheckTests {
+    static let key = String(repeating: "D", count: 40)
+
+    static func acceptedDevice(_ context: ServerContext) async throws {
+        _ = try await context.store.enroll(Device(fingerprint: key, publicKey: "k", hostname: "h", machineID: "m",
+                                                  state: .pending, enrolledAt: Date()), acceptUnlessFlagged: false)
+        try await context.store.setState(.accepted, fingerprint: key, at: Date())
+    }
+
+    @Test func anUpdateOrAcknowledgementOfARevokedDeviceChangesNothing() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        try await Self.acceptedDevice(context)
+        let patch = try await context.store.queuePatch(Patch(fingerprint: Self.key, target: "client/plugins/x",
+                                                             action: .write, mode: 0o755, content: Data("x".utf8),
+                                                             state: .pending, createdAt: Date()))
+        #expect(try await context.store.recordUpdateRequest(fingerprint: Self.key, release: 3)?.map(\.id) == [patch.id])
+        try await context.store.setState(.revoked, fingerprint: Self.key, at: Date())
+        #expect(try await context.store.recordUpdateRequest(fingerprint: Self.key, release: 4) == nil)
+        #expect(try await context.store.device(fingerprint: Self.key)?.clientRelease == 3)
+        #expect(try await !context.store.finishPatch(id: patch.id, fingerprint: Self.key, target: patch.target,
+                                                     state: .applied, message: "", at: Date(), byAcceptedDevice: true))
+        // An administrator may still cancel it.
+        #expect(try await context.store.finishPatch(id: patch.id, fingerprint: Self.key, target: patch.target,
+                                                    state: .cancelled, message: "", at: Date(), byAcceptedDevice: false))
+    }
+
+    @Test func aSubmissionOverTheHistoryLimitStoresNothingAndOldRowsArePruned() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        try await Self.acceptedDevice(context)
+        let policy = HistoryPolicy(maxRowsPerSubmission: 5, rowsPerDevice: 8)
+        func submission(_ id: String, leaves: Int, value: Int64) -> Submission {
+            let plugins = Dictionary(uniqueKeysWithValues: (0..<leaves).map { ("l\($0)", JSONValue.integer(value)) })
+            return Submission(fingerprint: Self.key, submissionID: id, document: .object(["plugins": .object(plugins)]),
+                              receivedAt: Date())
+        }
+        // Six changed leaves: refused whole, and the id is free for a retry.
+        #expect(try await context.store.store(submission("s1", leaves: 6, value: 1), history: policy) == .tooManyChanges(rows: 6))
+        #expect(try await context.store.latestDocument(fingerprint: Self.key) == nil)
+        #expect(try await context.store.store(submission("s1", leaves: 4, value: 1), history: policy) == .stored)
+        #expect(try await context.store.store(submission("s2", leaves: 4, value: 2), history: policy) == .stored)
+        #expect(try await context.store.store(submission("s3", leaves: 4, value: 3), history: policy) == .stored)
+        let history = try await context.store.history(fingerprint: Self.key, limit: 100)
+        #expect(history.count == 8)
+        #expect(history.allSatisfy { $0.new == .integer(2) || $0.new == .integer(3) }, "the oldest rows went first")
+    }
+}

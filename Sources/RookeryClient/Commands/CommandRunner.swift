@@ -35,6 +35,7 @@ public struct CommandRunner: Sendable {
     public func runAll() -> Batch {
         var results = notes()
         var failures = loadFailures()
+        var attempted = failures
         var done: [String] = []
         for name in commandNames() {
             let path = context.root.clientCommands + "/" + name
@@ -44,10 +45,14 @@ public struct CommandRunner: Sendable {
                 context.log.warning("command \(name) refused: commands are turned off")
                 continue
             }
-            var result = run(path)
+            let earlier = failures[name] ?? 0
+            // Given up before, but that result never reached the queue (a full disk): say so
+            // again without running it once more.
+            var result = earlier >= context.settings.commandMaxFailures ? [:] : run(path)
             let succeeded = result["returncode"] == .integer(0)
-            let attempts = (failures[name] ?? 0) + 1
+            let attempts = min(earlier + 1, context.settings.commandMaxFailures)
             result["attempts"] = .integer(Int64(attempts))
+            attempted[name] = attempts
             if succeeded || attempts >= context.settings.commandMaxFailures {
                 if !succeeded { result["gave_up"] = .bool(true) }
                 done.append(path)
@@ -58,6 +63,9 @@ public struct CommandRunner: Sendable {
             context.log.info("command \(name) ran: return code \(result["returncode"]?.serializedString ?? "?")")
             results[name] = .object(result)
         }
+        // Every run counts now, before the results are queued: if queueing fails, the next
+        // collection must not start the count again (or a failing command runs forever).
+        saveFailures(attempted)
         return Batch(results: results, done: done, failures: failures, runner: self)
     }
 

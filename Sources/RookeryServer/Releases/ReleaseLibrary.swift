@@ -68,7 +68,10 @@ public struct ReleaseLibrary: Sendable {
     /// `build` gets the number and returns the tarball and how many files it holds.
     public func publish(_ build: (Int) async throws -> (tarball: Data, files: Int),
                         now: Date = Date()) async throws -> ReleaseRecord {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A release may carry an enrollment token: readable by the server's user and group only.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o750])
+        try FileManager.default.setAttributes([.posixPermissions: 0o750], ofItemAtPath: directory)
         let lock = try FileLock(path: directory + "/.publish.lock")
         defer { lock.release() }
         let number = try nextNumber()
@@ -76,14 +79,22 @@ public struct ReleaseLibrary: Sendable {
         let (tarball, files) = try await build(number)
         let record = ReleaseRecord(number: number, createdAt: RFC3339.string(from: now), size: tarball.count,
                                    sha256: ReleaseManifest.sha256Hex(tarball), files: files)
-        try tarball.write(to: URL(fileURLWithPath: tarballPath(number)), options: .atomic)
+        // Owned like the directory (the server's user, set up by server-setup.sh), whoever publishes.
+        let owner = try directoryOwner()
+        try AtomicFile.write(tarball, to: tarballPath(number), mode: 0o640, owner: owner)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath(number)), options: .atomic)
+        try AtomicFile.write(try encoder.encode(record), to: recordPath(number), mode: 0o640, owner: owner)
         return record
     }
 
     private var highestPath: String { directory + "/.highest" }
+
+    private func directoryOwner() throws -> (uid_t, gid_t) {
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory)
+        return ((attributes[.ownerAccountID] as? NSNumber)?.uint32Value ?? getuid(),
+                (attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value ?? getgid())
+    }
 
     /// One more than the highest number ever handed out here (remembered in `.highest`, and
     /// checked against the files), so a number is never used twice, even after a failed or
