@@ -8,6 +8,9 @@ public struct ServerContext: Sendable {
     public let settings: ServerSettings
     public let store: any Store
     public let keyring: ServerKeyring
+    /// The GnuPG home of the server's signing key; the process's default home, since every
+    /// update answer is signed here.
+    public let signingHome: OpenPGP
     /// Made on first use: most admin commands (and most tests) never sign anything, and making
     /// or checking the key costs gpg runs and a gpg-agent.
     private let signingKeyCache = Locked<ServerSigningKey?>(nil)
@@ -33,11 +36,14 @@ public struct ServerContext: Sendable {
         let enrollmentChecker: any EnrollmentChecking = verifyWorkerExecutable.map {
             EnrollmentCheckProcess(executable: $0, user: loaded.untrustedUserForChecks)
         } ?? InProcessEnrollmentChecker(scratchDirectory: root.serverState + "/scratch")
+        signingHome = OpenPGP(homeDirectory: root.serverGnuPGHome)
+        try signingHome.prepareHome()
+        signingHome.makeProcessDefault()
         keyring = try ServerKeyring(
-            homeDirectory: root.serverGnuPGHome, enrollmentChecker: enrollmentChecker,
+            homeDirectory: root.serverDeviceKeyring, enrollmentChecker: enrollmentChecker,
             pool: pool,
             verifier: verifyWorkerExecutable.map {
-                VerifierWorkerPool(executable: $0, homeDirectory: root.serverGnuPGHome)
+                VerifierWorkerPool(executable: $0, homeDirectory: root.serverDeviceKeyring)
             })
         releases = ReleaseLibrary(directory: root.clientReleaseArchive)
     }
@@ -47,7 +53,7 @@ public struct ServerContext: Sendable {
     public func signingKey() throws -> ServerSigningKey {
         try signingKeyCache.withLock { cached in
             if let cached { return cached }
-            let key = try ServerSigningKey.loadOrCreate(root: root, openPGP: keyring.openPGP, pool: pool)
+            let key = try ServerSigningKey.loadOrCreate(root: root, openPGP: signingHome, pool: pool)
             cached = key
             return key
         }

@@ -104,13 +104,14 @@ func postRaw(_ serverURL: String, endpoint: String, body: Data, signatureHeader:
         try? FileManager.default.removeItem(atPath: bodyFile)
         try? FileManager.default.removeItem(atPath: answerFile)
     }
-    var arguments = ["-s", "-o", answerFile, "-w", "%{http_code}", "--max-time", "60",
+    // curl's own clock (connect to last byte): the time to start curl is not the server's.
+    var arguments = ["-s", "-o", answerFile, "-w", "%{http_code} %{time_total}", "--max-time", "60",
                      "-H", "Content-Type: application/json", "-H", "Expect:"]
     if let signatureHeader { arguments += ["-H", "\(WireProtocol.signatureHeader): \(signatureHeader)"] }
-    let started = Date()
     let result = try runProcess("/usr/bin/curl", arguments + ["--data-binary", "@" + bodyFile,
                                                                serverURL + "/rookery/v1/" + endpoint], environment: [:])
-    let seconds = Date().timeIntervalSince(started)
+    let measured = result.stdout.split(separator: " ")
     let answer = (try? String(contentsOfFile: answerFile, encoding: .utf8)) ?? ""
-    return RawAnswer(status: Int(result.stdout) ?? 0, body: answer, seconds: seconds)
+    return RawAnswer(status: measured.first.flatMap { Int($0) } ?? 0, body: answer,
+                     seconds: measured.last.flatMap { Double($0) } ?? .infinity)
 }

@@ -31,7 +31,7 @@ import Testing
             let body = Data(buffer: response.body)
             let signature = try #require(response.headers[HTTPField.Name(WireProtocol.signatureHeader)!]
                 .flatMap { Data(base64Encoded: $0) })
-            let signer = try context.keyring.openPGP.verify(signature: signature, data: body)
+            let signer = try context.signingHome.verify(signature: signature, data: body)
             #expect(signer.fingerprint == (try context.signingKey()).fingerprint)
             let answer = try JSONDecoder().decode(UpdateAnswer.self, from: body)
             #expect(answer.nonce == request.nonce)

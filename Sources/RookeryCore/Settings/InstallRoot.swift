@@ -65,6 +65,9 @@ public struct InstallRoot: Sendable {
     public var serverSettings: String { path + "/server/settings.yml" }
     public var serverState: String { path + "/var/server" }
     public var serverGnuPGHome: String { path + "/var/server/gnupg" }
+    /// The cache of accepted devices' public keys, apart from the signing key's home: what
+    /// devices sent is never read by gpg where that key lives.
+    public var serverDeviceKeyring: String { path + "/var/server/device-keys" }
     public var clientReleaseArchive: String { path + "/var/client_releases" }
     /// The public half of the server's signing key, which releases carry for clients to pin.
     public var serverPublicKey: String { path + "/server/server-key.asc" }

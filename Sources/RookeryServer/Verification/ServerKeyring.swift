@@ -1,8 +1,8 @@
 import Foundation
 import RookeryCore
 
-/// The server's GnuPG home. The database is the truth about device keys; this keyring is a cache of
-/// them that fills itself: a submission whose key is not here yet has it imported from the device's
+/// The accepted devices' keys, in a GnuPG home of their own (not the signing key's). The database
+/// is the truth about device keys; this keyring is a cache of them that fills itself: a submission whose key is not here yet has it imported from the device's
 /// record and checked again. So an admin command on any host, or another server process sharing
 /// the database, needs nothing but the database. All calls run on the blocking pool.
 public struct ServerKeyring: Sendable {
@@ -18,8 +18,7 @@ public struct ServerKeyring: Sendable {
     public init(homeDirectory: String, enrollmentChecker: any EnrollmentChecking, pool: BlockingPool,
                 verifier: (any SignatureVerifier)? = nil) throws {
         openPGP = OpenPGP(homeDirectory: homeDirectory)
-        try openPGP.prepareHome()
-        openPGP.makeProcessDefault()
+        try openPGP.prepareHome(publicKeysOnly: true)
         self.verifier = verifier ?? openPGP
         self.enrollmentChecker = enrollmentChecker
         self.pool = pool
