@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryTestSupport
 import Testing
 import Yams
 
@@ -83,9 +84,10 @@ import Yams
         // (line replaced, what, where the message points, what it says)
         (10, "    password: \"\(smtpPassword)\"\n    password: \"x\"", "line 10, column 5", "given again"),
         (6, "\talice: \"\(passwordHash)\"", "line 6, column 1", "a tab"),
-        (11, "   from: rookery@example.org", "line 11, column 4", ""),                  // bad indentation
-        (4, "  - \"\(token)", "line 5, column 1", ""),                                     // an unclosed quote
-        (3, "enrollment_tokens: {\"\(token)\": 1}", "line 3, column 20", "expected a list"),
+        (11, "   from: rookery@example.org", "line 11, column 4", "did not find expected key (while parsing a block mapping that starts at line 8, column 3)"),
+        (4, "  - \"\(token)", "line 6, column 11", "(while parsing a block collection that starts at line 4, column 3)"),  // a quote left open
+        (4, "  - {\"\(token)\": 1}", "line 4, column 5", "expected a single value"),
+        (6, "  - \"\(passwordHash)\"", "line 6, column 3", "expected a mapping"),
         (2, "listen_port: \(token)", "line 2, column 14", "expected a whole number"),
         (11, "    \(smtpPassword): x", "line 11, column 5", "unknown key; the keys here are host, port"),
     ])

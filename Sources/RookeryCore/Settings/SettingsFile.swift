@@ -30,10 +30,11 @@ public enum SettingsFile {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             return !trimmed.isEmpty && !trimmed.hasPrefix("#")
         }
-        // Parsed and decoded in two steps, as YAMLDecoder does, so each error keeps its kind.
+        // Parsed and decoded in two steps, as YAMLDecoder does (with its resolver), so each error
+        // keeps its kind.
         let parser: Parser, root: Node
         do {
-            parser = try Parser(yaml: hasContent ? text : "{}", resolver: Resolver([.merge]))
+            parser = try Parser(yaml: hasContent ? text : "{}", resolver: Resolver.basic.appending(.merge))
             root = try parser.singleRoot() ?? Node("")
         } catch {
             throw SettingsError(SettingsProblem.message(parsing: error, text: text, source: source))
