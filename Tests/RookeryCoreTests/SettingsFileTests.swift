@@ -90,11 +90,24 @@ import Yams
         (6, "  - \"\(passwordHash)\"", "line 6, column 3", "expected a mapping"),
         (2, "listen_port: \(token)", "line 2, column 14", "expected a whole number"),
         (11, "    \(smtpPassword): x", "line 11, column 5", "unknown key; the keys here are host, port"),
+        (10, "    password: \"\(smtpPassword)\u{7}\"", "line 10, column 34", "control characters are not allowed"),
     ])
     func brokenServerSettingsAreReportedByPlaceAlone(line: Int, mistake: String, place: String, says: String) {
         let message = Self.refusal(ServerSettings.self, Self.serverSettings(line, mistake))
         #expect(message.hasPrefix("invalid settings in /srv/server/settings.yml at \(place): "), "\(message)")
         #expect(message.contains(says), "\(message)")
+    }
+
+    @Test func aFileThatIsNotUTF8IsRefusedWithoutItsContent() throws {
+        let sandbox = try Sandbox()
+        let path = sandbox.path + "/settings.yml"
+        try (Data("audit:\n  smtp:\n    password: \"\(Self.smtpPassword)".utf8) + Data([0xff, 0x22, 0x0a]))
+            .write(to: URL(fileURLWithPath: path))
+        #expect {
+            try SettingsFile.load(ServerSettings.self, from: path)
+        } throws: { error in
+            "\(error)" == "invalid settings in \(path): not UTF-8 text"
+        }
     }
 
     @Test func aValueOfTheWrongTypeInTheClientsFileIsPlacedAtTheValue() {

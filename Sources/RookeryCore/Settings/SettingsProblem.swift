@@ -33,7 +33,7 @@ public enum SettingsProblem {
         case DecodingError.typeMismatch(let type, let context): (context.codingPath, "expected \(kind(type))", false)
         case DecodingError.valueNotFound(_, let context): (context.codingPath, "a value is missing", false)
         // The key is one of Rookery's own names.
-        case DecodingError.keyNotFound(let key, let context): (context.codingPath, "\(key.stringValue) is missing", false)
+        case DecodingError.keyNotFound(let key, let context): (context.codingPath, "\(key.stringValue) is required here", false)
         case DecodingError.dataCorrupted(let context): (context.codingPath, "a value that cannot be read here", false)
         default: ([], "cannot be read as settings", false)
         }
