@@ -128,6 +128,11 @@ import Testing
         #expect(document["settings_problem"]?.stringValue == problem, "\(document)")
         #expect(document["commands"]?["nope"]?["refused"]?.stringValue?.contains("allow_commands") == true, "\(document)")
         #expect(try Self.log(of: device).contains("warning \(problem)"))
+        // The shipped check opens an issue for it.
+        let checks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("server/issues.yml")
+        try fleet.sandbox.write(try String(contentsOf: checks, encoding: .utf8), to: "srv/server/issues.yml")
+        #expect(try Self.openIssues(fleet, of: "k1").contains("client-settings-refused"))
         Self.expectNoFile(under: device.root + "/var/client", holds: Self.token, except: "settings.last-good.json")
 
         // Fixed, the file is used again and the next collection no longer carries the problem.
@@ -135,6 +140,7 @@ import Testing
         #expect(try device.run("collect").status == 0)
         #expect(try device.run("submit").status == 0)
         #expect(try fleet.document(of: "k1")["settings_problem"] == nil)
+        #expect(try !Self.openIssues(fleet, of: "k1").contains("client-settings-refused"))
         #expect(try Self.log(of: device).contains("settings read again"))
         // The copy holds the token now, so only its owner may read it.
         let copy = try FileManager.default.attributesOfItem(atPath: device.root + "/var/client/settings.last-good.json")
@@ -142,6 +148,15 @@ import Testing
     }
 
     // MARK: - Helpers
+
+    /// The names of a device's open issues, as `issues audit --json` reports them.
+    static func openIssues(_ fleet: ReleaseFleet, of host: String) throws -> [String] {
+        let audit = try fleet.server.admin(["issues", "audit", "--json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        guard case .array(let devices) = try JSONValue.parse(Data(audit.stdout.utf8)),
+              case .array(let issues)? = devices.first(where: { $0["hostname"] == .string(host) })?["issues"] else { return [] }
+        return issues.compactMap { $0["name"]?.stringValue }
+    }
 
     static func log(of client: ClientRoot) throws -> String {
         try String(contentsOfFile: client.root + "/var/client/client.log", encoding: .utf8)
