@@ -217,6 +217,7 @@ struct Status: ParsableCommand {
             ("server_url", .string(context.settings.serverURL)),
             ("release", .integer(Int64(ReleaseInstaller.installedNumber(context.root)))),
             ("commands_allowed", .bool(context.settings.allowCommands)),
+            ("settings_problem", context.settingsProblem.map(JSONValue.string) ?? .null),
             ("queued", .integer(Int64(items.count))),
             ("rejected", .integer(Int64(rejected))),
             ("last_collect", state.lastCollect.map { .string(RFC3339.string(from: $0)) } ?? .null),

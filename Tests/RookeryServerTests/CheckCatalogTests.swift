@@ -349,7 +349,7 @@ import Testing
             grace: 0
             grace: 7d
         """)
-        #expect(message?.contains("'grace'") == true, "\(message ?? "parsed")")
+        #expect(message?.contains("at line 4, column 5: this key is given again") == true, "\(message ?? "parsed")")
     }
 
     @Test func badComputedKindNamesItsLine() {
@@ -483,7 +483,8 @@ import Testing
 
     @Test func invalidYAMLIsRefusedWithTheSource() {
         let message = Self.failure("checks: [\n  - name: a\n")
-        #expect(message?.hasPrefix("issues.yml: not valid YAML") == true, "\(message ?? "parsed")")
+        #expect(message?.hasPrefix("invalid settings in issues.yml at line ") == true, "\(message ?? "parsed")")
+        #expect(message?.contains("name: a") == false, "\(message ?? "parsed")")
     }
 
     @Test func loadNamesAFileItCannotRead() {
@@ -539,5 +540,14 @@ import Testing
         #expect(try verdict(#"[{"port": 3306, "address": "::ffff:127.0.0.1"}]"#) == .clear)
         #expect(try verdict(#"[{"port": 22, "address": "0.0.0.0"}, {"port": 443, "address": "::"}]"#) == .clear)
         #expect(try verdict("[]") == .clear)
+    }
+
+    @Test func shippedSettingsCheckHoldsWhileTheDeviceRunsOnItsLastGoodSettings() throws {
+        let path = Self.repoRoot.appendingPathComponent("server/issues.yml").path
+        let check = try #require(try CheckCatalog.load(path: path).check(named: "client-settings-refused"))
+        let condition = try #require(Self.condition(check))
+        let refused = #"{"plugins": {}, "settings_problem": "invalid settings in /r/client/settings.yml at line 3, column 1: unknown key"}"#
+        #expect(condition.evaluate(try JSONValue.parse(Data(refused.utf8))) == .holds)
+        #expect(condition.evaluate(try JSONValue.parse(Data(#"{"plugins": {}}"#.utf8))) == .clear)
     }
 }

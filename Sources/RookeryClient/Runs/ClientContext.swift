@@ -5,15 +5,20 @@ import RookeryCore
 public struct ClientContext: Sendable {
     public let root: InstallRoot
     public let settings: ClientSettings
+    /// Why the settings files were refused, while the device runs on its last good settings
+    /// (see `DeviceSettings`); the next collection carries it to the server.
+    public let settingsProblem: String?
     public let log: ClientLog
     public let openPGP: OpenPGP
 
     public init(root: InstallRoot, interactive: Bool) throws {
         self.root = root
-        settings = try SettingsFile.loadClientSettings(root)
         try FileManager.default.createDirectory(atPath: root.clientState, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         log = ClientLog(path: root.clientState + "/client.log", echoWarnings: interactive)
+        let loaded = try DeviceSettings.load(root, log: log)
+        settings = loaded.settings
+        settingsProblem = loaded.problem
         openPGP = OpenPGP(homeDirectory: root.clientGnuPGHome)
     }
 

@@ -34,6 +34,7 @@ public struct Collector: Sendable {
             "release": .integer(Int64(ReleaseInstaller.installedNumber(context.root))),
         ]
         if !commands.results.isEmpty { item["commands"] = .object(commands.results) }
+        if let problem = context.settingsProblem { item["settings_problem"] = .string(problem) }
         let name = try queue.enqueue(item, id: id, at: now)
         commands.finish()
         let dropped = try queue.enforceBounds(

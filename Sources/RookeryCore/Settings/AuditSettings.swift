@@ -14,12 +14,12 @@ public struct AuditSettings: Codable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case issuesFile = "issues_file", mailto, businessHours = "business_hours", smtp, webhook
     }
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         let d = AuditSettings()
         issuesFile = try c.decodeIfPresent(String.self, forKey: .issuesFile) ?? d.issuesFile
         mailto = try c.decodeIfPresent(String.self, forKey: .mailto) ?? d.mailto
@@ -41,12 +41,12 @@ public struct BusinessHoursSettings: Codable, Sendable {
         self.workingHours = workingHours
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case timeZone = "time_zone", workingDays = "working_days", workingHours = "working_hours"
     }
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? "UTC"
         workingDays = try c.decodeIfPresent([String].self, forKey: .workingDays) ?? workingDays
         workingHours = try c.decodeIfPresent(String.self, forKey: .workingHours) ?? workingHours
@@ -69,12 +69,12 @@ public struct SMTPSettings: Codable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case host, port, security, username, password, from, caFile = "ca_file"
     }
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         let d = SMTPSettings()
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
         port = try c.decodeIfPresent(Int.self, forKey: .port)

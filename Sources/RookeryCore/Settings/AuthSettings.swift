@@ -18,31 +18,17 @@ public struct EndpointAuthSettings: Codable, Sendable, Equatable {
 
     public var isEmpty: Bool { ipRanges.isEmpty && users.isEmpty && groups.isEmpty && passwords.isEmpty }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case ipRanges = "ip_ranges", users, groups, passwords, mandatory
     }
 
     public init(from decoder: Decoder) throws {
-        // A misspelt key (PenguinDome's `ipranges`) would leave the endpoint open: refuse it.
-        let all = try decoder.container(keyedBy: AnyKey.self)
-        if let unknown = all.allKeys.first(where: { CodingKeys(stringValue: $0.stringValue) == nil }) {
-            throw DecodingError.dataCorruptedError(
-                forKey: unknown, in: all,
-                debugDescription: "unknown key \(unknown.stringValue); expected ip_ranges, users, groups, passwords, mandatory")
-        }
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // A misspelt key (PenguinDome's `ipranges`) would leave the endpoint open.
+        let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         ipRanges = try c.decodeIfPresent([String].self, forKey: .ipRanges) ?? []
         users = try c.decodeIfPresent([String].self, forKey: .users) ?? []
         groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? []
         passwords = try c.decodeIfPresent([String: String].self, forKey: .passwords) ?? [:]
         mandatory = try c.decodeIfPresent(Bool.self, forKey: .mandatory) ?? false
     }
-}
-
-/// Any key, to list what a mapping holds.
-struct AnyKey: CodingKey {
-    let stringValue: String
-    init?(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
 }

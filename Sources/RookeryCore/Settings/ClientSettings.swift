@@ -26,7 +26,7 @@ public struct ClientSettings: Codable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case serverURL = "server_url", hostname
         case collectInterval = "collect_interval", submitInterval = "submit_interval"
         case pluginTimeout = "plugin_timeout", pluginParallelism = "plugin_parallelism"
@@ -43,7 +43,7 @@ public struct ClientSettings: Codable, Sendable {
     public static let baseKey = CodingUserInfoKey(rawValue: "rookery.clientSettings.base")!
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         let d = decoder.userInfo[Self.baseKey] as? ClientSettings ?? ClientSettings()
         serverURL = try c.decodeIfPresent(String.self, forKey: .serverURL) ?? d.serverURL
         hostname = try c.decodeIfPresent(String.self, forKey: .hostname) ?? d.hostname

@@ -21,6 +21,14 @@ public struct PortSettings: Codable, Sendable, Equatable {
             self.certificate = certificate
             self.key = key
         }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case certificate, key }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
+            certificate = try c.decode(String.self, forKey: .certificate)
+            key = try c.decode(String.self, forKey: .key)
+        }
     }
 
     /// Reads any of the three forms; ports come back in ascending order.
@@ -31,7 +39,7 @@ public struct PortSettings: Codable, Sendable, Equatable {
         let map = try single.decode([String: Options?].self)
         return try map.map { key, options in
             guard let number = Int(key) else {
-                throw DecodingError.dataCorruptedError(in: single, debugDescription: "port \(key) is not a number")
+                throw SettingRefusal(codingPath: decoder.codingPath + [AnyKey(stringValue: key)!], reason: "a port must be a number")
             }
             return PortSettings(number: number, deprecated: options?.deprecated ?? false, tls: options?.tls)
         }.sorted { $0.number < $1.number }.checked(decoder)
@@ -41,15 +49,10 @@ public struct PortSettings: Codable, Sendable, Equatable {
         var deprecated: Bool?
         var tls: TLSFiles?
 
-        enum CodingKeys: String, CodingKey { case deprecated, tls }
+        enum CodingKeys: String, CodingKey, CaseIterable { case deprecated, tls }
 
         init(from decoder: Decoder) throws {
-            let all = try decoder.container(keyedBy: AnyKey.self)
-            if let unknown = all.allKeys.first(where: { CodingKeys(stringValue: $0.stringValue) == nil }) {
-                throw DecodingError.dataCorruptedError(forKey: unknown, in: all,
-                                                       debugDescription: "unknown key \(unknown.stringValue); expected deprecated, tls")
-            }
-            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
             deprecated = try c.decodeIfPresent(Bool.self, forKey: .deprecated)
             tls = try c.decodeIfPresent(TLSFiles.self, forKey: .tls)
         }
@@ -60,8 +63,7 @@ private extension Array where Element == PortSettings {
     func checked(_ decoder: Decoder) throws -> [PortSettings] {
         let numbers = map(\.number)
         guard !isEmpty, numbers.allSatisfy({ (0...65535).contains($0) }), Set(numbers).count == count else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "port: one or more distinct ports from 0 to 65535"))
+            throw SettingRefusal(codingPath: decoder.codingPath, reason: "port: one or more distinct ports from 0 to 65535")
         }
         return self
     }

@@ -67,7 +67,7 @@ public struct ServerSettings: Codable, Sendable {
     private static func positive(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int? {
         guard let value = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
         guard value > 0 else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.stringValue) must be above 0")
+            throw SettingRefusal(codingPath: c.codingPath + [key], reason: "\(key.stringValue) must be above 0")
         }
         return value
     }
@@ -75,7 +75,7 @@ public struct ServerSettings: Codable, Sendable {
     /// What the server listens on: `port`, or else `listen_port` alone.
     public var listeningPorts: [PortSettings] { ports.isEmpty ? [PortSettings(number: listenPort)] : ports }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case listenHost = "listen_host", listenPort = "listen_port", ports = "port", database
         case maxBodyBytes = "max_body_bytes", allowedClockSkew = "allowed_clock_skew"
         case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
@@ -90,13 +90,18 @@ public struct ServerSettings: Codable, Sendable {
     }
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let penguinDome = AnyKey(stringValue: "server_auth")!
+        if try decoder.container(keyedBy: AnyKey.self).contains(penguinDome) {
+            throw SettingRefusal(codingPath: decoder.codingPath + [penguinDome], reason:
+                "server_auth is PenguinDome's name: write endpoint_auth, with ip_ranges for ipranges (see docs/authentication.md)")
+        }
+        let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         let d = ServerSettings()
         listenHost = try c.decodeIfPresent(String.self, forKey: .listenHost) ?? d.listenHost
         listenPort = try c.decodeIfPresent(Int.self, forKey: .listenPort) ?? d.listenPort
         if c.contains(.ports) {
             guard !c.contains(.listenPort) else {
-                throw DecodingError.dataCorruptedError(forKey: .ports, in: c, debugDescription: "give port or listen_port, not both")
+                throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.ports], reason: "give port or listen_port, not both")
             }
             ports = try PortSettings.list(from: c.superDecoder(forKey: .ports))
         }
@@ -120,9 +125,5 @@ public struct ServerSettings: Codable, Sendable {
         maxHistoryRowsPerSubmission = try Self.positive(c, .maxHistoryRowsPerSubmission) ?? d.maxHistoryRowsPerSubmission
         historyRowsPerDevice = try Self.positive(c, .historyRowsPerDevice) ?? d.historyRowsPerDevice
         untrustedUser = try c.decodeIfPresent(String.self, forKey: .untrustedUser) ?? d.untrustedUser
-        if try decoder.container(keyedBy: AnyKey.self).contains(AnyKey(stringValue: "server_auth")!) {
-            throw DecodingError.dataCorrupted(.init(codingPath: [AnyKey(stringValue: "server_auth")!], debugDescription:
-                "server_auth is PenguinDome's name: write endpoint_auth, with ip_ranges for ipranges (see docs/authentication.md)"))
-        }
     }
 }

@@ -12,24 +12,38 @@ public enum SettingsFile {
     /// `userInfo` reaches the type's decoder (see `ClientSettings.baseKey`).
     public static func load<T: Decodable>(_ type: T.Type, from path: String,
                                           userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw SettingsError("cannot read settings file \(path); create it from the .template beside it")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SettingsError("invalid settings in \(path): not UTF-8 text")
         }
         return try decode(type, text: text, source: path, userInfo: userInfo)
     }
 
-    /// Settings from `text`, as if read from the file `source` (which errors name).
+    /// Settings from `text`, as if read from the file `source` (which errors name). Errors say
+    /// where and what, never what the file holds (see `SettingsProblem`).
     public static func decode<T: Decodable>(_ type: T.Type, text: String, source: String,
                                             userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
+        // A file of nothing but comments (as the templates are) means "all defaults".
+        let hasContent = text.split(separator: "\n").contains { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return !trimmed.isEmpty && !trimmed.hasPrefix("#")
+        }
+        // Parsed and decoded in two steps, as YAMLDecoder does (with its resolver), so each error
+        // keeps its kind.
+        let parser: Parser, root: Node
         do {
-            // A file of nothing but comments (as the templates are) means "all defaults".
-            let hasContent = text.split(separator: "\n").contains { line in
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                return !trimmed.isEmpty && !trimmed.hasPrefix("#")
-            }
-            return try YAMLDecoder().decode(type, from: hasContent ? text : "{}", userInfo: userInfo)
+            parser = try Parser(yaml: hasContent ? text : "{}", resolver: Resolver.basic.appending(.merge))
+            root = try parser.singleRoot() ?? Node("")
         } catch {
-            throw SettingsError("invalid settings in \(source): \(error)")
+            throw SettingsError(SettingsProblem.message(parsing: error, text: text, source: source))
+        }
+        do {
+            // The parser owns the anchors that the nodes refer to weakly.
+            return try withExtendedLifetime(parser) { try YAMLDecoder().decode(type, from: root, userInfo: userInfo) }
+        } catch {
+            throw SettingsError(SettingsProblem.message(decoding: error, root: root, source: source))
         }
     }
 

@@ -29,7 +29,8 @@ public struct CheckCatalog: Sendable {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            throw SettingsError("\(source): not valid YAML: \(error)")
+            // issues.yml may hold webhook URLs with tokens: the error says where, not what.
+            throw SettingsError(SettingsProblem.message(parsing: error, text: text, source: source))
         }
         var reader = CheckReader(source: source)
         return CheckCatalog(checks: try reader.catalog(root))

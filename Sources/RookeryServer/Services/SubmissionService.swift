@@ -27,6 +27,12 @@ public struct SubmissionService: Sendable {
         if let collected = request.fields["collected_at"]?.stringValue, RFC3339.date(from: collected) != nil {
             document["collected_at"] = .string(collected)
         }
+        // The device runs on its last good settings because its files were refused (the
+        // client-settings-refused check).
+        if let problem = request.fields["settings_problem"] {
+            guard case .string = problem else { throw ProtocolError(.malformed, "settings_problem is not a string") }
+            document["settings_problem"] = problem
+        }
         do { try documentLimits.check(.object(document)) } catch let violation as DocumentLimits.Violation {
             throw ProtocolError(.malformed, violation.description)
         }
