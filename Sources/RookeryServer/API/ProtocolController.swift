@@ -105,11 +105,8 @@ public struct ProtocolController: Sendable {
         } else if failures.isBlocked(failureKey) {
             throw throttled
         }
-        // A password check is tens of milliseconds of PBKDF2: not on the event loop.
-        let authenticator = self.authenticator
-        let decision = try await updates.pool.run {
-            authenticator.decide(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization)
-        }
+        let decision = try await authenticator.decideOffTheEventLoop(endpoint, peer: peer, forwardedFor: forwardedFor,
+                                                                     authorization: authorization)
         switch decision {
         case .allowed(let how):
             if let reservation { failures.giveBack(reservation) }

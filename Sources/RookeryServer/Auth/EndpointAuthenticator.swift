@@ -37,6 +37,10 @@ public struct EndpointAuthenticator: Sendable {
     let policies: [String: Policy]
     let userHashes: [String: PasswordHash]
     let forwardedFor: ForwardedFor
+    /// Where password checks run: threads of their own, half the cores (at least one), apart from
+    /// the signature checks' pool. Anyone can ask for a check; a burst of them must not take the
+    /// threads and cores that devices' requests need.
+    let checkThreads = BlockingPool(width: max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
 
     public init(settings: ServerSettings) throws {
         var hashes: [String: PasswordHash] = [:]
@@ -81,6 +85,15 @@ public struct EndpointAuthenticator: Sendable {
     /// and Authorization headers.
     public func decide(_ endpoint: String, peer: String?, forwardedFor: String?, authorization: String?) -> Decision {
         judge(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization).decision
+    }
+
+    /// `decide`, on the password check threads: a check is tens of milliseconds of PBKDF2, not
+    /// for the event loop.
+    public func decideOffTheEventLoop(_ endpoint: String, peer: String?, forwardedFor: String?,
+                                      authorization: String?) async throws -> Decision {
+        try await checkThreads.run {
+            decide(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization)
+        }
     }
 
     /// The decision, and the HMAC runs its password work took: the same for every attempt with
