@@ -21,7 +21,7 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     ProtocolController(
         verifier: verifier,
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
-                                      maxPendingDevices: settings.maxPendingDevices, logger: logger),
+                                      maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),
         submissions: SubmissionService(
             store: context.store, port: port, documentLimits: settings.documentLimits,
             history: HistoryPolicy(maxRowsPerSubmission: settings.maxHistoryRowsPerSubmission,

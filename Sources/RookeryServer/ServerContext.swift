@@ -28,6 +28,7 @@ public struct ServerContext: Sendable {
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         self.settings = loaded
         authenticator = try EndpointAuthenticator(settings: loaded)
+        try EnrollmentTokenStrength.check(loaded)
         guard !loaded.database.contains("://") else {
             throw SettingsError("database \(loaded.database): only a SQLite file path is supported so far")
         }

@@ -66,13 +66,17 @@ struct ClientsCommand: AsyncParsableCommand {
 
     struct Forget: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete a device, its document and history. Its key may enroll again as pending.")
+            abstract: "Delete a device, its document and history. Its key may enroll again as pending.",
+            discussion: "A revoked device's key is remembered: enrolling again, it waits for `clients accept` whatever token it brings.")
         @Argument(help: "Hostname or fingerprint.") var host: String
 
         func run() async throws {
             let admin = DeviceAdmin(context: try openServerContext())
             let device = try await runAdmin { try await admin.forget(host) }
             print("forgot \(device.hostname) \(device.fingerprint)")
+            if device.state == .revoked {
+                print("note: the key stays remembered as revoked; if it enrolls again it waits for `bin/clients accept`")
+            }
         }
     }
 }

@@ -58,6 +58,10 @@ struct SavePasswordCommand: ParsableCommand {
             printError("an empty password; nothing was stored")
             throw ExitCode.failure
         }
+        guard password.utf8.count <= PasswordHash.maxPasswordBytes else {
+            printError("a password over \(PasswordHash.maxPasswordBytes) bytes, which the server never checks; nothing was stored")
+            throw ExitCode.failure
+        }
         return password
     }
 }

@@ -226,7 +226,7 @@ import Testing
 @Suite struct EnrollmentTokenTests {
     @Test func tokenAcceptsButClashesWaitForAnAdmin() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["s3cret-token"] }
+        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0f"] }
         let first = try TestDevice(sandbox, name: "laptop")
         let wrongToken = try TestDevice(sandbox, name: "desk")
         let sameName = try TestDevice(sandbox, name: "clone", host: "laptop")
@@ -241,10 +241,10 @@ import Testing
                 #expect(response.status == .ok)
                 return try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body))
             }
-            let accepted = try await enroll(first, token: "s3cret-token")
-            let wrong = try await enroll(wrongToken, token: "s3cret-tokeN")
+            let accepted = try await enroll(first, token: "9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0f")
+            let wrong = try await enroll(wrongToken, token: "9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0F")
             // Same hostname, different key: flagged and left pending despite the right token.
-            let clash = try await enroll(sameName, token: "s3cret-token", machineID: "other-machine")
+            let clash = try await enroll(sameName, token: "9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0f", machineID: "other-machine")
             #expect(accepted.status == "accepted")
             #expect(wrong.status == "pending")
             #expect(clash.status == "pending")
@@ -256,7 +256,7 @@ import Testing
 
     @Test func aClonedMachineIDIsFlaggedEvenWithAToken() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["t0ken"] }
+        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["TqzR8w1mXv0b3NcY7sLk2Q"] }
         let now = Date()
         func candidate(_ fingerprint: String, host: String) -> Device {
             Device(fingerprint: fingerprint, publicKey: "k", hostname: host, machineID: "same-machine",
@@ -281,7 +281,7 @@ import Testing
         let sandbox = try Sandbox()
         let context = try makeServerContext(sandbox) {
             $0.maxPendingDevices = 1
-            $0.enrollmentTokens = ["t0ken"]
+            $0.enrollmentTokens = ["TqzR8w1mXv0b3NcY7sLk2Q"]
         }
         let devices = try ["one", "two", "three"].map { try TestDevice(sandbox, name: $0) }
         let app = try buildApplication(context: context, logger: quietLogger)
@@ -295,7 +295,7 @@ import Testing
             }
             let first = try await enroll(devices[0])
             let second = try await enroll(devices[1])
-            let withToken = try await enroll(devices[2], token: "t0ken")
+            let withToken = try await enroll(devices[2], token: "TqzR8w1mXv0b3NcY7sLk2Q")
             #expect(first.status == .ok)
             #expect(second.status.code == 429)
             let refusal = try JSONDecoder().decode(ProtocolError.self, from: Data(buffer: second.body))
@@ -324,7 +324,7 @@ import Testing
         #expect(try await context.store.store(Submission(fingerprint: key, submissionID: "s2",
                                                           document: .object([:]), receivedAt: Date()))
                 == .deviceNotAccepted(.revoked))
-        try await context.store.forget(fingerprint: key)
+        try await context.store.forget(fingerprint: key, at: Date())
         #expect(try await context.store.store(submission) == .deviceNotAccepted(nil))
         #expect(try await context.store.latestDocument(fingerprint: key) == nil)
     }

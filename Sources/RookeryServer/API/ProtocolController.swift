@@ -40,7 +40,7 @@ public struct ProtocolController: Sendable {
                 endpoint: endpoint, body: body,
                 signatureHeader: request.headers[HTTPField.Name(WireProtocol.signatureHeader)!])
             switch endpoint {
-            case .enroll: return try Self.json(await enrollment.enroll(verified))
+            case .enroll: return try Self.json(await enrollment.enroll(verified, from: clientAddress(request, context: context)))
             case .submit: return try Self.json(await submissions.submit(verified))
             case .update: return Self.signed(try await updates.update(verified))
             case .release: return try await files.response(path: try await updates.releaseTarball(verified))
@@ -93,27 +93,37 @@ public struct ProtocolController: Sendable {
         let peer = context.remoteAddress?.ipAddress
         let forwardedFor = request.headers[HTTPField.Name("X-Forwarded-For")!]
         let authorization = request.headers[.authorization]
-        let address = authenticator.clientAddress(peer: peer, forwardedFor: forwardedFor) ?? "unknown"
+        let address = clientAddress(request, context: context)
         let failureKey = FailureLimiter.key(for: address)
-        guard !failures.isBlocked(failureKey) else {
-            throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
+        // Credentials are counted as a failure before they are checked, so that parallel guesses
+        // all count; the count is given back if they admit. Only credentials count: a first try
+        // without any (as browsers and curl without -u make) is the normal start of a Basic exchange.
+        let throttled = ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
+        var reservation: FailureLimiter.Reservation?
+        if authorization != nil {
+            guard let counted = failures.reserve(failureKey) else { throw throttled }
+            reservation = counted
+        } else if failures.isBlocked(failureKey) {
+            throw throttled
         }
-        // A password check is tens of milliseconds of PBKDF2: not on the event loop.
-        let authenticator = self.authenticator
-        let decision = try await updates.pool.run {
-            authenticator.decide(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization)
-        }
+        let decision = try await authenticator.decideOffTheEventLoop(endpoint, peer: peer, forwardedFor: forwardedFor,
+                                                                     authorization: authorization)
         switch decision {
         case .allowed(let how):
+            if let reservation { failures.giveBack(reservation) }
             context.logger.notice("\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
         case .refused(let user, let reason):
-            // Only wrong credentials count toward throttling: a first try without any (as browsers
-            // and curl without -u make) is the normal start of a Basic exchange.
-            if authorization != nil { failures.recordFailure(failureKey) }
             context.logger.warning("\(endpoint) refused: \(reason)",
                                    metadata: ["address": "\(address)", "user": "\(user ?? "-")"])
             throw ProtocolError(.unauthorized, "\(endpoint) needs an allowed address or a user name and password")
         }
+    }
+
+    /// The address a request is judged and throttled by: the peer's, or behind a trusted proxy
+    /// the client's from X-Forwarded-For; "unknown" when there is none.
+    private func clientAddress(_ request: Request, context: RookeryRequestContext) -> String {
+        authenticator.clientAddress(peer: context.remoteAddress?.ipAddress,
+                                    forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!]) ?? "unknown"
     }
 
     /// Reads the body, refusing anything over `limit` before it is read whole.

@@ -25,40 +25,45 @@ public struct EndpointAuthenticator: Sendable {
         /// Whether any method is configured at all. A group that is empty still restricts the
         /// endpoint (to nobody): emptying a group must lock its members out, not open the door.
         var isEmpty: Bool
+        /// What every Basic attempt here costs, in HMAC runs: the most any one name's hashes
+        /// need (its endpoint password's rounds, plus its server-wide hash's where it is listed).
+        /// Cheaper attempts, unknown names among them, are padded with decoy rounds up to it.
+        var attemptRounds: Int
     }
 
-    /// Checked against when a user name is unknown, with as many rounds as the dearest real hash,
-    /// so the answer's timing does not tell which names exist.
-    let decoy: PasswordHash
+    /// The longest user name looked up, in UTF-8 bytes; longer is refused like a wrong password.
+    public static let maxUserNameBytes = 256
 
     let policies: [String: Policy]
     let userHashes: [String: PasswordHash]
-    let trustedProxies: [AddressRange]
+    let forwardedFor: ForwardedFor
+    /// Where password checks run: threads of their own, half the cores (at least one), apart from
+    /// the signature checks' pool. Anyone can ask for a check; a burst of them must not take the
+    /// threads and cores that devices' requests need.
+    let checkThreads = BlockingPool(width: max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
 
     public init(settings: ServerSettings) throws {
         var hashes: [String: PasswordHash] = [:]
         for (user, hash) in settings.users {
+            try Self.checkLength(of: user, in: "users")
             guard let parsed = PasswordHash(hash) else {
                 throw SettingsError("users.\(user): not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password \(user)")
             }
             hashes[user] = parsed
         }
         userHashes = hashes
-        let rounds = (hashes.values.map(\.rounds) + settings.endpointAuth.values.flatMap { $0.passwords.values }
-            .compactMap { PasswordHash($0)?.rounds }).max() ?? PasswordHash.defaultRounds
-        decoy = PasswordHash(hashing: "decoy", rounds: rounds)
         for (group, members) in settings.groups {
             for member in members where settings.users[member] == nil {
                 throw SettingsError("groups.\(group): no user \(member) in users")
             }
         }
-        trustedProxies = try Self.ranges(settings.trustedProxies, in: "trusted_proxies")
+        forwardedFor = ForwardedFor(trustedProxies: try Self.ranges(settings.trustedProxies, in: "trusted_proxies"))
         var policies: [String: Policy] = [:]
         for (endpoint, auth) in settings.endpointAuth {
             guard Self.endpoints.contains(endpoint) else {
                 throw SettingsError("endpoint_auth.\(endpoint): no such endpoint; known: \(Self.endpoints.joined(separator: ", "))")
             }
-            policies[endpoint] = try Self.policy(auth, for: endpoint, settings: settings)
+            policies[endpoint] = try Self.policy(auth, for: endpoint, settings: settings, userHashes: hashes)
         }
         self.policies = policies
     }
@@ -79,36 +84,55 @@ public struct EndpointAuthenticator: Sendable {
     /// The decision for a request from `peer` (the socket's address), with its X-Forwarded-For
     /// and Authorization headers.
     public func decide(_ endpoint: String, peer: String?, forwardedFor: String?, authorization: String?) -> Decision {
-        guard let policy = policies[endpoint], !policy.isEmpty else { return .allowed(by: "no restriction") }
-        let address = clientAddress(peer: peer, forwardedFor: forwardedFor)
-        if let address, let range = policy.ranges.first(where: { $0.contains(address) }) {
-            return .allowed(by: "address range \(range)")
-        }
-        guard let (user, password) = authorization.flatMap(Self.basicCredentials) else {
-            return .refused(user: nil, reason: "no credentials from \(address ?? "an unknown address")")
-        }
-        if let hash = policy.passwords[user], hash.matches(password) { return .allowed(by: "endpoint password of \(user)") }
-        if policy.users.contains(user), let hash = userHashes[user] {
-            if hash.matches(password) { return .allowed(by: "user \(user)") }
-        } else if policy.passwords[user] == nil {
-            _ = decoy.matches(password)
-        }
-        // A name that is not a user may be a password typed in the wrong field: not for the log.
-        let known = policy.passwords[user] != nil || userHashes[user] != nil
-        return .refused(user: known ? user : "(unknown user)", reason: "wrong user name or password")
+        judge(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization).decision
     }
 
-    /// The address to judge: the socket's, unless it is a trusted proxy; then the nearest address
-    /// in X-Forwarded-For that is not one (proxies append, so the far left is the client's claim).
-    func clientAddress(peer: String?, forwardedFor: String?) -> String? {
-        guard var address = peer else { return nil }
-        let hops = (forwardedFor ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        for hop in hops.reversed() where trustedProxies.contains(where: { $0.contains(address) }) {
-            // What is not an address (a port, garbage) ends the walk at the proxy that passed it.
-            guard AddressRange.bytes(of: hop) != nil else { break }
-            address = hop
+    /// `decide`, on the password check threads: a check is tens of milliseconds of PBKDF2, not
+    /// for the event loop.
+    public func decideOffTheEventLoop(_ endpoint: String, peer: String?, forwardedFor: String?,
+                                      authorization: String?) async throws -> Decision {
+        try await checkThreads.run {
+            decide(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization)
         }
-        return address
+    }
+
+    /// The decision, and the HMAC runs its password work took: the same for every attempt with
+    /// credentials at one endpoint, whether the name exists or which hashes it has (tests read it).
+    func judge(_ endpoint: String, peer: String?, forwardedFor: String?,
+               authorization: String?) -> (decision: Decision, hmacRuns: Int) {
+        guard let policy = policies[endpoint], !policy.isEmpty else { return (.allowed(by: "no restriction"), 0) }
+        let address = clientAddress(peer: peer, forwardedFor: forwardedFor)
+        if let address, let range = policy.ranges.first(where: { $0.contains(address) }) {
+            return (.allowed(by: "address range \(range)"), 0)
+        }
+        guard let (user, password) = authorization.flatMap(Self.basicCredentials) else {
+            return (.refused(user: nil, reason: "no credentials from \(address ?? "an unknown address")"), 0)
+        }
+        // A name that is not a user may be a password typed in the wrong field: not for the log.
+        let logged = policy.passwords[user] != nil || userHashes[user] != nil ? user : "(unknown user)"
+        guard user.utf8.count <= Self.maxUserNameBytes, password.utf8.count <= PasswordHash.maxPasswordBytes else {
+            return (.refused(user: logged, reason: "user name or password longer than allowed"), 0)
+        }
+        // Every hash that may admit the name is checked (no early exit), then decoy rounds make
+        // the work up to the endpoint's cost: timing tells neither which names exist nor their hashes.
+        var hmac = KeyedHMAC(password: Array(password.utf8))
+        let byEndpointPassword = policy.passwords[user]?.matches(keyedWith: &hmac) ?? false
+        let byUserHash = policy.users.contains(user) && userHashes[user]?.matches(keyedWith: &hmac) == true
+        hmac.decoyRounds(policy.attemptRounds - hmac.runs)
+        let decision: Decision = if byEndpointPassword {
+            .allowed(by: "endpoint password of \(user)")
+        } else if byUserHash {
+            .allowed(by: "user \(user)")
+        } else {
+            .refused(user: logged, reason: "wrong user name or password")
+        }
+        return (decision, hmac.runs)
+    }
+
+    /// The address to judge: the socket's, unless it is a trusted proxy; then the client's from
+    /// X-Forwarded-For (see `ForwardedFor`). Nil when there is none to judge.
+    func clientAddress(peer: String?, forwardedFor: String?) -> String? {
+        self.forwardedFor.clientAddress(peer: peer, header: forwardedFor)
     }
 
     /// `Basic base64(user:password)`.
@@ -122,7 +146,8 @@ public struct EndpointAuthenticator: Sendable {
         return (user, password)
     }
 
-    private static func policy(_ auth: EndpointAuthSettings, for endpoint: String, settings: ServerSettings) throws -> Policy {
+    private static func policy(_ auth: EndpointAuthSettings, for endpoint: String, settings: ServerSettings,
+                               userHashes: [String: PasswordHash]) throws -> Policy {
         var users = Set<String>()
         for user in auth.users {
             guard settings.users[user] != nil else { throw SettingsError("endpoint_auth.\(endpoint).users: no user \(user) in users") }
@@ -136,14 +161,25 @@ public struct EndpointAuthenticator: Sendable {
         }
         var passwords: [String: PasswordHash] = [:]
         for (user, hash) in auth.passwords {
+            try checkLength(of: user, in: "endpoint_auth.\(endpoint).passwords")
             guard let parsed = PasswordHash(hash) else {
                 throw SettingsError("endpoint_auth.\(endpoint).passwords.\(user): not a passlib $pbkdf2-sha256$ hash; "
                                     + "set it with bin/save_password --endpoint \(endpoint) \(user)")
             }
             passwords[user] = parsed
         }
+        let attemptRounds = Set(passwords.keys).union(users).map { name in
+            (passwords[name]?.rounds ?? 0) + (users.contains(name) ? userHashes[name]?.rounds ?? 0 : 0)
+        }.max() ?? 0
         return Policy(ranges: try ranges(auth.ipRanges, in: "endpoint_auth.\(endpoint).ip_ranges"), users: users,
-                      passwords: passwords, mandatory: auth.mandatory, isEmpty: auth.isEmpty)
+                      passwords: passwords, mandatory: auth.mandatory, isEmpty: auth.isEmpty, attemptRounds: attemptRounds)
+    }
+
+    /// A name longer than an attempt may send could never be used: a settings error, not a surprise.
+    private static func checkLength(of user: String, in setting: String) throws {
+        guard user.utf8.count <= maxUserNameBytes else {
+            throw SettingsError("\(setting): a user name of \(user.utf8.count) bytes; at most \(maxUserNameBytes)")
+        }
     }
 
     private static func ranges(_ texts: [String], in setting: String) throws -> [AddressRange] {

@@ -14,6 +14,10 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
     /// Settings are the admin's, but a typo of a few zeros should not stall every request
     /// (two million rounds is about two seconds here).
     static let maxRounds = 2_000_000
+    /// The longest password checked or hashed, in UTF-8 bytes. Longer ones are refused before any
+    /// hashing, like a wrong password: no legitimate password needs more, and a guess should not
+    /// get to choose its own cost.
+    public static let maxPasswordBytes = 1024
 
     /// Parses the stored form; nil for anything else (including other passlib schemes).
     public init?(_ text: String) {
@@ -31,7 +35,8 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
     public init(hashing password: String, rounds: Int = PasswordHash.defaultRounds) {
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        self.init(rounds: rounds, salt: salt, digest: Self.pbkdf2(Array(password.utf8), salt: salt, rounds: rounds))
+        var hmac = KeyedHMAC(password: Array(password.utf8))
+        self.init(rounds: rounds, salt: salt, digest: hmac.pbkdf2(salt: salt, rounds: rounds))
     }
 
     private init(rounds: Int, salt: [UInt8], digest: [UInt8]) {
@@ -43,24 +48,18 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
     /// Whether `password` is the one hashed; the comparison takes the same time wherever the
     /// bytes differ.
     public func matches(_ password: String) -> Bool {
-        let candidate = Self.pbkdf2(Array(password.utf8), salt: salt, rounds: rounds)
+        var hmac = KeyedHMAC(password: Array(password.utf8))
+        return matches(keyedWith: &hmac)
+    }
+
+    /// The same, with an HMAC already keyed by the password (one attempt may check several hashes).
+    func matches(keyedWith hmac: inout KeyedHMAC) -> Bool {
+        let candidate = hmac.pbkdf2(salt: salt, rounds: rounds)
         return zip(candidate, digest).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0 && candidate.count == digest.count
     }
 
     public var description: String {
         "$pbkdf2-sha256$\(rounds)$\(Self.encode(salt))$\(Self.encode(digest))"
-    }
-
-    /// PBKDF2 (RFC 8018) with HMAC-SHA256, one 32-byte block: all passlib's scheme uses.
-    static func pbkdf2(_ password: [UInt8], salt: [UInt8], rounds: Int) -> [UInt8] {
-        let key = SymmetricKey(data: password)
-        var u = Array(HMAC<SHA256>.authenticationCode(for: salt + [0, 0, 0, 1], using: key))
-        var output = u
-        for _ in 1..<max(rounds, 1) {
-            u = Array(HMAC<SHA256>.authenticationCode(for: u, using: key))
-            for index in output.indices { output[index] ^= u[index] }
-        }
-        return output
     }
 
     private static func encode(_ bytes: [UInt8]) -> String {

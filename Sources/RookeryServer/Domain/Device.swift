@@ -47,13 +47,24 @@ public struct Device: Codable, Sendable, Equatable {
 }
 
 extension Device {
+    /// The hostname as clash detection compares it: ASCII letters folded to lower case, trailing
+    /// dots dropped, so `Laptop.example.` clashes with `laptop.example`. Hostnames are ASCII (see
+    /// `InputValidation.isHostname`); SQLite's `lower(rtrim(hostname, '.'))` computes the same.
+    static func clashName(of hostname: String) -> String {
+        String(hostname.reversed().drop { $0 == "." }.reversed()).lowercased()
+    }
+
     /// Why this device looks like a clone of `others` (devices with other keys that share its
-    /// hostname or machine id); empty when it does not.
+    /// hostname, compared by `clashName`, or its machine id); empty when it does not.
     func clashFlags(with others: [Device]) -> [String] {
-        others.filter { $0.fingerprint != fingerprint }.map { other in
-            other.hostname == hostname
-                ? "hostname \(hostname) is also used by key \(other.fingerprint)"
-                : "machine id is also used by key \(other.fingerprint) (\(other.hostname))"
+        let name = Self.clashName(of: hostname)
+        return others.filter { $0.fingerprint != fingerprint }.map { other in
+            switch other.hostname {
+            case hostname: "hostname \(hostname) is also used by key \(other.fingerprint)"
+            case _ where Self.clashName(of: other.hostname) == name:
+                "hostname \(hostname) is also used, written \(other.hostname), by key \(other.fingerprint)"
+            default: "machine id is also used by key \(other.fingerprint) (\(other.hostname))"
+            }
         }
     }
 }

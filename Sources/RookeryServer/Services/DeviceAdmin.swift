@@ -63,10 +63,11 @@ public struct DeviceAdmin: Sendable {
         return (device, true)
     }
 
-    /// Removes every trace of the device; its key may enroll again as a new, pending device.
-    public func forget(_ name: String) async throws -> Device {
+    /// Removes every trace of the device; its key may enroll again as a new, pending device. A
+    /// revoked device's key is remembered, so that it waits for an admin whatever token it brings.
+    public func forget(_ name: String, now: Date = Date()) async throws -> Device {
         let device = try await resolve(name)
-        try await store.forget(fingerprint: device.fingerprint)
+        try await store.forget(fingerprint: device.fingerprint, at: now)
         try? await keyring.remove(fingerprint: device.fingerprint)
         return device
     }

@@ -126,6 +126,19 @@ enum SQLiteMigrations {
                 ALTER TABLE devices ADD COLUMN last_port_deprecated INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v5-forgotten-keys") { db in
+            // Keys that were revoked and then forgotten: enrolling again, one waits for an admin
+            // whatever token it brings. And hostnames as clash detection compares them
+            // (Device.clashName), indexed for the enrollment's look-up.
+            try db.execute(sql: """
+                CREATE TABLE forgotten_keys (
+                    fingerprint TEXT PRIMARY KEY NOT NULL,
+                    hostname TEXT NOT NULL,
+                    forgotten_at DATETIME NOT NULL
+                );
+                CREATE INDEX devices_hostname_folded ON devices(lower(rtrim(hostname, '.')));
+                """)
+        }
         return migrator
     }
 }

@@ -61,11 +61,19 @@ public final class SQLiteStore: Store {
                                                arguments: [candidate.fingerprint]) {
                 return Self.device(from: existing)
             }
+            // lower(rtrim(...)) is Device.clashName, and indexed (devices_hostname_folded).
             let others = try Row.fetchAll(db, sql: """
-                SELECT * FROM devices WHERE (hostname = ? OR machine_id = ?) AND fingerprint != ? ORDER BY hostname
-                """, arguments: [candidate.hostname, candidate.machineID, candidate.fingerprint]).map(Self.device(from:))
+                SELECT * FROM devices WHERE (lower(rtrim(hostname, '.')) = ? OR machine_id = ?) AND fingerprint != ?
+                ORDER BY hostname
+                """, arguments: [Device.clashName(of: candidate.hostname), candidate.machineID, candidate.fingerprint])
+                .map(Self.device(from:))
             var device = candidate
             device.flags = candidate.clashFlags(with: others)
+            if let forgottenAt = try Date.fetchOne(db, sql: "SELECT forgotten_at FROM forgotten_keys WHERE fingerprint = ?",
+                                                   arguments: [candidate.fingerprint]) {
+                device.flags.append("this key was revoked, then forgotten on \(RFC3339.string(from: forgottenAt)); "
+                                    + "accept it only if the device is trusted again")
+            }
             if acceptUnlessFlagged && device.flags.isEmpty {
                 device.state = .accepted
                 device.acceptedAt = candidate.enrolledAt
@@ -98,8 +106,12 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func forget(fingerprint: String) async throws {
+    public func forget(fingerprint: String, at: Date) async throws {
         try await pool.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO forgotten_keys (fingerprint, hostname, forgotten_at)
+                SELECT fingerprint, hostname, ? FROM devices WHERE fingerprint = ? AND state = 'revoked'
+                """, arguments: [at, fingerprint])
             // Documents, history and submission ids go with the device (ON DELETE CASCADE).
             try db.execute(sql: "DELETE FROM devices WHERE fingerprint = ?", arguments: [fingerprint])
         }

@@ -11,13 +11,15 @@ public protocol Store: IssueStore {
     func devices(in state: DeviceState?) async throws -> [Device]
     func deviceCount(in state: DeviceState) async throws -> Int
     /// Records a newly enrolling device in one transaction, so two clones enrolling at the same
-    /// moment still see each other: flags it when another key uses its hostname or machine id,
-    /// and stores it accepted only if `acceptUnlessFlagged` and nothing was flagged. A key that is
+    /// moment still see each other: flags it when another key uses its hostname (compared by
+    /// `Device.clashName`) or machine id, or when its key was revoked and then forgotten, and
+    /// stores it accepted only if `acceptUnlessFlagged` and nothing was flagged. A key that is
     /// already known is returned as stored, unchanged.
     func enroll(_ candidate: Device, acceptUnlessFlagged: Bool) async throws -> Device
     func setState(_ state: DeviceState, fingerprint: String, at: Date) async throws
-    /// Removes the device, its document, history and submission ids.
-    func forget(fingerprint: String) async throws
+    /// Removes the device, its document, history and submission ids. A revoked device's key is
+    /// remembered as revoked and forgotten `at`, so it is never accepted again without an admin.
+    func forget(fingerprint: String, at: Date) async throws
 
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
