@@ -10,11 +10,12 @@ import Testing
 /// Random bytes and mutations (bit flips, byte inserts and deletes, duplicated chunks,
 /// truncation, splices of two inputs) of real bodies, real signatures and real keys, for a fixed
 /// time (`ROOKERY_FUZZ_SECONDS`, default 20) from a printed seed (`ROOKERY_FUZZ_SEED` repeats a
-/// run). It asserts: no crash; every call returns within 1 s; resident memory grows by less than
+/// run). It asserts: no crash; every call returns within 10 s (a hang guard, not a speed test: a
+/// busy CI machine is slow); resident memory grows by less than
 /// 200 MB; both accepted and refused inputs were seen; and that `topLevelMembers` agrees with
 /// `parse` on every body `parse` accepts. Then a few hostile shapes, on purpose.
 @Suite(.serialized) struct RequestParserFuzzTests {
-    static let maxCall: Duration = .seconds(1)
+    static let maxCall: Duration = .seconds(10)
     static let maxGrowthBytes = 200 << 20
 
     let sandbox: Sandbox
@@ -143,8 +144,6 @@ import Testing
     // MARK: - Hostile shapes, on purpose
 
     @Test func deepNesting() throws {
-        let guardian = Watchdog(seed: 0)
-        defer { guardian.stop() }
         func nested(_ depth: Int) -> Data { Data((String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).utf8) }
         try within { #expect(throws: Never.self) { try JSONValue.parse(nested(64)) } }
         try within { #expect(throws: JSONParseError.self) { try JSONValue.parse(nested(65)) } }
@@ -224,7 +223,9 @@ import Testing
         try within { #expect(throws: Never.self) { try JSONValue.parse(newlines) } }
         // \u00e9 is two bytes: 600,000 of them are over the limit.
         let accents = body(String(repeating: "\\u00e9", count: 600_000))
-        for parse in [{ _ = try JSONValue.topLevelMembers(of: accents, keeping: Self.keeping) }, { _ = try JSONValue.parse(accents) }] {
+        let parsers: [() throws -> Void] = [{ _ = try JSONValue.topLevelMembers(of: accents, keeping: Self.keeping) },
+                                            { _ = try JSONValue.parse(accents) }]
+        for parse in parsers {
             try within { #expect { try parse() } throws: { "\($0)".contains("a string longer than 1048576 bytes") } }
         }
         let quotes = body(String(repeating: "\\\"", count: (1 << 20) + 1))
@@ -256,7 +257,7 @@ import Testing
 
     /// Both parsers; when `parse` accepts an object, `topLevelMembers` must accept it and keep
     /// exactly its members.
-    func checkBody(_ input: [UInt8], iteration: Int, guardian: Watchdog, counts: inout Counts) throws -> Duration {
+    fileprivate func checkBody(_ input: [UInt8], iteration: Int, guardian: Watchdog, counts: inout Counts) throws -> Duration {
         let data = Data(input)
         var parsed: JSONValue?
         let parseTime = guardian.time(input, iteration: iteration) {
@@ -270,13 +271,13 @@ import Testing
             } catch { counts.scan.refused += 1 }
         }
         if case .object(let members)? = parsed {
-            #expect(scanned == members.filter { Self.keeping.contains($0.key) },
+            #expect(scanned == members.filter { Self.keeping.contains($0.key) && $0.value.stringValue != nil },
                     "topLevelMembers disagrees with parse on \(data.base64EncodedString())")
         }
         return max(parseTime, scanTime)
     }
 
-    func checkSignature(_ input: [UInt8], iteration: Int, guardian: Watchdog, counts: inout Counts) -> Duration {
+    fileprivate func checkSignature(_ input: [UInt8], iteration: Int, guardian: Watchdog, counts: inout Counts) -> Duration {
         guardian.time(input, iteration: iteration) {
             do {
                 try SignatureShape.check(input)
@@ -286,7 +287,7 @@ import Testing
         }
     }
 
-    func checkKey(_ input: [UInt8], iteration: Int, guardian: Watchdog, counts: inout Counts) -> Duration {
+    fileprivate func checkKey(_ input: [UInt8], iteration: Int, guardian: Watchdog, counts: inout Counts) -> Duration {
         guardian.time(input, iteration: iteration) {
             let text = String(decoding: input, as: UTF8.self)
             do {
@@ -308,6 +309,7 @@ import Testing
     /// The error `body` threw (nil if none) and how far resident memory rose above where it was,
     /// sampled every millisecond while it ran.
     func measured<T>(_ body: () throws -> T) throws -> (Error?, Int) {
+        releaseFreedMemory()  // what an earlier measurement freed must not hide what this one takes
         let before = residentBytes()
         let peak = Locked(before)
         let running = Locked(true)
@@ -397,6 +399,13 @@ private func armor(_ bytes: [UInt8]) -> String {
 }
 
 // MARK: - Guards
+
+/// glibc's `malloc_trim(0)`, when there is one: gives freed heap memory back to the system.
+private func releaseFreedMemory() {
+    typealias Trim = @convention(c) (Int) -> Int32
+    guard let symbol = dlsym(nil, "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: Trim.self)(0)
+}
 
 /// VmRSS of this process, in bytes.
 private func residentBytes() -> Int {

@@ -46,14 +46,16 @@ struct JSONParser {
     }
 
     /// Checks that `bytes` is one JSON object and keeps only the top-level members named in
-    /// `keeping`: everything else is read to the end and checked, but never built. So the
-    /// memory it takes is that of the kept members, whatever the body holds. (Duplicate keys are
-    /// refused at the top level; inside what is skipped, the full parse refuses them later.)
+    /// `keeping` whose values are strings: everything else is read to the end and checked, but
+    /// never built. So the memory it takes is a few strings, whatever the body holds.
+    /// (Duplicate keys are refused at the top level; inside what is skipped, the full parse
+    /// refuses them later.)
     static func scanTopLevel(_ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>,
                              limits: JSONLimits) throws -> [String: JSONValue] {
         var parser = JSONParser(bytes, limits: limits)
         parser.skipWhitespace()
         guard try parser.consume(UInt8(ascii: "{")) else { throw parser.error("expected an object") }
+        parser.values = 1
         var kept: [String: JSONValue] = [:]
         var seen = Set<String>()
         parser.skipWhitespace()
@@ -61,7 +63,9 @@ struct JSONParser {
             repeat {
                 let key = try parser.memberKey(count: seen.count)
                 guard seen.insert(key).inserted else { throw parser.error("duplicate key \"\(key)\"") }
-                parser.discarding = !keeping.contains(key)
+                parser.skipWhitespace()
+                parser.discarding = !keeping.contains(key) || !parser.startsString
+                
                 let value = try parser.value(depth: 1)
                 if !parser.discarding { kept[key] = value }
                 parser.skipWhitespace()
@@ -71,6 +75,8 @@ struct JSONParser {
         try parser.expectEnd()
         return kept
     }
+
+    private var startsString: Bool { index < bytes.count && bytes[index] == UInt8(ascii: "\"") }
 
     private mutating func expectEnd() throws {
         skipWhitespace()

@@ -11,11 +11,15 @@ public enum PublicKeyShape {
     /// Public key, user ID, public subkey and signature (RFC 9580 section 5).
     static let allowedTags: Set<UInt8> = [6, 13, 14, 2]
 
-    public static func check(armored text: String) throws {
+    /// Returns the key's binary packets: import these, not the text, so that gpg reads exactly
+    /// what was checked (gpg reads armor more loosely, taking malformed header lines as data).
+    @discardableResult
+    public static func check(armored text: String) throws -> Data {
+        let binary = try dearmor(text)
         guard text.utf8.count <= maxArmoredBytes else {
             throw SignatureShape.Refusal(description: "public_key is \(text.utf8.count) bytes, over the limit of \(maxArmoredBytes)")
         }
-        var packets = PacketReader(try dearmor(text))
+        var packets = PacketReader(binary)
         var count = 0
         while !packets.atEnd {
             let (tag, _) = try packets.next()
@@ -28,6 +32,7 @@ public enum PublicKeyShape {
             }
         }
         guard count > 0 else { throw SignatureShape.Refusal(description: "public_key holds no OpenPGP packet") }
+        return Data(binary)
     }
 
     /// The bytes inside one `PUBLIC KEY BLOCK` armor (RFC 9580 section 6.2): armor headers up to
@@ -41,11 +46,24 @@ public enum PublicKeyShape {
             throw SignatureShape.Refusal(description: "public_key is not one ASCII-armored public key block")
         }
         var inside = lines[(begin + 1)..<end]
-        if let blank = inside.firstIndex(of: "") { inside = inside[(blank + 1)...] }
+        if let blank = inside.firstIndex(of: "") {
+            // gpg takes a "header" line that is not `Key: value` as data: so must we, by refusing it.
+            guard inside[..<blank].allSatisfy(isArmorHeader) else {
+                throw SignatureShape.Refusal(description: "public_key's armor has a header line that is not Key: value")
+            }
+            inside = inside[(blank + 1)...]
+        }
         let base64 = inside.filter { !$0.hasPrefix("=") && !$0.isEmpty }.joined()
         guard let bytes = Data(base64Encoded: base64) else {
             throw SignatureShape.Refusal(description: "public_key's armor is not base64")
         }
         return Array(bytes)
+    }
+
+    /// `Key: value`, the key of letters and digits (RFC 9580 section 6.2.2).
+    private static func isArmorHeader(_ line: String) -> Bool {
+        guard let colon = line.firstIndex(of: ":") else { return false }
+        let key = line[..<colon]
+        return !key.isEmpty && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
     }
 }

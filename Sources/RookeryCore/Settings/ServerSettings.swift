@@ -53,6 +53,8 @@ public struct ServerSettings: Codable, Sendable {
     public var documentLimits: DocumentLimits {
         var limits = DocumentLimits()
         limits.maxKeyBytes = maxKeyBytes
+        // A path holds at least one key: a longer key setting lengthens paths with it.
+        limits.maxPathBytes = max(limits.maxPathBytes, 4 * maxKeyBytes)
         limits.maxLeaves = maxDocumentLeaves
         return limits
     }

@@ -1,10 +1,10 @@
 import Foundation
 import RookeryCore
 
-/// What an enrolling stranger sent: a public key, the fingerprint the body claims, and the
-/// detached signature over the body.
+/// What an enrolling stranger sent: a public key (its binary packets, as `PublicKeyShape` checked
+/// them), the fingerprint the body claims, and the detached signature over the body.
 public struct EnrollmentCheckRequest: Sendable {
-    public let publicKey: String
+    public let publicKey: Data
     public let fingerprint: String
     public let signature: Data
     public let body: Data
@@ -29,7 +29,7 @@ public enum EnrollmentCheck {
         let scratch = OpenPGP(homeDirectory: home)
         try scratch.prepareHome(publicKeysOnly: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let imported = try scratch.importKeys(Data(request.publicKey.utf8))
+        let imported = try scratch.importKeys(request.publicKey)
         guard imported.contains(request.fingerprint) else {
             throw OpenPGPError("enroll", message: "public_key does not hold key \(request.fingerprint)")
         }

@@ -101,7 +101,7 @@ public enum EnrollmentCheckWorker {
 enum EnrollmentCheckFrames {
     static func request(_ request: EnrollmentCheckRequest) -> Data {
         var frame = Data()
-        for chunk in [Data(request.publicKey.utf8), Data(request.fingerprint.utf8), request.signature, request.body] {
+        for chunk in [request.publicKey, Data(request.fingerprint.utf8), request.signature, request.body] {
             VerifierFrames.append(chunk, to: &frame)
         }
         return frame
@@ -110,7 +110,7 @@ enum EnrollmentCheckFrames {
     static func readRequest(from input: FileHandle) throws -> EnrollmentCheckRequest? {
         guard let key = try VerifierFrames.readChunk(from: input, allowEOF: true) else { return nil }
         let rest = try (0..<3).map { _ in try VerifierFrames.readChunk(from: input, allowEOF: false) ?? Data() }
-        return EnrollmentCheckRequest(publicKey: String(decoding: key, as: UTF8.self),
+        return EnrollmentCheckRequest(publicKey: key,
                                       fingerprint: String(decoding: rest[0], as: UTF8.self),
                                       signature: rest[1], body: rest[2])
     }

@@ -55,10 +55,11 @@ public struct ServerKeyring: Sendable {
         guard !publicKey.contains("PRIVATE KEY") else {
             throw OpenPGPError("enroll", message: "public_key holds private key material; send only the public key")
         }
-        do { try PublicKeyShape.check(armored: publicKey) } catch let refusal as SignatureShape.Refusal {
+        let checkedKey: Data
+        do { checkedKey = try PublicKeyShape.check(armored: publicKey) } catch let refusal as SignatureShape.Refusal {
             throw OpenPGPError("enroll", message: refusal.description)
         }
-        let request = EnrollmentCheckRequest(publicKey: publicKey, fingerprint: fingerprint, signature: signature, body: body)
+        let request = EnrollmentCheckRequest(publicKey: checkedKey, fingerprint: fingerprint, signature: signature, body: body)
         let checker = enrollmentChecker
         let result = try await pool.run { try checker.check(request) }
         return (result.signer, result.publicKey)
