@@ -133,9 +133,12 @@ if [ -n "$unit_dir" ] || [ -n "$cron_dir" ]; then
 fi
 if [ -n "$unit_dir" ]; then
     mkdir -p "$unit_dir"
-    sed -e "s|ROOT|$root|g" -e "s|USER|$user|g" -e "s|GROUP|$(id -gn "$user")|g" \
-        "$source_dir/server/rookery-server.service" > "$unit_dir/rookery-server.service"
-    echo "systemd unit: $unit_dir/rookery-server.service (systemctl daemon-reload; systemctl enable --now rookery-server)"
+    for unit in rookery-server.service rookery-enroll-check.socket rookery-enroll-check@.service; do
+        sed -e "s|ROOT|$root|g" -e "s|USER|$user|g" -e "s|GROUP|$(id -gn "$user")|g" \
+            "$source_dir/server/$unit" > "$unit_dir/$unit"
+    done
+    echo "systemd units: $unit_dir/rookery-server.service, rookery-enroll-check.socket and rookery-enroll-check@.service"
+    echo "  (systemctl daemon-reload; systemctl enable --now rookery-enroll-check.socket rookery-server)"
 fi
 if [ -n "$cron_dir" ]; then
     # cron.d skips names with a dot, so the temporary file is never run half written.

@@ -23,7 +23,10 @@ public struct ServerContext: Sendable {
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
     /// `VerifierWorkerPool` and `EnrollmentCheckProcess`); nil checks them in this process,
     /// which suits admin commands and tests.
-    public init(root: InstallRoot, settings: ServerSettings? = nil, verifyWorkerExecutable: String? = nil) throws {
+    /// `enrollmentCheckSocket`: where systemd's socket-activated checker listens (see
+    /// `EnrollmentCheckSocket`); otherwise enrollment checks run in processes of this binary.
+    public init(root: InstallRoot, settings: ServerSettings? = nil, verifyWorkerExecutable: String? = nil,
+                enrollmentCheckSocket: String? = nil) throws {
         self.root = root
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         self.settings = loaded
@@ -34,9 +37,13 @@ public struct ServerContext: Sendable {
         }
         store = try SQLiteStore(path: root.resolve(loaded.database))
         pool = BlockingPool(width: loaded.verifyThreads)
-        let enrollmentChecker: any EnrollmentChecking = verifyWorkerExecutable.map {
-            EnrollmentCheckProcess(executable: $0, user: loaded.untrustedUserForChecks)
-        } ?? InProcessEnrollmentChecker(scratchDirectory: root.serverState + "/scratch")
+        let enrollmentChecker: any EnrollmentChecking = if let enrollmentCheckSocket {
+            EnrollmentCheckSocket(path: enrollmentCheckSocket)
+        } else if let verifyWorkerExecutable {
+            EnrollmentCheckProcess(executable: verifyWorkerExecutable, user: loaded.untrustedUserForChecks)
+        } else {
+            InProcessEnrollmentChecker(scratchDirectory: root.serverState + "/scratch")
+        }
         signingHome = OpenPGP(homeDirectory: root.serverGnuPGHome)
         try signingHome.prepareHome()
         signingHome.makeProcessDefault()

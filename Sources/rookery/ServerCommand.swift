@@ -14,6 +14,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Listen on this port alone, plain HTTP, instead of the settings' ports (0 picks a free port).") var port: Int?
     @Option(help: "Write the port actually listened on to this file once the server is up.") var portFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: ArgumentHelp("Hand enrollment checks to the checker listening on this Unix socket.",
+                               discussion: "systemd's rookery-enroll-check.socket (server-setup.sh installs it) starts one `rookery enroll-check` per connection as a user of its own. Without this option, the server starts each check itself (as untrusted_user when it runs as root)."))
+    var enrollmentCheckSocket: String?
 
     func run() async throws {
         let root = InstallRoot.fromEnvironment()
@@ -81,7 +84,8 @@ struct ServerCommand: AsyncParsableCommand {
         // so helpers always speak the server's own version of the frames.
         let context: ServerContext
         do {
-            context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe")
+            context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe",
+                                        enrollmentCheckSocket: enrollmentCheckSocket)
             try context.authenticator.checkMandatoryEndpoints()
         } catch let error as SettingsError {
             throw ValidationError(error.description)
@@ -127,7 +131,7 @@ struct EnrollmentCheckCommand: ParsableCommand {
         commandName: "enroll-check", abstract: "Internal: checks one enrollment for the server over stdin/stdout.",
         shouldDisplay: false)
 
-    @Option(help: "The user to check as when started as root.") var user: String?
+    @Option(help: "The user to check as when started as root (systemd's socket unit starts it as one already).") var user: String?
     @Option(help: "Seconds before the check and everything it started are killed.") var timeout = EnrollmentCheckProcess.timeout
 
     func run() throws {

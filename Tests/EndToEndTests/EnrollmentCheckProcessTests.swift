@@ -69,3 +69,78 @@ import Testing
         #expect(answer.isEmpty)
     }
 }
+
+/// The systemd way: `rookery server --enrollment-check-socket` hands each check to whatever
+/// listens there; systemd's socket unit starts one `rookery enroll-check` per connection, as a
+/// user of its own. The test plays systemd's part, with `nobody` for the user.
+@Suite struct EnrollmentCheckSocketTests {
+    /// Accepts connections on `path` and runs one checker per connection, its stdin and stdout
+    /// the connection (systemd's Accept=yes with StandardInput=socket).
+    final class SocketActivator: @unchecked Sendable {
+        let listener: Int32
+        let served = Locked(0)
+
+        init(path: String) throws {
+            listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: path.utf8)
+                raw[path.utf8.count] = 0
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard bound == 0, listen(listener, 8) == 0 else { throw SettingsError("cannot listen on \(path)") }
+            Thread { [self] in serve() }.start()
+        }
+
+        private func serve() {
+            while true {
+                let connection = accept(listener, nil, nil)
+                guard connection >= 0 else { return }
+                let checker = Process()
+                checker.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
+                checker.arguments = ["enroll-check", "--user", "nobody"]
+                checker.standardInput = FileHandle(fileDescriptor: connection)
+                checker.standardOutput = FileHandle(fileDescriptor: connection)
+                checker.standardError = FileHandle.nullDevice
+                try? checker.run()
+                checker.waitUntilExit()
+                close(connection)
+                served.withLock { $0 += 1 }
+            }
+        }
+
+        func stop() {
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+        }
+    }
+
+    @Test func enrollmentsAreCheckedBehindTheSocketAndRefusedWhenNobodyListens() throws {
+        try #require(geteuid() == 0, "the checker switches to nobody, which needs root")
+        let sandbox = try Sandbox()
+        let socketPath = sandbox.path + "/ec.sock"
+        let activator = try SocketActivator(path: socketPath)
+        let server = try ServerProcess(sandbox: sandbox)
+        server.extraArguments = ["--enrollment-check-socket", socketPath]
+        try server.start()
+
+        let laptop = try ClientRoot(sandbox: sandbox, name: "laptop", serverURL: server.url)
+        let enrolled = try laptop.run("enroll")
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        #expect(try server.count("SELECT count(*) FROM devices WHERE hostname = 'laptop' AND state = 'pending'") == 1)
+        #expect(activator.served.current == 1, "the check went through the socket")
+
+        // No checker: enrollments fail closed (500, and the device keeps trying), nothing is stored.
+        activator.stop()
+        try FileManager.default.removeItem(atPath: socketPath)
+        let desk = try ClientRoot(sandbox: sandbox, name: "desk", serverURL: server.url)
+        let refused = try desk.run("enroll")
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("internal_error") || refused.stdout.contains("internal_error"),
+                "\(refused.stdout) \(refused.stderr)")
+        #expect(try server.count("SELECT count(*) FROM devices WHERE hostname = 'desk'") == 0)
+    }
+}

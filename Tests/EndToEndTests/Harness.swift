@@ -55,6 +55,8 @@ final class ServerProcess {
     let root: String
     private(set) var port = 0
     private var process: Process?
+    /// More arguments for `rookery server`.
+    var extraArguments: [String] = []
 
     init(sandbox: Sandbox) throws {
         root = sandbox.path + "/srv"
@@ -74,7 +76,7 @@ final class ServerProcess {
         try? FileManager.default.removeItem(atPath: portFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
-        process.arguments = ["server", "--port", "\(port)", "--port-file", portFile, "--log-level", "warning"]
+        process.arguments = ["server", "--port", "\(port)", "--port-file", portFile, "--log-level", "warning"] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
         process.environment = environment

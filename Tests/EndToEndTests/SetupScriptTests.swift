@@ -56,8 +56,12 @@ import Testing
         let settings = try String(contentsOfFile: settingsFile, encoding: .utf8)
         #expect(settings.contains("listen_port: 18443"))
         let unit = try String(contentsOfFile: units + "/rookery-server.service", encoding: .utf8)
-        #expect(unit.contains("ExecStart=\(root)/bin/server"))
+        #expect(unit.contains("ExecStart=\(root)/bin/server --enrollment-check-socket /run/rookery/enroll-check.sock"))
         #expect(unit.contains("User=\(NSUserName())\n"))
+        let socket = try String(contentsOfFile: units + "/rookery-enroll-check.socket", encoding: .utf8)
+        #expect(socket.contains("SocketUser=\(NSUserName())\n") && socket.contains("Accept=yes"))
+        let checker = try String(contentsOfFile: units + "/rookery-enroll-check@.service", encoding: .utf8)
+        #expect(checker.contains("ExecStart=\(root)/lib/rookery/rookery enroll-check\n") && checker.contains("DynamicUser=yes"))
         let publicKey = try String(contentsOfFile: root + "/server/server-key.asc", encoding: .utf8)
         #expect(publicKey.contains("BEGIN PGP PUBLIC KEY BLOCK"))
         // The admin commands work on the new root straight away, the audit with the shipped checks.
