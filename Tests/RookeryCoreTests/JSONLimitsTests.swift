@@ -5,7 +5,7 @@ import Testing
 /// `JSONLimits`: every bound accepted at its value and refused one past it, with its message; and
 /// `JSONValue.topLevelMembers`, which checks a whole body but builds only what it keeps.
 @Suite struct JSONLimitsTests {
-    func limits(depth: Int = 64, string: Int = 1 << 20, members: Int = 100_000, values: Int = 500_000) -> JSONLimits {
+    func limits(depth: Int = 64, string: Int = 1 << 20, members: Int = 100_000, values: Int = 200_000) -> JSONLimits {
         var limits = JSONLimits()
         limits.maxDepth = depth
         limits.maxStringBytes = string
@@ -50,7 +50,7 @@ import Testing
         #expect(defaults.maxDepth == 64)
         #expect(defaults.maxStringBytes == 1 << 20)
         #expect(defaults.maxMembers == 100_000)
-        #expect(defaults.maxValues == 500_000)
+        #expect(defaults.maxValues == 200_000)
     }
 
     // MARK: - Each limit, at it and one past it
@@ -209,7 +209,7 @@ import Testing
         // The default: a million values in a skipped member.
         let million = "{\"host\":\"a\",\"x\":[" + Array(repeating: "[" + Array(repeating: "0", count: 1000).joined(separator: ",") + "]",
                                                         count: 1000).joined(separator: ",") + "]}"
-        scanRefused(million, JSONLimits(), mentioning: "more than 500000 values")
+        scanRefused(million, JSONLimits(), mentioning: "more than 200000 values")
     }
 
     /// "Values in the whole document, containers included": the object around the members is one

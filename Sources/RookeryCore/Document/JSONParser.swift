@@ -20,7 +20,7 @@ public struct JSONLimits: Sendable, Equatable {
     /// Members of one object, elements of one array.
     public var maxMembers = 100_000
     /// Values in the whole document, containers included.
-    public var maxValues = 500_000
+    public var maxValues = 200_000
 
     public init() {}
 }
