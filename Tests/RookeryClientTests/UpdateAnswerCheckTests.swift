@@ -129,6 +129,25 @@ import RookeryCurl
     }
 
     /// The reply the server sends: the encoded answer with its detached signature in the header.
+    /// The pinned key's own valid signature, wrapped in a compressed packet (deflate, one stored
+    /// block): what reaches gpg must be one bare signature packet, whoever made it.
+    @Test func aValidSignatureInsideACompressedPacketIsRefusedByItsShape() throws {
+        let signed = try reply(Self.answer(), signedBy: server, serverKey)
+        let header = try #require(signed.headers["rookery-signature"])
+        let signature = try #require(Data(base64Encoded: header))
+        let length = UInt16(signature.count)
+        let stored = Data([0x01, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]) + signature
+        let compressed = Data([0xC8, UInt8(1 + stored.count), 1]) + stored
+        let wrapped = HTTPReply(status: 200, body: signed.body, headers: [
+            "content-type": "application/json", "rookery-signature": compressed.base64EncodedString()])
+        do {
+            _ = try Updater.checkedAnswer(wrapped, nonce: Self.nonce, fingerprint: Self.device, pinnedKey: pinned)
+            Issue.record("a compressed signature packet was accepted")
+        } catch let error as OpenPGPError {
+            #expect(error.message.contains("not one OpenPGP signature") && error.message.contains("type 8"), "\(error)")
+        }
+    }
+
     func reply(_ answer: UpdateAnswer, signedBy signer: OpenPGP, _ fingerprint: String) throws -> HTTPReply {
         let body = try answer.encoded()
         let signature = try signer.sign(body, fingerprint: fingerprint)
