@@ -17,7 +17,8 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     let settings = context.settings
     let router = Router(context: RookeryRequestContext.self)
     let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
-                                   allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool)
+                                   allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
+                                   enrollmentChecks: context.enrollmentChecks)
     ProtocolController(
         verifier: verifier,
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,

@@ -17,6 +17,8 @@ public struct ServerContext: Sendable {
     public let releases: ReleaseLibrary
     /// Threads for blocking work: gpg runs and file reads.
     public let pool: BlockingPool
+    /// Enrollment checks running at once, over every port (see `RequestVerifier`).
+    public let enrollmentChecks = ConcurrencyGate(limit: 2)
     /// Who may use the admin-facing endpoints; checked when the settings are loaded.
     public let authenticator: EndpointAuthenticator
 

@@ -133,8 +133,9 @@ struct EnrollmentCheckCommand: ParsableCommand {
 
     @Option(help: "The user to check as when started as root (systemd's socket unit starts it as one already).") var user: String?
     @Option(help: "Seconds before the check and everything it started are killed.") var timeout = EnrollmentCheckProcess.timeout
+    @Option(help: "An empty directory, owned by the user checking, for the GnuPG home (default: a new one in TMPDIR).") var home: String?
 
     func run() throws {
-        try EnrollmentCheckWorker.serve(user: user, timeout: timeout)
+        try EnrollmentCheckWorker.serve(user: user, timeout: timeout, home: home)
     }
 }

@@ -96,7 +96,7 @@ public struct Submitter: Sendable {
     static func isWorthRetrying(_ code: ProtocolErrorCode) -> Bool {
         switch code {
         case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked, .replay,
-             .tooManyPending, .unauthorized, .tooManyFailures:
+             .tooManyPending, .unauthorized, .tooManyFailures, .busy:
             return true
         case .bodyTooLarge, .malformed, .notFound, .forbidden, .internalError:
             return false

@@ -23,6 +23,16 @@ public struct JSONLimits: Sendable, Equatable {
     public var maxValues = 200_000
 
     public init() {}
+
+    /// For what the server itself stored: checked on the way in, and never refused on the way
+    /// out if a later version lowers a limit. (The depth bound stays: it protects the stack.)
+    public static let storedData: JSONLimits = {
+        var limits = JSONLimits()
+        limits.maxStringBytes = .max
+        limits.maxMembers = .max
+        limits.maxValues = .max
+        return limits
+    }()
 }
 
 struct JSONParser {

@@ -15,10 +15,10 @@ public enum PublicKeyShape {
     /// what was checked (gpg reads armor more loosely, taking malformed header lines as data).
     @discardableResult
     public static func check(armored text: String) throws -> Data {
-        let binary = try dearmor(text)
         guard text.utf8.count <= maxArmoredBytes else {
             throw SignatureShape.Refusal(description: "public_key is \(text.utf8.count) bytes, over the limit of \(maxArmoredBytes)")
         }
+        let binary = try dearmor(text)
         var packets = PacketReader(binary)
         var count = 0
         while !packets.atEnd {

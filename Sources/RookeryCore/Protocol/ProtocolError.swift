@@ -16,6 +16,8 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
     case unauthorized = "unauthorized"
     case tooManyFailures = "too_many_failures"
     case notFound = "not_found"
+    /// Enrollment checks are all busy (a flood of enrollments); the device tries again later.
+    case busy = "busy"
     case forbidden = "forbidden"
     case internalError = "internal_error"
 
@@ -29,6 +31,7 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
         case .notFound: return 404
         case .tooManyPending, .tooManyFailures: return 429
         case .internalError: return 500
+        case .busy: return 503
         }
     }
 }

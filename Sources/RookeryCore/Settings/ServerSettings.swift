@@ -41,7 +41,9 @@ public struct ServerSettings: Codable, Sendable {
     /// adds and a device keeps.
     public var maxKeyBytes: Int = DocumentLimits().maxKeyBytes
     public var maxDocumentLeaves: Int = DocumentLimits().maxLeaves
-    public var maxHistoryRowsPerSubmission: Int = 20_000
+    /// At least twice the leaves: a document whose every key changed adds a removal and an
+    /// addition per leaf, and must still be stored.
+    public var maxHistoryRowsPerSubmission: Int = 40_000
     public var historyRowsPerDevice: Int = 50_000
     /// The user enrollment checks (a stranger's key and signature, read by gpg) run as when the
     /// server runs as root; empty: `nobody` as root, the server's own user otherwise.
@@ -127,5 +129,9 @@ public struct ServerSettings: Codable, Sendable {
         maxHistoryRowsPerSubmission = try Self.positive(c, .maxHistoryRowsPerSubmission) ?? d.maxHistoryRowsPerSubmission
         historyRowsPerDevice = try Self.positive(c, .historyRowsPerDevice) ?? d.historyRowsPerDevice
         untrustedUser = try c.decodeIfPresent(String.self, forKey: .untrustedUser) ?? d.untrustedUser
+        guard maxHistoryRowsPerSubmission >= 2 * maxDocumentLeaves else {
+            throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.maxHistoryRowsPerSubmission], reason:
+                "max_history_rows_per_submission must be at least twice max_document_leaves (\(2 * maxDocumentLeaves)), or a device whose keys all change could never report again")
+        }
     }
 }

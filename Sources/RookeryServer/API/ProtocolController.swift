@@ -35,12 +35,17 @@ public struct ProtocolController: Sendable {
             guard let endpoint = WireProtocol.Endpoint(rawValue: name) else {
                 throw ProtocolError(.notFound, "no endpoint \(name)")
             }
+            let address = clientAddress(request, context: context)
+            // An address that used up its guesses (tokens, passwords) enrolls nothing, before gpg.
+            if endpoint == .enroll, failures.isBlocked(FailureLimiter.key(for: address)) {
+                throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
+            }
             let body = try await readBody(request, limit: endpoint == .enroll ? min(maxBodyBytes, WireProtocol.maxEnrollBodyBytes) : maxBodyBytes)
             let verified = try await verifier.verify(
                 endpoint: endpoint, body: body,
                 signatureHeader: request.headers[HTTPField.Name(WireProtocol.signatureHeader)!])
             switch endpoint {
-            case .enroll: return try Self.json(await enrollment.enroll(verified, from: clientAddress(request, context: context)))
+            case .enroll: return try Self.json(await enrollment.enroll(verified, from: address))
             case .submit: return try Self.json(await submissions.submit(verified))
             case .update: return Self.signed(try await updates.update(verified))
             case .release: return try await files.response(path: try await updates.releaseTarball(verified))

@@ -53,7 +53,7 @@ public struct HistoryPolicy: Sendable, Equatable {
     /// The newest rows kept per device; older ones are pruned as new ones arrive.
     public var rowsPerDevice: Int
 
-    public init(maxRowsPerSubmission: Int = 20_000, rowsPerDevice: Int = 50_000) {
+    public init(maxRowsPerSubmission: Int = 40_000, rowsPerDevice: Int = 50_000) {
         self.maxRowsPerSubmission = maxRowsPerSubmission
         self.rowsPerDevice = rowsPerDevice
     }

@@ -45,7 +45,8 @@ public struct EnrollmentService: Sendable {
     /// address until it matches, so tokens are guessed no faster than passwords; an address with
     /// too many failures is refused before any compare. No token, no compare, nothing counted.
     private func checkToken(_ token: String, from address: String) throws -> Bool {
-        guard !token.isEmpty else { return false }
+        // No token sent, or none configured: nothing to guess, nothing counted.
+        guard !token.isEmpty, !enrollmentTokens.isEmpty else { return false }
         guard let reservation = failures.reserve(FailureLimiter.key(for: address)) else {
             throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
         }

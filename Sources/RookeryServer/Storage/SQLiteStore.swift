@@ -117,6 +117,12 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func nonceSeen(_ nonce: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)", arguments: [nonce]) ?? false
+        }
+    }
+
     public func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM nonces WHERE seen_at < ?", arguments: [pruneBefore])
@@ -151,7 +157,7 @@ public final class SQLiteStore: Store {
 
         let oldText = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
                                           arguments: [submission.fingerprint])
-        let old = try oldText.map { try JSONValue.parse(Data($0.utf8)) }
+        let old = try oldText.map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
         let document = submission.document(replacing: old)
         let changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }
         guard changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: changes.count) }
@@ -189,7 +195,7 @@ public final class SQLiteStore: Store {
         let text = try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?", arguments: [fingerprint])
         }
-        return try text.map { try JSONValue.parse(Data($0.utf8)) }
+        return try text.map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
     }
 
     public func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord] {

@@ -21,6 +21,8 @@ public protocol Store: IssueStore {
     /// remembered as revoked and forgotten `at`, so it is never accepted again without an admin.
     func forget(fingerprint: String, at: Date) async throws
 
+    /// Whether a nonce was recorded already (a cheap look before a signature check).
+    func nonceSeen(_ nonce: String) async throws -> Bool
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
 

@@ -17,24 +17,31 @@ public struct EnrollmentCheckProcess: EnrollmentChecking {
     }
 
     public func check(_ request: EnrollmentCheckRequest) throws -> EnrollmentCheckResult {
+        // The home is made here and removed here: a checker killed at its deadline cannot.
+        let home = try makeHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["enroll-check", "--timeout", "\(Self.timeout)"] + (user.map { ["--user", $0] } ?? [])
+        process.arguments = ["enroll-check", "--timeout", "\(Self.timeout)", "--home", home] + (user.map { ["--user", $0] } ?? [])
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         do { try process.run() } catch { throw EnrollmentCheckFailed("cannot start \(executable): \(error)") }
-        defer { stop(process) }
+        // The server's own deadline, whatever the checker does to its alarm: past it, the
+        // checker and its gpg are killed, and the read below ends.
+        let deadline = DispatchWorkItem { Self.kill(process) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Self.timeout + 2), execute: deadline)
+        defer {
+            deadline.cancel()
+            Self.kill(process)
+            process.waitUntilExit()
+        }
         try? input.fileHandleForWriting.write(contentsOf: EnrollmentCheckFrames.request(request))
         try? input.fileHandleForWriting.close()
-        var ready = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
-        guard poll(&ready, 1, Int32(Self.timeout + 2) * 1000) == 1 else {
-            throw OpenPGPError("enroll", message: "the check took longer than \(Self.timeout) s")
-        }
         do {
             return try EnrollmentCheckFrames.readResponse(from: output.fileHandleForReading)
         } catch is VerifierWorkerProcess.Broken {
-            // Killed by its own deadline (SIGKILL): the input's fault. Anything else is ours.
+            // Killed at a deadline (SIGKILL): the input's fault. Anything else is ours.
             process.waitUntilExit()
             guard process.terminationReason == .uncaughtSignal else {
                 throw EnrollmentCheckFailed("enroll-check exited with \(process.terminationStatus) without an answer")
@@ -43,13 +50,25 @@ public struct EnrollmentCheckProcess: EnrollmentChecking {
         }
     }
 
-    /// The helper leads its own process group (it calls setsid), so its gpg goes with it.
-    private func stop(_ process: Process) {
-        if process.isRunning {
-            kill(-process.processIdentifier, SIGKILL)
-            kill(process.processIdentifier, SIGKILL)
+    /// A fresh directory for the checker's GnuPG home, owned by the user it runs as.
+    private func makeHome() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/rookery-enroll-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw EnrollmentCheckFailed("cannot make a GnuPG home in \(NSTemporaryDirectory())")
         }
-        process.waitUntilExit()
+        let home = String(cString: made)
+        if geteuid() == 0, let user, let entry = getpwnam(user), chown(home, entry.pointee.pw_uid, entry.pointee.pw_gid) != 0 {
+            try? FileManager.default.removeItem(atPath: home)
+            throw EnrollmentCheckFailed("cannot give \(home) to \(user)")
+        }
+        return home
+    }
+
+    /// The checker leads its own process group (it calls setsid), so its gpg goes with it.
+    private static func kill(_ process: Process) {
+        guard process.isRunning else { return }
+        Foundation.kill(-process.processIdentifier, SIGKILL)
+        Foundation.kill(process.processIdentifier, SIGKILL)
     }
 }
 
@@ -62,7 +81,8 @@ public struct EnrollmentCheckFailed: Error, CustomStringConvertible {
 /// The helper's side: `rookery enroll-check`. Leaves root first, arms its own deadline, then
 /// reads one request from stdin, answers on stdout and exits.
 public enum EnrollmentCheckWorker {
-    public static func serve(user: String?, timeout: Int) throws {
+    /// `home`: an empty directory for the GnuPG home, made by the server (else one is made here).
+    public static func serve(user: String?, timeout: Int, home: String?) throws {
         setsid()
         // The deadline holds even if the server cannot signal us (another user): the whole
         // process group, gpg included, is killed.
@@ -70,15 +90,19 @@ public enum EnrollmentCheckWorker {
         alarm(UInt32(max(1, timeout)))
         try dropPrivileges(to: user)
         guard let request = try EnrollmentCheckFrames.readRequest(from: .standardInput) else { return }
-        var template = Array((NSTemporaryDirectory() + "/rookery-enroll-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw EnrollmentCheckFailed("cannot make a GnuPG home in \(NSTemporaryDirectory())") }
         let answer: Data
         do {
-            answer = EnrollmentCheckFrames.response(try EnrollmentCheck.run(request, home: String(cString: made)))
+            answer = EnrollmentCheckFrames.response(try EnrollmentCheck.run(request, home: try home ?? makeHome()))
         } catch let error as OpenPGPError {
             answer = VerifierFrames.response(error)
         }
         try FileHandle.standardOutput.write(contentsOf: answer)
+    }
+
+    private static func makeHome() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/rookery-enroll-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw EnrollmentCheckFailed("cannot make a GnuPG home in \(NSTemporaryDirectory())") }
+        return String(cString: made)
     }
 
     /// Untrusted OpenPGP is never parsed as root: as root, switch to `user` (or refuse).
@@ -121,9 +145,13 @@ enum EnrollmentCheckFrames {
         return frame
     }
 
+    /// What a checker may answer: a fingerprint line, or an exported key of a key that was
+    /// at most `PublicKeyShape.maxArmoredBytes` armored.
+    static let maxAnswer = 64 * 1024
+
     static func readResponse(from input: FileHandle) throws -> EnrollmentCheckResult {
-        let signer = try VerifierFrames.readResponse(from: input)
-        guard let key = try VerifierFrames.readChunk(from: input, allowEOF: false) else {
+        let signer = try VerifierFrames.readResponse(from: input, maxPayload: maxAnswer)
+        guard let key = try VerifierFrames.readChunk(from: input, allowEOF: false, max: maxAnswer) else {
             throw EnrollmentCheckFailed("enroll-check answered without the key")
         }
         return EnrollmentCheckResult(signer: signer, publicKey: String(decoding: key, as: UTF8.self))

@@ -19,8 +19,9 @@ public struct EnrollmentCheckSocket: EnrollmentChecking {
         } catch let refusal as OpenPGPError {
             throw refusal
         } catch {
-            // Cut off by the checker's deadline, or by ours (the receive timeout below).
-            throw OpenPGPError("enroll", message: "the check gave no answer within \(EnrollmentCheckProcess.timeout) s")
+            // No answer: the checker could not start, was cut off at a deadline, or systemd
+            // refused the connection. The enrollment fails closed (500); the device tries again.
+            throw EnrollmentCheckFailed("the enrollment checker at \(path) gave no answer: \(error)")
         }
     }
 

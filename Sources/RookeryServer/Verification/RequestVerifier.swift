@@ -29,6 +29,8 @@ public struct RequestVerifier: Sendable {
     let allowedSkew: TimeInterval
     /// Parsing runs here, off the event loop, at most as many at once as the pool is wide.
     let pool: BlockingPool
+    /// Enrollment checks are anyone's to ask for: only this many at once, shared by every port.
+    let enrollmentChecks: ConcurrencyGate
     let limits = JSONLimits()
 
     public func verify(endpoint: WireProtocol.Endpoint, body: Data, signatureHeader: String?,
@@ -42,6 +44,11 @@ public struct RequestVerifier: Sendable {
             throw ProtocolError(.staleTime, "sent_at \(RFC3339.string(from: envelope.sentAt)) is more than \(Int(allowedSkew)) s from the server's clock \(RFC3339.string(from: now))")
         }
 
+        // A request replayed within the window costs a lookup, not a gpg run.
+        guard try await !store.nonceSeen(envelope.nonce) else {
+            throw ProtocolError(.replay, "nonce \(envelope.nonce) was already used")
+        }
+
         var verifiedKey: String?
         let signer: VerifiedSignature
         do {
@@ -49,6 +56,10 @@ public struct RequestVerifier: Sendable {
                 signer = try await keyring.verify(signature: signature, body: body, storedKey: device.publicKey)
             } else {
                 let publicKey = try envelope.requiredString("public_key")
+                guard enrollmentChecks.enter() else {
+                    throw ProtocolError(.busy, "\(enrollmentChecks.limit) enrollments are being checked; try again later")
+                }
+                defer { enrollmentChecks.leave() }
                 (signer, verifiedKey) = try await keyring.verifyEnrollment(
                     publicKey: publicKey, fingerprint: envelope.fingerprint, signature: signature, body: body)
             }

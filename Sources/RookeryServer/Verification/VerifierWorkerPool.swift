@@ -149,9 +149,9 @@ enum VerifierFrames {
         return frame
     }
 
-    static func readResponse(from input: FileHandle) throws -> VerifiedSignature {
+    static func readResponse(from input: FileHandle, maxPayload: Int = maxFrame) throws -> VerifiedSignature {
         let status = try readExactly(1, from: input)
-        guard let payload = try readChunk(from: input, allowEOF: false) else { throw truncated }
+        guard let payload = try readChunk(from: input, allowEOF: false, max: maxPayload) else { throw truncated }
         let text = String(decoding: payload, as: UTF8.self)
         if status.first != 0 {
             guard let kind = status.first.flatMap(OpenPGPError.Kind.init(rawValue:)) else { throw truncated }
@@ -170,11 +170,11 @@ enum VerifierFrames {
         frame.append(chunk)
     }
 
-    static func readChunk(from input: FileHandle, allowEOF: Bool) throws -> Data? {
+    static func readChunk(from input: FileHandle, allowEOF: Bool, max: Int = maxFrame) throws -> Data? {
         let header = try readExactly(4, from: input, allowEOF: allowEOF)
         guard header.count == 4 else { return nil }
         let length = header.reduce(0) { $0 << 8 | Int($1) }
-        guard length <= maxFrame else { throw VerifierWorkerProcess.Broken(description: "frame of \(length) bytes") }
+        guard length <= max else { throw VerifierWorkerProcess.Broken(description: "frame of \(length) bytes") }
         return try readExactly(length, from: input)
     }
 
