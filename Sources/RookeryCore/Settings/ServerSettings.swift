@@ -35,6 +35,15 @@ public struct ServerSettings: Codable, Sendable {
     public var endpointAuth: [String: EndpointAuthSettings] = [:]
     /// Proxies whose X-Forwarded-For is believed when checking an address; nobody else's is.
     public var trustedProxies: [String] = []
+    /// Open connections allowed at once, over all ports, and from one address (an IPv6 /64;
+    /// trusted proxies count only toward the total). More are closed as soon as they open.
+    public var maxConnections: Int = 1024
+    public var maxConnectionsPerAddress: Int = 64
+    /// Seconds a connection has to deliver a whole request, from when it opened or the previous
+    /// response was sent, however steadily its bytes trickle in.
+    public var requestTimeout: Int = 30
+    /// Seconds a response may wait for a peer that does not read it before it is abandoned.
+    public var responseTimeout: Int = 30
 
     public init() {}
 
@@ -50,6 +59,8 @@ public struct ServerSettings: Codable, Sendable {
         case clientCAFile = "client_ca_file"
         case releaseDownload = "release_download", audit
         case users, groups, endpointAuth = "endpoint_auth", trustedProxies = "trusted_proxies"
+        case maxConnections = "max_connections", maxConnectionsPerAddress = "max_connections_per_address"
+        case requestTimeout = "request_timeout", responseTimeout = "response_timeout"
     }
 
     public init(from decoder: Decoder) throws {
@@ -78,6 +89,11 @@ public struct ServerSettings: Codable, Sendable {
         groups = try c.decodeIfPresent([String: [String]].self, forKey: .groups) ?? [:]
         endpointAuth = try c.decodeIfPresent([String: EndpointAuthSettings].self, forKey: .endpointAuth) ?? [:]
         trustedProxies = try c.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+        maxConnectionsPerAddress = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress)
+            ?? d.maxConnectionsPerAddress
+        requestTimeout = try c.decodeIfPresent(Int.self, forKey: .requestTimeout) ?? d.requestTimeout
+        responseTimeout = try c.decodeIfPresent(Int.self, forKey: .responseTimeout) ?? d.responseTimeout
         if try decoder.container(keyedBy: AnyKey.self).contains(AnyKey(stringValue: "server_auth")!) {
             throw DecodingError.dataCorrupted(.init(codingPath: [AnyKey(stringValue: "server_auth")!], debugDescription:
                 "server_auth is PenguinDome's name: write endpoint_auth, with ip_ranges for ipranges (see docs/authentication.md)"))
