@@ -102,7 +102,9 @@ enum ServerSockets {
     /// not counted.
     static func connections(pid: Int32, port: Int, from peer: String? = nil) -> Set<String> {
         let held = socketInodes(of: pid)
-        let rows = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8))?.split(separator: "\n").dropFirst() ?? []
+        // Read to the end: /proc files claim to be empty, and a reader that trusts their size stops early.
+        let table = FileHandle(forReadingAtPath: "/proc/net/tcp")?.readDataToEndOfFile() ?? Data()
+        let rows = String(decoding: table, as: UTF8.self).split(separator: "\n").dropFirst()
         return Set(rows.compactMap { row -> String? in
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
             let fields = row.split(separator: " ")
