@@ -57,6 +57,17 @@ final class RawConnection {
         }
     }
 
+    /// What the server has sent so far and not yet read, without waiting.
+    func receivedSoFar() -> Data {
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            guard got > 0 else { return received }
+            received.append(contentsOf: buffer[0..<got])
+        }
+    }
+
     /// Waits until the server closes the connection, up to `seconds` after it was opened;
     /// returns when that happened, in seconds after opening, or nil if it is still open.
     func closedByServer(withinSecondsOfOpening seconds: TimeInterval) -> TimeInterval? {

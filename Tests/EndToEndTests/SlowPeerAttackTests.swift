@@ -47,6 +47,27 @@ import Testing
         Self.expectBounded(server, since: before)
     }
 
+    @Test func aPeerWhoseRequestsArriveInTimeKeepsItsConnectionUntilItFallsSilent() throws {
+        let deadline = 3.0
+        let sandbox = try Sandbox()
+        let server = try Self.startServer(sandbox, settings: "request_timeout: 3\n")
+        let peer = try RawConnection(port: server.port)
+        // Three requests 2 s apart, 6 s in all: each has its own deadline from the answer before.
+        var lastAsked = Date()
+        for _ in 0..<3 {
+            lastAsked = Date()
+            peer.send("GET /rookery/v1/download_release HTTP/1.1\r\nHost: rookery\r\n\r\n")
+            usleep(500_000)
+            let answer = peer.receivedSoFar()
+            #expect(answer.starts(with: Data("HTTP/1.1 403".utf8)), "\(String(decoding: answer, as: UTF8.self))")
+            usleep(1_500_000)
+        }
+        // Then silent: closed at the deadline after the last answer (which came at once).
+        let closed = try #require(peer.closedByServer(withinSecondsOfOpening: Date().timeIntervalSince(peer.opened) + deadline))
+        let silentFor = peer.opened.addingTimeInterval(closed).timeIntervalSince(lastAsked)
+        #expect(silentFor >= deadline - 0.1 && silentFor <= deadline + 1, "closed after \(silentFor) s of silence")
+    }
+
     @Test func anAnswerThePeerDoesNotReadIsAbandonedAtTheResponseDeadline() throws {
         let deadline = 3.0
         let sandbox = try Sandbox()
