@@ -168,6 +168,47 @@ import Testing
         Self.expectBounded(server, since: before)
     }
 
+    @Test func onATLSPortConnectionsPastTheCapAreClosedBeforeTheHandshakeAndTheHandshakeIsTimed() throws {
+        let (deadline, cap) = (3.0, 4)
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        let ports = [try PortsEndToEndTests.freePort(), try PortsEndToEndTests.freePort()].sorted()
+        let (plain, tls) = (ports[0], ports[1])
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: \(plain)\n", to: "srv/server/settings.yml")
+        let configured = try server.admin(["configure-ports", "add", "\(tls)", "--tls-self-signed", "127.0.0.1"])
+        try #require(configured.status == 0, "\(configured.stderr)")
+        let settings = try String(contentsOfFile: server.root + "/server/settings.yml", encoding: .utf8)
+        try sandbox.write(settings + "request_timeout: 3\nmax_connections_per_address: \(cap)\n", to: "srv/server/settings.yml")
+        server.onSettingsPorts = true
+        try server.start()
+        #expect(server.port == plain)
+        let device = try NormalDevice(server: server, sandbox: sandbox)
+        let before = ProcessTree.usage(of: server.pid)
+
+        // Four peers trickle a TLS ClientHello, a byte every 200 ms; ten more, past the cap, are
+        // closed at once, before the handshake could begin.
+        // (A handshake record of 368 bytes announced; its first bytes, all below 0x80 to go as they are.)
+        let clientHello = [0x16, 0x03, 0x01, 0x01, 0x70, 0x01, 0x00, 0x01, 0x6C, 0x03, 0x03].map { String(UnicodeScalar(UInt8($0))) }
+            + Array(repeating: "\u{0}", count: 60)
+        let held = try (0..<cap).map { _ in (try RawConnection(port: tls, from: "127.0.0.2"), bytes: clientHello) }
+        let trickle = Trickle(held, every: 0.2, for: deadline + 5)
+        #expect(Self.waitFor(seconds: 2) { ServerSockets.connections(pid: server.pid, port: tls, from: "127.0.0.2").count == cap })
+        let extra = try (0..<10).map { _ in try RawConnection(port: tls, from: "127.0.0.2") }
+        for connection in extra {
+            #expect(connection.closedByServer(withinSecondsOfOpening: 1) != nil, "a connection past the cap was kept open")
+        }
+        let answered = try device.submit()
+
+        // The handshake counts toward the request deadline (3 s), however steadily it trickles.
+        let (closedAfter, _) = trickle.result()
+        for closed in closedAfter {
+            let closed = try #require(closed, "a peer trickling a handshake was still connected after \(deadline + 5) s")
+            #expect(closed >= deadline - 0.1 && closed <= deadline + 2.5, "closed after \(closed) s")
+        }
+        #expect(answered.status == 200 && answered.seconds < 1, "normal device: \(answered)")
+        Self.expectBounded(server, since: before)
+    }
+
     @Test(arguments: [("max_connections", "0"), ("max_connections_per_address", "-1"),
                       ("request_timeout", "0"), ("response_timeout", "3601")])
     func aLimitOutOfRangeStopsTheServerNamingIt(setting: String, value: String) throws {
