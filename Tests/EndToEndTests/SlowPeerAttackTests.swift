@@ -220,7 +220,44 @@ import Testing
         #expect(log.contains("\(setting): \(value) is out of range"), "\(log)")
     }
 
+    @Test func theServerRaisesItsOpenFileLimitForMaxConnectionsOrSaysItCannot() throws {
+        let sandbox = try Sandbox()
+        _ = try ServerProcess(sandbox: sandbox)
+        // Soft limit 1024 under a higher hard one (as systemd starts services): raised to
+        // max_connections (1024 by default) plus 256 for everything else.
+        let raised = try Self.serverUnder(limits: "ulimit -S -n 1024 && ulimit -H -n 4096", sandbox: sandbox)
+        #expect(raised.openFiles == "1280", "\(raised)")
+        #expect(!raised.log.contains("open files"), "\(raised.log)")
+        // A hard limit too low for it: the server starts, and says what to do.
+        let short = try Self.serverUnder(limits: "ulimit -n 800", sandbox: sandbox)
+        #expect(short.openFiles == "800")
+        #expect(short.log.contains("max_connections 1024 needs about 1280 open files, but this process may open only 800: "
+                                   + "raise LimitNOFILE (systemd) or ulimit -n, or lower max_connections"), "\(short.log)")
+    }
+
     // MARK: - Helpers
+
+    /// Starts `rookery server` from a shell that first sets `limits`, and returns its soft limit
+    /// on open files (from /proc) and its log once it listens; stops it again.
+    static func serverUnder(limits: String, sandbox: Sandbox) throws -> (openFiles: String, log: String) {
+        let (portFile, logFile) = (sandbox.path + "/port", sandbox.path + "/server.log")
+        try? FileManager.default.removeItem(atPath: portFile)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\(limits) && exec \"$0\" server --port 0 --port-file \(portFile) 2> \(logFile)",
+                             binaryDirectory + "/rookery"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["ROOKERY_HOME"] = sandbox.path + "/srv"
+        process.environment = environment
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        try #require(waitFor(seconds: 30) { FileManager.default.fileExists(atPath: portFile) || !process.isRunning } && process.isRunning,
+                 "the server did not start: \((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "")")
+        let limits = try String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)
+        let openFiles = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }?
+            .split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.map(String.init) ?? ""
+        return (openFiles, try String(contentsOfFile: logFile, encoding: .utf8))
+    }
 
     static func startServer(_ sandbox: Sandbox, settings: String) throws -> ServerProcess {
         let server = try ServerProcess(sandbox: sandbox)

@@ -6,8 +6,8 @@ import NIOCore
 /// (one count for the whole process) and the deadlines for slow peers. `rookery server` makes one
 /// and gives it to each port's application.
 public final class ConnectionPolicy: Sendable {
-    public let limits: EdgeLimits
-    public let limiter: ConnectionLimiter
+    private let limits: EdgeLimits
+    private let limiter: ConnectionLimiter
     private let log: ThrottledLog
 
     public init(limits: EdgeLimits, logger: Logger) {
