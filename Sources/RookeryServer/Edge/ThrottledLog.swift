@@ -5,8 +5,8 @@ import RookeryCore
 /// Log lines about connections refused or cut off, at most one of each kind every `interval`, so
 /// that a flood of such connections cannot flood the log. The next line written says how many
 /// were left out in between.
-public final class ThrottledLog: Sendable {
-    public enum Kind: Sendable, Hashable {
+final class ThrottledLog: Sendable {
+    enum Kind: Sendable, Hashable {
         case overCap, requestTimeout, responseTimeout
     }
 
@@ -14,7 +14,7 @@ public final class ThrottledLog: Sendable {
     struct Throttle {
         let interval: TimeInterval
         private var lastWritten: Date?
-        private(set) var leftOut = 0
+        private var leftOut = 0
 
         init(interval: TimeInterval) { self.interval = interval }
 
@@ -33,15 +33,15 @@ public final class ThrottledLog: Sendable {
     private let interval: TimeInterval
     private let throttles = Locked([Kind: Throttle]())
 
-    public init(logger: Logger, interval: TimeInterval = 10) {
+    init(logger: Logger, interval: TimeInterval = 10) {
         self.logger = logger
         self.interval = interval
     }
 
-    func log(_ kind: Kind, _ level: Logger.Level, _ message: @autoclosure () -> String, now: Date = Date()) {
+    func log(_ kind: Kind, _ level: Logger.Level, _ message: @autoclosure () -> String) {
         let interval = self.interval
         let (write, leftOut) = throttles.withLock { throttles in
-            throttles[kind, default: Throttle(interval: interval)].shouldWrite(now: now)
+            throttles[kind, default: Throttle(interval: interval)].shouldWrite(now: Date())
         }
         guard write else { return }
         let more = leftOut == 0 ? "" : " (\(leftOut) more like it since the last such line were not logged)"
