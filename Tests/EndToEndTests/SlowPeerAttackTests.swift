@@ -42,7 +42,7 @@ import Testing
             let closed = try #require(closed, "a trickling peer was still connected after \(deadline + 5) s")
             #expect(closed >= deadline - 0.1 && closed <= deadline + 2.5, "closed after \(closed) s")
         }
-        #expect(sent > 15, "the peers kept trickling past the deadline")
+        #expect(sent >= 14, "the peers kept trickling until the deadline was near")
         #expect(answered.status == 200 && answered.seconds < 1, "normal device: \(answered)")
         Self.expectBounded(server, since: before)
     }
