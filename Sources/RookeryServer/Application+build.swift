@@ -6,15 +6,18 @@ import Logging
 import RookeryCore
 
 /// Builds the server application for one port: a router with the protocol controller, settings
-/// from `context`. `rookery server` builds one per configured port, sharing `failures`; a port
-/// with `tls` (see `ServerTLS`) speaks HTTPS and nothing else.
+/// from `context`. `rookery server` builds one per configured port, sharing `failures` and
+/// `connections` (nil: a policy of this port's own, from the settings); a port with `tls` (see
+/// `ServerTLS`) speaks HTTPS and nothing else.
 public func buildApplication(context: ServerContext, logger: Logger, port: ServerPort? = nil,
                              tls: TLSConfiguration? = nil, failures: FailureLimiter = FailureLimiter(),
+                             connections: ConnectionPolicy? = nil,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     throws -> some ApplicationProtocol
 {
     let port = port ?? ServerPort(number: context.settings.listenPort)
     let settings = context.settings
+    let connections = try connections ?? ConnectionPolicy(limits: EdgeLimits(settings: settings), logger: logger)
     let router = Router(context: RookeryRequestContext.self)
     let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
                                    allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
@@ -36,8 +39,9 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
         failures: failures
     ).addRoutes(to: router)
 
-    // Idle connections are closed, so slow or silent peers cannot hold sockets open forever.
-    let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .seconds(30)))
+    // Connections are capped, and slow or silent peers cut off (see ConnectionPolicy); no idle
+    // timeout is needed, since the request deadline also runs while a connection is idle.
+    let http: HTTPServerBuilder = .http1(configuration: .init(additionalChannelHandlers: connections.channelHandlers()))
     return Application(
         router: router,
         server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,

@@ -21,6 +21,9 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         let root = InstallRoot.fromEnvironment()
         let settings = try loadSettings(root)
+        let limits: EdgeLimits
+        do { limits = try EdgeLimits(settings: settings) }
+        catch let error as SettingsError { throw ValidationError(error.description) }
         // A worker that dies must not take the server with it through SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         let context = try openContext(root: root, settings: settings)
@@ -31,7 +34,9 @@ struct ServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         warn(about: listeners, settings: settings, passwords: context.authenticator.takesPasswords, logger: logger)
-        try await serve(listeners, context: context, logger: logger)
+        if let shortOfFiles = OpenFileLimit.raise(for: limits.maxConnections) { logger.warning("\(shortOfFiles)") }
+        let connections = ConnectionPolicy(limits: limits, logger: logger)
+        try await serve(listeners, context: context, connections: connections, logger: logger)
     }
 
     /// What an admin should hear at start: passwords over plain HTTP, certificates about to expire.
@@ -95,15 +100,17 @@ struct ServerCommand: AsyncParsableCommand {
         return context
     }
 
-    /// One application per port, all in this process; failures are counted across them.
-    private func serve(_ listeners: [Listener], context: ServerContext, logger: Logger) async throws {
+    /// One application per port, all in this process; failures and open connections are counted
+    /// across them.
+    private func serve(_ listeners: [Listener], context: ServerContext, connections: ConnectionPolicy,
+                       logger: Logger) async throws {
         let failures = FailureLimiter()
         let host = context.settings.listenHost
         let apps = try listeners.enumerated().map { index, listener in
             let (port, portFile) = (listener.port, index == 0 ? self.portFile : nil)
             let scheme = listener.tls == nil ? "http" : "https"
             return try buildApplication(context: context, logger: logger, port: port, tls: listener.tls,
-                                        failures: failures) { actual in
+                                        failures: failures, connections: connections) { actual in
                 logger.notice("listening on \(scheme)://\(host):\(actual)\(port.deprecated ? " (deprecated)" : "")")
                 if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
             }

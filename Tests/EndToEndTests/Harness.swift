@@ -54,6 +54,8 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
 final class ServerProcess {
     let root: String
     private(set) var port = 0
+    /// Listen on the ports the settings name (`port` is then the first), not on `--port` alone.
+    var onSettingsPorts = false
     private var process: Process?
     /// More arguments for `rookery server`.
     var extraArguments: [String] = []
@@ -76,12 +78,13 @@ final class ServerProcess {
         try? FileManager.default.removeItem(atPath: portFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
-        process.arguments = ["server", "--port", "\(port)", "--port-file", portFile, "--log-level", "warning"] + extraArguments
+        process.arguments = ["server", "--port-file", portFile, "--log-level", "warning"]
+            + (onSettingsPorts ? [] : ["--port", "\(port)"]) + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = try appendingLog()
         try process.run()
         self.process = process
         let deadline = Date().addingTimeInterval(30)
@@ -95,6 +98,18 @@ final class ServerProcess {
             usleep(20_000)
         }
         throw SettingsError("server did not start within 30 s")
+    }
+
+    /// Where the server's log (its standard error) goes, across restarts.
+    var logFile: String { root + "/server.log" }
+
+    private func appendingLog() throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: logFile) {
+            FileManager.default.createFile(atPath: logFile, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: logFile) else { throw SettingsError("cannot write \(logFile)") }
+        handle.seekToEndOfFile()
+        return handle
     }
 
     /// Stops the server the hard way: nothing gets a chance to finish cleanly.

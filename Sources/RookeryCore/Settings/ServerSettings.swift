@@ -48,6 +48,15 @@ public struct ServerSettings: Codable, Sendable {
     /// The user enrollment checks (a stranger's key and signature, read by gpg) run as when the
     /// server runs as root; empty: `nobody` as root, the server's own user otherwise.
     public var untrustedUser: String = ""
+    /// Open connections allowed at once, over all ports, and from one address (an IPv6 /64;
+    /// trusted proxies count only toward the total). More are closed as soon as they open.
+    public var maxConnections: Int = 1024
+    public var maxConnectionsPerAddress: Int = 64
+    /// Seconds a connection has to deliver a whole request, from when it opened or the previous
+    /// response was sent, however steadily its bytes trickle in.
+    public var requestTimeout: Int = 30
+    /// Seconds a response may wait for a peer that does not read it before it is abandoned.
+    public var responseTimeout: Int = 30
 
     public init() {}
 
@@ -91,6 +100,8 @@ public struct ServerSettings: Codable, Sendable {
         case maxKeyBytes = "max_key_bytes", maxDocumentLeaves = "max_document_leaves"
         case maxHistoryRowsPerSubmission = "max_history_rows_per_submission"
         case historyRowsPerDevice = "history_rows_per_device", untrustedUser = "untrusted_user"
+        case maxConnections = "max_connections", maxConnectionsPerAddress = "max_connections_per_address"
+        case requestTimeout = "request_timeout", responseTimeout = "response_timeout"
     }
 
     public init(from decoder: Decoder) throws {
@@ -129,6 +140,11 @@ public struct ServerSettings: Codable, Sendable {
         maxHistoryRowsPerSubmission = try Self.positive(c, .maxHistoryRowsPerSubmission) ?? d.maxHistoryRowsPerSubmission
         historyRowsPerDevice = try Self.positive(c, .historyRowsPerDevice) ?? d.historyRowsPerDevice
         untrustedUser = try c.decodeIfPresent(String.self, forKey: .untrustedUser) ?? d.untrustedUser
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+        maxConnectionsPerAddress = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress)
+            ?? d.maxConnectionsPerAddress
+        requestTimeout = try c.decodeIfPresent(Int.self, forKey: .requestTimeout) ?? d.requestTimeout
+        responseTimeout = try c.decodeIfPresent(Int.self, forKey: .responseTimeout) ?? d.responseTimeout
         guard maxHistoryRowsPerSubmission >= 2 * maxDocumentLeaves else {
             throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.maxHistoryRowsPerSubmission], reason:
                 "max_history_rows_per_submission must be at least twice max_document_leaves (\(2 * maxDocumentLeaves)), or a device whose keys all change could never report again")

@@ -8,7 +8,9 @@ import RookeryCore
 /// neither memory nor the event loop pays for its size.
 struct FileStreamer: Sendable {
     let pool: BlockingPool
-    static let chunkSize = 1 << 20
+    /// Small, because a slow reader must take about one chunk per `response_timeout` (see
+    /// ResponseDeadline): 64 KiB keeps that within reach of a poor mobile link.
+    static let chunkSize = 64 << 10
 
     func response(path: String, fileName: String? = nil) async throws -> Response {
         let handle = try await pool.run { () throws -> FileHandle in
