@@ -60,6 +60,38 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: rootOnly).isEmpty)
     }
 
+    /// A signature that keeps gpg busy for seconds (4,000 copies of one, compressed; the server's
+    /// shape check would refuse it first, the checker does not rely on that): at its deadline
+    /// the checker and its gpg are killed, and nothing of them is left.
+    @Test func atItsDeadlineTheCheckerIsKilledWithItsGPG() throws {
+        try #require(geteuid() == 0, "these tests run as root, as CI does")
+        let sandbox = try Sandbox()
+        chmod(sandbox.path, 0o711)
+        let home = try sandbox.directory("home")
+        let nobody = try #require(getpwnam("nobody"))
+        chown(home, nobody.pointee.pw_uid, nobody.pointee.pw_gid)
+        let openPGP = OpenPGP(homeDirectory: try sandbox.directory("g-e"))
+        try openPGP.prepareHome()
+        let key = try openPGP.generateSigningKey(userID: "slow")
+        let body = Data("{}".utf8)
+        let bomb = try HostileInputAttackTests.compressedPacket(repeating: try openPGP.sign(body, fingerprint: key),
+                                                                 times: 4_000, scratch: sandbox.path)
+        var frames = Data()
+        for chunk in [Data(try openPGP.exportPublicKey(fingerprint: key).utf8), Data(key.utf8), bomb, body] {
+            var length = UInt32(chunk.count).bigEndian
+            frames += Data(bytes: &length, count: 4) + chunk
+        }
+        let started = Date()
+        let (status, answer) = try Self.check(["--user", "nobody", "--timeout", "1", "--home", home],
+                                              frames: frames, tmpdir: sandbox.path, sandbox: sandbox)
+        let took = Date().timeIntervalSince(started)
+        #expect(status == SIGKILL && answer.isEmpty, "killed, no answer (status \(status))")
+        #expect(took < 5, "killed after \(took) s")
+        usleep(200_000)
+        let left = try runProcess("/usr/bin/pgrep", ["-f", home], environment: [:])
+        #expect(left.stdout.isEmpty, "still running: \(left.stdout)")
+    }
+
     @Test(arguments: [["--user", "root"], ["--user", "no-such-user-here"], []])
     func asRootItRefusesToCheckWithoutAnotherUser(arguments: [String]) throws {
         try #require(geteuid() == 0, "these tests run as root, as CI does")
@@ -131,6 +163,9 @@ import Testing
         let enrolled = try laptop.run("enroll")
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         #expect(try server.count("SELECT count(*) FROM devices WHERE hostname = 'laptop' AND state = 'pending'") == 1)
+        // The activator counts a connection once its checker has exited: wait for that.
+        let deadline = Date().addingTimeInterval(10)
+        while activator.served.current < 1, Date() < deadline { usleep(20_000) }
         #expect(activator.served.current == 1, "the check went through the socket")
 
         // No checker: enrollments fail closed (500, and the device keeps trying), nothing is stored.
