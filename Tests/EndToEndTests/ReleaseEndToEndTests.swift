@@ -9,6 +9,11 @@ import Testing
         #expect(try fleet.release(of: fleet["r1"]) == 0)
         let number = try fleet.publish(version: 7)
         #expect(number == 1)
+        // A release may carry an enrollment token: not for everyone on the server to read.
+        for file in ["release-1.tar.gz", "release-1.json", ""] {
+            let mode = try FileManager.default.attributesOfItem(atPath: fleet.releaseDirectory + "/" + file)[.posixPermissions] as? Int
+            #expect(mode.map { $0 & 0o007 } == 0, "\(file): mode \(String(mode ?? 0, radix: 8))")
+        }
         let submissionsBefore = try fleet.server.count("SELECT count(*) FROM submissions")
 
         for client in fleet.clients {
