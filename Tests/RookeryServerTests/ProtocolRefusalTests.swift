@@ -193,6 +193,36 @@ import Testing
         }
     }
 
+    /// Enrollment checks are anyone's to ask for: with both places taken, one more is turned
+    /// away (503 busy) before any check, and goes through once a place is free.
+    @Test func enrollmentBeyondTheChecksRunningIsAnsweredBusy() async throws {
+        let carol = try TestDevice(sandbox, name: "carol")
+        try await withServer { client in
+            #expect(context.enrollmentChecks.enter() && context.enrollmentChecks.enter())
+            #expect(!context.enrollmentChecks.enter())
+            try expectRefusal(try await post(client, try carol.sign(.enroll, try carol.enrollFields())), .busy)
+            #expect(try await context.store.device(fingerprint: carol.fingerprint) == nil)
+            context.enrollmentChecks.leave()
+            let response = try await post(client, try carol.sign(.enroll, try carol.enrollFields()))
+            #expect(response.status == .ok)
+            context.enrollmentChecks.leave()
+        }
+    }
+
+    /// A replay within the window is refused by the nonce before its signature is checked: the
+    /// copy's signature is spoiled, and still the answer is `replay`.
+    @Test func aReplayIsRefusedBeforeItsSignatureIsChecked() async throws {
+        let carol = try TestDevice(sandbox, name: "carol")
+        try await withServer { client in
+            let request = try carol.sign(.enroll, try carol.enrollFields())
+            #expect(try await post(client, request).status == .ok)
+            var spoiled = Array(request.signature)
+            spoiled[spoiled.count - 1] ^= 0xFF
+            try expectRefusal(try await post(client, endpoint: "enroll", body: request.body,
+                                             signature: Data(spoiled).base64EncodedString()), .replay)
+        }
+    }
+
     @Test func enrollmentCarryingPrivateKeyMaterialIsRefused() async throws {
         let carol = try TestDevice(sandbox, name: "carol")
         try await withServer { client in
