@@ -223,6 +223,25 @@ import Testing
         }
     }
 
+    /// A key block with a compressed packet in it never reaches gpg (which would unpack it).
+    @Test func enrollmentWhoseKeyBlockHoldsACompressedPacketIsRefusedByItsShape() async throws {
+        let carol = try TestDevice(sandbox, name: "carol")
+        try await withServer { client in
+            var fields = try carol.enrollFields()
+            let armored = try carol.openPGP.exportPublicKey(fingerprint: carol.fingerprint)
+            let base64 = armored.split(separator: "\n").filter { !$0.hasPrefix("-----") && !$0.hasPrefix("=") && !$0.isEmpty }.joined()
+            let key = try #require(Data(base64Encoded: base64))
+            // An empty deflate stream in a compressed-data packet (tag 8), after the real key.
+            let withCompressed = key + Data([0xC8, 0x03, 0x01, 0x03, 0x00])
+            fields["public_key"] = .string("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + withCompressed.base64EncodedString()
+                                           + "\n-----END PGP PUBLIC KEY BLOCK-----\n")
+            let response = try await post(client, try carol.sign(.enroll, fields))
+            try expectRefusal(response, .badSignature)
+            #expect(String(buffer: response.body).contains("type 8"))
+            #expect(try await context.store.device(fingerprint: carol.fingerprint) == nil)
+        }
+    }
+
     @Test func enrollmentCarryingPrivateKeyMaterialIsRefused() async throws {
         let carol = try TestDevice(sandbox, name: "carol")
         try await withServer { client in
