@@ -50,9 +50,10 @@ public final class VerifierWorkerPool: SignatureVerifier, @unchecked Sendable {
     }
 
     /// Helpers also exit by themselves when the server's end of their pipe closes, even after
-    /// a `kill -9` of the server.
+    /// a `kill -9` of the server. Not waited for: at the server's exit, Foundation's wait could
+    /// spin on a helper whose end it never noticed (seen in `bin/bench submit`, old and new).
     deinit {
-        idle.forEach { $0.stop() }
+        idle.forEach { $0.stop(waiting: false) }
     }
 }
 
@@ -92,10 +93,10 @@ final class VerifierWorkerProcess {
 
     /// Closes the helper's input (it exits at end of input) and kills it outright: it inherits the
     /// server's ignored SIGTERM, so terminate() would be waited on forever.
-    func stop() {
+    func stop(waiting: Bool = true) {
         try? toWorker.fileHandleForWriting.close()
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        if waiting { process.waitUntilExit() }
     }
 }
 
