@@ -1,7 +1,7 @@
 import Foundation
 import RookeryCore
 
-/// A request that passed every check of the protocol, in DESIGN.md's order.
+/// A request that passed every check of the protocol (see `RequestVerifier`).
 public struct VerifiedRequest: Sendable {
     public let fields: [String: JSONValue]
     public let fingerprint: String
@@ -15,9 +15,10 @@ public struct VerifiedRequest: Sendable {
 }
 
 /// Checks, in order: JSON (the envelope only), known key in a state that allows the endpoint,
-/// the signature's shape, sent_at within the allowed skew, signature made by exactly that key,
-/// nonce not seen before; then builds the whole body. (The size limit is enforced while the body
-/// is read.) Each failure is a `ProtocolError` with its status and code.
+/// the signature's shape, sent_at within the allowed skew, nonce not seen before, signature made
+/// by exactly that key; then records the nonce and builds the whole body. (The size limit is
+/// enforced while the body is read.) Each failure is a `ProtocolError` with its status and code;
+/// docs/protocol.md has the table.
 ///
 /// Until the signature is checked, anyone may be asking, so nothing before it costs more than a
 /// small bound: the JSON scan builds only the envelope (memory: the body and a few strings),
