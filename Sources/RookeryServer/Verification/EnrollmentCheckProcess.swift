@@ -52,11 +52,7 @@ public struct EnrollmentCheckProcess: EnrollmentChecking {
 
     /// A fresh directory for the checker's GnuPG home, owned by the user it runs as.
     private func makeHome() throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/rookery-enroll-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw EnrollmentCheckFailed("cannot make a GnuPG home in \(NSTemporaryDirectory())")
-        }
-        let home = String(cString: made)
+        let home = try EnrollmentCheckWorker.makeHome()
         if geteuid() == 0, let user, let entry = getpwnam(user), chown(home, entry.pointee.pw_uid, entry.pointee.pw_gid) != 0 {
             try? FileManager.default.removeItem(atPath: home)
             throw EnrollmentCheckFailed("cannot give \(home) to \(user)")
@@ -99,7 +95,8 @@ public enum EnrollmentCheckWorker {
         try FileHandle.standardOutput.write(contentsOf: answer)
     }
 
-    private static func makeHome() throws -> String {
+    /// A new empty directory in TMPDIR for one check's GnuPG home.
+    static func makeHome() throws -> String {
         var template = Array((NSTemporaryDirectory() + "/rookery-enroll-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw EnrollmentCheckFailed("cannot make a GnuPG home in \(NSTemporaryDirectory())") }
         return String(cString: made)
