@@ -13,17 +13,25 @@ public struct DocumentChange: Equatable, Sendable {
 }
 
 /// Compares documents leaf by leaf, so history can be kept as a trail of small changes instead of
-/// full copies. Objects are walked with dotted paths; arrays and scalars are leaves, because a
-/// list that shifts by one would otherwise show as a change at every index.
+/// full copies. Objects are walked with dotted paths; arrays, scalars and secret values are leaves,
+/// because a list that shifts by one would otherwise show as a change at every index.
 public enum DocumentDiff {
     public static func changes(from old: JSONValue?, to new: JSONValue) -> [DocumentChange] {
         let before = flatten(old ?? .object([:]))
         let after = flatten(new)
         var changes: [DocumentChange] = []
-        for path in Set(before.keys).union(after.keys).sorted() where before[path] != after[path] {
+        for path in Set(before.keys).union(after.keys).sorted() where !same(before[path], after[path]) {
             changes.append(DocumentChange(path: path, old: before[path], new: after[path]))
         }
         return changes
+    }
+
+    /// Secret values are equal when their hashes say so: their ciphertexts differ on every collection.
+    private static func same(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
+        if let a, let b, let secretA = SecretValue(a), let secretB = SecretValue(b) {
+            return secretA.sameValue(as: secretB)
+        }
+        return a == b
     }
 
     /// Maps every leaf of `value` to its dotted path, in one pass: each path is built once.
@@ -34,7 +42,9 @@ public enum DocumentDiff {
     }
 
     private static func collect(_ value: JSONValue, path: String, into leaves: inout [String: JSONValue]) {
-        guard case .object(let members) = value, !members.isEmpty || path.isEmpty else {
+        // A secret value is one leaf: its parts mean nothing apart.
+        guard case .object(let members) = value, !members.isEmpty || path.isEmpty,
+              path.isEmpty || !SecretValue.isSecret(value) else {
             if !path.isEmpty { leaves[path] = value }
             return
         }

@@ -86,6 +86,19 @@ public struct OpenPGP: Sendable {
         }
     }
 
+    /// Generates a key that can receive encrypted messages (an ed25519 primary key with a cv25519
+    /// encryption subkey, no passphrase, no expiry) and returns the primary key's fingerprint.
+    public func generateEncryptionKey(userID: String) throws -> String {
+        try withContext("generate key") { ctx in
+            let flags = UInt32(GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE)
+            try check("generate key", gpgme_op_createkey(ctx, userID, "future-default", 0, 0, nil, flags))
+            guard let result = gpgme_op_genkey_result(ctx), let fpr = result.pointee.fpr else {
+                throw OpenPGPError("generate key", message: "gpg returned no fingerprint")
+            }
+            return String(cString: fpr).uppercased()
+        }
+    }
+
     /// Fingerprints of the secret keys in this home.
     public func secretKeyFingerprints() throws -> [String] {
         try listKeys(secret: true)
@@ -100,6 +113,19 @@ public struct OpenPGP: Sendable {
             let text = String(decoding: out.contents(), as: UTF8.self)
             guard !text.isEmpty else { throw OpenPGPError("export key", message: "no key \(fingerprint)") }
             return text
+        }
+    }
+
+    /// Exports one secret key with its subkeys, ASCII-armored. Only for short-lived homes: the
+    /// result is the whole private key.
+    public func exportSecretKey(fingerprint: String) throws -> Data {
+        try withContext("export secret key") { ctx in
+            gpgme_set_armor(ctx, 1)
+            let out = try DataBuffer()
+            try check("export secret key", gpgme_op_export(ctx, fingerprint, gpgme_export_mode_t(GPGME_EXPORT_MODE_SECRET), out.handle))
+            let key = out.contents()
+            guard !key.isEmpty else { throw OpenPGPError("export secret key", message: "no secret key \(fingerprint)") }
+            return key
         }
     }
 
@@ -154,6 +180,32 @@ public struct OpenPGP: Sendable {
             guard let fpr = first.pointee.fpr else { throw OpenPGPError("verify", message: "signature has no fingerprint") }
             return VerifiedSignature(fingerprint: String(cString: fpr).uppercased(),
                                      validity: Self.validity(first.pointee.validity))
+        }
+    }
+
+    /// Encrypts `data` to one key of this home (binary OpenPGP message). The key's validity is
+    /// not asked of the web of trust: Rookery chose the key itself and checked its fingerprint.
+    public func encrypt(_ data: Data, to fingerprint: String) throws -> Data {
+        try withContext("encrypt") { ctx in
+            var key: gpgme_key_t?
+            try check("encrypt (find key \(fingerprint))", gpgme_get_key(ctx, fingerprint, &key, 0))
+            defer { gpgme_key_unref(key) }
+            var recipients: [gpgme_key_t?] = [key, nil]
+            let input = try DataBuffer(copying: data)
+            let out = try DataBuffer()
+            let flags = gpgme_encrypt_flags_t(GPGME_ENCRYPT_ALWAYS_TRUST.rawValue)
+            try check("encrypt", gpgme_op_encrypt(ctx, &recipients, flags, input.handle, out.handle))
+            return out.contents()
+        }
+    }
+
+    /// Decrypts an OpenPGP message with a secret key of this home.
+    public func decrypt(_ message: Data) throws -> Data {
+        try withContext("decrypt") { ctx in
+            let input = try DataBuffer(copying: message)
+            let out = try DataBuffer()
+            try check("decrypt", gpgme_op_decrypt(ctx, input.handle, out.handle))
+            return out.contents()
         }
     }
 

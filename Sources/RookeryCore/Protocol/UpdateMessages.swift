@@ -46,12 +46,20 @@ public struct UpdateAnswer: Codable, Sendable, Equatable {
     public let key: String
     public let release: ReleaseOffer?
     public let patches: [PatchInstruction]
+    /// What to encrypt and to which key; nil when nothing is selected (devices forget any policy).
+    public let secretKeeping: SecretKeepingPolicy?
 
-    public init(nonce: String, key: String, release: ReleaseOffer?, patches: [PatchInstruction]) {
+    public init(nonce: String, key: String, release: ReleaseOffer?, patches: [PatchInstruction],
+                secretKeeping: SecretKeepingPolicy? = nil) {
         self.nonce = nonce
         self.key = key
         self.release = release
         self.patches = patches
+        self.secretKeeping = secretKeeping
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case nonce, key, release, patches, secretKeeping = "secret_keeping"
     }
 
     /// The bytes the server signs and sends.

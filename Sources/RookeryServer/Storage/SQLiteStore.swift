@@ -164,8 +164,8 @@ public final class SQLiteStore: Store {
         for change in changes {
             try db.execute(sql: """
                 INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [submission.fingerprint, change.path, change.old?.serializedString,
-                                 change.new?.serializedString, submission.receivedAt])
+                """, arguments: [submission.fingerprint, change.path, change.old.map(Self.historyValue)?.serializedString,
+                                 change.new.map(Self.historyValue)?.serializedString, submission.receivedAt])
         }
         try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db)
         try db.execute(sql: """
@@ -181,6 +181,11 @@ public final class SQLiteStore: Store {
             """, arguments: [submission.receivedAt, submission.clientRelease, submission.port?.number,
                              submission.port?.deprecated, submission.fingerprint])
         return .stored
+    }
+
+    /// A leaf as history keeps it: a secret value without its ciphertext (see `SecretValue.historyForm`).
+    static func historyValue(_ value: JSONValue) -> JSONValue {
+        SecretValue(value)?.historyForm ?? value
     }
 
     /// Drops a device's history rows older than its newest `keeping`.
