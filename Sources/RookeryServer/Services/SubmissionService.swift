@@ -38,7 +38,8 @@ public struct SubmissionService: Sendable {
         }
         let release = request.fields["release"]?.integerValue.flatMap { (0...Int64(Int32.max)).contains($0) ? Int($0) : nil }
         let outcome = try await store.store(Submission(
-            fingerprint: request.fingerprint, submissionID: id, document: .object(document), receivedAt: now,
+            fingerprint: request.fingerprint, submissionID: id, document: try await withholdingClearSecrets(.object(document)),
+            receivedAt: now,
             clientRelease: release, port: port), history: history)
         switch outcome {
         case .stored: return SubmitResponse(status: "stored", submissionID: id)
@@ -49,5 +50,13 @@ public struct SubmissionService: Sendable {
             // Revoked or forgotten while this request was being checked.
             throw ProtocolError(.revoked, "this device is \(state?.rawValue ?? "forgotten") now")
         }
+    }
+
+    /// A selected value that arrives in clear, from a device that has not learned the selector
+    /// yet, is dropped before anything is stored: the database never holds it.
+    private func withholdingClearSecrets(_ document: JSONValue) async throws -> JSONValue {
+        let selectors = try await store.secretSelectors()
+        guard !selectors.isEmpty else { return document }
+        return SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil).seal(document).document
     }
 }

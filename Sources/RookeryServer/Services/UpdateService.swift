@@ -7,8 +7,8 @@ public struct SignedAnswer: Sendable {
     public let signature: Data
 }
 
-/// Answers `update`: a newer release if there is one, and the device's pending patches, signed
-/// by the server and bound to the request's nonce and key.
+/// Answers `update`: a newer release if there is one, the device's pending patches and what it
+/// must keep secret, signed by the server and bound to the request's nonce and key.
 public struct UpdateService: Sendable {
     let store: any Store
     let releases: ReleaseLibrary
@@ -27,7 +27,7 @@ public struct UpdateService: Sendable {
         let answer = UpdateAnswer(
             nonce: request.nonce, key: request.fingerprint,
             release: latest.flatMap { $0.number > reported ? $0.offer : nil },
-            patches: patches.map(\.instruction))
+            patches: patches.map(\.instruction), secretKeeping: try await store.secretKeepingPolicy())
         let body = try answer.encoded()
         let signingKey = self.signingKey
         return SignedAnswer(body: body, signature: try await pool.run { try signingKey() }.sign(body))

@@ -139,6 +139,40 @@ enum SQLiteMigrations {
                 CREATE INDEX devices_hostname_folded ON devices(lower(rtrim(hostname, '.')));
                 """)
         }
+        migrator.registerMigration("v6-secret-keeping") { db in
+            // One row at most: the public half of the secret-keeping key and how it was split.
+            // The access log refuses changes and deletions, so what was read stays on record.
+            try db.execute(sql: """
+                CREATE TABLE secret_keeping (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    fingerprint TEXT NOT NULL,
+                    public_key TEXT NOT NULL,
+                    shares INTEGER NOT NULL,
+                    threshold INTEGER NOT NULL,
+                    share_checksums TEXT NOT NULL,
+                    enabled INTEGER NOT NULL,
+                    created_at DATETIME NOT NULL
+                );
+                CREATE TABLE secret_selectors (
+                    selector TEXT PRIMARY KEY NOT NULL,
+                    added_at DATETIME NOT NULL
+                );
+                CREATE TABLE secret_access_log (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at DATETIME NOT NULL,
+                    action TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    sudo_user TEXT,
+                    hosts TEXT NOT NULL,
+                    selectors TEXT NOT NULL,
+                    outcome TEXT NOT NULL
+                );
+                CREATE TRIGGER secret_access_log_no_update BEFORE UPDATE ON secret_access_log
+                BEGIN SELECT RAISE(ABORT, 'the secret access log is append-only'); END;
+                CREATE TRIGGER secret_access_log_no_delete BEFORE DELETE ON secret_access_log
+                BEGIN SELECT RAISE(ABORT, 'the secret access log is append-only'); END;
+                """)
+        }
         return migrator
     }
 }

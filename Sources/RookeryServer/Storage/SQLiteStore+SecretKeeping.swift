@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import RookeryCore
+
+extension SQLiteStore {
+    public func secretKeepingRecord() async throws -> SecretKeepingRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM secret_keeping WHERE id = 1").map(Self.secretKeepingRecord(from:))
+        }
+    }
+
+    public func saveSecretKeepingRecord(_ record: SecretKeepingRecord?) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM secret_keeping")
+            guard let record else { return }
+            let checksums = JSONValue.object(Dictionary(uniqueKeysWithValues: record.shareChecksums.map {
+                (String($0.key), JSONValue.string($0.value))
+            }))
+            try db.execute(sql: """
+                INSERT INTO secret_keeping (id, fingerprint, public_key, shares, threshold, share_checksums, enabled, created_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [record.fingerprint, record.publicKey, record.shares, record.threshold,
+                                 checksums.serializedString, record.enabled, record.createdAt])
+        }
+    }
+
+    public func secretSelectors() async throws -> [SecretSelector] {
+        try await pool.read { db in try Self.secretSelectors(in: db) }
+    }
+
+    public func changeSecretSelectors(adding: [SecretSelector], removing: [SecretSelector], at: Date) async throws {
+        try await pool.write { db in
+            for selector in adding {
+                try db.execute(sql: "INSERT OR IGNORE INTO secret_selectors (selector, added_at) VALUES (?, ?)",
+                               arguments: [selector.description, at])
+            }
+            for selector in removing {
+                try db.execute(sql: "DELETE FROM secret_selectors WHERE selector = ?", arguments: [selector.description])
+            }
+        }
+    }
+
+    public func secretKeepingPolicy() async throws -> SecretKeepingPolicy? {
+        try await pool.read { db in
+            let selectors = try Self.secretSelectors(in: db)
+            guard !selectors.isEmpty else { return nil }
+            let key = try Row.fetchOne(db, sql: "SELECT fingerprint, public_key FROM secret_keeping WHERE id = 1 AND enabled")
+                .map { SecretKeepingKey(fingerprint: $0["fingerprint"], publicKey: $0["public_key"]) }
+            return SecretKeepingPolicy(key: key, selectors: selectors.map(\.description))
+        }
+    }
+
+    public func appendSecretAccess(_ entry: SecretAccessEntry) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO secret_access_log (at, action, user, sudo_user, hosts, selectors, outcome)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [entry.at, entry.action, entry.user, entry.sudoUser,
+                                 Self.textArray(entry.hosts), Self.textArray(entry.selectors), entry.outcome])
+        }
+    }
+
+    public func secretAccessLog(limit: Int) async throws -> [SecretAccessEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM secret_access_log ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .reversed().map { row in
+                    SecretAccessEntry(at: row["at"], action: row["action"], user: row["user"], sudoUser: row["sudo_user"],
+                                      hosts: Self.strings(row["hosts"]), selectors: Self.strings(row["selectors"]),
+                                      outcome: row["outcome"])
+                }
+        }
+    }
+
+    public func rewriteDocuments(of devices: [Device], redactingHistory: [SecretSelector],
+                                 _ transform: @Sendable (Device, JSONValue) throws -> JSONValue?) async throws -> Int {
+        var changed = 0
+        for device in devices {
+            let rewritten = try await pool.writeWithoutTransaction { db -> Bool in
+                // Bytes freed by these writes are zeroed, not left in free pages.
+                try db.execute(sql: "PRAGMA secure_delete = ON")
+                var rewritten = false
+                try db.inTransaction {
+                    rewritten = try Self.rewriteDocument(of: device, in: db, transform)
+                    try Self.redactHistory(of: device.fingerprint, under: redactingHistory, in: db)
+                    return .commit
+                }
+                return rewritten
+            }
+            if rewritten { changed += 1 }
+        }
+        // Earlier versions of the pages may still sit in the write-ahead log; copy it back and empty it.
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        return changed
+    }
+
+    private static func rewriteDocument(of device: Device, in db: Database,
+                                        _ transform: (Device, JSONValue) throws -> JSONValue?) throws -> Bool {
+        guard let text = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
+                                             arguments: [device.fingerprint]) else { return false }
+        let document = try JSONValue.parse(Data(text.utf8), limits: .storedData)
+        guard let replacement = try transform(device, document) else { return false }
+        try db.execute(sql: "UPDATE documents SET document = ? WHERE fingerprint = ?",
+                       arguments: [replacement.serializedString, device.fingerprint])
+        return true
+    }
+
+    /// Every clear value at or below the selectors in a device's history becomes a withheld secret.
+    private static func redactHistory(of fingerprint: String, under selectors: [SecretSelector], in db: Database) throws {
+        for selector in selectors {
+            let path = selector.description
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, old, new FROM changes
+                WHERE fingerprint = ? AND (path = ? OR substr(path, 1, ?) = ?)
+                """, arguments: [fingerprint, path, path.utf8.count + 1, path + "."])
+            for row in rows {
+                let old: String? = row["old"], new: String? = row["new"]
+                try db.execute(sql: "UPDATE changes SET old = ?, new = ? WHERE id = ?",
+                               arguments: [old.map(redacted), new.map(redacted), row["id"] as Int64])
+            }
+        }
+    }
+
+    private static func redacted(_ text: String) -> String {
+        if let value = try? JSONValue.parse(Data(text.utf8), limits: .storedData), SecretValue.isSecret(value) { return text }
+        return SecretValue.withheld.json.serializedString
+    }
+
+    private static func secretSelectors(in db: Database) throws -> [SecretSelector] {
+        try String.fetchAll(db, sql: "SELECT selector FROM secret_selectors ORDER BY selector").compactMap {
+            try? SecretSelector($0)
+        }
+    }
+
+    private static func secretKeepingRecord(from row: Row) -> SecretKeepingRecord {
+        let checksumText: String = row["share_checksums"]
+        let checksums = (try? JSONValue.parse(checksumText))?.objectValue ?? [:]
+        return SecretKeepingRecord(
+            fingerprint: row["fingerprint"], publicKey: row["public_key"], shares: row["shares"],
+            threshold: row["threshold"],
+            shareChecksums: Dictionary(uniqueKeysWithValues: checksums.compactMap { key, value in
+                Int(key).flatMap { x in value.stringValue.map { (x, $0) } }
+            }),
+            enabled: row["enabled"], createdAt: row["created_at"])
+    }
+
+    private static func textArray(_ values: [String]) -> String {
+        JSONValue.array(values.map(JSONValue.string)).serializedString
+    }
+
+    private static func strings(_ text: String) -> [String] {
+        guard case .array(let values)? = try? JSONValue.parse(text) else { return [] }
+        return values.compactMap(\.stringValue)
+    }
+}
