@@ -4,15 +4,15 @@ import Foundation
 /// Replaces the values at the selected paths of a document with `SecretValue`s, before the
 /// document goes anywhere: a value is encrypted (OpenPGP, to the secret-keeping key) or withheld,
 /// never passed on in clear.
-public struct SecretSealer {
+public struct SecretSealer: Sendable {
     let selectors: [SecretSelector]
     /// Encrypts a value's JSON; nil when no key is known, and every selected value is withheld.
-    let encrypt: ((Data) throws -> Data)?
+    let encrypt: (@Sendable (Data) throws -> Data)?
     /// Keys the hash of each value; nil where there is no device key to keep hashes comparable
     /// (the server encrypting values that arrived in clear).
     let hashKey: SymmetricKey?
 
-    public init(selectors: [SecretSelector], encrypt: ((Data) throws -> Data)?, hashKey: SymmetricKey?) {
+    public init(selectors: [SecretSelector], encrypt: (@Sendable (Data) throws -> Data)?, hashKey: SymmetricKey?) {
         self.selectors = selectors
         self.encrypt = encrypt
         self.hashKey = hashKey

@@ -19,6 +19,10 @@ public struct DeviceAdmin: Sendable {
 
     /// Exactly one device by hostname or fingerprint; an ambiguous name lists the candidates.
     public func resolve(_ name: String) async throws -> Device {
+        try await Self.resolve(name, in: store)
+    }
+
+    static func resolve(_ name: String, in store: any Store) async throws -> Device {
         let matches = try await store.devices(named: name)
         switch matches.count {
         case 0:
