@@ -109,4 +109,145 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: fleet.keyTemp).isEmpty,
                 "temporary GnuPG homes are wiped")
     }
+
+    /// A fleet whose one serial was reported in clear and then encrypted by `encrypt`.
+    func fleetWithEncryptedSerial(_ serial: String) throws -> (Fleet, [String]) {
+        let fleet = try Fleet()
+        try fleet.report(serial)
+        let shares = try fleet.enable()
+        #expect(try fleet.secretKeeping(["select", "plugins.inventory.serial"]).status == 0)
+        #expect(try fleet.secretKeeping(["encrypt"]).status == 0)
+        return (fleet, shares)
+    }
+
+    @Test func sharesAreCountedCheckedAndNamed() throws {
+        let (fleet, shares) = try fleetWithEncryptedSerial("SN-SHARES-5150")
+        // Any two of the three read the value.
+        for pair in [[0, 1], [0, 2], [1, 2]] {
+            let (read, values) = try fleet.accessJSON(pair.map { shares[$0] })
+            #expect(read.status == 0, "\(read.stderr)")
+            #expect(values?.serializedString.contains("SN-SHARES-5150") == true, "shares \(pair)")
+        }
+        // One is not enough, and says how many more are needed.
+        let (alone, _) = try fleet.accessJSON([shares[1]])
+        #expect(alone.status == 1)
+        #expect(alone.stderr.contains("1 more share is needed"))
+        #expect(!alone.stdout.contains("SN-SHARES-5150"))
+
+        // A flipped byte is named, and the share it damaged does not count.
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: shares[1]))
+        // Inside the armored key's base64 text, where every byte counts.
+        damaged[100] ^= 0x01
+        try damaged.write(to: URL(fileURLWithPath: shares[1]))
+        let (flipped, _) = try fleet.accessJSON([shares[0], shares[1]])
+        #expect(flipped.status == 1)
+        #expect(flipped.stderr.contains("share \(shares[1]) (number 2) is damaged"))
+        #expect(flipped.stderr.contains("1 more share is needed"))
+        let (spare, values) = try fleet.accessJSON([shares[0], shares[1], shares[2]])
+        #expect(spare.status == 0, "\(spare.stderr)")
+        #expect(values?.serializedString.contains("SN-SHARES-5150") == true)
+
+        // Every attempt is on record, refused ones too.
+        let shown = try fleet.secretKeeping(["show", "--json"])
+        let log = try JSONValue.parse(Data(shown.stdout.utf8))["access_log"]
+        guard case .array(let entries)? = log else { Issue.record("no access log"); return }
+        #expect(entries.filter { $0["action"] == .string("access") }.count == 6)
+        #expect(entries.contains { $0["outcome"]?.stringValue?.hasPrefix("refused: 1 more share") == true })
+    }
+
+    @Test func gfcombineRebuildsRookerysKeyAndGfsplitSharesWorkInRookery() throws {
+        let (fleet, shares) = try fleetWithEncryptedSerial("SN-GFSHARE-8086")
+        let sandbox = fleet.sandbox
+        // Debian's gfcombine rebuilds the key from two of Rookery's shares; gpg decrypts the stored value with it.
+        let key = sandbox.path + "/rebuilt.asc"
+        let combined = try runProcess("/usr/bin/gfcombine", ["-o", key, shares[0], shares[2]], environment: [:])
+        #expect(combined.status == 0, "gfcombine (from libgfshare-bin, which bin/test installs): \(combined.stderr)")
+        let home = try sandbox.directory("gk")
+        #expect(try runProcess("/usr/bin/gpg", ["--homedir", home, "--batch", "--import", key], environment: [:]).status == 0)
+        let document = try fleet.showJSON()["document"]
+        let secret = try #require(document?["plugins"]?["inventory"]?["serial"]?["secret"]?.stringValue,
+                                  "clients show --json still prints the ciphertext? \(String(describing: document))")
+        try Data(base64Encoded: secret)!.write(to: URL(fileURLWithPath: sandbox.path + "/value.gpg"))
+        let decrypted = try runProcess("/usr/bin/gpg", ["--homedir", home, "--batch", "--decrypt", sandbox.path + "/value.gpg"],
+                                       environment: [:])
+        #expect(decrypted.stdout == "\"SN-GFSHARE-8086\"", "\(decrypted.stderr)")
+
+        // gfsplit's shares of that key (3 of 4 needed) work with `access`; with one damaged among
+        // four, the bad one is found by trying subsets and named.
+        _ = try sandbox.directory("gf")
+        let made = try runProcess("/usr/bin/gfsplit", ["-n", "3", "-m", "4", key, sandbox.path + "/gf/key"], environment: [:])
+        #expect(made.status == 0, "\(made.stderr)")
+        let gfShares = try FileManager.default.contentsOfDirectory(atPath: sandbox.path + "/gf").sorted().map { sandbox.path + "/gf/" + $0 }
+        #expect(gfShares.count == 4)
+        let (read, values) = try fleet.accessJSON(Array(gfShares.prefix(3)))
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(values?.serializedString.contains("SN-GFSHARE-8086") == true)
+
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: gfShares[1]))
+        damaged[10] ^= 0x40
+        try damaged.write(to: URL(fileURLWithPath: gfShares[1]))
+        let (bad, found) = try fleet.accessJSON(gfShares)
+        #expect(bad.status == 0, "\(bad.stderr)")
+        #expect(bad.stderr.contains("warning: share \(gfShares[1]) "), "\(bad.stderr)")
+        #expect(bad.stderr.contains("damaged or belongs to another key"))
+        #expect(found?.serializedString.contains("SN-GFSHARE-8086") == true)
+    }
+
+    @Test func replacingTheKeyNeedsCurrentSharesAndRetiresTheOldOnes() throws {
+        let (fleet, shares) = try fleetWithEncryptedSerial("SN-ROTATE-2600")
+        let sandbox = fleet.sandbox
+        let refused = try fleet.secretKeeping(["enable", "--replace", "--out", sandbox.path + "/new"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("more shares are needed"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/new"))
+        let again = try fleet.secretKeeping(["enable", "--out", sandbox.path + "/new"])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("--preserve keeps it"))
+
+        let replaced = try fleet.secretKeeping(["enable", "--replace", "--share", shares[0], "--share", shares[1],
+                                                "--shares", "2", "--threshold", "2", "--out", sandbox.path + "/new"])
+        #expect(replaced.status == 0, "\(replaced.stderr) \(replaced.stdout)")
+        #expect(replaced.stdout.contains("re-encrypted 1 documents"))
+        let newShares = (1...2).map { sandbox.path + "/new/rookery-secret-share.00\($0)" }
+        let (read, values) = try fleet.accessJSON(newShares)
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(values?.serializedString.contains("SN-ROTATE-2600") == true)
+        // The old shares are other shares now: their checksums are not the recorded ones.
+        let (old, _) = try fleet.accessJSON([shares[0], shares[1]])
+        #expect(old.status == 1)
+        #expect(!old.stdout.contains("SN-ROTATE-2600"))
+        #expect(!Self.contains(fleet.rawDatabase(), "SN-ROTATE-2600"))
+    }
+
+    @Test func theAccessLogNamesTheSudoUserAndRefusesChanges() throws {
+        let (fleet, shares) = try fleetWithEncryptedSerial("SN-LOG-1234")
+        let read = try fleet.secretKeeping(["access", "--share", shares[0], "--share", shares[1], "--host", "sk1",
+                                            "plugins.inventory.serial"], environment: ["SUDO_USER": "alice"])
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(read.stdout.contains("\"SN-LOG-1234\""))
+        let shown = try fleet.secretKeeping(["show"])
+        #expect(shown.stdout.contains("access  \(NSUserName()) (sudo from alice)  hosts: sk1  paths: plugins.inventory.serial  ok"),
+                "\(shown.stdout)")
+        #expect(!shown.stdout.contains("SN-LOG-1234"))
+
+        let database = fleet.server.root + "/var/server/rookery.sqlite"
+        for sql in ["UPDATE secret_access_log SET user = 'mallory'", "DELETE FROM secret_access_log"] {
+            let changed = try runProcess("/usr/bin/sqlite3", [database, sql], environment: [:])
+            #expect(changed.status != 0)
+            #expect(changed.stderr.contains("append-only"))
+        }
+
+        // Nothing is disabled while values are still encrypted or paths still selected.
+        let selected = try fleet.secretKeeping(["disable"])
+        #expect(selected.status == 1)
+        #expect(selected.stderr.contains("still selected"))
+        #expect(try fleet.secretKeeping(["deselect", "plugins.inventory.serial"]).status == 0)
+        let encrypted = try fleet.secretKeeping(["disable"])
+        #expect(encrypted.status == 1)
+        #expect(encrypted.stderr.contains("1 stored values are still encrypted"))
+        let decrypted = try fleet.secretKeeping(["decrypt", "--share", shares[2], "--share", shares[0]])
+        #expect(decrypted.status == 0, "\(decrypted.stderr)")
+        #expect(try fleet.showJSON()["document"]?["plugins"]?["inventory"]?["serial"] == .string("SN-LOG-1234"))
+        #expect(try fleet.secretKeeping(["disable"]).status == 0)
+    }
 }

@@ -90,7 +90,8 @@ public struct OpenPGP: Sendable {
     /// encryption subkey, no passphrase, no expiry) and returns the primary key's fingerprint.
     public func generateEncryptionKey(userID: String) throws -> String {
         try withContext("generate key") { ctx in
-            let flags = UInt32(GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE)
+            // FORCE: a rotation makes the new key beside the old one, whose user ID may be alike.
+            let flags = UInt32(GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE)
             try check("generate key", gpgme_op_createkey(ctx, userID, "future-default", 0, 0, nil, flags))
             guard let result = gpgme_op_genkey_result(ctx), let fpr = result.pointee.fpr else {
                 throw OpenPGPError("generate key", message: "gpg returned no fingerprint")

@@ -99,9 +99,8 @@ extension SecretKeepingAdmin {
             guard let record = try await store.secretKeepingRecord() else {
                 throw AdminError("secret keeping has no key; nothing is encrypted")
             }
-            let home = try TemporaryKeyHome()
+            let home = try SecretKeyRecovery(record: record).recover(sharePaths: sharePaths)
             defer { home.wipe() }
-            try SecretKeyRecovery(record: record).recover(sharePaths: sharePaths, into: home)
             let result = try await body(home)
             try await log(action, hosts: hosts, selectors: selectorNames, outcome: "ok", now: now)
             return result

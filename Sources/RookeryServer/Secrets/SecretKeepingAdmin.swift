@@ -54,20 +54,21 @@ public struct SecretKeepingAdmin: Sendable {
         guard let outDirectory else { throw AdminError("--out DIR is needed: the new share files go there") }
         // Old and new key share one home during a rotation, so a value already encrypted to the
         // new key (a device that updated meanwhile) decrypts as well as an old one.
-        let home = try TemporaryKeyHome()
-        defer { home.wipe() }
+        let home: TemporaryKeyHome
         let replaced: SecretKeepingRecord?
         if let current, case .replace(let paths) = existing {
             do {
-                try SecretKeyRecovery(record: current).recover(sharePaths: paths, into: home)
+                home = try SecretKeyRecovery(record: current).recover(sharePaths: paths)
             } catch {
                 try await log("enable", outcome: "refused: \(error)", now: now)
                 throw error
             }
             replaced = current
         } else {
+            home = try TemporaryKeyHome()
             replaced = nil
         }
+        defer { home.wipe() }
         let (record, files) = try SecretKeyCeremony(shares: shares, threshold: threshold, outDirectory: outDirectory)
             .perform(in: home, now: now)
         try await store.saveSecretKeepingRecord(record)

@@ -8,13 +8,13 @@ struct SecretKeyCeremony {
     let shares: Int
     let threshold: Int
     let outDirectory: String
-    static let userID = "Rookery secret keeping"
     static let shareStem = "rookery-secret-share"
 
     func perform(in home: TemporaryKeyHome, now: Date) throws -> (record: SecretKeepingRecord, files: [String]) {
         try makeOutDirectory()
         do {
-            let fingerprint = try home.openPGP.generateEncryptionKey(userID: Self.userID)
+            // Dated, so a rotation's new key never shares the old one's user ID in the same home.
+            let fingerprint = try home.openPGP.generateEncryptionKey(userID: "Rookery secret keeping \(RFC3339.string(from: now))")
             let publicKey = try home.openPGP.exportPublicKey(fingerprint: fingerprint)
             let split = try ShamirSharing.split(try home.openPGP.exportSecretKey(fingerprint: fingerprint),
                                                 threshold: threshold, xCoordinates: (1...shares).map { UInt8($0) })

@@ -15,25 +15,35 @@ struct SecretKeyRecovery {
         let share: SecretShare
     }
 
-    /// Imports the rebuilt key into `home`; throws an `AdminError` naming what is wrong otherwise.
-    func recover(sharePaths: [String], into home: TemporaryKeyHome) throws {
+    /// A temporary home holding the rebuilt key (the caller wipes it); throws an `AdminError`
+    /// naming what is wrong otherwise.
+    ///
+    /// A share whose checksum differs from the one recorded for its number is suspect: damaged, or
+    /// a share of another split of the same key (gfsplit's own shares reuse numbers), so it is left
+    /// out only when the key does not come out with it.
+    func recover(sharePaths: [String]) throws -> TemporaryKeyHome {
         let offered = try read(sharePaths)
-        // A share written by Rookery is checked against the checksum recorded when it was written.
-        let damaged = offered.filter { item in
+        let suspects = offered.filter { item in
             record.shareChecksums[Int(item.share.x)].map { $0 != item.share.checksum } ?? false
         }
-        let usable = offered.filter { item in !damaged.contains { $0.path == item.path } }
-        let damageNote = damaged.map { "share \($0.path) (number \($0.share.x)) is damaged: its checksum differs from the one recorded when it was written\n" }.joined()
-        guard usable.count >= record.threshold else {
-            let missing = record.threshold - usable.count
-            throw AdminError(damageNote + "\(missing) more share\(missing == 1 ? " is" : "s are") needed: "
-                + "the key needs \(record.threshold) of its \(record.shares) shares, and \(usable.count) usable \(usable.count == 1 ? "was" : "were") given. Nothing was read or changed.")
+        let trusted = offered.filter { item in !suspects.contains { $0.path == item.path } }
+        let suspectNote = suspects.map { "share \($0.path) (number \($0.share.x)) is damaged: its checksum differs from the one recorded when it was written\n" }.joined()
+        if offered.count >= record.threshold, let home = try rebuild(from: offered) {
+            for suspect in suspects {
+                FileHandle.standardError.write(Data("note: share \(suspect.path) (number \(suspect.share.x)) is not the one recorded under its number, yet the key came out: it is from another split of this key (gfsplit's), or damaged where it does not matter\n".utf8))
+            }
+            return home
         }
-        if try rebuild(from: usable, into: home) {
-            if !damaged.isEmpty { FileHandle.standardError.write(Data(("warning: " + damageNote).utf8)) }
-            return
+        if !suspects.isEmpty, trusted.count >= record.threshold, let home = try rebuild(from: trusted) {
+            FileHandle.standardError.write(Data(("warning: " + suspectNote).utf8))
+            return home
         }
-        try findBadShares(in: usable, into: home, damageNote: damageNote)
+        if trusted.count < record.threshold, offered.count <= record.threshold {
+            let missing = record.threshold - trusted.count
+            throw AdminError(suspectNote + "\(missing) more share\(missing == 1 ? " is" : "s are") needed: "
+                + "the key needs \(record.threshold) of its \(record.shares) shares, and \(trusted.count) usable \(trusted.count == 1 ? "was" : "were") given. Nothing was read or changed.")
+        }
+        return try findBadShares(in: offered)
     }
 
     private func read(_ paths: [String]) throws -> [Offered] {
@@ -51,34 +61,45 @@ struct SecretKeyRecovery {
         return offered
     }
 
-    /// Combines the shares and imports the result; true when the recorded key came out.
-    private func rebuild(from shares: [Offered], into home: TemporaryKeyHome) throws -> Bool {
-        guard let secret = try? ShamirSharing.combine(shares.map(\.share)),
-              (try? home.openPGP.importKeys(secret)) != nil else { return false }
-        return try home.openPGP.secretKeyFingerprints().contains(record.fingerprint)
+    /// Combines the shares into a fresh home (a failed import must not leave a damaged key behind
+    /// for the next try) and proves the result: the recorded fingerprint, and a test message
+    /// encrypted to the public key decrypts, since a damaged secret part still imports.
+    private func rebuild(from shares: [Offered]) throws -> TemporaryKeyHome? {
+        guard let secret = try? ShamirSharing.combine(shares.map(\.share)) else { return nil }
+        let home = try TemporaryKeyHome()
+        let probe = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+        let proven = (try? home.openPGP.importKeys(secret)) != nil
+            && (try? home.openPGP.secretKeyFingerprints().contains(record.fingerprint)) == true
+            && (try? home.openPGP.decrypt(home.openPGP.encrypt(probe, to: record.fingerprint))) == probe
+        guard proven else {
+            home.wipe()
+            return nil
+        }
+        return home
     }
 
-    /// More shares than needed rebuilt no key: some are bad. A subset of `threshold` shares that
-    /// rebuilds the key names the others that do not fit it.
-    private func findBadShares(in usable: [Offered], into home: TemporaryKeyHome, damageNote: String) throws -> Never {
-        let unexplained = damageNote + "the shares do not rebuild the secret-keeping key \(record.fingerprint): "
-        guard usable.count > record.threshold else {
-            throw AdminError(unexplained + "one of them is damaged or belongs to another key. "
+    /// The shares rebuilt no key: some are bad. Leaving out one share at a time (then two, ...)
+    /// finds a set that rebuilds the key; the shares it left out are named, and the key is used,
+    /// since its fingerprint proves it is the right one.
+    private func findBadShares(in offered: [Offered]) throws -> TemporaryKeyHome {
+        let failed = "the shares do not rebuild the secret-keeping key \(record.fingerprint): "
+        guard offered.count > record.threshold else {
+            throw AdminError(failed + "one of them is damaged or belongs to another key. "
                 + "Give one more share than the threshold (\(record.threshold)) and the bad one is named. Nothing was read or changed.")
         }
-        for (attempt, subset) in Self.subsets(of: usable.count, size: record.threshold).enumerated() {
-            guard attempt < Self.maxAttempts else { break }
-            let chosen = subset.map { usable[$0] }
-            guard try rebuild(from: chosen, into: home) else { continue }
-            let bad = usable.indices.filter { !subset.contains($0) }.filter { index in
-                // Swap the candidate in for one good share: a good candidate still rebuilds the key.
-                let trial = Array(chosen.dropFirst()) + [usable[index]]
-                return (try? ShamirSharing.combine(trial.map(\.share))) != (try? ShamirSharing.combine(chosen.map(\.share)))
+        var attempts = 0
+        search: for size in stride(from: offered.count - 1, through: record.threshold, by: -1) {
+            for subset in Self.subsets(of: offered.count, size: size) {
+                attempts += 1
+                guard attempts <= Self.maxAttempts else { break search }
+                guard let home = try rebuild(from: subset.map { offered[$0] }) else { continue }
+                let bad = offered.indices.filter { !subset.contains($0) }.map { offered[$0] }
+                let names = bad.map { "share \($0.path) (number \($0.share.x)) is damaged or belongs to another key\n" }
+                FileHandle.standardError.write(Data(names.map { "warning: " + $0 }.joined().utf8))
+                return home
             }
-            throw AdminError(damageNote + bad.map { "share \(usable[$0].path) (number \(usable[$0].share.x)) is damaged or belongs to another key\n" }.joined()
-                + "Leave \(bad.count == 1 ? "it" : "them") out and run the command again. Nothing was read or changed.")
         }
-        throw AdminError(unexplained + "no \(record.threshold) of them do. Are they this key's shares? Nothing was read or changed.")
+        throw AdminError(failed + "no \(record.threshold) of them do. Are they this key's shares? Nothing was read or changed.")
     }
 
     /// The index sets of the given size, in lexicographic order.
