@@ -71,7 +71,7 @@ extension SecretKeepingAdmin {
         let targets = selectors.isEmpty ? selected : selectors
         guard !targets.isEmpty else { throw AdminError("nothing is selected; `select` a path first") }
         let devices = try await chosenDevices(hosts)
-        let home = try TemporaryKeyHome()
+        let home = try TemporaryKeyHome(in: temporaryBase)
         defer { home.wipe() }
         try home.openPGP.importKeys(Data(record.publicKey.utf8))
         let openPGP = home.openPGP
@@ -99,7 +99,7 @@ extension SecretKeepingAdmin {
             guard let record = try await store.secretKeepingRecord() else {
                 throw AdminError("secret keeping has no key; nothing is encrypted")
             }
-            let home = try SecretKeyRecovery(record: record).recover(sharePaths: sharePaths)
+            let home = try SecretKeyRecovery(record: record, temporaryBase: temporaryBase).recover(sharePaths: sharePaths)
             defer { home.wipe() }
             let result = try await body(home)
             try await log(action, hosts: hosts, selectors: selectorNames, outcome: "ok", now: now)

@@ -6,10 +6,13 @@ import RookeryCore
 public struct SecretKeepingAdmin: Sendable {
     let store: any Store
     let who: SecretOperator
+    /// Where temporary GnuPG homes go; nil: /dev/shm where there is one (see `TemporaryKeyHome`).
+    let temporaryBase: String?
 
-    public init(store: any Store, who: SecretOperator = .current()) {
+    public init(store: any Store, who: SecretOperator = .current(), temporaryBase: String? = nil) {
         self.store = store
         self.who = who
+        self.temporaryBase = temporaryBase
     }
 
     /// What `enable` does with a key that exists already.
@@ -58,14 +61,14 @@ public struct SecretKeepingAdmin: Sendable {
         let replaced: SecretKeepingRecord?
         if let current, case .replace(let paths) = existing {
             do {
-                home = try SecretKeyRecovery(record: current).recover(sharePaths: paths)
+                home = try SecretKeyRecovery(record: current, temporaryBase: temporaryBase).recover(sharePaths: paths)
             } catch {
                 try await log("enable", outcome: "refused: \(error)", now: now)
                 throw error
             }
             replaced = current
         } else {
-            home = try TemporaryKeyHome()
+            home = try TemporaryKeyHome(in: temporaryBase)
             replaced = nil
         }
         defer { home.wipe() }

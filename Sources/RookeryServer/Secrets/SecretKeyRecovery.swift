@@ -6,6 +6,8 @@ import RookeryCore
 /// nothing is touched until the rebuilt key is the recorded one.
 struct SecretKeyRecovery {
     let record: SecretKeepingRecord
+    /// Where temporary homes go (nil: `TemporaryKeyHome`'s default).
+    let temporaryBase: String?
     /// Subsets tried when looking for a damaged share among more shares than needed.
     static let maxAttempts = 64
 
@@ -66,7 +68,7 @@ struct SecretKeyRecovery {
     /// encrypted to the public key decrypts, since a damaged secret part still imports.
     private func rebuild(from shares: [Offered]) throws -> TemporaryKeyHome? {
         guard let secret = try? ShamirSharing.combine(shares.map(\.share)) else { return nil }
-        let home = try TemporaryKeyHome()
+        let home = try TemporaryKeyHome(in: temporaryBase)
         let probe = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
         let proven = (try? home.openPGP.importKeys(secret)) != nil
             && (try? home.openPGP.secretKeyFingerprints().contains(record.fingerprint)) == true

@@ -8,9 +8,9 @@ final class TemporaryKeyHome {
     let path: String
     let openPGP: OpenPGP
 
-    /// `ROOKERY_SECRET_TMPDIR` chooses where (tests keep it inside their sandbox).
-    init() throws {
-        let base = ProcessInfo.processInfo.environment["ROOKERY_SECRET_TMPDIR"]
+    /// Made in `base`, else where `ROOKERY_SECRET_TMPDIR` says, else /dev/shm or the temporary directory.
+    init(in base: String? = nil) throws {
+        let base = base ?? ProcessInfo.processInfo.environment["ROOKERY_SECRET_TMPDIR"]
             ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory())
         var template = Array((base + "/rookery-keys-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {

@@ -1,0 +1,92 @@
+import Foundation
+import HummingbirdTesting
+import RookeryCore
+import Testing
+@testable import RookeryServer
+
+/// The server's half of secret keeping over real HTTP on 127.0.0.1: what update answers tell
+/// devices, and what a submission may store at a selected path.
+@Suite struct SecretKeepingServerTests {
+    let sandbox: Sandbox
+    let context: ServerContext
+    let alice: TestDevice
+    let admin: SecretKeepingAdmin
+    let serial = try! SecretSelector("plugins.inventory.serial")
+
+    init() throws {
+        sandbox = try Sandbox()
+        context = try makeServerContext(sandbox)
+        alice = try TestDevice(sandbox, name: "alice")
+        admin = SecretKeepingAdmin(store: context.store, who: SecretOperator(user: "tester", sudoUser: nil),
+                                   temporaryBase: try sandbox.directory("keytmp"))
+    }
+
+    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = try buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            #expect(try await post(client, try alice.sign(.enroll, try alice.enrollFields())).status == .ok)
+            try await context.store.setState(.accepted, fingerprint: alice.fingerprint, at: Date())
+            try await test(client)
+        }
+    }
+
+    func policy(_ client: some TestClientProtocol) async throws -> SecretKeepingPolicy? {
+        let response = try await post(client, try alice.sign(.update, ["release": .integer(0)]))
+        #expect(response.status == .ok)
+        return try JSONDecoder().decode(UpdateAnswer.self, from: Data(buffer: response.body)).secretKeeping
+    }
+
+    func submit(_ client: some TestClientProtocol, inventory: [String: JSONValue]) async throws {
+        let response = try await post(client, try alice.sign(.submit, TestDevice.submitFields(plugins: ["inventory": .object(inventory)])))
+        #expect(response.status == .ok)
+    }
+
+    @Test func updateAnswersCarryTheSelectorsAndTheKeyOnlyWhileEnabled() async throws {
+        try await withServer { client in
+            #expect(try await policy(client) == nil)
+            // Selected before a key exists: devices learn the path and withhold its value.
+            _ = try await admin.select([serial])
+            #expect(try await policy(client) == SecretKeepingPolicy(key: nil, selectors: ["plugins.inventory.serial"]))
+
+            let enabled = try await admin.enable(shares: 3, threshold: 2, outDirectory: sandbox.path + "/shares", existing: .refuse)
+            let told = try await policy(client)
+            #expect(told?.key?.fingerprint == enabled.record.fingerprint)
+            #expect(told?.key?.publicKey.hasPrefix("-----BEGIN PGP PUBLIC KEY BLOCK-----") == true)
+            #expect(told?.key?.publicKey.contains("PRIVATE") == false)
+
+            try await admin.deselect([serial])
+            #expect(try await policy(client) == nil)
+        }
+    }
+
+    @Test func aSelectedValueArrivingInClearIsWithheldBeforeItIsStored() async throws {
+        try await withServer { client in
+            _ = try await admin.select([serial])
+            try await submit(client, inventory: ["serial": .string("SN-IN-CLEAR-77"), "model": .string("T14")])
+            let stored = try #require(try await context.store.latestDocument(fingerprint: alice.fingerprint))
+            #expect(stored["plugins"]?["inventory"]?["serial"] == SecretValue.withheld.json)
+            #expect(stored["plugins"]?["inventory"]?["model"] == .string("T14"))
+            let history = try await context.store.history(fingerprint: alice.fingerprint, limit: 100)
+            #expect(!history.contains { $0.new?.serializedString.contains("SN-IN-CLEAR-77") == true })
+        }
+    }
+
+    @Test func historyKeepsASecretsHashNotItsCiphertextAndSeesOnlyRealChanges() async throws {
+        try await withServer { client in
+            func sealed(_ message: String, hash: String) -> JSONValue {
+                SecretValue(message: Data(message.utf8), hash: hash).json
+            }
+            try await submit(client, inventory: ["serial": sealed("ciphertext-one", hash: "aa11")])
+            // A fresh encryption of the same value: new ciphertext, same hash.
+            try await submit(client, inventory: ["serial": sealed("ciphertext-two", hash: "aa11")])
+            try await submit(client, inventory: ["serial": sealed("ciphertext-three", hash: "bb22")])
+            let rows = try await context.store.history(fingerprint: alice.fingerprint, limit: 100)
+                .filter { $0.path == "plugins.inventory.serial" }
+            #expect(rows.count == 2)
+            #expect(rows.first?.old == SecretValue(message: nil, hash: "aa11").json)
+            #expect(rows.first?.new == SecretValue(message: nil, hash: "bb22").json)
+            let stored = try await context.store.latestDocument(fingerprint: alice.fingerprint)
+            #expect(stored?["plugins"]?["inventory"]?["serial"] == sealed("ciphertext-three", hash: "bb22"))
+        }
+    }
+}
