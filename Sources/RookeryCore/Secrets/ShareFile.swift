@@ -70,7 +70,7 @@ public enum ShareFile {
     }
 
     /// The x coordinate named by the file's `.NNN` suffix.
-    static func xCoordinate(ofFile path: String) throws -> UInt8 {
+    private static func xCoordinate(ofFile path: String) throws -> UInt8 {
         let name = Array((path as NSString).lastPathComponent.utf8)
         func refuse(_ problem: String) -> SecretSharingError {
             SecretSharingError.badShareFileName(path: path, problem: problem)
