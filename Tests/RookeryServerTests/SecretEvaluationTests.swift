@@ -121,6 +121,19 @@ import Testing
         Self.expectNoSecretText(container)
     }
 
+    @Test func aMatchingItemShowsItsSecretsAsPlaceholders() {
+        let disks = JSONValue.object(["plugins": .object(["disks": .array([
+            .object(["name": .string("sda"), "encrypted": .bool(false), "serial": Self.secret]),
+            .object(["name": .string("sdb"), "encrypted": .bool(true), "serial": Self.secret]),
+        ])])])
+        let unencrypted = Condition.anyItem(path: DocumentPath("plugins.disks")!,
+                                            .test(path: DocumentPath("encrypted")!, .equals(.bool(false))))
+        let evaluation = Self.evaluate(unencrypted, missing: .unknown, on: disks)
+        #expect(evaluation.verdict == .holds)
+        #expect(evaluation.detail == #"matching: {"encrypted":false,"name":"sda","serial":"[secret]"}"#)
+        Self.expectNoSecretText(evaluation)
+    }
+
     @Test func aSelectedFieldInsideAReadValueIsMasked() {
         // A clear serial stored before its selector, read through the object that holds it.
         let anyABC = Condition.anyItem(path: DocumentPath("plugins.hardware")!, .test(path: DocumentPath("")!, .matches(try! Pattern("ABC"))))
