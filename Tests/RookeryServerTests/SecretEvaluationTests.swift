@@ -115,6 +115,9 @@ import Testing
         #expect(secretOnly.detail == "not evaluable: plugins.hardware.serial is secret")
 
         let inTheSecret = Condition.anyItem(path: Self.serial, .test(path: DocumentPath("")!, .matches(try! Pattern("."))))
+        let secretContainer = Self.evaluate(inTheSecret, missing: .fail, on: Self.document(serial: Self.secret, firewallActive: true))
+        #expect(secretContainer.verdict == .unknown)
+        #expect(secretContainer.detail == "not evaluable: plugins.hardware.serial is secret")
         let container = Self.evaluate(.any([inTheSecret, T.firewallOff]), missing: .pass,
                                       on: Self.document(serial: Self.secret, firewallActive: false))
         #expect(container.verdict == .holds)
