@@ -48,8 +48,10 @@ public struct CheckEvaluator: Sendable {
         case .condition(let condition):
             let input = SecretShield(subject.projection, selectors: secretSelectors)
             let raw = condition.evaluate(input)
-            // An answer that may turn on a secret is nobody's to give: `missing:` is for data a
-            // device did not send, and a secret must neither open an issue nor close one.
+            // An unknown that may come from a secret is not evaluable, whatever `missing:` says: that
+            // policy is for data a device did not send, and a secret must neither open nor close an
+            // issue. A secret among the values read counts even when a missing value elsewhere also
+            // left the answer open: the safe side.
             if raw == .unknown, let secret = secretPaths(condition, input) {
                 return Evaluation(verdict: .unknown, since: dataAt, detail: "not evaluable: \(secret)")
             }
