@@ -2,7 +2,8 @@ import Foundation
 import RookeryCore
 import RookeryServer
 
-/// How `bin/clients` prints devices: an aligned table for people, JSON for scripts.
+/// How `bin/clients` prints devices: an aligned table for people, JSON for scripts. Document and
+/// history values go through `SecretRedaction`: a secret prints as `[secret]`, in text and JSON.
 enum DeviceFormatter {
     static func table(_ devices: [Device]) -> String {
         guard !devices.isEmpty else { return "no devices" }
@@ -28,14 +29,14 @@ enum DeviceFormatter {
         if let document {
             lines.append("document:")
             for (path, value) in DocumentDiff.flatten(document).sorted(by: { $0.key < $1.key }) {
-                lines.append("  \(path) = \(value.serializedString)")
+                lines.append("  \(path) = \(SecretRedaction.text(value))")
             }
         }
         if !history.isEmpty {
             lines.append("recent changes:")
             for change in history {
                 lines.append("  \(RFC3339.string(from: change.changedAt)) \(change.path): "
-                             + "\(change.old?.serializedString ?? "(none)") -> \(change.new?.serializedString ?? "(none)")")
+                             + "\(change.old.map(SecretRedaction.text) ?? "(none)") -> \(change.new.map(SecretRedaction.text) ?? "(none)")")
             }
         }
         return lines.joined(separator: "\n")
@@ -47,9 +48,10 @@ enum DeviceFormatter {
 
     static func json(_ device: Device, document: JSONValue?, history: [ChangeRecord]) -> String {
         var object = deviceJSON(device).objectValue ?? [:]
-        object["document"] = document ?? .null
+        object["document"] = document.map(SecretRedaction.redacted) ?? .null
         object["history"] = .array(history.map { change in
-            .object(["path": .string(change.path), "old": change.old ?? .null, "new": change.new ?? .null,
+            .object(["path": .string(change.path), "old": change.old.map(SecretRedaction.redacted) ?? .null,
+                     "new": change.new.map(SecretRedaction.redacted) ?? .null,
                      "changed_at": .string(RFC3339.string(from: change.changedAt))])
         })
         return JSONValue.object(object).serializedString

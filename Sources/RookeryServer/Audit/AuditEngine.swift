@@ -9,12 +9,15 @@ public struct AuditEngine: Sendable {
     public let store: any IssueStore
     public let clock: GraceClock
     public var batchSize = 1000
-    private let evaluator = CheckEvaluator()
+    private let evaluator: CheckEvaluator
 
-    public init(catalog: CheckCatalog, store: any IssueStore, clock: GraceClock = GraceClock()) {
+    /// `secretSelectors`: the paths selected as secret; checks on them are not evaluable.
+    public init(catalog: CheckCatalog, store: any IssueStore, clock: GraceClock = GraceClock(),
+                secretSelectors: [SecretSelector] = []) {
         self.catalog = catalog
         self.store = store
         self.clock = clock
+        evaluator = CheckEvaluator(secretSelectors: secretSelectors)
     }
 
     public struct Options: Sendable {

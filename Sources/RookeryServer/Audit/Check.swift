@@ -21,7 +21,8 @@ public struct Check: Sendable {
         case expiringCertificate(after: TimeInterval)
     }
 
-    /// What a condition's `unknown` counts as.
+    /// What a condition's `unknown` counts as; not when it turns on a secret value, which leaves
+    /// the check not evaluable (see CheckEvaluator).
     public enum MissingPolicy: String, Sendable, CaseIterable {
         case pass, fail, unknown
     }

@@ -16,7 +16,13 @@ public struct CheckEvaluator: Sendable {
     /// Linked devices cover for one that is away for at most this long.
     public static let linkedCoverLimit: TimeInterval = 31 * 86_400
 
-    public init() {}
+    /// Paths the admin made secret (`bin/secret_keeping select`): checks treat a value there as
+    /// secret even where the store holds none or holds it in clear.
+    public let secretSelectors: [SecretSelector]
+
+    public init(secretSelectors: [SecretSelector] = []) {
+        self.secretSelectors = secretSelectors
+    }
 
     public func evaluate(_ check: Check, on subject: AuditSubject, now: Date) -> Evaluation {
         var evaluation = verdict(check, on: subject, now: now)
@@ -40,11 +46,19 @@ public struct CheckEvaluator: Sendable {
         let dataAt = device.lastSubmissionAt ?? now
         switch check.kind {
         case .condition(let condition):
-            let raw = condition.evaluate(subject.projection)
+            let input = SecretShield(subject.projection, selectors: secretSelectors)
+            let raw = condition.evaluate(input)
+            // An unknown that may come from a secret is not evaluable, whatever `missing:` says: that
+            // policy is for data a device did not send, and a secret must neither open nor close an
+            // issue. A secret among the values read counts even when a missing value elsewhere also
+            // left the answer open: the safe side.
+            if raw == .unknown, let secret = secretPaths(condition, input) {
+                return Evaluation(verdict: .unknown, since: dataAt, detail: "not evaluable: \(secret)")
+            }
             let verdict = apply(check.missing, to: raw)
             // Details are for reports: most checks pass on most devices, so only failures pay for them.
             let detail = verdict == .clear ? ""
-                : raw == .unknown ? "no data at \(missingPaths(condition, subject))" : evidence(condition, subject)
+                : raw == .unknown ? "no data at \(missingPaths(condition, input))" : evidence(condition, input)
             return Evaluation(verdict: verdict, since: dataAt, detail: detail)
         case .notReporting(let after):
             return notReporting(subject, after: after, now: now)
@@ -92,14 +106,16 @@ public struct CheckEvaluator: Sendable {
         }
     }
 
-    /// The values the condition tested, `path = value`, kept short for a report line.
-    private func evidence(_ condition: Condition, _ subject: AuditSubject) -> String {
-        let matching = condition.matchingItems(in: subject.projection)
+    /// The values the condition tested, `path = value`, kept short for a report line; a secret
+    /// shows as `[secret]`.
+    private func evidence(_ condition: Condition, _ input: some ConditionInput) -> String {
+        let matching = condition.matchingItems(in: input)
         if !matching.isEmpty {
-            return shortened("matching: " + matching.map(\.serializedString).joined(separator: ", "))
+            return shortened("matching: " + matching.map(SecretRedaction.text).joined(separator: ", "))
         }
         let parts = Set(condition.paths).sorted { $0.description < $1.description }.map { path in
-            switch subject.projection.value(at: path) {
+            switch input.value(at: path) {
+            case let value? where SecretValue.isSecret(value): "\(path) = \(SecretValue.placeholder)"
             case .array(let items)?: "\(path): \(items.count) item\(items.count == 1 ? "" : "s")"
             case .object?: "\(path): {...}"
             case let value?: "\(path) = \(value.serializedString)"
@@ -109,13 +125,23 @@ public struct CheckEvaluator: Sendable {
         return shortened(parts.joined(separator: "; "))
     }
 
+    /// `P is secret` (or `P, Q are secret`) for the secret values among those the condition
+    /// reads, nil when there are none.
+    private func secretPaths(_ condition: Condition, _ input: some ConditionInput) -> String? {
+        let paths = Set(condition.paths).sorted { $0.description < $1.description }.flatMap { path in
+            input.value(at: path).map { SecretRedaction.secretPaths(in: $0, at: path.description) } ?? []
+        }
+        guard !paths.isEmpty else { return nil }
+        return paths.joined(separator: ", ") + (paths.count == 1 ? " is secret" : " are secret")
+    }
+
     private func shortened(_ text: String) -> String {
         text.count > 200 ? String(text.prefix(197)) + "..." : text
     }
 
-    private func missingPaths(_ condition: Condition, _ subject: AuditSubject) -> String {
+    private func missingPaths(_ condition: Condition, _ input: some ConditionInput) -> String {
         let paths = Set(condition.paths)
-        let missing = paths.filter { subject.projection.value(at: $0).map(\.isMissing) ?? true }
+        let missing = paths.filter { input.value(at: $0).map(\.isMissing) ?? true }
         // Every path has data when what is missing sits inside an any_item's items: name those lists.
         return (missing.isEmpty ? paths : missing).map(\.description).sorted().joined(separator: ", ")
     }

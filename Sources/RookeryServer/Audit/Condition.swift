@@ -11,9 +11,11 @@ public enum Verdict: String, Sendable, Codable {
 ///
 /// Values that are absent, null or the string "unknown" (what plugins print when they cannot
 /// tell) are missing. A test on a missing value answers `unknown` rather than guessing, except
-/// `exists`, and `equals`/`in` when they name "unknown" themselves. `all`, `any` and `none`
-/// combine answers in three-valued logic: one clear part clears an `all`, one holding part makes
-/// an `any` hold, and only what is left undecided stays unknown.
+/// `exists`, and `equals`/`in` when they name "unknown" themselves. A secret value (see
+/// `SecretValue`) answers `unknown` to every test, `exists` included: the server cannot read it,
+/// and a path below it reads as the secret itself. `all`, `any` and `none` combine answers in
+/// three-valued logic: one clear part clears an `all`, one holding part makes an `any` hold, and
+/// only what is left undecided stays unknown.
 public indirect enum Condition: Sendable, Equatable {
     case test(path: DocumentPath, Test)
     /// Holds when `condition` holds for at least one element of the array (or value of the
@@ -67,9 +69,10 @@ public indirect enum Condition: Sendable, Equatable {
         switch self {
         case .test: return []
         case .anyItem(let path, let condition):
-            let items: [JSONValue] = switch input.value(at: path) {
+            let container = input.value(at: path)
+            let items: [JSONValue] = switch container {
             case .array(let list)?: list
-            case .object(let fields)?: fields.keys.sorted().compactMap { fields[$0] }
+            case .object(let fields)? where !Self.isSecret(container): fields.keys.sorted().compactMap { fields[$0] }
             default: []
             }
             return items.filter { condition.evaluate($0) == .holds }
@@ -108,14 +111,20 @@ public indirect enum Condition: Sendable, Equatable {
     private static func anyItem(of container: JSONValue?, _ condition: Condition) -> Verdict {
         switch container {
         case .array(let items): return any([condition], on: items)
-        case .object(let fields): return any([condition], on: fields.values)
+        case .object(let fields) where !isSecret(container): return any([condition], on: fields.values)
         default: return .unknown
         }
+    }
+
+    /// A secret value's members are its ciphertext and hash: never items to test or to show.
+    private static func isSecret(_ value: JSONValue?) -> Bool {
+        value.map(SecretValue.isSecret) ?? false
     }
 }
 
 extension Condition.Test {
     func evaluate(_ found: JSONValue?) -> Verdict {
+        if let found, SecretValue.isSecret(found) { return .unknown }
         let value = found.flatMap { $0.isMissing ? nil : $0 }
         switch self {
         case .exists(let wanted):
@@ -233,8 +242,15 @@ public struct DocumentPath: Sendable, Hashable, CustomStringConvertible {
     public static func == (a: DocumentPath, b: DocumentPath) -> Bool { a.description == b.description }
     public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
+    /// The value at this path; a secret value on the way is the answer, since what lies below
+    /// it is the device's secret too.
     func lookup(in value: JSONValue?) -> JSONValue? {
-        components.reduce(value) { current, key in current?[key] }
+        var current = value
+        for key in components {
+            guard let here = current, !SecretValue.isSecret(here) else { return current }
+            current = here[key]
+        }
+        return current
     }
 
     private static func isPathCharacter(_ c: Character) -> Bool {
