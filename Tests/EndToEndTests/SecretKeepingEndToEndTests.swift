@@ -77,6 +77,45 @@ import Testing
         haystack.range(of: Data(needle.utf8)) != nil
     }
 
+    @Test func aDeviceLearnsTheKeyThroughUpdateAndNoPlaintextReachesTheServer() throws {
+        let fleet = try Fleet()
+        let shares = try fleet.enable()
+        #expect(try fleet.secretKeeping(["select", "plugins.inventory.serial"]).status == 0)
+        let updated = try fleet.client.run("update")
+        #expect(updated.status == 0, "\(updated.stderr)")
+
+        // Sealed before it is queued: the queue file holds no plaintext.
+        let secret = "SN-DEVICE-31337-KQ"
+        try secret.write(toFile: fleet.client.root + "/serial", atomically: true, encoding: .utf8)
+        #expect(try fleet.client.run("collect").status == 0)
+        let queued = try #require(fleet.client.queued().first)
+        let queueFile = try Data(contentsOf: URL(fileURLWithPath: fleet.client.root + "/var/client/collected/" + queued))
+        #expect(!Self.contains(queueFile, secret))
+        #expect(Self.contains(queueFile, "T14"))
+        #expect(try fleet.client.run("submit").status == 0)
+        try fleet.report(secret)
+        try fleet.report("SN-DEVICE-31338-KQ")
+
+        let stored = try fleet.showJSON()
+        let text = stored.serializedString
+        #expect(!text.contains("SN-DEVICE-3133"))
+        #expect(stored["document"]?["plugins"]?["inventory"]?["model"] == .string("T14"))
+        // Three collections, two values: the history shows the path appear and change once.
+        guard case .array(let history)? = stored["history"] else { Issue.record("no history"); return }
+        #expect(history.filter { $0["path"] == .string("plugins.inventory.serial") }.count == 2)
+        #expect(!Self.contains(fleet.rawDatabase(), "SN-DEVICE-3133"))
+
+        for pair in [[0, 1], [1, 2], [2, 0]] {
+            let (read, values) = try fleet.accessJSON(pair.map { shares[$0] }, ["plugins.inventory.serial"])
+            #expect(read.status == 0, "\(read.stderr)")
+            #expect(values?.serializedString.contains("\"value\":\"SN-DEVICE-31338-KQ\"") == true)
+        }
+        let (alone, _) = try fleet.accessJSON([shares[2]])
+        #expect(alone.status == 1)
+        #expect(alone.stderr.contains("1 more share is needed"))
+        #expect(!alone.stdout.contains("SN-DEVICE"))
+    }
+
     @Test func clearValuesStoredBeforeSelectAreEncryptedInPlaceAndLeaveNoTrace() throws {
         let fleet = try Fleet()
         // Two clear reports: the second puts the first into the history as an old value. Long

@@ -186,17 +186,17 @@ import Testing
 
     @Test func aSelectedPathIsNotEvaluableEvenInClear() async throws {
         // Stored in clear before its selector was added, and not yet encrypted in place.
-        let audit = try Auditor(context: context, yaml: Self.serialChecks,
-                                secretSelectors: [try SecretSelector("plugins.hardware.serial")])
+        let audit = try Auditor(context: context, yaml: Self.serialChecks)
         try await withServer { client in
             try await submit(client, plugins: ["hardware": .object(["serial": .string("ABC123")])])
+            try await context.store.changeSecretSelectors(adding: [try SecretSelector("plugins.hardware.serial")],
+                                                          removing: [], at: Date())
             let t0 = try #require(try await lastSubmission())
             let pass = try await audit.run(at: t0.addingTimeInterval(60), cron: false, full: true)
             #expect(pass.summary.opened == 0)
             #expect(pass.details["alice/serial-fail"] == "not evaluable: plugins.hardware.serial is secret")
             let admin = try IssueAdmin(context: context, catalog: audit.catalog)
-            let dryRun = try await admin.dryRun(try #require(audit.catalog.check(named: "serial-fail")), now: t0,
-                                                secretSelectors: audit.secretSelectors)
+            let dryRun = try await admin.dryRun(try #require(audit.catalog.check(named: "serial-fail")), now: t0)
             #expect(dryRun.map(\.evaluation.verdict) == [.unknown])
         }
     }
@@ -286,12 +286,10 @@ import Testing
 struct Auditor {
     let context: ServerContext
     let catalog: CheckCatalog
-    var secretSelectors: [SecretSelector] = []
 
-    init(context: ServerContext, yaml: String, secretSelectors: [SecretSelector] = []) throws {
+    init(context: ServerContext, yaml: String) throws {
         self.context = context
         catalog = try CheckCatalog.parse(yaml, source: "test.yml")
-        self.secretSelectors = secretSelectors
     }
 
     struct Pass {
@@ -306,12 +304,13 @@ struct Auditor {
 
     func run(at now: Date, cron: Bool, full: Bool = false) async throws -> Pass {
         var json = ""
-        let outcome = try await IssuesAudit(context: context, catalog: catalog, secretSelectors: secretSelectors)
+        let outcome = try await IssuesAudit(context: context, catalog: catalog)
             .run(.init(cron: cron, full: full, json: true, now: now)) { json += $0 }
         var statuses: [String: AuditStatus] = [:]
         // A second look at every status that changes nothing: the engine's per-device step, whose
         // changes are dropped.
-        let engine = AuditEngine(catalog: catalog, store: context.store, secretSelectors: secretSelectors)
+        let engine = AuditEngine(catalog: catalog, store: context.store,
+                                 secretSelectors: try await context.store.secretSelectors())
         try await engine.forEachBatch { batch in
             for subject in batch {
                 let (audit, _) = engine.audit(subject, .init(now: now))

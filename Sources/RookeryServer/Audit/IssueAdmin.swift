@@ -119,12 +119,11 @@ public struct IssueAdmin: Sendable {
     }
 
     /// Evaluates `check` against every accepted device now, changing nothing: who would fail,
-    /// and who cannot be judged (among them, devices where the check reads `secretSelectors`).
-    public func dryRun(_ check: Check, now: Date = Date(),
-                       secretSelectors: [SecretSelector] = []) async throws -> [(device: Device, evaluation: Evaluation)] {
+    /// and who cannot be judged (among them, devices where the check reads a path selected as secret).
+    public func dryRun(_ check: Check, now: Date = Date()) async throws -> [(device: Device, evaluation: Evaluation)] {
         guard !check.isServerCheck else { throw Self.serverCheckError(check.name) }
         let engine = AuditEngine(catalog: CheckCatalog(checks: [check]), store: store)
-        let evaluator = CheckEvaluator(secretSelectors: secretSelectors)
+        let evaluator = CheckEvaluator(secretSelectors: try await store.secretSelectors())
         var found: [(device: Device, evaluation: Evaluation)] = []
         try await engine.forEachBatch { batch in
             for subject in batch {

@@ -35,13 +35,10 @@ public struct IssuesAudit {
 
     let context: ServerContext
     let catalog: CheckCatalog
-    let secretSelectors: [SecretSelector]
 
-    /// `secretSelectors`: the paths selected as secret; checks on them are reported as not evaluable.
-    public init(context: ServerContext, catalog: CheckCatalog? = nil, secretSelectors: [SecretSelector] = []) throws {
+    public init(context: ServerContext, catalog: CheckCatalog? = nil) throws {
         self.context = context
         self.catalog = try catalog ?? CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile))
-        self.secretSelectors = secretSelectors
     }
 
     public func run(_ options: Options, write: (String) -> Void) async throws -> Outcome {
@@ -58,7 +55,9 @@ public struct IssuesAudit {
         // One audit at a time: two (cron's and an admin's) would both alert the same issues.
         let lock = try FileLock(path: context.root.serverState + "/audit.lock")
         defer { lock.release() }
-        let engine = AuditEngine(catalog: catalog, store: context.store, clock: clock, secretSelectors: secretSelectors)
+        // Checks on paths selected as secret are reported as not evaluable.
+        let engine = AuditEngine(catalog: catalog, store: context.store, clock: clock,
+                                 secretSelectors: try await context.store.secretSelectors())
         let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
         var written = 0
         func emit(_ text: String, _ json: JSONValue) {
