@@ -203,10 +203,11 @@ import Testing
         #expect(combined.status == 0, "gfcombine (from libgfshare-bin, which bin/test installs): \(combined.stderr)")
         let home = try sandbox.directory("gk")
         #expect(try runProcess("/usr/bin/gpg", ["--homedir", home, "--batch", "--import", key], environment: [:]).status == 0)
-        let document = try fleet.showJSON()["document"]
-        let secret = try #require(document?["plugins"]?["inventory"]?["serial"]?["secret"]?.stringValue,
-                                  "clients show --json still prints the ciphertext? \(String(describing: document))")
-        try Data(base64Encoded: secret)!.write(to: URL(fileURLWithPath: sandbox.path + "/value.gpg"))
+        // The ciphertext, straight from the database: bin/clients show prints [secret].
+        let stored = try runProcess("/usr/bin/sqlite3", [fleet.server.root + "/var/server/rookery.sqlite",
+            "SELECT json_extract(document, '$.plugins.inventory.serial.secret') FROM documents"], environment: [:])
+        let secret = try #require(Data(base64Encoded: stored.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        try secret.write(to: URL(fileURLWithPath: sandbox.path + "/value.gpg"))
         let decrypted = try runProcess("/usr/bin/gpg", ["--homedir", home, "--batch", "--decrypt", sandbox.path + "/value.gpg"],
                                        environment: [:])
         #expect(decrypted.stdout == "\"SN-GFSHARE-8086\"", "\(decrypted.stderr)")
