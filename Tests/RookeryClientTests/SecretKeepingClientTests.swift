@@ -33,7 +33,7 @@ import Testing
         keeperKey = try keeper.generateEncryptionKey(userID: "rookery secret keeping")
         try sandbox.write("server_url: \"http://127.0.0.1:9\"\nsystem_root: \"\(sandbox.path)/sys\"\nplugin_timeout: 10\n",
                           to: "r/client/settings.yml")
-        try installPlugins()
+        try Self.installPlugins(in: sandbox)
         context = try ClientContext(root: root, interactive: false)
     }
 
@@ -57,7 +57,11 @@ import Testing
 
     @Test func anArmoredKeyHoldingMoreThanTheNamedKeyIsRefused() throws {
         let (other, otherKey) = try encryptionKey(home: "o")
-        let both = try keeper.exportPublicKey(fingerprint: keeperKey) + other.exportPublicKey(fingerprint: otherKey)
+        // One armored block (the shape check takes no more) holding both keys.
+        let packets = try PublicKeyShape.check(armored: try keeper.exportPublicKey(fingerprint: keeperKey))
+            + PublicKeyShape.check(armored: try other.exportPublicKey(fingerprint: otherKey))
+        let both = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + packets.base64EncodedString(options: .lineLength64Characters)
+            + "\n-----END PGP PUBLIC KEY BLOCK-----\n"
         let key = SecretKeepingKey(fingerprint: keeperKey, publicKey: both)
         #expect(throws: UpdateRefused.self) { try SecretKeyImport(openPGP: context.openPGP).importChecked(key) }
 
@@ -114,8 +118,8 @@ import Testing
         for bytes in queued {
             #expect(bytes.range(of: Data(Self.serial.utf8)) == nil, "the serial is in the queue in clear")
         }
-        let sealedFirst = try #require(SecretValue(try #require(first["plugins"]?["hardware"]?["serial"])))
-        let sealedAgain = try #require(SecretValue(try #require(again["plugins"]?["hardware"]?["serial"])))
+        let sealedFirst = try sealedSerial(in: first)
+        let sealedAgain = try sealedSerial(in: again)
         // Other values go as they were.
         #expect(first["plugins"]?["hardware"]?["vendor"] == .string("Acme"))
 
@@ -123,14 +127,15 @@ import Testing
         let keepers = OpenPGP(homeDirectory: sandbox.path + "/x")
         try keepers.prepareHome()
         try keepers.importKeys(try keeper.exportSecretKey(fingerprint: keeperKey))
-        #expect(try keepers.decrypt(try #require(sealedFirst.message)) == JSONValue.string(Self.serial).serialized())
-        #expect(try keepers.decrypt(try #require(sealedAgain.message)) == JSONValue.string(Self.serial).serialized())
+        for message in [try #require(sealedFirst.message), try #require(sealedAgain.message)] {
+            #expect(try keepers.decrypt(message) == JSONValue.string(Self.serial).serialized())
+        }
 
         #expect(sealedFirst.message != sealedAgain.message)
         #expect(sealedFirst.hash != nil && sealedFirst.hash == sealedAgain.hash)
         try setSerial("SN-4712")
         let changed = try collect(at: Date(timeIntervalSince1970: 1_800_000_600))
-        #expect(SecretValue(try #require(changed["plugins"]?["hardware"]?["serial"]))?.hash != sealedFirst.hash)
+        #expect(try sealedSerial(in: changed).hash != sealedFirst.hash)
     }
 
     @Test func theHashKeyIsPrivateToTheDeviceAndNeverQueued() throws {
@@ -177,7 +182,7 @@ import Testing
 
     /// Every built-in plugin is replaced by a stub (the test binary is no `rookery-client`), and
     /// `hardware` reports the serial the test wrote.
-    func installPlugins() throws {
+    static func installPlugins(in sandbox: Sandbox) throws {
         for name in BuiltinPlugins.names {
             try sandbox.write("#!/bin/sh\necho '{}'\n", to: "r/client/plugins/\(name).sh", mode: 0o755)
         }
@@ -215,6 +220,11 @@ import Testing
     func collect(at date: Date, with context: ClientContext? = nil) throws -> JSONValue {
         let name = try Collector(context: context ?? self.context).collect(now: date)
         return try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: try queuedPath(name))))
+    }
+
+    func sealedSerial(in document: JSONValue) throws -> SecretValue {
+        let value = try #require(document["plugins"]?["hardware"]?["serial"])
+        return try #require(SecretValue(value), "not a secret value: \(value)")
     }
 
     func queuedPath(_ name: String) throws -> String {

@@ -32,6 +32,11 @@ import Testing
         ])])
     }
 
+    static func secret(_ value: JSONValue?) throws -> SecretValue {
+        let value = try #require(value)
+        return try #require(SecretValue(value), "not a secret value: \(value)")
+    }
+
     @Test func selectedValuesAreEncryptedAndNothingElseChanges() throws {
         let (sealed, failed) = sealer.seal(Self.document(serial: "SN-4711"))
         #expect(failed.isEmpty)
@@ -40,10 +45,12 @@ import Testing
             #expect(bytes.range(of: Data(plain.utf8)) == nil, "\(plain) is in the sealed document")
         }
         #expect(sealed["plugins"]?["hardware"]?["vendor"] == .string("Acme"))
-        let serial = try #require(SecretValue(try #require(sealed["plugins"]?["hardware"]?["serial"])))
-        #expect(try keyHome.decrypt(try #require(serial.message)) == JSONValue.string("SN-4711").serialized())
-        let users = try #require(SecretValue(try #require(sealed["plugins"]?["users"]?["logged_in"])))
-        #expect(try JSONValue.parse(try keyHome.decrypt(try #require(users.message))) == .array([.string("alice"), .string("bob")]))
+        let serial = try Self.secret(sealed["plugins"]?["hardware"]?["serial"])
+        let serialMessage = try #require(serial.message)
+        #expect(try keyHome.decrypt(serialMessage) == JSONValue.string("SN-4711").serialized())
+        let users = try Self.secret(sealed["plugins"]?["users"]?["logged_in"])
+        let usersMessage = try #require(users.message)
+        #expect(try JSONValue.parse(try keyHome.decrypt(usersMessage)) == .array([.string("alice"), .string("bob")]))
     }
 
     @Test func equalValuesHaveEqualHashesAndDifferentValuesDifferentOnes() throws {
