@@ -6,16 +6,16 @@ import RookeryCore
 /// that key is in the device's GnuPG home and checked. Its own small file, so cron's every-minute
 /// path (state.json) does not grow, and a collection with nothing selected pays one file-exists
 /// check.
-public struct SecretKeepingState: Sendable {
+struct SecretKeepingState: Sendable {
     let context: ClientContext
 
-    public init(context: ClientContext) { self.context = context }
+    init(context: ClientContext) { self.context = context }
 
     private var path: String { context.root.clientSecretKeeping }
 
     /// The stored policy; nil when nothing is selected. Its `key` is nil while no usable key is
     /// known, and selected values are then withheld.
-    public func load() throws -> SecretKeepingPolicy? {
+    func load() throws -> SecretKeepingPolicy? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
             return try JSONDecoder().decode(SecretKeepingPolicy.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
@@ -28,7 +28,7 @@ public struct SecretKeepingState: Sendable {
     /// Takes on what a verified update answer says: nil forgets any policy (nothing is selected
     /// any more). A key the device has not used before is imported and checked first; a key that
     /// fails the check is not kept, so selected values are withheld rather than sent in clear.
-    public func adopt(_ policy: SecretKeepingPolicy?) throws {
+    func adopt(_ policy: SecretKeepingPolicy?) throws {
         guard var policy else {
             if FileManager.default.fileExists(atPath: path) {
                 try FileManager.default.removeItem(atPath: path)
