@@ -31,25 +31,26 @@ import Testing
         keeper = OpenPGP(homeDirectory: sandbox.path + "/k")
         try keeper.prepareHome()
         keeperKey = try keeper.generateEncryptionKey(userID: "rookery secret keeping")
-        try sandbox.write("server_url: \"http://127.0.0.1:9\"\nsystem_root: \"\(sandbox.path)/sys\"\nplugin_timeout: 10\n",
-                          to: "r/client/settings.yml")
+        try sandbox.write(Self.settings(sandbox: sandbox), to: "r/client/settings.yml")
         try Self.installPlugins(in: sandbox)
         context = try ClientContext(root: root, interactive: false)
     }
 
     // MARK: - Learning the policy
 
-    @Test func aSignedAnswerWithAPolicyIsKeptAndItsKeyImportedAndALaterAnswerWithoutOneRemovesIt() throws {
+    @Test func anUpdateCheckKeepsThePolicyAndImportsItsKeyAndALaterOneWithoutItRemovesIt() throws {
         let policy = SecretKeepingPolicy(key: try keeperKeyForAnswer(), selectors: [Self.serialSelector])
-        try adopt(policy)
+        try updateCheck(answering: policy)
         #expect(try SecretKeepingState(context: context).load() == policy)
         #expect(try mode(root.clientSecretKeeping) == 0o600)
         // The device's own GnuPG home now encrypts to the key, and only the keepers can read it.
         let message = try context.openPGP.encrypt(Data("x".utf8), to: keeperKey)
         #expect(try keeper.decrypt(message) == Data("x".utf8))
-        #expect(try context.openPGP.secretKeyFingerprints().isEmpty)
+        // Only the device's own key (made by the update check) is secret there, not the keepers'.
+        #expect(try context.openPGP.secretKeyFingerprints().count == 1)
+        #expect(try !context.openPGP.secretKeyFingerprints().contains(keeperKey))
 
-        try adopt(nil)
+        try updateCheck(answering: nil)
         #expect(!FileManager.default.fileExists(atPath: root.clientSecretKeeping))
         #expect(try SecretKeepingState(context: context).load() == nil)
         #expect(try log().contains("no value is selected any more"))
@@ -200,6 +201,27 @@ import Testing
         let openPGP = OpenPGP(homeDirectory: sandbox.path + "/" + home)
         try openPGP.prepareHome()
         return (openPGP, try openPGP.generateEncryptionKey(userID: "another key"))
+    }
+
+    /// A whole update check by `Updater`, over HTTP, against a stand-in server that signs an
+    /// answer to the request's nonce and key carrying `policy`.
+    func updateCheck(answering policy: SecretKeepingPolicy?) throws {
+        let (server, serverKey) = (self.server, self.serverKey)
+        let receiver = try HTTPReceiver { request in
+            guard let fields = try? JSONValue.parse(request.body),
+                  let nonce = fields["nonce"]?.stringValue, let key = fields["key"]?.stringValue,
+                  let body = try? UpdateAnswer(nonce: nonce, key: key, release: nil, patches: [], secretKeeping: policy).encoded(),
+                  let signature = try? server.sign(body, fingerprint: serverKey) else { return ReceiverReply(status: 500) }
+            return ReceiverReply(status: 200, headers: ["content-type": "application/json",
+                                                       "rookery-signature": signature.base64EncodedString()], body: body)
+        }
+        try sandbox.write(Self.settings(sandbox: sandbox, serverURL: "http://127.0.0.1:\(receiver.port)"), to: "r/client/settings.yml")
+        _ = try Updater(context: try ClientContext(root: root, interactive: false)).run()
+        #expect(receiver.requests.map(\.path) == ["/rookery/v1/update"])
+    }
+
+    static func settings(sandbox: Sandbox, serverURL: String = "http://127.0.0.1:9") -> String {
+        "server_url: \"\(serverURL)\"\nhostname: \"device-1\"\nsystem_root: \"\(sandbox.path)/sys\"\nplugin_timeout: 10\n"
     }
 
     /// What the Updater does with an answer: checks the server's signature, then takes on its policy.
