@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "RookeryPlugins"),
         // HTTP and SMTP over libcurl, for the client's requests and the server's mail and webhooks.
         .target(name: "RookeryCurl", dependencies: ["CCurl"]),
-        .target(name: "RookeryClient", dependencies: ["RookeryCore", "RookeryPlugins", "RookeryCurl"]),
+        .target(name: "RookeryClient", dependencies: [
+            "RookeryCore", "RookeryPlugins", "RookeryCurl", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "RookeryServer", dependencies: [
             "RookeryCore", "RookeryCurl",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -68,9 +70,10 @@ let package = Package(
         .target(name: "RookeryTestSupport", dependencies: ["RookeryCore"], path: "Tests/RookeryTestSupport"),
         .testTarget(name: "RookeryCoreTests", dependencies: [
             "RookeryCore", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryTestSupport"]),
+        .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryPlugins", "RookeryTestSupport"]),
         .testTarget(name: "RookeryCurlTests", dependencies: ["RookeryCurl", "RookeryTestSupport"]),
         .testTarget(name: "RookeryServerTests", dependencies: [
             "RookeryServer", "RookeryCurl", "RookeryTestSupport",

@@ -21,9 +21,15 @@ public final class HTTPReceiver: @unchecked Sendable {
     private let server: LoopbackServer
     private let inbox = Recorder<ReceivedRequest>()
 
-    public init(status: Int = 204, responseBody: Data = Data(), idleTimeout: TimeInterval = 10) throws {
+    public convenience init(status: Int = 204, responseBody: Data = Data(), idleTimeout: TimeInterval = 10) throws {
+        try self.init(idleTimeout: idleTimeout) { _ in ReceiverReply(status: status, body: responseBody) }
+    }
+
+    /// Answers each request with what `respond` makes of it (an answer that depends on the
+    /// request, such as one signed over the request's nonce).
+    public init(idleTimeout: TimeInterval = 10, respond: @escaping @Sendable (ReceivedRequest) -> ReceiverReply) throws {
         let inbox = self.inbox
-        let answer = HTTPAnswer(status: status, body: responseBody)
+        let answer = HTTPAnswer(respond: respond)
         server = try LoopbackServer(idleTimeout: idleTimeout) { connection in
             answer.serve(connection, recordingIn: inbox)
         }
@@ -44,10 +50,22 @@ public final class HTTPReceiver: @unchecked Sendable {
     public func stop() { server.stop() }
 }
 
+/// What the receiver sends back: a status, extra headers (lower-case names) and a body.
+public struct ReceiverReply: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: Data
+
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
 /// Reads one request from a connection and gives the configured answer.
 private struct HTTPAnswer: Sendable {
-    let status: Int
-    let body: Data
+    let respond: @Sendable (ReceivedRequest) -> ReceiverReply
     private static let maximumHeaders = 100
     private static let maximumBody = 64 * 1024 * 1024
 
@@ -57,8 +75,11 @@ private struct HTTPAnswer: Sendable {
             return
         }
         inbox.append(request)
-        let head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        _ = connection.write(Array(head.utf8) + body)
+        let response = respond(request)
+        let extra = response.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
+        let head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n\(extra)"
+            + "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+        _ = connection.write(Array(head.utf8) + response.body)
     }
 
     private func read(_ connection: LineConnection) -> ReceivedRequest? {

@@ -35,7 +35,8 @@ public struct Collector: Sendable {
         ]
         if !commands.results.isEmpty { item["commands"] = .object(commands.results) }
         if let problem = context.settingsProblem { item["settings_problem"] = .string(problem) }
-        let name = try queue.enqueue(item, id: id, at: now)
+        // Selected values are encrypted before the collection touches the disk.
+        let name = try queue.enqueue(try CollectionSealer(context: context).seal(item), id: id, at: now)
         commands.finish()
         let dropped = try queue.enforceBounds(
             maxItems: context.settings.queueMaxItems, maxBytes: context.settings.queueMaxBytes,

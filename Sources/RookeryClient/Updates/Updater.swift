@@ -13,8 +13,8 @@ public struct UpdateReport: Sendable, Equatable {
 }
 
 /// Asks the server what it wants changed (`update`), checks that the answer is signed by the
-/// pinned server key and meant for this very request, applies the patches and acknowledges each,
-/// then installs a newer release if one is offered.
+/// pinned server key and meant for this very request, takes on its secret-keeping policy, applies
+/// the patches and acknowledges each, then installs a newer release if one is offered.
 public struct Updater: Sendable {
     let context: ClientContext
     /// Release tarballs may be large (the client binary is in them) and slow to fetch.
@@ -28,6 +28,8 @@ public struct Updater: Sendable {
         let installed = ReleaseInstaller.installedNumber(context.root)
         let answer = try fetchAnswer(identity: identity, installed: installed)
         var report = UpdateReport()
+        // Before the patches: one may add a plugin whose values are selected.
+        try SecretKeepingState(context: context).adopt(answer.secretKeeping)
         applyPatches(answer.patches, identity: identity, report: &report)
         if let offer = answer.release {
             if let earlier = refusedBefore(offer) {

@@ -186,16 +186,18 @@ public struct OpenPGP: Sendable {
 
     /// Encrypts `data` to one key of this home (binary OpenPGP message). The key's validity is
     /// not asked of the web of trust: Rookery chose the key itself and checked its fingerprint.
+    /// The recipient goes to gpg by fingerprint, so encrypting costs one gpg run (looking the key
+    /// up first would cost two more: a key listing and its engine's version check).
     public func encrypt(_ data: Data, to fingerprint: String) throws -> Data {
-        try withContext("encrypt") { ctx in
-            var key: gpgme_key_t?
-            try check("encrypt (find key \(fingerprint))", gpgme_get_key(ctx, fingerprint, &key, 0))
-            defer { gpgme_key_unref(key) }
-            var recipients: [gpgme_key_t?] = [key, nil]
+        guard let fingerprint = InputValidation.fingerprint(fingerprint) else {
+            throw OpenPGPError("encrypt", message: "the recipient is not a 40-hex fingerprint")
+        }
+        return try withContext("encrypt") { ctx in
             let input = try DataBuffer(copying: data)
             let out = try DataBuffer()
             let flags = gpgme_encrypt_flags_t(GPGME_ENCRYPT_ALWAYS_TRUST.rawValue)
-            try check("encrypt", gpgme_op_encrypt(ctx, &recipients, flags, input.handle, out.handle))
+            // "--" ends gpg's option parsing: what follows is only ever a recipient.
+            try check("encrypt", gpgme_op_encrypt_ext(ctx, nil, "--\n" + fingerprint, flags, input.handle, out.handle))
             return out.contents()
         }
     }

@@ -60,6 +60,11 @@ public struct InstallRoot: Sendable {
     public var clientGnuPGHome: String { path + "/var/client/gnupg" }
     /// A keyring holding only the pinned server key, for checking what the server signs.
     public var clientServerKeyring: String { path + "/var/client/server-keyring" }
+    /// The secret-keeping policy last learned from a signed update answer; absent when nothing is
+    /// selected. Apart from state.json, which cron reads every minute.
+    public var clientSecretKeeping: String { path + "/var/client/secret-keeping.json" }
+    /// The device's own key for the hashes of secret values; it never leaves the device.
+    public var clientSecretHashKey: String { path + "/var/client/secret-hash.key" }
 
     // Server side
     public var serverSettings: String { path + "/server/settings.yml" }
