@@ -25,6 +25,9 @@ import Testing
             guard try client.run("enroll").status == 0, try server.admin(["clients", "accept", "sk1"]).status == 0 else {
                 throw SettingsError("sk1 could not enroll")
             }
+            // The device pins the server's key, as a release would give it, to check update answers.
+            let key = try String(contentsOfFile: server.root + "/server/server-key.asc", encoding: .utf8)
+            try sandbox.write(key, to: "sk1/client/server-key.asc")
         }
 
         /// Collects and submits one collection reporting `serial`.
