@@ -5,15 +5,7 @@ import Testing
 
 /// The secret-keeping key's life, with real gpg: made in one home, its public half used to
 /// encrypt in another (a device), its secret half exported into a third (the keepers') to decrypt.
-@Suite struct OpenPGPEncryptionTests {
-    let sandbox: Sandbox
-    init() throws { sandbox = try Sandbox() }
-
-    func makeHome(_ name: String) throws -> OpenPGP {
-        let openPGP = OpenPGP(homeDirectory: sandbox.path + "/" + name)
-        try openPGP.prepareHome()
-        return openPGP
-    }
+extension OpenPGPTests {
 
     @Test func encryptedOnADeviceDecryptsOnlyWithTheExportedSecretKey() throws {
         let maker = try makeHome("k")

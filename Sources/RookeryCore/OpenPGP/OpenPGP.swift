@@ -76,23 +76,20 @@ public struct OpenPGP: Sendable {
 
     /// Generates an ed25519 signing key without passphrase and returns its fingerprint.
     public func generateSigningKey(userID: String) throws -> String {
-        try withContext("generate key") { ctx in
-            let flags = UInt32(GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE)
-            try check("generate key", gpgme_op_createkey(ctx, userID, "ed25519", 0, 0, nil, flags))
-            guard let result = gpgme_op_genkey_result(ctx), let fpr = result.pointee.fpr else {
-                throw OpenPGPError("generate key", message: "gpg returned no fingerprint")
-            }
-            return String(cString: fpr).uppercased()
-        }
+        try generateKey(userID: userID, algorithm: "ed25519", flags: GPGME_CREATE_SIGN)
     }
 
     /// Generates a key that can receive encrypted messages (an ed25519 primary key with a cv25519
     /// encryption subkey, no passphrase, no expiry) and returns the primary key's fingerprint.
+    /// FORCE: a rotation makes the new key beside the old one, whose user ID may be alike.
     public func generateEncryptionKey(userID: String) throws -> String {
+        try generateKey(userID: userID, algorithm: "future-default", flags: GPGME_CREATE_FORCE)
+    }
+
+    private func generateKey(userID: String, algorithm: String, flags: Int32) throws -> String {
         try withContext("generate key") { ctx in
-            // FORCE: a rotation makes the new key beside the old one, whose user ID may be alike.
-            let flags = UInt32(GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE)
-            try check("generate key", gpgme_op_createkey(ctx, userID, "future-default", 0, 0, nil, flags))
+            let flags = UInt32(flags | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE)
+            try check("generate key", gpgme_op_createkey(ctx, userID, algorithm, 0, 0, nil, flags))
             guard let result = gpgme_op_genkey_result(ctx), let fpr = result.pointee.fpr else {
                 throw OpenPGPError("generate key", message: "gpg returned no fingerprint")
             }
