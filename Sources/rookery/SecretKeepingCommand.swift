@@ -61,12 +61,12 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(selectors)
-            let clear = try await runAdmin { try await admin.select(parsed) }
+            let (clear, enabled) = try await runAdmin { try await admin.select(parsed) }
             print("selected \(selectors.joined(separator: ", ")); devices encrypt them from their next update check on")
             if clear > 0 {
                 print("note: \(clear) stored value\(clear == 1 ? " is" : "s are") still in clear; run `bin/secret_keeping encrypt` to encrypt them and clear them from the history")
             }
-            if try await admin.status(logLimit: 0).record?.enabled != true {
+            if !enabled {
                 print("note: secret keeping is not enabled: devices withhold these values until `bin/secret_keeping enable`")
             }
         }

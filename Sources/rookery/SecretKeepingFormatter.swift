@@ -10,10 +10,15 @@ enum SecretKeepingFormatter {
             return "secret keeping enabled with the existing key \(record.fingerprint) (\(record.threshold) of \(record.shares) shares)"
         }
         var lines = ["secret keeping enabled: key \(record.fingerprint), any \(record.threshold) of \(record.shares) shares rebuild it",
-                     "share files (give one to each keeper, then delete them here):"]
-        lines += enabled.shareFiles.map { "  \($0)" }
-        if enabled.reencrypted > 0 {
-            lines.append("re-encrypted \(enabled.reencrypted) documents under the new key")
+                     "share files and their SHA-256 (give one file to each keeper, who notes its checksum; then delete them here):"]
+        lines += enabled.shareFiles.enumerated().map { index, file in
+            "  \(file)  \(record.shareChecksums[index + 1] ?? "")"
+        }
+        if enabled.reencrypted > 0 || enabled.unreadable > 0 {
+            lines.append("re-encrypted \(enabled.reencrypted) stored values under the new key")
+        }
+        if enabled.unreadable > 0 {
+            lines.append("warning: \(enabled.unreadable) stored values decrypted with neither key and stay as they were (see `show`)")
         }
         return lines.joined(separator: "\n")
     }
@@ -28,7 +33,7 @@ enum SecretKeepingFormatter {
             lines.append("secret keeping: not set up (no key)")
         }
         lines.append("selected:       " + (status.selectors.isEmpty ? "-" : status.selectors.map(\.description).joined(separator: ", ")))
-        lines.append("stored values:  \(status.encrypted) encrypted, \(status.withheld) withheld by devices")
+        lines.append("stored values:  \(status.encrypted) encrypted, \(status.withheld) withheld (never sent in clear)")
         lines.append("access log:")
         lines += status.log.isEmpty ? ["  (empty)"] : status.log.map { "  " + logLine($0) }
         return lines.joined(separator: "\n")

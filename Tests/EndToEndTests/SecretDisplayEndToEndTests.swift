@@ -31,6 +31,8 @@ import Testing
         try sandbox.write("#!/bin/sh\ncat \"$ROOKERY_HOME/hardware.json\"\n", to: "c1/client/plugins/hardware.sh", mode: 0o755)
         #expect(try client.run("enroll").status == 0)
         #expect(try server.admin(["clients", "accept", "c1"]).status == 0)
+        // The server keeps secret values at selected paths only.
+        #expect(try server.admin(["secret-keeping", "select", "plugins.hardware.serial"]).status == 0)
         for (ciphertext, hash) in zip(Self.ciphertexts, Self.hashes) {
             try sandbox.write(#"{"model": "X1", "serial": {"secret": "\#(ciphertext)", "hash": "\#(hash)"}}"#,
                               to: "c1/hardware.json")

@@ -126,6 +126,19 @@ import Testing
         let padding = String(repeating: "p", count: 6000)
         try fleet.report("SN-CLEAR-0001-QX" + padding)
         try fleet.report("SN-CLEAR-0002-QX" + padding)
+        // A check that quotes the serial in its issue's detail, audited while it was in clear.
+        try fleet.sandbox.write("""
+            checks:
+              - name: serial-reported
+                description: The inventory reports a serial
+                condition:
+                  path: plugins.inventory.serial
+                  regex: "^SN-"
+                grace: 0
+                alert_every: 1d
+            """, to: "srv/server/issues.yml")
+        let audited = try fleet.server.admin(["issues", "audit"])
+        #expect(audited.stdout.contains("SN-CLEAR-0002-QX"), "\(audited.stderr)")
         #expect(Self.contains(fleet.rawDatabase(), "SN-CLEAR-0001-QX"))
         let shares = try fleet.enable()
 
@@ -194,7 +207,7 @@ import Testing
         let log = try JSONValue.parse(Data(shown.stdout.utf8))["access_log"]
         guard case .array(let entries)? = log else { Issue.record("no access log"); return }
         #expect(entries.filter { $0["action"] == .string("access") }.count == 6)
-        #expect(entries.contains { $0["outcome"]?.stringValue?.hasPrefix("refused: 1 more share") == true })
+        #expect(entries.contains { $0["outcome"]?.stringValue?.hasPrefix("not done: 1 more share") == true })
     }
 
     @Test func gfcombineRebuildsRookerysKeyAndGfsplitSharesWorkInRookery() throws {
@@ -250,7 +263,7 @@ import Testing
         let replaced = try fleet.secretKeeping(["enable", "--replace", "--share", shares[0], "--share", shares[1],
                                                 "--shares", "2", "--threshold", "2", "--out", sandbox.path + "/new"])
         #expect(replaced.status == 0, "\(replaced.stderr) \(replaced.stdout)")
-        #expect(replaced.stdout.contains("re-encrypted 1 documents"))
+        #expect(replaced.stdout.contains("re-encrypted 1 stored values"))
         let newShares = (1...2).map { sandbox.path + "/new/rookery-secret-share.00\($0)" }
         let (read, values) = try fleet.accessJSON(newShares)
         #expect(read.status == 0, "\(read.stderr)")

@@ -71,11 +71,24 @@ import Testing
         }
     }
 
+    @Test func aSecretShapedValueOutsideTheSelectionIsWithheld() async throws {
+        try await withServer { client in
+            _ = try await admin.select([serial])
+            let invented = SecretValue(message: Data("not a message for the keepers".utf8), hash: "cc33").json
+            try await submit(client, inventory: ["serial": invented, "model": invented])
+            let stored = try #require(try await context.store.latestDocument(fingerprint: alice.fingerprint))
+            #expect(stored["plugins"]?["inventory"]?["serial"] == invented)
+            #expect(stored["plugins"]?["inventory"]?["model"] == SecretValue.withheld.json)
+            #expect(try await admin.status().encrypted == 1)
+        }
+    }
+
     @Test func historyKeepsASecretsHashNotItsCiphertextAndSeesOnlyRealChanges() async throws {
         try await withServer { client in
             func sealed(_ message: String, hash: String) -> JSONValue {
                 SecretValue(message: Data(message.utf8), hash: hash).json
             }
+            _ = try await admin.select([serial])
             try await submit(client, inventory: ["serial": sealed("ciphertext-one", hash: "aa11")])
             // A fresh encryption of the same value: new ciphertext, same hash.
             try await submit(client, inventory: ["serial": sealed("ciphertext-two", hash: "aa11")])

@@ -35,6 +35,23 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// This value with the value at `path` (object keys, outermost first) replaced by `transform`
+    /// of it; unchanged where the path does not exist.
+    public func transforming(at path: [String], _ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONValue {
+        try transforming(at: path[...], transform)
+    }
+
+    public func replacing(at path: [String], with replacement: JSONValue) -> JSONValue {
+        transforming(at: path) { _ in replacement }
+    }
+
+    private func transforming(at path: ArraySlice<String>, _ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONValue {
+        guard let key = path.first else { return try transform(self) }
+        guard case .object(var members) = self, let child = members[key] else { return self }
+        members[key] = try child.transforming(at: path.dropFirst(), transform)
+        return .object(members)
+    }
+
     /// Parses JSON bytes strictly (see `JSONParser`) within `limits`; the top level may be any value.
     public static func parse(_ data: Data, limits: JSONLimits = JSONLimits()) throws -> JSONValue {
         try data.withUnsafeBytes { raw in

@@ -29,20 +29,12 @@ public struct SecretSelector: Hashable, Comparable, Sendable, CustomStringConver
     /// The document with the value at this path replaced by `transform` of it; unchanged where the
     /// path does not exist.
     public func replacing(in document: JSONValue, _ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONValue {
-        try Self.replace(document, components[...], transform)
+        try document.transforming(at: components, transform)
     }
 
     /// Whether a dotted history path lies at or below this selector.
     public func covers(path: String) -> Bool {
         path == description || path.hasPrefix(description + ".")
-    }
-
-    private static func replace(_ value: JSONValue, _ path: ArraySlice<String>,
-                                _ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONValue {
-        guard let key = path.first else { return try transform(value) }
-        guard case .object(var members) = value, let child = members[key] else { return value }
-        members[key] = try replace(child, path.dropFirst(), transform)
-        return .object(members)
     }
 
     private static func isPathCharacter(_ c: Character) -> Bool {

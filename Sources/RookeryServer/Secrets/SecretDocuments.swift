@@ -28,18 +28,10 @@ enum SecretDocuments {
         for (key, child) in members { walk(child, path: path + [key], visit) }
     }
 
-    static func replacing(_ path: [String], in document: JSONValue, with replacement: JSONValue) -> JSONValue {
-        guard let key = path.first else { return replacement }
-        guard case .object(var members) = document, let child = members[key] else { return document }
-        members[key] = replacing(Array(path.dropFirst()), in: child, with: replacement)
-        return .object(members)
-    }
-
-    /// How many stored values are encrypted, and how many were withheld by devices, fleet-wide.
+    /// How many stored values are encrypted, and how many were withheld, fleet-wide.
     static func count(in store: any Store) async throws -> (encrypted: Int, withheld: Int) {
         var counts = (encrypted: 0, withheld: 0)
-        for device in try await store.devices(in: nil) {
-            guard let document = try await store.latestDocument(fingerprint: device.fingerprint) else { continue }
+        try await forEachDocument(in: store) { document in
             walk(document, path: []) { _, value in
                 if value.message == nil { counts.withheld += 1 } else { counts.encrypted += 1 }
             }
@@ -50,12 +42,17 @@ enum SecretDocuments {
     /// How many stored values at the selectors are still in clear.
     static func clearValues(at selectors: [SecretSelector], in store: any Store) async throws -> Int {
         var count = 0
-        for device in try await store.devices(in: nil) {
-            guard let document = try await store.latestDocument(fingerprint: device.fingerprint) else { continue }
+        try await forEachDocument(in: store) { document in
             count += selectors.filter { selector in
                 selector.value(in: document).map { !SecretValue.isSecret($0) } ?? false
             }.count
         }
         return count
+    }
+
+    private static func forEachDocument(in store: any Store, _ body: (JSONValue) -> Void) async throws {
+        for device in try await store.devices(in: nil) {
+            if let document = try await store.latestDocument(fingerprint: device.fingerprint) { body(document) }
+        }
     }
 }

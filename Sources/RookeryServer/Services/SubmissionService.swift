@@ -52,11 +52,19 @@ public struct SubmissionService: Sendable {
         }
     }
 
-    /// A selected value that arrives in clear, from a device that has not learned the selector
-    /// yet, is dropped before anything is stored: the database never holds it.
+    /// Only selected paths hold secrets, and never in clear: a selected value that arrives in
+    /// clear (from a device that has not learned the selector yet) is withheld before anything is
+    /// stored, and so is a secret-shaped value elsewhere (a device's own invention, or a path
+    /// deselected since), which nobody could read and which would count as encrypted.
     private func withholdingClearSecrets(_ document: JSONValue) async throws -> JSONValue {
         let selectors = try await store.secretSelectors()
-        guard !selectors.isEmpty else { return document }
-        return SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil).seal(document).document
+        var sealed = selectors.isEmpty ? document
+            : SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil).seal(document).document
+        var strays: [[String]] = []
+        SecretDocuments.walk(sealed, path: []) { path, value in
+            if value.message != nil, !selectors.contains(where: { $0.components == path }) { strays.append(path) }
+        }
+        for path in strays { sealed = sealed.replacing(at: path, with: SecretValue.withheld.json) }
+        return sealed
     }
 }

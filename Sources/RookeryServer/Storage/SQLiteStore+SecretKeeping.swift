@@ -76,35 +76,55 @@ extension SQLiteStore {
         var changed = 0
         for device in devices {
             let rewritten = try await pool.writeWithoutTransaction { db -> Bool in
-                // Bytes freed by these writes are zeroed, not left in free pages.
-                try db.execute(sql: "PRAGMA secure_delete = ON")
                 var rewritten = false
                 try db.inTransaction {
-                    rewritten = try Self.rewriteDocument(of: device, in: db, transform)
+                    let before = try Self.rewriteDocument(of: device, in: db, transform)
+                    rewritten = before.rewritten
                     try Self.redactHistory(of: device.fingerprint, under: redactingHistory, in: db)
+                    try Self.redactIssueDetails(of: device.fingerprint, under: redactingHistory, quoting: before.document, in: db)
                     return .commit
                 }
                 return rewritten
             }
             if rewritten { changed += 1 }
         }
-        // Earlier versions of the pages may still sit in the write-ahead log; copy it back and empty it.
-        try await pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        // Earlier versions of the pages may still sit in the write-ahead log; copy it back and
+        // empty it. A reader in the middle of a long read can hold it: wait a little for it.
+        for attempt in 0..<20 {
+            let busy = try await pool.writeWithoutTransaction { db in
+                try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") ?? 1
+            }
+            if busy == 0 { return changed }
+            if attempt < 19 { try await Task.sleep(nanoseconds: 250_000_000) }
         }
-        return changed
+        throw StoreError.writeAheadLogBusy
     }
 
+    /// Returns whether the document changed, and the document as it was.
     private static func rewriteDocument(of device: Device, in db: Database,
-                                        _ transform: (Device, JSONValue) throws -> JSONValue?) throws -> Bool {
+                                        _ transform: (Device, JSONValue) throws -> JSONValue?) throws -> (rewritten: Bool, document: JSONValue?) {
         guard let text = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
-                                             arguments: [device.fingerprint]) else { return false }
+                                             arguments: [device.fingerprint]) else { return (false, nil) }
         let document = try JSONValue.parse(Data(text.utf8), limits: .storedData)
-        guard let replacement = try transform(device, document) else { return false }
+        guard let replacement = try transform(device, document) else { return (false, document) }
         try db.execute(sql: "UPDATE documents SET document = ? WHERE fingerprint = ?",
                        arguments: [replacement.serializedString, device.fingerprint])
-        return true
+        return (true, document)
     }
+
+    /// An audit check that read a path before it was selected may have quoted its value in an
+    /// issue's detail: such details (naming the path, or holding the clear value) are replaced.
+    private static func redactIssueDetails(of fingerprint: String, under selectors: [SecretSelector],
+                                           quoting document: JSONValue?, in db: Database) throws {
+        let clearValues = selectors.compactMap { document.flatMap($0.value(in:)) }
+            .filter { !SecretValue.isSecret($0) }.map(\.serializedString)
+        for text in selectors.map(\.description) + clearValues {
+            try db.execute(sql: "UPDATE issues SET detail = ? WHERE fingerprint = ? AND instr(detail, ?) > 0",
+                           arguments: [Self.redactedDetail, fingerprint, text])
+        }
+    }
+
+    static let redactedDetail = "[secret: this detail quoted a value that is secret now]"
 
     /// Every clear value at or below the selectors in a device's history becomes a withheld secret.
     private static func redactHistory(of fingerprint: String, under selectors: [SecretSelector], in db: Database) throws {

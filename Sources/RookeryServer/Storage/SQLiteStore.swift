@@ -12,6 +12,10 @@ public final class SQLiteStore: Store {
         var config = Configuration()
         // Admin commands and the server write the same file; wait for each other instead of failing.
         config.busyMode = .timeout(10)
+        // Bytes freed by any write are zeroed, so a value that was replaced (a secret that arrived
+        // in clear, a pruned history row) does not linger in free pages. Debian builds SQLite
+        // with this on; other builds may not.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
         pool = try DatabasePool(path: path, configuration: config)
         try SQLiteMigrations.migrator.migrate(pool)
     }

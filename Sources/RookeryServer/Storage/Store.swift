@@ -60,6 +60,16 @@ extension Store {
 }
 
 /// A store refused a change for a reason an admin can act on.
-public enum StoreError: Error, Equatable {
+public enum StoreError: Error, Equatable, CustomStringConvertible {
     case pendingPatchExists(target: String)
+    /// The rewrite is done, but the write-ahead log, which may still hold earlier versions of
+    /// the pages, could not be emptied because readers kept it busy.
+    case writeAheadLogBusy
+
+    public var description: String {
+        switch self {
+        case .pendingPatchExists(let target): "a patch for \(target) is pending already"
+        case .writeAheadLogBusy: "the documents were rewritten, but the write-ahead log could not be emptied: readers kept it busy for 5 s. Run the command again (it changes nothing more) to empty it"
+        }
+    }
 }
