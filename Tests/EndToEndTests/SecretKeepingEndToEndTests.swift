@@ -84,8 +84,14 @@ import Testing
         let fleet = try Fleet()
         let shares = try fleet.enable()
         #expect(try fleet.secretKeeping(["select", "plugins.inventory.serial"]).status == 0)
+        // Queued before the device learned the selector: sealed when it is sent.
+        try "SN-DEVICE-31336-KQ".write(toFile: fleet.client.root + "/serial", atomically: true, encoding: .utf8)
+        #expect(try fleet.client.run("collect").status == 0)
         let updated = try fleet.client.run("update")
         #expect(updated.status == 0, "\(updated.stderr)")
+        #expect(try fleet.client.run("submit").status == 0)
+        let first = try #require(try fleet.secretKeeping(["show", "--json"]).stdout.data(using: .utf8))
+        #expect(try JSONValue.parse(first)["encrypted_values"] == .integer(1), "sealed on its way out, not withheld")
 
         // Sealed before it is queued: the queue file holds no plaintext.
         let secret = "SN-DEVICE-31337-KQ"
@@ -103,9 +109,9 @@ import Testing
         let text = stored.serializedString
         #expect(!text.contains("SN-DEVICE-3133"))
         #expect(stored["document"]?["plugins"]?["inventory"]?["model"] == .string("T14"))
-        // Three collections, two values: the history shows the path appear and change once.
+        // Four collections, three values: the history shows the path appear and change twice.
         guard case .array(let history)? = stored["history"] else { Issue.record("no history"); return }
-        #expect(history.filter { $0["path"] == .string("plugins.inventory.serial") }.count == 2)
+        #expect(history.filter { $0["path"] == .string("plugins.inventory.serial") }.count == 3)
         #expect(!Self.contains(fleet.rawDatabase(), "SN-DEVICE-3133"))
 
         for pair in [[0, 1], [1, 2], [2, 0]] {

@@ -62,7 +62,15 @@ public struct Submitter: Sendable {
             report.rejected += 1
             return nil
         }
-        let request = try context.signedRequest(.submit, by: identity, fields: fields)
+        // A collection queued before the device learned its current selectors is sealed now, so a
+        // selected value never leaves in clear; values sealed already stay as they are.
+        let sealed: [String: JSONValue]
+        do {
+            sealed = try CollectionSealer(context: context).seal(fields)
+        } catch {
+            return "secret keeping: \(error)"
+        }
+        let request = try context.signedRequest(.submit, by: identity, fields: sealed)
         let answer: ServerAnswer<SubmitResponse>
         do {
             answer = try context.connection.send(request, expecting: SubmitResponse.self)
