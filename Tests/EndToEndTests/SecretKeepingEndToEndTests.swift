@@ -262,6 +262,8 @@ import Testing
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("more shares are needed"))
         #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/new"))
+        let log = try fleet.secretKeeping(["show"]).stdout
+        #expect(log.contains("  enable  \(NSUserName())  hosts: -  paths: -  not done: 2 more shares are needed"), "\(log)")
         let again = try fleet.secretKeeping(["enable", "--out", sandbox.path + "/new"])
         #expect(again.status == 1)
         #expect(again.stderr.contains("--preserve keeps it"))
@@ -283,10 +285,21 @@ import Testing
 
     @Test func theAccessLogNamesTheSudoUserAndRefusesChanges() throws {
         let (fleet, shares) = try fleetWithEncryptedSerial("SN-LOG-1234")
+        // A home left by a command that was killed (its pid is gone) is wiped by the next one; a
+        // home whose maker still runs (pid 1) is left alone.
+        let abandoned = fleet.keyTemp + "/rookery-keys-2147483646-q1w2e3"
+        let running = fleet.keyTemp + "/rookery-keys-1-r4t5y6"
+        for home in [abandoned, running] {
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false)
+            try "key material".write(toFile: home + "/private.key", atomically: false, encoding: .utf8)
+        }
         let read = try fleet.secretKeeping(["access", "--share", shares[0], "--share", shares[1], "--host", "sk1",
                                             "plugins.inventory.serial"], environment: ["SUDO_USER": "alice"])
         #expect(read.status == 0, "\(read.stderr)")
         #expect(read.stdout.contains("\"SN-LOG-1234\""))
+        #expect(!FileManager.default.fileExists(atPath: abandoned))
+        #expect(FileManager.default.fileExists(atPath: running))
+        try FileManager.default.removeItem(atPath: running)
         let shown = try fleet.secretKeeping(["show"])
         #expect(shown.stdout.contains("access  \(NSUserName()) (sudo from alice)  hosts: sk1  paths: plugins.inventory.serial  ok"),
                 "\(shown.stdout)")

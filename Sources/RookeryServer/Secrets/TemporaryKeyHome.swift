@@ -12,7 +12,9 @@ final class TemporaryKeyHome {
     init(in base: String? = nil) throws {
         let base = base ?? ProcessInfo.processInfo.environment["ROOKERY_SECRET_TMPDIR"]
             ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory())
-        var template = Array((base + "/rookery-keys-XXXXXX").utf8CString)
+        Self.sweepAbandoned(in: base)
+        // The pid in the name lets a later command find and wipe a home whose maker was killed.
+        var template = Array((base + "/rookery-keys-\(getpid())-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw AdminError("cannot make a temporary GnuPG home in \(base): \(String(cString: strerror(errno)))")
         }
@@ -35,6 +37,25 @@ final class TemporaryKeyHome {
             }
         }
         try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Wipes the homes of commands that died before they could (killed, or the machine lost
+    /// power with /dev/shm kept): those whose maker's process is gone.
+    private static func sweepAbandoned(in base: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        for name in names where name.hasPrefix("rookery-keys-") {
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, let pid = pid_t(parts[2]), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let home = base + "/" + name
+            var info = stat()
+            guard lstat(home, &info) == 0, info.st_uid == geteuid() else { continue }
+            TemporaryKeyHome(abandoned: home).wipe()
+        }
+    }
+
+    private init(abandoned path: String) {
+        self.path = path
+        openPGP = OpenPGP(homeDirectory: path)
     }
 
     private static func overwrite(_ file: String) {
