@@ -101,7 +101,8 @@ struct SecretKeyRecovery {
                 return home
             }
         }
-        throw AdminError(failed + "no \(record.threshold) of them do. Are they this key's shares? Nothing was read or changed.")
+        let tried = attempts > Self.maxAttempts ? "none of the first \(Self.maxAttempts) sets of them tried does" : "no \(record.threshold) of them do"
+        throw AdminError(failed + tried + ". Are they this key's shares? Nothing was read or changed.")
     }
 
     /// The index sets of the given size, in lexicographic order.
