@@ -10,6 +10,7 @@ public struct Collector: Sendable {
     /// Returns the queued item's id.
     @discardableResult
     public func collect(now: Date = Date()) throws -> String {
+        let sealer = try CollectionSealer(context: context)
         let pluginState = context.root.clientState + "/plugin-state"
         try FileManager.default.createDirectory(atPath: pluginState, withIntermediateDirectories: true)
         // The release's plugins, then the device's own; a device without a release runs from its
@@ -36,7 +37,7 @@ public struct Collector: Sendable {
         if !commands.results.isEmpty { item["commands"] = .object(commands.results) }
         if let problem = context.settingsProblem { item["settings_problem"] = .string(problem) }
         // Selected values are encrypted before the collection touches the disk.
-        let name = try queue.enqueue(try CollectionSealer(context: context).seal(item), id: id, at: now)
+        let name = try queue.enqueue(try sealer.seal(item), id: id, at: now)
         commands.finish()
         let dropped = try queue.enforceBounds(
             maxItems: context.settings.queueMaxItems, maxBytes: context.settings.queueMaxBytes,

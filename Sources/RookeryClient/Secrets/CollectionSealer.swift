@@ -6,11 +6,20 @@ import RookeryCore
 /// when no usable key is known or encrypting it failed. Never a value in clear.
 struct CollectionSealer {
     let context: ClientContext
+    /// The policy as the device last learned it; nil when nothing is selected.
+    let policy: SecretKeepingPolicy?
+
+    /// Reads the policy now, so that a damaged policy file stops a collection before its plugins
+    /// and one-time commands run, not after.
+    init(context: ClientContext) throws {
+        self.context = context
+        policy = try SecretKeepingState(context: context).load()
+    }
 
     /// With nothing selected the collection is returned as it is, for the price of one
     /// file-exists check. Each selected value present costs one gpg run.
     func seal(_ collection: [String: JSONValue]) throws -> [String: JSONValue] {
-        guard let policy = try SecretKeepingState(context: context).load() else { return collection }
+        guard let policy else { return collection }
         let selectors = policy.parsedSelectors()
         guard !selectors.isEmpty else { return collection }
         let sealer: SecretSealer

@@ -9,10 +9,9 @@ extension SQLiteStore {
         }
     }
 
-    public func saveSecretKeepingRecord(_ record: SecretKeepingRecord?) async throws {
+    public func saveSecretKeepingRecord(_ record: SecretKeepingRecord) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM secret_keeping")
-            guard let record else { return }
             let checksums = JSONValue.object(Dictionary(uniqueKeysWithValues: record.shareChecksums.map {
                 (String($0.key), JSONValue.string($0.value))
             }))

@@ -5,8 +5,8 @@ import RookeryCore
 /// append-only log of everything done with the secrets.
 public protocol SecretKeepingStore: Sendable {
     func secretKeepingRecord() async throws -> SecretKeepingRecord?
-    /// Replaces the record; nil removes it (secret keeping disabled for good).
-    func saveSecretKeepingRecord(_ record: SecretKeepingRecord?) async throws
+    /// Replaces the record.
+    func saveSecretKeepingRecord(_ record: SecretKeepingRecord) async throws
     func secretSelectors() async throws -> [SecretSelector]
     func changeSecretSelectors(adding: [SecretSelector], removing: [SecretSelector], at: Date) async throws
     /// What devices are told in update answers: the key while enabled, and the selectors; nil when
