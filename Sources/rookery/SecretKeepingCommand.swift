@@ -29,8 +29,8 @@ struct SecretKeepingCommand: AsyncParsableCommand {
                 --replace makes a new one, re-encrypts every stored value under it and writes new shares; \
                 it needs THRESHOLD current shares (--share).
                 """)
-        @Option(help: "M: how many shares to write (1-255).") var shares = 3
-        @Option(help: "N: how many shares rebuild the key (1-M).") var threshold = 2
+        @Option(help: "M: how many shares to write (1-255; default 3).") var shares: Int?
+        @Option(help: "N: how many shares rebuild the key (1-M; default 2).") var threshold: Int?
         @Option(help: "A new directory for the share files.") var out: String?
         @Flag(help: "Keep the existing key.") var preserve = false
         @Flag(help: "Replace the existing key (needs --share).") var replace = false
@@ -40,13 +40,16 @@ struct SecretKeepingCommand: AsyncParsableCommand {
             if preserve && replace { throw ValidationError("--preserve and --replace exclude each other") }
             if !share.isEmpty && !replace { throw ValidationError("--share is for --replace") }
             if !preserve && out == nil { throw ValidationError("--out DIR is needed: the share files go there") }
+            if preserve && (shares != nil || threshold != nil || out != nil) {
+                throw ValidationError("--preserve keeps the key and its shares as they are; --shares, --threshold and --out are for a new key")
+            }
         }
 
         func run() async throws {
             let existing: SecretKeepingAdmin.ExistingKey = preserve ? .preserve : replace ? .replace(sharePaths: share) : .refuse
             let admin = try secretKeepingAdmin()
             let enabled = try await runAdmin {
-                try await admin.enable(shares: shares, threshold: threshold, outDirectory: out, existing: existing)
+                try await admin.enable(shares: shares ?? 3, threshold: threshold ?? 2, outDirectory: out, existing: existing)
             }
             print(SecretKeepingFormatter.enabled(enabled))
         }
