@@ -60,10 +60,15 @@ import RookeryCurl
     }
 
     @Test func answerSignedByAnotherKeyIsRefused() throws {
+        // The attacker's key is in the device's keyring too, so gpg calls the signature good: only
+        // the check that the signer is the pinned key can refuse the answer.
+        _ = try pinned.fingerprint()
+        try OpenPGP(homeDirectory: root.clientServerKeyring).importKeys(Data(try attacker.exportPublicKey(fingerprint: attackerKey).utf8))
         let forged = try reply(Self.answer(), signedBy: attacker, attackerKey)
-        #expect(throws: OpenPGPError.self) {
+        let refusal = #expect(throws: OpenPGPError.self) {
             try Updater.checkedAnswer(forged, nonce: Self.nonce, fingerprint: Self.device, pinnedKey: pinned)
         }
+        #expect(refusal?.message.contains("not the pinned server key") == true)
     }
 
     @Test func replayedAnswerForAnotherNonceIsRefused() throws {
