@@ -35,8 +35,10 @@ public struct Submitter: Sendable {
         let queue = try context.queue()
         let items = try queue.items()
         var report = SubmitReport()
+        // Read once per pass, when the first item needs it (see `deliver`).
+        var sealer: CollectionSealer?
         for (index, item) in items.enumerated() {
-            if let reason = try deliver(item, queue: queue, identity: identity, report: &report) {
+            if let reason = try deliver(item, queue: queue, identity: identity, sealer: &sealer, report: &report) {
                 report.stoppedBecause = reason
                 report.remaining = items.count - index
                 context.log.warning("submission paused: \(reason); \(report.remaining) collections kept")
@@ -53,7 +55,7 @@ public struct Submitter: Sendable {
 
     /// Sends one item. Returns a reason when the whole pass must stop (the item is kept).
     private func deliver(_ item: QueuedItem, queue: SubmissionQueue, identity: DeviceIdentity,
-                         report: inout SubmitReport) throws -> String? {
+                         sealer: inout CollectionSealer?, report: inout SubmitReport) throws -> String? {
         let fields: [String: JSONValue]
         do {
             fields = try queue.read(item)
@@ -66,7 +68,9 @@ public struct Submitter: Sendable {
         // selected value never leaves in clear; values sealed already stay as they are.
         let sealed: [String: JSONValue]
         do {
-            sealed = try CollectionSealer(context: context).seal(fields)
+            let itemSealer = try sealer ?? CollectionSealer(context: context)
+            sealer = itemSealer
+            sealed = try itemSealer.seal(fields)
         } catch {
             return "secret keeping: \(error)"
         }
