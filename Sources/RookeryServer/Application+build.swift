@@ -7,11 +7,12 @@ import RookeryCore
 
 /// Builds the server application for one port: a router with the protocol controller, settings
 /// from `context`. `rookery server` builds one per configured port, sharing `failures` and
-/// `connections` (nil: a policy of this port's own, from the settings); a port with `tls` (see
+/// `connections` and `budget` (nil: a policy or budget of this port's own, from the settings);
+/// a port with `tls` (see
 /// `ServerTLS`) speaks HTTPS and nothing else.
 public func buildApplication(context: ServerContext, logger: Logger, port: ServerPort? = nil,
                              tls: TLSConfiguration? = nil, failures: FailureLimiter = FailureLimiter(),
-                             connections: ConnectionPolicy? = nil,
+                             connections: ConnectionPolicy? = nil, budget: UnverifiedRequestBudget? = nil,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     throws -> some ApplicationProtocol
 {
@@ -22,8 +23,10 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
                                    allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
                                    enrollmentChecks: context.enrollmentChecks)
-    ProtocolController(
-        verifier: verifier,
+    let controller = ProtocolController(
+        signedRequests: SignedRequestMiddleware(
+            verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
+            failures: failures, budget: budget ?? UnverifiedRequestBudget(perMinute: settings.unverifiedFailuresPerMinute)),
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
                                       maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),
         submissions: SubmissionService(
@@ -32,12 +35,11 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
                                    rowsPerDevice: settings.historyRowsPerDevice)),
         updates: UpdateService(store: context.store, releases: context.releases,
                                signingKey: context.signingKey, pool: context.pool),
-        files: FileStreamer(pool: context.pool),
-        maxBodyBytes: settings.maxBodyBytes,
+        files: FileIO(threadPool: .singleton),
         releaseDownload: settings.releaseDownload,
         authenticator: context.authenticator,
-        failures: failures
-    ).addRoutes(to: router)
+        failures: failures)
+    router.addRoutes(controller.routes, atPath: "rookery/v1")
 
     // Connections are capped, and slow or silent peers cut off (see ConnectionPolicy); no idle
     // timeout is needed, since the request deadline also runs while a connection is idle.

@@ -36,7 +36,7 @@ extension TestDevice {
     }
 
     static func status(_ response: TestResponse) throws -> String {
-        try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body)).status
+        try JSONDecoder().decode(EnrollAnswer.self, from: Data(buffer: response.body)).status.rawValue
     }
 
     @Test func aRevokedThenForgottenKeyWaitsForAnAdminWhateverTokenItBrings() async throws {

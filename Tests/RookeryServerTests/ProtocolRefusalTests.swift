@@ -52,8 +52,8 @@ import Testing
             let request = try alice.sign(.submit, TestDevice.submitFields(id: "s1", plugins: ["os_info": .object(["id": .string("debian")])]))
             let response = try await post(client, request)
             #expect(response.status == .ok)
-            let ack = try JSONDecoder().decode(SubmitResponse.self, from: Data(buffer: response.body))
-            #expect(ack.status == "stored" && ack.submissionID == "s1")
+            let ack = try JSONDecoder().decode(SubmitAnswer.self, from: Data(buffer: response.body))
+            #expect(ack.status == .stored && ack.submissionID == "s1")
             let document = try await context.store.latestDocument(fingerprint: alice.fingerprint)
             #expect(document?["plugins"]?["os_info"]?["id"] == .string("debian"))
             #expect(document?["submitted_at"]?.stringValue != nil)
@@ -79,7 +79,7 @@ import Testing
             // Bob signs a body that claims to come from Alice's key.
             let body = JSONValue.object(TestDevice.submitFields(plugins: ["x": .integer(1)]).merging([
                 "host": .string("alice"), "key": .string(alice.fingerprint),
-                "sent_at": .string(RFC3339.string(from: Date())), "nonce": .string(WireProtocol.makeNonce()),
+                "sent_at": .string(RFC3339.string(from: Date())), "nonce": .string(WireProtocol.makeNonce()), "endpoint": .string("submit"),
             ]) { $1 }).serialized()
             let signature = try bob.openPGP.sign(body, fingerprint: bob.fingerprint)
             try expectRefusal(try await post(client, endpoint: "submit", body: body,
@@ -157,8 +157,8 @@ import Testing
             #expect(try await post(client, try alice.sign(.submit, fields)).status == .ok)
             let again = try await post(client, try alice.sign(.submit, fields))
             #expect(again.status == .ok)
-            let ack = try JSONDecoder().decode(SubmitResponse.self, from: Data(buffer: again.body))
-            #expect(ack.status == "duplicate")
+            let ack = try JSONDecoder().decode(SubmitAnswer.self, from: Data(buffer: again.body))
+            #expect(ack.status == .duplicate)
             let history = try await context.store.history(fingerprint: alice.fingerprint, limit: 100)
             #expect(history.filter { $0.path == "plugins.n" }.count == 1)
         }
@@ -284,22 +284,22 @@ import Testing
         let sameName = try TestDevice(sandbox, name: "clone", host: "laptop")
         let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client in
-            func enroll(_ device: TestDevice, token: String, machineID: String? = nil) async throws -> EnrollResponse {
+            func enroll(_ device: TestDevice, token: String, machineID: String? = nil) async throws -> EnrollAnswer {
                 let request = try device.sign(.enroll, try device.enrollFields(machineID: machineID, token: token))
                 let response = try await client.execute(
                     uri: "/rookery/v1/enroll", method: .post,
                     headers: [HTTPField.Name(WireProtocol.signatureHeader)!: request.signatureHeaderValue],
                     body: ByteBuffer(bytes: request.body))
                 #expect(response.status == .ok)
-                return try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body))
+                return try JSONDecoder().decode(EnrollAnswer.self, from: Data(buffer: response.body))
             }
             let accepted = try await enroll(first, token: "9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0f")
             let wrong = try await enroll(wrongToken, token: "9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0F")
             // Same hostname, different key: flagged and left pending despite the right token.
             let clash = try await enroll(sameName, token: "9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0f", machineID: "other-machine")
-            #expect(accepted.status == "accepted")
-            #expect(wrong.status == "pending")
-            #expect(clash.status == "pending")
+            #expect(accepted.status == .accepted)
+            #expect(wrong.status == .pending)
+            #expect(clash.status == .pending)
         }
         let flagged = try #require(try await context.store.device(fingerprint: sameName.fingerprint))
         #expect(flagged.flags.contains { $0.contains("hostname laptop is also used by key \(first.fingerprint)") })

@@ -56,11 +56,9 @@ public struct ClientContext: Sendable {
         return manifest?.files.contains { $0.path == "client/server-ca.pem" } == true ? root.clientServerCA : nil
     }
 
-    /// A request to `endpoint`, signed by the device's own key under its checked hostname.
-    public func signedRequest(_ endpoint: WireProtocol.Endpoint, by identity: DeviceIdentity,
-                              fields: [String: JSONValue]) throws -> SignedRequest {
-        try SignedRequest.make(endpoint: endpoint, fields: fields, host: try validHostname(),
-                               fingerprint: identity.fingerprint, signer: openPGP)
+    /// `message`, signed by the device's own key under its checked hostname.
+    public func signedRequest(_ message: some RequestMessage, by identity: DeviceIdentity) throws -> SignedRequest {
+        try SignedRequest.make(message, host: try validHostname(), fingerprint: identity.fingerprint, signer: openPGP)
     }
 
     /// The name this device reports, checked before anything is signed with it: a name the server

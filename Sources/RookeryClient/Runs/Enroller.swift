@@ -11,18 +11,14 @@ public struct Enroller: Sendable {
     @discardableResult
     public func enroll() throws -> ClientState.Enrollment {
         let identity = try DeviceIdentity.loadOrCreate(context)
-        var fields: [String: JSONValue] = [
-            "public_key": .string(try context.openPGP.exportPublicKey(fingerprint: identity.fingerprint)),
-            "machine_id": .string(identity.machineID),
-        ]
-        if !context.settings.enrollmentToken.isEmpty {
-            fields["enrollment_token"] = .string(context.settings.enrollmentToken)
-        }
-        let request = try context.signedRequest(.enroll, by: identity, fields: fields)
+        let token = context.settings.enrollmentToken
+        let request = try context.signedRequest(EnrollRequest(
+            publicKey: try context.openPGP.exportPublicKey(fingerprint: identity.fingerprint),
+            machineID: identity.machineID, enrollmentToken: token.isEmpty ? nil : token), by: identity)
         var state = context.loadState()
-        switch try context.connection.send(request, expecting: EnrollResponse.self) {
+        switch try context.connection.send(request, expecting: EnrollAnswer.self) {
         case .ok(let answer):
-            state.enrollment = ClientState.Enrollment(rawValue: answer.status) ?? .pending
+            state.enrollment = answer.status == .accepted ? .accepted : .pending
             try context.save(state)
             context.log.info("enrolled as \(identity.fingerprint): \(answer.status)")
             return state.enrollment

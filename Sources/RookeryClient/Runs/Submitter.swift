@@ -74,22 +74,34 @@ public struct Submitter: Sendable {
         } catch {
             return "secret keeping: \(error)"
         }
-        let request = try context.signedRequest(.submit, by: identity, fields: sealed)
-        let answer: ServerAnswer<SubmitResponse>
+        // A collection the server would refuse for good (it cannot happen short of a damaged
+        // queue) goes to rejected/ without a trip to the server.
+        let message: SubmitRequest
         do {
-            answer = try context.connection.send(request, expecting: SubmitResponse.self)
+            message = try SubmitRequest(fields: MessageFields(sealed))
+        } catch let refusal as ProtocolError {
+            try queue.reject(item, reason: "not a submission: \(refusal.message)")
+            report.rejected += 1
+            return nil
+        }
+        let request = try context.signedRequest(message, by: identity)
+        let answer: ServerAnswer<SubmitAnswer>
+        do {
+            answer = try context.connection.send(request, expecting: SubmitAnswer.self)
         } catch {
             return "server unreachable (\(error))"
         }
         switch answer {
         case .ok(let ack):
             // Only an acknowledgement of this very item deletes it.
-            guard ack.submissionID == fields["submission_id"]?.stringValue,
-                  ack.status == "stored" || ack.status == "duplicate" else {
-                return "the server acknowledged something else (\(ack.status) \(ack.submissionID))"
+            guard ack.submissionID == message.submissionID else {
+                return "the server acknowledged something else (\(ack.status.rawValue) \(ack.submissionID))"
             }
             try queue.remove(item)
-            if ack.status == "duplicate" { report.duplicates += 1 } else { report.delivered += 1 }
+            switch ack.status {
+            case .duplicate: report.duplicates += 1
+            case .stored: report.delivered += 1
+            }
             return nil
         case .refused(let status, let refusal):
             if Self.isWorthRetrying(refusal.error) || status >= 500 {
@@ -104,11 +116,13 @@ public struct Submitter: Sendable {
     }
 
     /// Refusals about who the device is, about time, or about a request that was sent twice on
-    /// the way (replay): retrying later can succeed, so keep the data and stop this pass.
+    /// the way (replay): retrying later can succeed, so keep the data and stop this pass. So do
+    /// refusals of how this client speaks the protocol (an endpoint mismatch, a server that
+    /// wants a newer client): the collection is fine, and a release will fix the client.
     static func isWorthRetrying(_ code: ProtocolErrorCode) -> Bool {
         switch code {
         case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked, .replay,
-             .tooManyPending, .unauthorized, .tooManyFailures, .busy:
+             .tooManyPending, .unauthorized, .tooManyFailures, .busy, .wrongEndpoint, .upgradeRequired:
             return true
         case .bodyTooLarge, .malformed, .notFound, .forbidden, .internalError:
             return false

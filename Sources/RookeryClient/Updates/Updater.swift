@@ -68,10 +68,8 @@ public struct Updater: Sendable {
 
     /// The answer, once its signature, nonce and key check out.
     func fetchAnswer(identity: DeviceIdentity, installed: Int) throws -> UpdateAnswer {
-        let request = try context.signedRequest(.update, by: identity, fields: [
-            "release": .integer(Int64(installed)),
-            "commands_allowed": .bool(context.settings.allowCommands),
-        ])
+        let request = try context.signedRequest(
+            UpdateRequest(release: installed, commandsAllowed: context.settings.allowCommands), by: identity)
         // Room for several patches of the largest size the server queues, base64-encoded.
         let reply = try Self.accepted(try context.connection.exchange(request, maxResponseBytes: 64 << 20))
         return try Self.checkedAnswer(reply, nonce: request.nonce, fingerprint: identity.fingerprint,
@@ -118,10 +116,9 @@ public struct Updater: Sendable {
     /// Tells the server; a lost acknowledgement only means the patch comes again next time.
     private func acknowledge(_ patch: PatchInstruction, result: PatchResult, message: String, identity: DeviceIdentity) {
         do {
-            let request = try context.signedRequest(.acknowledgePatch, by: identity, fields: [
-                "patch_id": .integer(patch.id), "target": .string(patch.target),
-                "result": .string(result.rawValue), "message": .string(message),
-            ])
+            let request = try context.signedRequest(
+                AcknowledgePatchRequest(patchID: patch.id, target: patch.target, result: result, message: message),
+                by: identity)
             _ = try Self.accepted(try context.connection.exchange(request))
         } catch {
             context.log.warning("patch \(patch.id) not acknowledged: \(error)")
@@ -132,7 +129,7 @@ public struct Updater: Sendable {
         guard offer.size <= Self.maxReleaseBytes else {
             throw UpdateRefused("release \(offer.number) is \(offer.size) bytes, over the limit of \(Self.maxReleaseBytes)")
         }
-        let request = try context.signedRequest(.release, by: identity, fields: ["release": .integer(Int64(offer.number))])
+        let request = try context.signedRequest(ReleaseRequest(release: offer.number), by: identity)
         let download = context.connection(timeoutSeconds: max(context.settings.requestTimeout, Self.releaseTimeoutSeconds))
         let tarball = try Self.accepted(try download.exchange(request, maxResponseBytes: offer.size)).body
         // The signed answer named these: nothing else is unpacked, not even to look at it.

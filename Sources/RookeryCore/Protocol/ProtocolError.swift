@@ -11,6 +11,10 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
     case rejected = "rejected"
     case revoked = "revoked"
     case replay = "replay"
+    /// The body was signed for another endpoint than the one it was sent to.
+    case wrongEndpoint = "wrong_endpoint"
+    /// The body names no endpoint: a client too old for this endpoint (see docs/protocol.md).
+    case upgradeRequired = "upgrade_required"
     case tooManyPending = "too_many_pending"
     /// An admin-facing endpoint (download_release) wants an allowed address or credentials.
     case unauthorized = "unauthorized"
@@ -24,7 +28,8 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
     public var httpStatus: Int {
         switch self {
         case .bodyTooLarge: return 413
-        case .malformed: return 400
+        case .malformed, .wrongEndpoint: return 400
+        case .upgradeRequired: return 426
         case .missingSignature, .unknownKey, .badSignature, .staleTime, .unauthorized: return 401
         case .notAccepted, .rejected, .revoked, .forbidden: return 403
         case .replay: return 409
@@ -40,11 +45,16 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
 public struct ProtocolError: Error, Codable, Sendable, CustomStringConvertible {
     public let error: ProtocolErrorCode
     public let message: String
+    /// For a `429`: how long to wait, sent as the `Retry-After` header rather than in the body.
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: ProtocolErrorCode, _ message: String) {
+    public init(_ code: ProtocolErrorCode, _ message: String, retryAfterSeconds: Int? = nil) {
         self.error = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
+
+    enum CodingKeys: String, CodingKey { case error, message }
 
     public var description: String { "\(error.rawValue) (\(error.httpStatus)): \(message)" }
 }

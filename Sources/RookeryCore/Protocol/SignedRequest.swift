@@ -8,7 +8,16 @@ public struct SignedRequest: Sendable {
     /// Signed answers (updates) must echo it, so an old answer cannot be replayed.
     public let nonce: String
 
-    /// Adds the common fields (host, key, sent_at, nonce) to `fields`, serializes and signs.
+    /// Serializes `message` with the envelope (host, key, sent_at, nonce and the endpoint it is
+    /// meant for) and signs it with the device's key.
+    public static func make(_ message: some RequestMessage, host: String, fingerprint: String,
+                            signer: OpenPGP, now: Date = Date()) throws -> SignedRequest {
+        try make(endpoint: type(of: message).endpoint, fields: message.fields, host: host,
+                 fingerprint: fingerprint, signer: signer, now: now)
+    }
+
+    /// The same from loose members: for tests and tools that must send what no message type
+    /// would (a body the server has to refuse).
     public static func make(endpoint: WireProtocol.Endpoint, fields: [String: JSONValue],
                             host: String, fingerprint: String, signer: OpenPGP,
                             now: Date = Date()) throws -> SignedRequest {
@@ -18,6 +27,7 @@ public struct SignedRequest: Sendable {
         all[WireProtocol.Field.key] = .string(fingerprint)
         all[WireProtocol.Field.sentAt] = .string(RFC3339.string(from: now))
         all[WireProtocol.Field.nonce] = .string(nonce)
+        if all[WireProtocol.Field.endpoint] == nil { all[WireProtocol.Field.endpoint] = .string(endpoint.rawValue) }
         let body = JSONValue.object(all).serialized()
         let signature = try signer.sign(body, fingerprint: fingerprint)
         return SignedRequest(endpoint: endpoint, body: body, signature: signature, nonce: nonce)

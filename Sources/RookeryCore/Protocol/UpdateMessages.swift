@@ -79,16 +79,3 @@ public enum PatchResult: String, Codable, Sendable, CaseIterable {
     /// Tried and failed (a full disk, a read-only file system).
     case failed
 }
-
-/// The server's answer to `acknowledge_patch`.
-public struct AcknowledgeAnswer: Codable, Sendable, Equatable {
-    public let patchID: Int64
-    public let state: String
-
-    public init(patchID: Int64, state: String) {
-        self.patchID = patchID
-        self.state = state
-    }
-
-    enum CodingKeys: String, CodingKey { case patchID = "patch_id", state }
-}

@@ -25,6 +25,9 @@ public enum WireProtocol {
         public static let key = "key"
         public static let sentAt = "sent_at"
         public static let nonce = "nonce"
+        /// The endpoint the body is meant for: checked against the route, so a signed body is
+        /// accepted by that endpoint only (see docs/protocol.md for bodies without it).
+        public static let endpoint = "endpoint"
     }
 
     /// 32 lowercase hex characters from the system's secure generator.
@@ -32,19 +35,4 @@ public enum WireProtocol {
         var rng = SystemRandomNumberGenerator()
         return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
     }
-}
-
-/// Answer to `enroll`.
-public struct EnrollResponse: Codable, Sendable {
-    public let status: String        // "pending" or "accepted"
-    public let key: String
-    public init(status: String, key: String) { self.status = status; self.key = key }
-}
-
-/// Answer to `submit`.
-public struct SubmitResponse: Codable, Sendable {
-    public let status: String        // "stored" or "duplicate"
-    public let submissionID: String
-    public init(status: String, submissionID: String) { self.status = status; self.submissionID = submissionID }
-    enum CodingKeys: String, CodingKey { case status; case submissionID = "submission_id" }
 }

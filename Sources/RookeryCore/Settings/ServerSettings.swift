@@ -57,6 +57,9 @@ public struct ServerSettings: Codable, Sendable {
     public var requestTimeout: Int = 30
     /// Seconds a response may wait for a peer that does not read it before it is abandoned.
     public var responseTimeout: Int = 30
+    /// Requests from one address that may fail before their signature verifies, per minute;
+    /// beyond it the address is answered 429 until its budget refills (UnverifiedRequestBudget).
+    public var unverifiedFailuresPerMinute: Int = 60
 
     public init() {}
 
@@ -102,6 +105,7 @@ public struct ServerSettings: Codable, Sendable {
         case historyRowsPerDevice = "history_rows_per_device", untrustedUser = "untrusted_user"
         case maxConnections = "max_connections", maxConnectionsPerAddress = "max_connections_per_address"
         case requestTimeout = "request_timeout", responseTimeout = "response_timeout"
+        case unverifiedFailuresPerMinute = "unverified_failures_per_minute"
     }
 
     public init(from decoder: Decoder) throws {
@@ -145,6 +149,7 @@ public struct ServerSettings: Codable, Sendable {
             ?? d.maxConnectionsPerAddress
         requestTimeout = try c.decodeIfPresent(Int.self, forKey: .requestTimeout) ?? d.requestTimeout
         responseTimeout = try c.decodeIfPresent(Int.self, forKey: .responseTimeout) ?? d.responseTimeout
+        unverifiedFailuresPerMinute = try Self.positive(c, .unverifiedFailuresPerMinute) ?? d.unverifiedFailuresPerMinute
         guard maxHistoryRowsPerSubmission >= 2 * maxDocumentLeaves else {
             throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.maxHistoryRowsPerSubmission], reason:
                 "max_history_rows_per_submission must be at least twice max_document_leaves (\(2 * maxDocumentLeaves)), or a device whose keys all change could never report again")

@@ -1,18 +1,46 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
+import RookeryCore
 
-/// The request context: Hummingbird's core storage plus the peer address, which every refusal logs.
+/// The request context: Hummingbird's core storage, the peer address every refusal logs, and,
+/// once `SignedRequestMiddleware` let a request through, what it verified.
 public struct RookeryRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// Set by `SignedRequestMiddleware`; nil on routes without it.
+    public var verifiedRequest: VerifiedRequest?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
 
+    /// Answers are written with sorted keys, so the same answer is always the same bytes.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
+
     /// The peer as logs name it: address:port.
     var peer: String {
         remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+    }
+
+    /// The verified request read as its endpoint's message (see `VerifiedRequest.message`).
+    func verified<M: RequestMessage>(_ type: M.Type) throws -> Verified<M> {
+        guard let verifiedRequest else {
+            throw ProtocolError(.internalError, "\(M.endpoint.rawValue) was routed past the signature checks")
+        }
+        return try verifiedRequest.message(type)
+    }
+
+    /// The address a request is judged and throttled by: the peer's, or behind a trusted proxy
+    /// the client's from X-Forwarded-For; "unknown" when there is none.
+    func clientAddress(_ request: Request, authenticator: EndpointAuthenticator) -> String {
+        authenticator.clientAddress(peer: remoteAddress?.ipAddress,
+                                    forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!]) ?? "unknown"
     }
 }

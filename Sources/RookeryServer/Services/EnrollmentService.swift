@@ -14,17 +14,14 @@ public struct EnrollmentService: Sendable {
     let logger: Logger
 
     /// `address`: the client's, as `FailureLimiter` counts it (see `ProtocolController`).
-    public func enroll(_ request: VerifiedRequest, from address: String, now: Date = Date()) async throws -> EnrollResponse {
+    public func enroll(_ request: Verified<EnrollRequest>, from address: String, now: Date = Date()) async throws -> EnrollAnswer {
         if let existing = request.device {
-            return EnrollResponse(status: existing.state.rawValue, key: existing.fingerprint)
+            return EnrollAnswer(status: Self.status(of: existing), key: existing.fingerprint)
         }
-        guard let publicKey = request.verifiedPublicKey else {
+        guard let publicKey = request.request.verifiedPublicKey else {
             throw ProtocolError(.internalError, "enrollment without a verified key")
         }
-        guard let machineID = request.fields["machine_id"]?.stringValue, InputValidation.isIdentifier(machineID) else {
-            throw ProtocolError(.malformed, "machine_id is missing or not 1-128 of [A-Za-z0-9._-]")
-        }
-        let tokenMatches = try checkToken(request.fields["enrollment_token"]?.stringValue ?? "", from: address)
+        let tokenMatches = try checkToken(request.message.enrollmentToken ?? "", from: address)
         // Anyone can enroll; without a token, a stranger must not be able to fill the list an
         // admin reads. (The cap is checked before the insert, so it can be passed by a few.)
         if !tokenMatches, try await store.deviceCount(in: .pending) >= maxPendingDevices {
@@ -32,13 +29,18 @@ public struct EnrollmentService: Sendable {
         }
         let device = try await store.enroll(
             Device(fingerprint: request.fingerprint, publicKey: publicKey, hostname: request.host,
-                   machineID: machineID, state: .pending, enrolledAt: now),
+                   machineID: request.message.machineID, state: .pending, enrolledAt: now),
             acceptUnlessFlagged: tokenMatches)
         for flag in device.flags { logger.warning("enrollment flagged: \(flag)", metadata: ["key": "\(device.fingerprint)"]) }
         logger.notice("device enrolled", metadata: [
             "host": "\(device.hostname)", "key": "\(device.fingerprint)",
             "state": "\(device.state == .accepted ? "accepted (token)" : device.state.rawValue)"])
-        return EnrollResponse(status: device.state.rawValue, key: device.fingerprint)
+        return EnrollAnswer(status: Self.status(of: device), key: device.fingerprint)
+    }
+
+    /// Only pending and accepted devices get this far (the verifier refuses the others).
+    private static func status(of device: Device) -> EnrollmentStatus {
+        device.state == .accepted ? .accepted : .pending
     }
 
     /// Whether `token` is one of the enrollment tokens. Every compare counts as a failure of the

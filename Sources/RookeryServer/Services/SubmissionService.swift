@@ -9,41 +9,28 @@ public struct SubmissionService: Sendable {
     let documentLimits: DocumentLimits
     let history: HistoryPolicy
 
-    public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitResponse {
-        guard let id = request.fields["submission_id"]?.stringValue, InputValidation.isIdentifier(id) else {
-            throw ProtocolError(.malformed, "submission_id is missing or not 1-128 of [A-Za-z0-9._-]")
-        }
-        guard case .object = request.fields["plugins"] else {
-            throw ProtocolError(.malformed, "plugins is missing or not an object")
-        }
+    public func submit(_ request: Verified<SubmitRequest>, now: Date = Date()) async throws -> SubmitAnswer {
+        let message = request.message
+        let id = message.submissionID
         var document: [String: JSONValue] = [
-            "plugins": request.fields["plugins"] ?? .object([:]),
+            "plugins": .object(message.plugins),
             "submitted_at": .string(RFC3339.string(from: now)),
         ]
-        if let commands = request.fields["commands"] {
-            guard case .object = commands else { throw ProtocolError(.malformed, "commands is not an object") }
-            document["commands"] = commands
-        }
-        if let collected = request.fields["collected_at"]?.stringValue, RFC3339.date(from: collected) != nil {
-            document["collected_at"] = .string(collected)
-        }
+        if let commands = message.commands { document["commands"] = .object(commands) }
+        if let collected = message.collectedAt { document["collected_at"] = .string(collected) }
         // The device runs on its last good settings because its files were refused (the
         // client-settings-refused check).
-        if let problem = request.fields["settings_problem"] {
-            guard case .string = problem else { throw ProtocolError(.malformed, "settings_problem is not a string") }
-            document["settings_problem"] = problem
-        }
+        if let problem = message.settingsProblem { document["settings_problem"] = .string(problem) }
         do { try documentLimits.check(.object(document)) } catch let violation as DocumentLimits.Violation {
             throw ProtocolError(.malformed, violation.description)
         }
-        let release = request.fields["release"]?.integerValue.flatMap { (0...Int64(Int32.max)).contains($0) ? Int($0) : nil }
         let outcome = try await store.store(Submission(
             fingerprint: request.fingerprint, submissionID: id, document: try await withholdingClearSecrets(.object(document)),
             receivedAt: now,
-            clientRelease: release, port: port), history: history)
+            clientRelease: message.release, port: port), history: history)
         switch outcome {
-        case .stored: return SubmitResponse(status: "stored", submissionID: id)
-        case .duplicate: return SubmitResponse(status: "duplicate", submissionID: id)
+        case .stored: return SubmitAnswer(status: .stored, submissionID: id)
+        case .duplicate: return SubmitAnswer(status: .duplicate, submissionID: id)
         case .tooManyChanges(let rows):
             throw ProtocolError(.malformed, "the submission changes \(rows) leaves, over the limit of \(history.maxRowsPerSubmission) (max_history_rows_per_submission)")
         case .deviceNotAccepted(let state):

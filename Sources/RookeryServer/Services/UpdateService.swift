@@ -15,11 +15,9 @@ public struct UpdateService: Sendable {
     let signingKey: @Sendable () throws -> ServerSigningKey
     let pool: BlockingPool
 
-    public func update(_ request: VerifiedRequest) async throws -> SignedAnswer {
-        guard let reported = request.fields["release"]?.integerValue, reported >= 0, reported <= Int32.max else {
-            throw ProtocolError(.malformed, "release is missing or not a whole number >= 0")
-        }
-        guard let patches = try await store.recordUpdateRequest(fingerprint: request.fingerprint, release: Int(reported)) else {
+    public func update(_ request: Verified<UpdateRequest>) async throws -> SignedAnswer {
+        let reported = request.message.release
+        guard let patches = try await store.recordUpdateRequest(fingerprint: request.fingerprint, release: reported) else {
             throw Self.noLongerAccepted
         }
         let releases = self.releases
@@ -34,33 +32,27 @@ public struct UpdateService: Sendable {
     }
 
     /// The tarball a device asked for with `release`; only published releases are served.
-    public func releaseTarball(_ request: VerifiedRequest) async throws -> String {
-        guard let number = request.fields["release"]?.integerValue, number > 0, number <= Int32.max else {
-            throw ProtocolError(.malformed, "release is missing or not a whole number > 0")
-        }
+    public func releaseTarball(_ request: Verified<ReleaseRequest>) async throws -> String {
+        let number = request.message.release
         let releases = self.releases
-        guard try await pool.run({ try releases.record(Int(number)) }) != nil else {
+        guard try await pool.run({ try releases.record(number) }) != nil else {
             throw ProtocolError(.notFound, "no release \(number)")
         }
         // Checked again just before the file goes out: the device may have been revoked meanwhile.
         guard try await store.device(fingerprint: request.fingerprint)?.state == .accepted else {
             throw Self.noLongerAccepted
         }
-        return releases.tarballPath(Int(number))
+        return releases.tarballPath(number)
     }
 
     /// Revoked or forgotten while its request was being checked.
     static let noLongerAccepted = ProtocolError(.revoked, "this device is no longer accepted")
 
     /// Records a device's report on one of its pending patches.
-    public func acknowledge(_ request: VerifiedRequest, now: Date = Date()) async throws -> AcknowledgeAnswer {
-        guard let id = request.fields["patch_id"]?.integerValue,
-              let target = request.fields["target"]?.stringValue,
-              let result = request.fields["result"]?.stringValue.flatMap(PatchResult.init(rawValue:)) else {
-            throw ProtocolError(.malformed, "acknowledge_patch needs patch_id, target and result (applied, refused or failed)")
-        }
+    public func acknowledge(_ request: Verified<AcknowledgePatchRequest>, now: Date = Date()) async throws -> AcknowledgeAnswer {
+        let (id, target, result) = (request.message.patchID, request.message.target, request.message.result)
         // Admins read it in a terminal: no control characters from a device get that far.
-        let message = String((request.fields["message"]?.stringValue ?? "").prefix(2000).map { character in
+        let message = String(request.message.message.prefix(2000).map { character in
             character.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : character
         })
         let state: PatchState = switch result {
@@ -76,6 +68,6 @@ public struct UpdateService: Sendable {
             }
             throw ProtocolError(.notFound, "this device has no pending patch \(id) for \(target)")
         }
-        return AcknowledgeAnswer(patchID: id, state: state.rawValue)
+        return AcknowledgeAnswer(patchID: id, state: result)
     }
 }

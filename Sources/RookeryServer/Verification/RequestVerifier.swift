@@ -1,9 +1,11 @@
 import Foundation
 import RookeryCore
 
-/// A request that passed every check of the protocol (see `RequestVerifier`).
+/// A request that passed every check of the protocol (see `RequestVerifier`): who sent it, and
+/// its body, not yet read as the endpoint's message.
 public struct VerifiedRequest: Sendable {
-    public let fields: [String: JSONValue]
+    public let endpoint: WireProtocol.Endpoint
+    public let fields: MessageFields
     public let fingerprint: String
     public let host: String
     /// Echoed in signed answers, so a device can tell a fresh answer from a replayed one.
@@ -12,9 +14,34 @@ public struct VerifiedRequest: Sendable {
     public let device: Device?
     /// For an enrollment: the verified key, exported alone.
     public let verifiedPublicKey: String?
+
+    /// The body read as `M`, the message of this request's endpoint; a body the endpoint cannot
+    /// use is refused as `malformed`.
+    public func message<M: RequestMessage>(_ type: M.Type) throws -> Verified<M> {
+        guard M.endpoint == endpoint else {
+            throw ProtocolError(.internalError, "a \(endpoint.rawValue) request read as \(M.endpoint.rawValue)")
+        }
+        return Verified(message: try M(fields: fields), request: self)
+    }
 }
 
-/// Checks, in order: JSON (the envelope only), known key in a state that allows the endpoint,
+/// A verified request and its typed message: what an endpoint's service is handed.
+public struct Verified<Message: RequestMessage>: Sendable {
+    public let message: Message
+    public let request: VerifiedRequest
+
+    public init(message: Message, request: VerifiedRequest) {
+        self.message = message
+        self.request = request
+    }
+
+    public var fingerprint: String { request.fingerprint }
+    public var host: String { request.host }
+    public var nonce: String { request.nonce }
+    public var device: Device? { request.device }
+}
+
+/// Checks, in order: JSON (the envelope only), the endpoint the body was signed for, known key in a state that allows the endpoint,
 /// the signature's shape, sent_at within the allowed skew, nonce not seen before, signature made
 /// by exactly that key; then records the nonce and builds the whole body. (The size limit is
 /// enforced while the body is read.) Each failure is a `ProtocolError` with its status and code;
@@ -56,7 +83,7 @@ public struct RequestVerifier: Sendable {
             if let device, endpoint != .enroll {
                 signer = try await keyring.verify(signature: signature, body: body, storedKey: device.publicKey)
             } else {
-                let publicKey = try envelope.requiredString("public_key")
+                let publicKey = try MessageFields(envelope.fields).string("public_key")
                 guard enrollmentChecks.enter() else {
                     throw ProtocolError(.busy, "\(enrollmentChecks.limit) enrollments are being checked; try again later")
                 }
@@ -78,7 +105,7 @@ public struct RequestVerifier: Sendable {
         }
         // An enrollment is anyone's (anyone can make a key): it keeps its envelope alone.
         let fields = endpoint == .enroll ? envelope.fields : try await pool.run { try Self.parseWhole(body, limits: limits) }
-        return VerifiedRequest(fields: fields, fingerprint: envelope.fingerprint,
+        return VerifiedRequest(endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
                                host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey)
     }
 
@@ -135,39 +162,48 @@ struct Envelope {
     let sentAt: Date
     let nonce: String
 
-    /// The envelope's own fields, and an enrollment's.
-    static let envelopeFields: Set<String> = [WireProtocol.Field.host, WireProtocol.Field.key,
-                                              WireProtocol.Field.sentAt, WireProtocol.Field.nonce]
-    static let enrollFields: Set<String> = ["public_key", "machine_id", "enrollment_token"]
+    /// The envelope's own fields.
+    static let envelopeFields: Set<String> = [WireProtocol.Field.host, WireProtocol.Field.key, WireProtocol.Field.sentAt,
+                                              WireProtocol.Field.nonce, WireProtocol.Field.endpoint]
+    /// Bodies signed before the endpoint was bound into them (clients before protocol revision
+    /// 2) are accepted only where an old client fetches its replacement: `update` and `release`.
+    static let unboundEndpoints: Set<WireProtocol.Endpoint> = [.update, .release]
 
     /// Checks the whole body's syntax but builds only the envelope (and an enrollment's fields).
     init(scanning body: Data, for endpoint: WireProtocol.Endpoint, limits: JSONLimits) throws {
-        let keeping = endpoint == .enroll ? Self.envelopeFields.union(Self.enrollFields) : Self.envelopeFields
+        let keeping = endpoint == .enroll ? Self.envelopeFields.union(EnrollRequest.memberNames) : Self.envelopeFields
         do {
             fields = try JSONValue.topLevelMembers(of: body, keeping: keeping, limits: limits)
         } catch let error as JSONParseError {
             throw ProtocolError(.malformed, "the body is not a JSON object: \(error)")
         }
-        host = try Self.string(fields, WireProtocol.Field.host)
+        try Self.checkBinding(fields[WireProtocol.Field.endpoint], to: endpoint)
+        let members = MessageFields(fields)
+        host = try members.string(WireProtocol.Field.host)
         guard InputValidation.isHostname(host) else { throw ProtocolError(.malformed, "host is not a valid hostname") }
-        guard let fpr = InputValidation.fingerprint(try Self.string(fields, WireProtocol.Field.key)) else {
+        guard let fpr = InputValidation.fingerprint(try members.string(WireProtocol.Field.key)) else {
             throw ProtocolError(.malformed, "key is not a 40-hex fingerprint")
         }
         fingerprint = fpr
-        guard let sent = RFC3339.date(from: try Self.string(fields, WireProtocol.Field.sentAt)) else {
+        guard let sent = RFC3339.date(from: try members.string(WireProtocol.Field.sentAt)) else {
             throw ProtocolError(.malformed, "sent_at is not an RFC 3339 time")
         }
         sentAt = sent
-        nonce = try Self.string(fields, WireProtocol.Field.nonce).lowercased()
+        nonce = try members.string(WireProtocol.Field.nonce).lowercased()
         guard InputValidation.isNonce(nonce) else { throw ProtocolError(.malformed, "nonce is not 32 hex characters") }
     }
 
-    func requiredString(_ name: String) throws -> String { try Self.string(fields, name) }
-
-    static func string(_ fields: [String: JSONValue], _ name: String) throws -> String {
-        guard let value = fields[name]?.stringValue else {
-            throw ProtocolError(.malformed, "\(name) is missing or not a string")
+    /// The body must name the endpoint it was sent to, so a signed body is accepted by that
+    /// endpoint alone; see `unboundEndpoints` for bodies that name none.
+    static func checkBinding(_ named: JSONValue?, to endpoint: WireProtocol.Endpoint) throws {
+        guard let named else {
+            guard unboundEndpoints.contains(endpoint) else {
+                throw ProtocolError(.upgradeRequired, "the body names no endpoint (a client older than protocol revision 2); \(endpoint.rawValue) needs a client that binds its requests: update the client")
+            }
+            return
         }
-        return value
+        guard named.stringValue == endpoint.rawValue else {
+            throw ProtocolError(.wrongEndpoint, "the body was signed for endpoint \(LogText.escaped(named.stringValue ?? named.serializedString, limit: 40)), not \(endpoint.rawValue)")
+        }
     }
 }
