@@ -8,6 +8,13 @@ public struct SignedRequest: Sendable {
     /// Signed answers (updates) must echo it, so an old answer cannot be replayed.
     public let nonce: String
 
+    public init(endpoint: WireProtocol.Endpoint, body: Data, signature: Data, nonce: String) {
+        self.endpoint = endpoint
+        self.body = body
+        self.signature = signature
+        self.nonce = nonce
+    }
+
     /// Serializes `message` with the envelope (host, key, sent_at, nonce and the endpoint it is
     /// meant for) and signs it with the device's key.
     public static func make(_ message: some RequestMessage, host: String, fingerprint: String,

@@ -38,12 +38,15 @@ public final class UnverifiedRequestBudget: Sendable {
     public func wait(_ key: String, now: Date = Date()) -> Int? {
         buckets.withLock { buckets in
             guard let bucket = buckets[key] else { return nil }
-            let failures = drained(bucket, now: now)
-            guard failures >= Double(perMinute) else { return nil }
-            // One failure drains in 60 / perMinute seconds.
-            return max(1, Int(((failures - Double(perMinute) + 1) * 60 / Double(perMinute)).rounded(.up)))
+            // Room for one more failure, or the time until there is: one drains in 60 / perMinute s.
+            let excess = drained(bucket, now: now) + 1 - Double(perMinute)
+            guard excess > 0 else { return nil }
+            return max(1, Int((excess * 60 / Double(perMinute)).rounded(.up)))
         }
     }
+
+    /// How many addresses the table holds now.
+    var trackedAddresses: Int { buckets.withLock { $0.count } }
 
     /// Counts one failed request of `key`.
     public func charge(_ key: String, now: Date = Date()) {

@@ -1,0 +1,86 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import RookeryCore
+import Testing
+@testable import RookeryServer
+
+/// A signed body names the endpoint it is for, and no other endpoint accepts it. Each body here
+/// would be good at the endpoint it is sent to in every other respect (it carries the fields
+/// both endpoints need), so only the binding can refuse it.
+@Suite struct EndpointBindingTests {
+    let sandbox: Sandbox
+    let context: ServerContext
+    let device: TestDevice
+
+    init() throws {
+        sandbox = try Sandbox()
+        context = try makeServerContext(sandbox)
+        device = try TestDevice(sandbox, name: "dev")
+    }
+
+    func withAcceptedDevice(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = try buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
+            try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
+            try await test(client)
+        }
+    }
+
+    /// Good as a submission and as an update request alike.
+    var bothFields: [String: JSONValue] {
+        TestDevice.submitFields(id: "bound-1", plugins: ["x": .integer(1)]).merging(["release": .integer(0)]) { $1 }
+    }
+
+    @Test func aBodySignedForUpdateIsRefusedBySubmit() async throws {
+        try await withAcceptedDevice { client in
+            let forUpdate = try device.sign(.update, bothFields)
+            try expectRefusal(try await post(client, endpoint: "submit", body: forUpdate.body,
+                                             signature: forUpdate.signatureHeaderValue), .wrongEndpoint)
+            #expect(try await context.store.latestDocument(fingerprint: device.fingerprint) == nil)
+        }
+    }
+
+    @Test func aBodySignedForSubmitIsRefusedByUpdate() async throws {
+        try await withAcceptedDevice { client in
+            let forSubmit = try device.sign(.submit, bothFields)
+            let answer = try await post(client, endpoint: "update", body: forSubmit.body,
+                                        signature: forSubmit.signatureHeaderValue)
+            try expectRefusal(answer, .wrongEndpoint)
+            #expect(answer.headers[HTTPField.Name(WireProtocol.signatureHeader)!] == nil)
+            // The same body at its own endpoint is fine: the nonce was not spent by the refusal.
+            #expect(try await post(client, forSubmit).status == .ok)
+        }
+    }
+
+    /// A body without `endpoint` is what clients before protocol revision 2 send: accepted by
+    /// `update` (so an old client can fetch its replacement), refused by `submit`.
+    @Test func anUnboundBodyIsAnsweredByUpdateOnly() async throws {
+        try await withAcceptedDevice { client in
+            let unboundUpdate = try device.sign(.update, bothFields, dropEndpoint: true)
+            #expect(try await post(client, unboundUpdate).status == .ok)
+            let unboundSubmit = try device.sign(.submit, bothFields, dropEndpoint: true)
+            let refused = try await post(client, unboundSubmit)
+            try expectRefusal(refused, .upgradeRequired)
+            #expect(try await context.store.latestDocument(fingerprint: device.fingerprint) == nil)
+        }
+    }
+}
+
+extension TestDevice {
+    /// Signs a body without the `endpoint` member, as a client before protocol revision 2 did.
+    func sign(_ endpoint: WireProtocol.Endpoint, _ fields: [String: JSONValue], dropEndpoint: Bool) throws -> SignedRequest {
+        var all = fields.filter { $0.key != WireProtocol.Field.endpoint }
+        all[WireProtocol.Field.host] = .string(host)
+        all[WireProtocol.Field.key] = .string(fingerprint)
+        all[WireProtocol.Field.sentAt] = .string(RFC3339.string(from: Date()))
+        let nonce = WireProtocol.makeNonce()
+        all[WireProtocol.Field.nonce] = .string(nonce)
+        let body = JSONValue.object(all).serialized()
+        return SignedRequest(endpoint: endpoint, body: body, signature: try openPGP.sign(body, fingerprint: fingerprint),
+                             nonce: nonce)
+    }
+}
