@@ -96,7 +96,7 @@ struct RawAnswer {
 
 /// POSTs `body` to `endpoint` with curl, as any peer could, and waits up to 60 s for the answer.
 func postRaw(_ serverURL: String, endpoint: String, body: Data, signatureHeader: String?,
-             scratch: String) throws -> RawAnswer {
+             scratch: String, headers: [String] = []) throws -> RawAnswer {
     let name = UUID().uuidString.prefix(8)
     let bodyFile = scratch + "/post-\(name).json", answerFile = scratch + "/answer-\(name).json"
     try body.write(to: URL(fileURLWithPath: bodyFile))
@@ -108,6 +108,7 @@ func postRaw(_ serverURL: String, endpoint: String, body: Data, signatureHeader:
     var arguments = ["-s", "-o", answerFile, "-w", "%{http_code} %{time_total}", "--max-time", "60",
                      "-H", "Content-Type: application/json", "-H", "Expect:"]
     if let signatureHeader { arguments += ["-H", "\(WireProtocol.signatureHeader): \(signatureHeader)"] }
+    for header in headers { arguments += ["-H", header] }
     let result = try runProcess("/usr/bin/curl", arguments + ["--data-binary", "@" + bodyFile,
                                                                serverURL + "/rookery/v1/" + endpoint], environment: [:])
     let measured = result.stdout.split(separator: " ")

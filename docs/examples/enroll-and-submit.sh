@@ -140,7 +140,8 @@ echo "fingerprint: $fpr"
 nonce=$(make_nonce)
 sent_at=$(now_utc)
 host_json=$(json_string "$host")
-common=$(printf '"host":%s,"key":"%s","nonce":"%s","sent_at":"%s"' "$host_json" "$fpr" "$nonce" "$sent_at")
+# "endpoint" binds the body to the endpoint it is sent to ($mode): no other endpoint accepts it.
+common=$(printf '"endpoint":"%s","host":%s,"key":"%s","nonce":"%s","sent_at":"%s"' "$mode" "$host_json" "$fpr" "$nonce" "$sent_at")
 
 if [[ $mode == enroll ]]; then
     gpg_ --armor --export "$fpr" >"$work/key.asc"
