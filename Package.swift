@@ -27,7 +27,8 @@ let package = Package(
         .systemLibrary(name: "CGPGME", path: "Sources/CGPGME"),
         .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("dl")]),
 
-        // Shared by client and server: documents, settings, wire protocol, OpenPGP.
+        // Shared by client and server: documents, client settings and the settings-file reader,
+        // wire protocol, OpenPGP.
         .target(name: "RookeryCore", dependencies: [
             "CGPGME",
             .product(name: "Yams", package: "Yams"),
@@ -76,10 +77,10 @@ let package = Package(
         .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryPlugins", "RookeryTestSupport"]),
         .testTarget(name: "RookeryCurlTests", dependencies: ["RookeryCurl", "RookeryTestSupport"]),
         .testTarget(name: "RookeryServerTests", dependencies: [
-            "RookeryServer", "RookeryCurl", "RookeryTestSupport",
+            "RookeryServer", "RookeryCurl", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

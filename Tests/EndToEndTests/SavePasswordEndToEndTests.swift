@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryServer
 import Testing
 
 /// `rookery save-password` on a sandboxed install root: the hash lands in server/settings.yml,

@@ -120,15 +120,6 @@ import Testing
         #expect(try more.check(spread) == 20_100)
     }
 
-    @Test func serverSettingsCarryTheLimits() {
-        var settings = ServerSettings()
-        #expect(settings.documentLimits == DocumentLimits())
-        settings.maxKeyBytes = 10
-        settings.maxDocumentLeaves = 5
-        #expect(settings.documentLimits.maxKeyBytes == 10)
-        #expect(settings.documentLimits.maxLeaves == 5)
-    }
-
     /// Issue 13's third attack: 2,000 leaves under one 1 MB key would make 2,000 paths of 1 MB
     /// each if flattened. `check` refuses it on the key, at the top, without building paths.
     @Test func hugeKeyIsRefusedBeforeFlattening() throws {

@@ -84,7 +84,7 @@ import Testing
         #expect { try SettingsFile.load(ClientSettings.self, from: dir + "/bad.yml") } throws: { error in
             "\(error)".contains(dir + "/bad.yml")
         }
-        #expect(throws: SettingsError.self) { try SettingsFile.load(ServerSettings.self, from: dir + "/none.yml") }
+        #expect(throws: SettingsError.self) { try SettingsFile.load(ClientSettings.self, from: dir + "/none.yml") }
     }
 
     /// The shipped template is all comments: a device set up from it runs on defaults and its release.

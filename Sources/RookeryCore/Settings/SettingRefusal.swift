@@ -68,9 +68,9 @@ enum NearestName {
 }
 
 /// Any key, to list what a mapping holds.
-struct AnyKey: CodingKey {
-    let stringValue: String
-    init?(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
+package struct AnyKey: CodingKey {
+    package let stringValue: String
+    package init?(stringValue: String) { self.stringValue = stringValue }
+    package var intValue: Int? { nil }
+    package init?(intValue: Int) { nil }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryServer
 import RookeryTestSupport
 import Testing
 import Yams

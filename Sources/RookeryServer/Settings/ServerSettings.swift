@@ -1,4 +1,5 @@
 import Foundation
+import RookeryCore
 
 /// `server/settings.yml`. Every field is optional in the file; see settings.yml.template.
 public struct ServerSettings: Codable, Sendable {

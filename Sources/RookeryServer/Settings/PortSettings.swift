@@ -1,3 +1,5 @@
+import RookeryCore
+
 /// One port the server listens on, from the `port` setting: a number (`8080`), a list
 /// (`[8080, 8443]`), or a map of port to options (`8080: {deprecated: true}`).
 public struct PortSettings: Codable, Sendable, Equatable {

@@ -1,3 +1,5 @@
+import RookeryCore
+
 /// Who may use an admin-facing endpoint (`download_release`, later `pipe_create`), as the
 /// `endpoint_auth:` section of server/settings.yml says. Any configured method that passes admits
 /// a request: an allowed address, a server-wide user named directly or through a group, or a

@@ -1,3 +1,5 @@
+import RookeryCore
+
 /// The `audit:` section of server/settings.yml: where checks come from, how grace periods count,
 /// and how people are told.
 public struct AuditSettings: Codable, Sendable {
