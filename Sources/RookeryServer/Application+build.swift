@@ -24,9 +24,10 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
                                    allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
                                    enrollmentChecks: context.enrollmentChecks)
     let controller = ProtocolController(
-        signedRequests: SignedRequestMiddleware(
+        checks: SignedRequestMiddleware.Checks(
             verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
-            failures: failures, budget: budget ?? UnverifiedRequestBudget(perMinute: settings.unverifiedFailuresPerMinute)),
+            failures: failures, budget: budget ?? UnverifiedRequestBudget(perMinute: settings.unverifiedFailuresPerMinute),
+            log: ThrottledLog(logger: logger)),
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
                                       maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),
         submissions: SubmissionService(

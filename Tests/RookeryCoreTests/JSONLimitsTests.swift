@@ -132,9 +132,10 @@ import Testing
     @Test func keepsOnlyNamedMembers() throws {
         let kept = try JSONValue.topLevelMembers(of: Data(body.utf8), keeping: ["host", "nonce", "absent"])
         #expect(kept == ["host": .string("web-1"), "nonce": .string("00112233445566778899aabbccddeeff")])
-        // Only strings are kept: a named member of another type is checked but not built.
+        // Only strings are built: a named member of another type is checked, and kept as null
+        // (present, but never built).
         let document = try JSONValue.topLevelMembers(of: Data(body.utf8), keeping: ["document", "queue", "host"])
-        #expect(document == ["host": .string("web-1")])
+        #expect(document == ["host": .string("web-1"), "document": .null, "queue": .null])
         #expect(try JSONValue.topLevelMembers(of: Data(body.utf8), keeping: []).isEmpty)
         #expect(try JSONValue.topLevelMembers(of: Data(" { } ".utf8), keeping: ["host"]).isEmpty)
     }

@@ -56,12 +56,36 @@ import Testing
         }
     }
 
+    /// An `endpoint` that is not a string is not an absent one: refused, not taken for an old client.
+    @Test(arguments: [JSONValue.integer(1), .null, .object([:])])
+    func anEndpointThatIsNotAStringIsRefused(named: JSONValue) async throws {
+        try await withAcceptedDevice { client in
+            let request = try device.sign(.update, bothFields.merging(["endpoint": named]) { $1 })
+            try expectRefusal(try await post(client, request), .wrongEndpoint)
+        }
+    }
+
+    /// An enrollment signed for `submit` (by a key nobody knows yet) is refused before its key is
+    /// checked.
+    @Test func anEnrollmentBodyIsBoundToo() async throws {
+        try await withAcceptedDevice { client in
+            let stranger = try TestDevice(sandbox, name: "new")
+            let forSubmit = try stranger.sign(.submit, try stranger.enrollFields())
+            try expectRefusal(try await post(client, endpoint: "enroll", body: forSubmit.body,
+                                             signature: forSubmit.signatureHeaderValue), .wrongEndpoint)
+            #expect(try await context.store.device(fingerprint: stranger.fingerprint) == nil)
+        }
+    }
+
     /// A body without `endpoint` is what clients before protocol revision 2 send: accepted by
-    /// `update` (so an old client can fetch its replacement), refused by `submit`.
-    @Test func anUnboundBodyIsAnsweredByUpdateOnly() async throws {
+    /// `update` and `release` (so an old client can fetch its replacement), refused by `submit`.
+    @Test func anUnboundBodyIsAnsweredByUpdateAndReleaseOnly() async throws {
         try await withAcceptedDevice { client in
             let unboundUpdate = try device.sign(.update, bothFields, dropEndpoint: true)
             #expect(try await post(client, unboundUpdate).status == .ok)
+            // No release is published: not_found is the release endpoint's own answer.
+            let unboundRelease = try device.sign(.release, ["release": .integer(1)], dropEndpoint: true)
+            try expectRefusal(try await post(client, unboundRelease), .notFound)
             let unboundSubmit = try device.sign(.submit, bothFields, dropEndpoint: true)
             let refused = try await post(client, unboundSubmit)
             try expectRefusal(refused, .upgradeRequired)

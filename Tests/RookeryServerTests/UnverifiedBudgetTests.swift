@@ -42,21 +42,31 @@ import Testing
     @Test func theBudgetRefillsAtItsRate() {
         let budget = UnverifiedRequestBudget(perMinute: 6)
         let start = Date()
-        for _ in 0..<6 { budget.charge("192.0.2.1", now: start) }
-        #expect(budget.wait("192.0.2.1", now: start) == 10)
+        for _ in 0..<6 { #expect(budget.reserve("192.0.2.1", now: start) == nil) }
+        #expect(budget.reserve("192.0.2.1", now: start) == 10)
         #expect(budget.wait("192.0.2.2", now: start) == nil)
         // One failure drains every 10 s.
         #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(9)) != nil)
-        #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(10.5)) == nil)
-        budget.charge("192.0.2.1", now: start.addingTimeInterval(10.5))
+        #expect(budget.reserve("192.0.2.1", now: start.addingTimeInterval(10.5)) == nil)
         #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(10.5)) != nil)
+    }
+
+    /// Requests in flight hold their reservation; one that verifies gives it back.
+    @Test func reservationsInFlightCountAndVerifiedOnesAreGivenBack() {
+        let budget = UnverifiedRequestBudget(perMinute: 3)
+        let now = Date()
+        for _ in 0..<3 { #expect(budget.reserve("2001:db8::/64", now: now) == nil) }
+        #expect(budget.reserve("2001:db8::/64", now: now) != nil)
+        budget.giveBack("2001:db8::/64", now: now)
+        #expect(budget.reserve("2001:db8::/64", now: now) == nil)
+        #expect(budget.reserve("2001:db8::/64", now: now) != nil)
     }
 
     @Test func aFloodOfAddressesKeepsTheTableBounded() {
         let budget = UnverifiedRequestBudget(perMinute: 3)
         let now = Date()
         for index in 0..<(3 * UnverifiedRequestBudget.maxAddresses) {
-            budget.charge("10.\(index >> 16).\(index >> 8 & 255).\(index & 255)", now: now)
+            _ = budget.reserve("10.\(index >> 16).\(index >> 8 & 255).\(index & 255)", now: now)
         }
         #expect(budget.trackedAddresses <= UnverifiedRequestBudget.maxAddresses)
         #expect(budget.trackedAddresses > 0)

@@ -56,8 +56,8 @@ struct JSONParser {
     }
 
     /// Checks that `bytes` is one JSON object and keeps only the top-level members named in
-    /// `keeping` whose values are strings: everything else is read to the end and checked, but
-    /// never built. So the memory it takes is a few strings, whatever the body holds.
+    /// `keeping`, the strings among them as they are and the others as null: everything else is
+    /// read to the end and checked, but never built. So the memory it takes is a few strings, whatever the body holds.
     /// (Duplicate keys are refused at the top level; inside what is skipped, the full parse
     /// refuses them later.)
     static func scanTopLevel(_ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>,
@@ -77,7 +77,9 @@ struct JSONParser {
                 parser.discarding = !keeping.contains(key) || !parser.startsString
                 
                 let value = try parser.value(depth: 1)
-                if !parser.discarding { kept[key] = value }
+                // A kept key whose value is not a string is kept as null: its presence counts
+                // (an `endpoint` of 1 is not an absent one), its value is never built.
+                if keeping.contains(key) { kept[key] = parser.discarding ? .null : value }
                 parser.skipWhitespace()
             } while try parser.consume(UInt8(ascii: ","))
             guard try parser.consume(UInt8(ascii: "}")) else { throw parser.error("expected ',' or '}'") }

@@ -66,7 +66,8 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// Checks that `data` is one JSON object within `limits` and returns only its top-level
-    /// string members named in `keeping`, building nothing else (see `JSONParser.scanTopLevel`).
+    /// members named in `keeping`: strings as they are, any other value as null, building
+    /// nothing else (see `JSONParser.scanTopLevel`).
     public static func topLevelMembers(of data: Data, keeping: Set<String>,
                                        limits: JSONLimits = JSONLimits()) throws -> [String: JSONValue] {
         try data.withUnsafeBytes { raw in

@@ -28,8 +28,7 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
     public var httpStatus: Int {
         switch self {
         case .bodyTooLarge: return 413
-        case .malformed, .wrongEndpoint: return 400
-        case .upgradeRequired: return 426
+        case .malformed, .wrongEndpoint, .upgradeRequired: return 400
         case .missingSignature, .unknownKey, .badSignature, .staleTime, .unauthorized: return 401
         case .notAccepted, .rejected, .revoked, .forbidden: return 403
         case .replay: return 409

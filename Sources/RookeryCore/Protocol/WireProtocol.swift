@@ -3,6 +3,8 @@ import Foundation
 /// Constants and shapes of protocol v1. See docs/protocol.md.
 public enum WireProtocol {
     public static let pathPrefix = "/rookery/v1/"
+    /// Revisions of v1 (see docs/protocol.md, "Revisions"): 2 binds every body to its endpoint.
+    public static let revision = 2
     public static let signatureHeader = "Rookery-Signature"
     public static let defaultMaxBodyBytes = 8 * 1024 * 1024
     /// An enrollment carries a public key (at most `PublicKeyShape.maxArmoredBytes`) and a few

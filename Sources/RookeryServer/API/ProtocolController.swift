@@ -7,7 +7,7 @@ import RookeryCore
 /// signed-request checks, and `GET download_release` behind `endpoint_auth`. Every refusal is
 /// a `ProtocolError` thrown to Hummingbird, which answers it (see `ProtocolError+Response`).
 public struct ProtocolController: Sendable {
-    let signedRequests: SignedRequestMiddleware
+    let checks: SignedRequestMiddleware.Checks
     let enrollment: EnrollmentService
     let submissions: SubmissionService
     let updates: UpdateService
@@ -25,21 +25,20 @@ public struct ProtocolController: Sendable {
     public var routes: RouteCollection<RookeryRequestContext> {
         let routes = RouteCollection(context: RookeryRequestContext.self)
         routes.add(middleware: RefusalLogMiddleware())
-        let signed = routes.group().add(middleware: signedRequests)
-        signed.post(RouterPath(WireProtocol.Endpoint.enroll.rawValue)) { request, context in
+        signed(.enroll, in: routes) { request, context in
             try await enrollment.enroll(try context.verified(EnrollRequest.self),
                                         from: context.clientAddress(request, authenticator: authenticator))
         }
-        signed.post(RouterPath(WireProtocol.Endpoint.submit.rawValue)) { _, context in
+        signed(.submit, in: routes) { _, context in
             try await submissions.submit(try context.verified(SubmitRequest.self))
         }
-        signed.post(RouterPath(WireProtocol.Endpoint.update.rawValue)) { _, context in
+        signed(.update, in: routes) { _, context in
             try await updates.update(try context.verified(UpdateRequest.self))
         }
-        signed.post(RouterPath(WireProtocol.Endpoint.release.rawValue)) { _, context in
+        signed(.release, in: routes) { _, context in
             try await tarball(at: try await updates.releaseTarball(try context.verified(ReleaseRequest.self)), context: context)
         }
-        signed.post(RouterPath(WireProtocol.Endpoint.acknowledgePatch.rawValue)) { _, context in
+        signed(.acknowledgePatch, in: routes) { _, context in
             try await updates.acknowledge(try context.verified(AcknowledgePatchRequest.self))
         }
         routes.post(":endpoint") { _, context -> Response in
@@ -57,6 +56,13 @@ public struct ProtocolController: Sendable {
         return routes
     }
 
+    /// `POST endpoint`, behind the signed-request checks for that endpoint.
+    private func signed(_ endpoint: WireProtocol.Endpoint, in routes: RouteCollection<RookeryRequestContext>,
+                        _ handler: @Sendable @escaping (Request, RookeryRequestContext) async throws -> some ResponseGenerator) {
+        routes.group().add(middleware: SignedRequestMiddleware(endpoint: endpoint, checks: checks))
+            .post(RouterPath(endpoint.rawValue), use: handler)
+    }
+
     /// `GET /rookery/v1/download_release`: the latest release, for a new device's first install;
     /// off unless `release_download` is set. What a device installs is checked against the
     /// signed manifest inside, whoever served it.
@@ -70,8 +76,12 @@ public struct ProtocolController: Sendable {
                                  fileName: "rookery-client-\(latest.number).tar.gz")
     }
 
-    /// A release tarball, streamed from disk in small chunks.
+    /// A release tarball, streamed from disk in small chunks. FileIO opens the file only as the
+    /// body is written, after the status went out: so it must be readable before.
     func tarball(at path: String, context: RookeryRequestContext, fileName: String? = nil) async throws -> Response {
+        guard try await updates.pool.run({ FileManager.default.isReadableFile(atPath: path) }) else {
+            throw ProtocolError(.notFound, "the release file is missing on the server")
+        }
         let body: ResponseBody
         do {
             body = try await files.loadFile(path: path, context: context, chunkLength: Self.fileChunkBytes)

@@ -10,19 +10,34 @@ extension ProtocolError: HTTPResponseError {
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: error.httpStatus) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if error == .unauthorized { headers[.wwwAuthenticate] = "Basic realm=\"rookery\", charset=\"UTF-8\"" }
-        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(self))))
+        var response = try JSONAnswer.response(self, status: status)
+        if error == .unauthorized { response.headers[.wwwAuthenticate] = "Basic realm=\"rookery\", charset=\"UTF-8\"" }
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        return response
     }
 }
 
-/// The JSON answers of the protocol, encoded with the context's sorted-keys encoder.
-extension EnrollAnswer: ResponseEncodable {}
-extension SubmitAnswer: ResponseEncodable {}
-extension AcknowledgeAnswer: ResponseEncodable {}
+/// Every JSON answer of the protocol: keys sorted, on one line, `application/json`.
+enum JSONAnswer {
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
+extension EnrollAnswer: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response { try JSONAnswer.response(self) }
+}
+
+extension SubmitAnswer: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response { try JSONAnswer.response(self) }
+}
+
+extension AcknowledgeAnswer: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response { try JSONAnswer.response(self) }
+}
 
 /// A signed answer: the exact bytes, and the server's signature over them in the header.
 extension SignedAnswer: ResponseGenerator {

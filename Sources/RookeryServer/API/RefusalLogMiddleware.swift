@@ -9,22 +9,25 @@ struct RefusalLogMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        // The endpoint as the peer named it: quoted escaped, since it is the peer's text.
-        let endpoint = LogText.escaped(String(request.uri.path.split(separator: "/").last ?? ""), limit: 64)
         do {
             return try await next(request, context)
         } catch let refusal as ProtocolError {
-            // Authentication refusals are logged by EndpointAuthMiddleware, with the address it judged.
-            if refusal.error != .unauthorized {
-                context.logger.warning("refused \(endpoint): \(refusal.error.rawValue): \(LogText.escaped(refusal.message))",
+            // Authentication refusals are logged by EndpointAuthMiddleware, with the address it
+            // judged; an address over its budget by SignedRequestMiddleware, throttled.
+            if refusal.error != .unauthorized, refusal.retryAfterSeconds == nil {
+                context.logger.warning("refused \(Self.endpoint(of: request)): \(refusal.error.rawValue): \(LogText.escaped(refusal.message))",
                                        metadata: ["peer": "\(context.peer)"])
             }
             throw refusal
-        } catch let answer as HTTPResponseError {
-            throw answer
         } catch {
-            context.logger.error("failed \(endpoint): \(LogText.escaped("\(error)"))", metadata: ["peer": "\(context.peer)"])
+            context.logger.error("failed \(Self.endpoint(of: request)): \(LogText.escaped("\(error)"))",
+                                 metadata: ["peer": "\(context.peer)"])
             throw ProtocolError(.internalError, "the server could not complete the request")
         }
+    }
+
+    /// The endpoint as the peer named it: escaped, since it is the peer's text.
+    static func endpoint(of request: Request) -> String {
+        LogText.escaped(String(request.uri.path.split(separator: "/").last ?? ""), limit: 64)
     }
 }

@@ -4,9 +4,9 @@ import Hummingbird
 import NIOCore
 import RookeryCore
 
-/// The protocol's checks on a signed request (see `RequestVerifier`), run before its endpoint:
-/// the handler gets the verified request in `context.verifiedRequest` and reads its typed
-/// message from there.
+/// The protocol's checks on a signed request to one endpoint (see `RequestVerifier`), run before
+/// the endpoint: the handler gets the verified request in `context.verifiedRequest` and reads
+/// its typed message from there.
 ///
 /// Until the signature verifies, anyone may be asking. So an address whose requests keep failing
 /// before that point is answered `429` without reading its body (`UnverifiedRequestBudget`), and
@@ -14,37 +14,48 @@ import RookeryCore
 struct SignedRequestMiddleware: RouterMiddleware {
     typealias Context = RookeryRequestContext
 
-    let verifier: RequestVerifier
-    let maxBodyBytes: Int
-    let authenticator: EndpointAuthenticator
-    let failures: FailureLimiter
-    let budget: UnverifiedRequestBudget
+    /// What every endpoint's checks share.
+    struct Checks: Sendable {
+        let verifier: RequestVerifier
+        let maxBodyBytes: Int
+        let authenticator: EndpointAuthenticator
+        let failures: FailureLimiter
+        let budget: UnverifiedRequestBudget
+        /// Addresses running out of budget, at most one line every 10 s.
+        let log: ThrottledLog
+    }
+
+    let endpoint: WireProtocol.Endpoint
+    let checks: Checks
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let endpoint = WireProtocol.Endpoint(rawValue: String(request.uri.path.split(separator: "/").last ?? "")) else {
-            throw ProtocolError(.notFound, "no such endpoint")
-        }
-        let address = context.clientAddress(request, authenticator: authenticator)
+        let address = context.clientAddress(request, authenticator: checks.authenticator)
         let key = FailureLimiter.key(for: address)
-        if let wait = budget.wait(key) {
+        if endpoint == .enroll, checks.failures.isBlocked(key) {
+            throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
+        }
+        // Counted before the body is read, so parallel requests cannot all slip through one free
+        // slot; given back once the request verifies or fails in a way that does not count.
+        if let wait = checks.budget.reserve(key) {
+            checks.log.log(.overBudget, .warning, "\(address) used up its budget of requests failing before they verify; answered 429")
             throw ProtocolError(.tooManyFailures, "too many requests from \(address) failed their checks; wait \(wait) s",
                                 retryAfterSeconds: wait)
         }
-        if endpoint == .enroll, failures.isBlocked(key) {
-            throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
-        }
         var context = context
         do {
-            let limit = endpoint == .enroll ? min(maxBodyBytes, WireProtocol.maxEnrollBodyBytes) : maxBodyBytes
+            let limit = endpoint == .enroll ? min(checks.maxBodyBytes, WireProtocol.maxEnrollBodyBytes) : checks.maxBodyBytes
             let body = try await Self.readBody(request, limit: limit)
-            context.verifiedRequest = try await verifier.verify(
+            context.verifiedRequest = try await checks.verifier.verify(
                 endpoint: endpoint, body: body,
                 signatureHeader: request.headers[HTTPField.Name(WireProtocol.signatureHeader)!])
         } catch let refusal as ProtocolError where UnverifiedRequestBudget.counts(refusal.error) {
-            budget.charge(key)
             throw refusal
+        } catch {
+            checks.budget.giveBack(key)
+            throw error
         }
+        checks.budget.giveBack(key)
         return try await next(request, context)
     }
 

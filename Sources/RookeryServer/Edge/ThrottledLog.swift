@@ -8,6 +8,8 @@ import RookeryCore
 final class ThrottledLog: Sendable {
     enum Kind: Sendable, Hashable {
         case overCap, requestTimeout, responseTimeout
+        /// An address ran out of its budget of unverified failures (`UnverifiedRequestBudget`).
+        case overBudget
     }
 
     /// When a kind of line was last written, and how many have been left out since.

@@ -25,36 +25,53 @@ public final class UnverifiedRequestBudget: Sendable {
         self.perMinute = max(1, perMinute)
     }
 
-    /// Refusals that count: everything that stops a request before its signature verified,
-    /// except the server's own trouble (busy, internal errors) and this refusal itself.
+    /// Refusals that count: what a stranger's garbage earns, before or at the signature check.
+    /// Refusals an honest device can earn every minute without doing anything wrong (pending,
+    /// rejected or revoked, a clock off, a client too old) do not count: they cost a database
+    /// read and no signature check, and devices behind one NAT address would use up the budget
+    /// of the accepted devices beside them.
     static func counts(_ code: ProtocolErrorCode) -> Bool {
         switch code {
-        case .busy, .internalError, .tooManyFailures: false
-        default: true
+        case .malformed, .bodyTooLarge, .missingSignature, .badSignature, .unknownKey, .replay, .wrongEndpoint: true
+        default: false
         }
     }
 
     /// Whole seconds until `key` may send again; nil when it may now.
     public func wait(_ key: String, now: Date = Date()) -> Int? {
+        buckets.withLock { buckets in buckets[key].flatMap { wait(after: $0, now: now) } }
+    }
+
+    /// Counts a request of `key` as failed before its checks run, so that requests sent in
+    /// parallel cannot all pass one free slot; `giveBack` uncounts it when the request verifies.
+    /// Nil, counting nothing, when `key` has no room: then the seconds to wait.
+    public func reserve(_ key: String, now: Date = Date()) -> Int? {
         buckets.withLock { buckets in
-            guard let bucket = buckets[key] else { return nil }
-            // Room for one more failure, or the time until there is: one drains in 60 / perMinute s.
-            let excess = drained(bucket, now: now) + 1 - Double(perMinute)
-            guard excess > 0 else { return nil }
-            return max(1, Int((excess * 60 / Double(perMinute)).rounded(.up)))
+            if let bucket = buckets[key], let wait = wait(after: bucket, now: now) { return wait }
+            if buckets[key] == nil, buckets.count >= Self.maxAddresses { forgetOld(&buckets, now: now) }
+            let failures = buckets[key].map { drained($0, now: now) } ?? 0
+            buckets[key] = Bucket(failures: failures + 1, updated: now)
+            return nil
+        }
+    }
+
+    /// Uncounts a reservation whose request verified, or failed in a way that does not count.
+    public func giveBack(_ key: String, now: Date = Date()) {
+        buckets.withLock { buckets in
+            guard let bucket = buckets[key] else { return }
+            buckets[key] = Bucket(failures: max(0, drained(bucket, now: now) - 1), updated: now)
         }
     }
 
     /// How many addresses the table holds now.
     var trackedAddresses: Int { buckets.withLock { $0.count } }
 
-    /// Counts one failed request of `key`.
-    public func charge(_ key: String, now: Date = Date()) {
-        buckets.withLock { buckets in
-            if buckets[key] == nil, buckets.count >= Self.maxAddresses { forgetOld(&buckets, now: now) }
-            let failures = buckets[key].map { drained($0, now: now) } ?? 0
-            buckets[key] = Bucket(failures: min(failures + 1, Double(perMinute)), updated: now)
-        }
+    /// Room for one more failure, or the whole seconds until there is: one drains every
+    /// 60 / perMinute seconds.
+    private func wait(after bucket: Bucket, now: Date) -> Int? {
+        let excess = drained(bucket, now: now) + 1 - Double(perMinute)
+        guard excess > 0 else { return nil }
+        return max(1, Int((excess * 60 / Double(perMinute)).rounded(.up)))
     }
 
     /// The failures left in `bucket` at `now`, after draining at `perMinute` a minute.

@@ -13,12 +13,12 @@ public struct EnrollmentService: Sendable {
     let failures: FailureLimiter
     let logger: Logger
 
-    /// `address`: the client's, as `FailureLimiter` counts it (see `ProtocolController`).
+    /// `address`: the client's, as `FailureLimiter` counts it (see `RookeryRequestContext.clientAddress`).
     public func enroll(_ request: Verified<EnrollRequest>, from address: String, now: Date = Date()) async throws -> EnrollAnswer {
         if let existing = request.device {
             return EnrollAnswer(status: Self.status(of: existing), key: existing.fingerprint)
         }
-        guard let publicKey = request.request.verifiedPublicKey else {
+        guard let publicKey = request.verifiedPublicKey else {
             throw ProtocolError(.internalError, "enrollment without a verified key")
         }
         let tokenMatches = try checkToken(request.message.enrollmentToken ?? "", from: address)

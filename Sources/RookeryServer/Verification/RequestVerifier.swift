@@ -39,6 +39,7 @@ public struct Verified<Message: RequestMessage>: Sendable {
     public var host: String { request.host }
     public var nonce: String { request.nonce }
     public var device: Device? { request.device }
+    public var verifiedPublicKey: String? { request.verifiedPublicKey }
 }
 
 /// Checks, in order: JSON (the envelope only), the endpoint the body was signed for, known key in a state that allows the endpoint,
@@ -166,7 +167,8 @@ struct Envelope {
     static let envelopeFields: Set<String> = [WireProtocol.Field.host, WireProtocol.Field.key, WireProtocol.Field.sentAt,
                                               WireProtocol.Field.nonce, WireProtocol.Field.endpoint]
     /// Bodies signed before the endpoint was bound into them (clients before protocol revision
-    /// 2) are accepted only where an old client fetches its replacement: `update` and `release`.
+    /// 2, `WireProtocol.revision`) are accepted only where an old client fetches its
+    /// replacement: `update` and `release`.
     static let unboundEndpoints: Set<WireProtocol.Endpoint> = [.update, .release]
 
     /// Checks the whole body's syntax but builds only the envelope (and an enrollment's fields).
@@ -177,7 +179,6 @@ struct Envelope {
         } catch let error as JSONParseError {
             throw ProtocolError(.malformed, "the body is not a JSON object: \(error)")
         }
-        try Self.checkBinding(fields[WireProtocol.Field.endpoint], to: endpoint)
         let members = MessageFields(fields)
         host = try members.string(WireProtocol.Field.host)
         guard InputValidation.isHostname(host) else { throw ProtocolError(.malformed, "host is not a valid hostname") }
@@ -191,6 +192,7 @@ struct Envelope {
         sentAt = sent
         nonce = try members.string(WireProtocol.Field.nonce).lowercased()
         guard InputValidation.isNonce(nonce) else { throw ProtocolError(.malformed, "nonce is not 32 hex characters") }
+        try Self.checkBinding(fields[WireProtocol.Field.endpoint], to: endpoint)
     }
 
     /// The body must name the endpoint it was sent to, so a signed body is accepted by that
@@ -203,7 +205,8 @@ struct Envelope {
             return
         }
         guard named.stringValue == endpoint.rawValue else {
-            throw ProtocolError(.wrongEndpoint, "the body was signed for endpoint \(LogText.escaped(named.stringValue ?? named.serializedString, limit: 40)), not \(endpoint.rawValue)")
+            let named = named.stringValue.map { "endpoint " + LogText.escaped($0, limit: 40) } ?? "an endpoint that is not a string"
+            throw ProtocolError(.wrongEndpoint, "the body was signed for \(named), not \(endpoint.rawValue)")
         }
     }
 }
