@@ -12,7 +12,7 @@ import RookeryCore
 /// stays inside the window: anything that changes a file (an edited setting, a new release, a
 /// collection or delivery run by hand, an enrollment answer) changes its stamp, and the next run
 /// takes the full path again, which writes a new window when it too finds nothing due.
-public struct QuietWindow: Equatable {
+public struct QuietWindow {
     /// Runs starting in `from..<until` (seconds since 1970) find nothing due.
     let from: Double
     let until: Double
