@@ -2,8 +2,8 @@ import Foundation
 import RookeryCore
 
 /// One `client-cron` run: take the lock, ask for updates when due, collect when due, submit when
-/// due. When nothing is due it reads two small files and returns, because it runs on every device
-/// every minute.
+/// due. It runs on every device every minute: when nothing is due it reads the settings and the
+/// state and returns, and leaves a `QuietWindow` that lets the runs after it return sooner still.
 public struct CronRun: Sendable {
     public enum Outcome: Equatable, Sendable {
         case busy                       // another run holds the lock
@@ -19,7 +19,9 @@ public struct CronRun: Sendable {
     public init(context: ClientContext) { self.context = context }
 
     /// `afterUpdate`: the first run of a newly installed release, which collects and submits now.
-    public func run(now: Date = Date(), afterUpdate: Bool = false) throws -> Outcome {
+    /// `stamps`: `QuietWindow.stamps` taken before the context read the settings; when given, a
+    /// run that finds nothing due records its quiet window.
+    public func run(now: Date = Date(), afterUpdate: Bool = false, stamps: [String]? = nil) throws -> Outcome {
         guard let lock = try context.runLock(wait: false) else { return .busy }
         defer { lock.release() }
 
@@ -28,7 +30,15 @@ public struct CronRun: Sendable {
             && Self.isDue(state.lastUpdate, every: context.settings.updateInterval, now: now)
         let collectDue = afterUpdate || Self.isDue(state.lastCollect, every: context.settings.collectInterval, now: now)
         let submitDue = afterUpdate || Self.isDue(state.lastSubmit, every: context.settings.submitInterval, now: now)
-        guard updateDue || collectDue || submitDue else { return .nothingDue }
+        guard updateDue || collectDue || submitDue else {
+            // Settings the device refused leave it on the last good ones, which no stamp covers:
+            // such runs keep taking the full path until the files are fixed.
+            if let stamps, context.settingsProblem == nil,
+               let window = QuietWindow(settings: context.settings, state: state, stamps: stamps) {
+                window.record(root: context.root, log: context.log)
+            }
+            return .nothingDue
+        }
 
         if updateDue {
             let installed = update()

@@ -1,9 +1,8 @@
 import Foundation
 
 /// RFC 3339 in UTC with whole seconds, e.g. "2024-05-01T12:00:00Z": the form every Rookery
-/// timestamp takes.
+/// timestamp takes. A format style rather than `ISO8601DateFormatter`, which formats through
+/// ICU's locale data: the release client is linked without that data (see bin/build-release).
 func rfc3339(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: date)
+    date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!))
 }
