@@ -57,6 +57,10 @@ public struct ServerSettings: Codable, Sendable {
     public var requestTimeout: Int = 30
     /// Seconds a response may wait for a peer that does not read it before it is abandoned.
     public var responseTimeout: Int = 30
+    /// Group commit: the most requests' nonces and documents one transaction takes, and how long
+    /// (milliseconds) a batch waits to fill while other requests are arriving (0: never waits).
+    public var commitBatchMax: Int = 50
+    public var commitBatchWaitMs: Int = 2
 
     public init() {}
 
@@ -102,6 +106,7 @@ public struct ServerSettings: Codable, Sendable {
         case historyRowsPerDevice = "history_rows_per_device", untrustedUser = "untrusted_user"
         case maxConnections = "max_connections", maxConnectionsPerAddress = "max_connections_per_address"
         case requestTimeout = "request_timeout", responseTimeout = "response_timeout"
+        case commitBatchMax = "commit_batch_max", commitBatchWaitMs = "commit_batch_wait_ms"
     }
 
     public init(from decoder: Decoder) throws {
@@ -145,6 +150,12 @@ public struct ServerSettings: Codable, Sendable {
             ?? d.maxConnectionsPerAddress
         requestTimeout = try c.decodeIfPresent(Int.self, forKey: .requestTimeout) ?? d.requestTimeout
         responseTimeout = try c.decodeIfPresent(Int.self, forKey: .responseTimeout) ?? d.responseTimeout
+        commitBatchMax = try Self.positive(c, .commitBatchMax) ?? d.commitBatchMax
+        commitBatchWaitMs = try c.decodeIfPresent(Int.self, forKey: .commitBatchWaitMs) ?? d.commitBatchWaitMs
+        guard (0...1000).contains(commitBatchWaitMs) else {
+            throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.commitBatchWaitMs], reason:
+                "commit_batch_wait_ms must be 0 to 1000 (milliseconds; every request under load may wait this long)")
+        }
         guard maxHistoryRowsPerSubmission >= 2 * maxDocumentLeaves else {
             throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.maxHistoryRowsPerSubmission], reason:
                 "max_history_rows_per_submission must be at least twice max_document_leaves (\(2 * maxDocumentLeaves)), or a device whose keys all change could never report again")

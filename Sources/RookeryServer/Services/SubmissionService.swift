@@ -4,12 +4,16 @@ import RookeryCore
 /// Turns a verified `submit` request into the stored document.
 public struct SubmissionService: Sendable {
     let store: any Store
+    /// Stores the document together with the request's nonce, in a batch with other requests'
+    /// (group commit, issue 15); the verifier leaves a submit's nonce to it.
+    let writer: GroupCommitWriter
     /// The port this service's requests arrive on (one listener so far).
     let port: ServerPort
     let documentLimits: DocumentLimits
     let history: HistoryPolicy
 
-    public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitResponse {
+    /// The submission a request makes; refused (400) when one of its fields is not as it must be.
+    private func submission(from request: VerifiedRequest, now: Date) async throws -> Submission {
         guard let id = request.fields["submission_id"]?.stringValue, InputValidation.isIdentifier(id) else {
             throw ProtocolError(.malformed, "submission_id is missing or not 1-128 of [A-Za-z0-9._-]")
         }
@@ -37,10 +41,26 @@ public struct SubmissionService: Sendable {
             throw ProtocolError(.malformed, violation.description)
         }
         let release = request.fields["release"]?.integerValue.flatMap { (0...Int64(Int32.max)).contains($0) ? Int($0) : nil }
-        let outcome = try await store.store(Submission(
+        return Submission(
             fingerprint: request.fingerprint, submissionID: id, document: try await withholdingClearSecrets(.object(document)),
             receivedAt: now,
-            clientRelease: release, port: port), history: history)
+            clientRelease: release, port: port)
+    }
+
+    /// Group commit (issue 15): the request's nonce is recorded with its document, in one
+    /// transaction shared with other requests, and the device is answered only once it is on
+    /// disk. A request refused for its own fields uses up its nonce all the same, as at every
+    /// other endpoint.
+    public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitResponse {
+        let replay = ProtocolError(.replay, "nonce \(request.nonce) was already used")
+        let submission: Submission
+        do { submission = try await self.submission(from: request, now: now) } catch let refusal as ProtocolError {
+            guard try await writer.recordNonce(request.nonce, seenAt: now) else { throw replay }
+            throw refusal
+        }
+        guard case .recorded(let outcome?) = try await writer.commit(
+            CommitItem(nonce: request.nonce, seenAt: now, submission: submission, history: history)) else { throw replay }
+        let id = submission.submissionID
         switch outcome {
         case .stored: return SubmitResponse(status: "stored", submissionID: id)
         case .duplicate: return SubmitResponse(status: "duplicate", submissionID: id)
