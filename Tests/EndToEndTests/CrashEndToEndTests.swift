@@ -32,7 +32,7 @@ import Testing
                     }
                 }
             }
-            let delay = Double.random(in: 0.1...1.0)
+            let delay = Double.random(in: 0.3...2.0)
             delays.append(delay)
             usleep(UInt32(delay * 1_000_000))
             server.kill()
@@ -63,10 +63,10 @@ import Testing
         // Each stored submission changed its own leaf once: none was stored twice.
         #expect(try Int(Self.sqlite(server, "SELECT count(*) FROM changes WHERE path = 'plugins.crash.id'")) == stored.count)
         #expect(try Self.sqlite(server, "PRAGMA integrity_check") == "ok")
-        #expect(ledger.answeredStored.count > 20 * Self.kills / 2, "the load was too light: \(ledger.answeredStored.count) stored")
+        #expect(ledger.answeredStored.count >= 5 * Self.kills, "the load was too light: \(ledger.answeredStored.count) stored")
         print("CrashEndToEndTests: \(Self.kills) kills after \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")) s;",
               "\(ledger.sent.count) submissions, \(ledger.answeredStored.count) answered stored before their kill or at the end;",
-              "answers lost to kills: \(ledger.lostAnswers) (on retry \(ledger.duplicatesOnRetry) were already stored)")
+              "\(ledger.lostAnswers) sent without an answer, of which \(ledger.duplicatesOnRetry) were stored before the kill")
     }
 
     /// The submission ids the devices of this test stored, read from the file with sqlite3.
