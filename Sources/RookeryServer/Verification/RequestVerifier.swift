@@ -16,10 +16,9 @@ public struct VerifiedRequest: Sendable {
 
 /// Checks, in order: JSON (the envelope only), known key in a state that allows the endpoint,
 /// the signature's shape, sent_at within the allowed skew, nonce not seen before, signature made
-/// by exactly that key; then records the nonce (but for `submit`, see below) and builds the whole
-/// body. (The size limit is
-/// enforced while the body is read.) Each failure is a `ProtocolError` with its status and code;
-/// docs/protocol.md has the table.
+/// by exactly that key; then records the nonce (a `submit`'s is left to `SubmissionService`) and
+/// builds the whole body. (The size limit is enforced while the body is read.) Each failure is a
+/// `ProtocolError` with its status and code; docs/protocol.md has the table.
 ///
 /// Until the signature is checked, anyone may be asking, so nothing before it costs more than a
 /// small bound: the JSON scan builds only the envelope (memory: the body and a few strings),
