@@ -79,6 +79,8 @@ let package = Package(
         .testTarget(name: "RookeryServerTests", dependencies: [
             "RookeryServer", "RookeryCurl", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            // Group commit tests count SQLite's own commits (a transaction observer).
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"]),
     ],

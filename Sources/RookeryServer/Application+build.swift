@@ -22,7 +22,7 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     let router = Router(context: RookeryRequestContext.self)
     let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
                                    allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
-                                   enrollmentChecks: context.enrollmentChecks)
+                                   enrollmentChecks: context.enrollmentChecks, writer: context.writer)
     let controller = ProtocolController(
         checks: SignedRequestMiddleware.Checks(
             verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
@@ -31,7 +31,7 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
                                       maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),
         submissions: SubmissionService(
-            store: context.store, port: port, documentLimits: settings.documentLimits,
+            store: context.store, writer: context.writer, port: port, documentLimits: settings.documentLimits,
             history: HistoryPolicy(maxRowsPerSubmission: settings.maxHistoryRowsPerSubmission,
                                    rowsPerDevice: settings.historyRowsPerDevice)),
         updates: UpdateService(store: context.store, releases: context.releases,

@@ -21,6 +21,9 @@ public struct ServerContext: Sendable {
     public let enrollmentChecks = ConcurrencyGate(limit: 2)
     /// Who may use the admin-facing endpoints; checked when the settings are loaded.
     public let authenticator: EndpointAuthenticator
+    /// Records every signed request's nonce, and a submission's document with it, in batches
+    /// shared by every port (see `GroupCommitWriter`).
+    public let writer: GroupCommitWriter
 
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
     /// `VerifierWorkerPool` and `EnrollmentCheckProcess`); nil checks them in this process,
@@ -38,6 +41,9 @@ public struct ServerContext: Sendable {
             throw SettingsError("database \(loaded.database): only a SQLite file path is supported so far")
         }
         store = try SQLiteStore(path: root.resolve(loaded.database))
+        // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.
+        writer = GroupCommitWriter(store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),
+                                   maxBatch: loaded.commitBatchMax, maxWait: .milliseconds(loaded.commitBatchWaitMs))
         pool = BlockingPool(width: loaded.verifyThreads)
         let enrollmentChecker: any EnrollmentChecking = if let enrollmentCheckSocket {
             EnrollmentCheckSocket(path: enrollmentCheckSocket)

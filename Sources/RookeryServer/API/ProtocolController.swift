@@ -30,7 +30,7 @@ public struct ProtocolController: Sendable {
                                         from: context.clientAddress(request, authenticator: authenticator))
         }
         signed(.submit, in: routes) { _, context in
-            try await submissions.submit(try context.verified(SubmitRequest.self))
+            try await submissions.submit(try context.verified())
         }
         signed(.update, in: routes) { _, context in
             try await updates.update(try context.verified(UpdateRequest.self))

@@ -24,10 +24,16 @@ public struct RookeryRequestContext: RequestContext, RemoteAddressRequestContext
 
     /// The verified request read as its endpoint's message (see `VerifiedRequest.message`).
     func verified<M: RequestMessage>(_ type: M.Type) throws -> Verified<M> {
+        try verified().message(type)
+    }
+
+    /// The verified request, for a service that reads its message itself (`SubmissionService`,
+    /// which records the nonce of a request it refuses).
+    func verified() throws -> VerifiedRequest {
         guard let verifiedRequest else {
-            throw ProtocolError(.internalError, "\(M.endpoint.rawValue) was routed past the signature checks")
+            throw ProtocolError(.internalError, "a request was routed past the signature checks")
         }
-        return try verifiedRequest.message(type)
+        return verifiedRequest
     }
 
     /// The address a request is judged and throttled by: the peer's, or behind a trusted proxy

@@ -4,14 +4,17 @@ import RookeryCore
 /// Turns a verified `submit` request into the stored document.
 public struct SubmissionService: Sendable {
     let store: any Store
+    /// Stores the document together with the request's nonce, in a batch with other requests'
+    /// (group commit, issue 15); the verifier leaves a submit's nonce to it.
+    let writer: GroupCommitWriter
     /// The port this service's requests arrive on (one listener so far).
     let port: ServerPort
     let documentLimits: DocumentLimits
     let history: HistoryPolicy
 
-    public func submit(_ request: Verified<SubmitRequest>, now: Date = Date()) async throws -> SubmitAnswer {
+    /// The submission a message makes; refused (400) when the document is over its limits.
+    private func submission(from request: Verified<SubmitRequest>, now: Date) async throws -> Submission {
         let message = request.message
-        let id = message.submissionID
         var document: [String: JSONValue] = [
             "plugins": .object(message.plugins),
             "submitted_at": .string(RFC3339.string(from: now)),
@@ -24,10 +27,28 @@ public struct SubmissionService: Sendable {
         do { try documentLimits.check(.object(document)) } catch let violation as DocumentLimits.Violation {
             throw ProtocolError(.malformed, violation.description)
         }
-        let outcome = try await store.store(Submission(
-            fingerprint: request.fingerprint, submissionID: id, document: try await withholdingClearSecrets(.object(document)),
-            receivedAt: now,
-            clientRelease: message.release, port: port), history: history)
+        return Submission(
+            fingerprint: request.fingerprint, submissionID: message.submissionID,
+            document: try await withholdingClearSecrets(.object(document)), receivedAt: now,
+            clientRelease: message.release, port: port)
+    }
+
+    /// Group commit (issue 15): the request's nonce is recorded with its document, in one
+    /// transaction shared with other requests, and the device is answered only once it is on
+    /// disk. A request refused for its own fields (read here, so that this holds for them too)
+    /// uses up its nonce all the same, as at every other endpoint.
+    public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitAnswer {
+        let replay = ProtocolError(.replay, "nonce \(request.nonce) was already used")
+        let submission: Submission
+        do {
+            submission = try await self.submission(from: try request.message(SubmitRequest.self), now: now)
+        } catch let refusal as ProtocolError {
+            guard try await writer.recordNonce(request.nonce, seenAt: now) else { throw replay }
+            throw refusal
+        }
+        guard case .recorded(let outcome?) = try await writer.commit(
+            CommitItem(nonce: request.nonce, seenAt: now, submission: submission, history: history)) else { throw replay }
+        let id = submission.submissionID
         switch outcome {
         case .stored: return SubmitAnswer(status: .stored, submissionID: id)
         case .duplicate: return SubmitAnswer(status: .duplicate, submissionID: id)

@@ -61,6 +61,10 @@ public struct ServerSettings: Codable, Sendable {
     /// Requests from one address that may fail before their signature verifies, per minute;
     /// beyond it the address is answered 429 until its budget refills (UnverifiedRequestBudget).
     public var unverifiedFailuresPerMinute: Int = 60
+    /// Group commit: the most requests' nonces and documents one transaction takes, and how long
+    /// (milliseconds) a batch waits to fill while other requests are arriving (0: never waits).
+    public var commitBatchMax: Int = 50
+    public var commitBatchWaitMs: Int = 2
 
     public init() {}
 
@@ -107,6 +111,7 @@ public struct ServerSettings: Codable, Sendable {
         case maxConnections = "max_connections", maxConnectionsPerAddress = "max_connections_per_address"
         case requestTimeout = "request_timeout", responseTimeout = "response_timeout"
         case unverifiedFailuresPerMinute = "unverified_failures_per_minute"
+        case commitBatchMax = "commit_batch_max", commitBatchWaitMs = "commit_batch_wait_ms"
     }
 
     public init(from decoder: Decoder) throws {
@@ -151,6 +156,12 @@ public struct ServerSettings: Codable, Sendable {
         requestTimeout = try c.decodeIfPresent(Int.self, forKey: .requestTimeout) ?? d.requestTimeout
         responseTimeout = try c.decodeIfPresent(Int.self, forKey: .responseTimeout) ?? d.responseTimeout
         unverifiedFailuresPerMinute = try Self.positive(c, .unverifiedFailuresPerMinute) ?? d.unverifiedFailuresPerMinute
+        commitBatchMax = try Self.positive(c, .commitBatchMax) ?? d.commitBatchMax
+        commitBatchWaitMs = try c.decodeIfPresent(Int.self, forKey: .commitBatchWaitMs) ?? d.commitBatchWaitMs
+        guard (0...1000).contains(commitBatchWaitMs) else {
+            throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.commitBatchWaitMs], reason:
+                "commit_batch_wait_ms must be 0 to 1000 (milliseconds; every request under load may wait this long)")
+        }
         guard maxHistoryRowsPerSubmission >= 2 * maxDocumentLeaves else {
             throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.maxHistoryRowsPerSubmission], reason:
                 "max_history_rows_per_submission must be at least twice max_document_leaves (\(2 * maxDocumentLeaves)), or a device whose keys all change could never report again")

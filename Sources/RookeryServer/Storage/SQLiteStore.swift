@@ -138,14 +138,20 @@ public final class SQLiteStore: Store {
 
     public func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome {
         try await pool.writeWithoutTransaction { db in
-            var outcome = SubmissionOutcome.stored
-            try db.inTransaction {
-                outcome = try Self.store(submission, history: history, in: db)
-                // A refusal leaves no trace, not even the submission id: the device may retry.
-                return outcome == .stored || outcome == .duplicate ? .commit : .rollback
-            }
-            return outcome
+            try Self.storeLeavingNoTraceOfARefusal(submission, history: history, in: db)
         }
+    }
+
+    /// Stores in a savepoint (a transaction of its own when none is open) that a refusal rolls
+    /// back: a refusal leaves no trace, not even the submission id, so the device may retry.
+    static func storeLeavingNoTraceOfARefusal(_ submission: Submission, history: HistoryPolicy,
+                                              in db: Database) throws -> SubmissionOutcome {
+        var outcome = SubmissionOutcome.stored
+        try db.inSavepoint {
+            outcome = try store(submission, history: history, in: db)
+            return outcome == .stored || outcome == .duplicate ? .commit : .rollback
+        }
+        return outcome
     }
 
     private static func store(_ submission: Submission, history: HistoryPolicy, in db: Database) throws -> SubmissionOutcome {

@@ -26,6 +26,14 @@ public protocol Store: IssueStore, SecretKeepingStore {
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
 
+    /// The group commit (see `GroupCommitWriter`): records every item's nonce and stores its
+    /// submission, all in one transaction that is on disk, synced, when this returns. Each item
+    /// runs in a savepoint of its own and gets a result of its own, in order: its outcome, or the
+    /// error that stopped it alone (its savepoint rolled back). Nonces seen before
+    /// `pruneNoncesBefore` are dropped. Throws, keeping nothing of any item, when the
+    /// transaction itself fails (a full disk, an I/O error).
+    func commit(_ items: [CommitItem], pruneNoncesBefore: Date) async throws -> [Result<CommitOutcome, any Error>]
+
     /// Stores a submission unless its id was stored before: replaces the latest document with
     /// `submission.document(replacing:)` of it, appends the changed leaves to the history and
     /// updates the last submission time and client release. The device

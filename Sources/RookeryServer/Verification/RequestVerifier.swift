@@ -44,9 +44,9 @@ public struct Verified<Message: RequestMessage>: Sendable {
 
 /// Checks, in order: JSON (the envelope only), the endpoint the body was signed for, known key in a state that allows the endpoint,
 /// the signature's shape, sent_at within the allowed skew, nonce not seen before, signature made
-/// by exactly that key; then records the nonce and builds the whole body. (The size limit is
-/// enforced while the body is read.) Each failure is a `ProtocolError` with its status and code;
-/// docs/protocol.md has the table.
+/// by exactly that key; then records the nonce (a `submit`'s is left to `SubmissionService`) and
+/// builds the whole body. (The size limit is enforced while the body is read.) Each failure is a
+/// `ProtocolError` with its status and code; docs/protocol.md has the table.
 ///
 /// Until the signature is checked, anyone may be asking, so nothing before it costs more than a
 /// small bound: the JSON scan builds only the envelope (memory: the body and a few strings),
@@ -60,6 +60,8 @@ public struct RequestVerifier: Sendable {
     let pool: BlockingPool
     /// Enrollment checks are anyone's to ask for: only this many at once, shared by every port.
     let enrollmentChecks: ConcurrencyGate
+    /// Group commit (issue 15): records the nonces, batched with other requests'.
+    let writer: GroupCommitWriter
     let limits = JSONLimits()
 
     public func verify(endpoint: WireProtocol.Endpoint, body: Data, signatureHeader: String?,
@@ -100,9 +102,16 @@ public struct RequestVerifier: Sendable {
         guard signer.fingerprint == envelope.fingerprint else {
             throw ProtocolError(.badSignature, "signed by \(signer.fingerprint), but the body claims \(envelope.fingerprint)")
         }
-        // Remembered for twice the skew: older nonces belong to requests refused as stale anyway.
-        guard try await store.recordNonce(envelope.nonce, seenAt: now, pruneBefore: now.addingTimeInterval(-2 * allowedSkew)) else {
-            throw ProtocolError(.replay, "nonce \(envelope.nonce) was already used")
+        // Group commit (issue 15): the nonce is recorded by the writer, in one transaction with
+        // other requests' (it keeps them for twice the skew). A submit's nonce goes in with its
+        // document (SubmissionService), so the two are on disk together, or neither, when the
+        // device is answered; every other endpoint records it here, before it acts, so a replay
+        // is refused before anything happens. Two copies that both got past `nonceSeen` above
+        // meet in the writer, and the second is refused there.
+        if endpoint != .submit {
+            guard try await writer.recordNonce(envelope.nonce, seenAt: now) else {
+                throw ProtocolError(.replay, "nonce \(envelope.nonce) was already used")
+            }
         }
         // An enrollment is anyone's (anyone can make a key): it keeps its envelope alone.
         let fields = endpoint == .enroll ? envelope.fields : try await pool.run { try Self.parseWhole(body, limits: limits) }
