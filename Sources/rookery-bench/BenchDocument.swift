@@ -28,6 +28,24 @@ enum BenchDocument {
         return .object(plugins)
     }
 
+    /// `plugins` with an `installed_packages` inventory added, long enough that the whole
+    /// serialized object reaches `bytes` (within one entry); unchanged when it is that long already.
+    static func padded(_ plugins: JSONValue, toBytes bytes: Int) -> JSONValue {
+        guard case .object(var fields) = plugins else { return plugins }
+        // The new key, its brackets and the comma before it.
+        var size = plugins.serializedString.utf8.count + "\"installed_packages\":[],".utf8.count
+        var packages: [JSONValue] = []
+        while size < bytes {
+            let package = JSONValue.object(["name": .string("package-\(packages.count)"),
+                                            "version": .string("1.\(packages.count % 40).\(packages.count % 7)-1")])
+            size += package.serializedString.utf8.count + (packages.isEmpty ? 0 : 1)
+            packages.append(package)
+        }
+        guard !packages.isEmpty else { return plugins }
+        fields["installed_packages"] = .array(packages)
+        return .object(fields)
+    }
+
     private static func strings(_ fields: [String: String]) -> JSONValue {
         .object(fields.mapValues(JSONValue.string))
     }
