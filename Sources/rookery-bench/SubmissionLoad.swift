@@ -124,15 +124,17 @@ struct SubmissionLoad {
 
     /// A submission's fields, its document padded to reach about `documentBytes` once signed.
     private func fields(host: String, sequence: Int) -> [String: JSONValue] {
+        let plugins = BenchDocument.plugins(host: host, sequence: sequence)
         var fields: [String: JSONValue] = [
             "submission_id": .string(UUID().uuidString.lowercased()),
             "collected_at": .string(RFC3339.string(from: Date())),
-            "plugins": BenchDocument.plugins(host: host, sequence: sequence),
+            "plugins": plugins,
         ]
         if let documentBytes {
-            fields["plugins"] = BenchDocument.padded(fields["plugins"]!, toBytes: documentBytes
-                - JSONValue.object(fields).serializedString.utf8.count + fields["plugins"]!.serializedString.utf8.count
-                - Self.envelopeBytes)
+            // What the signed body holds besides the plugins: the other fields and the envelope.
+            let rest = JSONValue.object(fields).serializedString.utf8.count - plugins.serializedString.utf8.count
+                + Self.envelopeBytes
+            fields["plugins"] = BenchDocument.padded(plugins, toBytes: documentBytes - rest)
         }
         return fields
     }
