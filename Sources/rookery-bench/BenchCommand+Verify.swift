@@ -14,7 +14,7 @@ extension BenchCommand {
                 requests/s, latency, the server's CPU seconds per 1,000 and its peak RSS, as
                 `submit` does. Only the number of enrolled devices should change between two runs;
                 the signature checks must not grow with it. --root keeps the prepared fleet
-                (seeding 100,000 devices takes a minute or two).
+                (seeding 100,000 devices takes minutes).
                 """)
 
         @Option(help: "Accepted devices in the database, the real senders included.") var enrolled = 100
@@ -31,6 +31,7 @@ extension BenchCommand {
                 throw ValidationError("--devices, --requests and --concurrency must be positive")
             }
             guard enrolled >= devices else { throw ValidationError("--enrolled must be at least --devices (\(devices))") }
+            try BenchDocument.checkSize(documentBytes)
             let result = try await VerifyBenchmark(enrolled: enrolled, devices: devices, concurrency: concurrency,
                                                    requests: requests, documentBytes: documentBytes,
                                                    verifyWith: verifyWith, keepRoot: root).run()

@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
             abstract: "Signed submissions from enrolled devices against a real server.",
             discussion: """
                 Starts `rookery server` in a scratch install root on 127.0.0.1, makes --devices device
-                keys (one GnuPG home), enrolls each through the real endpoint and accepts it; then for
+                keys (in eight GnuPG homes), enrolls each through the real endpoint and accepts it; then for
                 each --concurrency level signs --requests submissions of a realistic laptop document
                 (padded to --document-bytes) ahead of time (signing is the devices' cost, not the
                 server's), sends them at that concurrency and reports requests/s, median and p99
@@ -48,9 +48,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard devices > 0, requests > 0 else { throw ValidationError("--devices and --requests must be positive") }
-            if let documentBytes, !(1...WireProtocol.defaultMaxBodyBytes).contains(documentBytes) {
-                throw ValidationError("--document-bytes must be between 1 and \(WireProtocol.defaultMaxBodyBytes)")
-            }
+            try BenchDocument.checkSize(documentBytes)
             let benchmark = SubmitBenchmark(devices: devices, levels: concurrency.levels, requests: requests,
                                             documentBytes: documentBytes, tls: tls, verifyWith: verifyWith, keepRoot: root)
             try await benchmark.run { result in print(json ? result.json : result.text + "\n") }

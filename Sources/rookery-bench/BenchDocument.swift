@@ -1,3 +1,4 @@
+import ArgumentParser
 import RookeryCore
 
 /// A plugins document shaped like a real laptop's, about 7 KB once serialized. `sequence` changes a
@@ -26,6 +27,12 @@ enum BenchDocument {
         plugins["listening_ports"] = .array((0..<24).map(port))
         plugins["disk"] = .array((0..<6).map { mount($0, sequence) })
         return .object(plugins)
+    }
+
+    /// Refuses a `--document-bytes` the server could never take.
+    static func checkSize(_ bytes: Int?) throws {
+        guard let bytes, !(1...WireProtocol.defaultMaxBodyBytes).contains(bytes) else { return }
+        throw ValidationError("--document-bytes must be between 1 and \(WireProtocol.defaultMaxBodyBytes)")
     }
 
     /// `plugins` with an `installed_packages` inventory added, long enough that the whole
