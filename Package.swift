@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "rookery-client", targets: ["rookery-client"]),
         .executable(name: "rookery", targets: ["rookery"]),
+        .executable(name: "rookery-bench", targets: ["rookery-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -60,11 +61,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rookery", dependencies: [
-            "RookeryServer", "RookeryClient", "RookeryCurl",
+            "RookeryServer", "RookeryCurl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
+        ]),
+        // The benchmarks (bin/bench): they drive the two binaries above and use the client library,
+        // which the server binary does without.
+        .executableTarget(name: "rookery-bench", dependencies: [
+            "RookeryServer", "RookeryClient", "RookeryCurl",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // Shared by the test targets: sandboxes under /tmp that clean up after themselves.

@@ -74,7 +74,7 @@ audit_mailto() {
 mkdir -p "$root/bin" "$root/lib/rookery" "$root/server" "$root/var/server" "$root/var/client_releases"
 chmod 700 "$root/var/server"
 rookery_install_binary "$binary" "$root" rookery
-rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/server bin/clients bin/bench \
+rookery_install_files "$source_dir" "$root" 755 bin/_find-binary bin/server bin/clients \
     bin/client_release bin/patch_hosts bin/client_command bin/client_wipe bin/client_download \
     bin/issues bin/client_parameters bin/save_password bin/configure_ports
 # What bin/client_release ships to devices, besides the client binary.

@@ -16,7 +16,7 @@ struct RookeryCommand: AsyncParsableCommand {
         subcommands: [ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
                       ClientCommandCommand.self, ClientWipeCommand.self,
                       IssuesCommand.self, ClientParametersCommand.self, SavePasswordCommand.self,
-                      ConfigurePortsCommand.self, SecretKeepingCommand.self, BenchCommand.self, VerifyWorkerCommand.self,
+                      ConfigurePortsCommand.self, SecretKeepingCommand.self, VerifyWorkerCommand.self,
                       EnrollmentCheckCommand.self])
 }
 

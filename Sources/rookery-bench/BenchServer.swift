@@ -22,23 +22,38 @@ final class BenchScratch {
     }
 }
 
-/// `rookery server` run from this same binary in a scratch root, on an ephemeral port; with
+/// `rookery server` (the binary beside this one) in a scratch root, on an ephemeral port; with
 /// `tls`, an HTTPS port with a fresh self-signed certificate that `caFile` pins.
 final class BenchServer {
+    /// The server binary: `rookery` beside `rookery-bench` (bin/bench installs both in lib/rookery/).
+    static func rookeryBinary() throws -> String {
+        let binary = (InstallRoot.currentExecutable as NSString).deletingLastPathComponent + "/rookery"
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw AdminError("no rookery binary beside this one at \(binary); run the benchmarks with bin/bench, which builds both")
+        }
+        return binary
+    }
+
     let root: String
     let url: String
     /// The certificate clients pin on a TLS server; nil for plain HTTP.
     let caFile: String?
     private let process: Process
 
-    init(root: String, tls: Bool = false) throws {
+    /// `verifyWith`: written as the `verify_with` setting; nil writes nothing (a server that does
+    /// not know the setting refuses every unknown key).
+    init(root: String, tls: Bool = false, verifyWith: VerifyWith? = nil) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/server", withIntermediateDirectories: true)
         caFile = tls ? root + "/server/bench.pem" : nil
-        try Self.settings(root: root, tls: tls).write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
+        let settings = try Self.settings(root: root, tls: tls) + (verifyWith.map { "verify_with: \($0.rawValue)\n" } ?? "")
+            // A fleet is enrolled all at once and accepted afterwards; every sender is 127.0.0.1.
+            + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\n"
+        try settings.write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
         let portFile = root + "/port"
+        try? FileManager.default.removeItem(atPath: portFile)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: InstallRoot.currentExecutable)
+        process.executableURL = URL(fileURLWithPath: try Self.rookeryBinary())
         process.arguments = ["server", "--port-file", portFile, "--log-level", "error"]
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
@@ -51,7 +66,7 @@ final class BenchServer {
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
             if port == 0 { usleep(20_000) }
         }
-        guard port > 0 else { throw SettingsError("the benchmark server did not start") }
+        guard port > 0 else { throw SettingsError("the benchmark server did not start (its own message, if any, is above)") }
         url = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
     }
 
@@ -78,6 +93,22 @@ final class BenchServer {
             server = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / hertz
         }
         return (server, Self.machineBusySeconds(hertz: hertz) - Self.ownCPUSeconds())
+    }
+
+    /// The server process's peak resident memory in KB (VmHWM), since it started or since the
+    /// last `resetPeakMemory`.
+    func peakMemoryKB() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// Starts the peak over at the current resident memory (Linux's clear_refs value 5), so each
+    /// measured run reports its own peak rather than enrollment's.
+    func resetPeakMemory() {
+        guard let file = FileHandle(forWritingAtPath: "/proc/\(process.processIdentifier)/clear_refs") else { return }
+        try? file.write(contentsOf: Data("5".utf8))
+        try? file.close()
     }
 
     /// Busy time of all cores: everything but idle and iowait in /proc/stat's first line.

@@ -1,3 +1,4 @@
+import ArgumentParser
 import RookeryCore
 
 /// A plugins document shaped like a real laptop's, about 7 KB once serialized. `sequence` changes a
@@ -26,6 +27,30 @@ enum BenchDocument {
         plugins["listening_ports"] = .array((0..<24).map(port))
         plugins["disk"] = .array((0..<6).map { mount($0, sequence) })
         return .object(plugins)
+    }
+
+    /// Refuses a `--document-bytes` the server could never take.
+    static func checkSize(_ bytes: Int?) throws {
+        guard let bytes, !(1...WireProtocol.defaultMaxBodyBytes).contains(bytes) else { return }
+        throw ValidationError("--document-bytes must be between 1 and \(WireProtocol.defaultMaxBodyBytes)")
+    }
+
+    /// `plugins` with an `installed_packages` inventory added, long enough that the whole
+    /// serialized object reaches `bytes` (within one entry); unchanged when it is that long already.
+    static func padded(_ plugins: JSONValue, toBytes bytes: Int) -> JSONValue {
+        guard case .object(var fields) = plugins else { return plugins }
+        // The new key, its brackets and the comma before it.
+        var size = plugins.serializedString.utf8.count + "\"installed_packages\":[],".utf8.count
+        var packages: [JSONValue] = []
+        while size < bytes {
+            let package = JSONValue.object(["name": .string("package-\(packages.count)"),
+                                            "version": .string("1.\(packages.count % 40).\(packages.count % 7)-1")])
+            size += package.serializedString.utf8.count + (packages.isEmpty ? 0 : 1)
+            packages.append(package)
+        }
+        guard !packages.isEmpty else { return plugins }
+        fields["installed_packages"] = .array(packages)
+        return .object(fields)
     }
 
     private static func strings(_ fields: [String: String]) -> JSONValue {

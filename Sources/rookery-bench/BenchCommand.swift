@@ -2,38 +2,56 @@ import ArgumentParser
 import Foundation
 import RookeryCore
 
+/// `rookery-bench`: the benchmarks, a program of their own so that the server binary carries
+/// neither them nor the client library they use. `bin/bench` builds it in release mode beside
+/// `rookery` and `rookery-client` in lib/rookery/ and runs it; it runs those two binaries.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that drive a real server.",
-        subcommands: [SubmitBench.self, CronBench.self, ReleaseBench.self, AuditBench.self])
+        commandName: "rookery-bench", abstract: "Benchmarks that drive a real server (run them with bin/bench).",
+        discussion: """
+            Runs the `rookery` and `rookery-client` binaries beside this one (bin/bench builds all
+            three in release mode into lib/rookery/). Run on an otherwise idle machine.
+            """,
+        subcommands: [SubmitBench.self, VerifyBench.self, CronBench.self, ReleaseBench.self, AuditBench.self])
 
     struct SubmitBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "submit",
-            abstract: "Signed submissions from simulated devices against a real server.",
+            abstract: "Signed submissions from enrolled devices against a real server.",
             discussion: """
-                Starts `rookery server` in a scratch install root on 127.0.0.1, enrolls and accepts
-                --devices device keys, signs --requests submissions of a realistic 5-10 KB document
-                ahead of time (signing is the devices' cost, not the server's), then sends them at
-                --concurrency and reports requests/s, median and p99 latency, and the CPU seconds the
-                server side (server, verify workers and their gpg runs) spent per 1,000 submissions,
-                measured as the machine's busy time minus the benchmark's own: run it on an idle machine.
-                With --tls the server listens on HTTPS with a self-signed certificate the senders pin,
-                and every submission makes a new connection and handshake, as a device's cron run does.
+                Starts `rookery server` in a scratch install root on 127.0.0.1, makes --devices device
+                keys (in eight GnuPG homes), enrolls each through the real endpoint and accepts it; then for
+                each --concurrency level signs --requests submissions of a realistic laptop document
+                (padded to --document-bytes) ahead of time (signing is the devices' cost, not the
+                server's), sends them at that concurrency and reports requests/s, median and p99
+                latency, the server's CPU seconds per 1,000 submissions and its peak RSS.
+                CPU is given twice: the server process alone (/proc/PID/stat), and the server's whole
+                side (with its verify helpers and gpg runs), the machine's busy time minus the
+                benchmark's own. With --tls every submission makes its own HTTPS connection and
+                handshake, as a device's cron run does. --root keeps the server root and the device
+                keys for later runs, which skip making and enrolling the devices.
                 """)
 
-        @Option(help: "Simulated devices.") var devices = 20
-        @Option(help: "Requests in flight at once.") var concurrency = 1
-        @Option(help: "Submissions to send.") var requests = 1000
+        @Option(help: "Enrolled devices that sign the submissions.") var devices = 20
+        @Option(help: "Requests in flight at once; a comma-separated list (1,16,64) runs each in turn.")
+        var concurrency = ConcurrencyLevels([1])
+        @Option(help: "Submissions to send at each concurrency.") var requests = 1000
+        @Option(help: "Pad every signed submission to about this many bytes (default: the laptop document as it is, about 6.5 KB).")
+        var documentBytes: Int?
+        @Option(help: "Write verify_with: native|gpgme into the server's settings (default: nothing, the server's own default).")
+        var verifyWith: VerifyWith?
+        @Option(help: "Keep the server root and device keys in DIR; a later run with the same DIR reuses them (and makes only the devices it lacks).")
+        var root: String?
         @Flag(help: "Send over HTTPS (TLS) instead of plain HTTP.") var tls = false
-        @Flag(help: "Print the result as JSON.") var json = false
+        @Flag(help: "Print each result as a line of JSON.") var json = false
 
         func run() async throws {
-            guard devices > 0, concurrency > 0, requests > 0 else {
-                throw ValidationError("--devices, --concurrency and --requests must be positive")
-            }
-            let result = try await SubmitBenchmark(devices: devices, concurrency: concurrency, requests: requests, tls: tls).run()
-            print(json ? result.json : result.text)
+            guard devices > 0, requests > 0 else { throw ValidationError("--devices and --requests must be positive") }
+            try BenchDocument.checkSize(documentBytes)
+            let benchmark = SubmitBenchmark(devices: devices, levels: concurrency.levels, requests: requests,
+                                            documentBytes: documentBytes, tls: tls, verifyWith: verifyWith, keepRoot: root)
+            try await benchmark.run { result in print(json ? result.json : result.text + "\n") }
         }
     }
 

@@ -2,9 +2,9 @@ import Foundation
 import RookeryCore
 import RookeryServer
 
-/// `rookery bench audit`: the issues audit over a large stored fleet. Seeds --devices accepted
+/// `rookery-bench audit`: the issues audit over a large stored fleet. Seeds --devices accepted
 /// devices with realistic documents (a tenth or so failing each of several shipped checks) into a
-/// scratch root's SQLite file, then runs `rookery issues audit --cron` from this binary twice
+/// scratch root's SQLite file, then runs `rookery issues audit --cron` (the binary beside this one) twice
 /// under GNU time: the first pass opens every issue, the second is the steady hourly run.
 struct AuditBenchmark {
     let devices: Int
@@ -57,7 +57,7 @@ struct AuditBenchmark {
             try await seed(SQLiteStore(path: database))
         }
 
-        let binary = InstallRoot.currentExecutable
+        let binary = try BenchServer.rookeryBinary()
         let environment = ["ROOKERY_HOME": root, "PATH": "/usr/bin:/bin"]
         let passes = try (0..<2).map { _ in
             let (ms, kb) = try CronBenchmark.timed(binary, ["issues", "audit", "--cron"], environment: environment,
