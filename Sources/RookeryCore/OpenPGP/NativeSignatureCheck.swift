@@ -5,8 +5,8 @@ import Foundation
 /// on Ed25519 over SHA-256 or SHA-512. Anything else is `.notUnderstood` and goes to GPGME.
 ///
 /// gpg's checks, each matched here: the signature names its maker (issuer key ID or
-/// fingerprint) and that key is in the device's key; the left 16 bits of the hash match; the
-/// Ed25519 signature verifies; the key is no newer than the signature nor than now (gpg's "time
+/// fingerprint) and that key is in the device's key; the Ed25519 signature verifies (gpg does
+/// not compare the stated left 16 bits of the hash, so neither does this); the key is no newer than the signature nor than now (gpg's "time
 /// conflict"); the signature has not expired; the key (and, for a subkey, its primary key) is not
 /// revoked or expired now; the key may sign (key flags, and a cross-certified subkey); no
 /// critical subpacket gpg does not know. gpg accepts signatures dated in the future, and so does

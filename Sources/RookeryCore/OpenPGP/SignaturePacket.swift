@@ -11,8 +11,6 @@ struct SignaturePacket {
     let hashedPart: ArraySlice<UInt8>
     let hashed: [Subpacket]
     let unhashed: [Subpacket]
-    /// The left 16 bits of the signed hash, as the packet states them.
-    let hashPrefix: ArraySlice<UInt8>
     /// R and S, each 32 bytes.
     let signature: [UInt8]
 
@@ -47,7 +45,7 @@ struct SignaturePacket {
         hashedPart = body[body.startIndex..<hashedArea.endIndex]
         hashed = try Self.subpackets(hashedArea)
         unhashed = try Self.subpackets(reader.bytes(reader.bigEndian(2)))
-        hashPrefix = try reader.bytes(2)
+        _ = try reader.bytes(2)  // the left 16 bits of the hash: see isMade
         signature = try Self.scalar(&reader) + Self.scalar(&reader)
         guard reader.atEnd else { throw NotUnderstood("bytes after the signature's two numbers") }
     }
@@ -85,7 +83,9 @@ struct SignaturePacket {
     }
 
     /// Whether `key` made this signature over `parts` (then this packet's hashed part and the v4
-    /// trailer, RFC 9580 5.2.4): the stated left 16 bits first, as gpg checks them, then Ed25519.
+    /// trailer, RFC 9580 5.2.4). The stated left 16 bits of the hash are not compared: they are
+    /// outside what is signed, a hint for a quick reject, and gpg 2.2 accepts a good signature
+    /// whatever they say (the differential test flips them).
     func isMade(by key: KeyPacket, over parts: [[UInt8]]) throws -> Bool {
         guard let point = key.ed25519 else { throw NotUnderstood("a signature by a key that is not Ed25519") }
         let count = UInt32(hashedPart.count)
@@ -93,7 +93,6 @@ struct SignaturePacket {
         let digest: [UInt8] = hashAlgorithm == Self.sha256
             ? Self.digest(SHA256(), parts + [Array(hashedPart), trailer])
             : Self.digest(SHA512(), parts + [Array(hashedPart), trailer])
-        guard digest.prefix(2).elementsEqual(hashPrefix) else { return false }
         return point.isValidSignature(signature, for: digest)
     }
 
