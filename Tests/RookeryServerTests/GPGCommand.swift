@@ -9,21 +9,26 @@ struct GPGCommand {
 
     struct Failed: Error, CustomStringConvertible { let description: String }
 
-    /// Runs gpg in batch mode (no passphrase, nobody to ask); throws on a non-zero exit.
-    func run(_ arguments: [String], fakedTime: Int? = nil) throws {
+    /// Runs gpg in batch mode (no passphrase, nobody to ask) and returns what it printed;
+    /// throws on a non-zero exit.
+    @discardableResult
+    func run(_ arguments: [String], fakedTime: Int? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/gpg")
         process.arguments = ["--homedir", home, "--batch", "--yes", "--quiet", "--pinentry-mode", "loopback",
                              "--passphrase", ""] + (fakedTime.map { ["--faked-system-time", "\($0)"] } ?? []) + arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
+        let output = home + "/gpg.out", errors = home + "/gpg.err"
+        FileManager.default.createFile(atPath: output, contents: nil)
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
         try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let message = (try? Data(contentsOf: URL(fileURLWithPath: errors))) ?? Data()
         guard process.terminationStatus == 0 else {
             throw Failed(description: "gpg \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
         }
+        return try String(contentsOfFile: output, encoding: .utf8)
     }
 
     /// Makes a key now (or at `fakedTime`) and returns its fingerprint.
@@ -35,9 +40,7 @@ struct GPGCommand {
 
     /// The primary key's fingerprint, then its subkeys'.
     func fingerprints(of userID: String) throws -> [String] {
-        let listing = home + "/listing"
-        try run(["--with-colons", "--output", listing, "--list-keys", "=" + userID])
-        return try String(contentsOfFile: listing, encoding: .utf8).split(separator: "\n")
+        try run(["--with-colons", "--list-keys", "=" + userID]).split(separator: "\n")
             .filter { $0.hasPrefix("fpr:") }.map { String($0.split(separator: ":", omittingEmptySubsequences: false)[9]) }
     }
 
