@@ -139,7 +139,7 @@ public struct ServerSettings: Codable, Sendable {
         if let checker = try c.decodeIfPresent(String.self, forKey: .verifyWith) {
             guard let known = SignatureChecker(rawValue: checker) else {
                 throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.verifyWith],
-                                     reason: "verify_with is \(checker); write native or gpgme")
+                                     reason: "verify_with must be native or gpgme")
             }
             verifyWith = known
         }
