@@ -60,7 +60,8 @@ public struct ServerContext: Sendable {
             pool: pool,
             verifier: verifyWorkerExecutable.map {
                 VerifierWorkerPool(executable: $0, homeDirectory: root.serverDeviceKeyring)
-            })
+            },
+            native: loaded.verifyWith == .native ? NativeSignatureVerifier() : nil)
         releases = ReleaseLibrary(directory: root.clientReleaseArchive)
     }
 

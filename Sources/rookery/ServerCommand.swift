@@ -17,6 +17,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Hand enrollment checks to the checker listening on this Unix socket.",
                                discussion: "systemd's rookery-enroll-check.socket (server-setup.sh installs it) starts one `rookery enroll-check` per connection as a user of its own. Without this option, the server starts each check itself (as untrusted_user when it runs as root)."))
     var enrollmentCheckSocket: String?
+    @Option(help: "Check device signatures with native or gpgme, instead of the settings' verify_with.")
+    var verifyWith: String?
 
     func run() async throws {
         let root = InstallRoot.fromEnvironment()
@@ -80,6 +82,12 @@ struct ServerCommand: AsyncParsableCommand {
             }
             settings.listenPort = port
             settings.ports = []
+        }
+        if let verifyWith {
+            guard let checker = SignatureChecker(rawValue: verifyWith) else {
+                throw ValidationError("--verify-with \(verifyWith): write native or gpgme")
+            }
+            settings.verifyWith = checker
         }
         return settings
     }

@@ -80,6 +80,7 @@ final class ServerProcess {
         process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
         process.arguments = ["server", "--port-file", portFile, "--log-level", "warning"]
             + (onSettingsPorts ? [] : ["--port", "\(port)"]) + extraArguments
+            + (ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].map { ["--verify-with", $0] } ?? [])
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
         process.environment = environment

@@ -48,6 +48,10 @@ func makeServerContext(_ sandbox: Sandbox, configure: (inout ServerSettings) -> 
     var settings = ServerSettings()
     settings.listenPort = 0
     settings.database = "var/server/test.sqlite"
+    // The suites run once as they are (native checks) and once with ROOKERY_TEST_VERIFY_WITH=gpgme.
+    if let checker = ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].flatMap(SignatureChecker.init) {
+        settings.verifyWith = checker
+    }
     configure(&settings)
     let root = InstallRoot(path: try sandbox.directory("server"))
     return try ServerContext(root: root, settings: settings)

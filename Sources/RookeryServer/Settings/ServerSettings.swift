@@ -1,6 +1,14 @@
 import Foundation
 import RookeryCore
 
+/// What checks device signatures (`verify_with`).
+public enum SignatureChecker: String, Codable, Sendable {
+    /// swift-crypto in the server process; GPGME for anything it does not understand.
+    case native
+    /// GPGME (gpg processes) for every signature.
+    case gpgme
+}
+
 /// `server/settings.yml`. Every field is optional in the file; see settings.yml.template.
 public struct ServerSettings: Codable, Sendable {
     /// Address and port to listen on.
@@ -17,6 +25,9 @@ public struct ServerSettings: Codable, Sendable {
     public var enrollmentTokens: [String] = []
     /// Threads that run signature checks (gpg processes) off the event loop.
     public var verifyThreads: Int = 8
+    /// Who checks a known device's signatures: the native checks first (GPGME for what they do
+    /// not understand), or GPGME alone.
+    public var verifyWith: SignatureChecker = .native
     /// New enrollments without a valid token are refused (429) while this many devices wait.
     public var maxPendingDevices: Int = 1000
     /// What client releases carry: the URL devices use (empty: http://listen_host:listen_port)
@@ -99,7 +110,7 @@ public struct ServerSettings: Codable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listenHost = "listen_host", listenPort = "listen_port", ports = "port", database
         case maxBodyBytes = "max_body_bytes", allowedClockSkew = "allowed_clock_skew"
-        case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads"
+        case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads", verifyWith = "verify_with"
         case maxPendingDevices = "max_pending_devices"
         case clientServerURL = "client_server_url", clientEnrollmentToken = "client_enrollment_token"
         case clientCAFile = "client_ca_file"
@@ -135,6 +146,13 @@ public struct ServerSettings: Codable, Sendable {
         allowedClockSkew = try c.decodeIfPresent(Int.self, forKey: .allowedClockSkew) ?? d.allowedClockSkew
         enrollmentTokens = try c.decodeIfPresent([String].self, forKey: .enrollmentTokens) ?? d.enrollmentTokens
         verifyThreads = try c.decodeIfPresent(Int.self, forKey: .verifyThreads) ?? d.verifyThreads
+        if let checker = try c.decodeIfPresent(String.self, forKey: .verifyWith) {
+            guard let known = SignatureChecker(rawValue: checker) else {
+                throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.verifyWith],
+                                     reason: "verify_with must be native or gpgme")
+            }
+            verifyWith = known
+        }
         maxPendingDevices = try c.decodeIfPresent(Int.self, forKey: .maxPendingDevices) ?? d.maxPendingDevices
         clientServerURL = try c.decodeIfPresent(String.self, forKey: .clientServerURL) ?? d.clientServerURL
         clientEnrollmentToken = try c.decodeIfPresent(String.self, forKey: .clientEnrollmentToken) ?? d.clientEnrollmentToken

@@ -5,9 +5,13 @@ import RookeryCore
 /// is the truth about device keys; this keyring is a cache of them that fills itself: a submission whose key is not here yet has it imported from the device's
 /// record and checked again. So an admin command on any host, or another server process sharing
 /// the database, needs nothing but the database. All calls run on the blocking pool.
+///
+/// With a `NativeSignatureVerifier`, a device's signature is checked natively first, and only
+/// what it does not understand goes to gpg (`verify_with: native`, the default).
 public struct ServerKeyring: Sendable {
     public let openPGP: OpenPGP
     private let verifier: any SignatureVerifier
+    private let native: NativeSignatureVerifier?
     private let enrollmentChecker: any EnrollmentChecking
     private let pool: BlockingPool
     /// One import at a time: the first submissions of a new device arrive together, and gpg
@@ -15,11 +19,13 @@ public struct ServerKeyring: Sendable {
     private let importing = Locked(())
 
     /// `verifier` checks signatures against this keyring; nil means in this process.
+    /// `native` checks them before it; nil: only gpg does.
     public init(homeDirectory: String, enrollmentChecker: any EnrollmentChecking, pool: BlockingPool,
-                verifier: (any SignatureVerifier)? = nil) throws {
+                verifier: (any SignatureVerifier)? = nil, native: NativeSignatureVerifier? = nil) throws {
         openPGP = OpenPGP(homeDirectory: homeDirectory)
         try openPGP.prepareHome(publicKeysOnly: true)
         self.verifier = verifier ?? openPGP
+        self.native = native
         self.enrollmentChecker = enrollmentChecker
         self.pool = pool
     }
@@ -27,8 +33,16 @@ public struct ServerKeyring: Sendable {
     /// Verifies a signature by a known device. `storedKey` is the device's public key from the
     /// database, imported when the keyring does not have it yet.
     public func verify(signature: Data, body: Data, storedKey: String) async throws -> VerifiedSignature {
-        let (verifier, openPGP, importing) = (self.verifier, self.openPGP, self.importing)
+        let (verifier, openPGP, importing, native) = (self.verifier, self.openPGP, self.importing, self.native)
         return try await pool.run {
+            switch native?.verify(signature: signature, body: body, storedKey: storedKey) {
+            case .accepted(let fingerprint)?:
+                return VerifiedSignature(fingerprint: fingerprint, validity: NativeSignatureVerifier.validity)
+            case .refused(let reason)?:
+                throw OpenPGPError("verify", message: reason)
+            case .notUnderstood(_)?, nil:
+                break
+            }
             do {
                 return try verifier.verify(signature: signature, data: body)
             } catch let error as OpenPGPError where error.kind != .refused {
