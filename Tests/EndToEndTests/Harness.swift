@@ -79,8 +79,10 @@ final class ServerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
         process.arguments = ["server", "--port-file", portFile, "--log-level", "warning"]
-            + (onSettingsPorts ? [] : ["--port", "\(port)"]) + extraArguments
+            + (onSettingsPorts ? [] : ["--port", "\(port)"])
+            // Before extraArguments, so that a test's own --verify-with wins.
             + (ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].map { ["--verify-with", $0] } ?? [])
+            + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
         process.environment = environment
