@@ -180,13 +180,47 @@ import Testing
     @Test func aBatchPrunesNoncesPastTheirLifetime() async throws {
         let writer = GroupCommitWriter(store: store, nonceLifetime: 600)
         let old = Self.nonce(), recent = Self.nonce()
-        // Far from the edge on either side: a loaded machine may take seconds between the calls.
-        #expect(try await writer.recordNonce(old, seenAt: Date().addingTimeInterval(-900)))
+        // Kept for the lifetime and the margin (900 s here); far from the edge on either side:
+        // a loaded machine may take seconds between the calls.
+        #expect(try await writer.recordNonce(old, seenAt: Date().addingTimeInterval(-1500)))
         #expect(try await writer.recordNonce(recent, seenAt: Date().addingTimeInterval(-300)))
         #expect(try await writer.recordNonce(Self.nonce(), seenAt: Date()))
         #expect(try await !isRecorded(old))
         #expect(try await isRecorded(recent))
         #expect(try await !writer.recordNonce(recent, seenAt: Date()))
+    }
+}
+
+/// A writer stalled by the disk (here: another process holding the database's write lock)
+/// queues at most 20 batches' worth of items; the rest are answered busy at once.
+@Suite struct GroupCommitQueueTests {
+    @Test func aStalledWriterQueuesABoundedNumberAndAnswersTheRestBusy() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        let path = context.root.resolve(context.settings.database)
+        let writer = GroupCommitWriter(store: context.store, nonceLifetime: 600, maxBatch: 1)
+        let lock = Process()
+        lock.executableURL = URL(fileURLWithPath: "/bin/sh")
+        lock.arguments = ["-c", "(echo 'BEGIN IMMEDIATE;'; sleep 4; echo 'COMMIT;') | sqlite3 \"$0\"", path]
+        try lock.run()
+        try await Task.sleep(for: .seconds(1))  // the lock is taken
+        let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    do {
+                        return try await writer.recordNonce(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
+                                                            seenAt: Date()) ? "recorded" : "replay"
+                    } catch let refusal as ProtocolError {
+                        return refusal.error.rawValue
+                    }
+                }
+            }
+            return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+        }
+        lock.waitUntilExit()
+        // One in the stalled transaction, twenty queued, the rest turned away.
+        #expect(outcomes["busy"] == 9 || outcomes["busy"] == 10, "\(outcomes)")
+        #expect((outcomes["recorded"] ?? 0) + (outcomes["busy"] ?? 0) == 30, "\(outcomes)")
     }
 }
 

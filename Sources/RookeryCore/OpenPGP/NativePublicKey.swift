@@ -36,7 +36,8 @@ public struct NativePublicKey: Sendable {
     }
 
     /// Critical subpackets gpg honours on self-signatures and that mean nothing more here.
-    static let handledCritical: Set<UInt8> = [2, 9, 11, 16, 21, 22, 23, 25, 27, 30, 32, 33]
+    /// (Not 23, key server preferences: gpg refuses a self-signature where it is critical.)
+    static let handledCritical: Set<UInt8> = [2, 9, 11, 16, 21, 22, 25, 27, 30, 32, 33]
 
     /// Reads an armored key block (bounded by `PublicKeyShape`). Throws `NotUnderstood` for
     /// anything outside the shapes above, malformed packets included.
@@ -122,10 +123,13 @@ public struct NativePublicKey: Sendable {
     }
 
     /// The key expiration time subpacket counts seconds from the key's creation; 0 or none: never.
+    /// gpg adds the two in 32 bits, so an expiry past 2106 wraps to an ordinary date there:
+    /// such a key is not understood here, never read as one that does not expire.
     private static func expiration(of key: KeyPacket, in signature: SignaturePacket) throws -> UInt32? {
         guard let seconds = try signature.hashedTime(SignaturePacket.Kind.keyExpiration), seconds > 0 else { return nil }
         let (sum, overflow) = key.creationTime.addingReportingOverflow(seconds)
-        return overflow ? nil : sum
+        guard !overflow else { throw NotUnderstood("a key expiry past 2106") }
+        return sum
     }
 
     static func bigEndian32(_ value: Int) -> [UInt8] {

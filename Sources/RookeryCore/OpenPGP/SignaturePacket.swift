@@ -68,11 +68,15 @@ struct SignaturePacket {
         return body.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    /// Whom the signature names as its maker: every issuer key ID and v4 fingerprint, either area.
+    /// Whom the signature names as its maker: every issuer key ID (either area, as gpg reads
+    /// them) and v4 fingerprint. gpg believes an issuer fingerprint only in the hashed area, so
+    /// one in the unhashed area is not understood here (GPGME judges it), never taken on trust.
     func issuers() throws -> (keyIDs: [ArraySlice<UInt8>], fingerprints: [ArraySlice<UInt8>]) {
-        let all = hashed + unhashed
-        let keyIDs = all.filter { $0.type == Kind.issuerKeyID }.map(\.body)
-        let fingerprints = try all.filter { $0.type == Kind.issuerFingerprint }.map { subpacket in
+        guard !unhashed.contains(where: { $0.type == Kind.issuerFingerprint }) else {
+            throw NotUnderstood("an issuer fingerprint outside the hashed area")
+        }
+        let keyIDs = (hashed + unhashed).filter { $0.type == Kind.issuerKeyID }.map(\.body)
+        let fingerprints = try hashed.filter { $0.type == Kind.issuerFingerprint }.map { subpacket in
             guard subpacket.body.count == 21, subpacket.body.first == 4 else {
                 throw NotUnderstood("an issuer fingerprint that is not a v4 one")
             }

@@ -16,6 +16,13 @@ public final class GroupCommitWriter: Sendable {
     private let maxWait: Duration
     /// How long a nonce is kept: a request older than this is refused as stale anyway.
     private let nonceLifetime: TimeInterval
+    /// Kept longer still by this much: a replay checked against the nonces at one moment may
+    /// reach its batch later (its signature check, the queue), and the nonce it collides with
+    /// must still be there then.
+    static let pruneMargin: TimeInterval = 300
+    /// Items waiting at most; more are answered `busy` (503) at once, and the device sends
+    /// again later. Each holds a document, so a stalled disk must not queue them without end.
+    private let maxQueued: Int
     private let state = Locked(State())
 
     private struct State {
@@ -45,6 +52,7 @@ public final class GroupCommitWriter: Sendable {
         self.nonceLifetime = nonceLifetime
         self.maxBatch = max(1, maxBatch)
         self.maxWait = maxWait
+        maxQueued = 20 * self.maxBatch
     }
 
     public var committed: Counts { state.withLock { $0.counts } }
@@ -53,11 +61,16 @@ public final class GroupCommitWriter: Sendable {
     /// disk. Throws the transaction's error, or the error that stopped this item alone.
     public func commit(_ item: CommitItem) async throws -> CommitOutcome {
         try await withCheckedThrowingContinuation { answer in
-            let (startDraining, filled) = state.withLock { state in
+            let (startDraining, filled, full): (Bool, CheckedContinuation<Void, Never>?, Bool) = state.withLock { state in
+                guard state.queue.count < maxQueued else { return (false, nil, true) }
                 state.queue.append(Waiting(item: item, answer: answer))
                 let filled = state.queue.count >= maxBatch ? state.filling.take()?.continuation : nil
                 defer { state.draining = true }
-                return (!state.draining, filled)
+                return (!state.draining, filled, false)
+            }
+            if full {
+                answer.resume(throwing: ProtocolError(.busy, "\(maxQueued) requests wait to be stored; try again later"))
+                return
             }
             filled?.resume()
             if startDraining { Task { await self.drain() } }
@@ -72,9 +85,9 @@ public final class GroupCommitWriter: Sendable {
     private func drain() async {
         while let batch = await nextBatch() {
             let items = batch.map(\.item)
-            // The earliest time any of them was verified: no nonce a request in this batch could
-            // still replay is dropped.
-            let pruneBefore = items.map(\.seenAt).min()!.addingTimeInterval(-nonceLifetime)
+            // From the earliest time any of them was verified, with a margin: no nonce a request
+            // in this batch, or one still on its way here, could replay is dropped.
+            let pruneBefore = items.map(\.seenAt).min()!.addingTimeInterval(-nonceLifetime - Self.pruneMargin)
             do {
                 let results = try await store.commit(items, pruneNoncesBefore: pruneBefore)
                 guard results.count == batch.count else {
