@@ -2,7 +2,7 @@ import Foundation
 import RookeryCore
 import RookeryServer
 
-/// `rookery bench cron`: what `client-cron` costs a device on the minutes when nothing is due.
+/// `bin/bench cron` (rookery-bench cron): what `client-cron` costs a device on the minutes when nothing is due.
 struct CronBenchmark {
     let clientBinary: String
     let runs: Int

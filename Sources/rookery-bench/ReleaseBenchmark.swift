@@ -3,7 +3,7 @@ import RookeryClient
 import RookeryCore
 import RookeryServer
 
-/// `rookery bench release`: how big a release is, and what installing one costs a device: a real
+/// `bin/bench release` (rookery-bench release): how big a release is, and what installing one costs a device: a real
 /// server publishes releases of the real client binary, and a device installs each with
 /// `rookery-client update` (signed answer, download, checks, unpack, switch).
 struct ReleaseBenchmark {
