@@ -31,6 +31,24 @@ import Testing
         #expect(JSONValue.string("\u{1b}]0;x\u{07}\u{9b}").serializedString == #""\u001b]0;x\u0007\u009b""#)
     }
 
+    /// The writer escapes byte by byte; every control character (C0, DEL, C1) in any mix with
+    /// other text, multi-byte text beside C1 controls included, is escaped and reads back whole.
+    @Test func randomTextIsEscapedAndReadsBack() throws {
+        let alphabet: [Unicode.Scalar] = ["a", "\"", "\\", "/", "\n", "\u{0}", "\u{1f}", "\u{7f}", "\u{80}", "\u{85}",
+                                          "\u{9f}", "\u{a0}", "\u{c2}", "é", "\u{2028}", "😀"]
+        var random = NativePacketFuzzTests.SeededGenerator(state: 7)
+        for _ in 0..<2000 {
+            var text = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...12, using: &random) { text.append(alphabet.randomElement(using: &random)!) }
+            let written = Array(JSONValue.string(String(text)).serializedString.utf8)
+            let raw = zip(written, written.dropFirst() + [0]).contains { byte, next in
+                byte < 0x20 || byte == 0x7F || (byte == 0xC2 && (0x80...0x9F).contains(next))
+            }
+            #expect(!raw, "a control character left unescaped in \(written)")
+            #expect(try JSONValue.parse(Data(written)) == .string(String(text)))
+        }
+    }
+
     @Test func diffAgainstNothingListsEveryLeaf() {
         let new = JSONValue.object(["plugins": .object(["a": .string("unknown"), "b": .object([:])])])
         #expect(DocumentDiff.changes(from: nil, to: new).map(\.path) == ["plugins.a", "plugins.b"])

@@ -17,13 +17,52 @@ public struct DocumentChange: Equatable, Sendable {
 /// because a list that shifts by one would otherwise show as a change at every index.
 public enum DocumentDiff {
     public static func changes(from old: JSONValue?, to new: JSONValue) -> [DocumentChange] {
-        let before = flatten(old ?? .object([:]))
-        let after = flatten(new)
         var changes: [DocumentChange] = []
-        for path in Set(before.keys).union(after.keys).sorted() where !same(before[path], after[path]) {
-            changes.append(DocumentChange(path: path, old: before[path], new: after[path]))
+        compare(old ?? .object([:]), new, path: "", into: &changes)
+        return changes.sorted { $0.path < $1.path }
+    }
+
+    /// Walks both sides at once, so the common case, a document that barely changed, builds no
+    /// path but those of its changed leaves (and of the objects above them).
+    private static func compare(_ old: JSONValue?, _ new: JSONValue?, path: String, into changes: inout [DocumentChange]) {
+        switch (members(of: old, at: path), members(of: new, at: path)) {
+        case (let before?, let after?):
+            for (key, child) in after {
+                compare(before[key], child, path: childPath(path, key), into: &changes)
+            }
+            for (key, child) in before where after[key] == nil {
+                compare(child, nil, path: childPath(path, key), into: &changes)
+            }
+        case (let before?, nil):
+            appendLeaves(of: before, path: path, asOld: true, into: &changes)
+            if let new, !path.isEmpty { changes.append(DocumentChange(path: path, old: nil, new: new)) }
+        case (nil, let after?):
+            if let old, !path.isEmpty { changes.append(DocumentChange(path: path, old: old, new: nil)) }
+            appendLeaves(of: after, path: path, asOld: false, into: &changes)
+        case (nil, nil):
+            if !path.isEmpty, !same(old, new) { changes.append(DocumentChange(path: path, old: old, new: new)) }
         }
-        return changes
+    }
+
+    /// The members of a value `flatten` walks into; nil for a leaf (or nothing).
+    private static func members(of value: JSONValue?, at path: String) -> [String: JSONValue]? {
+        guard case .object(let members)? = value, !members.isEmpty || path.isEmpty,
+              path.isEmpty || !SecretValue.isSecret(.object(members)) else { return nil }
+        return members
+    }
+
+    /// Every leaf below `path` on one side, as added or as removed.
+    private static func appendLeaves(of members: [String: JSONValue], path: String, asOld: Bool,
+                                     into changes: inout [DocumentChange]) {
+        var leaves: [String: JSONValue] = [:]
+        for (key, child) in members { collect(child, path: childPath(path, key), into: &leaves) }
+        for (leafPath, value) in leaves {
+            changes.append(DocumentChange(path: leafPath, old: asOld ? value : nil, new: asOld ? nil : value))
+        }
+    }
+
+    private static func childPath(_ path: String, _ key: String) -> String {
+        path.isEmpty ? escapeSegment(key) : path + "." + escapeSegment(key)
     }
 
     /// Secret values are equal when their hashes say so: their ciphertexts differ on every collection.
@@ -48,10 +87,7 @@ public enum DocumentDiff {
             if !path.isEmpty { leaves[path] = value }
             return
         }
-        for (key, child) in members {
-            let segment = escapeSegment(key)
-            collect(child, path: path.isEmpty ? segment : path + "." + segment, into: &leaves)
-        }
+        for (key, child) in members { collect(child, path: childPath(path, key), into: &leaves) }
     }
 
     /// A key as one path segment: `\` and `.` are escaped, so `{"a.b": 1}` and `{"a": {"b": 1}}`

@@ -16,7 +16,7 @@ extension SQLiteStore {
             defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
             var results: [Result<CommitOutcome, any Error>] = []
             try db.inTransaction {
-                try db.execute(sql: "DELETE FROM nonces WHERE seen_at < ?", arguments: [pruneNoncesBefore])
+                try db.cachedStatement(sql: "DELETE FROM nonces WHERE seen_at < ?").execute(arguments: [pruneNoncesBefore])
                 results = try items.map { try Self.commit($0, in: db) }
                 return .commit
             }
@@ -30,8 +30,8 @@ extension SQLiteStore {
         do {
             try db.inSavepoint {
                 // Seen before, in an earlier batch or by an earlier item of this one.
-                try db.execute(sql: "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)",
-                               arguments: [item.nonce, item.seenAt])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)")
+                    .execute(arguments: [item.nonce, item.seenAt])
                 guard db.changesCount == 1 else { return .rollback }
                 outcome = .recorded(try item.submission.map {
                     try storeLeavingNoTraceOfARefusal($0, history: item.history, in: db)

@@ -147,7 +147,7 @@ extension SQLiteStore {
     }
 
     private static func secretSelectors(in db: Database) throws -> [SecretSelector] {
-        try String.fetchAll(db, sql: "SELECT selector FROM secret_selectors ORDER BY selector").compactMap {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT selector FROM secret_selectors ORDER BY selector")).compactMap {
             try? SecretSelector($0)
         }
     }

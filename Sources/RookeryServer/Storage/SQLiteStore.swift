@@ -22,7 +22,7 @@ public final class SQLiteStore: Store {
 
     public func device(fingerprint: String) async throws -> Device? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE fingerprint = ?", arguments: [fingerprint])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE fingerprint = ?"), arguments: [fingerprint])
                 .map(Self.device(from:))
         }
     }
@@ -123,7 +123,8 @@ public final class SQLiteStore: Store {
 
     public func nonceSeen(_ nonce: String) async throws -> Bool {
         try await pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)", arguments: [nonce]) ?? false
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
+                           arguments: [nonce]) ?? false
         }
     }
 
@@ -155,40 +156,41 @@ public final class SQLiteStore: Store {
     }
 
     private static func store(_ submission: Submission, history: HistoryPolicy, in db: Database) throws -> SubmissionOutcome {
-        let state = try String.fetchOne(db, sql: "SELECT state FROM devices WHERE fingerprint = ?",
+        let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM devices WHERE fingerprint = ?"),
                                         arguments: [submission.fingerprint])
         guard state == DeviceState.accepted.rawValue else {
             return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
         }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
-            """, arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
+            """).execute(arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
         guard db.changesCount == 1 else { return .duplicate }
 
-        let oldText = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
+        let oldText = try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
                                           arguments: [submission.fingerprint])
         let old = try oldText.map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
         let document = submission.document(replacing: old)
         let changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }
         guard changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: changes.count) }
         for change in changes {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [submission.fingerprint, change.path, change.old.map(Self.historyValue)?.serializedString,
+                """).execute(arguments: [submission.fingerprint, change.path, change.old.map(Self.historyValue)?.serializedString,
                                  change.new.map(Self.historyValue)?.serializedString, submission.receivedAt])
         }
-        try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db)
-        try db.execute(sql: """
+        // Only new rows can push a device's history over its length.
+        if !changes.isEmpty { try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db) }
+        try db.cachedStatement(sql: """
             INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
             ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
                 failed_plugins = excluded.failed_plugins
-            """, arguments: [submission.fingerprint, document.serializedString, submission.receivedAt,
+            """).execute(arguments: [submission.fingerprint, document.serializedString, submission.receivedAt,
                              Self.failedPluginsText(document)])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
                 last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated)
             WHERE fingerprint = ?
-            """, arguments: [submission.receivedAt, submission.clientRelease, submission.port?.number,
+            """).execute(arguments: [submission.receivedAt, submission.clientRelease, submission.port?.number,
                              submission.port?.deprecated, submission.fingerprint])
         return .stored
     }
@@ -200,10 +202,10 @@ public final class SQLiteStore: Store {
 
     /// Drops a device's history rows older than its newest `keeping`.
     private static func pruneHistory(of fingerprint: String, keeping: Int, in db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             DELETE FROM changes WHERE fingerprint = ? AND id <= (
                 SELECT id FROM changes WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-            """, arguments: [fingerprint, fingerprint, max(0, keeping)])
+            """).execute(arguments: [fingerprint, fingerprint, max(0, keeping)])
     }
 
     public func latestDocument(fingerprint: String) async throws -> JSONValue? {

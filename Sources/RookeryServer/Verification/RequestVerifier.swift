@@ -56,8 +56,6 @@ public struct RequestVerifier: Sendable {
     let store: any Store
     let keyring: ServerKeyring
     let allowedSkew: TimeInterval
-    /// Parsing runs here, off the event loop, at most as many at once as the pool is wide.
-    let pool: BlockingPool
     /// Enrollment checks are anyone's to ask for: only this many at once, shared by every port.
     let enrollmentChecks: ConcurrencyGate
     /// Group commit (issue 15): records the nonces, batched with other requests'.
@@ -66,8 +64,9 @@ public struct RequestVerifier: Sendable {
 
     public func verify(endpoint: WireProtocol.Endpoint, body: Data, signatureHeader: String?,
                        now: Date = Date()) async throws -> VerifiedRequest {
-        let limits = self.limits
-        let envelope = try await pool.run { try Envelope(scanning: body, for: endpoint, limits: limits) }
+        // Parsing runs on the caller's thread: route handlers run on Swift's cooperative pool, off
+        // the event loops, as many at once as there are cores, and parsing never waits.
+        let envelope = try Envelope(scanning: body, for: endpoint, limits: limits)
         let device = try await store.device(fingerprint: envelope.fingerprint)
         try Self.checkState(of: device, for: endpoint)
         let signature = try Self.decodeSignature(signatureHeader)
@@ -114,7 +113,7 @@ public struct RequestVerifier: Sendable {
             }
         }
         // An enrollment is anyone's (anyone can make a key): it keeps its envelope alone.
-        let fields = endpoint == .enroll ? envelope.fields : try await pool.run { try Self.parseWhole(body, limits: limits) }
+        let fields = endpoint == .enroll ? envelope.fields : try Self.parseWhole(body, limits: limits)
         return VerifiedRequest(endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
                                host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey)
     }
