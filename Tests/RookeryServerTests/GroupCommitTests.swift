@@ -50,7 +50,9 @@ import Testing
         }
     }
 
-    func isRecorded(_ nonce: String) async throws -> Bool { try await reader.nonceSeen(nonce) }
+    func isRecorded(_ nonce: String) async throws -> Bool {
+        try await reader.lookUpSigner(fingerprint: "", nonce: nonce).nonceSeen
+    }
 
     @Test func concurrentSubmissionsShareTransactionsAndEachIsAnsweredAfterItsCommit() async throws {
         let devices = try await acceptedDevices(8)

@@ -121,10 +121,13 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func nonceSeen(_ nonce: String) async throws -> Bool {
+    public func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup {
         try await pool.read { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
-                           arguments: [nonce]) ?? false
+            SignerLookup(
+                device: try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE fingerprint = ?"),
+                                         arguments: [fingerprint]).map(Self.device(from:)),
+                nonceSeen: try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
+                                             arguments: [nonce]) ?? false)
         }
     }
 

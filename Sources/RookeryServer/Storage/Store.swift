@@ -21,8 +21,9 @@ public protocol Store: IssueStore, SecretKeepingStore {
     /// remembered as revoked and forgotten `at`, so it is never accepted again without an admin.
     func forget(fingerprint: String, at: Date) async throws
 
-    /// Whether a nonce was recorded already (a cheap look before a signature check).
-    func nonceSeen(_ nonce: String) async throws -> Bool
+    /// What the checks of a signed request need before its signature, in one read: the device
+    /// with this key, and whether the nonce was recorded already (a cheap look before the check).
+    func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
 
@@ -79,5 +80,17 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .pendingPatchExists(let target): "a patch for \(target) is pending already"
         case .writeAheadLogBusy: "the documents were rewritten, but the write-ahead log could not be emptied: readers kept it busy for 5 s. Run the command again (it changes nothing more) to empty it"
         }
+    }
+}
+
+/// See `Store.lookUpSigner`.
+public struct SignerLookup: Sendable {
+    /// nil: no device has this key.
+    public let device: Device?
+    public let nonceSeen: Bool
+
+    public init(device: Device?, nonceSeen: Bool) {
+        self.device = device
+        self.nonceSeen = nonceSeen
     }
 }

@@ -67,7 +67,8 @@ public struct RequestVerifier: Sendable {
         // Parsing runs on the caller's thread: route handlers run on Swift's cooperative pool, off
         // the event loops, as many at once as there are cores, and parsing never waits.
         let envelope = try Envelope(scanning: body, for: endpoint, limits: limits)
-        let device = try await store.device(fingerprint: envelope.fingerprint)
+        let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce)
+        let device = lookup.device
         try Self.checkState(of: device, for: endpoint)
         let signature = try Self.decodeSignature(signatureHeader)
         guard abs(envelope.sentAt.timeIntervalSince(now)) <= allowedSkew else {
@@ -75,7 +76,7 @@ public struct RequestVerifier: Sendable {
         }
 
         // A request replayed within the window costs a lookup, not a gpg run.
-        guard try await !store.nonceSeen(envelope.nonce) else {
+        guard !lookup.nonceSeen else {
             throw ProtocolError(.replay, "nonce \(envelope.nonce) was already used")
         }
 
@@ -105,7 +106,7 @@ public struct RequestVerifier: Sendable {
         // other requests' (it keeps them for twice the skew). A submit's nonce goes in with its
         // document (SubmissionService), so the two are on disk together, or neither, when the
         // device is answered; every other endpoint records it here, before it acts, so a replay
-        // is refused before anything happens. Two copies that both got past `nonceSeen` above
+        // is refused before anything happens. Two copies that both got past `lookup.nonceSeen` above
         // meet in the writer, and the second is refused there.
         if endpoint != .submit {
             guard try await writer.recordNonce(envelope.nonce, seenAt: now) else {
@@ -153,7 +154,10 @@ public struct RequestVerifier: Sendable {
         guard header.utf8.count <= (SignatureShape.maxBytes + 2) / 3 * 4 + 8 else {
             throw ProtocolError(.badSignature, "the \(WireProtocol.signatureHeader) header is longer than a signature of \(SignatureShape.maxBytes) bytes")
         }
-        guard let signature = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)), !signature.isEmpty else {
+        var value = Substring(header)
+        while value.first == " " || value.first == "\t" { value.removeFirst() }
+        while value.last == " " || value.last == "\t" { value.removeLast() }
+        guard let signature = Data(base64Encoded: String(value)), !signature.isEmpty else {
             throw ProtocolError(.badSignature, "the \(WireProtocol.signatureHeader) header is not base64")
         }
         do { try SignatureShape.check(signature) } catch let refusal as SignatureShape.Refusal {
