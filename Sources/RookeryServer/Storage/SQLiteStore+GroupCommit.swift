@@ -33,9 +33,8 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)")
                     .execute(arguments: [item.nonce, item.seenAt])
                 guard db.changesCount == 1 else { return .rollback }
-                outcome = .recorded(try item.submission.map {
-                    try storeLeavingNoTraceOfARefusal($0, history: item.history, in: db)
-                })
+                // A refused submission writes nothing (see `store`), and its nonce stays used.
+                outcome = .recorded(try item.submission.map { try store($0, history: item.history, in: db) })
                 return .commit
             }
             return .success(outcome)

@@ -141,33 +141,22 @@ public final class SQLiteStore: Store {
     }
 
     public func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome {
-        try await pool.writeWithoutTransaction { db in
-            try Self.storeLeavingNoTraceOfARefusal(submission, history: history, in: db)
-        }
+        try await pool.write { db in try Self.store(submission, history: history, in: db) }
     }
 
-    /// Stores in a savepoint (a transaction of its own when none is open) that a refusal rolls
-    /// back: a refusal leaves no trace, not even the submission id, so the device may retry.
-    static func storeLeavingNoTraceOfARefusal(_ submission: Submission, history: HistoryPolicy,
-                                              in db: Database) throws -> SubmissionOutcome {
-        var outcome = SubmissionOutcome.stored
-        try db.inSavepoint {
-            outcome = try store(submission, history: history, in: db)
-            return outcome == .stored || outcome == .duplicate ? .commit : .rollback
-        }
-        return outcome
-    }
-
-    private static func store(_ submission: Submission, history: HistoryPolicy, in db: Database) throws -> SubmissionOutcome {
+    /// Stores a submission, or refuses it before writing anything: a refusal leaves no trace,
+    /// not even the submission id, so the device may retry. (So no savepoint is needed for a
+    /// refusal; the caller's transaction or savepoint undoes what an error stopped halfway.)
+    static func store(_ submission: Submission, history: HistoryPolicy, in db: Database) throws -> SubmissionOutcome {
         let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM devices WHERE fingerprint = ?"),
                                         arguments: [submission.fingerprint])
         guard state == DeviceState.accepted.rawValue else {
             return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
         }
-        try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
-            """).execute(arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
-        guard db.changesCount == 1 else { return .duplicate }
+        let storedBefore = try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM submissions WHERE fingerprint = ? AND submission_id = ?)
+            """), arguments: [submission.fingerprint, submission.submissionID]) ?? false
+        guard !storedBefore else { return .duplicate }
 
         let oldText = try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
                                           arguments: [submission.fingerprint])
@@ -175,6 +164,9 @@ public final class SQLiteStore: Store {
         let document = submission.document(replacing: old)
         let changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }
         guard changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: changes.count) }
+        try db.cachedStatement(sql: """
+            INSERT INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
+            """).execute(arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
         for change in changes {
             try db.cachedStatement(sql: """
                 INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
