@@ -71,6 +71,27 @@ import Testing
         }
     }
 
+    /// The server keeps the selectors it last saw rather than reading them for every submission;
+    /// the transaction that stores a document compares them with the database's. So a value
+    /// selected after the server last looked is still withheld, and so is one deselected after.
+    @Test func aSelectionMadeWhileTheServerRunsAppliesToTheNextSubmission() async throws {
+        try await withServer { client in
+            try await submit(client, inventory: ["serial": .string("SN-BEFORE"), "model": .string("T14")])
+            _ = try await admin.select([serial])
+            try await submit(client, inventory: ["serial": .string("SN-AFTER-SELECT"), "model": .string("T14")])
+            var stored = try #require(try await context.store.latestDocument(fingerprint: alice.fingerprint))
+            #expect(stored["plugins"]?["inventory"]?["serial"] == SecretValue.withheld.json)
+            let history = try await context.store.history(fingerprint: alice.fingerprint, limit: 100)
+            #expect(!history.contains { $0.new?.serializedString.contains("SN-AFTER-SELECT") == true })
+
+            try await context.store.changeSecretSelectors(adding: [], removing: [serial], at: Date())
+            let sealed = SecretValue(message: Data("ciphertext".utf8), hash: "dd44").json
+            try await submit(client, inventory: ["serial": sealed, "model": .string("T14")])
+            stored = try #require(try await context.store.latestDocument(fingerprint: alice.fingerprint))
+            #expect(stored["plugins"]?["inventory"]?["serial"] == SecretValue.withheld.json)
+        }
+    }
+
     @Test func aSecretShapedValueOutsideTheSelectionIsWithheld() async throws {
         try await withServer { client in
             _ = try await admin.select([serial])

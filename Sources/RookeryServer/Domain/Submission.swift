@@ -12,15 +12,20 @@ public struct Submission: Sendable {
     public let clientRelease: Int?
     /// The server port it came in on (the deprecated-port check reads it).
     public let port: ServerPort?
+    /// The secret-keeping selectors the document was checked against (values in clear at a
+    /// selected path withheld). The store refuses it when the selectors changed since
+    /// (`SubmissionOutcome.secretSelectorsChanged`), in the transaction that would store it.
+    public let secretSelectors: [SecretSelector]
 
     public init(fingerprint: String, submissionID: String, document: JSONValue, receivedAt: Date,
-                clientRelease: Int? = nil, port: ServerPort? = nil) {
+                clientRelease: Int? = nil, port: ServerPort? = nil, secretSelectors: [SecretSelector] = []) {
         self.fingerprint = fingerprint
         self.submissionID = submissionID
         self.document = document
         self.receivedAt = receivedAt
         self.clientRelease = clientRelease
         self.port = port
+        self.secretSelectors = secretSelectors
     }
 
     /// The document to store in place of `previous`: command results arrive once, in the
@@ -65,6 +70,9 @@ public enum SubmissionOutcome: Sendable, Equatable {
     case tooManyChanges(rows: Int)
     /// The device is no longer accepted (its state now, nil if it was forgotten).
     case deviceNotAccepted(DeviceState?)
+    /// Not stored: the secret-keeping selectors are these now, not those the document was checked
+    /// against. Check it again and send it again (a group-commit item's nonce stays unused).
+    case secretSelectorsChanged([SecretSelector])
 }
 
 /// One entry of a device's history: a leaf of its document that changed.

@@ -11,9 +11,15 @@ public struct SubmissionService: Sendable {
     let port: ServerPort
     let documentLimits: DocumentLimits
     let history: HistoryPolicy
+    /// The secret-keeping selectors as last seen (nil: not read yet). A submission is checked
+    /// against them and the store compares them in the transaction that stores it, so this
+    /// saves a read per submission without ever storing against stale ones.
+    let knownSelectors = Locked<[SecretSelector]?>(nil)
 
-    /// The submission a message makes; refused (400) when the document is over its limits.
-    private func submission(from request: Verified<SubmitRequest>, now: Date) async throws -> Submission {
+    /// The submission a message makes, checked against `selectors`; refused (400) when the
+    /// document is over its limits.
+    private func submission(from request: Verified<SubmitRequest>, selectors: [SecretSelector],
+                            now: Date) throws -> Submission {
         let message = request.message
         var document: [String: JSONValue] = [
             "plugins": .object(message.plugins),
@@ -29,8 +35,8 @@ public struct SubmissionService: Sendable {
         }
         return Submission(
             fingerprint: request.fingerprint, submissionID: message.submissionID,
-            document: try await withholdingClearSecrets(.object(document)), receivedAt: now,
-            clientRelease: message.release, port: port)
+            document: Self.withholdingClearSecrets(.object(document), selectors: selectors), receivedAt: now,
+            clientRelease: message.release, port: port, secretSelectors: selectors)
     }
 
     /// Group commit (issue 15): the request's nonce is recorded with its document, in one
@@ -38,18 +44,15 @@ public struct SubmissionService: Sendable {
     /// disk. A request refused for its own fields (read here, so that this holds for them too)
     /// uses up its nonce all the same, as at every other endpoint.
     public func submit(_ request: VerifiedRequest, now: Date = Date()) async throws -> SubmitAnswer {
-        let replay = ProtocolError(.replay, "nonce \(request.nonce) was already used")
-        let submission: Submission
+        let message: Verified<SubmitRequest>
         do {
-            submission = try await self.submission(from: try request.message(SubmitRequest.self), now: now)
+            message = try request.message(SubmitRequest.self)
         } catch let refusal as ProtocolError {
-            guard try await writer.recordNonce(request.nonce, seenAt: now) else { throw replay }
+            try await spendNonce(of: request, now: now)
             throw refusal
         }
-        guard case .recorded(let outcome?) = try await writer.commit(
-            CommitItem(nonce: request.nonce, seenAt: now, submission: submission, history: history)) else { throw replay }
-        let id = submission.submissionID
-        switch outcome {
+        let id = message.message.submissionID
+        switch try await store(message, now: now) {
         case .stored: return SubmitAnswer(status: .stored, submissionID: id)
         case .duplicate: return SubmitAnswer(status: .duplicate, submissionID: id)
         case .tooManyChanges(let rows):
@@ -57,15 +60,55 @@ public struct SubmissionService: Sendable {
         case .deviceNotAccepted(let state):
             // Revoked or forgotten while this request was being checked.
             throw ProtocolError(.revoked, "this device is \(state?.rawValue ?? "forgotten") now")
+        case .secretSelectorsChanged:
+            throw ProtocolError(.busy, "the secret-keeping selectors kept changing while this submission was stored; try again later")
         }
+    }
+
+    /// Stores the message's document checked against the selectors as last seen, and again
+    /// against the new ones when the store finds they changed (three tries at most).
+    private func store(_ message: Verified<SubmitRequest>, now: Date) async throws -> SubmissionOutcome {
+        var selectors = try await currentSelectors()
+        for _ in 0..<3 {
+            let submission: Submission
+            do {
+                submission = try self.submission(from: message, selectors: selectors, now: now)
+            } catch let refusal as ProtocolError {
+                try await spendNonce(of: message.request, now: now)
+                throw refusal
+            }
+            guard case .recorded(let outcome?) = try await writer.commit(
+                CommitItem(nonce: message.nonce, seenAt: now, submission: submission, history: history)) else {
+                throw Self.replay(message.request)
+            }
+            guard case .secretSelectorsChanged(let current) = outcome else { return outcome }
+            selectors = current
+            knownSelectors.withLock { $0 = current }
+        }
+        return .secretSelectorsChanged(selectors)
+    }
+
+    /// A refused request uses up its nonce, as at every other endpoint.
+    private func spendNonce(of request: VerifiedRequest, now: Date) async throws {
+        guard try await writer.recordNonce(request.nonce, seenAt: now) else { throw Self.replay(request) }
+    }
+
+    private static func replay(_ request: VerifiedRequest) -> ProtocolError {
+        ProtocolError(.replay, "nonce \(request.nonce) was already used")
+    }
+
+    private func currentSelectors() async throws -> [SecretSelector] {
+        if let known = knownSelectors.current { return known }
+        let read = try await store.secretSelectors()
+        knownSelectors.withLock { $0 = read }
+        return read
     }
 
     /// Only selected paths hold secrets, and never in clear: a selected value that arrives in
     /// clear (from a device that has not learned the selector yet) is withheld before anything is
     /// stored, and so is a secret-shaped value elsewhere (a device's own invention, or a path
     /// deselected since), which nobody could read and which would count as encrypted.
-    private func withholdingClearSecrets(_ document: JSONValue) async throws -> JSONValue {
-        let selectors = try await store.secretSelectors()
+    private static func withholdingClearSecrets(_ document: JSONValue, selectors: [SecretSelector]) -> JSONValue {
         var sealed = selectors.isEmpty ? document
             : SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil).seal(document).document
         var strays: [[String]] = []

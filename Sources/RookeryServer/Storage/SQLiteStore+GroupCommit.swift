@@ -33,8 +33,11 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)")
                     .execute(arguments: [item.nonce, item.seenAt])
                 guard db.changesCount == 1 else { return .rollback }
-                // A refused submission writes nothing (see `store`), and its nonce stays used.
-                outcome = .recorded(try item.submission.map { try store($0, history: item.history, in: db) })
+                // A refused submission writes nothing (see `store`), and its nonce stays used;
+                // but one checked against old selectors is checked again and comes back.
+                let stored = try item.submission.map { try store($0, history: item.history, in: db) }
+                outcome = .recorded(stored)
+                if case .secretSelectorsChanged? = stored { return .rollback }
                 return .commit
             }
             return .success(outcome)

@@ -146,7 +146,7 @@ extension SQLiteStore {
         return SecretValue.withheld.json.serializedString
     }
 
-    private static func secretSelectors(in db: Database) throws -> [SecretSelector] {
+    static func secretSelectors(in db: Database) throws -> [SecretSelector] {
         try String.fetchAll(db.cachedStatement(sql: "SELECT selector FROM secret_selectors ORDER BY selector")).compactMap {
             try? SecretSelector($0)
         }

@@ -153,6 +153,9 @@ public final class SQLiteStore: Store {
         guard state == DeviceState.accepted.rawValue else {
             return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
         }
+        // Read in this transaction, so `select` cannot come between the check and the store.
+        let selectors = try secretSelectors(in: db)
+        guard selectors == submission.secretSelectors else { return .secretSelectorsChanged(selectors) }
         let storedBefore = try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM submissions WHERE fingerprint = ? AND submission_id = ?)
             """), arguments: [submission.fingerprint, submission.submissionID]) ?? false
