@@ -167,14 +167,16 @@ public final class SQLiteStore: Store {
         let document = submission.document(replacing: old)
         let changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }
         guard changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: changes.count) }
+        // Converted once: GRDB formats a date through Foundation's DateFormatter each time.
+        let receivedAt = submission.receivedAt.databaseValue
         try db.cachedStatement(sql: """
             INSERT INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
-            """).execute(arguments: [submission.fingerprint, submission.submissionID, submission.receivedAt])
+            """).execute(arguments: [submission.fingerprint, submission.submissionID, receivedAt])
         for change in changes {
             try db.cachedStatement(sql: """
                 INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
                 """).execute(arguments: [submission.fingerprint, change.path, change.old.map(Self.historyValue)?.serializedString,
-                                 change.new.map(Self.historyValue)?.serializedString, submission.receivedAt])
+                                 change.new.map(Self.historyValue)?.serializedString, receivedAt])
         }
         // Only new rows can push a device's history over its length.
         if !changes.isEmpty { try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db) }
@@ -182,13 +184,13 @@ public final class SQLiteStore: Store {
             INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
             ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
                 failed_plugins = excluded.failed_plugins
-            """).execute(arguments: [submission.fingerprint, document.serializedString, submission.receivedAt,
+            """).execute(arguments: [submission.fingerprint, document.serializedString, receivedAt,
                              Self.failedPluginsText(document)])
         try db.cachedStatement(sql: """
             UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
                 last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated)
             WHERE fingerprint = ?
-            """).execute(arguments: [submission.receivedAt, submission.clientRelease, submission.port?.number,
+            """).execute(arguments: [receivedAt, submission.clientRelease, submission.port?.number,
                              submission.port?.deprecated, submission.fingerprint])
         return .stored
     }
