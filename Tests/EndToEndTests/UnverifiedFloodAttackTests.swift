@@ -86,10 +86,14 @@ import Testing
         // 20 failures on a budget of 5 a minute: 16 must drain (20 + 1 - 5), one every 12 s.
         // Only heads are sent: an answer means the body was never waited for (the server would
         // wait up to request_timeout, 30 s, for it).
-        for (body, signature) in forged {
+        let headsOnly = try forged.map { body, signature in
             let connection = try RawConnection(port: server.port, from: "127.0.0.9")
-            connection.send(Self.head(body: body, signature: signature))
-            let head = connection.answerHead(within: 10) ?? "no answer in 10 s"
+            #expect(connection.send(Self.head(body: body, signature: signature)))
+            return connection
+        }
+        let deadline = Date().addingTimeInterval(10)
+        for connection in headsOnly {
+            let head = connection.answerHead(within: deadline.timeIntervalSinceNow) ?? "no answer in 10 s"
             #expect(head.hasPrefix("HTTP/1.1 429"), "\(head)")
             let retryAfter = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("retry-after:") }
                 .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
