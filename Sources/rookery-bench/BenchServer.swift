@@ -48,10 +48,7 @@ final class BenchServer {
         caFile = tls ? root + "/server/bench.pem" : nil
         let settings = try Self.settings(root: root, tls: tls) + (verifyWith.map { "verify_with: \($0.rawValue)\n" } ?? "")
             // A fleet is enrolled all at once and accepted afterwards; every sender is 127.0.0.1.
-            // The budget of unverified failures counts requests in flight until they verify, so
-            // at concurrency 64 one address would pass the default of 60 (a known limit, see
-            // docs/benchmarks.md): raised here, since every sender is one address.
-            + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\nunverified_failures_per_minute: 100000\n"
+            + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\n"
         try settings.write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
         let portFile = root + "/port"
         try? FileManager.default.removeItem(atPath: portFile)

@@ -76,12 +76,16 @@ struct NormalDevice {
         return (answer.status, answer.seconds)
     }
 
+    /// A submission of `plugins`, signed and not sent.
+    func signedSubmission(plugins: [String: JSONValue] = [:]) throws -> SignedRequest {
+        try SignedRequest.make(endpoint: .submit,
+                               fields: ["submission_id": .string(UUID().uuidString), "plugins": .object(plugins)],
+                               host: client.name, fingerprint: fingerprint, signer: openPGP)
+    }
+
     /// Signs and POSTs a submission of `plugins`; the server's whole answer.
     func submit(plugins: [String: JSONValue]) throws -> RawAnswer {
-        let request = try SignedRequest.make(
-            endpoint: .submit,
-            fields: ["submission_id": .string(UUID().uuidString), "plugins": .object(plugins)],
-            host: client.name, fingerprint: fingerprint, signer: openPGP)
+        let request = try signedSubmission(plugins: plugins)
         return try postRaw(server.url, endpoint: "submit", body: request.body,
                            signatureHeader: request.signatureHeaderValue, scratch: client.root)
     }

@@ -92,6 +92,20 @@ final class RawConnection {
         return received
     }
 
+    /// The status line and headers of the server's next answer, once they have all arrived;
+    /// nil if they have not within `seconds`.
+    func answerHead(within seconds: TimeInterval) -> String? {
+        var received = Data()
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            received += receivedSoFar()
+            let text = String(decoding: received, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n") { return String(text[..<end.lowerBound]) }
+            usleep(5_000)
+        }
+        return nil
+    }
+
     private static func address(_ text: String, port: Int) throws -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

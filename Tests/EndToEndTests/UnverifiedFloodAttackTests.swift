@@ -38,9 +38,9 @@ import Testing
         }
         let counts = answers.current
         print("UnverifiedFloodAttackTests: answers \(counts)")
-        // The budget (each request counted as it arrives), and at most one more that drained
-        // back in during the attack.
-        #expect((counts[401] ?? 0) <= 5 + 1, "\(counts)")
+        // The documented bound: the budget less one, the 8 requests that may be in flight at
+        // once when the last is let in, and at most one more that drained during the attack.
+        #expect((counts[401] ?? 0) <= 5 - 1 + 8 + 1, "\(counts)")
         #expect((counts[429] ?? 0) > 0, "\(counts)")
 
         // The 429 names when to come back.
@@ -48,6 +48,83 @@ import Testing
                                   forwardedFor: "198.51.100.7", scratch: sandbox.path)
         #expect(last.lowercased().contains("retry-after:"), "\(last)")
         #expect(last.hasPrefix("HTTP/1.1 429"), "\(last)")
+    }
+
+    /// Devices behind one NAT address, 100 requests in flight at once: the server holds them all
+    /// before any body is whole, and none is answered 429, since a request costs the budget (60)
+    /// nothing unless it fails.
+    @Test func aHundredValidRequestsInFlightAtOnceFromOneAddressAllSucceed() throws {
+        let sandbox = try Sandbox()
+        let server = try HostileInputAttackTests.server(
+            sandbox, settings: "unverified_failures_per_minute: 60\nmax_connections_per_address: 128\n")
+        let device = try NormalDevice(server: server, sandbox: sandbox)
+        let requests = try (0..<100).map { _ in try device.signedSubmission() }
+        let heads = try Self.sendAtOnce(requests.map { ($0.body, $0.signatureHeaderValue) }, port: server.port, from: "127.0.0.1")
+        let statuses = heads.map { $0?.split(separator: " ").dropFirst().first.map(String.init) ?? "none" }
+        #expect(statuses.allSatisfy { $0 == "200" }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+    }
+
+    /// A burst of bad signatures from one address, all in flight at once: all are let in (the
+    /// address had failed nothing yet) and all fail, as the documented bound allows (budget less
+    /// one, plus the requests in flight). Then the address owes the burst: its requests are
+    /// answered 429 with a Retry-After that pays back every failure past the budget, before their
+    /// bodies are read (none is sent), while a device at another address is served.
+    @Test func aBurstOfBadRequestsInParallelIsPaidBackByWaiting() throws {
+        let sandbox = try Sandbox()
+        let server = try HostileInputAttackTests.server(sandbox, settings: "unverified_failures_per_minute: 5\n")
+        let device = try NormalDevice(server: server, sandbox: sandbox)
+        let burst = 20
+        let forged = try (0..<burst).map { _ in
+            let request = try device.signedSubmission()
+            var signature = Array(request.signature)
+            signature[signature.count - 1] ^= 0xFF
+            return (request.body, Data(signature).base64EncodedString())
+        }
+        let heads = try Self.sendAtOnce(forged, port: server.port, from: "127.0.0.9")
+        #expect(heads.allSatisfy { $0?.hasPrefix("HTTP/1.1 401") == true }, "\(heads)")
+
+        // 20 failures on a budget of 5 a minute: 16 must drain (20 + 1 - 5), one every 12 s.
+        // Only heads are sent: an answer means the body was never waited for (the server would
+        // wait up to request_timeout, 30 s, for it).
+        let headsOnly = try forged.map { body, signature in
+            let connection = try RawConnection(port: server.port, from: "127.0.0.9")
+            #expect(connection.send(Self.head(body: body, signature: signature)))
+            return connection
+        }
+        let deadline = Date().addingTimeInterval(10)
+        for connection in headsOnly {
+            let head = connection.answerHead(within: deadline.timeIntervalSinceNow) ?? "no answer in 10 s"
+            #expect(head.hasPrefix("HTTP/1.1 429"), "\(head)")
+            let retryAfter = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("retry-after:") }
+                .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+            #expect(retryAfter.map { (170...192).contains($0) } == true, "\(head)")
+        }
+        #expect(try device.submit().status == 200)
+    }
+
+    /// Sends each request on a connection of its own from `source`, all but the last byte of its
+    /// body; once the server holds them all, the last bytes; returns each answer's status line
+    /// and headers (nil: none within 30 s).
+    static func sendAtOnce(_ requests: [(body: Data, signature: String)], port: Int, from source: String) throws -> [String?] {
+        let connections = try requests.map { body, signature in
+            let connection = try RawConnection(port: port, from: source)
+            let text = head(body: body, signature: signature) + String(decoding: body, as: UTF8.self)
+            #expect(connection.send(String(text.dropLast())))
+            return connection
+        }
+        // Time for the server to read every head and start waiting for every body.
+        usleep(1_000_000)
+        for (connection, request) in zip(connections, requests) {
+            #expect(connection.send(String(decoding: request.body.suffix(1), as: UTF8.self)))
+        }
+        // The answers wait in each socket's buffer, so reading one after another loses nothing.
+        return connections.map { $0.answerHead(within: 30) }
+    }
+
+    /// A submission's request line and headers, as a client sends them.
+    static func head(body: Data, signature: String) -> String {
+        "POST /rookery/v1/submit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "\(WireProtocol.signatureHeader): \(signature)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
     }
 
     /// The status line and headers of one POST.

@@ -81,30 +81,15 @@ import Testing
     /// `update` and `release` (so an old client can fetch its replacement), refused by `submit`.
     @Test func anUnboundBodyIsAnsweredByUpdateAndReleaseOnly() async throws {
         try await withAcceptedDevice { client in
-            let unboundUpdate = try device.sign(.update, bothFields, dropEndpoint: true)
+            let unboundUpdate = try device.sign(.update, bothFields, bindsEndpoint: false)
             #expect(try await post(client, unboundUpdate).status == .ok)
             // No release is published: not_found is the release endpoint's own answer.
-            let unboundRelease = try device.sign(.release, ["release": .integer(1)], dropEndpoint: true)
+            let unboundRelease = try device.sign(.release, ["release": .integer(1)], bindsEndpoint: false)
             try expectRefusal(try await post(client, unboundRelease), .notFound)
-            let unboundSubmit = try device.sign(.submit, bothFields, dropEndpoint: true)
+            let unboundSubmit = try device.sign(.submit, bothFields, bindsEndpoint: false)
             let refused = try await post(client, unboundSubmit)
             try expectRefusal(refused, .upgradeRequired)
             #expect(try await context.store.latestDocument(fingerprint: device.fingerprint) == nil)
         }
-    }
-}
-
-extension TestDevice {
-    /// Signs a body without the `endpoint` member, as a client before protocol revision 2 did.
-    func sign(_ endpoint: WireProtocol.Endpoint, _ fields: [String: JSONValue], dropEndpoint: Bool) throws -> SignedRequest {
-        var all = fields.filter { $0.key != WireProtocol.Field.endpoint }
-        all[WireProtocol.Field.host] = .string(host)
-        all[WireProtocol.Field.key] = .string(fingerprint)
-        all[WireProtocol.Field.sentAt] = .string(RFC3339.string(from: Date()))
-        let nonce = WireProtocol.makeNonce()
-        all[WireProtocol.Field.nonce] = .string(nonce)
-        let body = JSONValue.object(all).serialized()
-        return SignedRequest(endpoint: endpoint, body: body, signature: try openPGP.sign(body, fingerprint: fingerprint),
-                             nonce: nonce)
     }
 }

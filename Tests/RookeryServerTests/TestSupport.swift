@@ -37,9 +37,12 @@ struct TestDevice {
          "collected_at": .string(RFC3339.string(from: Date()))]
     }
 
-    func sign(_ endpoint: WireProtocol.Endpoint, _ fields: [String: JSONValue], now: Date = Date()) throws -> SignedRequest {
+    /// `bindsEndpoint: false` leaves the `endpoint` member out, as a client before protocol
+    /// revision 2 did.
+    func sign(_ endpoint: WireProtocol.Endpoint, _ fields: [String: JSONValue], now: Date = Date(),
+              bindsEndpoint: Bool = true) throws -> SignedRequest {
         try SignedRequest.make(endpoint: endpoint, fields: fields, host: host, fingerprint: fingerprint,
-                               signer: openPGP, now: now)
+                               signer: openPGP, now: now, bindsEndpoint: bindsEndpoint)
     }
 }
 

@@ -42,31 +42,45 @@ import Testing
     @Test func theBudgetRefillsAtItsRate() {
         let budget = UnverifiedRequestBudget(perMinute: 6)
         let start = Date()
-        for _ in 0..<6 { #expect(budget.reserve("192.0.2.1", now: start) == nil) }
-        #expect(budget.reserve("192.0.2.1", now: start) == 10)
+        for _ in 0..<6 {
+            #expect(budget.wait("192.0.2.1", now: start) == nil)
+            budget.charge("192.0.2.1", now: start)
+        }
+        #expect(budget.wait("192.0.2.1", now: start) == 10)
         #expect(budget.wait("192.0.2.2", now: start) == nil)
         // One failure drains every 10 s.
         #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(9)) != nil)
-        #expect(budget.reserve("192.0.2.1", now: start.addingTimeInterval(10.5)) == nil)
+        #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(10.5)) == nil)
+        budget.charge("192.0.2.1", now: start.addingTimeInterval(10.5))
         #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(10.5)) != nil)
     }
 
-    /// Requests in flight hold their reservation; one that verifies gives it back.
-    @Test func reservationsInFlightCountAndVerifiedOnesAreGivenBack() {
+    /// Requests let in cost nothing until they fail: any number may be in flight at once.
+    @Test func onlyFailuresAreCharged() {
         let budget = UnverifiedRequestBudget(perMinute: 3)
         let now = Date()
-        for _ in 0..<3 { #expect(budget.reserve("2001:db8::/64", now: now) == nil) }
-        #expect(budget.reserve("2001:db8::/64", now: now) != nil)
-        budget.giveBack("2001:db8::/64", now: now)
-        #expect(budget.reserve("2001:db8::/64", now: now) == nil)
-        #expect(budget.reserve("2001:db8::/64", now: now) != nil)
+        for _ in 0..<100 { #expect(budget.wait("2001:db8::/64", now: now) == nil) }
+        #expect(budget.trackedAddresses == 0)
+    }
+
+    /// Requests let in together may all fail: the bucket goes past the budget by as many, and
+    /// the address waits until it has drained below the budget again.
+    @Test func aBurstOfFailuresIsPaidBackByWaiting() {
+        let budget = UnverifiedRequestBudget(perMinute: 6)
+        let start = Date()
+        for _ in 0..<20 { #expect(budget.wait("192.0.2.1", now: start) == nil) }
+        for _ in 0..<20 { budget.charge("192.0.2.1", now: start) }
+        // 15 failures must drain (20 + 1 - 6), one every 10 s.
+        #expect(budget.wait("192.0.2.1", now: start) == 150)
+        #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(140)) == 10)
+        #expect(budget.wait("192.0.2.1", now: start.addingTimeInterval(150.5)) == nil)
     }
 
     @Test func aFloodOfAddressesKeepsTheTableBounded() {
         let budget = UnverifiedRequestBudget(perMinute: 3)
         let now = Date()
         for index in 0..<(3 * UnverifiedRequestBudget.maxAddresses) {
-            _ = budget.reserve("10.\(index >> 16).\(index >> 8 & 255).\(index & 255)", now: now)
+            budget.charge("10.\(index >> 16).\(index >> 8 & 255).\(index & 255)", now: now)
         }
         #expect(budget.trackedAddresses <= UnverifiedRequestBudget.maxAddresses)
         #expect(budget.trackedAddresses > 0)

@@ -24,17 +24,22 @@ public struct SignedRequest: Sendable {
     }
 
     /// The same from loose members: for tests and tools that must send what no message type
-    /// would (a body the server has to refuse).
+    /// would (a body the server has to refuse). An `endpoint` member in `fields` is kept as it
+    /// is; `bindsEndpoint: false` leaves the member out, as clients before protocol revision 2 did.
     public static func make(endpoint: WireProtocol.Endpoint, fields: [String: JSONValue],
                             host: String, fingerprint: String, signer: OpenPGP,
-                            now: Date = Date()) throws -> SignedRequest {
+                            now: Date = Date(), bindsEndpoint: Bool = true) throws -> SignedRequest {
         let nonce = WireProtocol.makeNonce()
         var all = fields
         all[WireProtocol.Field.host] = .string(host)
         all[WireProtocol.Field.key] = .string(fingerprint)
         all[WireProtocol.Field.sentAt] = .string(RFC3339.string(from: now))
         all[WireProtocol.Field.nonce] = .string(nonce)
-        if all[WireProtocol.Field.endpoint] == nil { all[WireProtocol.Field.endpoint] = .string(endpoint.rawValue) }
+        if !bindsEndpoint {
+            all[WireProtocol.Field.endpoint] = nil
+        } else if all[WireProtocol.Field.endpoint] == nil {
+            all[WireProtocol.Field.endpoint] = .string(endpoint.rawValue)
+        }
         let body = JSONValue.object(all).serialized()
         let signature = try signer.sign(body, fingerprint: fingerprint)
         return SignedRequest(endpoint: endpoint, body: body, signature: signature, nonce: nonce)

@@ -27,17 +27,16 @@ enum JSONAnswer {
     }
 }
 
-extension EnrollAnswer: ResponseGenerator {
+/// A protocol answer that goes out as it encodes: `JSONAnswer`, status 200.
+protocol JSONResponseGenerator: ResponseGenerator, Encodable {}
+
+extension JSONResponseGenerator {
     public func response(from request: Request, context: some RequestContext) throws -> Response { try JSONAnswer.response(self) }
 }
 
-extension SubmitAnswer: ResponseGenerator {
-    public func response(from request: Request, context: some RequestContext) throws -> Response { try JSONAnswer.response(self) }
-}
-
-extension AcknowledgeAnswer: ResponseGenerator {
-    public func response(from request: Request, context: some RequestContext) throws -> Response { try JSONAnswer.response(self) }
-}
+extension EnrollAnswer: JSONResponseGenerator {}
+extension SubmitAnswer: JSONResponseGenerator {}
+extension AcknowledgeAnswer: JSONResponseGenerator {}
 
 /// A signed answer: the exact bytes, and the server's signature over them in the header.
 extension SignedAnswer: ResponseGenerator {

@@ -35,9 +35,9 @@ struct SignedRequestMiddleware: RouterMiddleware {
         if endpoint == .enroll, checks.failures.isBlocked(key) {
             throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
         }
-        // Counted before the body is read, so parallel requests cannot all slip through one free
-        // slot; given back once the request verifies or fails in a way that does not count.
-        if let wait = checks.budget.reserve(key) {
+        // Only failures are charged, as each happens: requests in flight cost nothing, so any
+        // number may verify at once, and a burst of them that fails is paid back by waiting.
+        if let wait = checks.budget.wait(key) {
             checks.log.log(.overBudget, .warning, "\(address) used up its budget of requests failing before they verify; answered 429")
             throw ProtocolError(.tooManyFailures, "too many requests from \(address) failed their checks; wait \(wait) s",
                                 retryAfterSeconds: wait)
@@ -50,12 +50,9 @@ struct SignedRequestMiddleware: RouterMiddleware {
                 endpoint: endpoint, body: body,
                 signatureHeader: request.headers[HTTPField.Name(WireProtocol.signatureHeader)!])
         } catch let refusal as ProtocolError where UnverifiedRequestBudget.counts(refusal.error) {
+            checks.budget.charge(key)
             throw refusal
-        } catch {
-            checks.budget.giveBack(key)
-            throw error
         }
-        checks.budget.giveBack(key)
         return try await next(request, context)
     }
 

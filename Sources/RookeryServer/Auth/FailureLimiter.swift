@@ -17,8 +17,8 @@ public final class FailureLimiter: Sendable {
     let limit: Int
     let window: TimeInterval
     /// Counted attempts per key, oldest first; at most `maxAddresses` keys are remembered.
-    private let table = Locked(Table())
-    private let maxAddresses = 10_000
+    private let table: Locked<Table>
+    private static let maxAddresses = 10_000
 
     private struct Attempt {
         let id: UInt64
@@ -26,13 +26,17 @@ public final class FailureLimiter: Sendable {
     }
 
     private struct Table {
-        var attempts: [String: [Attempt]] = [:]
+        var attempts: BoundedAddressTable<[Attempt]>
         var nextID: UInt64 = 0
     }
 
     public init(limit: Int = 10, window: TimeInterval = 300) {
         self.limit = limit
         self.window = window
+        table = Locked(Table(attempts: BoundedAddressTable(
+            capacity: Self.maxAddresses,
+            isSpent: { attempts, now in !attempts.contains { now.timeIntervalSince($0.at) < window } },
+            lastUsed: { $0.last?.at ?? .distantPast })))
     }
 
     /// What failures are counted under: the address, but an IPv6 address's /64, since whoever
@@ -56,9 +60,8 @@ public final class FailureLimiter: Sendable {
         table.withLock { table in
             let recent = (table.attempts[key] ?? []).filter { now.timeIntervalSince($0.at) < window }
             guard recent.count < limit else { return nil }
-            if table.attempts[key] == nil && table.attempts.count >= maxAddresses { forgetOld(&table, now: now) }
             table.nextID += 1
-            table.attempts[key] = recent + [Attempt(id: table.nextID, at: now)]
+            table.attempts.set(recent + [Attempt(id: table.nextID, at: now)], for: key, now: now)
             return Reservation(key: key, id: table.nextID)
         }
     }
@@ -66,18 +69,9 @@ public final class FailureLimiter: Sendable {
     /// Uncounts an attempt whose check succeeded.
     public func giveBack(_ reservation: Reservation) {
         table.withLock { table in
-            table.attempts[reservation.key]?.removeAll { $0.id == reservation.id }
-            if table.attempts[reservation.key]?.isEmpty == true { table.attempts[reservation.key] = nil }
-        }
-    }
-
-    /// A flood of addresses must not grow memory: forgets those whose attempts are old, then, if
-    /// that is not enough, the half whose latest attempt is oldest.
-    private func forgetOld(_ table: inout Table, now: Date) {
-        table.attempts = table.attempts.filter { $0.value.contains { now.timeIntervalSince($0.at) < window } }
-        if table.attempts.count >= maxAddresses {
-            let newest = table.attempts.sorted { ($0.value.last?.at ?? .distantPast) > ($1.value.last?.at ?? .distantPast) }
-            table.attempts = Dictionary(uniqueKeysWithValues: newest.prefix(maxAddresses / 2).map { ($0.key, $0.value) })
+            guard let attempts = table.attempts[reservation.key] else { return }
+            let left = attempts.filter { $0.id != reservation.id }
+            table.attempts.set(left.isEmpty ? nil : left, for: reservation.key, now: Date())
         }
     }
 }

@@ -2,14 +2,21 @@ import Foundation
 import RookeryCore
 
 /// How many requests that fail before their signature verifies (malformed, too large, unknown
-/// key, bad signature, stale, replayed...) one address may send: a bucket of `perMinute` that
-/// refills at `perMinute` a minute. An address with an empty bucket is answered `429` with
-/// `Retry-After` before its body is read, so a stranger's garbage costs the server a table
-/// lookup, not a parse, a database read or a signature check.
+/// key, bad signature, replayed...) one address may send: a bucket of its failures that drains
+/// at `perMinute` a minute. A request is let in while the bucket holds fewer than `perMinute`;
+/// each failure is added as it happens, past `perMinute` too; a request that verifies costs
+/// nothing. An address whose bucket is full is answered `429` with `Retry-After` before its body
+/// is read, so a stranger's garbage costs the server a table lookup, not a parse, a database
+/// read or a signature check.
 ///
-/// Kept in memory per process, at most `maxAddresses` addresses (an IPv6 address counts by its
-/// /64, see `FailureLimiter.key`): about 100 bytes each. Devices whose requests verify never
-/// spend from it.
+/// Requests let in at once may all fail: in any T minutes an address gets at most
+/// `perMinute` - 1 + `perMinute` × T + (its requests in flight at once) failures through
+/// (docs/security.md), and a burst is paid back by waiting until the bucket drains below
+/// `perMinute` again. Requests in flight cost nothing until they fail, so devices behind one
+/// address may send any number at once.
+///
+/// Kept in memory per process, only for addresses that failed: at most `maxAddresses` (an IPv6
+/// address counts by its /64, see `FailureLimiter.key`), about 100 bytes each.
 public final class UnverifiedRequestBudget: Sendable {
     public let perMinute: Int
     static let maxAddresses = 10_000
@@ -19,10 +26,14 @@ public final class UnverifiedRequestBudget: Sendable {
         var updated: Date
     }
 
-    private let buckets = Locked([String: Bucket]())
+    private let buckets: Locked<BoundedAddressTable<Bucket>>
 
     public init(perMinute: Int) {
-        self.perMinute = max(1, perMinute)
+        let perMinute = max(1, perMinute)
+        self.perMinute = perMinute
+        buckets = Locked(BoundedAddressTable(capacity: Self.maxAddresses,
+                                             isSpent: { Self.drained($0, now: $1, perMinute: perMinute) == 0 },
+                                             lastUsed: { $0.updated }))
     }
 
     /// Refusals that count: what a stranger's garbage earns, before or at the signature check.
@@ -37,55 +48,30 @@ public final class UnverifiedRequestBudget: Sendable {
         }
     }
 
-    /// Whole seconds until `key` may send again; nil when it may now.
+    /// Whole seconds until `key` may send again; nil when it may now: its failures drained below
+    /// `perMinute`, one every 60 / perMinute seconds.
     public func wait(_ key: String, now: Date = Date()) -> Int? {
-        buckets.withLock { buckets in buckets[key].flatMap { wait(after: $0, now: now) } }
-    }
-
-    /// Counts a request of `key` as failed before its checks run, so that requests sent in
-    /// parallel cannot all pass one free slot; `giveBack` uncounts it when the request verifies.
-    /// Nil, counting nothing, when `key` has no room: then the seconds to wait.
-    public func reserve(_ key: String, now: Date = Date()) -> Int? {
         buckets.withLock { buckets in
-            if let bucket = buckets[key], let wait = wait(after: bucket, now: now) { return wait }
-            if buckets[key] == nil, buckets.count >= Self.maxAddresses { forgetOld(&buckets, now: now) }
-            let failures = buckets[key].map { drained($0, now: now) } ?? 0
-            buckets[key] = Bucket(failures: failures + 1, updated: now)
-            return nil
+            guard let bucket = buckets[key] else { return nil }
+            let excess = Self.drained(bucket, now: now, perMinute: perMinute) + 1 - Double(perMinute)
+            guard excess > 0 else { return nil }
+            return max(1, Int((excess * 60 / Double(perMinute)).rounded(.up)))
         }
     }
 
-    /// Uncounts a reservation whose request verified, or failed in a way that does not count.
-    public func giveBack(_ key: String, now: Date = Date()) {
+    /// Adds a failure of `key`, as it happens.
+    public func charge(_ key: String, now: Date = Date()) {
         buckets.withLock { buckets in
-            guard let bucket = buckets[key] else { return }
-            buckets[key] = Bucket(failures: max(0, drained(bucket, now: now) - 1), updated: now)
+            let failures = buckets[key].map { Self.drained($0, now: now, perMinute: perMinute) } ?? 0
+            buckets.set(Bucket(failures: failures + 1, updated: now), for: key, now: now)
         }
     }
 
     /// How many addresses the table holds now.
     var trackedAddresses: Int { buckets.withLock { $0.count } }
 
-    /// Room for one more failure, or the whole seconds until there is: one drains every
-    /// 60 / perMinute seconds.
-    private func wait(after bucket: Bucket, now: Date) -> Int? {
-        let excess = drained(bucket, now: now) + 1 - Double(perMinute)
-        guard excess > 0 else { return nil }
-        return max(1, Int((excess * 60 / Double(perMinute)).rounded(.up)))
-    }
-
     /// The failures left in `bucket` at `now`, after draining at `perMinute` a minute.
-    private func drained(_ bucket: Bucket, now: Date) -> Double {
+    private static func drained(_ bucket: Bucket, now: Date, perMinute: Int) -> Double {
         max(0, bucket.failures - max(0, now.timeIntervalSince(bucket.updated)) * Double(perMinute) / 60)
-    }
-
-    /// A flood of addresses must not grow memory: forgets the addresses whose buckets drained,
-    /// then, if that is not enough, the half that failed longest ago.
-    private func forgetOld(_ buckets: inout [String: Bucket], now: Date) {
-        buckets = buckets.filter { drained($0.value, now: now) > 0 }
-        if buckets.count >= Self.maxAddresses {
-            let newest = buckets.sorted { $0.value.updated > $1.value.updated }.prefix(Self.maxAddresses / 2)
-            buckets = Dictionary(uniqueKeysWithValues: newest.map { ($0.key, $0.value) })
-        }
     }
 }
