@@ -6,13 +6,13 @@ import Logging
 import RookeryCore
 
 /// Builds the server application for one port: a router with the protocol controller, settings
-/// from `context`. `rookery server` builds one per configured port, sharing `failures` and
-/// `connections` and `budget` (nil: a policy or budget of this port's own, from the settings);
+/// from `context`. `rookery server` builds one per configured port, sharing `failures`,
+/// `connections` and `budgets` (nil: a policy or budgets of this port's own, from the settings);
 /// a port with `tls` (see
 /// `ServerTLS`) speaks HTTPS and nothing else.
 public func buildApplication(context: ServerContext, logger: Logger, port: ServerPort? = nil,
                              tls: TLSConfiguration? = nil, failures: FailureLimiter = FailureLimiter(),
-                             connections: ConnectionPolicy? = nil, budget: UnverifiedRequestBudget? = nil,
+                             connections: ConnectionPolicy? = nil, budgets: AddressBudgets? = nil,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     throws -> some ApplicationProtocol
 {
@@ -26,7 +26,7 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     let controller = ProtocolController(
         checks: SignedRequestMiddleware.Checks(
             verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
-            failures: failures, budget: budget ?? UnverifiedRequestBudget(perMinute: settings.unverifiedFailuresPerMinute),
+            failures: failures, budgets: budgets ?? AddressBudgets(settings: settings),
             log: ThrottledLog(logger: logger)),
         enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
                                       maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),

@@ -48,7 +48,7 @@ final class BenchServer {
         caFile = tls ? root + "/server/bench.pem" : nil
         let settings = try Self.settings(root: root, tls: tls) + (verifyWith.map { "verify_with: \($0.rawValue)\n" } ?? "")
             // A fleet is enrolled all at once and accepted afterwards; every sender is 127.0.0.1.
-            + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\n"
+            + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\nenrollments_per_minute: 1000000\n"
         try settings.write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
         let portFile = root + "/port"
         try? FileManager.default.removeItem(atPath: portFile)

@@ -108,18 +108,18 @@ struct ServerCommand: AsyncParsableCommand {
         return context
     }
 
-    /// One application per port, all in this process; failures, unverified requests and open
-    /// connections are counted across them.
+    /// One application per port, all in this process; failures, unverified requests, enrollments
+    /// and open connections are counted across them.
     private func serve(_ listeners: [Listener], context: ServerContext, connections: ConnectionPolicy,
                        logger: Logger) async throws {
         let failures = FailureLimiter()
-        let budget = UnverifiedRequestBudget(perMinute: context.settings.unverifiedFailuresPerMinute)
+        let budgets = AddressBudgets(settings: context.settings)
         let host = context.settings.listenHost
         let apps = try listeners.enumerated().map { index, listener in
             let (port, portFile) = (listener.port, index == 0 ? self.portFile : nil)
             let scheme = listener.tls == nil ? "http" : "https"
             return try buildApplication(context: context, logger: logger, port: port, tls: listener.tls,
-                                        failures: failures, connections: connections, budget: budget) { actual in
+                                        failures: failures, connections: connections, budgets: budgets) { actual in
                 logger.notice("listening on \(scheme)://\(host):\(actual)\(port.deprecated ? " (deprecated)" : "")")
                 if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
             }

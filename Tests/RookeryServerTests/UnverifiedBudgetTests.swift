@@ -86,3 +86,29 @@ import Testing
         #expect(budget.trackedAddresses > 0)
     }
 }
+
+/// Every enrollment costs a gpg run, for whoever asks: one address may send
+/// `enrollments_per_minute`, whatever their outcome, and is then answered 429 before the body
+/// is read; its devices' other requests are not affected.
+@Suite struct EnrollmentBudgetTests {
+    @Test func anAddressPastItsEnrollmentsIsAnswered429WithRetryAfter() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox) { $0.enrollmentsPerMinute = 3 }
+        let devices = try (0..<4).map { try TestDevice(sandbox, name: "dev\($0)") }
+        let app = try buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            for device in devices.prefix(3) {
+                #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
+            }
+            let refused = try await post(client, try devices[3].sign(.enroll, try devices[3].enrollFields()))
+            try expectRefusal(refused, .tooManyFailures)
+            let retryAfter = refused.headers[.retryAfter].flatMap(Int.init)
+            #expect(retryAfter != nil && retryAfter! >= 1 && retryAfter! <= 20)
+            #expect(try await context.store.device(fingerprint: devices[3].fingerprint) == nil)
+            // An enrolled device at the same address goes on submitting.
+            try await context.store.setState(.accepted, fingerprint: devices[0].fingerprint, at: Date())
+            let submit = try devices[0].sign(.submit, TestDevice.submitFields(plugins: ["n": .integer(1)]))
+            #expect(try await post(client, submit).status == .ok)
+        }
+    }
+}

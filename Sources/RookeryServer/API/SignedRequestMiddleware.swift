@@ -20,7 +20,7 @@ struct SignedRequestMiddleware: RouterMiddleware {
         let maxBodyBytes: Int
         let authenticator: EndpointAuthenticator
         let failures: FailureLimiter
-        let budget: UnverifiedRequestBudget
+        let budgets: AddressBudgets
         /// Addresses running out of budget, at most one line every 10 s.
         let log: ThrottledLog
     }
@@ -37,10 +37,19 @@ struct SignedRequestMiddleware: RouterMiddleware {
         }
         // Only failures are charged, as each happens: requests in flight cost nothing, so any
         // number may verify at once, and a burst of them that fails is paid back by waiting.
-        if let wait = checks.budget.wait(key) {
+        if let wait = checks.budgets.unverifiedFailures.wait(key) {
             checks.log.log(.overBudget, .warning, "\(address) used up its budget of requests failing before they verify; answered 429")
             throw ProtocolError(.tooManyFailures, "too many requests from \(address) failed their checks; wait \(wait) s",
                                 retryAfterSeconds: wait)
+        }
+        if endpoint == .enroll {
+            // Every enrollment let in is charged at once, whatever its outcome: each is a gpg run.
+            if let wait = checks.budgets.enrollments.wait(key) {
+                checks.log.log(.overEnrollmentBudget, .warning, "\(address) used up its budget of enrollments; answered 429")
+                throw ProtocolError(.tooManyFailures, "too many enrollments from \(address); wait \(wait) s",
+                                    retryAfterSeconds: wait)
+            }
+            checks.budgets.enrollments.charge(key)
         }
         var context = context
         do {
@@ -50,7 +59,7 @@ struct SignedRequestMiddleware: RouterMiddleware {
                 endpoint: endpoint, body: body,
                 signatureHeader: request.headers[HTTPField.Name(WireProtocol.signatureHeader)!])
         } catch let refusal as ProtocolError where UnverifiedRequestBudget.counts(refusal.error) {
-            checks.budget.charge(key)
+            checks.budgets.unverifiedFailures.charge(key)
             throw refusal
         }
         return try await next(request, context)

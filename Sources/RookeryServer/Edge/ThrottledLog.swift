@@ -10,6 +10,8 @@ final class ThrottledLog: Sendable {
         case overCap, requestTimeout, responseTimeout
         /// An address ran out of its budget of unverified failures (`UnverifiedRequestBudget`).
         case overBudget
+        /// An address ran out of its budget of enrollments (`AddressBudgets`).
+        case overEnrollmentBudget
     }
 
     /// When a kind of line was last written, and how many have been left out since.

@@ -72,6 +72,9 @@ public struct ServerSettings: Codable, Sendable {
     /// Requests from one address that may fail before their signature verifies, per minute;
     /// beyond it the address is answered 429 until its budget refills (UnverifiedRequestBudget).
     public var unverifiedFailuresPerMinute: Int = 60
+    /// Enrollments one address may send per minute, each a gpg run (see `AddressBudgets`);
+    /// beyond it the address is answered 429 until its budget refills.
+    public var enrollmentsPerMinute: Int = 60
     /// Group commit: the most requests' nonces and documents one transaction takes, and how long
     /// (milliseconds) a batch waits to fill while other requests are arriving (0: never waits).
     public var commitBatchMax: Int = 50
@@ -121,7 +124,7 @@ public struct ServerSettings: Codable, Sendable {
         case historyRowsPerDevice = "history_rows_per_device", untrustedUser = "untrusted_user"
         case maxConnections = "max_connections", maxConnectionsPerAddress = "max_connections_per_address"
         case requestTimeout = "request_timeout", responseTimeout = "response_timeout"
-        case unverifiedFailuresPerMinute = "unverified_failures_per_minute"
+        case unverifiedFailuresPerMinute = "unverified_failures_per_minute", enrollmentsPerMinute = "enrollments_per_minute"
         case commitBatchMax = "commit_batch_max", commitBatchWaitMs = "commit_batch_wait_ms"
     }
 
@@ -174,6 +177,7 @@ public struct ServerSettings: Codable, Sendable {
         requestTimeout = try c.decodeIfPresent(Int.self, forKey: .requestTimeout) ?? d.requestTimeout
         responseTimeout = try c.decodeIfPresent(Int.self, forKey: .responseTimeout) ?? d.responseTimeout
         unverifiedFailuresPerMinute = try Self.positive(c, .unverifiedFailuresPerMinute) ?? d.unverifiedFailuresPerMinute
+        enrollmentsPerMinute = try Self.positive(c, .enrollmentsPerMinute) ?? d.enrollmentsPerMinute
         commitBatchMax = try Self.positive(c, .commitBatchMax) ?? d.commitBatchMax
         commitBatchWaitMs = try c.decodeIfPresent(Int.self, forKey: .commitBatchWaitMs) ?? d.commitBatchWaitMs
         guard (0...1000).contains(commitBatchWaitMs) else {
