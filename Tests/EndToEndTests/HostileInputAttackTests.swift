@@ -11,12 +11,14 @@ import Testing
     static let memoryBound = 150 * 1024 * 1024
 
     /// A started server with `settings` added to the harness's. Attacks and the normal device
-    /// share 127.0.0.1, so the budget for unverified failures (which would soon answer them all
-    /// 429) is set out of reach unless `settings` sets it: each test measures the check it names.
+    /// share 127.0.0.1, so the budgets for unverified failures and for enrollments (which would
+    /// soon answer them all 429) are set out of reach unless `settings` sets them: each test
+    /// measures the check it names.
     static func server(_ sandbox: Sandbox, settings: String = "") throws -> ServerProcess {
         let server = try ServerProcess(sandbox: sandbox)
-        let budget = settings.contains("unverified_failures_per_minute") ? "" : "unverified_failures_per_minute: 100000000\n"
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\n" + budget + settings, to: "srv/server/settings.yml")
+        let budgets = ["unverified_failures_per_minute", "enrollments_per_minute"]
+            .filter { !settings.contains($0) }.map { "\($0): 100000000\n" }.joined()
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\n" + budgets + settings, to: "srv/server/settings.yml")
         try server.start()
         return server
     }
