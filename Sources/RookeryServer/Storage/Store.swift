@@ -40,7 +40,8 @@ public protocol Store: IssueStore, SecretKeepingStore {
     /// updates the last submission time and client release. The device
     /// must still be accepted when the transaction runs (it may have been revoked meanwhile).
     /// `history` bounds the rows one submission adds (over it, nothing is stored) and prunes
-    /// the device's oldest rows beyond what it keeps.
+    /// the device's oldest rows beyond what it keeps. Nothing is stored either when the
+    /// secret-keeping selectors are not those the submission was checked against.
     func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome
     func latestDocument(fingerprint: String) async throws -> JSONValue?
     func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]
