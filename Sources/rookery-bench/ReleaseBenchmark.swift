@@ -73,7 +73,8 @@ struct ReleaseBenchmark {
         }
         // What cron costs a device in the minutes after an update: how the installer wrote the binary
         // decides how it sits in the page cache, and so how much of it every run maps.
-        let installedCron = try CronBenchmark(clientBinary: release + "/lib/rookery/rookery-client", runs: 50).run()
+        let installedCron = try CronBenchmark(clientBinary: release + "/lib/rookery/rookery-client", runs: 50,
+                                              coldBinary: false).run()
         return Result(runs: runs, tarballBytes: record?.size ?? 0, unpackedBytes: unpacked,
                       medianMs: wall[runs / 2], maxMs: wall[runs - 1], maxRSSKB: rss.max() ?? 0,
                       installedCron: installedCron)
