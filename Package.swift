@@ -23,9 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
-        // System libraries. GPGME is used through its C API; libcurl through a tiny C shim
-        // (curl_easy_setopt is variadic) that loads it on first use (see ccurl.h).
-        .systemLibrary(name: "CGPGME", path: "Sources/CGPGME"),
+        // System libraries, each through a small C shim that loads it on first use (see cgpgme.h
+        // and ccurl.h): GPGME's C API, and libcurl (curl_easy_setopt is variadic).
+        .target(name: "CGPGME", path: "Sources/CGPGME", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("dl")]),
 
         // Shared by client and server: documents, client settings and the settings-file reader,

@@ -85,7 +85,7 @@ struct BenchCommand: AsyncParsableCommand {
             commandName: "release",
             abstract: "Release size, and what installing an update costs a device.",
             discussion: """
-                Starts `rookery server` in a scratch root, enrolls one device that pins its key, then                 --runs times publishes a release of --client and the checkout's client files and times                 the device's `rookery-client update`: signed answer, download over 127.0.0.1, signature                 and hash checks, unpack and switch. Reports the tarball and unpacked sizes, the median                 and max time, and the peak RSS.
+                Starts `rookery server` in a scratch root, enrolls one device that pins its key, then                 --runs times publishes a release of --client and the checkout's client files and times                 the device's `rookery-client update`: signed answer, download over 127.0.0.1, signature                 and hash checks, unpack and switch. Reports the tarball and unpacked sizes, the median                 and max time, and the peak RSS; then 50 idle `cron` runs of the binary the last update installed (their RSS depends on how the install left it in the page cache).
                 """)
 
         @Option(help: "The rookery-client binary to ship and run (default: the one beside this binary).") var client: String?

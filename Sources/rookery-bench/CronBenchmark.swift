@@ -6,6 +6,11 @@ import RookeryServer
 struct CronBenchmark {
     let clientBinary: String
     let runs: Int
+    /// Drop the binary's pages from the page cache before the first run, so that they come back
+    /// from disk as after a device's reboot. A process maps a cached folio whole, so the peak RSS
+    /// depends on how the file was last written: the same bytes written by `strip -o` measured
+    /// 20 MB, a copy of them 11 MB. Off to measure the binary as something else left it.
+    var coldBinary = true
 
     struct Result {
         let runs: Int
@@ -40,6 +45,7 @@ struct CronBenchmark {
         defer { scratch.cleanUp() }
         let root = scratch.path + "/client"
         try prepareNothingDueRoot(root)
+        if coldBinary { try Self.dropFromPageCache(clientBinary) }
 
         var wall: [Double] = [], rss: [Int] = []
         for _ in 0..<runs {
@@ -67,6 +73,14 @@ struct CronBenchmark {
         let now = Int(Date().timeIntervalSince1970)
         try "{\"enrollment\":\"accepted\",\"last_collect\":\(now),\"last_submit\":\(now),\"last_update\":\(now)}"
             .write(toFile: root + "/var/client/state.json", atomically: true, encoding: .utf8)
+    }
+
+    static func dropFromPageCache(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AdminError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let failed = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        guard failed == 0 else { throw AdminError("cannot drop \(path) from the page cache: \(String(cString: strerror(failed)))") }
     }
 
     /// Runs a program to completion under GNU time; returns its wall time in ms and peak RSS in KB.

@@ -204,12 +204,17 @@ public struct ReleaseInstaller: Sendable {
                                                 attributes: [.posixPermissions: 0o755])
     }
 
-    /// Creates a file that must not exist yet (never through a link), writes and syncs it.
+    /// Creates a file that must not exist yet (never through a link), writes and syncs it, then
+    /// drops it from the page cache. Written in one piece, the client binary would stay cached as a
+    /// few large folios, and a process maps a cached folio whole: every idle `client-cron` run of
+    /// the new release then had a peak RSS of 21 MB instead of 9, until the kernel evicted the
+    /// pages. Read back from disk, they come in readahead-sized pieces.
     private static func writeNew(_ data: Data, to path: String, mode: mode_t) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw AtomicFile.posixError("create \(path)") }
         defer { close(fd) }
         guard AtomicFile.writeAll(data, to: fd), fchmod(fd, mode) == 0, fsync(fd) == 0 else { throw AtomicFile.posixError("write \(path)") }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
     }
 
     private static func syncDirectory(_ path: String) {

@@ -20,7 +20,7 @@ public struct OpenPGPError: Error, CustomStringConvertible, Sendable {
 
     init(_ operation: String, _ code: gpgme_error_t) {
         self.operation = operation
-        self.message = String(cString: gpgme_strerror(code))
+        self.message = String(cString: rookery_gpgme_strerror(code))
         self.kind = gpgme_err_code(code) == GPG_ERR_NO_PUBKEY ? .missingKey : .refused
     }
 
@@ -89,8 +89,8 @@ public struct OpenPGP: Sendable {
     private func generateKey(userID: String, algorithm: String, flags: Int32) throws -> String {
         try withContext("generate key") { ctx in
             let flags = UInt32(flags | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE)
-            try check("generate key", gpgme_op_createkey(ctx, userID, algorithm, 0, 0, nil, flags))
-            guard let result = gpgme_op_genkey_result(ctx), let fpr = result.pointee.fpr else {
+            try check("generate key", rookery_gpgme_op_createkey(ctx, userID, algorithm, 0, 0, nil, flags))
+            guard let result = rookery_gpgme_op_genkey_result(ctx), let fpr = result.pointee.fpr else {
                 throw OpenPGPError("generate key", message: "gpg returned no fingerprint")
             }
             return String(cString: fpr).uppercased()
@@ -105,9 +105,9 @@ public struct OpenPGP: Sendable {
     /// Exports one public key, ASCII-armored, without third-party signatures.
     public func exportPublicKey(fingerprint: String) throws -> String {
         try withContext("export key") { ctx in
-            gpgme_set_armor(ctx, 1)
+            rookery_gpgme_set_armor(ctx, 1)
             let out = try DataBuffer()
-            try check("export key", gpgme_op_export(ctx, fingerprint, gpgme_export_mode_t(GPGME_EXPORT_MODE_MINIMAL), out.handle))
+            try check("export key", rookery_gpgme_op_export(ctx, fingerprint, gpgme_export_mode_t(GPGME_EXPORT_MODE_MINIMAL), out.handle))
             let text = String(decoding: out.contents(), as: UTF8.self)
             guard !text.isEmpty else { throw OpenPGPError("export key", message: "no key \(fingerprint)") }
             return text
@@ -118,9 +118,9 @@ public struct OpenPGP: Sendable {
     /// result is the whole private key.
     public func exportSecretKey(fingerprint: String) throws -> Data {
         try withContext("export secret key") { ctx in
-            gpgme_set_armor(ctx, 1)
+            rookery_gpgme_set_armor(ctx, 1)
             let out = try DataBuffer()
-            try check("export secret key", gpgme_op_export(ctx, fingerprint, gpgme_export_mode_t(GPGME_EXPORT_MODE_SECRET), out.handle))
+            try check("export secret key", rookery_gpgme_op_export(ctx, fingerprint, gpgme_export_mode_t(GPGME_EXPORT_MODE_SECRET), out.handle))
             let key = out.contents()
             guard !key.isEmpty else { throw OpenPGPError("export secret key", message: "no secret key \(fingerprint)") }
             return key
@@ -132,8 +132,8 @@ public struct OpenPGP: Sendable {
     public func importKeys(_ keyData: Data) throws -> [String] {
         try withContext("import key") { ctx in
             let input = try DataBuffer(copying: keyData)
-            try check("import key", gpgme_op_import(ctx, input.handle))
-            guard let result = gpgme_op_import_result(ctx) else { return [] }
+            try check("import key", rookery_gpgme_op_import(ctx, input.handle))
+            guard let result = rookery_gpgme_op_import_result(ctx) else { return [] }
             var fingerprints: [String] = []
             var status = result.pointee.imports
             while let s = status {
@@ -150,12 +150,12 @@ public struct OpenPGP: Sendable {
     public func sign(_ data: Data, fingerprint: String) throws -> Data {
         try withContext("sign") { ctx in
             var key: gpgme_key_t?
-            try check("sign (find key \(fingerprint))", gpgme_get_key(ctx, fingerprint, &key, 1))
-            defer { gpgme_key_unref(key) }
-            try check("sign", gpgme_signers_add(ctx, key))
+            try check("sign (find key \(fingerprint))", rookery_gpgme_get_key(ctx, fingerprint, &key, 1))
+            defer { rookery_gpgme_key_unref(key) }
+            try check("sign", rookery_gpgme_signers_add(ctx, key))
             let input = try DataBuffer(copying: data)
             let out = try DataBuffer()
-            try check("sign", gpgme_op_sign(ctx, input.handle, out.handle, GPGME_SIG_MODE_DETACH))
+            try check("sign", rookery_gpgme_op_sign(ctx, input.handle, out.handle, GPGME_SIG_MODE_DETACH))
             return out.contents()
         }
     }
@@ -166,8 +166,8 @@ public struct OpenPGP: Sendable {
         try withContext("verify") { ctx in
             let sig = try DataBuffer(copying: signature)
             let signed = try DataBuffer(copying: data)
-            try check("verify", gpgme_op_verify(ctx, sig.handle, signed.handle, nil))
-            guard let result = gpgme_op_verify_result(ctx), let first = result.pointee.signatures else {
+            try check("verify", rookery_gpgme_op_verify(ctx, sig.handle, signed.handle, nil))
+            guard let result = rookery_gpgme_op_verify_result(ctx), let first = result.pointee.signatures else {
                 throw OpenPGPError("verify", message: "no signature found", kind: .noVerdict)
             }
             guard first.pointee.next == nil else {
@@ -194,7 +194,7 @@ public struct OpenPGP: Sendable {
             let out = try DataBuffer()
             let flags = gpgme_encrypt_flags_t(GPGME_ENCRYPT_ALWAYS_TRUST.rawValue)
             // "--" ends gpg's option parsing: what follows is only ever a recipient.
-            try check("encrypt", gpgme_op_encrypt_ext(ctx, nil, "--\n" + fingerprint, flags, input.handle, out.handle))
+            try check("encrypt", rookery_gpgme_op_encrypt_ext(ctx, nil, "--\n" + fingerprint, flags, input.handle, out.handle))
             return out.contents()
         }
     }
@@ -204,7 +204,7 @@ public struct OpenPGP: Sendable {
         try withContext("decrypt") { ctx in
             let input = try DataBuffer(copying: message)
             let out = try DataBuffer()
-            try check("decrypt", gpgme_op_decrypt(ctx, input.handle, out.handle))
+            try check("decrypt", rookery_gpgme_op_decrypt(ctx, input.handle, out.handle))
             return out.contents()
         }
     }
@@ -213,9 +213,9 @@ public struct OpenPGP: Sendable {
     public func deletePublicKey(fingerprint: String) throws {
         try withContext("delete key") { ctx in
             var key: gpgme_key_t?
-            try check("delete key", gpgme_get_key(ctx, fingerprint, &key, 0))
-            defer { gpgme_key_unref(key) }
-            try check("delete key", gpgme_op_delete_ext(ctx, key, UInt32(GPGME_DELETE_FORCE)))
+            try check("delete key", rookery_gpgme_get_key(ctx, fingerprint, &key, 0))
+            defer { rookery_gpgme_key_unref(key) }
+            try check("delete key", rookery_gpgme_op_delete_ext(ctx, key, UInt32(GPGME_DELETE_FORCE)))
         }
     }
 
@@ -242,31 +242,31 @@ public struct OpenPGP: Sendable {
 
     private func listKeys(secret: Bool) throws -> [String] {
         try withContext("list keys") { ctx in
-            try check("list keys", gpgme_op_keylist_start(ctx, nil, secret ? 1 : 0))
+            try check("list keys", rookery_gpgme_op_keylist_start(ctx, nil, secret ? 1 : 0))
             var fingerprints: [String] = []
             var key: gpgme_key_t?
-            while gpgme_err_code(gpgme_op_keylist_next(ctx, &key)) == GPG_ERR_NO_ERROR, let k = key {
+            while gpgme_err_code(rookery_gpgme_op_keylist_next(ctx, &key)) == GPG_ERR_NO_ERROR, let k = key {
                 if let fpr = k.pointee.fpr { fingerprints.append(String(cString: fpr).uppercased()) }
-                gpgme_key_unref(k)
+                rookery_gpgme_key_unref(k)
             }
-            gpgme_op_keylist_end(ctx)
+            rookery_gpgme_op_keylist_end(ctx)
             return fingerprints
         }
     }
 
     private func withContext<T>(_ operation: String, _ body: (gpgme_ctx_t) throws -> T) throws -> T {
-        GPGMELibrary.initializeOnce()
+        try GPGMELibrary.load(operation)
         var ctx: gpgme_ctx_t?
-        try check(operation, gpgme_new(&ctx))
+        try check(operation, rookery_gpgme_new(&ctx))
         guard let context = ctx else { throw OpenPGPError(operation, message: "no context") }
-        defer { gpgme_release(context) }
-        try check(operation, gpgme_set_protocol(context, GPGME_PROTOCOL_OpenPGP))
+        defer { rookery_gpgme_release(context) }
+        try check(operation, rookery_gpgme_set_protocol(context, GPGME_PROTOCOL_OpenPGP))
         if !GPGMELibrary.isProcessDefault(homeDirectory) {
             // Costs an extra `gpg --version` run per context; the process default home avoids it.
-            try check(operation, gpgme_ctx_set_engine_info(context, GPGME_PROTOCOL_OpenPGP, nil, homeDirectory))
+            try check(operation, rookery_gpgme_ctx_set_engine_info(context, GPGME_PROTOCOL_OpenPGP, nil, homeDirectory))
         }
         // Never ask anybody for a passphrase: Rookery's keys have none, and nobody is there to type.
-        _ = gpgme_set_pinentry_mode(context, GPGME_PINENTRY_MODE_LOOPBACK)
+        _ = rookery_gpgme_set_pinentry_mode(context, GPGME_PINENTRY_MODE_LOOPBACK)
         return try body(context)
     }
 
@@ -286,23 +286,23 @@ public struct OpenPGP: Sendable {
     }
 }
 
-/// Process-wide GPGME state: `gpgme_check_version` must run once before any other call, and the
-/// default engine home may be set once.
+/// Process-wide GPGME state: the library is loaded (and `gpgme_check_version` run) once, before
+/// any other call, and the default engine home may be set once.
 enum GPGMELibrary {
-    private static let initialized: Bool = {
-        _ = gpgme_check_version(nil)
-        return true
-    }()
+    /// nil once libgpgme is loaded, else why it could not be.
+    private static let loadFailure: String? = rookery_gpgme_load().map { String(cString: $0) }
     private static let lock = NSLock()
     nonisolated(unsafe) private static var defaultHome: String?
 
-    static func initializeOnce() { _ = initialized }
+    static func load(_ operation: String) throws {
+        if let loadFailure { throw OpenPGPError(operation, message: loadFailure) }
+    }
 
     static func makeProcessDefault(_ home: String) -> Bool {
-        initializeOnce()
+        guard loadFailure == nil else { return false }
         return lock.withLock {
             if defaultHome == nil,
-               gpgme_err_code(gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nil, home)) == GPG_ERR_NO_ERROR {
+               gpgme_err_code(rookery_gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nil, home)) == GPG_ERR_NO_ERROR {
                 defaultHome = home
             }
             return defaultHome == home
@@ -320,7 +320,7 @@ final class DataBuffer {
 
     init() throws {
         var h: gpgme_data_t?
-        let rc = gpgme_data_new(&h)
+        let rc = rookery_gpgme_data_new(&h)
         guard gpgme_err_code(rc) == GPG_ERR_NO_ERROR, let made = h else { throw OpenPGPError("data", rc) }
         handle = made
     }
@@ -328,7 +328,7 @@ final class DataBuffer {
     init(copying data: Data) throws {
         var h: gpgme_data_t?
         let rc = data.withUnsafeBytes { raw in
-            gpgme_data_new_from_mem(&h, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, 1)
+            rookery_gpgme_data_new_from_mem(&h, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, 1)
         }
         guard gpgme_err_code(rc) == GPG_ERR_NO_ERROR, let made = h else { throw OpenPGPError("data", rc) }
         handle = made
@@ -336,16 +336,16 @@ final class DataBuffer {
 
     /// Everything written into the buffer so far.
     func contents() -> Data {
-        gpgme_data_seek(handle, 0, SEEK_SET)
+        rookery_gpgme_data_seek(handle, 0, SEEK_SET)
         var result = Data()
         var chunk = [UInt8](repeating: 0, count: 8192)
         while true {
-            let n = gpgme_data_read(handle, &chunk, chunk.count)
+            let n = rookery_gpgme_data_read(handle, &chunk, chunk.count)
             if n <= 0 { break }
             result.append(contentsOf: chunk[0..<n])
         }
         return result
     }
 
-    deinit { gpgme_data_release(handle) }
+    deinit { rookery_gpgme_data_release(handle) }
 }
