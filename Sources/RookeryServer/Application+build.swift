@@ -21,7 +21,7 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     let connections = try connections ?? ConnectionPolicy(limits: EdgeLimits(settings: settings), logger: logger)
     let router = Router(context: RookeryRequestContext.self)
     let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
-                                   allowedSkew: TimeInterval(settings.allowedClockSkew),
+                                   allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
                                    enrollmentChecks: context.enrollmentChecks, writer: context.writer)
     let controller = ProtocolController(
         checks: SignedRequestMiddleware.Checks(

@@ -45,17 +45,22 @@ import Testing
             (.object(["a.b": .integer(1)]), .object(["a": .object(["b": .integer(1)])])),
             (.object(["a": .array([.integer(1)])]), .object(["a": .array([.integer(1), .integer(2)])])),
             (.object([:]), .string("root leaf")),
+            (.object(["": .object(["a": .integer(1)])]), .object(["a": .integer(1)])),
+            (.object(["": .integer(1)]), .object(["": .integer(2)])),
         ]
         for (old, new) in cases {
             #expect(DocumentDiff.changes(from: old, to: new) == Self.byFlattening(old, new))
         }
+        // A top-level key "" is a member like any other, with the path "", not the root.
+        #expect(DocumentDiff.changes(from: .object(["": .object(["a": .integer(1)])]), to: .object(["a": .integer(1)]))
+            == [DocumentChange(path: ".a", old: .integer(1), new: nil), DocumentChange(path: "a", old: nil, new: .integer(1))])
         #expect(DocumentDiff.changes(from: .object(["a": .integer(2)]),
                                      to: .object(["a": .object(["b": .integer(1)])])).map(\.path) == ["a", "a.b"])
     }
 
     // MARK: - Random documents
 
-    static let keys = ["a", "b", "c.d", "e\\f", "plugins", "x\u{1}", "secret", "hash"]
+    static let keys = ["a", "b", "c.d", "e\\f", "plugins", "x\u{1}", "secret", "hash", ""]
 
     static func document(depth: Int, random: inout SeededGenerator) -> JSONValue {
         var members: [String: JSONValue] = [:]

@@ -18,13 +18,14 @@ public struct DocumentChange: Equatable, Sendable {
 public enum DocumentDiff {
     public static func changes(from old: JSONValue?, to new: JSONValue) -> [DocumentChange] {
         var changes: [DocumentChange] = []
-        compare(old ?? .object([:]), new, path: "", into: &changes)
+        compare(old ?? .object([:]), new, path: nil, into: &changes)
         return changes.sorted { $0.path < $1.path }
     }
 
     /// Walks both sides at once, so the common case, a document that barely changed, builds no
-    /// path but those of its changed leaves (and of the objects above them).
-    private static func compare(_ old: JSONValue?, _ new: JSONValue?, path: String, into changes: inout [DocumentChange]) {
+    /// path but those of its changed leaves (and of the objects above them). `path` is nil at the
+    /// root (a top-level key `""` has the path `""`).
+    private static func compare(_ old: JSONValue?, _ new: JSONValue?, path: String?, into changes: inout [DocumentChange]) {
         switch (members(of: old, at: path), members(of: new, at: path)) {
         case (let before?, let after?):
             for (key, child) in after {
@@ -35,24 +36,24 @@ public enum DocumentDiff {
             }
         case (let before?, nil):
             appendLeaves(of: before, path: path, asOld: true, into: &changes)
-            if let new, !path.isEmpty { changes.append(DocumentChange(path: path, old: nil, new: new)) }
+            if let new, let path { changes.append(DocumentChange(path: path, old: nil, new: new)) }
         case (nil, let after?):
-            if let old, !path.isEmpty { changes.append(DocumentChange(path: path, old: old, new: nil)) }
+            if let old, let path { changes.append(DocumentChange(path: path, old: old, new: nil)) }
             appendLeaves(of: after, path: path, asOld: false, into: &changes)
         case (nil, nil):
-            if !path.isEmpty, !same(old, new) { changes.append(DocumentChange(path: path, old: old, new: new)) }
+            if let path, !same(old, new) { changes.append(DocumentChange(path: path, old: old, new: new)) }
         }
     }
 
     /// The members of a value `flatten` walks into; nil for a leaf (or nothing).
-    private static func members(of value: JSONValue?, at path: String) -> [String: JSONValue]? {
-        guard case .object(let members)? = value, !members.isEmpty || path.isEmpty,
-              path.isEmpty || !SecretValue.isSecret(.object(members)) else { return nil }
+    private static func members(of value: JSONValue?, at path: String?) -> [String: JSONValue]? {
+        guard case .object(let members)? = value, !members.isEmpty || path == nil,
+              path == nil || !SecretValue.isSecret(.object(members)) else { return nil }
         return members
     }
 
     /// Every leaf below `path` on one side, as added or as removed.
-    private static func appendLeaves(of members: [String: JSONValue], path: String, asOld: Bool,
+    private static func appendLeaves(of members: [String: JSONValue], path: String?, asOld: Bool,
                                      into changes: inout [DocumentChange]) {
         var leaves: [String: JSONValue] = [:]
         for (key, child) in members { collect(child, path: childPath(path, key), into: &leaves) }
@@ -61,8 +62,8 @@ public enum DocumentDiff {
         }
     }
 
-    private static func childPath(_ path: String, _ key: String) -> String {
-        path.isEmpty ? escapeSegment(key) : path + "." + escapeSegment(key)
+    private static func childPath(_ path: String?, _ key: String) -> String {
+        path.map { $0 + "." + escapeSegment(key) } ?? escapeSegment(key)
     }
 
     /// Secret values are equal when their hashes say so: their ciphertexts differ on every collection.
@@ -74,17 +75,18 @@ public enum DocumentDiff {
     }
 
     /// Maps every leaf of `value` to its dotted path, in one pass: each path is built once.
-    public static func flatten(_ value: JSONValue, prefix: String = "") -> [String: JSONValue] {
+    public static func flatten(_ value: JSONValue) -> [String: JSONValue] {
         var leaves: [String: JSONValue] = [:]
-        collect(value, path: prefix, into: &leaves)
+        collect(value, path: nil, into: &leaves)
         return leaves
     }
 
-    private static func collect(_ value: JSONValue, path: String, into leaves: inout [String: JSONValue]) {
+    /// `path` is nil at the root.
+    private static func collect(_ value: JSONValue, path: String?, into leaves: inout [String: JSONValue]) {
         // A secret value is one leaf: its parts mean nothing apart.
-        guard case .object(let members) = value, !members.isEmpty || path.isEmpty,
-              path.isEmpty || !SecretValue.isSecret(value) else {
-            if !path.isEmpty { leaves[path] = value }
+        guard case .object(let members) = value, !members.isEmpty || path == nil,
+              path == nil || !SecretValue.isSecret(value) else {
+            if let path { leaves[path] = value }
             return
         }
         for (key, child) in members { collect(child, path: childPath(path, key), into: &leaves) }

@@ -44,12 +44,11 @@ struct SignedRequestMiddleware: RouterMiddleware {
         }
         if endpoint == .enroll {
             // Every enrollment let in is charged at once, whatever its outcome: each is a gpg run.
-            if let wait = checks.budgets.enrollments.wait(key) {
+            if let wait = checks.budgets.enrollments.admit(key) {
                 checks.log.log(.overEnrollmentBudget, .warning, "\(address) used up its budget of enrollments; answered 429")
                 throw ProtocolError(.tooManyFailures, "too many enrollments from \(address); wait \(wait) s",
                                     retryAfterSeconds: wait)
             }
-            checks.budgets.enrollments.charge(key)
         }
         var context = context
         do {

@@ -52,10 +52,19 @@ public final class UnverifiedRequestBudget: Sendable {
     /// `perMinute`, one every 60 / perMinute seconds.
     public func wait(_ key: String, now: Date = Date()) -> Int? {
         buckets.withLock { buckets in
-            guard let bucket = buckets[key] else { return nil }
-            let excess = Self.drained(bucket, now: now, perMinute: perMinute) + 1 - Double(perMinute)
-            guard excess > 0 else { return nil }
-            return max(1, Int((excess * 60 / Double(perMinute)).rounded(.up)))
+            Self.wait(for: buckets[key].map { Self.drained($0, now: now, perMinute: perMinute) } ?? 0, perMinute: perMinute)
+        }
+    }
+
+    /// `wait` and `charge` in one step: nil, charging `key`, when it may go on; else the wait.
+    /// For budgets that count every request let in (enrollments), so that requests arriving
+    /// together cannot all pass the check before any of them is counted.
+    public func admit(_ key: String, now: Date = Date()) -> Int? {
+        buckets.withLock { buckets in
+            let failures = buckets[key].map { Self.drained($0, now: now, perMinute: perMinute) } ?? 0
+            if let wait = Self.wait(for: failures, perMinute: perMinute) { return wait }
+            buckets.set(Bucket(failures: failures + 1, updated: now), for: key, now: now)
+            return nil
         }
     }
 
@@ -69,6 +78,13 @@ public final class UnverifiedRequestBudget: Sendable {
 
     /// How many addresses the table holds now.
     var trackedAddresses: Int { buckets.withLock { $0.count } }
+
+    /// Whole seconds until a count of `failures` drains below `perMinute`; nil when it is below.
+    private static func wait(for failures: Double, perMinute: Int) -> Int? {
+        let excess = failures + 1 - Double(perMinute)
+        guard excess > 0 else { return nil }
+        return max(1, Int((excess * 60 / Double(perMinute)).rounded(.up)))
+    }
 
     /// The failures left in `bucket` at `now`, after draining at `perMinute` a minute.
     private static func drained(_ bucket: Bucket, now: Date, perMinute: Int) -> Double {

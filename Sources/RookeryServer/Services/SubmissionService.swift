@@ -61,6 +61,7 @@ public struct SubmissionService: Sendable {
             // Revoked or forgotten while this request was being checked.
             throw ProtocolError(.revoked, "this device is \(state?.rawValue ?? "forgotten") now")
         case .secretSelectorsChanged:
+            try await spendNonce(of: request, now: now)
             throw ProtocolError(.busy, "the secret-keeping selectors kept changing while this submission was stored; try again later")
         }
     }

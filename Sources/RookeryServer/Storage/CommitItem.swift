@@ -28,6 +28,8 @@ public enum CommitOutcome: Sendable, Equatable {
     case replay
     /// The nonce is recorded, and with it what became of the submission (nil: the nonce alone).
     /// A refused submission (too many changes, a device no longer accepted) keeps nothing but
-    /// the nonce, as a request answered with an error does.
+    /// the nonce, as a request answered with an error does. The exception: a submission checked
+    /// against selectors that changed since (`secretSelectorsChanged`) keeps nothing at all, not
+    /// even the nonce, so that it can be checked again and sent again.
     case recorded(SubmissionOutcome?)
 }

@@ -16,6 +16,16 @@ public final class BlockingPool: Sendable {
 
     deinit { jobs.close() }
 
+    /// Bodies up to this size are scanned, checked and parsed on the request's own task (it takes
+    /// microseconds); larger ones on the pool, so that strangers' big bodies cannot occupy every
+    /// thread of Swift's cooperative pool, which every request's handler and the writer need.
+    public static let inlineBodyBytes = 64 * 1024
+
+    /// `work` over a body of `bodyBytes`: here when the body is small, on the pool when large.
+    public func run<T: Sendable>(overBodyOf bodyBytes: Int, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        bodyBytes <= Self.inlineBodyBytes ? try work() : try await run(work)
+    }
+
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             jobs.add { continuation.resume(with: Result { try work() }) }

@@ -56,6 +56,8 @@ public struct RequestVerifier: Sendable {
     let store: any Store
     let keyring: ServerKeyring
     let allowedSkew: TimeInterval
+    /// Large bodies are scanned and parsed here (see `BlockingPool.inlineBodyBytes`).
+    let pool: BlockingPool
     /// Enrollment checks are anyone's to ask for: only this many at once, shared by every port.
     let enrollmentChecks: ConcurrencyGate
     /// Group commit (issue 15): records the nonces, batched with other requests'.
@@ -64,9 +66,12 @@ public struct RequestVerifier: Sendable {
 
     public func verify(endpoint: WireProtocol.Endpoint, body: Data, signatureHeader: String?,
                        now: Date = Date()) async throws -> VerifiedRequest {
-        // Parsing runs on the caller's thread: route handlers run on Swift's cooperative pool, off
-        // the event loops, as many at once as there are cores, and parsing never waits.
-        let envelope = try Envelope(scanning: body, for: endpoint, limits: limits)
+        // Route handlers run on Swift's cooperative pool, off the event loops; a small body is
+        // scanned right here, a large one on the blocking pool.
+        let limits = self.limits
+        let envelope = try await pool.run(overBodyOf: body.count) {
+            try Envelope(scanning: body, for: endpoint, limits: limits)
+        }
         let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce)
         let device = lookup.device
         try Self.checkState(of: device, for: endpoint)
@@ -114,7 +119,8 @@ public struct RequestVerifier: Sendable {
             }
         }
         // An enrollment is anyone's (anyone can make a key): it keeps its envelope alone.
-        let fields = endpoint == .enroll ? envelope.fields : try Self.parseWhole(body, limits: limits)
+        let fields = endpoint == .enroll ? envelope.fields
+            : try await pool.run(overBodyOf: body.count) { try Self.parseWhole(body, limits: limits) }
         return VerifiedRequest(endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
                                host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey)
     }

@@ -33,9 +33,13 @@ public struct ServerKeyring: Sendable {
     /// Verifies a signature by a known device. `storedKey` is the device's public key from the
     /// database, imported when the keyring does not have it yet.
     public func verify(signature: Data, body: Data, storedKey: String) async throws -> VerifiedSignature {
-        // The native check runs here: a fraction of a millisecond of CPU that never waits, so a
-        // hop to the blocking pool would cost more than it spares.
-        switch native?.verify(signature: signature, body: body, storedKey: storedKey) {
+        // The native check never waits: over a small body it runs right here (a hop to the pool
+        // would cost more than the check), over a large one on the pool.
+        let native = self.native
+        let verdict = try await pool.run(overBodyOf: body.count) {
+            native?.verify(signature: signature, body: body, storedKey: storedKey)
+        }
+        switch verdict {
         case .accepted(let fingerprint)?:
             return VerifiedSignature(fingerprint: fingerprint, validity: NativeSignatureVerifier.validity)
         case .refused(let reason)?:
