@@ -52,7 +52,7 @@ public final class UnverifiedRequestBudget: Sendable {
     /// `perMinute`, one every 60 / perMinute seconds.
     public func wait(_ key: String, now: Date = Date()) -> Int? {
         buckets.withLock { buckets in
-            Self.wait(for: buckets[key].map { Self.drained($0, now: now, perMinute: perMinute) } ?? 0, perMinute: perMinute)
+            Self.wait(for: failures(of: key, in: buckets, now: now), perMinute: perMinute)
         }
     }
 
@@ -61,7 +61,7 @@ public final class UnverifiedRequestBudget: Sendable {
     /// together cannot all pass the check before any of them is counted.
     public func admit(_ key: String, now: Date = Date()) -> Int? {
         buckets.withLock { buckets in
-            let failures = buckets[key].map { Self.drained($0, now: now, perMinute: perMinute) } ?? 0
+            let failures = failures(of: key, in: buckets, now: now)
             if let wait = Self.wait(for: failures, perMinute: perMinute) { return wait }
             buckets.set(Bucket(failures: failures + 1, updated: now), for: key, now: now)
             return nil
@@ -71,13 +71,18 @@ public final class UnverifiedRequestBudget: Sendable {
     /// Adds a failure of `key`, as it happens.
     public func charge(_ key: String, now: Date = Date()) {
         buckets.withLock { buckets in
-            let failures = buckets[key].map { Self.drained($0, now: now, perMinute: perMinute) } ?? 0
+            let failures = failures(of: key, in: buckets, now: now)
             buckets.set(Bucket(failures: failures + 1, updated: now), for: key, now: now)
         }
     }
 
     /// How many addresses the table holds now.
     var trackedAddresses: Int { buckets.withLock { $0.count } }
+
+    /// What `key` has on its count at `now`, drained.
+    private func failures(of key: String, in buckets: BoundedAddressTable<Bucket>, now: Date) -> Double {
+        buckets[key].map { Self.drained($0, now: now, perMinute: perMinute) } ?? 0
+    }
 
     /// Whole seconds until a count of `failures` drains below `perMinute`; nil when it is below.
     private static func wait(for failures: Double, perMinute: Int) -> Int? {
