@@ -21,10 +21,12 @@ public final class SQLiteStore: Store {
     }
 
     public func device(fingerprint: String) async throws -> Device? {
-        try await pool.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE fingerprint = ?"), arguments: [fingerprint])
-                .map(Self.device(from:))
-        }
+        try await pool.read { db in try Self.device(fingerprint: fingerprint, in: db) }
+    }
+
+    private static func device(fingerprint: String, in db: Database) throws -> Device? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE fingerprint = ?"), arguments: [fingerprint])
+            .map(device(from:))
     }
 
     public func devices(named nameOrFingerprint: String) async throws -> [Device] {
@@ -61,10 +63,7 @@ public final class SQLiteStore: Store {
 
     public func enroll(_ candidate: Device, acceptUnlessFlagged: Bool) async throws -> Device {
         try await pool.write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE fingerprint = ?",
-                                               arguments: [candidate.fingerprint]) {
-                return Self.device(from: existing)
-            }
+            if let existing = try Self.device(fingerprint: candidate.fingerprint, in: db) { return existing }
             // lower(rtrim(...)) is Device.clashName, and indexed (devices_hostname_folded).
             let others = try Row.fetchAll(db, sql: """
                 SELECT * FROM devices WHERE (lower(rtrim(hostname, '.')) = ? OR machine_id = ?) AND fingerprint != ?
@@ -124,8 +123,7 @@ public final class SQLiteStore: Store {
     public func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup {
         try await pool.read { db in
             SignerLookup(
-                device: try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE fingerprint = ?"),
-                                         arguments: [fingerprint]).map(Self.device(from:)),
+                device: try Self.device(fingerprint: fingerprint, in: db),
                 nonceSeen: try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
                                              arguments: [nonce]) ?? false)
         }
