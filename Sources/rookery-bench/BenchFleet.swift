@@ -1,71 +1,77 @@
+import Crypto
 import Foundation
 import RookeryCore
 import RookeryCurl
 import RookeryServer
 
-/// Devices with real gpg keys, enrolled through the server's real `enroll` endpoint and accepted:
-/// the senders of the submission benchmarks. The keys live in a few GnuPG homes, many to a home
-/// (a thousand devices need not start a thousand gpg-agents), so that one gpg run per home can
-/// make keys at the same time: gpg runs that write one keyring at once lose its lock and fail.
-/// `fleet.txt` lists the devices, so a kept root (--root) is reused.
+/// Devices with Ed25519 keys of their own (`BenchDeviceKey`), enrolled through the server's real
+/// `enroll` endpoint and accepted: the senders of the submission benchmarks. `devices.txt` lists
+/// them (host, key creation time, secret key), so a kept root (--root) is reused; it lies in the
+/// bench's own scratch or kept root, never anywhere a real device's key could be.
 struct BenchFleet {
     struct Device {
         let host: String
-        let fingerprint: String
-        /// Which of `homes` holds its secret key.
-        let home: Int
+        let key: BenchDeviceKey
+        var fingerprint: String { key.fingerprint }
     }
 
-    let homes: [OpenPGP]
     let devices: [Device]
 
-    func signer(of device: Device) -> OpenPGP { homes[device.home] }
-
-    /// As many as key-making gpg runs that pay off on a small machine: each mostly waits for its
-    /// process to start and for its agent.
-    static let homeCount = 8
-
     /// The first `count` devices of the fleet in `directory`, making and enrolling those it lacks.
-    static func prepare(count: Int, in directory: String, server: BenchServer, scratch: BenchScratch) async throws -> BenchFleet {
-        let homes = try (0..<homeCount).map { index in
-            let home = OpenPGP(homeDirectory: directory + "/keys\(index)")
-            try home.prepareHome()
-            scratch.track(home)
-            return home
-        }
-        // The first home skips a `gpg --version` run per operation; the others pay it.
-        _ = homes[0].makeProcessDefault()
-        let list = directory + "/fleet.txt"
-        var devices = (try? String(contentsOfFile: list, encoding: .utf8))?.split(separator: "\n").compactMap { line -> Device? in
-            let parts = line.split(separator: " ")
-            guard parts.count == 3, let home = Int(parts[2]), homes.indices.contains(home) else { return nil }
-            return Device(host: String(parts[0]), fingerprint: String(parts[1]), home: home)
-        } ?? []
+    static func prepare(count: Int, in directory: String, server: BenchServer) async throws -> BenchFleet {
+        let list = directory + "/devices.txt"
+        var devices = (try? String(contentsOfFile: list, encoding: .utf8))?.split(separator: "\n").compactMap(Self.device) ?? []
         if devices.count < count {
-            let made = try makeKeys(numbers: devices.count..<count, in: homes)
-            let fleet = BenchFleet(homes: homes, devices: made)
+            try checkNatively()
+            let now = Date()
+            let made = (devices.count..<count).map { number in
+                Device(host: "bench-\(number)", key: BenchDeviceKey(userID: "bench-\(number)", created: now))
+            }
+            let fleet = BenchFleet(devices: made)
             try fleet.enroll(server: server)
             let context = try ServerContext(root: InstallRoot(path: server.root))
             for device in made { try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date()) }
             devices += made
-            try devices.map { "\($0.host) \($0.fingerprint) \($0.home)\n" }.joined()
-                .write(toFile: list, atomically: true, encoding: .utf8)
+            try devices.map(Self.line).joined().write(toFile: list, atomically: true, encoding: .utf8)
         }
-        return BenchFleet(homes: homes, devices: Array(devices.prefix(count)))
+        return BenchFleet(devices: Array(devices.prefix(count)))
     }
 
-    /// One ed25519 key per device number, device n's in home n % homeCount: one thread per home,
-    /// each making its keys one after the other.
-    private static func makeKeys(numbers: Range<Int>, in homes: [OpenPGP]) throws -> [Device] {
-        let started = Date()
-        let made = try parallel(numbers.count, threads: homes.count) { offset in
-            let number = numbers.lowerBound + offset
-            let host = "bench-\(number)", home = number % homes.count
-            return Device(host: host, fingerprint: try homes[home].generateSigningKey(userID: host), home: home)
+    /// The numbers would measure gpg, not the native verifier, if it handed the bench's
+    /// signatures to GPGME; so a probe must be one it decides itself.
+    private static func checkNatively() throws {
+        let key = BenchDeviceKey(userID: "probe", created: Date())
+        let body = Data("probe".utf8)
+        let verdict = NativeSignatureCheck.verify(signature: try key.sign(body, fingerprint: key.fingerprint), data: body,
+                                                  key: try NativePublicKey(armored: key.armored))
+        guard verdict == .accepted(fingerprint: key.fingerprint) else { throw AdminError("the native verifier does not accept the bench's own signatures: \(verdict)") }
+    }
+
+    private static func line(_ device: Device) -> String {
+        let secret = device.key.secret.rawRepresentation.map { String(format: "%02x", $0) }.joined()
+        return "\(device.host) \(Int(device.key.created.timeIntervalSince1970)) \(secret)\n"
+    }
+
+    private static func device(_ line: Substring) -> Device? {
+        let parts = line.split(separator: " ")
+        guard parts.count == 3, let created = Int(parts[1]), parts[2].count == 64,
+              let bytes = hexBytes(parts[2]),
+              let secret = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else { return nil }
+        let host = String(parts[0])
+        return Device(host: host, key: BenchDeviceKey(userID: host, created: Date(timeIntervalSince1970: Double(created)),
+                                                      secret: secret))
+    }
+
+    private static func hexBytes(_ text: Substring) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
         }
-        log(String(format: "made %d device keys in %.1f s (%d GnuPG homes at once)", numbers.count,
-                   Date().timeIntervalSince(started), homes.count))
-        return made
+        return bytes
     }
 
     /// Enrolls each device through the real endpoint, several at once.
@@ -73,8 +79,6 @@ struct BenchFleet {
         let started = Date()
         _ = try Self.parallel(devices.count, threads: 4) { index in
             let device = devices[index]
-            let keys = signer(of: device)
-            let publicKey = try keys.exportPublicKey(fingerprint: device.fingerprint)
             // The server checks a few enrollments at a time and answers 503 to the rest; each
             // attempt is signed anew, with a nonce of its own.
             let deadline = Date().addingTimeInterval(60)
@@ -82,8 +86,8 @@ struct BenchFleet {
             repeat {
                 let request = try SignedRequest.make(
                     endpoint: .enroll,
-                    fields: ["public_key": .string(publicKey), "machine_id": .string("machine-" + device.host)],
-                    host: device.host, fingerprint: device.fingerprint, signer: keys)
+                    fields: ["public_key": .string(device.key.armored), "machine_id": .string("machine-" + device.host)],
+                    host: device.host, fingerprint: device.fingerprint, signer: device.key)
                 reply = try HTTPTransport.post(
                     url: server.url + WireProtocol.pathPrefix + "enroll", body: request.body,
                     headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 60,

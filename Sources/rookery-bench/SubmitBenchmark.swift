@@ -24,7 +24,7 @@ struct SubmitBenchmark {
         let server = try BenchServer(root: directory + "/srv", tls: tls, verifyWith: verifyWith)
         defer { server.stop() }
         scratch.track(OpenPGP(homeDirectory: server.root + "/var/server/gnupg"))
-        let fleet = try await BenchFleet.prepare(count: devices, in: directory, server: server, scratch: scratch)
+        let fleet = try await BenchFleet.prepare(count: devices, in: directory, server: server)
         for concurrency in levels {
             let load = SubmissionLoad(fleet: fleet, server: server, requests: requests, concurrency: concurrency,
                                       documentBytes: documentBytes)

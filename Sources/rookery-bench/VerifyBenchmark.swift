@@ -38,7 +38,7 @@ struct VerifyBenchmark {
         let server = try BenchServer(root: directory + "/srv", verifyWith: verifyWith)
         defer { server.stop() }
         scratch.track(OpenPGP(homeDirectory: server.root + "/var/server/gnupg"))
-        let fleet = try await BenchFleet.prepare(count: devices, in: directory, server: server, scratch: scratch)
+        let fleet = try await BenchFleet.prepare(count: devices, in: directory, server: server)
         let store = try SQLiteStore(path: server.root + "/" + ServerSettings().database)
         let present = try await store.deviceCount(in: .accepted)
         guard present <= enrolled else {
@@ -59,7 +59,7 @@ struct VerifyBenchmark {
         for start in stride(from: first, to: first + count, by: 1000) {
             let batch = (start..<min(start + 1000, first + count)).map { index in
                 let host = String(format: "seeded%06d", index)
-                let key = BenchPublicKey(userID: host, created: now.addingTimeInterval(-30 * 86_400))
+                let key = BenchDeviceKey(userID: host, created: now.addingTimeInterval(-30 * 86_400))
                 let device = Device(fingerprint: key.fingerprint, publicKey: key.armored, hostname: host,
                                     machineID: "machine-" + host, state: .accepted,
                                     enrolledAt: now.addingTimeInterval(-30 * 86_400),
