@@ -83,7 +83,10 @@ final class BenchServer {
     /// its verify workers and their gpg runs). gpg runs are reparented to init by GPGME, so no
     /// process accounts for them; the server's side is taken as the machine's busy time minus this
     /// benchmark's own CPU time. Run it on an otherwise idle machine.
-    func cpuSeconds() -> (server: Double, serverSide: Double) {
+    /// CPU seconds so far: the server process's; the whole machine's but this program's (the
+    /// server, its helpers and gpg runs, and whatever else runs); and this program's own (the
+    /// load generator, which shares the machine).
+    func cpuSeconds() -> (server: Double, serverSide: Double, loadGenerator: Double) {
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
         var server = 0.0
         if let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
@@ -92,7 +95,8 @@ final class BenchServer {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             server = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / hertz
         }
-        return (server, Self.machineBusySeconds(hertz: hertz) - Self.ownCPUSeconds())
+        let own = Self.ownCPUSeconds()
+        return (server, Self.machineBusySeconds(hertz: hertz) - own, own)
     }
 
     /// The server process's peak resident memory in KB (VmHWM), since it started or since the

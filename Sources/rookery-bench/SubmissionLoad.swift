@@ -22,6 +22,7 @@ struct SubmissionLoad {
         let p99Ms: Double
         let serverProcessCPUSeconds: Double
         let serverSideCPUSeconds: Double
+        let loadGeneratorCPUSeconds: Double
         let peakMemoryKB: Int
         let documentBytes: Int
         let tls: Bool
@@ -29,6 +30,7 @@ struct SubmissionLoad {
         var requestsPerSecond: Double { Double(requests) / seconds }
         var cpuPerThousand: Double { serverSideCPUSeconds / Double(requests) * 1000 }
         var processCPUPerThousand: Double { serverProcessCPUSeconds / Double(requests) * 1000 }
+        var loadGeneratorCPUPerThousand: Double { loadGeneratorCPUSeconds / Double(requests) * 1000 }
 
         var text: String {
             String(format: """
@@ -37,8 +39,9 @@ struct SubmissionLoad {
                 latency:     median %.1f ms, p99 %.1f ms
                 server CPU:  %.2f s per 1,000 submissions in the server process; %.2f s on the server's whole side (verify helpers and gpg runs included)
                 server RSS:  peak %.1f MB
+                load:        %.2f s CPU per 1,000 submissions in this load generator, on the same machine
                 """, requests, devices, concurrency, documentBytes, requestsPerSecond, medianMs, p99Ms,
-                processCPUPerThousand, cpuPerThousand, Double(peakMemoryKB) / 1024)
+                processCPUPerThousand, cpuPerThousand, Double(peakMemoryKB) / 1024, loadGeneratorCPUPerThousand)
         }
 
         var jsonFields: [String: JSONValue] {
@@ -50,6 +53,7 @@ struct SubmissionLoad {
                 "p99_ms": .number(p99Ms), "server_cpu_seconds_per_1000": .number(cpuPerThousand),
                 "server_process_cpu_seconds_per_1000": .number(processCPUPerThousand),
                 "server_peak_rss_kb": .integer(Int64(peakMemoryKB)),
+                "load_generator_cpu_seconds_per_1000": .number(loadGeneratorCPUPerThousand),
             ]
         }
     }
@@ -92,6 +96,7 @@ struct SubmissionLoad {
                       p99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
                       serverProcessCPUSeconds: cpuAfter.server - cpuBefore.server,
                       serverSideCPUSeconds: cpuAfter.serverSide - cpuBefore.serverSide,
+                      loadGeneratorCPUSeconds: cpuAfter.loadGenerator - cpuBefore.loadGenerator,
                       peakMemoryKB: server.peakMemoryKB(), documentBytes: signed.first?.body.count ?? 0,
                       tls: server.caFile != nil)
     }
