@@ -20,8 +20,8 @@ struct BenchCommand: AsyncParsableCommand {
             commandName: "submit",
             abstract: "Signed submissions from enrolled devices against a real server.",
             discussion: """
-                Starts `rookery server` in a scratch install root on 127.0.0.1, makes --devices device
-                keys (in eight GnuPG homes), enrolls each through the real endpoint and accepts it; then for
+                Starts `rookery server` in a scratch install root on 127.0.0.1, makes --devices Ed25519
+                device keys (in-process; gpg would be too slow to sign a large load), enrolls each through the real endpoint and accepts it; then for
                 each --concurrency level signs --requests submissions of a realistic laptop document
                 (padded to --document-bytes) ahead of time (signing is the devices' cost, not the
                 server's), sends them at that concurrency and reports requests/s, median and p99
@@ -29,7 +29,9 @@ struct BenchCommand: AsyncParsableCommand {
                 CPU is given twice: the server process alone (/proc/PID/stat), and the server's whole
                 side (with its verify helpers and gpg runs), the machine's busy time minus the
                 benchmark's own. With --tls every submission makes its own HTTPS connection and
-                handshake, as a device's cron run does. --root keeps the server root and the device
+                handshake, as a device's cron run does; plain HTTP makes a new connection per submission
+                too, unless --keep-alive keeps one per sender open, as a proxy in front of the server
+                does. The load generator's own CPU is reported: it shares the machine. --root keeps the server root and the device
                 keys for later runs, which skip making and enrolling the devices.
                 """)
 
@@ -44,13 +46,16 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Keep the server root and device keys in DIR; a later run with the same DIR reuses them (and makes only the devices it lacks).")
         var root: String?
         @Flag(help: "Send over HTTPS (TLS) instead of plain HTTP.") var tls = false
+        @Flag(help: "Keep one connection per sender open (plain HTTP only).") var keepAlive = false
         @Flag(help: "Print each result as a line of JSON.") var json = false
 
         func run() async throws {
             guard devices > 0, requests > 0 else { throw ValidationError("--devices and --requests must be positive") }
+            guard !(tls && keepAlive) else { throw ValidationError("--keep-alive is for plain HTTP; drop --tls or --keep-alive") }
             try BenchDocument.checkSize(documentBytes)
             let benchmark = SubmitBenchmark(devices: devices, levels: concurrency.levels, requests: requests,
-                                            documentBytes: documentBytes, tls: tls, verifyWith: verifyWith, keepRoot: root)
+                                            documentBytes: documentBytes, tls: tls, keepAlive: keepAlive, verifyWith: verifyWith,
+                                            keepRoot: root)
             try await benchmark.run { result in print(json ? result.json : result.text + "\n") }
         }
     }

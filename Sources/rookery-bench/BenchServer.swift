@@ -40,6 +40,9 @@ final class BenchServer {
     let caFile: String?
     private let process: Process
 
+    /// The port in `url`.
+    var port: UInt16 { UInt16(url.split(separator: ":").last ?? "") ?? 0 }
+
     /// `verifyWith`: written as the `verify_with` setting; nil writes nothing (a server that does
     /// not know the setting refuses every unknown key).
     init(root: String, tls: Bool = false, verifyWith: VerifyWith? = nil) throws {

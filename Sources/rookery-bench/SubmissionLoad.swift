@@ -12,6 +12,9 @@ struct SubmissionLoad {
     let concurrency: Int
     /// Pad each signed body to about this many bytes; nil: the laptop document as it is.
     let documentBytes: Int?
+    /// Each simulated sender keeps one connection open (as a proxy in front of the server
+    /// would), instead of a new connection per submission (as devices make).
+    var keepAlive = false
 
     struct Result {
         let requests: Int
@@ -26,6 +29,7 @@ struct SubmissionLoad {
         let peakMemoryKB: Int
         let documentBytes: Int
         let tls: Bool
+        let keepAlive: Bool
 
         var requestsPerSecond: Double { Double(requests) / seconds }
         var cpuPerThousand: Double { serverSideCPUSeconds / Double(requests) * 1000 }
@@ -34,7 +38,7 @@ struct SubmissionLoad {
 
         var text: String {
             String(format: """
-                submissions: %d from %d devices at concurrency %d over \(tls ? "HTTPS (a new TLS connection each)" : "plain HTTP"), all stored, document %d bytes
+                submissions: %d from %d devices at concurrency %d over \(tls ? "HTTPS (a new TLS connection each)" : keepAlive ? "plain HTTP, connections kept open" : "plain HTTP (a new connection each)"), all stored, document %d bytes
                 throughput:  %.1f requests/s
                 latency:     median %.1f ms, p99 %.1f ms
                 server CPU:  %.2f s per 1,000 submissions in the server process; %.2f s on the server's whole side (verify helpers and gpg runs included)
@@ -48,7 +52,7 @@ struct SubmissionLoad {
             [
                 "requests": .integer(Int64(requests)), "concurrency": .integer(Int64(concurrency)),
                 "devices": .integer(Int64(devices)),
-                "document_bytes": .integer(Int64(documentBytes)), "tls": .bool(tls),
+                "document_bytes": .integer(Int64(documentBytes)), "tls": .bool(tls), "keep_alive": .bool(keepAlive),
                 "requests_per_second": .number(requestsPerSecond), "median_ms": .number(medianMs),
                 "p99_ms": .number(p99Ms), "server_cpu_seconds_per_1000": .number(cpuPerThousand),
                 "server_process_cpu_seconds_per_1000": .number(processCPUPerThousand),
@@ -69,10 +73,11 @@ struct SubmissionLoad {
         let workers = DispatchGroup()
         for worker in 0..<concurrency {
             workers.enter()
-            Thread.detachNewThread {
+            Thread.detachNewThread { [keepAlive] in
+                let connection = keepAlive ? KeptConnection(port: server.port) : nil
                 for index in stride(from: worker, to: signed.count, by: concurrency) {
                     let begin = DispatchTime.now().uptimeNanoseconds
-                    let failure = Self.failure(of: signed[index], to: server)
+                    let failure = Self.failure(of: signed[index], to: server, over: connection)
                     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6
                     latencies.withLock { record in
                         if let failure { record.failures.append(failure) } else { record.milliseconds.append(elapsed) }
@@ -98,12 +103,16 @@ struct SubmissionLoad {
                       serverSideCPUSeconds: cpuAfter.serverSide - cpuBefore.serverSide,
                       loadGeneratorCPUSeconds: cpuAfter.loadGenerator - cpuBefore.loadGenerator,
                       peakMemoryKB: server.peakMemoryKB(), documentBytes: signed.first?.body.count ?? 0,
-                      tls: server.caFile != nil)
+                      tls: server.caFile != nil, keepAlive: keepAlive)
     }
 
-    /// Sends one submission; nil when it was stored, else what went wrong.
-    private static func failure(of request: SignedRequest, to server: BenchServer) -> String? {
+    /// Sends one submission, over `connection` if given; nil when it was stored, else what went wrong.
+    private static func failure(of request: SignedRequest, to server: BenchServer, over connection: KeptConnection?) -> String? {
         do {
+            if let connection {
+                let reply = try connection.post(request)
+                return reply.status == 200 ? nil : "HTTP \(reply.status) \(String(decoding: reply.body.prefix(200), as: UTF8.self))"
+            }
             let reply = try HTTPTransport.post(
                 url: server.url + WireProtocol.pathPrefix + "submit", body: request.body,
                 headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 30,

@@ -12,6 +12,8 @@ struct SubmitBenchmark {
     let documentBytes: Int?
     /// Over HTTPS with a pinned self-signed certificate; each request a new connection and handshake.
     var tls = false
+    /// Senders keep their connections open (see `SubmissionLoad.keepAlive`).
+    var keepAlive = false
     let verifyWith: VerifyWith?
     /// Where to keep the server root and the device keys for later runs; nil: a scratch root.
     let keepRoot: String?
@@ -27,7 +29,7 @@ struct SubmitBenchmark {
         let fleet = try await BenchFleet.prepare(count: devices, in: directory, server: server)
         for concurrency in levels {
             let load = SubmissionLoad(fleet: fleet, server: server, requests: requests, concurrency: concurrency,
-                                      documentBytes: documentBytes)
+                                      documentBytes: documentBytes, keepAlive: keepAlive)
             report(SubmitResult(load: try load.run(), verifyWith: verifyWith))
         }
     }
