@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// RFC 3339 timestamps in UTC with whole seconds, the only form the protocol uses.
 public enum RFC3339 {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// RFC 3339 in UTC with whole seconds, e.g. "2024-05-01T12:00:00Z": the form every Rookery
 /// timestamp takes. A format style rather than `ISO8601DateFormatter`, which formats through
