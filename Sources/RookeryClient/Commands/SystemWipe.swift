@@ -286,7 +286,7 @@ extension SystemWipe.Wiper {
             try FileManager.default.removeItem(atPath: path)
             report.removedHomes.append(written)
         } catch {
-            report.errors.append("home \"\(written)\" of \(user): \(error)")
+            report.errors.append("home \"\(written)\" of \(user): \(SystemCallError.reason(error))")
         }
     }
 

@@ -56,4 +56,13 @@ public enum AtomicFile {
 public struct SystemCallError: LocalizedError, CustomStringConvertible {
     public let description: String
     public var errorDescription: String? { description }
+
+    /// Why a FileManager call failed, in strerror's words ("Permission denied"): FoundationEssentials
+    /// has no `localizedDescription`, and its errors print as their whole structure.
+    public static func reason(_ error: Error) -> String {
+        if let cocoa = error as? CocoaError, let posix = cocoa.underlying as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        return "\(error)"
+    }
 }
