@@ -2,7 +2,9 @@ import Foundation
 import RookeryCore
 import Yams
 
-/// Loads YAML settings files into Codable types whose fields all have defaults.
+/// Loads YAML settings files (the server's, `server/issues.yml`) into Codable types whose fields
+/// all have defaults. The client reads its own flat files with `ClientSettingsFile` instead: Yams
+/// needs full Foundation, which the client does without.
 public enum SettingsFile {
     /// `userInfo` reaches the type's decoder (see `ClientSettings.baseKey`).
     public static func load<T: Decodable>(_ type: T.Type, from path: String,
