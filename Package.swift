@@ -36,7 +36,8 @@ let package = Package(
             "CGPGME",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // Built-in plugins: read the system through a root directory. RookeryCore only for ChildProcess.
+        // Built-in plugins: read the system through a root directory. From RookeryCore they use
+        // ChildProcess and small helpers that FoundationEssentials lacks.
         .target(name: "RookeryPlugins", dependencies: ["RookeryCore"]),
         // HTTP and SMTP over libcurl, for the client's requests and the server's mail and webhooks.
         .target(name: "RookeryCurl", dependencies: ["CCurl"]),

@@ -2,7 +2,7 @@ import Foundation
 import RookeryCore
 import Yams
 
-/// Loads YAML settings files (the server's, `server/issues.yml`) into Codable types whose fields
+/// Loads YAML settings files (the server's `server/settings.yml`) into Codable types whose fields
 /// all have defaults. The client reads its own flat files with `ClientSettingsFile` instead: Yams
 /// needs full Foundation, which the client does without.
 public enum SettingsFile {
