@@ -437,6 +437,8 @@ public enum Gzip {
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw TarError("\(command): cannot make a temporary file: \(String(cString: strerror(errno)))") }
         unlink(template)
+        // Like ChildProcess's pipes: programs other threads start do not inherit it (gzip gets it by dup2).
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         guard AtomicFile.writeAll(data, to: fd), lseek(fd, 0, SEEK_SET) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
