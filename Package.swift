@@ -28,15 +28,17 @@ let package = Package(
         .target(name: "CGPGME", path: "Sources/CGPGME", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("dl")]),
 
-        // Shared by client and server: documents, client settings and the settings-file reader,
-        // wire protocol, OpenPGP.
+        // Shared by client and server: documents, client settings and their strict reader, wire
+        // protocol, OpenPGP. Like every target the client links, it imports FoundationEssentials,
+        // never Foundation (which would bring CoreFoundation and ICU into the client's binary), and
+        // so cannot use Yams: the server's YAML settings reader lives in RookeryServer.
         .target(name: "RookeryCore", dependencies: [
             "CGPGME",
-            .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // Built-in plugins: read the system through a root directory. No dependencies.
-        .target(name: "RookeryPlugins"),
+        // Built-in plugins: read the system through a root directory. From RookeryCore they use
+        // ChildProcess and small helpers that FoundationEssentials lacks.
+        .target(name: "RookeryPlugins", dependencies: ["RookeryCore"]),
         // HTTP and SMTP over libcurl, for the client's requests and the server's mail and webhooks.
         .target(name: "RookeryCurl", dependencies: ["CCurl"]),
         .target(name: "RookeryClient", dependencies: [
@@ -45,6 +47,7 @@ let package = Package(
         .target(name: "RookeryServer", dependencies: [
             "RookeryCore", "RookeryCurl",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -78,8 +81,7 @@ let package = Package(
         // Shared by the test targets: sandboxes under /tmp that clean up after themselves.
         .target(name: "RookeryTestSupport", dependencies: ["RookeryCore"], path: "Tests/RookeryTestSupport"),
         .testTarget(name: "RookeryCoreTests", dependencies: [
-            "RookeryCore", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
-            .product(name: "Crypto", package: "swift-crypto"),
+            "RookeryCore", "RookeryTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryPlugins", "RookeryTestSupport"]),

@@ -1,5 +1,5 @@
 import CCurl
-import Foundation
+import FoundationEssentials
 
 /// The server could not be reached, or the exchange broke off. Nothing was delivered.
 public struct TransportError: Error, CustomStringConvertible {
@@ -104,12 +104,12 @@ private final class ResponseSink {
 
     /// One header line; a status line (a new answer, after a redirect or 100 Continue) starts over.
     func header(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
         if line.hasPrefix("HTTP/") {
             headers = [:]
         } else if let colon = line.firstIndex(of: ":"), headers.count < 100 {
             let name = line[..<colon].lowercased()
-            headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[name] = line[line.index(after: colon)...].trimmingWhitespace()
         }
         return bytes.count
     }

@@ -1,5 +1,6 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Where and how mail is handed over: one SMTP server (usually the local relay or the organisation's).
 public struct SMTPConfiguration: Sendable {
@@ -147,7 +148,7 @@ public enum SMTPMailer {
     /// libcurl's messages never carry the password (it is set as an option, not in the URL).
     private static func describe(_ code: CURLcode, detail: String, place: String) -> String {
         let summary = String(cString: rookery_curl_easy_strerror(code))
-        let detail = detail.trimmingCharacters(in: .whitespacesAndNewlines)
+        let detail = detail.trimmingWhitespace()
         return detail.isEmpty || detail == summary ? "\(place): \(summary)" : "\(place): \(summary) (\(detail))"
     }
 }
@@ -262,18 +263,21 @@ enum MailComposer {
         return words.map { "=?UTF-8?B?\(Data($0.utf8).base64EncodedString())?=" }.joined(separator: "\r\n ")
     }
 
+    /// "Sun, 06 Dec 2026 12:30:00 +0000": RFC 5322's English names, in UTC, whatever the locale.
     private static func rfc5322Date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.calendar = Calendar(identifier: .gregorian)
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var utc = tm()
+        gmtime_r(&seconds, &utc)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func twoDigits(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(utc.tm_wday)]), \(twoDigits(utc.tm_mday)) \(months[Int(utc.tm_mon)]) \(utc.tm_year + 1900) "
+            + "\(twoDigits(utc.tm_hour)):\(twoDigits(utc.tm_min)):\(twoDigits(utc.tm_sec)) +0000"
     }
 
     /// Every kind of line end becomes CRLF; the text always ends with one.
     private static func quotedPrintable(_ body: String) -> String {
-        let unified = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        let unified = body.replacing("\r\n", with: "\n").replacing("\r", with: "\n")
         var lines = unified.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.count > 1, lines.last?.isEmpty == true { lines.removeLast() }
         return lines.map { encodedLine(Array($0.utf8)) }.joined(separator: "\r\n") + "\r\n"

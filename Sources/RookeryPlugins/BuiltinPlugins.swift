@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The plugins compiled into the client, run as `rookery-client plugin NAME`.
 public enum BuiltinPlugins {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reading running processes from /proc/PID/*.
 extension SystemRoot {

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import RookeryCore
 
 /// The file system a built-in plugin looks at.
 ///
@@ -36,13 +38,19 @@ public struct SystemRoot: Sendable {
 
     /// The first `limit` bytes of a file, or nil when it cannot be opened or read.
     public func readData(_ absolutePath: String, limit: Int = SystemRoot.readLimit) -> Data? {
-        guard let handle = FileHandle(forReadingAtPath: resolve(absolutePath)) else { return nil }
-        defer { try? handle.close() }
-        do {
-            return try handle.read(upToCount: limit) ?? Data()
-        } catch {
-            return nil
+        let fd = open(resolve(absolutePath), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: min(limit, 1 << 16))
+        while data.count < limit {
+            let count = read(fd, &chunk, min(chunk.count, limit - data.count))
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            data.append(contentsOf: chunk[..<count])
         }
+        return data
     }
 
     /// A text file, or nil when it cannot be read. Bytes that are not UTF-8 become U+FFFD, so binary
@@ -56,7 +64,7 @@ public struct SystemRoot: Sendable {
     public func readValue(_ absolutePath: String) -> String? {
         guard let text = readFile(absolutePath) else { return nil }
         let firstLine = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let value = firstLine.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = firstLine.trimmingWhitespace()
         return value.isEmpty ? nil : value
     }
 
@@ -72,9 +80,9 @@ public struct SystemRoot: Sendable {
     }
 
     public func isDirectory(_ absolutePath: String) -> Bool {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         return FileManager.default.fileExists(atPath: resolve(absolutePath), isDirectory: &isDirectory)
-            && isDirectory.boolValue
+            && isDirectory
     }
 
     /// What a symlink points at, exactly as stored ("../dm-0", "socket:[1234]"); nil when the path is

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import RookeryClient
 import RookeryCore
 import RookeryPlugins
@@ -95,10 +96,10 @@ struct Enroll: ParsableCommand {
                 print("An administrator accepts it on the server with: bin/clients accept \(context.hostname)")
             }
         } catch let refusal as ProtocolError {
-            FileHandle.standardError.write(Data("error: the server refused enrollment: \(refusal)\n".utf8))
+            StandardStream.error.write("error: the server refused enrollment: \(refusal)\n")
             throw ExitCode(3)
         } catch let error as TransportError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            StandardStream.error.write("error: \(error)\n")
             throw ExitCode(3)
         }
     }
@@ -163,10 +164,10 @@ struct Update: ParsableCommand {
             report = try Updater(context: context).run()
             try context.recordRun(\.lastUpdate, at: Date())
         } catch let error as ProtocolError {
-            FileHandle.standardError.write(Data("error: the server refused: \(error)\n".utf8))
+            StandardStream.error.write("error: the server refused: \(error)\n")
             throw ExitCode(3)
         } catch let error as TransportError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            StandardStream.error.write("error: \(error)\n")
             throw ExitCode(3)
         }
         let release = ReleaseInstaller.installedNumber(context.root)
@@ -276,7 +277,7 @@ struct Plugin: ParsableCommand {
             throw ValidationError("no built-in plugin \(name); known: \(BuiltinPlugins.names.joined(separator: ", "))")
         }
         let output = try BuiltinPlugins.run(name: name, root: SystemRoot(path: root), stateDirectory: stateDir)
-        FileHandle.standardOutput.write(output)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        StandardStream.output.write(output)
+        StandardStream.output.write("\n")
     }
 }

@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (4, "enrollment_token: \"\(token)2\"", "line 3, column 1: this key is given again"),
+        (4, "enrollment_token: \"\(token)2\"", "line 4, column 1: this key is given already on line 3"),
         (3, "\tenrollment_token: \"\(token)\"", "line 3, column 1: a tab"),
         (4, "allow_comands: false", "line 4, column 1: unknown key allow_comands; did you mean allow_commands?"),
     ])

@@ -93,16 +93,16 @@ import Testing
         let sandbox = try Sandbox()
         let dir = sandbox.path
         try "server_url: https://rookery.example:8443\ncollect_interval: 600\n".write(toFile: dir + "/c.yml", atomically: true, encoding: .utf8)
-        let settings = try SettingsFile.load(ClientSettings.self, from: dir + "/c.yml")
+        let settings = try ClientSettingsFile.load(from: dir + "/c.yml")
         #expect(settings.serverURL == "https://rookery.example:8443")
         #expect(settings.collectInterval == 600)
         #expect(settings.submitInterval == ClientSettings().submitInterval)
 
         try "collect_interval: [oops\n".write(toFile: dir + "/bad.yml", atomically: true, encoding: .utf8)
-        #expect { try SettingsFile.load(ClientSettings.self, from: dir + "/bad.yml") } throws: { error in
+        #expect { try ClientSettingsFile.load(from: dir + "/bad.yml") } throws: { error in
             "\(error)".contains(dir + "/bad.yml")
         }
-        #expect(throws: SettingsError.self) { try SettingsFile.load(ClientSettings.self, from: dir + "/none.yml") }
+        #expect(throws: SettingsError.self) { try ClientSettingsFile.load(from: dir + "/none.yml") }
     }
 
     /// The shipped template is all comments: a device set up from it runs on defaults and its release.
@@ -112,23 +112,23 @@ import Testing
         let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("client/settings.yml.template")
         try sandbox.write(try String(contentsOf: template, encoding: .utf8), to: "client/settings.yml")
-        #expect(try SettingsFile.loadClientSettings(root).serverURL == ClientSettings().serverURL)
+        #expect(try ClientSettingsFile.load(root).serverURL == ClientSettings().serverURL)
 
         try sandbox.write("server_url: \"https://release.example\"\nenrollment_token: \"t0k\"\n", to: "client/release.yml")
-        var settings = try SettingsFile.loadClientSettings(root)
+        var settings = try ClientSettingsFile.load(root)
         #expect(settings.serverURL == "https://release.example")
         #expect(settings.enrollmentToken == "t0k")
         #expect(settings.allowCommands)
 
         try sandbox.write("# mine\nserver_url: https://own.example\nallow_commands: false\n", to: "client/settings.yml")
-        settings = try SettingsFile.loadClientSettings(root)
+        settings = try ClientSettingsFile.load(root)
         #expect(settings.serverURL == "https://own.example")
         #expect(settings.enrollmentToken == "t0k")
         #expect(!settings.allowCommands)
 
         try FileManager.default.removeItem(atPath: sandbox.path + "/client/settings.yml")
-        #expect(try SettingsFile.loadClientSettings(root).serverURL == "https://release.example")
+        #expect(try ClientSettingsFile.load(root).serverURL == "https://release.example")
         try FileManager.default.removeItem(atPath: sandbox.path + "/client/release.yml")
-        #expect(throws: SettingsError.self) { try SettingsFile.loadClientSettings(root) }
+        #expect(throws: SettingsError.self) { try ClientSettingsFile.load(root) }
     }
 }

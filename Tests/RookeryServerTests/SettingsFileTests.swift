@@ -111,11 +111,6 @@ import Yams
         }
     }
 
-    @Test func aValueOfTheWrongTypeInTheClientsFileIsPlacedAtTheValue() {
-        let text = "server_url: https://rookery.example\nenrollment_token: \"\(Self.token)\"\nallow_commands: \"\(Self.token)\"\n"
-        let message = Self.refusal(ClientSettings.self, text)
-        #expect(message.contains("at line 3, column 17: expected true or false"), "\(message)")
-    }
 
     /// Every settings type refuses a key it does not know and names the one meant.
     @Test(arguments: [
@@ -132,10 +127,6 @@ import Yams
         #expect(message.contains("at \(place): unknown key \(says)"), "\(message)")
     }
 
-    @Test func misspeltClientKeysAreRefusedWithTheNearestName() {
-        let message = Self.refusal(ClientSettings.self, "server_url: http://h:1\nhostname: laptop\nallow_comands: false\n")
-        #expect(message.contains("at line 3, column 1: unknown key allow_comands; did you mean allow_commands?"), "\(message)")
-    }
 
     @Test func penguinDomesSectionNameSaysWhatToWriteInstead() {
         let message = Self.refusal(ServerSettings.self, "listen_port: 1\nserver_auth:\n  download_release: {}\n")
@@ -155,7 +146,7 @@ import Yams
                 _ = try SettingsFile.decode(ServerSettings.self, text: text, source: template)
             } else {
                 #expect(uncommented.contains("\nallow_commands: true"))
-                _ = try SettingsFile.decode(ClientSettings.self, text: uncommented, source: template)
+                _ = try ClientSettingsFile.decode(uncommented, source: template)
             }
         }
     }
@@ -165,7 +156,7 @@ import Yams
         try sandbox.write("server_url: http://h:1\nenrollment_tokn: \"\(Self.token)\"\n", to: "client/release.yml")
         try sandbox.write("hostname: laptop\n", to: "client/settings.yml")
         #expect {
-            try SettingsFile.loadClientSettings(InstallRoot(path: sandbox.path))
+            try ClientSettingsFile.load(InstallRoot(path: sandbox.path))
         } throws: { error in
             let message = "\(error)"
             return message.contains(sandbox.path + "/client/release.yml at line 2, column 1: unknown key enrollment_tokn;")

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// Runs the one-time commands in `client/commands/` during a collection. Each runs once in a

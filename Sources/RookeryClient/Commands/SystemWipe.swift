@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import RookeryCore
 
 /// What a wipe did, reported to the server as the command's output (JSON).
 public struct WipeReport: Codable, Sendable, Equatable {
@@ -285,7 +286,7 @@ extension SystemWipe.Wiper {
             try FileManager.default.removeItem(atPath: path)
             report.removedHomes.append(written)
         } catch {
-            report.errors.append("home \"\(written)\" of \(user): \(error.localizedDescription)")
+            report.errors.append("home \"\(written)\" of \(user): \(SystemCallError.reason(error))")
         }
     }
 
@@ -418,7 +419,7 @@ extension SystemWipe.Wiper {
     /// renames it over `path`, so a crash leaves the old file or the new one, never half of one.
     /// Returns what went wrong, or nil.
     private static func replaceAtomically(_ path: String, with data: Data, like original: stat) -> String? {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.parent(path)
         var template = Array((directory + "/.rookery-wipe-XXXXXX").utf8CString)
         let fd = mkstemp(&template)
         guard fd >= 0 else { return "cannot create a temporary file: \(lastError())" }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 import RookeryPlugins
 #if canImport(Glibc)

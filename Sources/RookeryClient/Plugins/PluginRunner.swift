@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import RookeryCore
 import RookeryPlugins
 
@@ -78,10 +79,10 @@ public struct PluginRunner: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for file in names.sorted() where !file.hasPrefix(".") {
             let path = directory + "/" + file
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+            var isDirectory = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory,
                   FileManager.default.isExecutableFile(atPath: path) else { continue }
-            let name = (file as NSString).deletingPathExtension
+            let name = PathText.deletingExtension(file)
             specs[name] = PluginSpec(name: name, executable: path, arguments: [])
         }
     }

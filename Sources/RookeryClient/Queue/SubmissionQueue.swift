@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// One collection waiting for the server.
@@ -33,7 +33,9 @@ public struct SubmissionQueue: Sendable {
     public func enqueue(_ document: [String: JSONValue], id: String, at date: Date = Date()) throws -> String {
         var item = document
         item["submission_id"] = .string(id)
-        let name = String(format: "%013lld", Int64(date.timeIntervalSince1970 * 1000)) + "-" + id + ".json"
+        // Milliseconds in 13 digits, so names sort by time (until the year 2286).
+        let milliseconds = String(Int64(date.timeIntervalSince1970 * 1000))
+        let name = String(repeating: "0", count: max(0, 13 - milliseconds.count)) + milliseconds + "-" + id + ".json"
         try AtomicFile.write(JSONValue.object(item).serialized(), to: directory + "/" + name)
         return name
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import RookeryCore
 
 /// What every client command opens from the install root.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +19,7 @@ public struct ClientLog: Sendable {
 
     public func warning(_ message: String) {
         write("warning", message)
-        if echoWarnings { FileHandle.standardError.write(Data("warning: \(message)\n".utf8)) }
+        if echoWarnings { StandardStream.error.write("warning: \(message)\n") }
     }
 
     /// Past this size the log moves to client.log.1 (replacing the previous one), so a device

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// What the client remembers between runs (`var/client/state.json`). Small on purpose: the cron

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// Runs every plugin and queues the result as one collection.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// One `client-cron` run: take the lock, ask for updates when due, collect when due, submit when

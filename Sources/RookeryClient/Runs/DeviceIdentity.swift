@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// The device's own key and machine id. The private key is made on the device and never leaves it.
@@ -34,14 +34,14 @@ public struct DeviceIdentity: Sendable {
     static func machineID(_ context: ClientContext) throws -> String {
         let system = context.settings.systemRoot + "/etc/machine-id"
         if let text = try? String(contentsOfFile: system, encoding: .utf8) {
-            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let id = text.trimmingWhitespace()
             if InputValidation.isIdentifier(id) { return id }
         }
         let own = context.root.clientState + "/machine-id"
         if let text = try? String(contentsOfFile: own, encoding: .utf8), InputValidation.isIdentifier(text) {
             return text
         }
-        let made = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let made = UUID().uuidString.lowercased().filter { $0 != "-" }
         try AtomicFile.write(Data(made.utf8), to: own)
         return made
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// The settings a device runs on. When its files cannot be used (a misspelt key, a tab, a key
@@ -15,7 +15,7 @@ struct DeviceSettings {
     static func load(_ root: InstallRoot, log: ClientLog) throws -> DeviceSettings {
         let files = Files(root)
         do {
-            let settings = try SettingsFile.loadClientSettings(root)
+            let settings = try ClientSettingsFile.load(root)
             files.remember(settings, log: log)
             return DeviceSettings(settings: settings, problem: nil)
         } catch let refusal as SettingsError {

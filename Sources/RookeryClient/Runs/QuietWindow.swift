@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import RookeryCore
 
 /// When `client-cron` will find nothing due, and the files that verdict was drawn from:

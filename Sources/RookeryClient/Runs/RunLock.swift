@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import RookeryCore
 
 /// One client run at a time per install root: an exclusive `flock` on `var/client/cron.lock`,

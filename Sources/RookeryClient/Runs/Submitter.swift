@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// What one pass over the queue did.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// Encrypts the selected values of a collection before it is queued (see `SecretSealer`): each

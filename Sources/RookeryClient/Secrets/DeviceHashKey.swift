@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// The device's own random key for the HMACs of secret values (`var/client/secret-hash.key`,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// The secret-keeping policy this device last learned from a signed `update` answer, kept in

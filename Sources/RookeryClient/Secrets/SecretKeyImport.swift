@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// Brings the secret-keeping key from a signed update answer into the device's GnuPG home, and

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +24,7 @@ public struct PatchApplier: Sendable {
         if let problem = InputValidation.patchTargetProblem(patch.target) { return (.refused, problem) }
         if !allowCommands && Self.isCommand(patch.target) { return (.refused, Self.commandsOffMessage) }
         do {
-            let path = try safeParent(of: patch.target) + "/" + (patch.target as NSString).lastPathComponent
+            let path = try safeParent(of: patch.target) + "/" + PathText.lastComponent(patch.target)
             switch patch.action {
             case .write:
                 // Root runs what lands here: nobody else may write it, and no set-id bits.

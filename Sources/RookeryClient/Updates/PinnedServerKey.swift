@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 
 /// The server key this device trusts: the one in its installed release (`client/server-key.asc`).

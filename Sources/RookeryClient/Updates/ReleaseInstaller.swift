@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 #if canImport(Glibc)
 import Glibc
@@ -198,7 +198,7 @@ public struct ReleaseInstaller: Sendable {
     }
 
     private static func makeParents(of path: String, under directory: String) throws {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathText.parent(path)
         guard !parent.isEmpty else { return }
         try FileManager.default.createDirectory(atPath: directory + "/" + parent, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])

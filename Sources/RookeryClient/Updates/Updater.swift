@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RookeryCore
 import RookeryCurl
 
@@ -107,7 +107,7 @@ public struct Updater: Sendable {
             }
             context.log.info("patch \(patch.id) \(patch.action.rawValue) \(patch.target): \(result.rawValue) \(message)")
             if result == .refused && message == PatchApplier.commandsOffMessage {
-                CommandRunner(context: context).note((patch.target as NSString).lastPathComponent, refused: message)
+                CommandRunner(context: context).note(PathText.lastComponent(patch.target), refused: message)
             }
             acknowledge(patch, result: result, message: message, identity: identity)
         }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A JSON value. Documents, plugin output and protocol bodies are all made of these.
 public enum JSONValue: Equatable, Sendable {

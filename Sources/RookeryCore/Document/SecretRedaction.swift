@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How everything that shows documents to people or scripts (`bin/clients show`, history, audit
 /// details) prints secret values: as `[secret]`. Never the ciphertext, which would let whoever

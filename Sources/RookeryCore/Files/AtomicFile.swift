@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +9,7 @@ public enum AtomicFile {
     /// `mode` is exact (not reduced by the umask); `owner` (uid, gid), when given, is set before
     /// the file appears under `path`, so readers never see it with the wrong owner.
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o600, owner: (uid_t, gid_t)? = nil) throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.parent(path)
         let temporary = directory + "/.tmp-" + UUID().uuidString
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw posixError("create \(temporary)") }
@@ -45,9 +45,24 @@ public enum AtomicFile {
         }
     }
 
+    /// What failed and errno's reason ("rename into /x: No space left on device").
     public static func posixError(_ what: String) -> Error {
-        let code = errno
-        return NSError(domain: NSPOSIXErrorDomain, code: Int(code),
-                       userInfo: [NSLocalizedDescriptionKey: "\(what): \(String(cString: strerror(code)))"])
+        SystemCallError(description: "\(what): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// A system call that failed, said as `AtomicFile.posixError` words it. LocalizedError, so that
+/// Foundation's `localizedDescription` (the server's) gives the same words.
+public struct SystemCallError: LocalizedError, CustomStringConvertible {
+    public let description: String
+    public var errorDescription: String? { description }
+
+    /// Why a FileManager call failed, in strerror's words ("Permission denied"): FoundationEssentials
+    /// has no `localizedDescription`, and its errors print as their whole structure.
+    public static func reason(_ error: Error) -> String {
+        if let cocoa = error as? CocoaError, let posix = cocoa.underlying as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        return "\(error)"
     }
 }

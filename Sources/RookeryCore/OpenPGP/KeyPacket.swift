@@ -34,7 +34,7 @@ struct KeyPacket: Sendable {
     /// The 8-byte key ID: the fingerprint's low 64 bits.
     var keyID: ArraySlice<UInt8> { fingerprint.suffix(8) }
 
-    var fingerprintHex: String { fingerprint.map { hexDigits($0) }.joined() }
+    var fingerprintHex: String { Hex.string(fingerprint, uppercase: true) }
 
     /// What a signature over this key hashes for it: 0x99, two-byte length, body.
     var hashedForm: [UInt8] { Self.hashPrefix(body.count) + body }
@@ -52,10 +52,4 @@ struct KeyPacket: Sendable {
         }
         return try Curve25519.Signing.PublicKey(rawRepresentation: point.dropFirst())
     }
-}
-
-/// Two upper-case hex digits.
-func hexDigits(_ byte: UInt8) -> String {
-    let digits = Array("0123456789ABCDEF")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A device's public key as gpg would judge it, read once from its armored form: the primary
 /// key and its subkeys, each with when it expires, whether it is revoked and whether it may sign.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks a detached signature over a binary document against one device's key, the way gpg
 /// (2.2, the reference) does, for the signatures Rookery's devices make: one v4 EdDSA signature

@@ -1,5 +1,5 @@
 import CGPGME
-import Foundation
+import FoundationEssentials
 
 /// An OpenPGP error, carrying GPGME's own message so an admin can tell what went wrong.
 public struct OpenPGPError: Error, CustomStringConvertible, Sendable {
@@ -229,13 +229,10 @@ public struct OpenPGP: Sendable {
 
     /// Stops the gpg-agent of this home (tests and short-lived homes).
     public func stopAgent() {
-        let gpgconf = Process()
-        gpgconf.executableURL = URL(fileURLWithPath: "/usr/bin/gpgconf")
-        gpgconf.arguments = ["--homedir", homeDirectory, "--kill", "all"]
-        gpgconf.standardOutput = FileHandle.nullDevice
-        gpgconf.standardError = FileHandle.nullDevice
-        try? gpgconf.run()
-        gpgconf.waitUntilExit()
+        let gpgconf = ChildProcess.spawn("/usr/bin/gpgconf", ["--homedir", homeDirectory, "--kill", "all"],
+                                         environment: ProcessInfo.processInfo.environment)
+        _ = gpgconf?.readOutput(limit: 0, until: .distantFuture)
+        _ = gpgconf?.waitForExit(until: .distantFuture)
     }
 
     // MARK: - Plumbing
@@ -291,8 +288,7 @@ public struct OpenPGP: Sendable {
 enum GPGMELibrary {
     /// nil once libgpgme is loaded, else why it could not be.
     private static let loadFailure: String? = rookery_gpgme_load().map { String(cString: $0) }
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var defaultHome: String?
+    private static let defaultHome = Locked<String?>(nil)
 
     static func load(_ operation: String) throws {
         if let loadFailure { throw OpenPGPError(operation, message: loadFailure) }
@@ -300,7 +296,7 @@ enum GPGMELibrary {
 
     static func makeProcessDefault(_ home: String) -> Bool {
         guard loadFailure == nil else { return false }
-        return lock.withLock {
+        return defaultHome.withLock { defaultHome in
             if defaultHome == nil,
                gpgme_err_code(rookery_gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nil, home)) == GPG_ERR_NO_ERROR {
                 defaultHome = home
@@ -310,7 +306,7 @@ enum GPGMELibrary {
     }
 
     static func isProcessDefault(_ home: String) -> Bool {
-        lock.withLock { defaultHome == home }
+        defaultHome.current == home
     }
 }
 

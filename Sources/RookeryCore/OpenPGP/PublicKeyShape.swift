@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks that an enrolling device's `public_key` is a small, plain ASCII-armored public key
 /// before gpg imports it: only key, user ID and signature packets, none compressed, a few of
@@ -39,7 +39,7 @@ public enum PublicKeyShape {
     /// the blank line are skipped, and so is the optional checksum line.
     static func dearmor(_ text: String) throws -> [UInt8] {
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { $0.trimmingWhitespace() }
         guard let begin = lines.firstIndex(of: "-----BEGIN PGP PUBLIC KEY BLOCK-----"),
               let end = lines.lastIndex(of: "-----END PGP PUBLIC KEY BLOCK-----"), begin < end,
               lines[..<begin].allSatisfy(\.isEmpty), lines[(end + 1)...].allSatisfy(\.isEmpty) else {

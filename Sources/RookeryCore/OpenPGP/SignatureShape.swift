@@ -47,7 +47,7 @@ public enum SignatureShape {
         }
         let type = try reader.byte()
         guard type == binaryDocument else {
-            throw Refusal(description: String(format: "signature type 0x%02x; only 0x00 (a binary document) is accepted", type))
+            throw Refusal(description: "signature type 0x\(Hex.string([type])); only 0x00 (a binary document) is accepted")
         }
         _ = try reader.bytes(2)  // public-key and hash algorithms: gpg judges those
         let areaLength = version == 4 ? 2 : 4

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where an enrollment stands, as `enroll` answers it.
 public enum EnrollmentStatus: String, Codable, Sendable, CaseIterable {

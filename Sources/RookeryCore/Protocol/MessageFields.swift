@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The members of a request body, already through the strict parse (duplicate keys refused),
 /// read by name into typed values. Every getter throws the `malformed` refusal a server sends,

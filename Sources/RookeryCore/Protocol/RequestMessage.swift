@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A request body of one endpoint, beyond the envelope every body carries (host, key, sent_at,
 /// nonce, endpoint: see `SignedRequest`). The device builds one and signs its `fields`; the

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A request body and its detached signature, ready to POST.
 public struct SignedRequest: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A newer release the server offers. `sha256` and `size` are those of the tarball, so a device
 /// checks what it downloaded before it parses a byte of it.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Constants and shapes of protocol v1. See docs/protocol.md.
 public enum WireProtocol {
@@ -35,6 +35,6 @@ public enum WireProtocol {
     /// 32 lowercase hex characters from the system's secure generator.
     public static func makeNonce() -> String {
         var rng = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        return Hex.string((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 }

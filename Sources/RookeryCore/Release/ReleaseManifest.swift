@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// The signed table of contents of a client release: its number, when it was made, and for every
 /// file its path, size, permission bits and SHA-256. The server signs the exact bytes of
@@ -47,6 +47,6 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     }
 
     public static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: data))
     }
 }

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Release tarballs: a small USTAR (POSIX.1-1988 "tar") writer and a paranoid reader.
 //
@@ -395,99 +398,63 @@ public enum Gzip {
         try run(["-d", "-c"], input: data, maxBytes: maxBytes)
     }
 
-    static func executable() throws -> URL {
+    static func executable() throws -> String {
         for path in ["/bin/gzip", "/usr/bin/gzip"] where FileManager.default.isExecutableFile(atPath: path) {
-            return URL(fileURLWithPath: path)
+            return path
         }
         throw TarError("gzip: no /bin/gzip or /usr/bin/gzip")
     }
 
-    /// Runs gzip with `arguments`, feeding `input` on stdin and collecting stdout.
-    /// stdin is written and stderr read on other threads while this one reads stdout: gzip blocks
-    /// when a pipe is full, so doing these one after the other would deadlock on large data.
+    /// Runs gzip with `arguments` on `input` and collects its stdout. The input reaches gzip as a
+    /// file (an unlinked temporary one), not a pipe: then this one thread only reads, and neither
+    /// a full pipe nor gzip exiting early (SIGPIPE) can stop it.
     static func run(_ arguments: [String], input: Data, maxBytes: Int) throws -> Data {
         let command = "gzip " + arguments.joined(separator: " ")
-        let process = Process()
-        process.executableURL = try executable()
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        do {
-            try process.run()
-        } catch {
-            throw TarError("\(command): cannot start: \(error)")
+        let inputFile = try unlinkedFile(holding: input, for: command)
+        defer { close(inputFile) }
+        guard let gzip = ChildProcess.spawn(try executable(), arguments, environment: [:],
+                                            captureStandardError: true, standardInput: inputFile) else {
+            throw TarError("\(command): cannot start: \(String(cString: strerror(errno)))")
         }
-
-        let helpers = DispatchGroup()
-        let errorOutput = CollectedBytes()
-        startThread(in: helpers) { feed(input, to: stdin.fileHandleForWriting) }
-        startThread(in: helpers) { errorOutput.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
-
-        let (output, overLimit) = collect(stdout.fileHandleForReading, maxBytes: maxBytes)
-        // SIGKILL, not Process.terminate(): on Linux a child started from a dispatch thread inherits
-        // that thread's signal mask, which blocks SIGTERM (swift-corelibs-foundation issue 4772).
-        if overLimit { kill(process.processIdentifier, SIGKILL) }
-        // Once gzip is gone the helpers' pipes break or reach end of file, so both finish.
-        process.waitUntilExit()
-        try? stdout.fileHandleForReading.close()
-        helpers.wait()
-
-        if overLimit {
+        let output = gzip.readOutput(limit: maxBytes, until: .distantFuture, stopOverLimit: true)
+        let termination = output?.overLimit == false ? gzip.waitForExit(until: .distantFuture) : nil
+        gzip.stop()
+        guard let output else { throw TarError("\(command): cannot read its output") }
+        if output.overLimit {
             throw TarError("\(command): output exceeds \(maxBytes) bytes")
         }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let message = firstLine(errorOutput.get()) ?? "exit status \(process.terminationStatus)"
+        guard termination == .exited(0) else {
+            let message = firstLine(output.stderr) ?? "exit status \(termination?.status ?? -1)"
             throw TarError("\(command) failed: \(message)")
         }
-        return output
+        return output.stdout
     }
 
-    /// Reads until end of file, or until more than `maxBytes` arrived (then reports `overLimit`).
-    static func collect(_ handle: FileHandle, maxBytes: Int) -> (Data, overLimit: Bool) {
-        var output = Data()
-        while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-            if chunk.count > maxBytes - output.count { return (output, true) }
-            output.append(chunk)
+    /// A descriptor of a temporary file that holds `data`, read from its start; the file has no
+    /// name, so it goes when the descriptor is closed.
+    private static func unlinkedFile(holding data: Data, for command: String) throws -> Int32 {
+        var template = Array((temporaryDirectory() + "/rookery-gzip-XXXXXX").utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw TarError("\(command): cannot make a temporary file: \(String(cString: strerror(errno)))") }
+        unlink(template)
+        // Like ChildProcess's pipes: programs other threads start do not inherit it (gzip gets it by dup2).
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        guard AtomicFile.writeAll(data, to: fd), lseek(fd, 0, SEEK_SET) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw TarError("\(command): cannot write a temporary file: \(reason)")
         }
-        return (output, false)
+        return fd
     }
 
-    /// Writes `data` to gzip's stdin and closes it so gzip sees end of file.
-    /// If gzip exits early (bad input, or killed over the limit), the write fails with EPIPE; SIGPIPE
-    /// is blocked on this thread so that failure ends the write instead of killing our process.
-    /// The thread is a fresh one, so the blocked mask (and any pending SIGPIPE) dies with it.
-    static func feed(_ data: Data, to handle: FileHandle) {
-        var pipeSignal = sigset_t()
-        sigemptyset(&pipeSignal)
-        sigaddset(&pipeSignal, SIGPIPE)
-        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
-        try? handle.write(contentsOf: data)
-        try? handle.close()
-    }
-
-    /// Runs `body` on a new thread (not a shared dispatch worker: `feed` changes its signal mask).
-    static func startThread(in group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
-        group.enter()
-        let thread = Thread {
-            body()
-            group.leave()
-        }
-        thread.start()
+    private static func temporaryDirectory() -> String {
+        let configured = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
+        return configured.hasPrefix("/") ? configured : "/tmp"
     }
 
     static func firstLine(_ data: Data) -> String? {
         let text = String(decoding: data, as: UTF8.self)
         let line = text.split(separator: "\n").first.map(String.init)
         return line.map { TarArchive.escaped($0) }
-    }
-
-    /// Bytes handed from a helper thread to the caller.
-    final class CollectedBytes: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        func set(_ value: Data) { lock.withLock { data = value } }
-        func get() -> Data { lock.withLock { data } }
     }
 }

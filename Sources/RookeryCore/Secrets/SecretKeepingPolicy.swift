@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What devices must encrypt and to which key, as the server's signed `update` answer carries it
 /// (`secret_keeping`), so a change reaches the fleet at its next update check without a release.

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Replaces the values at the selected paths of a document with `SecretValue`s, before the
 /// document goes anywhere: a value is encrypted (OpenPGP, to the secret-keeping key) or withheld,
@@ -41,7 +41,7 @@ public struct SecretSealer: Sendable {
         guard let encrypt else { return .withheld }
         let plain = value.serialized()
         let hash = hashKey.map { key in
-            HMAC<SHA256>.authenticationCode(for: plain, using: key).map { String(format: "%02x", $0) }.joined()
+            Hex.string(HMAC<SHA256>.authenticationCode(for: plain, using: key))
         }
         return SecretValue(message: try encrypt(plain), hash: hash)
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A dotted document path whose value is secret, such as `plugins.hardware.serial`: the same
 /// syntax the audit's checks and the history use. Only plugin results can be secret, so a

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// One keeper's share of a secret: the point (x, y) of every byte's polynomial, with all the
 /// y values together in `bytes` (as long as the secret).
@@ -19,7 +19,7 @@ public struct SecretShare: Equatable, Sendable {
     /// Lowercase hex SHA-256 of the bytes: lets a keeper's share be told from a damaged copy
     /// without revealing it.
     public var checksum: String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: bytes))
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A value that a device encrypted for the secret keepers, as it stands in a document in place of
 /// the clear value:

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Shamir's secret sharing over GF(2^8), byte by byte, as libgfshare does it: byte i of the
 /// secret is the constant term of its own random polynomial of degree threshold-1, and a share

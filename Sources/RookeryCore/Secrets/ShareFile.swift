@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,7 +71,7 @@ public enum ShareFile {
 
     /// The x coordinate named by the file's `.NNN` suffix.
     private static func xCoordinate(ofFile path: String) throws -> UInt8 {
-        let name = Array((path as NSString).lastPathComponent.utf8)
+        let name = Array(PathText.lastComponent(path).utf8)
         func refuse(_ problem: String) -> SecretSharingError {
             SecretSharingError.badShareFileName(path: path, problem: problem)
         }

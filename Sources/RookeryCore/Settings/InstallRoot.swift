@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Every path Rookery uses hangs off one install root, so tests and several installs on one
 /// machine never collide and nothing outside the root is touched.
@@ -20,14 +21,14 @@ public struct InstallRoot: Sendable {
         let directory = URL(fileURLWithPath: currentExecutable).deletingLastPathComponent()
         let parts = directory.pathComponents
         if let build = parts.firstIndex(where: { $0.hasPrefix(".build") }) {
-            return InstallRoot(path: NSString.path(withComponents: Array(parts[..<build])))
+            return InstallRoot(path: PathText.joined(Array(parts[..<build])))
         }
         if parts.suffix(2) == ["lib", "rookery"], parts.dropLast(3).last == "releases" {
             // <root>/releases/N/lib/rookery: a client release (see clientRelease).
-            return InstallRoot(path: NSString.path(withComponents: Array(parts.dropLast(4))))
+            return InstallRoot(path: PathText.joined(Array(parts.dropLast(4))))
         }
         if parts.suffix(2) == ["lib", "rookery"] {
-            return InstallRoot(path: NSString.path(withComponents: Array(parts.dropLast(2))))
+            return InstallRoot(path: PathText.joined(Array(parts.dropLast(2))))
         }
         return InstallRoot(path: directory.deletingLastPathComponent().path)
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `disk`: how big each mounted file system is and how full.
 ///

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RookeryCore
 
 /// `firewall`: whether a firewall filters incoming traffic, and what it does with traffic no rule allows.
 ///
@@ -93,7 +94,7 @@ struct FirewallPlugin: BuiltinPlugin {
         var depth = 0                   // brace depth inside that chain
         var inputChains: [InputChain] = []
         for rawLine in ruleset.split(whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmingWhitespace()
             let words = line.split(separator: " ")
             if chain == nil {
                 if words.first == "table", words.count >= 3 { family = String(words[1]) }
@@ -150,7 +151,7 @@ struct FirewallPlugin: BuiltinPlugin {
         guard let listing = root.run("/usr/sbin/iptables", ["-S", "INPUT"]) ?? root.run("/sbin/iptables", ["-S", "INPUT"]) else {
             return nil
         }
-        let lines = listing.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let lines = listing.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }
         let rules = lines.filter { $0.hasPrefix("-A INPUT") }
         var policy: Policy = lines.contains("-P INPUT DROP") ? .drop : .accept
         if rules.last == "-A INPUT -j DROP" {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `guest_session`: whether someone can use the device from its login screen without a password.
 ///

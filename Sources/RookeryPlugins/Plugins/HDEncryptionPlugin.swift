@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `hd_encryption`: whether what is stored on the device's disks is encrypted.
 ///

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RookeryCore
 
 /// `hardware`: what the device is: maker, model, serial number, CPU and memory.
 ///
@@ -55,9 +56,9 @@ struct HardwarePlugin: BuiltinPlugin {
     private static func cpuinfoValues(_ cpuinfo: String, key: String) -> [String] {
         cpuinfo.split(whereSeparator: \.isNewline).compactMap { line in
             guard let colon = line.firstIndex(of: ":"),
-                  line[..<colon].trimmingCharacters(in: .whitespaces) == key
+                  line[..<colon].trimmingWhitespace() == key
             else { return nil }
-            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            return line[line.index(after: colon)...].trimmingWhitespace()
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `listening_ports`: which TCP and UDP ports the device accepts traffic on from the network, and which
 /// program holds each one.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `network`: the network interfaces with their addresses, and the default routes.
 ///

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `os_info`: which distribution and kernel the device runs.
 ///

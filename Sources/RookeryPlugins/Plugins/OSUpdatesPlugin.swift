@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `os_updates`: which package updates wait to be installed, how many of them fix security problems,
 /// whether a newer release of the distribution is out, and whether the device waits for a reboot.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `sshd`: whether the SSH server runs, and whether it lets people in with a password or as root.
 ///

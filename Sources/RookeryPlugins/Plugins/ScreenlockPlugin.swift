@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RookeryCore
 
 /// `screenlock`: whether the screens of the people using the device lock by themselves when idle.
 ///
@@ -183,7 +184,7 @@ struct ScreenlockPlugin: BuiltinPlugin {
                 setprivPath, run.setprivArguments + ["get", schema, key],
                 environment: run.environment, inheritingEnvironment: false
             ).map {
-                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+                $0.trimmingWhitespace()
             }
         }
         guard let lockEnabled = gsettings("org.gnome.desktop.screensaver", "lock-enabled") else { return nil }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `uptime`: when the device booted and how long it has been up.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `users`: the people with accounts on the device, and who is logged in right now.
 ///

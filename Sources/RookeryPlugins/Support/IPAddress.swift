@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An IPv4 or IPv6 address as the kernel writes it in /proc/net, turned into its usual text form.
 struct IPAddress: Equatable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RookeryCore
 
 /// GLib-style key files ("INI"): /etc/lightdm/lightdm.conf, /etc/gdm3/custom.conf.
 ///
@@ -26,17 +27,17 @@ struct IniFile {
     init(_ text: String) {
         var section = ""
         for rawLine in text.split(whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("["), line.hasSuffix("]") {
-                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                section = String(line.dropFirst().dropLast()).trimmingWhitespace()
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else { continue }
             entries.append(Entry(
                 section: section,
-                key: line[..<equals].trimmingCharacters(in: .whitespaces),
-                value: line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                key: line[..<equals].trimmingWhitespace(),
+                value: line[line.index(after: equals)...].trimmingWhitespace()
             ))
         }
     }

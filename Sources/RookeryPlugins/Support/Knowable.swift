@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A fact a plugin either knows or cannot tell.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One line of /proc/mounts.
 struct Mount: Equatable {

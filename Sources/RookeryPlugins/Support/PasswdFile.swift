@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One account line of /etc/passwd: name:password:uid:gid:gecos:home:shell.
 struct PasswdEntry {

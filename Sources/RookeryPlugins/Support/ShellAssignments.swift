@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RookeryCore
 
 /// Files made of shell-style assignments, one per line: /etc/os-release, /etc/default/ufw,
 /// /etc/ufw/ufw.conf.
@@ -14,9 +15,9 @@ struct ShellAssignments {
 
     init(_ text: String) {
         for rawLine in text.split(whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmingWhitespace()
             guard !line.hasPrefix("#"), let equals = line.firstIndex(of: "=") else { continue }
-            let name = line[..<equals].trimmingCharacters(in: .whitespaces)
+            let name = line[..<equals].trimmingWhitespace()
             guard !name.isEmpty else { continue }
             values[name] = Self.unquote(String(line[line.index(after: equals)...]))
         }
@@ -28,7 +29,7 @@ struct ShellAssignments {
 
     /// `"a \"b\""` is `a "b"`, `'a b'` is `a b`, anything else is taken as it is.
     private static func unquote(_ value: String) -> String {
-        let value = value.trimmingCharacters(in: .whitespaces)
+        let value = value.trimmingWhitespace()
         guard value.count >= 2, let first = value.first, first == value.last, first == "\"" || first == "'" else {
             return value
         }

@@ -1,10 +1,10 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A program started with posix_spawn, its stdout (and, if asked, stderr) on pipes read here. Both
-/// the client's plugin runner and the plugins' own commands use it.
+/// A program started with posix_spawn, its stdout (and, if asked, stderr) on pipes read here. The
+/// client's plugin runner, the plugins' own commands and gzip (`Gzip`) use it.
 ///
 /// Foundation's Process is not used because it decides process groups itself: a plugin must get a
 /// group of its own (so the client can kill everything it started), while a plugin's commands must
@@ -42,11 +42,13 @@ public final class ChildProcess {
         if let stderr { close(stderr) }
     }
 
-    /// Starts `path` with stdin from /dev/null, stdout on a pipe, stderr on a pipe when
-    /// `captureStandardError` (else /dev/null), no other inherited descriptors and default signals.
-    /// `ownProcessGroup` puts it at the head of a new process group. Nil when it cannot start.
+    /// Starts `path` with stdin from `standardInput` (an open descriptor, else /dev/null), stdout on
+    /// a pipe, stderr on a pipe when `captureStandardError` (else /dev/null), no other inherited
+    /// descriptors and default signals. `ownProcessGroup` puts it at the head of a new process
+    /// group. Nil when it cannot start.
     public static func spawn(_ path: String, _ arguments: [String], environment: [String: String],
-                             ownProcessGroup: Bool = false, captureStandardError: Bool = false) -> ChildProcess? {
+                             ownProcessGroup: Bool = false, captureStandardError: Bool = false,
+                             standardInput: Int32? = nil) -> ChildProcess? {
         guard let output = makePipe() else { return nil }
         let errors = captureStandardError ? makePipe() : nil
         if captureStandardError && errors == nil {
@@ -58,7 +60,11 @@ public final class ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let standardInput {
+            posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, output.write, 1)
         if let errors {
             posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
@@ -123,8 +129,11 @@ public final class ChildProcess {
 
     /// Everything the program writes until it closes its pipes, keeping at most `limit` bytes of
     /// stdout and 64 KiB of stderr (the rest is read and dropped, so it never blocks on a full
-    /// pipe); nil if a pipe is still open at `deadline`.
-    public func readOutput(limit: Int, until deadline: Date) -> (stdout: Data, stderr: Data)? {
+    /// pipe); nil if a pipe is still open at `deadline`. With `stopOverLimit`, reading stops (and
+    /// `overLimit` says so) as soon as stdout has more than `limit` bytes: the caller then stops
+    /// the program rather than let it run on (a decompression bomb).
+    public func readOutput(limit: Int, until deadline: Date,
+                           stopOverLimit: Bool = false) -> (stdout: Data, stderr: Data, overLimit: Bool)? {
         var collected = [Data(), Data()]
         let limits = [limit, 64 * 1024]
         var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0),
@@ -145,11 +154,12 @@ public final class ChildProcess {
                     fds[index].fd = -1
                 } else {
                     let room = max(0, limits[index] - collected[index].count)
+                    if stopOverLimit && index == 0 && count > room { return (collected[0], collected[1], true) }
                     collected[index].append(contentsOf: buffer.prefix(min(count, room)))
                 }
             }
         }
-        return (collected[0], collected[1])
+        return (collected[0], collected[1], false)
     }
 
     /// How the program ended, once it has; nil if it is still running at `deadline`.

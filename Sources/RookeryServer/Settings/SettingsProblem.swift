@@ -1,3 +1,4 @@
+import RookeryCore
 import Yams
 
 /// What is wrong with a settings file, said with its path, line and column and a reason in

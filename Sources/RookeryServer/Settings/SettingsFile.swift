@@ -1,13 +1,10 @@
 import Foundation
+import RookeryCore
 import Yams
 
-/// A settings file could not be used; the message says which file and what to fix.
-public struct SettingsError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// Loads YAML settings files into Codable types whose fields all have defaults.
+/// Loads YAML settings files (the server's `server/settings.yml`) into Codable types whose fields
+/// all have defaults. The client reads its own flat files with `ClientSettingsFile` instead: Yams
+/// needs full Foundation, which the client does without.
 public enum SettingsFile {
     /// `userInfo` reaches the type's decoder (see `ClientSettings.baseKey`).
     public static func load<T: Decodable>(_ type: T.Type, from path: String,
@@ -45,24 +42,5 @@ public enum SettingsFile {
         } catch {
             throw SettingsError(SettingsProblem.message(decoding: error, root: root, source: source))
         }
-    }
-
-    /// A device's settings: the installed release's `client/release.yml` (server URL, enrollment
-    /// token, ...), then the device's own `client/settings.yml` over it, which releases never
-    /// touch. Either may be missing, not both.
-    public static func loadClientSettings(_ root: InstallRoot) throws -> ClientSettings {
-        let fm = FileManager.default
-        let releaseFile = root.clientReleaseSettings, ownFile = root.clientSettings
-        guard fm.fileExists(atPath: releaseFile) || fm.fileExists(atPath: ownFile) else {
-            throw SettingsError("cannot read settings file \(ownFile); create it from the .template beside it")
-        }
-        var settings = ClientSettings()
-        if fm.fileExists(atPath: releaseFile) {
-            settings = try load(ClientSettings.self, from: releaseFile)
-        }
-        if fm.fileExists(atPath: ownFile) {
-            settings = try load(ClientSettings.self, from: ownFile, userInfo: [ClientSettings.baseKey: settings])
-        }
-        return settings
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryServer
 import Testing
 import Yams
 
