@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What signs a request body: a device's GnuPG home (`OpenPGP`) on real devices; the
 /// benchmarks sign with keys made in-process, since gpg's tens of milliseconds per signature
