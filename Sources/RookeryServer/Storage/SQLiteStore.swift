@@ -15,10 +15,7 @@ public final class SQLiteStore: Store {
         // Bytes freed by any write are zeroed, so a value that was replaced (a secret that arrived
         // in clear, a pruned history row) does not linger in free pages. Debian builds SQLite
         // with this on; other builds may not.
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
-        }
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
         pool = try DatabasePool(path: path, configuration: config)
         try SQLiteMigrations.migrator.migrate(pool)
     }
