@@ -35,7 +35,7 @@ struct BenchDeviceKey: RequestSigner {
                                            extraHashed: Self.subpacket(27, [0x03]),
                                            over: keyHashed + [0xB4] + Self.bigEndian(UInt32(user.count), bytes: 4) + user)
         let packets = Self.packet(6, key) + Self.packet(13, user) + Self.packet(2, certification)
-        fingerprint = fingerprintBytes.map { String(format: "%02X", $0) }.joined()
+        fingerprint = Hex.string(fingerprintBytes, uppercase: true)
         armored = Self.armor(packets)
     }
 

@@ -19,6 +19,9 @@ struct BenchFleet {
 
     /// The first `count` devices of the fleet in `directory`, making and enrolling those it lacks.
     static func prepare(count: Int, in directory: String, server: BenchServer) async throws -> BenchFleet {
+        guard !FileManager.default.fileExists(atPath: directory + "/fleet.txt") else {
+            throw AdminError("\(directory) holds a fleet of gpg keys made by an earlier rookery-bench (fleet.txt), whose hostnames the new one would clash with; give another --root")
+        }
         let list = directory + "/devices.txt"
         var devices = (try? String(contentsOfFile: list, encoding: .utf8))?.split(separator: "\n").compactMap(Self.device) ?? []
         if devices.count < count {
@@ -32,7 +35,8 @@ struct BenchFleet {
             let context = try ServerContext(root: InstallRoot(path: server.root))
             for device in made { try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date()) }
             devices += made
-            try devices.map(Self.line).joined().write(toFile: list, atomically: true, encoding: .utf8)
+            // Secret keys, if only the bench's own: readable by this user alone.
+            try AtomicFile.write(Data(devices.map(Self.line).joined().utf8), to: list, mode: 0o600)
         }
         return BenchFleet(devices: Array(devices.prefix(count)))
     }
@@ -48,7 +52,7 @@ struct BenchFleet {
     }
 
     private static func line(_ device: Device) -> String {
-        let secret = device.key.secret.rawRepresentation.map { String(format: "%02x", $0) }.joined()
+        let secret = Hex.string(device.key.secret.rawRepresentation)
         return "\(device.host) \(Int(device.key.created.timeIntervalSince1970)) \(secret)\n"
     }
 

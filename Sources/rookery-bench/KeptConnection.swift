@@ -15,8 +15,24 @@ final class KeptConnection {
 
     deinit { if socket >= 0 { close(socket) } }
 
-    /// POSTs `request` to its endpoint; the answer's status and body.
+    /// POSTs `request` to its endpoint; the answer's status and body. After an error the
+    /// connection is dropped, and the next request makes a new one.
     func post(_ request: SignedRequest) throws -> (status: Int, body: [UInt8]) {
+        do {
+            return try exchange(request)
+        } catch {
+            disconnect()
+            throw error
+        }
+    }
+
+    private func disconnect() {
+        if socket >= 0 { close(socket) }
+        socket = -1
+        buffer = []
+    }
+
+    private func exchange(_ request: SignedRequest) throws -> (status: Int, body: [UInt8]) {
         if socket < 0 { try connect() }
         let head = "POST \(WireProtocol.pathPrefix)\(request.endpoint.rawValue) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(request.body.count)\r\n"
@@ -24,7 +40,7 @@ final class KeptConnection {
         try send(Array(head.utf8) + Array(request.body))
         let (status, closes, length) = try readHead()
         let body = try take(length)
-        if closes { close(socket); socket = -1; buffer = [] }
+        if closes { disconnect() }
         return (status, body)
     }
 

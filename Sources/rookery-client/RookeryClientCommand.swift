@@ -24,8 +24,7 @@ struct RookeryClientCommand: ParsableCommand {
     /// `client-cron` runs `rookery-client cron` every minute on every device, and most minutes
     /// nothing is due. Such a run returns here when the last idle run's quiet window covers it,
     /// before ArgumentParser sets up the commands (its runtime type lookups took a fifth of an
-    /// idle run) and before any settings are read (a third: YAML, and the ICU regular expressions
-    /// behind Yams). Everything else, and every run the window does not cover, goes to `Cron`.
+    /// idle run) and before any settings are read (a third, when they were read with Yams). Everything else, and every run the window does not cover, goes to `Cron`.
     static func main() {
         if CommandLine.arguments.dropFirst().elementsEqual(["cron"]),
            QuietWindow.covers(Date(), root: InstallRoot.fromEnvironment()) {

@@ -427,7 +427,7 @@ extension SystemWipe.Wiper {
 
         // Owner before mode: changing the owner clears set-id bits.
         var failure: String?
-        if !writeAll(data, to: fd) {
+        if !AtomicFile.writeAll(data, to: fd) {
             failure = "cannot write: \(lastError())"
         } else if fchown(fd, original.st_uid, original.st_gid) != 0 {
             failure = "cannot set the owner: \(lastError())"
@@ -451,21 +451,6 @@ extension SystemWipe.Wiper {
             close(directoryFD)
         }
         return nil
-    }
-
-    private static func writeAll(_ data: Data, to fd: Int32) -> Bool {
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
-        }
     }
 }
 

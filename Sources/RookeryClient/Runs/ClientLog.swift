@@ -27,8 +27,6 @@ public struct ClientLog: Sendable {
     static let maxBytes = 1024 * 1024
 
     private func write(_ level: String, _ message: String) {
-        // Not ISO8601DateFormatter: it formats through ICU's locale data, which the release
-        // client is linked without (see bin/build-release).
         let line = "\(RFC3339.string(from: Date())) \(level) \(message)\n"
         if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size > Self.maxBytes {
             _ = rename(path, path + ".1")

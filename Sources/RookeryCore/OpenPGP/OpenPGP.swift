@@ -227,12 +227,15 @@ public struct OpenPGP: Sendable {
         GPGMELibrary.makeProcessDefault(homeDirectory)
     }
 
-    /// Stops the gpg-agent of this home (tests and short-lived homes).
+    /// Stops the gpg-agent of this home (tests and short-lived homes); gives up on gpgconf after
+    /// 10 s, so a stuck one (or a child of it holding its output open) cannot hang the caller.
     public func stopAgent() {
-        let gpgconf = ChildProcess.spawn("/usr/bin/gpgconf", ["--homedir", homeDirectory, "--kill", "all"],
-                                         environment: ProcessInfo.processInfo.environment)
-        _ = gpgconf?.readOutput(limit: 0, until: .distantFuture)
-        _ = gpgconf?.waitForExit(until: .distantFuture)
+        guard let gpgconf = ChildProcess.spawn("/usr/bin/gpgconf", ["--homedir", homeDirectory, "--kill", "all"],
+                                               environment: ProcessInfo.processInfo.environment) else { return }
+        let deadline = Date().addingTimeInterval(10)
+        guard gpgconf.readOutput(limit: 0, until: deadline) != nil, gpgconf.waitForExit(until: deadline) != nil else {
+            return gpgconf.stop()
+        }
     }
 
     // MARK: - Plumbing

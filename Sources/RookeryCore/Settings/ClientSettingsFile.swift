@@ -21,6 +21,12 @@ public enum ClientSettingsFile {
         return settings
     }
 
+    /// A setting's line as releases write it (`client/release.yml`): `key: "value"`, quoted and
+    /// escaped so that the client reads back exactly `value`, whatever characters it holds.
+    public static func line(_ key: String, _ value: String) -> String {
+        "\(key): \(FlatMapping.quoted(value))"
+    }
+
     /// The settings in the file at `path`; what it leaves out keeps its value in `base`.
     public static func load(from path: String, over base: ClientSettings = ClientSettings()) throws -> ClientSettings {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -1,9 +1,10 @@
 /// A YAML file that is one flat mapping of scalars: comments, blank lines and `key: value` lines,
 /// each value plain, 'single-quoted' or "double-quoted" on its own line. The client's settings files
 /// are written this way, and the client reads them with this instead of a YAML library (Yams needs
-/// full Foundation, which would triple the client's binary). It reads what YAML reads, and refuses
-/// the rest of YAML (nesting, lists, anchors, tags, flow collections, block scalars, tabs) rather
-/// than guess, as well as a key given twice.
+/// full Foundation, which made the client's binary 60 % larger). It reads what YAML reads, and refuses
+/// the rest of YAML (nesting, lists, anchors, tags, flow collections, block scalars, tabs outside
+/// comments) rather than guess, as well as a key given twice. `quoted` writes a value so that this
+/// reads it back exactly.
 struct FlatMapping {
     /// A line and a column, from 1; columns count Unicode scalars, as libyaml's do.
     struct Place: Equatable {
@@ -38,8 +39,15 @@ struct FlatMapping {
         var entries: [Entry] = []
         var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
         if let first = lines.first, first.first == "\u{FEFF}" { lines[0] = first.dropFirst() }
-        for (index, line) in lines.enumerated() {
-            guard let entry = try Self.entry(in: Array(line), line: index + 1) else { continue }
+        for (index, rawLine) in lines.enumerated() {
+            // A CR before the LF (a file saved with DOS line ends) and blanks at the end of a line
+            // are YAML's line break and nothing, as for any YAML reader.
+            var line = Array(rawLine)
+            if line.last == "\r" { line.removeLast() }
+            while line.last == " " || line.last == "\t" { line.removeLast() }
+            // The start of the one document, as YAML files often begin; before any setting only.
+            if entries.isEmpty && (line == ["-", "-", "-"]) { continue }
+            guard let entry = try Self.entry(in: line, line: index + 1) else { continue }
             if let earlier = entries.first(where: { $0.key == entry.key }) {
                 throw Problem(place: entry.keyPlace,
                               reason: "this key is given already on line \(earlier.keyPlace.line); give each key once")
@@ -54,10 +62,13 @@ struct FlatMapping {
         func problem(_ column: Int, _ reason: String) -> Problem {
             Problem(place: Place(line: number, column: column + 1), reason: reason)
         }
-        if let bad = line.firstIndex(where: { !isAllowed($0) }) {
+        let start = line.firstIndex { $0 != " " }
+        // A comment may hold tabs, as YAML allows; nothing else that a value may not.
+        let isComment = start.map { line[$0] == "#" } ?? false
+        if let bad = line.firstIndex(where: { !isAllowed($0) && !(isComment && $0 == "\t") }) {
             throw problem(bad, reason(forCharacter: line[bad]))
         }
-        guard let start = line.firstIndex(where: { $0 != " " }), line[start] != "#" else { return nil }
+        guard let start, !isComment else { return nil }
         guard start == 0 else {
             throw problem(start, "an indented line; these settings are key: value lines that start at the line's beginning, with no nesting")
         }
@@ -152,7 +163,9 @@ struct FlatMapping {
                     value.append(simple)
                 } else if let digits = hexEscapeLengths[text[index]] {
                     let hex = text[(index + 1)...].prefix(digits)
-                    guard hex.count == digits, let code = UInt32(String(String.UnicodeScalarView(hex)), radix: 16),
+                    // Digits only: UInt32(_:radix:) would also take a sign ("\x+1").
+                    guard hex.count == digits, hex.allSatisfy(\.properties.isASCIIHexDigit),
+                          let code = UInt32(String(String.UnicodeScalarView(hex)), radix: 16),
                           let scalar = Unicode.Scalar(code) else {
                         throw ValueRefusal(offset: escape - text.startIndex,
                                            reason: "a \\\(text[index]) escape needs \(digits) hex digits of a Unicode character")
@@ -195,6 +208,27 @@ struct FlatMapping {
         case "'", "\"": return what == "a line" ? "a quoted key; write keys without quotes" : nil
         default: return nil
         }
+    }
+
+    /// `value` as a double-quoted scalar that `FlatMapping` (and any YAML reader) reads back as
+    /// exactly `value`: what may stand in a value as itself does, the rest is escaped.
+    static func quoted(_ value: String) -> String {
+        var text = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case _ where isAllowed(scalar): text.unicodeScalars.append(scalar)
+            case _ where scalar.value <= 0xFFFF: text += "\\u" + hexDigits(scalar.value, count: 4)
+            default: text += "\\U" + hexDigits(scalar.value, count: 8)
+            }
+        }
+        return text + "\""
+    }
+
+    private static func hexDigits(_ value: UInt32, count: Int) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, count - digits.count)) + digits
     }
 
     /// Printable characters as YAML counts them, less the line breaks and tabs that this does not

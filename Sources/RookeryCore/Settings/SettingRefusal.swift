@@ -1,6 +1,7 @@
 /// A setting refused by the type that reads it. `reason` is written by Rookery and holds nothing
-/// from the file, so it may be printed; `SettingsFile` adds the file, line and column, found from
-/// `codingPath` (whose last key is the refused one).
+/// from the file, so it may be printed; the settings reader (`ClientSettingsFile` on devices,
+/// `SettingsFile` on the server) adds the file, line and column, found from `codingPath` (whose
+/// last key is the refused one).
 public struct SettingRefusal: Error, CustomStringConvertible {
     public let codingPath: [any CodingKey]
     public let reason: String

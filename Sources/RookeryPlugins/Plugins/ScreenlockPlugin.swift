@@ -49,7 +49,7 @@ struct ScreenlockPlugin: BuiltinPlugin {
         let enabled = Knowable.all(sessions.map(\.enabled))
         var lastKnown = loadLastKnown(context.stateDirectory)
         if case .known(let answer) = enabled {
-            let seenNow = LastKnown(enabled: answer, at: rfc3339(Date()))
+            let seenNow = LastKnown(enabled: answer, at: RFC3339.string(from: Date()))
             saveLastKnown(seenNow, context.stateDirectory)
             lastKnown = seenNow
         }

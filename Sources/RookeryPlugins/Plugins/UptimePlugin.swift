@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RookeryCore
 
 /// `uptime`: when the device booted and how long it has been up.
 ///
@@ -15,7 +16,7 @@ struct UptimePlugin: BuiltinPlugin {
 
     static func collect(_ context: PluginContext) -> Report {
         Report(
-            bootTime: Knowable(bootTime(context.root).map(rfc3339)),
+            bootTime: Knowable(bootTime(context.root).map(RFC3339.string(from:))),
             uptimeSeconds: Knowable(uptimeSeconds(context.root))
         )
     }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RookeryCore
 
 /// `users`: the people with accounts on the device, and who is logged in right now.
 ///
@@ -72,7 +73,7 @@ struct UsersPlugin: BuiltinPlugin {
                 user: user,
                 line: text(record, UTMPLayout.line),
                 host: host.isEmpty ? nil : host,
-                since: rfc3339(Date(timeIntervalSince1970: TimeInterval(seconds)))
+                since: RFC3339.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
             )
         }
     }

@@ -75,10 +75,10 @@ public struct ReleaseBuilder: Sendable {
         var lines = [
             "# Written by bin/client_release for release \(number). Releases replace this file;",
             "# put a device's own settings in client/settings.yml, which overrides it.",
-            "server_url: \(JSONValue.string(serverURL).serializedString)",
+            ClientSettingsFile.line("server_url", serverURL),
         ]
         if !enrollmentToken.isEmpty {
-            lines.append("enrollment_token: \(JSONValue.string(enrollmentToken).serializedString)")
+            lines.append(ClientSettingsFile.line("enrollment_token", enrollmentToken))
         }
         return lines.joined(separator: "\n") + "\n"
     }

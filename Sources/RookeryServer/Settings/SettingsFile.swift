@@ -6,7 +6,7 @@ import Yams
 /// all have defaults. The client reads its own flat files with `ClientSettingsFile` instead: Yams
 /// needs full Foundation, which the client does without.
 public enum SettingsFile {
-    /// `userInfo` reaches the type's decoder (see `ClientSettings.baseKey`).
+    /// `userInfo` reaches the type's decoder.
     public static func load<T: Decodable>(_ type: T.Type, from path: String,
                                           userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
         guard let data = FileManager.default.contents(atPath: path) else {
