@@ -57,11 +57,13 @@ public struct SystemCallError: LocalizedError, CustomStringConvertible {
     public let description: String
     public var errorDescription: String? { description }
 
-    /// Why a FileManager call failed, in strerror's words ("Permission denied"): FoundationEssentials
-    /// has no `localizedDescription`, and its errors print as their whole structure.
+    /// Why a FileManager call failed, in strerror's words with the file it names ("/home/a/x:
+    /// Permission denied"): FoundationEssentials has no `localizedDescription`, and its errors
+    /// print as their whole structure.
     public static func reason(_ error: Error) -> String {
         if let cocoa = error as? CocoaError, let posix = cocoa.underlying as? POSIXError {
-            return String(cString: strerror(posix.code.rawValue))
+            let reason = String(cString: strerror(posix.code.rawValue))
+            return cocoa.filePath.map { "\($0): \(reason)" } ?? reason
         }
         return "\(error)"
     }
