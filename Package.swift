@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "RookeryCoreTests", dependencies: [
             "RookeryCore", "RookeryTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins", "RookeryTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryPlugins", "RookeryTestSupport"]),
         .testTarget(name: "RookeryCurlTests", dependencies: ["RookeryCurl", "RookeryTestSupport"]),
         .testTarget(name: "RookeryServerTests", dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryTestSupport
 import Testing
 
 /// `DocumentDiff.changes` walks both documents at once instead of flattening each whole. Its
@@ -7,7 +8,6 @@ import Testing
 /// flattened documents (secret values compared by hash). These tests hold the walk to that
 /// definition on random documents and random edits of them.
 @Suite struct DocumentDiffWalkTests {
-    typealias SeededGenerator = NativePacketFuzzTests.SeededGenerator
 
     /// The definition, from `flatten`.
     static func byFlattening(_ old: JSONValue?, _ new: JSONValue) -> [DocumentChange] {
@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func equalsTheFlattenedDefinitionOnRandomEdits() {
-        var random = SeededGenerator(state: 20261206)
+        var random = SeededRandom(seed: 20261206)
         for round in 0..<3000 {
             let old = Self.document(depth: 0, random: &random)
             let new = round % 10 == 0 ? Self.document(depth: 0, random: &random) : Self.edited(old, random: &random)
@@ -62,7 +62,7 @@ import Testing
 
     static let keys = ["a", "b", "c.d", "e\\f", "plugins", "x\u{1}", "secret", "hash", ""]
 
-    static func document(depth: Int, random: inout SeededGenerator) -> JSONValue {
+    static func document(depth: Int, random: inout SeededRandom) -> JSONValue {
         var members: [String: JSONValue] = [:]
         for _ in 0..<Int.random(in: 0...4, using: &random) {
             members[keys.randomElement(using: &random)!] = value(depth: depth + 1, random: &random)
@@ -70,7 +70,7 @@ import Testing
         return .object(members)
     }
 
-    static func value(depth: Int, random: inout SeededGenerator) -> JSONValue {
+    static func value(depth: Int, random: inout SeededRandom) -> JSONValue {
         switch Int.random(in: 0..<(depth < 4 ? 9 : 6), using: &random) {
         case 0: return .null
         case 1: return .integer(Int64.random(in: 0...3, using: &random))
@@ -85,7 +85,7 @@ import Testing
     }
 
     /// `value` with a few members somewhere in it added, removed or replaced.
-    static func edited(_ value: JSONValue, random: inout SeededGenerator) -> JSONValue {
+    static func edited(_ value: JSONValue, random: inout SeededRandom) -> JSONValue {
         guard case .object(var members) = value else { return value }
         for _ in 0..<Int.random(in: 1...3, using: &random) {
             let key = keys.randomElement(using: &random)!

@@ -36,7 +36,7 @@ import Testing
     @Test func randomTextIsEscapedAndReadsBack() throws {
         let alphabet: [Unicode.Scalar] = ["a", "\"", "\\", "/", "\n", "\u{0}", "\u{1f}", "\u{7f}", "\u{80}", "\u{85}",
                                           "\u{9f}", "\u{a0}", "\u{c2}", "é", "\u{2028}", "😀"]
-        var random = NativePacketFuzzTests.SeededGenerator(state: 7)
+        var random = SeededRandom(seed: 7)
         for _ in 0..<2000 {
             var text = String.UnicodeScalarView()
             for _ in 0..<Int.random(in: 0...12, using: &random) { text.append(alphabet.randomElement(using: &random)!) }

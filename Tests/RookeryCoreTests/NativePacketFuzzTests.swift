@@ -6,20 +6,8 @@ import Testing
 /// The native OpenPGP reader, fed random bytes and mutated real packets, always comes back with
 /// a verdict: no crash (a bounds slip traps), no hang, nothing accepted that was not signed.
 @Suite struct NativePacketFuzzTests {
-    /// A fixed-seed generator (SplitMix64), so that a failure can be run again.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// One random change: flip, overwrite, insert, delete, cut, or repeat a stretch.
-    static func mutate(_ bytes: [UInt8], _ random: inout SeededGenerator) -> [UInt8] {
+    static func mutate(_ bytes: [UInt8], _ random: inout SeededRandom) -> [UInt8] {
         var result = bytes
         for _ in 0..<Int.random(in: 1...3, using: &random) {
             let at = result.isEmpty ? 0 : Int.random(in: 0..<result.count, using: &random)
@@ -37,7 +25,7 @@ import Testing
         return result
     }
 
-    static func randomBytes(_ random: inout SeededGenerator) -> [UInt8] {
+    static func randomBytes(_ random: inout SeededRandom) -> [UInt8] {
         (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
     }
 
@@ -53,7 +41,7 @@ import Testing
         let signature = [UInt8](try openPGP.sign(body, fingerprint: fingerprint))
         #expect(NativeSignatureCheck.verify(signature: Data(signature), data: body, key: key) == .accepted(fingerprint: fingerprint))
 
-        var random = SeededGenerator(state: 15)
+        var random = SeededRandom(seed: 15)
         var verdicts: [String: Int] = [:]
         let rounds = 50_000
         for round in 0..<(2 * rounds) {

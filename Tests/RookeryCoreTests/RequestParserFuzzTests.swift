@@ -84,7 +84,7 @@ import Testing
         let seconds = environment["ROOKERY_FUZZ_SECONDS"].flatMap(Double.init) ?? 20
         let seed = environment["ROOKERY_FUZZ_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         print("RequestParserFuzzTests: seed \(seed), \(seconds) s (ROOKERY_FUZZ_SEED=\(seed) repeats this run)")
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let corpus = try makeCorpus()
 
         let guardian = Watchdog(seed: seed)
@@ -336,26 +336,13 @@ import Testing
 
 // MARK: - Mutations
 
-/// A small, fast, seedable generator (SplitMix64), so a run can be repeated from its seed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Bytes that matter to the parsers: JSON structure, escapes, UTF-8 edges, OpenPGP headers.
 private let interesting: [UInt8] = Array("{}[]\",:\\u0-1e.tfn ".utf8) + [0x00, 0x0A, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3,
                                                                         0xE0, 0xED, 0xF0, 0xF4, 0xFF, 0x88, 0x89, 0x8B,
                                                                         0xC2, 0xC8, 0xA3, 0x04, 0x06, 0xBF, 0xDF]
 
 /// One to four mutations of `input`; `other` is what a splice takes its tail from.
-private func mutate(_ input: [UInt8], other: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+private func mutate(_ input: [UInt8], other: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
     var bytes = input
     for _ in 0..<Int.random(in: 1...4, using: &rng) {
         let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)

@@ -1,4 +1,5 @@
 import Foundation
+import RookeryTestSupport
 import Testing
 @testable import RookeryPlugins
 
@@ -113,26 +114,5 @@ struct GarbageInputTests {
         case .object, .string("unknown"): break
         default: Issue.record("\(plugin) printed \(output)")
         }
-    }
-}
-
-/// SplitMix64: the same "random" bytes on every run, so a failure can be reproduced.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(count: Int) -> Data {
-        Data((0..<count).map { _ in UInt8(truncatingIfNeeded: next()) })
     }
 }
