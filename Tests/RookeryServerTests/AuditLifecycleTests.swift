@@ -71,9 +71,14 @@ import Testing
             var pass = try await audit.run(at: t0.addingTimeInterval(10 * 3600), cron: true)
             #expect(pass.reported.isEmpty)
             #expect(pass.statuses == ["alice/sshd-passwords": .snoozed])
-            _ = try await admin.snooze(until: nil, host: nil, name: nil, all: true)
+            #expect(try await admin.unsnooze(host: nil, name: nil, all: true, now: t0.addingTimeInterval(10 * 3600)) == 1)
             pass = try await audit.run(at: t0.addingTimeInterval(11 * 3600), cron: true)
             #expect(pass.reported == ["alice/sshd-passwords"], "unsnoozed, it alerts")
+            // Unsnoozing counts the snoozes it ended, not the open issues: none is left, and one
+            // that already ran out hid nothing.
+            #expect(try await admin.unsnooze(host: nil, name: nil, all: true, now: t0.addingTimeInterval(11 * 3600)) == 0)
+            _ = try await admin.snooze(until: t0.addingTimeInterval(12 * 3600), host: "alice", name: nil, all: false)
+            #expect(try await admin.unsnooze(host: "alice", name: nil, all: false, now: t0.addingTimeInterval(13 * 3600)) == 0)
 
             // Suspended: hidden even when due, until the device reports again.
             _ = try await admin.suspend(["alice"])

@@ -139,10 +139,21 @@ extension SQLiteStore {
         }
     }
 
-    public func snooze(until: Date?, fingerprint: String?, name: String?) async throws -> Int {
+    public func snooze(until: Date, fingerprint: String?, name: String?) async throws -> Int {
+        try await setSnooze(until, of: "closed_at IS NULL", [], fingerprint: fingerprint, name: name)
+    }
+
+    public func unsnooze(fingerprint: String?, name: String?, now: Date) async throws -> Int {
+        try await setSnooze(nil, of: "closed_at IS NULL AND snoozed_until > ?", [now], fingerprint: fingerprint, name: name)
+    }
+
+    /// Sets `snoozed_until` of the issues matching `condition` and the filters; returns how many.
+    private func setSnooze(_ until: Date?, of condition: String, _ conditionArguments: StatementArguments,
+                           fingerprint: String?, name: String?) async throws -> Int {
         try await pool.write { db in
-            var sql = "UPDATE issues SET snoozed_until = ? WHERE closed_at IS NULL"
+            var sql = "UPDATE issues SET snoozed_until = ? WHERE " + condition
             var arguments: StatementArguments = [until]
+            arguments += conditionArguments
             if let fingerprint { sql += " AND fingerprint = ?"; arguments += [fingerprint] }
             if let name { sql += " AND name = ?"; arguments += [name] }
             try db.execute(sql: sql, arguments: arguments)
