@@ -55,22 +55,29 @@ struct IssuesCommand: AsyncParsableCommand {
     struct Snooze: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop reporting open issues for a while.",
-            discussion: "Say which: --host, --issue-name (both narrow), or --all. Default length: 1 day.")
-        @Option(help: "Snooze for this many days.") var days: Int?
-        @Option(help: "Snooze for this many hours.") var hours: Int?
+            discussion: """
+                Say which: --host, --issue-name (both narrow), or --all. The length is --days plus \
+                --hours (either may be 0 beside the other); with neither, 1 day.
+                """)
+        @Option(help: "Snooze for this many days (0 to 3650).") var days: Int?
+        @Option(help: "Snooze for this many hours (0 to 87600).") var hours: Int?
         @Flag(help: "Every open issue.") var all = false
         @Option(help: "Only this device's issues.") var host: String?
         @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
 
         func validate() throws {
-            if days.map({ !(1...3650).contains($0) }) ?? false || hours.map({ !(1...87_600).contains($0) }) ?? false {
-                throw ValidationError("--days must be 1 to 3650 and --hours 1 to 87600")
+            guard (0...3650).contains(days ?? 0), (0...87_600).contains(hours ?? 0) else {
+                throw ValidationError("--days must be 0 to 3650 and --hours 0 to 87600")
+            }
+            // A zero part beside a positive one is fine (--days 0 --hours 6); a snooze of no time is not.
+            if days != nil || hours != nil, (days ?? 0) + (hours ?? 0) == 0 {
+                throw ValidationError("a snooze of no time: give --days or --hours (at least one of them 1 or more), or neither for one day")
             }
         }
 
         func run() async throws {
             let seconds = TimeInterval((days ?? 0) * 86_400 + (hours ?? 0) * 3600)
-            let until = Date().addingTimeInterval(seconds == 0 ? 86_400 : seconds)
+            let until = Date().addingTimeInterval(days == nil && hours == nil ? 86_400 : seconds)
             let admin = try openIssueAdmin()
             let count = try await runAdmin { try await admin.snooze(until: until, host: host, name: issueName, all: all) }
             print("snoozed \(count) issue\(count == 1 ? "" : "s") until \(AuditReport.humanTime(until))")
@@ -78,15 +85,18 @@ struct IssuesCommand: AsyncParsableCommand {
     }
 
     struct Unsnooze: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Report snoozed issues again.")
-        @Flag(help: "Every open issue.") var all = false
+        static let configuration = CommandConfiguration(
+            abstract: "Report snoozed issues again.",
+            discussion: "Say which: --host, --issue-name (both narrow), or --all. Counts only the snoozes it ended.")
+        @Flag(help: "Every snoozed issue.") var all = false
         @Option(help: "Only this device's issues.") var host: String?
         @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let count = try await runAdmin { try await admin.snooze(until: nil, host: host, name: issueName, all: all) }
-            print("unsnoozed \(count) issue\(count == 1 ? "" : "s")")
+            let count = try await runAdmin { try await admin.unsnooze(host: host, name: issueName, all: all) }
+            print(count == 0 ? "no snoozed issue matched; nothing changed"
+                             : "unsnoozed \(count) issue\(count == 1 ? "" : "s")")
         }
     }
 

@@ -41,7 +41,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
             PatchFormatter.printQueued(queued, json: json)
         case ("list", 0):
             let listed = try await runAdmin { try await admin.list(hosts: host, includeFinished: all) }
-            print(json ? PatchFormatter.json(listed) : PatchFormatter.table(listed))
+            print(json ? PatchFormatter.json(listed.patches) : PatchFormatter.table(listed))
         case ("cancel", 1):
             let cancelled = try await runAdmin { try await admin.cancel(hosts: host, target: paths[0]) }
             guard !cancelled.isEmpty else {
@@ -125,11 +125,17 @@ enum PatchFormatter {
         }
     }
 
-    static func table(_ listed: [(Device, [Patch])]) -> String {
-        let rows = listed.flatMap { device, patches in
-            patches.map { "\(device.hostname)  \($0.id)  \($0.action.rawValue)  \($0.target)  \($0.state.rawValue)  \(RFC3339.string(from: $0.createdAt))\($0.message.isEmpty ? "" : "  " + $0.message)" }
+    static func table(_ listing: PatchAdmin.Listing) -> String {
+        let rows = listing.patches.flatMap { device, patches in
+            patches.map { [device.hostname, String($0.id), $0.action.rawValue, $0.target, $0.state.rawValue,
+                           RFC3339.string(from: $0.createdAt), $0.message] }
         }
-        return rows.isEmpty ? "no patches" : (["HOST  ID  ACTION  TARGET  STATE  QUEUED  MESSAGE"] + rows).joined(separator: "\n")
+        guard rows.isEmpty else {
+            return TextTable.render([["HOST", "ID", "ACTION", "TARGET", "STATE", "QUEUED", "MESSAGE"]] + rows)
+        }
+        let finished = listing.finishedLeftOut
+        return finished == 0 ? "no patches"
+            : "no pending patches; \(finished) finished (--all shows \(finished == 1 ? "it" : "them"))"
     }
 
     static func json(_ listed: [(Device, [Patch])]) -> String {

@@ -68,6 +68,19 @@ import Testing
         let status = try JSONValue.parse(Data(try c1.run("status", "--json").stdout.utf8))
         #expect(status["enrollment"] == .string("revoked"))
         #expect(status["queued"] == .integer(1))
+
+        // A revoked key cannot be accepted again; the refusal names the way back, and it works.
+        let acceptRevoked = try server.admin(["clients", "accept", "c1"])
+        #expect(acceptRevoked.status == 1, "\(acceptRevoked.stdout)")
+        #expect(acceptRevoked.stderr.contains("is revoked"), "\(acceptRevoked.stderr)")
+        #expect(acceptRevoked.stderr.contains("bin/clients forget "), "\(acceptRevoked.stderr)")
+        #expect(acceptRevoked.stderr.contains("rookery-client enroll"), "\(acceptRevoked.stderr)")
+        #expect(try server.admin(["clients", "forget", "c1"]).status == 0)
+        let enrolled = try c1.run("enroll")
+        #expect(enrolled.stdout.contains("enrolled: pending"), "\(enrolled.stdout) \(enrolled.stderr)")
+        #expect(try server.admin(["clients", "accept", "c1"]).status == 0)
+        #expect(try c1.run("submit").status == 0)
+        #expect(c1.queued().isEmpty)
     }
 
     @Test func serverStoppedMidSubmitLosesAndDuplicatesNothing() throws {

@@ -77,8 +77,17 @@ import Testing
         let snooze = try root.admin(["issues", "snooze"])
         #expect(snooze.status == 1, "\(snooze.stderr)")
         #expect(snooze.stderr.contains("--all"), "\(snooze.stderr)")
-        let badDays = try root.admin(["issues", "snooze", "--all", "--days", "0"])
-        #expect(badDays.status == 64, "\(badDays.stderr)")
+        // A snooze of no time is refused, saying what to give; a zero part beside a positive one is not.
+        for lengths in [["--days", "0"], ["--days", "0", "--hours", "0"], ["--hours", "-1"], ["--days", "3651"]] {
+            let refused = try root.admin(["issues", "snooze", "--all"] + lengths)
+            #expect(refused.status == 64, "\(lengths): \(refused.stderr)")
+            #expect(refused.stderr.contains("--hours"), "\(lengths): \(refused.stderr)")
+        }
+        for lengths in [["--days", "0", "--hours", "6"], ["--hours", "0", "--days", "2"], ["--hours", "6"], []] {
+            let snoozed = try root.admin(["issues", "snooze", "--all"] + lengths)
+            #expect(snoozed.status == 0, "\(lengths): \(snoozed.stderr)")
+            #expect(snoozed.stdout.hasPrefix("snoozed 0 issues until"), "\(lengths): \(snoozed.stdout)")
+        }
 
         let check = try root.admin(["issues", "check", "not-reporting"])
         #expect(check.status == 64, "\(check.stderr)")
@@ -157,6 +166,15 @@ import Testing
         let goodEmail = try server.admin(["client-parameters", "set", "c1", "user_email", "owner@example.com"])
         #expect(goodEmail.status == 0, "\(goodEmail.stderr)")
         #expect(try server.admin(["client-parameters", "ls", "c1"]).stdout.contains("user_email: owner@example.com"))
+
+        // Unsnoozing counts the snoozes it ended, not the open issues.
+        let nothingSnoozed = try server.admin(["issues", "unsnooze", "--all"])
+        #expect(nothingSnoozed.status == 0, "\(nothingSnoozed.stderr)")
+        #expect(nothingSnoozed.stdout == "no snoozed issue matched; nothing changed\n", "\(nothingSnoozed.stdout)")
+        let snoozed = try server.admin(["issues", "snooze", "--host", "c1", "--days", "0", "--hours", "6"])
+        #expect(snoozed.status == 0, "\(snoozed.stderr)")
+        #expect(snoozed.stdout.hasPrefix("snoozed 1 issue until"), "\(snoozed.stdout)")
+        #expect(try server.admin(["issues", "unsnooze", "--all"]).stdout == "unsnoozed 1 issue\n")
 
         // Closed by hand: gone from the list and not reopened until the device sends new data.
         let close = try server.admin(["issues", "close", "c1", "counter-seen"])

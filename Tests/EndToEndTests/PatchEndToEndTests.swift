@@ -31,6 +31,18 @@ import Testing
         let listed = try JSONValue.parse(Data(try fleet.server.admin(["patch-hosts", "list", "--all", "--json"]).stdout.utf8))
         guard case .array(let patches) = listed else { Issue.record("list --json is not a list"); return }
         #expect(patches.map { $0["state"] } == [.string("applied")])
+        // Without --all, a finished patch is not "no patches"; with it, the columns line up.
+        let pendingOnly = try fleet.server.admin(["patch-hosts", "list"])
+        #expect(pendingOnly.stdout == "no pending patches; 1 finished (--all shows it)\n", "\(pendingOnly.stdout)")
+        let table = try fleet.server.admin(["patch-hosts", "list", "--all"]).stdout.split(separator: "\n").map(String.init)
+        #expect(table.count == 2, "\(table)")
+        func column(_ line: String?, _ text: String) -> Int? {
+            line.flatMap { line in line.range(of: text).map { line.distance(from: line.startIndex, to: $0.lowerBound) } }
+        }
+        for (title, value) in [("ACTION", "write"), ("TARGET", "client/plugins/extra.sh"), ("STATE", "applied")] {
+            #expect(column(table.first, title) != nil)
+            #expect(column(table.first, title) == column(table.last, value), "\(title): \(table)")
+        }
         #expect(try fleet.server.admin(["patch-hosts", "--host", "p1", "remove", "client/plugins/extra.sh"]).status == 0)
         #expect(try fleet.update(fleet["p1"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: patched))

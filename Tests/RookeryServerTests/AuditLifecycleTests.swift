@@ -71,9 +71,14 @@ import Testing
             var pass = try await audit.run(at: t0.addingTimeInterval(10 * 3600), cron: true)
             #expect(pass.reported.isEmpty)
             #expect(pass.statuses == ["alice/sshd-passwords": .snoozed])
-            _ = try await admin.snooze(until: nil, host: nil, name: nil, all: true)
+            #expect(try await admin.unsnooze(host: nil, name: nil, all: true, now: t0.addingTimeInterval(10 * 3600)) == 1)
             pass = try await audit.run(at: t0.addingTimeInterval(11 * 3600), cron: true)
             #expect(pass.reported == ["alice/sshd-passwords"], "unsnoozed, it alerts")
+            // Unsnoozing counts the snoozes it ended, not the open issues: none is left, and one
+            // that already ran out hid nothing.
+            #expect(try await admin.unsnooze(host: nil, name: nil, all: true, now: t0.addingTimeInterval(11 * 3600)) == 0)
+            _ = try await admin.snooze(until: t0.addingTimeInterval(12 * 3600), host: "alice", name: nil, all: false)
+            #expect(try await admin.unsnooze(host: "alice", name: nil, all: false, now: t0.addingTimeInterval(13 * 3600)) == 0)
 
             // Suspended: hidden even when due, until the device reports again.
             _ = try await admin.suspend(["alice"])
@@ -84,6 +89,42 @@ import Testing
             pass = try await audit.run(at: t0.addingTimeInterval(31 * 3600), cron: true)
             #expect(pass.reported == ["alice/sshd-passwords"], "reporting again ends the suspension")
         }
+    }
+
+    /// duplicate-host, through the store's own query: which of hostname and machine id clash, with
+    /// which accepted or pending keys (by fingerprint), never the machine id itself.
+    @Test func duplicateHostSaysWhatClashesAndWithWhichKeys() async throws {
+        func enroll(_ letter: Character, _ host: String, machine: String, _ state: DeviceState = .accepted) async throws -> String {
+            let fingerprint = String(repeating: letter, count: 40)
+            _ = try await context.store.enroll(Device(fingerprint: fingerprint, publicKey: "k", hostname: host,
+                                                      machineID: machine, state: .pending, enrolledAt: Date()),
+                                               acceptUnlessFlagged: false)
+            if state != .pending { try await context.store.setState(state, fingerprint: fingerprint, at: Date()) }
+            return fingerprint
+        }
+        let first = try await enroll("A", "laptop-1", machine: "machine-secret-1")
+        let renamed = try await enroll("B", "laptop-1", machine: "machine-secret-2", .pending)
+        let cloned = try await enroll("C", "desk-3", machine: "machine-secret-1")
+        _ = try await enroll("D", "spare", machine: "machine-secret-4")
+        _ = try await enroll("E", "spare", machine: "machine-secret-4", .revoked)
+        var crowd: [String] = []
+        for letter in "56789" { crowd.append(try await enroll(letter, "crowd", machine: "machine-secret-\(letter)")) }
+
+        let auditor = try Auditor(context: context, yaml: """
+            checks:
+              - name: duplicate-host
+                description: another key uses this device's hostname or machine id
+                computed: duplicate-host
+            """)
+        let admin = try IssueAdmin(context: context, catalog: auditor.catalog)
+        let found = try await admin.dryRun(try #require(auditor.catalog.check(named: "duplicate-host")))
+        let details = Dictionary(uniqueKeysWithValues: found.map { ($0.device.fingerprint, $0.evaluation.detail) })
+        #expect(details[first] == "hostname laptop-1 is also used by key \(renamed); machine id is also used by key \(cloned) (desk-3)")
+        #expect(details[cloned] == "machine id is also used by key \(first) (laptop-1)")
+        #expect(details[String(repeating: "D", count: 40)] == nil, "a revoked key clashes with nothing")
+        #expect(details[crowd[0]] == "hostname crowd is also used by keys \(crowd[1]), \(crowd[2]), \(crowd[3]) and more (see bin/clients list)")
+        #expect(found.count == 2 + crowd.count)
+        #expect(!details.values.contains { $0.contains("machine-secret") })
     }
 
     @Test func aManualCloseHoldsUntilNewDataAndAManualOpenLikewise() async throws {

@@ -19,10 +19,10 @@ import Testing
     }
 
     static func subject(lastReport: Date? = now.addingTimeInterval(-hour), document: JSONValue = .object([:]),
-                        failedPlugins: [String] = [], oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false,
+                        failedPlugins: [String] = [], oldestPendingPatchAt: Date? = nil, clashes: KeyClashes = KeyClashes(),
                         linkedLastReportAt: Date? = nil) -> AuditSubject {
         AuditSubject(device: device(lastReport: lastReport), projection: projection(document), failedPlugins: failedPlugins,
-                     facts: DeviceFacts(oldestPendingPatchAt: oldestPendingPatchAt, hasDuplicate: hasDuplicate,
+                     facts: DeviceFacts(oldestPendingPatchAt: oldestPendingPatchAt, clashes: clashes,
                                         linkedLastReportAt: linkedLastReportAt))
     }
 
@@ -256,12 +256,17 @@ import Testing
         #expect(fine.detail == "")
     }
 
-    @Test func duplicateHostNamesTheHostname() {
-        let duplicate = Self.evaluate(Self.check(.duplicateHost), Self.subject(hasDuplicate: true))
-        #expect(duplicate.verdict == .holds)
-        #expect(duplicate.since == Self.now)
-        #expect(duplicate.detail.contains("laptop-7"))
-        let unique = Self.evaluate(Self.check(.duplicateHost), Self.subject(hasDuplicate: false))
+    @Test func duplicateHostSaysWhichClashesAndWithWhom() {
+        let other = KeyClashes.Key(fingerprint: "1326", hostname: "doc-host")
+        func detail(_ clashes: KeyClashes) -> Evaluation { Self.evaluate(Self.check(.duplicateHost), Self.subject(clashes: clashes)) }
+        let byName = detail(KeyClashes(hostname: [other]))
+        #expect(byName.verdict == .holds)
+        #expect(byName.since == Self.now)
+        #expect(byName.detail == "hostname laptop-7 is also used by key 1326")
+        #expect(detail(KeyClashes(machineID: [other])).detail == "machine id is also used by key 1326 (doc-host)")
+        #expect(detail(KeyClashes(hostname: [other], machineID: [other, KeyClashes.Key(fingerprint: "9A59", hostname: "x")])).detail
+                == "hostname laptop-7 is also used by key 1326; machine id is also used by keys 1326 (doc-host), 9A59 (x)")
+        let unique = detail(KeyClashes())
         #expect(unique.verdict == .clear)
         #expect(unique.detail == "")
     }

@@ -69,8 +69,9 @@ public struct CheckEvaluator: Sendable {
             return Evaluation(verdict: .holds, since: oldest.addingTimeInterval(after),
                               detail: "a patch has waited since \(RFC3339.string(from: oldest))")
         case .duplicateHost:
-            return Evaluation(verdict: subject.facts.hasDuplicate ? .holds : .clear, since: now,
-                              detail: subject.facts.hasDuplicate ? "another key uses hostname \(device.hostname) or its machine id" : "")
+            let clashes = subject.facts.clashes
+            return Evaluation(verdict: clashes.isEmpty ? .clear : .holds, since: now,
+                              detail: clashes.isEmpty ? "" : clashes.description(ofHost: device.hostname))
         case .deprecatedPort:
             guard let port = subject.facts.deprecatedPort else { return Evaluation(verdict: .clear, since: now, detail: "") }
             return Evaluation(verdict: .holds, since: dataAt, detail: "last reached the server on deprecated port \(port)")

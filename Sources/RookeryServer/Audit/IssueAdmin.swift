@@ -42,14 +42,26 @@ public struct IssueAdmin: Sendable {
         return try await resolve(host).fingerprint
     }
 
-    /// Snoozes open issues until `until` (nil unsnoozes); at least one of host and name unless `all`.
-    public func snooze(until: Date?, host: String?, name: String?, all: Bool) async throws -> Int {
+    /// Snoozes open issues until `until`; at least one of host and name unless `all`. Returns how
+    /// many it snoozed.
+    public func snooze(until: Date, host: String?, name: String?, all: Bool) async throws -> Int {
+        let (fingerprint, name) = try await selection(host: host, name: name, all: all)
+        return try await store.snooze(until: until, fingerprint: fingerprint, name: name)
+    }
+
+    /// Ends the snoozes still running among the issues chosen as for `snooze`; returns how many it
+    /// ended, so an admin is not told of snoozes that were never there.
+    public func unsnooze(host: String?, name: String?, all: Bool, now: Date = Date()) async throws -> Int {
+        let (fingerprint, name) = try await selection(host: host, name: name, all: all)
+        return try await store.unsnooze(fingerprint: fingerprint, name: name, now: now)
+    }
+
+    /// The store filters for `--host`, `--issue-name` and `--all`, checked before anything changes.
+    private func selection(host: String?, name: String?, all: Bool) async throws -> (fingerprint: String?, name: String?) {
         guard all || host != nil || name != nil else {
             throw AdminError("say which issues: --host, --issue-name, or --all")
         }
-        let fingerprint = try await fingerprint(of: host)
-        let name = try name.map(deviceCheckName)
-        return try await store.snooze(until: until, fingerprint: fingerprint, name: name)
+        return (try await fingerprint(of: host), try name.map(deviceCheckName))
     }
 
     /// Suspends every host in `hosts`, or (when one is unknown) none of them.

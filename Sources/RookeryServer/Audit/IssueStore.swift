@@ -13,8 +13,11 @@ public protocol IssueStore: Sendable {
     func openIssues(fingerprint: String?) async throws -> [IssueRecord]
     /// A device's issues, open and closed, newest first.
     func issueHistory(fingerprint: String, limit: Int) async throws -> [IssueRecord]
-    /// Snoozes (or with nil, unsnoozes) open issues; nil filters match all. Returns how many changed.
-    func snooze(until: Date?, fingerprint: String?, name: String?) async throws -> Int
+    /// Snoozes open issues until `until`; nil filters match all. Returns how many it snoozed.
+    func snooze(until: Date, fingerprint: String?, name: String?) async throws -> Int
+    /// Ends the snoozes of open issues that still run at `now`; nil filters match all. Returns how
+    /// many it ended (a snooze that already ran out hides nothing, so it is not counted).
+    func unsnooze(fingerprint: String?, name: String?, now: Date) async throws -> Int
     /// Hides a device's issues until it next reports (nil: at once).
     func suspend(fingerprint: String, at: Date?) async throws
 

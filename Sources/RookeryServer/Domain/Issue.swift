@@ -66,18 +66,18 @@ public enum IssueChange: Sendable, Equatable {
 /// What the store finds out about a device for the computed checks and the mail.
 public struct DeviceFacts: Sendable {
     public var oldestPendingPatchAt: Date?
-    /// Another accepted or pending key uses this hostname or machine id.
-    public var hasDuplicate: Bool
+    /// Other accepted or pending keys that use this hostname or machine id.
+    public var clashes: KeyClashes
     /// The latest report of any device linked to this one through user_clients.
     public var linkedLastReportAt: Date?
     public var userEmail: String?
     /// The port of the device's latest submission, when that port is marked deprecated.
     public var deprecatedPort: Int?
 
-    public init(oldestPendingPatchAt: Date? = nil, hasDuplicate: Bool = false, linkedLastReportAt: Date? = nil,
+    public init(oldestPendingPatchAt: Date? = nil, clashes: KeyClashes = KeyClashes(), linkedLastReportAt: Date? = nil,
                 userEmail: String? = nil, deprecatedPort: Int? = nil) {
         self.oldestPendingPatchAt = oldestPendingPatchAt
-        self.hasDuplicate = hasDuplicate
+        self.clashes = clashes
         self.linkedLastReportAt = linkedLastReportAt
         self.userEmail = userEmail
         self.deprecatedPort = deprecatedPort

@@ -54,15 +54,24 @@ public struct PatchAdmin: Sendable {
         return queued[0]
     }
 
+    /// What `list` found: each device's patches, and how many finished ones it left out.
+    public struct Listing: Sendable {
+        public var patches: [(Device, [Patch])] = []
+        /// Finished patches of the chosen devices not in `patches` (listed without `includeFinished`),
+        /// so that an empty list of pending patches is not mistaken for no patches at all.
+        public var finishedLeftOut = 0
+    }
+
     /// Every device's patches, pending only unless `includeFinished`.
-    public func list(hosts: [String], includeFinished: Bool) async throws -> [(Device, [Patch])] {
+    public func list(hosts: [String], includeFinished: Bool) async throws -> Listing {
         let chosen = hosts.isEmpty ? try await devices.list() : try await resolve(hosts)
-        var result: [(Device, [Patch])] = []
+        var listing = Listing()
         for device in chosen {
             let patches = try await store.patches(fingerprint: device.fingerprint, includeFinished: includeFinished)
-            if !patches.isEmpty { result.append((device, patches)) }
+            if !patches.isEmpty { listing.patches.append((device, patches)) }
+            if !includeFinished { listing.finishedLeftOut += try await store.finishedPatchCount(fingerprint: device.fingerprint) }
         }
-        return result
+        return listing
     }
 
     /// Cancels the pending patch of `target` on each host; returns the hosts that had one.

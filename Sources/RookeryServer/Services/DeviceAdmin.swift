@@ -59,12 +59,24 @@ public struct DeviceAdmin: Sendable {
         case .revoked: [.accepted, .pending]
         case .pending: []
         }
+        if device.state == .revoked, state == .accepted { throw Self.revokedCannotReturn(device) }
         guard allowed.contains(device.state) else {
             throw AdminError("\(device.hostname) (\(device.fingerprint)) is \(device.state.rawValue); cannot make it \(state.rawValue)")
         }
         try await store.setState(state, fingerprint: device.fingerprint, at: now)
         device.state = state
         return (device, true)
+    }
+
+    /// A revoked key stays refused (it may have been stolen); the way back is to forget the device
+    /// and have it enroll again, when it comes back pending and flagged for an admin to judge.
+    private static func revokedCannotReturn(_ device: Device) -> AdminError {
+        AdminError("""
+            \(device.hostname) (\(device.fingerprint)) is revoked, and a revoked key cannot be accepted again. \
+            If the device is trusted again: `bin/clients forget \(device.fingerprint)`, then a new enrollment \
+            from the device (`bin/rookery-client enroll` there, or its cron after its next submits) brings it \
+            back pending and flagged, for `bin/clients accept`
+            """)
     }
 
     /// Removes every trace of the device; its key may enroll again as a new, pending device. A

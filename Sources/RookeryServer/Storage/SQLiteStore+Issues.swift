@@ -28,10 +28,8 @@ extension SQLiteStore {
                 doc.failed_plugins,
                 (SELECT min(created_at) FROM patches p WHERE p.fingerprint = d.fingerprint AND p.state = 'pending')
                     AS oldest_pending_patch,
-                EXISTS (SELECT 1 FROM devices o WHERE o.hostname = d.hostname AND o.fingerprint != d.fingerprint
-                        AND o.state IN ('accepted', 'pending'))
-                OR EXISTS (SELECT 1 FROM devices o WHERE o.machine_id = d.machine_id AND o.fingerprint != d.fingerprint
-                           AND o.state IN ('accepted', 'pending')) AS has_duplicate,
+                \(clashSQL(on: "hostname")) AS hostname_clashes,
+                \(clashSQL(on: "machine_id")) AS machine_id_clashes,
                 (SELECT max(o.last_submission_at) FROM device_links l JOIN devices o ON o.fingerprint = l.linked
                  WHERE l.fingerprint = d.fingerprint) AS linked_last_report,
                 (SELECT value FROM client_parameters c WHERE c.fingerprint = d.fingerprint AND c.name = 'user_email')
@@ -40,6 +38,24 @@ extension SQLiteStore {
             WHERE d.state = 'accepted' \(after ? "AND (d.hostname, d.fingerprint) > (?, ?)" : "")
             ORDER BY d.hostname, d.fingerprint LIMIT ?
             """
+    }
+
+    /// Up to `KeyClashes.shown + 1` other accepted or pending keys with the same `column`, as
+    /// "FINGERPRINT HOSTNAME,..." (hostnames hold neither spaces nor commas); NULL when none.
+    private static func clashSQL(on column: String) -> String {
+        """
+        (SELECT group_concat(o.fingerprint || ' ' || o.hostname, ',') FROM (
+            SELECT fingerprint, hostname FROM devices o WHERE o.\(column) = d.\(column) AND o.fingerprint != d.fingerprint
+                AND o.state IN ('accepted', 'pending') ORDER BY o.fingerprint LIMIT \(KeyClashes.shown + 1)) o)
+        """
+    }
+
+    private static func clashingKeys(_ text: String?) -> [KeyClashes.Key] {
+        guard let text else { return [] }
+        return text.split(separator: ",").map { entry in
+            let parts = entry.split(separator: " ", maxSplits: 1)
+            return KeyClashes.Key(fingerprint: String(parts[0]), hostname: parts.count > 1 ? String(parts[1]) : "")
+        }
     }
 
     /// `$."plugins"."sshd"."running"`: components are letters, digits, _ and - (see DocumentPath).
@@ -51,7 +67,8 @@ extension SQLiteStore {
     private enum AuditColumn {
         static let fingerprint = 0, hostname = 1, machineID = 2, state = 3, enrolledAt = 4, acceptedAt = 5
         static let lastSubmissionAt = 6, clientRelease = 7, suspendedAt = 8, deprecatedPort = 9, projected = 10
-        static let failedPlugins = 11, oldestPendingPatch = 12, hasDuplicate = 13, linkedLastReport = 14, userEmail = 15
+        static let failedPlugins = 11, oldestPendingPatch = 12, hostnameClashes = 13, machineIDClashes = 14
+        static let linkedLastReport = 15, userEmail = 16
     }
 
     private static func auditRecord(_ row: Row) -> AuditRecord {
@@ -66,7 +83,8 @@ extension SQLiteStore {
         return AuditRecord(device: device, projectedValues: projected.flatMap(Self.droppingPlaceholder),
                            failedPlugins: row[C.failedPlugins],
                            facts: DeviceFacts(oldestPendingPatchAt: row[C.oldestPendingPatch],
-                                              hasDuplicate: row[C.hasDuplicate],
+                                              clashes: KeyClashes(hostname: clashingKeys(row[C.hostnameClashes]),
+                                                                  machineID: clashingKeys(row[C.machineIDClashes])),
                                               linkedLastReportAt: row[C.linkedLastReport], userEmail: row[C.userEmail],
                                               deprecatedPort: row[C.deprecatedPort]))
     }
@@ -139,10 +157,21 @@ extension SQLiteStore {
         }
     }
 
-    public func snooze(until: Date?, fingerprint: String?, name: String?) async throws -> Int {
+    public func snooze(until: Date, fingerprint: String?, name: String?) async throws -> Int {
+        try await setSnooze(until, of: "closed_at IS NULL", [], fingerprint: fingerprint, name: name)
+    }
+
+    public func unsnooze(fingerprint: String?, name: String?, now: Date) async throws -> Int {
+        try await setSnooze(nil, of: "closed_at IS NULL AND snoozed_until > ?", [now], fingerprint: fingerprint, name: name)
+    }
+
+    /// Sets `snoozed_until` of the issues matching `condition` and the filters; returns how many.
+    private func setSnooze(_ until: Date?, of condition: String, _ conditionArguments: StatementArguments,
+                           fingerprint: String?, name: String?) async throws -> Int {
         try await pool.write { db in
-            var sql = "UPDATE issues SET snoozed_until = ? WHERE closed_at IS NULL"
+            var sql = "UPDATE issues SET snoozed_until = ? WHERE " + condition
             var arguments: StatementArguments = [until]
+            arguments += conditionArguments
             if let fingerprint { sql += " AND fingerprint = ?"; arguments += [fingerprint] }
             if let name { sql += " AND name = ?"; arguments += [name] }
             try db.execute(sql: sql, arguments: arguments)

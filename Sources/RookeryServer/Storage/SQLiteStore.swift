@@ -281,6 +281,13 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func finishedPatchCount(fingerprint: String) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM patches WHERE fingerprint = ? AND state != 'pending'",
+                             arguments: [fingerprint]) ?? 0
+        }
+    }
+
     public func finishPatch(id: Int64, fingerprint: String, target: String, state: PatchState,
                             message: String, at: Date, byAcceptedDevice: Bool) async throws -> Bool {
         try await pool.write { db in

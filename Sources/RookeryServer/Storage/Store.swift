@@ -55,6 +55,8 @@ public protocol Store: IssueStore, SecretKeepingStore {
     func queuePatch(_ patch: Patch) async throws -> Patch
     /// A device's patches, oldest first; only pending ones unless `includeFinished`.
     func patches(fingerprint: String, includeFinished: Bool) async throws -> [Patch]
+    /// How many of a device's patches are finished (applied, refused, failed or cancelled).
+    func finishedPatchCount(fingerprint: String) async throws -> Int
     /// Ends a pending patch (acknowledged by the device, or cancelled by an admin). Returns false,
     /// changing nothing, when no pending patch has this id, device and target, or when
     /// `byAcceptedDevice` and the device is no longer accepted.
