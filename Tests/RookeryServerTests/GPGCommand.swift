@@ -18,8 +18,8 @@ struct GPGCommand {
         process.arguments = ["--homedir", home, "--batch", "--yes", "--quiet", "--pinentry-mode", "loopback",
                              "--passphrase", ""] + (fakedTime.map { ["--faked-system-time", "\($0)"] } ?? []) + arguments
         let output = home + "/gpg.out", errors = home + "/gpg.err"
-        FileManager.default.createFile(atPath: output, contents: nil)
-        FileManager.default.createFile(atPath: errors, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
         try process.run()
