@@ -20,7 +20,10 @@ struct BenchFleet {
     /// The first `count` devices of the fleet in `directory`, making and enrolling those it lacks.
     static func prepare(count: Int, in directory: String, server: BenchServer) async throws -> BenchFleet {
         guard !FileManager.default.fileExists(atPath: directory + "/fleet.txt") else {
-            throw AdminError("\(directory) holds a fleet of gpg keys made by an earlier rookery-bench (fleet.txt), whose hostnames the new one would clash with; give another --root")
+            throw AdminError("""
+                \(directory) holds a fleet of gpg keys made by an earlier rookery-bench (fleet.txt), \
+                whose hostnames the new one would clash with; give another --root
+                """)
         }
         let list = directory + "/devices.txt"
         var devices = (try? String(contentsOfFile: list, encoding: .utf8))?.split(separator: "\n").compactMap(Self.device) ?? []
@@ -48,7 +51,9 @@ struct BenchFleet {
         let body = Data("probe".utf8)
         let verdict = NativeSignatureCheck.verify(signature: try key.sign(body, fingerprint: key.fingerprint), data: body,
                                                   key: try NativePublicKey(armored: key.armored))
-        guard verdict == .accepted(fingerprint: key.fingerprint) else { throw AdminError("the native verifier does not accept the bench's own signatures: \(verdict)") }
+        guard verdict == .accepted(fingerprint: key.fingerprint) else {
+            throw AdminError("the native verifier does not accept the bench's own signatures: \(verdict)")
+        }
     }
 
     private static func line(_ device: Device) -> String {
