@@ -47,15 +47,22 @@ struct BenchCommand: AsyncParsableCommand {
         var root: String?
         @Flag(help: "Send over HTTPS (TLS) instead of plain HTTP.") var tls = false
         @Flag(help: "Keep one connection per sender open (plain HTTP only).") var keepAlive = false
+        @Option(name: .customLong("setting"),
+                help: "Add 'key: value' to the bench server's settings (repeatable), e.g. --setting 'commit_batch_max: 128'.")
+        var settings: [String] = []
         @Flag(help: "Print each result as a line of JSON.") var json = false
 
         func run() async throws {
             guard devices > 0, requests > 0 else { throw ValidationError("--devices and --requests must be positive") }
             guard !(tls && keepAlive) else { throw ValidationError("--keep-alive is for plain HTTP; drop --tls or --keep-alive") }
             try BenchDocument.checkSize(documentBytes)
-            let benchmark = SubmitBenchmark(devices: devices, levels: concurrency.levels, requests: requests,
+            guard settings.allSatisfy({ $0.contains(": ") && !$0.contains("\n") }) else {
+                throw ValidationError("--setting takes one 'key: value' line")
+            }
+            var benchmark = SubmitBenchmark(devices: devices, levels: concurrency.levels, requests: requests,
                                             documentBytes: documentBytes, tls: tls, keepAlive: keepAlive, verifyWith: verifyWith,
                                             keepRoot: root)
+            benchmark.extraSettings = settings
             try await benchmark.run { result in print(json ? result.json : result.text + "\n") }
         }
     }

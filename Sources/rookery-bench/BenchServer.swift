@@ -45,11 +45,13 @@ final class BenchServer {
 
     /// `verifyWith`: written as the `verify_with` setting; nil writes nothing (a server that does
     /// not know the setting refuses every unknown key).
-    init(root: String, tls: Bool = false, verifyWith: VerifyWith? = nil) throws {
+    /// `extraSettings`: more `key: value` lines for the server's settings (`submit --setting`).
+    init(root: String, tls: Bool = false, verifyWith: VerifyWith? = nil, extraSettings: [String] = []) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/server", withIntermediateDirectories: true)
         caFile = tls ? root + "/server/bench.pem" : nil
         let settings = try Self.settings(root: root, tls: tls) + (verifyWith.map { "verify_with: \($0.rawValue)\n" } ?? "")
+            + extraSettings.map { $0 + "\n" }.joined()
             // A fleet is enrolled all at once and accepted afterwards; every sender is 127.0.0.1.
             + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\nenrollments_per_minute: 1000000\n"
         try settings.write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)

@@ -15,6 +15,8 @@ struct SubmitBenchmark {
     /// Senders keep their connections open (see `SubmissionLoad.keepAlive`).
     var keepAlive = false
     let verifyWith: VerifyWith?
+    /// More server settings, as `key: value` lines.
+    var extraSettings: [String] = []
     /// Where to keep the server root and the device keys for later runs; nil: a scratch root.
     let keepRoot: String?
 
@@ -23,7 +25,8 @@ struct SubmitBenchmark {
         let scratch = try BenchScratch()
         defer { scratch.cleanUp() }
         let directory = keepRoot ?? scratch.path
-        let server = try BenchServer(root: directory + "/srv", tls: tls, verifyWith: verifyWith)
+        let server = try BenchServer(root: directory + "/srv", tls: tls, verifyWith: verifyWith,
+                                     extraSettings: extraSettings)
         defer { server.stop() }
         scratch.track(OpenPGP(homeDirectory: server.root + "/var/server/gnupg"))
         let fleet = try await BenchFleet.prepare(count: devices, in: directory, server: server)
