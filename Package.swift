@@ -40,7 +40,7 @@ let package = Package(
         // ChildProcess and small helpers that FoundationEssentials lacks.
         .target(name: "RookeryPlugins", dependencies: ["RookeryCore"]),
         // HTTP and SMTP over libcurl, for the client's requests and the server's mail and webhooks.
-        .target(name: "RookeryCurl", dependencies: ["CCurl"]),
+        .target(name: "RookeryCurl", dependencies: ["CCurl", "RookeryCore"]),
         .target(name: "RookeryClient", dependencies: [
             "RookeryCore", "RookeryPlugins", "RookeryCurl", .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -1,5 +1,6 @@
 import CCurl
 import FoundationEssentials
+import RookeryCore
 
 /// The server could not be reached, or the exchange broke off. Nothing was delivered.
 public struct TransportError: Error, CustomStringConvertible {

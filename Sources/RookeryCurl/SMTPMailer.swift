@@ -1,6 +1,7 @@
 import CCurl
 import FoundationEssentials
 import Glibc
+import RookeryCore
 
 /// Where and how mail is handed over: one SMTP server (usually the local relay or the organisation's).
 public struct SMTPConfiguration: Sendable {

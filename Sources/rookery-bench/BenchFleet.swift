@@ -64,23 +64,11 @@ struct BenchFleet {
     private static func device(_ line: Substring) -> Device? {
         let parts = line.split(separator: " ")
         guard parts.count == 3, let created = Int(parts[1]), parts[2].count == 64,
-              let bytes = hexBytes(parts[2]),
+              let bytes = Hex.bytes(parts[2]),
               let secret = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else { return nil }
         let host = String(parts[0])
         return Device(host: host, key: BenchDeviceKey(userID: host, created: Date(timeIntervalSince1970: Double(created)),
                                                       secret: secret))
-    }
-
-    private static func hexBytes(_ text: Substring) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 
     /// Enrolls each device through the real endpoint, several at once.

@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryCurl
 import RookeryServer
 
 /// One HTTP/1.1 connection to the bench server, kept open from request to request, as a load
@@ -17,7 +18,7 @@ final class KeptConnection {
 
     /// POSTs `request` to its endpoint; the answer's status and body. After an error the
     /// connection is dropped, and the next request makes a new one.
-    func post(_ request: SignedRequest) throws -> (status: Int, body: [UInt8]) {
+    func post(_ request: SignedRequest) throws -> HTTPReply {
         do {
             return try exchange(request)
         } catch {
@@ -32,7 +33,7 @@ final class KeptConnection {
         buffer = []
     }
 
-    private func exchange(_ request: SignedRequest) throws -> (status: Int, body: [UInt8]) {
+    private func exchange(_ request: SignedRequest) throws -> HTTPReply {
         if socket < 0 { try connect() }
         let head = "POST \(WireProtocol.pathPrefix)\(request.endpoint.rawValue) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(request.body.count)\r\n"
@@ -41,7 +42,7 @@ final class KeptConnection {
         let (status, closes, length) = try readHead()
         let body = try take(length)
         if closes { disconnect() }
-        return (status, body)
+        return HTTPReply(status: status, body: Data(body), headers: [:])
     }
 
     private func connect() throws {

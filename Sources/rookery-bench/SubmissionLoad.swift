@@ -109,11 +109,7 @@ struct SubmissionLoad {
     /// Sends one submission, over `connection` if given; nil when it was stored, else what went wrong.
     private static func failure(of request: SignedRequest, to server: BenchServer, over connection: KeptConnection?) -> String? {
         do {
-            if let connection {
-                let reply = try connection.post(request)
-                return reply.status == 200 ? nil : "HTTP \(reply.status) \(String(decoding: reply.body.prefix(200), as: UTF8.self))"
-            }
-            let reply = try HTTPTransport.post(
+            let reply = try connection?.post(request) ?? HTTPTransport.post(
                 url: server.url + WireProtocol.pathPrefix + "submit", body: request.body,
                 headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 30,
                 caFile: server.caFile)

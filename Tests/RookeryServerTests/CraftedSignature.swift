@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RookeryCore
 
 /// Builds v4 EdDSA signature packets over a binary document with whatever subpackets a test
 /// needs (RFC 9580 5.2.3), signed with a real key's secret: the signatures gpg will not make
@@ -19,8 +20,8 @@ struct CraftedSignature {
         subpacket(type, critical: critical, [UInt8(seconds >> 24 & 0xFF), UInt8(seconds >> 16 & 0xFF), UInt8(seconds >> 8 & 0xFF), UInt8(seconds & 0xFF)])
     }
 
-    static func issuer(_ fingerprint: String) -> [UInt8] { subpacket(33, [4] + hexBytes(fingerprint)) }
-    static func issuerKeyID(_ fingerprint: String) -> [UInt8] { subpacket(16, Array(hexBytes(fingerprint).suffix(8))) }
+    static func issuer(_ fingerprint: String) -> [UInt8] { subpacket(33, [4] + Hex.bytes(fingerprint)!) }
+    static func issuerKeyID(_ fingerprint: String) -> [UInt8] { subpacket(16, Array(Hex.bytes(fingerprint)!.suffix(8))) }
 
     /// What gpg itself writes: issuer fingerprint and creation time hashed, key ID unhashed.
     static func plain(by fingerprint: String, at time: Int) -> CraftedSignature {
@@ -44,10 +45,5 @@ struct CraftedSignature {
         let trimmed = number.drop { $0 == 0 }
         let bits = trimmed.first.map { trimmed.count * 8 - $0.leadingZeroBitCount } ?? 0
         return [UInt8(bits >> 8), UInt8(bits & 0xFF)] + trimmed
-    }
-
-    static func hexBytes(_ hex: String) -> [UInt8] {
-        let digits = Array(hex.utf8)
-        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
     }
 }

@@ -129,8 +129,8 @@ struct SignatureCorpus {
         var plain50 = S.plain(by: aFpr, at: now)
         plain50.hashed += S.subpacket(50, [1])
         try keep("non-critical 50", a, plain50)
-        try keep("critical creation and issuer", a, S(hashed: S.time(2, now, critical: true) + S.subpacket(33, critical: true, [4] + S.hexBytes(aFpr)),
-                                                     unhashed: S.subpacket(16, critical: true, Array(S.hexBytes(aFpr).suffix(8)))))
+        try keep("critical creation and issuer", a, S(hashed: S.time(2, now, critical: true) + S.subpacket(33, critical: true, [4] + Hex.bytes(aFpr)!),
+                                                     unhashed: S.subpacket(16, critical: true, Array(Hex.bytes(aFpr)!.suffix(8)))))
         let lastingCreated = now - 10 * day
         for (label, offset) in [("before the key", -100), ("at the key", 0), ("a day ahead", day), ("a year ahead", 365 * day)] {
             try keep("created \(label)", lasting, S.plain(by: lastingFpr, at: lastingCreated + offset))

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import RookeryCore
 
 /// An IPv4 or IPv6 address as the kernel writes it in /proc/net, turned into its usual text form.
 struct IPAddress: Equatable {
@@ -10,13 +11,13 @@ struct IPAddress: Equatable {
     /// words of host byte order. Rookery clients run on little-endian machines (x86_64, aarch64), so
     /// each word's bytes are reversed: "0100007F" is 127.0.0.1.
     init?(procNetHex hex: Substring) {
-        guard hex.count == 8 || hex.count == 32, let raw = hexBytes(hex) else { return nil }
+        guard hex.count == 8 || hex.count == 32, let raw = Hex.bytes(hex) else { return nil }
         bytes = stride(from: 0, to: raw.count, by: 4).flatMap { raw[$0..<$0 + 4].reversed() }
     }
 
     /// From /proc/net/if_inet6 and /proc/net/ipv6_route: 32 hex digits in network order.
     init?(networkOrderHex hex: Substring) {
-        guard hex.count == 32, let raw = hexBytes(hex) else { return nil }
+        guard hex.count == 32, let raw = Hex.bytes(hex) else { return nil }
         bytes = raw
     }
 
@@ -42,19 +43,4 @@ struct IPAddress: Equatable {
         guard converted != nil else { return "unknown" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-}
-
-/// "7F00" is [0x7F, 0x00]; nil for an odd length or anything that is not hex.
-func hexBytes(_ hex: Substring) -> [UInt8]? {
-    let digits = Array(hex.utf8)
-    guard digits.count.isMultiple(of: 2), hex.allSatisfy(\.isHexDigit) else { return nil }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(digits.count / 2)
-    for index in stride(from: 0, to: digits.count, by: 2) {
-        guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else {
-            return nil
-        }
-        bytes.append(byte)
-    }
-    return bytes
 }
