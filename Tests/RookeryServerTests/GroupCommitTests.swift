@@ -89,6 +89,30 @@ import Testing
 
     /// One batch with every kind of item: each has its own outcome, and only what it was told
     /// is kept is kept.
+    /// A submission's writes are worked out before the writer, against the document as last
+    /// read (`SubmissionWrite`). When another submission of the device was stored in between,
+    /// the writer must not use them: the history would name a value that was never the old one.
+    @Test func writesWorkedOutAgainstAnOlderDocumentAreWorkedOutAgain() async throws {
+        let device = try await acceptedDevices(1)[0]
+        let writer = GroupCommitWriter(store: store, nonceLifetime: 600)
+        func commit(_ id: String, prepared: SubmissionWrite? = nil) async throws -> CommitOutcome {
+            try await writer.commit(CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(device, id),
+                                               prepared: prepared))
+        }
+        #expect(try await commit("a") == .recorded(.stored))
+        let basis = try await store.latestDocumentText(fingerprint: device)
+        let current = try SubmissionWrite(Self.submission(device, "b"), replacing: basis)
+        #expect(try await commit("b", prepared: current) == .recorded(.stored))
+        let stale = try SubmissionWrite(Self.submission(device, "c"), replacing: basis)
+        #expect(stale.changes.first { $0.path == "plugins.l0" }?.old == "\"a\"")
+
+        #expect(try await commit("c", prepared: stale) == .recorded(.stored))
+
+        let history = try await reader.history(fingerprint: device, limit: 10).filter { $0.path == "plugins.l0" }
+        #expect(history.map(\.old) == [.string("b"), .string("a"), nil], "newest first: c replaced b, b replaced a")
+        #expect(try await reader.latestDocument(fingerprint: device)?["plugins"]?["l0"] == .string("c"))
+    }
+
     @Test func eachItemOfABatchKeepsItsOwnOutcome() async throws {
         let devices = try await acceptedDevices(4)
         let (good, revoked, corrupt) = (devices[0], devices[1], devices[2])

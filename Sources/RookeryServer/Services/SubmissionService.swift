@@ -78,8 +78,10 @@ public struct SubmissionService: Sendable {
                 try await spendNonce(of: message.request, now: now)
                 throw refusal
             }
+            let prepared = try await prepare(submission)
             guard case .recorded(let outcome?) = try await writer.commit(
-                CommitItem(nonce: message.nonce, seenAt: now, submission: submission, history: history)) else {
+                CommitItem(nonce: message.nonce, seenAt: now, submission: submission, history: history,
+                           prepared: prepared)) else {
                 throw Self.replay(message.request)
             }
             guard case .secretSelectorsChanged(let current) = outcome else { return outcome }
@@ -87,6 +89,14 @@ public struct SubmissionService: Sendable {
             knownSelectors.withLock { $0 = current }
         }
         return .secretSelectorsChanged(selectors)
+    }
+
+    /// The submission's writes, worked out here against the document stored now, so that the
+    /// one writer does not have to (see `SubmissionWrite`). Nil when the stored document cannot
+    /// be read as one: the writer works it out again, and fails there with the reason.
+    private func prepare(_ submission: Submission) async throws -> SubmissionWrite? {
+        let stored = try await store.latestDocumentText(fingerprint: submission.fingerprint)
+        return try? SubmissionWrite(submission, replacing: stored)
     }
 
     /// A refused request uses up its nonce, as at every other endpoint.

@@ -11,12 +11,17 @@ public struct CommitItem: Sendable {
     public let submission: Submission?
     /// How much history the submission may add, and how much its device keeps.
     public let history: HistoryPolicy
+    /// The submission's writes as worked out before it reached the writer; the writer works
+    /// them out itself when this is nil or was worked out against another stored document.
+    public let prepared: SubmissionWrite?
 
-    public init(nonce: String, seenAt: Date, submission: Submission? = nil, history: HistoryPolicy = HistoryPolicy()) {
+    public init(nonce: String, seenAt: Date, submission: Submission? = nil, history: HistoryPolicy = HistoryPolicy(),
+                prepared: SubmissionWrite? = nil) {
         self.nonce = nonce
         self.seenAt = seenAt
         self.submission = submission
         self.history = history
+        self.prepared = prepared
     }
 }
 

@@ -35,7 +35,7 @@ extension SQLiteStore {
                 guard db.changesCount == 1 else { return .rollback }
                 // A refused submission writes nothing (see `store`), and its nonce stays used;
                 // but one checked against old selectors is checked again and comes back.
-                let stored = try item.submission.map { try store($0, history: item.history, in: db) }
+                let stored = try item.submission.map { try store($0, history: item.history, prepared: item.prepared, in: db) }
                 outcome = .recorded(stored)
                 if case .secretSelectorsChanged? = stored { return .rollback }
                 return .commit

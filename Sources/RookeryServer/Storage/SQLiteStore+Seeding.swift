@@ -18,7 +18,7 @@ extension SQLiteStore {
                 try db.execute(sql: """
                     INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
                     """, arguments: [device.fingerprint, document.serializedString,
-                                     device.lastSubmissionAt ?? device.enrolledAt, Self.failedPluginsText(document)])
+                                     device.lastSubmissionAt ?? device.enrolledAt, SubmissionWrite.failedPlugins(of: document)])
             }
         }
     }

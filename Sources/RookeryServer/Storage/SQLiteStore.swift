@@ -139,13 +139,15 @@ public final class SQLiteStore: Store {
     }
 
     public func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome {
-        try await pool.write { db in try Self.store(submission, history: history, in: db) }
+        try await pool.write { db in try Self.store(submission, history: history, prepared: nil, in: db) }
     }
 
     /// Stores a submission, or refuses it before writing anything: a refusal leaves no trace,
     /// not even the submission id, so the device may retry. (So no savepoint is needed for a
     /// refusal; the caller's transaction or savepoint undoes what an error stopped halfway.)
-    static func store(_ submission: Submission, history: HistoryPolicy, in db: Database) throws -> SubmissionOutcome {
+    /// `prepared` is used when it was worked out against the document stored now.
+    static func store(_ submission: Submission, history: HistoryPolicy, prepared: SubmissionWrite?,
+                      in db: Database) throws -> SubmissionOutcome {
         let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM devices WHERE fingerprint = ?"),
                                         arguments: [submission.fingerprint])
         guard state == DeviceState.accepted.rawValue else {
@@ -161,29 +163,25 @@ public final class SQLiteStore: Store {
 
         let oldText = try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
                                           arguments: [submission.fingerprint])
-        let old = try oldText.map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
-        let document = submission.document(replacing: old)
-        let changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }
-        guard changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: changes.count) }
+        let write = try prepared?.ifStill(oldText) ?? SubmissionWrite(submission, replacing: oldText)
+        guard write.changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: write.changes.count) }
         // Converted once: GRDB formats a date through Foundation's DateFormatter each time.
         let receivedAt = submission.receivedAt.databaseValue
         try db.cachedStatement(sql: """
             INSERT INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
             """).execute(arguments: [submission.fingerprint, submission.submissionID, receivedAt])
-        for change in changes {
+        for change in write.changes {
             try db.cachedStatement(sql: """
                 INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [submission.fingerprint, change.path, change.old.map(Self.historyValue)?.serializedString,
-                                 change.new.map(Self.historyValue)?.serializedString, receivedAt])
+                """).execute(arguments: [submission.fingerprint, change.path, change.old, change.new, receivedAt])
         }
         // Only new rows can push a device's history over its length.
-        if !changes.isEmpty { try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db) }
+        if !write.changes.isEmpty { try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db) }
         try db.cachedStatement(sql: """
             INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
             ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
                 failed_plugins = excluded.failed_plugins
-            """).execute(arguments: [submission.fingerprint, document.serializedString, receivedAt,
-                             Self.failedPluginsText(document)])
+            """).execute(arguments: [submission.fingerprint, write.documentText, receivedAt, write.failedPlugins])
         try db.cachedStatement(sql: """
             UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
                 last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated)
@@ -191,11 +189,6 @@ public final class SQLiteStore: Store {
             """).execute(arguments: [receivedAt, submission.clientRelease, submission.port?.number,
                              submission.port?.deprecated, submission.fingerprint])
         return .stored
-    }
-
-    /// A leaf as history keeps it: a secret value without its ciphertext (see `SecretValue.historyForm`).
-    static func historyValue(_ value: JSONValue) -> JSONValue {
-        SecretValue(value)?.historyForm ?? value
     }
 
     /// Drops a device's history rows older than its newest `keeping`.
@@ -207,10 +200,14 @@ public final class SQLiteStore: Store {
     }
 
     public func latestDocument(fingerprint: String) async throws -> JSONValue? {
-        let text = try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?", arguments: [fingerprint])
+        try await latestDocumentText(fingerprint: fingerprint).map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
+    }
+
+    public func latestDocumentText(fingerprint: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
+                                arguments: [fingerprint])
         }
-        return try text.map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
     }
 
     public func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord] {
@@ -222,12 +219,6 @@ public final class SQLiteStore: Store {
                              old: Self.json(row["old"]), new: Self.json(row["new"]), changedAt: row["changed_at"])
             }
         }
-    }
-
-    /// The names of the plugins whose whole output is "unknown", as a JSON array.
-    static func failedPluginsText(_ document: JSONValue) -> String {
-        let names = document["plugins"]?.objectValue?.filter { $0.value == .string("unknown") }.keys.sorted() ?? []
-        return JSONValue.array(names.map(JSONValue.string)).serializedString
     }
 
     private static func json(_ text: String?) -> JSONValue? {

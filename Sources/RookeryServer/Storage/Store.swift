@@ -44,6 +44,8 @@ public protocol Store: IssueStore, SecretKeepingStore {
     /// secret-keeping selectors are not those the submission was checked against.
     func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome
     func latestDocument(fingerprint: String) async throws -> JSONValue?
+    /// The latest document as stored, unparsed (what a `SubmissionWrite` is worked out against).
+    func latestDocumentText(fingerprint: String) async throws -> String?
     func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]
 
     /// Answers an update request in one transaction: remembers which release the device said it

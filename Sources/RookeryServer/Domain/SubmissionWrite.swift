@@ -1,0 +1,55 @@
+import Foundation
+import RookeryCore
+
+/// What storing a submission writes, worked out against the document it replaces: the new
+/// document's text, its failed plugins and the history rows of the leaves that changed.
+///
+/// Working it out (parsing the old document, the diff, serializing the new one) is most of a
+/// submission's storing cost. The group commit's one writer would do it for every request in
+/// turn, so each request works out its own beforehand, on any thread, against the document as
+/// last read; the writer uses it only if the stored document is still that one (`basis`), and
+/// works it out again otherwise (another submission of the same device came first).
+public struct SubmissionWrite: Sendable {
+    /// The stored document text this was worked out against; nil when the device had none.
+    public let basis: String?
+    public let documentText: String
+    /// The names of the plugins whose whole output is "unknown", as a JSON array.
+    public let failedPlugins: String
+    public let changes: [Row]
+
+    /// One history row: a changed leaf, its values as history keeps them (nil where absent).
+    public struct Row: Sendable, Equatable {
+        public let path: String
+        public let old: String?
+        public let new: String?
+    }
+
+    /// Throws when `basis` is not a document this server could have stored.
+    public init(_ submission: Submission, replacing basis: String?) throws {
+        let old = try basis.map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
+        let document = submission.document(replacing: old)
+        self.basis = basis
+        documentText = document.serializedString
+        failedPlugins = Self.failedPlugins(of: document)
+        changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }.map { change in
+            Row(path: change.path, old: change.old.map(Self.historyValue)?.serializedString,
+                new: change.new.map(Self.historyValue)?.serializedString)
+        }
+    }
+
+    /// This, if it was worked out against `stored`; nil when the document changed since.
+    public func ifStill(_ stored: String?) -> SubmissionWrite? {
+        basis == stored ? self : nil
+    }
+
+    /// A leaf as history keeps it: a secret value without its ciphertext (see `SecretValue.historyForm`).
+    static func historyValue(_ value: JSONValue) -> JSONValue {
+        SecretValue(value)?.historyForm ?? value
+    }
+
+    /// The names of the plugins whose whole output is "unknown", as a JSON array.
+    public static func failedPlugins(of document: JSONValue) -> String {
+        let names = document["plugins"]?.objectValue?.filter { $0.value == .string("unknown") }.keys.sorted() ?? []
+        return JSONValue.array(names.map(JSONValue.string)).serializedString
+    }
+}
