@@ -22,6 +22,51 @@ public enum DocumentDiff {
         return changes.sorted { $0.path < $1.path }
     }
 
+    /// The changes `changes(from:to:)` finds between the values of these texts, found by
+    /// comparing their bytes member by member, as deep as their layouts go: only the members
+    /// whose bytes differ are parsed and compared as values. Equal bytes are equal values; in
+    /// canonical text (`JSONValue.serializedString`) equal values are also equal bytes, so for a
+    /// document that barely changed, most of the old one is never parsed. `newValue` is `new`'s
+    /// value.
+    public static func changes(from old: JSONText?, to new: JSONText, newValue: JSONValue) throws -> [DocumentChange] {
+        guard let old, case .object(let members) = newValue else {
+            return changes(from: try old.map { try $0.value(at: $0.bytes.indices) }, to: newValue)
+        }
+        var changes: [DocumentChange] = []
+        try compare(old, old.layout, new, new.layout, members, path: nil, into: &changes)
+        return changes.sorted { $0.path < $1.path }
+    }
+
+    /// `compare` for two objects given by their layouts (`newMembers` being the new one's).
+    private static func compare(_ old: JSONText, _ oldLayout: JSONLayout, _ new: JSONText, _ newLayout: JSONLayout,
+                                _ newMembers: [String: JSONValue], path: String?,
+                                into changes: inout [DocumentChange]) throws {
+        for (key, member) in newLayout.members {
+            let childPath = childPath(path, key)
+            guard let before = oldLayout.members[key] else {
+                compare(nil, newMembers[key], path: childPath, into: &changes)
+                continue
+            }
+            if old.same(before.range, as: new, at: member.range) { continue }
+            if let oldInner = before.layout, let newInner = member.layout, walksInto(oldInner), walksInto(newInner),
+               case .object(let members)? = newMembers[key] {
+                try compare(old, oldInner, new, newInner, members, path: childPath, into: &changes)
+            } else {
+                compare(try old.value(at: before.range), newMembers[key], path: childPath, into: &changes)
+            }
+        }
+        for (key, before) in oldLayout.members where newLayout.members[key] == nil {
+            compare(try old.value(at: before.range), nil, path: childPath(path, key), into: &changes)
+        }
+    }
+
+    /// Whether `members(of:at:)` walks into an object of this layout below the root: not when it
+    /// is empty, nor when it may be a secret value (every secret value has a `secret` member; an
+    /// object that has one is compared as a value, which decides).
+    private static func walksInto(_ layout: JSONLayout) -> Bool {
+        !layout.members.isEmpty && layout.members["secret"] == nil
+    }
+
     /// Walks both sides at once, so the common case, a document that barely changed, builds no
     /// path but those of its changed leaves (and of the objects above them). `path` is nil at the
     /// root (a top-level key `""` has the path `""`).

@@ -88,6 +88,49 @@ struct JSONParser {
         return kept
     }
 
+    /// Checks that `bytes` is one JSON object and says where its members lie, and where the
+    /// members of the objects among them lie, `levels` deep (see `JSONLayout`); builds no value.
+    static func layout(_ bytes: UnsafeBufferPointer<UInt8>, levels: Int, limits: JSONLimits) throws -> JSONLayout {
+        var parser = JSONParser(bytes, limits: limits)
+        parser.discarding = true
+        parser.skipWhitespace()
+        guard parser.startsObject else { throw parser.error("expected an object") }
+        parser.values = 1
+        let layout = try parser.layout(depth: 1, levels: levels)
+        try parser.expectEnd()
+        return layout
+    }
+
+    private var startsObject: Bool { index < bytes.count && bytes[index] == UInt8(ascii: "{") }
+
+    /// The object at `index`, checked as `object` checks it, with its members' byte ranges.
+    private mutating func layout(depth: Int, levels: Int) throws -> JSONLayout {
+        guard depth <= limits.maxDepth else { throw error("nested deeper than \(limits.maxDepth)") }
+        index += 1
+        var members: [String: JSONLayout.Member] = [:]
+        skipWhitespace()
+        if try consume(UInt8(ascii: "}")) { return JSONLayout(members: members) }
+        repeat {
+            let key = try memberKey(count: members.count)
+            skipWhitespace()
+            let start = index
+            var inner: JSONLayout?
+            if levels > 1 && startsObject {
+                values += 1
+                guard values <= limits.maxValues else { throw error("more than \(limits.maxValues) values") }
+                inner = try layout(depth: depth + 1, levels: levels - 1)
+            } else {
+                _ = try value(depth: depth)
+            }
+            guard members.updateValue(JSONLayout.Member(range: start..<index, layout: inner), forKey: key) == nil else {
+                throw error("duplicate key \"\(key)\"")
+            }
+            skipWhitespace()
+        } while try consume(UInt8(ascii: ","))
+        guard try consume(UInt8(ascii: "}")) else { throw error("expected ',' or '}'") }
+        return JSONLayout(members: members)
+    }
+
     private var startsString: Bool { index < bytes.count && bytes[index] == UInt8(ascii: "\"") }
 
     private mutating func expectEnd() throws {
@@ -103,7 +146,7 @@ struct JSONParser {
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(depth: depth + 1)
         case UInt8(ascii: "["): return try array(depth: depth + 1)
-        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "\""): return .string(try string(building: !discarding))
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
@@ -161,7 +204,9 @@ struct JSONParser {
         return discarding ? .null : .array(elements)
     }
 
-    private mutating func string() throws -> String {
+    /// The string at `index`; with `building` false it is checked the same way but, unless it
+    /// has escapes or non-ASCII characters, not built (a value being skipped).
+    private mutating func string(building: Bool = true) throws -> String {
         index += 1  // the opening quote
         let start = index
         // Most strings have no escapes and are ASCII: find the closing quote and make the string
@@ -176,7 +221,7 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
             let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
             index += 1
-            if high < 0x80 { return String(decoding: raw, as: UTF8.self) }
+            if high < 0x80 { return building ? String(decoding: raw, as: UTF8.self) : "" }
             guard let text = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
             return text
         }

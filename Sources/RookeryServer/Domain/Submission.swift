@@ -28,11 +28,12 @@ public struct Submission: Sendable {
         self.secretSelectors = secretSelectors
     }
 
-    /// The document to store in place of `previous`: command results arrive once, in the
-    /// collection after the command ran, so earlier results are kept (a newer one of the same
-    /// name replaces its predecessor) and `bin/clients show` still has them later.
-    public func document(replacing previous: JSONValue?) -> JSONValue {
-        guard let earlier = previous?["commands"]?.objectValue, !earlier.isEmpty,
+    /// The document to store in place of one whose `commands` were `earlierCommands`: command
+    /// results arrive once, in the collection after the command ran, so earlier results are
+    /// kept (a newer one of the same name replaces its predecessor) and `bin/clients show`
+    /// still has them later.
+    public func document(keepingCommands earlierCommands: JSONValue?) -> JSONValue {
+        guard let earlier = earlierCommands?.objectValue, !earlier.isEmpty,
               var merged = document.objectValue else { return document }
         merged["commands"] = .object(earlier.merging(document["commands"]?.objectValue ?? [:]) { $1 })
         return .object(merged)

@@ -26,16 +26,23 @@ public struct SubmissionWrite: Sendable {
 
     /// Throws when `basis` is not a document this server could have stored.
     public init(_ submission: Submission, replacing basis: String?) throws {
-        let old = try basis.map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
-        let document = submission.document(replacing: old)
+        // Compared part by part, two levels deep (the document's members and each plugin's
+        // output): only the parts of the old document that changed are parsed.
+        let old = try basis.map { try JSONText($0, levels: Self.comparedLevels, limits: .storedData) }
+        let earlierCommands = try old.flatMap { old in try old.layout.members["commands"].map { try old.value(at: $0.range) } }
+        let document = submission.document(keepingCommands: earlierCommands)
         self.basis = basis
         documentText = document.serializedString
         failedPlugins = Self.failedPlugins(of: document)
-        changes = DocumentDiff.changes(from: old, to: document).filter { $0.path != "submitted_at" }.map { change in
+        let new = try JSONText(documentText, levels: Self.comparedLevels, limits: .storedData)
+        changes = try DocumentDiff.changes(from: old, to: new, newValue: document).filter { $0.path != "submitted_at" }.map { change in
             Row(path: change.path, old: change.old.map(Self.historyValue)?.serializedString,
                 new: change.new.map(Self.historyValue)?.serializedString)
         }
     }
+
+    /// How deep the old and new documents are compared by their bytes (see `JSONText`).
+    static let comparedLevels = 2
 
     /// This, if it was worked out against `stored`; nil when the document changed since.
     public func ifStill(_ stored: String?) -> SubmissionWrite? {

@@ -36,7 +36,7 @@ public protocol Store: IssueStore, SecretKeepingStore {
     func commit(_ items: [CommitItem], pruneNoncesBefore: Date) async throws -> [Result<CommitOutcome, any Error>]
 
     /// Stores a submission unless its id was stored before: replaces the latest document with
-    /// `submission.document(replacing:)` of it, appends the changed leaves to the history and
+    /// `submission.document(keepingCommands:)` of it, appends the changed leaves to the history and
     /// updates the last submission time and client release. The device
     /// must still be accepted when the transaction runs (it may have been revoked meanwhile).
     /// `history` bounds the rows one submission adds (over it, nothing is stored) and prunes
