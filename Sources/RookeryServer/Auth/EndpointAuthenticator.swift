@@ -123,10 +123,22 @@ public struct EndpointAuthenticator: Sendable {
             .allowed(by: "endpoint password of \(user)")
         } else if byUserHash {
             .allowed(by: "user \(user)")
+        } else if userHashes[user] != nil, !policy.users.contains(user), policy.passwords[user] == nil {
+            // For the log alone: the answer is the same 401 as for a wrong password, so it tells
+            // a guesser nothing about which names exist. The password is not checked: checking it
+            // would cost more than the endpoint's other attempts, and timing would tell.
+            .refused(user: logged, reason: Self.notAllowed(user, at: endpoint))
         } else {
             .refused(user: logged, reason: "wrong user name or password")
         }
         return (decision, hmac.runs)
+    }
+
+    /// Why a user of `users` is refused at an endpoint that does not list them, and how to allow them.
+    static func notAllowed(_ user: String, at endpoint: String) -> String {
+        "user \(user) is in users but not allowed for \(endpoint) (its password was not checked): "
+            + "add \(user) to endpoint_auth.\(endpoint).users, or to a group in endpoint_auth.\(endpoint).groups, "
+            + "then restart the server"
     }
 
     /// The address to judge: the socket's, unless it is a trusted proxy; then the client's from
