@@ -40,6 +40,10 @@ struct PortOptions: ParsableArguments {
         guard choices <= 1 else { throw ValidationError("give one of --tls-self-signed, --certificate/--key, --no-tls") }
         guard (certificate == nil) == (key == nil) else { throw ValidationError("--certificate and --key go together") }
         if validDays != nil, selfSignedNames.isEmpty { throw ValidationError("--valid-days goes with --tls-self-signed") }
+        if let validDays, !SelfSignedCertificate.validDaysRange.contains(validDays) {
+            let days = SelfSignedCertificate.validDaysRange
+            throw ValidationError("--valid-days \(validDays): a certificate is valid for \(days.lowerBound) to \(days.upperBound) days")
+        }
     }
 
     /// The port with these options applied. A new self-signed pair is only staged (the caller
