@@ -110,7 +110,7 @@ import Testing
         #expect(edited.contains("client_server_url: \"https://127.0.0.1:8443\""), "\(edited)")
 
         try sandbox.write("#!/bin/sh\nexit 0\n", to: "client-binary", mode: 0o755)
-        let release = try runBinary("rookery", ["client-release", "--source", root, "--binary", sandbox.path + "/client-binary"],
+        let release = try runBinary("rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
                                     root: root)
         #expect(release.status == 0, "\(release.stderr)")
         #expect(release.stdout.contains("pin the CA in"), "\(release.stdout)")
@@ -136,7 +136,7 @@ import Testing
         try sandbox.write(Self.settings + "client_ca_file: \(sandbox.path)/mixed.pem\n", to: "srv/server/settings.yml")
         try sandbox.write(mixed, to: "mixed.pem")
         try sandbox.write("#!/bin/sh\nexit 0\n", to: "client-binary", mode: 0o755)
-        let release = try runBinary("rookery", ["client-release", "--source", root, "--binary", sandbox.path + "/client-binary"],
+        let release = try runBinary("rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
                                     root: root)
         #expect(release.status == 0, "\(release.stderr)")
         let shipped = try runProcess("/bin/tar", ["-xzOf", root + "/var/client_releases/release-1.tar.gz", "client/server-ca.pem"],

@@ -123,7 +123,7 @@ import Testing
         let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.plain, fleet.current])
         defer { server.terminate(); server.waitUntilExit() }
         try fleet.sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "client-bin", mode: 0o755)
-        let published = try runBinary("rookery", ["client-release", "--source", checkout, "--binary", fleet.sandbox.path + "/client-bin"],
+        let published = try runBinary("rookery", ["client-release", "--yes", "--source", checkout, "--binary", fleet.sandbox.path + "/client-bin"],
                                       root: fleet.root)
         #expect(published.status == 0, "\(published.stderr)")
 
