@@ -87,9 +87,12 @@ import Yams
         (6, "\talice: \"\(passwordHash)\"", "line 6, column 1", "a tab"),
         (11, "   from: rookery@example.org", "line 11, column 4", "did not find expected key (while parsing a block mapping that starts at line 8, column 3)"),
         (4, "  - \"\(token)", "line 6, column 11", "(while parsing a block collection that starts at line 4, column 3)"),  // a quote left open
-        (4, "  - {\"\(token)\": 1}", "line 4, column 5", "expected a single value"),
-        (6, "  - \"\(passwordHash)\"", "line 6, column 3", "expected a mapping"),
-        (2, "listen_port: \(token)", "line 2, column 14", "expected a whole number"),
+        (4, "  - {\"\(token)\": 1}", "line 4, column 5", "enrollment_tokens (entry 1): expected a single value"),
+        (6, "  - \"\(passwordHash)\"", "line 6, column 3", "users: expected a mapping"),
+        (2, "listen_port: \(token)", "line 2, column 14", "listen_port: expected a whole number"),
+        (9, "    port: mail.example", "line 9, column 11", "audit.smtp.port: expected a whole number"),
+        // A free name that is not a plain one may be a secret on the wrong line: not shown.
+        (6, "  \"\(smtpPassword) x\": [1]", "line 6, column 27", "users.(a key): expected a single value"),
         (11, "    \(smtpPassword): x", "line 11, column 5", "unknown key; the keys here are host, port"),
         (10, "    password: \"\(smtpPassword)\u{7}\"", "line 10, column 34", "control characters are not allowed"),
     ])
