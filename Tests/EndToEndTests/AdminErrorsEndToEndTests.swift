@@ -12,7 +12,7 @@ import Testing
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
         for command in [["clients", "accept", "nosuch-host"], ["issues", "history", "nosuch-host"],
-                        ["configure-ports", "remove", "9999"]] {
+                        ["configure-ports", "set", "9999", "--deprecated"]] {
             let ran = try server.admin(command)
             #expect(ran.status == 1, "\(command): \(ran.stderr)")
             #expect(ran.stderr.hasPrefix("error: "), "\(command): \(ran.stderr)")
@@ -46,7 +46,7 @@ import Testing
             // A key given twice: the settings file itself.
             ("listen_host: 127.0.0.1\nlisten_port: 0\nlisten_port: 1\n", "line 3, column 1"),
             // A database path that is a directory: SQLite cannot open it.
-            ("listen_host: 127.0.0.1\nlisten_port: 0\ndatabase: var\n", "var"),
+            ("listen_host: 127.0.0.1\nlisten_port: 0\ndatabase: var\n", "database: cannot open \(root)/var as a SQLite database"),
         ]
         for (text, says) in settings {
             try sandbox.write(text, to: "srv/server/settings.yml")
