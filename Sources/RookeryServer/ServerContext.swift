@@ -46,7 +46,7 @@ public struct ServerContext: Sendable {
         } catch {
             // SQLite's own words ("unable to open database file") do not say which file.
             throw SettingsError("database: cannot open \(database) as a SQLite database (\(error)); "
-                                + "check the setting, and that the server's user may write there")
+                                + "check the setting, and that the server's user may write there", setting: ["database"])
         }
         // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.
         writer = GroupCommitWriter(store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),

@@ -35,12 +35,14 @@ struct RookeryClientCommand: ParsableCommand {
     }
 }
 
-/// Opens the client context, turning settings problems into a clear message.
+/// Opens the client context. Settings that cannot be used are exit 64 with the message alone:
+/// they are not a mistake in the command line, so no usage line follows.
 func openContext(interactive: Bool = true) throws -> ClientContext {
     do {
         return try ClientContext(root: InstallRoot.fromEnvironment(), interactive: interactive)
     } catch {
-        throw ValidationError("\(error)")
+        StandardStream.error.write("error: \(error)\n")
+        throw ExitCode.validationFailure
     }
 }
 

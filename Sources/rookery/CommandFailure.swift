@@ -1,4 +1,6 @@
 import ArgumentParser
+import RookeryCore
+import RookeryServer
 
 /// An error a command reports as a message and an exit code, without a usage line: only mistakes
 /// in the command line (ArgumentParser's own, and `ValidationError`) are followed by one.
@@ -25,7 +27,7 @@ struct CommandFailure: Error {
     }
 
     /// Runs `body`, which opens what a command needs: any error but a usage error or a failure
-    /// already said becomes `unusable`.
+    /// already said becomes `unusable`; one about a setting of server/settings.yml says its line.
     static func opening<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
@@ -33,6 +35,8 @@ struct CommandFailure: Error {
             throw error
         } catch let error as CommandFailure {
             throw error
+        } catch let error as SettingsError {
+            throw unusable(SettingsFile.placed(error, file: InstallRoot.fromEnvironment().serverSettings).description)
         } catch {
             throw unusable("\(error)")
         }

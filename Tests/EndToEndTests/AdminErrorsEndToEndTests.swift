@@ -46,7 +46,11 @@ import Testing
             // A key given twice: the settings file itself.
             ("listen_host: 127.0.0.1\nlisten_port: 0\nlisten_port: 1\n", "line 3, column 1"),
             // A database path that is a directory: SQLite cannot open it.
-            ("listen_host: 127.0.0.1\nlisten_port: 0\ndatabase: var\n", "database: cannot open \(root)/var as a SQLite database"),
+            ("listen_host: 127.0.0.1\nlisten_port: 0\ndatabase: var\n",
+             "settings.yml at line 3, column 1: database: cannot open \(root)/var as a SQLite database"),
+            // Checked once the file is read, and still said with its line.
+            ("listen_host: 127.0.0.1\nlisten_port: 0\nusers:\n  alice: nope\n",
+             "settings.yml at line 4, column 3: users.alice: not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password alice"),
         ]
         for (text, says) in settings {
             try sandbox.write(text, to: "srv/server/settings.yml")

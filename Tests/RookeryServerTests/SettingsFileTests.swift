@@ -102,6 +102,21 @@ import Yams
         #expect(message.contains(says), "\(message)")
     }
 
+    /// Checks made once the file is read (password hashes, token strength, ranges) name their
+    /// setting; the reader finds its line again.
+    @Test func checksAfterReadingAreReportedAtTheirSettingsLine() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(Self.serverSettings(), to: "settings.yml")
+        let path = sandbox.path + "/settings.yml"
+        let user = SettingsFile.placed(SettingsError("users.alice: wrong", setting: ["users", "alice"]), file: path)
+        #expect(user.description == "invalid settings in \(path) at line 6, column 3: users.alice: wrong")
+        let entry = SettingsFile.placed(SettingsError("weak", setting: ["enrollment_tokens", "0"]), file: path)
+        #expect(entry.description == "invalid settings in \(path) at line 4, column 5: weak")
+        // A setting the file leaves at its default has no line: the message stays as it was.
+        #expect(SettingsFile.placed(SettingsError("database: no", setting: ["database"]), file: path).description == "database: no")
+        #expect(SettingsFile.placed(SettingsError("no setting"), file: path).description == "no setting")
+    }
+
     @Test func aFileThatIsNotUTF8IsRefusedWithoutItsContent() throws {
         let sandbox = try Sandbox()
         let path = sandbox.path + "/settings.yml"

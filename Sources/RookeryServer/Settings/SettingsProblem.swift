@@ -45,6 +45,13 @@ public enum SettingsProblem {
         return at(source, (pointsAtKey ? found.keyMark : nil) ?? found.valueMark, named)
     }
 
+    /// For a setting refused after the file was read; nil when the file does not hold it (a default).
+    static func message(_ reason: String, setting keys: [String], root: Node, source: String) -> String? {
+        let found = Setting(keys.compactMap { AnyKey(stringValue: $0) }, in: root)
+        guard found.reachedAll else { return nil }
+        return at(source, found.keyMark ?? found.valueMark, reason)
+    }
+
     /// Where a coding path leads in the parsed file, followed as far as it goes, and the name of
     /// the setting it reached in the words of the templates: keys joined with dots, list entries
     /// counted from 1 (`enrollment_tokens (entry 2)`).
@@ -52,6 +59,8 @@ public enum SettingsProblem {
         var name = ""
         var keyMark: Place?
         var valueMark: Place?
+        /// Whether every step of the path was found.
+        var reachedAll = true
 
         init(_ path: [any CodingKey], in root: Node) {
             var node = root
@@ -59,10 +68,12 @@ public enum SettingsProblem {
                 if let pair = node.mapping?.first(where: { $0.key.string == step.stringValue }) {
                     name += (name.isEmpty ? "" : ".") + Self.printable(step.stringValue)
                     (keyMark, node) = (pair.key.mark.map(Place.init), pair.value)
-                } else if let items = node.sequence.map(Array.init), let index = step.intValue, items.indices.contains(index) {
+                } else if let items = node.sequence.map(Array.init), let index = step.intValue ?? Int(step.stringValue),
+                          items.indices.contains(index) {
                     name += " (entry \(index + 1))"
                     (keyMark, node) = (nil, items[index])
                 } else {
+                    reachedAll = false
                     break
                 }
             }
