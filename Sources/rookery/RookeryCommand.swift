@@ -44,9 +44,10 @@ struct RookeryCommand: AsyncParsableCommand {
             printError(failure.message)
             exit(withError: failure.exitCode)
         case let usage as ValidationError:
-            printError(usage.message)
+            // Worded as ArgumentParser words the usage errors it finds itself.
             let names = commandNames(to: command) ?? [configuration.commandName ?? "rookery"]
             FileHandle.standardError.write(Data("""
+                Error: \(usage.message)
                 Usage: \(usageString(for: command))
                   See '\(names.joined(separator: " ")) --help' for more information.
 

@@ -18,7 +18,8 @@ import Testing
         #expect(cron.stdout.isEmpty && cron.stderr.isEmpty, "cron stays quiet: \(cron.stdout)\(cron.stderr)")
         #expect(client.queued().count == 1, "the collection is kept for the next delivery")
         let log = try String(contentsOfFile: client.root + "/var/client/client.log", encoding: .utf8)
-        #expect(log.contains("submission failed"), "\(log)")
+        // Never enrolled: the first delivery step, enrollment, is what failed.
+        #expect(log.contains("enrollment failed") && log.contains("Couldn't connect"), "\(log)")
 
         let submit = try client.run("submit")
         #expect(submit.status == 3, "\(submit.stdout)\(submit.stderr)")
