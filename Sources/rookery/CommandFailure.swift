@@ -19,6 +19,11 @@ struct CommandFailure: Error {
     static func failed(_ message: String) -> CommandFailure { CommandFailure(kind: .failed, message: message) }
     static func unusable(_ message: String) -> CommandFailure { CommandFailure(kind: .unusable, message: message) }
 
+    /// Settings that cannot be used, said at the line of the setting of server/settings.yml they name.
+    static func unusable(_ error: SettingsError) -> CommandFailure {
+        unusable(SettingsFile.placed(error, file: InstallRoot.fromEnvironment().serverSettings).description)
+    }
+
     var exitCode: ExitCode {
         switch kind {
         case .failed: .failure
@@ -36,7 +41,7 @@ struct CommandFailure: Error {
         } catch let error as CommandFailure {
             throw error
         } catch let error as SettingsError {
-            throw unusable(SettingsFile.placed(error, file: InstallRoot.fromEnvironment().serverSettings).description)
+            throw unusable(error)
         } catch {
             throw unusable("\(error)")
         }

@@ -45,7 +45,7 @@ struct IssuesCommand: AsyncParsableCommand {
                 // quietly (SIGPIPE), not crash it.
                 outcome = try await runAdmin { try await audit.run(options) { print($0, terminator: "") } }
             } catch let error as SettingsError {
-                throw CommandFailure.unusable(error.description)
+                throw CommandFailure.unusable(error)
             }
             for failure in outcome.failures { printError(failure) }
             if !outcome.failures.isEmpty { throw ExitCode.failure }

@@ -65,6 +65,20 @@ import Testing
         }
     }
 
+    /// The audit's own settings, checked when it starts, are said at their line too.
+    @Test func theAuditsSettingsAreRefusedAtTheirLine() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        try sandbox.write(try String(contentsOfFile: checkout + "/server/issues.yml", encoding: .utf8), to: "srv/server/issues.yml")
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\naudit:\n  webhook: ftp://hooks.example\n", to: "srv/server/settings.yml")
+        let audit = try server.admin(["issues", "audit"])
+        #expect(audit.status == 64, "\(audit.stderr)")
+        #expect(audit.stderr == "error: invalid settings in \(server.root)/server/settings.yml at line 4, column 3: "
+                + "audit.webhook must be an http:// or https:// URL\n", "\(audit.stderr)")
+    }
+
     /// A release goes to every device: without a terminal to ask on, only --yes publishes it.
     @Test func publishingWithoutATerminalNeedsYes() throws {
         let sandbox = try Sandbox()
