@@ -16,7 +16,8 @@
 # `bin/issues audit --cron` every hour as NAME (with --email-owners: `--cron --email`, which also
 # mails each device's owner) and mails what it prints to audit.mailto from server/settings.yml.
 # That file is generated: every run rewrites it, so change the settings and run this again.
-# --yes answers yes to every question. It never overwrites server/settings.yml or server/issues.yml.
+# --yes answers yes to every question. It never overwrites server/settings.yml or server/issues.yml:
+# --port N goes into new settings only (a rerun says so; change ports with bin/configure_ports).
 set -euo pipefail
 
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -42,6 +43,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$root" ] || { echo "error: --root DIR is required (see --help)" >&2; exit 2; }
+if [ -n "$port" ]; then
+    [[ "$port" =~ ^[0-9]{1,5}$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] ||
+        { echo "error: --port $port: a port is a number from 1 to 65535" >&2; exit 2; }
+fi
 root="$(realpath -m "$root")"
 if [ -n "$cron_dir" ]; then
     # Both go into a cron line, which cron hands to /bin/sh (and where % means a newline).
@@ -91,6 +96,10 @@ if [ ! -f "$root/server/settings.yml" ]; then
     cp "$root/server/settings.yml.template" "$root/server/settings.yml"
     [ -n "$port" ] && sed -i "s|^listen_port: .*|listen_port: $port|" "$root/server/settings.yml"
     chmod 640 "$root/server/settings.yml"
+elif [ -n "$port" ] && ! grep -qx "listen_port: $port" "$root/server/settings.yml"; then
+    # The settings are the admin's now (ports may have been added with TLS): never rewritten here.
+    echo "note: --port $port is not applied: $root/server/settings.yml exists and is never changed by this" >&2
+    echo "script. Change ports with bin/configure_ports (docs/ports.md), then restart the server." >&2
 fi
 # The audit's checks: an admin's own issues.yml is never replaced.
 [ -f "$root/server/issues.yml" ] || install -m 644 "$source_dir/server/issues.yml" "$root/server/issues.yml"
@@ -114,10 +123,18 @@ if ! gpg --homedir "$gnupg_home" --batch --list-secret-keys 2>/dev/null | grep -
         echo "not in $gnupg_home. Restore that directory from a backup (or remove server-key.asc to start over)." >&2
         exit 1
     fi
-    gpg --homedir "$gnupg_home" --batch --passphrase '' --quick-gen-key "rookery server" ed25519 sign never 2>/dev/null
+    # gpg narrates what it creates (keybox, trustdb, revocation certificate): shown only on failure.
+    gpg_said="$(gpg --homedir "$gnupg_home" --batch --passphrase '' --quick-gen-key "rookery server" ed25519 sign never 2>&1)" || {
+        echo "error: gpg could not make the server key in $gnupg_home:" >&2
+        printf '%s\n' "$gpg_said" >&2
+        exit 1
+    }
 fi
-server_key="$(gpg --homedir "$gnupg_home" --batch --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')"
-gpg --homedir "$gnupg_home" --batch --armor --export "$server_key" > "$root/server/server-key.asc"
+# With gpg's own trust model, the first run after a key is made checks the trustdb and says so on
+# stderr; nothing here depends on trust (the server uses trust-model always too).
+server_key="$(gpg --homedir "$gnupg_home" --batch --trust-model always --with-colons --list-secret-keys |
+    awk -F: '/^fpr/ {print $10; exit}')"
+gpg --homedir "$gnupg_home" --batch --trust-model always --armor --export "$server_key" > "$root/server/server-key.asc"
 echo "server key: $server_key (public half in $root/server/server-key.asc)"
 
 if [ -n "$unit_dir" ] || [ -n "$cron_dir" ]; then

@@ -40,7 +40,14 @@ public struct ServerContext: Sendable {
         guard !loaded.database.contains("://") else {
             throw SettingsError("database \(loaded.database): only a SQLite file path is supported so far")
         }
-        store = try SQLiteStore(path: root.resolve(loaded.database))
+        let database = root.resolve(loaded.database)
+        do {
+            store = try SQLiteStore(path: database)
+        } catch {
+            // SQLite's own words ("unable to open database file") do not say which file.
+            throw SettingsError("database: cannot open \(database) as a SQLite database (\(error)); "
+                                + "check the setting, and that the server's user may write there", setting: ["database"])
+        }
         // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.
         writer = GroupCommitWriter(store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),
                                    maxBatch: loaded.commitBatchMax, maxWait: .milliseconds(loaded.commitBatchWaitMs))

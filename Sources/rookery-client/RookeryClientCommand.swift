@@ -16,7 +16,8 @@ struct RookeryClientCommand: ParsableCommand {
         discussion: """
             The install root is $ROOKERY_HOME, or the directory above the one holding this binary.
             Settings: <root>/client/settings.yml. State, queue and keys: <root>/var/client/.
-            Exit codes: 0 success, 1 failure, 3 server unreachable or refused, 64 usage error (or settings that cannot be read).
+            Exit codes: 0 success, 1 failure, 3 server unreachable or refused (not cron: it logs that and exits 0), \
+            64 usage error (or settings that cannot be read).
             """,
         subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
                       Plugin.self, Wipe.self])
@@ -34,12 +35,14 @@ struct RookeryClientCommand: ParsableCommand {
     }
 }
 
-/// Opens the client context, turning settings problems into a clear message.
+/// Opens the client context. Settings that cannot be used are exit 64 with the message alone:
+/// they are not a mistake in the command line, so no usage line follows.
 func openContext(interactive: Bool = true) throws -> ClientContext {
     do {
         return try ClientContext(root: InstallRoot.fromEnvironment(), interactive: interactive)
     } catch {
-        throw ValidationError("\(error)")
+        StandardStream.error.write("error: \(error)\n")
+        throw ExitCode.validationFailure
     }
 }
 

@@ -15,7 +15,7 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             (client_enrollment_token), and client/server-ca.pem when client_ca_file names the CA devices \
             pin for the server's TLS certificate (bin/configure_ports client). Its manifest lists every file's size, mode and SHA-256 and is \
             signed by the server key. Numbers only grow. Devices install a newer release at their next \
-            update check.
+            update check, so publishing asks first on a terminal; scripts give --yes.
             """)
 
     @Flag(help: "List the published releases instead of making one.") var list = false
@@ -23,6 +23,7 @@ struct ClientReleaseCommand: AsyncParsableCommand {
     @Option(help: "The rookery-client binary to ship (default: <root>/lib/rookery/rookery-client, made by bin/build-release).")
     var binary: String?
     @Option(help: "The tree whose bin/ and client/ files are shipped (default: the install root).") var source: String?
+    @Flag(help: "Publish without asking; required when not run from a terminal (scripts).") var yes = false
 
     func run() async throws {
         let context = try openServerContext()
@@ -33,6 +34,7 @@ struct ClientReleaseCommand: AsyncParsableCommand {
         }
         let settings = context.settings
         let url = settings.clientServerURL.isEmpty ? Self.defaultURL(settings) : settings.clientServerURL
+        if !yes { try Self.confirmPublishing(url: url) }
         let builder = ReleaseBuilder(
             source: source ?? context.root.path,
             clientBinary: binary ?? context.root.path + "/lib/rookery/rookery-client",
@@ -47,6 +49,19 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             print("\(record.files) files, \(record.size) bytes, sha256 \(record.sha256)")
             print("devices will talk to \(url) and check signatures against server key \(try context.signingKey().fingerprint)")
             if !settings.clientCAFile.isEmpty { print("they pin the CA in \(context.root.resolve(settings.clientCAFile))") }
+        }
+    }
+
+    /// A release reaches every device at its next update check: an admin says so first, on a
+    /// terminal; a script says --yes. The question goes to stderr, so --json output stays clean.
+    private static func confirmPublishing(url: String) throws {
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw ValidationError("publishing a release changes every device and no terminal is here to ask: add --yes")
+        }
+        FileHandle.standardError.write(Data(("Publish a new client release? Every device installs it at its next update check, "
+                                             + "then talks to \(url).\nType yes to publish: ").utf8))
+        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+            throw CommandFailure.failed("not confirmed; nothing was published")
         }
     }
 

@@ -89,13 +89,12 @@ private func changeState(_ host: String, to state: DeviceState, verb: String) as
     for flag in device.flags { print("note: \(flag)") }
 }
 
-/// Runs an admin action; an `AdminError` becomes a message and exit code 1.
+/// Runs an admin action; an `AdminError` fails the command (exit 1).
 func runAdmin<T>(_ action: () async throws -> T) async throws -> T {
     do {
         return try await action()
     } catch let error as AdminError {
-        printError(error.description)
-        throw ExitCode.failure
+        throw CommandFailure.failed(error.description)
     }
 }
 

@@ -40,6 +40,10 @@ struct PortOptions: ParsableArguments {
         guard choices <= 1 else { throw ValidationError("give one of --tls-self-signed, --certificate/--key, --no-tls") }
         guard (certificate == nil) == (key == nil) else { throw ValidationError("--certificate and --key go together") }
         if validDays != nil, selfSignedNames.isEmpty { throw ValidationError("--valid-days goes with --tls-self-signed") }
+        if let validDays, !SelfSignedCertificate.validDaysRange.contains(validDays) {
+            let days = SelfSignedCertificate.validDaysRange
+            throw ValidationError("--valid-days \(validDays): a certificate is valid for \(days.lowerBound) to \(days.upperBound) days")
+        }
     }
 
     /// The port with these options applied. A new self-signed pair is only staged (the caller
@@ -174,17 +178,15 @@ func checkPortNumber(_ port: Int) throws {
     guard (1...65535).contains(port) else { throw ValidationError("a port is a number from 1 to 65535") }
 }
 
-/// Runs a settings change, turning a SettingsError or CertificateError into a message and exit 1.
+/// Runs a settings change; a SettingsError or CertificateError fails the command (exit 1).
 @discardableResult
 func runSettings<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as SettingsError {
-        printError(error.description)
-        throw ExitCode.failure
+        throw CommandFailure.failed(error.description)
     } catch let error as CertificateError {
-        printError(error.description)
-        throw ExitCode.failure
+        throw CommandFailure.failed(error.description)
     }
 }
 

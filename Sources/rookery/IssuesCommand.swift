@@ -45,7 +45,7 @@ struct IssuesCommand: AsyncParsableCommand {
                 // quietly (SIGPIPE), not crash it.
                 outcome = try await runAdmin { try await audit.run(options) { print($0, terminator: "") } }
             } catch let error as SettingsError {
-                throw ValidationError(error.description)
+                throw CommandFailure.unusable(error)
             }
             for failure in outcome.failures { printError(failure) }
             if !outcome.failures.isEmpty { throw ExitCode.failure }
@@ -207,12 +207,12 @@ struct IssuesCommand: AsyncParsableCommand {
     }
 }
 
-/// issues.yml problems are usage problems: the file must be fixed first (exit 64).
+/// issues.yml must be fixed before anything else (exit 64).
 private func loadCatalog(_ path: String) throws -> CheckCatalog {
     do {
         return try CheckCatalog.load(path: path)
     } catch let error as SettingsError {
-        throw ValidationError(error.description)
+        throw CommandFailure.unusable(error.description)
     }
 }
 

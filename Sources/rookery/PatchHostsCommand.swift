@@ -32,7 +32,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
         case ("add", 2):
             guard let bits = Int(mode, radix: 8) else { throw ValidationError("--mode \(mode) is not octal") }
             guard let content = FileManager.default.contents(atPath: paths[1]) else {
-                throw ValidationError("cannot read \(paths[1])")
+                throw CommandFailure.unusable("cannot read \(paths[1])")
             }
             let queued = try await runAdmin { try await admin.write(hosts: host, target: paths[0], content: content, mode: bits) }
             PatchFormatter.printQueued(queued, json: json)
@@ -45,8 +45,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
         case ("cancel", 1):
             let cancelled = try await runAdmin { try await admin.cancel(hosts: host, target: paths[0]) }
             guard !cancelled.isEmpty else {
-                printError("no pending patch for \(paths[0]) on \(host.joined(separator: ", "))")
-                throw ExitCode.failure
+                throw CommandFailure.failed("no pending patch for \(paths[0]) on \(host.joined(separator: ", "))")
             }
             for device in cancelled { print("cancelled \(paths[0]) on \(device.hostname)") }
         default:
@@ -76,7 +75,7 @@ struct ClientCommandCommand: AsyncParsableCommand {
         let script: Data
         switch (file, command) {
         case (let file?, nil):
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.unusable("cannot read \(file)") }
             script = data
         case (nil, let command?):
             script = Data("#!/bin/sh\n\(command)\n".utf8)

@@ -36,8 +36,7 @@ struct SavePasswordCommand: ParsableCommand {
         do {
             try PasswordFile(path: file).store(hash, user: user, endpoint: endpoint)
         } catch let error as SettingsError {
-            printError(error.description)
-            throw ExitCode.failure
+            throw CommandFailure.failed(error.description)
         }
         print("stored the password of \(user) " + (endpoint.map { "for \($0) " } ?? "") + "in \(file)")
     }
@@ -50,17 +49,15 @@ struct SavePasswordCommand: ParsableCommand {
             guard isatty(STDIN_FILENO) == 1 else { throw ValidationError("no terminal to prompt on; use --stdin") }
             password = try Terminal.readSecret("Password for \(user): ")
             guard try Terminal.readSecret("Again: ") == password else {
-                printError("the two passwords differ; nothing was stored")
-                throw ExitCode.failure
+                throw CommandFailure.failed("the two passwords differ; nothing was stored")
             }
         }
         guard !password.isEmpty else {
-            printError("an empty password; nothing was stored")
-            throw ExitCode.failure
+            throw CommandFailure.failed("an empty password; nothing was stored")
         }
         guard password.utf8.count <= PasswordHash.maxPasswordBytes else {
-            printError("a password over \(PasswordHash.maxPasswordBytes) bytes, which the server never checks; nothing was stored")
-            throw ExitCode.failure
+            throw CommandFailure.failed(
+                "a password over \(PasswordHash.maxPasswordBytes) bytes, which the server never checks; nothing was stored")
         }
         return password
     }
@@ -106,7 +103,7 @@ enum Terminal {
     static func readSecret(_ prompt: String) throws -> String {
         FileHandle.standardError.write(Data(prompt.utf8))
         guard tcgetattr(STDIN_FILENO, &terminalBeforePrompt) == 0 else {
-            throw ValidationError("cannot read the terminal's settings")
+            throw CommandFailure.unusable("cannot read the terminal's settings; use --stdin")
         }
         var quiet = terminalBeforePrompt
         quiet.c_lflag &= ~tcflag_t(ECHO)
@@ -119,7 +116,7 @@ enum Terminal {
                 raise(caught)
             }
         }
-        guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 else { throw ValidationError("cannot turn off echo") }
+        guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 else { throw CommandFailure.unusable("cannot turn off echo; use --stdin") }
         defer {
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminalBeforePrompt)
             for number in signals { signal(number, SIG_DFL) }

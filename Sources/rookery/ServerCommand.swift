@@ -22,16 +22,13 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let root = InstallRoot.fromEnvironment()
-        let settings = try loadSettings(root)
-        let limits: EdgeLimits
-        do { limits = try EdgeLimits(settings: settings) }
-        catch let error as SettingsError { throw ValidationError(error.description) }
+        // Whatever stops the server before it listens is in what it reads: exit 64, no usage line.
+        let settings = try CommandFailure.opening { try loadSettings(root) }
+        let limits = try CommandFailure.opening { try EdgeLimits(settings: settings) }
         // A worker that dies must not take the server with it through SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let context = try openContext(root: root, settings: settings)
-        let listeners: [Listener]
-        do { listeners = try settings.listeningPorts.map { try Listener($0, root: root) } }
-        catch let error as SettingsError { throw ValidationError(error.description) }
+        let context = try CommandFailure.opening { try openContext(root: root, settings: settings) }
+        let listeners = try CommandFailure.opening { try settings.listeningPorts.map { try Listener($0, root: root) } }
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -73,9 +70,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     private func loadSettings(_ root: InstallRoot) throws -> ServerSettings {
-        var settings: ServerSettings
-        do { settings = try SettingsFile.load(ServerSettings.self, from: root.serverSettings) }
-        catch { throw ValidationError("\(error)") }
+        var settings = try SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         if let port {
             if settings.listeningPorts.contains(where: { $0.tls != nil }) {
                 FileHandle.standardError.write(Data("warning: --port \(port) serves plain HTTP alone; the settings' TLS ports are not served\n".utf8))
@@ -95,14 +90,9 @@ struct ServerCommand: AsyncParsableCommand {
     private func openContext(root: InstallRoot, settings: ServerSettings) throws -> ServerContext {
         // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
         // so helpers always speak the server's own version of the frames.
-        let context: ServerContext
-        do {
-            context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe",
+        let context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe",
                                         enrollmentCheckSocket: enrollmentCheckSocket)
-            try context.authenticator.checkMandatoryEndpoints()
-        } catch let error as SettingsError {
-            throw ValidationError(error.description)
-        }
+        try context.authenticator.checkMandatoryEndpoints()
         // Checked now, so a server whose key devices would not accept stops here, saying why.
         _ = try context.signingKey()
         return context

@@ -23,7 +23,7 @@ import Testing
         #expect(early.status == 3)
         #expect(early.stderr.contains("404"))
 
-        let published = try server.admin(["client-release", "--source", checkout, "--binary", sandbox.path + "/client-bin"])
+        let published = try server.admin(["client-release", "--yes", "--source", checkout, "--binary", sandbox.path + "/client-bin"])
         #expect(published.status == 0, "\(published.stderr)")
         let fetched = try download(server, to: sandbox.path + "/release.tar.gz")
         #expect(fetched.status == 0, "\(fetched.stderr)")

@@ -56,6 +56,21 @@ import Testing
         #expect(final.contains("port:\n  8443: {}\n\n# Mail"), "\(final)")
     }
 
+    /// `add` takes --valid-days as docs/certificates.md says, like `set`.
+    @Test func addMakesASelfSignedCertificateValidForTheDaysAskedFor() throws {
+        let added = try ports("add", "8443", "--tls-self-signed", "rookery.example.org", "--valid-days", "30")
+        #expect(added.status == 0, "\(added.stderr)")
+        let shown = try JSONValue.parse(Data(try ports("show", "--json").stdout.utf8))
+        guard case .array(let rows)? = shown["ports"],
+              let row = rows.first(where: { $0["port"] == .integer(8443) }),
+              case .string(let expires)? = row["expires_at"], let expiry = RFC3339.date(from: expires) else {
+            Issue.record("no expiry for port 8443: \(shown)")
+            return
+        }
+        let days = expiry.timeIntervalSinceNow / 86_400
+        #expect(days > 29.9 && days < 30.01, "\(expires)")
+    }
+
     @Test func mistakesAreRefusedAndLeaveTheFileAlone() throws {
         let refusals: [([String], Int32, String)] = [
             (["remove", "8080"], 1, "at least one port"),
@@ -70,6 +85,7 @@ import Testing
             (["client", "--url", "https://x.example", "--ca-from-port", "9999"], 1, "not configured"),
             (["set", "8080"], 64, "nothing to change"),
             (["add", "8443", "--valid-days", "30"], 64, "--valid-days goes with --tls-self-signed"),
+            (["add", "8443", "--tls-self-signed", "a.example", "--valid-days", "0"], 64, "1 to 3650 days"),
         ]
         for (arguments, status, message) in refusals {
             let ran = try runBinary("rookery", ["configure-ports"] + arguments, root: root)
@@ -94,7 +110,7 @@ import Testing
         #expect(edited.contains("client_server_url: \"https://127.0.0.1:8443\""), "\(edited)")
 
         try sandbox.write("#!/bin/sh\nexit 0\n", to: "client-binary", mode: 0o755)
-        let release = try runBinary("rookery", ["client-release", "--source", root, "--binary", sandbox.path + "/client-binary"],
+        let release = try runBinary("rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
                                     root: root)
         #expect(release.status == 0, "\(release.stderr)")
         #expect(release.stdout.contains("pin the CA in"), "\(release.stdout)")
@@ -120,7 +136,7 @@ import Testing
         try sandbox.write(Self.settings + "client_ca_file: \(sandbox.path)/mixed.pem\n", to: "srv/server/settings.yml")
         try sandbox.write(mixed, to: "mixed.pem")
         try sandbox.write("#!/bin/sh\nexit 0\n", to: "client-binary", mode: 0o755)
-        let release = try runBinary("rookery", ["client-release", "--source", root, "--binary", sandbox.path + "/client-binary"],
+        let release = try runBinary("rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
                                     root: root)
         #expect(release.status == 0, "\(release.stderr)")
         let shipped = try runProcess("/bin/tar", ["-xzOf", root + "/var/client_releases/release-1.tar.gz", "client/server-ca.pem"],

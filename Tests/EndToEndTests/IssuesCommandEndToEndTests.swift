@@ -176,6 +176,21 @@ import Testing
         #expect(snoozed.stdout.hasPrefix("snoozed 1 issue until"), "\(snoozed.stdout)")
         #expect(try server.admin(["issues", "unsnooze", "--all"]).stdout == "unsnoozed 1 issue\n")
 
+        // Suspending is all or nothing: an unknown host among known ones changes no device.
+        let typo = try server.admin(["issues", "suspend", "c1", "nosuch-host"])
+        #expect(typo.status == 1, "\(typo.stderr)")
+        #expect(typo.stderr.contains("nosuch-host") && typo.stderr.contains("no device was suspended"), "\(typo.stderr)")
+        #expect(typo.stdout.isEmpty, "\(typo.stdout)")
+        #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 0)
+        let suspended = try server.admin(["issues", "suspend", "c1"])
+        #expect(suspended.status == 0 && suspended.stdout == "suspended c1 until it next reports\n", "\(suspended.stderr)")
+        #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 1)
+        let untypo = try server.admin(["issues", "unsuspend", "nosuch-host", "c1"])
+        #expect(untypo.status == 1 && untypo.stderr.contains("no device was unsuspended"), "\(untypo.stderr)")
+        #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 1)
+        #expect(try server.admin(["issues", "unsuspend", "c1"]).status == 0)
+        #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 0)
+
         // Closed by hand: gone from the list and not reopened until the device sends new data.
         let close = try server.admin(["issues", "close", "c1", "counter-seen"])
         #expect(close.status == 0, "\(close.stderr)")

@@ -38,7 +38,7 @@ final class ReleaseFleet {
         try sandbox.write("#!/bin/sh\necho '{\"v\": \(version)}'\n", to: "src/client/plugins/version.sh", mode: 0o755)
         try sandbox.write(ClientRoot.counterPlugin, to: "src/client/plugins/counter.sh", mode: 0o755)
         for (path, text) in extraFiles { try sandbox.write(text, to: "src/" + path) }
-        let made = try server.admin(["client-release", "--source", source, "--binary", sandbox.path + "/src-bin/rookery-client", "--json"])
+        let made = try server.admin(["client-release", "--source", source, "--binary", sandbox.path + "/src-bin/rookery-client", "--json", "--yes"])
         guard made.status == 0, case .array(let records) = try JSONValue.parse(Data(made.stdout.utf8)),
               let number = records.first?["number"]?.integerValue else {
             throw SettingsError("client-release failed: \(made.stderr)")

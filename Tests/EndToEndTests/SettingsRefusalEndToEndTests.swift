@@ -52,6 +52,7 @@ import Testing
             let ran = try Self.run("rookery", arguments, root: root, within: 30, sandbox: sandbox)
             #expect(ran.status == 64, "\(arguments): \(ran.stderr)")
             #expect(ran.stderr.contains("invalid settings in \(root)/server/settings.yml at \(says)"), "\(arguments): \(ran.stderr)")
+            #expect(!ran.stderr.contains("Usage:"), "not a usage error: \(arguments): \(ran.stderr)")
             Self.expectNothing(of: text, in: ran.stderr + ran.stdout)
         }
     }
@@ -84,6 +85,7 @@ import Testing
             #expect(ran.status == 64, "\(command): \(ran.stderr)")
             #expect(ran.stderr.contains("invalid settings in \(client.root)/client/settings.yml at \(says)"), "\(command): \(ran.stderr)")
             #expect(ran.stderr.contains("no earlier settings to run on"), "\(command): \(ran.stderr)")
+            #expect(!ran.stderr.contains("Usage:"), "not a usage error: \(ran.stderr)")
             Self.expectNothing(of: text, in: ran.stderr + ran.stdout)
         }
         #expect(client.queued().isEmpty, "nothing ran")

@@ -52,6 +52,7 @@ import Testing
                          "--unit-dir", units, "--cron-dir", cronDirectory, "--user", NSUserName()]
         let setup = try runScript("server/server-setup.sh", arguments + ["--port", "18443"])
         #expect(setup.status == 0, "\(setup.stderr)")
+        #expect(!setup.stderr.contains("trustdb"), "gpg's narration stays out: \(setup.stderr)")
         let settingsFile = root + "/server/settings.yml"
         let settings = try String(contentsOfFile: settingsFile, encoding: .utf8)
         #expect(settings.contains("listen_port: 18443"))
@@ -95,6 +96,16 @@ import Testing
         #expect(cron.contains("MAILTO=admin@example.org,ops@example.org\n" + auditLine))
         #expect(!rerun.stderr.contains("audit.mailto is not set"))
         #expect(try String(contentsOfFile: root + "/server/issues.yml", encoding: .utf8) == "checks: []\n")
+
+        // Another --port on a rerun is not applied, and it says so; the same one is no news.
+        let samePort = try runScript("server/server-setup.sh", arguments + ["--port", "18443"])
+        #expect(samePort.status == 0 && !samePort.stderr.contains("--port"), "\(samePort.stderr)")
+        let otherPort = try runScript("server/server-setup.sh", arguments + ["--port", "19443"])
+        #expect(otherPort.status == 0, "\(otherPort.stderr)")
+        #expect(otherPort.stderr.contains("--port 19443 is not applied") && otherPort.stderr.contains("bin/configure_ports"),
+                "\(otherPort.stderr)")
+        #expect(try String(contentsOfFile: settingsFile, encoding: .utf8).contains("listen_port: 18443\n"))
+        #expect(try runScript("server/server-setup.sh", arguments + ["--port", "8o80"]).status == 2)
 
         // A MAILTO that could smuggle anything else into a file cron reads as root is refused.
         try settings.replacingOccurrences(of: "  mailto: \"\"", with: "  mailto: admin@example.org; touch /tmp/x")

@@ -123,7 +123,7 @@ import Testing
         let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.plain, fleet.current])
         defer { server.terminate(); server.waitUntilExit() }
         try fleet.sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "client-bin", mode: 0o755)
-        let published = try runBinary("rookery", ["client-release", "--source", checkout, "--binary", fleet.sandbox.path + "/client-bin"],
+        let published = try runBinary("rookery", ["client-release", "--yes", "--source", checkout, "--binary", fleet.sandbox.path + "/client-bin"],
                                       root: fleet.root)
         #expect(published.status == 0, "\(published.stderr)")
 
@@ -133,7 +133,14 @@ import Testing
                            environment: ["PATH": "/usr/bin:/bin"])
         }
         let unpinned = try download([])
-        #expect(unpinned.status == 3 && unpinned.stderr.contains("certificate"), "\(unpinned.stderr)")
+        #expect(unpinned.status == 3 && unpinned.stderr.contains("certificate could not be verified"), "\(unpinned.stderr)")
+        #expect(unpinned.stderr.contains("give --ca-file PEM"), "what to do: \(unpinned.stderr)")
+        // A port nobody listens on is not a certificate problem: no --ca-file hint there.
+        let closed = try runProcess(checkout + "/bin/client_download",
+                                    ["--server", "https://127.0.0.1:\(try PortsEndToEndTests.freePort())",
+                                     "--output", fleet.sandbox.path + "/none.tar.gz"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(closed.status == 3 && closed.stderr.contains("cannot reach"), "\(closed.stderr)")
+        #expect(!closed.stderr.contains("--ca-file"), "\(closed.stderr)")
         let pinned = try download(["--ca-file", fleet.tlsDirectory + "/client-ca.pem"])
         #expect(pinned.status == 0, "\(pinned.stderr)")
 

@@ -109,8 +109,8 @@ import Yams
         ("enrollment_token: [\(token)]\n", "line 1, column 19: a flow collection"),
         ("\(token)\n", "line 1, column 1: not a setting"),
         ("\(token): x\n", "line 1, column 1: unknown key; the keys here are server_url"),
-        ("allow_commands: \"\(token)\"\n", "line 1, column 17: expected true or false"),
-        ("queue_max_bytes: 0x\(token.count)\n", "line 1, column 18: expected a whole number"),
+        ("allow_commands: \"\(token)\"\n", "line 1, column 17: allow_commands: expected true or false"),
+        ("queue_max_bytes: 0x\(token.count)\n", "line 1, column 18: queue_max_bytes: expected a whole number"),
         ("hostname: laptop\nallow_comands: false\n", "line 2, column 1: unknown key allow_comands; did you mean allow_commands?"),
     ])
     func messagesPlaceTheProblemAndHoldNoValue(text: String, says: String) {

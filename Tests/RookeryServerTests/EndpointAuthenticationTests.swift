@@ -63,20 +63,22 @@ import Testing
         let settings = Self.settings { $0.users = ["alice"] }
         #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret")) == .allowed(by: "user alice"))
         // Bob is a server-wide user, but not allowed here.
-        #expect(!Self.isAllowed(try Self.decide(settings, authorization: Self.basic("bob", "bob-secret"))))
+        #expect(try Self.decide(settings, authorization: Self.basic("bob", "bob-secret"))
+                == .refused(user: "bob", reason: EndpointAuthenticator.notAllowed("bob", at: "download_release")))
     }
 
     @Test func aGroupAdmitsItsMembers() throws {
         let settings = Self.settings { $0.groups = ["admins"] }
         #expect(try Self.decide(settings, authorization: Self.basic("bob", "bob-secret")) == .allowed(by: "user bob"))
-        #expect(!Self.isAllowed(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))))
+        #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))
+                == .refused(user: "alice", reason: EndpointAuthenticator.notAllowed("alice", at: "download_release")))
     }
 
     @Test func anEmptyGroupLocksEveryoneOutRatherThanOpeningTheEndpoint() throws {
         var settings = Self.settings { $0.groups = ["nobody"] }
         settings.groups["nobody"] = []
         #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))
-                == .refused(user: "alice", reason: "wrong user name or password"))
+                == .refused(user: "alice", reason: EndpointAuthenticator.notAllowed("alice", at: "download_release")))
         #expect(try Self.decide(settings, authorization: Self.basic("mallory", "x"))
                 == .refused(user: "(unknown user)", reason: "wrong user name or password"), "unknown names stay out of logs")
     }
@@ -98,6 +100,22 @@ import Testing
             #expect(try Self.decide(settings, authorization: header) == .refused(user: nil, reason: "no credentials from 198.51.100.7"),
                     "\(header ?? "none")")
         }
+    }
+
+    /// The log tells the admin what to change; the reason names the setting, and only users of
+    /// `users` get it (a name typed wrong is still "wrong user name or password").
+    @Test func aServerWideUserNotListedForTheEndpointIsToldHowToAllowThem() throws {
+        let settings = Self.settings { $0.users = ["bob"] }
+        let reason = EndpointAuthenticator.notAllowed("alice", at: "download_release")
+        #expect(reason.contains("endpoint_auth.download_release.users") && reason.contains("restart"), "\(reason)")
+        // Right or wrong, alice's password is not what refuses her.
+        for password in ["alice-secret", "guess"] {
+            #expect(try Self.decide(settings, authorization: Self.basic("alice", password)) == .refused(user: "alice", reason: reason))
+        }
+        #expect(try Self.decide(settings, authorization: Self.basic("bob", "guess"))
+                == .refused(user: "bob", reason: "wrong user name or password"))
+        #expect(try Self.decide(settings, authorization: Self.basic("alicee", "alice-secret"))
+                == .refused(user: "(unknown user)", reason: "wrong user name or password"))
     }
 
     @Test func forwardedAddressesAreBelievedOnlyFromTrustedProxies() throws {
@@ -183,6 +201,31 @@ import Testing
             // Ten wrong passwords from this address (the first try without any does not count):
             // even the right password waits now.
             #expect(try await download(Self.basic("alice", "alice-secret")).status == .tooManyRequests)
+        }
+    }
+
+    /// The log says a user of `users` is not allowed here; the answer must not, or it would tell
+    /// a guesser which names exist: the same status and body as a wrong password or an unknown name.
+    @Test func aUserNotAllowedHereGetsTheAnswerOfAWrongPassword() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox) { settings in
+            settings.releaseDownload = true
+            settings.users = ["alice": Self.alice, "bob": Self.bob]
+            var auth = EndpointAuthSettings()
+            auth.users = ["alice"]
+            settings.endpointAuth = ["download_release": auth]
+        }
+        let app = try buildApplication(context: context, logger: quietLogger)
+        try await app.test(.router) { client in
+            func download(_ user: String, _ password: String) async throws -> (HTTPResponse.Status, String) {
+                let response = try await client.execute(uri: "/rookery/v1/download_release", method: .get,
+                                                        headers: [.authorization: Self.basic(user, password)])
+                return (response.status, String(buffer: response.body))
+            }
+            let notAllowed = try await download("bob", "bob-secret")
+            #expect(notAllowed.0 == .unauthorized)
+            #expect(try await download("alice", "guess") == notAllowed)
+            #expect(try await download("mallory", "bob-secret") == notAllowed)
         }
     }
 }

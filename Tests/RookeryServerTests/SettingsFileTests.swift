@@ -33,7 +33,8 @@ import Yams
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The message for `text`, checked to hold no secret and no line of the file.
+    /// The message for `text`, checked to hold no secret and no line of the file (but a line that is
+    /// a bare key, `users:`: messages name the setting they refuse).
     static func refusal<T: Decodable>(_ type: T.Type, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> String {
         do {
             _ = try SettingsFile.decode(type, text: text, source: "/srv/server/settings.yml")
@@ -45,7 +46,9 @@ import Yams
             for secret in secrets {
                 #expect(!message.contains(secret), "\(message)", sourceLocation: sourceLocation)
             }
-            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            func isBareKey(_ line: String) -> Bool { line.hasSuffix(":") && line.dropLast().allSatisfy { $0.isLowercase || $0 == "_" } }
+            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty
+                && !isBareKey(line.trimmingCharacters(in: .whitespaces)) {
                 #expect(!message.contains(line.trimmingCharacters(in: .whitespaces)), "\(message) shows \(line)",
                         sourceLocation: sourceLocation)
             }
@@ -87,9 +90,12 @@ import Yams
         (6, "\talice: \"\(passwordHash)\"", "line 6, column 1", "a tab"),
         (11, "   from: rookery@example.org", "line 11, column 4", "did not find expected key (while parsing a block mapping that starts at line 8, column 3)"),
         (4, "  - \"\(token)", "line 6, column 11", "(while parsing a block collection that starts at line 4, column 3)"),  // a quote left open
-        (4, "  - {\"\(token)\": 1}", "line 4, column 5", "expected a single value"),
-        (6, "  - \"\(passwordHash)\"", "line 6, column 3", "expected a mapping"),
-        (2, "listen_port: \(token)", "line 2, column 14", "expected a whole number"),
+        (4, "  - {\"\(token)\": 1}", "line 4, column 5", "enrollment_tokens (entry 1): expected a single value"),
+        (6, "  - \"\(passwordHash)\"", "line 6, column 3", "users: expected a mapping"),
+        (2, "listen_port: \(token)", "line 2, column 14", "listen_port: expected a whole number"),
+        (9, "    port: mail.example", "line 9, column 11", "audit.smtp.port: expected a whole number"),
+        // A free name that is not a plain one may be a secret on the wrong line: not shown.
+        (6, "  \"\(smtpPassword) x\": [1]", "line 6, column 27", "users.(a key): expected a single value"),
         (11, "    \(smtpPassword): x", "line 11, column 5", "unknown key; the keys here are host, port"),
         (10, "    password: \"\(smtpPassword)\u{7}\"", "line 10, column 34", "control characters are not allowed"),
     ])
@@ -97,6 +103,21 @@ import Yams
         let message = Self.refusal(ServerSettings.self, Self.serverSettings(line, mistake))
         #expect(message.hasPrefix("invalid settings in /srv/server/settings.yml at \(place): "), "\(message)")
         #expect(message.contains(says), "\(message)")
+    }
+
+    /// Checks made once the file is read (password hashes, token strength, ranges) name their
+    /// setting; the reader finds its line again.
+    @Test func checksAfterReadingAreReportedAtTheirSettingsLine() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(Self.serverSettings(), to: "settings.yml")
+        let path = sandbox.path + "/settings.yml"
+        let user = SettingsFile.placed(SettingsError("users.alice: wrong", setting: ["users", "alice"]), file: path)
+        #expect(user.description == "invalid settings in \(path) at line 6, column 3: users.alice: wrong")
+        let entry = SettingsFile.placed(SettingsError("weak", setting: ["enrollment_tokens", "0"]), file: path)
+        #expect(entry.description == "invalid settings in \(path) at line 4, column 5: weak")
+        // A setting the file leaves at its default has no line: the message stays as it was.
+        #expect(SettingsFile.placed(SettingsError("database: no", setting: ["database"]), file: path).description == "database: no")
+        #expect(SettingsFile.placed(SettingsError("no setting"), file: path).description == "no setting")
     }
 
     @Test func aFileThatIsNotUTF8IsRefusedWithoutItsContent() throws {

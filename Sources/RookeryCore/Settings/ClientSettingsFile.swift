@@ -52,8 +52,9 @@ public enum ClientSettingsFile {
             let entry = mapping.entries.first { $0.key == refused.codingPath.last?.stringValue }
             throw refusal(source, entry?.keyPlace, refused.reason)
         } catch DecodingError.typeMismatch(let type, let context) {
+            // The key is one ClientSettings knows (unknown ones are refused first), so it may be named.
             let entry = mapping.entries.first { $0.key == context.codingPath.last?.stringValue }
-            throw refusal(source, entry?.valuePlace, "expected \(kind(type))")
+            throw refusal(source, entry?.valuePlace, (entry.map { "\($0.key): " } ?? "") + "expected \(kind(type))")
         }
     }
 

@@ -27,10 +27,10 @@ public final class AuditNotifier {
             throw SettingsError("--email needs audit.smtp.host and audit.smtp.from in server/settings.yml")
         }
         if mailOwners && SMTPConfiguration.Security(rawValue: settings.smtp.security) == nil {
-            throw SettingsError("audit.smtp.security must be none, starttls or tls")
+            throw SettingsError("audit.smtp.security must be none, starttls or tls", setting: ["audit", "smtp", "security"])
         }
         if !settings.webhook.isEmpty && !(settings.webhook.hasPrefix("http://") || settings.webhook.hasPrefix("https://")) {
-            throw SettingsError("audit.webhook must be an http:// or https:// URL")
+            throw SettingsError("audit.webhook must be an http:// or https:// URL", setting: ["audit", "webhook"])
         }
     }
 

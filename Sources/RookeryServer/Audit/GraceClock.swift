@@ -28,19 +28,22 @@ public struct BusinessCalendar: Sendable {
 
     public init(settings: BusinessHoursSettings) throws {
         guard let zone = TimeZone(identifier: settings.timeZone) else {
-            throw SettingsError("audit.business_hours.time_zone \(settings.timeZone) is not a known time zone (like Europe/Berlin)")
+            throw SettingsError("audit.business_hours.time_zone \(settings.timeZone) is not a known time zone (like Europe/Berlin)",
+                                setting: ["audit", "business_hours", "time_zone"])
         }
         let names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
         var days: Set<Int> = []
         for day in settings.workingDays {
             guard let index = names.firstIndex(of: String(day.lowercased().prefix(3))) else {
-                throw SettingsError("audit.business_hours.working_days: \(day) is not a weekday (mon ... sun)")
+                throw SettingsError("audit.business_hours.working_days: \(day) is not a weekday (mon ... sun)",
+                                    setting: ["audit", "business_hours", "working_days"])
             }
             days.insert(index + 1)
         }
         let hours = settings.workingHours.split(separator: "-").map { Self.minutes(String($0)) }
         guard !days.isEmpty, hours.count == 2, let opens = hours[0], let closes = hours[1], opens < closes else {
-            throw SettingsError("audit.business_hours needs working_days and working_hours like 09:00-17:00")
+            throw SettingsError("audit.business_hours needs working_days and working_hours like 09:00-17:00",
+                                setting: ["audit", "business_hours"])
         }
         timeZone = zone
         workingDays = days

@@ -66,20 +66,27 @@ public struct IssueAdmin: Sendable {
 
     /// Suspends every host in `hosts`, or (when one is unknown) none of them.
     public func suspend(_ hosts: [String], now: Date = Date()) async throws -> [Device] {
-        let devices = try await resolveAll(hosts)
+        let devices = try await resolveAll(hosts, unchanged: "suspended")
         for device in devices { try await store.suspend(fingerprint: device.fingerprint, at: now) }
         return devices
     }
 
+    /// Unsuspends every host in `hosts`, or (when one is unknown) none of them.
     public func unsuspend(_ hosts: [String]) async throws -> [Device] {
-        let devices = try await resolveAll(hosts)
+        let devices = try await resolveAll(hosts, unchanged: "unsuspended")
         for device in devices { try await store.suspend(fingerprint: device.fingerprint, at: nil) }
         return devices
     }
 
-    private func resolveAll(_ hosts: [String]) async throws -> [Device] {
+    /// Every host resolved before any changes: a typo among ten hosts must not leave an admin to
+    /// work out which were done. The error says that none was.
+    private func resolveAll(_ hosts: [String], unchanged verb: String) async throws -> [Device] {
         var devices: [Device] = []
-        for host in hosts { devices.append(try await resolve(host)) }
+        do {
+            for host in hosts { devices.append(try await resolve(host)) }
+        } catch let error as AdminError where hosts.count > 1 {
+            throw AdminError("\(error.description); no device was \(verb), fix or leave out that host and run it again")
+        }
         return devices
     }
 

@@ -45,23 +45,25 @@ public struct EndpointAuthenticator: Sendable {
     public init(settings: ServerSettings) throws {
         var hashes: [String: PasswordHash] = [:]
         for (user, hash) in settings.users {
-            try Self.checkLength(of: user, in: "users")
+            try Self.checkLength(of: user, in: ["users"])
             guard let parsed = PasswordHash(hash) else {
-                throw SettingsError("users.\(user): not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password \(user)")
+                throw SettingsError("users.\(user): not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password \(user)",
+                                    setting: ["users", user])
             }
             hashes[user] = parsed
         }
         userHashes = hashes
         for (group, members) in settings.groups {
             for member in members where settings.users[member] == nil {
-                throw SettingsError("groups.\(group): no user \(member) in users")
+                throw SettingsError("groups.\(group): no user \(member) in users", setting: ["groups", group])
             }
         }
-        forwardedFor = ForwardedFor(trustedProxies: try Self.ranges(settings.trustedProxies, in: "trusted_proxies"))
+        forwardedFor = ForwardedFor(trustedProxies: try Self.ranges(settings.trustedProxies, in: ["trusted_proxies"]))
         var policies: [String: Policy] = [:]
         for (endpoint, auth) in settings.endpointAuth {
             guard Self.endpoints.contains(endpoint) else {
-                throw SettingsError("endpoint_auth.\(endpoint): no such endpoint; known: \(Self.endpoints.joined(separator: ", "))")
+                throw SettingsError("endpoint_auth.\(endpoint): no such endpoint; known: \(Self.endpoints.joined(separator: ", "))",
+                                    setting: ["endpoint_auth", endpoint])
             }
             policies[endpoint] = try Self.policy(auth, for: endpoint, settings: settings, userHashes: hashes)
         }
@@ -77,7 +79,8 @@ public struct EndpointAuthenticator: Sendable {
     /// Refuses to go on while an endpoint marked mandatory has nothing configured.
     public func checkMandatoryEndpoints() throws {
         for (endpoint, policy) in policies.sorted(by: { $0.key < $1.key }) where policy.mandatory && policy.isEmpty {
-            throw SettingsError("endpoint_auth.\(endpoint) is mandatory but allows no address, user, group or password")
+            throw SettingsError("endpoint_auth.\(endpoint) is mandatory but allows no address, user, group or password",
+                                setting: ["endpoint_auth", endpoint])
         }
     }
 
@@ -123,10 +126,22 @@ public struct EndpointAuthenticator: Sendable {
             .allowed(by: "endpoint password of \(user)")
         } else if byUserHash {
             .allowed(by: "user \(user)")
+        } else if userHashes[user] != nil, !policy.users.contains(user), policy.passwords[user] == nil {
+            // For the log alone: the answer is the same 401 as for a wrong password, so it tells
+            // a guesser nothing about which names exist. The password is not checked: checking it
+            // would cost more than the endpoint's other attempts, and timing would tell.
+            .refused(user: logged, reason: Self.notAllowed(user, at: endpoint))
         } else {
             .refused(user: logged, reason: "wrong user name or password")
         }
         return (decision, hmac.runs)
+    }
+
+    /// Why a user of `users` is refused at an endpoint that does not list them, and how to allow them.
+    static func notAllowed(_ user: String, at endpoint: String) -> String {
+        "user \(user) is in users but not allowed for \(endpoint) (its password was not checked): "
+            + "add \(user) to endpoint_auth.\(endpoint).users, or to a group in endpoint_auth.\(endpoint).groups, "
+            + "then restart the server"
     }
 
     /// The address to judge: the socket's, unless it is a trusted proxy; then the client's from
@@ -150,42 +165,48 @@ public struct EndpointAuthenticator: Sendable {
                                userHashes: [String: PasswordHash]) throws -> Policy {
         var users = Set<String>()
         for user in auth.users {
-            guard settings.users[user] != nil else { throw SettingsError("endpoint_auth.\(endpoint).users: no user \(user) in users") }
+            guard settings.users[user] != nil else {
+                throw SettingsError("endpoint_auth.\(endpoint).users: no user \(user) in users", setting: ["endpoint_auth", endpoint, "users"])
+            }
             users.insert(user)
         }
         for group in auth.groups {
             guard let members = settings.groups[group] else {
-                throw SettingsError("endpoint_auth.\(endpoint).groups: no group \(group) in groups")
+                throw SettingsError("endpoint_auth.\(endpoint).groups: no group \(group) in groups",
+                                    setting: ["endpoint_auth", endpoint, "groups"])
             }
             users.formUnion(members)
         }
         var passwords: [String: PasswordHash] = [:]
         for (user, hash) in auth.passwords {
-            try checkLength(of: user, in: "endpoint_auth.\(endpoint).passwords")
+            try checkLength(of: user, in: ["endpoint_auth", endpoint, "passwords"])
             guard let parsed = PasswordHash(hash) else {
                 throw SettingsError("endpoint_auth.\(endpoint).passwords.\(user): not a passlib $pbkdf2-sha256$ hash; "
-                                    + "set it with bin/save_password --endpoint \(endpoint) \(user)")
+                                    + "set it with bin/save_password --endpoint \(endpoint) \(user)",
+                                    setting: ["endpoint_auth", endpoint, "passwords", user])
             }
             passwords[user] = parsed
         }
         let attemptRounds = Set(passwords.keys).union(users).map { name in
             (passwords[name]?.rounds ?? 0) + (users.contains(name) ? userHashes[name]?.rounds ?? 0 : 0)
         }.max() ?? 0
-        return Policy(ranges: try ranges(auth.ipRanges, in: "endpoint_auth.\(endpoint).ip_ranges"), users: users,
+        return Policy(ranges: try ranges(auth.ipRanges, in: ["endpoint_auth", endpoint, "ip_ranges"]), users: users,
                       passwords: passwords, mandatory: auth.mandatory, isEmpty: auth.isEmpty, attemptRounds: attemptRounds)
     }
 
     /// A name longer than an attempt may send could never be used: a settings error, not a surprise.
-    private static func checkLength(of user: String, in setting: String) throws {
+    private static func checkLength(of user: String, in setting: [String]) throws {
         guard user.utf8.count <= maxUserNameBytes else {
-            throw SettingsError("\(setting): a user name of \(user.utf8.count) bytes; at most \(maxUserNameBytes)")
+            throw SettingsError("\(setting.joined(separator: ".")): a user name of \(user.utf8.count) bytes; at most \(maxUserNameBytes)",
+                                setting: setting)
         }
     }
 
-    private static func ranges(_ texts: [String], in setting: String) throws -> [AddressRange] {
-        try texts.map { text in
+    private static func ranges(_ texts: [String], in setting: [String]) throws -> [AddressRange] {
+        try texts.enumerated().map { index, text in
             guard let range = AddressRange(text) else {
-                throw SettingsError("\(setting): \(text) is not an address or CIDR range (like 10.0.0.0/8 or 2001:db8::/32)")
+                throw SettingsError("\(setting.joined(separator: ".")): \(text) is not an address or CIDR range "
+                                    + "(like 10.0.0.0/8 or 2001:db8::/32)", setting: setting + [String(index)])
             }
             return range
         }

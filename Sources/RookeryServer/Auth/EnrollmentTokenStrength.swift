@@ -29,20 +29,21 @@ enum EnrollmentTokenStrength {
     /// is none; an empty entry of enrollment_tokens is a mistake.
     static func check(_ settings: ServerSettings) throws {
         for (index, token) in settings.enrollmentTokens.enumerated() {
-            try check(token, setting: "enrollment_tokens (entry \(index + 1) of \(settings.enrollmentTokens.count))")
+            try check(token, setting: "enrollment_tokens (entry \(index + 1) of \(settings.enrollmentTokens.count))",
+                      keys: ["enrollment_tokens", String(index)])
         }
         if !settings.clientEnrollmentToken.isEmpty {
-            try check(settings.clientEnrollmentToken, setting: "client_enrollment_token")
+            try check(settings.clientEnrollmentToken, setting: "client_enrollment_token", keys: ["client_enrollment_token"])
         }
     }
 
-    private static func check(_ token: String, setting: String) throws {
+    private static func check(_ token: String, setting: String, keys: [String]) throws {
         let bits = bits(of: token)
         guard bits >= minimumBits else {
             throw SettingsError("""
                 \(setting): a token of at most \(Int(bits)) bits; tokens need \(Int(minimumBits)) or more \
                 (32 hex digits, or 22 base64 characters). Make one with `openssl rand -hex 16`
-                """)
+                """, setting: keys)
         }
     }
 }

@@ -27,7 +27,8 @@ public struct EdgeLimits: Sendable {
 
     private static func checked(_ value: Int, _ setting: String, _ range: ClosedRange<Int>) throws -> Int {
         guard range.contains(value) else {
-            throw SettingsError("\(setting): \(value) is out of range; give a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw SettingsError("\(setting): \(value) is out of range; give a whole number from \(range.lowerBound) to \(range.upperBound)",
+                                setting: [setting])
         }
         return value
     }

@@ -18,6 +18,17 @@ public enum SettingsFile {
         return try decode(type, text: text, source: path, userInfo: userInfo)
     }
 
+    /// `error` with the file, line and column of the setting it names (`SettingsError.setting`), for
+    /// checks made after the file was read; unchanged when it names none, or none that is in the file.
+    public static func placed(_ error: SettingsError, file path: String) -> SettingsError {
+        guard !error.setting.isEmpty, let data = FileManager.default.contents(atPath: path),
+              let text = String(data: data, encoding: .utf8),
+              let root = try? Parser(yaml: text, resolver: Resolver.basic.appending(.merge)).singleRoot(),
+              let message = SettingsProblem.message(error.description, setting: error.setting, root: root, source: path)
+        else { return error }
+        return SettingsError(message)
+    }
+
     /// Settings from `text`, as if read from the file `source` (which errors name). Errors say
     /// where and what, never what the file holds (see `SettingsProblem`).
     public static func decode<T: Decodable>(_ type: T.Type, text: String, source: String,

@@ -28,6 +28,8 @@ public enum SettingsProblem {
     }
 
     /// For YAML that does not read as the settings it should hold; `root` is the parsed file.
+    /// Decoding errors name the setting (`audit.smtp.port`); a refusal's reason is Rookery's own
+    /// and names it already, or points at an unknown key, which is not repeated (see `SettingRefusal`).
     static func message(decoding error: Error, root: Node, source: String) -> String {
         let (path, reason, pointsAtKey): ([any CodingKey], String, Bool) = switch error {
         case let refusal as SettingRefusal: (refusal.codingPath, refusal.reason, true)
@@ -38,7 +40,53 @@ public enum SettingsProblem {
         case DecodingError.dataCorrupted(let context): (context.codingPath, "a value that cannot be read here", false)
         default: ([], "cannot be read as settings", false)
         }
-        return at(source, place(of: path, in: root, pointsAtKey: pointsAtKey), reason)
+        let found = Setting(path, in: root)
+        let named = error is SettingRefusal || found.name.isEmpty ? reason : "\(found.name): \(reason)"
+        return at(source, (pointsAtKey ? found.keyMark : nil) ?? found.valueMark, named)
+    }
+
+    /// For a setting refused after the file was read; nil when the file does not hold it (a default).
+    static func message(_ reason: String, setting keys: [String], root: Node, source: String) -> String? {
+        let found = Setting(keys.compactMap { AnyKey(stringValue: $0) }, in: root)
+        guard found.reachedAll else { return nil }
+        return at(source, found.keyMark ?? found.valueMark, reason)
+    }
+
+    /// Where a coding path leads in the parsed file, followed as far as it goes, and the name of
+    /// the setting it reached in the words of the templates: keys joined with dots, list entries
+    /// counted from 1 (`enrollment_tokens (entry 2)`).
+    private struct Setting {
+        var name = ""
+        var keyMark: Place?
+        var valueMark: Place?
+        /// Whether every step of the path was found.
+        var reachedAll = true
+
+        init(_ path: [any CodingKey], in root: Node) {
+            var node = root
+            for step in path {
+                if let pair = node.mapping?.first(where: { $0.key.string == step.stringValue }) {
+                    name += (name.isEmpty ? "" : ".") + Self.printable(step.stringValue)
+                    (keyMark, node) = (pair.key.mark.map(Place.init), pair.value)
+                } else if let items = node.sequence.map(Array.init), let index = step.intValue ?? Int(step.stringValue),
+                          items.indices.contains(index) {
+                    name += " (entry \(index + 1))"
+                    (keyMark, node) = (nil, items[index])
+                } else {
+                    reachedAll = false
+                    break
+                }
+            }
+            valueMark = node.mark.map(Place.init)
+        }
+
+        /// Keys are Rookery's names, or names under users, groups and endpoint_auth: a key of
+        /// anything else might be a value typed on the wrong line (a password), so it is not shown.
+        private static func printable(_ key: String) -> String {
+            let plain = !key.isEmpty && key.count <= 64
+                && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.@".contains($0)) }
+            return plain ? key : "(a key)"
+        }
     }
 
     /// A line and a column, from 1 (Yams's Mark cannot be made outside Yams).
@@ -52,22 +100,6 @@ public enum SettingsProblem {
     private static func at(_ source: String, _ place: Place?, _ reason: String) -> String {
         guard let place else { return "invalid settings in \(source): \(reason)" }
         return "invalid settings in \(source) at line \(place.line), column \(place.column): \(reason)"
-    }
-
-    /// Where `path` leads in `root`, followed as far as it goes: the key of its last step when
-    /// `pointsAtKey` (an unknown key), else the value (a value of the wrong type).
-    private static func place(of path: [any CodingKey], in root: Node, pointsAtKey: Bool) -> Place? {
-        var node = root, key: Node?
-        for step in path {
-            if let pair = node.mapping?.first(where: { $0.key.string == step.stringValue }) {
-                (key, node) = (pair.key, pair.value)
-            } else if let items = node.sequence.map(Array.init), let index = step.intValue, items.indices.contains(index) {
-                (key, node) = (nil, items[index])
-            } else {
-                break
-            }
-        }
-        return ((pointsAtKey ? key?.mark : nil) ?? node.mark).map(Place.init)
     }
 
     /// What a type mismatch expected, in the words of the settings templates.

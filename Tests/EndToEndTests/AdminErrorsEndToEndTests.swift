@@ -1,0 +1,106 @@
+import Foundation
+import RookeryCore
+import Testing
+
+/// How `rookery` reports what went wrong, through the real binary: only usage errors show a usage
+/// line, and theirs names the command that was run; settings, database and keyring that cannot be
+/// used are exit 64 for the server as for every admin command.
+@Suite struct AdminErrorsEndToEndTests {
+    static let usageLine = "Usage:"
+
+    @Test func failuresSayWhatWentWrongWithoutAUsageLine() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        for command in [["clients", "accept", "nosuch-host"], ["clients", "show", "nosuch-host"],
+                        ["configure-ports", "set", "9999", "--deprecated"]] {
+            let ran = try server.admin(command)
+            #expect(ran.status == 1, "\(command): \(ran.stderr)")
+            #expect(ran.stderr.hasPrefix("error: "), "\(command): \(ran.stderr)")
+            #expect(!ran.stderr.contains(Self.usageLine), "\(command): \(ran.stderr)")
+        }
+        let unreadable = try server.admin(["patch-hosts", "--host", "h", "add", "client/x", sandbox.path + "/missing"])
+        #expect(unreadable.status == 64 && unreadable.stderr.contains("cannot read"), "\(unreadable.stderr)")
+        #expect(!unreadable.stderr.contains(Self.usageLine), "\(unreadable.stderr)")
+    }
+
+    @Test func aUsageErrorShowsTheUsageOfTheCommandThatWasRun() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        // Thrown by the command's run, where ArgumentParser alone would show `rookery <subcommand>`.
+        let command = try server.admin(["client-command", "--host", "h", "--name", "n"])
+        #expect(command.status == 64, "\(command.stderr)")
+        #expect(command.stderr.hasPrefix("Error: give exactly one of --file F or --command C\n"), "\(command.stderr)")
+        #expect(command.stderr.contains("Usage: rookery client-command "), "\(command.stderr)")
+        #expect(command.stderr.contains("See 'rookery client-command --help'"), "\(command.stderr)")
+        // Found while parsing: ArgumentParser's own message, the same way.
+        let parsed = try server.admin(["issues", "snooze", "--bogus"])
+        #expect(parsed.status == 64, "\(parsed.stderr)")
+        #expect(parsed.stderr.hasPrefix("Error: ") && parsed.stderr.contains("Usage: rookery issues snooze "), "\(parsed.stderr)")
+    }
+
+    /// docs/operations.md: settings, database or keyring that cannot be used are exit 64, with the
+    /// message alone, for `rookery server` as for the admin commands.
+    @Test func whatCannotBeOpenedIsExit64ForTheServerAndTheAdminCommands() throws {
+        let sandbox = try Sandbox()
+        let root = sandbox.path + "/srv"
+        let settings = [
+            // A key given twice: the settings file itself.
+            ("listen_host: 127.0.0.1\nlisten_port: 0\nlisten_port: 1\n", "line 2, column 1: this key is given again"),
+            // A database path that is a directory: SQLite cannot open it.
+            ("listen_host: 127.0.0.1\nlisten_port: 0\ndatabase: var\n",
+             "settings.yml at line 3, column 1: database: cannot open \(root)/var as a SQLite database"),
+            // Checked once the file is read, and still said with its line.
+            ("listen_host: 127.0.0.1\nlisten_port: 0\nusers:\n  alice: nope\n",
+             "settings.yml at line 4, column 3: users.alice: not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password alice"),
+        ]
+        for (text, says) in settings {
+            try sandbox.write(text, to: "srv/server/settings.yml")
+            _ = try sandbox.directory("srv/var")
+            for command in [["server"], ["clients", "list"]] {
+                let ran = try runBinary("rookery", command, root: root)
+                #expect(ran.status == 64, "\(command) with \(text): \(ran.stderr)")
+                #expect(ran.stderr.contains(says), "\(command): \(ran.stderr)")
+                #expect(!ran.stderr.contains(Self.usageLine), "\(command): \(ran.stderr)")
+            }
+        }
+    }
+
+    /// The audit's own settings, checked when it starts, are said at their line too.
+    @Test func theAuditsSettingsAreRefusedAtTheirLine() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        try sandbox.write(try String(contentsOfFile: checkout + "/server/issues.yml", encoding: .utf8), to: "srv/server/issues.yml")
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\naudit:\n  webhook: ftp://hooks.example\n", to: "srv/server/settings.yml")
+        let audit = try server.admin(["issues", "audit"])
+        #expect(audit.status == 64, "\(audit.stderr)")
+        #expect(audit.stderr == "error: invalid settings in \(server.root)/server/settings.yml at line 4, column 3: "
+                + "audit.webhook must be an http:// or https:// URL\n", "\(audit.stderr)")
+    }
+
+    /// A release goes to every device: without a terminal to ask on, only --yes publishes it.
+    @Test func publishingWithoutATerminalNeedsYes() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        try sandbox.write("#!/bin/sh\necho client\n", to: "client-bin", mode: 0o755)
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let publish = { (extra: String) in
+            // Standard input from /dev/null: never a terminal, wherever the tests run.
+            try runProcess("/bin/sh", ["-c", "exec \"$0\" client-release --json --source \"$1\" --binary \"$2\" $3 < /dev/null",
+                                       binaryDirectory + "/rookery", checkout, sandbox.path + "/client-bin", extra],
+                           environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
+        }
+        let refused = try publish("")
+        #expect(refused.status == 64, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("add --yes"), "\(refused.stderr)")
+        #expect(refused.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: server.root + "/var/client_releases/release-1.tar.gz"))
+
+        let published = try publish("--yes")
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stdout.contains("\"number\":1"), "\(published.stdout)")
+        #expect(FileManager.default.fileExists(atPath: server.root + "/var/client_releases/release-1.tar.gz"))
+    }
+}
