@@ -9,6 +9,9 @@ public struct ClientState: Codable, Sendable, Equatable {
     }
     public var fingerprint: String?
     public var enrollment: Enrollment = .none
+    /// The hostname the server last said it knows this device by (see `Enroller`); nil before
+    /// the first enrollment, and on devices enrolled before renames.
+    public var serverHostname: String?
     public var lastCollect: Date?
     public var lastSubmit: Date?
     public var lastUpdate: Date?
@@ -17,7 +20,7 @@ public struct ClientState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case fingerprint, enrollment, lastCollect = "last_collect", lastSubmit = "last_submit"
-        case lastUpdate = "last_update"
+        case lastUpdate = "last_update", serverHostname = "server_hostname"
     }
 
     public static func load(from path: String) -> ClientState {

@@ -18,14 +18,20 @@ public struct Submitter: Sendable {
     public init(context: ClientContext) { self.context = context }
 
     /// Enrolls first when the device never did (the server may have been down at install time),
-    /// then delivers the queue.
+    /// or again when it is accepted under another hostname than it has now (renamed, or enrolled
+    /// before the server said which name it keeps), which renames it; then delivers the queue.
     public func enrollIfNeededAndSubmit() throws -> SubmitReport {
-        if context.loadState().enrollment == .none {
+        let state = context.loadState()
+        if state.enrollment == .none {
             do { try Enroller(context: context).enroll() }
             catch {
                 context.log.warning("enrollment failed: \(error)")
                 return SubmitReport(stoppedBecause: "not enrolled: \(error)")
             }
+        } else if state.enrollment == .accepted, state.serverHostname != context.hostname {
+            // The collections are the device's whatever its name: they go either way.
+            do { try Enroller(context: context).enroll() }
+            catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
         }
         return try submitQueue()
     }
