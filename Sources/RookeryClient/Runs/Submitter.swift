@@ -18,22 +18,29 @@ public struct Submitter: Sendable {
     public init(context: ClientContext) { self.context = context }
 
     /// Enrolls first when the device never did (the server may have been down at install time),
-    /// or again when it is accepted under another hostname than it has now (renamed, or enrolled
-    /// before the server said which name it keeps), which renames it; then delivers the queue.
+    /// then delivers the queue, then renames the device when it is accepted under another
+    /// hostname than it has now.
     public func enrollIfNeededAndSubmit() throws -> SubmitReport {
-        let state = context.loadState()
-        if state.enrollment == .none {
+        if context.loadState().enrollment == .none {
             do { try Enroller(context: context).enroll() }
             catch {
                 context.log.warning("enrollment failed: \(error)")
                 return SubmitReport(stoppedBecause: "not enrolled: \(error)")
             }
-        } else if state.enrollment == .accepted, state.serverHostname != context.hostname {
-            // The collections are the device's whatever its name: they go either way.
-            do { try Enroller(context: context).enroll() }
-            catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
         }
-        return try submitQueue()
+        let report = try submitQueue()
+        renameIfNeeded()
+        return report
+    }
+
+    /// Enrolls again, which renames the device, when the server knows it by another hostname
+    /// (renamed since, or enrolled before the server said which name it keeps). After delivery,
+    /// because a delivery is how a device learns it was accepted; a pending one cannot rename.
+    private func renameIfNeeded() {
+        let state = context.loadState()
+        guard state.enrollment == .accepted, state.serverHostname != context.hostname else { return }
+        do { try Enroller(context: context).enroll() }
+        catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
     }
 
     public func submitQueue() throws -> SubmitReport {
