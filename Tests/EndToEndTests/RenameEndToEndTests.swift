@@ -16,9 +16,9 @@ import Testing
     /// Gives the client another hostname, the way its owner would: in its own settings file.
     func rename(_ client: ClientRoot, to hostname: String) throws {
         let path = client.root + "/client/settings.yml"
-        let settings = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(settings.contains("hostname: \(client.name)\n"))
-        try settings.replacingOccurrences(of: "hostname: \(client.name)\n", with: "hostname: \(hostname)\n")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.filter { $0.hasPrefix("hostname: ") }.count == 1)
+        try lines.map { $0.hasPrefix("hostname: ") ? "hostname: \(hostname)" : String($0) }.joined(separator: "\n")
             .write(toFile: path, atomically: true, encoding: .utf8)
     }
 
@@ -97,6 +97,23 @@ import Testing
         #expect(serverLog(server).contains("rename held"))
         // The table marks it for the admin.
         #expect(try server.admin(["clients", "list"]).stdout.contains("(!)"))
+
+        // Its owner goes back to the old name: the device asks once more, and the flag goes.
+        try rename(alpha, to: "alpha")
+        #expect(try alpha.run("submit").status == 0)
+        #expect(try show(server, "alpha")["flags"] == .array([]))
+
+        // Asked again, held again; once the admin forgets the device holding the name, the
+        // rename goes through at the next submission.
+        try rename(alpha, to: "beta")
+        #expect(try alpha.run("submit").status == 0)
+        #expect(elements(try show(server, "alpha")["flags"]).count == 1)
+        #expect(try server.admin(["clients", "forget", betaKey]).status == 0)
+        #expect(try alpha.run("submit").status == 0)
+        let renamed = try show(server, "beta")
+        #expect(renamed["fingerprint"] == shownAlpha["fingerprint"])
+        #expect(renamed["flags"] == .array([]))
+        #expect(elements(renamed["renames"]).count == 1)
     }
 
     /// Refused by the check in `SQLiteStore.rename` that the device is accepted.

@@ -36,6 +36,15 @@ import Testing
             to: "desk.", clashes: ["hostname desk. is also used, written desk, by key \(desk.fingerprint)"])])
         #expect(try await store.device(fingerprint: laptop.fingerprint) == held)
 
+        // Asked for the name it has, it asks for nothing more: the flag goes, the trail stays empty.
+        guard case .unchanged(let kept) = try await store.rename(fingerprint: laptop.fingerprint, to: "laptop", at: now) else {
+            Issue.record("asking for its own name changed more than the flag"); return
+        }
+        #expect(kept.hostname == "laptop" && kept.flags.isEmpty)
+        #expect(try await store.device(fingerprint: laptop.fingerprint) == kept)
+        #expect(try await store.renames(fingerprint: laptop.fingerprint).isEmpty)
+        _ = try await store.rename(fingerprint: laptop.fingerprint, to: "desk", at: now)
+
         guard case .renamed(let renamed, let rename) = try await store.rename(fingerprint: laptop.fingerprint, to: "laptop-2", at: now) else {
             Issue.record("a free name was not taken"); return
         }

@@ -24,6 +24,7 @@ public struct Enroller: Sendable {
             // A server from before renames names none: it keeps the first name, and asking it
             // again would not change that.
             state.serverHostname = answer.hostname ?? hostname
+            state.heldHostname = state.serverHostname == hostname ? nil : hostname
             try context.save(state)
             context.log.info("enrolled as \(identity.fingerprint): \(answer.status)")
             if let kept = answer.hostname, kept != hostname {

@@ -34,11 +34,13 @@ public struct Submitter: Sendable {
     }
 
     /// Enrolls again, which renames the device, when the server knows it by another hostname
-    /// (renamed since, or enrolled before the server said which name it keeps). After delivery,
+    /// (renamed since, or enrolled before the server said which name it keeps), or holds a
+    /// rename it asked for (which asking under its own name again drops). After delivery,
     /// because a delivery is how a device learns it was accepted; a pending one cannot rename.
     private func renameIfNeeded() {
         let state = context.loadState()
-        guard state.enrollment == .accepted, state.serverHostname != context.hostname else { return }
+        guard state.enrollment == .accepted,
+              state.serverHostname != context.hostname || state.heldHostname != nil else { return }
         do { try Enroller(context: context).enroll() }
         catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
     }

@@ -22,6 +22,8 @@ public struct DeviceRename: Codable, Sendable, Equatable {
 public enum RenameOutcome: Sendable, Equatable {
     /// The device has the new name now.
     case renamed(Device, DeviceRename)
+    /// The device asked for the name it has: a rename it asked for before, if held, is dropped.
+    case unchanged(Device)
     /// Another key holds the name: the device keeps its own and is flagged (`Device.renameHeldFlag`).
     case held(Device)
     /// Only an accepted device may rename itself; nothing changed. nil: the key is not known.

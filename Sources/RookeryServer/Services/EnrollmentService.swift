@@ -16,7 +16,10 @@ public struct EnrollmentService: Sendable {
     /// `address`: the client's, as `FailureLimiter` counts it (see `RookeryRequestContext.clientAddress`).
     public func enroll(_ request: Verified<EnrollRequest>, from address: String, now: Date = Date()) async throws -> EnrollAnswer {
         if let existing = request.device {
-            guard request.host != existing.hostname else { return Self.answer(existing) }
+            // Under its own name it asks for nothing, unless to drop a rename that was held.
+            guard request.host != existing.hostname || existing.flags.contains(where: Device.isRenameHeldFlag) else {
+                return Self.answer(existing)
+            }
             return try await rename(existing, to: request.host, now: now)
         }
         guard let publicKey = request.verifiedPublicKey else {
@@ -48,6 +51,10 @@ public struct EnrollmentService: Sendable {
             logger.notice("device renamed", metadata: [
                 "key": "\(renamed.fingerprint)", "from": "\(rename.oldHostname)", "to": "\(rename.newHostname)"])
             return Self.answer(renamed)
+        case .unchanged(let device):
+            logger.notice("held rename dropped: the device keeps its hostname", metadata: [
+                "key": "\(device.fingerprint)", "host": "\(device.hostname)"])
+            return Self.answer(device)
         case .held(let held):
             logger.warning("rename held: another key uses the hostname", metadata: [
                 "key": "\(held.fingerprint)", "host": "\(held.hostname)", "asked": "\(hostname)"])

@@ -106,13 +106,18 @@ public final class SQLiteStore: Store {
             guard let device = try Self.device(fingerprint: fingerprint, in: db) else { return .notAccepted(nil) }
             // The key is trusted to name itself only once an administrator (or a token) accepted it.
             guard device.state == .accepted else { return .notAccepted(device.state) }
+            var updated = device
+            updated.flags.removeAll(where: Device.isRenameHeldFlag)
+            if hostname == device.hostname {
+                try db.execute(sql: "UPDATE devices SET flags = ? WHERE fingerprint = ?",
+                               arguments: [try Self.flagsText(updated.flags), fingerprint])
+                return .unchanged(updated)
+            }
             var wanted = device
             wanted.hostname = hostname
             let holders = try Row.fetchAll(db, sql: """
                 SELECT * FROM devices WHERE lower(rtrim(hostname, '.')) = ? AND fingerprint != ? ORDER BY hostname
                 """, arguments: [Device.clashName(of: hostname), fingerprint]).map(Self.device(from:))
-            var updated = device
-            updated.flags.removeAll(where: Device.isRenameHeldFlag)
             let clashes = wanted.clashFlags(with: holders)
             if !clashes.isEmpty {
                 updated.flags.append(Device.renameHeldFlag(to: hostname, clashes: clashes))

@@ -20,8 +20,9 @@ public protocol Store: IssueStore, SecretKeepingStore {
     /// devices cannot take one name at the same moment: when another key uses the name (compared
     /// by `Device.clashName`, in any state) the device keeps its own and is flagged
     /// (`Device.renameHeldFlag`) instead; else it is renamed, its held-rename flag dropped and the
-    /// rename added to its trail (the newest `DeviceRename.kept`). A device that is not accepted
-    /// when the transaction runs is left unchanged.
+    /// rename added to its trail (the newest `DeviceRename.kept`). Asked for the name it has,
+    /// the device only loses its held-rename flag. A device that is not accepted when the
+    /// transaction runs is left unchanged.
     func rename(fingerprint: String, to hostname: String, at: Date) async throws -> RenameOutcome
     /// A device's renames, newest first.
     func renames(fingerprint: String) async throws -> [DeviceRename]
