@@ -92,10 +92,16 @@ struct Enroll: ParsableCommand {
         defer { lock?.release() }
         do {
             let state = try Enroller(context: context).enroll()
+            let saved = context.loadState()
+            let fingerprint = saved.fingerprint ?? "?"
             print("enrolled: \(state.rawValue)")
-            print("fingerprint: \(context.loadState().fingerprint ?? "?")")
+            print("fingerprint: \(fingerprint)")
+            if let known = saved.serverHostname, known != context.hostname {
+                print("The server keeps this device's hostname \(known): another device uses \(context.hostname).")
+            }
             if state == .pending {
-                print("An administrator accepts it on the server with: bin/clients accept \(context.hostname)")
+                // The fingerprint names this device even where another one shares its hostname.
+                print("An administrator accepts it on the server with: bin/clients accept \(fingerprint)")
             }
         } catch let refusal as ProtocolError {
             StandardStream.error.write("error: the server refused enrollment: \(refusal)\n")

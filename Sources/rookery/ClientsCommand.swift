@@ -31,7 +31,7 @@ struct ClientsCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one device, its latest document and history.")
+        static let configuration = CommandConfiguration(abstract: "Show one device, its renames, latest document and history.")
         @Argument(help: "Hostname or fingerprint.") var host: String
         @Option(help: "How many history entries to show.") var history = 20
         @Flag(help: "Print JSON.") var json = false
@@ -41,8 +41,9 @@ struct ClientsCommand: AsyncParsableCommand {
             let device = try await runAdmin { try await admin.resolve(host) }
             let document = try await admin.document(of: device)
             let changes = try await admin.history(of: device, limit: history)
-            print(json ? DeviceFormatter.json(device, document: document, history: changes)
-                       : DeviceFormatter.details(device, document: document, history: changes))
+            let renames = try await admin.renames(of: device)
+            print(json ? DeviceFormatter.json(device, document: document, history: changes, renames: renames)
+                       : DeviceFormatter.details(device, document: document, history: changes, renames: renames))
         }
     }
 

@@ -14,7 +14,7 @@ enum DeviceFormatter {
         return TextTable.render(rows)
     }
 
-    static func details(_ device: Device, document: JSONValue?, history: [ChangeRecord]) -> String {
+    static func details(_ device: Device, document: JSONValue?, history: [ChangeRecord], renames: [DeviceRename]) -> String {
         var lines = [
             "hostname:         \(device.hostname)",
             "fingerprint:      \(device.fingerprint)",
@@ -26,6 +26,9 @@ enum DeviceFormatter {
             "client release:   \(device.clientRelease.map(String.init) ?? "not reported yet")",
         ]
         lines += device.flags.map { "note:             \($0)" }
+        lines += renames.map {
+            "renamed:          \(RFC3339.string(from: $0.renamedAt)) \($0.oldHostname) -> \($0.newHostname)"
+        }
         if let document {
             lines.append("document:")
             for (path, value) in DocumentDiff.flatten(document).sorted(by: { $0.key < $1.key }) {
@@ -46,8 +49,12 @@ enum DeviceFormatter {
         JSONValue.array(devices.map(deviceJSON)).serializedString
     }
 
-    static func json(_ device: Device, document: JSONValue?, history: [ChangeRecord]) -> String {
+    static func json(_ device: Device, document: JSONValue?, history: [ChangeRecord], renames: [DeviceRename]) -> String {
         var object = deviceJSON(device).objectValue ?? [:]
+        object["renames"] = .array(renames.map { rename in
+            .object(["old_hostname": .string(rename.oldHostname), "new_hostname": .string(rename.newHostname),
+                     "renamed_at": .string(RFC3339.string(from: rename.renamedAt))])
+        })
         object["document"] = document.map(SecretRedaction.redacted) ?? .null
         object["history"] = .array(history.map { change in
             .object(["path": .string(change.path), "old": change.old.map(SecretRedaction.redacted) ?? .null,

@@ -9,6 +9,12 @@ public struct ClientState: Codable, Sendable, Equatable {
     }
     public var fingerprint: String?
     public var enrollment: Enrollment = .none
+    /// The hostname the server last said it knows this device by (see `Enroller`); nil before
+    /// the first enrollment, and on devices enrolled before renames.
+    public var serverHostname: String?
+    /// The hostname this device last asked for and the server held, because another device
+    /// uses it; the device asks again at each submission until it settles (see `Submitter`).
+    public var heldHostname: String?
     public var lastCollect: Date?
     public var lastSubmit: Date?
     public var lastUpdate: Date?
@@ -17,7 +23,7 @@ public struct ClientState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case fingerprint, enrollment, lastCollect = "last_collect", lastSubmit = "last_submit"
-        case lastUpdate = "last_update"
+        case lastUpdate = "last_update", serverHostname = "server_hostname", heldHostname = "held_hostname"
     }
 
     public static func load(from path: String) -> ClientState {

@@ -18,7 +18,8 @@ public struct Submitter: Sendable {
     public init(context: ClientContext) { self.context = context }
 
     /// Enrolls first when the device never did (the server may have been down at install time),
-    /// then delivers the queue.
+    /// then delivers the queue, then renames the device when it is accepted under another
+    /// hostname than it has now.
     public func enrollIfNeededAndSubmit() throws -> SubmitReport {
         if context.loadState().enrollment == .none {
             do { try Enroller(context: context).enroll() }
@@ -27,7 +28,21 @@ public struct Submitter: Sendable {
                 return SubmitReport(stoppedBecause: "not enrolled: \(error)")
             }
         }
-        return try submitQueue()
+        let report = try submitQueue()
+        renameIfNeeded()
+        return report
+    }
+
+    /// Enrolls again, which renames the device, when the server knows it by another hostname
+    /// (renamed since, or enrolled before the server said which name it keeps), or holds a
+    /// rename it asked for (which asking under its own name again drops). After delivery,
+    /// because a delivery is how a device learns it was accepted; a pending one cannot rename.
+    private func renameIfNeeded() {
+        let state = context.loadState()
+        guard state.enrollment == .accepted,
+              state.serverHostname != context.hostname || state.heldHostname != nil else { return }
+        do { try Enroller(context: context).enroll() }
+        catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
     }
 
     public func submitQueue() throws -> SubmitReport {

@@ -13,10 +13,14 @@ public struct EnrollAnswer: Codable, Sendable, Equatable {
     public let status: EnrollmentStatus
     /// The enrolled key's fingerprint.
     public let key: String
+    /// The hostname the server knows the device by: the one it asked for, unless a rename was
+    /// held or refused. nil from servers before renames (2026-12-06).
+    public let hostname: String?
 
-    public init(status: EnrollmentStatus, key: String) {
+    public init(status: EnrollmentStatus, key: String, hostname: String?) {
         self.status = status
         self.key = key
+        self.hostname = hostname
     }
 }
 

@@ -68,3 +68,19 @@ extension Device {
         }
     }
 }
+
+extension Device {
+    /// How the flag of a held rename begins (see `renameHeldFlag`).
+    static let renameHeldPrefix = "asks to be renamed to "
+
+    /// The flag of a rename the device asked for while other keys hold the name: `clashes` as
+    /// `clashFlags` words them. The device's next rename request replaces it.
+    static func renameHeldFlag(to hostname: String, clashes: [String]) -> String {
+        renameHeldPrefix + hostname + ", held because " + clashes.joined(separator: "; ")
+            + "; forget the other device if it is gone, or give this one another hostname"
+    }
+
+    static func isRenameHeldFlag(_ flag: String) -> Bool {
+        flag.hasPrefix(renameHeldPrefix)
+    }
+}

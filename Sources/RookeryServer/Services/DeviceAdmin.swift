@@ -47,6 +47,11 @@ public struct DeviceAdmin: Sendable {
         try await store.history(fingerprint: device.fingerprint, limit: limit)
     }
 
+    /// The hostnames the device renamed itself from and to, newest first.
+    public func renames(of device: Device) async throws -> [DeviceRename] {
+        try await store.renames(fingerprint: device.fingerprint)
+    }
+
     /// Moves a device to a new state; says no to moves that make no sense. A device already in
     /// that state is left as it is (so scripts may repeat themselves); `changed` tells which.
     public func change(_ name: String, to state: DeviceState,

@@ -16,7 +16,11 @@ public struct EnrollmentService: Sendable {
     /// `address`: the client's, as `FailureLimiter` counts it (see `RookeryRequestContext.clientAddress`).
     public func enroll(_ request: Verified<EnrollRequest>, from address: String, now: Date = Date()) async throws -> EnrollAnswer {
         if let existing = request.device {
-            return EnrollAnswer(status: Self.status(of: existing), key: existing.fingerprint)
+            // Under its own name it asks for nothing, unless to drop a rename that was held.
+            guard request.host != existing.hostname || existing.flags.contains(where: Device.isRenameHeldFlag) else {
+                return Self.answer(existing)
+            }
+            return try await rename(existing, to: request.host, now: now)
         }
         guard let publicKey = request.verifiedPublicKey else {
             throw ProtocolError(.internalError, "enrollment without a verified key")
@@ -35,12 +39,46 @@ public struct EnrollmentService: Sendable {
         logger.notice("device enrolled", metadata: [
             "host": "\(device.hostname)", "key": "\(device.fingerprint)",
             "state": "\(device.state == .accepted ? "accepted (token)" : device.state.rawValue)"])
-        return EnrollAnswer(status: Self.status(of: device), key: device.fingerprint)
+        return Self.answer(device)
+    }
+
+    /// A known key asks for another hostname. Its signature was checked against its stored key
+    /// (`RequestVerifier`), so the device itself asks: an accepted one is renamed at once, unless
+    /// another key holds the name (see `Store.rename` and docs/security.md).
+    private func rename(_ device: Device, to hostname: String, now: Date) async throws -> EnrollAnswer {
+        switch try await store.rename(fingerprint: device.fingerprint, to: hostname, at: now) {
+        case .renamed(let renamed, let rename):
+            logger.notice("device renamed", metadata: [
+                "key": "\(renamed.fingerprint)", "from": "\(rename.oldHostname)", "to": "\(rename.newHostname)"])
+            return Self.answer(renamed)
+        case .unchanged(let device):
+            logger.notice("held rename dropped: the device keeps its hostname", metadata: [
+                "key": "\(device.fingerprint)", "host": "\(device.hostname)"])
+            return Self.answer(device)
+        case .held(let held):
+            logger.warning("rename held: another key uses the hostname", metadata: [
+                "key": "\(held.fingerprint)", "host": "\(held.hostname)", "asked": "\(hostname)"])
+            return Self.answer(held)
+        case .notAccepted(.pending):
+            throw ProtocolError(.notAccepted, """
+                this device waits for an administrator to accept it as \(device.hostname) \
+                (bin/clients accept \(device.fingerprint)); it may take the hostname \(hostname) once accepted
+                """)
+        case .notAccepted(.rejected):
+            throw ProtocolError(.rejected, "this device's enrollment was rejected")
+        case .notAccepted(.revoked):
+            throw ProtocolError(.revoked, "this device's key was revoked")
+        case .notAccepted(nil), .notAccepted(.accepted):
+            // nil: forgotten since the request was verified, so it must enroll anew. (A store
+            // never answers `.notAccepted(.accepted)`.)
+            throw ProtocolError(.unknownKey, "no device has this key; enroll first")
+        }
     }
 
     /// Only pending and accepted devices get this far (the verifier refuses the others).
-    private static func status(of device: Device) -> EnrollmentStatus {
-        device.state == .accepted ? .accepted : .pending
+    private static func answer(_ device: Device) -> EnrollAnswer {
+        EnrollAnswer(status: device.state == .accepted ? .accepted : .pending, key: device.fingerprint,
+                     hostname: device.hostname)
     }
 
     /// Whether `token` is one of the enrollment tokens. Every compare counts as a failure of the

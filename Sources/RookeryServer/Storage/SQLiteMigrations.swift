@@ -173,6 +173,20 @@ enum SQLiteMigrations {
                 BEGIN SELECT RAISE(ABORT, 'the secret access log is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v7-device-renames") { db in
+            // The hostnames an accepted device renamed itself from and to, its newest
+            // `DeviceRename.kept`; they go with the device (bin/clients forget).
+            try db.execute(sql: """
+                CREATE TABLE device_renames (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    old_hostname TEXT NOT NULL,
+                    new_hostname TEXT NOT NULL,
+                    renamed_at DATETIME NOT NULL
+                );
+                CREATE INDEX device_renames_device ON device_renames(fingerprint, id);
+                """)
+        }
         return migrator
     }
 }

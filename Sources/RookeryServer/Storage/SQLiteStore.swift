@@ -87,7 +87,7 @@ public final class SQLiteStore: Store {
     }
 
     private static func insert(_ device: Device, into db: Database) throws {
-        let flags = String(decoding: try JSONEncoder().encode(device.flags), as: UTF8.self)
+        let flags = try flagsText(device.flags)
         try db.execute(sql: """
             INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at,
                                  accepted_at, last_submission_at, flags)
@@ -95,6 +95,60 @@ public final class SQLiteStore: Store {
             """, arguments: [device.fingerprint, device.publicKey, device.hostname, device.machineID,
                              device.state.rawValue, device.enrolledAt, device.acceptedAt,
                              device.lastSubmissionAt, flags])
+    }
+
+    private static func flagsText(_ flags: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(flags), as: UTF8.self)
+    }
+
+    public func rename(fingerprint: String, to hostname: String, at: Date) async throws -> RenameOutcome {
+        try await pool.write { db in
+            guard let device = try Self.device(fingerprint: fingerprint, in: db) else { return .notAccepted(nil) }
+            // The key is trusted to name itself only once an administrator (or a token) accepted it.
+            guard device.state == .accepted else { return .notAccepted(device.state) }
+            var updated = device
+            updated.flags.removeAll(where: Device.isRenameHeldFlag)
+            if hostname == device.hostname {
+                try db.execute(sql: "UPDATE devices SET flags = ? WHERE fingerprint = ?",
+                               arguments: [try Self.flagsText(updated.flags), fingerprint])
+                return .unchanged(updated)
+            }
+            var wanted = device
+            wanted.hostname = hostname
+            let holders = try Row.fetchAll(db, sql: """
+                SELECT * FROM devices WHERE lower(rtrim(hostname, '.')) = ? AND fingerprint != ? ORDER BY hostname
+                """, arguments: [Device.clashName(of: hostname), fingerprint]).map(Self.device(from:))
+            let clashes = wanted.clashFlags(with: holders)
+            if !clashes.isEmpty {
+                updated.flags.append(Device.renameHeldFlag(to: hostname, clashes: clashes))
+                try db.execute(sql: "UPDATE devices SET flags = ? WHERE fingerprint = ?",
+                               arguments: [try Self.flagsText(updated.flags), fingerprint])
+                return .held(updated)
+            }
+            updated.hostname = hostname
+            try db.execute(sql: "UPDATE devices SET hostname = ?, flags = ? WHERE fingerprint = ?",
+                           arguments: [hostname, try Self.flagsText(updated.flags), fingerprint])
+            let rename = DeviceRename(fingerprint: fingerprint, oldHostname: device.hostname, newHostname: hostname, renamedAt: at)
+            try db.execute(sql: """
+                INSERT INTO device_renames (fingerprint, old_hostname, new_hostname, renamed_at) VALUES (?, ?, ?, ?)
+                """, arguments: [fingerprint, rename.oldHostname, rename.newHostname, at])
+            // An accepted device could rename itself back and forth forever: keep the newest.
+            try db.execute(sql: """
+                DELETE FROM device_renames WHERE fingerprint = ? AND id <= (
+                    SELECT id FROM device_renames WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                """, arguments: [fingerprint, fingerprint, DeviceRename.kept])
+            return .renamed(updated, rename)
+        }
+    }
+
+    public func renames(fingerprint: String) async throws -> [DeviceRename] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM device_renames WHERE fingerprint = ? ORDER BY id DESC",
+                             arguments: [fingerprint]).map { row in
+                DeviceRename(fingerprint: row["fingerprint"], oldHostname: row["old_hostname"],
+                             newHostname: row["new_hostname"], renamedAt: row["renamed_at"])
+            }
+        }
     }
 
     public func setState(_ state: DeviceState, fingerprint: String, at: Date) async throws {

@@ -16,6 +16,16 @@ public protocol Store: IssueStore, SecretKeepingStore {
     /// stores it accepted only if `acceptUnlessFlagged` and nothing was flagged. A key that is
     /// already known is returned as stored, unchanged.
     func enroll(_ candidate: Device, acceptUnlessFlagged: Bool) async throws -> Device
+    /// Renames an accepted device to `hostname`, in one transaction with the clash check, so two
+    /// devices cannot take one name at the same moment: when another key uses the name (compared
+    /// by `Device.clashName`, in any state) the device keeps its own and is flagged
+    /// (`Device.renameHeldFlag`) instead; else it is renamed, its held-rename flag dropped and the
+    /// rename added to its trail (the newest `DeviceRename.kept`). Asked for the name it has,
+    /// the device only loses its held-rename flag. A device that is not accepted when the
+    /// transaction runs is left unchanged.
+    func rename(fingerprint: String, to hostname: String, at: Date) async throws -> RenameOutcome
+    /// A device's renames, newest first.
+    func renames(fingerprint: String) async throws -> [DeviceRename]
     func setState(_ state: DeviceState, fingerprint: String, at: Date) async throws
     /// Removes the device, its document, history and submission ids. A revoked device's key is
     /// remembered as revoked and forgotten `at`, so it is never accepted again without an admin.

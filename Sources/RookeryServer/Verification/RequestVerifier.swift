@@ -12,7 +12,7 @@ public struct VerifiedRequest: Sendable {
     public let nonce: String
     /// The device as stored; nil only for a first enrollment.
     public let device: Device?
-    /// For an enrollment: the verified key, exported alone.
+    /// For a first enrollment: the verified key, exported alone.
     public let verifiedPublicKey: String?
 
     /// The body read as `M`, the message of this request's endpoint; a body the endpoint cannot
@@ -88,7 +88,11 @@ public struct RequestVerifier: Sendable {
         var verifiedKey: String?
         let signer: VerifiedSignature
         do {
-            if let device, endpoint != .enroll {
+            // An accepted key is checked against the key stored for it, at `enroll` too: a
+            // device that enrolls again (to rename itself) is who it was, for the cost of any
+            // request. A pending key enrolling again goes through the enrollment check as before,
+            // so the server's keyring stays a cache of accepted keys (see `ServerKeyring`).
+            if let device, endpoint != .enroll || device.state == .accepted {
                 signer = try await keyring.verify(signature: signature, body: body, storedKey: device.publicKey)
             } else {
                 let publicKey = try MessageFields(envelope.fields).string("public_key")
