@@ -15,6 +15,10 @@ final class ReleaseFleet {
     init(devices: [String], settings: String = "") throws {
         sandbox = try Sandbox()
         server = try ServerProcess.started(in: sandbox)
+        // Releases name the server, as an admin's do (`client_server_url`): the release's URL wins
+        // over a device's own server_url.
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nclient_server_url: \(server.url)\n",
+                          to: "srv/server/settings.yml")
         source = try sandbox.directory("src")
         for name in devices { clients.append(try addDevice(name, settings: settings)) }
     }
