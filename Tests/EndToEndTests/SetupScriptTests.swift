@@ -48,6 +48,18 @@ import Testing
                                                           "--binary", binaryDirectory + "/rookery-client"]).status == 0)
         #expect(try String(contentsOfFile: root + "/client/settings.yml", encoding: .utf8) == "server_url: http://keep.example\n")
 
+        // A release.yml already there (from an unpacked release) keeps its other lines.
+        try "enrollment_token: \"t0k\"\nserver_url: \"http://old.example\"\n"
+            .write(toFile: root + "/client/release.yml", atomically: true, encoding: .utf8)
+        let again = try runScript("client/client-setup.sh", ["--root", root, "--yes", "--no-packages", "--no-cron",
+                                                             "--server-url", "https://new.example:8443",
+                                                             "--binary", binaryDirectory + "/rookery-client"])
+        #expect(again.status == 0 && again.stderr.isEmpty, "\(again.stderr)")
+        #expect(try String(contentsOfFile: root + "/client/release.yml", encoding: .utf8)
+                == "enrollment_token: \"t0k\"\nserver_url: \"https://new.example:8443\"\n")
+        let mode = try FileManager.default.attributesOfItem(atPath: root + "/client/release.yml")[.posixPermissions] as? Int
+        #expect(mode == 0o600, "it may hold an enrollment token")
+
         // A URL that would not survive the quoting in client/release.yml is a usage error.
         let refused = try runScript("client/client-setup.sh", ["--root", root, "--no-packages", "--no-cron",
                                                                "--server-url", "https://a\"b.example"])
