@@ -6,13 +6,14 @@
 #
 # Installs the OS packages the client needs (gnupg, libgpgme, libcurl), lays out DIR (bin/,
 # lib/rookery/, client/, var/client/), writes client/settings.yml from the template if there is
-# none, makes the device's own key, and installs the crontab line that runs bin/client-cron every
+# none, writes --server-url into client/release.yml (which the first release replaces), makes the
+# device's own key, and installs the crontab line that runs bin/client-cron every
 # minute (default /etc/cron.d/rookery-client). --yes answers yes to every question (for scripts).
 # It never overwrites an existing client/settings.yml. Run from an unpacked release (see
 # bin/client_download), it also installs the server key the device pins and the release settings.
 set -euo pipefail
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$source_dir/bin/_setup-common"
 root="" yes=0 server_url="" binary="" cron_file="/etc/cron.d/rookery-client" packages=1 enroll=0
@@ -31,6 +32,24 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$root" ] || { echo "error: --root DIR is required (see --help)" >&2; exit 2; }
+# Written double-quoted into client/release.yml: no quotes, backslashes, blanks or control characters.
+if [ -n "$server_url" ] && ! [[ "$server_url" =~ ^https?://[^[:space:][:cntrl:]\"\\]+$ ]]; then
+    echo "error: --server-url wants an http:// or https:// URL, like https://rookery.example.org:8443" >&2
+    exit 2
+fi
+
+# Sets server_url in root $1's client/release.yml (made if missing, other lines kept) to $2.
+write_release_url() {
+    local file="$1/client/release.yml"
+    if [ -e "$1/current" ]; then
+        echo "warning: $1 runs a release (current/), whose client/release.yml names the server: --server-url" \
+             "is not used. To keep this device on another URL whatever releases say, put server_url and" \
+             "keep_server_url: true in $1/client/settings.yml (docs/ports.md)" >&2
+    fi
+    { [ -f "$file" ] && grep -v '^server_url:' "$file"; printf 'server_url: "%s"\n' "$2"; } > "$file.new"
+    chmod 600 "$file.new"
+    mv -f "$file.new" "$file"
+}
 
 [ "$packages" -eq 1 ] && rookery_offer_packages gnupg libgpgme11 libcurl4
 
@@ -55,11 +74,13 @@ if [ -d "$source_dir/client/plugins" ]; then
 fi
 if [ ! -f "$root/client/settings.yml" ]; then
     cp "$root/client/settings.yml.template" "$root/client/settings.yml"
-    if [ -n "$server_url" ]; then
-        sed -i "s|^#\?server_url: .*|server_url: $server_url|" "$root/client/settings.yml"
-    fi
     # It may hold an enrollment token: readable by root only.
     chmod 600 "$root/client/settings.yml"
+fi
+# The server URL is the release's to manage: it goes into the root's client/release.yml, which the
+# first release installed supersedes, never into the owner's client/settings.yml (docs/ports.md).
+if [ -n "$server_url" ]; then
+    write_release_url "$root" "$server_url"
 fi
 
 fingerprint="$(ROOKERY_HOME="$root" "$root/bin/rookery-client" key)"

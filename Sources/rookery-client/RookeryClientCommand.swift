@@ -223,7 +223,8 @@ struct Wipe: ParsableCommand {
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show this device's key, enrollment and queue.")
+        commandName: "status",
+        abstract: "Show this device's key, enrollment, queue, and its settings with where each comes from.")
 
     @Flag(help: "Print the result as JSON.") var json = false
 
@@ -248,13 +249,46 @@ struct Status: ParsableCommand {
             ("last_submit", state.lastSubmit.map { .string(RFC3339.string(from: $0)) } ?? .null),
             ("last_update", state.lastUpdate.map { .string(RFC3339.string(from: $0)) } ?? .null),
         ]
+        let sourced = sourcedSettings(context)
         if json {
-            print(JSONValue.object(Dictionary(uniqueKeysWithValues: fields)).serializedString)
+            let settings = sourced.map { name, value, source in
+                (name, JSONValue.object(["value": value, "source": .string(source.kind),
+                                         "file": source.file.map(JSONValue.string) ?? .null]))
+            }
+            let setAside = JSONValue.array(context.settingSources.setAside.map(JSONValue.string))
+            print(JSONValue.object(Dictionary(uniqueKeysWithValues: fields + [
+                ("settings", .object(Dictionary(uniqueKeysWithValues: settings))), ("set_aside", setAside)])).serializedString)
         } else {
             for (name, value) in fields {
                 print("\(name): \(value.stringValue ?? value.serializedString)")
             }
+            print("settings, and where each comes from:")
+            for (name, value, source) in sourced {
+                print("  \(name): \(value.stringValue ?? value.serializedString)  [\(source)]")
+            }
+            for key in context.settingSources.setAside {
+                print("  (\(key) in \(context.root.clientSettings) is set aside: the release manages it; "
+                      + "keep_server_url: true there keeps the owner's)")
+            }
         }
+    }
+
+    /// The settings that decide where and how often this device reports, each with its value and
+    /// where that came from: the release, the owner's client/settings.yml, or the default.
+    private func sourcedSettings(_ context: ClientContext) -> [(String, JSONValue, SettingSource)] {
+        let settings = context.settings
+        let sources = context.settingSources
+        let ca: (JSONValue, SettingSource) = context.pinnedCA.map { (.string($0), .release(file: $0)) }
+            ?? (.string("the system's CAs"), .builtIn)
+        return [
+            ("server_url", .string(settings.serverURL), sources.source(of: "server_url")),
+            ("server_ca", ca.0, ca.1),
+            ("hostname", .string(context.hostname), sources.source(of: "hostname")),
+            ("collect_interval", .integer(Int64(settings.collectInterval)), sources.source(of: "collect_interval")),
+            ("submit_interval", .integer(Int64(settings.submitInterval)), sources.source(of: "submit_interval")),
+            ("update_interval", .integer(Int64(settings.updateInterval)), sources.source(of: "update_interval")),
+            ("allow_commands", .bool(settings.allowCommands), sources.source(of: "allow_commands")),
+        ]
     }
 }
 

@@ -34,6 +34,14 @@ struct ClientReleaseCommand: AsyncParsableCommand {
         }
         let settings = context.settings
         let url = settings.clientServerURL.isEmpty ? Self.defaultURL(settings) : settings.clientServerURL
+        if settings.clientServerURL.isEmpty {
+            // The release's URL wins over the one a device was set up with: a wrong one cuts it off.
+            FileHandle.standardError.write(Data("""
+                warning: client_server_url is empty, so devices will be sent to \(url), whatever URL they were set up \
+                with; unless they reach the server under that name, set it first: bin/configure_ports client --url URL
+
+                """.utf8))
+        }
         if !yes { try Self.confirmPublishing(url: url) }
         let builder = ReleaseBuilder(
             source: source ?? context.root.path,

@@ -111,13 +111,21 @@ extension ConfigurePortsCommand {
         }
     }
 
-    struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop listening on a port (its certificate files stay).")
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop listening on a port (its certificate files stay).",
+            discussion: """
+                Refused while accepted devices still report on the port (their latest submission came in \
+                on it): they would be cut off. Move them first (docs/ports.md), or give --force.
+                """)
         @Argument(help: "The port number.") var port: Int
+        @Flag(help: "Remove the port even though devices still report on it.") var force = false
 
-        func run() throws {
+        func run() async throws {
+            let root = InstallRoot.fromEnvironment()
+            if !force { try await refuseWhileDevicesReport() }
             try runSettings {
-                try PortsFile(root: InstallRoot.fromEnvironment()).change { ports in
+                try PortsFile(root: root).change { ports in
                     guard ports.contains(where: { $0.number == port }) else { throw SettingsError("port \(port) is not configured") }
                     ports.removeAll { $0.number == port }
                 }
@@ -125,6 +133,25 @@ extension ConfigurePortsCommand {
             print("removed port \(port); restart the server. Devices still using it will fail to reach the server; "
                   + "`bin/issues list --issue-name deprecated-port` names those still on deprecated ports")
         }
+
+        /// Exit 1 with the devices' count and names while any accepted device's latest submission
+        /// came in on the port: removing it would cut them off, and a device that cannot reach the
+        /// server takes no release or patch that could move it.
+        private func refuseWhileDevicesReport() async throws {
+            let devices = try await DeviceAdmin(context: openServerContext()).devices(reportingOn: port)
+            guard !devices.isEmpty else { return }
+            let shown = devices.prefix(Self.namesShown).map(\.hostname).joined(separator: ", ")
+            let more = devices.count > Self.namesShown ? " and \(devices.count - Self.namesShown) more" : ""
+            printError("""
+                \(devices.count) accepted device\(devices.count == 1 ? "" : "s") still report\(devices.count == 1 ? "s" : "") on port \(port) \
+                (\(shown)\(more)); removing it would cut them off. Move them first (docs/ports.md: a release whose \
+                URL names the new port); once the port is deprecated, `bin/issues list --issue-name deprecated-port` \
+                names those left after each audit. `--force` removes the port anyway
+                """)
+            throw ExitCode.failure
+        }
+
+        private static let namesShown = 10
     }
 }
 

@@ -200,6 +200,12 @@ struct ClientRoot {
         try sandbox.write(Self.counterPlugin, to: name + "/client/plugins/counter.sh", mode: 0o755)
     }
 
+    /// A root that something else set up (client-setup.sh).
+    init(setUpIn root: String, name: String) {
+        self.root = root
+        self.name = name
+    }
+
     /// A plugin that counts collections, so every collection differs.
     static let counterPlugin = """
         #!/bin/sh

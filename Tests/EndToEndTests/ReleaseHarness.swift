@@ -15,8 +15,11 @@ final class ReleaseFleet {
     init(devices: [String], settings: String = "") throws {
         sandbox = try Sandbox()
         server = try ServerProcess.started(in: sandbox)
+        // Releases name the server, as an admin's do (`client_server_url`): the release's URL wins
+        // over a device's own server_url.
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nclient_server_url: \(server.url)\n",
+                          to: "srv/server/settings.yml")
         source = try sandbox.directory("src")
-        try sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "src-bin/rookery-client", mode: 0o755)
         for name in devices { clients.append(try addDevice(name, settings: settings)) }
     }
 
@@ -35,10 +38,20 @@ final class ReleaseFleet {
     /// Publishes a release whose `version` plugin reports `version`; returns its number.
     @discardableResult
     func publish(version: Int, extraFiles: [String: String] = [:]) throws -> Int {
+        try Self.publish(on: server, from: sandbox, version: version, extraFiles: extraFiles)
+    }
+
+    /// Publishes `sandbox`'s `src/` tree with a `version` plugin reporting `version`, and a client
+    /// "binary" that runs the real debug build; returns the release's number.
+    @discardableResult
+    static func publish(on server: ServerProcess, from sandbox: Sandbox, version: Int,
+                        extraFiles: [String: String] = [:]) throws -> Int {
+        try sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "src-bin/rookery-client", mode: 0o755)
         try sandbox.write("#!/bin/sh\necho '{\"v\": \(version)}'\n", to: "src/client/plugins/version.sh", mode: 0o755)
         try sandbox.write(ClientRoot.counterPlugin, to: "src/client/plugins/counter.sh", mode: 0o755)
         for (path, text) in extraFiles { try sandbox.write(text, to: "src/" + path) }
-        let made = try server.admin(["client-release", "--source", source, "--binary", sandbox.path + "/src-bin/rookery-client", "--json", "--yes"])
+        let made = try server.admin(["client-release", "--source", sandbox.path + "/src",
+                                     "--binary", sandbox.path + "/src-bin/rookery-client", "--json", "--yes"])
         guard made.status == 0, case .array(let records) = try JSONValue.parse(Data(made.stdout.utf8)),
               let number = records.first?["number"]?.integerValue else {
             throw SettingsError("client-release failed: \(made.stderr)")

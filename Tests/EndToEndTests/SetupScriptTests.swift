@@ -23,8 +23,14 @@ import Testing
             "--binary", binaryDirectory + "/rookery-client", "--cron-file", cronFile])
         #expect(setup.status == 0, "\(setup.stderr)")
 
+        // The URL goes where a release replaces it, not into the owner's settings.
         let settings = try String(contentsOfFile: root + "/client/settings.yml", encoding: .utf8)
-        #expect(settings.contains("server_url: http://127.0.0.1:9"))
+        #expect(!settings.contains("\nserver_url:"))
+        let release = try String(contentsOfFile: root + "/client/release.yml", encoding: .utf8)
+        #expect(release == "server_url: \"http://127.0.0.1:9\"\n")
+        let status = try JSONValue.parse(Data(try runBinary("rookery-client", ["status", "--json"], root: root).stdout.utf8))
+        #expect(status["settings"]?["server_url"]?["source"] == .string("release"), "\(status)")
+        #expect(status["settings"]?["server_url"]?["file"] == .string(root + "/client/release.yml"))
         #expect(FileManager.default.isExecutableFile(atPath: root + "/lib/rookery/rookery-client"))
         #expect(FileManager.default.isExecutableFile(atPath: root + "/bin/client-cron"))
         let cron = try String(contentsOfFile: cronFile, encoding: .utf8)
@@ -41,6 +47,23 @@ import Testing
         #expect(try runScript("client/client-setup.sh", ["--root", root, "--yes", "--no-packages", "--no-cron",
                                                           "--binary", binaryDirectory + "/rookery-client"]).status == 0)
         #expect(try String(contentsOfFile: root + "/client/settings.yml", encoding: .utf8) == "server_url: http://keep.example\n")
+
+        // A release.yml already there (from an unpacked release) keeps its other lines.
+        try "enrollment_token: \"t0k\"\nserver_url: \"http://old.example\"\n"
+            .write(toFile: root + "/client/release.yml", atomically: true, encoding: .utf8)
+        let again = try runScript("client/client-setup.sh", ["--root", root, "--yes", "--no-packages", "--no-cron",
+                                                             "--server-url", "https://new.example:8443",
+                                                             "--binary", binaryDirectory + "/rookery-client"])
+        #expect(again.status == 0 && again.stderr.isEmpty, "\(again.stderr)")
+        #expect(try String(contentsOfFile: root + "/client/release.yml", encoding: .utf8)
+                == "enrollment_token: \"t0k\"\nserver_url: \"https://new.example:8443\"\n")
+        let mode = try FileManager.default.attributesOfItem(atPath: root + "/client/release.yml")[.posixPermissions] as? Int
+        #expect(mode == 0o600, "it may hold an enrollment token")
+
+        // A URL that would not survive the quoting in client/release.yml is a usage error.
+        let refused = try runScript("client/client-setup.sh", ["--root", root, "--no-packages", "--no-cron",
+                                                               "--server-url", "https://a\"b.example"])
+        #expect(refused.status == 2 && refused.stderr.contains("--server-url wants an http:// or https:// URL"), "\(refused.stderr)")
     }
 
     @Test func serverSetupMakesSettingsKeyUnitAndAuditCron() throws {

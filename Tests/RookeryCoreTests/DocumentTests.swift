@@ -106,29 +106,51 @@ import Testing
     }
 
     /// The shipped template is all comments: a device set up from it runs on defaults and its release.
-    @Test func theTemplateMeansDefaultsAndTheOwnersFileOverridesTheRelease() throws {
+    @Test func theTemplateMeansDefaultsAndTheOwnersFileOverridesTheReleaseButForTheServerURL() throws {
         let sandbox = try Sandbox()
         let root = InstallRoot(path: sandbox.path)
         let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("client/settings.yml.template")
         try sandbox.write(try String(contentsOf: template, encoding: .utf8), to: "client/settings.yml")
-        #expect(try ClientSettingsFile.load(root).serverURL == ClientSettings().serverURL)
+        var loaded = try ClientSettingsFile.load(root)
+        #expect(loaded.settings.serverURL == ClientSettings().serverURL)
+        #expect(loaded.source(of: "server_url") == .builtIn)
 
+        let releaseFile = sandbox.path + "/client/release.yml", ownFile = sandbox.path + "/client/settings.yml"
         try sandbox.write("server_url: \"https://release.example\"\nenrollment_token: \"t0k\"\n", to: "client/release.yml")
-        var settings = try ClientSettingsFile.load(root)
-        #expect(settings.serverURL == "https://release.example")
-        #expect(settings.enrollmentToken == "t0k")
-        #expect(settings.allowCommands)
+        loaded = try ClientSettingsFile.load(root)
+        #expect(loaded.settings.serverURL == "https://release.example")
+        #expect(loaded.source(of: "server_url") == .release(file: releaseFile))
+        #expect(loaded.settings.enrollmentToken == "t0k")
+        #expect(loaded.settings.allowCommands)
 
+        // The owner's file wins for everything but the server URL, which the release manages.
         try sandbox.write("# mine\nserver_url: https://own.example\nallow_commands: false\n", to: "client/settings.yml")
-        settings = try ClientSettingsFile.load(root)
-        #expect(settings.serverURL == "https://own.example")
-        #expect(settings.enrollmentToken == "t0k")
-        #expect(!settings.allowCommands)
+        loaded = try ClientSettingsFile.load(root)
+        #expect(loaded.settings.serverURL == "https://release.example")
+        #expect(loaded.source(of: "server_url") == .release(file: releaseFile))
+        #expect(loaded.setAside == ["server_url"])
+        #expect(loaded.settings.enrollmentToken == "t0k")
+        #expect(!loaded.settings.allowCommands)
+        #expect(loaded.source(of: "allow_commands") == .owner(file: ownFile))
+        #expect(loaded.source(of: "collect_interval") == .builtIn)
 
-        try FileManager.default.removeItem(atPath: sandbox.path + "/client/settings.yml")
-        #expect(try ClientSettingsFile.load(root).serverURL == "https://release.example")
-        try FileManager.default.removeItem(atPath: sandbox.path + "/client/release.yml")
+        // ... unless the owner says the URL is theirs.
+        try sandbox.write("server_url: https://own.example\nkeep_server_url: true\n", to: "client/settings.yml")
+        loaded = try ClientSettingsFile.load(root)
+        #expect(loaded.settings.serverURL == "https://own.example")
+        #expect(loaded.source(of: "server_url") == .owner(file: ownFile))
+        #expect(loaded.setAside.isEmpty)
+
+        // Without a release-managed URL the owner's counts (a device set up before client-setup.sh
+        // wrote it into client/release.yml, until its first release).
+        try FileManager.default.removeItem(atPath: releaseFile)
+        try sandbox.write("server_url: https://own.example\n", to: "client/settings.yml")
+        loaded = try ClientSettingsFile.load(root)
+        #expect(loaded.settings.serverURL == "https://own.example")
+        #expect(loaded.source(of: "server_url") == .owner(file: ownFile))
+
+        try FileManager.default.removeItem(atPath: ownFile)
         #expect(throws: SettingsError.self) { try ClientSettingsFile.load(root) }
     }
 }

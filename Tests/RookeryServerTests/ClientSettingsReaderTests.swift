@@ -190,6 +190,7 @@ enum SettingsFileGenerator {
         ("queue_max_items", .number), ("queue_max_bytes", .number), ("queue_max_age_days", .number),
         ("system_root", .text), ("enrollment_token", .text), ("update_interval", .number),
         ("allow_commands", .flag), ("command_timeout", .number), ("command_max_failures", .number),
+        ("keep_server_url", .flag),
     ]
 
     static func file(_ random: inout SeededRandom) -> String {

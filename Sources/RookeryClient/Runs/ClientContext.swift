@@ -6,6 +6,8 @@ import RookeryCore
 public struct ClientContext: Sendable {
     public let root: InstallRoot
     public let settings: ClientSettings
+    /// Where each of `settings` came from (release, owner, default), for `status`.
+    public let settingSources: SourcedClientSettings
     /// Why the settings files were refused, while the device runs on its last good settings
     /// (see `DeviceSettings`); the next collection carries it to the server.
     public let settingsProblem: String?
@@ -18,7 +20,8 @@ public struct ClientContext: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         log = ClientLog(path: root.clientState + "/client.log", echoWarnings: interactive)
         let loaded = try DeviceSettings.load(root, log: log)
-        settings = loaded.settings
+        settings = loaded.settings.settings
+        settingSources = loaded.settings
         settingsProblem = loaded.problem
         openPGP = OpenPGP(homeDirectory: root.clientGnuPGHome)
     }
@@ -51,7 +54,7 @@ public struct ClientContext: Sendable {
     /// The pinned CA file: there, or listed in the installed release's manifest. A pin the release
     /// carries but the disk lost is still passed on, so libcurl fails to load it and the device
     /// stops, rather than trusting the system's CAs in its place.
-    var pinnedCA: String? {
+    public var pinnedCA: String? {
         if FileManager.default.fileExists(atPath: root.clientServerCA) { return root.clientServerCA }
         let manifest = FileManager.default.contents(atPath: root.clientManifest).flatMap { try? ReleaseManifest.decode($0) }
         return manifest?.files.contains { $0.path == "client/server-ca.pem" } == true ? root.clientServerCA : nil

@@ -6,7 +6,7 @@ import RookeryCore
 /// next collection. Stopping would leave the device silent, and defaults in their place could
 /// undo what the owner set: a misspelt `allow_commands: false` would turn remote commands on.
 struct DeviceSettings {
-    let settings: ClientSettings
+    let settings: SourcedClientSettings
     /// Why the files were refused (file, line, column and reason, never their content); nil when
     /// they were used.
     let problem: String?
@@ -16,14 +16,15 @@ struct DeviceSettings {
         let files = Files(root)
         do {
             let settings = try ClientSettingsFile.load(root)
-            files.remember(settings, log: log)
+            files.remember(settings.settings, log: log)
             return DeviceSettings(settings: settings, problem: nil)
         } catch let refusal as SettingsError {
             guard let lastGood = files.lastGood() else {
                 throw SettingsError("\(refusal); there are no earlier settings to run on, so nothing runs until it is fixed")
             }
             files.note(refusal.description, log: log)
-            return DeviceSettings(settings: lastGood, problem: refusal.description)
+            return DeviceSettings(settings: SourcedClientSettings(settings: lastGood, allFrom: .lastGood(file: files.lastGoodPath)),
+                                  problem: refusal.description)
         }
     }
 

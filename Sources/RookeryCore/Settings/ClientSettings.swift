@@ -23,6 +23,9 @@ public struct ClientSettings: Codable, Sendable {
     public var commandTimeout: Int = 300
     /// A command that fails this many times is removed and reported as given up.
     public var commandMaxFailures: Int = 3
+    /// The owner's `server_url` wins over the release's: this device stays where its owner
+    /// points it, whatever releases say (see `ClientSettingsFile.load`).
+    public var keepServerURL: Bool = false
 
     public init() {}
 
@@ -36,6 +39,7 @@ public struct ClientSettings: Codable, Sendable {
         case systemRoot = "system_root", enrollmentToken = "enrollment_token"
         case updateInterval = "update_interval", allowCommands = "allow_commands"
         case commandTimeout = "command_timeout", commandMaxFailures = "command_max_failures"
+        case keepServerURL = "keep_server_url"
     }
 
     /// Settings read before this file (a release's `client/release.yml`), passed in the decoder's
@@ -61,5 +65,6 @@ public struct ClientSettings: Codable, Sendable {
         allowCommands = try c.decodeIfPresent(Bool.self, forKey: .allowCommands) ?? d.allowCommands
         commandTimeout = try c.decodeIfPresent(Int.self, forKey: .commandTimeout) ?? d.commandTimeout
         commandMaxFailures = try c.decodeIfPresent(Int.self, forKey: .commandMaxFailures) ?? d.commandMaxFailures
+        keepServerURL = try c.decodeIfPresent(Bool.self, forKey: .keepServerURL) ?? d.keepServerURL
     }
 }

@@ -5,21 +5,43 @@ import FoundationEssentials
 /// excerpt of it, since these files hold the enrollment token and the messages reach cron mail and
 /// the client's log.
 public enum ClientSettingsFile {
-    /// A device's settings: the installed release's `client/release.yml` (server URL, enrollment
-    /// token, ...), then the device's own `client/settings.yml` over it, which releases never
-    /// touch. Either may be missing, not both.
-    public static func load(_ root: InstallRoot) throws -> ClientSettings {
+    /// A device's settings: the release-managed `client/release.yml` (the installed release's,
+    /// or before the first release the install root's), then the device owner's
+    /// `client/settings.yml` over it, which releases never touch. Either may be missing, not both.
+    ///
+    /// The owner's file wins for every key but `server_url`: where the server is belongs to the
+    /// release, so the admin can move every device with a new release, and an owner's
+    /// `server_url` counts only while no release names one, or with `keep_server_url: true`.
+    /// Devices set up before client-setup.sh wrote the URL into `client/release.yml` carry it in
+    /// `client/settings.yml`; this is what moves them with the next release (docs/ports.md).
+    public static func load(_ root: InstallRoot) throws -> SourcedClientSettings {
         let fm = FileManager.default
         let releaseFile = root.clientReleaseSettings, ownFile = root.clientSettings
         guard fm.fileExists(atPath: releaseFile) || fm.fileExists(atPath: ownFile) else {
             throw SettingsError("cannot read settings file \(ownFile); create it from the .template beside it")
         }
-        var settings = ClientSettings()
-        for file in [releaseFile, ownFile] where fm.fileExists(atPath: file) {
-            settings = try load(from: file, over: settings)
+        var sourced = SourcedClientSettings()
+        var releaseURL: String?
+        if fm.fileExists(atPath: releaseFile) {
+            let (settings, keys) = try layer(from: releaseFile, over: sourced.settings)
+            sourced.settings = settings
+            sourced.record(keys, from: .release(file: releaseFile))
+            if keys.contains(serverURLKey) { releaseURL = settings.serverURL }
         }
-        return settings
+        if fm.fileExists(atPath: ownFile) {
+            let (settings, keys) = try layer(from: ownFile, over: sourced.settings)
+            sourced.settings = settings
+            sourced.record(keys.filter { $0 != serverURLKey || releaseURL == nil || settings.keepServerURL },
+                           from: .owner(file: ownFile))
+            if let releaseURL, keys.contains(serverURLKey), !settings.keepServerURL {
+                sourced.settings.serverURL = releaseURL
+                sourced.markSetAside(serverURLKey)
+            }
+        }
+        return sourced
     }
+
+    static let serverURLKey = ClientSettings.CodingKeys.serverURL.rawValue
 
     /// A setting's line as releases write it (`client/release.yml`): `key: "value"`, quoted and
     /// escaped so that the client reads back exactly `value`, whatever characters it holds.
@@ -29,17 +51,26 @@ public enum ClientSettingsFile {
 
     /// The settings in the file at `path`; what it leaves out keeps its value in `base`.
     public static func load(from path: String, over base: ClientSettings = ClientSettings()) throws -> ClientSettings {
+        try layer(from: path, over: base).settings
+    }
+
+    /// The settings in the file at `path` over `base`, and the keys the file sets.
+    private static func layer(from path: String, over base: ClientSettings) throws -> (settings: ClientSettings, keys: [String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SettingsError("cannot read settings file \(path); create it from the .template beside it")
         }
         guard let text = String(validating: data, as: UTF8.self) else {
             throw SettingsError("invalid settings in \(path): not UTF-8 text")
         }
-        return try decode(text, source: path, over: base)
+        return try decodeLayer(text, source: path, over: base)
     }
 
     /// The settings in `text`, as if read from the file `source` (which errors name).
     public static func decode(_ text: String, source: String, over base: ClientSettings = ClientSettings()) throws -> ClientSettings {
+        try decodeLayer(text, source: source, over: base).settings
+    }
+
+    private static func decodeLayer(_ text: String, source: String, over base: ClientSettings) throws -> (settings: ClientSettings, keys: [String]) {
         let mapping: FlatMapping
         do {
             mapping = try FlatMapping(text: text)
@@ -47,7 +78,8 @@ public enum ClientSettingsFile {
             throw refusal(source, error.place, error.reason)
         }
         do {
-            return try ClientSettings(from: FlatMappingDecoder(mapping: mapping, userInfo: [ClientSettings.baseKey: base]))
+            let settings = try ClientSettings(from: FlatMappingDecoder(mapping: mapping, userInfo: [ClientSettings.baseKey: base]))
+            return (settings, mapping.entries.map(\.key))
         } catch let refused as SettingRefusal {
             let entry = mapping.entries.first { $0.key == refused.codingPath.last?.stringValue }
             throw refusal(source, entry?.keyPlace, refused.reason)

@@ -39,6 +39,12 @@ public struct DeviceAdmin: Sendable {
         try await store.devices(in: state)
     }
 
+    /// Accepted devices whose latest submission came in on `port`: those a server that stopped
+    /// listening there would lose.
+    public func devices(reportingOn port: Int) async throws -> [Device] {
+        try await store.acceptedDevices(reportingOn: port)
+    }
+
     public func document(of device: Device) async throws -> JSONValue? {
         try await store.latestDocument(fingerprint: device.fingerprint)
     }

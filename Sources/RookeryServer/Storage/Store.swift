@@ -10,6 +10,8 @@ public protocol Store: IssueStore, SecretKeepingStore {
     func devices(named nameOrFingerprint: String) async throws -> [Device]
     func devices(in state: DeviceState?) async throws -> [Device]
     func deviceCount(in state: DeviceState) async throws -> Int
+    /// Accepted devices whose latest submission came in on `port`, by hostname.
+    func acceptedDevices(reportingOn port: Int) async throws -> [Device]
     /// Records a newly enrolling device in one transaction, so two clones enrolling at the same
     /// moment still see each other: flags it when another key uses its hostname (compared by
     /// `Device.clashName`) or machine id, or when its key was revoked and then forgotten, and
