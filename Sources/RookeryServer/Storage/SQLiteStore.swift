@@ -6,9 +6,6 @@ import RookeryCore
 public final class SQLiteStore: Store {
     let pool: DatabasePool
 
-    /// The writer connection's page cache (readers keep SQLite's default of 2 MB each).
-    static let writerCacheKiB = 32 * 1024
-
     public init(path: String) throws {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -18,12 +15,7 @@ public final class SQLiteStore: Store {
         // Bytes freed by any write are zeroed, so a value that was replaced (a secret that arrived
         // in clear, a pruned history row) does not linger in free pages. Debian builds SQLite
         // with this on; other builds may not.
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-            // The one writer rewrites each submitting device's document pages and index leaves;
-            // with SQLite's default 2 MB cache it reads most of them back from the file first.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)") }
-        }
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
         pool = try DatabasePool(path: path, configuration: config)
         try SQLiteMigrations.migrator.migrate(pool)
     }
