@@ -113,6 +113,30 @@ import Testing
         #expect(try await reader.latestDocument(fingerprint: device)?["plugins"]?["l0"] == .string("c"))
     }
 
+    /// A device's history is pruned to its length once a tenth of it was added since the last
+    /// prune (finding the rows beyond the length walks them all): it never holds more than
+    /// that tenth beyond its length, and always its newest rows.
+    @Test func historyIsPrunedToItsLengthInSteps() async throws {
+        let device = try await acceptedDevices(1)[0]
+        let policy = HistoryPolicy(rowsPerDevice: 30)
+        let step = SQLiteStore.pruneStep(30)
+        #expect(step == 3)
+        var counts: [Int] = []
+        for index in 0..<60 {
+            // One changed leaf each: one history row.
+            #expect(try await store.store(Self.submission(device, "s\(index)"), history: policy) == .stored)
+            let ids = try await reader.pool.read { db in
+                try Int64.fetchAll(db, sql: "SELECT id FROM changes WHERE fingerprint = ? ORDER BY id DESC", arguments: [device])
+            }
+            counts.append(ids.count)
+            #expect(ids.count <= 30 + step - 1, "after submission \(index)")
+            #expect(ids.count >= min(index + 1, 30), "after submission \(index)")
+            let newest = try await reader.history(fingerprint: device, limit: 1)
+            #expect(newest.first?.new == .string("s\(index)"), "the newest row is kept")
+        }
+        #expect(counts.contains(30) && counts.contains(32), "pruned to 30 and grown back between prunes: \(counts)")
+    }
+
     @Test func eachItemOfABatchKeepsItsOwnOutcome() async throws {
         let devices = try await acceptedDevices(4)
         let (good, revoked, corrupt) = (devices[0], devices[1], devices[2])

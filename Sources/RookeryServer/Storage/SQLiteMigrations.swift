@@ -187,6 +187,14 @@ enum SQLiteMigrations {
                 CREATE INDEX device_renames_device ON device_renames(fingerprint, id);
                 """)
         }
+        migrator.registerMigration("v8-history-prune-schedule") { db in
+            // History rows a device added since its history was last pruned to its length
+            // (see `SQLiteStore.pruneHistoryIfDue`); every row already there counts.
+            try db.execute(sql: """
+                ALTER TABLE devices ADD COLUMN history_unpruned INTEGER NOT NULL DEFAULT 0;
+                UPDATE devices SET history_unpruned = (SELECT count(*) FROM changes WHERE changes.fingerprint = devices.fingerprint);
+                """)
+        }
         return migrator
     }
 }

@@ -229,21 +229,34 @@ public final class SQLiteStore: Store {
                 INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
                 """).execute(arguments: [submission.fingerprint, change.path, change.old, change.new, receivedAt])
         }
-        // Only new rows can push a device's history over its length.
-        if !write.changes.isEmpty { try pruneHistory(of: submission.fingerprint, keeping: history.rowsPerDevice, in: db) }
         try db.cachedStatement(sql: """
             INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
             ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
                 failed_plugins = excluded.failed_plugins
             """).execute(arguments: [submission.fingerprint, write.documentText, receivedAt, write.failedPlugins])
-        try db.cachedStatement(sql: """
+        let unpruned = try Int.fetchOne(db.cachedStatement(sql: """
             UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
-                last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated)
-            WHERE fingerprint = ?
-            """).execute(arguments: [receivedAt, submission.clientRelease, submission.port?.number,
-                             submission.port?.deprecated, submission.fingerprint])
+                last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated),
+                history_unpruned = history_unpruned + ?
+            WHERE fingerprint = ? RETURNING history_unpruned
+            """), arguments: [receivedAt, submission.clientRelease, submission.port?.number,
+                              submission.port?.deprecated, write.changes.count, submission.fingerprint]) ?? 0
+        try pruneHistoryIfDue(of: submission.fingerprint, unpruned: unpruned, keeping: history.rowsPerDevice, in: db)
         return .stored
     }
+
+    /// Prunes a device's history to its newest `keeping` rows once `pruneStep(keeping)` rows
+    /// were added since the last prune. Finding the rows beyond `keeping` walks all of the
+    /// device's rows (50,000 by default: milliseconds, in the one writer), so it is not done
+    /// for every submission; between prunes a device keeps up to `keeping + pruneStep` rows.
+    private static func pruneHistoryIfDue(of fingerprint: String, unpruned: Int, keeping: Int, in db: Database) throws {
+        guard unpruned >= pruneStep(keeping) else { return }
+        try pruneHistory(of: fingerprint, keeping: keeping, in: db)
+        try db.cachedStatement(sql: "UPDATE devices SET history_unpruned = 0 WHERE fingerprint = ?").execute(arguments: [fingerprint])
+    }
+
+    /// A tenth of the history's length: the walk costs a tenth of a row per row added.
+    static func pruneStep(_ keeping: Int) -> Int { max(1, keeping / 10) }
 
     /// Drops a device's history rows older than its newest `keeping`.
     private static func pruneHistory(of fingerprint: String, keeping: Int, in db: Database) throws {
