@@ -58,7 +58,8 @@ import Testing
     }
 
     /// The layout is read with the parser's own checks: a text is refused as an old document
-    /// exactly when the parser refuses it or it is not an object.
+    /// exactly when the parser refuses it or it is not an object (duplicate keys: in the
+    /// objects laid out; deeper ones when a member is parsed).
     @Test func theLayoutRefusesWhatTheParserRefuses() {
         var random = SeededRandom(seed: 61206)
         for round in 0..<4000 {

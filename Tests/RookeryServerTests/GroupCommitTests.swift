@@ -113,6 +113,21 @@ import Testing
         #expect(try await reader.latestDocument(fingerprint: device)?["plugins"]?["l0"] == .string("c"))
     }
 
+    /// A write worked out beforehand is used only against the very bytes it was worked out
+    /// against: Swift's `==` takes canonically equivalent strings for equal.
+    @Test func aWriteIsUsedOnlyAgainstTheSameBytes() throws {
+        let submission = Self.submission(String(repeating: "F", count: 40), "x")
+        let composed = "{\"plugins\":{\"l0\":\"\u{E9}\"}}", decomposed = "{\"plugins\":{\"l0\":\"e\u{301}\"}}"
+        #expect(composed == decomposed && Array(composed.utf8) != Array(decomposed.utf8))
+        let write = try SubmissionWrite(submission, replacing: composed)
+        #expect(write.ifStill(composed) != nil)
+        #expect(write.ifStill(decomposed) == nil)
+        #expect(write.ifStill(nil) == nil)
+        let first = try SubmissionWrite(submission, replacing: nil)
+        #expect(first.ifStill(nil) != nil)
+        #expect(first.ifStill(composed) == nil)
+    }
+
     /// A device's history is pruned to its length once a tenth of it was added since the last
     /// prune (finding the rows beyond the length walks them all): it never holds more than
     /// that tenth beyond its length, and always its newest rows.

@@ -12,7 +12,9 @@ public struct JSONLayout: Sendable {
     public let members: [String: Member]
 }
 
-/// A JSON object's text with its layout `levels` deep, checked as the parser checks any text.
+/// A JSON object's text with its layout `levels` deep. Checked as the parser checks any text,
+/// except that duplicate keys are refused only in the objects laid out (deeper ones are checked
+/// when a member is parsed with `value(at:)`, as every member whose bytes differ is).
 public struct JSONText: Sendable {
     public let bytes: [UInt8]
     public let layout: JSONLayout

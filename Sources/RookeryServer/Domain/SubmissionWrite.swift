@@ -45,8 +45,12 @@ public struct SubmissionWrite: Sendable {
     static let comparedLevels = 2
 
     /// This, if it was worked out against `stored`; nil when the document changed since.
+    /// Compared byte for byte: Swift's `==` on strings would take another text whose
+    /// characters are only canonically equivalent (NFC against NFD) for the same.
     public func ifStill(_ stored: String?) -> SubmissionWrite? {
-        basis == stored ? self : nil
+        guard var basis, var stored else { return basis == nil && stored == nil ? self : nil }
+        let same = basis.withUTF8 { old in stored.withUTF8 { now in old.elementsEqual(now) } }
+        return same ? self : nil
     }
 
     /// A leaf as history keeps it: a secret value without its ciphertext (see `SecretValue.historyForm`).

@@ -189,11 +189,9 @@ enum SQLiteMigrations {
         }
         migrator.registerMigration("v8-history-prune-schedule") { db in
             // History rows a device added since its history was last pruned to its length
-            // (see `SQLiteStore.pruneHistoryIfDue`); every row already there counts.
-            try db.execute(sql: """
-                ALTER TABLE devices ADD COLUMN history_unpruned INTEGER NOT NULL DEFAULT 0;
-                UPDATE devices SET history_unpruned = (SELECT count(*) FROM changes WHERE changes.fingerprint = devices.fingerprint);
-                """)
+            // (see `SQLiteStore.pruneHistoryIfDue`). Until now it was pruned at every
+            // submission, so no device is over its length: every count starts at 0.
+            try db.execute(sql: "ALTER TABLE devices ADD COLUMN history_unpruned INTEGER NOT NULL DEFAULT 0")
         }
         return migrator
     }

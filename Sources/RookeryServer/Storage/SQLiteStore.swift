@@ -234,13 +234,16 @@ public final class SQLiteStore: Store {
             ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
                 failed_plugins = excluded.failed_plugins
             """).execute(arguments: [submission.fingerprint, write.documentText, receivedAt, write.failedPlugins])
-        let unpruned = try Int.fetchOne(db.cachedStatement(sql: """
+        try db.cachedStatement(sql: """
             UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
                 last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated),
                 history_unpruned = history_unpruned + ?
-            WHERE fingerprint = ? RETURNING history_unpruned
-            """), arguments: [receivedAt, submission.clientRelease, submission.port?.number,
-                              submission.port?.deprecated, write.changes.count, submission.fingerprint]) ?? 0
+            WHERE fingerprint = ?
+            """).execute(arguments: [receivedAt, submission.clientRelease, submission.port?.number,
+                                     submission.port?.deprecated, write.changes.count, submission.fingerprint])
+        // Read back rather than with RETURNING, which SQLite before 3.35 does not know.
+        let unpruned = try Int.fetchOne(db.cachedStatement(sql: "SELECT history_unpruned FROM devices WHERE fingerprint = ?"),
+                                        arguments: [submission.fingerprint]) ?? 0
         try pruneHistoryIfDue(of: submission.fingerprint, unpruned: unpruned, keeping: history.rowsPerDevice, in: db)
         return .stored
     }
