@@ -95,6 +95,7 @@ public struct SubmissionService: Sendable {
     /// one writer does not have to (see `SubmissionWrite`). Nil when the stored document cannot
     /// be read as one: the writer works it out again, and fails there with the reason.
     private func prepare(_ submission: Submission) async throws -> SubmissionWrite? {
+        try writer.checkRoom()
         let stored = try await store.latestDocumentText(fingerprint: submission.fingerprint)
         return try? SubmissionWrite(submission, replacing: stored)
     }

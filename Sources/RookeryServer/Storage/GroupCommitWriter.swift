@@ -69,12 +69,23 @@ public final class GroupCommitWriter: Sendable {
                 return (!state.draining, filled, false)
             }
             if full {
-                answer.resume(throwing: ProtocolError(.busy, "\(maxQueued) requests wait to be stored; try again later"))
+                answer.resume(throwing: busy)
                 return
             }
             filled?.resume()
             if startDraining { Task { await self.drain() } }
         }
+    }
+
+    /// Throws `busy` when the queue is full, as `commit` would: a caller with work to do before
+    /// it commits (a submission's writes) asks first, so that a stalled disk does not cost every
+    /// request that work only to be turned away.
+    public func checkRoom() throws {
+        guard state.withLock({ $0.queue.count < maxQueued }) else { throw busy }
+    }
+
+    private var busy: ProtocolError {
+        ProtocolError(.busy, "\(maxQueued) requests wait to be stored; try again later")
     }
 
     /// Records a nonce alone; false when it was seen before.
