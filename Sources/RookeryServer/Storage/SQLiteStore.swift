@@ -133,10 +133,7 @@ public final class SQLiteStore: Store {
                 INSERT INTO device_renames (fingerprint, old_hostname, new_hostname, renamed_at) VALUES (?, ?, ?, ?)
                 """, arguments: [fingerprint, rename.oldHostname, rename.newHostname, at])
             // An accepted device could rename itself back and forth forever: keep the newest.
-            try db.execute(sql: """
-                DELETE FROM device_renames WHERE fingerprint = ? AND id <= (
-                    SELECT id FROM device_renames WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-                """, arguments: [fingerprint, fingerprint, DeviceRename.kept])
+            try Self.keepNewest(DeviceRename.kept, of: "device_renames", for: fingerprint, in: db)
             return .renamed(updated, rename)
         }
     }
@@ -202,9 +199,10 @@ public final class SQLiteStore: Store {
     /// `prepared` is used when it was worked out against the document stored now.
     static func store(_ submission: Submission, history: HistoryPolicy, prepared: SubmissionWrite?,
                       in db: Database) throws -> SubmissionOutcome {
-        let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM devices WHERE fingerprint = ?"),
-                                        arguments: [submission.fingerprint])
-        guard state == DeviceState.accepted.rawValue else {
+        let device = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, history_unpruned FROM devices WHERE fingerprint = ?"),
+                                      arguments: [submission.fingerprint])
+        let state: String? = device?["state"]
+        guard state == DeviceState.accepted.rawValue, let device else {
             return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
         }
         // Read in this transaction, so `select` cannot come between the check and the store.
@@ -241,10 +239,9 @@ public final class SQLiteStore: Store {
             WHERE fingerprint = ?
             """).execute(arguments: [receivedAt, submission.clientRelease, submission.port?.number,
                                      submission.port?.deprecated, write.changes.count, submission.fingerprint])
-        // Read back rather than with RETURNING, which SQLite before 3.35 does not know.
-        let unpruned = try Int.fetchOne(db.cachedStatement(sql: "SELECT history_unpruned FROM devices WHERE fingerprint = ?"),
-                                        arguments: [submission.fingerprint]) ?? 0
-        try pruneHistoryIfDue(of: submission.fingerprint, unpruned: unpruned, keeping: history.rowsPerDevice, in: db)
+        let unpruned: Int = device["history_unpruned"]
+        try pruneHistoryIfDue(of: submission.fingerprint, unpruned: unpruned + write.changes.count,
+                              keeping: history.rowsPerDevice, in: db)
         return .stored
     }
 
@@ -254,18 +251,19 @@ public final class SQLiteStore: Store {
     /// for every submission; between prunes a device keeps up to `keeping + pruneStep` rows.
     private static func pruneHistoryIfDue(of fingerprint: String, unpruned: Int, keeping: Int, in db: Database) throws {
         guard unpruned >= pruneStep(keeping) else { return }
-        try pruneHistory(of: fingerprint, keeping: keeping, in: db)
+        try keepNewest(keeping, of: "changes", for: fingerprint, in: db)
         try db.cachedStatement(sql: "UPDATE devices SET history_unpruned = 0 WHERE fingerprint = ?").execute(arguments: [fingerprint])
     }
 
     /// A tenth of the history's length: the walk costs a tenth of a row per row added.
     static func pruneStep(_ keeping: Int) -> Int { max(1, keeping / 10) }
 
-    /// Drops a device's history rows older than its newest `keeping`.
-    private static func pruneHistory(of fingerprint: String, keeping: Int, in db: Database) throws {
+    /// Drops a device's rows of `table` (history, renames; always a name written here) older
+    /// than its newest `keeping`.
+    private static func keepNewest(_ keeping: Int, of table: String, for fingerprint: String, in db: Database) throws {
         try db.cachedStatement(sql: """
-            DELETE FROM changes WHERE fingerprint = ? AND id <= (
-                SELECT id FROM changes WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+            DELETE FROM \(table) WHERE fingerprint = ? AND id <= (
+                SELECT id FROM \(table) WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
             """).execute(arguments: [fingerprint, fingerprint, max(0, keeping)])
     }
 
