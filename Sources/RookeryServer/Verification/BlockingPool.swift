@@ -2,8 +2,8 @@ import NIOPosix
 
 /// Runs blocking work (every GPGME call waits for a gpg process) on a fixed set of threads of its
 /// own, NIO's `NIOThreadPool`, away from the event loops and from Swift's cooperative pool: a
-/// flood of work queues up here instead of pinning shared threads. What bounds that queue is in
-/// front of it: the unverified-request budget and the connection caps (docs/security.md).
+/// flood of work queues up here instead of pinning shared threads. The queue holds at most one
+/// job per request in flight, which the connection caps bound (docs/security.md).
 ///
 /// A class around the pool because `NIOThreadPool` must be shut down before it goes away, and
 /// its owners (`ServerContext`, `EndpointAuthenticator`) are values that cannot do that.
