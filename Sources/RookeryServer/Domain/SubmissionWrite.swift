@@ -49,7 +49,7 @@ public struct SubmissionWrite: Sendable {
     /// characters are only canonically equivalent (NFC against NFD) for the same.
     public func ifStill(_ stored: String?) -> SubmissionWrite? {
         guard var basis, var stored else { return basis == nil && stored == nil ? self : nil }
-        let same = basis.withUTF8 { old in stored.withUTF8 { now in old.elementsEqual(now) } }
+        let same = basis.withUTF8 { old in stored.withUTF8 { now in JSONText.sameBytes(old, now) } }
         return same ? self : nil
     }
 

@@ -14,6 +14,9 @@ public struct VerifiedRequest: Sendable {
     public let device: Device?
     /// For a first enrollment: the verified key, exported alone.
     public let verifiedPublicKey: String?
+    /// For a submission: the device's document as stored when its key was looked up (nil when
+    /// it has none), what its writes are worked out against first (see `SubmissionWrite`).
+    public var storedDocument: String? = nil
 
     /// The body read as `M`, the message of this request's endpoint; a body the endpoint cannot
     /// use is refused as `malformed`.
@@ -72,7 +75,10 @@ public struct RequestVerifier: Sendable {
         let envelope = try await pool.run(overBodyOf: body.count) {
             try Envelope(scanning: body, for: endpoint, limits: limits)
         }
-        let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce)
+        // A submission's stored document is read with its key, in one read: a device's document
+        // is bounded as its bodies are (see docs/security.md), and read only for accepted keys.
+        let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce,
+                                                  withDocument: endpoint == .submit)
         let device = lookup.device
         try Self.checkState(of: device, for: endpoint)
         let signature = try Self.decodeSignature(signatureHeader)
@@ -126,7 +132,8 @@ public struct RequestVerifier: Sendable {
         let fields = endpoint == .enroll ? envelope.fields
             : try await pool.run(overBodyOf: body.count) { try Self.parseWhole(body, limits: limits) }
         return VerifiedRequest(endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
-                               host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey)
+                               host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey,
+                               storedDocument: lookup.document)
     }
 
     /// The body as a tree, now that a known device signed it.
