@@ -33,10 +33,12 @@ public struct SubmissionService: Sendable {
         do { try documentLimits.check(.object(document)) } catch let violation as DocumentLimits.Violation {
             throw ProtocolError(.malformed, violation.description)
         }
+        let withheld = Self.withholdingClearSecrets(.object(document), selectors: selectors)
         return Submission(
             fingerprint: request.fingerprint, submissionID: message.submissionID,
-            document: Self.withholdingClearSecrets(.object(document), selectors: selectors), receivedAt: now,
-            clientRelease: message.release, port: port, secretSelectors: selectors)
+            document: withheld.document, receivedAt: now, clientRelease: message.release, port: port,
+            secretSelectors: selectors,
+            pluginsText: withheld.untouched ? request.request.canonicalText(of: "plugins") : nil)
     }
 
     /// Group commit (issue 15): the request's nonce is recorded with its document, in one
@@ -120,7 +122,9 @@ public struct SubmissionService: Sendable {
     /// clear (from a device that has not learned the selector yet) is withheld before anything is
     /// stored, and so is a secret-shaped value elsewhere (a device's own invention, or a path
     /// deselected since), which nobody could read and which would count as encrypted.
-    private static func withholdingClearSecrets(_ document: JSONValue, selectors: [SecretSelector]) -> JSONValue {
+    /// `untouched`: nothing was withheld (there are no selectors and no strays).
+    private static func withholdingClearSecrets(_ document: JSONValue,
+                                                selectors: [SecretSelector]) -> (document: JSONValue, untouched: Bool) {
         var sealed = selectors.isEmpty ? document
             : SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil).seal(document).document
         var strays: [[String]] = []
@@ -128,6 +132,6 @@ public struct SubmissionService: Sendable {
             if value.message != nil, !selectors.contains(where: { $0.components == path }) { strays.append(path) }
         }
         for path in strays { sealed = sealed.replacing(at: path, with: SecretValue.withheld.json) }
-        return sealed
+        return (sealed, selectors.isEmpty && strays.isEmpty)
     }
 }
