@@ -44,7 +44,8 @@ struct RookeryClientCommand: ParsableCommand {
     /// (`ErrorKind`) decides the code. Only usage errors show a usage line (ArgumentParser's).
     static func report(_ error: any Error) -> Never {
         switch error {
-        case is ValidationError, is ExitCode, is CleanExit:
+        // Help asked for (`--help` returns a command whose run throws it), and usage errors.
+        case _ where exitCode(for: error) == .success, is ValidationError, is ExitCode:
             exit(withError: error)
         default:
             StandardStream.error.write(ErrorReport.text(error))

@@ -45,6 +45,9 @@ struct RookeryCommand: AsyncParsableCommand {
     /// shows usage. A setting of server/settings.yml is said with its file and line.
     static func report(_ error: any Error, from command: any ParsableCommand.Type) -> Never {
         switch error {
+        case _ where exitCode(for: error) == .success:
+            // Help asked for: `--help` parses as a command whose run throws it.
+            exit(withError: error)
         case let usage as ValidationError:
             // Worded as ArgumentParser words the usage errors it finds itself.
             let names = commandNames(to: command) ?? [configuration.commandName ?? "rookery"]
