@@ -17,7 +17,7 @@ struct RookeryClientCommand: ParsableCommand {
             The install root is $ROOKERY_HOME, or the directory above the one holding this binary.
             Settings: <root>/client/settings.yml. State, queue and keys: <root>/var/client/.
             Exit codes: 0 success, 1 failure, 3 server unreachable or refused (not cron: it logs that and exits 0), \
-            4 no such plugin, 64 usage error or settings that cannot be read, 74 a file of the device's state \
+            64 usage error or settings that cannot be read, 74 a file of the device's state \
             that cannot be read or written (docs/operations.md, Exit codes).
             """,
         subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
