@@ -37,7 +37,8 @@ struct RookeryClientCommand: ParsableCommand {
         do { try command.run() } catch { report(error) }
     }
 
-    /// ArgumentParser's own messages start as ours do (`ErrorReport`).
+    /// ArgumentParser's own messages start as ours do (`ErrorReport`), through its hook for that
+    /// (underscored: experimental; Package.resolved pins the version that has it).
     static var _errorPrefix: String { ErrorReport.prefix }
 
     /// The one place the client's errors become messages and exit codes: each error's kind

@@ -1,6 +1,5 @@
 import ArgumentParser
 import RookeryCore
-import RookeryServer
 
 /// An error a command finds itself (the libraries' errors carry their own kind): a message, its
 /// kind (which decides the exit code, see `ErrorKind`) and what to do next.

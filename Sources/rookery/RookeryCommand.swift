@@ -20,7 +20,8 @@ struct RookeryCommand: AsyncParsableCommand {
                       ConfigurePortsCommand.self, SecretKeepingCommand.self, VerifyWorkerCommand.self,
                       EnrollmentCheckCommand.self])
 
-    /// ArgumentParser's own messages start as ours do (`ErrorReport`).
+    /// ArgumentParser's own messages start as ours do (`ErrorReport`), through its hook for that
+    /// (underscored: experimental; Package.resolved pins the version that has it).
     static var _errorPrefix: String { ErrorReport.prefix }
 
     /// ArgumentParser's own `main`, but with the errors of `run` reported by `report`.
