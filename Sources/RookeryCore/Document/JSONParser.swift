@@ -4,9 +4,10 @@
 /// bytes, no Codable machinery) and careful with hostile input: nesting is limited, duplicate
 /// keys are refused (two parsers must never disagree on what a signed body says), invalid UTF-8
 /// and unescaped control characters are refused, and nothing may follow the value.
-public struct JSONParseError: Error, CustomStringConvertible, Sendable {
+public struct JSONParseError: KindedError, Sendable {
     public let offset: Int
     public let reason: String
+    public var kind: ErrorKind { .input }
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
