@@ -10,7 +10,7 @@ final class BenchScratch {
 
     init() throws {
         var template = Array("/tmp/rkb-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SettingsError("cannot make a scratch directory in /tmp") }
+        guard let made = mkdtemp(&template) else { throw AtomicFile.posixError("cannot make a scratch directory in /tmp") }
         path = String(cString: made)
     }
 

@@ -24,7 +24,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parameters = ClientParameters(context: try openServerContext())
-            let (device, values) = try await runAdmin { try await parameters.list(host) }
+            let (device, values) = try await parameters.list(host)
             if json {
                 let fields = values.mapValues { JSONValue.array($0.map(JSONValue.string)) }
                 print(JSONValue.object(["hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
@@ -45,7 +45,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parameters = ClientParameters(context: try openServerContext())
-            let device = try await runAdmin { try await parameters.set(host, name, values: values) }
+            let device = try await parameters.set(host, name, values: values)
             print("set \(name) on \(device.hostname)")
         }
     }
@@ -58,7 +58,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parameters = ClientParameters(context: try openServerContext())
-            let device = try await runAdmin { try await parameters.unset(host, name, values: values) }
+            let device = try await parameters.unset(host, name, values: values)
             print("unset \(name)\(values.isEmpty ? "" : " " + values.joined(separator: " ")) on \(device.hostname)")
         }
     }

@@ -49,7 +49,7 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             serverURL: url, enrollmentToken: settings.clientEnrollmentToken,
             caFile: settings.clientCAFile.isEmpty ? nil : context.root.resolve(settings.clientCAFile),
             signingKey: try context.signingKey())
-        let record = try await runAdmin { try await context.releases.publish { try await builder.build(number: $0) } }
+        let record = try await context.releases.publish { try await builder.build(number: $0) }
         if json {
             print(ReleaseFormatter.json([record]))
         } else {

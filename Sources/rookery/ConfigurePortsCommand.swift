@@ -13,7 +13,9 @@ struct ConfigurePortsCommand: ParsableCommand {
             and its key go to server/tls/port-PORT.pem and .key. `client` sets what the next \
             bin/client_release carries: the URL devices use and the CA they pin (a copy in \
             server/tls/client-ca.pem). See docs/ports.md and docs/certificates.md.
-            Exit codes: 0 done, 1 failure (nothing changed), 64 usage error.
+            Exit codes (nothing changed unless 0): 0 done, 1 failure, 4 no such port, 5 a port devices \
+            still report on or a pinned certificate without --force, 64 usage error or settings that cannot \
+            be used, 65 a certificate refused, 74 a file that cannot be written.
             """,
         subcommands: [Show.self, Add.self, Remove.self, SetPort.self, Client.self],
         defaultSubcommand: Show.self)
@@ -58,7 +60,11 @@ struct PortOptions: ParsableArguments {
                 .stageSelfSigned(port: port.number, names: selfSignedNames, validDays: validDays ?? 825)
             port.tls = staged?.files
         }
-        if let tls = staged?.staged ?? port.tls { _ = try ServerTLS.configuration(port: port.number, files: tls, root: root) }
+        if let tls = staged?.staged ?? port.tls {
+            // What the server would refuse in its settings is, here, a file the admin gave.
+            do { _ = try ServerTLS.configuration(port: port.number, files: tls, root: root) }
+            catch let refusal as SettingsError { throw AdminError.input(refusal.description) }
+        }
         return staged
     }
 }
@@ -76,7 +82,7 @@ extension ConfigurePortsCommand {
 
         func run() throws {
             let root = InstallRoot.fromEnvironment()
-            let settings = try runSettings { try PortsFile(root: root).read() }
+            let settings = try PortsFile(root: root).read()
             print(json ? PortsFormatter.json(settings, root: root) : PortsFormatter.text(settings, root: root))
         }
     }
@@ -124,31 +130,28 @@ extension ConfigurePortsCommand {
         func run() async throws {
             let root = InstallRoot.fromEnvironment()
             if !force { try await refuseWhileDevicesReport() }
-            try runSettings {
-                try PortsFile(root: root).change { ports in
-                    guard ports.contains(where: { $0.number == port }) else { throw SettingsError("port \(port) is not configured") }
-                    ports.removeAll { $0.number == port }
-                }
+            try PortsFile(root: root).change { ports in
+                guard ports.contains(where: { $0.number == port }) else { throw AdminError.notFound("port \(port) is not configured", hint: "bin/configure_ports show lists them") }
+                ports.removeAll { $0.number == port }
             }
             print("removed port \(port); restart the server. Devices still using it will fail to reach the server; "
                   + "`bin/issues list --issue-name deprecated-port` names those still on deprecated ports")
         }
 
-        /// Exit 1 with the devices' count and names while any accepted device's latest submission
-        /// came in on the port: removing it would cut them off, and a device that cannot reach the
-        /// server takes no release or patch that could move it.
+        /// A conflict naming the devices while any accepted device's latest submission came in on
+        /// the port: removing it would cut them off, and a device that cannot reach the server
+        /// takes no release or patch that could move it.
         private func refuseWhileDevicesReport() async throws {
             let devices = try await DeviceAdmin(context: openServerContext()).devices(reportingOn: port)
             guard !devices.isEmpty else { return }
             let shown = devices.prefix(Self.namesShown).map(\.hostname).joined(separator: ", ")
             let more = devices.count > Self.namesShown ? " and \(devices.count - Self.namesShown) more" : ""
-            printError("""
+            throw AdminError.conflict("""
                 \(devices.count) accepted device\(devices.count == 1 ? "" : "s") still report\(devices.count == 1 ? "s" : "") on port \(port) \
                 (\(shown)\(more)); removing it would cut them off. Move them first (docs/ports.md: a release whose \
                 URL names the new port); once the port is deprecated, `bin/issues list --issue-name deprecated-port` \
-                names those left after each audit. `--force` removes the port anyway
-                """)
-            throw ExitCode.failure
+                names those left after each audit
+                """, hint: "`--force` removes the port anyway")
         }
 
         private static let namesShown = 10
@@ -168,53 +171,38 @@ struct PortEdit {
         let file = PortsFile(root: root)
         var staged: ServerCertificateFiles.StagedPair?
         defer { staged?.discard() }
-        try runSettings {
-            let pinned = ServerCertificateFiles.pinnedFingerprints(try file.read(), root: root)
-            try file.change { ports in
-                let index = try slot(in: &ports)
-                if options.newCertificate, !options.force { try refuseIfPinned(ports[index], pinned: pinned, root: root) }
-                staged = try options.apply(to: &ports[index], root: root)
-            }
-            try staged?.commit()
+        let pinned = ServerCertificateFiles.pinnedFingerprints(try file.read(), root: root)
+        try file.change { ports in
+            let index = try slot(in: &ports)
+            if options.newCertificate, !options.force { try refuseIfPinned(ports[index], pinned: pinned, root: root) }
+            staged = try options.apply(to: &ports[index], root: root)
         }
+        try staged?.commit()
     }
 
     /// Where the port is in `ports`: appended when adding, found when setting.
     private func slot(in ports: inout [PortSettings]) throws -> Int {
         let existing = ports.firstIndex { $0.number == port }
         if adding {
-            guard existing == nil else { throw SettingsError("port \(port) is already configured; change it with set") }
+            guard existing == nil else { throw AdminError.conflict("port \(port) is already configured; change it with set") }
             ports.append(PortSettings(number: port))
             return ports.count - 1
         }
-        guard let existing else { throw SettingsError("port \(port) is not configured; add it with add") }
+        guard let existing else { throw AdminError.notFound("port \(port) is not configured; add it with add") }
         return existing
     }
 
     private func refuseIfPinned(_ current: PortSettings, pinned: Swift.Set<String>, root: InstallRoot) throws {
         guard let tls = current.tls, let serving = try? CertificateInfo.read(pemFile: root.resolve(tls.certificate)),
               serving.contains(where: { pinned.contains($0.sha256Fingerprint) }) else { return }
-        throw SettingsError("""
-            client releases pin the certificate port \(port) serves now: devices that pin only it would refuse the new one. \
-            Follow docs/certificates.md (RENEWING A PINNED CERTIFICATE), or give --force
-            """)
+        throw AdminError.conflict("""
+            client releases pin the certificate port \(port) serves now: devices that pin only it would refuse the new one
+            """, hint: "follow docs/certificates.md (RENEWING A PINNED CERTIFICATE), or give --force")
     }
 }
 
 func checkPortNumber(_ port: Int) throws {
     guard (1...65535).contains(port) else { throw ValidationError("a port is a number from 1 to 65535") }
-}
-
-/// Runs a settings change; a SettingsError or CertificateError fails the command (exit 1).
-@discardableResult
-func runSettings<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as SettingsError {
-        throw CommandFailure.failed(error.description)
-    } catch let error as CertificateError {
-        throw CommandFailure.failed(error.description)
-    }
 }
 
 extension ConfigurePortsCommand {
@@ -244,28 +232,30 @@ extension ConfigurePortsCommand {
         func run() throws {
             let root = InstallRoot.fromEnvironment()
             let file = PortsFile(root: root)
-            try runSettings {
-                let settings = try file.read()
-                let sources = try caFile.map(absolutePath) + caFromPort.map { try Self.certificate(ofPort: $0, in: settings, root: root) }
-                var changes: [String: String] = [:]
-                if let url { changes["client_server_url"] = url }
-                if noCA { changes["client_ca_file"] = "" }
-                guard !sources.isEmpty else { return try file.set(changes) }
-                let bundle = try ServerCertificateFiles(root: root).stageClientBundle(from: sources)
-                defer { unlink(root.resolve(bundle.path) + ".new") }
-                changes["client_ca_file"] = bundle.path
-                try file.set(changes)
-                try bundle.commit()
-                print("devices of the next release pin \(bundle.count) certificate(s) in \(bundle.path)")
-            }
+            try updateSettings(file, root: root)
             print("run bin/client_release to publish a release that carries this")
+        }
+
+        private func updateSettings(_ file: PortsFile, root: InstallRoot) throws {
+            let settings = try file.read()
+            let sources = try caFile.map(absolutePath) + caFromPort.map { try Self.certificate(ofPort: $0, in: settings, root: root) }
+            var changes: [String: String] = [:]
+            if let url { changes["client_server_url"] = url }
+            if noCA { changes["client_ca_file"] = "" }
+            guard !sources.isEmpty else { return try file.set(changes) }
+            let bundle = try ServerCertificateFiles(root: root).stageClientBundle(from: sources)
+            defer { unlink(root.resolve(bundle.path) + ".new") }
+            changes["client_ca_file"] = bundle.path
+            try file.set(changes)
+            try bundle.commit()
+            print("devices of the next release pin \(bundle.count) certificate(s) in \(bundle.path)")
         }
 
         static func certificate(ofPort port: Int, in settings: ServerSettings, root: InstallRoot) throws -> String {
             guard let configured = settings.listeningPorts.first(where: { $0.number == port }) else {
-                throw SettingsError("port \(port) is not configured")
+                throw AdminError.notFound("port \(port) is not configured", hint: "bin/configure_ports show lists them")
             }
-            guard let tls = configured.tls else { throw SettingsError("port \(port) serves plain HTTP: it has no certificate to pin") }
+            guard let tls = configured.tls else { throw AdminError.input("port \(port) serves plain HTTP: it has no certificate to pin") }
             return root.resolve(tls.certificate)
         }
     }

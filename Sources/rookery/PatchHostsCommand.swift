@@ -32,20 +32,21 @@ struct PatchHostsCommand: AsyncParsableCommand {
         case ("add", 2):
             guard let bits = Int(mode, radix: 8) else { throw ValidationError("--mode \(mode) is not octal") }
             guard let content = FileManager.default.contents(atPath: paths[1]) else {
-                throw CommandFailure.unusable("cannot read \(paths[1])")
+                throw CommandFailure(.io, "cannot read \(paths[1])")
             }
-            let queued = try await runAdmin { try await admin.write(hosts: host, target: paths[0], content: content, mode: bits) }
+            let queued = try await admin.write(hosts: host, target: paths[0], content: content, mode: bits)
             PatchFormatter.printQueued(queued, json: json)
         case ("remove", 1):
-            let queued = try await runAdmin { try await admin.remove(hosts: host, target: paths[0]) }
+            let queued = try await admin.remove(hosts: host, target: paths[0])
             PatchFormatter.printQueued(queued, json: json)
         case ("list", 0):
-            let listed = try await runAdmin { try await admin.list(hosts: host, includeFinished: all) }
+            let listed = try await admin.list(hosts: host, includeFinished: all)
             print(json ? PatchFormatter.json(listed.patches) : PatchFormatter.table(listed))
         case ("cancel", 1):
-            let cancelled = try await runAdmin { try await admin.cancel(hosts: host, target: paths[0]) }
+            let cancelled = try await admin.cancel(hosts: host, target: paths[0])
             guard !cancelled.isEmpty else {
-                throw CommandFailure.failed("no pending patch for \(paths[0]) on \(host.joined(separator: ", "))")
+                throw CommandFailure(.notFound, "no pending patch for \(paths[0]) on \(host.joined(separator: ", "))",
+                                     hint: "bin/patch_hosts --host HOST list shows what is pending")
             }
             for device in cancelled { print("cancelled \(paths[0]) on \(device.hostname)") }
         default:
@@ -75,7 +76,7 @@ struct ClientCommandCommand: AsyncParsableCommand {
         let script: Data
         switch (file, command) {
         case (let file?, nil):
-            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.unusable("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure(.io, "cannot read \(file)") }
             script = data
         case (nil, let command?):
             script = Data("#!/bin/sh\n\(command)\n".utf8)
@@ -83,7 +84,7 @@ struct ClientCommandCommand: AsyncParsableCommand {
             throw ValidationError("give exactly one of --file F or --command C")
         }
         let admin = PatchAdmin(context: try openServerContext())
-        let queued = try await runAdmin { try await admin.command(hosts: host, name: name, script: script) }
+        let queued = try await admin.command(hosts: host, name: name, script: script)
         for (device, _) in queued { print("queued command \(name) on \(device.hostname)") }
     }
 }
@@ -109,7 +110,7 @@ struct ClientWipeCommand: AsyncParsableCommand {
             print("Wipe every regular user's home and account on \(host)? Type the host name to confirm: ", terminator: "")
             guard readLine() == host else { throw ValidationError("not confirmed; nothing queued") }
         }
-        let (device, patch) = try await runAdmin { try await admin.wipe(host: host) }
+        let (device, patch) = try await admin.wipe(host: host)
         print("queued wipe on \(device.hostname) (\(device.fingerprint)), patch \(patch.id)")
     }
 }

@@ -10,7 +10,7 @@ struct SettingsFileUpdate {
     let path: String
 
     /// Runs `edit` on the file's text under the lock and writes what it returns. `edit` checks
-    /// its own result (parse it, compare) and throws SettingsError to leave the file alone.
+    /// its own result (parse it, compare) and throws to leave the file alone.
     func apply(_ edit: (String) throws -> String) throws {
         // Two runs at once must not each write the file without the other's change.
         let lock = try FileLock(path: (path as NSString).deletingLastPathComponent + "/.settings.lock")
@@ -56,7 +56,7 @@ struct SettingsFileUpdate {
         let mode = mode_t((old[.posixPermissions] as? Int) ?? 0o640)
         let owner = getuid() == 0 ? Self.owner(old) : nil
         do { try AtomicFile.write(Data(text.utf8), to: path, mode: mode, owner: owner) }
-        catch { throw SettingsError("cannot replace \(path): \(error.localizedDescription)") }
+        catch { throw AdminError(.io, "cannot replace \(path): \(error.localizedDescription)") }
     }
 
     /// The (uid, gid) of a file's attributes.
