@@ -56,7 +56,7 @@ import Testing
         let error = #expect(throws: SettingsError.self) {
             try PortsFile(root: files.root).change { $0.append(PortSettings(number: 8443)) }
         }
-        #expect(error?.description.contains("\(files.settingsPath) at line 7") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("\(files.settingsPath) at line 6") == true, "\(String(describing: error))")
         #expect(try files.settingsText() == broken)
     }
 }
