@@ -26,15 +26,14 @@ struct ClientReleaseCommand: AsyncParsableCommand {
     @Flag(help: "Publish without asking; required when not run from a terminal (scripts).") var yes = false
 
     func run() async throws {
-        let context = try openServerContext()
         if list {
-            let releases = try context.releases.list()
+            let releases = try ReleaseLibrary(directory: openAdminContext().root.clientReleaseArchive).list()
             print(output.json ? ReleaseFormatter.json(releases) : ReleaseFormatter.table(releases))
             return
         }
-        let settings = context.settings
-        let url = settings.clientServerURL.isEmpty ? Self.defaultURL(settings) : settings.clientServerURL
-        if settings.clientServerURL.isEmpty {
+        let context = try openServerContext()
+        let url = ReleasePublishing.serverURL(context.settings)
+        if context.settings.clientServerURL.isEmpty {
             // The release's URL wins over the one a device was set up with: a wrong one cuts it off.
             FileHandle.standardError.write(Data("""
                 warning: client_server_url is empty, so devices will be sent to \(url), whatever URL they were set up \
@@ -46,25 +45,8 @@ struct ClientReleaseCommand: AsyncParsableCommand {
                                  question: "Publish a new client release? Every device installs it at its next update check, "
                                      + "then talks to \(url).",
                                  undone: "nothing was published")
-        let builder = ReleaseBuilder(
-            source: source ?? context.root.path,
-            clientBinary: binary ?? context.root.path + "/lib/rookery/rookery-client",
-            serverURL: url, enrollmentToken: settings.clientEnrollmentToken,
-            caFile: settings.clientCAFile.isEmpty ? nil : context.root.resolve(settings.clientCAFile),
-            signingKey: try context.signingKey())
-        let record = try await runAdmin { try await context.releases.publish { try await builder.build(number: $0) } }
-        if output.json {
-            print(ReleaseFormatter.json([record]))
-        } else {
-            print(ReleaseFormatter.published(record, tarball: context.releases.tarballPath(record.number), url: url,
-                                             serverKey: try context.signingKey().fingerprint,
-                                             pinnedCA: settings.clientCAFile.isEmpty ? nil : context.root.resolve(settings.clientCAFile)))
-        }
-    }
-
-    /// Without client_server_url: the first port that is not deprecated, on listen_host.
-    static func defaultURL(_ settings: ServerSettings) -> String {
-        let port = settings.listeningPorts.first { !$0.deprecated } ?? settings.listeningPorts[0]
-        return "\(port.tls == nil ? "http" : "https")://\(settings.listenHost):\(port.number)"
+        let publishing = ReleasePublishing(context: context)
+        let published = try await runAdmin { try await publishing.publish(source: source, binary: binary) }
+        print(output.json ? ReleaseFormatter.json([published.record]) : ReleaseFormatter.published(published))
     }
 }

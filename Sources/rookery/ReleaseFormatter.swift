@@ -4,11 +4,11 @@ import RookeryServer
 /// How `bin/client_release` prints releases: text for people, JSON for scripts.
 enum ReleaseFormatter {
     /// What a release just published carries, and where it is.
-    static func published(_ record: ReleaseRecord, tarball: String, url: String, serverKey: String, pinnedCA: String?) -> String {
-        var lines = ["published release \(record.number): \(tarball)",
-                     "\(record.files) files, \(record.size) bytes, sha256 \(record.sha256)",
-                     "devices will talk to \(url) and check signatures against server key \(serverKey)"]
-        if let pinnedCA { lines.append("they pin the CA in \(pinnedCA)") }
+    static func published(_ published: ReleasePublishing.Published) -> String {
+        var lines = ["published release \(published.record.number): \(published.tarball)",
+                     "\(published.record.files) files, \(published.record.size) bytes, sha256 \(published.record.sha256)",
+                     "devices will talk to \(published.serverURL) and check signatures against server key \(published.serverKey)"]
+        if let pinnedCA = published.pinnedCA { lines.append("they pin the CA in \(pinnedCA)") }
         return lines.joined(separator: "\n")
     }
 
