@@ -3,8 +3,9 @@ import FoundationEssentials
 import RookeryCore
 
 /// The server could not be reached, or the exchange broke off. Nothing was delivered.
-public struct TransportError: Error, CustomStringConvertible {
+public struct TransportError: KindedError {
     public let description: String
+    public var kind: ErrorKind { .unreachable }
     public init(description: String) { self.description = description }
 }
 

@@ -61,8 +61,10 @@ public struct MailMessage: Sendable {
 }
 
 /// The mail was refused before sending, or the server could not be reached or did not take it.
-public struct MailError: Error, CustomStringConvertible {
+public struct MailError: KindedError {
     public let description: String
+    /// Not `unreachable`, which is the Rookery server's: mail not delivered fails the command.
+    public var kind: ErrorKind { .failed }
 }
 
 /// Sends mail over SMTP through libcurl (loaded on first use). One easy handle per call, so calls

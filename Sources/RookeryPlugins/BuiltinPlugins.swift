@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RookeryCore
 
 /// The plugins compiled into the client, run as `rookery-client plugin NAME`.
 public enum BuiltinPlugins {
@@ -37,10 +38,11 @@ public enum BuiltinPlugins {
     }
 }
 
-/// Why a built-in plugin could not run at all (a plugin that cannot tell something reports "unknown"
+/// Why a built-in plugin could not run at all: no such plugin (a plugin that cannot tell something reports "unknown"
 /// instead of failing).
-public struct PluginError: Error, CustomStringConvertible {
+public struct PluginError: KindedError {
     public let description: String
+    public var kind: ErrorKind { .notFound }
 
     public init(_ description: String) {
         self.description = description

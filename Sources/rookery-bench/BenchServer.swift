@@ -9,7 +9,7 @@ final class BenchScratch {
 
     init() throws {
         var template = Array("/tmp/rkb-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SettingsError("cannot make a scratch directory in /tmp") }
+        guard let made = mkdtemp(&template) else { throw AtomicFile.posixError("cannot make a scratch directory in /tmp") }
         path = String(cString: made)
     }
 
@@ -71,7 +71,7 @@ final class BenchServer {
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
             if port == 0 { usleep(20_000) }
         }
-        guard port > 0 else { throw SettingsError("the benchmark server did not start (its own message, if any, is above)") }
+        guard port > 0 else { throw AdminError("the benchmark server did not start (its own message, if any, is above)") }
         url = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
     }
 

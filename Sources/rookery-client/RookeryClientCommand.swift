@@ -17,7 +17,8 @@ struct RookeryClientCommand: ParsableCommand {
             The install root is $ROOKERY_HOME, or the directory above the one holding this binary.
             Settings: <root>/client/settings.yml. State, queue and keys: <root>/var/client/.
             Exit codes: 0 success, 1 failure, 3 server unreachable or refused (not cron: it logs that and exits 0), \
-            64 usage error (or settings that cannot be read).
+            64 usage error or settings that cannot be read, 74 a file of the device's state \
+            that cannot be read or written (docs/operations.md, Exit codes).
             """,
         subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
                       Plugin.self, Wipe.self])
@@ -31,19 +32,33 @@ struct RookeryClientCommand: ParsableCommand {
            QuietWindow.covers(Date(), root: InstallRoot.fromEnvironment()) {
             return
         }
-        main(nil)
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do { try command.run() } catch { report(error) }
+    }
+
+    /// ArgumentParser's own messages start as ours do (`ErrorReport`), through its hook for that
+    /// (underscored: experimental; Package.resolved pins the version that has it).
+    static var _errorPrefix: String { ErrorReport.prefix }
+
+    /// The one place the client's errors become messages and exit codes: each error's kind
+    /// (`ErrorKind`) decides the code. Only usage errors show a usage line (ArgumentParser's).
+    static func report(_ error: any Error) -> Never {
+        switch error {
+        // Help asked for (`--help` returns a command whose run throws it), and usage errors.
+        case _ where exitCode(for: error) == .success, is ValidationError, is ExitCode:
+            exit(withError: error)
+        default:
+            StandardStream.error.write(ErrorReport.text(error))
+            exit(withError: ExitCode(ErrorKind(of: error).exitCode))
+        }
     }
 }
 
-/// Opens the client context. Settings that cannot be used are exit 64 with the message alone:
-/// they are not a mistake in the command line, so no usage line follows.
+/// Opens the client context. Settings that cannot be used are exit 64 with the message alone
+/// (`SettingsError`): they are not a mistake in the command line, so no usage line follows.
 func openContext(interactive: Bool = true) throws -> ClientContext {
-    do {
-        return try ClientContext(root: InstallRoot.fromEnvironment(), interactive: interactive)
-    } catch {
-        StandardStream.error.write("error: \(error)\n")
-        throw ExitCode.validationFailure
-    }
+    try ClientContext(root: InstallRoot.fromEnvironment(), interactive: interactive)
 }
 
 struct Cron: ParsableCommand {
@@ -104,13 +119,19 @@ struct Enroll: ParsableCommand {
                 print("An administrator accepts it on the server with: bin/clients accept \(fingerprint)")
             }
         } catch let refusal as ProtocolError {
-            StandardStream.error.write("error: the server refused enrollment: \(refusal)\n")
-            throw ExitCode(3)
-        } catch let error as TransportError {
-            StandardStream.error.write("error: \(error)\n")
-            throw ExitCode(3)
+            throw Refused(what: "enrollment", refusal: refusal)
         }
     }
+}
+
+/// The server refused a request: said with what was asked, of the kind of the refusal
+/// (`unreachable`, like a server that cannot be reached: nothing was done, try again later).
+struct Refused: KindedError {
+    let what: String
+    let refusal: ProtocolError
+
+    var kind: ErrorKind { refusal.kind }
+    var description: String { "the server refused \(what): \(refusal)" }
 }
 
 struct Collect: ParsableCommand {
@@ -151,7 +172,8 @@ struct Submit: ParsableCommand {
             print("delivered \(report.delivered), duplicates \(report.duplicates), rejected \(report.rejected), kept \(report.remaining)")
             if let reason = report.stoppedBecause { print("paused: \(reason)") }
         }
-        if report.stoppedBecause != nil { throw ExitCode(3) }
+        // Said above, as "paused: REASON".
+        if report.stoppedBecause != nil { throw ExitCode(ErrorKind.unreachable.exitCode) }
     }
 }
 
@@ -171,12 +193,8 @@ struct Update: ParsableCommand {
         do {
             report = try Updater(context: context).run()
             try context.recordRun(\.lastUpdate, at: Date())
-        } catch let error as ProtocolError {
-            StandardStream.error.write("error: the server refused: \(error)\n")
-            throw ExitCode(3)
-        } catch let error as TransportError {
-            StandardStream.error.write("error: \(error)\n")
-            throw ExitCode(3)
+        } catch let refusal as ProtocolError {
+            throw Refused(what: "the update check", refusal: refusal)
         }
         let release = ReleaseInstaller.installedNumber(context.root)
         if json {
@@ -193,7 +211,8 @@ struct Update: ParsableCommand {
             if let problem = report.releaseProblem { print("release not installed: \(problem)") }
             print("patches: \(report.patchesApplied) applied, \(report.patchesRefused) refused, \(report.patchesFailed) failed")
         }
-        if report.releaseProblem != nil || report.patchesRefused + report.patchesFailed > 0 { throw ExitCode.failure }
+        // Said above, in the report.
+        if report.releaseProblem != nil || report.patchesRefused + report.patchesFailed > 0 { throw ExitCode(ErrorKind.failed.exitCode) }
     }
 }
 
@@ -217,7 +236,7 @@ struct Wipe: ParsableCommand {
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(report), as: UTF8.self))
         context.log.warning("wipe done: \(report.deletedAccounts.count) accounts deleted, \(report.errors.count) errors")
-        if !report.errors.isEmpty { throw ExitCode.failure }
+        if !report.errors.isEmpty { throw ExitCode(ErrorKind.failed.exitCode) } // listed in the report
     }
 }
 

@@ -24,7 +24,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parameters = ClientParameters(store: try openAdminContext().store)
-            let (device, values) = try await runAdmin { try await parameters.list(host) }
+            let (device, values) = try await parameters.list(host)
             print(output.json ? ClientParametersFormatter.json(device, values) : ClientParametersFormatter.text(device, values))
         }
     }
@@ -37,7 +37,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parameters = ClientParameters(store: try openAdminContext().store)
-            let device = try await runAdmin { try await parameters.set(host, name, values: values) }
+            let device = try await parameters.set(host, name, values: values)
             print("set \(name) on \(device.hostname)")
         }
     }
@@ -50,7 +50,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parameters = ClientParameters(store: try openAdminContext().store)
-            let device = try await runAdmin { try await parameters.unset(host, name, values: values) }
+            let device = try await parameters.unset(host, name, values: values)
             print("unset \(name)\(values.isEmpty ? "" : " " + values.joined(separator: " ")) on \(device.hostname)")
         }
     }

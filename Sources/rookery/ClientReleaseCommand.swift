@@ -46,7 +46,7 @@ struct ClientReleaseCommand: AsyncParsableCommand {
                                      + "then talks to \(url).",
                                  undone: "nothing was published")
         let publishing = ReleasePublishing(context: context)
-        let published = try await runAdmin { try await publishing.publish(source: source, binary: binary) }
+        let published = try await publishing.publish(source: source, binary: binary)
         print(output.json ? ReleaseFormatter.json([published.record]) : ReleaseFormatter.published(published))
     }
 }

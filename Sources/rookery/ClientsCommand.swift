@@ -38,7 +38,7 @@ struct ClientsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = DeviceAdmin(store: try openAdminContext().store)
-            let device = try await runAdmin { try await admin.resolve(host) }
+            let device = try await admin.resolve(host)
             let document = try await admin.document(of: device)
             let changes = try await admin.history(of: device, limit: history)
             let renames = try await admin.renames(of: device)
@@ -74,7 +74,7 @@ struct ClientsCommand: AsyncParsableCommand {
         func run() async throws {
             let context = try openAdminContext()
             let admin = DeviceAdmin(store: context.store, deviceKeys: context.deviceKeyCache)
-            let device = try await runAdmin { try await admin.forget(host) }
+            let device = try await admin.forget(host)
             print("forgot \(device.hostname) \(device.fingerprint)")
             if device.state == .revoked {
                 print("note: the key stays remembered as revoked; if it enrolls again it waits for `bin/clients accept`")
@@ -85,19 +85,10 @@ struct ClientsCommand: AsyncParsableCommand {
 
 private func changeState(_ host: String, to state: DeviceState, verb: String) async throws {
     let admin = DeviceAdmin(store: try openAdminContext().store)
-    let (device, changed) = try await runAdmin { try await admin.change(host, to: state) }
+    let (device, changed) = try await admin.change(host, to: state)
     print(changed ? "\(verb) \(device.hostname)" : "\(device.hostname) was already \(verb)")
     print("fingerprint \(device.fingerprint)")
     for flag in device.flags { print("note: \(flag)") }
-}
-
-/// Runs an admin action; an `AdminError` fails the command (exit 1).
-func runAdmin<T>(_ action: () async throws -> T) async throws -> T {
-    do {
-        return try await action()
-    } catch let error as AdminError {
-        throw CommandFailure.failed(error.description)
-    }
 }
 
 extension DeviceState: ExpressibleByArgument {}

@@ -13,7 +13,9 @@ struct ConfigurePortsCommand: ParsableCommand {
             and its key go to server/tls/port-PORT.pem and .key. `client` sets what the next \
             bin/client_release carries: the URL devices use and the CA they pin (a copy in \
             server/tls/client-ca.pem). See docs/ports.md and docs/certificates.md.
-            Exit codes: 0 done, 1 failure (nothing changed), 64 usage error.
+            Exit codes (nothing changed unless 0): 0 done, 1 failure, 4 no such port, 5 a port devices \
+            still report on or a pinned certificate without --force, 64 usage error or settings that cannot \
+            be used, 65 a certificate refused, 74 a file that cannot be written.
             """,
         subcommands: [Show.self, Add.self, Remove.self, SetPort.self, Client.self],
         defaultSubcommand: Show.self)
@@ -74,7 +76,7 @@ extension ConfigurePortsCommand {
 
         func run() throws {
             let root = InstallRoot.fromEnvironment()
-            let settings = try runSettings { try PortsFile(root: root).read() }
+            let settings = try PortsFile(root: root).read()
             print(output.json ? PortsFormatter.json(settings, root: root) : PortsFormatter.text(settings, root: root))
         }
     }
@@ -87,7 +89,7 @@ extension ConfigurePortsCommand {
         func validate() throws { try checkPortNumber(port) }
 
         func run() throws {
-            try runSettings { try options.edit(port: port, adding: true).run(root: InstallRoot.fromEnvironment()) }
+            try options.edit(port: port, adding: true).run(root: InstallRoot.fromEnvironment())
             print("added port \(port); restart the server to listen on it")
         }
     }
@@ -104,7 +106,7 @@ extension ConfigurePortsCommand {
         }
 
         func run() throws {
-            try runSettings { try options.edit(port: port, adding: false).run(root: InstallRoot.fromEnvironment()) }
+            try options.edit(port: port, adding: false).run(root: InstallRoot.fromEnvironment())
             print("changed port \(port); restart the server to use it")
         }
     }
@@ -122,8 +124,8 @@ extension ConfigurePortsCommand {
         func run() async throws {
             let context = try openAdminContext()
             let removal = PortRemoval(root: context.root, store: context.store)
-            if !force { try await runAdmin { try await removal.refuseWhileDevicesReport(on: port) } }
-            try runSettings { try removal.remove(port) }
+            if !force { try await removal.refuseWhileDevicesReport(on: port) }
+            try removal.remove(port)
             print("removed port \(port); restart the server. Devices still using it will fail to reach the server; "
                   + "`bin/issues list --issue-name deprecated-port` names those still on deprecated ports")
         }
@@ -132,18 +134,6 @@ extension ConfigurePortsCommand {
 
 func checkPortNumber(_ port: Int) throws {
     guard (1...65535).contains(port) else { throw ValidationError("a port is a number from 1 to 65535") }
-}
-
-/// Runs a settings change; a SettingsError or CertificateError fails the command (exit 1).
-@discardableResult
-func runSettings<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as SettingsError {
-        throw CommandFailure.failed(error.description)
-    } catch let error as CertificateError {
-        throw CommandFailure.failed(error.description)
-    }
 }
 
 extension ConfigurePortsCommand {
@@ -171,7 +161,7 @@ extension ConfigurePortsCommand {
 
         func run() throws {
             let edit = ClientConnectionEdit(url: url, caFiles: caFile.map(absolutePath), caFromPorts: caFromPort, noCA: noCA)
-            if let bundle = try runSettings({ try edit.run(root: InstallRoot.fromEnvironment()) }) {
+            if let bundle = try edit.run(root: InstallRoot.fromEnvironment()) {
                 print("devices of the next release pin \(bundle.count) certificate(s) in \(bundle.path)")
             }
             print("run bin/client_release to publish a release that carries this")

@@ -12,8 +12,9 @@ struct IssuesCommand: AsyncParsableCommand {
             period has passed, again every alert_every, and closes by itself when the check passes.
             HOST is a hostname or a fingerprint (a unique prefix of 8 or more hex digits works); \
             NAME is a check name from issues.yml.
-            Exit codes: 0 done, 1 failure (including undelivered mail or webhooks), 64 usage error \
-            or settings/issues.yml that cannot be used.
+            Exit codes: 0 done, 1 failure (including undelivered mail or webhooks), 4 no such HOST, \
+            check or open issue, 5 an issue already open, 64 usage error or settings/issues.yml that \
+            cannot be used, 65 a value refused (an ambiguous HOST, no --host/--issue-name/--all).
             """,
         subcommands: [Audit.self, Snooze.self, Unsnooze.self, Suspend.self, Unsuspend.self, Open.self, Close.self,
                       List.self, History.self, Check.self])
@@ -39,16 +40,11 @@ struct IssuesCommand: AsyncParsableCommand {
         func run() async throws {
             let audit = try openAudit()
             let options = IssuesAudit.Options(cron: cron, full: full, json: output.json, email: email)
-            let outcome: IssuesAudit.Outcome
-            do {
-                // print, not FileHandle.write: a closed pipe (`| head`) must end the program
-                // quietly (SIGPIPE), not crash it.
-                outcome = try await runAdmin { try await audit.run(options) { print($0, terminator: "") } }
-            } catch let error as SettingsError {
-                throw CommandFailure.unusable(error)
-            }
+            // print, not FileHandle.write: a closed pipe (`| head`) must end the program
+            // quietly (SIGPIPE), not crash it.
+            let outcome = try await audit.run(options) { print($0, terminator: "") }
             for failure in outcome.failures { printError(failure) }
-            if !outcome.failures.isEmpty { throw ExitCode.failure }
+            if !outcome.failures.isEmpty { throw ExitCode(.failed) }
         }
     }
 
@@ -79,7 +75,7 @@ struct IssuesCommand: AsyncParsableCommand {
             let seconds = TimeInterval((days ?? 0) * 86_400 + (hours ?? 0) * 3600)
             let until = Date().addingTimeInterval(days == nil && hours == nil ? 86_400 : seconds)
             let admin = try openIssueAdmin()
-            let count = try await runAdmin { try await admin.snooze(until: until, host: host, name: issueName, all: all) }
+            let count = try await admin.snooze(until: until, host: host, name: issueName, all: all)
             print("snoozed \(count) issue\(count == 1 ? "" : "s") until \(AuditReport.humanTime(until))")
         }
     }
@@ -94,7 +90,7 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let count = try await runAdmin { try await admin.unsnooze(host: host, name: issueName, all: all) }
+            let count = try await admin.unsnooze(host: host, name: issueName, all: all)
             print(count == 0 ? "no snoozed issue matched; nothing changed"
                              : "unsnoozed \(count) issue\(count == 1 ? "" : "s")")
         }
@@ -107,7 +103,7 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let devices = try await runAdmin { try await admin.suspend(hosts) }
+            let devices = try await admin.suspend(hosts)
             for device in devices { print("suspended \(device.hostname) until it next reports") }
         }
     }
@@ -118,7 +114,7 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let devices = try await runAdmin { try await admin.unsuspend(hosts) }
+            let devices = try await admin.unsuspend(hosts)
             for device in devices { print("unsuspended \(device.hostname)") }
         }
     }
@@ -132,7 +128,7 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let device = try await runAdmin { try await admin.open(host, name: name) }
+            let device = try await admin.open(host, name: name)
             print("opened \(name) on \(device.hostname)")
         }
     }
@@ -146,7 +142,7 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let device = try await runAdmin { try await admin.close(host, name: name) }
+            let device = try await admin.close(host, name: name)
             print("closed \(name) on \(device.hostname)")
         }
     }
@@ -159,7 +155,7 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let found = try await runAdmin { try await admin.list(host: host, name: issueName) }
+            let found = try await admin.list(host: host, name: issueName)
             print(output.json ? IssueFormatter.json(found) : IssueFormatter.table(found, now: Date()))
         }
     }
@@ -172,7 +168,7 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = try openIssueAdmin()
-            let (device, issues) = try await runAdmin { try await admin.history(host, limit: limit) }
+            let (device, issues) = try await admin.history(host, limit: limit)
             let pairs = issues.map { (device: device, issue: $0) }
             print(output.json ? IssueFormatter.json(pairs) : IssueFormatter.history(device, issues))
         }
@@ -196,12 +192,10 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let context = try openAdminContext()
-            let catalog = try loadCatalog(file.map { ($0 as NSString).expandingTildeInPath }
-                                          ?? context.root.resolve(context.settings.audit.issuesFile))
+            let catalog = try CheckCatalog.load(path: file.map { ($0 as NSString).expandingTildeInPath }
+                                                     ?? context.root.resolve(context.settings.audit.issuesFile))
             let admin = IssueAdmin(store: context.store, catalog: catalog)
-            let found = try await runAdmin {
-                try await admin.dryRun(catalog.check(named: admin.checkName(name))!)
-            }
+            let found = try await admin.dryRun(catalog.check(named: admin.checkName(name))!)
             print(output.json ? IssueFormatter.json(found) : IssueFormatter.dryRun(found, check: name))
         }
     }
@@ -209,11 +203,11 @@ struct IssuesCommand: AsyncParsableCommand {
 
 private func openIssueAdmin() throws -> IssueAdmin {
     let context = try openAdminContext()
-    return IssueAdmin(store: context.store, catalog: try loadCatalog(context.root.resolve(context.settings.audit.issuesFile)))
+    return IssueAdmin(store: context.store, catalog: try CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile)))
 }
 
 private func openAudit() throws -> IssuesAudit {
     let context = try openAdminContext()
     // A business_hours that cannot be used stops IssuesAudit.run before it changes anything (exit 64).
-    return try IssuesAudit(context: context, catalog: loadCatalog(context.root.resolve(context.settings.audit.issuesFile)))
+    return try IssuesAudit(context: context, catalog: CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile)))
 }

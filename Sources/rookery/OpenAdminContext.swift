@@ -6,12 +6,3 @@ import RookeryServer
 func openAdminContext() throws -> AdminContext {
     try CommandFailure.opening { try AdminContext(root: InstallRoot.fromEnvironment()) }
 }
-
-/// The checks of server/issues.yml; issues.yml must be fixed before anything else (exit 64).
-func loadCatalog(_ path: String) throws -> CheckCatalog {
-    do {
-        return try CheckCatalog.load(path: path)
-    } catch let error as SettingsError {
-        throw CommandFailure.unusable(error.description)
-    }
-}

@@ -36,12 +36,10 @@ struct PatchHostsCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let content = FileManager.default.contents(atPath: source) else {
-                throw CommandFailure.unusable("cannot read \(source)")
+                throw CommandFailure(.io, "cannot read \(source)")
             }
             let admin = PatchAdmin(store: try openAdminContext().store)
-            let queued = try await runAdmin {
-                try await admin.write(hosts: hosts.host, target: target, content: content, mode: Int(mode, radix: 8)!)
-            }
+            let queued = try await admin.write(hosts: hosts.host, target: target, content: content, mode: Int(mode, radix: 8)!)
             print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
         }
     }
@@ -54,7 +52,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = PatchAdmin(store: try openAdminContext().store)
-            let queued = try await runAdmin { try await admin.remove(hosts: hosts.host, target: target) }
+            let queued = try await admin.remove(hosts: hosts.host, target: target)
             print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
         }
     }
@@ -68,7 +66,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = PatchAdmin(store: try openAdminContext().store)
-            let listed = try await runAdmin { try await admin.list(hosts: hosts.host, includeFinished: all) }
+            let listed = try await admin.list(hosts: hosts.host, includeFinished: all)
             print(output.json ? PatchFormatter.json(listed.patches) : PatchFormatter.table(listed))
         }
     }
@@ -80,9 +78,10 @@ struct PatchHostsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let admin = PatchAdmin(store: try openAdminContext().store)
-            let cancelled = try await runAdmin { try await admin.cancel(hosts: hosts.host, target: target) }
+            let cancelled = try await admin.cancel(hosts: hosts.host, target: target)
             guard !cancelled.isEmpty else {
-                throw CommandFailure.failed("no pending patch for \(target) on \(hosts.host.joined(separator: ", "))")
+                throw CommandFailure(.notFound, "no pending patch for \(target) on \(hosts.host.joined(separator: ", "))",
+                                     hint: "bin/patch_hosts list --host HOST shows what is pending")
             }
             for device in cancelled { print("cancelled \(target) on \(device.hostname)") }
         }
@@ -115,7 +114,7 @@ struct ClientCommandCommand: AsyncParsableCommand {
         let script: Data
         switch (file, command) {
         case (let file?, nil):
-            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.unusable("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure(.io, "cannot read \(file)") }
             script = data
         case (nil, let command?):
             script = Data("#!/bin/sh\n\(command)\n".utf8)
@@ -123,7 +122,7 @@ struct ClientCommandCommand: AsyncParsableCommand {
             throw ValidationError("give exactly one of --file F or --command C")
         }
         let admin = PatchAdmin(store: try openAdminContext().store)
-        let queued = try await runAdmin { try await admin.command(hosts: hosts.host, name: name, script: script) }
+        let queued = try await admin.command(hosts: hosts.host, name: name, script: script)
         for (device, _) in queued { print("queued command \(name) on \(device.hostname)") }
     }
 }
@@ -147,7 +146,7 @@ struct ClientWipeCommand: AsyncParsableCommand {
                                  question: "Wipe every regular user's home and account on \(host)?", answer: host,
                                  undone: "no wipe was queued")
         let admin = PatchAdmin(store: try openAdminContext().store)
-        let (device, patch) = try await runAdmin { try await admin.wipe(host: host) }
+        let (device, patch) = try await admin.wipe(host: host)
         print("queued wipe on \(device.hostname) (\(device.fingerprint)), patch \(patch.id)")
     }
 }

@@ -11,13 +11,18 @@ struct RookeryCommand: AsyncParsableCommand {
         discussion: """
             The install root is $ROOKERY_HOME, or the directory above the one holding this binary.
             Settings: <root>/server/settings.yml. Database, keyring and logs: <root>/var/server/.
-            Exit codes: 0 success, 1 failure, 64 usage error (or settings, database or keyring that cannot be used).
+            Exit codes: 0 success, 1 failure, 4 not found, 5 conflict, 64 usage error or settings that cannot be \
+            used, 65 a value refused, 74 a file that cannot be read or written (docs/operations.md, Exit codes).
             """,
         subcommands: [ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
                       ClientCommandCommand.self, ClientWipeCommand.self,
                       IssuesCommand.self, ClientParametersCommand.self, SavePasswordCommand.self,
                       ConfigurePortsCommand.self, SecretKeepingCommand.self, VerifyWorkerCommand.self,
                       EnrollmentCheckCommand.self])
+
+    /// ArgumentParser's own messages start as ours do (`ErrorReport`), through its hook for that
+    /// (underscored: experimental; Package.resolved pins the version that has it).
+    static var _errorPrefix: String { ErrorReport.prefix }
 
     /// ArgumentParser's own `main`, but with the errors of `run` reported by `report`.
     static func main() async {
@@ -35,27 +40,37 @@ struct RookeryCommand: AsyncParsableCommand {
         }
     }
 
-    /// The one place a command's errors become messages and exit codes. A usage error shows the
-    /// usage of the command that was run (ArgumentParser would show the root's); nothing else
-    /// shows usage.
+    /// The one place a command's errors become messages and exit codes: each error's kind
+    /// (`ErrorKind`, `failed` for an error that has none) decides the code. A usage error shows
+    /// the usage of the command that was run (ArgumentParser would show the root's); nothing else
+    /// shows usage. A setting of server/settings.yml is said with its file and line.
     static func report(_ error: any Error, from command: any ParsableCommand.Type) -> Never {
         switch error {
-        case let failure as CommandFailure:
-            printError(failure.message)
-            exit(withError: failure.exitCode)
+        case _ where exitCode(for: error) == .success:
+            // Help asked for: `--help` parses as a command whose run throws it.
+            exit(withError: error)
         case let usage as ValidationError:
             // Worded as ArgumentParser words the usage errors it finds itself.
             let names = commandNames(to: command) ?? [configuration.commandName ?? "rookery"]
             FileHandle.standardError.write(Data("""
-                Error: \(usage.message)
+                \(ErrorReport.prefix)\(usage.message)
                 Usage: \(usageString(for: command))
                   See '\(names.joined(separator: " ")) --help' for more information.
 
                 """.utf8))
-            exit(withError: ExitCode.validationFailure)
+            exit(withError: ExitCode(.usage))
+        case let said as ExitCode:
+            exit(withError: said)
+        case let settings as SettingsError:
+            say(SettingsFile.placed(settings, file: InstallRoot.fromEnvironment().serverSettings))
         default:
-            exit(withError: error)
+            say(error)
         }
+    }
+
+    private static func say(_ error: any Error) -> Never {
+        FileHandle.standardError.write(Data(ErrorReport.text(error).utf8))
+        exit(withError: ExitCode(ErrorKind(of: error)))
     }
 
     /// "rookery", "issues", "snooze": the names that lead from `node` to `command`.
@@ -74,6 +89,7 @@ func openServerContext() throws -> ServerContext {
     try CommandFailure.opening { try ServerContext(root: InstallRoot.fromEnvironment()) }
 }
 
+/// One of several errors a command reports before it exits (`throw ExitCode(kind)`).
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data((ErrorReport.prefix + message + "\n").utf8))
 }

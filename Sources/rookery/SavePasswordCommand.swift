@@ -12,7 +12,8 @@ struct SavePasswordCommand: ParsableCommand {
             endpoint_auth users or groups); with --endpoint E it goes to endpoint_auth: E: passwords:, \
             valid for that endpoint only. The hash is passlib's $pbkdf2-sha256$ form. The rest of the \
             file (comments, order, other keys) is kept. Restart the server to use the new password.
-            Exit codes: 0 stored, 1 failure, 64 usage error.
+            Exit codes: 0 stored, 1 failure, 64 usage error or settings that cannot be read, 65 a password \
+            refused, 74 the terminal or the settings file cannot be used.
             """)
 
     @Option(help: "Store a password for this endpoint only (\(EndpointAuthenticator.endpoints.joined(separator: ", "))).")
@@ -33,11 +34,7 @@ struct SavePasswordCommand: ParsableCommand {
         let password = try readPassword()
         let hash = PasswordHash(hashing: password).description
         let file = InstallRoot.fromEnvironment().serverSettings
-        do {
-            try PasswordFile(path: file).store(hash, user: user, endpoint: endpoint)
-        } catch let error as SettingsError {
-            throw CommandFailure.failed(error.description)
-        }
+        try PasswordFile(path: file).store(hash, user: user, endpoint: endpoint)
         print("stored the password of \(user) " + (endpoint.map { "for \($0) " } ?? "") + "in \(file)")
     }
 
@@ -49,14 +46,14 @@ struct SavePasswordCommand: ParsableCommand {
             guard isatty(STDIN_FILENO) == 1 else { throw ValidationError("no terminal to prompt on; use --stdin") }
             password = try Terminal.readSecret("Password for \(user): ")
             guard try Terminal.readSecret("Again: ") == password else {
-                throw CommandFailure.failed("the two passwords differ; nothing was stored")
+                throw CommandFailure(.input, "the two passwords differ; nothing was stored")
             }
         }
         guard !password.isEmpty else {
-            throw CommandFailure.failed("an empty password; nothing was stored")
+            throw CommandFailure(.input, "an empty password; nothing was stored")
         }
         guard password.utf8.count <= PasswordHash.maxPasswordBytes else {
-            throw CommandFailure.failed(
+            throw CommandFailure(.input,
                 "a password over \(PasswordHash.maxPasswordBytes) bytes, which the server never checks; nothing was stored")
         }
         return password
@@ -71,7 +68,7 @@ enum Terminal {
     static func readSecret(_ prompt: String) throws -> String {
         FileHandle.standardError.write(Data(prompt.utf8))
         guard tcgetattr(STDIN_FILENO, &terminalBeforePrompt) == 0 else {
-            throw CommandFailure.unusable("cannot read the terminal's settings; use --stdin")
+            throw CommandFailure(.io, "cannot read the terminal's settings", hint: "use --stdin")
         }
         var quiet = terminalBeforePrompt
         quiet.c_lflag &= ~tcflag_t(ECHO)
@@ -84,7 +81,7 @@ enum Terminal {
                 raise(caught)
             }
         }
-        guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 else { throw CommandFailure.unusable("cannot turn off echo; use --stdin") }
+        guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 else { throw CommandFailure(.io, "cannot turn off echo", hint: "use --stdin") }
         defer {
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminalBeforePrompt)
             for number in signals { signal(number, SIG_DFL) }

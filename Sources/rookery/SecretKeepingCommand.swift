@@ -48,9 +48,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         func run() async throws {
             let existing: SecretKeepingAdmin.ExistingKey = preserve ? .preserve : replace ? .replace(sharePaths: share) : .refuse
             let admin = try secretKeepingAdmin()
-            let enabled = try await runAdmin {
-                try await admin.enable(shares: shares ?? 3, threshold: threshold ?? 2, outDirectory: out, existing: existing)
-            }
+            let enabled = try await admin.enable(shares: shares ?? 3, threshold: threshold ?? 2, outDirectory: out, existing: existing)
             print(SecretKeepingFormatter.enabled(enabled))
         }
     }
@@ -64,7 +62,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(selectors)
-            let (clear, enabled) = try await runAdmin { try await admin.select(parsed) }
+            let (clear, enabled) = try await admin.select(parsed)
             print("selected \(selectors.joined(separator: ", ")); devices encrypt them from their next update check on")
             if clear > 0 {
                 print("note: \(clear) stored value\(clear == 1 ? " is" : "s are") still in clear; run `bin/secret_keeping encrypt` to encrypt them and clear them from the history")
@@ -84,7 +82,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(selectors)
-            try await runAdmin { try await admin.deselect(parsed) }
+            try await admin.deselect(parsed)
             print("deselected \(selectors.joined(separator: ", ")); stored encrypted values stay encrypted until `decrypt`")
         }
     }
@@ -96,7 +94,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let status = try await runAdmin { try await secretKeepingAdmin().status(logLimit: log) }
+            let status = try await secretKeepingAdmin().status(logLimit: log)
             print(output.json ? SecretKeepingFormatter.json(status) : SecretKeepingFormatter.text(status))
         }
     }
@@ -111,7 +109,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(selectors)
-            let changed = try await runAdmin { try await admin.encrypt(hosts: host, selectors: parsed) }
+            let changed = try await admin.encrypt(hosts: host, selectors: parsed)
             print("encrypted clear values in \(changed) document\(changed == 1 ? "" : "s")")
         }
     }
@@ -124,9 +122,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(reading.selectors)
-            let values = try await runAdmin {
-                try await admin.access(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
-            }
+            let values = try await admin.access(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
             print(reading.output.json ? SecretKeepingFormatter.json(values) : SecretKeepingFormatter.table(values))
         }
     }
@@ -140,9 +136,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(reading.selectors)
-            let result = try await runAdmin {
-                try await admin.decrypt(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
-            }
+            let result = try await admin.decrypt(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
             print(reading.output.json ? SecretKeepingFormatter.json(result.values) : SecretKeepingFormatter.table(result.values))
             if !reading.output.json { print("wrote \(result.documents) document\(result.documents == 1 ? "" : "s") back in clear") }
         }
@@ -154,7 +148,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
             discussion: "The public key stays on record for `enable --preserve`.")
 
         func run() async throws {
-            let record = try await runAdmin { try await secretKeepingAdmin().disable() }
+            let record = try await secretKeepingAdmin().disable()
             print("secret keeping disabled (key \(record.fingerprint) kept for `enable --preserve`)")
         }
     }

@@ -2,9 +2,9 @@ import Foundation
 import RookeryCore
 import Testing
 
-/// How `rookery` reports what went wrong, through the real binary: only usage errors show a usage
-/// line, and theirs names the command that was run; settings, database and keyring that cannot be
-/// used are exit 64 for the server as for every admin command.
+/// How `rookery` and `rookery-client` report what went wrong, through the real binaries: every
+/// error line starts `error: `; only usage errors show a usage line, and theirs names the command
+/// that was run; each kind of error has the exit code docs/operations.md (Exit codes) gives it.
 @Suite struct AdminErrorsEndToEndTests {
     static let usageLine = "Usage:"
 
@@ -14,14 +14,65 @@ import Testing
         for command in [["clients", "accept", "nosuch-host"], ["clients", "show", "nosuch-host"],
                         ["configure-ports", "set", "9999", "--deprecated"]] {
             let ran = try server.admin(command)
-            #expect(ran.status == 1, "\(command): \(ran.stderr)")
+            #expect(ran.status == 4, "\(command): \(ran.stderr)")
             #expect(ran.stderr.hasPrefix("error: "), "\(command): \(ran.stderr)")
             #expect(!ran.stderr.contains(Self.usageLine), "\(command): \(ran.stderr)")
         }
         let unreadable = try server.admin(["patch-hosts", "add", "--host", "h", "client/x", sandbox.path + "/missing"])
-        #expect(unreadable.status == 64 && unreadable.stderr.contains("cannot read"), "\(unreadable.stderr)")
+        #expect(unreadable.status == 74 && unreadable.stderr.contains("cannot read"), "\(unreadable.stderr)")
         #expect(!unreadable.stderr.contains(Self.usageLine), "\(unreadable.stderr)")
     }
+
+    /// One command per documented code of `rookery`, each refused for the kind that code stands for.
+    @Test func eachKindOfAdminErrorHasItsDocumentedCode() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        // An endpoint_auth in flow style, which save-password cannot edit safely.
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 8080\n"
+                          + "endpoint_auth: {download_release: {ip_ranges: [10.0.0.0/8], mandatory: true}}\n",
+                          to: "srv/server/settings.yml")
+        try sandbox.write(try String(contentsOfFile: Self.checkout + "/server/issues.yml", encoding: .utf8), to: "srv/server/issues.yml")
+        let cases: [(code: Int32, command: [String], says: String)] = [
+            // failed: a settings file the command cannot edit safely, left alone.
+            (1, ["save-password", "--stdin", "--endpoint", "download_release", "installer"], "cannot edit"),
+            (4, ["issues", "close", "nosuch-host", "not-reporting"], "no device named nosuch-host"),
+            (5, ["configure-ports", "add", "8080"], "port 8080 is already configured"),
+            (64, ["issues", "snooze", "--bogus"], "Unknown option '--bogus'"),
+            (65, ["issues", "snooze"], "say which issues"),
+            (74, ["client-command", "--host", "h", "--name", "n", "--file", sandbox.path + "/missing"], "cannot read"),
+        ]
+        for (code, command, says) in cases {
+            let ran = try runProcess("/bin/sh", ["-c", "echo pw | exec \"$0\" \"$@\"", binaryDirectory + "/rookery"] + command,
+                                     environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
+            #expect(ran.status == code, "\(command): \(ran.stderr)")
+            #expect(ran.stderr.hasPrefix("error: ") && ran.stderr.contains(says), "\(command): \(ran.stderr)")
+            #expect(ran.stderr.contains(Self.usageLine) == (code == 64), "\(command): \(ran.stderr)")
+        }
+    }
+
+    /// The client's codes besides 0 and 3 (CronExitStatusEndToEndTests): a damaged file of its own
+    /// state is 74, and says what mends it; settings that cannot be used are 64, without usage.
+    @Test func eachKindOfClientErrorHasItsDocumentedCode() throws {
+        let sandbox = try Sandbox()
+        let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: "http://127.0.0.1:9")
+        try sandbox.write("{\"selectors\": [", to: "c1/var/client/secret-keeping.json")
+        let damaged = try client.run("collect")
+        #expect(damaged.status == 74, "\(damaged.stderr)")
+        #expect(damaged.stderr.hasPrefix("error: \(client.root)/var/client/secret-keeping.json is damaged: "), "\(damaged.stderr)")
+        #expect(damaged.stderr.hasSuffix("\nhint: run: rookery-client update\n"), "\(damaged.stderr)")
+
+        // Refused from the first run: no last good settings to fall back on.
+        let misspelt = try ClientRoot(sandbox: sandbox, name: "c2", serverURL: "http://127.0.0.1:9", settings: "allow_comands: false\n")
+        let unusable = try misspelt.run("status")
+        #expect(unusable.status == 64, "\(unusable.stderr)")
+        #expect(unusable.stderr.hasPrefix("error: invalid settings in "), "\(unusable.stderr)")
+        #expect(!unusable.stderr.contains(Self.usageLine), "\(unusable.stderr)")
+        let usage = try client.run("status", "--bogus")
+        #expect(usage.status == 64 && usage.stderr.hasPrefix("error: Unknown option '--bogus'"), "\(usage.stderr)")
+    }
+
+    static let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     @Test func aUsageErrorShowsTheUsageOfTheCommandThatWasRun() throws {
         let sandbox = try Sandbox()
@@ -29,13 +80,13 @@ import Testing
         // Thrown by the command's run, where ArgumentParser alone would show `rookery <subcommand>`.
         let command = try server.admin(["client-command", "--host", "h", "--name", "n"])
         #expect(command.status == 64, "\(command.stderr)")
-        #expect(command.stderr.hasPrefix("Error: give exactly one of --file F or --command C\n"), "\(command.stderr)")
+        #expect(command.stderr.hasPrefix("error: give exactly one of --file F or --command C\n"), "\(command.stderr)")
         #expect(command.stderr.contains("Usage: rookery client-command "), "\(command.stderr)")
         #expect(command.stderr.contains("See 'rookery client-command --help'"), "\(command.stderr)")
         // Found while parsing: ArgumentParser's own message, the same way.
         let parsed = try server.admin(["issues", "snooze", "--bogus"])
         #expect(parsed.status == 64, "\(parsed.stderr)")
-        #expect(parsed.stderr.hasPrefix("Error: ") && parsed.stderr.contains("Usage: rookery issues snooze "), "\(parsed.stderr)")
+        #expect(parsed.stderr.hasPrefix("error: ") && parsed.stderr.contains("Usage: rookery issues snooze "), "\(parsed.stderr)")
     }
 
     /// docs/operations.md: settings, database or keyring that cannot be used are exit 64, with the
@@ -69,9 +120,7 @@ import Testing
     @Test func theAuditsSettingsAreRefusedAtTheirLine() throws {
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
-        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        try sandbox.write(try String(contentsOfFile: checkout + "/server/issues.yml", encoding: .utf8), to: "srv/server/issues.yml")
+        try sandbox.write(try String(contentsOfFile: Self.checkout + "/server/issues.yml", encoding: .utf8), to: "srv/server/issues.yml")
         try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\naudit:\n  webhook: ftp://hooks.example\n", to: "srv/server/settings.yml")
         let audit = try server.admin(["issues", "audit"])
         #expect(audit.status == 64, "\(audit.stderr)")
@@ -84,12 +133,10 @@ import Testing
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
         try sandbox.write("#!/bin/sh\necho client\n", to: "client-bin", mode: 0o755)
-        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
         let publish = { (extra: String) in
             // Standard input from /dev/null: never a terminal, wherever the tests run.
             try runProcess("/bin/sh", ["-c", "exec \"$0\" client-release --json --source \"$1\" --binary \"$2\" $3 < /dev/null",
-                                       binaryDirectory + "/rookery", checkout, sandbox.path + "/client-bin", extra],
+                                       binaryDirectory + "/rookery", Self.checkout, sandbox.path + "/client-bin", extra],
                            environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
         }
         let refused = try publish("")

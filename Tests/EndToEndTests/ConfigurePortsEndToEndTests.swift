@@ -73,16 +73,16 @@ import Testing
 
     @Test func mistakesAreRefusedAndLeaveTheFileAlone() throws {
         let refusals: [([String], Int32, String)] = [
-            (["remove", "8080"], 1, "at least one port"),
-            (["add", "8080"], 1, "already configured"),
-            (["set", "9999", "--deprecated"], 1, "not configured"),
-            (["add", "8443", "--tls-self-signed", "not a host"], 1, "not a host"),
-            (["add", "8443", "--certificate", "/nonexistent.pem", "--key", "/nonexistent.key"], 1, "no such file"),
+            (["remove", "8080"], 5, "at least one port"),
+            (["add", "8080"], 5, "already configured"),
+            (["set", "9999", "--deprecated"], 4, "not configured"),
+            (["add", "8443", "--tls-self-signed", "not a host"], 65, "not a host"),
+            (["add", "8443", "--certificate", "/nonexistent.pem", "--key", "/nonexistent.key"], 65, "no such file"),
             (["add", "8443", "--tls-self-signed", "a.example", "--no-tls"], 64, "give one of"),
             (["add", "70000"], 64, "1 to 65535"),
             (["client", "--url", "ftp://x"], 64, "http:// or https://"),
-            (["client", "--ca-from-port", "8080"], 1, "plain HTTP"),
-            (["client", "--url", "https://x.example", "--ca-from-port", "9999"], 1, "not configured"),
+            (["client", "--ca-from-port", "8080"], 65, "plain HTTP"),
+            (["client", "--url", "https://x.example", "--ca-from-port", "9999"], 4, "not configured"),
             (["set", "8080"], 64, "nothing to change"),
             (["add", "8443", "--valid-days", "30"], 64, "--valid-days goes with --tls-self-signed"),
             (["add", "8443", "--tls-self-signed", "a.example", "--valid-days", "0"], 64, "1 to 3650 days"),
@@ -120,7 +120,7 @@ import Testing
         // Replacing the certificate releases pin would cut devices off: refused without --force.
         let before = try String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8)
         let refused = try ports("set", "8443", "--tls-self-signed", "127.0.0.1")
-        #expect(refused.status == 1 && refused.stderr.contains("RENEWING A PINNED CERTIFICATE"), "\(refused.stderr)")
+        #expect(refused.status == 5 && refused.stderr.contains("RENEWING A PINNED CERTIFICATE"), "\(refused.stderr)")
         #expect(try String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8) == before)
         #expect(try ports("set", "8443", "--tls-self-signed", "127.0.0.1", "--force").status == 0)
         #expect(try String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8) != before)

@@ -67,15 +67,15 @@ import Testing
                         ["client-parameters", "ls", "nosuch-host"],
                         ["client-parameters", "set", "nosuch-host", "user_email", "a@example.com"]] {
             let ran = try root.admin(command)
-            #expect(ran.status == 1, "\(command): \(ran.stderr)")
+            #expect(ran.status == 4, "\(command): \(ran.stderr)")
             #expect(ran.stderr.contains("nosuch-host"), "\(command): \(ran.stderr)")
         }
         let listed = try root.admin(["issues", "list", "--issue-name", "no-such-check"])
-        #expect(listed.status == 1)
+        #expect(listed.status == 4)
         #expect(listed.stderr.contains("no-such-check"), "\(listed.stderr)")
 
         let snooze = try root.admin(["issues", "snooze"])
-        #expect(snooze.status == 1, "\(snooze.stderr)")
+        #expect(snooze.status == 65, "\(snooze.stderr)")
         #expect(snooze.stderr.contains("--all"), "\(snooze.stderr)")
         // A snooze of no time is refused, saying what to give; a zero part beside a positive one is not.
         for lengths in [["--days", "0"], ["--days", "0", "--hours", "0"], ["--hours", "-1"], ["--days", "3651"]] {
@@ -93,7 +93,7 @@ import Testing
         #expect(check.status == 64, "\(check.stderr)")
         #expect(check.stderr.contains("--dry-run"), "\(check.stderr)")
         let unknownCheck = try root.admin(["issues", "check", "no-such-check", "--dry-run"])
-        #expect(unknownCheck.status == 1, "\(unknownCheck.stderr)")
+        #expect(unknownCheck.status == 4, "\(unknownCheck.stderr)")
         #expect(unknownCheck.stderr.contains("no-such-check"))
     }
 
@@ -154,14 +154,14 @@ import Testing
         // Unknown check names are named; so are invalid parameters.
         for command in [["issues", "close", "c1", "no-such-check"], ["issues", "open", "c1", "no-such-check"]] {
             let ran = try server.admin(command)
-            #expect(ran.status == 1, "\(command): \(ran.stderr)")
+            #expect(ran.status == 4, "\(command): \(ran.stderr)")
             #expect(ran.stderr.contains("no-such-check"), "\(command): \(ran.stderr)")
         }
         let badEmail = try server.admin(["client-parameters", "set", "c1", "user_email", "bad"])
-        #expect(badEmail.status == 1, "\(badEmail.stderr)")
+        #expect(badEmail.status == 65, "\(badEmail.stderr)")
         #expect(badEmail.stderr.contains("user_email"), "\(badEmail.stderr)")
         let badName = try server.admin(["client-parameters", "set", "c1", "owner", "x@example.com"])
-        #expect(badName.status == 1)
+        #expect(badName.status == 65)
         #expect(badName.stderr.contains("owner"))
         let goodEmail = try server.admin(["client-parameters", "set", "c1", "user_email", "owner@example.com"])
         #expect(goodEmail.status == 0, "\(goodEmail.stderr)")
@@ -178,7 +178,7 @@ import Testing
 
         // Suspending is all or nothing: an unknown host among known ones changes no device.
         let typo = try server.admin(["issues", "suspend", "c1", "nosuch-host"])
-        #expect(typo.status == 1, "\(typo.stderr)")
+        #expect(typo.status == 4, "\(typo.stderr)")
         #expect(typo.stderr.contains("nosuch-host") && typo.stderr.contains("no device was suspended"), "\(typo.stderr)")
         #expect(typo.stdout.isEmpty, "\(typo.stdout)")
         #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 0)
@@ -186,7 +186,7 @@ import Testing
         #expect(suspended.status == 0 && suspended.stdout == "suspended c1 until it next reports\n", "\(suspended.stderr)")
         #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 1)
         let untypo = try server.admin(["issues", "unsuspend", "nosuch-host", "c1"])
-        #expect(untypo.status == 1 && untypo.stderr.contains("no device was unsuspended"), "\(untypo.stderr)")
+        #expect(untypo.status == 4 && untypo.stderr.contains("no device was unsuspended"), "\(untypo.stderr)")
         #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 1)
         #expect(try server.admin(["issues", "unsuspend", "c1"]).status == 0)
         #expect(try server.count("SELECT count(*) FROM devices WHERE suspended_at IS NOT NULL") == 0)
@@ -197,14 +197,14 @@ import Testing
         #expect(try server.admin(["issues", "list", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
         #expect(try server.admin(["issues", "audit"]).stdout.isEmpty)
         let again = try server.admin(["issues", "close", "c1", "counter-seen"])
-        #expect(again.status == 1)
+        #expect(again.status == 4)
         #expect(again.stderr.contains("no open counter-seen"), "\(again.stderr)")
 
         // Opened by hand: listed at once.
         #expect(try server.admin(["issues", "open", "c1", "not-reporting"]).status == 0)
         let list = try server.admin(["issues", "list", "--json"])
         #expect(list.stdout.contains("not-reporting"), "\(list.stdout)")
-        #expect(try server.admin(["issues", "open", "c1", "not-reporting"]).status == 1, "already open")
+        #expect(try server.admin(["issues", "open", "c1", "not-reporting"]).status == 5, "already open")
 
         // The dry run judges the stored document without opening anything.
         let dry = try server.admin(["issues", "check", "counter-seen", "--dry-run", "--json"])

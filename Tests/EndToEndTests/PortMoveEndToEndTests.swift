@@ -47,7 +47,7 @@ import Testing
 
         // Both devices still report on the old port: removing it now would cut them off.
         let refused = try server.admin(["configure-ports", "remove", "\(old)"])
-        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.status == 5, "\(refused.stderr)")
         #expect(refused.stderr.contains("2 accepted devices still report on port \(old) (fresh, legacy)"), "\(refused.stderr)")
         #expect(refused.stderr.contains("bin/issues list --issue-name deprecated-port"), "\(refused.stderr)")
         #expect(try String(contentsOfFile: server.root + "/server/settings.yml", encoding: .utf8).contains("\(old):"))
@@ -95,7 +95,7 @@ import Testing
         #expect(try laptop.run("submit").status == 0)
 
         let refused = try server.admin(["configure-ports", "remove", "\(used)"])
-        #expect(refused.status == 1)
+        #expect(refused.status == 5)
         #expect(refused.stderr.contains("1 accepted device still reports on port \(used) (laptop)"), "\(refused.stderr)")
         #expect(refused.stderr.contains("--force"), "\(refused.stderr)")
         let forced = try server.admin(["configure-ports", "remove", "\(used)", "--force"])

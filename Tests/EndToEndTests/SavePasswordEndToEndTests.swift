@@ -53,8 +53,8 @@ import Testing
         let cases: [([String], String, Int32)] = [
             (["--stdin", "al ice"], "pw\n", 64),
             (["--stdin", "--endpoint", "submit", "alice"], "pw\n", 64),
-            (["--stdin", "alice"], "\n", 1),
-            (["--stdin", "alice"], String(repeating: "x", count: 1025) + "\n", 1),   // over the 1024-byte limit
+            (["--stdin", "alice"], "\n", 65),
+            (["--stdin", "alice"], String(repeating: "x", count: 1025) + "\n", 65),   // over the 1024-byte limit
             (["alice"], "pw\n", 64),   // no terminal to prompt on
         ]
         for (arguments, input, status) in cases {

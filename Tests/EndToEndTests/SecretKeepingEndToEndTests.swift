@@ -120,7 +120,7 @@ import Testing
             #expect(values?.serializedString.contains("\"value\":\"SN-DEVICE-31338-KQ\"") == true)
         }
         let (alone, _) = try fleet.accessJSON([shares[2]])
-        #expect(alone.status == 1)
+        #expect(alone.status == 65)
         #expect(alone.stderr.contains("1 more share is needed"))
         #expect(!alone.stdout.contains("SN-DEVICE"))
     }
@@ -191,7 +191,7 @@ import Testing
         }
         // One is not enough, and says how many more are needed.
         let (alone, _) = try fleet.accessJSON([shares[1]])
-        #expect(alone.status == 1)
+        #expect(alone.status == 65)
         #expect(alone.stderr.contains("1 more share is needed"))
         #expect(!alone.stdout.contains("SN-SHARES-5150"))
 
@@ -201,7 +201,7 @@ import Testing
         damaged[100] ^= 0x01
         try damaged.write(to: URL(fileURLWithPath: shares[1]))
         let (flipped, _) = try fleet.accessJSON([shares[0], shares[1]])
-        #expect(flipped.status == 1)
+        #expect(flipped.status == 65)
         #expect(flipped.stderr.contains("share \(shares[1]) (number 2) is damaged"))
         #expect(flipped.stderr.contains("1 more share is needed"))
         let (spare, values) = try fleet.accessJSON([shares[0], shares[1], shares[2]])
@@ -259,13 +259,13 @@ import Testing
         let (fleet, shares) = try fleetWithEncryptedSerial("SN-ROTATE-2600")
         let sandbox = fleet.sandbox
         let refused = try fleet.secretKeeping(["enable", "--replace", "--out", sandbox.path + "/new"])
-        #expect(refused.status == 1)
+        #expect(refused.status == 65)
         #expect(refused.stderr.contains("more shares are needed"))
         #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/new"))
         let log = try fleet.secretKeeping(["show"]).stdout
         #expect(log.contains("  enable  \(NSUserName())  hosts: -  paths: -  not done: 2 more shares are needed"), "\(log)")
         let again = try fleet.secretKeeping(["enable", "--out", sandbox.path + "/new"])
-        #expect(again.status == 1)
+        #expect(again.status == 5)
         #expect(again.stderr.contains("--preserve keeps it"))
 
         let replaced = try fleet.secretKeeping(["enable", "--replace", "--share", shares[0], "--share", shares[1],
@@ -278,7 +278,7 @@ import Testing
         #expect(values?.serializedString.contains("SN-ROTATE-2600") == true)
         // The old shares are other shares now: their checksums are not the recorded ones.
         let (old, _) = try fleet.accessJSON([shares[0], shares[1]])
-        #expect(old.status == 1)
+        #expect(old.status == 65)
         #expect(!old.stdout.contains("SN-ROTATE-2600"))
         #expect(!Self.contains(fleet.rawDatabase(), "SN-ROTATE-2600"))
     }
@@ -314,11 +314,11 @@ import Testing
 
         // Nothing is disabled while values are still encrypted or paths still selected.
         let selected = try fleet.secretKeeping(["disable"])
-        #expect(selected.status == 1)
+        #expect(selected.status == 5)
         #expect(selected.stderr.contains("still selected"))
         #expect(try fleet.secretKeeping(["deselect", "plugins.inventory.serial"]).status == 0)
         let encrypted = try fleet.secretKeeping(["disable"])
-        #expect(encrypted.status == 1)
+        #expect(encrypted.status == 5)
         #expect(encrypted.stderr.contains("1 stored values are still encrypted"))
         let decrypted = try fleet.secretKeeping(["decrypt", "--share", shares[2], "--share", shares[0]])
         #expect(decrypted.status == 0, "\(decrypted.stderr)")

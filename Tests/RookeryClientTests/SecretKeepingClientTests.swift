@@ -176,7 +176,7 @@ import Testing
         try sandbox.write("{\"selectors\": [", to: "r/var/client/secret-keeping.json")
         try setSerial(Self.serial)
         try sandbox.write("#!/bin/sh\ntouch '\(sandbox.path)/plugins-ran'\necho '{}'\n", to: "r/client/plugins/marker.sh", mode: 0o755)
-        #expect(throws: SettingsError.self) { try Collector(context: context).collect() }
+        #expect(throws: DamagedFile.self) { try Collector(context: context).collect() }
         #expect(try queueBytes().isEmpty)
         // Stopped before anything ran: plugins and one-time commands are not run for nothing.
         #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/plugins-ran"))

@@ -26,10 +26,10 @@ import Testing
 
     @Test func aPlainPortHasNothingToPinAndNothingChanges() throws {
         let files = try AdminFiles(settings: "listen_port: 8080\n")
-        let error = #expect(throws: SettingsError.self) {
+        let error = #expect(throws: AdminError.self) {
             try ClientConnectionEdit(url: "https://x.test", caFiles: [], caFromPorts: [8080], noCA: false).run(root: files.root)
         }
-        #expect(error?.description.contains("plain HTTP") == true)
+        #expect(error?.kind == .input && error?.description.contains("plain HTTP") == true)
         #expect(try files.settingsText() == "listen_port: 8080\n")
     }
 }

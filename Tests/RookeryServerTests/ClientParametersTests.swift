@@ -92,13 +92,14 @@ import Testing
     @Test func unknownParametersAndHostsAreRefused() async throws {
         try await enroll([a])
         for name in ["owner", "user_emails", "USER_EMAIL", ""] {
+            // A value refused (exit 65), not a device not found.
             await #expect { _ = try await parameters.set("host-a", name, values: ["alice@example.com"]) } throws: { error in
-                "\(error)".contains("unknown parameter") && "\(error)".contains("user_email, user_clients")
+                ErrorKind(of: error) == .input && "\(error)".contains("unknown parameter") && "\(error)".contains("user_email, user_clients")
             }
             await #expect(throws: AdminError.self) { _ = try await parameters.unset("host-a", name, values: []) }
         }
         await #expect { _ = try await parameters.set("nosuch", "user_email", values: ["a@example.com"]) } throws: { error in
-            "\(error)".contains("nosuch")
+            ErrorKind(of: error) == .notFound && "\(error)".contains("nosuch")
         }
         await #expect(throws: AdminError.self) { _ = try await parameters.list("nosuch") }
         #expect(try await context.store.parameters(fingerprint: a.fingerprint).isEmpty)

@@ -51,7 +51,7 @@ import Testing
     }
 
     func isRecorded(_ nonce: String) async throws -> Bool {
-        try await reader.lookUpSigner(fingerprint: "", nonce: nonce).nonceSeen
+        try await reader.lookUpSigner(fingerprint: "", nonce: nonce, withDocument: false).nonceSeen
     }
 
     @Test func concurrentSubmissionsShareTransactionsAndEachIsAnsweredAfterItsCommit() async throws {

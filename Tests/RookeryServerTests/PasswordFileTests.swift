@@ -37,7 +37,7 @@ import Testing
     @Test func anEditThatWouldNotReadAsMeantIsRefused() throws {
         let original = "users: {alice: \"old\"}\nlisten_port: 8080\n"
         let files = try AdminFiles(settings: original)
-        let error = #expect(throws: SettingsError.self) {
+        let error = #expect(throws: AdminError.self) {
             try PasswordFile(path: files.settingsPath).store(Self.hash, user: "bob", endpoint: nil)
         }
         #expect(try files.settingsText() == original)

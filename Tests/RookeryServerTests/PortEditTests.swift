@@ -23,8 +23,8 @@ import Testing
 
     @Test func addingAConfiguredPortIsRefusedAndLeavesNoFiles() throws {
         let files = try AdminFiles(settings: "port:\n  8443: {}\n")
-        let error = #expect(throws: SettingsError.self) { try Self.selfSigned(8443).run(root: files.root) }
-        #expect(error?.description.contains("already configured") == true)
+        let error = #expect(throws: AdminError.self) { try Self.selfSigned(8443).run(root: files.root) }
+        #expect(error?.kind == .conflict && error?.description.contains("already configured") == true)
         #expect(try files.settingsText() == "port:\n  8443: {}\n")
         #expect(try files.files(in: "server/tls").isEmpty)
     }
@@ -36,7 +36,8 @@ import Testing
         let edit = PortEdit(port: 8443, adding: true,
                             serving: .certificate(.init(certificate: files.sandbox.path + "/cert.pem", key: files.sandbox.path + "/cert.key")),
                             deprecated: nil, force: false)
-        #expect(throws: (any Error).self) { try edit.run(root: files.root) }
+        let error = #expect(throws: AdminError.self) { try edit.run(root: files.root) }
+        #expect(error?.kind == .input)
         #expect(try files.settingsText() == "listen_port: 8080\n")
     }
 
@@ -48,8 +49,8 @@ import Testing
         try ClientConnectionEdit(url: nil, caFiles: [], caFromPorts: [8443], noCA: false).run(root: files.root)
         let served = try String(contentsOfFile: files.root.resolve("server/tls/port-8443.pem"), encoding: .utf8)
 
-        let error = #expect(throws: SettingsError.self) { try Self.selfSigned(8443, adding: false).run(root: files.root) }
-        #expect(error?.description.contains("--force") == true)
+        let error = #expect(throws: AdminError.self) { try Self.selfSigned(8443, adding: false).run(root: files.root) }
+        #expect(error?.kind == .conflict && error?.hint?.contains("--force") == true)
         #expect(try String(contentsOfFile: files.root.resolve("server/tls/port-8443.pem"), encoding: .utf8) == served)
         #expect(try files.files(in: "server/tls") == ["client-ca.pem", "port-8443.key", "port-8443.pem"])
 

@@ -34,7 +34,7 @@ import Testing
 
     @Test func theLastPortIsNotRemoved() throws {
         let files = try AdminFiles(settings: Self.settings)
-        let error = #expect(throws: SettingsError.self) { try PortsFile(root: files.root).change { $0.removeAll() } }
+        let error = #expect(throws: AdminError.self) { try PortsFile(root: files.root).change { $0.removeAll() } }
         #expect(error?.description.contains("at least one port") == true)
         #expect(try files.settingsText() == Self.settings)
     }

@@ -62,7 +62,7 @@ public struct SubmissionQueue: Sendable {
 
     public func read(_ item: QueuedItem) throws -> [String: JSONValue] {
         guard case .object(let fields) = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: item.path))) else {
-            throw SettingsError("queue item \(item.id) is not a JSON object")
+            throw DamagedFile(item.path, "not a JSON object")
         }
         return fields
     }

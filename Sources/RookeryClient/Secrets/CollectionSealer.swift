@@ -38,7 +38,12 @@ struct CollectionSealer {
             context.log.warning("secret keeping: \(selector) could not be encrypted and is withheld")
         }
         // Never fall back to the collection as it came: it holds the values in clear.
-        guard let members = sealed.objectValue else { throw SettingsError("secret keeping: the sealed collection is not an object") }
+        guard let members = sealed.objectValue else { throw NotAnObject() }
         return members
+    }
+
+    /// Sealing an object gave something else: a fault of this code, so no kind of its own (`failed`).
+    private struct NotAnObject: Error, CustomStringConvertible {
+        var description: String { "secret keeping: the sealed collection is not an object" }
     }
 }

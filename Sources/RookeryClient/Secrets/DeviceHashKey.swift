@@ -13,7 +13,8 @@ enum DeviceHashKey {
         if FileManager.default.fileExists(atPath: path) {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             guard bytes.count == byteCount else {
-                throw SettingsError("\(path) is damaged (\(bytes.count) bytes, not \(byteCount)); remove it and a new key is made (the hashes of secret values then change once)")
+                throw DamagedFile(path, "\(bytes.count) bytes, not \(byteCount)",
+                                  hint: "remove it and a new key is made (the hashes of secret values then change once)")
             }
             return SymmetricKey(data: bytes)
         }

@@ -5,15 +5,17 @@ import Glibc
 #endif
 
 /// A release or patch the device will not install, and why.
-public struct UpdateRefused: Error, CustomStringConvertible {
+public struct UpdateRefused: KindedError {
     public let description: String
+    public var kind: ErrorKind { .failed }
     init(_ description: String) { self.description = description }
 }
 
 /// A release the device refuses for what it is (its signature, number, files or binary), not for
 /// how it arrived: fetching the same tarball again would be refused again.
-public struct ReleaseRefused: Error, CustomStringConvertible {
+public struct ReleaseRefused: KindedError {
     public let description: String
+    public var kind: ErrorKind { .failed }
     init(_ description: String) { self.description = description }
 }
 

@@ -11,8 +11,9 @@ public struct DocumentLimits: Sendable, Equatable {
 
     public init() {}
 
-    public struct Violation: Error, CustomStringConvertible, Sendable {
+    public struct Violation: KindedError, Sendable {
         public let description: String
+        public var kind: ErrorKind { .input }
     }
 
     /// Walks `document` once, throwing at the first limit it breaks; returns the leaf count.

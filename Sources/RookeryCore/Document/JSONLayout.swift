@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where the members of a JSON object lie in its text, and, to some depth, where the members of
 /// the objects among them lie: enough to compare two documents part by part by their bytes, and
 /// to parse only the parts that differ (`DocumentDiff.changes(from:to:)` with texts).
@@ -34,6 +38,18 @@ public struct JSONText: Sendable {
 
     /// Whether the two texts have the same bytes at these ranges.
     func same(_ range: Range<Int>, as other: JSONText, at otherRange: Range<Int>) -> Bool {
-        bytes[range].elementsEqual(other.bytes[otherRange])
+        bytes.withUnsafeBufferPointer { mine in
+            other.bytes.withUnsafeBufferPointer { theirs in
+                Self.sameBytes(UnsafeBufferPointer(rebasing: mine[range]), UnsafeBufferPointer(rebasing: theirs[otherRange]))
+            }
+        }
+    }
+
+    /// Whether two byte runs are equal; `memcmp`, which the generic `elementsEqual` is several
+    /// times slower than (it showed in profiles of a submission's storing).
+    public static func sameBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let first = a.baseAddress, let second = b.baseAddress else { return true }
+        return memcmp(first, second, a.count) == 0
     }
 }

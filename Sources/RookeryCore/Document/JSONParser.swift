@@ -4,9 +4,10 @@
 /// bytes, no Codable machinery) and careful with hostile input: nesting is limited, duplicate
 /// keys are refused (two parsers must never disagree on what a signed body says), invalid UTF-8
 /// and unescaped control characters are refused, and nothing may follow the value.
-public struct JSONParseError: Error, CustomStringConvertible, Sendable {
+public struct JSONParseError: KindedError, Sendable {
     public let offset: Int
     public let reason: String
+    public var kind: ErrorKind { .input }
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
@@ -86,6 +87,34 @@ struct JSONParser {
         }
         try parser.expectEnd()
         return kept
+    }
+
+    /// `parse` for text that must be one object: its members, and where each member's value
+    /// lies in `bytes` (so that a member can be kept as text, see `JSONCanonicalText`).
+    static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>,
+                            limits: JSONLimits) throws -> (members: [String: JSONValue], ranges: [String: Range<Int>]) {
+        var parser = JSONParser(bytes, limits: limits)
+        parser.skipWhitespace()
+        guard parser.startsObject else { throw parser.error("expected an object") }
+        parser.values = 1
+        parser.index += 1
+        var members: [String: JSONValue] = [:]
+        var ranges: [String: Range<Int>] = [:]
+        parser.skipWhitespace()
+        if !(try parser.consume(UInt8(ascii: "}"))) {
+            repeat {
+                let key = try parser.memberKey(count: members.count)
+                parser.skipWhitespace()
+                let start = parser.index
+                let value = try parser.value(depth: 1)
+                guard members.updateValue(value, forKey: key) == nil else { throw parser.error("duplicate key \"\(key)\"") }
+                ranges[key] = start..<parser.index
+                parser.skipWhitespace()
+            } while try parser.consume(UInt8(ascii: ","))
+            guard try parser.consume(UInt8(ascii: "}")) else { throw parser.error("expected ',' or '}'") }
+        }
+        try parser.expectEnd()
+        return (members, ranges)
     }
 
     /// Checks that `bytes` is one JSON object and says where its members lie, and where the

@@ -65,6 +65,15 @@ public enum JSONValue: Equatable, Sendable {
         return try text.withUTF8 { try JSONParser.parse($0, limits: limits) }
     }
 
+    /// Parses `data`, which must be one JSON object, as `parse` does; also says where each
+    /// member's value lies in `data`, in bytes.
+    public static func parseObject(_ data: Data, limits: JSONLimits = JSONLimits()) throws
+        -> (members: [String: JSONValue], ranges: [String: Range<Int>]) {
+        try data.withUnsafeBytes { raw in
+            try JSONParser.parseObject(raw.bindMemory(to: UInt8.self), limits: limits)
+        }
+    }
+
     /// Checks that `data` is one JSON object within `limits` and returns only its top-level
     /// members named in `keeping`: strings as they are, any other value as null, building
     /// nothing else (see `JSONParser.scanTopLevel`).

@@ -53,8 +53,9 @@ public enum AtomicFile {
 
 /// A system call that failed, said as `AtomicFile.posixError` words it. LocalizedError, so that
 /// Foundation's `localizedDescription` (the server's) gives the same words.
-public struct SystemCallError: LocalizedError, CustomStringConvertible {
+public struct SystemCallError: LocalizedError, KindedError {
     public let description: String
+    public var kind: ErrorKind { .io }
     public var errorDescription: String? { description }
 
     /// Why a FileManager call failed, in strerror's words with the file it names ("/home/a/x:

@@ -41,7 +41,7 @@ public enum ProtocolErrorCode: String, Codable, Sendable, CaseIterable {
 }
 
 /// A refusal: thrown by the server's checks, decoded by the client from an error answer.
-public struct ProtocolError: Error, Codable, Sendable, CustomStringConvertible {
+public struct ProtocolError: KindedError, Codable, Sendable {
     public let error: ProtocolErrorCode
     public let message: String
     /// For a `429`: how long to wait, sent as the `Retry-After` header rather than in the body.
@@ -56,4 +56,8 @@ public struct ProtocolError: Error, Codable, Sendable, CustomStringConvertible {
     enum CodingKeys: String, CodingKey { case error, message }
 
     public var description: String { "\(error.rawValue) (\(error.httpStatus)): \(message)" }
+
+    /// To a device's command, a refusal is like a server it cannot reach: nothing was delivered,
+    /// and the queue is kept.
+    public var kind: ErrorKind { .unreachable }
 }

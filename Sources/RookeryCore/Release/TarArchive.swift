@@ -42,8 +42,10 @@ public struct TarEntry: Sendable {
     public let contents: Data      // empty for directories; a slice of the archive (indices are the archive's)
 }
 
-public struct TarError: Error, CustomStringConvertible {
+public struct TarError: KindedError {
     public let description: String
+    /// An archive that cannot be written, or read back whole.
+    public var kind: ErrorKind { .io }
     init(_ description: String) { self.description = description }
 }
 

@@ -42,7 +42,8 @@ public struct SecretSelector: Hashable, Comparable, Sendable, CustomStringConver
     }
 }
 
-public struct SecretSelectorError: Error, CustomStringConvertible, Sendable {
+public struct SecretSelectorError: KindedError, Sendable {
+    public var kind: ErrorKind { .input }
     public let text: String
     public let reason: String
     public var description: String { "not a secret selector: \(LogText.escaped(text)): \(reason)" }

@@ -2,9 +2,10 @@
 /// from the file, so it may be printed; the settings reader (`ClientSettingsFile` on devices,
 /// `SettingsFile` on the server) adds the file, line and column, found from `codingPath` (whose
 /// last key is the refused one).
-public struct SettingRefusal: Error, CustomStringConvertible {
+public struct SettingRefusal: KindedError {
     public let codingPath: [any CodingKey]
     public let reason: String
+    public var kind: ErrorKind { .settings }
 
     public init(codingPath: [any CodingKey], reason: String) {
         self.codingPath = codingPath

@@ -19,7 +19,7 @@ public struct ClientConnectionEdit: Sendable {
     }
 
     /// Returns the bundle written and how many certificates it holds, when there was one to
-    /// write. Throws SettingsError or CertificateError and leaves every file as it was.
+    /// write. Throws, and leaves every file as it was, on a source that cannot be pinned.
     @discardableResult
     public func run(root: InstallRoot) throws -> (path: String, count: Int)? {
         let file = PortsFile(root: root)
@@ -42,9 +42,9 @@ public struct ClientConnectionEdit: Sendable {
 
     static func certificate(ofPort port: Int, in settings: ServerSettings, root: InstallRoot) throws -> String {
         guard let configured = settings.listeningPorts.first(where: { $0.number == port }) else {
-            throw SettingsError("port \(port) is not configured")
+            throw AdminError.notFound("port \(port) is not configured", hint: "bin/configure_ports show lists them")
         }
-        guard let tls = configured.tls else { throw SettingsError("port \(port) serves plain HTTP: it has no certificate to pin") }
+        guard let tls = configured.tls else { throw AdminError.input("port \(port) serves plain HTTP: it has no certificate to pin") }
         return root.resolve(tls.certificate)
     }
 }

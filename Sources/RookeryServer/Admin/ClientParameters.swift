@@ -34,11 +34,11 @@ public struct ClientParameters: Sendable {
         switch try validName(name) {
         case "user_email":
             guard values.count == 1, let email = values.first, Self.isPlausibleEmail(email) else {
-                throw AdminError("user_email takes one address like alice@example.com")
+                throw AdminError(.input, "user_email takes one address like alice@example.com")
             }
             try await store.setParameter(name, value: email, fingerprint: device.fingerprint)
         default:
-            guard !values.isEmpty else { throw AdminError("user_clients takes one or more other hosts") }
+            guard !values.isEmpty else { throw AdminError(.input, "user_clients takes one or more other hosts") }
             let others = try await resolveAll(values, except: device)
             try await store.link([device.fingerprint] + others.map(\.fingerprint))
         }
@@ -63,7 +63,7 @@ public struct ClientParameters: Sendable {
 
     private func validName(_ name: String) throws -> String {
         guard Self.names.contains(name) else {
-            throw AdminError("unknown parameter \(name); known: \(Self.names.joined(separator: ", "))")
+            throw AdminError(.input, "unknown parameter \(name); known: \(Self.names.joined(separator: ", "))")
         }
         return name
     }
@@ -73,7 +73,7 @@ public struct ClientParameters: Sendable {
         for host in hosts {
             let other = try await devices.resolve(host)
             guard other.fingerprint != device.fingerprint else {
-                throw AdminError("\(host) is \(device.hostname) itself; name its other devices")
+                throw AdminError(.input, "\(host) is \(device.hostname) itself; name its other devices")
             }
             found.append(other)
         }

@@ -1,12 +1,6 @@
 import Foundation
 import RookeryCore
 
-/// An admin command could not be carried out; the message says why and what to do.
-public struct AdminError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// What `bin/clients` does, over any store.
 public struct DeviceAdmin: Sendable {
     let store: any Store
@@ -27,12 +21,12 @@ public struct DeviceAdmin: Sendable {
         let matches = try await store.devices(named: name)
         switch matches.count {
         case 0:
-            throw AdminError("no device named \(name); see `bin/clients list`")
+            throw AdminError(.notFound, "no device named \(name); see `bin/clients list`")
         case 1:
             return matches[0]
         default:
             let candidates = matches.map { "  \($0.fingerprint)  \($0.hostname)  \($0.state.rawValue)" }
-            throw AdminError("\(name) is ambiguous; use one of these fingerprints:\n" + candidates.joined(separator: "\n"))
+            throw AdminError(.input, "\(name) is ambiguous; use one of these fingerprints:\n" + candidates.joined(separator: "\n"))
         }
     }
 
@@ -73,7 +67,7 @@ public struct DeviceAdmin: Sendable {
         }
         if device.state == .revoked, state == .accepted { throw Self.revokedCannotReturn(device) }
         guard allowed.contains(device.state) else {
-            throw AdminError("\(device.hostname) (\(device.fingerprint)) is \(device.state.rawValue); cannot make it \(state.rawValue)")
+            throw AdminError(.conflict, "\(device.hostname) (\(device.fingerprint)) is \(device.state.rawValue); cannot make it \(state.rawValue)")
         }
         try await store.setState(state, fingerprint: device.fingerprint, at: now)
         device.state = state
@@ -83,7 +77,7 @@ public struct DeviceAdmin: Sendable {
     /// A revoked key stays refused (it may have been stolen); the way back is to forget the device
     /// and have it enroll again, when it comes back pending and flagged for an admin to judge.
     private static func revokedCannotReturn(_ device: Device) -> AdminError {
-        AdminError("""
+        AdminError(.conflict, """
             \(device.hostname) (\(device.fingerprint)) is revoked, and a revoked key cannot be accepted again. \
             If the device is trusted again: `bin/clients forget \(device.fingerprint)`, then a new enrollment \
             from the device (`bin/rookery-client enroll` there, or its cron after its next submits) brings it \

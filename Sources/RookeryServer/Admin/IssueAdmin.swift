@@ -18,7 +18,7 @@ public struct IssueAdmin: Sendable {
     /// A check name from issues.yml, or an error that lists the names there are.
     public func checkName(_ name: String) throws -> String {
         guard catalog.check(named: name) != nil else {
-            throw AdminError("no check named \(name) in issues.yml; checks: "
+            throw AdminError(.notFound, "no check named \(name) in issues.yml; checks: "
                              + catalog.checks.map(\.name).joined(separator: ", "))
         }
         return name
@@ -33,7 +33,7 @@ public struct IssueAdmin: Sendable {
     }
 
     private static func serverCheckError(_ name: String) -> AdminError {
-        AdminError("\(name) checks the server itself, not devices: it has no issues; bin/issues audit reports what it finds")
+        AdminError(.input, "\(name) checks the server itself, not devices: it has no issues; bin/issues audit reports what it finds")
     }
 
     public func resolve(_ host: String) async throws -> Device { try await devices.resolve(host) }
@@ -60,7 +60,7 @@ public struct IssueAdmin: Sendable {
     /// The store filters for `--host`, `--issue-name` and `--all`, checked before anything changes.
     private func selection(host: String?, name: String?, all: Bool) async throws -> (fingerprint: String?, name: String?) {
         guard all || host != nil || name != nil else {
-            throw AdminError("say which issues: --host, --issue-name, or --all")
+            throw AdminError(.input, "say which issues: --host, --issue-name, or --all")
         }
         return (try await fingerprint(of: host), try name.map(deviceCheckName))
     }
@@ -86,7 +86,7 @@ public struct IssueAdmin: Sendable {
         do {
             for host in hosts { devices.append(try await resolve(host)) }
         } catch let error as AdminError where hosts.count > 1 {
-            throw AdminError("\(error.description); no device was \(verb), fix or leave out that host and run it again")
+            throw AdminError(error.kind, "\(error.description); no device was \(verb), fix or leave out that host and run it again")
         }
         return devices
     }
@@ -96,7 +96,7 @@ public struct IssueAdmin: Sendable {
         let device = try await resolve(host)
         let name = try deviceCheckName(name)
         if let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }) {
-            throw AdminError("\(device.hostname) already has \(name) open since \(RFC3339.string(from: open.openedAt))")
+            throw AdminError(.conflict, "\(device.hostname) already has \(name) open since \(RFC3339.string(from: open.openedAt))")
         }
         var issue = IssueRecord(fingerprint: device.fingerprint, name: name, openedAt: now, openedBy: .admin,
                                 detail: "opened by an admin")
@@ -112,7 +112,7 @@ public struct IssueAdmin: Sendable {
         let name = try deviceCheckName(name)
         guard let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }),
               let id = open.id else {
-            throw AdminError("\(device.hostname) has no open \(name) issue; see bin/issues list --host \(host)")
+            throw AdminError(.notFound, "\(device.hostname) has no open \(name) issue; see bin/issues list --host \(host)")
         }
         try await store.apply([.close(id: id, at: now, reason: .manual)])
         return device

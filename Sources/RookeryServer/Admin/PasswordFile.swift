@@ -8,13 +8,13 @@ public struct PasswordFile: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// Throws SettingsError and leaves the file as it was.
+    /// Throws, and leaves the file as it was, when the edit would not read as meant.
     public func store(_ hash: String, user: String, endpoint: String?) throws {
         let keys = endpoint.map { ["endpoint_auth", $0, "passwords", user] } ?? ["users", user]
         try SettingsFileUpdate(path: path).apply { text in
             let edited = SettingsEditor.setting(keys, to: "\"\(hash)\"", in: text)
             guard Self.differOnlyAt(keys, value: hash, before: text, after: edited) else {
-                throw SettingsError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style, "
+                throw AdminError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style, "
                                     + "{...}?); add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
             }
             return edited

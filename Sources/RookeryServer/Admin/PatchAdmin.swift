@@ -25,10 +25,10 @@ public struct PatchAdmin: Sendable {
 
     public func write(hosts: [String], target: String, content: Data, mode: Int,
                       now: Date = Date()) async throws -> [(Device, Patch)] {
-        guard (0...0o777).contains(mode) else { throw AdminError("mode \(String(mode, radix: 8)) is not 0-777 (octal)") }
+        guard (0...0o777).contains(mode) else { throw AdminError(.input, "mode \(String(mode, radix: 8)) is not 0-777 (octal)") }
         // Devices run what lands under client/ as root: only root may write it.
         guard mode & 0o022 == 0 else {
-            throw AdminError("mode \(String(mode, radix: 8)) lets others write the file, which root may run; use 755 or 644")
+            throw AdminError(.input, "mode \(String(mode, radix: 8)) lets others write the file, which root may run; use 755 or 644")
         }
         return try await queue(hosts: hosts, target: target, action: .write, content: content, mode: mode, now: now)
     }
@@ -40,10 +40,10 @@ public struct PatchAdmin: Sendable {
     /// A one-time command: a patch that writes `client/commands/NAME`, run once by the client.
     public func command(hosts: [String], name: String, script: Data, now: Date = Date()) async throws -> [(Device, Patch)] {
         guard InputValidation.isCommandName(name) else {
-            throw AdminError("command name \(name) must be 1-64 of [A-Za-z0-9._-], not starting with a dot")
+            throw AdminError(.input, "command name \(name) must be 1-64 of [A-Za-z0-9._-], not starting with a dot")
         }
         guard script.starts(with: Data("#!".utf8)) else {
-            throw AdminError("the command must start with #! (for example #!/bin/sh) so the device knows how to run it")
+            throw AdminError(.input, "the command must start with #! (for example #!/bin/sh) so the device knows how to run it")
         }
         return try await queue(hosts: hosts, target: "client/commands/" + name, action: .write,
                                content: script, mode: 0o700, now: now)
@@ -97,18 +97,18 @@ public struct PatchAdmin: Sendable {
 
     private func queue(hosts: [String], target: String, action: PatchAction, content: Data, mode: Int,
                        now: Date) async throws -> [(Device, Patch)] {
-        if let problem = InputValidation.patchTargetProblem(target) { throw AdminError(problem) }
+        if let problem = InputValidation.patchTargetProblem(target) { throw AdminError(.input, problem) }
         guard content.count <= Self.maxContentBytes else {
-            throw AdminError("the file is \(content.count) bytes; patches are limited to \(Self.maxContentBytes) (ship larger files in a release)")
+            throw AdminError(.input, "the file is \(content.count) bytes; patches are limited to \(Self.maxContentBytes) (ship larger files in a release)")
         }
         let chosen = try await resolve(hosts)
         for device in chosen {
             let pending = try await store.patches(fingerprint: device.fingerprint, includeFinished: false)
             if pending.contains(where: { $0.target == target }) {
-                throw AdminError("\(device.hostname) already has a pending patch for \(target); nothing was queued (cancel it first: bin/patch_hosts cancel --host \(device.hostname) \(target))")
+                throw AdminError(.conflict, "\(device.hostname) already has a pending patch for \(target); nothing was queued (cancel it first: bin/patch_hosts cancel --host \(device.hostname) \(target))")
             }
             if pending.reduce(content.count, { $0 + $1.content.count }) > Self.maxPendingBytesPerDevice {
-                throw AdminError("\(device.hostname) has too many pending patch bytes to add \(content.count) more (limit \(Self.maxPendingBytesPerDevice)); nothing was queued. Wait for the device to fetch them, or cancel some.")
+                throw AdminError(.conflict, "\(device.hostname) has too many pending patch bytes to add \(content.count) more (limit \(Self.maxPendingBytesPerDevice)); nothing was queued. Wait for the device to fetch them, or cancel some.")
             }
         }
         var queued: [(Device, Patch)] = []
@@ -118,7 +118,7 @@ public struct PatchAdmin: Sendable {
                                                              mode: mode, content: content, createdAt: now))
                 queued.append((device, patch))
             } catch StoreError.pendingPatchExists {
-                throw AdminError("\(device.hostname) got a pending patch for \(target) meanwhile; queued for \(queued.map(\.0.hostname))")
+                throw AdminError(.conflict, "\(device.hostname) got a pending patch for \(target) meanwhile; queued for \(queued.map(\.0.hostname))")
             }
         }
         return queued
@@ -126,12 +126,12 @@ public struct PatchAdmin: Sendable {
 
     /// Every host named, each exactly one device that may still receive patches.
     private func resolve(_ hosts: [String]) async throws -> [Device] {
-        guard !hosts.isEmpty else { throw AdminError("name at least one device with --host") }
+        guard !hosts.isEmpty else { throw AdminError(.input, "name at least one device with --host") }
         var chosen: [Device] = []
         for host in hosts {
             let device = try await devices.resolve(host)
             guard device.state == .accepted || device.state == .pending else {
-                throw AdminError("\(device.hostname) is \(device.state.rawValue); it will never fetch a patch")
+                throw AdminError(.conflict, "\(device.hostname) is \(device.state.rawValue); it will never fetch a patch")
             }
             if !chosen.contains(where: { $0.fingerprint == device.fingerprint }) { chosen.append(device) }
         }

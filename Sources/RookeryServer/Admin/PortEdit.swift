@@ -30,7 +30,8 @@ public struct PortEdit: Sendable {
         self.force = force
     }
 
-    /// Throws SettingsError or CertificateError and leaves every file as it was.
+    /// Throws (an AdminError of its kind, a SettingsError, a CertificateError) and leaves every
+    /// file as it was.
     public func run(root: InstallRoot) throws {
         let file = PortsFile(root: root)
         var staged: ServerCertificateFiles.StagedPair?
@@ -55,11 +56,11 @@ public struct PortEdit: Sendable {
     private func slot(in ports: inout [PortSettings]) throws -> Int {
         let existing = ports.firstIndex { $0.number == port }
         if adding {
-            guard existing == nil else { throw SettingsError("port \(port) is already configured; change it with set") }
+            guard existing == nil else { throw AdminError.conflict("port \(port) is already configured; change it with set") }
             ports.append(PortSettings(number: port))
             return ports.count - 1
         }
-        guard let existing else { throw SettingsError("port \(port) is not configured; add it with add") }
+        guard let existing else { throw AdminError.notFound("port \(port) is not configured; add it with add") }
         return existing
     }
 
@@ -79,16 +80,19 @@ public struct PortEdit: Sendable {
         case nil:
             break
         }
-        if let tls = staged?.staged ?? settings.tls { _ = try ServerTLS.configuration(port: port, files: tls, root: root) }
+        if let tls = staged?.staged ?? settings.tls {
+            // What the server would refuse in its settings is, here, a file the admin gave.
+            do { _ = try ServerTLS.configuration(port: port, files: tls, root: root) }
+            catch let refusal as SettingsError { throw AdminError.input(refusal.description) }
+        }
         return staged
     }
 
     private func refuseIfPinned(_ current: PortSettings, pinned: Swift.Set<String>, root: InstallRoot) throws {
         guard let tls = current.tls, let serving = try? CertificateInfo.read(pemFile: root.resolve(tls.certificate)),
               serving.contains(where: { pinned.contains($0.sha256Fingerprint) }) else { return }
-        throw SettingsError("""
-            client releases pin the certificate port \(port) serves now: devices that pin only it would refuse the new one. \
-            Follow docs/certificates.md (RENEWING A PINNED CERTIFICATE), or give --force
-            """)
+        throw AdminError.conflict("""
+            client releases pin the certificate port \(port) serves now: devices that pin only it would refuse the new one
+            """, hint: "follow docs/certificates.md (RENEWING A PINNED CERTIFICATE), or give --force")
     }
 }

@@ -14,26 +14,28 @@ public struct PortRemoval: Sendable {
         devices = DeviceAdmin(store: store)
     }
 
-    /// Throws SettingsError when the port is not configured or the file cannot be edited.
+    /// Throws when the port is not configured (not found) or the file cannot be edited.
     public func remove(_ port: Int) throws {
         try file.change { ports in
-            guard ports.contains(where: { $0.number == port }) else { throw SettingsError("port \(port) is not configured") }
+            guard ports.contains(where: { $0.number == port }) else {
+                throw AdminError.notFound("port \(port) is not configured", hint: "bin/configure_ports show lists them")
+            }
             ports.removeAll { $0.number == port }
         }
     }
 
-    /// Throws AdminError naming the accepted devices whose latest submission came in on `port`.
+    /// A conflict naming the accepted devices whose latest submission came in on `port`.
     public func refuseWhileDevicesReport(on port: Int) async throws {
         let devices = try await devices.devices(reportingOn: port)
         guard !devices.isEmpty else { return }
         let shown = devices.prefix(Self.namesShown).map(\.hostname).joined(separator: ", ")
         let more = devices.count > Self.namesShown ? " and \(devices.count - Self.namesShown) more" : ""
-        throw AdminError("""
+        throw AdminError.conflict("""
             \(devices.count) accepted device\(devices.count == 1 ? "" : "s") still report\(devices.count == 1 ? "s" : "") on port \(port) \
             (\(shown)\(more)); removing it would cut them off. Move them first (docs/ports.md: a release whose \
             URL names the new port); once the port is deprecated, `bin/issues list --issue-name deprecated-port` \
-            names those left after each audit. `--force` removes the port anyway
-            """)
+            names those left after each audit
+            """, hint: "`--force` removes the port anyway")
     }
 
     private static let namesShown = 10

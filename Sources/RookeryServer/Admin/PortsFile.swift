@@ -22,7 +22,7 @@ public struct PortsFile: Sendable {
         try SettingsFileUpdate(path: path).apply { text in
             var ports = try SettingsFile.decode(ServerSettings.self, text: text, source: path).listeningPorts
             try change(&ports)
-            guard !ports.isEmpty else { throw SettingsError("the server needs at least one port") }
+            guard !ports.isEmpty else { throw AdminError.conflict("the server needs at least one port; add another before removing this one") }
             ports.sort { $0.number < $1.number }
             result = ports
             return try rewritten(text, ports: ports)
@@ -39,7 +39,7 @@ public struct PortsFile: Sendable {
             }
             guard SettingsFileUpdate.reads(edited, as: text, with: { for (key, value) in values { $0[key] = value } }) else {
                 let lines = values.sorted { $0.key < $1.key }.map { "\($0.key): \(JSONValue.string($0.value).serializedString)" }
-                throw SettingsError("cannot edit \(path) safely; set by hand:\n" + lines.joined(separator: "\n"))
+                throw AdminError("cannot edit \(path) safely; set by hand:\n" + lines.joined(separator: "\n"))
             }
             return edited
         }
@@ -53,7 +53,7 @@ public struct PortsFile: Sendable {
         // The edit must say these ports, and every other setting must read as before.
         let reread = try? SettingsFile.decode(ServerSettings.self, text: edited, source: path)
         guard reread?.listeningPorts == ports, SettingsFileUpdate.reads(edited, as: text, ignoring: ["port", "listen_port"]) else {
-            throw SettingsError("cannot edit the port setting in \(path) safely; replace it by hand with:\n"
+            throw AdminError("cannot edit the port setting in \(path) safely; replace it by hand with:\n"
                                 + block.joined(separator: "\n"))
         }
         return edited

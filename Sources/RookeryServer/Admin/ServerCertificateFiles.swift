@@ -37,7 +37,7 @@ struct ServerCertificateFiles {
 
         func commit() throws {
             for (from, to) in [(staged.key, final.key), (staged.certificate, final.certificate)] where rename(from, to) != 0 {
-                throw SettingsError("cannot move \(from) to \(to): \(String(cString: strerror(errno)))")
+                throw AtomicFile.posixError("cannot move \(from) to \(to)")
             }
         }
 
@@ -63,7 +63,7 @@ struct ServerCertificateFiles {
         try write(pem, to: final + ".new", mode: 0o644)
         return (Self.clientBundle, count, {
             guard rename(final + ".new", final) == 0 else {
-                throw SettingsError("cannot move \(final).new to \(final): \(String(cString: strerror(errno)))")
+                throw AtomicFile.posixError("cannot move \(final).new to \(final)")
             }
         })
     }
@@ -85,6 +85,6 @@ struct ServerCertificateFiles {
         let settings = try? FileManager.default.attributesOfItem(atPath: root.serverSettings)
         let owner = getuid() == 0 ? settings.flatMap(SettingsFileUpdate.owner).map { (uid_t(0), $0.1) } : nil
         do { try AtomicFile.write(Data(text.utf8), to: path, mode: mode, owner: owner) }
-        catch { throw SettingsError("cannot write \(path): \(error.localizedDescription)") }
+        catch { throw AdminError(.io, "cannot write \(path): \(error.localizedDescription)") }
     }
 }

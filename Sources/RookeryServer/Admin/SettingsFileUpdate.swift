@@ -11,7 +11,7 @@ public struct SettingsFileUpdate: Sendable {
     public init(path: String) { self.path = path }
 
     /// Runs `edit` on the file's text under the lock and writes what it returns. `edit` checks
-    /// its own result (parse it, compare) and throws SettingsError to leave the file alone.
+    /// its own result (parse it, compare) and throws to leave the file alone.
     public func apply(_ edit: (String) throws -> String) throws {
         // Two runs at once must not each write the file without the other's change.
         let lock = try FileLock(path: (path as NSString).deletingLastPathComponent + "/.settings.lock")
@@ -57,7 +57,7 @@ public struct SettingsFileUpdate: Sendable {
         let mode = mode_t((old[.posixPermissions] as? Int) ?? 0o640)
         let owner = getuid() == 0 ? Self.owner(old) : nil
         do { try AtomicFile.write(Data(text.utf8), to: path, mode: mode, owner: owner) }
-        catch { throw SettingsError("cannot replace \(path): \(error.localizedDescription)") }
+        catch { throw AdminError(.io, "cannot replace \(path): \(error.localizedDescription)") }
     }
 
     /// The (uid, gid) of a file's attributes.

@@ -16,9 +16,13 @@ public struct Submission: Sendable {
     /// selected path withheld). The store refuses it when the selectors changed since
     /// (`SubmissionOutcome.secretSelectorsChanged`), in the transaction that would store it.
     public let secretSelectors: [SecretSelector]
+    /// The text of `document`'s plugins as the device sent it, when that is exactly the text
+    /// this server writes for them (see `JSONCanonicalText`): stored as it came, not written again.
+    public let pluginsText: [UInt8]?
 
     public init(fingerprint: String, submissionID: String, document: JSONValue, receivedAt: Date,
-                clientRelease: Int? = nil, port: ServerPort? = nil, secretSelectors: [SecretSelector] = []) {
+                clientRelease: Int? = nil, port: ServerPort? = nil, secretSelectors: [SecretSelector] = [],
+                pluginsText: [UInt8]? = nil) {
         self.fingerprint = fingerprint
         self.submissionID = submissionID
         self.document = document
@@ -26,6 +30,7 @@ public struct Submission: Sendable {
         self.clientRelease = clientRelease
         self.port = port
         self.secretSelectors = secretSelectors
+        self.pluginsText = pluginsText
     }
 
     /// The document to store in place of one whose `commands` were `earlierCommands`: command

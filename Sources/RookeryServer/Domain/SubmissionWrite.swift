@@ -32,13 +32,21 @@ public struct SubmissionWrite: Sendable {
         let earlierCommands = try old.flatMap { old in try old.layout.members["commands"].map { try old.value(at: $0.range) } }
         let document = submission.document(keepingCommands: earlierCommands)
         self.basis = basis
-        documentText = document.serializedString
+        documentText = Self.text(of: document, pluginsText: submission.pluginsText)
         failedPlugins = Self.failedPlugins(of: document)
         let new = try JSONText(documentText, levels: Self.comparedLevels, limits: .storedData)
         changes = try DocumentDiff.changes(from: old, to: new, newValue: document).filter { $0.path != "submitted_at" }.map { change in
             Row(path: change.path, old: change.old.map(Self.historyValue)?.serializedString,
                 new: change.new.map(Self.historyValue)?.serializedString)
         }
+    }
+
+    /// The document's text: its plugins' text as it came, when it came as this server would
+    /// write it (most of a document, and most of writing it), the rest written here.
+    static func text(of document: JSONValue, pluginsText: [UInt8]?) -> String {
+        guard let pluginsText, var members = document.objectValue else { return document.serializedString }
+        members["plugins"] = nil
+        return String(decoding: JSONCanonicalText.object(members, verbatim: ["plugins": pluginsText]), as: UTF8.self)
     }
 
     /// How deep the old and new documents are compared by their bytes (see `JSONText`).
@@ -49,7 +57,7 @@ public struct SubmissionWrite: Sendable {
     /// characters are only canonically equivalent (NFC against NFD) for the same.
     public func ifStill(_ stored: String?) -> SubmissionWrite? {
         guard var basis, var stored else { return basis == nil && stored == nil ? self : nil }
-        let same = basis.withUTF8 { old in stored.withUTF8 { now in old.elementsEqual(now) } }
+        let same = basis.withUTF8 { old in stored.withUTF8 { now in JSONText.sameBytes(old, now) } }
         return same ? self : nil
     }
 

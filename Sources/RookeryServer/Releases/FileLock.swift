@@ -11,11 +11,11 @@ public struct FileLock {
         // Read-only and world-readable: flock needs no write access, and the server's user must be
         // able to take a lock file that an admin command run as root created.
         fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SettingsError("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw AtomicFile.posixError("cannot open lock file \(path)") }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else {
                 close(fd)
-                throw SettingsError("cannot lock \(path): \(String(cString: strerror(errno)))")
+                throw AtomicFile.posixError("cannot lock \(path)")
             }
         }
     }

@@ -60,7 +60,7 @@ public struct ReleaseBuilder: Sendable {
             }
         }
         guard Self.isRegularFile(clientBinary) else {
-            throw AdminError("no client binary at \(clientBinary); run bin/build-release first, or pass --binary")
+            throw AdminError(.io, "no client binary at \(clientBinary); run bin/build-release first, or pass --binary")
         }
         files.append(try Self.member("lib/rookery/rookery-client", from: clientBinary, mode: 0o755))
         files.append(TarMember(path: "client/server-key.asc", mode: 0o644, contents: Data(try signingKey.publicKey().utf8)))
@@ -88,12 +88,12 @@ public struct ReleaseBuilder: Sendable {
     /// every device that installs it.
     static func pinnedCA(_ path: String) throws -> Data {
         do { return Data(try CertificateInfo.pinnable(pemFile: path).pem.utf8) }
-        catch let error as CertificateError { throw AdminError("client_ca_file: \(error)") }
+        catch let error as CertificateError { throw SettingsError("client_ca_file: \(error)", setting: ["client_ca_file"]) }
     }
 
     static func member(_ path: String, from file: String, mode: Int? = nil) throws -> TarMember {
         guard let contents = FileManager.default.contents(atPath: file) else {
-            throw AdminError("cannot read \(file)")
+            throw AdminError(.io, "cannot read \(file)")
         }
         let permissions = (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) ?? 0o644
         return TarMember(path: path, mode: mode ?? (permissions & 0o111 != 0 ? 0o755 : 0o644), contents: contents)

@@ -37,7 +37,7 @@ public struct ReleaseLibrary: Sendable {
     public func list() throws -> [ReleaseRecord] {
         try recordNames().map { name in
             guard let record = readRecord(name) else {
-                throw SettingsError("\(directory)/\(name) is damaged; devices skip that release until it is fixed or removed")
+                throw DamagedFile("\(directory)/\(name)", "devices skip that release until it is fixed or removed")
             }
             return record
         }.sorted { $0.number < $1.number }

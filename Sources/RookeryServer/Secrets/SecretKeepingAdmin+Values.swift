@@ -38,7 +38,7 @@ extension SecretKeepingAdmin {
         try await logged("decrypt", hosts: hosts, selectors: selectors.map(\.description), now: now) {
             let selected = try await store.secretSelectors()
             if let still = selectors.first(where: selected.contains) {
-                throw AdminError("\(still) is still selected: devices keep sending it encrypted. `deselect` it first, then decrypt")
+                throw AdminError(.conflict, "\(still) is still selected: devices keep sending it encrypted. `deselect` it first, then decrypt")
             }
             let devices = try await chosenDevices(hosts)
             let result = try await withRecoveredKey(sharePaths) { home in
@@ -68,14 +68,14 @@ extension SecretKeepingAdmin {
     public func encrypt(hosts: [String], selectors: [SecretSelector], now: Date = Date()) async throws -> Int {
         try await logged("encrypt", hosts: hosts, selectors: selectors.map(\.description), now: now) {
             guard let record = try await store.secretKeepingRecord(), record.enabled else {
-                throw AdminError("secret keeping is not enabled; run `enable` first")
+                throw AdminError(.conflict, "secret keeping is not enabled; run `enable` first")
             }
             let selected = try await store.secretSelectors()
             if let unselected = selectors.first(where: { !selected.contains($0) }) {
-                throw AdminError("\(unselected) is not selected; `select` it first")
+                throw AdminError(.conflict, "\(unselected) is not selected; `select` it first")
             }
             let targets = selectors.isEmpty ? selected : selectors
-            guard !targets.isEmpty else { throw AdminError("nothing is selected; `select` a path first") }
+            guard !targets.isEmpty else { throw AdminError(.conflict, "nothing is selected; `select` a path first") }
             let devices = try await chosenDevices(hosts)
             let home = try TemporaryKeyHome(in: temporaryBase)
             defer { home.wipe() }
@@ -94,7 +94,7 @@ extension SecretKeepingAdmin {
     /// Runs `body` with the key rebuilt from the shares in a temporary home, wiped afterwards.
     private func withRecoveredKey<T>(_ sharePaths: [String], _ body: (TemporaryKeyHome) async throws -> T) async throws -> T {
         guard let record = try await store.secretKeepingRecord() else {
-            throw AdminError("secret keeping has no key; nothing is encrypted")
+            throw AdminError(.conflict, "secret keeping has no key; nothing is encrypted")
         }
         let home = try SecretKeyRecovery(record: record, temporaryBase: temporaryBase).recover(sharePaths: sharePaths)
         defer { home.wipe() }

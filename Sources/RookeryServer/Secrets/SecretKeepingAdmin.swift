@@ -46,17 +46,17 @@ public struct SecretKeepingAdmin: Sendable {
                 try await store.saveSecretKeepingRecord(enabled)
                 return (Enabled(record: enabled, shareFiles: [], reencrypted: 0, unreadable: 0), "preserved key \(record.fingerprint)")
             case (nil, .preserve):
-                throw AdminError("there is no secret-keeping key to preserve; run `enable` without --preserve to make one")
+                throw AdminError(.conflict, "there is no secret-keeping key to preserve; run `enable` without --preserve to make one")
             case (let record?, .refuse):
-                throw AdminError("secret keeping already has a key (\(record.fingerprint)); --preserve keeps it, "
+                throw AdminError(.conflict, "secret keeping already has a key (\(record.fingerprint)); --preserve keeps it, "
                     + "--replace --share FILE... makes a new one and re-encrypts everything under it")
             case (nil, .replace):
-                throw AdminError("there is no secret-keeping key to replace; run `enable` without --replace")
+                throw AdminError(.conflict, "there is no secret-keeping key to replace; run `enable` without --replace")
             case (nil, .refuse), (_?, .replace):
                 break
             }
             try Self.checkSplit(shares: shares, threshold: threshold)
-            guard let outDirectory else { throw AdminError("--out DIR is needed: the new share files go there") }
+            guard let outDirectory else { throw AdminError(.input, "--out DIR is needed: the new share files go there") }
             // Old and new key share one home during a rotation, so a value already encrypted to the
             // new key (a device that updated meanwhile) decrypts as well as an old one.
             let home = if let current, case .replace(let paths) = existing {
@@ -82,7 +82,7 @@ public struct SecretKeepingAdmin: Sendable {
 
     static func checkSplit(shares: Int, threshold: Int) throws {
         guard (1...255).contains(shares), (1...shares).contains(threshold) else {
-            throw AdminError("--shares M and --threshold N need 1 <= N <= M <= 255 (got M=\(shares), N=\(threshold))")
+            throw AdminError(.input, "--shares M and --threshold N need 1 <= N <= M <= 255 (got M=\(shares), N=\(threshold))")
         }
     }
 
@@ -111,16 +111,16 @@ public struct SecretKeepingAdmin: Sendable {
     public func disable(now: Date = Date()) async throws -> SecretKeepingRecord {
         try await logged("disable", now: now) {
             guard var record = try await store.secretKeepingRecord(), record.enabled else {
-                throw AdminError("secret keeping is not enabled")
+                throw AdminError(.conflict, "secret keeping is not enabled")
             }
             let selectors = try await store.secretSelectors()
             guard selectors.isEmpty else {
-                throw AdminError("paths are still selected (\(selectors.map(\.description).joined(separator: ", "))): "
+                throw AdminError(.conflict, "paths are still selected (\(selectors.map(\.description).joined(separator: ", "))): "
                     + "devices would withhold them with no key to encrypt to. `deselect` them first (their values then arrive in clear)")
             }
             let counts = try await SecretDocuments.count(in: store)
             guard counts.encrypted == 0 else {
-                throw AdminError("\(counts.encrypted) stored values are still encrypted; run `decrypt --share FILE...` first")
+                throw AdminError(.conflict, "\(counts.encrypted) stored values are still encrypted; run `decrypt --share FILE...` first")
             }
             record.enabled = false
             try await store.saveSecretKeepingRecord(record)

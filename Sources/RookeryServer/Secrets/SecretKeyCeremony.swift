@@ -38,7 +38,7 @@ struct SecretKeyCeremony {
     private func makeOutDirectory() throws {
         guard mkdir(outDirectory, 0o700) == 0 else {
             let reason = errno == EEXIST ? "it exists already; name a new directory" : String(cString: strerror(errno))
-            throw AdminError("cannot make the share directory \(outDirectory): \(reason)")
+            throw AdminError(.io, "cannot make the share directory \(outDirectory): \(reason)")
         }
     }
 }

@@ -42,7 +42,7 @@ struct SecretKeyRecovery {
         }
         if trusted.count < record.threshold, offered.count <= record.threshold {
             let missing = record.threshold - trusted.count
-            throw AdminError(suspectNote + "\(missing) more share\(missing == 1 ? " is" : "s are") needed: "
+            throw AdminError(.input, suspectNote + "\(missing) more share\(missing == 1 ? " is" : "s are") needed: "
                 + "the key needs \(record.threshold) of its \(record.shares) shares, and \(trusted.count) usable \(trusted.count == 1 ? "was" : "were") given. Nothing was read or changed.")
         }
         return try findBadShares(in: offered)
@@ -53,10 +53,10 @@ struct SecretKeyRecovery {
         for path in paths {
             let share: SecretShare
             do { share = try ShareFile.read(path: path) } catch {
-                throw AdminError("share \(path): \(error)")
+                throw AdminError(.input, "share \(path): \(error)")
             }
             if let twin = offered.first(where: { $0.share.x == share.x }) {
-                throw AdminError("\(twin.path) and \(path) are both share number \(share.x); give each keeper's share once")
+                throw AdminError(.input, "\(twin.path) and \(path) are both share number \(share.x); give each keeper's share once")
             }
             offered.append(Offered(path: path, share: share))
         }
@@ -86,7 +86,7 @@ struct SecretKeyRecovery {
     private func findBadShares(in offered: [Offered]) throws -> TemporaryKeyHome {
         let failed = "the shares do not rebuild the secret-keeping key \(record.fingerprint): "
         guard offered.count > record.threshold else {
-            throw AdminError(failed + "one of them is damaged or belongs to another key. "
+            throw AdminError(.input, failed + "one of them is damaged or belongs to another key. "
                 + "Give one more share than the threshold (\(record.threshold)) and the bad one is named. Nothing was read or changed.")
         }
         var attempts = 0
@@ -102,7 +102,7 @@ struct SecretKeyRecovery {
             }
         }
         let tried = attempts > Self.maxAttempts ? "none of the first \(Self.maxAttempts) sets of them tried does" : "no \(record.threshold) of them do"
-        throw AdminError(failed + tried + ". Are they this key's shares? Nothing was read or changed.")
+        throw AdminError(.input, failed + tried + ". Are they this key's shares? Nothing was read or changed.")
     }
 
     /// The index sets of the given size, in lexicographic order.

@@ -16,7 +16,7 @@ final class TemporaryKeyHome {
         // The pid in the name lets a later command find and wipe a home whose maker was killed.
         var template = Array((base + "/rookery-keys-\(getpid())-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw AdminError("cannot make a temporary GnuPG home in \(base): \(String(cString: strerror(errno)))")
+            throw AdminError(.io, "cannot make a temporary GnuPG home in \(base): \(String(cString: strerror(errno)))")
         }
         path = String(cString: made)
         openPGP = OpenPGP(homeDirectory: path)

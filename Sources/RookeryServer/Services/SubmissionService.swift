@@ -33,10 +33,12 @@ public struct SubmissionService: Sendable {
         do { try documentLimits.check(.object(document)) } catch let violation as DocumentLimits.Violation {
             throw ProtocolError(.malformed, violation.description)
         }
+        let withheld = Self.withholdingClearSecrets(.object(document), selectors: selectors)
         return Submission(
             fingerprint: request.fingerprint, submissionID: message.submissionID,
-            document: Self.withholdingClearSecrets(.object(document), selectors: selectors), receivedAt: now,
-            clientRelease: message.release, port: port, secretSelectors: selectors)
+            document: withheld.document, receivedAt: now, clientRelease: message.release, port: port,
+            secretSelectors: selectors,
+            pluginsText: withheld.untouched ? request.request.canonicalText(of: "plugins") : nil)
     }
 
     /// Group commit (issue 15): the request's nonce is recorded with its document, in one
@@ -78,7 +80,7 @@ public struct SubmissionService: Sendable {
                 try await spendNonce(of: message.request, now: now)
                 throw refusal
             }
-            let prepared = try await prepare(submission)
+            let prepared = try prepare(submission, against: message.request.storedDocument)
             guard case .recorded(let outcome?) = try await writer.commit(
                 CommitItem(nonce: message.nonce, seenAt: now, submission: submission, history: history,
                            prepared: prepared)) else {
@@ -91,12 +93,12 @@ public struct SubmissionService: Sendable {
         return .secretSelectorsChanged(selectors)
     }
 
-    /// The submission's writes, worked out here against the document stored now, so that the
-    /// one writer does not have to (see `SubmissionWrite`). Nil when the stored document cannot
-    /// be read as one: the writer works it out again, and fails there with the reason.
-    private func prepare(_ submission: Submission) async throws -> SubmissionWrite? {
+    /// The submission's writes, worked out here against the document stored when the request's
+    /// key was looked up, so that the one writer does not have to (see `SubmissionWrite`). Nil
+    /// when that document cannot be read as one: the writer works it out again, and fails there
+    /// with the reason. (The writer also works it out again if the document changed since.)
+    private func prepare(_ submission: Submission, against stored: String?) throws -> SubmissionWrite? {
         try writer.checkRoom()
-        let stored = try await store.latestDocumentText(fingerprint: submission.fingerprint)
         return try? SubmissionWrite(submission, replacing: stored)
     }
 
@@ -120,7 +122,9 @@ public struct SubmissionService: Sendable {
     /// clear (from a device that has not learned the selector yet) is withheld before anything is
     /// stored, and so is a secret-shaped value elsewhere (a device's own invention, or a path
     /// deselected since), which nobody could read and which would count as encrypted.
-    private static func withholdingClearSecrets(_ document: JSONValue, selectors: [SecretSelector]) -> JSONValue {
+    /// `untouched`: nothing was withheld (there are no selectors and no strays).
+    private static func withholdingClearSecrets(_ document: JSONValue,
+                                                selectors: [SecretSelector]) -> (document: JSONValue, untouched: Bool) {
         var sealed = selectors.isEmpty ? document
             : SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil).seal(document).document
         var strays: [[String]] = []
@@ -128,6 +132,6 @@ public struct SubmissionService: Sendable {
             if value.message != nil, !selectors.contains(where: { $0.components == path }) { strays.append(path) }
         }
         for path in strays { sealed = sealed.replacing(at: path, with: SecretValue.withheld.json) }
-        return sealed
+        return (sealed, selectors.isEmpty && strays.isEmpty)
     }
 }

@@ -171,13 +171,20 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup {
+    public func lookUpSigner(fingerprint: String, nonce: String, withDocument: Bool) async throws -> SignerLookup {
         try await pool.read { db in
-            SignerLookup(
-                device: try Self.device(fingerprint: fingerprint, in: db),
+            let device = try Self.device(fingerprint: fingerprint, in: db)
+            return SignerLookup(
+                device: device,
                 nonceSeen: try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
-                                             arguments: [nonce]) ?? false)
+                                             arguments: [nonce]) ?? false,
+                document: withDocument && device?.state == .accepted ? try Self.documentText(fingerprint: fingerprint, in: db) : nil)
         }
+    }
+
+    static func documentText(fingerprint: String, in db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
+                            arguments: [fingerprint])
     }
 
     public func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool {
@@ -213,8 +220,7 @@ public final class SQLiteStore: Store {
             """), arguments: [submission.fingerprint, submission.submissionID]) ?? false
         guard !storedBefore else { return .duplicate }
 
-        let oldText = try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
-                                          arguments: [submission.fingerprint])
+        let oldText = try documentText(fingerprint: submission.fingerprint, in: db)
         let write = try prepared?.ifStill(oldText) ?? SubmissionWrite(submission, replacing: oldText)
         guard write.changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: write.changes.count) }
         // Converted once: GRDB formats a date through Foundation's DateFormatter each time.
@@ -272,10 +278,7 @@ public final class SQLiteStore: Store {
     }
 
     public func latestDocumentText(fingerprint: String) async throws -> String? {
-        try await pool.read { db in
-            try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
-                                arguments: [fingerprint])
-        }
+        try await pool.read { db in try Self.documentText(fingerprint: fingerprint, in: db) }
     }
 
     public func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord] {

@@ -35,7 +35,9 @@ public protocol Store: IssueStore, SecretKeepingStore {
 
     /// What the checks of a signed request need before its signature, in one read: the device
     /// with this key, and whether the nonce was recorded already (a cheap look before the check).
-    func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup
+    /// With `withDocument`, also the device's stored document text when it is accepted: what a
+    /// submission's writes are worked out against, read here to save a second read.
+    func lookUpSigner(fingerprint: String, nonce: String, withDocument: Bool) async throws -> SignerLookup
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
 
@@ -105,9 +107,12 @@ public struct SignerLookup: Sendable {
     /// nil: no device has this key.
     public let device: Device?
     public let nonceSeen: Bool
+    /// The accepted device's stored document, when asked for (nil also when it has none).
+    public let document: String?
 
-    public init(device: Device?, nonceSeen: Bool) {
+    public init(device: Device?, nonceSeen: Bool, document: String? = nil) {
         self.device = device
         self.nonceSeen = nonceSeen
+        self.document = document
     }
 }

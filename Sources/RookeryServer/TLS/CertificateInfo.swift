@@ -2,14 +2,17 @@ import Foundation
 import X509
 import Crypto
 import SwiftASN1
+import RookeryCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A certificate or key file is unusable; the message names the file and says why.
 /// (This module's own type: it shadows swift-certificates' `X509.CertificateError` here.)
-public struct CertificateError: Error, CustomStringConvertible {
+public struct CertificateError: KindedError {
     public let description: String
+    /// A file the admin gave; at server start `ServerTLS` makes it a `SettingsError` of its port.
+    public var kind: ErrorKind { .input }
     public init(_ description: String) { self.description = description }
 }
 

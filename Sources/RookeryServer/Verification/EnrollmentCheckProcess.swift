@@ -69,8 +69,9 @@ public struct EnrollmentCheckProcess: EnrollmentChecking {
 }
 
 /// The enrollment check could not run at all (the server's problem, not the device's).
-public struct EnrollmentCheckFailed: Error, CustomStringConvertible {
+public struct EnrollmentCheckFailed: KindedError {
     public let description: String
+    public var kind: ErrorKind { .failed }
     init(_ description: String) { self.description = description }
 }
 

@@ -14,6 +14,13 @@ public struct VerifiedRequest: Sendable {
     public let device: Device?
     /// For a first enrollment: the verified key, exported alone.
     public let verifiedPublicKey: String?
+    /// For a submission: the device's document as stored when its key was looked up (nil when
+    /// it has none), what its writes are worked out against first (see `SubmissionWrite`).
+    public var storedDocument: String? = nil
+    /// The body as signed, and where each of its members' values lies in it (empty for an
+    /// enrollment, which keeps its envelope alone).
+    var body = Data()
+    var memberRanges: [String: Range<Int>] = [:]
 
     /// The body read as `M`, the message of this request's endpoint; a body the endpoint cannot
     /// use is refused as `malformed`.
@@ -22,6 +29,16 @@ public struct VerifiedRequest: Sendable {
             throw ProtocolError(.internalError, "a \(endpoint.rawValue) request read as \(M.endpoint.rawValue)")
         }
         return Verified(message: try M(fields: fields), request: self)
+    }
+
+    /// A member's text as the device sent it, when it is exactly what this server writes for
+    /// its value (see `JSONCanonicalText`), so it can be stored as it came; nil otherwise.
+    public func canonicalText(of member: String) -> [UInt8]? {
+        guard let range = memberRanges[member] else { return nil }
+        return body.withUnsafeBytes { raw in
+            let text = UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[range])
+            return JSONCanonicalText.isCanonical(text) ? Array(text) : nil
+        }
     }
 }
 
@@ -72,7 +89,10 @@ public struct RequestVerifier: Sendable {
         let envelope = try await pool.run(overBodyOf: body.count) {
             try Envelope(scanning: body, for: endpoint, limits: limits)
         }
-        let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce)
+        // A submission's stored document is read with its key, in one read: a device's document
+        // is bounded as its bodies are (see docs/security.md), and read only for accepted keys.
+        let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce,
+                                                  withDocument: endpoint == .submit)
         let device = lookup.device
         try Self.checkState(of: device, for: endpoint)
         let signature = try Self.decodeSignature(signatureHeader)
@@ -123,19 +143,18 @@ public struct RequestVerifier: Sendable {
             }
         }
         // An enrollment is anyone's (anyone can make a key): it keeps its envelope alone.
-        let fields = endpoint == .enroll ? envelope.fields
+        let (fields, ranges) = endpoint == .enroll ? (envelope.fields, [:])
             : try await pool.run(overBodyOf: body.count) { try Self.parseWhole(body, limits: limits) }
         return VerifiedRequest(endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
-                               host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey)
+                               host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey,
+                               storedDocument: lookup.document, body: endpoint == .enroll ? Data() : body, memberRanges: ranges)
     }
 
-    /// The body as a tree, now that a known device signed it.
-    static func parseWhole(_ body: Data, limits: JSONLimits) throws -> [String: JSONValue] {
+    /// The body as a tree, now that a known device signed it, and where its members lie in it.
+    static func parseWhole(_ body: Data, limits: JSONLimits) throws -> ([String: JSONValue], [String: Range<Int>]) {
         do {
-            guard case .object(let fields) = try JSONValue.parse(body, limits: limits) else {
-                throw ProtocolError(.malformed, "the body is not a JSON object")
-            }
-            return fields
+            let object = try JSONValue.parseObject(body, limits: limits)
+            return (object.members, object.ranges)
         } catch let error as JSONParseError {
             throw ProtocolError(.malformed, "the body is not valid JSON: \(error)")
         }

@@ -1,0 +1,57 @@
+import Foundation
+import HummingbirdTesting
+import RookeryCore
+import Testing
+@testable import RookeryServer
+
+/// A submission's plugins are stored as the device sent them when that text is what the
+/// server's writer writes for them, and written again otherwise (issue 15). Either way the
+/// stored document is the writer's text: compact, keys in order, control characters escaped
+/// before any admin's terminal sees them.
+@Suite struct StoredDocumentTextTests {
+    let sandbox: Sandbox
+    let context: ServerContext
+    let device: TestDevice
+
+    init() throws {
+        sandbox = try Sandbox()
+        context = try makeServerContext(sandbox)
+        device = try TestDevice(sandbox, name: "text")
+    }
+
+    /// A submit request whose plugins member is `pluginsText`, byte for byte, signed by the device.
+    func submission(pluginsText: String) throws -> SignedRequest {
+        let placeholder = JSONValue.object(["placeholder": .string("plugins")]).serializedString
+        let made = try device.sign(.submit, TestDevice.submitFields(plugins: ["placeholder": .string("plugins")]))
+        let body = Data(String(decoding: made.body, as: UTF8.self).replacingOccurrences(of: placeholder, with: pluginsText).utf8)
+        return SignedRequest(endpoint: .submit, body: body,
+                             signature: try device.openPGP.sign(body, fingerprint: device.fingerprint), nonce: made.nonce)
+    }
+
+    @Test(arguments: [
+        // As a device's writer writes it: stored as it came.
+        #"{"a":{"b":[1,-2,"x"]},"c":"caf\u00e9 \u001b"}"#.replacingOccurrences(of: #"\u00e9"#, with: "\u{E9}"),
+        // Other text for a value: written again.
+        #"{ "c" : "\u00e9" , "a" : { "b" : [ 1 , -2 , "x" ] } }"#,
+        "{\"a\":\"raw C1 \u{85} and DEL \u{7F}\",\"b\":\"\\/\"}",
+        #"{"a":1.50,"b":1e2}"#,
+    ])
+    func theStoredDocumentIsTheWritersText(pluginsText: String) async throws {
+        let app = try buildApplication(context: context, logger: quietLogger)
+        try await app.test(.live) { client in
+            let enrolled = try await post(client, try device.sign(.enroll, try device.enrollFields()))
+            #expect(enrolled.status == .ok)
+            try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
+            // Twice: the second is worked out against the first as stored.
+            for _ in 0..<2 {
+                let response = try await post(client, try submission(pluginsText: pluginsText))
+                #expect(response.status == .ok)
+            }
+        }
+        let stored = try #require(try await context.store.latestDocumentText(fingerprint: device.fingerprint))
+        let value = try JSONValue.parse(stored, limits: .storedData)
+        #expect(value.serializedString == stored)
+        #expect(value["plugins"] == (try JSONValue.parse(pluginsText)))
+        #expect(!stored.unicodeScalars.contains { $0.value == 0x7F || (0x80...0x9F).contains($0.value) })
+    }
+}
