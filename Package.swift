@@ -57,6 +57,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
+            // NIOThreadPool, for blocking work (GPGME, password hashes) off the event loops.
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 
         .executableTarget(name: "rookery-client", dependencies: [
@@ -71,9 +73,9 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
         ]),
         // The benchmarks (bin/bench): they drive the two binaries above and use the client library,
-        // which the server binary does without.
+        // which the server binary does without, and start the server as the end-to-end tests do.
         .executableTarget(name: "rookery-bench", dependencies: [
-            "RookeryServer", "RookeryClient", "RookeryCurl",
+            "RookeryServer", "RookeryClient", "RookeryCurl", "RookeryTestSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -94,5 +96,5 @@ let package = Package(
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

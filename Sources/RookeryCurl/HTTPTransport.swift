@@ -83,7 +83,9 @@ public enum HTTPTransport {
             return rookery_curl_easy_perform(handle)
         }
         guard result == CURLE_OK else {
-            let message = detail[0] != 0 ? String(cString: detail) : String(cString: rookery_curl_easy_strerror(result))
+            let message = detail[0] != 0
+                ? detail.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                : String(cString: rookery_curl_easy_strerror(result))
             throw TransportError(description: "\(url): \(message)")
         }
         return HTTPReply(status: rookery_curl_response_code(handle), body: sink.data, headers: sink.headers)

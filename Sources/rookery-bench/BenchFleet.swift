@@ -100,7 +100,7 @@ struct BenchFleet {
 
     /// `body` for 0..<count on `threads` threads, thread t taking t, t + threads, ...; the results
     /// in order, or the first error.
-    static func parallel<T>(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+    static func parallel<T: Sendable>(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
         let results = Locked([Result<T, Error>?](repeating: nil, count: count))
         let group = DispatchGroup()
         for thread in 0..<min(threads, count) {

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import RookeryServer
+import RookeryTestSupport
 
 /// A scratch directory for one benchmark run, with a short path for gpg-agent sockets.
 final class BenchScratch {
@@ -24,7 +25,7 @@ final class BenchScratch {
 
 /// `rookery server` (the binary beside this one) in a scratch root, on an ephemeral port; with
 /// `tls`, an HTTPS port with a fresh self-signed certificate that `caFile` pins.
-final class BenchServer {
+final class BenchServer: Sendable {
     /// The server binary: `rookery` beside `rookery-bench` (bin/bench installs both in lib/rookery/).
     static func rookeryBinary() throws -> String {
         let binary = (InstallRoot.currentExecutable as NSString).deletingLastPathComponent + "/rookery"
@@ -55,24 +56,10 @@ final class BenchServer {
             // A fleet is enrolled all at once and accepted afterwards; every sender is 127.0.0.1.
             + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\nenrollments_per_minute: 1000000\n"
         try settings.write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
-        let portFile = root + "/port"
-        try? FileManager.default.removeItem(atPath: portFile)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.rookeryBinary())
-        process.arguments = ["server", "--port-file", portFile, "--log-level", "error"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["ROOKERY_HOME"] = root
-        process.environment = environment
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        var port = 0
-        while port == 0 && Date() < deadline && process.isRunning {
-            port = Int((try? String(contentsOfFile: portFile, encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
-            if port == 0 { usleep(20_000) }
-        }
-        guard port > 0 else { throw AdminError("the benchmark server did not start (its own message, if any, is above)") }
-        url = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
+        // The server logs to this program's standard error, so its own message is above a failure.
+        let started = try ServerLauncher.start(binary: try Self.rookeryBinary(), root: root, arguments: ["--log-level", "error"])
+        process = started.process
+        url = "\(tls ? "https" : "http")://127.0.0.1:\(started.port)"
     }
 
     /// One ephemeral port, plain or with a certificate made now (its key beside it).

@@ -60,8 +60,11 @@ struct SavePasswordCommand: ParsableCommand {
     }
 }
 
-/// The terminal's settings while echo is off, for the signal handler to put back.
-private var terminalBeforePrompt = termios()
+/// The terminal's settings while echo is off, for the signal handler to put back. A signal
+/// handler can take no lock and capture nothing, hence a global; unsafe only in name:
+/// `readSecret` writes it before it installs the handlers and only reads it afterwards, and a
+/// command reads one secret at a time, on its main task.
+nonisolated(unsafe) private var terminalBeforePrompt = termios()
 
 /// Reads a line from the terminal without echoing it.
 enum Terminal {

@@ -83,7 +83,7 @@ import Testing
 }
 
 /// What the devices sent and what they were answered, across kills.
-private final class Ledger: @unchecked Sendable {
+private final class Ledger: Sendable {
     private struct State {
         var sent: Set<String> = []
         var unanswered: [String: Set<String>] = [:]
@@ -133,7 +133,7 @@ private final class Ledger: @unchecked Sendable {
 
 /// An enrolled, accepted device that signs its submissions itself and posts them over a
 /// connection of its own, so that a kill only loses the answers in flight.
-private final class CrashDevice: @unchecked Sendable {
+private final class CrashDevice: Sendable {
     let name: String
     let fingerprint: String
     private let openPGP: OpenPGP

@@ -108,7 +108,7 @@ import Testing
 @Suite struct EnrollmentCheckSocketTests {
     /// Accepts connections on `path` and runs one checker per connection, its stdin and stdout
     /// the connection (systemd's Accept=yes with StandardInput=socket).
-    final class SocketActivator: @unchecked Sendable {
+    final class SocketActivator: Sendable {
         let listener: Int32
         let served = Locked(0)
 

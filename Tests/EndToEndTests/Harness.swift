@@ -51,14 +51,33 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
 }
 
 /// The real `rookery server`, started in the background on an ephemeral port of 127.0.0.1.
-final class ServerProcess {
+final class ServerProcess: Sendable {
     let root: String
-    private(set) var port = 0
+    /// What a test sets before `start()`, and what `start()` sets; devices on other threads read
+    /// `port` while a test restarts the server.
+    private struct State {
+        var port = 0
+        var onSettingsPorts = false
+        var extraArguments: [String] = []
+        var process: Process?
+    }
+    private let state = Locked(State())
+
+    var port: Int { state.current.port }
+
     /// Listen on the ports the settings name (`port` is then the first), not on `--port` alone.
-    var onSettingsPorts = false
-    private var process: Process?
+    var onSettingsPorts: Bool {
+        get { state.current.onSettingsPorts }
+        set { state.withLock { $0.onSettingsPorts = newValue } }
+    }
+
     /// More arguments for `rookery server`.
-    var extraArguments: [String] = []
+    var extraArguments: [String] {
+        get { state.current.extraArguments }
+        set { state.withLock { $0.extraArguments = newValue } }
+    }
+
+    private var process: Process? { state.current.process }
 
     init(sandbox: Sandbox) throws {
         root = sandbox.path + "/srv"
@@ -74,33 +93,14 @@ final class ServerProcess {
 
     /// Starts the server; on a restart it asks for the port it had before.
     func start() throws {
-        let portFile = root + "/port"
-        try? FileManager.default.removeItem(atPath: portFile)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
-        process.arguments = ["server", "--port-file", portFile, "--log-level", "warning"]
+        let arguments = ["--log-level", "warning"]
             + (onSettingsPorts ? [] : ["--port", "\(port)"])
             // Before extraArguments, so that a test's own --verify-with wins.
             + (ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].map { ["--verify-with", $0] } ?? [])
             + extraArguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["ROOKERY_HOME"] = root
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try appendingLog()
-        try process.run()
-        self.process = process
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
-               let bound = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bound > 0 {
-                port = bound
-                return
-            }
-            guard process.isRunning else { throw SettingsError("server exited with \(process.terminationStatus)") }
-            usleep(20_000)
-        }
-        throw SettingsError("server did not start within 30 s")
+        let started = try ServerLauncher.start(binary: binaryDirectory + "/rookery", root: root, arguments: arguments,
+                                               standardError: try appendingLog())
+        state.withLock { $0.process = started.process; $0.port = started.port }
     }
 
     /// Where the server's log (its standard error) goes, across restarts.
@@ -108,7 +108,7 @@ final class ServerProcess {
 
     private func appendingLog() throws -> FileHandle {
         if !FileManager.default.fileExists(atPath: logFile) {
-            FileManager.default.createFile(atPath: logFile, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         }
         guard let handle = FileHandle(forWritingAtPath: logFile) else { throw SettingsError("cannot write \(logFile)") }
         handle.seekToEndOfFile()

@@ -65,25 +65,20 @@ import Glibc
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// `rookery server` on its settings' ports, once every one of them accepts connections.
+    /// `rookery server` on its settings' ports, once every one of them accepts connections (its
+    /// port file names the first alone).
     static func startServer(root: String, ports: [Int]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaryDirectory + "/rookery")
-        process.arguments = ["server", "--log-level", "warning"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["ROOKERY_HOME"] = root
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if ports.allSatisfy(accepts) { return process }
-            guard process.isRunning else { throw SettingsError("server exited with \(process.terminationStatus)") }
+        let process = try ServerLauncher.start(binary: binaryDirectory + "/rookery", root: root,
+                                               arguments: ["--log-level", "warning"], standardError: .nullDevice).process
+        let deadline = Date().addingTimeInterval(ServerLauncher.startTimeout)
+        while !ports.allSatisfy(accepts) {
+            guard Date() < deadline, process.isRunning else {
+                process.terminate()
+                throw SettingsError("server did not listen on \(ports) within \(Int(ServerLauncher.startTimeout)) s")
+            }
             usleep(20_000)
         }
-        process.terminate()
-        throw SettingsError("server did not listen on \(ports) within 30 s")
+        return process
     }
 
     private static func accepts(_ port: Int) -> Bool {

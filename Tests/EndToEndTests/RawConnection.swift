@@ -5,7 +5,7 @@ import Glibc
 
 /// A TCP connection to a server made by hand, for attacks no HTTP client makes: a request sent a
 /// byte at a time, an answer never read, more connections than allowed. Closed when released.
-final class RawConnection {
+final class RawConnection: Sendable {
     private let fd: Int32
     /// When the connection was established.
     let opened: Date

@@ -197,7 +197,7 @@ import Testing
         environment["ROOKERY_HOME"] = root
         process.environment = environment
         let (out, err) = (sandbox.path + "/stdout", sandbox.path + "/stderr")
-        for file in [out, err] { FileManager.default.createFile(atPath: file, contents: nil) }
+        for file in [out, err] { _ = FileManager.default.createFile(atPath: file, contents: nil) }
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)
         try process.run()

@@ -406,7 +406,7 @@ private func residentBytes() -> Int {
 
 /// Times each call; a call stuck for 30 s (a hang, not a slow call: those fail the 1 s bound)
 /// stops the process with the seed, iteration and input that hung, so the run can be repeated.
-private final class Watchdog: @unchecked Sendable {
+private final class Watchdog: Sendable {
     private struct Current { var started: ContinuousClock.Instant?; var iteration = 0; var input: [UInt8] = [] }
     private let current = Locked(Current())
     private let running = Locked(true)

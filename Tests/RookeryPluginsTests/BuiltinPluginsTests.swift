@@ -14,7 +14,7 @@ struct BuiltinPluginsTests {
 
     @Test("an unknown plugin name throws PluginError")
     func unknownNameThrows() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(fixture: nil)
         let error = #expect(throws: PluginError.self) {
             try BuiltinPlugins.run(name: "no_such_plugin", root: sandbox.root, stateDirectory: sandbox.stateDirectory)
         }
@@ -23,7 +23,7 @@ struct BuiltinPluginsTests {
 
     @Test("on an empty root every plugin answers with JSON, mostly \"unknown\"", arguments: BuiltinPlugins.names)
     func emptyRoot(plugin: String) throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(fixture: nil)
         let output = try sandbox.run(plugin)
         switch output {
         case .object, .string("unknown"): break
@@ -33,7 +33,7 @@ struct BuiltinPluginsTests {
 
     @Test("the answers nothing can be known about on an empty root are \"unknown\"")
     func emptyRootAnswersUnknown() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(fixture: nil)
         #expect(try sandbox.run("hd_encryption") == "unknown")
         #expect(try sandbox.run("disk") == "unknown")
         #expect(try sandbox.run("os_updates") == "unknown")

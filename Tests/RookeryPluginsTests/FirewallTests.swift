@@ -12,7 +12,7 @@ struct FirewallTests {
     @Test("ufw installed but not enabled filters nothing")
     func ufwDisabled() throws {
         let sandbox = try Sandbox(fixture: "ufw-deny")
-        try sandbox.write("/etc/ufw/ufw.conf", "ENABLED=no\nLOGLEVEL=low\n")
+        try sandbox.root.write("/etc/ufw/ufw.conf", "ENABLED=no\nLOGLEVEL=low\n")
         #expect(try sandbox.run("firewall") == ["active": false, "backends": [], "default_input_policy": "accept"])
     }
 
@@ -26,7 +26,7 @@ struct FirewallTests {
     @Test("iptables with a DROP policy and rules is active; the strictest backend wins")
     func iptablesDrop() throws {
         let sandbox = try Sandbox(fixture: "nftables-firewalld")
-        try sandbox.writeExecutable("/usr/sbin/iptables", script: """
+        try sandbox.root.writeExecutable("/usr/sbin/iptables", script: """
             printf -- '-P INPUT DROP\\n-A INPUT -i lo -j ACCEPT\\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\\n'
             """)
         let report = try sandbox.run("firewall")
@@ -35,8 +35,8 @@ struct FirewallTests {
 
     @Test("a tool that fails (not root) is not counted; with nothing to look at the answer is \"unknown\"")
     func nothingExamined() throws {
-        let sandbox = try Sandbox()
-        try sandbox.writeExecutable("/usr/sbin/nft", script: "echo 'Operation not permitted' >&2; exit 1")
+        let sandbox = try Sandbox(fixture: nil)
+        try sandbox.root.writeExecutable("/usr/sbin/nft", script: "echo 'Operation not permitted' >&2; exit 1")
         #expect(try sandbox.run("firewall") == ["active": "unknown", "backends": [], "default_input_policy": "unknown"])
     }
 }

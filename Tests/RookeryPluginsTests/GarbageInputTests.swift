@@ -29,14 +29,14 @@ struct GarbageInputTests {
 
     @Test("random bytes in every file and from every command", arguments: BuiltinPlugins.names)
     func randomBytes(plugin: String) throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(fixture: nil)
         var random = SeededRandom(seed: 0x5EED)
         for path in Self.filesRead {
-            try sandbox.write(path, data: random.bytes(count: 4096))
+            try sandbox.root.write(path, data: random.bytes(count: 4096))
         }
-        try sandbox.write("/garbage.bin", data: random.bytes(count: 4096))
+        try sandbox.root.write("/garbage.bin", data: random.bytes(count: 4096))
         for command in Self.commandsRun {
-            try sandbox.writeExecutable(command, script: "cat \"$(dirname \"$0\")/../../garbage.bin\"")
+            try sandbox.root.writeExecutable(command, script: "cat \"$(dirname \"$0\")/../../garbage.bin\"")
         }
         try Data(random.bytes(count: 512)).write(to: URL(fileURLWithPath: sandbox.stateDirectory + "/screenlock.json"))
         try expectJSON(from: plugin, in: sandbox)
@@ -44,19 +44,19 @@ struct GarbageInputTests {
 
     @Test("empty files everywhere", arguments: BuiltinPlugins.names)
     func emptyFiles(plugin: String) throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(fixture: nil)
         for path in Self.filesRead {
-            try sandbox.write(path, "")
+            try sandbox.root.write(path, "")
         }
         for command in Self.commandsRun {
-            try sandbox.writeExecutable(command, script: "exit 0")
+            try sandbox.root.writeExecutable(command, script: "exit 0")
         }
         try expectJSON(from: plugin, in: sandbox)
     }
 
     @Test("text shaped almost like the real thing", arguments: BuiltinPlugins.names)
     func nearMisses(plugin: String) throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(fixture: nil)
         let nearMiss = """
             \t  \t
             ===
@@ -85,11 +85,11 @@ struct GarbageInputTests {
             -P INPUT
             """
         for path in Self.filesRead {
-            try sandbox.write(path, nearMiss)
+            try sandbox.root.write(path, nearMiss)
         }
-        try sandbox.symlink("/dev/mapper/loop", to: "loop")
+        try sandbox.root.symlink("/dev/mapper/loop", to: "loop")
         for command in Self.commandsRun {
-            try sandbox.writeExecutable(command, script: "cat <<'EOF'\n\(nearMiss)\nEOF\nexit 100")
+            try sandbox.root.writeExecutable(command, script: "cat <<'EOF'\n\(nearMiss)\nEOF\nexit 100")
         }
         try expectJSON(from: plugin, in: sandbox)
     }
@@ -99,7 +99,7 @@ struct GarbageInputTests {
         let sandbox = try Sandbox(fixture: "plain-ext4")
         let line = "/dev/sda1 / ext4 rw,relatime 0 0\n"
         let linesInLimit = SystemRoot.readLimit / line.utf8.count
-        try sandbox.write("/proc/mounts", String(repeating: line, count: 3 * linesInLimit))
+        try sandbox.root.write("/proc/mounts", String(repeating: line, count: 3 * linesInLimit))
         let output = try BuiltinPlugins.run(name: "disk", root: sandbox.root, stateDirectory: sandbox.stateDirectory)
         // Tens of thousands of entries: plain JSONSerialization checks them faster than the JSON helper.
         let report = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])

@@ -21,7 +21,7 @@ struct HDEncryptionTests {
     func mapperSymlink() throws {
         let sandbox = try Sandbox(fixture: "lvm-on-luks")
         // Point vg-home at the plain /boot partition: only the symlink can tell that.
-        try sandbox.symlink("/dev/mapper/vg-home", to: "../nvme0n1p2")
+        try sandbox.root.symlink("/dev/mapper/vg-home", to: "../nvme0n1p2")
         let report = try sandbox.run("hd_encryption")
         #expect(report["mounts"].first(where: "mount_point", is: "/home")["encrypted"] == false)
         #expect(report["all_encrypted"] == false)
@@ -30,8 +30,8 @@ struct HDEncryptionTests {
     @Test("a volume group spanning an encrypted and a plain partition is not encrypted")
     func volumeGroupWithPlainMember() throws {
         let sandbox = try Sandbox(fixture: "lvm-on-luks")
-        try sandbox.write("/sys/class/block/nvme0n1p4/dev", "259:4\n")
-        try sandbox.write("/sys/block/dm-3/slaves/nvme0n1p4/dev", "259:4\n")
+        try sandbox.root.write("/sys/class/block/nvme0n1p4/dev", "259:4\n")
+        try sandbox.root.write("/sys/block/dm-3/slaves/nvme0n1p4/dev", "259:4\n")
         let report = try sandbox.run("hd_encryption")
         #expect(report["mounts"].first(where: "mount_point", is: "/home")["encrypted"] == false)
         #expect(report["mounts"].first(where: "mount_point", is: "/")["encrypted"] == true)
@@ -41,7 +41,7 @@ struct HDEncryptionTests {
     @Test("dm-verity is not encryption")
     func verityIsNotEncryption() throws {
         let sandbox = try Sandbox(fixture: "lvm-on-luks")
-        try sandbox.write("/sys/block/dm-0/dm/uuid", "CRYPT-VERITY-0123456789abcdef-nvme0n1p3_verity\n")
+        try sandbox.root.write("/sys/block/dm-0/dm/uuid", "CRYPT-VERITY-0123456789abcdef-nvme0n1p3_verity\n")
         #expect(try sandbox.run("hd_encryption")["all_encrypted"] == false)
     }
 

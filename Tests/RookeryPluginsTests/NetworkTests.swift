@@ -18,7 +18,7 @@ struct NetworkTests {
     @Test("without `ip`, IPv4 is \"unknown\" and IPv6 comes from /proc/net/if_inet6")
     func withoutIP() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
-        try sandbox.remove("/usr/sbin/ip")
+        try sandbox.root.remove("/usr/sbin/ip")
         let wlan0 = try sandbox.run("network")["interfaces"].first(where: "name", is: "wlan0")
         #expect(wlan0["ipv4"] == "unknown")
         #expect(wlan0["ipv6"] == ["fe80::f626:79ff:feab:cdef/64", "2001:db8:0:1::42/64"])
@@ -27,8 +27,8 @@ struct NetworkTests {
     @Test("no default route is null, an unreadable route table \"unknown\"")
     func noDefaultRoute() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
-        try sandbox.write("/proc/net/route", "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n")
-        try sandbox.remove("/proc/net/ipv6_route")
+        try sandbox.root.write("/proc/net/route", "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n")
+        try sandbox.root.remove("/proc/net/ipv6_route")
         let report = try sandbox.run("network")
         #expect(report["ipv4_default_route"] == nil)
         #expect(report["ipv6_default_route"] == "unknown")

@@ -20,9 +20,9 @@ struct OSUpdatesTests {
     @Test("apt: nothing pending, no new release, no reboot")
     func aptUpToDate() throws {
         let sandbox = try Sandbox(fixture: "apt-security")
-        try sandbox.writeExecutable("/usr/bin/apt-get", script: "echo 'Reading package lists...'; echo '0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.'")
-        try sandbox.writeExecutable("/usr/bin/do-release-upgrade", script: "echo 'Checking for a new Ubuntu release'; echo 'No new release found.'; exit 1")
-        try sandbox.remove("/run/reboot-required")
+        try sandbox.root.writeExecutable("/usr/bin/apt-get", script: "echo 'Reading package lists...'; echo '0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.'")
+        try sandbox.root.writeExecutable("/usr/bin/do-release-upgrade", script: "echo 'Checking for a new Ubuntu release'; echo 'No new release found.'; exit 1")
+        try sandbox.root.remove("/run/reboot-required")
         let report = try sandbox.run("os_updates")
         #expect(report["pending"] == 0)
         #expect(report["security"] == 0)
@@ -34,8 +34,8 @@ struct OSUpdatesTests {
     @Test("apt: a failing simulation and no do-release-upgrade (Debian) are \"unknown\"")
     func aptFailing() throws {
         let sandbox = try Sandbox(fixture: "apt-security")
-        try sandbox.writeExecutable("/usr/bin/apt-get", script: "echo 'E: Could not open lock file' >&2; exit 100")
-        try sandbox.remove("/usr/bin/do-release-upgrade")
+        try sandbox.root.writeExecutable("/usr/bin/apt-get", script: "echo 'E: Could not open lock file' >&2; exit 100")
+        try sandbox.root.remove("/usr/bin/do-release-upgrade")
         let report = try sandbox.run("os_updates")
         #expect(report["manager"] == "apt")
         #expect(report["pending"] == "unknown")
@@ -59,9 +59,9 @@ struct OSUpdatesTests {
 
     @Test("pacman: checkupdates lists packages; security is \"unknown\"")
     func pacman() throws {
-        let sandbox = try Sandbox()
-        try sandbox.writeExecutable("/usr/bin/pacman", script: "exit 1")
-        try sandbox.writeExecutable("/usr/bin/checkupdates", script: """
+        let sandbox = try Sandbox(fixture: nil)
+        try sandbox.root.writeExecutable("/usr/bin/pacman", script: "exit 1")
+        try sandbox.root.writeExecutable("/usr/bin/checkupdates", script: """
             echo 'linux 6.8.1.arch1-1 -> 6.8.2.arch1-1'
             echo 'openssl 3.2.1-1 -> 3.3.0-1'
             """)
@@ -74,6 +74,6 @@ struct OSUpdatesTests {
 
     @Test("no known package manager is \"unknown\"")
     func noPackageManager() throws {
-        #expect(try Sandbox().run("os_updates") == "unknown")
+        #expect(try Sandbox(fixture: nil).run("os_updates") == "unknown")
     }
 }

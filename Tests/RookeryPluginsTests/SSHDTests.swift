@@ -23,12 +23,12 @@ struct SSHDTests {
     @Test("a Match block in an included file ends with that file")
     func matchEndsWithIncludedFile() throws {
         let sandbox = try Sandbox(fixture: "sshd-defaults")
-        try sandbox.write("/etc/ssh/sshd_config", """
+        try sandbox.root.write("/etc/ssh/sshd_config", """
             Include users.conf
             PermitRootLogin without-password
             PasswordAuthentication no
             """)
-        try sandbox.write("/etc/ssh/users.conf", """
+        try sandbox.root.write("/etc/ssh/users.conf", """
             Match User deploy
                 PermitRootLogin yes
                 PasswordAuthentication yes
@@ -41,24 +41,24 @@ struct SSHDTests {
     @Test("a file that includes itself does not loop")
     func selfInclude() throws {
         let sandbox = try Sandbox(fixture: "sshd-defaults")
-        try sandbox.write("/etc/ssh/sshd_config", "Include sshd_config\nPasswordAuthentication no\n")
+        try sandbox.root.write("/etc/ssh/sshd_config", "Include sshd_config\nPasswordAuthentication no\n")
         #expect(try sandbox.run("sshd")["password_authentication"] == false)
     }
 
     @Test("running is also told by /run/sshd.pid naming a live process")
     func runningFromPidFile() throws {
         let sandbox = try Sandbox(fixture: "sshd-defaults")
-        try sandbox.addProcess(pid: 977, name: "sshd-session")
-        try sandbox.write("/run/sshd.pid", "977\n")
+        try sandbox.root.addProcess(pid: 977, name: "sshd-session")
+        try sandbox.root.write("/run/sshd.pid", "977\n")
         #expect(try sandbox.run("sshd")["running"] == true)
-        try sandbox.write("/run/sshd.pid", "978\n")
+        try sandbox.root.write("/run/sshd.pid", "978\n")
         #expect(try sandbox.run("sshd")["running"] == false)
     }
 
     @Test("without sshd_config the settings are \"unknown\"")
     func noConfig() throws {
         let sandbox = try Sandbox(fixture: "sshd-defaults")
-        try sandbox.remove("/etc/ssh/sshd_config")
+        try sandbox.root.remove("/etc/ssh/sshd_config")
         let report = try sandbox.run("sshd")
         #expect(report["password_authentication"] == "unknown")
         #expect(report["permit_root_login"] == "unknown")

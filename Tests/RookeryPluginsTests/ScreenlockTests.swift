@@ -6,7 +6,7 @@ import Testing
 struct ScreenlockTests {
     /// Alice's GNOME Shell, as /proc shows it: a graphical process of uid 1000 with her HOME.
     private func addAliceGnomeSession(_ sandbox: Sandbox) throws {
-        try sandbox.addProcess(
+        try sandbox.root.addProcess(
             pid: 2001, name: "gnome-shell", uid: 1000, commandLine: ["/usr/bin/gnome-shell"],
             environment: ["HOME": "/home/alice", "USER": "alice", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"]
         )
@@ -16,7 +16,7 @@ struct ScreenlockTests {
     func rememberedAcrossRuns() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         try addAliceGnomeSession(sandbox)
-        try sandbox.addProcess(pid: 1, name: "systemd", commandLine: ["/sbin/init"])
+        try sandbox.root.addProcess(pid: 1, name: "systemd", commandLine: ["/sbin/init"])
 
         let first = try sandbox.run("screenlock")
         #expect(first["enabled"] == true)
@@ -30,7 +30,7 @@ struct ScreenlockTests {
         #expect(ISO8601DateFormatter().date(from: timestamp) != nil)
 
         // Alice logs out: nobody has a screen to lock, and the last answer stands in.
-        try sandbox.remove("/proc/2001")
+        try sandbox.root.remove("/proc/2001")
         let second = try sandbox.run("screenlock")
         #expect(second == ["enabled": "unknown", "sessions": [], "last_known": ["enabled": true, "at": seenAt]])
     }
@@ -38,7 +38,7 @@ struct ScreenlockTests {
     @Test("with nothing remembered and nobody logged in there is no last_known")
     func nothingRemembered() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
-        try sandbox.addProcess(pid: 1, name: "systemd", commandLine: ["/sbin/init"])
+        try sandbox.root.addProcess(pid: 1, name: "systemd", commandLine: ["/sbin/init"])
         #expect(try sandbox.run("screenlock") == ["enabled": "unknown", "sessions": []])
     }
 
@@ -47,13 +47,13 @@ struct ScreenlockTests {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         try addAliceGnomeSession(sandbox)
         // Bob runs i3 on X: his terminal has DISPLAY, and xautolock runs for him.
-        try sandbox.addProcess(pid: 3001, name: "i3", uid: 1001, commandLine: ["i3"], environment: ["DISPLAY": ":1", "HOME": "/home/bob"])
-        try sandbox.addProcess(pid: 3002, name: "xautolock", uid: 1001, commandLine: ["/usr/bin/xautolock", "-time", "5", "-locker", "slock"])
+        try sandbox.root.addProcess(pid: 3001, name: "i3", uid: 1001, commandLine: ["i3"], environment: ["DISPLAY": ":1", "HOME": "/home/bob"])
+        try sandbox.root.addProcess(pid: 3002, name: "xautolock", uid: 1001, commandLine: ["/usr/bin/xautolock", "-time", "5", "-locker", "slock"])
         let locking = try sandbox.run("screenlock")
         #expect(locking["enabled"] == true)
         #expect(locking["sessions"].first(where: "user", is: "bob") == ["user": "bob", "enabled": true, "locker": "xautolock"])
 
-        try sandbox.remove("/proc/3002")
+        try sandbox.root.remove("/proc/3002")
         let notLocking = try sandbox.run("screenlock")
         #expect(notLocking["sessions"].first(where: "user", is: "bob") == ["user": "bob", "enabled": false])
         #expect(notLocking["enabled"] == false)
@@ -64,12 +64,12 @@ struct ScreenlockTests {
     func gnomeSettings() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         try addAliceGnomeSession(sandbox)
-        try sandbox.writeExecutable("/usr/bin/gsettings", script: """
+        try sandbox.root.writeExecutable("/usr/bin/gsettings", script: """
             case "$3" in lock-enabled) echo true ;; idle-delay) echo 'uint32 0' ;; esac
             """)
         #expect(try sandbox.run("screenlock")["enabled"] == false)
 
-        try sandbox.writeExecutable("/usr/bin/gsettings", script: "exit 1")
+        try sandbox.root.writeExecutable("/usr/bin/gsettings", script: "exit 1")
         #expect(try sandbox.run("screenlock")["sessions"] == [["user": "alice", "enabled": "unknown"]])
     }
 
@@ -86,7 +86,7 @@ struct ScreenlockTests {
     func gsettingsRunsAsThePerson() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         // Alice's session points HOME, XDG_* and D-Bus elsewhere: none of it may reach gsettings.
-        try sandbox.addProcess(
+        try sandbox.root.addProcess(
             pid: 2001, name: "gnome-shell", uid: 1000, commandLine: ["/usr/bin/gnome-shell"],
             environment: [
                 "WAYLAND_DISPLAY": "wayland-0", "HOME": "/root", "USER": "root", "XDG_CONFIG_HOME": "/etc/evil",
@@ -96,7 +96,7 @@ struct ScreenlockTests {
         )
         try FileManager.default.createDirectory(atPath: sandbox.root.resolve("/run/user/1000"), withIntermediateDirectories: true)
         // Bob runs GNOME too; the fixture's gsettings answers only for Alice.
-        try sandbox.addProcess(pid: 3001, name: "gnome-shell", uid: 1001, commandLine: ["gnome-shell"], environment: ["DISPLAY": ":1"])
+        try sandbox.root.addProcess(pid: 3001, name: "gnome-shell", uid: 1001, commandLine: ["gnome-shell"], environment: ["DISPLAY": ":1"])
 
         let report = try sandbox.run("screenlock")
         #expect(report["sessions"] == [["user": "alice", "enabled": true, "locker": "gnome"], ["user": "bob", "enabled": "unknown"]])
@@ -127,7 +127,7 @@ struct ScreenlockTests {
     func foreignBusAddressIsDropped() throws {
         for address in ["unix:path=/run/user/1001/bus", "unix:path=/tmp/bus", "tcp:host=203.0.113.7,port=4444"] {
             let sandbox = try Sandbox(fixture: "debian-laptop")
-            try sandbox.addProcess(
+            try sandbox.root.addProcess(
                 pid: 2001, name: "gnome-shell", uid: 1000, commandLine: ["/usr/bin/gnome-shell"],
                 environment: ["WAYLAND_DISPLAY": "wayland-0", "DBUS_SESSION_BUS_ADDRESS": address]
             )
@@ -163,7 +163,7 @@ struct ScreenlockTests {
     func neverAsRoot() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         // A graphical root process running gnome-shell is no person's session.
-        try sandbox.addProcess(
+        try sandbox.root.addProcess(
             pid: 900, name: "gnome-shell", uid: 0, commandLine: ["/usr/bin/gnome-shell"],
             environment: ["WAYLAND_DISPLAY": "wayland-0", "HOME": "/root"]
         )
@@ -187,19 +187,19 @@ struct ScreenlockTests {
     @Test("a person without an account in /etc/passwd, or no setpriv, makes GNOME's answer \"unknown\"")
     func noWayToRunAsThePerson() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
-        let ranAsRoot = sandbox.directory.appendingPathComponent("gsettings-ran").path
-        try sandbox.writeExecutable("/usr/bin/gsettings", script: """
+        let ranAsRoot = sandbox.path + "/gsettings-ran"
+        try sandbox.root.writeExecutable("/usr/bin/gsettings", script: """
             touch '\(ranAsRoot)'
             case "$3" in lock-enabled) echo true ;; *) echo 'uint32 300' ;; esac
             """)
         // uid 1500 has no line in the fixture's /etc/passwd.
-        try sandbox.addProcess(pid: 4001, name: "gnome-shell", uid: 1500, commandLine: ["gnome-shell"], environment: ["DISPLAY": ":2"])
+        try sandbox.root.addProcess(pid: 4001, name: "gnome-shell", uid: 1500, commandLine: ["gnome-shell"], environment: ["DISPLAY": ":2"])
         #expect(try sandbox.run("screenlock")["sessions"] == [["user": "1500", "enabled": "unknown"]])
         #expect(!FileManager.default.fileExists(atPath: ranAsRoot))
 
-        try sandbox.remove("/proc/4001")
+        try sandbox.root.remove("/proc/4001")
         try addAliceGnomeSession(sandbox)
-        try sandbox.remove("/usr/bin/setpriv")
+        try sandbox.root.remove("/usr/bin/setpriv")
         #expect(try sandbox.run("screenlock")["sessions"] == [["user": "alice", "enabled": "unknown"]])
         #expect(!FileManager.default.fileExists(atPath: ranAsRoot))
     }

@@ -20,9 +20,9 @@ struct SystemFactsTests {
     @Test("os_info falls back to /usr/lib/os-release, and does not ask uname about a fixture tree")
     func osInfoFallbacks() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
-        try sandbox.remove("/etc/os-release")
-        try sandbox.write("/usr/lib/os-release", "ID=fedora\nVERSION_ID=40\n")
-        try sandbox.remove("/proc/sys/kernel/arch")
+        try sandbox.root.remove("/etc/os-release")
+        try sandbox.root.write("/usr/lib/os-release", "ID=fedora\nVERSION_ID=40\n")
+        try sandbox.root.remove("/proc/sys/kernel/arch")
         let report = try sandbox.run("os_info")
         #expect(report["id"] == "fedora")
         #expect(report["version_codename"] == "unknown")

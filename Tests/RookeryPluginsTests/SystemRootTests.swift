@@ -15,9 +15,9 @@ struct SystemRootTests {
 
     @Test("reads stop at the limit; missing files and directories read as nil")
     func readLimit() throws {
-        let sandbox = try Sandbox()
-        try sandbox.write("/big", data: Data(repeating: 0x61, count: SystemRoot.readLimit + 10))
-        try sandbox.write("/dir/file", "x")
+        let sandbox = try Sandbox(fixture: nil)
+        try sandbox.root.write("/big", data: Data(repeating: 0x61, count: SystemRoot.readLimit + 10))
+        try sandbox.root.write("/dir/file", "x")
         #expect(sandbox.root.readData("/big")?.count == SystemRoot.readLimit)
         #expect(sandbox.root.readFile("/missing") == nil)
         #expect(sandbox.root.readFile("/dir") == nil)
@@ -26,23 +26,23 @@ struct SystemRootTests {
 
     @Test("a command runs at root + its path; run gives stdout only on success, execute gives the status")
     func commands() throws {
-        let sandbox = try Sandbox()
-        try sandbox.writeExecutable("/usr/bin/hello", script: "echo \"hello $1 $LC_ALL\"; echo oops >&2")
-        try sandbox.writeExecutable("/usr/bin/fails", script: "echo partial; exit 3")
+        let sandbox = try Sandbox(fixture: nil)
+        try sandbox.root.writeExecutable("/usr/bin/hello", script: "echo \"hello $1 $LC_ALL\"; echo oops >&2")
+        try sandbox.root.writeExecutable("/usr/bin/fails", script: "echo partial; exit 3")
         #expect(sandbox.root.run("/usr/bin/hello", ["world"]) == "hello world C\n")
         #expect(sandbox.root.run("/usr/bin/fails", []) == nil)
         let failed = sandbox.root.execute("/usr/bin/fails", [])
         #expect(failed?.status == 3)
         #expect(failed?.output == "partial\n")
         #expect(sandbox.root.run("/usr/bin/missing", []) == nil)
-        try sandbox.write("/usr/bin/not-executable", "echo no")
+        try sandbox.root.write("/usr/bin/not-executable", "echo no")
         #expect(sandbox.root.run("/usr/bin/not-executable", []) == nil)
     }
 
     @Test("a command given only its own environment gets nothing of the plugin's")
     func ownEnvironmentOnly() throws {
-        let sandbox = try Sandbox()
-        try sandbox.writeExecutable("/usr/bin/printenv", script: "exec env")
+        let sandbox = try Sandbox(fixture: nil)
+        try sandbox.root.writeExecutable("/usr/bin/printenv", script: "exec env")
         let inherited = try #require(sandbox.root.run("/usr/bin/printenv", [], environment: ["ADDED": "1"]))
         #expect(inherited.contains("ADDED=1\n"))
         let own = try #require(
@@ -57,17 +57,17 @@ struct SystemRootTests {
 
     @Test("output past the read limit is dropped without blocking the command")
     func outputLimit() throws {
-        let sandbox = try Sandbox()
-        try sandbox.writeExecutable("/usr/bin/chatty", script: "head -c \(3 * SystemRoot.readLimit) /dev/zero")
+        let sandbox = try Sandbox(fixture: nil)
+        try sandbox.root.writeExecutable("/usr/bin/chatty", script: "head -c \(3 * SystemRoot.readLimit) /dev/zero")
         // A generous timeout: this is about the limit, and a loaded machine must not fail it.
         #expect(sandbox.root.run("/usr/bin/chatty", [], timeout: 60)?.utf8.count == SystemRoot.readLimit)
     }
 
     @Test("a command past its timeout is killed and collected")
     func timeoutKillsCommand() throws {
-        let sandbox = try Sandbox()
-        let pidFile = sandbox.directory.appendingPathComponent("hangs.pid").path
-        try sandbox.writeExecutable("/usr/bin/hangs", script: "echo $$ > '\(pidFile)'; exec sleep 60")
+        let sandbox = try Sandbox(fixture: nil)
+        let pidFile = sandbox.path + "/hangs.pid"
+        try sandbox.root.writeExecutable("/usr/bin/hangs", script: "echo $$ > '\(pidFile)'; exec sleep 60")
         let started = Date()
         // Long enough for a loaded machine to start the script and write its pid (0.5 s was not,
         // once), far shorter than the sleep it must cut.
@@ -82,9 +82,9 @@ struct SystemRootTests {
 
     @Test("commands stay in the caller's process group, where the client's group kill reaches them")
     func sameProcessGroup() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(fixture: nil)
         // Field 5 of /proc/PID/stat is the process group.
-        try sandbox.writeExecutable("/usr/bin/group", script: "cut -d ' ' -f 5 /proc/$$/stat")
+        try sandbox.root.writeExecutable("/usr/bin/group", script: "cut -d ' ' -f 5 /proc/$$/stat")
         let group = try #require(sandbox.root.run("/usr/bin/group", []))
         #expect(Int32(group.trimmingCharacters(in: .whitespacesAndNewlines)) == getpgrp())
     }

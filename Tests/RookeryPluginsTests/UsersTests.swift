@@ -31,7 +31,7 @@ struct UsersTests {
         utmp += utmpRecord(type: 7, pid: 2210, line: "pts/0", user: "bob", host: "203.0.113.9", seconds: 1_714_563_600)
         utmp += utmpRecord(type: 8, pid: 2300, line: "pts/1", user: "bob", seconds: 1_714_563_000)   // DEAD_PROCESS
         utmp += Data(repeating: 0x41, count: 100)  // a torn last record
-        try sandbox.write("/run/utmp", data: utmp)
+        try sandbox.root.write("/run/utmp", data: utmp)
 
         let report = try sandbox.run("users")
         #expect(report["accounts"] == [
@@ -48,7 +48,7 @@ struct UsersTests {
     func missingAndEmptyUtmp() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         #expect(try sandbox.run("users")["logged_in"] == "unknown")
-        try sandbox.write("/var/run/utmp", "")
+        try sandbox.root.write("/var/run/utmp", "")
         #expect(try sandbox.run("users")["logged_in"] == [])
     }
 }

@@ -31,7 +31,7 @@ import Testing
 
     @Test func anIssueOpensWaitsOutItsGraceAlertsRepeatsAndCloses() async throws {
         let audit = try Auditor(context: context, yaml: Self.checks)
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, passwords: true)
             let t0 = try #require(try await lastSubmission())
 
@@ -163,7 +163,7 @@ import Testing
             """
         }.joined(separator: "\n")
         let audit = try Auditor(context: context, yaml: "checks:\n" + yaml)
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             // The screenlock plugin failed: its whole output is "unknown".
             try await submit(client, plugins: ["screenlock": .string("unknown")])
             let t0 = try #require(try await lastSubmission())
@@ -191,7 +191,7 @@ import Testing
 
     @Test func aSecretValueOpensNoIssueWhateverTheMissingPolicy() async throws {
         let audit = try Auditor(context: context, yaml: Self.serialChecks)
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, plugins: ["hardware": .object(["serial": Self.secretSerial])])
             let t0 = try #require(try await lastSubmission())
             let pass = try await audit.run(at: t0.addingTimeInterval(60), cron: false, full: true)
@@ -211,7 +211,7 @@ import Testing
 
     @Test func aValueThatTurnsSecretNeitherClosesNorReopensItsIssue() async throws {
         let audit = try Auditor(context: context, yaml: Self.serialChecks)
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, plugins: ["hardware": .object(["serial": .string("ABC123")])])
             let t0 = try #require(try await lastSubmission())
             let opened = try await audit.run(at: t0.addingTimeInterval(60), cron: false)
@@ -228,7 +228,7 @@ import Testing
     @Test func aSelectedPathIsNotEvaluableEvenInClear() async throws {
         // Stored in clear before its selector was added, and not yet encrypted in place.
         let audit = try Auditor(context: context, yaml: Self.serialChecks)
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, plugins: ["hardware": .object(["serial": .string("ABC123")])])
             try await context.store.changeSecretSelectors(adding: [try SecretSelector("plugins.hardware.serial")],
                                                           removing: [], at: Date())
@@ -243,7 +243,7 @@ import Testing
     }
 
     @Test func removingACheckFromIssuesYmlClosesItsIssues() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, passwords: true)
             let t0 = try #require(try await lastSubmission())
             _ = try await Auditor(context: context, yaml: Self.checks).run(at: t0.addingTimeInterval(60), cron: true)
@@ -261,7 +261,7 @@ import Testing
               - name: deprecated-port
                 computed: deprecated-port
             """)
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             // Through the router: the server's one port, never deprecated.
             try await submit(client, passwords: false)
             let t0 = try #require(try await lastSubmission())
@@ -305,7 +305,7 @@ import Testing
         async throws {
         let audit = try Auditor(context: context, yaml: Self.checks)
         let admin = IssueAdmin(store: context.store, catalog: audit.catalog)
-        try await withServer { client in
+        try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, passwords: true)
             let t0 = try #require(try await lastSubmission())
             _ = try await audit.run(at: t0.addingTimeInterval(60), cron: true)
@@ -313,14 +313,6 @@ import Testing
         }
     }
 
-    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        try await app.test(.router) { client in
-            #expect(try await post(client, try alice.sign(.enroll, try alice.enrollFields())).status == .ok)
-            try await context.store.setState(.accepted, fingerprint: alice.fingerprint, at: Date())
-            try await test(client)
-        }
-    }
 }
 
 /// Runs `IssuesAudit` with a given catalog at a given time and sums up what it printed.

@@ -305,12 +305,8 @@ import Testing
 
     /// Enrolls each device through the router, accepts it, and submits its plugins as one signed document.
     func enrollAndSubmit(_ fleet: [(TestDevice, [String: JSONValue])]) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        let context = self.context
-        try await app.test(.live) { client in
+        try await withServer(context, accepting: fleet.map(\.0)) { client in
             for (device, plugins) in fleet {
-                #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
-                try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
                 let submitted = try await post(client, try device.sign(.submit, TestDevice.submitFields(plugins: plugins)))
                 #expect(submitted.status == .ok)
             }

@@ -206,16 +206,11 @@ import Testing
 
     /// Enrolls the devices through the router and accepts them; with `submit`, each sends one document.
     func enroll(_ devices: [TestDevice], submit: Bool = false) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        let context = self.context
-        try await app.test(.live) { client in
+        try await withServer(context, accepting: devices) { client async throws in
+            guard submit else { return }
             for device in devices {
-                #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
-                try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
-                if submit {
-                    let fields = TestDevice.submitFields(plugins: ["sshd": .object(["running": .bool(false)])])
-                    #expect(try await post(client, try device.sign(.submit, fields)).status == .ok)
-                }
+                let fields = TestDevice.submitFields(plugins: ["sshd": .object(["running": .bool(false)])])
+                #expect(try await post(client, try device.sign(.submit, fields)).status == .ok)
             }
         }
     }

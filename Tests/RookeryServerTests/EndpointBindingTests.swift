@@ -21,14 +21,6 @@ import Testing
         device = try TestDevice(sandbox, name: "dev")
     }
 
-    func withAcceptedDevice(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        try await app.test(.live) { client in
-            #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
-            try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
-            try await test(client)
-        }
-    }
 
     /// Good as a submission and as an update request alike.
     var bothFields: [String: JSONValue] {
@@ -36,7 +28,7 @@ import Testing
     }
 
     @Test func aBodySignedForUpdateIsRefusedBySubmit() async throws {
-        try await withAcceptedDevice { client in
+        try await withServer(context, accepting: [device]) { client in
             let forUpdate = try device.sign(.update, bothFields)
             try expectRefusal(try await post(client, endpoint: "submit", body: forUpdate.body,
                                              signature: forUpdate.signatureHeaderValue), .wrongEndpoint)
@@ -45,7 +37,7 @@ import Testing
     }
 
     @Test func aBodySignedForSubmitIsRefusedByUpdate() async throws {
-        try await withAcceptedDevice { client in
+        try await withServer(context, accepting: [device]) { client in
             let forSubmit = try device.sign(.submit, bothFields)
             let answer = try await post(client, endpoint: "update", body: forSubmit.body,
                                         signature: forSubmit.signatureHeaderValue)
@@ -59,7 +51,7 @@ import Testing
     /// An `endpoint` that is not a string is not an absent one: refused, not taken for an old client.
     @Test(arguments: [JSONValue.integer(1), .null, .object([:])])
     func anEndpointThatIsNotAStringIsRefused(named: JSONValue) async throws {
-        try await withAcceptedDevice { client in
+        try await withServer(context, accepting: [device]) { client in
             let request = try device.sign(.update, bothFields.merging(["endpoint": named]) { $1 })
             try expectRefusal(try await post(client, request), .wrongEndpoint)
         }
@@ -68,7 +60,7 @@ import Testing
     /// An enrollment signed for `submit` (by a key nobody knows yet) is refused before its key is
     /// checked.
     @Test func anEnrollmentBodyIsBoundToo() async throws {
-        try await withAcceptedDevice { client in
+        try await withServer(context, accepting: [device]) { client in
             let stranger = try TestDevice(sandbox, name: "new")
             let forSubmit = try stranger.sign(.submit, try stranger.enrollFields())
             try expectRefusal(try await post(client, endpoint: "enroll", body: forSubmit.body,
@@ -80,7 +72,7 @@ import Testing
     /// A body without `endpoint` is what clients before protocol revision 2 send: accepted by
     /// `update` and `release` (so an old client can fetch its replacement), refused by `submit`.
     @Test func anUnboundBodyIsAnsweredByUpdateAndReleaseOnly() async throws {
-        try await withAcceptedDevice { client in
+        try await withServer(context, accepting: [device]) { client in
             let unboundUpdate = try device.sign(.update, bothFields, bindsEndpoint: false)
             #expect(try await post(client, unboundUpdate).status == .ok)
             // No release is published: not_found is the release endpoint's own answer.

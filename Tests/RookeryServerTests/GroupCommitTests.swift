@@ -271,7 +271,7 @@ import Testing
         lock.arguments = ["-c", "(echo 'BEGIN IMMEDIATE;'; while [ ! -e \"$1\" ]; do sleep 0.05; done; echo 'COMMIT;') | sqlite3 \"$0\"",
                           path, release]
         try lock.run()
-        defer { FileManager.default.createFile(atPath: release, contents: nil) }
+        defer { _ = FileManager.default.createFile(atPath: release, contents: nil) }
         try await Task.sleep(for: .seconds(1))  // the lock is taken
         @Sendable func record() async throws -> String {
             do {
@@ -297,7 +297,7 @@ import Testing
                 }
             }
             #expect(full, "checkRoom never refused while the writer was stalled")
-            FileManager.default.createFile(atPath: release, contents: nil)
+            _ = FileManager.default.createFile(atPath: release, contents: nil)
             return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
         }
         lock.waitUntilExit()
@@ -311,7 +311,7 @@ import Testing
 }
 
 /// Counts the committed transactions that stored a submission, as SQLite reports them.
-private final class CommitCounter: TransactionObserver, @unchecked Sendable {
+private final class CommitCounter: TransactionObserver, Sendable {
     private let counted = Locked((count: 0, storing: false))
     var count: Int { counted.current.count }
 

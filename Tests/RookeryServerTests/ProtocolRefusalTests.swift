@@ -21,15 +21,6 @@ import Testing
         bob = try TestDevice(sandbox, name: "bob")
     }
 
-    /// Enrolls both devices and accepts them, through the real endpoint.
-    func enrollAndAccept(_ client: some TestClientProtocol) async throws {
-        for device in [alice, bob] {
-            let response = try await post(client, try device.sign(.enroll, try device.enrollFields()))
-            #expect(response.status == .ok)
-            try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
-        }
-    }
-
     /// After any refusal a good submission must still be stored.
     func expectStillServing(_ client: some TestClientProtocol) async throws {
         let good = try alice.sign(.submit, TestDevice.submitFields(plugins: ["probe": .bool(true)]))
@@ -38,10 +29,10 @@ import Testing
         #expect(try await context.store.latestDocument(fingerprint: alice.fingerprint)?["plugins"]?["probe"] == .bool(true))
     }
 
+    /// The shared `withServer` with both devices accepted, checking after each refusal that the
+    /// server still stores a good submission.
     func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        try await app.test(.live) { client in
-            try await enrollAndAccept(client)
+        try await RookeryServerTests.withServer(context, accepting: [alice, bob]) { client in
             try await test(client)
             try await expectStillServing(client)
         }

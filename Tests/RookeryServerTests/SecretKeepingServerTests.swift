@@ -21,14 +21,6 @@ import Testing
                                    temporaryBase: try sandbox.directory("keytmp"))
     }
 
-    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        try await app.test(.live) { client in
-            #expect(try await post(client, try alice.sign(.enroll, try alice.enrollFields())).status == .ok)
-            try await context.store.setState(.accepted, fingerprint: alice.fingerprint, at: Date())
-            try await test(client)
-        }
-    }
 
     func policy(_ client: some TestClientProtocol) async throws -> SecretKeepingPolicy? {
         let response = try await post(client, try alice.sign(.update, ["release": .integer(0)]))
@@ -42,7 +34,7 @@ import Testing
     }
 
     @Test func updateAnswersCarryTheSelectorsAndTheKeyOnlyWhileEnabled() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice]) { client in
             #expect(try await policy(client) == nil)
             // Selected before a key exists: devices learn the path and withhold its value.
             _ = try await admin.select([serial])
@@ -60,7 +52,7 @@ import Testing
     }
 
     @Test func aSelectedValueArrivingInClearIsWithheldBeforeItIsStored() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice]) { client in
             _ = try await admin.select([serial])
             try await submit(client, inventory: ["serial": .string("SN-IN-CLEAR-77"), "model": .string("T14")])
             let stored = try #require(try await context.store.latestDocument(fingerprint: alice.fingerprint))
@@ -75,7 +67,7 @@ import Testing
     /// the transaction that stores a document compares them with the database's. So a value
     /// selected after the server last looked is still withheld, and so is one deselected after.
     @Test func aSelectionMadeWhileTheServerRunsAppliesToTheNextSubmission() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice]) { client in
             try await submit(client, inventory: ["serial": .string("SN-BEFORE"), "model": .string("T14")])
             _ = try await admin.select([serial])
             try await submit(client, inventory: ["serial": .string("SN-AFTER-SELECT"), "model": .string("T14")])
@@ -93,7 +85,7 @@ import Testing
     }
 
     @Test func aSecretShapedValueOutsideTheSelectionIsWithheld() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice]) { client in
             _ = try await admin.select([serial])
             let invented = SecretValue(message: Data("not a message for the keepers".utf8), hash: "cc33").json
             try await submit(client, inventory: ["serial": invented, "model": invented])
@@ -105,7 +97,7 @@ import Testing
     }
 
     @Test func historyKeepsASecretsHashNotItsCiphertextAndSeesOnlyRealChanges() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice]) { client in
             func sealed(_ message: String, hash: String) -> JSONValue {
                 SecretValue(message: Data(message.utf8), hash: hash).json
             }

@@ -66,6 +66,27 @@ let quietLogger: Logger = {
     return logger
 }()
 
+/// Serves `context`'s application (`.live`: real HTTP on 127.0.0.1; `.router`: the router
+/// without a socket), enrolls `devices` through the real endpoint and accepts them, then runs
+/// `test` with the client.
+func withServer(_ context: ServerContext, accepting devices: [TestDevice], over setup: TestingSetup = .live,
+                _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    let app = try buildApplication(context: context, logger: quietLogger)
+    try await app.test(setup) { client in
+        try await enrollAndAccept(devices, in: context, through: client)
+        try await test(client)
+    }
+}
+
+/// Enrolls each device through the real endpoint and accepts it, as an admin would.
+func enrollAndAccept(_ devices: [TestDevice], in context: ServerContext,
+                     through client: some TestClientProtocol) async throws {
+    for device in devices {
+        #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
+        try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
+    }
+}
+
 /// POSTs a signed request the way a client does.
 func post(_ client: some TestClientProtocol, _ request: SignedRequest) async throws -> TestResponse {
     try await post(client, endpoint: request.endpoint.rawValue, body: request.body,

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func theUpdateAnswerIsSignedAndAnswersThisRequestOfThisDevice() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice, bob]) { client in
             let patch = try await PatchAdmin(store: context.store).write(
                 hosts: ["alice"], target: "client/plugins/x.sh", content: Data("#!/bin/sh\n".utf8), mode: 0o755)
             let request = try alice.sign(.update, ["release": .integer(0)])
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func onlyThePatchedDeviceMayAcknowledgeItsPendingPatch() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice, bob]) { client in
             let queued = try await PatchAdmin(store: context.store).write(
                 hosts: ["alice"], target: "client/plugins/x.sh", content: Data("x".utf8), mode: 0o644)
             let id = queued[0].1.id
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func releasesAreServedOnlyWhenPublishedAndOnlyToAcceptedDevices() async throws {
-        try await withServer { client in
+        try await withServer(context, accepting: [alice, bob]) { client in
             try expectRefusal(try await post(client, try alice.sign(.release, ["release": .integer(1)])), .notFound)
             try expectRefusal(try await post(client, try alice.sign(.release, [:])), .malformed)
             try expectRefusal(try await post(client, try alice.sign(.update, ["release": .string("1")])), .malformed)
@@ -92,7 +92,7 @@ import Testing
     }
 
     @Test func patchTargetsAreCheckedWhenQueued() async throws {
-        try await withServer { _ in
+        try await withServer(context, accepting: [alice, bob]) { _ in
             let admin = PatchAdmin(store: context.store)
             for target in ["../x", "/etc/passwd", "client/../x", "client/settings.yml", "client/", "var/x", "client//x"] {
                 await #expect(throws: AdminError.self, "\(target)") {
@@ -123,18 +123,5 @@ import Testing
         // The right file again, and it opens.
         try key.publicKey().write(toFile: context.root.serverPublicKey, atomically: true, encoding: .utf8)
         #expect(try ServerContext(root: context.root, settings: context.settings).signingKey().fingerprint == key.fingerprint)
-    }
-
-    // MARK: - Helpers
-
-    func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        try await app.test(.live) { client in
-            for device in [alice, bob] {
-                #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
-                try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
-            }
-            try await test(client)
-        }
     }
 }

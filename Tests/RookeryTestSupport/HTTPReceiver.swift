@@ -15,7 +15,7 @@ public struct ReceivedRequest: Sendable, Equatable {
 ///
 /// Like SMTPListener, every connection has its own thread, an idle one is dropped after
 /// `idleTimeout`, and `stop()` (or deinit) ends them all.
-public final class HTTPReceiver: @unchecked Sendable {
+public final class HTTPReceiver: Sendable {
     public var port: Int { server.port }
     public var url: String { "http://127.0.0.1:\(port)/" }
     private let server: LoopbackServer

@@ -1,4 +1,5 @@
 import Foundation
+import RookeryCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,15 +7,13 @@ import Glibc
 // Shared by SMTPListener and HTTPReceiver.
 
 /// A TCP server on 127.0.0.1, ephemeral port, that hands each connection to `handle` on its own thread.
-final class LoopbackServer: @unchecked Sendable {
+final class LoopbackServer: Sendable {
     let port: Int
     private let socket: Int32
     private let idleTimeout: TimeInterval
     private let handle: @Sendable (LineConnection) -> Void
-    private let lock = NSLock()
-    private var stopping = false
-    private var stopped = false
-    private var connections = 0
+    private let stopping = Locked(false)
+    private let connections = Locked(0)
     private let acceptorDone = DispatchSemaphore(value: 0)
     private let handlers = DispatchGroup()
 
@@ -33,13 +32,13 @@ final class LoopbackServer: @unchecked Sendable {
         Thread { [self] in acceptLoop() }.start()
     }
 
-    var connectionCount: Int { lock.withLock { connections } }
+    var connectionCount: Int { connections.current }
 
-    var isStopping: Bool { lock.withLock { stopping } }
+    var isStopping: Bool { stopping.current }
 
     /// Idempotent. The accept loop and every connection look at `isStopping` at least every 50 ms.
     func stop() {
-        let first: Bool = lock.withLock {
+        let first = stopping.withLock { stopping in
             defer { stopping = true }
             return !stopping
         }
@@ -71,7 +70,7 @@ final class LoopbackServer: @unchecked Sendable {
             let client = accept(socket, nil, nil)
             guard client >= 0 else { continue }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            lock.withLock { connections += 1 }
+            connections.withLock { $0 += 1 }
             handlers.enter()
             Thread { [self] in
                 defer {
@@ -156,24 +155,25 @@ final class LineConnection {
 }
 
 /// Items recorded by server threads, read and awaited by the test.
-final class Recorder<Item>: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var recorded: [Item] = []
+final class Recorder<Item: Sendable>: Sendable {
+    private let recorded = Locked<[Item]>([])
+    /// Signalled on every append, for `wait`; appends happen under it, so none is missed.
+    private let appended = NSCondition()
 
-    var items: [Item] { condition.withLock { recorded } }
+    var items: [Item] { recorded.current }
 
     func append(_ item: Item) {
-        condition.withLock {
-            recorded.append(item)
-            condition.broadcast()
+        appended.withLock {
+            recorded.withLock { $0.append(item) }
+            appended.broadcast()
         }
     }
 
     func wait(for count: Int, timeout: TimeInterval) -> [Item] {
         let deadline = Date().addingTimeInterval(timeout)
-        return condition.withLock {
-            while recorded.count < count, condition.wait(until: deadline) {}
-            return recorded
+        return appended.withLock {
+            while recorded.current.count < count, appended.wait(until: deadline) {}
+            return recorded.current
         }
     }
 }

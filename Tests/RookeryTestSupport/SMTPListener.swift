@@ -21,7 +21,7 @@ public struct ReceivedMail: Sendable, Equatable {
 /// It advertises AUTH PLAIN LOGIN and accepts any credentials, recording them, so tests can see
 /// that they arrived. Recipients in `rejecting` are refused with 550. Every connection has its own
 /// thread; an idle one is dropped after `idleTimeout`, and `stop()` (or deinit) ends them all.
-public final class SMTPListener: @unchecked Sendable {
+public final class SMTPListener: Sendable {
     public var port: Int { server.port }
     private let server: LoopbackServer
     private let inbox = Recorder<ReceivedMail>()

@@ -6,7 +6,7 @@ import RookeryCore
 /// Its path is short on purpose: gpg-agent's socket lives in the GnuPG home and socket paths are
 /// limited to about 100 characters. Every gpg-agent started for a GnuPG home inside the sandbox
 /// is stopped before the directory goes, so tests leave no daemons behind.
-public final class Sandbox {
+public final class Sandbox: Sendable {
     public let path: String
 
     public init() throws {

@@ -39,9 +39,12 @@ public struct ClientContext: Sendable {
 
     public func queue() throws -> SubmissionQueue { try SubmissionQueue(stateDirectory: root.clientState) }
 
-    /// The lock that keeps client runs from overlapping (see `RunLock`).
-    public func runLock(wait: Bool) throws -> RunLock? {
-        try RunLock(path: root.clientState + "/cron.lock", wait: wait)
+    /// One client run at a time per install root: cron runs give up when another run holds the
+    /// lock (`wait: false` gives nil); commands run by hand wait for it, so they never race a cron
+    /// run over the queue.
+    public func runLock(wait: Bool) throws -> FileLock? {
+        let path = root.clientState + "/cron.lock"
+        return wait ? try FileLock(path: path, access: .owner) : try FileLock.ifFree(path: path, access: .owner)
     }
 
     public var connection: ServerConnection { connection(timeoutSeconds: settings.requestTimeout) }
@@ -80,6 +83,6 @@ public struct ClientContext: Sendable {
         if !settings.hostname.isEmpty { return settings.hostname }
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
-        return String(cString: buffer)
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }

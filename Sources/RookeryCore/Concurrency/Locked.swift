@@ -1,14 +1,14 @@
 import Synchronization
 
-/// A value shared between threads, reached only under its lock.
-public final class Locked<Value>: @unchecked Sendable {
-    private let lock = Mutex(())
-    private var value: Value
+/// A value shared between threads, reached only under its lock. A class around `Mutex`, which
+/// cannot be copied, so that closures and several owners can share one.
+public final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
 
-    public init(_ value: Value) { self.value = value }
+    public init(_ value: Value) { mutex = Mutex(value) }
 
-    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        try lock.withLock { _ in try body(&value) }
+    public func withLock<Result: Sendable>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        try mutex.withLock { try body(&$0) }
     }
 
     public var current: Value { withLock { $0 } }

@@ -259,7 +259,7 @@ public struct DocumentPath: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A compiled regular expression; compiled once when issues.yml is loaded.
-public struct Pattern: @unchecked Sendable, Equatable {
+public struct Pattern: Sendable, Equatable {
     public let source: String
     private let expression: NSRegularExpression
 

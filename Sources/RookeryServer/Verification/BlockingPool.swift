@@ -1,20 +1,22 @@
-import Foundation
+import NIOPosix
 
 /// Runs blocking work (every GPGME call waits for a gpg process) on a fixed set of threads of its
-/// own, away from the event loops and from the shared Dispatch pool: a flood of work queues up
-/// here instead of pinning system threads.
+/// own, NIO's `NIOThreadPool`, away from the event loops and from Swift's cooperative pool: a
+/// flood of work queues up here instead of pinning shared threads. The queue holds at most one
+/// job per request in flight, which the connection caps bound (docs/security.md).
+///
+/// A class around the pool because `NIOThreadPool` must be shut down before it goes away, and
+/// its owners (`ServerContext`, `EndpointAuthenticator`) are values that cannot do that.
 public final class BlockingPool: Sendable {
-    private let jobs = JobQueue()
+    private let threads: NIOThreadPool
 
     public init(width: Int) {
-        for index in 0..<max(1, width) {
-            let thread = Thread { [jobs] in jobs.serve() }
-            thread.name = "rookery.blocking.\(index)"
-            thread.start()
-        }
+        threads = NIOThreadPool(numberOfThreads: max(1, width))
+        threads.start()
     }
 
-    deinit { jobs.close() }
+    /// Nothing is waiting on the pool by now: every `run` holds it until its work is done.
+    deinit { threads.shutdownGracefully { _ in } }
 
     /// Bodies up to this size are scanned, checked and parsed on the request's own task (it takes
     /// microseconds); larger ones on the pool, so that strangers' big bodies cannot occupy every
@@ -26,41 +28,9 @@ public final class BlockingPool: Sendable {
         bodyBytes <= Self.inlineBodyBytes ? try work() : try await run(work)
     }
 
+    /// `work` on one of the pool's threads, first in, first out. Work whose task is cancelled
+    /// while it waits (its peer went away) is dropped unrun, with a CancellationError.
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            jobs.add { continuation.resume(with: Result { try work() }) }
-        }
-    }
-}
-
-/// First in, first out; the pool's threads wait on it and leave once it is closed and empty.
-private final class JobQueue: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var pending: [() -> Void] = []
-    private var closed = false
-
-    func add(_ job: @escaping () -> Void) {
-        condition.withLock {
-            pending.append(job)
-            condition.signal()
-        }
-    }
-
-    func close() {
-        condition.withLock {
-            closed = true
-            condition.broadcast()
-        }
-    }
-
-    func serve() {
-        while let job = next() { job() }
-    }
-
-    private func next() -> (() -> Void)? {
-        condition.withLock {
-            while pending.isEmpty && !closed { condition.wait() }
-            return pending.isEmpty ? nil : pending.removeFirst()
-        }
+        try await threads.runIfActive(work)
     }
 }

@@ -14,11 +14,10 @@ extension OpenPGP: SignatureVerifier {}
 /// the check itself (copy-on-write faults and TLB shootdowns on every core), while forking a small
 /// single-threaded helper is cheap. Each helper serves one check at a time over its stdin/stdout;
 /// one that dies is replaced, and the check is tried once more on a fresh one.
-public final class VerifierWorkerPool: SignatureVerifier, @unchecked Sendable {
+public final class VerifierWorkerPool: SignatureVerifier {
     private let executable: String
     private let homeDirectory: String
-    private let lock = NSLock()
-    private var idle: [VerifierWorkerProcess] = []
+    private let idle = Locked<[VerifierWorkerProcess]>([])
 
     public init(executable: String, homeDirectory: String) {
         self.executable = executable
@@ -34,14 +33,14 @@ public final class VerifierWorkerPool: SignatureVerifier, @unchecked Sendable {
     }
 
     private func verifyOnce(signature: Data, data: Data) throws -> VerifiedSignature {
-        let worker = try lock.withLock { idle.popLast() } ?? VerifierWorkerProcess(executable: executable, home: homeDirectory)
+        let worker = try idle.withLock { $0.popLast() } ?? VerifierWorkerProcess(executable: executable, home: homeDirectory)
         do {
             let result = try worker.verify(signature: signature, data: data)
-            lock.withLock { idle.append(worker) }
+            idle.withLock { $0.append(worker) }
             return result
         } catch let refusal as OpenPGPError {
             // gpg said no; the helper itself is fine.
-            lock.withLock { idle.append(worker) }
+            idle.withLock { $0.append(worker) }
             throw refusal
         } catch {
             worker.stop()
@@ -53,12 +52,12 @@ public final class VerifierWorkerPool: SignatureVerifier, @unchecked Sendable {
     /// a `kill -9` of the server. Not waited for: at the server's exit, Foundation's wait could
     /// spin on a helper whose end it never noticed (seen in `bin/bench submit`, old and new).
     deinit {
-        idle.forEach { $0.stop(waiting: false) }
+        idle.current.forEach { $0.stop(waiting: false) }
     }
 }
 
-/// One `rookery verify-worker` process and its pipes.
-final class VerifierWorkerProcess {
+/// One `rookery verify-worker` process and its pipes. The pool hands it to one check at a time.
+final class VerifierWorkerProcess: Sendable {
     struct Broken: Error, CustomStringConvertible { let description: String }
 
     /// A check that takes longer than this is abandoned and its helper replaced.
