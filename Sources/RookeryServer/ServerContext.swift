@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import RookeryCore
 
-/// Everything the server and the admin commands open from an install root: settings, store, keyring.
+/// Everything the server opens from an install root: settings, store, keyring, pools, signing key.
+/// Admin commands open an `AdminContext` instead (`admin` gives one over this store), or this where
+/// they sign (`client-release`).
 public struct ServerContext: Sendable {
     public let root: InstallRoot
     public let settings: ServerSettings
@@ -37,17 +39,7 @@ public struct ServerContext: Sendable {
         self.settings = loaded
         authenticator = try EndpointAuthenticator(settings: loaded)
         try EnrollmentTokenStrength.check(loaded)
-        guard !loaded.database.contains("://") else {
-            throw SettingsError("database \(loaded.database): only a SQLite file path is supported so far")
-        }
-        let database = root.resolve(loaded.database)
-        do {
-            store = try SQLiteStore(path: database)
-        } catch {
-            // SQLite's own words ("unable to open database file") do not say which file.
-            throw SettingsError("database: cannot open \(database) as a SQLite database (\(error)); "
-                                + "check the setting, and that the server's user may write there", setting: ["database"])
-        }
+        store = try AdminContext.openStore(loaded, root: root)
         // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.
         writer = GroupCommitWriter(store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),
                                    maxBatch: loaded.commitBatchMax, maxWait: .milliseconds(loaded.commitBatchWaitMs))
@@ -71,6 +63,9 @@ public struct ServerContext: Sendable {
             native: loaded.verifyWith == .native ? NativeSignatureVerifier() : nil)
         releases = ReleaseLibrary(directory: root.clientReleaseArchive)
     }
+
+    /// The settings and store alone, for the admin services (`IssuesAudit`, ...).
+    public var admin: AdminContext { AdminContext(root: root, settings: settings, store: store) }
 
     /// The server's signing key, found (or made) and checked against server/server-key.asc the
     /// first time it is asked for; `rookery server` asks at start, so a wrong key stops it there.

@@ -20,20 +20,12 @@ struct ClientParametersCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "Show a device's parameters.")
         @Argument(help: "Hostname or fingerprint.") var host: String
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let parameters = ClientParameters(context: try openServerContext())
+            let parameters = ClientParameters(store: try openAdminContext().store)
             let (device, values) = try await parameters.list(host)
-            if json {
-                let fields = values.mapValues { JSONValue.array($0.map(JSONValue.string)) }
-                print(JSONValue.object(["hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
-                                        "parameters": .object(fields)]).serializedString)
-            } else if values.isEmpty {
-                print("\(device.hostname) has no parameters")
-            } else {
-                for (name, list) in values.sorted(by: { $0.key < $1.key }) { print("\(name): \(list.joined(separator: " "))") }
-            }
+            print(output.json ? ClientParametersFormatter.json(device, values) : ClientParametersFormatter.text(device, values))
         }
     }
 
@@ -44,7 +36,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
         @Argument(help: "The address, or the other hosts.") var values: [String]
 
         func run() async throws {
-            let parameters = ClientParameters(context: try openServerContext())
+            let parameters = ClientParameters(store: try openAdminContext().store)
             let device = try await parameters.set(host, name, values: values)
             print("set \(name) on \(device.hostname)")
         }
@@ -57,7 +49,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
         @Argument(help: "For user_clients: only these links.") var values: [String] = []
 
         func run() async throws {
-            let parameters = ClientParameters(context: try openServerContext())
+            let parameters = ClientParameters(store: try openAdminContext().store)
             let device = try await parameters.unset(host, name, values: values)
             print("unset \(name)\(values.isEmpty ? "" : " " + values.joined(separator: " ")) on \(device.hostname)")
         }

@@ -19,22 +19,21 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             """)
 
     @Flag(help: "List the published releases instead of making one.") var list = false
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: OutputOptions
     @Option(help: "The rookery-client binary to ship (default: <root>/lib/rookery/rookery-client, made by bin/build-release).")
     var binary: String?
     @Option(help: "The tree whose bin/ and client/ files are shipped (default: the install root).") var source: String?
     @Flag(help: "Publish without asking; required when not run from a terminal (scripts).") var yes = false
 
     func run() async throws {
-        let context = try openServerContext()
         if list {
-            let releases = try context.releases.list()
-            print(json ? ReleaseFormatter.json(releases) : ReleaseFormatter.table(releases))
+            let releases = try ReleaseLibrary(directory: openAdminContext().root.clientReleaseArchive).list()
+            print(output.json ? ReleaseFormatter.json(releases) : ReleaseFormatter.table(releases))
             return
         }
-        let settings = context.settings
-        let url = settings.clientServerURL.isEmpty ? Self.defaultURL(settings) : settings.clientServerURL
-        if settings.clientServerURL.isEmpty {
+        let context = try openServerContext()
+        let url = ReleasePublishing.serverURL(context.settings)
+        if context.settings.clientServerURL.isEmpty {
             // The release's URL wins over the one a device was set up with: a wrong one cuts it off.
             FileHandle.standardError.write(Data("""
                 warning: client_server_url is empty, so devices will be sent to \(url), whatever URL they were set up \
@@ -42,57 +41,12 @@ struct ClientReleaseCommand: AsyncParsableCommand {
 
                 """.utf8))
         }
-        if !yes { try Self.confirmPublishing(url: url) }
-        let builder = ReleaseBuilder(
-            source: source ?? context.root.path,
-            clientBinary: binary ?? context.root.path + "/lib/rookery/rookery-client",
-            serverURL: url, enrollmentToken: settings.clientEnrollmentToken,
-            caFile: settings.clientCAFile.isEmpty ? nil : context.root.resolve(settings.clientCAFile),
-            signingKey: try context.signingKey())
-        let record = try await context.releases.publish { try await builder.build(number: $0) }
-        if json {
-            print(ReleaseFormatter.json([record]))
-        } else {
-            print("published release \(record.number): \(context.releases.tarballPath(record.number))")
-            print("\(record.files) files, \(record.size) bytes, sha256 \(record.sha256)")
-            print("devices will talk to \(url) and check signatures against server key \(try context.signingKey().fingerprint)")
-            if !settings.clientCAFile.isEmpty { print("they pin the CA in \(context.root.resolve(settings.clientCAFile))") }
-        }
-    }
-
-    /// A release reaches every device at its next update check: an admin says so first, on a
-    /// terminal; a script says --yes. The question goes to stderr, so --json output stays clean.
-    private static func confirmPublishing(url: String) throws {
-        guard isatty(STDIN_FILENO) == 1 else {
-            throw ValidationError("publishing a release changes every device and no terminal is here to ask: add --yes")
-        }
-        FileHandle.standardError.write(Data(("Publish a new client release? Every device installs it at its next update check, "
-                                             + "then talks to \(url).\nType yes to publish: ").utf8))
-        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-            throw CommandFailure.failed("not confirmed; nothing was published")
-        }
-    }
-
-    /// Without client_server_url: the first port that is not deprecated, on listen_host.
-    static func defaultURL(_ settings: ServerSettings) -> String {
-        let port = settings.listeningPorts.first { !$0.deprecated } ?? settings.listeningPorts[0]
-        return "\(port.tls == nil ? "http" : "https")://\(settings.listenHost):\(port.number)"
-    }
-}
-
-/// How releases are listed: a table for people, JSON for scripts.
-enum ReleaseFormatter {
-    static func table(_ releases: [ReleaseRecord]) -> String {
-        guard !releases.isEmpty else { return "no releases; publish one with bin/client_release" }
-        return (["RELEASE  CREATED               FILES  BYTES"] + releases.map {
-            "\(String($0.number).padding(toLength: 7, withPad: " ", startingAt: 0))  \($0.createdAt)  "
-                + "\(String($0.files).padding(toLength: 5, withPad: " ", startingAt: 0))  \($0.size)"
-        }).joined(separator: "\n")
-    }
-
-    static func json(_ releases: [ReleaseRecord]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(releases)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        try Confirmation.require(yes: yes, change: "publishing a release changes every device",
+                                 question: "Publish a new client release? Every device installs it at its next update check, "
+                                     + "then talks to \(url).",
+                                 undone: "nothing was published")
+        let publishing = ReleasePublishing(context: context)
+        let published = try await publishing.publish(source: source, binary: binary)
+        print(output.json ? ReleaseFormatter.json([published.record]) : ReleaseFormatter.published(published))
     }
 }

@@ -12,21 +12,21 @@ struct ClientsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List devices.")
         @Option(help: "Only devices in this state: pending, accepted, rejected, revoked.") var state: DeviceState?
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let devices = try await DeviceAdmin(context: openServerContext()).list(state: state)
-            print(json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
+            let devices = try await DeviceAdmin(store: openAdminContext().store).list(state: state)
+            print(output.json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
         }
     }
 
     struct Pending: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List devices waiting for acceptance.")
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let devices = try await DeviceAdmin(context: openServerContext()).list(state: .pending)
-            print(json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
+            let devices = try await DeviceAdmin(store: openAdminContext().store).list(state: .pending)
+            print(output.json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
         }
     }
 
@@ -34,15 +34,15 @@ struct ClientsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one device, its renames, latest document and history.")
         @Argument(help: "Hostname or fingerprint.") var host: String
         @Option(help: "How many history entries to show.") var history = 20
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let admin = DeviceAdmin(context: try openServerContext())
+            let admin = DeviceAdmin(store: try openAdminContext().store)
             let device = try await admin.resolve(host)
             let document = try await admin.document(of: device)
             let changes = try await admin.history(of: device, limit: history)
             let renames = try await admin.renames(of: device)
-            print(json ? DeviceFormatter.json(device, document: document, history: changes, renames: renames)
+            print(output.json ? DeviceFormatter.json(device, document: document, history: changes, renames: renames)
                        : DeviceFormatter.details(device, document: document, history: changes, renames: renames))
         }
     }
@@ -72,7 +72,8 @@ struct ClientsCommand: AsyncParsableCommand {
         @Argument(help: "Hostname or fingerprint.") var host: String
 
         func run() async throws {
-            let admin = DeviceAdmin(context: try openServerContext())
+            let context = try openAdminContext()
+            let admin = DeviceAdmin(store: context.store, deviceKeys: context.deviceKeyCache)
             let device = try await admin.forget(host)
             print("forgot \(device.hostname) \(device.fingerprint)")
             if device.state == .revoked {
@@ -83,7 +84,7 @@ struct ClientsCommand: AsyncParsableCommand {
 }
 
 private func changeState(_ host: String, to state: DeviceState, verb: String) async throws {
-    let admin = DeviceAdmin(context: try openServerContext())
+    let admin = DeviceAdmin(store: try openAdminContext().store)
     let (device, changed) = try await admin.change(host, to: state)
     print(changed ? "\(verb) \(device.hostname)" : "\(device.hostname) was already \(verb)")
     print("fingerprint \(device.fingerprint)")

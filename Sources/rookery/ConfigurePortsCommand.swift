@@ -48,24 +48,18 @@ struct PortOptions: ParsableArguments {
         }
     }
 
-    /// The port with these options applied. A new self-signed pair is only staged (the caller
-    /// commits it once the settings say so); every pair is loaded as the server would first.
-    func apply(to port: inout PortSettings, root: InstallRoot) throws -> ServerCertificateFiles.StagedPair? {
-        if let deprecated { port.deprecated = deprecated }
-        if noTLS { port.tls = nil }
-        if let certificate, let key { port.tls = .init(certificate: absolutePath(certificate), key: absolutePath(key)) }
-        var staged: ServerCertificateFiles.StagedPair?
-        if !selfSignedNames.isEmpty {
-            staged = try ServerCertificateFiles(root: root)
-                .stageSelfSigned(port: port.number, names: selfSignedNames, validDays: validDays ?? 825)
-            port.tls = staged?.files
+    /// The edit these options make to `port`; paths are made absolute here, where the admin stands.
+    func edit(port: Int, adding: Bool) -> PortEdit {
+        let serving: PortEdit.Serving? = if !selfSignedNames.isEmpty {
+            .selfSigned(names: selfSignedNames, validDays: validDays ?? 825)
+        } else if let certificate, let key {
+            .certificate(.init(certificate: absolutePath(certificate), key: absolutePath(key)))
+        } else if noTLS {
+            .plainHTTP
+        } else {
+            nil
         }
-        if let tls = staged?.staged ?? port.tls {
-            // What the server would refuse in its settings is, here, a file the admin gave.
-            do { _ = try ServerTLS.configuration(port: port.number, files: tls, root: root) }
-            catch let refusal as SettingsError { throw AdminError.input(refusal.description) }
-        }
-        return staged
+        return PortEdit(port: port, adding: adding, serving: serving, deprecated: deprecated, force: force)
     }
 }
 
@@ -78,12 +72,12 @@ func absolutePath(_ path: String) -> String {
 extension ConfigurePortsCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the ports, their TLS certificates, and what clients pin.")
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             let root = InstallRoot.fromEnvironment()
             let settings = try PortsFile(root: root).read()
-            print(json ? PortsFormatter.json(settings, root: root) : PortsFormatter.text(settings, root: root))
+            print(output.json ? PortsFormatter.json(settings, root: root) : PortsFormatter.text(settings, root: root))
         }
     }
 
@@ -95,7 +89,7 @@ extension ConfigurePortsCommand {
         func validate() throws { try checkPortNumber(port) }
 
         func run() throws {
-            try PortEdit(port: port, options: options, adding: true).run()
+            try options.edit(port: port, adding: true).run(root: InstallRoot.fromEnvironment())
             print("added port \(port); restart the server to listen on it")
         }
     }
@@ -112,7 +106,7 @@ extension ConfigurePortsCommand {
         }
 
         func run() throws {
-            try PortEdit(port: port, options: options, adding: false).run()
+            try options.edit(port: port, adding: false).run(root: InstallRoot.fromEnvironment())
             print("changed port \(port); restart the server to use it")
         }
     }
@@ -128,76 +122,13 @@ extension ConfigurePortsCommand {
         @Flag(help: "Remove the port even though devices still report on it.") var force = false
 
         func run() async throws {
-            let root = InstallRoot.fromEnvironment()
-            if !force { try await refuseWhileDevicesReport() }
-            try PortsFile(root: root).change { ports in
-                guard ports.contains(where: { $0.number == port }) else { throw AdminError.notFound("port \(port) is not configured", hint: "bin/configure_ports show lists them") }
-                ports.removeAll { $0.number == port }
-            }
+            let context = try openAdminContext()
+            let removal = PortRemoval(root: context.root, store: context.store)
+            if !force { try await removal.refuseWhileDevicesReport(on: port) }
+            try removal.remove(port)
             print("removed port \(port); restart the server. Devices still using it will fail to reach the server; "
                   + "`bin/issues list --issue-name deprecated-port` names those still on deprecated ports")
         }
-
-        /// A conflict naming the devices while any accepted device's latest submission came in on
-        /// the port: removing it would cut them off, and a device that cannot reach the server
-        /// takes no release or patch that could move it.
-        private func refuseWhileDevicesReport() async throws {
-            let devices = try await DeviceAdmin(context: openServerContext()).devices(reportingOn: port)
-            guard !devices.isEmpty else { return }
-            let shown = devices.prefix(Self.namesShown).map(\.hostname).joined(separator: ", ")
-            let more = devices.count > Self.namesShown ? " and \(devices.count - Self.namesShown) more" : ""
-            throw AdminError.conflict("""
-                \(devices.count) accepted device\(devices.count == 1 ? "" : "s") still report\(devices.count == 1 ? "s" : "") on port \(port) \
-                (\(shown)\(more)); removing it would cut them off. Move them first (docs/ports.md: a release whose \
-                URL names the new port); once the port is deprecated, `bin/issues list --issue-name deprecated-port` \
-                names those left after each audit
-                """, hint: "`--force` removes the port anyway")
-        }
-
-        private static let namesShown = 10
-    }
-}
-
-/// `add` and `set`: one port changed under the settings lock. A certificate that client releases
-/// pin is not replaced without --force, and a new self-signed pair takes its place only once the
-/// settings edit went through.
-struct PortEdit {
-    let port: Int
-    let options: PortOptions
-    let adding: Bool
-
-    func run() throws {
-        let root = InstallRoot.fromEnvironment()
-        let file = PortsFile(root: root)
-        var staged: ServerCertificateFiles.StagedPair?
-        defer { staged?.discard() }
-        let pinned = ServerCertificateFiles.pinnedFingerprints(try file.read(), root: root)
-        try file.change { ports in
-            let index = try slot(in: &ports)
-            if options.newCertificate, !options.force { try refuseIfPinned(ports[index], pinned: pinned, root: root) }
-            staged = try options.apply(to: &ports[index], root: root)
-        }
-        try staged?.commit()
-    }
-
-    /// Where the port is in `ports`: appended when adding, found when setting.
-    private func slot(in ports: inout [PortSettings]) throws -> Int {
-        let existing = ports.firstIndex { $0.number == port }
-        if adding {
-            guard existing == nil else { throw AdminError.conflict("port \(port) is already configured; change it with set") }
-            ports.append(PortSettings(number: port))
-            return ports.count - 1
-        }
-        guard let existing else { throw AdminError.notFound("port \(port) is not configured; add it with add") }
-        return existing
-    }
-
-    private func refuseIfPinned(_ current: PortSettings, pinned: Swift.Set<String>, root: InstallRoot) throws {
-        guard let tls = current.tls, let serving = try? CertificateInfo.read(pemFile: root.resolve(tls.certificate)),
-              serving.contains(where: { pinned.contains($0.sha256Fingerprint) }) else { return }
-        throw AdminError.conflict("""
-            client releases pin the certificate port \(port) serves now: devices that pin only it would refuse the new one
-            """, hint: "follow docs/certificates.md (RENEWING A PINNED CERTIFICATE), or give --force")
     }
 }
 
@@ -228,35 +159,12 @@ extension ConfigurePortsCommand {
             if url == nil, !noCA, caFile.isEmpty, caFromPort.isEmpty { throw ValidationError("nothing to change; see --help") }
         }
 
-        /// Every source is checked before anything is written; then the bundle, then one settings edit.
         func run() throws {
-            let root = InstallRoot.fromEnvironment()
-            let file = PortsFile(root: root)
-            try updateSettings(file, root: root)
-            print("run bin/client_release to publish a release that carries this")
-        }
-
-        private func updateSettings(_ file: PortsFile, root: InstallRoot) throws {
-            let settings = try file.read()
-            let sources = try caFile.map(absolutePath) + caFromPort.map { try Self.certificate(ofPort: $0, in: settings, root: root) }
-            var changes: [String: String] = [:]
-            if let url { changes["client_server_url"] = url }
-            if noCA { changes["client_ca_file"] = "" }
-            guard !sources.isEmpty else { return try file.set(changes) }
-            let bundle = try ServerCertificateFiles(root: root).stageClientBundle(from: sources)
-            defer { unlink(root.resolve(bundle.path) + ".new") }
-            changes["client_ca_file"] = bundle.path
-            try file.set(changes)
-            try bundle.commit()
-            print("devices of the next release pin \(bundle.count) certificate(s) in \(bundle.path)")
-        }
-
-        static func certificate(ofPort port: Int, in settings: ServerSettings, root: InstallRoot) throws -> String {
-            guard let configured = settings.listeningPorts.first(where: { $0.number == port }) else {
-                throw AdminError.notFound("port \(port) is not configured", hint: "bin/configure_ports show lists them")
+            let edit = ClientConnectionEdit(url: url, caFiles: caFile.map(absolutePath), caFromPorts: caFromPort, noCA: noCA)
+            if let bundle = try edit.run(root: InstallRoot.fromEnvironment()) {
+                print("devices of the next release pin \(bundle.count) certificate(s) in \(bundle.path)")
             }
-            guard let tls = configured.tls else { throw AdminError.input("port \(port) serves plain HTTP: it has no certificate to pin") }
-            return root.resolve(tls.certificate)
+            print("run bin/client_release to publish a release that carries this")
         }
     }
 }

@@ -26,20 +26,20 @@ struct IssuesCommand: AsyncParsableCommand {
                 Opens and closes issues as the stored data says, then prints the open issues past \
                 their grace period, grouped by device, after the server's own findings (certificates \
                 that expire soon). Prints nothing when there is nothing to say. \
-                Run hourly from cron with --cron (server-setup.sh installs that line).
+                Run hourly from cron with --cron (server-setup.sh installs that line). --json prints \
+                an array of devices with their issues, after the server's own findings.
                 """)
         @Flag(help: "Print only alerts due now, and record them as sent (cron mails what this prints); post webhooks.")
         var cron = false
         @Flag(help: "Show everything: issues in grace, snoozed, on suspended hosts, and checks that cannot tell.")
         var full = false
-        @Flag(help: "Print JSON: an array of devices with their issues, after the server's own findings.")
-        var json = false
+        @OptionGroup var output: OutputOptions
         @Flag(help: "Mail each device's owner (client parameter user_email) about their device's issues.")
         var email = false
 
         func run() async throws {
             let audit = try openAudit()
-            let options = IssuesAudit.Options(cron: cron, full: full, json: json, email: email)
+            let options = IssuesAudit.Options(cron: cron, full: full, json: output.json, email: email)
             // print, not FileHandle.write: a closed pipe (`| head`) must end the program
             // quietly (SIGPIPE), not crash it.
             let outcome = try await audit.run(options) { print($0, terminator: "") }
@@ -151,12 +151,12 @@ struct IssuesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List open issues (as of the last audit).")
         @Option(help: "Only this device's issues.") var host: String?
         @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let admin = try openIssueAdmin()
             let found = try await admin.list(host: host, name: issueName)
-            print(json ? IssueFormatter.json(found) : IssueFormatter.table(found, now: Date()))
+            print(output.json ? IssueFormatter.json(found) : IssueFormatter.table(found, now: Date()))
         }
     }
 
@@ -164,13 +164,13 @@ struct IssuesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A device's issues, open and closed, newest first.")
         @Argument(help: "Hostname or fingerprint.") var host: String
         @Option(help: "How many to show.") var limit = 50
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let admin = try openIssueAdmin()
             let (device, issues) = try await admin.history(host, limit: limit)
             let pairs = issues.map { (device: device, issue: $0) }
-            print(json ? IssueFormatter.json(pairs) : IssueFormatter.history(device, issues))
+            print(output.json ? IssueFormatter.json(pairs) : IssueFormatter.history(device, issues))
         }
     }
 
@@ -184,30 +184,30 @@ struct IssuesCommand: AsyncParsableCommand {
         @Argument(help: "Check name.") var name: String
         @Flag(name: .customLong("dry-run"), help: "Required: this command never changes anything.") var dryRun = false
         @Option(help: "Read checks from this file instead of server/issues.yml.") var file: String?
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard dryRun else { throw ValidationError("check only runs with --dry-run (it never opens issues)") }
         }
 
         func run() async throws {
-            let context = try openServerContext()
+            let context = try openAdminContext()
             let catalog = try CheckCatalog.load(path: file.map { ($0 as NSString).expandingTildeInPath }
                                                      ?? context.root.resolve(context.settings.audit.issuesFile))
-            let admin = try IssueAdmin(context: context, catalog: catalog)
+            let admin = IssueAdmin(store: context.store, catalog: catalog)
             let found = try await admin.dryRun(catalog.check(named: admin.checkName(name))!)
-            print(json ? IssueFormatter.json(found) : IssueFormatter.dryRun(found, check: name))
+            print(output.json ? IssueFormatter.json(found) : IssueFormatter.dryRun(found, check: name))
         }
     }
 }
 
 private func openIssueAdmin() throws -> IssueAdmin {
-    let context = try openServerContext()
-    return try IssueAdmin(context: context, catalog: CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile)))
+    let context = try openAdminContext()
+    return IssueAdmin(store: context.store, catalog: try CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile)))
 }
 
 private func openAudit() throws -> IssuesAudit {
-    let context = try openServerContext()
+    let context = try openAdminContext()
     // A business_hours that cannot be used stops IssuesAudit.run before it changes anything (exit 64).
     return try IssuesAudit(context: context, catalog: CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile)))
 }

@@ -8,51 +8,89 @@ struct PatchHostsCommand: AsyncParsableCommand {
         commandName: "patch-hosts",
         abstract: "Queue file changes under chosen devices' client/ trees.",
         discussion: """
-            ACTION is one of:
-              add TARGET SRC     write the file SRC (on this host) to TARGET on each device
-              remove TARGET      delete TARGET on each device
-              list               pending patches (--all: finished ones too)
-              cancel TARGET      cancel the pending patch of TARGET
             TARGET is a path relative to the device's install root, under client/ (for example \
             client/plugins/backup-age.sh); client/settings.yml belongs to the device owner and is never \
             patched. A device applies its patches at its next update check and acknowledges each; \
-            a device with a pending patch for TARGET cannot get a second one.
-            """)
+            a device with a pending patch for TARGET cannot get a second one. Every host is checked \
+            before anything is queued: a command queues for all hosts named or for none.
+            Deprecated: --host before the subcommand (patch_hosts --host H add ...) still works.
+            """,
+        subcommands: [Add.self, Remove.self, List.self, Cancel.self])
 
-    @Option(name: .long, help: "A device (hostname or fingerprint); repeat for several.") var host: [String] = []
-    @Option(help: "Permission bits of the written file, in octal.") var mode = "644"
-    @Flag(help: "With list: finished patches too.") var all = false
-    @Flag(help: "Print JSON.") var json = false
-    @Argument(help: "add, remove, list or cancel.") var action: String
-    @Argument(help: "TARGET, and SRC for add.") var paths: [String] = []
+    /// Takes `--host` ahead of the subcommand too, the form before subcommands
+    /// (`patch_hosts --host H add ...`), kept for scripts. ArgumentParser hands the values it
+    /// parsed here to each subcommand's `HostSelection`, so every `--host` reaches it either way.
+    @OptionGroup(visibility: .hidden) var deprecatedHosts: HostSelection
 
-    func run() async throws {
-        let admin = PatchAdmin(context: try openServerContext())
-        switch (action, paths.count) {
-        case ("add", 2):
-            guard let bits = Int(mode, radix: 8) else { throw ValidationError("--mode \(mode) is not octal") }
-            guard let content = FileManager.default.contents(atPath: paths[1]) else {
-                throw CommandFailure(.io, "cannot read \(paths[1])")
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the file SOURCE (on this host) to TARGET on each device.")
+        @OptionGroup var hosts: HostSelection
+        @Option(help: "Permission bits of the written file, in octal.") var mode = "644"
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The path on the device, under client/.") var target: String
+        @Argument(help: "The file to send.") var source: String
+
+        func validate() throws {
+            guard Int(mode, radix: 8) != nil else { throw ValidationError("--mode \(mode) is not octal") }
+        }
+
+        func run() async throws {
+            guard let content = FileManager.default.contents(atPath: source) else {
+                throw CommandFailure(.io, "cannot read \(source)")
             }
-            let queued = try await admin.write(hosts: host, target: paths[0], content: content, mode: bits)
-            PatchFormatter.printQueued(queued, json: json)
-        case ("remove", 1):
-            let queued = try await admin.remove(hosts: host, target: paths[0])
-            PatchFormatter.printQueued(queued, json: json)
-        case ("list", 0):
-            let listed = try await admin.list(hosts: host, includeFinished: all)
-            print(json ? PatchFormatter.json(listed.patches) : PatchFormatter.table(listed))
-        case ("cancel", 1):
-            let cancelled = try await admin.cancel(hosts: host, target: paths[0])
-            guard !cancelled.isEmpty else {
-                throw CommandFailure(.notFound, "no pending patch for \(paths[0]) on \(host.joined(separator: ", "))",
-                                     hint: "bin/patch_hosts --host HOST list shows what is pending")
-            }
-            for device in cancelled { print("cancelled \(paths[0]) on \(device.hostname)") }
-        default:
-            throw ValidationError("usage: patch_hosts --host H [--host H ...] add [--mode OCT] TARGET SRC | remove TARGET | list | cancel TARGET")
+            let admin = PatchAdmin(store: try openAdminContext().store)
+            let queued = try await admin.write(hosts: hosts.host, target: target, content: content, mode: Int(mode, radix: 8)!)
+            print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
         }
     }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete TARGET on each device.")
+        @OptionGroup var hosts: HostSelection
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The path on the device, under client/.") var target: String
+
+        func run() async throws {
+            let admin = PatchAdmin(store: try openAdminContext().store)
+            let queued = try await admin.remove(hosts: hosts.host, target: target)
+            print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List pending patches of the named devices, or of every device without --host.")
+        @OptionGroup var hosts: HostSelection
+        @Flag(help: "Finished patches too.") var all = false
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let admin = PatchAdmin(store: try openAdminContext().store)
+            let listed = try await admin.list(hosts: hosts.host, includeFinished: all)
+            print(output.json ? PatchFormatter.json(listed.patches) : PatchFormatter.table(listed))
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel the pending patch of TARGET on each device.")
+        @OptionGroup var hosts: HostSelection
+        @Argument(help: "The path on the device, under client/.") var target: String
+
+        func run() async throws {
+            let admin = PatchAdmin(store: try openAdminContext().store)
+            let cancelled = try await admin.cancel(hosts: hosts.host, target: target)
+            guard !cancelled.isEmpty else {
+                throw CommandFailure(.notFound, "no pending patch for \(target) on \(hosts.host.joined(separator: ", "))",
+                                     hint: "bin/patch_hosts list --host HOST shows what is pending")
+            }
+            for device in cancelled { print("cancelled \(target) on \(device.hostname)") }
+        }
+    }
+}
+
+/// The devices a patch, command or listing is for.
+struct HostSelection: ParsableArguments {
+    @Option(name: .long, help: "A device (hostname or fingerprint); repeat for several.") var host: [String] = []
 }
 
 struct ClientCommandCommand: AsyncParsableCommand {
@@ -67,7 +105,7 @@ struct ClientCommandCommand: AsyncParsableCommand {
             allow_commands: false refuses it and says so.
             """)
 
-    @Option(name: .long, help: "A device (hostname or fingerprint); repeat for several.") var host: [String] = []
+    @OptionGroup var hosts: HostSelection
     @Option(help: "A script file to run (it must start with #!).") var file: String?
     @Option(help: "A shell command line to run with /bin/sh.") var command: String?
     @Option(help: "The command's name: its results appear as commands.NAME.") var name: String
@@ -83,8 +121,8 @@ struct ClientCommandCommand: AsyncParsableCommand {
         default:
             throw ValidationError("give exactly one of --file F or --command C")
         }
-        let admin = PatchAdmin(context: try openServerContext())
-        let queued = try await admin.command(hosts: host, name: name, script: script)
+        let admin = PatchAdmin(store: try openAdminContext().store)
+        let queued = try await admin.command(hosts: hosts.host, name: name, script: script)
         for (device, _) in queued { print("queued command \(name) on \(device.hostname)") }
     }
 }
@@ -96,7 +134,7 @@ struct ClientWipeCommand: AsyncParsableCommand {
         discussion: """
             The device runs it at its next update check and collection, as the one-time command \
             "wipe", and reports what it removed under commands.wipe. It cannot be undone once the \
-            device has run it; until then, bin/patch_hosts --host HOST cancel client/commands/wipe \
+            device has run it; until then, bin/patch_hosts cancel --host HOST client/commands/wipe \
             takes it back.
             """)
 
@@ -104,12 +142,10 @@ struct ClientWipeCommand: AsyncParsableCommand {
     @Flag(help: "Do not ask; required when not run from a terminal.") var yes = false
 
     func run() async throws {
-        let admin = PatchAdmin(context: try openServerContext())
-        if !yes {
-            guard isatty(STDIN_FILENO) != 0 else { throw ValidationError("add --yes to wipe without a question") }
-            print("Wipe every regular user's home and account on \(host)? Type the host name to confirm: ", terminator: "")
-            guard readLine() == host else { throw ValidationError("not confirmed; nothing queued") }
-        }
+        try Confirmation.require(yes: yes, change: "a wipe cannot be undone once the device runs it",
+                                 question: "Wipe every regular user's home and account on \(host)?", answer: host,
+                                 undone: "no wipe was queued")
+        let admin = PatchAdmin(store: try openAdminContext().store)
         let (device, patch) = try await admin.wipe(host: host)
         print("queued wipe on \(device.hostname) (\(device.fingerprint)), patch \(patch.id)")
     }
@@ -117,12 +153,13 @@ struct ClientWipeCommand: AsyncParsableCommand {
 
 /// How patches are printed.
 enum PatchFormatter {
-    static func printQueued(_ queued: [(Device, Patch)], json: Bool) {
-        if json {
-            print(JSONValue.array(queued.map { patchJSON($1, host: $0.hostname) }).serializedString)
-        } else {
-            for (device, patch) in queued { print("queued \(patch.action.rawValue) \(patch.target) on \(device.hostname) (patch \(patch.id))") }
-        }
+    static func queued(_ queued: [(Device, Patch)]) -> String {
+        queued.map { device, patch in "queued \(patch.action.rawValue) \(patch.target) on \(device.hostname) (patch \(patch.id))" }
+            .joined(separator: "\n")
+    }
+
+    static func json(_ queued: [(Device, Patch)]) -> String {
+        JSONValue.array(queued.map { patchJSON($1, host: $0.hostname) }).serializedString
     }
 
     static func table(_ listing: PatchAdmin.Listing) -> String {
@@ -142,7 +179,7 @@ enum PatchFormatter {
         JSONValue.array(listed.flatMap { device, patches in patches.map { patchJSON($0, host: device.hostname) } }).serializedString
     }
 
-    static func patchJSON(_ patch: Patch, host: String) -> JSONValue {
+    private static func patchJSON(_ patch: Patch, host: String) -> JSONValue {
         .object([
             "host": .string(host), "fingerprint": .string(patch.fingerprint), "id": .integer(patch.id),
             "target": .string(patch.target), "action": .string(patch.action.rawValue),

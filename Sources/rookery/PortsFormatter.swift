@@ -36,15 +36,11 @@ enum PortsFormatter {
             [String(row.port.number), row.port.tls == nil ? "no" : "yes", row.port.deprecated ? "yes" : "no",
              row.port.tls?.certificate ?? "-", row.expiry]
         })
-        let url = effectiveURL(settings) + (settings.clientServerURL.isEmpty ? " (default)" : "")
+        let url = ReleasePublishing.serverURL(settings) + (settings.clientServerURL.isEmpty ? " (default)" : "")
         let pin = settings.clientCAFile.isEmpty ? "nothing (the system's CA store)" : settings.clientCAFile
         return table + "\nnext client release: url \(url), pins \(pin)\nlistening on \(settings.listenHost)"
     }
 
-    /// The URL the next release carries: client_server_url, or the default made from the ports.
-    static func effectiveURL(_ settings: ServerSettings) -> String {
-        settings.clientServerURL.isEmpty ? ClientReleaseCommand.defaultURL(settings) : settings.clientServerURL
-    }
 
     static func json(_ settings: ServerSettings, root: InstallRoot) -> String {
         let ports: [JSONValue] = settings.listeningPorts.map { port in
@@ -72,7 +68,7 @@ enum PortsFormatter {
         return JSONValue.object([
             "listen_host": .string(settings.listenHost),
             "ports": .array(ports),
-            "client": .object(["url": .string(effectiveURL(settings)), "url_is_default": .bool(settings.clientServerURL.isEmpty),
+            "client": .object(["url": .string(ReleasePublishing.serverURL(settings)), "url_is_default": .bool(settings.clientServerURL.isEmpty),
                                 "ca_file": .string(settings.clientCAFile)]),
         ]).serializedString
     }

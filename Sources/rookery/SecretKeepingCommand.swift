@@ -91,11 +91,11 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Whether secret keeping is on, its key, the selected paths, counts and the access log.")
         @Option(help: "How many access log entries to print (newest).") var log = 50
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let status = try await secretKeepingAdmin().status(logLimit: log)
-            print(json ? SecretKeepingFormatter.json(status) : SecretKeepingFormatter.text(status))
+            print(output.json ? SecretKeepingFormatter.json(status) : SecretKeepingFormatter.text(status))
         }
     }
 
@@ -123,7 +123,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(reading.selectors)
             let values = try await admin.access(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
-            print(reading.json ? SecretKeepingFormatter.json(values) : SecretKeepingFormatter.table(values))
+            print(reading.output.json ? SecretKeepingFormatter.json(values) : SecretKeepingFormatter.table(values))
         }
     }
 
@@ -137,8 +137,8 @@ struct SecretKeepingCommand: AsyncParsableCommand {
             let admin = try secretKeepingAdmin()
             let parsed = try parseSelectors(reading.selectors)
             let result = try await admin.decrypt(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
-            print(reading.json ? SecretKeepingFormatter.json(result.values) : SecretKeepingFormatter.table(result.values))
-            if !reading.json { print("wrote \(result.documents) document\(result.documents == 1 ? "" : "s") back in clear") }
+            print(reading.output.json ? SecretKeepingFormatter.json(result.values) : SecretKeepingFormatter.table(result.values))
+            if !reading.output.json { print("wrote \(result.documents) document\(result.documents == 1 ? "" : "s") back in clear") }
         }
     }
 
@@ -158,7 +158,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
 struct SecretReadingOptions: ParsableArguments {
     @Option(help: "A keeper's share file; repeat for each (THRESHOLD are needed).") var share: [String] = []
     @Option(help: "Only this device; repeat for several (default: all).") var host: [String] = []
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: OutputOptions
     @Argument(help: "Paths to read (default: every secret value).") var selectors: [String] = []
 
     func validate() throws {
@@ -167,7 +167,7 @@ struct SecretReadingOptions: ParsableArguments {
 }
 
 private func secretKeepingAdmin() throws -> SecretKeepingAdmin {
-    SecretKeepingAdmin(store: try openServerContext().store)
+    SecretKeepingAdmin(store: try openAdminContext().store)
 }
 
 private func parseSelectors(_ texts: [String]) throws -> [SecretSelector] {

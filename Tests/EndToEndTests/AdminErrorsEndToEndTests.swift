@@ -18,7 +18,7 @@ import Testing
             #expect(ran.stderr.hasPrefix("error: "), "\(command): \(ran.stderr)")
             #expect(!ran.stderr.contains(Self.usageLine), "\(command): \(ran.stderr)")
         }
-        let unreadable = try server.admin(["patch-hosts", "--host", "h", "add", "client/x", sandbox.path + "/missing"])
+        let unreadable = try server.admin(["patch-hosts", "add", "--host", "h", "client/x", sandbox.path + "/missing"])
         #expect(unreadable.status == 74 && unreadable.stderr.contains("cannot read"), "\(unreadable.stderr)")
         #expect(!unreadable.stderr.contains(Self.usageLine), "\(unreadable.stderr)")
     }

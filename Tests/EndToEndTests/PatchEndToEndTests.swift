@@ -7,11 +7,11 @@ import Testing
     @Test func aPatchReachesOnlyItsTargetsAndIsAcknowledged() throws {
         let fleet = try ReleaseFleet(devices: ["p1", "p2"])
         try fleet.sandbox.write("#!/bin/sh\necho '{\"extra\": true}'\n", to: "extra.sh")
-        let queued = try fleet.server.admin(["patch-hosts", "--host", "p1", "add", "--mode", "755",
+        let queued = try fleet.server.admin(["patch-hosts", "add", "--host", "p1", "--mode", "755",
                                              "client/plugins/extra.sh", fleet.sandbox.path + "/extra.sh"])
         #expect(queued.status == 0, "\(queued.stderr)")
         // A second pending patch of the same file on the same device is refused.
-        let twice = try fleet.server.admin(["patch-hosts", "--host", "p1", "add", "client/plugins/extra.sh",
+        let twice = try fleet.server.admin(["patch-hosts", "add", "--host", "p1", "client/plugins/extra.sh",
                                             fleet.sandbox.path + "/extra.sh"])
         #expect(twice.status == 5)
         #expect(twice.stderr.contains("already has a pending patch"))
@@ -43,7 +43,7 @@ import Testing
             #expect(column(table.first, title) != nil)
             #expect(column(table.first, title) == column(table.last, value), "\(title): \(table)")
         }
-        #expect(try fleet.server.admin(["patch-hosts", "--host", "p1", "remove", "client/plugins/extra.sh"]).status == 0)
+        #expect(try fleet.server.admin(["patch-hosts", "remove", "--host", "p1", "client/plugins/extra.sh"]).status == 0)
         #expect(try fleet.update(fleet["p1"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: patched))
     }
@@ -52,7 +52,7 @@ import Testing
         let fleet = try ReleaseFleet(devices: ["u1"])
         try fleet.sandbox.write("x\n", to: "payload")
         for target in ["../escape", "/etc/passwd", "client/../../escape", "client/settings.yml", "var/client/state.json"] {
-            let queued = try fleet.server.admin(["patch-hosts", "--host", "u1", "add", target, fleet.sandbox.path + "/payload"])
+            let queued = try fleet.server.admin(["patch-hosts", "add", "--host", "u1", target, fleet.sandbox.path + "/payload"])
             #expect(queued.status == 65, "\(target)")
         }
         #expect(try fleet.server.count("SELECT count(*) FROM patches") == 0)

@@ -116,7 +116,7 @@ import Testing
                 description: another key uses this device's hostname or machine id
                 computed: duplicate-host
             """)
-        let admin = try IssueAdmin(context: context, catalog: auditor.catalog)
+        let admin = IssueAdmin(store: context.store, catalog: auditor.catalog)
         let found = try await admin.dryRun(try #require(auditor.catalog.check(named: "duplicate-host")))
         let details = Dictionary(uniqueKeysWithValues: found.map { ($0.device.fingerprint, $0.evaluation.detail) })
         #expect(details[first] == "hostname laptop-1 is also used by key \(renamed); machine id is also used by key \(cloned) (desk-3)")
@@ -202,7 +202,7 @@ import Testing
                 #expect(pass.details["alice/\(name)"] == "not evaluable: plugins.hardware.serial is secret")
             }
             var text = ""
-            _ = try await IssuesAudit(context: context, catalog: audit.catalog)
+            _ = try await IssuesAudit(context: context.admin, catalog: audit.catalog)
                 .run(.init(full: true, now: t0.addingTimeInterval(60))) { text += $0 }
             #expect(text.contains("serial-fail: the known serial [cannot tell]\n      not evaluable: plugins.hardware.serial is secret\n"))
             #expect(!text.contains(SecretEvaluationTests.ciphertext) && !text.contains(SecretEvaluationTests.hash))
@@ -236,7 +236,7 @@ import Testing
             let pass = try await audit.run(at: t0.addingTimeInterval(60), cron: false, full: true)
             #expect(pass.summary.opened == 0)
             #expect(pass.details["alice/serial-fail"] == "not evaluable: plugins.hardware.serial is secret")
-            let admin = try IssueAdmin(context: context, catalog: audit.catalog)
+            let admin = IssueAdmin(store: context.store, catalog: audit.catalog)
             let dryRun = try await admin.dryRun(try #require(audit.catalog.check(named: "serial-fail")), now: t0)
             #expect(dryRun.map(\.evaluation.verdict) == [.unknown])
         }
@@ -304,7 +304,7 @@ import Testing
     func withOpenIssue(_ test: @escaping @Sendable (any TestClientProtocol, Auditor, IssueAdmin, Date) async throws -> Void)
         async throws {
         let audit = try Auditor(context: context, yaml: Self.checks)
-        let admin = try IssueAdmin(context: context, catalog: audit.catalog)
+        let admin = IssueAdmin(store: context.store, catalog: audit.catalog)
         try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, passwords: true)
             let t0 = try #require(try await lastSubmission())
@@ -337,7 +337,7 @@ struct Auditor {
 
     func run(at now: Date, cron: Bool, full: Bool = false) async throws -> Pass {
         var json = ""
-        let outcome = try await IssuesAudit(context: context, catalog: catalog)
+        let outcome = try await IssuesAudit(context: context.admin, catalog: catalog)
             .run(.init(cron: cron, full: full, json: true, now: now)) { json += $0 }
         var statuses: [String: AuditStatus] = [:]
         // A second look at every status that changes nothing: the engine's per-device step, whose

@@ -62,7 +62,7 @@ import Testing
         let now = Date().addingTimeInterval(60)
 
         var report = ""
-        let outcome = try await IssuesAudit(context: context, catalog: shipped)
+        let outcome = try await IssuesAudit(context: context.admin, catalog: shipped)
             .run(.init(cron: true, email: true, now: now)) { report += $0 }
         #expect(outcome.failures.isEmpty, "\(outcome.failures)")
         #expect(outcome.summary.due == 5)
@@ -104,7 +104,7 @@ import Testing
 
         // The same run again at the same moment: everything was alerted, so nothing is sent or printed.
         var again = ""
-        let second = try await IssuesAudit(context: context, catalog: shipped)
+        let second = try await IssuesAudit(context: context.admin, catalog: shipped)
             .run(.init(cron: true, email: true, now: now)) { again += $0 }
         #expect(second.mails == 0)
         #expect(second.webhooks == 0)
@@ -124,7 +124,7 @@ import Testing
         let offline = try ServerContext(root: context.root, settings: settings)
 
         var report = ""
-        let outcome = try await IssuesAudit(context: offline, catalog: shipped)
+        let outcome = try await IssuesAudit(context: offline.admin, catalog: shipped)
             .run(.init(cron: true, email: true, now: Date().addingTimeInterval(60))) { report += $0 }
         #expect(outcome.failures.count == 2, "\(outcome.failures)")
         #expect(outcome.failures.contains { $0.hasPrefix("mail to alice@example.com:") }, "\(outcome.failures)")
@@ -146,7 +146,7 @@ import Testing
             var written = false
             // A settings problem (the command exits 64), found before the audit touches anything.
             await #expect(throws: SettingsError.self) {
-                _ = try await IssuesAudit(context: unready, catalog: shipped)
+                _ = try await IssuesAudit(context: unready.admin, catalog: shipped)
                     .run(.init(cron: true, email: true, now: Date().addingTimeInterval(60))) { _ in written = true }
             }
             #expect(!written)
@@ -165,7 +165,7 @@ import Testing
         let now = Date().addingTimeInterval(60)
         for cron in [true, false] {
             var calls = 0
-            let outcome = try await IssuesAudit(context: context, catalog: shipped)
+            let outcome = try await IssuesAudit(context: context.admin, catalog: shipped)
                 .run(.init(cron: cron, email: true, now: now)) { _ in calls += 1 }
             #expect(calls == 0, "cron \(cron): the write closure was called")
             #expect(outcome.mails == 0)
@@ -177,7 +177,7 @@ import Testing
 
         // A day and a bit later the firewall issue is due: now there is something to say.
         var later = ""
-        let due = try await IssuesAudit(context: context, catalog: shipped)
+        let due = try await IssuesAudit(context: context.admin, catalog: shipped)
             .run(.init(cron: true, email: true, now: now.addingTimeInterval(86_400 + 60))) { later += $0 }
         #expect(later.contains("firewall-inactive"))
         #expect(due.mails == 1)
@@ -192,11 +192,11 @@ import Testing
         let now = Date().addingTimeInterval(60)
 
         // An interactive audit shows the issues but posts nothing.
-        let interactive = try await IssuesAudit(context: context, catalog: shipped).run(.init(now: now)) { _ in }
+        let interactive = try await IssuesAudit(context: context.admin, catalog: shipped).run(.init(now: now)) { _ in }
         #expect(interactive.webhooks == 0)
         #expect(hook.connectionCount == 0)
 
-        let outcome = try await IssuesAudit(context: context, catalog: shipped).run(.init(cron: true, now: now)) { _ in }
+        let outcome = try await IssuesAudit(context: context.admin, catalog: shipped).run(.init(cron: true, now: now)) { _ in }
         #expect(outcome.failures.isEmpty, "\(outcome.failures)")
         #expect(outcome.webhooks == 3)
         #expect(outcome.mails == 0, "no --email, no mail")
@@ -220,7 +220,7 @@ import Testing
                                   "bob/sshd-password-authentication"])
 
         // Alerted: the next cron run at the same moment posts nothing.
-        let again = try await IssuesAudit(context: context, catalog: shipped).run(.init(cron: true, now: now)) { _ in }
+        let again = try await IssuesAudit(context: context.admin, catalog: shipped).run(.init(cron: true, now: now)) { _ in }
         #expect(again.webhooks == 0)
         #expect(hook.requests.count == 3)
         #expect(smtp.connectionCount == 0)
@@ -249,7 +249,7 @@ import Testing
         try await enrollAndSubmit([(aliceLaptop, Self.sshdPasswordsAndGuest), (bob, Self.sshdPasswords),
                                    (carol, ["guest_session": .object(["enabled": .bool(true)])])])
 
-        let outcome = try await IssuesAudit(context: context, catalog: catalog)
+        let outcome = try await IssuesAudit(context: context.admin, catalog: catalog)
             .run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }
         #expect(outcome.failures.isEmpty, "\(outcome.failures)")
         #expect(outcome.webhooks == 4 + 2, "four alerts to the global hook, the two sshd ones also to the check's")
@@ -278,7 +278,7 @@ import Testing
         let settings = modified(context.settings) { $0.audit.webhook = refusing.url + "hook/TOKEN123?key=SECRET" }
         let failing = try ServerContext(root: context.root, settings: settings)
         try await enrollAndSubmit([(bob, Self.sshdPasswords)])
-        let outcome = try await IssuesAudit(context: failing, catalog: shipped)
+        let outcome = try await IssuesAudit(context: failing.admin, catalog: shipped)
             .run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }
         #expect(refusing.waitForRequests(count: 1).count == 1)
         #expect(outcome.failures.count == 1)
@@ -294,7 +294,7 @@ import Testing
         gone.stop()
         let settings = modified(context.settings) { $0.audit.webhook = url }
         try await enrollAndSubmit([(bob, Self.sshdPasswords)])
-        let outcome = try await IssuesAudit(context: try ServerContext(root: context.root, settings: settings),
+        let outcome = try await IssuesAudit(context: try AdminContext(root: context.root, settings: settings),
                                             catalog: shipped).run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }
         let failure = try #require(outcome.failures.first)
         #expect(failure.contains("127.0.0.1"), "\(failure)")
@@ -315,7 +315,7 @@ import Testing
 
     /// Alice owns both of hers, Bob his; Carol has no user_email. Devices not enrolled are skipped.
     func setOwners() async throws {
-        let parameters = ClientParameters(context: context)
+        let parameters = ClientParameters(store: context.store)
         for (device, owner) in [(aliceLaptop, "alice@example.com"), (aliceDesktop, "alice@example.com"),
                                 (bob, "bob@example.com")] {
             guard try await context.store.device(fingerprint: device.fingerprint) != nil else { continue }

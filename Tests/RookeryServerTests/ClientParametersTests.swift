@@ -18,7 +18,7 @@ import Testing
     init() throws {
         sandbox = try Sandbox()
         context = try makeServerContext(sandbox)
-        parameters = ClientParameters(context: context)
+        parameters = ClientParameters(store: context.store)
         a = try TestDevice(sandbox, name: "a", host: "host-a")
         b = try TestDevice(sandbox, name: "b", host: "host-b")
         c = try TestDevice(sandbox, name: "c", host: "host-c")
@@ -159,7 +159,7 @@ import Testing
 
         func notReporting(at now: Date) async throws -> [String] {
             var report = ""
-            _ = try await IssuesAudit(context: context, catalog: catalog).run(.init(now: now)) { report += $0 }
+            _ = try await IssuesAudit(context: context.admin, catalog: catalog).run(.init(now: now)) { report += $0 }
             var hosts: [String] = []
             for issue in try await context.store.openIssues(fingerprint: nil) where issue.name == "not-reporting" {
                 hosts.append(try await context.store.device(fingerprint: issue.fingerprint)?.hostname ?? "?")

@@ -42,7 +42,7 @@ extension TestDevice {
     @Test func aRevokedThenForgottenKeyWaitsForAnAdminWhateverTokenItBrings() async throws {
         let sandbox = try Sandbox()
         let context = try makeServerContext(sandbox) { $0.enrollmentTokens = [Self.token] }
-        let admin = DeviceAdmin(context: context)
+        let admin = DeviceAdmin(store: context.store, deviceKeys: context.keyring.openPGP)
         let stolen = try TestDevice(sandbox, name: "stolen")
         let renamed = try TestDevice(sandbox, name: "renamed")
         let forgottenAt = try #require(RFC3339.date(from: "2026-11-02T10:00:00Z"))

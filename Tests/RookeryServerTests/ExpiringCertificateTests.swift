@@ -249,7 +249,7 @@ import Testing
 
         let check = try #require(try CheckCatalog.parse(Self.checks, source: "test.yml").check(named: "expiring-certificate"))
         #expect(CheckEvaluator().evaluate(check, on: AuditSubject(device: device), now: t0).verdict == .clear)
-        let admin = try IssueAdmin(context: context, catalog: try CheckCatalog.parse(yaml, source: "test.yml"))
+        let admin = IssueAdmin(store: context.store, catalog: try CheckCatalog.parse(yaml, source: "test.yml"))
         await #expect(throws: AdminError.self) { try await admin.open("desk", name: "expiring-certificate") }
         await #expect(throws: AdminError.self) { try await admin.dryRun(check) }
         await #expect(throws: AdminError.self) {
@@ -286,7 +286,7 @@ import Testing
         -> (output: String, outcome: IssuesAudit.Outcome) {
         var output = ""
         let catalog = try CheckCatalog.parse(yaml, source: "test.yml")
-        let outcome = try await IssuesAudit(context: context, catalog: catalog)
+        let outcome = try await IssuesAudit(context: context.admin, catalog: catalog)
             .run(.init(cron: cron, json: json, now: now)) { output += $0 }
         return (output, outcome)
     }

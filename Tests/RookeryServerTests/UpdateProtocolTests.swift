@@ -23,7 +23,7 @@ import Testing
 
     @Test func theUpdateAnswerIsSignedAndAnswersThisRequestOfThisDevice() async throws {
         try await withServer(context, accepting: [alice, bob]) { client in
-            let patch = try await PatchAdmin(context: context).write(
+            let patch = try await PatchAdmin(store: context.store).write(
                 hosts: ["alice"], target: "client/plugins/x.sh", content: Data("#!/bin/sh\n".utf8), mode: 0o755)
             let request = try alice.sign(.update, ["release": .integer(0)])
             let response = try await post(client, request)
@@ -49,7 +49,7 @@ import Testing
 
     @Test func onlyThePatchedDeviceMayAcknowledgeItsPendingPatch() async throws {
         try await withServer(context, accepting: [alice, bob]) { client in
-            let queued = try await PatchAdmin(context: context).write(
+            let queued = try await PatchAdmin(store: context.store).write(
                 hosts: ["alice"], target: "client/plugins/x.sh", content: Data("x".utf8), mode: 0o644)
             let id = queued[0].1.id
             func acknowledge(_ device: TestDevice, target: String = "client/plugins/x.sh") async throws -> TestResponse {
@@ -93,7 +93,7 @@ import Testing
 
     @Test func patchTargetsAreCheckedWhenQueued() async throws {
         try await withServer(context, accepting: [alice, bob]) { _ in
-            let admin = PatchAdmin(context: context)
+            let admin = PatchAdmin(store: context.store)
             for target in ["../x", "/etc/passwd", "client/../x", "client/settings.yml", "client/", "var/x", "client//x"] {
                 await #expect(throws: AdminError.self, "\(target)") {
                     _ = try await admin.write(hosts: ["alice"], target: target, content: Data(), mode: 0o644)

@@ -33,10 +33,10 @@ public struct IssuesAudit {
         public var failures: [String]
     }
 
-    let context: ServerContext
+    let context: AdminContext
     let catalog: CheckCatalog
 
-    public init(context: ServerContext, catalog: CheckCatalog? = nil) throws {
+    public init(context: AdminContext, catalog: CheckCatalog? = nil) throws {
         self.context = context
         self.catalog = try catalog ?? CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile))
     }

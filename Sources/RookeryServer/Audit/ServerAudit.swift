@@ -9,7 +9,7 @@ struct ServerAudit {
     let settings: ServerSettings
     let root: InstallRoot
 
-    init(context: ServerContext, catalog: CheckCatalog) {
+    init(context: AdminContext, catalog: CheckCatalog) {
         self.catalog = catalog
         settings = context.settings
         root = context.root

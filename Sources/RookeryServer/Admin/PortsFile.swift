@@ -1,22 +1,23 @@
 import Foundation
 import RookeryCore
-import RookeryServer
 
 /// The `port` setting as `configure-ports` changes it: the whole list is read, changed, and
 /// written back as one block in place of `port:` (or `listen_port:`, which it replaces), then
 /// read back to make sure the file now says exactly that and nothing else moved.
-struct PortsFile {
-    let root: InstallRoot
+public struct PortsFile: Sendable {
+    public let root: InstallRoot
 
-    var path: String { root.serverSettings }
+    public init(root: InstallRoot) { self.root = root }
 
-    func read() throws -> ServerSettings {
+    public var path: String { root.serverSettings }
+
+    public func read() throws -> ServerSettings {
         try SettingsFile.load(ServerSettings.self, from: path)
     }
 
     /// Applies `change` to the configured ports and writes the result; returns it.
     @discardableResult
-    func change(_ change: (inout [PortSettings]) throws -> Void) throws -> [PortSettings] {
+    public func change(_ change: (inout [PortSettings]) throws -> Void) throws -> [PortSettings] {
         var result: [PortSettings] = []
         try SettingsFileUpdate(path: path).apply { text in
             var ports = try SettingsFile.decode(ServerSettings.self, text: text, source: path).listeningPorts
@@ -30,7 +31,7 @@ struct PortsFile {
     }
 
     /// Sets top-level scalars (client_server_url, client_ca_file) in one edit, checked the same way.
-    func set(_ values: [String: String]) throws {
+    public func set(_ values: [String: String]) throws {
         try SettingsFileUpdate(path: path).apply { text in
             var edited = text
             for (key, value) in values.sorted(by: { $0.key < $1.key }) {

@@ -8,9 +8,9 @@ public struct PatchAdmin: Sendable {
     let store: any Store
     let devices: DeviceAdmin
 
-    public init(context: ServerContext) {
-        store = context.store
-        devices = DeviceAdmin(context: context)
+    public init(store: any Store) {
+        self.store = store
+        devices = DeviceAdmin(store: store)
     }
 
     /// The script `bin/client_wipe` queues; the work is the client's built-in `wipe`, which acts
@@ -105,7 +105,7 @@ public struct PatchAdmin: Sendable {
         for device in chosen {
             let pending = try await store.patches(fingerprint: device.fingerprint, includeFinished: false)
             if pending.contains(where: { $0.target == target }) {
-                throw AdminError(.conflict, "\(device.hostname) already has a pending patch for \(target); nothing was queued (cancel it first: bin/patch_hosts --host \(device.hostname) cancel \(target))")
+                throw AdminError(.conflict, "\(device.hostname) already has a pending patch for \(target); nothing was queued (cancel it first: bin/patch_hosts cancel --host \(device.hostname) \(target))")
             }
             if pending.reduce(content.count, { $0 + $1.content.count }) > Self.maxPendingBytesPerDevice {
                 throw AdminError(.conflict, "\(device.hostname) has too many pending patch bytes to add \(content.count) more (limit \(Self.maxPendingBytesPerDevice)); nothing was queued. Wait for the device to fetch them, or cancel some.")

@@ -1,17 +1,18 @@
 import Foundation
 import RookeryCore
-import RookeryServer
 import Yams
 
 /// server/settings.yml changed by an admin command (save-password, configure-ports): one edit at
 /// a time under a lock, the result written whole beside the old file with its mode, owner and
 /// group, and renamed into place, so the server never reads half a file.
-struct SettingsFileUpdate {
-    let path: String
+public struct SettingsFileUpdate: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
 
     /// Runs `edit` on the file's text under the lock and writes what it returns. `edit` checks
     /// its own result (parse it, compare) and throws to leave the file alone.
-    func apply(_ edit: (String) throws -> String) throws {
+    public func apply(_ edit: (String) throws -> String) throws {
         // Two runs at once must not each write the file without the other's change.
         let lock = try FileLock(path: (path as NSString).deletingLastPathComponent + "/.settings.lock")
         defer { lock.release() }

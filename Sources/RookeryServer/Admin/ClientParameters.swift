@@ -12,9 +12,9 @@ public struct ClientParameters: Sendable {
     let store: any Store
     let devices: DeviceAdmin
 
-    public init(context: ServerContext) {
-        store = context.store
-        devices = DeviceAdmin(context: context)
+    public init(store: any Store) {
+        self.store = store
+        devices = DeviceAdmin(store: store)
     }
 
     /// The device's parameters; user_clients as hostnames (fingerprints where a hostname is shared).

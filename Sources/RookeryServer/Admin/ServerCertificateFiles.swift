@@ -1,6 +1,5 @@
 import Foundation
 import RookeryCore
-import RookeryServer
 
 /// The certificate files `configure-ports` writes under server/tls/: a self-signed certificate
 /// and key per port, and the bundle of CAs that client releases pin.

@@ -8,10 +8,11 @@ public struct IssueAdmin: Sendable {
     let devices: DeviceAdmin
     public let catalog: CheckCatalog
 
-    public init(context: ServerContext, catalog: CheckCatalog? = nil) throws {
-        store = context.store
-        devices = DeviceAdmin(context: context)
-        self.catalog = try catalog ?? CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile))
+    /// `catalog`: the checks of server/issues.yml (`CheckCatalog.load`).
+    public init(store: any Store, catalog: CheckCatalog) {
+        self.store = store
+        devices = DeviceAdmin(store: store)
+        self.catalog = catalog
     }
 
     /// A check name from issues.yml, or an error that lists the names there are.

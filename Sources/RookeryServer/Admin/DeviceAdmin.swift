@@ -4,11 +4,12 @@ import RookeryCore
 /// What `bin/clients` does, over any store.
 public struct DeviceAdmin: Sendable {
     let store: any Store
-    let keyring: ServerKeyring
+    /// The GnuPG home that caches device keys (`ServerKeyring`), for `forget`; nil: none to clean.
+    let deviceKeys: OpenPGP?
 
-    public init(context: ServerContext) {
-        store = context.store
-        keyring = context.keyring
+    public init(store: any Store, deviceKeys: OpenPGP? = nil) {
+        self.store = store
+        self.deviceKeys = deviceKeys
     }
 
     /// Exactly one device by hostname or fingerprint; an ambiguous name lists the candidates.
@@ -89,7 +90,8 @@ public struct DeviceAdmin: Sendable {
     public func forget(_ name: String, now: Date = Date()) async throws -> Device {
         let device = try await resolve(name)
         try await store.forget(fingerprint: device.fingerprint, at: now)
-        try? await keyring.remove(fingerprint: device.fingerprint)
+        // Only a cache: the server imports a key again from the database when it needs it.
+        try? deviceKeys?.deletePublicKey(fingerprint: device.fingerprint)
         return device
     }
 }
