@@ -7,7 +7,7 @@ let package = Package(
     products: [
         .executable(name: "rookery-client", targets: ["rookery-client"]),
         .executable(name: "rookery", targets: ["rookery"]),
-        .executable(name: "rookery-bench", targets: ["rookery-bench"]),
+        .executable(name: "rookery-bench", targets: ["rookery-bench"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -20,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
-        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6")
     ],
     targets: [
         // System libraries, each through a small C shim that loads it on first use (see cgpgme.h
@@ -32,69 +32,85 @@ let package = Package(
         // protocol, OpenPGP. Like every target the client links, it imports FoundationEssentials,
         // never Foundation (which would bring CoreFoundation and ICU into the client's binary), and
         // so cannot use Yams: the server's YAML settings reader lives in RookeryServer.
-        .target(name: "RookeryCore", dependencies: [
-            "CGPGME",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "RookeryCore",
+            dependencies: [
+                "CGPGME",
+                .product(name: "Crypto", package: "swift-crypto")
+            ]),
         // Built-in plugins: read the system through a root directory. From RookeryCore they use
         // ChildProcess and small helpers that FoundationEssentials lacks.
         .target(name: "RookeryPlugins", dependencies: ["RookeryCore"]),
         // HTTP and SMTP over libcurl, for the client's requests and the server's mail and webhooks.
         .target(name: "RookeryCurl", dependencies: ["CCurl", "RookeryCore"]),
-        .target(name: "RookeryClient", dependencies: [
-            "RookeryCore", "RookeryPlugins", "RookeryCurl", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .target(name: "RookeryServer", dependencies: [
-            "RookeryCore", "RookeryCurl",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "HummingbirdTLS", package: "hummingbird"),
-            .product(name: "X509", package: "swift-certificates"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            // NIOThreadPool, for blocking work (GPGME, password hashes) off the event loops.
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        .target(
+            name: "RookeryClient",
+            dependencies: [
+                "RookeryCore", "RookeryPlugins", "RookeryCurl", .product(name: "Crypto", package: "swift-crypto")
+            ]),
+        .target(
+            name: "RookeryServer",
+            dependencies: [
+                "RookeryCore", "RookeryCurl",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                // NIOThreadPool, for blocking work (GPGME, password hashes) off the event loops.
+                .product(name: "NIOPosix", package: "swift-nio")
+            ]),
 
-        .executableTarget(name: "rookery-client", dependencies: [
-            "RookeryClient",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "rookery", dependencies: [
-            "RookeryServer", "RookeryCurl",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "HummingbirdTLS", package: "hummingbird"),
-        ]),
+        .executableTarget(
+            name: "rookery-client",
+            dependencies: [
+                "RookeryClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ]),
+        .executableTarget(
+            name: "rookery",
+            dependencies: [
+                "RookeryServer", "RookeryCurl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdTLS", package: "hummingbird")
+            ]),
         // The benchmarks (bin/bench): they drive the two binaries above and use the client library,
         // which the server binary does without, and start the server as the end-to-end tests do.
-        .executableTarget(name: "rookery-bench", dependencies: [
-            "RookeryServer", "RookeryClient", "RookeryCurl", "RookeryTestSupport",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .executableTarget(
+            name: "rookery-bench",
+            dependencies: [
+                "RookeryServer", "RookeryClient", "RookeryCurl", "RookeryTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto")
+            ]),
 
         // Shared by the test targets: sandboxes under /tmp that clean up after themselves.
         .target(name: "RookeryTestSupport", dependencies: ["RookeryCore"], path: "Tests/RookeryTestSupport"),
-        .testTarget(name: "RookeryCoreTests", dependencies: [
-            "RookeryCore", "RookeryTestSupport", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .testTarget(
+            name: "RookeryCoreTests",
+            dependencies: [
+                "RookeryCore", "RookeryTestSupport", .product(name: "Crypto", package: "swift-crypto")
+            ]),
         .testTarget(name: "RookeryPluginsTests", dependencies: ["RookeryPlugins", "RookeryTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RookeryClientTests", dependencies: ["RookeryClient", "RookeryCurl", "RookeryPlugins", "RookeryTestSupport"]),
         .testTarget(name: "RookeryCurlTests", dependencies: ["RookeryCurl", "RookeryTestSupport"]),
-        .testTarget(name: "RookeryServerTests", dependencies: [
-            "RookeryServer", "RookeryCurl", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            // Group commit tests count SQLite's own commits (a transaction observer).
-            .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"]),
+        .testTarget(
+            name: "RookeryServerTests",
+            dependencies: [
+                "RookeryServer", "RookeryCurl", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // Group commit tests count SQLite's own commits (a transaction observer).
+                .product(name: "GRDB", package: "GRDB.swift")
+            ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"])
     ],
     swiftLanguageModes: [.v6]
 )

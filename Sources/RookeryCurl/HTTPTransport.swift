@@ -29,8 +29,10 @@ public enum HTTPTransport {
     /// cut off and fail. With `caFile`, an https server's certificate must chain to a CA in that
     /// file and nothing else (the system's store is not consulted); without it, to the system's.
     /// Verification of the certificate and the host name is never turned off.
-    public static func post(url: String, body: Data, headers: [String: String], timeoutSeconds: Int,
-                            maxResponseBytes: Int = 16 * 1024 * 1024, caFile: String? = nil) throws -> HTTPReply {
+    public static func post(
+        url: String, body: Data, headers: [String: String], timeoutSeconds: Int,
+        maxResponseBytes: Int = 16 * 1024 * 1024, caFile: String? = nil
+    ) throws -> HTTPReply {
         if let problem = rookery_curl_load() { throw TransportError(description: String(cString: problem)) }
         guard let handle = rookery_curl_easy_init() else { throw TransportError(description: "libcurl: cannot make a handle") }
         defer { rookery_curl_easy_cleanup(handle) }
@@ -53,25 +55,34 @@ public enum HTTPTransport {
             rookery_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0),
             rookery_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1),
             rookery_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2),
-            rookery_curl_set_write_function(handle, { data, size, count, userdata in
-                guard let data, let userdata else { return 0 }
-                let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
-                return sink.append(UnsafeRawBufferPointer(start: data, count: size * count))
-            }, sinkPointer),
-            rookery_curl_set_header_function(handle, { data, size, count, userdata in
-                guard let data, let userdata else { return 0 }
-                let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
-                return sink.header(UnsafeRawBufferPointer(start: data, count: size * count))
-            }, sinkPointer),
+            rookery_curl_set_write_function(
+                handle,
+                { data, size, count, userdata in
+                    guard let data, let userdata else { return 0 }
+                    let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
+                    return sink.append(UnsafeRawBufferPointer(start: data, count: size * count))
+                }, sinkPointer),
+            rookery_curl_set_header_function(
+                handle,
+                { data, size, count, userdata in
+                    guard let data, let userdata else { return 0 }
+                    let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
+                    return sink.header(UnsafeRawBufferPointer(start: data, count: size * count))
+                }, sinkPointer)
         ]
         if let caFile {
             // A pin means this CA only: the built-in CA directory would let any public CA vouch too.
-            setup += [rookery_curl_set_string(handle, CURLOPT_CAINFO, caFile),
-                      rookery_curl_set_string(handle, CURLOPT_CAPATH, nil)]
+            setup += [
+                rookery_curl_set_string(handle, CURLOPT_CAINFO, caFile),
+                rookery_curl_set_string(handle, CURLOPT_CAPATH, nil)
+            ]
         }
-        setup.append(body.isEmpty ? rookery_curl_set_post_body(handle, "", 0) : body.withUnsafeBytes { raw in
-            rookery_curl_set_post_body(handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-        })
+        setup.append(
+            body.isEmpty
+                ? rookery_curl_set_post_body(handle, "", 0)
+                : body.withUnsafeBytes { raw in
+                    rookery_curl_set_post_body(handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+                })
         if let failed = setup.first(where: { $0 != CURLE_OK }) {
             throw TransportError(description: "libcurl setup: \(String(cString: rookery_curl_easy_strerror(failed)))")
         }
@@ -83,7 +94,8 @@ public enum HTTPTransport {
             return rookery_curl_easy_perform(handle)
         }
         guard result == CURLE_OK else {
-            let message = detail[0] != 0
+            let message =
+                detail[0] != 0
                 ? detail.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 : String(cString: rookery_curl_easy_strerror(result))
             throw TransportError(description: "\(url): \(message)")

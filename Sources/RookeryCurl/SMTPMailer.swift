@@ -34,8 +34,10 @@ public struct SMTPConfiguration: Sendable {
     public var caFile: String?
 
     /// `port` defaults to the usual one for `security`: 25, 587 or 465.
-    public init(host: String, port: Int? = nil, security: Security = .none, username: String? = nil,
-                password: String? = nil, from: String, timeoutSeconds: Int = 30, caFile: String? = nil) {
+    public init(
+        host: String, port: Int? = nil, security: Security = .none, username: String? = nil,
+        password: String? = nil, from: String, timeoutSeconds: Int = 30, caFile: String? = nil
+    ) {
         self.host = host
         self.port = port ?? security.defaultPort
         self.security = security
@@ -106,11 +108,13 @@ public enum SMTPMailer {
                 // With UPLOAD and a read function libcurl escapes lines starting with "." and
                 // adds the final CRLF.CRLF itself, so the message is handed over unstuffed.
                 rookery_curl_set_long(handle, CURLOPT_UPLOAD, 1),
-                rookery_curl_set_read_function(handle, { buffer, size, count, userdata in
-                    guard let buffer, let userdata else { return 0 }
-                    let source = Unmanaged<UploadSource>.fromOpaque(userdata).takeUnretainedValue()
-                    return source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
-                }, Unmanaged.passUnretained(source).toOpaque()),
+                rookery_curl_set_read_function(
+                    handle,
+                    { buffer, size, count, userdata in
+                        guard let buffer, let userdata else { return 0 }
+                        let source = Unmanaged<UploadSource>.fromOpaque(userdata).takeUnretainedValue()
+                        return source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
+                    }, Unmanaged.passUnretained(source).toOpaque())
             ]
             if let failed = setup.first(where: { $0 != CURLE_OK }) { return failed }
             return rookery_curl_easy_perform(handle)
@@ -134,7 +138,7 @@ public enum SMTPMailer {
             rookery_curl_set_long(handle, CURLOPT_TIMEOUT, configuration.timeoutSeconds),
             rookery_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, min(configuration.timeoutSeconds, 10)),
             rookery_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1),
-            rookery_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2),
+            rookery_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
         ]
         if configuration.security != .none {
             setup.append(rookery_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)))
@@ -207,7 +211,7 @@ enum MailComposer {
             "Message-ID: <\(UUID().uuidString.lowercased())@\(domain)>",
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: quoted-printable",
+            "Content-Transfer-Encoding: quoted-printable"
         ]
         return headers.joined(separator: "\r\n") + "\r\n\r\n" + quotedPrintable(message.body)
     }
@@ -218,8 +222,9 @@ enum MailComposer {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
         guard parts.count == 2, address.utf8.count <= 254, !parts[0].isEmpty,
-              parts[0].allSatisfy(localCharacters.contains), !labels.isEmpty,
-              labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy(labelCharacters.contains) }) else {
+            parts[0].allSatisfy(localCharacters.contains), !labels.isEmpty,
+            labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy(labelCharacters.contains) })
+        else {
             throw MailError(description: "\(role) address \(address.debugDescription) is not of the form local@domain")
         }
     }
@@ -306,6 +311,6 @@ enum MailComposer {
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

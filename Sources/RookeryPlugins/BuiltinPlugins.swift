@@ -17,7 +17,7 @@ public enum BuiltinPlugins {
         ScreenlockPlugin.self,
         SSHDPlugin.self,
         UptimePlugin.self,
-        UsersPlugin.self,
+        UsersPlugin.self
     ]
 
     /// Sorted plugin names; each is also the key the server stores the output under (`plugins.<name>`).

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import RookeryCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,10 +26,11 @@ extension SystemRoot {
         environment: [String: String] = [:],
         inheritingEnvironment: Bool = true
     ) -> String? {
-        guard let result = execute(
-            absoluteExecutable, arguments, timeout: timeout, environment: environment,
-            inheritingEnvironment: inheritingEnvironment
-        ), result.status == 0
+        guard
+            let result = execute(
+                absoluteExecutable, arguments, timeout: timeout, environment: environment,
+                inheritingEnvironment: inheritingEnvironment
+            ), result.status == 0
         else {
             return nil
         }

@@ -10,32 +10,38 @@ import RookeryCore
 /// `connections` and `budgets` (nil: a policy or budgets of this port's own, from the settings);
 /// a port with `tls` (see
 /// `ServerTLS`) speaks HTTPS and nothing else.
-public func buildApplication(context: ServerContext, logger: Logger, port: ServerPort? = nil,
-                             tls: TLSConfiguration? = nil, failures: FailureLimiter = FailureLimiter(),
-                             connections: ConnectionPolicy? = nil, budgets: AddressBudgets? = nil,
-                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+public func buildApplication(
+    context: ServerContext, logger: Logger, port: ServerPort? = nil,
+    tls: TLSConfiguration? = nil, failures: FailureLimiter = FailureLimiter(),
+    connections: ConnectionPolicy? = nil, budgets: AddressBudgets? = nil,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+)
     throws -> some ApplicationProtocol
 {
     let port = port ?? ServerPort(number: context.settings.listenPort)
     let settings = context.settings
     let connections = try connections ?? ConnectionPolicy(limits: EdgeLimits(settings: settings), logger: logger)
     let router = Router(context: RookeryRequestContext.self)
-    let verifier = RequestVerifier(store: context.store, keyring: context.keyring,
-                                   allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
-                                   enrollmentChecks: context.enrollmentChecks, writer: context.writer)
+    let verifier = RequestVerifier(
+        store: context.store, keyring: context.keyring,
+        allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
+        enrollmentChecks: context.enrollmentChecks, writer: context.writer)
     let controller = ProtocolController(
         checks: SignedRequestMiddleware.Checks(
             verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
             failures: failures, budgets: budgets ?? AddressBudgets(settings: settings),
             log: ThrottledLog(logger: logger)),
-        enrollment: EnrollmentService(store: context.store, enrollmentTokens: settings.enrollmentTokens,
-                                      maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),
+        enrollment: EnrollmentService(
+            store: context.store, enrollmentTokens: settings.enrollmentTokens,
+            maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),
         submissions: SubmissionService(
             store: context.store, writer: context.writer, port: port, documentLimits: settings.documentLimits,
-            history: HistoryPolicy(maxRowsPerSubmission: settings.maxHistoryRowsPerSubmission,
-                                   rowsPerDevice: settings.historyRowsPerDevice)),
-        updates: UpdateService(store: context.store, releases: context.releases,
-                               signingKey: context.signingKey, pool: context.pool),
+            history: HistoryPolicy(
+                maxRowsPerSubmission: settings.maxHistoryRowsPerSubmission,
+                rowsPerDevice: settings.historyRowsPerDevice)),
+        updates: UpdateService(
+            store: context.store, releases: context.releases,
+            signingKey: context.signingKey, pool: context.pool),
         files: FileIO(threadPool: .singleton),
         releaseDownload: settings.releaseDownload,
         authenticator: context.authenticator,
@@ -48,8 +54,9 @@ public func buildApplication(context: ServerContext, logger: Logger, port: Serve
     return Application(
         router: router,
         server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
-        configuration: .init(address: .hostname(settings.listenHost, port: port.number),
-                             serverName: "rookery"),
+        configuration: .init(
+            address: .hostname(settings.listenHost, port: port.number),
+            serverName: "rookery"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)
 }

@@ -32,8 +32,10 @@ public struct ServerContext: Sendable {
     /// which suits admin commands and tests.
     /// `enrollmentCheckSocket`: where systemd's socket-activated checker listens (see
     /// `EnrollmentCheckSocket`); otherwise enrollment checks run in processes of this binary.
-    public init(root: InstallRoot, settings: ServerSettings? = nil, verifyWorkerExecutable: String? = nil,
-                enrollmentCheckSocket: String? = nil) throws {
+    public init(
+        root: InstallRoot, settings: ServerSettings? = nil, verifyWorkerExecutable: String? = nil,
+        enrollmentCheckSocket: String? = nil
+    ) throws {
         self.root = root
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         self.settings = loaded
@@ -41,16 +43,18 @@ public struct ServerContext: Sendable {
         try EnrollmentTokenStrength.check(loaded)
         store = try AdminContext.openStore(loaded, root: root)
         // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.
-        writer = GroupCommitWriter(store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),
-                                   maxBatch: loaded.commitBatchMax, maxWait: .milliseconds(loaded.commitBatchWaitMs))
+        writer = GroupCommitWriter(
+            store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),
+            maxBatch: loaded.commitBatchMax, maxWait: .milliseconds(loaded.commitBatchWaitMs))
         pool = BlockingPool(width: loaded.verifyThreads)
-        let enrollmentChecker: any EnrollmentChecking = if let enrollmentCheckSocket {
-            EnrollmentCheckSocket(path: enrollmentCheckSocket)
-        } else if let verifyWorkerExecutable {
-            EnrollmentCheckProcess(executable: verifyWorkerExecutable, user: loaded.untrustedUserForChecks)
-        } else {
-            InProcessEnrollmentChecker(scratchDirectory: root.serverState + "/scratch")
-        }
+        let enrollmentChecker: any EnrollmentChecking =
+            if let enrollmentCheckSocket {
+                EnrollmentCheckSocket(path: enrollmentCheckSocket)
+            } else if let verifyWorkerExecutable {
+                EnrollmentCheckProcess(executable: verifyWorkerExecutable, user: loaded.untrustedUserForChecks)
+            } else {
+                InProcessEnrollmentChecker(scratchDirectory: root.serverState + "/scratch")
+            }
         signingHome = OpenPGP(homeDirectory: root.serverGnuPGHome)
         try signingHome.prepareHome()
         signingHome.makeProcessDefault()

@@ -25,12 +25,13 @@ struct AuditBenchmark {
         let first: Pass, steady: Pass
 
         var text: String {
-            String(format: """
-                audit of %d devices (database %.0f MB, %d open issues afterwards):
-                  first pass (opens issues): %.2f s, peak RSS %.1f MB
-                  steady pass:               %.2f s, peak RSS %.1f MB
-                """, devices, Double(databaseBytes) / 1e6, openIssues, first.wallMs / 1000,
-                          Double(first.maxRSSKB) / 1024, steady.wallMs / 1000, Double(steady.maxRSSKB) / 1024)
+            String(
+                format: """
+                    audit of %d devices (database %.0f MB, %d open issues afterwards):
+                      first pass (opens issues): %.2f s, peak RSS %.1f MB
+                      steady pass:               %.2f s, peak RSS %.1f MB
+                    """, devices, Double(databaseBytes) / 1e6, openIssues, first.wallMs / 1000,
+                Double(first.maxRSSKB) / 1024, steady.wallMs / 1000, Double(steady.maxRSSKB) / 1024)
         }
 
         var json: String {
@@ -38,7 +39,7 @@ struct AuditBenchmark {
                 "devices": .integer(Int64(devices)), "database_bytes": .integer(Int64(databaseBytes)),
                 "open_issues": .integer(Int64(openIssues)),
                 "first_ms": .number(first.wallMs), "first_max_rss_kb": .integer(Int64(first.maxRSSKB)),
-                "steady_ms": .number(steady.wallMs), "steady_max_rss_kb": .integer(Int64(steady.maxRSSKB)),
+                "steady_ms": .number(steady.wallMs), "steady_max_rss_kb": .integer(Int64(steady.maxRSSKB))
             ]).serializedString
         }
     }
@@ -60,8 +61,9 @@ struct AuditBenchmark {
         let binary = try BenchServer.rookeryBinary()
         let environment = ["ROOKERY_HOME": root, "PATH": "/usr/bin:/bin"]
         let passes = try (0..<2).map { _ in
-            let (ms, kb) = try CronBenchmark.timed(binary, ["issues", "audit", "--cron"], environment: environment,
-                                                   scratch: scratch.path)
+            let (ms, kb) = try CronBenchmark.timed(
+                binary, ["issues", "audit", "--cron"], environment: environment,
+                scratch: scratch.path)
             return Pass(wallMs: ms, maxRSSKB: kb)
         }
         let open = try await SQLiteStore(path: database).openIssues(fingerprint: nil).count
@@ -77,9 +79,10 @@ struct AuditBenchmark {
                 let fingerprint = String(format: "%040X", index)
                 // Every hundredth device has been silent for five days.
                 let last = now.addingTimeInterval(index % 100 == 0 ? -5 * 86_400 : -Double(index % 3600))
-                let device = Device(fingerprint: fingerprint, publicKey: "", hostname: host, machineID: "m-" + host,
-                                    state: .accepted, enrolledAt: now.addingTimeInterval(-30 * 86_400),
-                                    acceptedAt: now.addingTimeInterval(-30 * 86_400), lastSubmissionAt: last)
+                let device = Device(
+                    fingerprint: fingerprint, publicKey: "", hostname: host, machineID: "m-" + host,
+                    state: .accepted, enrolledAt: now.addingTimeInterval(-30 * 86_400),
+                    acceptedAt: now.addingTimeInterval(-30 * 86_400), lastSubmissionAt: last)
                 return (device: device, document: Self.document(host: host, index: index))
             }
             try await store.seed(fleet)
@@ -89,15 +92,23 @@ struct AuditBenchmark {
     /// A bench document in the shapes the shipped checks read, failing some of them.
     static func document(host: String, index: Int) -> JSONValue {
         guard case .object(var plugins) = BenchDocument.plugins(host: host, sequence: index) else { return .null }
-        plugins["sshd"] = .object(["running": .bool(true), "password_authentication": .bool(index % 10 == 0),
-                                   "permit_root_login": .string("prohibit-password")])
-        plugins["firewall"] = .object(["active": .bool(index % 7 != 0), "backends": .array([.string("nftables")]),
-                                       "default_input_policy": .string("drop")])
-        plugins["os_updates"] = .object(["manager": .string("apt"), "pending": .integer(4),
-                                         "security": .integer(index % 4 == 0 ? 2 : 0),
-                                         "release_upgrade": .bool(false), "reboot_required": .bool(index % 9 == 0)])
-        let redis: JSONValue = .object(["protocol": .string("tcp"), "address": .string(index % 13 == 0 ? "0.0.0.0" : "127.0.0.1"),
-                                        "port": .integer(6379), "program": .string("redis-server")])
+        plugins["sshd"] = .object([
+            "running": .bool(true), "password_authentication": .bool(index % 10 == 0),
+            "permit_root_login": .string("prohibit-password")
+        ])
+        plugins["firewall"] = .object([
+            "active": .bool(index % 7 != 0), "backends": .array([.string("nftables")]),
+            "default_input_policy": .string("drop")
+        ])
+        plugins["os_updates"] = .object([
+            "manager": .string("apt"), "pending": .integer(4),
+            "security": .integer(index % 4 == 0 ? 2 : 0),
+            "release_upgrade": .bool(false), "reboot_required": .bool(index % 9 == 0)
+        ])
+        let redis: JSONValue = .object([
+            "protocol": .string("tcp"), "address": .string(index % 13 == 0 ? "0.0.0.0" : "127.0.0.1"),
+            "port": .integer(6379), "program": .string("redis-server")
+        ])
         if case .array(let ports)? = plugins["listening_ports"] {
             plugins["listening_ports"] = .object(["ports": .array(ports + [redis])])
         }

@@ -32,9 +32,11 @@ extension BenchCommand {
             }
             guard enrolled >= devices else { throw ValidationError("--enrolled must be at least --devices (\(devices))") }
             try BenchDocument.checkSize(documentBytes)
-            let result = try await VerifyBenchmark(enrolled: enrolled, devices: devices, concurrency: concurrency,
-                                                   requests: requests, documentBytes: documentBytes,
-                                                   verifyWith: verifyWith, keepRoot: root).run()
+            let result = try await VerifyBenchmark(
+                enrolled: enrolled, devices: devices, concurrency: concurrency,
+                requests: requests, documentBytes: documentBytes,
+                verifyWith: verifyWith, keepRoot: root
+            ).run()
             print(json ? result.json : result.text)
         }
     }

@@ -47,8 +47,9 @@ struct BenchCommand: AsyncParsableCommand {
         var root: String?
         @Flag(help: "Send over HTTPS (TLS) instead of plain HTTP.") var tls = false
         @Flag(help: "Keep one connection per sender open (plain HTTP only).") var keepAlive = false
-        @Option(name: .customLong("setting"),
-                help: "Add 'key: value' to the bench server's settings (repeatable), e.g. --setting 'commit_batch_max: 128'.")
+        @Option(
+            name: .customLong("setting"),
+            help: "Add 'key: value' to the bench server's settings (repeatable), e.g. --setting 'commit_batch_max: 128'.")
         var settings: [String] = []
         @Flag(help: "Print each result as a line of JSON.") var json = false
 
@@ -59,9 +60,10 @@ struct BenchCommand: AsyncParsableCommand {
             guard settings.allSatisfy({ $0.contains(": ") && !$0.contains("\n") }) else {
                 throw ValidationError("--setting takes one 'key: value' line")
             }
-            var benchmark = SubmitBenchmark(devices: devices, levels: concurrency.levels, requests: requests,
-                                            documentBytes: documentBytes, tls: tls, keepAlive: keepAlive, verifyWith: verifyWith,
-                                            keepRoot: root)
+            var benchmark = SubmitBenchmark(
+                devices: devices, levels: concurrency.levels, requests: requests,
+                documentBytes: documentBytes, tls: tls, keepAlive: keepAlive, verifyWith: verifyWith,
+                keepRoot: root)
             benchmark.extraSettings = settings
             try await benchmark.run { result in print(json ? result.json : result.text + "\n") }
         }
@@ -110,8 +112,10 @@ struct BenchCommand: AsyncParsableCommand {
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw ValidationError("no client binary at \(binary); pass --client PATH")
             }
-            let result = try await ReleaseBenchmark(clientBinary: binary, source: InstallRoot.fromEnvironment().path,
-                                                    runs: runs).run()
+            let result = try await ReleaseBenchmark(
+                clientBinary: binary, source: InstallRoot.fromEnvironment().path,
+                runs: runs
+            ).run()
             print(json ? result.json : result.text)
         }
     }

@@ -25,15 +25,17 @@ struct BenchDeviceKey: RequestSigner {
         let time = Self.bigEndian(UInt32(created.timeIntervalSince1970), bytes: 4)
         // Version 4, creation time, EdDSA (22), the Ed25519 curve's OID, and the point (0x40 prefix).
         let ed25519OID: [UInt8] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01]
-        let key: [UInt8] = [4] + time + [22, UInt8(ed25519OID.count)] + ed25519OID
+        let key: [UInt8] =
+            [4] + time + [22, UInt8(ed25519OID.count)] + ed25519OID
             + Self.mpi([0x40] + Array(secret.publicKey.rawRepresentation))
         let keyHashed = [0x99] + Self.bigEndian(UInt32(key.count), bytes: 2) + key
         fingerprintBytes = Array(Insecure.SHA1.hash(data: keyHashed))
         let user = Array(userID.utf8)
         // Certify and sign (key flags 0x03).
-        let certification = Self.signature(type: 0x13, by: secret, fingerprint: fingerprintBytes, at: created,
-                                           extraHashed: Self.subpacket(27, [0x03]),
-                                           over: keyHashed + [0xB4] + Self.bigEndian(UInt32(user.count), bytes: 4) + user)
+        let certification = Self.signature(
+            type: 0x13, by: secret, fingerprint: fingerprintBytes, at: created,
+            extraHashed: Self.subpacket(27, [0x03]),
+            over: keyHashed + [0xB4] + Self.bigEndian(UInt32(user.count), bytes: 4) + user)
         let packets = Self.packet(6, key) + Self.packet(13, user) + Self.packet(2, certification)
         fingerprint = Hex.string(fingerprintBytes, uppercase: true)
         armored = Self.armor(packets)
@@ -49,9 +51,12 @@ struct BenchDeviceKey: RequestSigner {
     /// A v4 EdDSA signature packet's body over `signedData` (RFC 4880 5.2.4): the hashed
     /// subpackets issuer fingerprint and creation time (then `extraHashed`), SHA-256, and the
     /// issuer key ID unhashed.
-    private static func signature(type: UInt8, by secret: Curve25519.Signing.PrivateKey, fingerprint: [UInt8],
-                                  at time: Date, extraHashed: [UInt8] = [], over signedData: [UInt8]) -> [UInt8] {
-        let hashedSubpackets = subpacket(33, [4] + fingerprint)
+    private static func signature(
+        type: UInt8, by secret: Curve25519.Signing.PrivateKey, fingerprint: [UInt8],
+        at time: Date, extraHashed: [UInt8] = [], over signedData: [UInt8]
+    ) -> [UInt8] {
+        let hashedSubpackets =
+            subpacket(33, [4] + fingerprint)
             + subpacket(2, bigEndian(UInt32(time.timeIntervalSince1970), bytes: 4)) + extraHashed
         let signed: [UInt8] = [4, type, 22, 8] + bigEndian(UInt32(hashedSubpackets.count), bytes: 2) + hashedSubpackets
         let digest = Array(SHA256.hash(data: signedData + signed + [0x04, 0xFF] + bigEndian(UInt32(signed.count), bytes: 4)))

@@ -20,7 +20,8 @@ struct BenchFleet {
     /// The first `count` devices of the fleet in `directory`, making and enrolling those it lacks.
     static func prepare(count: Int, in directory: String, server: BenchServer) async throws -> BenchFleet {
         guard !FileManager.default.fileExists(atPath: directory + "/fleet.txt") else {
-            throw AdminError("""
+            throw AdminError(
+                """
                 \(directory) holds a fleet of gpg keys made by an earlier rookery-bench (fleet.txt), \
                 whose hostnames the new one would clash with; give another --root
                 """)
@@ -49,8 +50,9 @@ struct BenchFleet {
     private static func checkNatively() throws {
         let key = BenchDeviceKey(userID: "probe", created: Date())
         let body = Data("probe".utf8)
-        let verdict = NativeSignatureCheck.verify(signature: try key.sign(body, fingerprint: key.fingerprint), data: body,
-                                                  key: try NativePublicKey(armored: key.armored))
+        let verdict = NativeSignatureCheck.verify(
+            signature: try key.sign(body, fingerprint: key.fingerprint), data: body,
+            key: try NativePublicKey(armored: key.armored))
         guard verdict == .accepted(fingerprint: key.fingerprint) else {
             throw AdminError("the native verifier does not accept the bench's own signatures: \(verdict)")
         }
@@ -64,11 +66,15 @@ struct BenchFleet {
     private static func device(_ line: Substring) -> Device? {
         let parts = line.split(separator: " ")
         guard parts.count == 3, let created = Int(parts[1]), parts[2].count == 64,
-              let bytes = Hex.bytes(parts[2]),
-              let secret = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else { return nil }
+            let bytes = Hex.bytes(parts[2]),
+            let secret = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
+        else { return nil }
         let host = String(parts[0])
-        return Device(host: host, key: BenchDeviceKey(userID: host, created: Date(timeIntervalSince1970: Double(created)),
-                                                      secret: secret))
+        return Device(
+            host: host,
+            key: BenchDeviceKey(
+                userID: host, created: Date(timeIntervalSince1970: Double(created)),
+                secret: secret))
     }
 
     /// Enrolls each device through the real endpoint, several at once.

@@ -51,7 +51,8 @@ final class BenchServer: Sendable {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/server", withIntermediateDirectories: true)
         caFile = tls ? root + "/server/bench.pem" : nil
-        let settings = try Self.settings(root: root, tls: tls) + (verifyWith.map { "verify_with: \($0.rawValue)\n" } ?? "")
+        let settings =
+            try Self.settings(root: root, tls: tls) + (verifyWith.map { "verify_with: \($0.rawValue)\n" } ?? "")
             + extraSettings.map { $0 + "\n" }.joined()
             // A fleet is enrolled all at once and accepted afterwards; every sender is 127.0.0.1.
             + "max_pending_devices: 1000000\nmax_connections_per_address: 1024\nenrollments_per_minute: 1000000\n"
@@ -82,7 +83,8 @@ final class BenchServer: Sendable {
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
         var server = 0.0
         if let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")") {
+            let close = stat.lastIndex(of: ")")
+        {
             // After the command name come fields 3 on; utime and stime are fields 14 and 15.
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             server = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / hertz
@@ -95,7 +97,8 @@ final class BenchServer: Sendable {
     /// last `resetPeakMemory`.
     func peakMemoryKB() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
@@ -110,7 +113,8 @@ final class BenchServer: Sendable {
     /// Busy time of all cores: everything but idle and iowait in /proc/stat's first line.
     private static func machineBusySeconds(hertz: Double) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = stat.split(separator: "\n").first else { return 0 }
+            let line = stat.split(separator: "\n").first
+        else { return 0 }
         let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard ticks.count >= 5 else { return 0 }
         return (ticks.reduce(0, +) - ticks[3] - ticks[4]) / hertz

@@ -21,18 +21,19 @@ struct CronBenchmark {
         let maxRSSKB: Int
 
         var text: String {
-            String(format: """
-                client-cron with nothing due, %d runs
-                wall time:    median %.1f ms, p90 %.1f ms, max %.1f ms
-                peak RSS:     median %.1f MB, max %.1f MB
-                """, runs, medianMs, p90Ms, maxMs, Double(medianRSSKB) / 1024, Double(maxRSSKB) / 1024)
+            String(
+                format: """
+                    client-cron with nothing due, %d runs
+                    wall time:    median %.1f ms, p90 %.1f ms, max %.1f ms
+                    peak RSS:     median %.1f MB, max %.1f MB
+                    """, runs, medianMs, p90Ms, maxMs, Double(medianRSSKB) / 1024, Double(maxRSSKB) / 1024)
         }
 
         var json: String {
             JSONValue.object([
                 "runs": .integer(Int64(runs)), "median_ms": .number(medianMs), "p90_ms": .number(p90Ms),
                 "max_ms": .number(maxMs), "median_rss_kb": .integer(Int64(medianRSSKB)),
-                "max_rss_kb": .integer(Int64(maxRSSKB)),
+                "max_rss_kb": .integer(Int64(maxRSSKB))
             ]).serializedString
         }
     }
@@ -47,10 +48,12 @@ struct CronBenchmark {
         try prepareNothingDueRoot(root)
         if coldBinary { try Self.dropFromPageCache(clientBinary) }
 
-        var wall: [Double] = [], rss: [Int] = []
+        var wall: [Double] = []
+        var rss: [Int] = []
         for _ in 0..<runs {
-            let (ms, kilobytes) = try Self.timed(clientBinary, ["cron"], environment: ["ROOKERY_HOME": root],
-                                                 scratch: scratch.path)
+            let (ms, kilobytes) = try Self.timed(
+                clientBinary, ["cron"], environment: ["ROOKERY_HOME": root],
+                scratch: scratch.path)
             wall.append(ms)
             rss.append(kilobytes)
         }
@@ -58,8 +61,9 @@ struct CronBenchmark {
         guard queued.isEmpty else { throw AdminError("client-cron collected although nothing was due") }
         wall.sort()
         rss.sort()
-        return Result(runs: runs, medianMs: wall[runs / 2], p90Ms: wall[runs * 9 / 10], maxMs: wall[runs - 1],
-                      medianRSSKB: rss[runs / 2], maxRSSKB: rss[runs - 1])
+        return Result(
+            runs: runs, medianMs: wall[runs / 2], p90Ms: wall[runs * 9 / 10], maxMs: wall[runs - 1],
+            medianRSSKB: rss[runs / 2], maxRSSKB: rss[runs - 1])
     }
 
     /// A client root that collected, submitted and asked for updates a moment ago, with hour-long
@@ -87,8 +91,10 @@ struct CronBenchmark {
     /// The RSS cannot come from this process's own wait4: a child spawned from a large process
     /// inherits that process's peak in ru_maxrss. GNU time is small, so its child's figure is the
     /// client's own. The wall time includes GNU time's start, well under a millisecond.
-    static func timed(_ executable: String, _ arguments: [String], environment: [String: String],
-                      scratch: String) throws -> (Double, Int) {
+    static func timed(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        scratch: String
+    ) throws -> (Double, Int) {
         let report = scratch + "/rss"
         let timeArguments = ["-f", "%M", "-o", report, executable] + arguments
         let argv = ([gnuTime] + timeArguments).map { strdup($0) } + [nil]

@@ -35,7 +35,8 @@ final class KeptConnection {
 
     private func exchange(_ request: SignedRequest) throws -> HTTPReply {
         if socket < 0 { try connect() }
-        let head = "POST \(WireProtocol.pathPrefix)\(request.endpoint.rawValue) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        let head =
+            "POST \(WireProtocol.pathPrefix)\(request.endpoint.rawValue) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(request.body.count)\r\n"
             + "\(WireProtocol.signatureHeader): \(request.signatureHeaderValue)\r\n\r\n"
         try send(Array(head.utf8) + Array(request.body))
@@ -79,8 +80,10 @@ final class KeptConnection {
         let lines = String(decoding: buffer[..<end!], as: UTF8.self).split(separator: "\r\n")
         buffer.removeFirst(end! + 4)
         guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1.1 "),
-              let status = Int(statusLine.dropFirst(9).prefix(3)) else { throw AdminError("not an HTTP/1.1 answer") }
-        var length = 0, closes = false
+            let status = Int(statusLine.dropFirst(9).prefix(3))
+        else { throw AdminError("not an HTTP/1.1 answer") }
+        var length = 0
+        var closes = false
         for line in lines.dropFirst() {
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard parts.count == 2 else { continue }

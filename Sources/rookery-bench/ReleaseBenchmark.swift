@@ -22,13 +22,14 @@ struct ReleaseBenchmark {
         let installedCron: CronBenchmark.Result
 
         var text: String {
-            String(format: """
-                client release: %.1f MB tarball, %.1f MB unpacked
-                update with install, %d runs: median %.0f ms, max %.0f ms; peak RSS %.1f MB
-                the installed binary's client-cron with nothing due, %d runs: median %.1f ms; peak RSS median %.1f MB, max %.1f MB
-                """, Double(tarballBytes) / 1e6, Double(unpackedBytes) / 1e6, runs, medianMs, maxMs,
-                          Double(maxRSSKB) / 1024, installedCron.runs, installedCron.medianMs,
-                          Double(installedCron.medianRSSKB) / 1024, Double(installedCron.maxRSSKB) / 1024)
+            String(
+                format: """
+                    client release: %.1f MB tarball, %.1f MB unpacked
+                    update with install, %d runs: median %.0f ms, max %.0f ms; peak RSS %.1f MB
+                    the installed binary's client-cron with nothing due, %d runs: median %.1f ms; peak RSS median %.1f MB, max %.1f MB
+                    """, Double(tarballBytes) / 1e6, Double(unpackedBytes) / 1e6, runs, medianMs, maxMs,
+                Double(maxRSSKB) / 1024, installedCron.runs, installedCron.medianMs,
+                Double(installedCron.medianRSSKB) / 1024, Double(installedCron.maxRSSKB) / 1024)
         }
 
         var json: String {
@@ -37,7 +38,7 @@ struct ReleaseBenchmark {
                 "unpacked_bytes": .integer(Int64(unpackedBytes)), "median_ms": .number(medianMs),
                 "max_ms": .number(maxMs), "max_rss_kb": .integer(Int64(maxRSSKB)),
                 "installed_cron_median_rss_kb": .integer(Int64(installedCron.medianRSSKB)),
-                "installed_cron_max_rss_kb": .integer(Int64(installedCron.maxRSSKB)),
+                "installed_cron_max_rss_kb": .integer(Int64(installedCron.maxRSSKB))
             ]).serializedString
         }
     }
@@ -52,14 +53,17 @@ struct ReleaseBenchmark {
         scratch.track(OpenPGP(homeDirectory: device + "/var/client/gnupg"))
         try await enroll(device, server: server, context: context)
 
-        var wall: [Double] = [], rss: [Int] = []
+        var wall: [Double] = []
+        var rss: [Int] = []
         var record: ReleaseRecord?
         for _ in 0..<runs {
-            let builder = ReleaseBuilder(source: source, clientBinary: clientBinary, serverURL: server.url,
-                                         enrollmentToken: "", signingKey: try context.signingKey())
+            let builder = ReleaseBuilder(
+                source: source, clientBinary: clientBinary, serverURL: server.url,
+                enrollmentToken: "", signingKey: try context.signingKey())
             record = try await context.releases.publish { try await builder.build(number: $0) }
-            let (ms, kilobytes) = try CronBenchmark.timed(clientBinary, ["update"], environment: ["ROOKERY_HOME": device],
-                                                          scratch: scratch.path)
+            let (ms, kilobytes) = try CronBenchmark.timed(
+                clientBinary, ["update"], environment: ["ROOKERY_HOME": device],
+                scratch: scratch.path)
             guard ReleaseInstaller.installedNumber(InstallRoot(path: device)) == record?.number else {
                 throw AdminError("the device did not install release \(record?.number ?? 0); see \(device)/var/client/client.log")
             }
@@ -73,11 +77,14 @@ struct ReleaseBenchmark {
         }
         // What cron costs a device in the minutes after an update: how the installer wrote the binary
         // decides how it sits in the page cache, and so how much of it every run maps.
-        let installedCron = try CronBenchmark(clientBinary: release + "/lib/rookery/rookery-client", runs: 50,
-                                              coldBinary: false).run()
-        return Result(runs: runs, tarballBytes: record?.size ?? 0, unpackedBytes: unpacked,
-                      medianMs: wall[runs / 2], maxMs: wall[runs - 1], maxRSSKB: rss.max() ?? 0,
-                      installedCron: installedCron)
+        let installedCron = try CronBenchmark(
+            clientBinary: release + "/lib/rookery/rookery-client", runs: 50,
+            coldBinary: false
+        ).run()
+        return Result(
+            runs: runs, tarballBytes: record?.size ?? 0, unpackedBytes: unpacked,
+            medianMs: wall[runs / 2], maxMs: wall[runs - 1], maxRSSKB: rss.max() ?? 0,
+            installedCron: installedCron)
     }
 
     /// A device that pins the server key, enrolled and accepted.

@@ -37,14 +37,15 @@ struct SubmissionLoad {
         var loadGeneratorCPUPerThousand: Double { loadGeneratorCPUSeconds / Double(requests) * 1000 }
 
         var text: String {
-            String(format: """
-                submissions: %d from %d devices at concurrency %d over \(tls ? "HTTPS (a new TLS connection each)" : keepAlive ? "plain HTTP, connections kept open" : "plain HTTP (a new connection each)"), all stored, document %d bytes
-                throughput:  %.1f requests/s
-                latency:     median %.1f ms, p99 %.1f ms
-                server CPU:  %.2f s per 1,000 submissions in the server process; %.2f s on the server's whole side (verify helpers and gpg runs included)
-                server RSS:  peak %.1f MB
-                load:        %.2f s CPU per 1,000 submissions in this load generator, on the same machine
-                """, requests, devices, concurrency, documentBytes, requestsPerSecond, medianMs, p99Ms,
+            String(
+                format: """
+                    submissions: %d from %d devices at concurrency %d over \(tls ? "HTTPS (a new TLS connection each)" : keepAlive ? "plain HTTP, connections kept open" : "plain HTTP (a new connection each)"), all stored, document %d bytes
+                    throughput:  %.1f requests/s
+                    latency:     median %.1f ms, p99 %.1f ms
+                    server CPU:  %.2f s per 1,000 submissions in the server process; %.2f s on the server's whole side (verify helpers and gpg runs included)
+                    server RSS:  peak %.1f MB
+                    load:        %.2f s CPU per 1,000 submissions in this load generator, on the same machine
+                    """, requests, devices, concurrency, documentBytes, requestsPerSecond, medianMs, p99Ms,
                 processCPUPerThousand, cpuPerThousand, Double(peakMemoryKB) / 1024, loadGeneratorCPUPerThousand)
         }
 
@@ -57,7 +58,7 @@ struct SubmissionLoad {
                 "p99_ms": .number(p99Ms), "server_cpu_seconds_per_1000": .number(cpuPerThousand),
                 "server_process_cpu_seconds_per_1000": .number(processCPUPerThousand),
                 "server_peak_rss_kb": .integer(Int64(peakMemoryKB)),
-                "load_generator_cpu_seconds_per_1000": .number(loadGeneratorCPUPerThousand),
+                "load_generator_cpu_seconds_per_1000": .number(loadGeneratorCPUPerThousand)
             ]
         }
     }
@@ -96,23 +97,26 @@ struct SubmissionLoad {
             throw AdminError("\(failures.count) of \(signed.count) submissions failed: \(reasons)")
         }
         let sorted = successes.sorted()
-        return Result(requests: signed.count, concurrency: concurrency, devices: fleet.devices.count,
-                      seconds: seconds, medianMs: sorted[sorted.count / 2],
-                      p99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
-                      serverProcessCPUSeconds: cpuAfter.server - cpuBefore.server,
-                      serverSideCPUSeconds: cpuAfter.serverSide - cpuBefore.serverSide,
-                      loadGeneratorCPUSeconds: cpuAfter.loadGenerator - cpuBefore.loadGenerator,
-                      peakMemoryKB: server.peakMemoryKB(), documentBytes: signed.first?.body.count ?? 0,
-                      tls: server.caFile != nil, keepAlive: keepAlive)
+        return Result(
+            requests: signed.count, concurrency: concurrency, devices: fleet.devices.count,
+            seconds: seconds, medianMs: sorted[sorted.count / 2],
+            p99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))],
+            serverProcessCPUSeconds: cpuAfter.server - cpuBefore.server,
+            serverSideCPUSeconds: cpuAfter.serverSide - cpuBefore.serverSide,
+            loadGeneratorCPUSeconds: cpuAfter.loadGenerator - cpuBefore.loadGenerator,
+            peakMemoryKB: server.peakMemoryKB(), documentBytes: signed.first?.body.count ?? 0,
+            tls: server.caFile != nil, keepAlive: keepAlive)
     }
 
     /// Sends one submission, over `connection` if given; nil when it was stored, else what went wrong.
     private static func failure(of request: SignedRequest, to server: BenchServer, over connection: KeptConnection?) -> String? {
         do {
-            let reply = try connection?.post(request) ?? HTTPTransport.post(
-                url: server.url + WireProtocol.pathPrefix + "submit", body: request.body,
-                headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 30,
-                caFile: server.caFile)
+            let reply =
+                try connection?.post(request)
+                ?? HTTPTransport.post(
+                    url: server.url + WireProtocol.pathPrefix + "submit", body: request.body,
+                    headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: 30,
+                    caFile: server.caFile)
             return reply.status == 200 ? nil : "HTTP \(reply.status) \(String(decoding: reply.body.prefix(200), as: UTF8.self))"
         } catch {
             return "\(error)"
@@ -125,8 +129,9 @@ struct SubmissionLoad {
         let started = Date()
         let signed = try BenchFleet.parallel(requests, threads: 8) { index in
             let device = devices[index % devices.count]
-            return try SignedRequest.make(endpoint: .submit, fields: fields(host: device.host, sequence: index),
-                                          host: device.host, fingerprint: device.fingerprint, signer: device.key)
+            return try SignedRequest.make(
+                endpoint: .submit, fields: fields(host: device.host, sequence: index),
+                host: device.host, fingerprint: device.fingerprint, signer: device.key)
         }
         BenchFleet.log(String(format: "signed %d submissions in %.1f s", requests, Date().timeIntervalSince(started)))
         return signed
@@ -138,11 +143,12 @@ struct SubmissionLoad {
         var fields: [String: JSONValue] = [
             "submission_id": .string(UUID().uuidString.lowercased()),
             "collected_at": .string(RFC3339.string(from: Date())),
-            "plugins": plugins,
+            "plugins": plugins
         ]
         if let documentBytes {
             // What the signed body holds besides the plugins: the other fields and the envelope.
-            let rest = JSONValue.object(fields).serializedString.utf8.count - plugins.serializedString.utf8.count
+            let rest =
+                JSONValue.object(fields).serializedString.utf8.count - plugins.serializedString.utf8.count
                 + Self.envelopeBytes
             fields["plugins"] = BenchDocument.padded(plugins, toBytes: documentBytes - rest)
         }

@@ -25,14 +25,16 @@ struct SubmitBenchmark {
         let scratch = try BenchScratch()
         defer { scratch.cleanUp() }
         let directory = keepRoot ?? scratch.path
-        let server = try BenchServer(root: directory + "/srv", tls: tls, verifyWith: verifyWith,
-                                     extraSettings: extraSettings)
+        let server = try BenchServer(
+            root: directory + "/srv", tls: tls, verifyWith: verifyWith,
+            extraSettings: extraSettings)
         defer { server.stop() }
         scratch.track(OpenPGP(homeDirectory: server.root + "/var/server/gnupg"))
         let fleet = try await BenchFleet.prepare(count: devices, in: directory, server: server)
         for concurrency in levels {
-            let load = SubmissionLoad(fleet: fleet, server: server, requests: requests, concurrency: concurrency,
-                                      documentBytes: documentBytes, keepAlive: keepAlive)
+            let load = SubmissionLoad(
+                fleet: fleet, server: server, requests: requests, concurrency: concurrency,
+                documentBytes: documentBytes, keepAlive: keepAlive)
             report(SubmitResult(load: try load.run(), verifyWith: verifyWith))
         }
     }

@@ -45,8 +45,9 @@ struct VerifyBenchmark {
             throw AdminError("\(directory) already holds \(present) accepted devices; give it --enrolled \(present) or another --root")
         }
         try await seed(enrolled - present, after: present, into: store)
-        let load = SubmissionLoad(fleet: fleet, server: server, requests: requests, concurrency: concurrency,
-                                  documentBytes: documentBytes)
+        let load = SubmissionLoad(
+            fleet: fleet, server: server, requests: requests, concurrency: concurrency,
+            documentBytes: documentBytes)
         return Result(enrolled: enrolled, load: try load.run(), verifyWith: verifyWith)
     }
 
@@ -60,11 +61,12 @@ struct VerifyBenchmark {
             let batch = (start..<min(start + 1000, first + count)).map { index in
                 let host = String(format: "seeded%06d", index)
                 let key = BenchDeviceKey(userID: host, created: now.addingTimeInterval(-30 * 86_400))
-                let device = Device(fingerprint: key.fingerprint, publicKey: key.armored, hostname: host,
-                                    machineID: "machine-" + host, state: .accepted,
-                                    enrolledAt: now.addingTimeInterval(-30 * 86_400),
-                                    acceptedAt: now.addingTimeInterval(-30 * 86_400),
-                                    lastSubmissionAt: now.addingTimeInterval(-Double(index % 3600)))
+                let device = Device(
+                    fingerprint: key.fingerprint, publicKey: key.armored, hostname: host,
+                    machineID: "machine-" + host, state: .accepted,
+                    enrolledAt: now.addingTimeInterval(-30 * 86_400),
+                    acceptedAt: now.addingTimeInterval(-30 * 86_400),
+                    lastSubmissionAt: now.addingTimeInterval(-Double(index % 3600)))
                 return (device: device, document: AuditBenchmark.document(host: host, index: index))
             }
             try await store.seed(batch)

@@ -3,8 +3,8 @@ import FoundationEssentials
 import Glibc
 import RookeryClient
 import RookeryCore
-import RookeryPlugins
 import RookeryCurl
+import RookeryPlugins
 
 @main
 struct RookeryClientCommand: ParsableCommand {
@@ -20,8 +20,10 @@ struct RookeryClientCommand: ParsableCommand {
             64 usage error or settings that cannot be read, 74 a file of the device's state \
             that cannot be read or written (docs/operations.md, Exit codes).
             """,
-        subcommands: [Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
-                      Plugin.self, Wipe.self])
+        subcommands: [
+            Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
+            Plugin.self, Wipe.self
+        ])
 
     /// `client-cron` runs `rookery-client cron` every minute on every device, and most minutes
     /// nothing is due. Such a run returns here when the last idle run's quiet window covers it,
@@ -29,7 +31,8 @@ struct RookeryClientCommand: ParsableCommand {
     /// idle run) and before any settings are read (a third, when they were read with Yams). Everything else, and every run the window does not cover, goes to `Cron`.
     static func main() {
         if CommandLine.arguments.dropFirst().elementsEqual(["cron"]),
-           QuietWindow.covers(Date(), root: InstallRoot.fromEnvironment()) {
+            QuietWindow.covers(Date(), root: InstallRoot.fromEnvironment())
+        {
             return
         }
         var command: any ParsableCommand
@@ -165,7 +168,7 @@ struct Submit: ParsableCommand {
             let object: JSONValue = .object([
                 "delivered": .integer(Int64(report.delivered)), "duplicates": .integer(Int64(report.duplicates)),
                 "rejected": .integer(Int64(report.rejected)), "remaining": .integer(Int64(report.remaining)),
-                "stopped_because": report.stoppedBecause.map(JSONValue.string) ?? .null,
+                "stopped_because": report.stoppedBecause.map(JSONValue.string) ?? .null
             ])
             print(object.serializedString)
         } else {
@@ -198,14 +201,15 @@ struct Update: ParsableCommand {
         }
         let release = ReleaseInstaller.installedNumber(context.root)
         if json {
-            print(JSONValue.object([
-                "release": .integer(Int64(release)),
-                "installed": report.installedRelease.map { .integer(Int64($0)) } ?? .null,
-                "release_problem": report.releaseProblem.map(JSONValue.string) ?? .null,
-                "patches_applied": .integer(Int64(report.patchesApplied)),
-                "patches_refused": .integer(Int64(report.patchesRefused)),
-                "patches_failed": .integer(Int64(report.patchesFailed)),
-            ]).serializedString)
+            print(
+                JSONValue.object([
+                    "release": .integer(Int64(release)),
+                    "installed": report.installedRelease.map { .integer(Int64($0)) } ?? .null,
+                    "release_problem": report.releaseProblem.map(JSONValue.string) ?? .null,
+                    "patches_applied": .integer(Int64(report.patchesApplied)),
+                    "patches_refused": .integer(Int64(report.patchesRefused)),
+                    "patches_failed": .integer(Int64(report.patchesFailed))
+                ]).serializedString)
         } else {
             print("release \(release)\(report.installedRelease != nil ? " (just installed)" : "")")
             if let problem = report.releaseProblem { print("release not installed: \(problem)") }
@@ -236,7 +240,7 @@ struct Wipe: ParsableCommand {
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(report), as: UTF8.self))
         context.log.warning("wipe done: \(report.deletedAccounts.count) accounts deleted, \(report.errors.count) errors")
-        if !report.errors.isEmpty { throw ExitCode(ErrorKind.failed.exitCode) } // listed in the report
+        if !report.errors.isEmpty { throw ExitCode(ErrorKind.failed.exitCode) }  // listed in the report
     }
 }
 
@@ -266,17 +270,27 @@ struct Status: ParsableCommand {
             ("rejected", .integer(Int64(rejected))),
             ("last_collect", state.lastCollect.map { .string(RFC3339.string(from: $0)) } ?? .null),
             ("last_submit", state.lastSubmit.map { .string(RFC3339.string(from: $0)) } ?? .null),
-            ("last_update", state.lastUpdate.map { .string(RFC3339.string(from: $0)) } ?? .null),
+            ("last_update", state.lastUpdate.map { .string(RFC3339.string(from: $0)) } ?? .null)
         ]
         let sourced = sourcedSettings(context)
         if json {
             let settings = sourced.map { name, value, source in
-                (name, JSONValue.object(["value": value, "source": .string(source.kind),
-                                         "file": source.file.map(JSONValue.string) ?? .null]))
+                (
+                    name,
+                    JSONValue.object([
+                        "value": value, "source": .string(source.kind),
+                        "file": source.file.map(JSONValue.string) ?? .null
+                    ])
+                )
             }
             let setAside = JSONValue.array(context.settingSources.setAside.map(JSONValue.string))
-            print(JSONValue.object(Dictionary(uniqueKeysWithValues: fields + [
-                ("settings", .object(Dictionary(uniqueKeysWithValues: settings))), ("set_aside", setAside)])).serializedString)
+            print(
+                JSONValue.object(
+                    Dictionary(
+                        uniqueKeysWithValues: fields + [
+                            ("settings", .object(Dictionary(uniqueKeysWithValues: settings))), ("set_aside", setAside)
+                        ])
+                ).serializedString)
         } else {
             for (name, value) in fields {
                 print("\(name): \(value.stringValue ?? value.serializedString)")
@@ -286,8 +300,9 @@ struct Status: ParsableCommand {
                 print("  \(name): \(value.stringValue ?? value.serializedString)  [\(source)]")
             }
             for key in context.settingSources.setAside {
-                print("  (\(key) in \(context.root.clientSettings) is set aside: the release manages it; "
-                      + "keep_server_url: true there keeps the owner's)")
+                print(
+                    "  (\(key) in \(context.root.clientSettings) is set aside: the release manages it; "
+                        + "keep_server_url: true there keeps the owner's)")
             }
         }
     }
@@ -297,7 +312,8 @@ struct Status: ParsableCommand {
     private func sourcedSettings(_ context: ClientContext) -> [(String, JSONValue, SettingSource)] {
         let settings = context.settings
         let sources = context.settingSources
-        let ca: (JSONValue, SettingSource) = context.pinnedCA.map { (.string($0), .release(file: $0)) }
+        let ca: (JSONValue, SettingSource) =
+            context.pinnedCA.map { (.string($0), .release(file: $0)) }
             ?? (.string("the system's CAs"), .builtIn)
         return [
             ("server_url", .string(settings.serverURL), sources.source(of: "server_url")),
@@ -306,7 +322,7 @@ struct Status: ParsableCommand {
             ("collect_interval", .integer(Int64(settings.collectInterval)), sources.source(of: "collect_interval")),
             ("submit_interval", .integer(Int64(settings.submitInterval)), sources.source(of: "submit_interval")),
             ("update_interval", .integer(Int64(settings.updateInterval)), sources.source(of: "update_interval")),
-            ("allow_commands", .bool(settings.allowCommands), sources.source(of: "allow_commands")),
+            ("allow_commands", .bool(settings.allowCommands), sources.source(of: "allow_commands"))
         ]
     }
 }

@@ -11,7 +11,9 @@ enum ClientParametersFormatter {
 
     static func json(_ device: Device, _ values: [String: [String]]) -> String {
         let fields = values.mapValues { JSONValue.array($0.map(JSONValue.string)) }
-        return JSONValue.object(["hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
-                                 "parameters": .object(fields)]).serializedString
+        return JSONValue.object([
+            "hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
+            "parameters": .object(fields)
+        ]).serializedString
     }
 }

@@ -35,16 +35,19 @@ struct ClientReleaseCommand: AsyncParsableCommand {
         let url = ReleasePublishing.serverURL(context.settings)
         if context.settings.clientServerURL.isEmpty {
             // The release's URL wins over the one a device was set up with: a wrong one cuts it off.
-            FileHandle.standardError.write(Data("""
-                warning: client_server_url is empty, so devices will be sent to \(url), whatever URL they were set up \
-                with; unless they reach the server under that name, set it first: bin/configure_ports client --url URL
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    warning: client_server_url is empty, so devices will be sent to \(url), whatever URL they were set up \
+                    with; unless they reach the server under that name, set it first: bin/configure_ports client --url URL
 
-                """.utf8))
+                    """.utf8))
         }
-        try Confirmation.require(yes: yes, change: "publishing a release changes every device",
-                                 question: "Publish a new client release? Every device installs it at its next update check, "
-                                     + "then talks to \(url).",
-                                 undone: "nothing was published")
+        try Confirmation.require(
+            yes: yes, change: "publishing a release changes every device",
+            question: "Publish a new client release? Every device installs it at its next update check, "
+                + "then talks to \(url).",
+            undone: "nothing was published")
         let publishing = ReleasePublishing(context: context)
         let published = try await publishing.publish(source: source, binary: binary)
         print(output.json ? ReleaseFormatter.json([published.record]) : ReleaseFormatter.published(published))

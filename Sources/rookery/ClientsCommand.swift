@@ -42,8 +42,10 @@ struct ClientsCommand: AsyncParsableCommand {
             let document = try await admin.document(of: device)
             let changes = try await admin.history(of: device, limit: history)
             let renames = try await admin.renames(of: device)
-            print(output.json ? DeviceFormatter.json(device, document: document, history: changes, renames: renames)
-                       : DeviceFormatter.details(device, document: document, history: changes, renames: renames))
+            print(
+                output.json
+                    ? DeviceFormatter.json(device, document: document, history: changes, renames: renames)
+                    : DeviceFormatter.details(device, document: document, history: changes, renames: renames))
         }
     }
 

@@ -23,9 +23,11 @@ struct ConfigurePortsCommand: ParsableCommand {
 
 /// What `add` and `set` may say about one port.
 struct PortOptions: ParsableArguments {
-    @Option(name: .customLong("tls-self-signed"), help: ArgumentHelp(
-        "Serve TLS with a new self-signed certificate for this host name or address (repeat for more names).",
-        valueName: "HOSTNAME"))
+    @Option(
+        name: .customLong("tls-self-signed"),
+        help: ArgumentHelp(
+            "Serve TLS with a new self-signed certificate for this host name or address (repeat for more names).",
+            valueName: "HOSTNAME"))
     var selfSignedNames: [String] = []
     @Option(help: "Serve TLS with this PEM certificate (chain) file.") var certificate: String?
     @Option(help: "The PEM private key of --certificate.") var key: String?
@@ -50,15 +52,16 @@ struct PortOptions: ParsableArguments {
 
     /// The edit these options make to `port`; paths are made absolute here, where the admin stands.
     func edit(port: Int, adding: Bool) -> PortEdit {
-        let serving: PortEdit.Serving? = if !selfSignedNames.isEmpty {
-            .selfSigned(names: selfSignedNames, validDays: validDays ?? 825)
-        } else if let certificate, let key {
-            .certificate(.init(certificate: absolutePath(certificate), key: absolutePath(key)))
-        } else if noTLS {
-            .plainHTTP
-        } else {
-            nil
-        }
+        let serving: PortEdit.Serving? =
+            if !selfSignedNames.isEmpty {
+                .selfSigned(names: selfSignedNames, validDays: validDays ?? 825)
+            } else if let certificate, let key {
+                .certificate(.init(certificate: absolutePath(certificate), key: absolutePath(key)))
+            } else if noTLS {
+                .plainHTTP
+            } else {
+                nil
+            }
         return PortEdit(port: port, adding: adding, serving: serving, deprecated: deprecated, force: force)
     }
 }
@@ -126,8 +129,9 @@ extension ConfigurePortsCommand {
             let removal = PortRemoval(root: context.root, store: context.store)
             if !force { try await removal.refuseWhileDevicesReport(on: port) }
             try removal.remove(port)
-            print("removed port \(port); restart the server. Devices still using it will fail to reach the server; "
-                  + "`bin/issues list --issue-name deprecated-port` names those still on deprecated ports")
+            print(
+                "removed port \(port); restart the server. Devices still using it will fail to reach the server; "
+                    + "`bin/issues list --issue-name deprecated-port` names those still on deprecated ports")
         }
     }
 }

@@ -7,10 +7,14 @@ import RookeryServer
 enum DeviceFormatter {
     static func table(_ devices: [Device]) -> String {
         guard !devices.isEmpty else { return "no devices" }
-        let rows = [["HOSTNAME", "STATE", "LAST SUBMISSION", "FINGERPRINT"]] + devices.map {
-            [$0.hostname, $0.state.rawValue, $0.lastSubmissionAt.map(RFC3339.string(from:)) ?? "never",
-             $0.fingerprint + ($0.flags.isEmpty ? "" : "  (!)")]
-        }
+        let rows =
+            [["HOSTNAME", "STATE", "LAST SUBMISSION", "FINGERPRINT"]]
+            + devices.map {
+                [
+                    $0.hostname, $0.state.rawValue, $0.lastSubmissionAt.map(RFC3339.string(from:)) ?? "never",
+                    $0.fingerprint + ($0.flags.isEmpty ? "" : "  (!)")
+                ]
+            }
         return TextTable.render(rows)
     }
 
@@ -23,7 +27,7 @@ enum DeviceFormatter {
             "enrolled:         \(RFC3339.string(from: device.enrolledAt))",
             "accepted:         \(device.acceptedAt.map(RFC3339.string(from:)) ?? "-")",
             "last submission:  \(device.lastSubmissionAt.map(RFC3339.string(from:)) ?? "never")",
-            "client release:   \(device.clientRelease.map(String.init) ?? "not reported yet")",
+            "client release:   \(device.clientRelease.map(String.init) ?? "not reported yet")"
         ]
         lines += device.flags.map { "note:             \($0)" }
         lines += renames.map {
@@ -38,8 +42,9 @@ enum DeviceFormatter {
         if !history.isEmpty {
             lines.append("recent changes:")
             for change in history {
-                lines.append("  \(RFC3339.string(from: change.changedAt)) \(change.path): "
-                             + "\(change.old.map(SecretRedaction.text) ?? "(none)") -> \(change.new.map(SecretRedaction.text) ?? "(none)")")
+                lines.append(
+                    "  \(RFC3339.string(from: change.changedAt)) \(change.path): "
+                        + "\(change.old.map(SecretRedaction.text) ?? "(none)") -> \(change.new.map(SecretRedaction.text) ?? "(none)")")
             }
         }
         return lines.joined(separator: "\n")
@@ -51,16 +56,22 @@ enum DeviceFormatter {
 
     static func json(_ device: Device, document: JSONValue?, history: [ChangeRecord], renames: [DeviceRename]) -> String {
         var object = deviceJSON(device).objectValue ?? [:]
-        object["renames"] = .array(renames.map { rename in
-            .object(["old_hostname": .string(rename.oldHostname), "new_hostname": .string(rename.newHostname),
-                     "renamed_at": .string(RFC3339.string(from: rename.renamedAt))])
-        })
+        object["renames"] = .array(
+            renames.map { rename in
+                .object([
+                    "old_hostname": .string(rename.oldHostname), "new_hostname": .string(rename.newHostname),
+                    "renamed_at": .string(RFC3339.string(from: rename.renamedAt))
+                ])
+            })
         object["document"] = document.map(SecretRedaction.redacted) ?? .null
-        object["history"] = .array(history.map { change in
-            .object(["path": .string(change.path), "old": change.old.map(SecretRedaction.redacted) ?? .null,
-                     "new": change.new.map(SecretRedaction.redacted) ?? .null,
-                     "changed_at": .string(RFC3339.string(from: change.changedAt))])
-        })
+        object["history"] = .array(
+            history.map { change in
+                .object([
+                    "path": .string(change.path), "old": change.old.map(SecretRedaction.redacted) ?? .null,
+                    "new": change.new.map(SecretRedaction.redacted) ?? .null,
+                    "changed_at": .string(RFC3339.string(from: change.changedAt))
+                ])
+            })
         return JSONValue.object(object).serializedString
     }
 
@@ -72,7 +83,7 @@ enum DeviceFormatter {
             "enrolled_at": time(device.enrolledAt), "accepted_at": time(device.acceptedAt),
             "last_submission_at": time(device.lastSubmissionAt),
             "flags": .array(device.flags.map(JSONValue.string)),
-            "client_release": device.clientRelease.map { .integer(Int64($0)) } ?? .null,
+            "client_release": device.clientRelease.map { .integer(Int64($0)) } ?? .null
         ])
     }
 }

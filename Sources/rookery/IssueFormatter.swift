@@ -6,53 +6,70 @@ import RookeryServer
 enum IssueFormatter {
     static func table(_ found: [(device: Device, issue: IssueRecord)], now: Date) -> String {
         guard !found.isEmpty else { return "no open issues" }
-        let rows = [["HOSTNAME", "ISSUE", "OPEN SINCE", "STATE", "DETAIL"]] + found.map { device, issue in
-            [device.hostname, issue.name, AuditReport.humanTime(issue.openedAt), state(issue, device, now), issue.detail]
-        }
+        let rows =
+            [["HOSTNAME", "ISSUE", "OPEN SINCE", "STATE", "DETAIL"]]
+            + found.map { device, issue in
+                [device.hostname, issue.name, AuditReport.humanTime(issue.openedAt), state(issue, device, now), issue.detail]
+            }
         return TextTable.render(rows)
     }
 
     static func history(_ device: Device, _ issues: [IssueRecord]) -> String {
         guard !issues.isEmpty else { return "\(device.hostname) has had no issues" }
-        let rows = [["ISSUE", "OPENED", "BY", "CLOSED", "WHY"]] + issues.map { issue in
-            [issue.name, AuditReport.humanTime(issue.openedAt), issue.openedBy.rawValue,
-             issue.closedAt.map(AuditReport.humanTime) ?? "open", issue.closeReason?.rawValue ?? ""]
-        }
+        let rows =
+            [["ISSUE", "OPENED", "BY", "CLOSED", "WHY"]]
+            + issues.map { issue in
+                [
+                    issue.name, AuditReport.humanTime(issue.openedAt), issue.openedBy.rawValue,
+                    issue.closedAt.map(AuditReport.humanTime) ?? "open", issue.closeReason?.rawValue ?? ""
+                ]
+            }
         return "\(device.hostname)  \(device.fingerprint)\n" + TextTable.render(rows)
     }
 
     static func dryRun(_ found: [(device: Device, evaluation: Evaluation)], check: String) -> String {
         let failing = found.filter { $0.evaluation.verdict == .holds }
         let unknown = found.filter { $0.evaluation.verdict == .unknown }
-        var out = "\(check): \(failing.count) device\(failing.count == 1 ? "" : "s") would fail, "
+        var out =
+            "\(check): \(failing.count) device\(failing.count == 1 ? "" : "s") would fail, "
             + "\(unknown.count) cannot be judged (nothing was changed)"
         if !found.isEmpty {
-            out += "\n" + TextTable.render([["HOSTNAME", "VERDICT", "DETAIL"]] + (failing + unknown).map {
-                [$0.device.hostname, $0.evaluation.verdict == .holds ? "fail" : "unknown", $0.evaluation.detail]
-            })
+            out +=
+                "\n"
+                + TextTable.render(
+                    [["HOSTNAME", "VERDICT", "DETAIL"]]
+                        + (failing + unknown).map {
+                            [$0.device.hostname, $0.evaluation.verdict == .holds ? "fail" : "unknown", $0.evaluation.detail]
+                        })
         }
         return out
     }
 
     static func json(_ found: [(device: Device, issue: IssueRecord)]) -> String {
-        JSONValue.array(found.map { device, issue in
-            .object([
-                "hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
-                "name": .string(issue.name), "opened_at": time(issue.openedAt), "opened_by": .string(issue.openedBy.rawValue),
-                "closed_at": issue.closedAt.map(time) ?? .null,
-                "close_reason": issue.closeReason.map { .string($0.rawValue) } ?? .null,
-                "alerted_at": issue.alertedAt.map(time) ?? .null, "snoozed_until": issue.snoozedUntil.map(time) ?? .null,
-                "suspended": .bool(device.isSuspended), "detail": .string(issue.detail),
-            ])
-        }).serializedString
+        JSONValue.array(
+            found.map { device, issue in
+                .object([
+                    "hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
+                    "name": .string(issue.name), "opened_at": time(issue.openedAt), "opened_by": .string(issue.openedBy.rawValue),
+                    "closed_at": issue.closedAt.map(time) ?? .null,
+                    "close_reason": issue.closeReason.map { .string($0.rawValue) } ?? .null,
+                    "alerted_at": issue.alertedAt.map(time) ?? .null, "snoozed_until": issue.snoozedUntil.map(time) ?? .null,
+                    "suspended": .bool(device.isSuspended), "detail": .string(issue.detail)
+                ])
+            }
+        ).serializedString
     }
 
     static func json(_ found: [(device: Device, evaluation: Evaluation)]) -> String {
-        JSONValue.array(found.map { device, evaluation in
-            .object(["hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
-                     "verdict": .string(evaluation.verdict == .holds ? "fail" : "unknown"),
-                     "since": time(evaluation.since), "detail": .string(evaluation.detail)])
-        }).serializedString
+        JSONValue.array(
+            found.map { device, evaluation in
+                .object([
+                    "hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
+                    "verdict": .string(evaluation.verdict == .holds ? "fail" : "unknown"),
+                    "since": time(evaluation.since), "detail": .string(evaluation.detail)
+                ])
+            }
+        ).serializedString
     }
 
     private static func state(_ issue: IssueRecord, _ device: Device, _ now: Date) -> String {

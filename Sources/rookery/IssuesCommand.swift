@@ -16,8 +16,10 @@ struct IssuesCommand: AsyncParsableCommand {
             check or open issue, 5 an issue already open, 64 usage error or settings/issues.yml that \
             cannot be used, 65 a value refused (an ambiguous HOST, no --host/--issue-name/--all).
             """,
-        subcommands: [Audit.self, Snooze.self, Unsnooze.self, Suspend.self, Unsuspend.self, Open.self, Close.self,
-                      List.self, History.self, Check.self])
+        subcommands: [
+            Audit.self, Snooze.self, Unsnooze.self, Suspend.self, Unsuspend.self, Open.self, Close.self,
+            List.self, History.self, Check.self
+        ])
 
     struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -91,8 +93,10 @@ struct IssuesCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try openIssueAdmin()
             let count = try await admin.unsnooze(host: host, name: issueName, all: all)
-            print(count == 0 ? "no snoozed issue matched; nothing changed"
-                             : "unsnoozed \(count) issue\(count == 1 ? "" : "s")")
+            print(
+                count == 0
+                    ? "no snoozed issue matched; nothing changed"
+                    : "unsnoozed \(count) issue\(count == 1 ? "" : "s")")
         }
     }
 
@@ -192,8 +196,9 @@ struct IssuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let context = try openAdminContext()
-            let catalog = try CheckCatalog.load(path: file.map { ($0 as NSString).expandingTildeInPath }
-                                                     ?? context.root.resolve(context.settings.audit.issuesFile))
+            let catalog = try CheckCatalog.load(
+                path: file.map { ($0 as NSString).expandingTildeInPath }
+                    ?? context.root.resolve(context.settings.audit.issuesFile))
             let admin = IssueAdmin(store: context.store, catalog: catalog)
             let found = try await admin.dryRun(catalog.check(named: admin.checkName(name))!)
             print(output.json ? IssueFormatter.json(found) : IssueFormatter.dryRun(found, check: name))

@@ -80,8 +80,9 @@ struct PatchHostsCommand: AsyncParsableCommand {
             let admin = PatchAdmin(store: try openAdminContext().store)
             let cancelled = try await admin.cancel(hosts: hosts.host, target: target)
             guard !cancelled.isEmpty else {
-                throw CommandFailure(.notFound, "no pending patch for \(target) on \(hosts.host.joined(separator: ", "))",
-                                     hint: "bin/patch_hosts list --host HOST shows what is pending")
+                throw CommandFailure(
+                    .notFound, "no pending patch for \(target) on \(hosts.host.joined(separator: ", "))",
+                    hint: "bin/patch_hosts list --host HOST shows what is pending")
             }
             for device in cancelled { print("cancelled \(target) on \(device.hostname)") }
         }
@@ -142,9 +143,10 @@ struct ClientWipeCommand: AsyncParsableCommand {
     @Flag(help: "Do not ask; required when not run from a terminal.") var yes = false
 
     func run() async throws {
-        try Confirmation.require(yes: yes, change: "a wipe cannot be undone once the device runs it",
-                                 question: "Wipe every regular user's home and account on \(host)?", answer: host,
-                                 undone: "no wipe was queued")
+        try Confirmation.require(
+            yes: yes, change: "a wipe cannot be undone once the device runs it",
+            question: "Wipe every regular user's home and account on \(host)?", answer: host,
+            undone: "no wipe was queued")
         let admin = PatchAdmin(store: try openAdminContext().store)
         let (device, patch) = try await admin.wipe(host: host)
         print("queued wipe on \(device.hostname) (\(device.fingerprint)), patch \(patch.id)")
@@ -164,14 +166,19 @@ enum PatchFormatter {
 
     static func table(_ listing: PatchAdmin.Listing) -> String {
         let rows = listing.patches.flatMap { device, patches in
-            patches.map { [device.hostname, String($0.id), $0.action.rawValue, $0.target, $0.state.rawValue,
-                           RFC3339.string(from: $0.createdAt), $0.message] }
+            patches.map {
+                [
+                    device.hostname, String($0.id), $0.action.rawValue, $0.target, $0.state.rawValue,
+                    RFC3339.string(from: $0.createdAt), $0.message
+                ]
+            }
         }
         guard rows.isEmpty else {
             return TextTable.render([["HOST", "ID", "ACTION", "TARGET", "STATE", "QUEUED", "MESSAGE"]] + rows)
         }
         let finished = listing.finishedLeftOut
-        return finished == 0 ? "no patches"
+        return finished == 0
+            ? "no patches"
             : "no pending patches; \(finished) finished (--all shows \(finished == 1 ? "it" : "them"))"
     }
 
@@ -186,7 +193,7 @@ enum PatchFormatter {
             "mode": .string(String(patch.mode, radix: 8)), "state": .string(patch.state.rawValue),
             "created_at": .string(RFC3339.string(from: patch.createdAt)),
             "finished_at": patch.finishedAt.map { .string(RFC3339.string(from: $0)) } ?? .null,
-            "message": .string(patch.message),
+            "message": .string(patch.message)
         ])
     }
 }

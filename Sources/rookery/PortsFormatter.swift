@@ -32,15 +32,18 @@ enum PortsFormatter {
 
     static func text(_ settings: ServerSettings, root: InstallRoot) -> String {
         let rows = settings.listeningPorts.map { Row($0, root: root) }
-        let table = TextTable.render([["PORT", "TLS", "DEPRECATED", "CERTIFICATE", "EXPIRES"]] + rows.map { row in
-            [String(row.port.number), row.port.tls == nil ? "no" : "yes", row.port.deprecated ? "yes" : "no",
-             row.port.tls?.certificate ?? "-", row.expiry]
-        })
+        let table = TextTable.render(
+            [["PORT", "TLS", "DEPRECATED", "CERTIFICATE", "EXPIRES"]]
+                + rows.map { row in
+                    [
+                        String(row.port.number), row.port.tls == nil ? "no" : "yes", row.port.deprecated ? "yes" : "no",
+                        row.port.tls?.certificate ?? "-", row.expiry
+                    ]
+                })
         let url = ReleasePublishing.serverURL(settings) + (settings.clientServerURL.isEmpty ? " (default)" : "")
         let pin = settings.clientCAFile.isEmpty ? "nothing (the system's CA store)" : settings.clientCAFile
         return table + "\nnext client release: url \(url), pins \(pin)\nlistening on \(settings.listenHost)"
     }
-
 
     static func json(_ settings: ServerSettings, root: InstallRoot) -> String {
         let ports: [JSONValue] = settings.listeningPorts.map { port in
@@ -48,7 +51,7 @@ enum PortsFormatter {
             var object: [String: JSONValue] = [
                 "port": .integer(Int64(port.number)), "deprecated": .bool(port.deprecated), "tls": .bool(port.tls != nil),
                 "certificate": port.tls.map { .string($0.certificate) } ?? .null,
-                "key": port.tls.map { .string($0.key) } ?? .null,
+                "key": port.tls.map { .string($0.key) } ?? .null
             ]
             switch row.certificate {
             case .success(let info)?:
@@ -68,8 +71,10 @@ enum PortsFormatter {
         return JSONValue.object([
             "listen_host": .string(settings.listenHost),
             "ports": .array(ports),
-            "client": .object(["url": .string(ReleasePublishing.serverURL(settings)), "url_is_default": .bool(settings.clientServerURL.isEmpty),
-                                "ca_file": .string(settings.clientCAFile)]),
+            "client": .object([
+                "url": .string(ReleasePublishing.serverURL(settings)), "url_is_default": .bool(settings.clientServerURL.isEmpty),
+                "ca_file": .string(settings.clientCAFile)
+            ])
         ]).serializedString
     }
 }

@@ -14,11 +14,13 @@ struct RookeryCommand: AsyncParsableCommand {
             Exit codes: 0 success, 1 failure, 4 not found, 5 conflict, 64 usage error or settings that cannot be \
             used, 65 a value refused, 74 a file that cannot be read or written (docs/operations.md, Exit codes).
             """,
-        subcommands: [ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
-                      ClientCommandCommand.self, ClientWipeCommand.self,
-                      IssuesCommand.self, ClientParametersCommand.self, SavePasswordCommand.self,
-                      ConfigurePortsCommand.self, SecretKeepingCommand.self, VerifyWorkerCommand.self,
-                      EnrollmentCheckCommand.self])
+        subcommands: [
+            ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
+            ClientCommandCommand.self, ClientWipeCommand.self,
+            IssuesCommand.self, ClientParametersCommand.self, SavePasswordCommand.self,
+            ConfigurePortsCommand.self, SecretKeepingCommand.self, VerifyWorkerCommand.self,
+            EnrollmentCheckCommand.self
+        ])
 
     /// ArgumentParser's own messages start as ours do (`ErrorReport`), through its hook for that
     /// (underscored: experimental; Package.resolved pins the version that has it).
@@ -52,12 +54,14 @@ struct RookeryCommand: AsyncParsableCommand {
         case let usage as ValidationError:
             // Worded as ArgumentParser words the usage errors it finds itself.
             let names = commandNames(to: command) ?? [configuration.commandName ?? "rookery"]
-            FileHandle.standardError.write(Data("""
-                \(ErrorReport.prefix)\(usage.message)
-                Usage: \(usageString(for: command))
-                  See '\(names.joined(separator: " ")) --help' for more information.
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    \(ErrorReport.prefix)\(usage.message)
+                    Usage: \(usageString(for: command))
+                      See '\(names.joined(separator: " ")) --help' for more information.
 
-                """.utf8))
+                    """.utf8))
             exit(withError: ExitCode(.usage))
         case let said as ExitCode:
             exit(withError: said)
@@ -74,8 +78,10 @@ struct RookeryCommand: AsyncParsableCommand {
     }
 
     /// "rookery", "issues", "snooze": the names that lead from `node` to `command`.
-    private static func commandNames(to command: any ParsableCommand.Type,
-                                     from node: any ParsableCommand.Type = RookeryCommand.self) -> [String]? {
+    private static func commandNames(
+        to command: any ParsableCommand.Type,
+        from node: any ParsableCommand.Type = RookeryCommand.self
+    ) -> [String]? {
         if node == command { return [node._commandName] }
         for subcommand in node.configuration.subcommands {
             if let rest = commandNames(to: command, from: subcommand) { return [node._commandName] + rest }

@@ -53,7 +53,8 @@ struct SavePasswordCommand: ParsableCommand {
             throw CommandFailure(.input, "an empty password; nothing was stored")
         }
         guard password.utf8.count <= PasswordHash.maxPasswordBytes else {
-            throw CommandFailure(.input,
+            throw CommandFailure(
+                .input,
                 "a password over \(PasswordHash.maxPasswordBytes) bytes, which the server never checks; nothing was stored")
         }
         return password

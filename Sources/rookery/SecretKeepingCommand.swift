@@ -16,8 +16,10 @@ struct SecretKeepingCommand: AsyncParsableCommand {
             log that `show` prints. See docs/secret-keeping.md.
             Exit codes: 0 done, 1 refused or failed (the message says why; nothing was changed), 64 usage.
             """,
-        subcommands: [Enable.self, Select.self, Deselect.self, Show.self, Encrypt.self, Access.self,
-                      Decrypt.self, Disable.self])
+        subcommands: [
+            Enable.self, Select.self, Deselect.self, Show.self, Encrypt.self, Access.self,
+            Decrypt.self, Disable.self
+        ])
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -65,7 +67,9 @@ struct SecretKeepingCommand: AsyncParsableCommand {
             let (clear, enabled) = try await admin.select(parsed)
             print("selected \(selectors.joined(separator: ", ")); devices encrypt them from their next update check on")
             if clear > 0 {
-                print("note: \(clear) stored value\(clear == 1 ? " is" : "s are") still in clear; run `bin/secret_keeping encrypt` to encrypt them and clear them from the history")
+                print(
+                    "note: \(clear) stored value\(clear == 1 ? " is" : "s are") still in clear; run `bin/secret_keeping encrypt` to encrypt them and clear them from the history"
+                )
             }
             if !enabled {
                 print("note: secret keeping is not enabled: devices withhold these values until `bin/secret_keeping enable`")
@@ -102,7 +106,9 @@ struct SecretKeepingCommand: AsyncParsableCommand {
     struct Encrypt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Encrypt selected values stored in clear, and clear them from the history.",
-            discussion: "Needs no share: only the public key. Freed database pages are overwritten and the write-ahead log emptied; backups taken before still hold the clear values.")
+            discussion:
+                "Needs no share: only the public key. Freed database pages are overwritten and the write-ahead log emptied; backups taken before still hold the clear values."
+        )
         @Option(help: "Only this device; repeat for several (default: all).") var host: [String] = []
         @Argument(help: "Selected paths (default: all selected).") var selectors: [String] = []
 

@@ -9,8 +9,10 @@ enum SecretKeepingFormatter {
         guard !enabled.shareFiles.isEmpty else {
             return "secret keeping enabled with the existing key \(record.fingerprint) (\(record.threshold) of \(record.shares) shares)"
         }
-        var lines = ["secret keeping enabled: key \(record.fingerprint), any \(record.threshold) of \(record.shares) shares rebuild it",
-                     "share files and their SHA-256 (give one file to each keeper, who notes its checksum; then delete them here):"]
+        var lines = [
+            "secret keeping enabled: key \(record.fingerprint), any \(record.threshold) of \(record.shares) shares rebuild it",
+            "share files and their SHA-256 (give one file to each keeper, who notes its checksum; then delete them here):"
+        ]
         lines += enabled.shareFiles.enumerated().map { index, file in
             "  \(file)  \(record.shareChecksums[index + 1] ?? "")"
         }
@@ -43,10 +45,12 @@ enum SecretKeepingFormatter {
         let who = LogText.escaped(entry.user) + (entry.sudoUser.map { " (sudo from \(LogText.escaped($0)))" } ?? "")
         // Reading and rewriting with no host or path named covers them all.
         let none = ["access", "decrypt", "encrypt"].contains(entry.action) ? "all" : "-"
-        return [RFC3339.string(from: entry.at), entry.action, who,
-                "hosts: " + (entry.hosts.isEmpty ? none : LogText.escaped(entry.hosts.joined(separator: ","))),
-                "paths: " + (entry.selectors.isEmpty ? none : entry.selectors.joined(separator: ",")),
-                LogText.escaped(entry.outcome)].joined(separator: "  ")
+        return [
+            RFC3339.string(from: entry.at), entry.action, who,
+            "hosts: " + (entry.hosts.isEmpty ? none : LogText.escaped(entry.hosts.joined(separator: ","))),
+            "paths: " + (entry.selectors.isEmpty ? none : entry.selectors.joined(separator: ",")),
+            LogText.escaped(entry.outcome)
+        ].joined(separator: "  ")
     }
 
     static func json(_ status: SecretKeepingAdmin.Status) -> String {
@@ -55,14 +59,15 @@ enum SecretKeepingFormatter {
             "selectors": .array(status.selectors.map { .string($0.description) }),
             "encrypted_values": .integer(Int64(status.encrypted)),
             "withheld_values": .integer(Int64(status.withheld)),
-            "access_log": .array(status.log.map { entry in
-                .object([
-                    "at": .string(RFC3339.string(from: entry.at)), "action": .string(entry.action),
-                    "user": .string(entry.user), "sudo_user": entry.sudoUser.map(JSONValue.string) ?? .null,
-                    "hosts": .array(entry.hosts.map(JSONValue.string)),
-                    "selectors": .array(entry.selectors.map(JSONValue.string)), "outcome": .string(entry.outcome),
-                ])
-            }),
+            "access_log": .array(
+                status.log.map { entry in
+                    .object([
+                        "at": .string(RFC3339.string(from: entry.at)), "action": .string(entry.action),
+                        "user": .string(entry.user), "sudo_user": entry.sudoUser.map(JSONValue.string) ?? .null,
+                        "hosts": .array(entry.hosts.map(JSONValue.string)),
+                        "selectors": .array(entry.selectors.map(JSONValue.string)), "outcome": .string(entry.outcome)
+                    ])
+                })
         ]
         if let record = status.record {
             object["fingerprint"] = .string(record.fingerprint)
@@ -75,19 +80,23 @@ enum SecretKeepingFormatter {
 
     static func table(_ values: [RevealedValue]) -> String {
         guard !values.isEmpty else { return "no secret values stored for these devices and paths" }
-        return TextTable.render([["HOST", "PATH", "VALUE"]] + values.map { value in
-            [value.host, value.path, value.value?.serializedString ?? "(\(value.problem ?? "unreadable"))"]
-        })
+        return TextTable.render(
+            [["HOST", "PATH", "VALUE"]]
+                + values.map { value in
+                    [value.host, value.path, value.value?.serializedString ?? "(\(value.problem ?? "unreadable"))"]
+                })
     }
 
     static func json(_ values: [RevealedValue]) -> String {
-        JSONValue.array(values.map { value in
-            var object: [String: JSONValue] = [
-                "host": .string(value.host), "fingerprint": .string(value.fingerprint), "path": .string(value.path),
-                "value": value.value ?? .null,
-            ]
-            if let problem = value.problem { object["problem"] = .string(problem) }
-            return .object(object)
-        }).serializedString
+        JSONValue.array(
+            values.map { value in
+                var object: [String: JSONValue] = [
+                    "host": .string(value.host), "fingerprint": .string(value.fingerprint), "path": .string(value.path),
+                    "value": value.value ?? .null
+                ]
+                if let problem = value.problem { object["problem"] = .string(problem) }
+                return .object(object)
+            }
+        ).serializedString
     }
 }

@@ -14,8 +14,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Listen on this port alone, plain HTTP, instead of the settings' ports (0 picks a free port).") var port: Int?
     @Option(help: "Write the port actually listened on to this file once the server is up.") var portFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
-    @Option(help: ArgumentHelp("Hand enrollment checks to the checker listening on this Unix socket.",
-                               discussion: "systemd's rookery-enroll-check.socket (server-setup.sh installs it) starts one `rookery enroll-check` per connection as a user of its own. Without this option, the server starts each check itself (as untrusted_user when it runs as root)."))
+    @Option(
+        help: ArgumentHelp(
+            "Hand enrollment checks to the checker listening on this Unix socket.",
+            discussion:
+                "systemd's rookery-enroll-check.socket (server-setup.sh installs it) starts one `rookery enroll-check` per connection as a user of its own. Without this option, the server starts each check itself (as untrusted_user when it runs as root)."
+        ))
     var enrollmentCheckSocket: String?
     @Option(help: "Check device signatures with native or gpgme, instead of the settings' verify_with.")
     var verifyWith: String?
@@ -42,7 +46,8 @@ struct ServerCommand: AsyncParsableCommand {
     private func warn(about listeners: [Listener], settings: ServerSettings, passwords: Bool, logger: Logger) {
         let plain = listeners.filter { $0.tls == nil }.map { String($0.port.number) }
         if passwords, !plain.isEmpty, !["127.0.0.1", "::1", "localhost"].contains(settings.listenHost) {
-            logger.warning("""
+            logger.warning(
+                """
                 endpoint_auth takes passwords, which HTTP Basic sends in clear on plain-HTTP port(s) \
                 \(plain.joined(separator: ", ")): give them tls (bin/configure_ports), or put a TLS-terminating proxy in front
                 """)
@@ -90,8 +95,9 @@ struct ServerCommand: AsyncParsableCommand {
     private func openContext(root: InstallRoot, settings: ServerSettings) throws -> ServerContext {
         // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
         // so helpers always speak the server's own version of the frames.
-        let context = try ServerContext(root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe",
-                                        enrollmentCheckSocket: enrollmentCheckSocket)
+        let context = try ServerContext(
+            root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe",
+            enrollmentCheckSocket: enrollmentCheckSocket)
         try context.authenticator.checkMandatoryEndpoints()
         // Checked now, so a server whose key devices would not accept stops here, saying why.
         _ = try context.signingKey()
@@ -100,22 +106,27 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// One application per port, all in this process; failures, unverified requests, enrollments
     /// and open connections are counted across them.
-    private func serve(_ listeners: [Listener], context: ServerContext, connections: ConnectionPolicy,
-                       logger: Logger) async throws {
+    private func serve(
+        _ listeners: [Listener], context: ServerContext, connections: ConnectionPolicy,
+        logger: Logger
+    ) async throws {
         let failures = FailureLimiter()
         let budgets = AddressBudgets(settings: context.settings)
         let host = context.settings.listenHost
         let apps = try listeners.enumerated().map { index, listener in
             let (port, portFile) = (listener.port, index == 0 ? self.portFile : nil)
             let scheme = listener.tls == nil ? "http" : "https"
-            return try buildApplication(context: context, logger: logger, port: port, tls: listener.tls,
-                                        failures: failures, connections: connections, budgets: budgets) { actual in
+            return try buildApplication(
+                context: context, logger: logger, port: port, tls: listener.tls,
+                failures: failures, connections: connections, budgets: budgets
+            ) { actual in
                 logger.notice("listening on \(scheme)://\(host):\(actual)\(port.deprecated ? " (deprecated)" : "")")
                 if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
             }
         }
-        let group = ServiceGroup(configuration: .init(
-            services: apps.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: apps.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

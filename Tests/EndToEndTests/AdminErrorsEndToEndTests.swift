@@ -11,8 +11,10 @@ import Testing
     @Test func failuresSayWhatWentWrongWithoutAUsageLine() throws {
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
-        for command in [["clients", "accept", "nosuch-host"], ["clients", "show", "nosuch-host"],
-                        ["configure-ports", "set", "9999", "--deprecated"]] {
+        for command in [
+            ["clients", "accept", "nosuch-host"], ["clients", "show", "nosuch-host"],
+            ["configure-ports", "set", "9999", "--deprecated"]
+        ] {
             let ran = try server.admin(command)
             #expect(ran.status == 4, "\(command): \(ran.stderr)")
             #expect(ran.stderr.hasPrefix("error: "), "\(command): \(ran.stderr)")
@@ -28,9 +30,10 @@ import Testing
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
         // An endpoint_auth in flow style, which save-password cannot edit safely.
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 8080\n"
-                          + "endpoint_auth: {download_release: {ip_ranges: [10.0.0.0/8], mandatory: true}}\n",
-                          to: "srv/server/settings.yml")
+        try sandbox.write(
+            "listen_host: 127.0.0.1\nlisten_port: 8080\n"
+                + "endpoint_auth: {download_release: {ip_ranges: [10.0.0.0/8], mandatory: true}}\n",
+            to: "srv/server/settings.yml")
         try sandbox.write(try String(contentsOfFile: Self.checkout + "/server/issues.yml", encoding: .utf8), to: "srv/server/issues.yml")
         let cases: [(code: Int32, command: [String], says: String)] = [
             // failed: a settings file the command cannot edit safely, left alone.
@@ -39,11 +42,12 @@ import Testing
             (5, ["configure-ports", "add", "8080"], "port 8080 is already configured"),
             (64, ["issues", "snooze", "--bogus"], "Unknown option '--bogus'"),
             (65, ["issues", "snooze"], "say which issues"),
-            (74, ["client-command", "--host", "h", "--name", "n", "--file", sandbox.path + "/missing"], "cannot read"),
+            (74, ["client-command", "--host", "h", "--name", "n", "--file", sandbox.path + "/missing"], "cannot read")
         ]
         for (code, command, says) in cases {
-            let ran = try runProcess("/bin/sh", ["-c", "echo pw | exec \"$0\" \"$@\"", binaryDirectory + "/rookery"] + command,
-                                     environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
+            let ran = try runProcess(
+                "/bin/sh", ["-c", "echo pw | exec \"$0\" \"$@\"", binaryDirectory + "/rookery"] + command,
+                environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
             #expect(ran.status == code, "\(command): \(ran.stderr)")
             #expect(ran.stderr.hasPrefix("error: ") && ran.stderr.contains(says), "\(command): \(ran.stderr)")
             #expect(ran.stderr.contains(Self.usageLine) == (code == 64), "\(command): \(ran.stderr)")
@@ -98,11 +102,15 @@ import Testing
             // A key given twice: the settings file itself.
             ("listen_host: 127.0.0.1\nlisten_port: 0\nlisten_port: 1\n", "line 2, column 1: this key is given again"),
             // A database path that is a directory: SQLite cannot open it.
-            ("listen_host: 127.0.0.1\nlisten_port: 0\ndatabase: var\n",
-             "settings.yml at line 3, column 1: database: cannot open \(root)/var as a SQLite database"),
+            (
+                "listen_host: 127.0.0.1\nlisten_port: 0\ndatabase: var\n",
+                "settings.yml at line 3, column 1: database: cannot open \(root)/var as a SQLite database"
+            ),
             // Checked once the file is read, and still said with its line.
-            ("listen_host: 127.0.0.1\nlisten_port: 0\nusers:\n  alice: nope\n",
-             "settings.yml at line 4, column 3: users.alice: not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password alice"),
+            (
+                "listen_host: 127.0.0.1\nlisten_port: 0\nusers:\n  alice: nope\n",
+                "settings.yml at line 4, column 3: users.alice: not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password alice"
+            )
         ]
         for (text, says) in settings {
             try sandbox.write(text, to: "srv/server/settings.yml")
@@ -124,7 +132,8 @@ import Testing
         try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\naudit:\n  webhook: ftp://hooks.example\n", to: "srv/server/settings.yml")
         let audit = try server.admin(["issues", "audit"])
         #expect(audit.status == 64, "\(audit.stderr)")
-        #expect(audit.stderr == "error: invalid settings in \(server.root)/server/settings.yml at line 4, column 3: "
+        #expect(
+            audit.stderr == "error: invalid settings in \(server.root)/server/settings.yml at line 4, column 3: "
                 + "audit.webhook must be an http:// or https:// URL\n", "\(audit.stderr)")
     }
 
@@ -135,9 +144,13 @@ import Testing
         try sandbox.write("#!/bin/sh\necho client\n", to: "client-bin", mode: 0o755)
         let publish = { (extra: String) in
             // Standard input from /dev/null: never a terminal, wherever the tests run.
-            try runProcess("/bin/sh", ["-c", "exec \"$0\" client-release --json --source \"$1\" --binary \"$2\" $3 < /dev/null",
-                                       binaryDirectory + "/rookery", Self.checkout, sandbox.path + "/client-bin", extra],
-                           environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
+            try runProcess(
+                "/bin/sh",
+                [
+                    "-c", "exec \"$0\" client-release --json --source \"$1\" --binary \"$2\" $3 < /dev/null",
+                    binaryDirectory + "/rookery", Self.checkout, sandbox.path + "/client-bin", extra
+                ],
+                environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
         }
         let refused = try publish("")
         #expect(refused.status == 64, "\(refused.stdout)\(refused.stderr)")

@@ -10,7 +10,8 @@ struct ProcessTree {
     /// The process `pid` and its descendants, as /proc shows them at this moment.
     static func usage(of pid: Int32) -> ProcessTree {
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var resident = 0, cpuTicks = 0
+        var resident = 0
+        var cpuTicks = 0
         for member in descendants(of: pid) + [pid] {
             guard let stat = statFields(member) else { continue }
             // Fields after the command: state is [0]; utime [11], stime [12], cutime [13],
@@ -33,7 +34,8 @@ struct ProcessTree {
             guard let child = Int32(entry), let stat = statFields(child), let parent = Int32(stat[1]) else { continue }
             parents[parent, default: []].append(child)
         }
-        var found: [Int32] = [], queue = [pid]
+        var found: [Int32] = []
+        var queue = [pid]
         while let next = queue.popLast() {
             let children = parents[next] ?? []
             found += children
@@ -45,7 +47,8 @@ struct ProcessTree {
     /// /proc/PID/stat after the command name (which may hold spaces), split on spaces.
     private static func statFields(_ pid: Int32) -> [String]? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ").map(String.init)
         return fields.count > 21 ? fields : nil
     }
@@ -78,16 +81,18 @@ struct NormalDevice {
 
     /// A submission of `plugins`, signed and not sent.
     func signedSubmission(plugins: [String: JSONValue] = [:]) throws -> SignedRequest {
-        try SignedRequest.make(endpoint: .submit,
-                               fields: ["submission_id": .string(UUID().uuidString), "plugins": .object(plugins)],
-                               host: client.name, fingerprint: fingerprint, signer: openPGP)
+        try SignedRequest.make(
+            endpoint: .submit,
+            fields: ["submission_id": .string(UUID().uuidString), "plugins": .object(plugins)],
+            host: client.name, fingerprint: fingerprint, signer: openPGP)
     }
 
     /// Signs and POSTs a submission of `plugins`; the server's whole answer.
     func submit(plugins: [String: JSONValue]) throws -> RawAnswer {
         let request = try signedSubmission(plugins: plugins)
-        return try postRaw(server.url, endpoint: "submit", body: request.body,
-                           signatureHeader: request.signatureHeaderValue, scratch: client.root)
+        return try postRaw(
+            server.url, endpoint: "submit", body: request.body,
+            signatureHeader: request.signatureHeaderValue, scratch: client.root)
     }
 }
 
@@ -99,24 +104,34 @@ struct RawAnswer {
 }
 
 /// POSTs `body` to `endpoint` with curl, as any peer could, and waits up to 60 s for the answer.
-func postRaw(_ serverURL: String, endpoint: String, body: Data, signatureHeader: String?,
-             scratch: String, headers: [String] = []) throws -> RawAnswer {
+func postRaw(
+    _ serverURL: String, endpoint: String, body: Data, signatureHeader: String?,
+    scratch: String, headers: [String] = []
+) throws -> RawAnswer {
     let name = UUID().uuidString.prefix(8)
-    let bodyFile = scratch + "/post-\(name).json", answerFile = scratch + "/answer-\(name).json"
+    let bodyFile = scratch + "/post-\(name).json"
+    let answerFile = scratch + "/answer-\(name).json"
     try body.write(to: URL(fileURLWithPath: bodyFile))
     defer {
         try? FileManager.default.removeItem(atPath: bodyFile)
         try? FileManager.default.removeItem(atPath: answerFile)
     }
     // curl's own clock (connect to last byte): the time to start curl is not the server's.
-    var arguments = ["-s", "-o", answerFile, "-w", "%{http_code} %{time_total}", "--max-time", "60",
-                     "-H", "Content-Type: application/json", "-H", "Expect:"]
+    var arguments = [
+        "-s", "-o", answerFile, "-w", "%{http_code} %{time_total}", "--max-time", "60",
+        "-H", "Content-Type: application/json", "-H", "Expect:"
+    ]
     if let signatureHeader { arguments += ["-H", "\(WireProtocol.signatureHeader): \(signatureHeader)"] }
     for header in headers { arguments += ["-H", header] }
-    let result = try runProcess("/usr/bin/curl", arguments + ["--data-binary", "@" + bodyFile,
-                                                               serverURL + "/rookery/v1/" + endpoint], environment: [:])
+    let result = try runProcess(
+        "/usr/bin/curl",
+        arguments + [
+            "--data-binary", "@" + bodyFile,
+            serverURL + "/rookery/v1/" + endpoint
+        ], environment: [:])
     let measured = result.stdout.split(separator: " ")
     let answer = (try? String(contentsOfFile: answerFile, encoding: .utf8)) ?? ""
-    return RawAnswer(status: measured.first.flatMap { Int($0) } ?? 0, body: answer,
-                     seconds: measured.last.flatMap { Double($0) } ?? .infinity)
+    return RawAnswer(
+        status: measured.first.flatMap { Int($0) } ?? 0, body: answer,
+        seconds: measured.last.flatMap { Double($0) } ?? .infinity)
 }

@@ -12,8 +12,9 @@ import Testing
         let sandbox = try Sandbox()
         // Started once to learn its port, then again with settings that name it.
         let server = try ServerProcess.started(in: sandbox)
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nrelease_download: true\nclient_server_url: \(server.url)\n",
-                          to: "srv/server/settings.yml")
+        try sandbox.write(
+            "listen_host: 127.0.0.1\nlisten_port: 0\nrelease_download: true\nclient_server_url: \(server.url)\n",
+            to: "srv/server/settings.yml")
         server.kill()
         try server.start()
         try sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "client-bin", mode: 0o755)
@@ -32,11 +33,13 @@ import Testing
         let unpacked = try sandbox.directory("unpacked")
         #expect(try runProcess("/bin/tar", ["-C", unpacked, "-xzf", sandbox.path + "/release.tar.gz"], environment: [:]).status == 0)
         let device = sandbox.path + "/dev"
-        let setup = try runProcess(unpacked + "/client/client-setup.sh",
-                                   ["--root", device, "--yes", "--no-cron", "--no-packages"],
-                                   environment: ProcessInfo.processInfo.environment)
+        let setup = try runProcess(
+            unpacked + "/client/client-setup.sh",
+            ["--root", device, "--yes", "--no-cron", "--no-packages"],
+            environment: ProcessInfo.processInfo.environment)
         #expect(setup.status == 0, "\(setup.stdout) \(setup.stderr)")
-        #expect(try String(contentsOfFile: device + "/client/server-key.asc", encoding: .utf8)
+        #expect(
+            try String(contentsOfFile: device + "/client/server-key.asc", encoding: .utf8)
                 == String(contentsOfFile: server.root + "/server/server-key.asc", encoding: .utf8))
 
         // The release's settings apply under the device's own: it knows its server and release.
@@ -60,7 +63,8 @@ import Testing
     }
 
     private func download(_ server: ServerProcess, to output: String) throws -> ProcessOutput {
-        try runProcess(checkout + "/bin/client_download", ["--server", server.url, "--output", output],
-                       environment: ["PATH": "/usr/bin:/bin"])
+        try runProcess(
+            checkout + "/bin/client_download", ["--server", server.url, "--output", output],
+            environment: ["PATH": "/usr/bin:/bin"])
     }
 }

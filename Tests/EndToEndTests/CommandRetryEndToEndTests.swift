@@ -6,8 +6,9 @@ import Testing
 @Suite struct CommandRetryEndToEndTests {
     @Test func failedRunsCountWhileTheQueueCannotBeWritten() throws {
         let sandbox = try Sandbox()
-        let client = try ClientRoot(sandbox: sandbox, name: "desk", serverURL: "http://127.0.0.1:9",
-                                    settings: "command_max_failures: 3\n")
+        let client = try ClientRoot(
+            sandbox: sandbox, name: "desk", serverURL: "http://127.0.0.1:9",
+            settings: "command_max_failures: 3\n")
         let runs = client.root + "/runs"
         try sandbox.write("#!/bin/sh\necho run >> \(runs)\nexit 1\n", to: "desk/client/commands/flaky", mode: 0o755)
         // The queue's directory cannot be made: every collection fails after its commands ran.

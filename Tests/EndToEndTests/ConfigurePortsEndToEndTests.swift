@@ -62,8 +62,9 @@ import Testing
         #expect(added.status == 0, "\(added.stderr)")
         let shown = try JSONValue.parse(Data(try ports("show", "--json").stdout.utf8))
         guard case .array(let rows)? = shown["ports"],
-              let row = rows.first(where: { $0["port"] == .integer(8443) }),
-              case .string(let expires)? = row["expires_at"], let expiry = RFC3339.date(from: expires) else {
+            let row = rows.first(where: { $0["port"] == .integer(8443) }),
+            case .string(let expires)? = row["expires_at"], let expiry = RFC3339.date(from: expires)
+        else {
             Issue.record("no expiry for port 8443: \(shown)")
             return
         }
@@ -85,7 +86,7 @@ import Testing
             (["client", "--url", "https://x.example", "--ca-from-port", "9999"], 4, "not configured"),
             (["set", "8080"], 64, "nothing to change"),
             (["add", "8443", "--valid-days", "30"], 64, "--valid-days goes with --tls-self-signed"),
-            (["add", "8443", "--tls-self-signed", "a.example", "--valid-days", "0"], 64, "1 to 3650 days"),
+            (["add", "8443", "--tls-self-signed", "a.example", "--valid-days", "0"], 64, "1 to 3650 days")
         ]
         for (arguments, status, message) in refusals {
             let ran = try runBinary("rookery", ["configure-ports"] + arguments, root: root)
@@ -98,7 +99,8 @@ import Testing
     @Test func aPinnedBundleCarriesOnlyCertificatesAndReleasesShipIt() throws {
         #expect(try ports("add", "8443", "--tls-self-signed", "127.0.0.1").status == 0)
         // A file holding a key beside its certificate: only the certificate may reach devices.
-        let mixed = try String(contentsOfFile: root + "/server/tls/port-8443.key", encoding: .utf8)
+        let mixed =
+            try String(contentsOfFile: root + "/server/tls/port-8443.key", encoding: .utf8)
             + String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8)
         try sandbox.write(mixed, to: "mixed.pem")
         let pinned = try ports("client", "--url", "https://127.0.0.1:8443", "--ca-file", sandbox.path + "/mixed.pem")
@@ -110,8 +112,9 @@ import Testing
         #expect(edited.contains("client_server_url: \"https://127.0.0.1:8443\""), "\(edited)")
 
         try sandbox.write("#!/bin/sh\nexit 0\n", to: "client-binary", mode: 0o755)
-        let release = try runBinary("rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
-                                    root: root)
+        let release = try runBinary(
+            "rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
+            root: root)
         #expect(release.status == 0 && release.stderr.isEmpty, "\(release.stderr)")
         #expect(release.stdout.contains("pin the CA in"), "\(release.stdout)")
         let listing = try runProcess("/bin/tar", ["-tzf", root + "/var/client_releases/release-1.tar.gz"], environment: [:])
@@ -131,19 +134,23 @@ import Testing
 
     @Test func aReleaseShipsOnlyTheCertificatesOfAHandWrittenCAFile() throws {
         #expect(try ports("add", "8443", "--tls-self-signed", "127.0.0.1").status == 0)
-        let mixed = try String(contentsOfFile: root + "/server/tls/port-8443.key", encoding: .utf8)
+        let mixed =
+            try String(contentsOfFile: root + "/server/tls/port-8443.key", encoding: .utf8)
             + String(contentsOfFile: root + "/server/tls/port-8443.pem", encoding: .utf8)
         try sandbox.write(Self.settings + "client_ca_file: \(sandbox.path)/mixed.pem\n", to: "srv/server/settings.yml")
         try sandbox.write(mixed, to: "mixed.pem")
         try sandbox.write("#!/bin/sh\nexit 0\n", to: "client-binary", mode: 0o755)
-        let release = try runBinary("rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
-                                    root: root)
+        let release = try runBinary(
+            "rookery", ["client-release", "--yes", "--source", root, "--binary", sandbox.path + "/client-binary"],
+            root: root)
         #expect(release.status == 0, "\(release.stderr)")
         // Without client_server_url, the release sends devices to listen_host's first port.
-        #expect(release.stderr.contains("warning: client_server_url is empty, so devices will be sent to http://127.0.0.1:8080"),
-                "\(release.stderr)")
-        let shipped = try runProcess("/bin/tar", ["-xzOf", root + "/var/client_releases/release-1.tar.gz", "client/server-ca.pem"],
-                                     environment: [:])
+        #expect(
+            release.stderr.contains("warning: client_server_url is empty, so devices will be sent to http://127.0.0.1:8080"),
+            "\(release.stderr)")
+        let shipped = try runProcess(
+            "/bin/tar", ["-xzOf", root + "/var/client_releases/release-1.tar.gz", "client/server-ca.pem"],
+            environment: [:])
         #expect(shipped.stdout.contains("BEGIN CERTIFICATE"), "\(shipped.stderr)")
         #expect(!shipped.stdout.contains("PRIVATE KEY"), "the key stays on the server")
     }

@@ -64,15 +64,17 @@ import Testing
         #expect(try Int(Self.sqlite(server, "SELECT count(*) FROM changes WHERE path = 'plugins.crash.id'")) == stored.count)
         #expect(try Self.sqlite(server, "PRAGMA integrity_check") == "ok")
         #expect(ledger.answeredStored.count >= 5 * Self.kills, "the load was too light: \(ledger.answeredStored.count) stored")
-        print("CrashEndToEndTests: \(Self.kills) kills after \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")) s;",
-              "\(ledger.sent.count) submissions, \(ledger.answeredStored.count) answered stored before their kill or at the end;",
-              "\(ledger.lostAnswers) sent without an answer, of which \(ledger.duplicatesOnRetry) were stored before the kill")
+        print(
+            "CrashEndToEndTests: \(Self.kills) kills after \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")) s;",
+            "\(ledger.sent.count) submissions, \(ledger.answeredStored.count) answered stored before their kill or at the end;",
+            "\(ledger.lostAnswers) sent without an answer, of which \(ledger.duplicatesOnRetry) were stored before the kill")
     }
 
     /// The submission ids the devices of this test stored, read from the file with sqlite3.
     static func storedIDs(_ server: ServerProcess) throws -> Set<String> {
-        Set(try sqlite(server, "SELECT submission_id FROM submissions WHERE submission_id LIKE 'crash%'")
-            .split(separator: "\n").map(String.init))
+        Set(
+            try sqlite(server, "SELECT submission_id FROM submissions WHERE submission_id LIKE 'crash%'")
+                .split(separator: "\n").map(String.init))
     }
 
     static func sqlite(_ server: ServerProcess, _ sql: String) throws -> String {
@@ -149,8 +151,17 @@ private final class CrashDevice: Sendable {
     /// Sends one submission and records its answer; false when the server did not answer (it
     /// was killed) or nothing was left to send.
     func sendOne(to server: ServerProcess, ledger: Ledger, retriesOnly: Bool = false) -> Bool {
-        guard let (id, retry) = ledger.next(for: name, counter: { counter.withLock { $0 += 1; return $0 } },
-                                            retriesOnly: retriesOnly) else { return false }
+        guard
+            let (id, retry) = ledger.next(
+                for: name,
+                counter: {
+                    counter.withLock {
+                        $0 += 1
+                        return $0
+                    }
+                },
+                retriesOnly: retriesOnly)
+        else { return false }
         let (status, body) = post(id, port: server.port)
         ledger.answered(id, device: name, retry: retry, status: status, body: body)
         return status != 0
@@ -164,13 +175,15 @@ private final class CrashDevice: Sendable {
                 fields: ["submission_id": .string(id), "plugins": .object(["crash": .object(["id": .string(id)])])],
                 host: name, fingerprint: fingerprint, signer: openPGP)
             let connection = try RawConnection(port: port)
-            let head = "POST /rookery/v1/submit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            let head =
+                "POST /rookery/v1/submit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(request.body.count)\r\n\(WireProtocol.signatureHeader): \(request.signatureHeaderValue)\r\n"
                 + "Connection: close\r\n\r\n"
             guard connection.send(head + String(decoding: request.body, as: UTF8.self)) else { return (0, "") }
             let answer = String(decoding: connection.readToEnd(seconds: 30), as: UTF8.self)
             guard let statusLine = answer.split(separator: "\r\n").first, statusLine.hasPrefix("HTTP/1.1 "),
-                  let status = Int(statusLine.dropFirst(9).prefix(3)), let split = answer.range(of: "\r\n\r\n") else {
+                let status = Int(statusLine.dropFirst(9).prefix(3)), let split = answer.range(of: "\r\n\r\n")
+            else {
                 return (0, "")
             }
             return (status, String(answer[split.upperBound...]))

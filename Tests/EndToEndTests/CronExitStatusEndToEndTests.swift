@@ -10,8 +10,9 @@ import Testing
 @Suite struct CronExitStatusEndToEndTests {
     @Test func cronKeepsTheQueueAndExitsZeroWhereSubmitByHandExitsThree() throws {
         let sandbox = try Sandbox()
-        let client = try ClientRoot(sandbox: sandbox, name: "c1",
-                                    serverURL: "http://127.0.0.1:\(try PortsEndToEndTests.freePort())")
+        let client = try ClientRoot(
+            sandbox: sandbox, name: "c1",
+            serverURL: "http://127.0.0.1:\(try PortsEndToEndTests.freePort())")
         // A first run: update, collection and delivery are all due.
         let cron = try client.run("cron")
         #expect(cron.status == 0, "\(cron.stderr)")

@@ -12,8 +12,9 @@ import Testing
         // Nothing listens on port 9: a run that tried to reach the server would fail.
         let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: "http://127.0.0.1:9")
         let now = Int(Date().timeIntervalSince1970)
-        try sandbox.write("{\"enrollment\":\"accepted\",\"last_collect\":\(now),\"last_submit\":\(now),\"last_update\":\(now)}",
-                          to: "c1/var/client/state.json")
+        try sandbox.write(
+            "{\"enrollment\":\"accepted\",\"last_collect\":\(now),\"last_submit\":\(now),\"last_update\":\(now)}",
+            to: "c1/var/client/state.json")
         let state = client.root + "/var/client"
 
         // The first idle run reads everything and records its window.
@@ -30,8 +31,9 @@ import Testing
 
         // Collection due from now on: the next run collects (submit is not due, so nothing is sent).
         let settings = try String(contentsOfFile: client.root + "/client/settings.yml", encoding: .utf8)
-        try sandbox.write(settings.replacingOccurrences(of: "collect_interval: 3600", with: "collect_interval: 0"),
-                          to: "c1/client/settings.yml")
+        try sandbox.write(
+            settings.replacingOccurrences(of: "collect_interval: 3600", with: "collect_interval: 0"),
+            to: "c1/client/settings.yml")
         let due = try client.run("cron")
         #expect(due.status == 0, "\(due.stderr)")
         #expect(client.queued().count == 1)

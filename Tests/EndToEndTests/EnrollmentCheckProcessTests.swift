@@ -12,8 +12,10 @@ import Testing
         let key = try openPGP.generateSigningKey(userID: "enrolling")
         let body = Data("{\"host\":\"enrolling\"}".utf8)
         var frame = Data()
-        for chunk in [Data(try openPGP.exportPublicKey(fingerprint: key).utf8), Data(key.utf8),
-                      try openPGP.sign(body, fingerprint: key), body] {
+        for chunk in [
+            Data(try openPGP.exportPublicKey(fingerprint: key).utf8), Data(key.utf8),
+            try openPGP.sign(body, fingerprint: key), body
+        ] {
             var length = UInt32(chunk.count).bigEndian
             frame += Data(bytes: &length, count: 4) + chunk
         }
@@ -43,7 +45,8 @@ import Testing
         let sandbox = try Sandbox()
         // nobody may pass through the sandbox, and write only in `open`.
         chmod(sandbox.path, 0o711)
-        let open = try sandbox.directory("open"), rootOnly = try sandbox.directory("root-only")
+        let open = try sandbox.directory("open")
+        let rootOnly = try sandbox.directory("root-only")
         chmod(open, 0o1777)
         chmod(rootOnly, 0o700)
         let frames = try Self.request(sandbox)
@@ -74,16 +77,18 @@ import Testing
         try openPGP.prepareHome()
         let key = try openPGP.generateSigningKey(userID: "slow")
         let body = Data("{}".utf8)
-        let bomb = try HostileInputAttackTests.compressedPacket(repeating: try openPGP.sign(body, fingerprint: key),
-                                                                 times: 4_000, scratch: sandbox.path)
+        let bomb = try HostileInputAttackTests.compressedPacket(
+            repeating: try openPGP.sign(body, fingerprint: key),
+            times: 4_000, scratch: sandbox.path)
         var frames = Data()
         for chunk in [Data(try openPGP.exportPublicKey(fingerprint: key).utf8), Data(key.utf8), bomb, body] {
             var length = UInt32(chunk.count).bigEndian
             frames += Data(bytes: &length, count: 4) + chunk
         }
         let started = Date()
-        let (status, answer) = try Self.check(["--user", "nobody", "--timeout", "1", "--home", home],
-                                              frames: frames, tmpdir: sandbox.path, sandbox: sandbox)
+        let (status, answer) = try Self.check(
+            ["--user", "nobody", "--timeout", "1", "--home", home],
+            frames: frames, tmpdir: sandbox.path, sandbox: sandbox)
         let took = Date().timeIntervalSince(started)
         #expect(status == SIGKILL && answer.isEmpty, "killed, no answer (status \(status))")
         #expect(took < 5, "killed after \(took) s")
@@ -174,8 +179,9 @@ import Testing
         let desk = try ClientRoot(sandbox: sandbox, name: "desk", serverURL: server.url)
         let refused = try desk.run("enroll")
         #expect(refused.status != 0)
-        #expect(refused.stderr.contains("internal_error") || refused.stdout.contains("internal_error"),
-                "\(refused.stdout) \(refused.stderr)")
+        #expect(
+            refused.stderr.contains("internal_error") || refused.stdout.contains("internal_error"),
+            "\(refused.stdout) \(refused.stderr)")
         #expect(try server.count("SELECT count(*) FROM devices WHERE hostname = 'desk'") == 0)
     }
 }

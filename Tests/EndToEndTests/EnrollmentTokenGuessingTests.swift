@@ -25,8 +25,10 @@ import Testing
             let fingerprint = fingerprints[index]
             return try SignedRequest.make(
                 endpoint: .enroll,
-                fields: ["public_key": .string(try openPGP.exportPublicKey(fingerprint: fingerprint)),
-                         "machine_id": .string("machine-\(index)"), "enrollment_token": .string(token)],
+                fields: [
+                    "public_key": .string(try openPGP.exportPublicKey(fingerprint: fingerprint)),
+                    "machine_id": .string("machine-\(index)"), "enrollment_token": .string(token)
+                ],
                 host: "guess-\(index)", fingerprint: fingerprint, signer: openPGP)
         }
     }
@@ -34,8 +36,9 @@ import Testing
     @Test func wrongTokensAreThrottledPerAddress() throws {
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nenrollment_tokens: [\"\(Self.token)\"]\n",
-                          to: "srv/server/settings.yml")
+        try sandbox.write(
+            "listen_host: 127.0.0.1\nlisten_port: 0\nenrollment_tokens: [\"\(Self.token)\"]\n",
+            to: "srv/server/settings.yml")
         try server.start()
         let keys = try Keys(12, sandbox: sandbox)
         let scratch = try sandbox.directory("curl")
@@ -60,13 +63,15 @@ import Testing
         let sandbox = try Sandbox()
         let root = sandbox.path + "/srv"
         let weak = "letmein-2026"
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nenrollment_tokens: [\"\(weak)\"]\n",
-                          to: "srv/server/settings.yml")
+        try sandbox.write(
+            "listen_host: 127.0.0.1\nlisten_port: 0\nenrollment_tokens: [\"\(weak)\"]\n",
+            to: "srv/server/settings.yml")
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
         // `timeout` ends a server that wrongly starts, so the test fails instead of hanging.
-        let server = try runProcess("/usr/bin/timeout", ["20", binaryDirectory + "/rookery", "server", "--port", "0"],
-                                    environment: environment)
+        let server = try runProcess(
+            "/usr/bin/timeout", ["20", binaryDirectory + "/rookery", "server", "--port", "0"],
+            environment: environment)
         let admin = try runBinary("rookery", ["clients", "list"], root: root)
         for ran in [server, admin] {
             #expect(ran.status == 64, "\(ran.stderr)")

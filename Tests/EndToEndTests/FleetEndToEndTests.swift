@@ -24,7 +24,10 @@ import Testing
         }
         let pending = try server.admin(["clients", "pending", "--json"])
         let pendingHosts = try JSONValue.parse(Data(pending.stdout.utf8))
-        guard case .array(let pendingDevices) = pendingHosts else { Issue.record("not a list"); return }
+        guard case .array(let pendingDevices) = pendingHosts else {
+            Issue.record("not a list")
+            return
+        }
         #expect(Set(pendingDevices.compactMap { $0["hostname"]?.stringValue }) == ["c1", "c2"])
 
         // c1 is accepted; accept prints the fingerprint it accepts.
@@ -149,7 +152,10 @@ import Testing
         #expect(ambiguous.status == 65)
         #expect(ambiguous.stderr.contains("ambiguous"))
         let listed = try JSONValue.parse(Data(try server.admin(["clients", "list", "--json"]).stdout.utf8))
-        guard case .array(let devices) = listed else { Issue.record("not a list"); return }
+        guard case .array(let devices) = listed else {
+            Issue.record("not a list")
+            return
+        }
         #expect(devices.count == 2)
         // The second key claiming a known hostname is flagged, not merged.
         #expect(devices.contains { ($0["flags"].map { "\($0)" } ?? "").contains("hostname c1 is also used") })
@@ -226,8 +232,9 @@ import Testing
     private func helpers(of server: ServerProcess) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
             guard Int(entry) != nil, let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  !stat.contains(") Z ") else { return false }
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                !stat.contains(") Z ")
+            else { return false }
             let arguments = String(decoding: cmdline, as: UTF8.self)
             return arguments.contains("verify-worker") && arguments.contains(server.root)
         }

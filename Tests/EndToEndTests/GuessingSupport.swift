@@ -26,8 +26,10 @@ struct LoopbackGuesser {
         }
         let file = scratch + "/curl-\(UUID().uuidString).conf"
         try Data(config.utf8).write(to: URL(fileURLWithPath: file))
-        return try RunningCurl(["--parallel", "--parallel-immediate", "--parallel-max", "\(max(count, 1))",
-                                "--interface", source, "-s", "--max-time", "60", "--config", file])
+        return try RunningCurl([
+            "--parallel", "--parallel-immediate", "--parallel-max", "\(max(count, 1))",
+            "--interface", source, "-s", "--max-time", "60", "--config", file
+        ])
     }
 
     /// Sends `count` downloads at once and waits for every answer.
@@ -43,7 +45,7 @@ struct LoopbackGuesser {
             "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}\\n", "--max-time", "30", "--interface", source,
             "-H", "Content-Type: application/json",
             "-H", "\(WireProtocol.signatureHeader): \(request.signatureHeaderValue)",
-            "--data-binary", "@" + body, "\(server.url)/rookery/v1/\(request.endpoint.rawValue)",
+            "--data-binary", "@" + body, "\(server.url)/rookery/v1/\(request.endpoint.rawValue)"
         ]).finish()
         guard let answer = answers.first else { throw SettingsError("curl gave no answer") }
         return answer
@@ -71,8 +73,9 @@ final class RunningCurl {
         process.waitUntilExit()
         return text.split(separator: "\n").map { line in
             let fields = line.split(separator: " ")
-            return LoopbackGuesser.Answer(status: Int(fields.first ?? "") ?? 0,
-                                          seconds: Double(fields.dropFirst().first ?? "") ?? .infinity)
+            return LoopbackGuesser.Answer(
+                status: Int(fields.first ?? "") ?? 0,
+                seconds: Double(fields.dropFirst().first ?? "") ?? .infinity)
         }
     }
 }

@@ -30,7 +30,8 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = environment
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -46,8 +47,9 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     readingStderr.wait()
     process.waitUntilExit()
-    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                         stderr: String(decoding: stderrData.current, as: UTF8.self))
+    return ProcessOutput(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderrData.current, as: UTF8.self))
 }
 
 /// The real `rookery server`, started in the background on an ephemeral port of 127.0.0.1.
@@ -93,14 +95,19 @@ final class ServerProcess: Sendable {
 
     /// Starts the server; on a restart it asks for the port it had before.
     func start() throws {
-        let arguments = ["--log-level", "warning"]
+        let arguments =
+            ["--log-level", "warning"]
             + (onSettingsPorts ? [] : ["--port", "\(port)"])
             // Before extraArguments, so that a test's own --verify-with wins.
             + (ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].map { ["--verify-with", $0] } ?? [])
             + extraArguments
-        let started = try ServerLauncher.start(binary: binaryDirectory + "/rookery", root: root, arguments: arguments,
-                                               standardError: try appendingLog())
-        state.withLock { $0.process = started.process; $0.port = started.port }
+        let started = try ServerLauncher.start(
+            binary: binaryDirectory + "/rookery", root: root, arguments: arguments,
+            standardError: try appendingLog())
+        state.withLock {
+            $0.process = started.process
+            $0.port = started.port
+        }
     }
 
     /// Where the server's log (its standard error) goes, across restarts.
@@ -184,7 +191,8 @@ struct ClientRoot {
     init(sandbox: Sandbox, name: String, serverURL: String, settings: String = "") throws {
         root = sandbox.path + "/" + name
         self.name = name
-        try sandbox.write("""
+        try sandbox.write(
+            """
             server_url: \(serverURL)
             hostname: \(name)
             collect_interval: 3600
@@ -195,8 +203,9 @@ struct ClientRoot {
 
             """ + settings, to: name + "/client/settings.yml")
         try sandbox.write("machine-\(name)\n", to: name + "/system/etc/machine-id")
-        try sandbox.write("ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
-                          to: name + "/system/etc/os-release")
+        try sandbox.write(
+            "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+            to: name + "/system/etc/os-release")
         try sandbox.write(Self.counterPlugin, to: name + "/client/plugins/counter.sh", mode: 0o755)
     }
 

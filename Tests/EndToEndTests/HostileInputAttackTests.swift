@@ -26,8 +26,10 @@ import Testing
     /// Runs `attack` over and over on `parallel` threads at once, for `seconds`, while the normal
     /// device submits; returns what the device saw. The server's growth in memory and CPU over
     /// the attack is checked too.
-    static func underAttack(_ server: ServerProcess, device: NormalDevice, parallel: Int, cpuBound: Double,
-                            seconds: Double = 3, _ attack: @escaping @Sendable (Int) throws -> Void) throws -> [Double] {
+    static func underAttack(
+        _ server: ServerProcess, device: NormalDevice, parallel: Int, cpuBound: Double,
+        seconds: Double = 3, _ attack: @escaping @Sendable (Int) throws -> Void
+    ) throws -> [Double] {
         let before = ProcessTree.usage(of: server.pid)
         let peak = Locked(before.residentBytes)
         let failures = Locked([String]())
@@ -55,13 +57,16 @@ import Testing
         #expect(probesDuringTheAttack > 0, "the attack ended before the device was answered once")
         let after = ProcessTree.usage(of: server.pid)
         #expect(failures.current.isEmpty, "\(failures.current)")
-        #expect(peak.current - before.residentBytes < memoryBound,
-                "memory grew from \(before.residentBytes >> 20) MiB to \(peak.current >> 20) MiB")
-        #expect(after.cpuSeconds - before.cpuSeconds < cpuBound,
-                "the attack cost the server \(after.cpuSeconds - before.cpuSeconds) s of CPU")
+        #expect(
+            peak.current - before.residentBytes < memoryBound,
+            "memory grew from \(before.residentBytes >> 20) MiB to \(peak.current >> 20) MiB")
+        #expect(
+            after.cpuSeconds - before.cpuSeconds < cpuBound,
+            "the attack cost the server \(after.cpuSeconds - before.cpuSeconds) s of CPU")
         #expect(probes.allSatisfy { $0 < 1 }, "the normal device waited \(probes.max() ?? 0) s")
-        print("HostileInputAttackTests: memory +\((peak.current - before.residentBytes) >> 20) MiB (from \(before.residentBytes >> 20)),",
-              "CPU \(after.cpuSeconds - before.cpuSeconds) s, device answered in at most \(probes.max() ?? 0) s over \(probes.count) probes")
+        print(
+            "HostileInputAttackTests: memory +\((peak.current - before.residentBytes) >> 20) MiB (from \(before.residentBytes >> 20)),",
+            "CPU \(after.cpuSeconds - before.cpuSeconds) s, device answered in at most \(probes.max() ?? 0) s over \(probes.count) probes")
         return probes
     }
 
@@ -78,8 +83,11 @@ import Testing
         try attacker.prepareHome()
         let key = try attacker.generateSigningKey(userID: "attacker")
         let request = try SignedRequest.make(
-            endpoint: .enroll, fields: ["public_key": .string(try attacker.exportPublicKey(fingerprint: key)),
-                                        "machine_id": .string("attacker")],
+            endpoint: .enroll,
+            fields: [
+                "public_key": .string(try attacker.exportPublicKey(fingerprint: key)),
+                "machine_id": .string("attacker")
+            ],
             host: "attacker", fingerprint: key, signer: attacker)
         let bomb = try Self.compressedPacket(repeating: request.signature, times: copies, scratch: sandbox.path)
         #expect(bomb.count < 12 * 1024)
@@ -88,8 +96,9 @@ import Testing
         // Each refusal within 2 s; 3 s of them from 4 senders cost the server under 3 s of CPU.
         _ = try Self.underAttack(server, device: device, parallel: 4, cpuBound: 3) { _ in
             do {
-                let answer = try postRaw(server.url, endpoint: "enroll", body: request.body,
-                                         signatureHeader: header, scratch: sandbox.path)
+                let answer = try postRaw(
+                    server.url, endpoint: "enroll", body: request.body,
+                    signatureHeader: header, scratch: sandbox.path)
                 try Self.require(answer.status == 401 && answer.body.contains("bad_signature"), "\(answer.status) \(answer.body)")
                 try Self.require(answer.body.contains(refusal), "refused by the check named: \(answer.body)")
                 try Self.require(answer.seconds < 2, "refused after \(answer.seconds) s")
@@ -113,11 +122,13 @@ import Testing
 
         _ = try Self.underAttack(server, device: device, parallel: 4, cpuBound: 6) { _ in
             do {
-                let answer = try postRaw(server.url, endpoint: "submit", body: bomb, signatureHeader: "AAAA",
-                                         scratch: sandbox.path)
+                let answer = try postRaw(
+                    server.url, endpoint: "submit", body: bomb, signatureHeader: "AAAA",
+                    scratch: sandbox.path)
                 try Self.require(answer.status == 400 && answer.body.contains("more than 200000 values"), "\(answer.status) \(answer.body)")
-                let enroll = try postRaw(server.url, endpoint: "enroll", body: bomb, signatureHeader: "AAAA",
-                                         scratch: sandbox.path)
+                let enroll = try postRaw(
+                    server.url, endpoint: "enroll", body: bomb, signatureHeader: "AAAA",
+                    scratch: sandbox.path)
                 try Self.require(enroll.status == 413, "\(enroll.status) \(enroll.body)")
             }
         }
@@ -158,14 +169,16 @@ import Testing
         let server = try Self.server(sandbox)
         let device = try NormalDevice(server: server, sandbox: sandbox)
         let openPGP = OpenPGP(homeDirectory: device.client.root + "/var/client/gnupg")
-        let old = try SignedRequest.make(endpoint: .submit, fields: ["submission_id": .string("old"), "plugins": .object([:])],
-                                         host: device.client.name, fingerprint: device.fingerprint, signer: openPGP,
-                                         now: Date().addingTimeInterval(-3600))
+        let old = try SignedRequest.make(
+            endpoint: .submit, fields: ["submission_id": .string("old"), "plugins": .object([:])],
+            host: device.client.name, fingerprint: device.fingerprint, signer: openPGP,
+            now: Date().addingTimeInterval(-3600))
         // Its signature is made unverifiable: a stale time must be what refuses it, not gpg.
         var signature = Array(old.signature)
         signature[signature.count - 1] ^= 0xFF
-        let answer = try postRaw(server.url, endpoint: "submit", body: old.body,
-                                 signatureHeader: Data(signature).base64EncodedString(), scratch: sandbox.path)
+        let answer = try postRaw(
+            server.url, endpoint: "submit", body: old.body,
+            signatureHeader: Data(signature).base64EncodedString(), scratch: sandbox.path)
         #expect(answer.status == 401 && answer.body.contains("stale_time"), "\(answer.status) \(answer.body)")
     }
 

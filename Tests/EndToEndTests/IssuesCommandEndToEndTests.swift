@@ -11,11 +11,14 @@ import Testing
     @Test func everyCommandHasHelp() throws {
         let sandbox = try Sandbox()
         let root = try installRoot(sandbox)
-        let commands: [[String]] = [["issues"]]
+        let commands: [[String]] =
+            [["issues"]]
             + ["audit", "snooze", "unsnooze", "suspend", "unsuspend", "open", "close", "list", "history", "check"]
             .map { ["issues", $0] }
-            + [["client-parameters"], ["client-parameters", "ls"], ["client-parameters", "set"],
-               ["client-parameters", "unset"]]
+            + [
+                ["client-parameters"], ["client-parameters", "ls"], ["client-parameters", "set"],
+                ["client-parameters", "unset"]
+            ]
         for command in commands {
             let help = try runBinary("rookery", command + ["--help"], root: root.root)
             #expect(help.status == 0, "\(command): \(help.stderr)")
@@ -41,15 +44,17 @@ import Testing
 
     @Test func aBrokenChecksFileIsAUsageErrorNamingItsLine() throws {
         let sandbox = try Sandbox()
-        let root = try installRoot(sandbox, checks: """
-            checks:
-              - name: sshd-passwords
-                description: sshd accepts passwords
-                condition:
-                  path: plugins.sshd.password_authentication
-                  equals: true
-                grace_period: 1d
-            """)
+        let root = try installRoot(
+            sandbox,
+            checks: """
+                checks:
+                  - name: sshd-passwords
+                    description: sshd accepts passwords
+                    condition:
+                      path: plugins.sshd.password_authentication
+                      equals: true
+                    grace_period: 1d
+                """)
         for command in [["issues", "audit"], ["issues", "audit", "--cron"], ["issues", "list"]] {
             let ran = try root.admin(command)
             #expect(ran.status == 64, "\(command): \(ran.stdout) \(ran.stderr)")
@@ -62,10 +67,12 @@ import Testing
     @Test func unknownHostsAndSelectorsAreRefused() throws {
         let sandbox = try Sandbox()
         let root = try installRoot(sandbox)
-        for command in [["issues", "close", "nosuch-host", "not-reporting"], ["issues", "open", "nosuch-host", "not-reporting"],
-                        ["issues", "suspend", "nosuch-host"], ["issues", "history", "nosuch-host"],
-                        ["client-parameters", "ls", "nosuch-host"],
-                        ["client-parameters", "set", "nosuch-host", "user_email", "a@example.com"]] {
+        for command in [
+            ["issues", "close", "nosuch-host", "not-reporting"], ["issues", "open", "nosuch-host", "not-reporting"],
+            ["issues", "suspend", "nosuch-host"], ["issues", "history", "nosuch-host"],
+            ["client-parameters", "ls", "nosuch-host"],
+            ["client-parameters", "set", "nosuch-host", "user_email", "a@example.com"]
+        ] {
             let ran = try root.admin(command)
             #expect(ran.status == 4, "\(command): \(ran.stderr)")
             #expect(ran.stderr.contains("nosuch-host"), "\(command): \(ran.stderr)")
@@ -103,7 +110,8 @@ import Testing
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
         // The counter plugin every test client carries reports n >= 1: a check that always fails.
-        try sandbox.write("""
+        try sandbox.write(
+            """
             checks:
               - name: counter-seen
                 description: The counter plugin reported
@@ -132,7 +140,10 @@ import Testing
             return
         }
         #expect(devices[0]["hostname"] == .string("c1"))
-        guard case .array(let issues)? = devices[0]["issues"] else { Issue.record("no issues: \(audit.stdout)"); return }
+        guard case .array(let issues)? = devices[0]["issues"] else {
+            Issue.record("no issues: \(audit.stdout)")
+            return
+        }
         #expect(issues.map { $0["name"] } == [.string("counter-seen")])
         #expect(issues.first?["status"] == .string("due"))
         #expect(issues.first?["remediation"] == .string("Remove the counter plugin."))

@@ -18,8 +18,12 @@ import Testing
         try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nrelease_download: true\n", to: "srv/server/settings.yml")
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = server.root
-        let saved = try runProcess("/bin/sh", ["-c", "printf '%s\\n' \"$0\" | \"$1\" save-password --stdin alice",
-                                               password, binaryDirectory + "/rookery"], environment: environment)
+        let saved = try runProcess(
+            "/bin/sh",
+            [
+                "-c", "printf '%s\\n' \"$0\" | \"$1\" save-password --stdin alice",
+                password, binaryDirectory + "/rookery"
+            ], environment: environment)
         guard saved.status == 0 else { throw SettingsError("save-password failed: \(saved.stderr)") }
         let settings = server.root + "/server/settings.yml"
         let text = try String(contentsOfFile: settings, encoding: .utf8)
@@ -66,8 +70,9 @@ import Testing
         let bound = 1.5 * (Double(Self.limit) * checkCost + submissionCost) + 1.0
         let spent = after.cpuSeconds - before.cpuSeconds
         #expect(spent <= bound, "CPU \(spent) s for the burst; one check costs \(checkCost) s, bound \(bound) s")
-        #expect(after.residentBytes - before.residentBytes < 64 << 20,
-                "RSS grew from \(before.residentBytes >> 20) to \(after.residentBytes >> 20) MiB")
+        #expect(
+            after.residentBytes - before.residentBytes < 64 << 20,
+            "RSS grew from \(before.residentBytes >> 20) to \(after.residentBytes >> 20) MiB")
         #expect(duringBurst, "the submission went out while the burst was still being answered")
         #expect(submission.status == 200 && submission.seconds < 1, "submission: \(submission)")
 
@@ -76,8 +81,9 @@ import Testing
         #expect(try attacker.downloads(1, user: "alice", password: Self.password).map(\.status) == [429])
         let elsewhere = LoopbackGuesser(server: server, source: "127.0.0.3", scratch: scratch)
         #expect(try elsewhere.downloads(1, user: "alice", password: Self.password).map(\.status) == [404])
-        print("password burst: one check \(checkCost) s CPU, burst \(spent) s CPU (bound \(bound) s), "
-              + "slowest 429 \(throttled.map(\.seconds).max() ?? 0) s, submission \(submission.seconds) s, "
-              + "RSS \(before.residentBytes >> 20) -> \(after.residentBytes >> 20) MiB")
+        print(
+            "password burst: one check \(checkCost) s CPU, burst \(spent) s CPU (bound \(bound) s), "
+                + "slowest 429 \(throttled.map(\.seconds).max() ?? 0) s, submission \(submission.seconds) s, "
+                + "RSS \(before.residentBytes >> 20) -> \(after.residentBytes >> 20) MiB")
     }
 }

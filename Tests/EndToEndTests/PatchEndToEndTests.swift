@@ -7,12 +7,16 @@ import Testing
     @Test func aPatchReachesOnlyItsTargetsAndIsAcknowledged() throws {
         let fleet = try ReleaseFleet(devices: ["p1", "p2"])
         try fleet.sandbox.write("#!/bin/sh\necho '{\"extra\": true}'\n", to: "extra.sh")
-        let queued = try fleet.server.admin(["patch-hosts", "add", "--host", "p1", "--mode", "755",
-                                             "client/plugins/extra.sh", fleet.sandbox.path + "/extra.sh"])
+        let queued = try fleet.server.admin([
+            "patch-hosts", "add", "--host", "p1", "--mode", "755",
+            "client/plugins/extra.sh", fleet.sandbox.path + "/extra.sh"
+        ])
         #expect(queued.status == 0, "\(queued.stderr)")
         // A second pending patch of the same file on the same device is refused.
-        let twice = try fleet.server.admin(["patch-hosts", "add", "--host", "p1", "client/plugins/extra.sh",
-                                            fleet.sandbox.path + "/extra.sh"])
+        let twice = try fleet.server.admin([
+            "patch-hosts", "add", "--host", "p1", "client/plugins/extra.sh",
+            fleet.sandbox.path + "/extra.sh"
+        ])
         #expect(twice.status == 5)
         #expect(twice.stderr.contains("already has a pending patch"))
 
@@ -29,7 +33,10 @@ import Testing
 
         // Listing shows what happened; a removal takes it away again.
         let listed = try JSONValue.parse(Data(try fleet.server.admin(["patch-hosts", "list", "--all", "--json"]).stdout.utf8))
-        guard case .array(let patches) = listed else { Issue.record("list --json is not a list"); return }
+        guard case .array(let patches) = listed else {
+            Issue.record("list --json is not a list")
+            return
+        }
         #expect(patches.map { $0["state"] } == [.string("applied")])
         // Without --all, a finished patch is not "no patches"; with it, the columns line up.
         let pendingOnly = try fleet.server.admin(["patch-hosts", "list"])
@@ -60,7 +67,9 @@ import Testing
         // Should one reach the database anyway, the device refuses it and says so.
         let key = try #require(try JSONValue.parse(Data(try fleet.server.admin(["clients", "show", "u1", "--json"]).stdout.utf8))["fingerprint"]?.stringValue)
         for target in ["client/../../escape", "/tmp/rookery-escape-\(getpid())"] {
-            try sqlite(fleet, """
+            try sqlite(
+                fleet,
+                """
                 INSERT INTO patches (fingerprint, target, action, mode, content, state, created_at)
                 VALUES ('\(key)', '\(target)', 'write', 420, X'78', 'pending', '2026-01-01 00:00:00.000')
                 """)
@@ -76,8 +85,11 @@ import Testing
     @Test func aCommandsOutputArrivesAndFailuresAreBounded() throws {
         let fleet = try ReleaseFleet(devices: ["m1"], settings: "command_max_failures: 2\n")
         let device = fleet["m1"]
-        #expect(try fleet.server.admin(["client-command", "--host", "m1", "--name", "greet",
-                                        "--command", "echo hello; echo oops >&2"]).status == 0)
+        #expect(
+            try fleet.server.admin([
+                "client-command", "--host", "m1", "--name", "greet",
+                "--command", "echo hello; echo oops >&2"
+            ]).status == 0)
         #expect(try fleet.server.admin(["client-command", "--host", "m1", "--name", "broken", "--command", "exit 3"]).status == 0)
         try updateCollectSubmit(device)
 
@@ -128,7 +140,8 @@ import Testing
         let fleet = try ReleaseFleet(devices: ["w1"])
         let device = fleet["w1"]
         let system = device.root + "/system"
-        try fleet.sandbox.write("""
+        try fleet.sandbox.write(
+            """
             root:x:0:0:root:/root:/bin/bash
             daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
             alice:x:1000:1000:Alice:/home/alice:/bin/bash

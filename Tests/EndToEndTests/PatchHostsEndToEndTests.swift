@@ -11,8 +11,10 @@ import Testing
         _ = try server.acceptedClient(sandbox: sandbox, name: "c1", collections: 0)
         try sandbox.write("#!/bin/sh\necho '{}'\n", to: "extra.sh")
 
-        let added = try server.admin(["patch-hosts", "add", "--host", "c1", "--mode", "755", "--json",
-                                      "client/plugins/extra.sh", sandbox.path + "/extra.sh"])
+        let added = try server.admin([
+            "patch-hosts", "add", "--host", "c1", "--mode", "755", "--json",
+            "client/plugins/extra.sh", sandbox.path + "/extra.sh"
+        ])
         #expect(added.status == 0, "\(added.stderr)")
         guard case .array(let queued) = try JSONValue.parse(Data(added.stdout.utf8)), queued.count == 1 else {
             Issue.record("add --json is not a list of one: \(added.stdout)")
@@ -25,13 +27,18 @@ import Testing
         #expect(removed.stdout.hasPrefix("queued remove client/plugins/old.sh on c1 (patch "), "\(removed.stdout)")
 
         let listed = try JSONValue.parse(Data(try server.admin(["patch-hosts", "list", "--host", "c1", "--json"]).stdout.utf8))
-        guard case .array(let pending) = listed else { Issue.record("list --json is not a list"); return }
-        #expect(pending.map { $0["target"] } == [.string("client/plugins/extra.sh"), .string("client/plugins/old.sh")]
+        guard case .array(let pending) = listed else {
+            Issue.record("list --json is not a list")
+            return
+        }
+        #expect(
+            pending.map { $0["target"] } == [.string("client/plugins/extra.sh"), .string("client/plugins/old.sh")]
                 || pending.map { $0["target"] } == [.string("client/plugins/old.sh"), .string("client/plugins/extra.sh")])
 
         let cancelled = try server.admin(["patch-hosts", "cancel", "--host", "c1", "client/plugins/extra.sh"])
-        #expect(cancelled.status == 0 && cancelled.stdout == "cancelled client/plugins/extra.sh on c1\n",
-                "\(cancelled.stdout)\(cancelled.stderr)")
+        #expect(
+            cancelled.status == 0 && cancelled.stdout == "cancelled client/plugins/extra.sh on c1\n",
+            "\(cancelled.stdout)\(cancelled.stderr)")
         let again = try server.admin(["patch-hosts", "cancel", "--host", "c1", "client/plugins/extra.sh"])
         #expect(again.status == 4 && again.stderr.contains("no pending patch for client/plugins/extra.sh"), "\(again.stderr)")
         #expect(try server.count("SELECT count(*) FROM patches WHERE state = 'pending'") == 1)
@@ -67,7 +74,8 @@ import Testing
 
     /// `rookery ARGUMENTS` with standard input from /dev/null: never a terminal, wherever the tests run.
     private func withoutTerminal(_ server: ServerProcess, _ arguments: [String]) throws -> ProcessOutput {
-        try runProcess("/bin/sh", ["-c", "exec \"$0\" \"$@\" < /dev/null", binaryDirectory + "/rookery"] + arguments,
-                       environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
+        try runProcess(
+            "/bin/sh", ["-c", "exec \"$0\" \"$@\" < /dev/null", binaryDirectory + "/rookery"] + arguments,
+            environment: ProcessInfo.processInfo.environment.merging(["ROOKERY_HOME": server.root]) { $1 })
     }
 }

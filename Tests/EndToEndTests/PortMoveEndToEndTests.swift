@@ -25,8 +25,10 @@ import Testing
         // install.md: client-setup.sh --server-url, from a checkout, and the server's key copied in.
         // `legacy` is set up as client-setup.sh did before: the URL in the owner's settings.yml.
         let oldURL = "http://127.0.0.1:\(old)"
-        let devices = [try Self.setUpDevice("fresh", serverURL: oldURL, server: server, sandbox: sandbox),
-                       try Self.setUpDevice("legacy", serverURL: oldURL, server: server, sandbox: sandbox)]
+        let devices = [
+            try Self.setUpDevice("fresh", serverURL: oldURL, server: server, sandbox: sandbox),
+            try Self.setUpDevice("legacy", serverURL: oldURL, server: server, sandbox: sandbox)
+        ]
         try Self.moveURLIntoOwnersSettings(devices[1], url: oldURL)
         for device in devices {
             #expect(try device.run("enroll").status == 0)
@@ -111,17 +113,22 @@ import Testing
         let root = sandbox.path + "/" + name
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "ROOKERY_HOME")
-        let setup = try runProcess("/bin/bash", [SetupScriptTests.repository + "/client/client-setup.sh",
-                                                 "--root", root, "--yes", "--no-packages", "--no-cron",
-                                                 "--server-url", serverURL, "--binary", binaryDirectory + "/rookery-client"],
-                                   environment: environment)
+        let setup = try runProcess(
+            "/bin/bash",
+            [
+                SetupScriptTests.repository + "/client/client-setup.sh",
+                "--root", root, "--yes", "--no-packages", "--no-cron",
+                "--server-url", serverURL, "--binary", binaryDirectory + "/rookery-client"
+            ],
+            environment: environment)
         guard setup.status == 0 else { throw SettingsError("client-setup.sh for \(name): \(setup.stderr)") }
         let settings = try String(contentsOfFile: root + "/client/settings.yml", encoding: .utf8)
         try sandbox.write(settings + "hostname: \(name)\nsystem_root: \(root)/system\n", to: name + "/client/settings.yml")
         try sandbox.write("machine-\(name)\n", to: name + "/system/etc/machine-id")
         try sandbox.write("ID=debian\nVERSION_ID=\"12\"\n", to: name + "/system/etc/os-release")
-        try sandbox.write(try String(contentsOfFile: server.root + "/server/server-key.asc", encoding: .utf8),
-                          to: name + "/client/server-key.asc")
+        try sandbox.write(
+            try String(contentsOfFile: server.root + "/server/server-key.asc", encoding: .utf8),
+            to: name + "/client/server-key.asc")
         return ClientRoot(setUpIn: root, name: name)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,8 @@ import Glibc
         let sandbox = try Sandbox()
         let (current, old) = (try Self.freePort(), try Self.freePort())
         let root = sandbox.path + "/srv"
-        try sandbox.write("""
+        try sandbox.write(
+            """
             listen_host: 127.0.0.1
             port:
               \(current): {}
@@ -20,14 +22,18 @@ import Glibc
                 deprecated: true
 
             """, to: "srv/server/settings.yml")
-        try sandbox.write("""
+        try sandbox.write(
+            """
             checks:
               - name: deprecated-port
                 description: The device uses a port that is being retired
                 computed: deprecated-port
             """, to: "srv/server/issues.yml")
         let server = try Self.startServer(root: root, ports: [current, old])
-        defer { server.terminate(); server.waitUntilExit() }
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
 
         var laptop = try ClientRoot(sandbox: sandbox, name: "laptop", serverURL: "http://127.0.0.1:\(old)")
         #expect(try laptop.run("enroll").status == 0)
@@ -68,8 +74,10 @@ import Glibc
     /// `rookery server` on its settings' ports, once every one of them accepts connections (its
     /// port file names the first alone).
     static func startServer(root: String, ports: [Int]) throws -> Process {
-        let process = try ServerLauncher.start(binary: binaryDirectory + "/rookery", root: root,
-                                               arguments: ["--log-level", "warning"], standardError: .nullDevice).process
+        let process = try ServerLauncher.start(
+            binary: binaryDirectory + "/rookery", root: root,
+            arguments: ["--log-level", "warning"], standardError: .nullDevice
+        ).process
         let deadline = Date().addingTimeInterval(ServerLauncher.startTimeout)
         while !ports.allSatisfy(accepts) {
             guard Date() < deadline, process.isRunning else {

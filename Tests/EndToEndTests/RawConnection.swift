@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,13 +22,21 @@ final class RawConnection: Sendable {
         }
         do {
             var local = try Self.address(source, port: 0)
-            guard withUnsafePointer(to: &local, {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }) == 0 else { throw Self.failure("bind \(source)") }
+            guard
+                withUnsafePointer(
+                    to: &local,
+                    {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }) == 0
+            else { throw Self.failure("bind \(source)") }
             var remote = try Self.address("127.0.0.1", port: port)
-            guard withUnsafePointer(to: &remote, {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }) == 0 else { throw Self.failure("connect") }
+            guard
+                withUnsafePointer(
+                    to: &remote,
+                    {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }) == 0
+            else { throw Self.failure("connect") }
         } catch {
             close(fd)
             throw error
@@ -85,7 +94,10 @@ final class RawConnection: Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let got = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if got > 0 { received.append(contentsOf: buffer[0..<got]); continue }
+            if got > 0 {
+                received.append(contentsOf: buffer[0..<got])
+                continue
+            }
             if got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { break }
             usleep(5_000)
         }
@@ -130,14 +142,16 @@ enum ServerSockets {
         // Read to the end: /proc files claim to be empty, and a reader that trusts their size stops early.
         let table = FileHandle(forReadingAtPath: "/proc/net/tcp")?.readDataToEndOfFile() ?? Data()
         let rows = String(decoding: table, as: UTF8.self).split(separator: "\n").dropFirst()
-        return Set(rows.compactMap { row -> String? in
-            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
-            let fields = row.split(separator: " ")
-            guard fields.count > 9, held.contains(String(fields[9])), fields[3] != "0A" else { return nil }
-            let local = fields[1].split(separator: ":"), remote = fields[2].split(separator: ":")
-            guard local.count == 2, Int(local[1], radix: 16) == port else { return nil }
-            return peer == nil || dottedQuad(String(remote[0])) == peer ? String(fields[9]) : nil
-        })
+        return Set(
+            rows.compactMap { row -> String? in
+                // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
+                let fields = row.split(separator: " ")
+                guard fields.count > 9, held.contains(String(fields[9])), fields[3] != "0A" else { return nil }
+                let local = fields[1].split(separator: ":")
+                let remote = fields[2].split(separator: ":")
+                guard local.count == 2, Int(local[1], radix: 16) == port else { return nil }
+                return peer == nil || dottedQuad(String(remote[0])) == peer ? String(fields[9]) : nil
+            })
     }
 
     /// Whether the process `pid` has the file `path` open.
@@ -146,9 +160,10 @@ enum ServerSockets {
     }
 
     private static func socketInodes(of pid: Int32) -> Set<String> {
-        Set(descriptorTargets(of: pid).compactMap { target in
-            target.hasPrefix("socket:[") ? String(target.dropFirst(8).dropLast()) : nil
-        })
+        Set(
+            descriptorTargets(of: pid).compactMap { target in
+                target.hasPrefix("socket:[") ? String(target.dropFirst(8).dropLast()) : nil
+            })
     }
 
     private static func descriptorTargets(of pid: Int32) -> [String] {

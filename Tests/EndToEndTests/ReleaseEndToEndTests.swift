@@ -50,7 +50,10 @@ import Testing
         #expect(try fleet.publish(version: 2) == 2)
         let listed = try fleet.server.admin(["client-release", "--list", "--json"])
         #expect(listed.status == 0)
-        guard case .array(let records) = try JSONValue.parse(Data(listed.stdout.utf8)) else { Issue.record("not a list"); return }
+        guard case .array(let records) = try JSONValue.parse(Data(listed.stdout.utf8)) else {
+            Issue.record("not a list")
+            return
+        }
         #expect(records.map { $0["number"] } == [.integer(2)])
         #expect(try fleet.server.admin(["client-release", "--list"]).stdout.contains("2  "))
 
@@ -85,9 +88,11 @@ import Testing
         try expectRefused(fleet, device, containing: "not the one the signed answer describes")
 
         // 2. A file changed inside, the manifest kept (and the server's record made to match).
-        try fleet.rewriteRecord(good, tarball: try repack(entries, renumber: nil) { entry in
-            entry.path == "client/plugins/version.sh" ? Data("#!/bin/sh\necho evil\n".utf8) : entry.contents
-        })
+        try fleet.rewriteRecord(
+            good,
+            tarball: try repack(entries, renumber: nil) { entry in
+                entry.path == "client/plugins/version.sh" ? Data("#!/bin/sh\necho evil\n".utf8) : entry.contents
+            })
         try expectRefused(fleet, device, containing: "SHA-256")
         // The authentic tarball, refused for what it is, is not fetched again.
         try expectRefused(fleet, device, containing: "was refused before")
@@ -102,13 +107,15 @@ import Testing
         let otherKey = try other.generateSigningKey(userID: "not the server")
         let manifest = try manifestRenumbered(entries[0].contents, to: 51)
         let otherSignature = try other.sign(manifest, fingerprint: otherKey)
-        try fleet.rewriteRecord(good, tarball: try repack(entries, renumber: nil) { entry in
-            switch entry.path {
-            case "manifest.json": manifest
-            case "manifest.json.sig": otherSignature
-            default: entry.contents
-            }
-        })
+        try fleet.rewriteRecord(
+            good,
+            tarball: try repack(entries, renumber: nil) { entry in
+                switch entry.path {
+                case "manifest.json": manifest
+                case "manifest.json.sig": otherSignature
+                default: entry.contents
+                }
+            })
         try expectRefused(fleet, device, containing: "signature does not check out")
 
         // After all that the device runs its release and reports as before.
@@ -171,21 +178,26 @@ import Testing
 
     // MARK: - Helpers
 
-    private func expectRefused(_ fleet: ReleaseFleet, _ device: ClientRoot, containing text: String,
-                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectRefused(
+        _ fleet: ReleaseFleet, _ device: ClientRoot, containing text: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let (status, report) = try fleet.update(device)
         #expect(status == 1, sourceLocation: sourceLocation)
         let problem = report["release_problem"]?.stringValue ?? ""
         #expect(problem.contains(text), "\(problem)", sourceLocation: sourceLocation)
         let stays = try fleet.release(of: device)
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: device.root + "/current") == "releases/\(stays)",
-                sourceLocation: sourceLocation)
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: device.root + "/current") == "releases/\(stays)",
+            sourceLocation: sourceLocation)
         #expect(try device.run("collect").status == 0, sourceLocation: sourceLocation)
     }
 
     /// The device runs: a release is current and whole, and `cron` (collect + submit) works.
-    private func expectWorking(_ device: ClientRoot, fleet: ReleaseFleet, releaseIn allowed: [Int],
-                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectWorking(
+        _ device: ClientRoot, fleet: ReleaseFleet, releaseIn allowed: [Int],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let release = try fleet.release(of: device)
         #expect(allowed.contains(release), "release \(release)", sourceLocation: sourceLocation)
         let binary = device.root + "/current/lib/rookery/rookery-client"

@@ -17,15 +17,17 @@ final class ReleaseFleet {
         server = try ServerProcess.started(in: sandbox)
         // Releases name the server, as an admin's do (`client_server_url`): the release's URL wins
         // over a device's own server_url.
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nclient_server_url: \(server.url)\n",
-                          to: "srv/server/settings.yml")
+        try sandbox.write(
+            "listen_host: 127.0.0.1\nlisten_port: 0\nclient_server_url: \(server.url)\n",
+            to: "srv/server/settings.yml")
         source = try sandbox.directory("src")
         for name in devices { clients.append(try addDevice(name, settings: settings)) }
     }
 
     func addDevice(_ name: String, settings: String = "") throws -> ClientRoot {
-        let client = try server.acceptedClient(sandbox: sandbox, name: name, collections: 1,
-                                               settings: "update_interval: 0\n" + settings)
+        let client = try server.acceptedClient(
+            sandbox: sandbox, name: name, collections: 1,
+            settings: "update_interval: 0\n" + settings)
         let submitted = try client.run("submit")
         guard submitted.status == 0 else { throw SettingsError("\(name) could not submit: \(submitted.stdout) \(submitted.stderr)") }
         let key = try String(contentsOfFile: server.root + "/server/server-key.asc", encoding: .utf8)
@@ -44,16 +46,21 @@ final class ReleaseFleet {
     /// Publishes `sandbox`'s `src/` tree with a `version` plugin reporting `version`, and a client
     /// "binary" that runs the real debug build; returns the release's number.
     @discardableResult
-    static func publish(on server: ServerProcess, from sandbox: Sandbox, version: Int,
-                        extraFiles: [String: String] = [:]) throws -> Int {
+    static func publish(
+        on server: ServerProcess, from sandbox: Sandbox, version: Int,
+        extraFiles: [String: String] = [:]
+    ) throws -> Int {
         try sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "src-bin/rookery-client", mode: 0o755)
         try sandbox.write("#!/bin/sh\necho '{\"v\": \(version)}'\n", to: "src/client/plugins/version.sh", mode: 0o755)
         try sandbox.write(ClientRoot.counterPlugin, to: "src/client/plugins/counter.sh", mode: 0o755)
         for (path, text) in extraFiles { try sandbox.write(text, to: "src/" + path) }
-        let made = try server.admin(["client-release", "--source", sandbox.path + "/src",
-                                     "--binary", sandbox.path + "/src-bin/rookery-client", "--json", "--yes"])
+        let made = try server.admin([
+            "client-release", "--source", sandbox.path + "/src",
+            "--binary", sandbox.path + "/src-bin/rookery-client", "--json", "--yes"
+        ])
         guard made.status == 0, case .array(let records) = try JSONValue.parse(Data(made.stdout.utf8)),
-              let number = records.first?["number"]?.integerValue else {
+            let number = records.first?["number"]?.integerValue
+        else {
             throw SettingsError("client-release failed: \(made.stderr)")
         }
         return Int(number)

@@ -67,8 +67,9 @@ import Testing
         #expect(try server.admin(["clients", "show", "old-name"]).status == 4)
         let log = serverLog(server).split(separator: "\n").filter { $0.contains("device renamed") }
         #expect(log.count == 1)
-        #expect(log.first.map { $0.contains("from=old-name") && $0.contains("to=new-name") && $0.contains(key) } == true,
-                "\(log)")
+        #expect(
+            log.first.map { $0.contains("from=old-name") && $0.contains("to=new-name") && $0.contains(key) } == true,
+            "\(log)")
 
         // Cron runs after it ask nothing more: the server already knows the name.
         #expect(try client.run("submit").status == 0)
@@ -90,8 +91,9 @@ import Testing
         #expect(listed.compactMap { $0["hostname"]?.stringValue }.sorted() == ["alpha", "beta"])
         let shownAlpha = try show(server, "alpha")
         let flags = elements(shownAlpha["flags"]).compactMap(\.stringValue)
-        #expect(flags.contains { $0.hasPrefix("asks to be renamed to Beta., held because hostname Beta. is also used, written beta, by key \(betaKey)") },
-                "\(flags)")
+        #expect(
+            flags.contains { $0.hasPrefix("asks to be renamed to Beta., held because hostname Beta. is also used, written beta, by key \(betaKey)") },
+            "\(flags)")
         #expect(shownAlpha["renames"] == .array([]))
         #expect(try show(server, "beta")["flags"] == .array([]))
         #expect(serverLog(server).contains("rename held"))

@@ -25,8 +25,9 @@ import Testing
 
         let alice = try savePassword(["--stdin", "alice"], input: "correct horse\n", root: root)
         #expect(alice.status == 0, "\(alice.stderr)")
-        let installer = try savePassword(["--endpoint", "download_release", "--stdin", "installer"],
-                                         input: "battery staple\n", root: root)
+        let installer = try savePassword(
+            ["--endpoint", "download_release", "--stdin", "installer"],
+            input: "battery staple\n", root: root)
         #expect(installer.status == 0, "\(installer.stderr)")
 
         let text = try String(contentsOfFile: root + "/server/settings.yml", encoding: .utf8)
@@ -40,8 +41,9 @@ import Testing
         #expect(settings.endpointAuth["download_release"]?.passwords["installer"]?.hasPrefix("$pbkdf2-sha256$") == true)
         let mode = try FileManager.default.attributesOfItem(atPath: root + "/server/settings.yml")[.posixPermissions] as? Int
         #expect(mode == 0o640)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/server").sorted() == [".settings.lock", "settings.yml"],
-                "no scratch copy is left behind")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: root + "/server").sorted() == [".settings.lock", "settings.yml"],
+            "no scratch copy is left behind")
         // Settings a server loads: every hash is checked then.
         #expect(try runBinary("rookery", ["clients", "list"], root: root).status == 0)
     }
@@ -54,8 +56,8 @@ import Testing
             (["--stdin", "al ice"], "pw\n", 64),
             (["--stdin", "--endpoint", "submit", "alice"], "pw\n", 64),
             (["--stdin", "alice"], "\n", 65),
-            (["--stdin", "alice"], String(repeating: "x", count: 1025) + "\n", 65),   // over the 1024-byte limit
-            (["alice"], "pw\n", 64),   // no terminal to prompt on
+            (["--stdin", "alice"], String(repeating: "x", count: 1025) + "\n", 65),  // over the 1024-byte limit
+            (["alice"], "pw\n", 64)  // no terminal to prompt on
         ]
         for (arguments, input, status) in cases {
             let ran = try savePassword(arguments, input: input, root: root)
@@ -82,7 +84,9 @@ import Testing
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = root
         process.environment = environment
-        let stdin = Pipe(), out = Pipe(), err = Pipe()
+        let stdin = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardInput = stdin
         process.standardOutput = out
         process.standardError = err
@@ -92,7 +96,8 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
+        return ProcessOutput(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 }

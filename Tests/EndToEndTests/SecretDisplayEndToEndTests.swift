@@ -34,8 +34,9 @@ import Testing
         // The server keeps secret values at selected paths only.
         #expect(try server.admin(["secret-keeping", "select", "plugins.hardware.serial"]).status == 0)
         for (ciphertext, hash) in zip(Self.ciphertexts, Self.hashes) {
-            try sandbox.write(#"{"model": "X1", "serial": {"secret": "\#(ciphertext)", "hash": "\#(hash)"}}"#,
-                              to: "c1/hardware.json")
+            try sandbox.write(
+                #"{"model": "X1", "serial": {"secret": "\#(ciphertext)", "hash": "\#(hash)"}}"#,
+                to: "c1/hardware.json")
             #expect(try client.run("collect").status == 0)
             let submitted = try client.run("submit")
             #expect(submitted.status == 0, "\(submitted.stderr)")
@@ -66,7 +67,10 @@ import Testing
         #expect(json.status == 0, "\(json.stderr)")
         let shown = try JSONValue.parse(Data(json.stdout.utf8))
         #expect(shown["document"]?["plugins"]?["hardware"]?["serial"] == .string("[secret]"))
-        guard case .array(let history)? = shown["history"] else { Issue.record("no history: \(json.stdout)"); return }
+        guard case .array(let history)? = shown["history"] else {
+            Issue.record("no history: \(json.stdout)")
+            return
+        }
         let serialChanges = history.filter { $0["path"] == .string("plugins.hardware.serial") }
         #expect(serialChanges.count == 2)
         #expect(serialChanges.allSatisfy { $0["new"] == .string("[secret]") })
@@ -79,14 +83,20 @@ import Testing
 
         let text = try server.admin(["issues", "audit", "--full"])
         #expect(text.status == 0, "\(text.stderr)")
-        #expect(text.stdout.contains("known-serial: the serial is on the stolen list [cannot tell]\n"
-                                     + "      not evaluable: plugins.hardware.serial is secret\n"), "\(text.stdout)")
+        #expect(
+            text.stdout.contains(
+                "known-serial: the serial is on the stolen list [cannot tell]\n"
+                    + "      not evaluable: plugins.hardware.serial is secret\n"), "\(text.stdout)")
         expectNoSecretText(text)
 
         let json = try server.admin(["issues", "audit", "--full", "--json"])
         #expect(json.status == 0, "\(json.stderr)")
         guard case .array(let devices) = try JSONValue.parse(Data(json.stdout.utf8)),
-              case .array(let issues)? = devices.first?["issues"] else { Issue.record("not a report: \(json.stdout)"); return }
+            case .array(let issues)? = devices.first?["issues"]
+        else {
+            Issue.record("not a report: \(json.stdout)")
+            return
+        }
         #expect(issues.map { $0["status"] } == [.string("unknown")])
         #expect(issues.map { $0["detail"] } == [.string("not evaluable: plugins.hardware.serial is secret")])
         expectNoSecretText(json)

@@ -18,7 +18,8 @@ import Testing
             server = try ServerProcess.started(in: sandbox)
             keyTemp = try sandbox.directory("keytmp")
             client = try ClientRoot(sandbox: sandbox, name: "sk1", serverURL: server.url)
-            try sandbox.write("""
+            try sandbox.write(
+                """
                 #!/bin/sh
                 echo "{\\"serial\\": \\"$(cat "$ROOKERY_HOME/serial")\\", \\"model\\": \\"T14\\"}"
                 """, to: "sk1/client/plugins/inventory.sh", mode: 0o755)
@@ -50,8 +51,10 @@ import Testing
         }
 
         func enable(shares: Int = 3, threshold: Int = 2, out: String = "shares") throws -> [String] {
-            let enabled = try secretKeeping(["enable", "--shares", "\(shares)", "--threshold", "\(threshold)",
-                                             "--out", sandbox.path + "/" + out])
+            let enabled = try secretKeeping([
+                "enable", "--shares", "\(shares)", "--threshold", "\(threshold)",
+                "--out", sandbox.path + "/" + out
+            ])
             #expect(enabled.status == 0, "\(enabled.stderr)")
             return (1...shares).map { sandbox.path + "/\(out)/rookery-secret-share." + String(format: "%03d", $0) }
         }
@@ -110,7 +113,10 @@ import Testing
         #expect(!text.contains("SN-DEVICE-3133"))
         #expect(stored["document"]?["plugins"]?["inventory"]?["model"] == .string("T14"))
         // Four collections, three values: the history shows the path appear and change twice.
-        guard case .array(let history)? = stored["history"] else { Issue.record("no history"); return }
+        guard case .array(let history)? = stored["history"] else {
+            Issue.record("no history")
+            return
+        }
         #expect(history.filter { $0["path"] == .string("plugins.inventory.serial") }.count == 3)
         #expect(!Self.contains(fleet.rawDatabase(), "SN-DEVICE-3133"))
 
@@ -133,7 +139,8 @@ import Testing
         try fleet.report("SN-CLEAR-0001-QX" + padding)
         try fleet.report("SN-CLEAR-0002-QX" + padding)
         // A check that quotes the serial in its issue's detail, audited while it was in clear.
-        try fleet.sandbox.write("""
+        try fleet.sandbox.write(
+            """
             checks:
               - name: serial-reported
                 description: The inventory reports a serial
@@ -167,8 +174,9 @@ import Testing
         let (read, values) = try fleet.accessJSON([shares[0], shares[2]])
         #expect(read.status == 0, "\(read.stderr)")
         #expect(values?.serializedString.contains("\"value\":\"SN-CLEAR-0002-QX\(padding)\"") == true)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: fleet.keyTemp).isEmpty,
-                "temporary GnuPG homes are wiped")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: fleet.keyTemp).isEmpty,
+            "temporary GnuPG homes are wiped")
     }
 
     /// A fleet whose one serial was reported in clear and then encrypted by `encrypt`.
@@ -211,7 +219,10 @@ import Testing
         // Every attempt is on record, refused ones too.
         let shown = try fleet.secretKeeping(["show", "--json"])
         let log = try JSONValue.parse(Data(shown.stdout.utf8))["access_log"]
-        guard case .array(let entries)? = log else { Issue.record("no access log"); return }
+        guard case .array(let entries)? = log else {
+            Issue.record("no access log")
+            return
+        }
         #expect(entries.filter { $0["action"] == .string("access") }.count == 6)
         #expect(entries.contains { $0["outcome"]?.stringValue?.hasPrefix("not done: 1 more share") == true })
     }
@@ -226,12 +237,17 @@ import Testing
         let home = try sandbox.directory("gk")
         #expect(try runProcess("/usr/bin/gpg", ["--homedir", home, "--batch", "--import", key], environment: [:]).status == 0)
         // The ciphertext, straight from the database: bin/clients show prints [secret].
-        let stored = try runProcess("/usr/bin/sqlite3", [fleet.server.root + "/var/server/rookery.sqlite",
-            "SELECT json_extract(document, '$.plugins.inventory.serial.secret') FROM documents"], environment: [:])
+        let stored = try runProcess(
+            "/usr/bin/sqlite3",
+            [
+                fleet.server.root + "/var/server/rookery.sqlite",
+                "SELECT json_extract(document, '$.plugins.inventory.serial.secret') FROM documents"
+            ], environment: [:])
         let secret = try #require(Data(base64Encoded: stored.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         try secret.write(to: URL(fileURLWithPath: sandbox.path + "/value.gpg"))
-        let decrypted = try runProcess("/usr/bin/gpg", ["--homedir", home, "--batch", "--decrypt", sandbox.path + "/value.gpg"],
-                                       environment: [:])
+        let decrypted = try runProcess(
+            "/usr/bin/gpg", ["--homedir", home, "--batch", "--decrypt", sandbox.path + "/value.gpg"],
+            environment: [:])
         #expect(decrypted.stdout == "\"SN-GFSHARE-8086\"", "\(decrypted.stderr)")
 
         // gfsplit's shares of that key (3 of 4 needed) work with `access`; with one damaged among
@@ -268,8 +284,10 @@ import Testing
         #expect(again.status == 5)
         #expect(again.stderr.contains("--preserve keeps it"))
 
-        let replaced = try fleet.secretKeeping(["enable", "--replace", "--share", shares[0], "--share", shares[1],
-                                                "--shares", "2", "--threshold", "2", "--out", sandbox.path + "/new"])
+        let replaced = try fleet.secretKeeping([
+            "enable", "--replace", "--share", shares[0], "--share", shares[1],
+            "--shares", "2", "--threshold", "2", "--out", sandbox.path + "/new"
+        ])
         #expect(replaced.status == 0, "\(replaced.stderr) \(replaced.stdout)")
         #expect(replaced.stdout.contains("re-encrypted 1 stored values"))
         let newShares = (1...2).map { sandbox.path + "/new/rookery-secret-share.00\($0)" }
@@ -293,16 +311,20 @@ import Testing
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false)
             try "key material".write(toFile: home + "/private.key", atomically: false, encoding: .utf8)
         }
-        let read = try fleet.secretKeeping(["access", "--share", shares[0], "--share", shares[1], "--host", "sk1",
-                                            "plugins.inventory.serial"], environment: ["SUDO_USER": "alice"])
+        let read = try fleet.secretKeeping(
+            [
+                "access", "--share", shares[0], "--share", shares[1], "--host", "sk1",
+                "plugins.inventory.serial"
+            ], environment: ["SUDO_USER": "alice"])
         #expect(read.status == 0, "\(read.stderr)")
         #expect(read.stdout.contains("\"SN-LOG-1234\""))
         #expect(!FileManager.default.fileExists(atPath: abandoned))
         #expect(FileManager.default.fileExists(atPath: running))
         try FileManager.default.removeItem(atPath: running)
         let shown = try fleet.secretKeeping(["show"])
-        #expect(shown.stdout.contains("access  \(NSUserName()) (sudo from alice)  hosts: sk1  paths: plugins.inventory.serial  ok"),
-                "\(shown.stdout)")
+        #expect(
+            shown.stdout.contains("access  \(NSUserName()) (sudo from alice)  hosts: sk1  paths: plugins.inventory.serial  ok"),
+            "\(shown.stdout)")
         #expect(!shown.stdout.contains("SN-LOG-1234"))
 
         let database = fleet.server.root + "/var/server/rookery.sqlite"

@@ -15,17 +15,17 @@ import Testing
     /// A server's settings holding all three secrets; `mistake` replaces line `line` (from 1).
     static func serverSettings(_ line: Int? = nil, _ mistake: String = "") -> String {
         var lines = [
-            "listen_host: 127.0.0.1",                   // 1
-            "listen_port: 0",                           // 2
-            "enrollment_tokens:",                       // 3
-            "  - \"\(token)\"",                         // 4
-            "users:",                                   // 5
-            "  alice: \"\(passwordHash)\"",             // 6
-            "audit:",                                   // 7
-            "  smtp:",                                  // 8
-            "    host: mail.example",                   // 9
-            "    password: \"\(smtpPassword)\"",        // 10
-            "max_pending_devices: 10",                  // 11
+            "listen_host: 127.0.0.1",  // 1
+            "listen_port: 0",  // 2
+            "enrollment_tokens:",  // 3
+            "  - \"\(token)\"",  // 4
+            "users:",  // 5
+            "  alice: \"\(passwordHash)\"",  // 6
+            "audit:",  // 7
+            "  smtp:",  // 8
+            "    host: mail.example",  // 9
+            "    password: \"\(smtpPassword)\"",  // 10
+            "max_pending_devices: 10"  // 11
         ]
         if let line { lines[line - 1] = mistake }
         return lines.joined(separator: "\n") + "\n"
@@ -41,11 +41,12 @@ import Testing
     @Test(arguments: [
         (10, "    password: \"\(smtpPassword)\"\n    password: \"\(smtpPassword)2\"", "line 10, column 5: this key is given again"),
         (6, "\talice: \"\(passwordHash)\"", "line 6, column 1: a tab"),
-        (11, "max_pending_device: 10", "line 11, column 1: unknown key max_pending_device; did you mean max_pending_devices?"),
+        (11, "max_pending_device: 10", "line 11, column 1: unknown key max_pending_device; did you mean max_pending_devices?")
     ])
     func aBrokenServerFileIsReportedByPlaceAlone(line: Int, mistake: String, says: String) throws {
         let sandbox = try Sandbox()
-        let root = sandbox.path + "/srv", text = Self.serverSettings(line, mistake)
+        let root = sandbox.path + "/srv"
+        let text = Self.serverSettings(line, mistake)
         try sandbox.write(text, to: "srv/server/settings.yml", mode: 0o600)
         for arguments in [["server", "--port", "0"], ["clients", "list"], ["issues", "audit", "--cron"]] {
             // The server must stop at once; were it to start anyway, it is killed after 30 s.
@@ -60,11 +61,11 @@ import Testing
     /// A device's settings holding its enrollment token; `mistake` replaces line `line` (from 1).
     static func deviceSettings(_ client: ClientRoot, _ line: Int, _ mistake: String) -> String {
         var lines = [
-            "server_url: http://127.0.0.1:9",           // 1
-            "hostname: \(client.name)",                 // 2
-            "enrollment_token: \"\(token)\"",           // 3
-            "allow_commands: false",                    // 4
-            "system_root: \(client.root)/system",       // 5
+            "server_url: http://127.0.0.1:9",  // 1
+            "hostname: \(client.name)",  // 2
+            "enrollment_token: \"\(token)\"",  // 3
+            "allow_commands: false",  // 4
+            "system_root: \(client.root)/system"  // 5
         ]
         lines[line - 1] = mistake
         return lines.joined(separator: "\n") + "\n"
@@ -73,7 +74,7 @@ import Testing
     @Test(arguments: [
         (4, "enrollment_token: \"\(token)2\"", "line 4, column 1: this key is given already on line 3"),
         (3, "\tenrollment_token: \"\(token)\"", "line 3, column 1: a tab"),
-        (4, "allow_comands: false", "line 4, column 1: unknown key allow_comands; did you mean allow_commands?"),
+        (4, "allow_comands: false", "line 4, column 1: unknown key allow_comands; did you mean allow_commands?")
     ])
     func aBrokenDeviceFileWithNothingToFallBackOnStopsTheClient(line: Int, mistake: String, says: String) throws {
         let sandbox = try Sandbox()
@@ -100,7 +101,8 @@ import Testing
         let device = fleet["k1"]
         let settingsFile = device.root + "/client/settings.yml"
         let good = try String(contentsOfFile: settingsFile, encoding: .utf8)
-        let misspelt = good.replacingOccurrences(of: "allow_commands: false\n", with: "allow_comands: false\n")
+        let misspelt =
+            good.replacingOccurrences(of: "allow_commands: false\n", with: "allow_comands: false\n")
             + "enrollment_token: \"\(Self.token)\"\n"
         #expect(good.contains("\nallow_commands: false\n"))
         try misspelt.write(toFile: settingsFile, atomically: true, encoding: .utf8)
@@ -156,7 +158,8 @@ import Testing
         let audit = try fleet.server.admin(["issues", "audit", "--json"])
         #expect(audit.status == 0, "\(audit.stderr)")
         guard case .array(let devices) = try JSONValue.parse(Data(audit.stdout.utf8)),
-              case .array(let issues)? = devices.first(where: { $0["hostname"] == .string(host) })?["issues"] else { return [] }
+            case .array(let issues)? = devices.first(where: { $0["hostname"] == .string(host) })?["issues"]
+        else { return [] }
         return issues.compactMap { $0["name"]?.stringValue }
     }
 
@@ -177,8 +180,10 @@ import Testing
     }
 
     /// No file under `directory` (but `except`) contains `secret`: logs, notes, queue.
-    static func expectNoFile(under directory: String, holds secret: String, except: String? = nil,
-                             sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectNoFile(
+        under directory: String, holds secret: String, except: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let files = FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String } ?? []
         for file in files where file != except {
             guard let data = FileManager.default.contents(atPath: directory + "/" + file) else { continue }
@@ -188,8 +193,10 @@ import Testing
 
     /// Runs a binary like `runBinary`, killing it after `seconds`: a server that started in spite
     /// of its settings would otherwise never return.
-    static func run(_ name: String, _ arguments: [String], root: String, within seconds: TimeInterval,
-                    sandbox: Sandbox) throws -> ProcessOutput {
+    static func run(
+        _ name: String, _ arguments: [String], root: String, within seconds: TimeInterval,
+        sandbox: Sandbox
+    ) throws -> ProcessOutput {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binaryDirectory + "/" + name)
         process.arguments = arguments

@@ -18,9 +18,12 @@ import Testing
         let sandbox = try Sandbox()
         let root = sandbox.path + "/c1"
         let cronFile = sandbox.path + "/cron.d-rookery"
-        let setup = try runScript("client/client-setup.sh", [
-            "--root", root, "--yes", "--no-packages", "--server-url", "http://127.0.0.1:9",
-            "--binary", binaryDirectory + "/rookery-client", "--cron-file", cronFile])
+        let setup = try runScript(
+            "client/client-setup.sh",
+            [
+                "--root", root, "--yes", "--no-packages", "--server-url", "http://127.0.0.1:9",
+                "--binary", binaryDirectory + "/rookery-client", "--cron-file", cronFile
+            ])
         #expect(setup.status == 0, "\(setup.stderr)")
 
         // The URL goes where a release replaces it, not into the owner's settings.
@@ -44,25 +47,40 @@ import Testing
 
         // A second run keeps the owner's settings.
         try "server_url: http://keep.example\n".write(toFile: root + "/client/settings.yml", atomically: true, encoding: .utf8)
-        #expect(try runScript("client/client-setup.sh", ["--root", root, "--yes", "--no-packages", "--no-cron",
-                                                          "--binary", binaryDirectory + "/rookery-client"]).status == 0)
+        #expect(
+            try runScript(
+                "client/client-setup.sh",
+                [
+                    "--root", root, "--yes", "--no-packages", "--no-cron",
+                    "--binary", binaryDirectory + "/rookery-client"
+                ]
+            ).status == 0)
         #expect(try String(contentsOfFile: root + "/client/settings.yml", encoding: .utf8) == "server_url: http://keep.example\n")
 
         // A release.yml already there (from an unpacked release) keeps its other lines.
         try "enrollment_token: \"t0k\"\nserver_url: \"http://old.example\"\n"
             .write(toFile: root + "/client/release.yml", atomically: true, encoding: .utf8)
-        let again = try runScript("client/client-setup.sh", ["--root", root, "--yes", "--no-packages", "--no-cron",
-                                                             "--server-url", "https://new.example:8443",
-                                                             "--binary", binaryDirectory + "/rookery-client"])
+        let again = try runScript(
+            "client/client-setup.sh",
+            [
+                "--root", root, "--yes", "--no-packages", "--no-cron",
+                "--server-url", "https://new.example:8443",
+                "--binary", binaryDirectory + "/rookery-client"
+            ])
         #expect(again.status == 0 && again.stderr.isEmpty, "\(again.stderr)")
-        #expect(try String(contentsOfFile: root + "/client/release.yml", encoding: .utf8)
+        #expect(
+            try String(contentsOfFile: root + "/client/release.yml", encoding: .utf8)
                 == "enrollment_token: \"t0k\"\nserver_url: \"https://new.example:8443\"\n")
         let mode = try FileManager.default.attributesOfItem(atPath: root + "/client/release.yml")[.posixPermissions] as? Int
         #expect(mode == 0o600, "it may hold an enrollment token")
 
         // A URL that would not survive the quoting in client/release.yml is a usage error.
-        let refused = try runScript("client/client-setup.sh", ["--root", root, "--no-packages", "--no-cron",
-                                                               "--server-url", "https://a\"b.example"])
+        let refused = try runScript(
+            "client/client-setup.sh",
+            [
+                "--root", root, "--no-packages", "--no-cron",
+                "--server-url", "https://a\"b.example"
+            ])
         #expect(refused.status == 2 && refused.stderr.contains("--server-url wants an http:// or https:// URL"), "\(refused.stderr)")
     }
 
@@ -71,8 +89,10 @@ import Testing
         let root = sandbox.path + "/srv"
         let units = sandbox.path + "/units"
         let cronDirectory = sandbox.path + "/cron.d"
-        let arguments = ["--root", root, "--yes", "--no-packages", "--binary", binaryDirectory + "/rookery",
-                         "--unit-dir", units, "--cron-dir", cronDirectory, "--user", NSUserName()]
+        let arguments = [
+            "--root", root, "--yes", "--no-packages", "--binary", binaryDirectory + "/rookery",
+            "--unit-dir", units, "--cron-dir", cronDirectory, "--user", NSUserName()
+        ]
         let setup = try runScript("server/server-setup.sh", arguments + ["--port", "18443"])
         #expect(setup.status == 0, "\(setup.stderr)")
         #expect(!setup.stderr.contains("trustdb"), "gpg's narration stays out: \(setup.stderr)")
@@ -125,8 +145,9 @@ import Testing
         #expect(samePort.status == 0 && !samePort.stderr.contains("--port"), "\(samePort.stderr)")
         let otherPort = try runScript("server/server-setup.sh", arguments + ["--port", "19443"])
         #expect(otherPort.status == 0, "\(otherPort.stderr)")
-        #expect(otherPort.stderr.contains("--port 19443 is not applied") && otherPort.stderr.contains("bin/configure_ports"),
-                "\(otherPort.stderr)")
+        #expect(
+            otherPort.stderr.contains("--port 19443 is not applied") && otherPort.stderr.contains("bin/configure_ports"),
+            "\(otherPort.stderr)")
         #expect(try String(contentsOfFile: settingsFile, encoding: .utf8).contains("listen_port: 18443\n"))
         #expect(try runScript("server/server-setup.sh", arguments + ["--port", "8o80"]).status == 2)
 

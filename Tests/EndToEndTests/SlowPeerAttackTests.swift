@@ -80,19 +80,22 @@ import Testing
         let peers = try (0..<3).map { _ in try RawConnection(port: server.port, from: "127.0.0.2", receiveBuffer: 4096) }
         for peer in peers { peer.send("GET /rookery/v1/download_release HTTP/1.1\r\nHost: rookery\r\n\r\n") }
         let asked = Date()
-        #expect(Self.waitFor(seconds: 2) { ServerSockets.hasOpen(pid: server.pid, path: tarball) },
-                "the server never began sending the release")
+        #expect(
+            Self.waitFor(seconds: 2) { ServerSockets.hasOpen(pid: server.pid, path: tarball) },
+            "the server never began sending the release")
         let answered = try device.submit()
 
         // The server lets go of the connections (its sockets and the open tarball) at the
         // deadline (3 s after its writes stalled, which is at once) and within 4 s of it.
-        #expect(Self.waitFor(seconds: deadline + 6) {
-            ServerSockets.connections(pid: server.pid, port: server.port, from: "127.0.0.2").isEmpty
-        }, "the server still holds connections whose answers nobody reads")
+        #expect(
+            Self.waitFor(seconds: deadline + 6) {
+                ServerSockets.connections(pid: server.pid, port: server.port, from: "127.0.0.2").isEmpty
+            }, "the server still holds connections whose answers nobody reads")
         let released = Date().timeIntervalSince(asked)
         #expect(released >= deadline - 0.1 && released <= deadline + 4, "released after \(released) s")
-        #expect(Self.waitFor(seconds: 1) { !ServerSockets.hasOpen(pid: server.pid, path: tarball) },
-                "the server still has the release open")
+        #expect(
+            Self.waitFor(seconds: 1) { !ServerSockets.hasOpen(pid: server.pid, path: tarball) },
+            "the server still has the release open")
 
         // What each peer got was the start of the answer, then the end of the connection.
         for peer in peers {
@@ -188,7 +191,8 @@ import Testing
         // Four peers trickle a TLS ClientHello, a byte every 200 ms; ten more, past the cap, are
         // closed at once, before the handshake could begin.
         // (A handshake record of 368 bytes announced; its first bytes, all below 0x80 to go as they are.)
-        let clientHello = [0x16, 0x03, 0x01, 0x01, 0x70, 0x01, 0x00, 0x01, 0x6C, 0x03, 0x03].map { String(UnicodeScalar(UInt8($0))) }
+        let clientHello =
+            [0x16, 0x03, 0x01, 0x01, 0x70, 0x01, 0x00, 0x01, 0x6C, 0x03, 0x03].map { String(UnicodeScalar(UInt8($0))) }
             + Array(repeating: "\u{0}", count: 60)
         let held = try (0..<cap).map { _ in (try RawConnection(port: tls, from: "127.0.0.2"), bytes: clientHello) }
         let trickle = Trickle(held, every: 0.2, for: deadline + 5)
@@ -209,8 +213,10 @@ import Testing
         Self.expectBounded(server, since: before)
     }
 
-    @Test(arguments: [("max_connections", "0"), ("max_connections_per_address", "-1"),
-                      ("request_timeout", "0"), ("response_timeout", "3601")])
+    @Test(arguments: [
+        ("max_connections", "0"), ("max_connections_per_address", "-1"),
+        ("request_timeout", "0"), ("response_timeout", "3601")
+    ])
     func aLimitOutOfRangeStopsTheServerNamingIt(setting: String, value: String) throws {
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
@@ -231,8 +237,10 @@ import Testing
         // A hard limit too low for it: the server starts, and says what to do.
         let short = try Self.serverUnder(limits: "ulimit -n 800", sandbox: sandbox)
         #expect(short.openFiles == "800")
-        #expect(short.log.contains("max_connections 1024 needs about 1280 open files, but this process may open only 800: "
-                                   + "raise LimitNOFILE (systemd) or ulimit -n, or lower max_connections"), "\(short.log)")
+        #expect(
+            short.log.contains(
+                "max_connections 1024 needs about 1280 open files, but this process may open only 800: "
+                    + "raise LimitNOFILE (systemd) or ulimit -n, or lower max_connections"), "\(short.log)")
     }
 
     // MARK: - Helpers
@@ -244,17 +252,24 @@ import Testing
         try? FileManager.default.removeItem(atPath: portFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "\(limits) && exec \"$0\" server --port 0 --port-file \(portFile) 2> \(logFile)",
-                             binaryDirectory + "/rookery"]
+        process.arguments = [
+            "-c", "\(limits) && exec \"$0\" server --port 0 --port-file \(portFile) 2> \(logFile)",
+            binaryDirectory + "/rookery"
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = sandbox.path + "/srv"
         process.environment = environment
         try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
-        try #require(waitFor(seconds: 30) { FileManager.default.fileExists(atPath: portFile) || !process.isRunning } && process.isRunning,
-                 "the server did not start: \((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "")")
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try #require(
+            waitFor(seconds: 30) { FileManager.default.fileExists(atPath: portFile) || !process.isRunning } && process.isRunning,
+            "the server did not start: \((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "")")
         let limits = try String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)
-        let openFiles = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }?
+        let openFiles =
+            limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }?
             .split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.map(String.init) ?? ""
         return (openFiles, try String(contentsOfFile: logFile, encoding: .utf8))
     }
@@ -287,18 +302,21 @@ import Testing
         try tarball.write(to: URL(fileURLWithPath: path))
         let record: JSONValue = .object([
             "number": .integer(1), "created_at": .string(RFC3339.string(from: Date())), "size": .integer(Int64(bytes)),
-            "sha256": .string(ReleaseManifest.sha256Hex(tarball)), "files": .integer(1),
+            "sha256": .string(ReleaseManifest.sha256Hex(tarball)), "files": .integer(1)
         ])
         try record.serialized().write(to: URL(fileURLWithPath: directory + "/release-1.json"))
         return URL(fileURLWithPath: path).resolvingSymlinksInPath().path
     }
 
-    static func expectBounded(_ server: ServerProcess, since before: ProcessTree,
-                              sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectBounded(
+        _ server: ServerProcess, since before: ProcessTree,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let after = ProcessTree.usage(of: server.pid)
         #expect(after.residentBytes < residentBound, "resident \(after.residentBytes >> 20) MB", sourceLocation: sourceLocation)
-        #expect(after.cpuSeconds - before.cpuSeconds < cpuSecondsBound,
-                "CPU \(after.cpuSeconds - before.cpuSeconds) s", sourceLocation: sourceLocation)
+        #expect(
+            after.cpuSeconds - before.cpuSeconds < cpuSecondsBound,
+            "CPU \(after.cpuSeconds - before.cpuSeconds) s", sourceLocation: sourceLocation)
     }
 
     static func waitFor(seconds: TimeInterval, _ condition: () -> Bool) -> Bool {

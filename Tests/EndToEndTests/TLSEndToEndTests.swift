@@ -15,10 +15,13 @@ import Testing
         init() throws {
             sandbox = try Sandbox()
             root = sandbox.path + "/srv"
-            (plain, old, current) = (try PortsEndToEndTests.freePort(), try PortsEndToEndTests.freePort(),
-                                     try PortsEndToEndTests.freePort())
+            (plain, old, current) = (
+                try PortsEndToEndTests.freePort(), try PortsEndToEndTests.freePort(),
+                try PortsEndToEndTests.freePort()
+            )
             try sandbox.write("listen_host: 127.0.0.1\nlisten_port: \(plain)\n", to: "srv/server/settings.yml")
-            try sandbox.write("""
+            try sandbox.write(
+                """
                 checks:
                   - name: deprecated-port
                     description: The device uses a port that is being retired
@@ -47,15 +50,21 @@ import Testing
         let fleet = try Fleet()
         try fleet.configure(["add", "\(fleet.old)", "--tls-self-signed", "127.0.0.1", "--tls-self-signed", "localhost", "--deprecated"])
         try fleet.configure(["add", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
-        try fleet.configure(["client", "--url", "https://127.0.0.1:\(fleet.current)",
-                             "--ca-from-port", "\(fleet.old)", "--ca-from-port", "\(fleet.current)"])
+        try fleet.configure([
+            "client", "--url", "https://127.0.0.1:\(fleet.current)",
+            "--ca-from-port", "\(fleet.old)", "--ca-from-port", "\(fleet.current)"
+        ])
         let shown = try fleet.configure(["show", "--json"])
         #expect(shown.stdout.contains("\"port\":\(fleet.old)") && shown.stdout.contains("\"deprecated\":true"), "\(shown.stdout)")
         #expect(shown.stdout.contains("\"ca_file\":\"server/tls/client-ca.pem\""), "\(shown.stdout)")
-        #expect(shown.stdout.contains("\"self_signed\":true") && shown.stdout.contains("\"names\":[\"127.0.0.1\",\"localhost\"]"),
-                "\(shown.stdout)")
+        #expect(
+            shown.stdout.contains("\"self_signed\":true") && shown.stdout.contains("\"names\":[\"127.0.0.1\",\"localhost\"]"),
+            "\(shown.stdout)")
         let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.plain, fleet.old, fleet.current])
-        defer { server.terminate(); server.waitUntilExit() }
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
 
         // One device on the deprecated TLS port, pinning the bundle configure-ports made.
         let bundle = fleet.tlsDirectory + "/client-ca.pem"
@@ -89,7 +98,10 @@ import Testing
         try fleet.configure(["add", "\(fleet.old)", "--tls-self-signed", "127.0.0.1"])
         try fleet.configure(["add", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
         let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.old, fleet.current])
-        defer { server.terminate(); server.waitUntilExit() }
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
 
         // Same subject name, different key: only the signature tells them apart.
         let wrong = try fleet.device("wrong", port: fleet.current, pinned: [fleet.tlsDirectory + "/port-\(fleet.old).pem"])
@@ -121,24 +133,32 @@ import Testing
         let settings = try String(contentsOfFile: fleet.root + "/server/settings.yml", encoding: .utf8)
         try fleet.sandbox.write(settings + "release_download: true\n", to: "srv/server/settings.yml")
         let server = try PortsEndToEndTests.startServer(root: fleet.root, ports: [fleet.plain, fleet.current])
-        defer { server.terminate(); server.waitUntilExit() }
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
         try fleet.sandbox.write("#!/bin/sh\nexec \(binaryDirectory)/rookery-client \"$@\"\n", to: "client-bin", mode: 0o755)
-        let published = try runBinary("rookery", ["client-release", "--yes", "--source", checkout, "--binary", fleet.sandbox.path + "/client-bin"],
-                                      root: fleet.root)
+        let published = try runBinary(
+            "rookery", ["client-release", "--yes", "--source", checkout, "--binary", fleet.sandbox.path + "/client-bin"],
+            root: fleet.root)
         #expect(published.status == 0, "\(published.stderr)")
 
         let download = { (extra: [String]) in
-            try runProcess(checkout + "/bin/client_download",
-                           ["--server", "https://127.0.0.1:\(fleet.current)", "--output", fleet.sandbox.path + "/release.tar.gz"] + extra,
-                           environment: ["PATH": "/usr/bin:/bin"])
+            try runProcess(
+                checkout + "/bin/client_download",
+                ["--server", "https://127.0.0.1:\(fleet.current)", "--output", fleet.sandbox.path + "/release.tar.gz"] + extra,
+                environment: ["PATH": "/usr/bin:/bin"])
         }
         let unpinned = try download([])
         #expect(unpinned.status == 3 && unpinned.stderr.contains("certificate could not be verified"), "\(unpinned.stderr)")
         #expect(unpinned.stderr.contains("give --ca-file PEM"), "what to do: \(unpinned.stderr)")
         // A port nobody listens on is not a certificate problem: no --ca-file hint there.
-        let closed = try runProcess(checkout + "/bin/client_download",
-                                    ["--server", "https://127.0.0.1:\(try PortsEndToEndTests.freePort())",
-                                     "--output", fleet.sandbox.path + "/none.tar.gz"], environment: ["PATH": "/usr/bin:/bin"])
+        let closed = try runProcess(
+            checkout + "/bin/client_download",
+            [
+                "--server", "https://127.0.0.1:\(try PortsEndToEndTests.freePort())",
+                "--output", fleet.sandbox.path + "/none.tar.gz"
+            ], environment: ["PATH": "/usr/bin:/bin"])
         #expect(closed.status == 3 && closed.stderr.contains("cannot reach"), "\(closed.stderr)")
         #expect(!closed.stderr.contains("--ca-file"), "\(closed.stderr)")
         let pinned = try download(["--ca-file", fleet.tlsDirectory + "/client-ca.pem"])
@@ -147,10 +167,12 @@ import Testing
         let unpacked = try fleet.sandbox.directory("unpacked")
         #expect(try runProcess("/bin/tar", ["-C", unpacked, "-xzf", fleet.sandbox.path + "/release.tar.gz"], environment: [:]).status == 0)
         let device = fleet.sandbox.path + "/dev"
-        let setup = try runProcess(unpacked + "/client/client-setup.sh", ["--root", device, "--yes", "--no-cron", "--no-packages"],
-                                   environment: ProcessInfo.processInfo.environment)
+        let setup = try runProcess(
+            unpacked + "/client/client-setup.sh", ["--root", device, "--yes", "--no-cron", "--no-packages"],
+            environment: ProcessInfo.processInfo.environment)
         #expect(setup.status == 0, "\(setup.stdout) \(setup.stderr)")
-        #expect(try String(contentsOfFile: device + "/client/server-ca.pem", encoding: .utf8)
+        #expect(
+            try String(contentsOfFile: device + "/client/server-ca.pem", encoding: .utf8)
                 == String(contentsOfFile: fleet.tlsDirectory + "/client-ca.pem", encoding: .utf8))
         try fleet.sandbox.write("hostname: boot1\nsystem_root: \(device)\n", to: "dev/client/settings.yml")
         let enrolled = try runBinary("rookery-client", ["enroll"], root: device)
@@ -163,8 +185,9 @@ import Testing
         // The key of another certificate: the server must not start with a pair that cannot work.
         try fleet.configure(["add", "\(fleet.old)", "--tls-self-signed", "127.0.0.1"])
         try FileManager.default.removeItem(atPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
-        try FileManager.default.copyItem(atPath: fleet.tlsDirectory + "/port-\(fleet.old).key",
-                                         toPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
+        try FileManager.default.copyItem(
+            atPath: fleet.tlsDirectory + "/port-\(fleet.old).key",
+            toPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
         let ran = try runBinary("rookery", ["server"], root: fleet.root)
         #expect(ran.status == 64, "\(ran.stderr)")
         #expect(ran.stderr.contains("port \(fleet.current)") && ran.stderr.contains("does not belong to the certificate"), "\(ran.stderr)")
@@ -172,8 +195,9 @@ import Testing
         // A certificate file that is gone: the server names it rather than serve plain HTTP.
         try FileManager.default.removeItem(atPath: fleet.tlsDirectory + "/port-\(fleet.old).pem")
         try FileManager.default.removeItem(atPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
-        try FileManager.default.copyItem(atPath: fleet.tlsDirectory + "/port-\(fleet.old).key",
-                                         toPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
+        try FileManager.default.copyItem(
+            atPath: fleet.tlsDirectory + "/port-\(fleet.old).key",
+            toPath: fleet.tlsDirectory + "/port-\(fleet.current).key")
         try fleet.configure(["set", "\(fleet.current)", "--tls-self-signed", "127.0.0.1"])
         let missing = try runBinary("rookery", ["server"], root: fleet.root)
         #expect(missing.status == 64, "\(missing.stderr)")

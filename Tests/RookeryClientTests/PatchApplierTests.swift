@@ -2,7 +2,9 @@ import Foundation
 import RookeryCore
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryClient
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,9 +61,9 @@ import Glibc
     }
 
     @Test(arguments: [
-        "client/../../outside/x",       // climbs out of the root
+        "client/../../outside/x",  // climbs out of the root
         "client/plugins/../../../outside/x",
-        "..",
+        ".."
     ])
     func dotDotIsRefused(_ target: String) throws {
         #expect(applier().apply(write(target, "pwned", mode: 0o644)).0 == .refused)

@@ -2,6 +2,7 @@ import Foundation
 import RookeryCore
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryClient
 
 @Suite struct PluginRunnerTests {
@@ -50,7 +51,7 @@ import Testing
             try script("crash.sh", "kill -SEGV $$"),
             try script("failing.sh", "exit 3"),
             try script("slow.sh", "sleep 60"),
-            try script("env.sh", #"echo "{\"home\": \"$ROOKERY_HOME\"}""#),
+            try script("env.sh", #"echo "{\"home\": \"$ROOKERY_HOME\"}""#)
         ]
         let runner = PluginRunner(timeout: 1, parallelism: 3, environment: ["ROOKERY_HOME": "/r"], log: log)
         let results = runner.run(plugins)
@@ -73,8 +74,9 @@ import Testing
         for file in ["custom.py", "os_info.sh"] {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: pluginDir + "/" + file)
         }
-        let specs = PluginRunner.discover(pluginDirectories: [pluginDir], selfExecutable: "/bin/rookery-client",
-                                          systemRoot: "/", stateDirectory: dir)
+        let specs = PluginRunner.discover(
+            pluginDirectories: [pluginDir], selfExecutable: "/bin/rookery-client",
+            systemRoot: "/", stateDirectory: dir)
         let byName = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0) })
         #expect(byName["custom"]?.executable == pluginDir + "/custom.py")
         #expect(byName["os_info"]?.executable == pluginDir + "/os_info.sh")

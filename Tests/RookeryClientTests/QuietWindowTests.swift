@@ -2,6 +2,7 @@ import Foundation
 import RookeryCore
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryClient
 
 /// The quiet window lets an idle `client-cron` return without reading its settings; it must say
@@ -27,7 +28,8 @@ import Testing
             // Every second from well before the last run (a clock set back) to past every timer.
             for offset in stride(from: -120.0, through: 400, by: 0.5) {
                 let now = t0.addingTimeInterval(offset)
-                let due = CronRun.isDue(state.lastCollect, every: settings.collectInterval, now: now)
+                let due =
+                    CronRun.isDue(state.lastCollect, every: settings.collectInterval, now: now)
                     || CronRun.isDue(state.lastSubmit, every: settings.submitInterval, now: now)
                     || (enrollment == .accepted && CronRun.isDue(state.lastUpdate, every: settings.updateInterval, now: now))
                 let quiet = window.from <= now.timeIntervalSince1970 && now.timeIntervalSince1970 < window.until
@@ -41,11 +43,13 @@ import Testing
 
     /// A device root whose last runs were at t0, with hour-long intervals.
     func quietRoot(_ sandbox: Sandbox) throws -> InstallRoot {
-        try sandbox.write("server_url: http://127.0.0.1:9\ncollect_interval: 3600\nsubmit_interval: 3600\n",
-                          to: "r/client/settings.yml")
+        try sandbox.write(
+            "server_url: http://127.0.0.1:9\ncollect_interval: 3600\nsubmit_interval: 3600\n",
+            to: "r/client/settings.yml")
         let last = Int(t0.timeIntervalSince1970)
-        try sandbox.write("{\"enrollment\":\"accepted\",\"last_collect\":\(last),\"last_submit\":\(last),\"last_update\":\(last)}",
-                          to: "r/var/client/state.json")
+        try sandbox.write(
+            "{\"enrollment\":\"accepted\",\"last_collect\":\(last),\"last_submit\":\(last),\"last_update\":\(last)}",
+            to: "r/var/client/state.json")
         return InstallRoot(path: sandbox.path + "/r")
     }
 

@@ -2,7 +2,9 @@ import Foundation
 import RookeryCore
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryClient
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,8 +73,8 @@ import Glibc
 
     enum Broken: String, CaseIterable, CustomTestStringConvertible {
         case memberNotInManifest, manifestFileMissingFromTarball, fileNotMatchingItsHash,
-             manifestListsDotDot, manifestNotFirst, notGzip, sameNumberAsInstalled, binaryDoesNotRun,
-             binaryIsNotAProgram
+            manifestListsDotDot, manifestNotFirst, notGzip, sameNumberAsInstalled, binaryDoesNotRun,
+            binaryIsNotAProgram
         var testDescription: String { rawValue }
     }
 
@@ -114,7 +116,7 @@ import Glibc
             TarMember(path: "client/plugins/hello.sh", mode: 0o755, contents: Data("#!/bin/sh\necho '{\"n\":\(number)}'\n".utf8)),
             TarMember(path: "lib/rookery/rookery-client", mode: 0o755, contents: Data("#!/bin/sh\n# release \(number)\nexit 0\n".utf8)),
             TarMember(path: "client/server-key.asc", mode: 0o644, contents: Data(((try? server.exportPublicKey(fingerprint: serverKey)) ?? "").utf8)),
-            TarMember(path: "client/release.yml", mode: 0o644, contents: Data("release: \(number)\n".utf8)),
+            TarMember(path: "client/release.yml", mode: 0o644, contents: Data("release: \(number)\n".utf8))
         ]
     }
 
@@ -135,8 +137,10 @@ import Glibc
         case .manifestFileMissingFromTarball:
             return try gzippedTar(try signedManifest(2, listing: lines) + files.dropLast())
         case .fileNotMatchingItsHash:
-            let swapped = files.map { $0.path == "lib/rookery/rookery-client"
-                ? TarMember(path: $0.path, mode: $0.mode, contents: Data("ELF rel3ase 2".utf8)) : $0 }
+            let swapped = files.map {
+                $0.path == "lib/rookery/rookery-client"
+                    ? TarMember(path: $0.path, mode: $0.mode, contents: Data("ELF rel3ase 2".utf8)) : $0
+            }
             return try gzippedTar(try signedManifest(2, listing: lines) + swapped)
         case .manifestListsDotDot:
             let escape = ReleaseManifest.File(path: "../x", contents: Data("x".utf8), mode: 0o644)
@@ -149,12 +153,16 @@ import Glibc
             return try tarball(1)
         case .binaryDoesNotRun:
             // Validly signed and listed, but the binary fails: the device must not switch to it.
-            let broken = files.map { $0.path == "lib/rookery/rookery-client"
-                ? TarMember(path: $0.path, mode: $0.mode, contents: Data("#!/bin/sh\necho wrong architecture >&2\nexit 126\n".utf8)) : $0 }
+            let broken = files.map {
+                $0.path == "lib/rookery/rookery-client"
+                    ? TarMember(path: $0.path, mode: $0.mode, contents: Data("#!/bin/sh\necho wrong architecture >&2\nexit 126\n".utf8)) : $0
+            }
             return try gzippedTar(try signedManifest(2, listing: broken.map(line)) + broken)
         case .binaryIsNotAProgram:
-            let broken = files.map { $0.path == "lib/rookery/rookery-client"
-                ? TarMember(path: $0.path, mode: $0.mode, contents: Data("\u{7F}ELF for another machine".utf8)) : $0 }
+            let broken = files.map {
+                $0.path == "lib/rookery/rookery-client"
+                    ? TarMember(path: $0.path, mode: $0.mode, contents: Data("\u{7F}ELF for another machine".utf8)) : $0
+            }
             return try gzippedTar(try signedManifest(2, listing: broken.map(line)) + broken)
         }
     }
@@ -168,7 +176,7 @@ import Glibc
         .notGzip: "gzip",
         .sameNumberAsInstalled: "release 1 is not newer than the installed release 1",
         .binaryDoesNotRun: "client binary does not run",
-        .binaryIsNotAProgram: "client binary cannot start",
+        .binaryIsNotAProgram: "client binary cannot start"
     ]
 
     func line(_ member: TarMember) -> ReleaseManifest.File {
@@ -178,9 +186,12 @@ import Glibc
     /// manifest.json and manifest.json.sig, the first two members of every release.
     func signedManifest(_ number: Int, listing files: [ReleaseManifest.File]) throws -> [TarMember] {
         let manifest = try ReleaseManifest(release: number, createdAt: Date(), files: files).encoded()
-        return [TarMember(path: ReleaseManifest.manifestName, mode: 0o644, contents: manifest),
-                TarMember(path: ReleaseManifest.signatureName, mode: 0o644,
-                          contents: try server.sign(manifest, fingerprint: serverKey))]
+        return [
+            TarMember(path: ReleaseManifest.manifestName, mode: 0o644, contents: manifest),
+            TarMember(
+                path: ReleaseManifest.signatureName, mode: 0o644,
+                contents: try server.sign(manifest, fingerprint: serverKey))
+        ]
     }
 
     func gzippedTar(_ members: [TarMember]) throws -> Data {

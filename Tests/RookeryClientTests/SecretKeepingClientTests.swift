@@ -4,6 +4,7 @@ import RookeryCurl
 import RookeryPlugins
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryClient
 
 /// A device learns the secret-keeping policy from a signed update answer and encrypts every
@@ -59,9 +60,11 @@ import Testing
     @Test func anArmoredKeyHoldingMoreThanTheNamedKeyIsRefused() throws {
         let (other, otherKey) = try encryptionKey(home: "o")
         // One armored block (the shape check takes no more) holding both keys.
-        let packets = try PublicKeyShape.check(armored: try keeper.exportPublicKey(fingerprint: keeperKey))
+        let packets =
+            try PublicKeyShape.check(armored: try keeper.exportPublicKey(fingerprint: keeperKey))
             + PublicKeyShape.check(armored: try other.exportPublicKey(fingerprint: otherKey))
-        let both = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + packets.base64EncodedString(options: .lineLength64Characters)
+        let both =
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + packets.base64EncodedString(options: .lineLength64Characters)
             + "\n-----END PGP PUBLIC KEY BLOCK-----\n"
         let key = SecretKeepingKey(fingerprint: keeperKey, publicKey: both)
         #expect(throws: UpdateRefused.self) { try SecretKeyImport(openPGP: context.openPGP).importChecked(key) }
@@ -111,8 +114,9 @@ import Testing
         try setSerial(Self.serial)
         let first = try collect(at: Date(timeIntervalSince1970: 1_800_000_000))
         // A restart: a new context reads the stored policy and hash key again.
-        let again = try collect(at: Date(timeIntervalSince1970: 1_800_000_300),
-                                with: try ClientContext(root: root, interactive: false))
+        let again = try collect(
+            at: Date(timeIntervalSince1970: 1_800_000_300),
+            with: try ClientContext(root: root, interactive: false))
 
         let queued = try queueBytes()
         #expect(queued.count == 2)
@@ -190,8 +194,9 @@ import Testing
         for name in BuiltinPlugins.names {
             try sandbox.write("#!/bin/sh\necho '{}'\n", to: "r/client/plugins/\(name).sh", mode: 0o755)
         }
-        try sandbox.write("#!/bin/sh\nprintf '{\"serial\": \"%s\", \"vendor\": \"Acme\"}' \"$(cat '\(sandbox.path)/serial')\"\n",
-                          to: "r/client/plugins/hardware.sh", mode: 0o755)
+        try sandbox.write(
+            "#!/bin/sh\nprintf '{\"serial\": \"%s\", \"vendor\": \"Acme\"}' \"$(cat '\(sandbox.path)/serial')\"\n",
+            to: "r/client/plugins/hardware.sh", mode: 0o755)
     }
 
     func setSerial(_ serial: String) throws { try sandbox.write(serial, to: "serial") }
@@ -212,11 +217,16 @@ import Testing
         let (server, serverKey) = (self.server, self.serverKey)
         let receiver = try HTTPReceiver { request in
             guard let fields = try? JSONValue.parse(request.body),
-                  let nonce = fields["nonce"]?.stringValue, let key = fields["key"]?.stringValue,
-                  let body = try? UpdateAnswer(nonce: nonce, key: key, release: nil, patches: [], secretKeeping: policy).encoded(),
-                  let signature = try? server.sign(body, fingerprint: serverKey) else { return ReceiverReply(status: 500) }
-            return ReceiverReply(status: 200, headers: ["content-type": "application/json",
-                                                       "rookery-signature": signature.base64EncodedString()], body: body)
+                let nonce = fields["nonce"]?.stringValue, let key = fields["key"]?.stringValue,
+                let body = try? UpdateAnswer(nonce: nonce, key: key, release: nil, patches: [], secretKeeping: policy).encoded(),
+                let signature = try? server.sign(body, fingerprint: serverKey)
+            else { return ReceiverReply(status: 500) }
+            return ReceiverReply(
+                status: 200,
+                headers: [
+                    "content-type": "application/json",
+                    "rookery-signature": signature.base64EncodedString()
+                ], body: body)
         }
         try sandbox.write(Self.settings(sandbox: sandbox, serverURL: "http://127.0.0.1:\(receiver.port)"), to: "r/client/settings.yml")
         _ = try Updater(context: try ClientContext(root: root, interactive: false)).run()
@@ -231,12 +241,15 @@ import Testing
     func adopt(_ policy: SecretKeepingPolicy?) throws {
         let answer = UpdateAnswer(nonce: Self.nonce, key: Self.device, release: nil, patches: [], secretKeeping: policy)
         let body = try answer.encoded()
-        let reply = HTTPReply(status: 200, body: body, headers: [
-            "content-type": "application/json",
-            "rookery-signature": try server.sign(body, fingerprint: serverKey).base64EncodedString(),
-        ])
-        let checked = try Updater.checkedAnswer(reply, nonce: Self.nonce, fingerprint: Self.device,
-                                                pinnedKey: PinnedServerKey(root: root))
+        let reply = HTTPReply(
+            status: 200, body: body,
+            headers: [
+                "content-type": "application/json",
+                "rookery-signature": try server.sign(body, fingerprint: serverKey).base64EncodedString()
+            ])
+        let checked = try Updater.checkedAnswer(
+            reply, nonce: Self.nonce, fingerprint: Self.device,
+            pinnedKey: PinnedServerKey(root: root))
         try SecretKeepingState(context: context).adopt(checked.secretKeeping)
     }
 

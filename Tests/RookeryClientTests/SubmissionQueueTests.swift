@@ -2,6 +2,7 @@ import Foundation
 import RookeryCore
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryClient
 
 @Suite struct SubmissionQueueTests {
@@ -56,7 +57,7 @@ import Testing
         #expect(try queue.items().count == 3)
 
         let old = try queue.enforceBounds(maxItems: 100, maxBytes: 1 << 30, maxAge: 60, now: t0.addingTimeInterval(63.5))
-        #expect(old.count == 2)   // i2 and i3 are more than 60 s old, i4 is not
+        #expect(old.count == 2)  // i2 and i3 are more than 60 s old, i4 is not
         #expect(try queue.items().count == 1)
 
         let bytes = try queue.enforceBounds(maxItems: 100, maxBytes: 1, maxAge: 1e9, now: t0)

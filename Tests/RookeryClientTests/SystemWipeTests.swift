@@ -19,19 +19,24 @@ import Testing
     @Test func regularUsersGoAndEverythingElseStays() throws {
         let fake = try FakeWipeSystem()
         try fake.write("# UID_MIN 1400 is a comment\nUID_MIN\t\t1000\nUID_MAX\t\t60000\n", to: fake.inRoot("/etc/login.defs"))
-        try fake.write(Data("""
-            # accounts
-            root:x:0:0:root:/root:/bin/bash
-            foo:x:100:101:Foo daemon:/var/lib/foo:/usr/sbin/nologin
-            alice:x:41001:41001:Alice:/home/alice:/bin/bash
-            this line is malformed
-            bob:x:41002:41002:Bob:/home/bob:/usr/sbin/nologin
+        try fake.write(
+            Data(
+                """
+                # accounts
+                root:x:0:0:root:/root:/bin/bash
+                foo:x:100:101:Foo daemon:/var/lib/foo:/usr/sbin/nologin
+                alice:x:41001:41001:Alice:/home/alice:/bin/bash
+                this line is malformed
+                bob:x:41002:41002:Bob:/home/bob:/usr/sbin/nologin
 
-            """.utf8) + Data([0xFF, 0xFE, 0x3A, 0x0A]) + Data("""
-            nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+                """.utf8) + Data([0xFF, 0xFE, 0x3A, 0x0A])
+                + Data(
+                    """
+                    nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 
-            """.utf8), to: fake.inRoot("/etc/passwd"))
-        try fake.write("""
+                    """.utf8), to: fake.inRoot("/etc/passwd"))
+        try fake.write(
+            """
             root:*:19000:0:99999:7:::
             foo:*:19000:0:99999:7:::
             alice:$6$salt$hash:19000:0:99999:7:::
@@ -39,7 +44,8 @@ import Testing
             nobody:*:19000:0:99999:7:::
 
             """, to: fake.inRoot("/etc/shadow"), mode: 0o640)
-        try fake.write("""
+        try fake.write(
+            """
             root:x:0:
             foo:x:101:
             users:x:100:alice,foo
@@ -49,7 +55,8 @@ import Testing
             nogroup:x:65534:
 
             """, to: fake.inRoot("/etc/group"))
-        try fake.write("""
+        try fake.write(
+            """
             root:*::
             foo:!::
             users:!::alice,foo
@@ -79,53 +86,62 @@ import Testing
         #expect(fake.exists(fake.inRoot("/var/lib/foo/file")))
 
         // The line that is not UTF-8 is kept byte for byte, like every other untouched line.
-        #expect(fake.data(fake.inRoot("/etc/passwd")) == Data("""
-            # accounts
-            root:x:0:0:root:/root:/bin/bash
-            foo:x:100:101:Foo daemon:/var/lib/foo:/usr/sbin/nologin
-            this line is malformed
+        #expect(
+            fake.data(fake.inRoot("/etc/passwd")) == Data(
+                """
+                # accounts
+                root:x:0:0:root:/root:/bin/bash
+                foo:x:100:101:Foo daemon:/var/lib/foo:/usr/sbin/nologin
+                this line is malformed
 
-            """.utf8) + Data([0xFF, 0xFE, 0x3A, 0x0A]) + Data("""
-            nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+                """.utf8) + Data([0xFF, 0xFE, 0x3A, 0x0A])
+                + Data(
+                    """
+                    nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 
-            """.utf8))
-        #expect(fake.text(fake.inRoot("/etc/shadow")) == """
-            root:*:19000:0:99999:7:::
-            foo:*:19000:0:99999:7:::
-            nobody:*:19000:0:99999:7:::
+                    """.utf8))
+        #expect(
+            fake.text(fake.inRoot("/etc/shadow")) == """
+                root:*:19000:0:99999:7:::
+                foo:*:19000:0:99999:7:::
+                nobody:*:19000:0:99999:7:::
 
-            """)
+                """)
         // alice's personal group goes; bob's stays because foo is still in it; the shared devs stays empty.
-        #expect(fake.text(fake.inRoot("/etc/group")) == """
-            root:x:0:
-            foo:x:101:
-            users:x:100:foo
-            devs:x:5000:
-            bob:x:41002:foo
-            nogroup:x:65534:
+        #expect(
+            fake.text(fake.inRoot("/etc/group")) == """
+                root:x:0:
+                foo:x:101:
+                users:x:100:foo
+                devs:x:5000:
+                bob:x:41002:foo
+                nogroup:x:65534:
 
-            """)
-        #expect(fake.text(fake.inRoot("/etc/gshadow")) == """
-            root:*::
-            foo:!::
-            users:!::foo
-            devs:!::
-            bob:!::foo
-            nogroup:*::
+                """)
+        #expect(
+            fake.text(fake.inRoot("/etc/gshadow")) == """
+                root:*::
+                foo:!::
+                users:!::foo
+                devs:!::
+                bob:!::foo
+                nogroup:*::
 
-            """)
+                """)
 
         #expect(fake.mode(fake.inRoot("/etc/shadow")) == 0o640)
         #expect(fake.mode(fake.inRoot("/etc/gshadow")) == 0o640)
         #expect(fake.mode(fake.inRoot("/etc/passwd")) == 0o644)
         // No temporary files left next to the account files.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: fake.inRoot("/etc")).sorted()
-            == ["group", "gshadow", "login.defs", "passwd", "shadow"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: fake.inRoot("/etc")).sorted()
+                == ["group", "gshadow", "login.defs", "passwd", "shadow"])
     }
 
     @Test func aPersonalGroupThatIsSomeonesPrimaryGroupStays() throws {
         let fake = try FakeWipeSystem()
-        try fake.write("""
+        try fake.write(
+            """
             alice:x:41001:41001::/home/alice:/bin/bash
             svc:x:120:41001::/var/lib/svc:/usr/sbin/nologin
 
@@ -201,7 +217,8 @@ import Testing
 
     @Test func twoUsersSharingAHomeRemoveItOnce() throws {
         let fake = try FakeWipeSystem()
-        try fake.write("""
+        try fake.write(
+            """
             alice:x:41001:41001::/home/shared:/bin/bash
             bob:x:41002:41002::/home//shared/:/bin/bash
 
@@ -234,17 +251,19 @@ import Testing
         #expect(report.removedHomes == ["/home/dave"])
         #expect(fake.exists(fake.inRoot("/home/carol/file")))
         #expect(fake.exists(fake.inRoot("/home/erin/file")))
-        #expect(fake.text(fake.inRoot("/etc/passwd")) == """
-            carol:x:1500:1500::/home/carol:/bin/bash
-            erin:x:55000:55000::/home/erin:/bin/bash
+        #expect(
+            fake.text(fake.inRoot("/etc/passwd")) == """
+                carol:x:1500:1500::/home/carol:/bin/bash
+                erin:x:55000:55000::/home/erin:/bin/bash
 
-            """)
+                """)
     }
 
     @Test func rootAndNobodyAreNeverRegularWhateverLoginDefsSays() throws {
         let fake = try FakeWipeSystem()
         try fake.write("UID_MIN 0\nUID_MAX 70000\n", to: fake.inRoot("/etc/login.defs"))
-        try fake.write("""
+        try fake.write(
+            """
             root:x:0:0:root:/root:/bin/bash
             alice:x:41001:41001::/home/alice:/bin/bash
             nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
@@ -254,11 +273,12 @@ import Testing
         let report = fake.wipe()
 
         #expect(report.users == ["alice"])
-        #expect(fake.text(fake.inRoot("/etc/passwd")) == """
-            root:x:0:0:root:/root:/bin/bash
-            nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+        #expect(
+            fake.text(fake.inRoot("/etc/passwd")) == """
+                root:x:0:0:root:/root:/bin/bash
+                nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 
-            """)
+                """)
     }
 
     @Test func aSandboxRootNeverEndsProcesses() throws {

@@ -1,8 +1,9 @@
 import Foundation
 import RookeryCore
+import RookeryCurl
 import RookeryTestSupport
 import Testing
-import RookeryCurl
+
 @testable import RookeryClient
 
 /// `Updater.checkedAnswer`: a device acts on an update answer only when it is signed by the pinned
@@ -30,8 +31,9 @@ import RookeryCurl
 
     @Test func signedAnswerToThisRequestIsAcceptedAndDecoded() throws {
         let sent = Self.answer()
-        let checked = try Updater.checkedAnswer(try reply(sent, signedBy: server, serverKey),
-                                                nonce: Self.nonce, fingerprint: Self.device, pinnedKey: pinned)
+        let checked = try Updater.checkedAnswer(
+            try reply(sent, signedBy: server, serverKey),
+            nonce: Self.nonce, fingerprint: Self.device, pinnedKey: pinned)
         #expect(checked == sent)
         #expect(checked.release == ReleaseOffer(number: 7, size: 1234, sha256: String(repeating: "ab", count: 32)))
         #expect(checked.patches.map(\.target) == ["client/plugins/extra.sh", "client/plugins/old.sh"])
@@ -74,8 +76,9 @@ import RookeryCurl
     @Test func replayedAnswerForAnotherNonceIsRefused() throws {
         let recorded = try reply(Self.answer(), signedBy: server, serverKey)
         #expect(throws: UpdateRefused.self) {
-            try Updater.checkedAnswer(recorded, nonce: "ffeeddccbbaa99887766554433221100",
-                                      fingerprint: Self.device, pinnedKey: pinned)
+            try Updater.checkedAnswer(
+                recorded, nonce: "ffeeddccbbaa99887766554433221100",
+                fingerprint: Self.device, pinnedKey: pinned)
         }
     }
 
@@ -124,13 +127,15 @@ import RookeryCurl
 
     /// An answer with a release offer and two patches, for this device's request unless told otherwise.
     static func answer(nonce: String = nonce, key: String = device) -> UpdateAnswer {
-        UpdateAnswer(nonce: nonce, key: key,
-                     release: ReleaseOffer(number: 7, size: 1234, sha256: String(repeating: "ab", count: 32)),
-                     patches: [
-                        PatchInstruction(id: 1, target: "client/plugins/extra.sh", action: .write, mode: 0o755,
-                                         content: Data("#!/bin/sh\necho '{}'\n".utf8)),
-                        PatchInstruction(id: 2, target: "client/plugins/old.sh", action: .remove, mode: 0, content: Data()),
-                     ])
+        UpdateAnswer(
+            nonce: nonce, key: key,
+            release: ReleaseOffer(number: 7, size: 1234, sha256: String(repeating: "ab", count: 32)),
+            patches: [
+                PatchInstruction(
+                    id: 1, target: "client/plugins/extra.sh", action: .write, mode: 0o755,
+                    content: Data("#!/bin/sh\necho '{}'\n".utf8)),
+                PatchInstruction(id: 2, target: "client/plugins/old.sh", action: .remove, mode: 0, content: Data())
+            ])
     }
 
     /// The reply the server sends: the encoded answer with its detached signature in the header.
@@ -143,8 +148,11 @@ import RookeryCurl
         let length = UInt16(signature.count)
         let stored = Data([0x01, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]) + signature
         let compressed = Data([0xC8, UInt8(1 + stored.count), 1]) + stored
-        let wrapped = HTTPReply(status: 200, body: signed.body, headers: [
-            "content-type": "application/json", "rookery-signature": compressed.base64EncodedString()])
+        let wrapped = HTTPReply(
+            status: 200, body: signed.body,
+            headers: [
+                "content-type": "application/json", "rookery-signature": compressed.base64EncodedString()
+            ])
         do {
             _ = try Updater.checkedAnswer(wrapped, nonce: Self.nonce, fingerprint: Self.device, pinnedKey: pinned)
             Issue.record("a compressed signature packet was accepted")
@@ -156,9 +164,11 @@ import RookeryCurl
     func reply(_ answer: UpdateAnswer, signedBy signer: OpenPGP, _ fingerprint: String) throws -> HTTPReply {
         let body = try answer.encoded()
         let signature = try signer.sign(body, fingerprint: fingerprint)
-        return HTTPReply(status: 200, body: body, headers: [
-            "content-type": "application/json",
-            "rookery-signature": signature.base64EncodedString(),
-        ])
+        return HTTPReply(
+            status: 200, body: body,
+            headers: [
+                "content-type": "application/json",
+                "rookery-signature": signature.base64EncodedString()
+            ])
     }
 }

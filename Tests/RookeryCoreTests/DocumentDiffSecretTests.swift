@@ -31,8 +31,9 @@ import Testing
     }
 
     @Test func withheldThenSealedIsAChange() {
-        let changes = DocumentDiff.changes(from: Self.document(.withheld),
-                                           to: Self.document(SecretValue(message: Data([1]), hash: "aa")))
+        let changes = DocumentDiff.changes(
+            from: Self.document(.withheld),
+            to: Self.document(SecretValue(message: Data([1]), hash: "aa")))
         #expect(changes.map(\.path) == ["plugins.hardware.serial"])
     }
 }

@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func equalsTheFlattenedDefinitionOnRandomEdits() {
-        var random = SeededRandom(seed: 20261206)
+        var random = SeededRandom(seed: 20_261_206)
         for round in 0..<3000 {
             let old = Self.document(depth: 0, random: &random)
             let new = round % 10 == 0 ? Self.document(depth: 0, random: &random) : Self.edited(old, random: &random)
@@ -46,16 +46,20 @@ import Testing
             (.object(["a": .array([.integer(1)])]), .object(["a": .array([.integer(1), .integer(2)])])),
             (.object([:]), .string("root leaf")),
             (.object(["": .object(["a": .integer(1)])]), .object(["a": .integer(1)])),
-            (.object(["": .integer(1)]), .object(["": .integer(2)])),
+            (.object(["": .integer(1)]), .object(["": .integer(2)]))
         ]
         for (old, new) in cases {
             #expect(DocumentDiff.changes(from: old, to: new) == Self.byFlattening(old, new))
         }
         // A top-level key "" is a member like any other, with the path "", not the root.
-        #expect(DocumentDiff.changes(from: .object(["": .object(["a": .integer(1)])]), to: .object(["a": .integer(1)]))
-            == [DocumentChange(path: ".a", old: .integer(1), new: nil), DocumentChange(path: "a", old: nil, new: .integer(1))])
-        #expect(DocumentDiff.changes(from: .object(["a": .integer(2)]),
-                                     to: .object(["a": .object(["b": .integer(1)])])).map(\.path) == ["a", "a.b"])
+        #expect(
+            DocumentDiff.changes(from: .object(["": .object(["a": .integer(1)])]), to: .object(["a": .integer(1)]))
+                == [DocumentChange(path: ".a", old: .integer(1), new: nil), DocumentChange(path: "a", old: nil, new: .integer(1))])
+        #expect(
+            DocumentDiff.changes(
+                from: .object(["a": .integer(2)]),
+                to: .object(["a": .object(["b": .integer(1)])])
+            ).map(\.path) == ["a", "a.b"])
     }
 
     // MARK: - Random documents
@@ -77,8 +81,11 @@ import Testing
         case 2: return .string(["x", "y", "unknown"].randomElement(using: &random)!)
         case 3: return .bool(Bool.random(using: &random))
         case 4: return .array([.integer(Int64.random(in: 0...1, using: &random))])
-        case 5: return SecretValue(message: Data([UInt8.random(in: 0...1, using: &random)]),
-                                   hash: ["aa", "bb"].randomElement(using: &random)!).json
+        case 5:
+            return SecretValue(
+                message: Data([UInt8.random(in: 0...1, using: &random)]),
+                hash: ["aa", "bb"].randomElement(using: &random)!
+            ).json
         case 6: return .object([:])
         default: return document(depth: depth, random: &random)
         }

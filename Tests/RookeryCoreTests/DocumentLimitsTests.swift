@@ -7,8 +7,10 @@ import Testing
 @Suite struct DocumentLimitsTests {
     let limits = DocumentLimits()
 
-    func refused(_ document: JSONValue, _ limits: DocumentLimits = DocumentLimits(), mentioning expected: [String],
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+    func refused(
+        _ document: JSONValue, _ limits: DocumentLimits = DocumentLimits(), mentioning expected: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         do {
             let leaves = try limits.check(document)
             Issue.record("accepted (\(leaves) leaves); expected a refusal mentioning \(expected)", sourceLocation: sourceLocation)
@@ -100,7 +102,7 @@ import Testing
         // Leaves anywhere in the tree; arrays and empty objects are leaves, a non-empty object is not.
         let mixed = JSONValue.object([
             "a": .object(["b": .array([.integer(1), .integer(2)]), "c": .object([:])]),
-            "d": .null, "e": .object(["f": .object(["g": .string("x")])]),
+            "d": .null, "e": .object(["f": .object(["g": .string("x")])])
         ])
         #expect(try limits.check(mixed) == 4)
         #expect(try limits.check(mixed) == DocumentDiff.flatten(mixed).count)
@@ -111,9 +113,11 @@ import Testing
     }
 
     @Test func leavesSpreadOverObjects() throws {
-        let spread = JSONValue.object(Dictionary(uniqueKeysWithValues: (0..<100).map { group in
-            ("g\(group)", JSONValue.object(Dictionary(uniqueKeysWithValues: (0..<201).map { ("l\($0)", JSONValue.bool(true)) })))
-        }))
+        let spread = JSONValue.object(
+            Dictionary(
+                uniqueKeysWithValues: (0..<100).map { group in
+                    ("g\(group)", JSONValue.object(Dictionary(uniqueKeysWithValues: (0..<201).map { ("l\($0)", JSONValue.bool(true)) })))
+                }))
         refused(spread, mentioning: ["more than 20000 leaves", "max_document_leaves"])
         var more = DocumentLimits()
         more.maxLeaves = 20_100

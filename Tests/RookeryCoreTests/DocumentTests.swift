@@ -7,7 +7,7 @@ import Testing
     @Test func jsonRoundTripKeepsIntegersAndOrder() throws {
         let text = #"{"b":[1,2.5,"x",null,true],"a":{"n":9007199254740993}}"#
         let value = try JSONValue.parse(Data(text.utf8))
-        #expect(value["a"]?["n"] == .integer(9007199254740993))
+        #expect(value["a"]?["n"] == .integer(9_007_199_254_740_993))
         #expect(value.serializedString == #"{"a":{"n":9007199254740993},"b":[1,2.5,"x",null,true]}"#)
     }
 
@@ -15,11 +15,12 @@ import Testing
         let old = try JSONValue.parse(Data(#"{"plugins":{"sshd":{"password":"yes","root":"no"},"gone":1}}"#.utf8))
         let new = try JSONValue.parse(Data(#"{"plugins":{"sshd":{"password":"no","root":"no"},"added":[1,2]}}"#.utf8))
         let changes = DocumentDiff.changes(from: old, to: new)
-        #expect(changes == [
-            DocumentChange(path: "plugins.added", old: nil, new: .array([.integer(1), .integer(2)])),
-            DocumentChange(path: "plugins.gone", old: .integer(1), new: nil),
-            DocumentChange(path: "plugins.sshd.password", old: .string("yes"), new: .string("no")),
-        ])
+        #expect(
+            changes == [
+                DocumentChange(path: "plugins.added", old: nil, new: .array([.integer(1), .integer(2)])),
+                DocumentChange(path: "plugins.gone", old: .integer(1), new: nil),
+                DocumentChange(path: "plugins.sshd.password", old: .string("yes"), new: .string("no"))
+            ])
     }
 
     @Test func dottedKeysAndControlCharactersGetTheirOwnPaths() {
@@ -34,8 +35,10 @@ import Testing
     /// The writer escapes byte by byte; every control character (C0, DEL, C1) in any mix with
     /// other text, multi-byte text beside C1 controls included, is escaped and reads back whole.
     @Test func randomTextIsEscapedAndReadsBack() throws {
-        let alphabet: [Unicode.Scalar] = ["a", "\"", "\\", "/", "\n", "\u{0}", "\u{1f}", "\u{7f}", "\u{80}", "\u{85}",
-                                          "\u{9f}", "\u{a0}", "\u{c2}", "é", "\u{2028}", "😀"]
+        let alphabet: [Unicode.Scalar] = [
+            "a", "\"", "\\", "/", "\n", "\u{0}", "\u{1f}", "\u{7f}", "\u{80}", "\u{85}",
+            "\u{9f}", "\u{a0}", "\u{c2}", "é", "\u{2028}", "😀"
+        ]
         var random = SeededRandom(seed: 7)
         for _ in 0..<2000 {
             var text = String.UnicodeScalarView()
@@ -116,7 +119,8 @@ import Testing
         #expect(loaded.settings.serverURL == ClientSettings().serverURL)
         #expect(loaded.source(of: "server_url") == .builtIn)
 
-        let releaseFile = sandbox.path + "/client/release.yml", ownFile = sandbox.path + "/client/settings.yml"
+        let releaseFile = sandbox.path + "/client/release.yml"
+        let ownFile = sandbox.path + "/client/settings.yml"
         try sandbox.write("server_url: \"https://release.example\"\nenrollment_token: \"t0k\"\n", to: "client/release.yml")
         loaded = try ClientSettingsFile.load(root)
         #expect(loaded.settings.serverURL == "https://release.example")

@@ -17,7 +17,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3])
     func equalsTheValueDiffOnRandomEdits(levels: Int) throws {
-        var random = SeededRandom(seed: 20261206 + UInt64(levels))
+        var random = SeededRandom(seed: 20_261_206 + UInt64(levels))
         for round in 0..<3000 {
             let old = Walk.document(depth: 0, random: &random)
             let new = round % 10 == 0 ? Walk.document(depth: 0, random: &random) : Walk.edited(old, random: &random)
@@ -43,18 +43,20 @@ import Testing
             (.object(["a": secret]), .object(["a": SecretValue(message: Data([2]), hash: "aa").json])),
             (.object(["a.b": .integer(1)]), .object(["a": .object(["b": .integer(1)])])),
             (.object(["": .object(["a": .integer(1)])]), .object(["a": .integer(1)])),
-            (.object(["p": .object(["q": .object(["r": .integer(1)])])]), .object(["p": .object(["q": .object(["r": .integer(2)])])])),
+            (.object(["p": .object(["q": .object(["r": .integer(1)])])]), .object(["p": .object(["q": .object(["r": .integer(2)])])]))
         ]
         for (old, new) in cases {
             for levels in 1...3 {
-                #expect(try Self.textDiff(old.serializedString, new, levels: levels) == DocumentDiff.changes(from: old, to: new),
-                        "\(old.serializedString) -> \(new.serializedString), \(levels) levels")
+                #expect(
+                    try Self.textDiff(old.serializedString, new, levels: levels) == DocumentDiff.changes(from: old, to: new),
+                    "\(old.serializedString) -> \(new.serializedString), \(levels) levels")
             }
         }
         // No old document: everything is new.
         let new = JSONValue.object(["a": .object(["b": .integer(1)])])
-        #expect(try DocumentDiff.changes(from: nil, to: JSONText(new.serializedString, levels: 2), newValue: new)
-            == [DocumentChange(path: "a.b", old: nil, new: .integer(1))])
+        #expect(
+            try DocumentDiff.changes(from: nil, to: JSONText(new.serializedString, levels: 2), newValue: new)
+                == [DocumentChange(path: "a.b", old: nil, new: .integer(1))])
     }
 
     /// The layout is read with the parser's own checks: a text is refused as an old document

@@ -57,8 +57,9 @@ import Testing
 
     /// Runs a libgfshare tool and requires it to succeed.
     private func run(_ tool: String, _ arguments: [String]) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: tool),
-                     "\(tool) is missing: install Debian's libgfshare-bin (apt-get install libgfshare-bin; bin/test does this)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: tool),
+            "\(tool) is missing: install Debian's libgfshare-bin (apt-get install libgfshare-bin; bin/test does this)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments

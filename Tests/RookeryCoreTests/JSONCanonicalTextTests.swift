@@ -19,8 +19,11 @@ import Testing
     }
 
     @Test func neverSaysYesToTextTheWriterWouldWriteOtherwise() throws {
-        var random = SeededRandom(seed: 20261206)
-        var canonicalSeen = 0, mutantsChecked = 0, mutantsCanonical = 0, mutantsNot = 0
+        var random = SeededRandom(seed: 20_261_206)
+        var canonicalSeen = 0
+        var mutantsChecked = 0
+        var mutantsCanonical = 0
+        var mutantsNot = 0
         for _ in 0..<4000 {
             let text = Self.value(depth: 0, random: &random).serializedString
             #expect(try Self.writerWrites(text))
@@ -49,7 +52,7 @@ import Testing
         #"{"a":1,"b":[true,false,null],"c":{"d":"e"}}"#,
         #"{"a":"tab\there \"quoted\" back\\slash \u001b \u007f \u0085","b":-12,"c":""}"#,
         #"{"":0,"A":1,"a":2,"aa":3,"b":[]}"#,
-        "{\"a\":\"caf\u{E9} \u{1F600}\"}",
+        "{\"a\":\"caf\u{E9} \u{1F600}\"}"
     ])
     func theWritersOwnTextIsCanonical(_ text: String) throws {
         #expect(try Self.writerWrites(text))
@@ -57,15 +60,15 @@ import Testing
     }
 
     @Test(arguments: [
-        #"{"b":1,"a":2}"#,                     // keys out of order
-        #"{"a": 1}"#, "{\"a\":1}\n", "[1, 2]", // whitespace
-        #"{"a":"\/"}"#, #"{"a":"\u0041"}"#,    // escapes the writer does not make
-        #"{"a":"\b"}"#, #"{"a":"\u001B"}"#,    // another form of one it does make
+        #"{"b":1,"a":2}"#,  // keys out of order
+        #"{"a": 1}"#, "{\"a\":1}\n", "[1, 2]",  // whitespace
+        #"{"a":"\/"}"#, #"{"a":"\u0041"}"#,  // escapes the writer does not make
+        #"{"a":"\b"}"#, #"{"a":"\u001B"}"#,  // another form of one it does make
         #"{"a":"\u00e9"}"#, #"{"a":"\ud83d\ude00"}"#,
-        "{\"a\":\"\u{7F}\"}", "{\"a\":\"\u{85}\"}", // DEL and a C1 control left raw
-        #"{"a":1.0}"#, #"{"a":1e3}"#, #"{"a":-0}"#, // numbers the writer writes otherwise
-        #"{"a":9223372036854775807}"#,         // fits, but 19 digits are left to the writer
-        "{\"\u{E9}\":1,\"z\":2}", #"{"a\"b":1}"#, // keys ordered by Unicode rules, or escaped
+        "{\"a\":\"\u{7F}\"}", "{\"a\":\"\u{85}\"}",  // DEL and a C1 control left raw
+        #"{"a":1.0}"#, #"{"a":1e3}"#, #"{"a":-0}"#,  // numbers the writer writes otherwise
+        #"{"a":9223372036854775807}"#,  // fits, but 19 digits are left to the writer
+        "{\"\u{E9}\":1,\"z\":2}", #"{"a\"b":1}"#  // keys ordered by Unicode rules, or escaped
     ])
     func otherTextIsNot(_ text: String) throws {
         #expect(!Self.isCanonical(text), "\(text.debugDescription)")
@@ -87,8 +90,10 @@ import Testing
     // MARK: generated values and mutations
 
     static let keys = ["a", "b", "ab", "B", "", "z9", "caf\u{E9}", "k\"q", "\u{1F600}"]
-    static let strings = ["", "x", "unknown", "tab\t", "nl\n", "q\"", "b\\", "\u{1B}[31m", "\u{7F}", "\u{85}",
-                          "caf\u{E9}", "\u{1F600}", "/path/to"]
+    static let strings = [
+        "", "x", "unknown", "tab\t", "nl\n", "q\"", "b\\", "\u{1B}[31m", "\u{7F}", "\u{85}",
+        "caf\u{E9}", "\u{1F600}", "/path/to"
+    ]
 
     static func value(depth: Int, random: inout SeededRandom) -> JSONValue {
         switch Int.random(in: 0..<(depth < 3 ? 10 : 7), using: &random) {

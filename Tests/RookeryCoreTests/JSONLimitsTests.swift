@@ -19,8 +19,10 @@ import Testing
         #expect(throws: Never.self, sourceLocation: sourceLocation) { try JSONValue.parse(text, limits: limits) }
     }
 
-    func refused(_ text: String, _ limits: JSONLimits, mentioning expected: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+    func refused(
+        _ text: String, _ limits: JSONLimits, mentioning expected: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         for parse in [{ try JSONValue.parse(Data(text.utf8), limits: limits) }, { try JSONValue.parse(text, limits: limits) }] {
             do {
                 _ = try parse()
@@ -33,8 +35,10 @@ import Testing
         }
     }
 
-    func scanRefused(_ text: String, keeping: Set<String> = ["host"], _ limits: JSONLimits = JSONLimits(),
-                     mentioning expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func scanRefused(
+        _ text: String, keeping: Set<String> = ["host"], _ limits: JSONLimits = JSONLimits(),
+        mentioning expected: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         do {
             let kept = try JSONValue.topLevelMembers(of: Data(text.utf8), keeping: keeping, limits: limits)
             Issue.record("accepted (kept \(kept)); expected a refusal mentioning \"\(expected)\"", sourceLocation: sourceLocation)
@@ -171,7 +175,7 @@ import Testing
         (#"{"host":"a","x":1} x"#, "unexpected content after the value"),
         (#"{"host":"a","x":1}{}"#, "unexpected content after the value"),
         (#"{"host":"a" "x":1}"#, "expected ',' or '}'"),
-        (#"{"host":"a",x:1}"#, "expected a key"),
+        (#"{"host":"a",x:1}"#, "expected a key")
     ])
     func refusesInvalidJSONInSkippedMembers(_ text: String, _ reason: String) {
         scanRefused(text, mentioning: reason)
@@ -208,8 +212,12 @@ import Testing
         scanRefused(#"{"host":"a","x":[[1,2],{"a":[3,4,5]},6,7]}"#, limits, mentioning: "more than 10 values")
         scanRefused(#"{"x":[1,2,3,4,5,6,7,8,9],"host":"a"}"#, limits, mentioning: "more than 10 values")
         // The default: a million values in a skipped member.
-        let million = "{\"host\":\"a\",\"x\":[" + Array(repeating: "[" + Array(repeating: "0", count: 1000).joined(separator: ",") + "]",
-                                                        count: 1000).joined(separator: ",") + "]}"
+        let million =
+            "{\"host\":\"a\",\"x\":["
+            + Array(
+                repeating: "[" + Array(repeating: "0", count: 1000).joined(separator: ",") + "]",
+                count: 1000
+            ).joined(separator: ",") + "]}"
         scanRefused(million, JSONLimits(), mentioning: "more than 200000 values")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryCore
 
 /// The native OpenPGP reader, fed random bytes and mutated real packets, always comes back with

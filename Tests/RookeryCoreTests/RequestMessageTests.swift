@@ -16,9 +16,10 @@ import Testing
     @Test func everyMessageRoundTrips() throws {
         let enroll = EnrollRequest(publicKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----", machineID: "m-1", enrollmentToken: "t")
         #expect(try roundTrip(enroll) == enroll)
-        let submit = SubmitRequest(submissionID: "s.1", plugins: ["os": .object(["id": .string("debian")])],
-                                   commands: ["c": .integer(0)], collectedAt: "2026-12-06T01:02:03Z",
-                                   settingsProblem: "bad yaml", release: 7)
+        let submit = SubmitRequest(
+            submissionID: "s.1", plugins: ["os": .object(["id": .string("debian")])],
+            commands: ["c": .integer(0)], collectedAt: "2026-12-06T01:02:03Z",
+            settingsProblem: "bad yaml", release: 7)
         #expect(try roundTrip(submit) == submit)
         #expect(try roundTrip(UpdateRequest(release: 0, commandsAllowed: false)) == UpdateRequest(release: 0, commandsAllowed: false))
         #expect(try roundTrip(ReleaseRequest(release: 3)) == ReleaseRequest(release: 3))
@@ -31,7 +32,7 @@ import Testing
         (["submission_id": .string("a b"), "plugins": .object([:])], "submission_id"),
         (["submission_id": .string("s"), "plugins": .array([])], "plugins"),
         (["submission_id": .string("s"), "plugins": .object([:]), "commands": .string("x")], "commands"),
-        (["submission_id": .string("s"), "plugins": .object([:]), "settings_problem": .integer(1)], "settings_problem"),
+        (["submission_id": .string("s"), "plugins": .object([:]), "settings_problem": .integer(1)], "settings_problem")
     ])
     func aSubmissionTheServerCannotStoreIsMalformed(members: [String: JSONValue], field: String) {
         #expect {
@@ -43,10 +44,11 @@ import Testing
     }
 
     @Test func whatIsNotATimeOrARangeIsDroppedNotRefused() throws {
-        let message = try SubmitRequest(fields: MessageFields([
-            "submission_id": .string("s"), "plugins": .object([:]),
-            "collected_at": .string("yesterday"), "release": .integer(-1),
-        ]))
+        let message = try SubmitRequest(
+            fields: MessageFields([
+                "submission_id": .string("s"), "plugins": .object([:]),
+                "collected_at": .string("yesterday"), "release": .integer(-1)
+            ]))
         #expect(message.collectedAt == nil && message.release == nil)
     }
 

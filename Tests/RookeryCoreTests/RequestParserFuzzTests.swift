@@ -38,38 +38,49 @@ import Testing
         let armored = try openPGP.exportPublicKey(fingerprint: fingerprint)
         let envelope: [String: JSONValue] = [
             "host": .string("web-1.example.org"), "key": .string(fingerprint),
-            "sent_at": .string("2026-12-06T01:02:03Z"), "nonce": .string("0123456789abcdef0123456789abcdef"),
+            "sent_at": .string("2026-12-06T01:02:03Z"), "nonce": .string("0123456789abcdef0123456789abcdef")
         ]
         func body(_ extra: [String: JSONValue]) -> [UInt8] {
             Array(JSONValue.object(envelope.merging(extra) { $1 }).serialized())
         }
         let plugins: JSONValue = .object([
             "os": .object(["name": .string("Debian GNU/Linux"), "version": .string("12"), "kernel": .string("6.1.0-18-amd64")]),
-            "disks": .object(["/": .object(["free_bytes": .integer(123_456_789_012), "used_percent": .number(41.5)]),
-                              "/home": .object(["free_bytes": .integer(0), "used_percent": .number(100)])]),
+            "disks": .object([
+                "/": .object(["free_bytes": .integer(123_456_789_012), "used_percent": .number(41.5)]),
+                "/home": .object(["free_bytes": .integer(0), "used_percent": .number(100)])
+            ]),
             "users": .array([.string("alice"), .string("bob")]),
             "firewall": .object(["enabled": .bool(true), "rules": .null]),
             "screen_lock": .string("unknown"),
             "odd": .string("tab\tquote\"nl\n é 😀 \u{1}"),
-            "empty": .object([:]), "list": .array([]),
+            "empty": .object([:]), "list": .array([])
         ])
         var corpus = Corpus()
         corpus.bodies = [
             body([:]),
-            body(["collections": .array([.object([
-                "id": .string("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"), "collected_at": .string("2026-12-06T01:00:00Z"),
-                "document": .object(["plugins": plugins]),
-            ])])]),
-            body(["public_key": .string(armored), "machine_id": .string("4c4c4544003e3510804cb4c04f4e4a32"),
-                  "enrollment_token": .string("tok-0123456789abcdef")]),
-            body(["acknowledged": .array([.object(["target": .string("/etc/motd"), "sha256": .string(String(repeating: "ab", count: 32))])]),
-                  "command_results": .array([.object(["id": .integer(7), "exit": .integer(0), "output": .string("ok\n")])])]),
+            body([
+                "collections": .array([
+                    .object([
+                        "id": .string("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"), "collected_at": .string("2026-12-06T01:00:00Z"),
+                        "document": .object(["plugins": plugins])
+                    ])
+                ])
+            ]),
+            body([
+                "public_key": .string(armored), "machine_id": .string("4c4c4544003e3510804cb4c04f4e4a32"),
+                "enrollment_token": .string("tok-0123456789abcdef")
+            ]),
+            body([
+                "acknowledged": .array([.object(["target": .string("/etc/motd"), "sha256": .string(String(repeating: "ab", count: 32))])]),
+                "command_results": .array([.object(["id": .integer(7), "exit": .integer(0), "output": .string("ok\n")])])
+            ]),
             // Hand-written: whitespace, escapes, numbers of every form.
-            Array(#"""
+            Array(
+                #"""
                 { "host" : "web-2" , "key":"\#(fingerprint)", "sent_at":"2026-12-06T01:02:03Z",
                   "nonce":"00112233445566778899aabbccddeeff", "n":[0,-1,1.5,-2.5e-3,1E+9,9223372036854775807,9223372036854775808],
                   "s":"\"\\\/\b\f\n\r\t\u0041\u00e9\ud83d\ude00", "t":true,"f":false,"z":null, "o":{"a":{"b":{"c":[[[]]]}}} }
-                """#.utf8),
+                """#.utf8)
         ]
         for payload in corpus.bodies + [[], Array("x".utf8), Array(repeating: 0x7B, count: 5000)] {
             corpus.signatures.append(Array(try openPGP.sign(Data(payload), fingerprint: fingerprint)))
@@ -101,11 +112,15 @@ import Testing
             let choice = Int.random(in: 0..<100, using: &rng)
             let pristine = Int.random(in: 0..<10, using: &rng) == 0  // some inputs unchanged: the accepting path
             if choice < 45 {
-                let input = pristine ? corpus.bodies.randomElement(using: &rng)!
+                let input =
+                    pristine
+                    ? corpus.bodies.randomElement(using: &rng)!
                     : mutate(corpus.bodies.randomElement(using: &rng)!, other: corpus.bodies.randomElement(using: &rng)!, &rng)
                 slowest = max(slowest, try checkBody(input, iteration: iteration, guardian: guardian, counts: &counts))
             } else if choice < 75 {
-                let input = pristine ? corpus.signatures.randomElement(using: &rng)!
+                let input =
+                    pristine
+                    ? corpus.signatures.randomElement(using: &rng)!
                     : mutate(corpus.signatures.randomElement(using: &rng)!, other: corpus.signatures.randomElement(using: &rng)!, &rng)
                 slowest = max(slowest, checkSignature(input, iteration: iteration, guardian: guardian, counts: &counts))
             } else if choice < 95 {
@@ -129,8 +144,9 @@ import Testing
         }
         peak = max(peak, residentBytes())
 
-        print("RequestParserFuzzTests: \(iteration) inputs; \(counts); slowest call \(slowest); "
-              + "resident \(baseline >> 20) MB -> peak \(peak >> 20) MB")
+        print(
+            "RequestParserFuzzTests: \(iteration) inputs; \(counts); slowest call \(slowest); "
+                + "resident \(baseline >> 20) MB -> peak \(peak >> 20) MB")
         #expect(slowest < Self.maxCall)
         #expect(peak - baseline < Self.maxGrowthBytes, "resident memory grew by \((peak - baseline) >> 20) MB")
         #expect(iteration > 1000)
@@ -209,8 +225,9 @@ import Testing
         #expect("\(keptError.map { "\($0)" } ?? "accepted")".contains("more than 200000 values"))
         let (parseError, parseGrowth) = try measured { try JSONValue.parse(body) }
         #expect("\(parseError.map { "\($0)" } ?? "accepted")".contains("more than 200000 values"))
-        print("RequestParserFuzzTests: resident growth: skipped \(growth >> 20) MB, flat \(flatGrowth >> 20) MB, "
-              + "kept \(keptGrowth >> 20) MB (\(kept.count >> 10) KiB body), parse \(parseGrowth >> 20) MB (\(body.count >> 10) KiB body)")
+        print(
+            "RequestParserFuzzTests: resident growth: skipped \(growth >> 20) MB, flat \(flatGrowth >> 20) MB, "
+                + "kept \(keptGrowth >> 20) MB (\(kept.count >> 10) KiB body), parse \(parseGrowth >> 20) MB (\(body.count >> 10) KiB body)")
         #expect(keptGrowth < 200 << 20)
         #expect(parseGrowth < 200 << 20)
     }
@@ -223,8 +240,10 @@ import Testing
         try within { #expect(throws: Never.self) { try JSONValue.parse(newlines) } }
         // \u00e9 is two bytes: 600,000 of them are over the limit.
         let accents = body(String(repeating: "\\u00e9", count: 600_000))
-        let parsers: [() throws -> Void] = [{ _ = try JSONValue.topLevelMembers(of: accents, keeping: Self.keeping) },
-                                            { _ = try JSONValue.parse(accents) }]
+        let parsers: [() throws -> Void] = [
+            { _ = try JSONValue.topLevelMembers(of: accents, keeping: Self.keeping) },
+            { _ = try JSONValue.parse(accents) }
+        ]
         for parse in parsers {
             try within { #expect { try parse() } throws: { "\($0)".contains("a string longer than 1048576 bytes") } }
         }
@@ -261,7 +280,10 @@ import Testing
         let data = Data(input)
         var parsed: JSONValue?
         let parseTime = guardian.time(input, iteration: iteration) {
-            do { parsed = try JSONValue.parse(data); counts.parse.accepted += 1 } catch { counts.parse.refused += 1 }
+            do {
+                parsed = try JSONValue.parse(data)
+                counts.parse.accepted += 1
+            } catch { counts.parse.refused += 1 }
         }
         var scanned: [String: JSONValue]?
         let scanTime = guardian.time(input, iteration: iteration) {
@@ -337,9 +359,12 @@ import Testing
 // MARK: - Mutations
 
 /// Bytes that matter to the parsers: JSON structure, escapes, UTF-8 edges, OpenPGP headers.
-private let interesting: [UInt8] = Array("{}[]\",:\\u0-1e.tfn ".utf8) + [0x00, 0x0A, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3,
-                                                                        0xE0, 0xED, 0xF0, 0xF4, 0xFF, 0x88, 0x89, 0x8B,
-                                                                        0xC2, 0xC8, 0xA3, 0x04, 0x06, 0xBF, 0xDF]
+private let interesting: [UInt8] =
+    Array("{}[]\",:\\u0-1e.tfn ".utf8) + [
+        0x00, 0x0A, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3,
+        0xE0, 0xED, 0xF0, 0xF4, 0xFF, 0x88, 0x89, 0x8B,
+        0xC2, 0xC8, 0xA3, 0x04, 0x06, 0xBF, 0xDF
+    ]
 
 /// One to four mutations of `input`; `other` is what a splice takes its tail from.
 private func mutate(_ input: [UInt8], other: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
@@ -399,15 +424,20 @@ private func releaseFreedMemory() {
 /// VmRSS of this process, in bytes.
 private func residentBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
     return kilobytes * 1024
 }
 
 /// Times each call; a call stuck for 30 s (a hang, not a slow call: those fail the 1 s bound)
 /// stops the process with the seed, iteration and input that hung, so the run can be repeated.
 private final class Watchdog: Sendable {
-    private struct Current { var started: ContinuousClock.Instant?; var iteration = 0; var input: [UInt8] = [] }
+    private struct Current {
+        var started: ContinuousClock.Instant?
+        var iteration = 0
+        var input: [UInt8] = []
+    }
     private let current = Locked(Current())
     private let running = Locked(true)
     private let seed: UInt64
@@ -419,8 +449,9 @@ private final class Watchdog: Sendable {
                 sleep(1)
                 let now = current.current
                 if let started = now.started, ContinuousClock.now - started > .seconds(30) {
-                    fatalError("RequestParserFuzzTests: a call hung (seed \(seed), iteration \(now.iteration)): "
-                               + Data(now.input.prefix(65_536)).base64EncodedString())
+                    fatalError(
+                        "RequestParserFuzzTests: a call hung (seed \(seed), iteration \(now.iteration)): "
+                            + Data(now.input.prefix(65_536)).base64EncodedString())
                 }
             }
         }

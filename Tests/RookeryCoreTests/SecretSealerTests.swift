@@ -26,10 +26,12 @@ import Testing
     }
 
     static func document(serial: String, users: [String] = ["alice", "bob"]) -> JSONValue {
-        .object(["plugins": .object([
-            "hardware": .object(["serial": .string(serial), "vendor": .string("Acme")]),
-            "users": .object(["logged_in": .array(users.map(JSONValue.string))]),
-        ])])
+        .object([
+            "plugins": .object([
+                "hardware": .object(["serial": .string(serial), "vendor": .string("Acme")]),
+                "users": .object(["logged_in": .array(users.map(JSONValue.string))])
+            ])
+        ])
     }
 
     static func secret(_ value: JSONValue?) throws -> SecretValue {
@@ -78,8 +80,9 @@ import Testing
     }
 
     @Test func aFailedEncryptionWithholdsThatValueAndNamesItsSelector() throws {
-        let failing = SecretSealer(selectors: selectors, encrypt: { _ in throw OpenPGPError("encrypt", message: "no key") },
-                                   hashKey: hashKey)
+        let failing = SecretSealer(
+            selectors: selectors, encrypt: { _ in throw OpenPGPError("encrypt", message: "no key") },
+            hashKey: hashKey)
         let (sealed, failed) = failing.seal(Self.document(serial: "SN-4711"))
         #expect(failed == selectors)
         #expect(sealed["plugins"]?["hardware"]?["serial"] == SecretValue.withheld.json)

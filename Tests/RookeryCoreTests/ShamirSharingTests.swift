@@ -15,25 +15,28 @@ import Testing
         var testDescription: String { "\(length) bytes, \(threshold) of \(shareCount)" }
     }
 
-    static let recoveryCases: [Case] = [
-        Case(length: 1, shareCount: 1, threshold: 1),
-        Case(length: 1, shareCount: 5, threshold: 3),
-        Case(length: 2, shareCount: 2, threshold: 2),
-        Case(length: 255, shareCount: 10, threshold: 4),
-        Case(length: 256, shareCount: 7, threshold: 7),
-        Case(length: 10_000, shareCount: 20, threshold: 10),
-        Case(length: 10_000, shareCount: 3, threshold: 1),
-        Case(length: 64, shareCount: 255, threshold: 1),
-        Case(length: 64, shareCount: 255, threshold: 2),
-        Case(length: 32, shareCount: 255, threshold: 128),
-        Case(length: 16, shareCount: 255, threshold: 255),
-    ] + (0..<4).map { _ in
-        let shareCount = Int.random(in: 1...30)
-        return Case(length: Int.random(in: 1...10_000), shareCount: shareCount, threshold: Int.random(in: 1...shareCount))
-    } + (0..<2).map { _ in
-        let shareCount = Int.random(in: 1...255)
-        return Case(length: Int.random(in: 1...200), shareCount: shareCount, threshold: Int.random(in: 1...shareCount))
-    }
+    static let recoveryCases: [Case] =
+        [
+            Case(length: 1, shareCount: 1, threshold: 1),
+            Case(length: 1, shareCount: 5, threshold: 3),
+            Case(length: 2, shareCount: 2, threshold: 2),
+            Case(length: 255, shareCount: 10, threshold: 4),
+            Case(length: 256, shareCount: 7, threshold: 7),
+            Case(length: 10_000, shareCount: 20, threshold: 10),
+            Case(length: 10_000, shareCount: 3, threshold: 1),
+            Case(length: 64, shareCount: 255, threshold: 1),
+            Case(length: 64, shareCount: 255, threshold: 2),
+            Case(length: 32, shareCount: 255, threshold: 128),
+            Case(length: 16, shareCount: 255, threshold: 255)
+        ]
+        + (0..<4).map { _ in
+            let shareCount = Int.random(in: 1...30)
+            return Case(length: Int.random(in: 1...10_000), shareCount: shareCount, threshold: Int.random(in: 1...shareCount))
+        }
+        + (0..<2).map { _ in
+            let shareCount = Int.random(in: 1...255)
+            return Case(length: Int.random(in: 1...200), shareCount: shareCount, threshold: Int.random(in: 1...shareCount))
+        }
 
     @Test(arguments: recoveryCases)
     func anyThresholdOfTheSharesRecoverTheSecret(_ sharing: Case) throws {
@@ -53,17 +56,19 @@ import Testing
     // the secret byte (that is Shamir's secrecy), so it equals the secret byte with chance 1/256. A
     // whole secret of 16 bytes or more comes out right by accident with chance at most 256^-16, so
     // "not the secret" is a sound check at these lengths (for one byte it would fail 1 time in 256).
-    static let tooFewCases: [Case] = [
-        Case(length: 16, shareCount: 2, threshold: 2),
-        Case(length: 32, shareCount: 5, threshold: 3),
-        Case(length: 1000, shareCount: 9, threshold: 9),
-        Case(length: 64, shareCount: 255, threshold: 2),
-        Case(length: 32, shareCount: 255, threshold: 128),
-        Case(length: 16, shareCount: 255, threshold: 255),
-    ] + (0..<3).map { _ in
-        let shareCount = Int.random(in: 2...255)
-        return Case(length: Int.random(in: 16...300), shareCount: shareCount, threshold: Int.random(in: 2...shareCount))
-    }
+    static let tooFewCases: [Case] =
+        [
+            Case(length: 16, shareCount: 2, threshold: 2),
+            Case(length: 32, shareCount: 5, threshold: 3),
+            Case(length: 1000, shareCount: 9, threshold: 9),
+            Case(length: 64, shareCount: 255, threshold: 2),
+            Case(length: 32, shareCount: 255, threshold: 128),
+            Case(length: 16, shareCount: 255, threshold: 255)
+        ]
+        + (0..<3).map { _ in
+            let shareCount = Int.random(in: 2...255)
+            return Case(length: Int.random(in: 16...300), shareCount: shareCount, threshold: Int.random(in: 2...shareCount))
+        }
 
     @Test(arguments: tooFewCases)
     func oneShareFewerThanTheThresholdDoesNotRecoverTheSecret(_ sharing: Case) throws {
@@ -168,7 +173,7 @@ import Testing
         #expect(dumped.contains("length: 15"))
         for printed in [String(describing: share), String(reflecting: share), dumped, "\([share])"] {
             #expect(!printed.contains("hunter2"), "\(printed)")
-            #expect(!printed.contains("68756e746572"), "\(printed)")   // the bytes in hex
+            #expect(!printed.contains("68756e746572"), "\(printed)")  // the bytes in hex
         }
     }
 

@@ -17,7 +17,7 @@ import Testing
         let share = SecretShare(x: 9, bytes: randomData(3000))
         let path = try ShareFile.write(share, directory: sandbox.path, stem: "key")
         #expect(path == sandbox.path + "/key.009")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == share.bytes)   // the bytes, nothing else
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == share.bytes)  // the bytes, nothing else
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
         #expect(try ShareFile.read(path: path) == share)
     }
@@ -120,7 +120,7 @@ import Testing
         for error: SecretSharingError in [
             .badShareFileName(path: path, problem: "share number 000 does not exist"),
             .emptyShareFile(path: path), .shareFileTooLarge(path: path, limit: 1), .shareFileExists(path: path),
-            .notARegularFile(path: path, kind: "a symbolic link"), .fileSystem(path: path, operation: "open", reason: "gone"),
+            .notARegularFile(path: path, kind: "a symbolic link"), .fileSystem(path: path, operation: "open", reason: "gone")
         ] {
             #expect(error.description.contains("share file \(path)"), "\(error)")
         }

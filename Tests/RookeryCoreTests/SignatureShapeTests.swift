@@ -27,8 +27,9 @@ import Testing
     /// A GnuPG home for the gpg command line, with one key of `algorithm`.
     func gpgHome(_ name: String, algorithm: String, usage: String = "sign") throws -> String {
         let home = sandbox.path + "/" + name
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: home, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         try gpg(home, ["--passphrase", "", "--quick-gen-key", "shape test \(name)", algorithm, usage, "never"])
         return home
     }
@@ -119,8 +120,10 @@ import Testing
         // It is real: gpg unpacks it into every copy.
         let file = sandbox.path + "/compressed.sig"
         try Data(compressed).write(to: URL(fileURLWithPath: file))
-        let listing = String(decoding: try runTool("/usr/bin/gpg", ["--homedir", sandbox.path + "/d", "--batch", "--list-packets", file],
-                                                    allowFailure: true), as: UTF8.self)
+        let listing = String(
+            decoding: try runTool(
+                "/usr/bin/gpg", ["--homedir", sandbox.path + "/d", "--batch", "--list-packets", file],
+                allowFailure: true), as: UTF8.self)
         #expect(listing.components(separatedBy: ":signature packet:").count - 1 == copies)
         expectRefused(compressed, mentioning: "packet of type 8, not one signature")
 
@@ -249,16 +252,23 @@ import Testing
         expectKeyRefused(binary.map { String(UnicodeScalar($0)) }.joined(), mentioning: "not one ASCII-armored public key block")
         expectKeyRefused(Data(binary).base64EncodedString(), mentioning: "not one ASCII-armored public key block")
         expectKeyRefused("", mentioning: "not one ASCII-armored public key block")
-        expectKeyRefused(armored.replacingOccurrences(of: "-----END PGP PUBLIC KEY BLOCK-----", with: ""),
-                         mentioning: "not one ASCII-armored public key block")
-        expectKeyRefused(armored.replacingOccurrences(of: "PUBLIC KEY BLOCK", with: "MESSAGE"),
-                         mentioning: "not one ASCII-armored public key block")
+        expectKeyRefused(
+            armored.replacingOccurrences(of: "-----END PGP PUBLIC KEY BLOCK-----", with: ""),
+            mentioning: "not one ASCII-armored public key block")
+        expectKeyRefused(
+            armored.replacingOccurrences(of: "PUBLIC KEY BLOCK", with: "MESSAGE"),
+            mentioning: "not one ASCII-armored public key block")
     }
 
     @Test func privateKeyBlockIsRefused() throws {
         let home = try gpgHome("g", algorithm: "ed25519")
-        let secret = String(decoding: try gpg(home, ["--armor", "--pinentry-mode", "loopback", "--passphrase", "",
-                                                     "--export-secret-keys"]), as: UTF8.self)
+        let secret = String(
+            decoding: try gpg(
+                home,
+                [
+                    "--armor", "--pinentry-mode", "loopback", "--passphrase", "",
+                    "--export-secret-keys"
+                ]), as: UTF8.self)
         #expect(secret.contains("-----BEGIN PGP PRIVATE KEY BLOCK-----"))
         expectKeyRefused(secret, mentioning: "not one ASCII-armored public key block")
         // Nor does relabelling it help: a secret key packet is type 5.
@@ -341,13 +351,16 @@ import Testing
         }
         let hidden = base64Lines(compressed)
         let key = base64Lines(binary)
-        let text = (["-----BEGIN PGP PUBLIC KEY BLOCK-----"] + hidden + [""] + key
-                    + ["=" + crc24Base64(compressed + binary), "-----END PGP PUBLIC KEY BLOCK-----", ""]).joined(separator: "\n")
+        let text =
+            (["-----BEGIN PGP PUBLIC KEY BLOCK-----"] + hidden + [""] + key
+            + ["=" + crc24Base64(compressed + binary), "-----END PGP PUBLIC KEY BLOCK-----", ""]).joined(separator: "\n")
         // gpg sees the compressed packet first, and the copies inside it.
         let file = sandbox.path + "/hidden.asc"
         try text.write(toFile: file, atomically: true, encoding: .utf8)
-        let listing = String(decoding: try runTool("/usr/bin/gpg", ["--homedir", sandbox.path + "/d", "--batch", "--list-packets", file],
-                                                    allowFailure: true), as: UTF8.self)
+        let listing = String(
+            decoding: try runTool(
+                "/usr/bin/gpg", ["--homedir", sandbox.path + "/d", "--batch", "--list-packets", file],
+                allowFailure: true), as: UTF8.self)
         #expect(listing.hasPrefix("# off=0 ctb=c8 tag=8"))
         #expect(listing.components(separatedBy: ":public key packet:").count - 1 >= copies)
         expectKeyRefused(text, mentioning: "header line that is not Key: value")
@@ -387,7 +400,9 @@ import Testing
         let unhashed = Int(body[unhashedAt]) << 8 | Int(body[unhashedAt + 1])
         for padding in 0..<total {
             let contentLength = padding + 1  // the type byte and the padding
-            let length: [UInt8] = contentLength < 192 ? [UInt8(contentLength)]
+            let length: [UInt8] =
+                contentLength < 192
+                ? [UInt8(contentLength)]
                 : [UInt8((contentLength - 192) >> 8 + 192), UInt8((contentLength - 192) & 0xFF)]
             let subpacket = length + [100] + [UInt8](repeating: 0x5A, count: padding)
             let area = unhashed + subpacket.count
@@ -426,7 +441,7 @@ import Testing
 
     func armor(_ bytes: [UInt8], headers: [String] = []) -> String {
         (["-----BEGIN PGP PUBLIC KEY BLOCK-----"] + headers + [""] + base64Lines(bytes)
-         + ["=" + crc24Base64(bytes), "-----END PGP PUBLIC KEY BLOCK-----", ""]).joined(separator: "\n")
+            + ["=" + crc24Base64(bytes), "-----END PGP PUBLIC KEY BLOCK-----", ""]).joined(separator: "\n")
     }
 
     func packetTags(armored: String) throws -> [UInt8] {
@@ -451,7 +466,9 @@ private struct ShapeTestError: Error, CustomStringConvertible {
 /// The tag, header length and body of the first packet of `bytes` (definite lengths only).
 private func splitPacket(_ bytes: [UInt8]) -> (tag: UInt8, headerLength: Int, body: [UInt8]) {
     let header = bytes[0]
-    var tag: UInt8, headerLength: Int, length: Int
+    var tag: UInt8
+    var headerLength: Int
+    var length: Int
     if header & 0x40 != 0 {
         tag = header & 0x3F
         let first = Int(bytes[1])
@@ -505,7 +522,8 @@ private func runTool(_ path: String, _ arguments: [String], allowFailure: Bool =
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice

@@ -18,7 +18,7 @@ import Testing
         TarMember(path: "client/empty", mode: 0o644, contents: Data()),
         TarMember(path: "client/block", mode: 0o600, contents: Data(repeating: 0xAB, count: 512)),
         TarMember(directory: longDirectory, mode: 0o750),
-        TarMember(path: longPath, mode: 0o644, contents: Data((0..<1000).map { UInt8($0 % 251) })),
+        TarMember(path: longPath, mode: 0o644, contents: Data((0..<1000).map { UInt8($0 % 251) }))
     ]
 
     @Test func roundTripKeepsPathsModesAndContents() throws {
@@ -57,13 +57,13 @@ import Testing
 
     @Test func writerRefusesWhatCannotBeStoredOrIsUnsafe() throws {
         let refused: [TarMember] = [
-            TarMember(path: String(repeating: "a/", count: 128), mode: 0o644, contents: Data()),   // 256 bytes, unsafe too
-            TarMember(path: String(repeating: "x", count: 101), mode: 0o644, contents: Data()),    // no '/' to split at
+            TarMember(path: String(repeating: "a/", count: 128), mode: 0o644, contents: Data()),  // 256 bytes, unsafe too
+            TarMember(path: String(repeating: "x", count: 101), mode: 0o644, contents: Data()),  // no '/' to split at
             TarMember(path: "a/" + String(repeating: "x", count: 101), mode: 0o644, contents: Data()),
             TarMember(path: String(repeating: "p", count: 160) + "/name", mode: 0o644, contents: Data()),
             TarMember(path: "../escape", mode: 0o644, contents: Data()),
             TarMember(path: "/etc/passwd", mode: 0o644, contents: Data()),
-            TarMember(path: "setuid", mode: 0o4755, contents: Data()),
+            TarMember(path: "setuid", mode: 0o4755, contents: Data())
         ]
         for member in refused {
             #expect(throws: TarError.self, "\(member.path)") { try TarArchive.archive([member]) }
@@ -81,8 +81,10 @@ import Testing
         for good in ["a", "client/plugins/x.sh", "a.b/c..d/.hidden", "ünïcode/файл", String(repeating: "a", count: 255)] {
             #expect(TarArchive.isSafeRelativePath(good), "\(good)")
         }
-        let bad = ["", "/abs", "a/../b", "..", ".", "./a", "a/.", "a//b", "a/", "a\\b", "a\0b", "tab\there",
-                   "new\nline", "esc\u{1b}[2J", "del\u{7f}", "c1\u{9b}", String(repeating: "a", count: 256)]
+        let bad = [
+            "", "/abs", "a/../b", "..", ".", "./a", "a/.", "a//b", "a/", "a\\b", "a\0b", "tab\there",
+            "new\nline", "esc\u{1b}[2J", "del\u{7f}", "c1\u{9b}", String(repeating: "a", count: 256)
+        ]
         for path in bad {
             #expect(!TarArchive.isSafeRelativePath(path), "\(path.debugDescription)")
         }
@@ -174,7 +176,7 @@ import Testing
                 (["--format=pax", "client/a"], "pax extended header", "PaxHeaders"),
                 (["--format=gnu", Self.longPath], "GNU long name header", "LongLink"),
                 (["-P", "--format=ustar", "client/../client/a"], "unsafe path", "client/../client/a"),
-                (["-P", "--format=ustar", "\(source)/client/a"], "unsafe path", "\(source)/client/a"),
+                (["-P", "--format=ustar", "\(source)/client/a"], "unsafe path", "\(source)/client/a")
             ]
             for (index, testCase) in cases.enumerated() {
                 let archive = "\(dir)/case\(index).tar"
@@ -230,7 +232,7 @@ import Testing
     @Test func refusesCorruptedChecksum() throws {
         var bytes = try TarArchive.archive(Self.sampleMembers)
         let offset = try headerOffsets(bytes)[1]
-        bytes[offset + 7] = UInt8(ascii: "X")   // "client/run.sh" becomes "client/Xun.sh"
+        bytes[offset + 7] = UInt8(ascii: "X")  // "client/run.sh" becomes "client/Xun.sh"
         let error = try #require(throws: TarError.self) { try TarArchive.entries(in: bytes) }
         #expect(error.description.contains("checksum") && error.description.contains("client/Xun.sh"), "\(error)")
 
@@ -243,21 +245,21 @@ import Testing
     @Test func refusesTruncatedArchives() throws {
         let member = TarMember(path: "client/big", mode: 0o644, contents: Data(repeating: 1, count: 2000))
         let bytes = try TarArchive.archive([member])
-        for length in [512 + 1000, 512 + 2000, 300, 512 + 2048] {   // in data, data without padding, in header, no end block
+        for length in [512 + 1000, 512 + 2000, 300, 512 + 2048] {  // in data, data without padding, in header, no end block
             let error = try #require(throws: TarError.self, "\(length)") { try TarArchive.entries(in: bytes.prefix(length)) }
             #expect(error.description.contains("truncated") || error.description.contains("past the end"), "\(error)")
         }
-        #expect(try TarArchive.entries(in: bytes.prefix(512 + 2048 + 512)).count == 1)   // one end block is enough
+        #expect(try TarArchive.entries(in: bytes.prefix(512 + 2048 + 512)).count == 1)  // one end block is enough
     }
 
     @Test func refusesNonOctalSizeAndModeFields() throws {
         let fields: [(offset: Int, value: String, problem: String)] = [
             (124, "0000000001x\0", "size"),
             (124, "\0\0\0\0\0\0\0\0\0\0\0\0", "size"),
-            (124, "\u{80}\0\0\0\0\0\0\0\0\0\0\u{1}", "size"),   // GNU base-256 is not octal
+            (124, "\u{80}\0\0\0\0\0\0\0\0\0\0\u{1}", "size"),  // GNU base-256 is not octal
             (124, "00000000 12\0", "size"),
             (100, "0000789\0", "mode"),
-            (100, "-000644\0", "mode"),
+            (100, "-000644\0", "mode")
         ]
         for field in fields {
             var bytes = try TarArchive.archive([TarMember(path: "client/x", mode: 0o644, contents: Data("12345".utf8))])
@@ -274,7 +276,7 @@ import Testing
     @Test func refusesUnsafeAndUndecodablePathsInHeaders() throws {
         let names: [[UInt8]] = [
             Array("client\\..\\x".utf8), Array("client/\u{1b}]0;pwned\u{7}".utf8), Array("./client".utf8),
-            Array("client//x".utf8), Array("client/x/".utf8), [0x63, 0xFF, 0x2F, 0x78], Array("/".utf8),
+            Array("client//x".utf8), Array("client/x/".utf8), [0x63, 0xFF, 0x2F, 0x78], Array("/".utf8)
         ]
         for name in names {
             var bytes = try TarArchive.archive([TarMember(path: "placeholder", mode: 0o644, contents: Data())])
@@ -327,7 +329,7 @@ import Testing
         let padded = Data([1, 2, 3]) + bytes + Data("garbage after the end".utf8)
         let entries = try TarArchive.entries(in: padded.dropFirst(3))
         #expect(entries.map(\.contents) == Self.sampleMembers.map(\.contents))
-        #expect(entries.last?.contents.first == 0)   // contents are indexed from 0
+        #expect(entries.last?.contents.first == 0)  // contents are indexed from 0
     }
 }
 
@@ -337,7 +339,7 @@ import Testing
         let data = Data((0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let compressed = try Gzip.compress(data)
         #expect(compressed.prefix(2) == Data([0x1F, 0x8B]))
-        #expect(Array(compressed[4..<8]) == [0, 0, 0, 0])   // -n: no timestamp
+        #expect(Array(compressed[4..<8]) == [0, 0, 0, 0])  // -n: no timestamp
         #expect(try Gzip.compress(data) == compressed)
         #expect(try Gzip.decompress(compressed, maxBytes: 1 << 20) == data)
         #expect(try Gzip.compress(Data()).count > 0)
@@ -345,10 +347,10 @@ import Testing
     }
 
     @Test func largeDataDoesNotDeadlock() throws {
-        var data = Data(count: 16 << 20)   // zeros with a byte of noise every 512 bytes: fast to make and to compress
+        var data = Data(count: 16 << 20)  // zeros with a byte of noise every 512 bytes: fast to make and to compress
         for index in stride(from: 0, to: data.count, by: 512) { data[index] = UInt8(truncatingIfNeeded: index / 512 &* 7) }
         let compressed = try Gzip.compress(data)
-        #expect(compressed.count > 1 << 16)   // both pipes see more than a pipe buffer
+        #expect(compressed.count > 1 << 16)  // both pipes see more than a pipe buffer
         #expect(try Gzip.decompress(compressed, maxBytes: 16 << 20) == data)
     }
 
@@ -402,11 +404,12 @@ private func run(_ executable: String, _ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    let output = Pipe(), errors = Pipe()
+    let output = Pipe()
+    let errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
     try process.run()
-    let stdout = output.fileHandleForReading.readDataToEndOfFile()   // small: fits after stdout is drained
+    let stdout = output.fileHandleForReading.readDataToEndOfFile()  // small: fits after stdout is drained
     let stderr = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {

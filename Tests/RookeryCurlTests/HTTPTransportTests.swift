@@ -14,8 +14,9 @@ import Testing
         let receiver = try HTTPReceiver(status: 200, responseBody: answer)
         defer { receiver.stop() }
 
-        let reply = try HTTPTransport.post(url: receiver.url + "hooks/audit?source=rookery", body: Self.payload,
-                                           headers: ["X-Rookery-Event": "issue"], timeoutSeconds: 5)
+        let reply = try HTTPTransport.post(
+            url: receiver.url + "hooks/audit?source=rookery", body: Self.payload,
+            headers: ["X-Rookery-Event": "issue"], timeoutSeconds: 5)
         #expect(reply.status == 200)
         #expect(reply.body == answer)
         #expect(reply.headers["connection"] == "close")
@@ -52,8 +53,9 @@ import Testing
         let receiver = try HTTPReceiver()
         defer { receiver.stop() }
         for number in 1...3 {
-            _ = try HTTPTransport.post(url: receiver.url + "n\(number)", body: Data("\(number)".utf8),
-                                       headers: [:], timeoutSeconds: 5)
+            _ = try HTTPTransport.post(
+                url: receiver.url + "n\(number)", body: Data("\(number)".utf8),
+                headers: [:], timeoutSeconds: 5)
         }
         let requests = receiver.waitForRequests(count: 3)
         #expect(requests.map(\.path) == ["/n1", "/n2", "/n3"])

@@ -12,8 +12,9 @@ import Testing
     static let fixedDate = Date(timeIntervalSince1970: 1_700_000_000)
 
     static func configuration(port: Int, username: String? = nil, password: String? = nil) -> SMTPConfiguration {
-        SMTPConfiguration(host: "127.0.0.1", port: port, username: username, password: password,
-                          from: sender, timeoutSeconds: 5)
+        SMTPConfiguration(
+            host: "127.0.0.1", port: port, username: username, password: password,
+            from: sender, timeoutSeconds: 5)
     }
 
     // MARK: Delivery
@@ -24,8 +25,9 @@ import Testing
         let recipients = ["owner@example.com", "admin@example.net", "third.person+tag@example.com"]
         let subject = "Prüfung: Festplatte unverschlüsselt ✓"
         let body = "Hallo Grüße\n.\n.leading dot\r\n..two dots\rtrailing space \nlast line"
-        try SMTPMailer.send(MailMessage(to: recipients, subject: subject, body: body),
-                            with: Self.configuration(port: listener.port), now: Self.fixedDate)
+        try SMTPMailer.send(
+            MailMessage(to: recipients, subject: subject, body: body),
+            with: Self.configuration(port: listener.port), now: Self.fixedDate)
 
         let messages = listener.waitForMessages(count: 1)
         try #require(messages.count == 1)
@@ -51,8 +53,9 @@ import Testing
         #expect(wireLines.contains(".leading dot"))
         #expect(wireLines.contains("..two dots"))
         #expect(wireLines.contains("trailing space=20"))
-        #expect(try Self.decodedQuotedPrintable(rawBody)
-            == "Hallo Grüße\r\n.\r\n.leading dot\r\n..two dots\r\ntrailing space \r\nlast line\r\n")
+        #expect(
+            try Self.decodedQuotedPrintable(rawBody)
+                == "Hallo Grüße\r\n.\r\n.leading dot\r\n..two dots\r\ntrailing space \r\nlast line\r\n")
         Self.expectWireDiscipline(mail.data)
     }
 
@@ -61,8 +64,9 @@ import Testing
         defer { listener.stop() }
         let subject = String(repeating: "Audit report for the whole fleet, ", count: 4) + "é=?x?="
         let longLine = String(repeating: "key=value ", count: 30) + "ü "
-        try SMTPMailer.send(MailMessage(to: ["owner@example.com"], subject: subject, body: longLine),
-                            with: Self.configuration(port: listener.port))
+        try SMTPMailer.send(
+            MailMessage(to: ["owner@example.com"], subject: subject, body: longLine),
+            with: Self.configuration(port: listener.port))
 
         let mail = try #require(listener.waitForMessages(count: 1).first)
         let (headers, rawBody) = try Self.split(mail.data)
@@ -87,8 +91,9 @@ import Testing
         let listener = try SMTPListener()
         defer { listener.stop() }
         for number in 1...3 {
-            try SMTPMailer.send(MailMessage(to: ["owner@example.com"], subject: "Mail \(number)", body: "\(number)"),
-                                with: Self.configuration(port: listener.port))
+            try SMTPMailer.send(
+                MailMessage(to: ["owner@example.com"], subject: "Mail \(number)", body: "\(number)"),
+                with: Self.configuration(port: listener.port))
         }
         let messages = listener.waitForMessages(count: 3)
         #expect(messages.count == 3)
@@ -126,24 +131,25 @@ import Testing
     }
 
     /// Each is refused before libcurl is even asked to connect.
-    @Test(arguments: [
-        (["owner@example.com"], "Hi\r\nBcc: spy@evil.example", sender),
-        (["owner@example.com"], "Hi\nX-Injected: yes", sender),
-        (["owner@example.com"], "nul\u{0}byte", sender),
-        (["owner@example.com"], "next\u{2028}line", sender),
-        (["owner@example.com\r\nBcc: spy@evil.example"], "Hi", sender),
-        (["owner@example.com>,<spy@evil.example"], "Hi", sender),
-        (["<owner@example.com>"], "Hi", sender),
-        (["owner@example.com SIZE=1"], "Hi", sender),
-        (["Owner Person owner@example.com"], "Hi", sender),
-        (["owner"], "Hi", sender),
-        (["owner@"], "Hi", sender),
-        (["owner@example..com"], "Hi", sender),
-        ([""], "Hi", sender),
-        ([], "Hi", sender),
-        (["owner@example.com"], "Hi", ""),
-        (["owner@example.com"], "Hi", "rookery@example.org\r\nRCPT TO:<spy@evil.example>"),
-    ] as [([String], String, String)])
+    @Test(
+        arguments: [
+            (["owner@example.com"], "Hi\r\nBcc: spy@evil.example", sender),
+            (["owner@example.com"], "Hi\nX-Injected: yes", sender),
+            (["owner@example.com"], "nul\u{0}byte", sender),
+            (["owner@example.com"], "next\u{2028}line", sender),
+            (["owner@example.com\r\nBcc: spy@evil.example"], "Hi", sender),
+            (["owner@example.com>,<spy@evil.example"], "Hi", sender),
+            (["<owner@example.com>"], "Hi", sender),
+            (["owner@example.com SIZE=1"], "Hi", sender),
+            (["Owner Person owner@example.com"], "Hi", sender),
+            (["owner"], "Hi", sender),
+            (["owner@"], "Hi", sender),
+            (["owner@example..com"], "Hi", sender),
+            ([""], "Hi", sender),
+            ([], "Hi", sender),
+            (["owner@example.com"], "Hi", ""),
+            (["owner@example.com"], "Hi", "rookery@example.org\r\nRCPT TO:<spy@evil.example>")
+        ] as [([String], String, String)])
     func headerInjectionIsRefusedBeforeConnecting(to: [String], subject: String, from: String) throws {
         let listener = try SMTPListener()
         defer { listener.stop() }
@@ -291,8 +297,8 @@ import Testing
     }
 }
 
-private extension SMTPListener {
-    func waitForConnection() -> Bool {
+extension SMTPListener {
+    fileprivate func waitForConnection() -> Bool {
         let deadline = Date().addingTimeInterval(5)
         while connectionCount == 0, Date() < deadline { usleep(10_000) }
         return connectionCount > 0

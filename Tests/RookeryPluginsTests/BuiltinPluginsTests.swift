@@ -1,15 +1,17 @@
 import Foundation
 import Testing
+
 @testable import RookeryPlugins
 
 @Suite("BuiltinPlugins")
 struct BuiltinPluginsTests {
     @Test("names lists every plugin, sorted")
     func namesAreSortedAndComplete() {
-        #expect(BuiltinPlugins.names == [
-            "disk", "firewall", "guest_session", "hardware", "hd_encryption", "listening_ports", "network",
-            "os_info", "os_updates", "screenlock", "sshd", "uptime", "users",
-        ])
+        #expect(
+            BuiltinPlugins.names == [
+                "disk", "firewall", "guest_session", "hardware", "hd_encryption", "listening_ports", "network",
+                "os_info", "os_updates", "screenlock", "sshd", "uptime", "users"
+            ])
     }
 
     @Test("an unknown plugin name throws PluginError")

@@ -26,9 +26,11 @@ struct FirewallTests {
     @Test("iptables with a DROP policy and rules is active; the strictest backend wins")
     func iptablesDrop() throws {
         let sandbox = try Sandbox(fixture: "nftables-firewalld")
-        try sandbox.root.writeExecutable("/usr/sbin/iptables", script: """
-            printf -- '-P INPUT DROP\\n-A INPUT -i lo -j ACCEPT\\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\\n'
-            """)
+        try sandbox.root.writeExecutable(
+            "/usr/sbin/iptables",
+            script: """
+                printf -- '-P INPUT DROP\\n-A INPUT -i lo -j ACCEPT\\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\\n'
+                """)
         let report = try sandbox.run("firewall")
         #expect(report == ["active": true, "backends": ["iptables", "nftables"], "default_input_policy": "drop"])
     }

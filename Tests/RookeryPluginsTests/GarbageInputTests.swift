@@ -1,6 +1,7 @@
 import Foundation
 import RookeryTestSupport
 import Testing
+
 @testable import RookeryPlugins
 
 /// Plugins read whatever the machine holds: a truncated file, a binary blob where text belongs, a
@@ -18,13 +19,13 @@ struct GarbageInputTests {
         "/proc/net/udp", "/proc/net/udp6", "/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/a.conf",
         "/run/sshd.pid", "/etc/ufw/ufw.conf", "/etc/default/ufw", "/etc/lightdm/lightdm.conf",
         "/etc/gdm3/custom.conf", "/etc/X11/default-display-manager", "/proc/1/comm", "/proc/1/cmdline",
-        "/proc/1/environ", "/proc/1/status", "/run/reboot-required",
+        "/proc/1/environ", "/proc/1/status", "/run/reboot-required"
     ]
 
     /// Every command some plugin runs.
     static let commandsRun = [
         "/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/iptables", "/usr/bin/apt-get", "/usr/bin/do-release-upgrade",
-        "/usr/bin/gsettings", "/usr/bin/setpriv",
+        "/usr/bin/gsettings", "/usr/bin/setpriv"
     ]
 
     @Test("random bytes in every file and from every command", arguments: BuiltinPlugins.names)

@@ -48,11 +48,12 @@ struct HDEncryptionTests {
     @Test("plain ext4 is not encrypted; an unknown device is \"unknown\"; a swap file follows its file system")
     func plainExt4() throws {
         let report = try Sandbox(fixture: "plain-ext4").run("hd_encryption")
-        #expect(report["mounts"] == [
-            ["mount_point": "/", "device": "/dev/sda1", "filesystem": "ext4", "encrypted": false],
-            // The space is written "\040" in /proc/mounts; /dev/sdb1 is not in the fixture's /sys.
-            ["mount_point": "/srv/backup disk", "device": "/dev/sdb1", "filesystem": "ext4", "encrypted": "unknown"],
-        ])
+        #expect(
+            report["mounts"] == [
+                ["mount_point": "/", "device": "/dev/sda1", "filesystem": "ext4", "encrypted": false],
+                // The space is written "\040" in /proc/mounts; /dev/sdb1 is not in the fixture's /sys.
+                ["mount_point": "/srv/backup disk", "device": "/dev/sdb1", "filesystem": "ext4", "encrypted": "unknown"]
+            ])
         // zram swap is memory, not disk, and is left out.
         #expect(report["swap"] == [["device": "/swapfile", "encrypted": false]])
         #expect(report["all_encrypted"] == false)

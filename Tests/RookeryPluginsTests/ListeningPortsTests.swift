@@ -13,14 +13,17 @@ struct ListeningPortsTests {
         try sandbox.root.addProcess(pid: 650, name: "cupsd", fileDescriptors: [7: "socket:[21002]", 8: "socket:[21012]"])
 
         let report = try sandbox.run("listening_ports")
-        #expect(report == ["ports": [
-            ["protocol": "tcp", "address": "0.0.0.0", "port": 22, "program": "sshd"],
-            ["protocol": "tcp", "address": "::", "port": 22, "program": "sshd"],
-            ["protocol": "tcp", "address": "0.0.0.0", "port": 8080, "program": "unknown"],
-            ["protocol": "udp", "address": "192.168.0.23", "port": 68, "program": "dhclient"],
-            ["protocol": "udp", "address": "2001:db8:0:1::42", "port": 547, "program": "unknown"],
-            ["protocol": "udp", "address": "0.0.0.0", "port": 5353, "program": "avahi-daemon"],
-            ["protocol": "udp", "address": "::", "port": 5353, "program": "avahi-daemon"],
-        ]])
+        #expect(
+            report == [
+                "ports": [
+                    ["protocol": "tcp", "address": "0.0.0.0", "port": 22, "program": "sshd"],
+                    ["protocol": "tcp", "address": "::", "port": 22, "program": "sshd"],
+                    ["protocol": "tcp", "address": "0.0.0.0", "port": 8080, "program": "unknown"],
+                    ["protocol": "udp", "address": "192.168.0.23", "port": 68, "program": "dhclient"],
+                    ["protocol": "udp", "address": "2001:db8:0:1::42", "port": 547, "program": "unknown"],
+                    ["protocol": "udp", "address": "0.0.0.0", "port": 5353, "program": "avahi-daemon"],
+                    ["protocol": "udp", "address": "::", "port": 5353, "program": "avahi-daemon"]
+                ]
+            ])
     }
 }

@@ -23,12 +23,16 @@ struct SSHDTests {
     @Test("a Match block in an included file ends with that file")
     func matchEndsWithIncludedFile() throws {
         let sandbox = try Sandbox(fixture: "sshd-defaults")
-        try sandbox.root.write("/etc/ssh/sshd_config", """
+        try sandbox.root.write(
+            "/etc/ssh/sshd_config",
+            """
             Include users.conf
             PermitRootLogin without-password
             PasswordAuthentication no
             """)
-        try sandbox.root.write("/etc/ssh/users.conf", """
+        try sandbox.root.write(
+            "/etc/ssh/users.conf",
+            """
             Match User deploy
                 PermitRootLogin yes
                 PasswordAuthentication yes

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RookeryPlugins
 
 @Suite("screenlock")
@@ -64,9 +65,11 @@ struct ScreenlockTests {
     func gnomeSettings() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         try addAliceGnomeSession(sandbox)
-        try sandbox.root.writeExecutable("/usr/bin/gsettings", script: """
-            case "$3" in lock-enabled) echo true ;; idle-delay) echo 'uint32 0' ;; esac
-            """)
+        try sandbox.root.writeExecutable(
+            "/usr/bin/gsettings",
+            script: """
+                case "$3" in lock-enabled) echo true ;; idle-delay) echo 'uint32 0' ;; esac
+                """)
         #expect(try sandbox.run("screenlock")["enabled"] == false)
 
         try sandbox.root.writeExecutable("/usr/bin/gsettings", script: "exit 1")
@@ -91,7 +94,7 @@ struct ScreenlockTests {
             environment: [
                 "WAYLAND_DISPLAY": "wayland-0", "HOME": "/root", "USER": "root", "XDG_CONFIG_HOME": "/etc/evil",
                 "XDG_DATA_DIRS": "/etc/evil", "XDG_RUNTIME_DIR": "/run/user/0", "LD_PRELOAD": "/tmp/evil.so",
-                "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus",
+                "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus"
             ]
         )
         try FileManager.default.createDirectory(atPath: sandbox.root.resolve("/run/user/1000"), withIntermediateDirectories: true)
@@ -151,7 +154,7 @@ struct ScreenlockTests {
             "unix:path=/run/user/1000/bus,guid=0123456789abcdef", "unix:path=/run/user/1000/bus;tcp:host=x,port=1",
             "unix:abstract=/run/user/1000/bus", "unix:tmpdir=/run/user/1000", "unixexec:path=/bin/sh",
             "tcp:host=localhost,port=4444", "unix:path=/tmp/bus", "UNIX:path=/run/user/1000/bus",
-            "unix:path=/run/user/1000/bus\n", "unix:path=/run/user/1000/b us",
+            "unix:path=/run/user/1000/bus\n", "unix:path=/run/user/1000/b us"
         ]
         for address in refused {
             #expect(ScreenlockPlugin.sessionBusAddress(address, uid: 1000) == nil, "\(address)")
@@ -178,9 +181,10 @@ struct ScreenlockTests {
         #expect(ScreenlockPlugin.gsettingsRun(uid: 1000, account: nil, sessionEnvironment: [:], sandbox.root) == nil)
         #expect(ScreenlockPlugin.gsettingsRun(uid: 1000, account: noGroup, sessionEnvironment: [:], sandbox.root) == nil)
         let run = try #require(ScreenlockPlugin.gsettingsRun(uid: 1000, account: alice, sessionEnvironment: [:], sandbox.root))
-        #expect(run.setprivArguments == [
-            "--reuid=1000", "--regid=1000", "--init-groups", "--no-new-privs", "--", sandbox.root.resolve("/usr/bin/gsettings"),
-        ])
+        #expect(
+            run.setprivArguments == [
+                "--reuid=1000", "--regid=1000", "--init-groups", "--no-new-privs", "--", sandbox.root.resolve("/usr/bin/gsettings")
+            ])
         #expect(run.environment == ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/alice", "USER": "alice", "LOGNAME": "alice"])
     }
 
@@ -188,10 +192,12 @@ struct ScreenlockTests {
     func noWayToRunAsThePerson() throws {
         let sandbox = try Sandbox(fixture: "debian-laptop")
         let ranAsRoot = sandbox.path + "/gsettings-ran"
-        try sandbox.root.writeExecutable("/usr/bin/gsettings", script: """
-            touch '\(ranAsRoot)'
-            case "$3" in lock-enabled) echo true ;; *) echo 'uint32 300' ;; esac
-            """)
+        try sandbox.root.writeExecutable(
+            "/usr/bin/gsettings",
+            script: """
+                touch '\(ranAsRoot)'
+                case "$3" in lock-enabled) echo true ;; *) echo 'uint32 300' ;; esac
+                """)
         // uid 1500 has no line in the fixture's /etc/passwd.
         try sandbox.root.addProcess(pid: 4001, name: "gnome-shell", uid: 1500, commandLine: ["gnome-shell"], environment: ["DISPLAY": ":2"])
         #expect(try sandbox.run("screenlock")["sessions"] == [["user": "1500", "enabled": "unknown"]])

@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The issue lifecycle driven by real signed submissions over HTTP and real audits over the SQLite
@@ -66,8 +67,10 @@ import Testing
 
     @Test func snoozingAndSuspendingHideAnIssueUntilTheyEnd() async throws {
         try await withOpenIssue { client, audit, admin, t0 in
-            #expect(try await admin.snooze(until: t0.addingTimeInterval(20 * 3600), host: "alice",
-                                           name: "sshd-passwords", all: false) == 1)
+            #expect(
+                try await admin.snooze(
+                    until: t0.addingTimeInterval(20 * 3600), host: "alice",
+                    name: "sshd-passwords", all: false) == 1)
             var pass = try await audit.run(at: t0.addingTimeInterval(10 * 3600), cron: true)
             #expect(pass.reported.isEmpty)
             #expect(pass.statuses == ["alice/sshd-passwords": .snoozed])
@@ -96,9 +99,11 @@ import Testing
     @Test func duplicateHostSaysWhatClashesAndWithWhichKeys() async throws {
         func enroll(_ letter: Character, _ host: String, machine: String, _ state: DeviceState = .accepted) async throws -> String {
             let fingerprint = String(repeating: letter, count: 40)
-            _ = try await context.store.enroll(Device(fingerprint: fingerprint, publicKey: "k", hostname: host,
-                                                      machineID: machine, state: .pending, enrolledAt: Date()),
-                                               acceptUnlessFlagged: false)
+            _ = try await context.store.enroll(
+                Device(
+                    fingerprint: fingerprint, publicKey: "k", hostname: host,
+                    machineID: machine, state: .pending, enrolledAt: Date()),
+                acceptUnlessFlagged: false)
             if state != .pending { try await context.store.setState(state, fingerprint: fingerprint, at: Date()) }
             return fingerprint
         }
@@ -110,12 +115,14 @@ import Testing
         var crowd: [String] = []
         for letter in "56789" { crowd.append(try await enroll(letter, "crowd", machine: "machine-secret-\(letter)")) }
 
-        let auditor = try Auditor(context: context, yaml: """
-            checks:
-              - name: duplicate-host
-                description: another key uses this device's hostname or machine id
-                computed: duplicate-host
-            """)
+        let auditor = try Auditor(
+            context: context,
+            yaml: """
+                checks:
+                  - name: duplicate-host
+                    description: another key uses this device's hostname or machine id
+                    computed: duplicate-host
+                """)
         let admin = IssueAdmin(store: context.store, catalog: auditor.catalog)
         let found = try await admin.dryRun(try #require(auditor.catalog.check(named: "duplicate-host")))
         let details = Dictionary(uniqueKeysWithValues: found.map { ($0.device.fingerprint, $0.evaluation.detail) })
@@ -174,20 +181,24 @@ import Testing
     }
 
     /// One check on the serial under each missing policy: `equals` holds while the serial is ABC123.
-    static let serialChecks = "checks:\n" + Check.MissingPolicy.allCases.map { policy in
-        """
-          - name: serial-\(policy)
-            description: the known serial
-            condition:
-              path: plugins.hardware.serial
-              equals: ABC123
-            missing: \(policy)
-            remediation: Replace the device.
-        """
-    }.joined(separator: "\n")
+    static let serialChecks =
+        "checks:\n"
+        + Check.MissingPolicy.allCases.map { policy in
+            """
+              - name: serial-\(policy)
+                description: the known serial
+                condition:
+                  path: plugins.hardware.serial
+                  equals: ABC123
+                missing: \(policy)
+                remediation: Replace the device.
+            """
+        }.joined(separator: "\n")
     static let serialIssues = Check.MissingPolicy.allCases.map { "serial-\($0)" }.sorted()
-    static let secretSerial = JSONValue.object(["secret": .string(SecretEvaluationTests.ciphertext),
-                                                "hash": .string(SecretEvaluationTests.hash)])
+    static let secretSerial = JSONValue.object([
+        "secret": .string(SecretEvaluationTests.ciphertext),
+        "hash": .string(SecretEvaluationTests.hash)
+    ])
 
     @Test func aSecretValueOpensNoIssueWhateverTheMissingPolicy() async throws {
         let audit = try Auditor(context: context, yaml: Self.serialChecks)
@@ -230,8 +241,9 @@ import Testing
         let audit = try Auditor(context: context, yaml: Self.serialChecks)
         try await withServer(context, accepting: [alice], over: .router) { client in
             try await submit(client, plugins: ["hardware": .object(["serial": .string("ABC123")])])
-            try await context.store.changeSecretSelectors(adding: [try SecretSelector("plugins.hardware.serial")],
-                                                          removing: [], at: Date())
+            try await context.store.changeSecretSelectors(
+                adding: [try SecretSelector("plugins.hardware.serial")],
+                removing: [], at: Date())
             let t0 = try #require(try await lastSubmission())
             let pass = try await audit.run(at: t0.addingTimeInterval(60), cron: false, full: true)
             #expect(pass.summary.opened == 0)
@@ -256,11 +268,13 @@ import Testing
     }
 
     @Test func aDeviceOnADeprecatedPortHasAnIssueUntilItMoves() async throws {
-        let audit = try Auditor(context: context, yaml: """
-            checks:
-              - name: deprecated-port
-                computed: deprecated-port
-            """)
+        let audit = try Auditor(
+            context: context,
+            yaml: """
+                checks:
+                  - name: deprecated-port
+                    computed: deprecated-port
+                """)
         try await withServer(context, accepting: [alice], over: .router) { client in
             // Through the router: the server's one port, never deprecated.
             try await submit(client, passwords: false)
@@ -269,8 +283,9 @@ import Testing
             #expect(pass.statuses.isEmpty)
             // Submissions as a deprecated listener and then a current one would hand them to the store.
             func store(on port: ServerPort) async throws {
-                let submission = Submission(fingerprint: alice.fingerprint, submissionID: UUID().uuidString,
-                                            document: .object(["plugins": .object([:])]), receivedAt: Date(), port: port)
+                let submission = Submission(
+                    fingerprint: alice.fingerprint, submissionID: UUID().uuidString,
+                    document: .object(["plugins": .object([:])]), receivedAt: Date(), port: port)
                 #expect(try await context.store.store(submission) == .stored)
             }
             try await store(on: ServerPort(number: 8443, deprecated: true))
@@ -291,8 +306,14 @@ import Testing
     }
 
     func submit(_ client: some TestClientProtocol, passwords: Bool) async throws {
-        try await submit(client, plugins: ["sshd": .object(["running": .bool(true),
-                                                            "password_authentication": .bool(passwords)])])
+        try await submit(
+            client,
+            plugins: [
+                "sshd": .object([
+                    "running": .bool(true),
+                    "password_authentication": .bool(passwords)
+                ])
+            ])
     }
 
     func submit(_ client: some TestClientProtocol, plugins: [String: JSONValue]) async throws {
@@ -302,7 +323,8 @@ import Testing
 
     /// Alice has just opened an sshd-passwords issue: submitted at t0, audited a minute later.
     func withOpenIssue(_ test: @escaping @Sendable (any TestClientProtocol, Auditor, IssueAdmin, Date) async throws -> Void)
-        async throws {
+        async throws
+    {
         let audit = try Auditor(context: context, yaml: Self.checks)
         let admin = IssueAdmin(store: context.store, catalog: audit.catalog)
         try await withServer(context, accepting: [alice], over: .router) { client in
@@ -342,8 +364,9 @@ struct Auditor {
         var statuses: [String: AuditStatus] = [:]
         // A second look at every status that changes nothing: the engine's per-device step, whose
         // changes are dropped.
-        let engine = AuditEngine(catalog: catalog, store: context.store,
-                                 secretSelectors: try await context.store.secretSelectors())
+        let engine = AuditEngine(
+            catalog: catalog, store: context.store,
+            secretSelectors: try await context.store.secretSelectors())
         try await engine.forEachBatch { batch in
             for subject in batch {
                 let (audit, _) = engine.audit(subject, .init(now: now))
@@ -360,8 +383,9 @@ struct Auditor {
                 return ("\(host)/\(name)", issue["detail"]?.stringValue ?? "")
             }
         }
-        return Pass(summary: outcome.summary, reported: issues.map(\.0),
-                    details: Dictionary(issues, uniquingKeysWith: { first, _ in first }), statuses: statuses)
+        return Pass(
+            summary: outcome.summary, reported: issues.map(\.0),
+            details: Dictionary(issues, uniquingKeysWith: { first, _ in first }), statuses: statuses)
     }
 }
 

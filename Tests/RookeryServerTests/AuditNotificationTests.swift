@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// What the issues audit tells people: owner mail through a real SMTP listener on 127.0.0.1 and
@@ -22,23 +23,24 @@ import Testing
 
     /// Fails the shipped sshd-password-authentication check.
     static let sshdPasswords: [String: JSONValue] = [
-        "sshd": .object(["running": .bool(true), "password_authentication": .bool(true)]),
+        "sshd": .object(["running": .bool(true), "password_authentication": .bool(true)])
     ]
     /// Fails sshd-password-authentication and guest-session-enabled.
     static let sshdPasswordsAndGuest: [String: JSONValue] = sshdPasswords.merging([
-        "guest_session": .object(["enabled": .bool(true)]),
+        "guest_session": .object(["enabled": .bool(true)])
     ]) { $1 }
     /// Passes both.
     static let clean: [String: JSONValue] = [
         "sshd": .object(["running": .bool(true), "password_authentication": .bool(false)]),
-        "guest_session": .object(["enabled": .bool(false)]),
+        "guest_session": .object(["enabled": .bool(false)])
     ]
 
     init() throws {
         sandbox = try Sandbox()
         smtp = try SMTPListener()
         hook = try HTTPReceiver()
-        let smtpPort = smtp.port, hookURL = hook.url + "audit"
+        let smtpPort = smtp.port
+        let hookURL = hook.url + "audit"
         context = try makeServerContext(sandbox) { settings in
             settings.audit.smtp.host = "127.0.0.1"
             settings.audit.smtp.port = smtpPort
@@ -56,8 +58,10 @@ import Testing
     // MARK: - Mail
 
     @Test func eachOwnerGetsOneMailListingEveryIssueOnEveryDeviceAndOnlyOnce() async throws {
-        try await enrollAndSubmit([(aliceLaptop, Self.sshdPasswordsAndGuest), (aliceDesktop, Self.sshdPasswords),
-                                   (bob, Self.sshdPasswords), (carol, Self.sshdPasswords)])
+        try await enrollAndSubmit([
+            (aliceLaptop, Self.sshdPasswordsAndGuest), (aliceDesktop, Self.sshdPasswords),
+            (bob, Self.sshdPasswords), (carol, Self.sshdPasswords)
+        ])
         try await setOwners()
         let now = Date().addingTimeInterval(60)
 
@@ -69,8 +73,9 @@ import Testing
         #expect(outcome.mails == 2)
         let mails = smtp.waitForMessages(count: 2)
         #expect(mails.count == 2)
-        #expect(mails.map(\.recipients).sorted { $0.joined() < $1.joined() } == [["alice@example.com"], ["bob@example.com"]],
-                "one mail per owner; Carol has no user_email")
+        #expect(
+            mails.map(\.recipients).sorted { $0.joined() < $1.joined() } == [["alice@example.com"], ["bob@example.com"]],
+            "one mail per owner; Carol has no user_email")
         #expect(mails.allSatisfy { $0.from == Self.sender })
 
         let alice = try #require(mails.first { $0.recipients == ["alice@example.com"] })
@@ -86,8 +91,9 @@ import Testing
             #expect(aliceMail.body.contains("    What to do: " + remediation), "\(name) in \(aliceMail.body)")
         }
         // The laptop's block lists both of its issues; the desktop's only the sshd one.
-        let desktopBlock = try #require(aliceMail.body.components(separatedBy: "alice-desktop\n").last?
-            .components(separatedBy: "\n\n").first)
+        let desktopBlock = try #require(
+            aliceMail.body.components(separatedBy: "alice-desktop\n").last?
+                .components(separatedBy: "\n\n").first)
         #expect(desktopBlock.contains("sshd accepts passwords"))
         #expect(!desktopBlock.contains("guest session"))
         #expect(!aliceMail.body.contains("bob") && !aliceMail.body.contains("carol"), "no one else's devices")
@@ -120,7 +126,10 @@ import Testing
         let dead = try SMTPListener()
         let deadPort = dead.port
         dead.stop()
-        let settings = modified(context.settings) { $0.audit.smtp.port = deadPort; $0.audit.webhook = "" }
+        let settings = modified(context.settings) {
+            $0.audit.smtp.port = deadPort
+            $0.audit.webhook = ""
+        }
         let offline = try ServerContext(root: context.root, settings: settings)
 
         var report = ""
@@ -139,9 +148,11 @@ import Testing
     @Test func emailWithoutAMailServerIsRefusedBeforeAnythingChanges() async throws {
         try await enrollAndSubmit([(aliceLaptop, Self.sshdPasswords)])
         try await setOwners()
-        for change in [{ (s: inout ServerSettings) in s.audit.smtp.host = "" },
-                       { (s: inout ServerSettings) in s.audit.smtp.from = "" },
-                       { (s: inout ServerSettings) in s.audit.smtp.security = "ssl" }] {
+        for change in [
+            { (s: inout ServerSettings) in s.audit.smtp.host = "" },
+            { (s: inout ServerSettings) in s.audit.smtp.from = "" },
+            { (s: inout ServerSettings) in s.audit.smtp.security = "ssl" }
+        ] {
             let unready = try ServerContext(root: context.root, settings: modified(context.settings, change))
             var written = false
             // A settings problem (the command exits 64), found before the audit touches anything.
@@ -187,8 +198,10 @@ import Testing
     // MARK: - Webhooks
 
     @Test func theWebhookGetsOneJSONPostPerDueAlertOnCronRunsOnly() async throws {
-        try await enrollAndSubmit([(aliceLaptop, Self.sshdPasswordsAndGuest), (bob, Self.sshdPasswords),
-                                   (carol, Self.clean)])
+        try await enrollAndSubmit([
+            (aliceLaptop, Self.sshdPasswordsAndGuest), (bob, Self.sshdPasswords),
+            (carol, Self.clean)
+        ])
         let now = Date().addingTimeInterval(60)
 
         // An interactive audit shows the issues but posts nothing.
@@ -216,8 +229,11 @@ import Testing
             #expect(body["text"]?.stringValue?.hasPrefix(host + ": ") == true)
             seen.append(host + "/" + name)
         }
-        #expect(seen.sorted() == ["alice-laptop/guest-session-enabled", "alice-laptop/sshd-password-authentication",
-                                  "bob/sshd-password-authentication"])
+        #expect(
+            seen.sorted() == [
+                "alice-laptop/guest-session-enabled", "alice-laptop/sshd-password-authentication",
+                "bob/sshd-password-authentication"
+            ])
 
         // Alerted: the next cron run at the same moment posts nothing.
         let again = try await IssuesAudit(context: context.admin, catalog: shipped).run(.init(cron: true, now: now)) { _ in }
@@ -228,7 +244,8 @@ import Testing
 
     @Test func aChecksOwnWebhookGetsItsAlertsBesideTheGlobalOne() async throws {
         let perCheck = try HTTPReceiver()
-        let catalog = try CheckCatalog.parse("""
+        let catalog = try CheckCatalog.parse(
+            """
             checks:
               - name: sshd-passwords
                 description: sshd accepts passwords
@@ -246,8 +263,10 @@ import Testing
                   path: plugins.guest_session.enabled
                   equals: true
             """, source: "test-issues.yml")
-        try await enrollAndSubmit([(aliceLaptop, Self.sshdPasswordsAndGuest), (bob, Self.sshdPasswords),
-                                   (carol, ["guest_session": .object(["enabled": .bool(true)])])])
+        try await enrollAndSubmit([
+            (aliceLaptop, Self.sshdPasswordsAndGuest), (bob, Self.sshdPasswords),
+            (carol, ["guest_session": .object(["enabled": .bool(true)])])
+        ])
 
         let outcome = try await IssuesAudit(context: context.admin, catalog: catalog)
             .run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }
@@ -269,8 +288,11 @@ import Testing
             let body = try JSONValue.parse(request.body)
             return (body["hostname"]?.stringValue ?? "?") + "/" + (body["name"]?.stringValue ?? "?")
         }
-        #expect(globalAlerts.sorted() == ["alice-laptop/guest", "alice-laptop/sshd-passwords", "bob/sshd-passwords",
-                                          "carol/guest"])
+        #expect(
+            globalAlerts.sorted() == [
+                "alice-laptop/guest", "alice-laptop/sshd-passwords", "bob/sshd-passwords",
+                "carol/guest"
+            ])
     }
 
     @Test func aFailingWebhookIsReportedWithoutItsToken() async throws {
@@ -294,8 +316,10 @@ import Testing
         gone.stop()
         let settings = modified(context.settings) { $0.audit.webhook = url }
         try await enrollAndSubmit([(bob, Self.sshdPasswords)])
-        let outcome = try await IssuesAudit(context: try AdminContext(root: context.root, settings: settings),
-                                            catalog: shipped).run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }
+        let outcome = try await IssuesAudit(
+            context: try AdminContext(root: context.root, settings: settings),
+            catalog: shipped
+        ).run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }
         let failure = try #require(outcome.failures.first)
         #expect(failure.contains("127.0.0.1"), "\(failure)")
         #expect(!failure.contains("TOKEN123") && !failure.contains("SECRET"), "\(failure)")
@@ -316,8 +340,10 @@ import Testing
     /// Alice owns both of hers, Bob his; Carol has no user_email. Devices not enrolled are skipped.
     func setOwners() async throws {
         let parameters = ClientParameters(store: context.store)
-        for (device, owner) in [(aliceLaptop, "alice@example.com"), (aliceDesktop, "alice@example.com"),
-                                (bob, "bob@example.com")] {
+        for (device, owner) in [
+            (aliceLaptop, "alice@example.com"), (aliceDesktop, "alice@example.com"),
+            (bob, "bob@example.com")
+        ] {
             guard try await context.store.device(fingerprint: device.fingerprint) != nil else { continue }
             _ = try await parameters.set(device.host, "user_email", values: [owner])
         }
@@ -359,7 +385,8 @@ private struct MailText {
         var utf8 = Array(joined.utf8)[...]
         while let byte = utf8.popFirst() {
             if byte == UInt8(ascii: "="), utf8.count >= 2,
-               let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) {
+                let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
+            {
                 bytes.append(value)
                 utf8 = utf8.dropFirst(2)
             } else {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RookeryServer
 
 /// The per-address table under the budgets: a flood of new addresses makes it forget, spent

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RookeryServer
 
 /// Self-signed certificates for pinned TLS ports, and reading certificate and key files back.
@@ -51,7 +52,7 @@ import Testing
         "", "bad host", "a..b", "-x.com", "x-.com", "a.b.", ".a.b", "*", "*.", "a.*.com", "**.a.com",
         "under_score.com", "bücher.example", "10.0.0.256", "1234", "fe80::1%eth0", "2001:db8::1::2",
         String(repeating: "a", count: 64) + ".com",
-        Self.name(labelLengths: [63, 63, 63, 62]),  // 254 characters
+        Self.name(labelLengths: [63, 63, 63, 62])  // 254 characters
     ])
     func badHostnamesAreRefused(_ hostname: String) {
         let error = #expect(throws: CertificateError.self) {
@@ -63,7 +64,7 @@ import Testing
     @Test(arguments: [
         "localhost", "*.example.com", "a-b.c9", "xn--bcher-kva.example", "::1", "10.0.0.255", "::ffff:192.0.2.7",
         String(repeating: "a", count: 63) + ".com",
-        Self.name(labelLengths: [63, 63, 63, 61]),  // 253 characters
+        Self.name(labelLengths: [63, 63, 63, 61])  // 253 characters
     ])
     func goodHostnamesAreTaken(_ hostname: String) throws {
         _ = try SelfSignedCertificate(hostnames: ["first.example", hostname])
@@ -110,12 +111,16 @@ import Testing
             ("just some text\n", "no \"-----BEGIN CERTIFICATE-----\" block"),
             (made.privateKeyPEM, "no \"-----BEGIN CERTIFICATE-----\" block"),
             ("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", "is not valid PEM"),
-            (made.certificatePEM.replacingOccurrences(of: "-----END CERTIFICATE-----", with: ""),
-             "is not valid PEM: a BEGIN line has no matching END line"),
+            (
+                made.certificatePEM.replacingOccurrences(of: "-----END CERTIFICATE-----", with: ""),
+                "is not valid PEM: a BEGIN line has no matching END line"
+            ),
             (made.certificatePEM.replacingOccurrences(of: "\n", with: "\n\n"), "is not valid PEM"),
             (made.privateKeyPEM.replacingOccurrences(of: "PRIVATE KEY", with: "CERTIFICATE"), "certificate 1 does not parse"),
-            (made.certificatePEM + made.privateKeyPEM.replacingOccurrences(of: "PRIVATE KEY", with: "CERTIFICATE"),
-             "certificate 2 does not parse"),
+            (
+                made.certificatePEM + made.privateKeyPEM.replacingOccurrences(of: "PRIVATE KEY", with: "CERTIFICATE"),
+                "certificate 2 does not parse"
+            )
         ]
         for (pem, says) in cases {
             let error = #expect(throws: CertificateError.self) {
@@ -179,14 +184,18 @@ import Testing
             #expect(verify.status == 0 && verify.output == "\(cert): OK\n", "\(verify.output)")
             let san = try run(openssl, ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"])
             #expect(san.status == 0)
-            for expected in ["DNS:rookery.example.com", "IP Address:192.0.2.7", "IP Address:2001:DB8:0:0:0:0:0:1",
-                             "DNS:*.fleet.example.com"] {
+            for expected in [
+                "DNS:rookery.example.com", "IP Address:192.0.2.7", "IP Address:2001:DB8:0:0:0:0:0:1",
+                "DNS:*.fleet.example.com"
+            ] {
                 #expect(san.output.contains(expected), "\(expected) in \(san.output)")
             }
             let text = try run(openssl, ["x509", "-in", cert, "-noout", "-text"]).output
-            for expected in ["CA:TRUE, pathlen:0", "Digital Signature, Certificate Sign", "TLS Web Server Authentication",
-                             "X509v3 Subject Key Identifier", "ecdsa-with-SHA256", "ASN1 OID: prime256v1",
-                             "Subject: O = Rookery, CN = rookery.example.com"] {
+            for expected in [
+                "CA:TRUE, pathlen:0", "Digital Signature, Certificate Sign", "TLS Web Server Authentication",
+                "X509v3 Subject Key Identifier", "ecdsa-with-SHA256", "ASN1 OID: prime256v1",
+                "Subject: O = Rookery, CN = rookery.example.com"
+            ] {
                 #expect(text.contains(expected), "\(expected) in openssl x509 -text")
             }
             // The key is the certificate's, by OpenSSL's reckoning too, and the fingerprints agree.
@@ -205,14 +214,26 @@ import Testing
         guard let openssl = Self.openssl() else { return }
         try inScratchDirectory { directory in
             let at = { (name: String) in directory + "/" + name }
-            try runOK(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-noenc", "-subj", "/CN=rsa.example", "-days", "2",
-                                "-keyout", at("rsa-pkcs8.pem"), "-out", at("rsa.crt")])
+            try runOK(
+                openssl,
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-noenc", "-subj", "/CN=rsa.example", "-days", "2",
+                    "-keyout", at("rsa-pkcs8.pem"), "-out", at("rsa.crt")
+                ])
             try runOK(openssl, ["rsa", "-in", at("rsa-pkcs8.pem"), "-traditional", "-out", at("rsa-pkcs1.pem")])
             try runOK(openssl, ["ecparam", "-name", "secp384r1", "-genkey", "-out", at("p384-sec1.pem")])
-            try runOK(openssl, ["req", "-x509", "-new", "-key", at("p384-sec1.pem"), "-subj", "/CN=ec.example",
-                                "-days", "2", "-out", at("p384.crt")])
-            try runOK(openssl, ["pkcs8", "-topk8", "-in", at("p384-sec1.pem"), "-passout", "pass:secret",
-                                "-out", at("p384-encrypted.pem")])
+            try runOK(
+                openssl,
+                [
+                    "req", "-x509", "-new", "-key", at("p384-sec1.pem"), "-subj", "/CN=ec.example",
+                    "-days", "2", "-out", at("p384.crt")
+                ])
+            try runOK(
+                openssl,
+                [
+                    "pkcs8", "-topk8", "-in", at("p384-sec1.pem"), "-passout", "pass:secret",
+                    "-out", at("p384-encrypted.pem")
+                ])
             #expect(try String(contentsOfFile: at("rsa-pkcs1.pem"), encoding: .utf8).hasPrefix("-----BEGIN RSA PRIVATE KEY-----"))
             #expect(try String(contentsOfFile: at("p384-sec1.pem"), encoding: .utf8).hasPrefix("-----BEGIN EC PARAMETERS-----"))
 

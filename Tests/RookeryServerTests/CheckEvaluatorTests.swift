@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// One check on one device: conditions under each missing policy, and the computed checks.
@@ -11,19 +12,26 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_750_000_000)
     static let evaluator = CheckEvaluator()
 
-    static func device(lastReport: Date?, acceptedAt: Date? = nil,
-                       enrolledAt: Date = now.addingTimeInterval(-100 * day)) -> Device {
-        Device(fingerprint: "ABCDEF0123456789ABCDEF0123456789ABCDEF01", publicKey: "key", hostname: "laptop-7",
-               machineID: "m-7", state: .accepted, enrolledAt: enrolledAt, acceptedAt: acceptedAt,
-               lastSubmissionAt: lastReport)
+    static func device(
+        lastReport: Date?, acceptedAt: Date? = nil,
+        enrolledAt: Date = now.addingTimeInterval(-100 * day)
+    ) -> Device {
+        Device(
+            fingerprint: "ABCDEF0123456789ABCDEF0123456789ABCDEF01", publicKey: "key", hostname: "laptop-7",
+            machineID: "m-7", state: .accepted, enrolledAt: enrolledAt, acceptedAt: acceptedAt,
+            lastSubmissionAt: lastReport)
     }
 
-    static func subject(lastReport: Date? = now.addingTimeInterval(-hour), document: JSONValue = .object([:]),
-                        failedPlugins: [String] = [], oldestPendingPatchAt: Date? = nil, clashes: KeyClashes = KeyClashes(),
-                        linkedLastReportAt: Date? = nil) -> AuditSubject {
-        AuditSubject(device: device(lastReport: lastReport), projection: projection(document), failedPlugins: failedPlugins,
-                     facts: DeviceFacts(oldestPendingPatchAt: oldestPendingPatchAt, clashes: clashes,
-                                        linkedLastReportAt: linkedLastReportAt))
+    static func subject(
+        lastReport: Date? = now.addingTimeInterval(-hour), document: JSONValue = .object([:]),
+        failedPlugins: [String] = [], oldestPendingPatchAt: Date? = nil, clashes: KeyClashes = KeyClashes(),
+        linkedLastReportAt: Date? = nil
+    ) -> AuditSubject {
+        AuditSubject(
+            device: device(lastReport: lastReport), projection: projection(document), failedPlugins: failedPlugins,
+            facts: DeviceFacts(
+                oldestPendingPatchAt: oldestPendingPatchAt, clashes: clashes,
+                linkedLastReportAt: linkedLastReportAt))
     }
 
     /// What a store hands over: the value at every path of the document that is not null
@@ -77,7 +85,7 @@ import Testing
         let documents = [
             try Self.doc(#"{"plugins": {"firewall": {"active": "unknown"}}}"#),
             try Self.doc(#"{"plugins": {"firewall": {"active": null}}}"#),
-            try Self.doc(#"{"plugins": {}}"#),
+            try Self.doc(#"{"plugins": {}}"#)
         ]
         for document in documents {
             let subject = Self.subject(lastReport: reported, document: document)
@@ -94,7 +102,7 @@ import Testing
     @Test func missingDetailNamesOnlyTheMissingPaths() throws {
         let condition = Condition.all([
             .test(path: DocumentPath("plugins.sshd.running")!, .equals(.bool(true))),
-            .test(path: DocumentPath("plugins.sshd.password_authentication")!, .equals(.bool(true))),
+            .test(path: DocumentPath("plugins.sshd.password_authentication")!, .equals(.bool(true)))
         ])
         let document = try Self.doc(#"{"plugins": {"sshd": {"running": true, "password_authentication": "unknown"}}}"#)
         let evaluation = Self.evaluate(Self.check(.condition(condition)), Self.subject(document: document))
@@ -104,8 +112,9 @@ import Testing
 
     /// An any_item whose list is there but whose items lack data still says where to look.
     @Test func missingDetailInsideAListNamesTheList() throws {
-        let condition = Condition.anyItem(path: DocumentPath("plugins.ports")!,
-                                          .test(path: DocumentPath("address")!, .equals(.string("0.0.0.0"))))
+        let condition = Condition.anyItem(
+            path: DocumentPath("plugins.ports")!,
+            .test(path: DocumentPath("address")!, .equals(.string("0.0.0.0"))))
         let document = try Self.doc(#"{"plugins": {"ports": [{"port": 22}, {"port": 80, "address": "unknown"}]}}"#)
         let evaluation = Self.evaluate(Self.check(.condition(condition)), Self.subject(document: document))
         #expect(evaluation.verdict == .unknown)
@@ -113,11 +122,14 @@ import Testing
     }
 
     @Test func evidenceShowsTheMatchingItems() throws {
-        let condition = Condition.anyItem(path: DocumentPath("plugins.ports")!, .all([
-            .test(path: DocumentPath("port")!, .isIn([.integer(22), .integer(3306)])),
-            .test(path: DocumentPath("address")!, .notEquals(.string("127.0.0.1"))),
-        ]))
-        let document = try Self.doc(#"{"plugins": {"ports": [{"port": 22, "address": "0.0.0.0"}, {"port": 80, "address": "0.0.0.0"}, {"port": 3306, "address": "127.0.0.1"}]}}"#)
+        let condition = Condition.anyItem(
+            path: DocumentPath("plugins.ports")!,
+            .all([
+                .test(path: DocumentPath("port")!, .isIn([.integer(22), .integer(3306)])),
+                .test(path: DocumentPath("address")!, .notEquals(.string("127.0.0.1")))
+            ]))
+        let document = try Self.doc(
+            #"{"plugins": {"ports": [{"port": 22, "address": "0.0.0.0"}, {"port": 80, "address": "0.0.0.0"}, {"port": 3306, "address": "127.0.0.1"}]}}"#)
         let evaluation = Self.evaluate(Self.check(.condition(condition)), Self.subject(document: document))
         #expect(evaluation.verdict == .holds)
         #expect(evaluation.detail == #"matching: {"address":"0.0.0.0","port":22}"#)
@@ -127,23 +139,25 @@ import Testing
         let condition = Condition.all([
             .test(path: DocumentPath("plugins.ports")!, .exists(true)),
             .test(path: DocumentPath("plugins.os")!, .exists(true)),
-            .test(path: DocumentPath("plugins.one")!, .exists(true)),
+            .test(path: DocumentPath("plugins.one")!, .exists(true))
         ])
         let document = try Self.doc(#"{"plugins": {"ports": [{"port": 22}, {"port": 80}], "os": {"name": "x"}, "one": [1]}}"#)
         let evaluation = Self.evaluate(Self.check(.condition(condition)), Self.subject(document: document))
         #expect(evaluation.verdict == .holds)
         #expect(evaluation.detail == "plugins.one: 1 item; plugins.os: {...}; plugins.ports: 2 items")
         let long = String(repeating: "x", count: 500)
-        let wordy = Self.evaluate(Self.check(.condition(.test(path: DocumentPath("v")!, .exists(true)))),
-                                  Self.subject(document: .object(["v": .string(long)])))
+        let wordy = Self.evaluate(
+            Self.check(.condition(.test(path: DocumentPath("v")!, .exists(true)))),
+            Self.subject(document: .object(["v": .string(long)])))
         #expect(wordy.detail.count == 200)
         #expect(wordy.detail.hasPrefix("v = \"xxx"))
         #expect(wordy.detail.hasSuffix("..."))
     }
 
     @Test func aDeviceThatNeverReportedIsJudgedAsOfNow() {
-        let evaluation = Self.evaluate(Self.check(.condition(Self.firewallOff), missing: .fail),
-                                       Self.subject(lastReport: nil))
+        let evaluation = Self.evaluate(
+            Self.check(.condition(Self.firewallOff), missing: .fail),
+            Self.subject(lastReport: nil))
         #expect(evaluation.verdict == .holds)
         #expect(evaluation.since == Self.now)
     }
@@ -239,8 +253,9 @@ import Testing
 
     @Test func detailsQuoteDeviceTextWithoutItsControlCharacters() {
         // A device names its plugins: a line break or an escape sequence must not reach a report.
-        let failed = Self.evaluate(Self.check(.pluginFailed),
-                                   Self.subject(failedPlugins: ["x\n  forged: line", "y\u{1B}[2J", "z\u{85}"]))
+        let failed = Self.evaluate(
+            Self.check(.pluginFailed),
+            Self.subject(failedPlugins: ["x\n  forged: line", "y\u{1B}[2J", "z\u{85}"]))
         #expect(failed.verdict == .holds)
         #expect(failed.detail == "failed: x?  forged: line, y?[2J, z?")
     }
@@ -264,7 +279,8 @@ import Testing
         #expect(byName.since == Self.now)
         #expect(byName.detail == "hostname laptop-7 is also used by key 1326")
         #expect(detail(KeyClashes(machineID: [other])).detail == "machine id is also used by key 1326 (doc-host)")
-        #expect(detail(KeyClashes(hostname: [other], machineID: [other, KeyClashes.Key(fingerprint: "9A59", hostname: "x")])).detail
+        #expect(
+            detail(KeyClashes(hostname: [other], machineID: [other, KeyClashes.Key(fingerprint: "9A59", hostname: "x")])).detail
                 == "hostname laptop-7 is also used by key 1326; machine id is also used by keys 1326 (doc-host), 9A59 (x)")
         let unique = detail(KeyClashes())
         #expect(unique.verdict == .clear)

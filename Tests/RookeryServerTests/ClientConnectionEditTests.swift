@@ -9,11 +9,14 @@ import Testing
         let files = try AdminFiles(settings: "# note\nlisten_port: 8080\n")
         try PortEditTests.selfSigned(8443).run(root: files.root)
         // A source that also holds a key ships only its certificate.
-        let pair = try String(contentsOfFile: files.root.resolve("server/tls/port-8443.pem"), encoding: .utf8)
+        let pair =
+            try String(contentsOfFile: files.root.resolve("server/tls/port-8443.pem"), encoding: .utf8)
             + String(contentsOfFile: files.root.resolve("server/tls/port-8443.key"), encoding: .utf8)
         try files.sandbox.write(pair, to: "pair.pem")
-        let bundle = try ClientConnectionEdit(url: "https://rookery.test:8443", caFiles: [files.sandbox.path + "/pair.pem"],
-                                              caFromPorts: [8443], noCA: false).run(root: files.root)
+        let bundle = try ClientConnectionEdit(
+            url: "https://rookery.test:8443", caFiles: [files.sandbox.path + "/pair.pem"],
+            caFromPorts: [8443], noCA: false
+        ).run(root: files.root)
         #expect(bundle?.path == "server/tls/client-ca.pem")
         #expect(bundle?.count == 2)
         let pinned = try String(contentsOfFile: files.root.resolve("server/tls/client-ca.pem"), encoding: .utf8)

@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// `bin/client_parameters`: user_email and user_clients over the real SQLite store, for devices
@@ -45,9 +46,11 @@ import Testing
 
     @Test func implausibleAddressesAreRefusedAndChangeNothing() async throws {
         try await enroll([a])
-        for address in ["a", "a@b", "x@y.z\r\nBcc: evil@x.y", "", "@example.com", "alice@", "alice@.example",
-                       "a@b@example.com", "alice smith@example.com", "alice@example.com,eve@example.com",
-                       "<alice@example.com>", "alice@exam\u{7F}ple.com"] {
+        for address in [
+            "a", "a@b", "x@y.z\r\nBcc: evil@x.y", "", "@example.com", "alice@", "alice@.example",
+            "a@b@example.com", "alice smith@example.com", "alice@example.com,eve@example.com",
+            "<alice@example.com>", "alice@exam\u{7F}ple.com"
+        ] {
             _ = try await parameters.set("host-a", "user_email", values: ["alice@example.com"])
             await #expect(throws: AdminError.self, "\(address.debugDescription)") {
                 _ = try await parameters.set("host-a", "user_email", values: [address])
@@ -60,9 +63,11 @@ import Testing
     /// accepted and then fail the audit hourly.
     @Test func addressesTheMailerWouldRefuseAreRefused() async throws {
         try await enroll([a])
-        for address in ["alice@example.com.", "alice@exa..mple.com", "élise@example.com", "alice@exa_mple.com",
-                       "al\"ice@example.com", "alice(x)@example.com", "alice@example.com;", "alice@ex\u{2028}ample.com",
-                       "a:b@example.com", "alice@host"] {
+        for address in [
+            "alice@example.com.", "alice@exa..mple.com", "élise@example.com", "alice@exa_mple.com",
+            "al\"ice@example.com", "alice(x)@example.com", "alice@example.com;", "alice@ex\u{2028}ample.com",
+            "a:b@example.com", "alice@host"
+        ] {
             await #expect(throws: AdminError.self, "\(address.debugDescription)") {
                 _ = try await parameters.set("host-a", "user_email", values: [address])
             }
@@ -72,8 +77,10 @@ import Testing
 
     @Test func ordinaryAddressesAreAccepted() async throws {
         try await enroll([a])
-        for address in ["alice@example.com", "a.b+audit@mail.example.org", "o'brien@example.ie", "x@y.z",
-                       "it-team@sub-domain.example.com"] {
+        for address in [
+            "alice@example.com", "a.b+audit@mail.example.org", "o'brien@example.ie", "x@y.z",
+            "it-team@sub-domain.example.com"
+        ] {
             _ = try await parameters.set("host-a", "user_email", values: [address])
             #expect(try await parameters.list("host-a").1 == ["user_email": [address]])
         }
@@ -217,9 +224,10 @@ import Testing
 
     /// A report from `device` as the store records it when one arrives at `at`.
     func report(_ device: TestDevice, at: Date) async throws {
-        let outcome = try await context.store.store(Submission(
-            fingerprint: device.fingerprint, submissionID: UUID().uuidString,
-            document: .object(["plugins": .object(["sshd": .object(["running": .bool(false)])])]), receivedAt: at))
+        let outcome = try await context.store.store(
+            Submission(
+                fingerprint: device.fingerprint, submissionID: UUID().uuidString,
+                document: .object(["plugins": .object(["sshd": .object(["running": .bool(false)])])]), receivedAt: at))
         guard case .stored = outcome else {
             Issue.record("not stored: \(outcome)")
             return

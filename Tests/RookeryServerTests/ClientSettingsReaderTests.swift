@@ -44,49 +44,49 @@ import Yams
     /// outside the flat subset (`yams: false`, said why).
     @Test(arguments: [
         // Refused by both.
-        ("allow_commands: \"true\"\n", true),                    // a quoted boolean is text to Yams
-        ("collect_interval: '300'\n", true),                     // likewise a quoted number
+        ("allow_commands: \"true\"\n", true),  // a quoted boolean is text to Yams
+        ("collect_interval: '300'\n", true),  // likewise a quoted number
         ("collect_interval: 5.5\n", true),
         ("collect_interval: twelve\n", true),
-        ("collect_interval: -0\n", true),                        // Yams reads -0 as octal, finds no digits
+        ("collect_interval: -0\n", true),  // Yams reads -0 as octal, finds no digits
         ("collect_interval: 99999999999999999999\n", true),
         ("allow_commands: maybe\n", true),
-        ("hostname: a\nhostname: b\n", true),                    // a key given twice
-        ("allow_comands: false\n", true),                        // an unknown key
+        ("hostname: a\nhostname: b\n", true),  // a key given twice
+        ("allow_comands: false\n", true),  // an unknown key
         ("hostname: a: b\n", true),
         ("hostname: \"open\n", true),
         ("hostname: 'open\n", true),
         ("hostname: \"a\" b\n", true),
-        ("hostname: \"\\q\"\n", true),                           // an unknown escape
-        ("hostname: \"\\ud800\"\n", true),                       // a surrogate
-        ("hostname: [a, b]\n", true),                            // a list where text belongs
+        ("hostname: \"\\q\"\n", true),  // an unknown escape
+        ("hostname: \"\\ud800\"\n", true),  // a surrogate
+        ("hostname: [a, b]\n", true),  // a list where text belongs
         ("hostname:\n  nested: 1\n", true),
         ("- hostname\n", true),
         ("[hostname]\n", true),
-        ("hostname: ok\n\tallow_commands: true\n", true),        // a tab that indents
-        ("hostname: *a\n", true),                                // an alias of no anchor
+        ("hostname: ok\n\tallow_commands: true\n", true),  // a tab that indents
+        ("hostname: *a\n", true),  // an alias of no anchor
         ("hostname: @x\n", true),
         ("hostname: `x\n", true),
         ("hostname: %x\n", true),
         ("hostname: ,x\n", true),
-        ("hostname: a\u{01}b\n", true),                          // a control character
-        ("hostname: a\u{2028}b\n", true),                        // a line separator
+        ("hostname: a\u{01}b\n", true),  // a control character
+        ("hostname: a\u{2028}b\n", true),  // a line separator
         ("just words\n", true),
-        ("hostname: x\n---\nhostname: y\n", true),               // two documents
+        ("hostname: x\n---\nhostname: y\n", true),  // two documents
         // YAML outside the subset, which Yams reads.
-        ("collect_interval: 0x10\n", false),                     // hexadecimal
-        ("collect_interval: 010\n", false),                      // octal (8 to Yams)
-        ("collect_interval: 1:30\n", false),                     // sexagesimal (90 to Yams)
-        ("hostname: !!str laptop\n", false),                     // a tag
-        ("hostname: &a laptop\n", false),                        // an anchor
-        ("hostname: |\n  laptop\n", false),                      // a block scalar
-        ("hostname: lap\n  top\n", false),                       // a plain value over two lines
-        ("{hostname: laptop}\n", false),                         // a flow mapping
-        ("  hostname: laptop\n", false),                         // an indented mapping
-        ("\"hostname\": laptop\n", false),                       // a quoted key
-        ("hostname: \"lap\ntop\"\n", false),                     // a quoted value over two lines
-        ("hostname: a\tb\n", false),                             // a tab inside a value
-        ("hostname: \"x\"# note\n", false),                      // a comment without a space
+        ("collect_interval: 0x10\n", false),  // hexadecimal
+        ("collect_interval: 010\n", false),  // octal (8 to Yams)
+        ("collect_interval: 1:30\n", false),  // sexagesimal (90 to Yams)
+        ("hostname: !!str laptop\n", false),  // a tag
+        ("hostname: &a laptop\n", false),  // an anchor
+        ("hostname: |\n  laptop\n", false),  // a block scalar
+        ("hostname: lap\n  top\n", false),  // a plain value over two lines
+        ("{hostname: laptop}\n", false),  // a flow mapping
+        ("  hostname: laptop\n", false),  // an indented mapping
+        ("\"hostname\": laptop\n", false),  // a quoted key
+        ("hostname: \"lap\ntop\"\n", false),  // a quoted value over two lines
+        ("hostname: a\tb\n", false),  // a tab inside a value
+        ("hostname: \"x\"# note\n", false)  // a comment without a space
     ])
     func refusalsAreRefusedByYamsOrOutsideTheSubset(text: String, yamsRefuses: Bool) {
         let (strict, yams) = Self.readings(text)
@@ -111,7 +111,7 @@ import Yams
         ("\(token): x\n", "line 1, column 1: unknown key; the keys here are server_url"),
         ("allow_commands: \"\(token)\"\n", "line 1, column 17: allow_commands: expected true or false"),
         ("queue_max_bytes: 0x\(token.count)\n", "line 1, column 18: queue_max_bytes: expected a whole number"),
-        ("hostname: laptop\nallow_comands: false\n", "line 2, column 1: unknown key allow_comands; did you mean allow_commands?"),
+        ("hostname: laptop\nallow_comands: false\n", "line 2, column 1: unknown key allow_comands; did you mean allow_commands?")
     ])
     func messagesPlaceTheProblemAndHoldNoValue(text: String, says: String) {
         #expect {
@@ -190,7 +190,7 @@ enum SettingsFileGenerator {
         ("queue_max_items", .number), ("queue_max_bytes", .number), ("queue_max_age_days", .number),
         ("system_root", .text), ("enrollment_token", .text), ("update_interval", .number),
         ("allow_commands", .flag), ("command_timeout", .number), ("command_max_failures", .number),
-        ("keep_server_url", .flag),
+        ("keep_server_url", .flag)
     ]
 
     static func file(_ random: inout SeededRandom) -> String {
@@ -217,7 +217,8 @@ enum SettingsFileGenerator {
             let word = random.pick(["true", "yes", "on", "false", "no", "off"])
             return random.pick([word, word.uppercased(), word.prefix(1).uppercased() + word.dropFirst()])
         case .number:
-            var digits = random.next() % 8 == 0 ? "0" : String(1 + random.next() % 9) + (0..<(random.next() % 9)).map { _ in String(random.next() % 10) }.joined()
+            var digits =
+                random.next() % 8 == 0 ? "0" : String(1 + random.next() % 9) + (0..<(random.next() % 9)).map { _ in String(random.next() % 10) }.joined()
             if digits.count > 2 && random.next() % 5 == 0 { digits.insert("_", at: digits.index(after: digits.startIndex)) }
             return digits == "0" ? digits : random.pick(["", "", "+", "-"]) + digits
         case .text:

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The audit's check language: tests, missing values and three-valued combinators.
@@ -149,7 +150,7 @@ import Testing
     // MARK: - Missing values
 
     static let missingDocument: JSONValue = .object([
-        "nothing": .null, "u": .string("unknown"), "deep": .object(["u": .string("unknown")]),
+        "nothing": .null, "u": .string("unknown"), "deep": .object(["u": .string("unknown")])
     ])
 
     /// Every test except exists answers unknown on absent, null and "unknown" values.
@@ -158,7 +159,7 @@ import Testing
         let tests: [Condition.Test] = [
             .equals(.string("x")), .equals(.bool(false)), .equals(.null), .notEquals(.string("x")),
             .notEquals(.string("unknown")), .isIn([.string("x"), .integer(1)]), .notIn([.string("x")]),
-            .notIn([.string("unknown")]), .lessThan(1), .greaterThan(1), .matches(try Pattern(".*")),
+            .notIn([.string("unknown")]), .lessThan(1), .greaterThan(1), .matches(try Pattern(".*"))
         ]
         for test in tests {
             #expect(Self.test(path, test).evaluate(Self.missingDocument) == .unknown, "\(path) \(test)")
@@ -191,13 +192,14 @@ import Testing
 
     /// A store hands over only the values at the condition's paths; they answer as the document would.
     @Test func aProjectionAnswersLikeTheDocument() throws {
-        let d = try Self.doc(#"{"plugins": {"sshd": {"running": true, "password_authentication": "unknown"}, "ports": [{"port": 3306, "address": "0.0.0.0"}]}}"#)
+        let d = try Self.doc(
+            #"{"plugins": {"sshd": {"running": true, "password_authentication": "unknown"}, "ports": [{"port": 3306, "address": "0.0.0.0"}]}}"#)
         let conditions: [Condition] = [
             Self.test("plugins.sshd.running", .equals(.bool(true))),
             Self.test("plugins.sshd.password_authentication", .equals(.bool(true))),
             Self.test("plugins.sshd.absent", .exists(false)),
             Self.ports,
-            .all([Self.test("plugins.sshd.running", .equals(.bool(true))), Self.ports]),
+            .all([Self.test("plugins.sshd.running", .equals(.bool(true))), Self.ports])
         ]
         let expected: [Verdict] = [.holds, .unknown, .holds, .holds, .holds]
         for (condition, verdict) in zip(conditions, expected) {
@@ -213,11 +215,14 @@ import Testing
     }
 
     @Test func matchingItemsAreTheItemsThatMakeAnyItemHold() throws {
-        let d = try Self.doc(#"{"plugins": {"ports": [{"port": 3306, "address": "0.0.0.0"}, {"port": 22, "address": "0.0.0.0"}, {"port": 5432, "address": "::"}, {"port": 6379, "address": "127.0.0.1"}]}}"#)
-        #expect(Self.ports.matchingItems(in: d) == [
-            .object(["port": .integer(3306), "address": .string("0.0.0.0")]),
-            .object(["port": .integer(5432), "address": .string("::")]),
-        ])
+        let d = try Self.doc(
+            #"{"plugins": {"ports": [{"port": 3306, "address": "0.0.0.0"}, {"port": 22, "address": "0.0.0.0"}, {"port": 5432, "address": "::"}, {"port": 6379, "address": "127.0.0.1"}]}}"#
+        )
+        #expect(
+            Self.ports.matchingItems(in: d) == [
+                .object(["port": .integer(3306), "address": .string("0.0.0.0")]),
+                .object(["port": .integer(5432), "address": .string("::")])
+            ])
         #expect(Self.test("plugins.ports", .exists(true)).matchingItems(in: d) == [])
     }
 
@@ -260,7 +265,7 @@ import Testing
             (.clear, .unknown, .clear, .unknown, .unknown),
             (.unknown, .holds, .unknown, .holds, .clear),
             (.unknown, .clear, .clear, .unknown, .unknown),
-            (.unknown, .unknown, .unknown, .unknown, .unknown),
+            (.unknown, .unknown, .unknown, .unknown, .unknown)
         ]
         #expect(table.count == 9)
         for row in table {
@@ -297,16 +302,18 @@ import Testing
         }
         // none(none(x)) is x; all(any(holds, unknown), none(clear)) holds.
         #expect(Condition.none([.none([Self.fixed(.holds)])]).evaluate(d) == .holds)
-        #expect(Condition.all([.any([Self.fixed(.holds), Self.fixed(.unknown)]), .none([Self.fixed(.clear)])])
-            .evaluate(d) == .holds)
-        #expect(Condition.any([.all([Self.fixed(.holds), Self.fixed(.unknown)]), Self.fixed(.clear)])
-            .evaluate(d) == .unknown)
+        #expect(
+            Condition.all([.any([Self.fixed(.holds), Self.fixed(.unknown)]), .none([Self.fixed(.clear)])])
+                .evaluate(d) == .holds)
+        #expect(
+            Condition.any([.all([Self.fixed(.holds), Self.fixed(.unknown)]), Self.fixed(.clear)])
+                .evaluate(d) == .unknown)
     }
 
     @Test func sshdPasswordCheckOnRealisticDocuments() throws {
         let check = Condition.all([
             Self.test("plugins.sshd.running", .equals(.bool(true))),
-            Self.test("plugins.sshd.password_authentication", .equals(.bool(true))),
+            Self.test("plugins.sshd.password_authentication", .equals(.bool(true)))
         ])
         let bad = try Self.doc(#"{"plugins": {"sshd": {"running": true, "password_authentication": true}}}"#)
         let good = try Self.doc(#"{"plugins": {"sshd": {"running": true, "password_authentication": false}}}"#)
@@ -323,10 +330,12 @@ import Testing
 
     // MARK: - any_item
 
-    static let ports = Condition.anyItem(path: path("plugins.ports"), .all([
-        test("port", .isIn([.integer(3306), .integer(5432)])),
-        test("address", .matches(try! Pattern(#"^(?!127\.)"#))),
-    ]))
+    static let ports = Condition.anyItem(
+        path: path("plugins.ports"),
+        .all([
+            test("port", .isIn([.integer(3306), .integer(5432)])),
+            test("address", .matches(try! Pattern(#"^(?!127\.)"#)))
+        ]))
 
     @Test func anyItemOverAnArray() throws {
         let open = try Self.doc(#"{"plugins": {"ports": [{"port": 22, "address": "0.0.0.0"}, {"port": 3306, "address": "0.0.0.0"}]}}"#)
@@ -396,7 +405,7 @@ import Testing
         let c = Condition.all([
             Self.test("a.b", .exists(true)),
             .any([Self.test("c", .equals(.integer(1))), .none([Self.test("d.e", .lessThan(1))])]),
-            Self.ports,
+            Self.ports
         ])
         #expect(c.paths.map(\.description) == ["a.b", "c", "d.e", "plugins.ports"])
     }

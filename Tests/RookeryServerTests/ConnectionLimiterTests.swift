@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The counting behind the connection caps, the throttle on their log lines and the checks on
@@ -65,7 +66,7 @@ import Testing
 
         let cases: [(WritableKeyPath<ServerSettings, Int>, Int, String)] = [
             (\.maxConnections, 0, "max_connections"), (\.maxConnectionsPerAddress, 0, "max_connections_per_address"),
-            (\.requestTimeout, -5, "request_timeout"), (\.responseTimeout, 3601, "response_timeout"),
+            (\.requestTimeout, -5, "request_timeout"), (\.responseTimeout, 3601, "response_timeout")
         ]
         for (field, value, name) in cases {
             var settings = ServerSettings()
@@ -77,13 +78,15 @@ import Testing
     }
 
     @Test func theSettingsFileNamesTheLimits() throws {
-        let settings = try SettingsFile.decode(ServerSettings.self, text: """
-            max_connections: 10
-            max_connections_per_address: 3
-            request_timeout: 5
-            response_timeout: 7
-            trusted_proxies: [127.0.0.1]
-            """, source: "settings.yml")
+        let settings = try SettingsFile.decode(
+            ServerSettings.self,
+            text: """
+                max_connections: 10
+                max_connections_per_address: 3
+                request_timeout: 5
+                response_timeout: 7
+                trusted_proxies: [127.0.0.1]
+                """, source: "settings.yml")
         let limits = try EdgeLimits(settings: settings)
         #expect(limits.maxConnections == 10 && limits.maxConnectionsPerAddress == 3)
         #expect(limits.requestTimeout == 5 && limits.responseTimeout == 7)
@@ -91,8 +94,8 @@ import Testing
     }
 }
 
-private extension Result {
-    var failure: Failure? {
+extension Result {
+    fileprivate var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
     }

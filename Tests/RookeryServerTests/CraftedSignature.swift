@@ -34,7 +34,8 @@ struct CraftedSignature {
         let message = Data(data) + head + trailer
         let digest: [UInt8] = hashAlgorithm == 8 ? Array(SHA256.hash(data: message)) : Array(SHA512.hash(data: message))
         let signature = [UInt8](try key.signature(for: digest))
-        let body = head + [UInt8(unhashed.count >> 8), UInt8(unhashed.count & 0xFF)] + unhashed
+        let body =
+            head + [UInt8(unhashed.count >> 8), UInt8(unhashed.count & 0xFF)] + unhashed
             + digest.prefix(2) + Self.mpi(signature.prefix(32)) + Self.mpi(signature.suffix(32))
         let length = body.count < 192 ? [UInt8(body.count)] : [UInt8((body.count - 192) >> 8 + 192), UInt8((body.count - 192) & 0xFF)]
         return Data([0xC2] + length + body)

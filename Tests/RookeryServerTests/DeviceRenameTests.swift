@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RookeryServer
 
 /// `Store.rename` on a real SQLite file: what a held rename leaves, and how long the trail gets.
@@ -15,8 +16,9 @@ import Testing
 
     func enrolled(_ letter: Character, host: String, accepted: Bool = true) async throws -> Device {
         let device = try await store.enroll(
-            Device(fingerprint: String(repeating: letter, count: 40), publicKey: "k", hostname: host,
-                   machineID: "machine-\(host)", state: .pending, enrolledAt: now),
+            Device(
+                fingerprint: String(repeating: letter, count: 40), publicKey: "k", hostname: host,
+                machineID: "machine-\(host)", state: .pending, enrolledAt: now),
             acceptUnlessFlagged: false)
         if accepted { try await store.setState(.accepted, fingerprint: device.fingerprint, at: now) }
         return device
@@ -29,16 +31,21 @@ import Testing
         // Asked twice for a name the other key holds: one flag, the newest ask's.
         _ = try await store.rename(fingerprint: laptop.fingerprint, to: "DESK", at: now)
         guard case .held(let held) = try await store.rename(fingerprint: laptop.fingerprint, to: "desk.", at: now) else {
-            Issue.record("a name another key holds was not held"); return
+            Issue.record("a name another key holds was not held")
+            return
         }
         #expect(held.hostname == "laptop")
-        #expect(held.flags == [Device.renameHeldFlag(
-            to: "desk.", clashes: ["hostname desk. is also used, written desk, by key \(desk.fingerprint)"])])
+        #expect(
+            held.flags == [
+                Device.renameHeldFlag(
+                    to: "desk.", clashes: ["hostname desk. is also used, written desk, by key \(desk.fingerprint)"])
+            ])
         #expect(try await store.device(fingerprint: laptop.fingerprint) == held)
 
         // Asked for the name it has, it asks for nothing more: the flag goes, the trail stays empty.
         guard case .unchanged(let kept) = try await store.rename(fingerprint: laptop.fingerprint, to: "laptop", at: now) else {
-            Issue.record("asking for its own name changed more than the flag"); return
+            Issue.record("asking for its own name changed more than the flag")
+            return
         }
         #expect(kept.hostname == "laptop" && kept.flags.isEmpty)
         #expect(try await store.device(fingerprint: laptop.fingerprint) == kept)
@@ -46,7 +53,8 @@ import Testing
         _ = try await store.rename(fingerprint: laptop.fingerprint, to: "desk", at: now)
 
         guard case .renamed(let renamed, let rename) = try await store.rename(fingerprint: laptop.fingerprint, to: "laptop-2", at: now) else {
-            Issue.record("a free name was not taken"); return
+            Issue.record("a free name was not taken")
+            return
         }
         #expect(renamed.hostname == "laptop-2" && renamed.flags.isEmpty)
         #expect(rename == DeviceRename(fingerprint: laptop.fingerprint, oldHostname: "laptop", newHostname: "laptop-2", renamedAt: now))

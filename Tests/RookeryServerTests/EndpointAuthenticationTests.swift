@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// `endpoint_auth` for download_release: every way in and every way to be turned away, first as
@@ -28,8 +29,10 @@ import Testing
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
 
-    static func decide(_ settings: ServerSettings, peer: String = "198.51.100.7", forwardedFor: String? = nil,
-                       authorization: String? = nil) throws -> EndpointAuthenticator.Decision {
+    static func decide(
+        _ settings: ServerSettings, peer: String = "198.51.100.7", forwardedFor: String? = nil,
+        authorization: String? = nil
+    ) throws -> EndpointAuthenticator.Decision {
         try EndpointAuthenticator(settings: settings)
             .decide("download_release", peer: peer, forwardedFor: forwardedFor, authorization: authorization)
     }
@@ -63,42 +66,50 @@ import Testing
         let settings = Self.settings { $0.users = ["alice"] }
         #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret")) == .allowed(by: "user alice"))
         // Bob is a server-wide user, but not allowed here.
-        #expect(try Self.decide(settings, authorization: Self.basic("bob", "bob-secret"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("bob", "bob-secret"))
                 == .refused(user: "bob", reason: EndpointAuthenticator.notAllowed("bob", at: "download_release")))
     }
 
     @Test func aGroupAdmitsItsMembers() throws {
         let settings = Self.settings { $0.groups = ["admins"] }
         #expect(try Self.decide(settings, authorization: Self.basic("bob", "bob-secret")) == .allowed(by: "user bob"))
-        #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))
                 == .refused(user: "alice", reason: EndpointAuthenticator.notAllowed("alice", at: "download_release")))
     }
 
     @Test func anEmptyGroupLocksEveryoneOutRatherThanOpeningTheEndpoint() throws {
         var settings = Self.settings { $0.groups = ["nobody"] }
         settings.groups["nobody"] = []
-        #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("alice", "alice-secret"))
                 == .refused(user: "alice", reason: EndpointAuthenticator.notAllowed("alice", at: "download_release")))
-        #expect(try Self.decide(settings, authorization: Self.basic("mallory", "x"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("mallory", "x"))
                 == .refused(user: "(unknown user)", reason: "wrong user name or password"), "unknown names stay out of logs")
     }
 
     @Test func anEndpointPasswordAdmitsItsUserName() throws {
         let settings = Self.settings { $0.passwords = ["installer": Self.dedicated] }
-        #expect(try Self.decide(settings, authorization: Self.basic("installer", "release-pass"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("installer", "release-pass"))
                 == .allowed(by: "endpoint password of installer"))
         #expect(!Self.isAllowed(try Self.decide(settings, authorization: Self.basic("alice", "release-pass"))))
     }
 
     @Test func wrongPasswordsAndMissingOrBrokenCredentialsAreRefused() throws {
         let settings = Self.settings { $0.users = ["alice"] }
-        #expect(try Self.decide(settings, authorization: Self.basic("alice", "alice-secreT"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("alice", "alice-secreT"))
                 == .refused(user: "alice", reason: "wrong user name or password"))
-        #expect(try Self.decide(settings, authorization: Self.basic("mallory", "alice-secret"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("mallory", "alice-secret"))
                 == .refused(user: "(unknown user)", reason: "wrong user name or password"))
         for header in [nil, "Bearer abc", "Basic !!!", "Basic " + Data("no-colon".utf8).base64EncodedString()] {
-            #expect(try Self.decide(settings, authorization: header) == .refused(user: nil, reason: "no credentials from 198.51.100.7"),
-                    "\(header ?? "none")")
+            #expect(
+                try Self.decide(settings, authorization: header) == .refused(user: nil, reason: "no credentials from 198.51.100.7"),
+                "\(header ?? "none")")
         }
     }
 
@@ -112,9 +123,11 @@ import Testing
         for password in ["alice-secret", "guess"] {
             #expect(try Self.decide(settings, authorization: Self.basic("alice", password)) == .refused(user: "alice", reason: reason))
         }
-        #expect(try Self.decide(settings, authorization: Self.basic("bob", "guess"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("bob", "guess"))
                 == .refused(user: "bob", reason: "wrong user name or password"))
-        #expect(try Self.decide(settings, authorization: Self.basic("alicee", "alice-secret"))
+        #expect(
+            try Self.decide(settings, authorization: Self.basic("alicee", "alice-secret"))
                 == .refused(user: "(unknown user)", reason: "wrong user name or password"))
     }
 
@@ -151,13 +164,20 @@ import Testing
     @Test func aMandatoryEndpointWithNothingConfiguredStopsTheServer() throws {
         let empty = try EndpointAuthenticator(settings: Self.settings { $0.mandatory = true })
         #expect(throws: SettingsError.self) { try empty.checkMandatoryEndpoints() }
-        let configured = try EndpointAuthenticator(settings: Self.settings { $0.mandatory = true; $0.users = ["alice"] })
+        let configured = try EndpointAuthenticator(
+            settings: Self.settings {
+                $0.mandatory = true
+                $0.users = ["alice"]
+            })
         try configured.checkMandatoryEndpoints()
     }
 
     @Test func settingsThatCannotWorkAreRefusedWhenLoaded() {
         func refusal(_ settings: ServerSettings) -> String {
-            do { _ = try EndpointAuthenticator(settings: settings); return "accepted" } catch { return "\(error)" }
+            do {
+                _ = try EndpointAuthenticator(settings: settings)
+                return "accepted"
+            } catch { return "\(error)" }
         }
         #expect(refusal(Self.settings { $0.users = ["carol"] }).contains("no user carol"))
         #expect(refusal(Self.settings { $0.groups = ["ops"] }).contains("no group ops"))
@@ -218,8 +238,9 @@ import Testing
         let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.router) { client in
             func download(_ user: String, _ password: String) async throws -> (HTTPResponse.Status, String) {
-                let response = try await client.execute(uri: "/rookery/v1/download_release", method: .get,
-                                                        headers: [.authorization: Self.basic(user, password)])
+                let response = try await client.execute(
+                    uri: "/rookery/v1/download_release", method: .get,
+                    headers: [.authorization: Self.basic(user, password)])
                 return (response.status, String(buffer: response.body))
             }
             let notAllowed = try await download("bob", "bob-secret")

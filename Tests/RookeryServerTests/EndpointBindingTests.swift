@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// A signed body names the endpoint it is for, and no other endpoint accepts it. Each body here
@@ -21,7 +22,6 @@ import Testing
         device = try TestDevice(sandbox, name: "dev")
     }
 
-
     /// Good as a submission and as an update request alike.
     var bothFields: [String: JSONValue] {
         TestDevice.submitFields(id: "bound-1", plugins: ["x": .integer(1)]).merging(["release": .integer(0)]) { $1 }
@@ -30,8 +30,10 @@ import Testing
     @Test func aBodySignedForUpdateIsRefusedBySubmit() async throws {
         try await withServer(context, accepting: [device]) { client in
             let forUpdate = try device.sign(.update, bothFields)
-            try expectRefusal(try await post(client, endpoint: "submit", body: forUpdate.body,
-                                             signature: forUpdate.signatureHeaderValue), .wrongEndpoint)
+            try expectRefusal(
+                try await post(
+                    client, endpoint: "submit", body: forUpdate.body,
+                    signature: forUpdate.signatureHeaderValue), .wrongEndpoint)
             #expect(try await context.store.latestDocument(fingerprint: device.fingerprint) == nil)
         }
     }
@@ -39,8 +41,9 @@ import Testing
     @Test func aBodySignedForSubmitIsRefusedByUpdate() async throws {
         try await withServer(context, accepting: [device]) { client in
             let forSubmit = try device.sign(.submit, bothFields)
-            let answer = try await post(client, endpoint: "update", body: forSubmit.body,
-                                        signature: forSubmit.signatureHeaderValue)
+            let answer = try await post(
+                client, endpoint: "update", body: forSubmit.body,
+                signature: forSubmit.signatureHeaderValue)
             try expectRefusal(answer, .wrongEndpoint)
             #expect(answer.headers[HTTPField.Name(WireProtocol.signatureHeader)!] == nil)
             // The same body at its own endpoint is fine: the nonce was not spent by the refusal.
@@ -63,8 +66,10 @@ import Testing
         try await withServer(context, accepting: [device]) { client in
             let stranger = try TestDevice(sandbox, name: "new")
             let forSubmit = try stranger.sign(.submit, try stranger.enrollFields())
-            try expectRefusal(try await post(client, endpoint: "enroll", body: forSubmit.body,
-                                             signature: forSubmit.signatureHeaderValue), .wrongEndpoint)
+            try expectRefusal(
+                try await post(
+                    client, endpoint: "enroll", body: forSubmit.body,
+                    signature: forSubmit.signatureHeaderValue), .wrongEndpoint)
             #expect(try await context.store.device(fingerprint: stranger.fingerprint) == nil)
         }
     }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 extension TestDevice {
@@ -12,8 +13,9 @@ extension TestDevice {
         let openPGP = OpenPGP(homeDirectory: try sandbox.directory("g-" + name))
         try openPGP.prepareHome()
         return try (0..<count).map { index in
-            TestDevice(openPGP: openPGP, fingerprint: try openPGP.generateSigningKey(userID: "test \(name) \(index)"),
-                       host: "\(name)-\(index)")
+            TestDevice(
+                openPGP: openPGP, fingerprint: try openPGP.generateSigningKey(userID: "test \(name) \(index)"),
+                host: "\(name)-\(index)")
         }
     }
 
@@ -29,8 +31,10 @@ extension TestDevice {
 @Suite struct EnrollmentHardeningTests {
     static let token = "4b1f9e0c7d2a5b8e3f6a9c0d1e2f3a4b"
 
-    static func enroll(_ client: some TestClientProtocol, _ device: TestDevice,
-                       token: String? = nil) async throws -> TestResponse {
+    static func enroll(
+        _ client: some TestClientProtocol, _ device: TestDevice,
+        token: String? = nil
+    ) async throws -> TestResponse {
         let request = try device.sign(.enroll, try device.enrollFields(token: token))
         return try await post(client, request)
     }
@@ -61,8 +65,11 @@ extension TestDevice {
         }
         let back = try #require(try await context.store.device(fingerprint: stolen.fingerprint))
         #expect(back.state == .pending)
-        #expect(back.flags == ["this key was revoked, then forgotten on 2026-11-02T10:00:00Z; "
-                               + "accept it only if the device is trusted again"])
+        #expect(
+            back.flags == [
+                "this key was revoked, then forgotten on 2026-11-02T10:00:00Z; "
+                    + "accept it only if the device is trusted again"
+            ])
     }
 
     @Test func hostnamesClashWhateverTheirCaseAndTrailingDot() async throws {
@@ -70,8 +77,9 @@ extension TestDevice {
         let context = try makeServerContext(sandbox)
         func enroll(_ fingerprint: Character, host: String) async throws -> Device {
             try await context.store.enroll(
-                Device(fingerprint: String(repeating: fingerprint, count: 40), publicKey: "k", hostname: host,
-                       machineID: "machine-\(fingerprint)", state: .pending, enrolledAt: Date()),
+                Device(
+                    fingerprint: String(repeating: fingerprint, count: 40), publicKey: "k", hostname: host,
+                    machineID: "machine-\(fingerprint)", state: .pending, enrolledAt: Date()),
                 acceptUnlessFlagged: true)
         }
         let first = try await enroll("A", host: "laptop.example")
@@ -85,11 +93,13 @@ extension TestDevice {
 
     @Test func clashFlagsFoldCaseAndTrailingDots() {
         func device(_ fingerprint: String, _ host: String, machine: String) -> Device {
-            Device(fingerprint: fingerprint, publicKey: "k", hostname: host, machineID: machine,
-                   state: .pending, enrolledAt: Date())
+            Device(
+                fingerprint: fingerprint, publicKey: "k", hostname: host, machineID: machine,
+                state: .pending, enrolledAt: Date())
         }
         let mine = device("A", "db1.example.", machine: "m1")
-        #expect(mine.clashFlags(with: [device("B", "DB1.example", machine: "m2")])
+        #expect(
+            mine.clashFlags(with: [device("B", "DB1.example", machine: "m2")])
                 == ["hostname db1.example. is also used, written DB1.example, by key B"])
         #expect(mine.clashFlags(with: [device("C", "db1.example.", machine: "m3")]) == ["hostname db1.example. is also used by key C"])
         #expect(mine.clashFlags(with: [device("D", "db2.example", machine: "m1")]) == ["machine id is also used by key D (db2.example)"])
@@ -136,12 +146,12 @@ extension TestDevice {
 /// Enrollment tokens under 128 bits stop the server and the admin commands at start.
 @Suite struct EnrollmentTokenStrengthTests {
     @Test(arguments: [
-        ("4b1f9e0c7d2a5b8e3f6a9c0d1e2f3a4b", 128.0),                // openssl rand -hex 16
-        ("CPpTdeD/orb6fwzRJphWLA==", 132.0),                    // head -c 16 /dev/urandom | base64
-        ("7t-Bd0cynnTRtZjfk4v2Pg", 132.0),                          // URL-safe base64
-        ("12345678901234567890123456789012", 32 * log2(10.0)),      // decimal digits
-        ("correct horse battery staple", 28 * 6.0),                 // anything else: at most 6 bits
-        ("", 0.0),
+        ("4b1f9e0c7d2a5b8e3f6a9c0d1e2f3a4b", 128.0),  // openssl rand -hex 16
+        ("CPpTdeD/orb6fwzRJphWLA==", 132.0),  // head -c 16 /dev/urandom | base64
+        ("7t-Bd0cynnTRtZjfk4v2Pg", 132.0),  // URL-safe base64
+        ("12345678901234567890123456789012", 32 * log2(10.0)),  // decimal digits
+        ("correct horse battery staple", 28 * 6.0),  // anything else: at most 6 bits
+        ("", 0.0)
     ])
     func bitsAreCountedFromTheAlphabet(_ token: String, _ bits: Double) {
         #expect(abs(EnrollmentTokenStrength.bits(of: token) - bits) < 0.001)
@@ -150,9 +160,12 @@ extension TestDevice {
     @Test func weakTokensAreRefusedNamingTheSettingButNeverTheToken() throws {
         let sandbox = try Sandbox()
         func refusal(_ configure: @escaping (inout ServerSettings) -> Void) -> String? {
-            do { _ = try makeServerContext(sandbox, configure: configure); return nil } catch { return "\(error)" }
+            do {
+                _ = try makeServerContext(sandbox, configure: configure)
+                return nil
+            } catch { return "\(error)" }
         }
-        let weak = "4b1f9e0c7d2a5b8e3f6a9c0d1e2f3a4"                     // 31 hex digits: 124 bits
+        let weak = "4b1f9e0c7d2a5b8e3f6a9c0d1e2f3a4"  // 31 hex digits: 124 bits
         let message = try #require(refusal { $0.enrollmentTokens = [EnrollmentHardeningTests.token, weak] })
         #expect(message.contains("enrollment_tokens (entry 2 of 2)"))
         #expect(message.contains("at most 124 bits") && message.contains("openssl rand -hex 16"))
@@ -160,6 +173,10 @@ extension TestDevice {
         let client = try #require(refusal { $0.clientEnrollmentToken = "s3cret-token" })
         #expect(client.hasPrefix("client_enrollment_token:") && !client.contains("s3cret-token"))
         #expect(refusal { $0.enrollmentTokens = [""] }?.contains("enrollment_tokens (entry 1 of 1)") == true)
-        #expect(refusal { $0.enrollmentTokens = ["CPpTdeD/orb6fwzRJphWLA=="]; $0.clientEnrollmentToken = "" } == nil)
+        #expect(
+            refusal {
+                $0.enrollmentTokens = ["CPpTdeD/orb6fwzRJphWLA=="]
+                $0.clientEnrollmentToken = ""
+            } == nil)
     }
 }

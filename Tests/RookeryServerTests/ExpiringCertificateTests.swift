@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The audit's expiring-certificate check over real certificate files in a sandboxed install root:
@@ -34,13 +35,14 @@ import Testing
         try certificate("later.example.com", days: 60, at: "server/tls/port-9443.pem")
         let context = try serverContext(ports: [8443: "server/tls/port-8443.pem", 9443: "server/tls/port-9443.pem"])
         let expiry = AuditReport.humanTime(expiring.notValidAfter)
-        #expect(try await audit(context) == """
-            server
-              expiring-certificate: A server certificate expires soon
-                  port 8443: \(expiring.subject) in server/tls/port-8443.pem expires \(expiry) (in 9 days)
-                  fix: Renew it.
+        #expect(
+            try await audit(context) == """
+                server
+                  expiring-certificate: A server certificate expires soon
+                      port 8443: \(expiring.subject) in server/tls/port-8443.pem expires \(expiry) (in 9 days)
+                      fix: Renew it.
 
-            """)
+                """)
     }
 
     @Test func nothingIsPrintedWhenEveryCertificateHasTimeLeft() async throws {
@@ -51,13 +53,15 @@ import Testing
     }
 
     @Test func anExpiredCertificateIsReportedWithHowLongAgo() async throws {
-        let expired = try certificate("old.example.com", days: 1, madeAt: t0.addingTimeInterval(-4 * 86_400),
-                                      at: "server/tls/port-8443.pem")
+        let expired = try certificate(
+            "old.example.com", days: 1, madeAt: t0.addingTimeInterval(-4 * 86_400),
+            at: "server/tls/port-8443.pem")
         let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
-        #expect(try await details(context) == [
-            "port 8443: \(expired.subject) in server/tls/port-8443.pem expired "
-                + "\(AuditReport.humanTime(expired.notValidAfter)) (3 days ago)",
-        ])
+        #expect(
+            try await details(context) == [
+                "port 8443: \(expired.subject) in server/tls/port-8443.pem expired "
+                    + "\(AuditReport.humanTime(expired.notValidAfter)) (3 days ago)"
+            ])
     }
 
     @Test func aFileThatCannotBeReadIsReported() async throws {
@@ -74,10 +78,11 @@ import Testing
     @Test func theClientCAIsCheckedAndSaysDevicesPinIt() async throws {
         let ca = try certificate("ca.rookery.example", days: 5, at: "server/tls/client-ca.pem")
         let context = try serverContext(ports: [:], clientCA: "server/tls/client-ca.pem")
-        #expect(try await details(context) == [
-            "client_ca_file server/tls/client-ca.pem: \(ca.subject) expires "
-                + "\(AuditReport.humanTime(ca.notValidAfter)) (in 4 days); devices pin it",
-        ])
+        #expect(
+            try await details(context) == [
+                "client_ca_file server/tls/client-ca.pem: \(ca.subject) expires "
+                    + "\(AuditReport.humanTime(ca.notValidAfter)) (in 4 days); devices pin it"
+            ])
     }
 
     @Test func aChainIsAsGoodAsItsFirstCertificateToExpireAndASharedFileIsOneFinding() async throws {
@@ -87,10 +92,11 @@ import Testing
         try install(leaf + intermediate, at: "server/tls/chain.pem")
         let first = try #require(try CertificateInfo.parse(pem: intermediate, source: "intermediate").first)
         let context = try serverContext(ports: [443: "server/tls/chain.pem", 8443: "server/tls/chain.pem"])
-        #expect(try await details(context) == [
-            "ports 443, 8443: \(first.subject) in server/tls/chain.pem expires "
-                + "\(AuditReport.humanTime(first.notValidAfter)) (in 6 days)",
-        ])
+        #expect(
+            try await details(context) == [
+                "ports 443, 8443: \(first.subject) in server/tls/chain.pem expires "
+                    + "\(AuditReport.humanTime(first.notValidAfter)) (in 6 days)"
+            ])
     }
 
     @Test func afterWidensTheWindow() async throws {
@@ -129,13 +135,15 @@ import Testing
 
         let firstAlert = soon
         #expect(try await issues(context, at: firstAlert, cron: true).map(\.status) == ["due"])
-        #expect(try await audit(context, at: firstAlert.addingTimeInterval(3600), cron: true) == "",
-                "alerted an hour ago: cron stays quiet")
+        #expect(
+            try await audit(context, at: firstAlert.addingTimeInterval(3600), cron: true) == "",
+            "alerted an hour ago: cron stays quiet")
         let byHand = try await issues(context, at: firstAlert.addingTimeInterval(7200))
         #expect(byHand.map(\.status) == ["alerted"])
         #expect(byHand.first?.alertedAt == RFC3339.string(from: firstAlert))
-        #expect(try await audit(context, at: firstAlert.addingTimeInterval(7200))
-            .contains("expiring-certificate: A server certificate expires soon [alerted \(AuditReport.humanTime(firstAlert))]"))
+        #expect(
+            try await audit(context, at: firstAlert.addingTimeInterval(7200))
+                .contains("expiring-certificate: A server certificate expires soon [alerted \(AuditReport.humanTime(firstAlert))]"))
 
         let secondAlert = firstAlert.addingTimeInterval(86_400)
         let again = try await issues(context, at: secondAlert, cron: true)
@@ -189,14 +197,15 @@ import Testing
     // MARK: - The check and the devices
 
     @Test func theCatalogReadsTheCheckWithItsDefaultsAndRefusesGrace() throws {
-        let catalog = try CheckCatalog.parse(Self.checks + """
+        let catalog = try CheckCatalog.parse(
+            Self.checks + """
 
-              - name: early-certificate
-                computed: expiring-certificate
-                after: 30d
-              - name: disk
-                condition: {path: plugins.disk.ok, equals: false}
-            """, source: "test.yml")
+                  - name: early-certificate
+                    computed: expiring-certificate
+                    after: 30d
+                  - name: disk
+                    condition: {path: plugins.disk.ok, equals: false}
+                """, source: "test.yml")
         guard case .expiringCertificate(let after)? = catalog.check(named: "expiring-certificate")?.kind else {
             Issue.record("expiring-certificate is not read as its kind")
             return
@@ -213,12 +222,16 @@ import Testing
         let graceError = #expect(throws: SettingsError.self) {
             try CheckCatalog.parse(Self.checks + "\n    grace: 1d", source: "test.yml")
         }
-        #expect(graceError?.description.hasPrefix("test.yml:10: grace does not apply to expiring-certificate") == true,
-                "\(String(describing: graceError))")
+        #expect(
+            graceError?.description.hasPrefix("test.yml:10: grace does not apply to expiring-certificate") == true,
+            "\(String(describing: graceError))")
 
         let shipped = try CheckCatalog.load(path: AuditNotificationTests.repository.appendingPathComponent("server/issues.yml").path)
         let check = try #require(shipped.check(named: "expiring-certificate"))
-        guard case .expiringCertificate(let shippedAfter) = check.kind else { Issue.record("shipped kind"); return }
+        guard case .expiringCertificate(let shippedAfter) = check.kind else {
+            Issue.record("shipped kind")
+            return
+        }
         #expect(shippedAfter == 14 * 86_400 && check.alertEvery == 86_400)
         #expect(check.remediation?.contains("docs/certificates.md") == true)
     }
@@ -227,15 +240,17 @@ import Testing
         try certificate("old.example.com", days: 1, madeAt: t0.addingTimeInterval(-4 * 86_400), at: "server/tls/port-8443.pem")
         let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
         let device = try await context.store.enroll(
-            Device(fingerprint: String(repeating: "D", count: 40), publicKey: "k", hostname: "desk", machineID: "m",
-                   state: .pending, enrolledAt: t0), acceptUnlessFlagged: true)
+            Device(
+                fingerprint: String(repeating: "D", count: 40), publicKey: "k", hostname: "desk", machineID: "m",
+                state: .pending, enrolledAt: t0), acceptUnlessFlagged: true)
         #expect(device.state == .accepted)
-        let yaml = Self.checks + """
+        let yaml =
+            Self.checks + """
 
-              - name: not-reporting
-                computed: not-reporting
-                after: 1h
-            """
+                  - name: not-reporting
+                    computed: not-reporting
+                    after: 1h
+                """
         let (output, _) = try await run(context, yaml, at: t0.addingTimeInterval(3 * 3600), cron: true, json: true)
         guard case .array(let report) = try JSONValue.parse(output), report.count == 2 else {
             Issue.record("expected the server and one device: \(output)")
@@ -243,7 +258,10 @@ import Testing
         }
         #expect(report[0]["server"] == .bool(true))
         #expect(report[1]["hostname"] == .string("desk"))
-        guard case .array(let deviceIssues)? = report[1]["issues"] else { Issue.record("no issues: \(output)"); return }
+        guard case .array(let deviceIssues)? = report[1]["issues"] else {
+            Issue.record("no issues: \(output)")
+            return
+        }
         #expect(deviceIssues.compactMap { $0["name"]?.stringValue } == ["not-reporting"])
         #expect(try await context.store.openIssues(fingerprint: nil).map(\.name) == ["not-reporting"])
 
@@ -260,8 +278,10 @@ import Testing
     // MARK: - Helpers
 
     /// A server install root whose TLS ports use the given certificate files, and its client CA.
-    func serverContext(ports: [Int: String], clientCA: String = "",
-                       configure: (inout ServerSettings) -> Void = { _ in }) throws -> ServerContext {
+    func serverContext(
+        ports: [Int: String], clientCA: String = "",
+        configure: (inout ServerSettings) -> Void = { _ in }
+    ) throws -> ServerContext {
         try makeServerContext(sandbox) { settings in
             settings.ports = ports.keys.sorted().map { number in
                 PortSettings(number: number, tls: .init(certificate: ports[number]!, key: "server/tls/unused.key"))
@@ -283,7 +303,8 @@ import Testing
     func install(_ text: String, at path: String) throws { try sandbox.write(text, to: "server/" + path) }
 
     func run(_ context: ServerContext, _ yaml: String, at now: Date, cron: Bool, json: Bool = false) async throws
-        -> (output: String, outcome: IssuesAudit.Outcome) {
+        -> (output: String, outcome: IssuesAudit.Outcome)
+    {
         var output = ""
         let catalog = try CheckCatalog.parse(yaml, source: "test.yml")
         let outcome = try await IssuesAudit(context: context.admin, catalog: catalog)
@@ -292,8 +313,10 @@ import Testing
     }
 
     /// What `bin/issues audit` prints.
-    func audit(_ context: ServerContext, _ yaml: String = Self.checks, at now: Date? = nil, cron: Bool = false,
-               json: Bool = false) async throws -> String {
+    func audit(
+        _ context: ServerContext, _ yaml: String = Self.checks, at now: Date? = nil, cron: Bool = false,
+        json: Bool = false
+    ) async throws -> String {
         try await run(context, yaml, at: now ?? soon, cron: cron, json: json).output
     }
 
@@ -304,16 +327,19 @@ import Testing
     }
 
     /// The server's entries in the JSON report; checks that the server element comes first.
-    func issues(_ context: ServerContext, _ yaml: String = Self.checks, at now: Date? = nil,
-                cron: Bool = false) async throws -> [Shown] {
+    func issues(
+        _ context: ServerContext, _ yaml: String = Self.checks, at now: Date? = nil,
+        cron: Bool = false
+    ) async throws -> [Shown] {
         let output = try await audit(context, yaml, at: now, cron: cron, json: true)
         guard case .array(let report) = try JSONValue.parse(output) else { throw AuditTestError.notAnArray(output) }
         guard let server = report.first, server["server"] == .bool(true) else { return [] }
         #expect(server.objectValue?.keys.sorted() == ["issues", "server"])
         guard case .array(let entries)? = server["issues"] else { return [] }
         return entries.map { entry in
-            Shown(status: entry["status"]?.stringValue ?? "?", alertedAt: entry["alerted_at"]?.stringValue,
-                  detail: entry["detail"]?.stringValue ?? "")
+            Shown(
+                status: entry["status"]?.stringValue ?? "?", alertedAt: entry["alerted_at"]?.stringValue,
+                detail: entry["detail"]?.stringValue ?? "")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RookeryServer
 
 /// X-Forwarded-For from trusted proxies: entries with ports are addresses, and an entry that is
@@ -8,7 +9,7 @@ import Testing
     @Test(arguments: [
         ("192.0.2.1", "192.0.2.1"), ("192.0.2.1:5555", "192.0.2.1"), ("192.0.2.1:65535", "192.0.2.1"),
         ("2001:db8::1", "2001:db8::1"), ("[2001:db8::1]", "2001:db8::1"), ("[2001:db8::1]:443", "2001:db8::1"),
-        ("::ffff:192.0.2.1", "::ffff:192.0.2.1"), ("[::ffff:192.0.2.1]:80", "::ffff:192.0.2.1"),
+        ("::ffff:192.0.2.1", "::ffff:192.0.2.1"), ("[::ffff:192.0.2.1]:80", "::ffff:192.0.2.1")
     ])
     func entriesWithAndWithoutAPortAreAddresses(_ entry: String, _ address: String) {
         #expect(ForwardedFor.address(inEntry: entry) == address)
@@ -17,7 +18,7 @@ import Testing
     @Test(arguments: [
         "unknown", "client.example.org", "_hidden", "192.0.2.1:", "192.0.2.1:65536", "192.0.2.1:http",
         "192.0.2.1:+80", "192.0.2.1:123456", "192.0.2.256", "[2001:db8::1", "[2001:db8::1]443", "[192.0.2.1]",
-        "[2001:db8::1]:", "2001:db8::1]:443", "fe80::1%eth0", "192.0.2.1 5", "\"192.0.2.1\"", "1.2.3.4:80:90",
+        "[2001:db8::1]:", "2001:db8::1]:443", "fe80::1%eth0", "192.0.2.1 5", "\"192.0.2.1\"", "1.2.3.4:80:90"
     ])
     func otherEntriesAreNoAddress(_ entry: String) {
         #expect(ForwardedFor.address(inEntry: entry) == nil, "\(entry)")
@@ -53,14 +54,16 @@ import Testing
         var settings = EndpointAuthenticationTests.settings { $0.ipRanges = ["10.0.0.0/8", "203.0.113.0/24"] }
         settings.trustedProxies = ["203.0.113.5"]
         func allowed(_ header: String) throws -> Bool {
-            EndpointAuthenticationTests.isAllowed(try EndpointAuthenticationTests.decide(
-                settings, peer: "203.0.113.5", forwardedFor: header))
+            EndpointAuthenticationTests.isAllowed(
+                try EndpointAuthenticationTests.decide(
+                    settings, peer: "203.0.113.5", forwardedFor: header))
         }
         #expect(try allowed("10.1.1.1:5555"))
         #expect(try !allowed("198.51.100.9:5555"))
         #expect(try !allowed("not-an-address"))
         #expect(try !allowed("192.0.2.1:99999"))
-        #expect(try EndpointAuthenticationTests.decide(settings, peer: "203.0.113.5", forwardedFor: "unknown")
+        #expect(
+            try EndpointAuthenticationTests.decide(settings, peer: "203.0.113.5", forwardedFor: "unknown")
                 == .refused(user: nil, reason: "no credentials from an unknown address"))
     }
 }

@@ -15,9 +15,13 @@ struct GPGCommand {
     func run(_ arguments: [String], fakedTime: Int? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/gpg")
-        process.arguments = ["--homedir", home, "--batch", "--yes", "--quiet", "--pinentry-mode", "loopback",
-                             "--passphrase", ""] + (fakedTime.map { ["--faked-system-time", "\($0)"] } ?? []) + arguments
-        let output = home + "/gpg.out", errors = home + "/gpg.err"
+        process.arguments =
+            [
+                "--homedir", home, "--batch", "--yes", "--quiet", "--pinentry-mode", "loopback",
+                "--passphrase", ""
+            ] + (fakedTime.map { ["--faked-system-time", "\($0)"] } ?? []) + arguments
+        let output = home + "/gpg.out"
+        let errors = home + "/gpg.err"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         _ = FileManager.default.createFile(atPath: errors, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
@@ -32,8 +36,10 @@ struct GPGCommand {
     }
 
     /// Makes a key now (or at `fakedTime`) and returns its fingerprint.
-    func generate(_ userID: String, _ algorithm: String, usage: String = "sign", expires: String = "never",
-                  fakedTime: Int? = nil) throws -> String {
+    func generate(
+        _ userID: String, _ algorithm: String, usage: String = "sign", expires: String = "never",
+        fakedTime: Int? = nil
+    ) throws -> String {
         try run(["--quick-gen-key", userID, algorithm, usage, expires], fakedTime: fakedTime)
         return try fingerprints(of: userID)[0]
     }
@@ -46,7 +52,8 @@ struct GPGCommand {
 
     /// A binary detached signature of `body` by `signer` (append "!" for a subkey).
     func sign(_ body: Data, by signer: String, options: [String] = [], fakedTime: Int? = nil) throws -> Data {
-        let input = home + "/body", output = home + "/body.sig"
+        let input = home + "/body"
+        let output = home + "/body.sig"
         try body.write(to: URL(fileURLWithPath: input))
         try run(["--local-user", signer, "--detach-sign", "--output", output] + options + [input], fakedTime: fakedTime)
         return try Data(contentsOf: URL(fileURLWithPath: output))

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// Grace periods in wall-clock time, and in working time with a business calendar.
@@ -9,17 +10,23 @@ import Testing
     static let day: TimeInterval = 86_400
 
     /// A local time in `zone`; June 2025: Friday the 13th, Saturday 14th, Monday 16th.
-    static func local(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int = 0,
-                      zone: String = "Europe/Berlin") -> Date {
+    static func local(
+        _ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int = 0,
+        zone: String = "Europe/Berlin"
+    ) -> Date {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: zone)!
         return calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute))!
     }
 
-    static func berlinClock(days: [String] = ["mon", "tue", "wed", "thu", "fri"],
-                            hours: String = "09:00-17:00") throws -> GraceClock {
-        GraceClock(calendar: try BusinessCalendar(settings: BusinessHoursSettings(
-            timeZone: "Europe/Berlin", workingDays: days, workingHours: hours)))
+    static func berlinClock(
+        days: [String] = ["mon", "tue", "wed", "thu", "fri"],
+        hours: String = "09:00-17:00"
+    ) throws -> GraceClock {
+        GraceClock(
+            calendar: try BusinessCalendar(
+                settings: BusinessHoursSettings(
+                    timeZone: "Europe/Berlin", workingDays: days, workingHours: hours)))
     }
 
     @Test func fixturesAreTheWeekdaysTheyClaim() {
@@ -48,15 +55,17 @@ import Testing
     // MARK: - Business calendar
 
     @Test func settingsBecomeACalendar() throws {
-        let calendar = try BusinessCalendar(settings: BusinessHoursSettings(
-            timeZone: "Europe/Berlin", workingDays: ["Monday", "TUE", "wed", "thu", "fri"], workingHours: "09:00-17:00"))
+        let calendar = try BusinessCalendar(
+            settings: BusinessHoursSettings(
+                timeZone: "Europe/Berlin", workingDays: ["Monday", "TUE", "wed", "thu", "fri"], workingHours: "09:00-17:00"))
         #expect(calendar.timeZone.identifier == "Europe/Berlin")
         #expect(calendar.workingDays == [2, 3, 4, 5, 6])
         #expect(calendar.opens == 9 * 60)
         #expect(calendar.closes == 17 * 60)
         #expect(calendar.workingDayLength == 8 * Self.hour)
-        let weekend = try BusinessCalendar(settings: BusinessHoursSettings(
-            timeZone: "UTC", workingDays: ["sat", "sun"], workingHours: " 08:30 - 12:15 "))
+        let weekend = try BusinessCalendar(
+            settings: BusinessHoursSettings(
+                timeZone: "UTC", workingDays: ["sat", "sun"], workingHours: " 08:30 - 12:15 "))
         #expect(weekend.workingDays == [7, 1])
         #expect(weekend.opens == 8 * 60 + 30)
         #expect(weekend.closes == 12 * 60 + 15)
@@ -144,7 +153,7 @@ import Testing
         BusinessHoursSettings(timeZone: "Europe/Berlin", workingHours: "09:00"),
         BusinessHoursSettings(timeZone: "Europe/Berlin", workingHours: "09:00-25:00"),
         BusinessHoursSettings(timeZone: "Europe/Berlin", workingHours: "09:60-17:00"),
-        BusinessHoursSettings(timeZone: "Europe/Berlin", workingHours: "nine-five"),
+        BusinessHoursSettings(timeZone: "Europe/Berlin", workingHours: "nine-five")
     ])
     func invalidSettingsThrow(_ settings: BusinessHoursSettings) {
         #expect(throws: SettingsError.self) { try BusinessCalendar(settings: settings) }

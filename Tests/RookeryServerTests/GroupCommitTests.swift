@@ -3,6 +3,7 @@ import GRDB
 import HummingbirdTesting
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// Group commit (issue 15): the nonces and documents of many requests go into one transaction of
@@ -26,9 +27,11 @@ import Testing
         var fingerprints: [String] = []
         for index in 0..<count {
             let fingerprint = String(format: "%040X", index + 1)
-            _ = try await store.enroll(Device(fingerprint: fingerprint, publicKey: "k", hostname: "h\(index)",
-                                              machineID: "m\(index)", state: .pending, enrolledAt: Date()),
-                                       acceptUnlessFlagged: true)
+            _ = try await store.enroll(
+                Device(
+                    fingerprint: fingerprint, publicKey: "k", hostname: "h\(index)",
+                    machineID: "m\(index)", state: .pending, enrolledAt: Date()),
+                acceptUnlessFlagged: true)
             fingerprints.append(fingerprint)
         }
         return fingerprints
@@ -37,16 +40,18 @@ import Testing
     static func submission(_ fingerprint: String, _ id: String, leaves: Int = 1, padding: Int = 0) -> Submission {
         var plugins = Dictionary(uniqueKeysWithValues: (0..<leaves).map { ("l\($0)", JSONValue.string(id)) })
         if padding > 0 { plugins["padding"] = .string(String(repeating: "x", count: padding)) }
-        return Submission(fingerprint: fingerprint, submissionID: id, document: .object(["plugins": .object(plugins)]),
-                          receivedAt: Date())
+        return Submission(
+            fingerprint: fingerprint, submissionID: id, document: .object(["plugins": .object(plugins)]),
+            receivedAt: Date())
     }
 
     static func nonce() -> String { UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
 
     func isStored(_ fingerprint: String, _ id: String) async throws -> Bool {
         try await reader.pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM submissions WHERE fingerprint = ? AND submission_id = ?)",
-                              arguments: [fingerprint, id]) ?? false
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM submissions WHERE fingerprint = ? AND submission_id = ?)",
+                arguments: [fingerprint, id]) ?? false
         }
     }
 
@@ -64,9 +69,12 @@ import Testing
         let outcomes = try await withThrowingTaskGroup(of: CommitOutcome.self) { group in
             for index in 0..<requests {
                 group.addTask {
-                    let device = devices[index % devices.count], id = "s\(index)", nonce = Self.nonce()
-                    let outcome = try await writer.commit(CommitItem(
-                        nonce: nonce, seenAt: Date(), submission: Self.submission(device, id)))
+                    let device = devices[index % devices.count]
+                    let id = "s\(index)"
+                    let nonce = Self.nonce()
+                    let outcome = try await writer.commit(
+                        CommitItem(
+                            nonce: nonce, seenAt: Date(), submission: Self.submission(device, id)))
                     // Answered: another connection must see it already.
                     #expect(try await isStored(device, id), "answered before \(id) was committed")
                     #expect(try await isRecorded(nonce))
@@ -96,8 +104,10 @@ import Testing
         let device = try await acceptedDevices(1)[0]
         let writer = GroupCommitWriter(store: store, nonceLifetime: 600)
         func commit(_ id: String, prepared: SubmissionWrite? = nil) async throws -> CommitOutcome {
-            try await writer.commit(CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(device, id),
-                                               prepared: prepared))
+            try await writer.commit(
+                CommitItem(
+                    nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(device, id),
+                    prepared: prepared))
         }
         #expect(try await commit("a") == .recorded(.stored))
         let basis = try await store.latestDocumentText(fingerprint: device)
@@ -117,7 +127,8 @@ import Testing
     /// against: Swift's `==` takes canonically equivalent strings for equal.
     @Test func aWriteIsUsedOnlyAgainstTheSameBytes() throws {
         let submission = Self.submission(String(repeating: "F", count: 40), "x")
-        let composed = "{\"plugins\":{\"l0\":\"\u{E9}\"}}", decomposed = "{\"plugins\":{\"l0\":\"e\u{301}\"}}"
+        let composed = "{\"plugins\":{\"l0\":\"\u{E9}\"}}"
+        let decomposed = "{\"plugins\":{\"l0\":\"e\u{301}\"}}"
         #expect(composed == decomposed && Array(composed.utf8) != Array(decomposed.utf8))
         let write = try SubmissionWrite(submission, replacing: composed)
         #expect(write.ifStill(composed) != nil)
@@ -156,9 +167,15 @@ import Testing
         let devices = try await acceptedDevices(4)
         let (good, revoked, corrupt) = (devices[0], devices[1], devices[2])
         let earlierNonce = Self.nonce()
-        #expect(try await store.commit([CommitItem(nonce: earlierNonce, seenAt: Date(),
-                                                   submission: Self.submission(good, "earlier"))],
-                                       pruneNoncesBefore: .distantPast).map { try $0.get() } == [.recorded(.stored)])
+        #expect(
+            try await store.commit(
+                [
+                    CommitItem(
+                        nonce: earlierNonce, seenAt: Date(),
+                        submission: Self.submission(good, "earlier"))
+                ],
+                pruneNoncesBefore: .distantPast
+            ).map { try $0.get() } == [.recorded(.stored)])
         #expect(try await store.store(Self.submission(corrupt, "first")) == .stored)
         try await store.setState(.revoked, fingerprint: revoked, at: Date())
         // A stored document that no longer parses: storing after it fails, for this device alone.
@@ -174,16 +191,25 @@ import Testing
             // The same nonce again in the same batch: a replay, and its own document is not stored.
             (CommitItem(nonce: shared, seenAt: Date(), submission: Self.submission(good, "b")), .replay, false),
             (CommitItem(nonce: earlierNonce, seenAt: Date(), submission: Self.submission(good, "c")), .replay, false),
-            (CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(good, "earlier")),
-             .recorded(.duplicate), true),
-            (CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(revoked, "d")),
-             .recorded(.deviceNotAccepted(.revoked)), false),
-            (CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(good, "e", leaves: 3),
-                        history: HistoryPolicy(maxRowsPerSubmission: 2)), .recorded(.tooManyChanges(rows: 3)), false),
+            (
+                CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(good, "earlier")),
+                .recorded(.duplicate), true
+            ),
+            (
+                CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(revoked, "d")),
+                .recorded(.deviceNotAccepted(.revoked)), false
+            ),
+            (
+                CommitItem(
+                    nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(good, "e", leaves: 3),
+                    history: HistoryPolicy(maxRowsPerSubmission: 2)), .recorded(.tooManyChanges(rows: 3)), false
+            ),
             (CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(corrupt, "f")), nil, false),
             (CommitItem(nonce: Self.nonce(), seenAt: Date()), .recorded(nil), false),
-            (CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(devices[3], "g")),
-             .recorded(.stored), true),
+            (
+                CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(devices[3], "g")),
+                .recorded(.stored), true
+            )
         ]
         let results = try await store.commit(items.map(\.item), pruneNoncesBefore: .distantPast)
 
@@ -212,9 +238,11 @@ import Testing
             let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             try db.execute(sql: "PRAGMA max_page_count = \(pages)")
         }
-        let items = [CommitItem(nonce: Self.nonce(), seenAt: Date()),
-                     CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(devices[0], "big", padding: 200_000)),
-                     CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(devices[1], "small"))]
+        let items = [
+            CommitItem(nonce: Self.nonce(), seenAt: Date()),
+            CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(devices[0], "big", padding: 200_000)),
+            CommitItem(nonce: Self.nonce(), seenAt: Date(), submission: Self.submission(devices[1], "small"))
+        ]
         // The error says why (a full disk), not merely that the transaction was aborted.
         let error = await #expect(throws: DatabaseError.self) { try await store.commit(items, pruneNoncesBefore: .distantPast) }
         #expect(error?.resultCode == .SQLITE_FULL, "\(String(describing: error))")
@@ -223,8 +251,11 @@ import Testing
 
         // Through the writer, every request whose transaction failed gets the error.
         let writer = GroupCommitWriter(store: store, nonceLifetime: 600)
-        let big = (0..<4).map { CommitItem(nonce: Self.nonce(), seenAt: Date(),
-                                           submission: Self.submission(devices[$0 % 2], "big\($0)", padding: 200_000)) }
+        let big = (0..<4).map {
+            CommitItem(
+                nonce: Self.nonce(), seenAt: Date(),
+                submission: Self.submission(devices[$0 % 2], "big\($0)", padding: 200_000))
+        }
         let failures = await withTaskGroup(of: Bool.self) { group in
             for item in big {
                 group.addTask { (try? await writer.commit(item)) == nil }
@@ -244,7 +275,8 @@ import Testing
     /// Nonces are pruned once they are older than the writer keeps them, by each batch.
     @Test func aBatchPrunesNoncesPastTheirLifetime() async throws {
         let writer = GroupCommitWriter(store: store, nonceLifetime: 600)
-        let old = Self.nonce(), recent = Self.nonce()
+        let old = Self.nonce()
+        let recent = Self.nonce()
         // Kept for the lifetime and the margin (900 s here); far from the edge on either side:
         // a loaded machine may take seconds between the calls.
         #expect(try await writer.recordNonce(old, seenAt: Date().addingTimeInterval(-1500)))
@@ -268,15 +300,18 @@ import Testing
         let release = sandbox.path + "/release-lock"
         let lock = Process()
         lock.executableURL = URL(fileURLWithPath: "/bin/sh")
-        lock.arguments = ["-c", "(echo 'BEGIN IMMEDIATE;'; while [ ! -e \"$1\" ]; do sleep 0.05; done; echo 'COMMIT;') | sqlite3 \"$0\"",
-                          path, release]
+        lock.arguments = [
+            "-c", "(echo 'BEGIN IMMEDIATE;'; while [ ! -e \"$1\" ]; do sleep 0.05; done; echo 'COMMIT;') | sqlite3 \"$0\"",
+            path, release
+        ]
         try lock.run()
         defer { _ = FileManager.default.createFile(atPath: release, contents: nil) }
         try await Task.sleep(for: .seconds(1))  // the lock is taken
         @Sendable func record() async throws -> String {
             do {
-                return try await writer.recordNonce(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
-                                                    seenAt: Date()) ? "recorded" : "replay"
+                return try await writer.recordNonce(
+                    UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
+                    seenAt: Date()) ? "recorded" : "replay"
             } catch let refusal as ProtocolError {
                 return refusal.error.rawValue
             }
@@ -324,7 +359,10 @@ private final class CommitCounter: TransactionObserver, Sendable {
     }
 
     func databaseDidCommit(_ db: Database) {
-        counted.withLock { if $0.storing { $0.count += 1 }; $0.storing = false }
+        counted.withLock {
+            if $0.storing { $0.count += 1 }
+            $0.storing = false
+        }
     }
 
     func databaseDidRollback(_ db: Database) {

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The native verifier's key cache and the `verify_with` setting that puts it in front of GPGME.

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The native signature checks answer what GPGME answers, on a corpus of real gpg keys and
@@ -17,7 +18,8 @@ import Testing
     /// verifier refuses every signer other than the body's key, and the native checks, which
     /// are handed only the claimed device's key, refuse it themselves.
     enum Verdict: Equatable, CustomStringConvertible {
-        case accepted(String), refused
+        case accepted(String)
+        case refused
         var description: String {
             switch self {
             case .accepted(let fingerprint): "accepted as \(fingerprint)"
@@ -63,7 +65,8 @@ import Testing
         let mismatches = results.filter { $0.expected != $0.got }.sorted { $0.index < $1.index }
         let decided = results.filter { if case .notUnderstood = $0.native { false } else { true } }
         let accepted = results.filter { if case .accepted = $0.expected { true } else { false } }
-        print("""
+        print(
+            """
             native vs GPGME: \(results.count) cases, \(accepted.count) accepted by GPGME, \
             \(decided.count) decided natively, \(results.count - decided.count) handed to GPGME, \
             \(mismatches.count) different, in \(Int(Date().timeIntervalSince(started))) s
@@ -76,15 +79,20 @@ import Testing
         #expect(mismatches.isEmpty)
         // Each kind of case the native checks must decide themselves, not pass on.
         // The corpus holds what it says: GPGME's own verdicts on a few of its cases.
-        let a = corpus.devices[0], subkeyed = try #require(corpus.devices.first { $0.name == "subkeyed" })
-        for (label, verdict) in [("a/body2", Verdict.accepted("\(a.primary) unknown")),
-                                 ("subkeyedsub/body2", .accepted("\(subkeyed.fingerprints[1]) unknown")),
-                                 ("expired/body2", .refused), ("revoked/body2", .refused), ("a/body2 as b", .refused)] {
+        let a = corpus.devices[0]
+        let subkeyed = try #require(corpus.devices.first { $0.name == "subkeyed" })
+        for (label, verdict) in [
+            ("a/body2", Verdict.accepted("\(a.primary) unknown")),
+            ("subkeyedsub/body2", .accepted("\(subkeyed.fingerprints[1]) unknown")),
+            ("expired/body2", .refused), ("revoked/body2", .refused), ("a/body2 as b", .refused)
+        ] {
             let index = try #require(corpus.cases.firstIndex { $0.label == label }, "\(label)")
             #expect(results.first { $0.index == index }?.expected == verdict, "\(label)")
         }
-        for label in ["a/body2", "subkeyedsub/body2", "expired/body2", "revoked/body2",
-                      "crafted/critical 50 hashed", "a/body2 as b"] {
+        for label in [
+            "a/body2", "subkeyedsub/body2", "expired/body2", "revoked/body2",
+            "crafted/critical 50 hashed", "a/body2 as b"
+        ] {
             let index = try #require(corpus.cases.firstIndex { $0.label == label }, "\(label)")
             let result = try #require(results.first { $0.index == index })
             if case .notUnderstood(let reason) = result.native { Issue.record("\(label) not understood: \(reason)") }

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// What one HTTP Basic attempt costs: the same HMAC work for every name at an endpoint, nothing
@@ -20,8 +21,10 @@ import Testing
     /// endpoint password only, dave a server-wide user not listed here.
     static func authenticator() throws -> EndpointAuthenticator {
         var settings = ServerSettings()
-        settings.users = ["alice": alice.description, "bob": bob.description,
-                          "carol": carolServerWide.description, "dave": dave.description]
+        settings.users = [
+            "alice": alice.description, "bob": bob.description,
+            "carol": carolServerWide.description, "dave": dave.description
+        ]
         var auth = EndpointAuthSettings()
         auth.users = ["alice", "bob", "carol"]
         auth.passwords = ["installer": installer.description, "carol": carolEndpoint.description]
@@ -34,9 +37,11 @@ import Testing
     }
 
     static func judge(_ authenticator: EndpointAuthenticator, _ user: String, _ password: String)
-        -> (decision: EndpointAuthenticator.Decision, hmacRuns: Int) {
-        authenticator.judge("download_release", peer: "198.51.100.7", forwardedFor: nil,
-                            authorization: basic(user, password))
+        -> (decision: EndpointAuthenticator.Decision, hmacRuns: Int)
+    {
+        authenticator.judge(
+            "download_release", peer: "198.51.100.7", forwardedFor: nil,
+            authorization: basic(user, password))
     }
 
     @Test func everyAttemptCostsTheSameWorkWhateverTheNameAndItsHashes() throws {
@@ -48,7 +53,7 @@ import Testing
             ("bob", "wrong", false), ("bob", "bob-secret", true),
             ("carol", "wrong", false), ("carol", "carol-secret", true), ("carol", "carol-endpoint", true),
             ("installer", "wrong", false), ("installer", "release-pass", true),
-            ("dave", "dave-secret", false), ("mallory", "anything", false), ("", "", false),
+            ("dave", "dave-secret", false), ("mallory", "anything", false), ("", "", false)
         ]
         for (user, password, admitted) in attempts {
             let (decision, runs) = Self.judge(authenticator, user, password)
@@ -72,8 +77,10 @@ import Testing
         let tooLong = longest + "p"
         // Both are the real passwords of their hashes; only the limit tells them apart.
         var settings = ServerSettings()
-        settings.users = ["long": PasswordHash(hashing: longest, rounds: 100).description,
-                          "toolong": PasswordHash(hashing: tooLong, rounds: 100).description]
+        settings.users = [
+            "long": PasswordHash(hashing: longest, rounds: 100).description,
+            "toolong": PasswordHash(hashing: tooLong, rounds: 100).description
+        ]
         var auth = EndpointAuthSettings()
         auth.users = ["long", "toolong"]
         settings.endpointAuth = ["download_release": auth]
@@ -100,7 +107,8 @@ import Testing
     @Test func theHMACIsKeyedOnceAndStillComputesPasslibsPBKDF2() throws {
         // RFC 7914 section 11: PBKDF2-HMAC-SHA256, P "passwd", S "salt", c 1 (first 32 bytes).
         var hmac = KeyedHMAC(password: Array("passwd".utf8))
-        #expect(hmac.pbkdf2(salt: Array("salt".utf8), rounds: 1).map { String(format: "%02x", $0) }.joined()
+        #expect(
+            hmac.pbkdf2(salt: Array("salt".utf8), rounds: 1).map { String(format: "%02x", $0) }.joined()
                 == "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc")
         // The same keyed state serves a second derivation, as one attempt's several hashes need.
         #expect(hmac.pbkdf2(salt: Array("salt".utf8), rounds: 1).first == 0x55)

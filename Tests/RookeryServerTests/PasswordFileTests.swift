@@ -8,14 +8,15 @@ import Testing
     static let hash = PasswordHash(hashing: "correct horse").description
 
     @Test func aServerWideUserLandsUnderUsersAndTheRestStays() throws {
-        let files = try AdminFiles(settings: """
-            # Rookery settings
-            listen_port: 8080   # keep me
-            users:
-              alice: "old"
-            database: var/server/rookery.sqlite
+        let files = try AdminFiles(
+            settings: """
+                # Rookery settings
+                listen_port: 8080   # keep me
+                users:
+                  alice: "old"
+                database: var/server/rookery.sqlite
 
-            """)
+                """)
         try PasswordFile(path: files.settingsPath).store(Self.hash, user: "bob", endpoint: nil)
         let text = try files.settingsText()
         #expect(text.hasPrefix("# Rookery settings\nlisten_port: 8080   # keep me\nusers:\n  alice: \"old\"\n"), "\(text)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RookeryServer
 
 /// passlib's pbkdf2_sha256 form, checked against hashes passlib itself wrote.
@@ -32,14 +33,14 @@ import Testing
     }
 
     @Test(arguments: [
-        "", "hunter2", "$pbkdf2-sha256$29000$711rDcEYo/Q.xzhnDEFIKQ",            // too few fields
+        "", "hunter2", "$pbkdf2-sha256$29000$711rDcEYo/Q.xzhnDEFIKQ",  // too few fields
         "$pbkdf2-sha512$29000$711rDcEYo/Q.xzhnDEFIKQ$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY",
         "$pbkdf2-sha256$0$711rDcEYo/Q.xzhnDEFIKQ$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY",
         "$pbkdf2-sha256$99999999999$711rDcEYo/Q.xzhnDEFIKQ$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY",
-        "$pbkdf2-sha256$29000$$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY",         // no salt
-        "$pbkdf2-sha256$29000$711rDcEYo/Q.xzhnDEFIKQ$yVwR/08Otqqi",                   // short digest
-        "$pbkdf2-sha256$29000$711r+cEYo/Q.xzhnDEFIKQ$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY", // + is not passlib's
-        "$pbkdf2-sha256$29000$711rDcEYo/Q.xzhnDEFIKQ$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY$",
+        "$pbkdf2-sha256$29000$$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY",  // no salt
+        "$pbkdf2-sha256$29000$711rDcEYo/Q.xzhnDEFIKQ$yVwR/08Otqqi",  // short digest
+        "$pbkdf2-sha256$29000$711r+cEYo/Q.xzhnDEFIKQ$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY",  // + is not passlib's
+        "$pbkdf2-sha256$29000$711rDcEYo/Q.xzhnDEFIKQ$yVwR/08OtqqiSwLDuaJO8g2Q6Ws78cu6qfZEtAUtHfY$"
     ])
     func otherTextIsNotAHash(_ text: String) {
         #expect(PasswordHash(text) == nil, "\(text)")

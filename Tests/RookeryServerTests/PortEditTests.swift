@@ -6,8 +6,9 @@ import Testing
 /// configure-ports add and set: a port's TLS changed with its certificate files, or not at all.
 @Suite struct PortEditTests {
     static func selfSigned(_ port: Int, adding: Bool = true, force: Bool = false) -> PortEdit {
-        PortEdit(port: port, adding: adding, serving: .selfSigned(names: ["rookery.test"], validDays: 30),
-                 deprecated: nil, force: force)
+        PortEdit(
+            port: port, adding: adding, serving: .selfSigned(names: ["rookery.test"], validDays: 30),
+            deprecated: nil, force: force)
     }
 
     @Test func aSelfSignedPortGetsItsFilesAndTheSettingsNameThem() throws {
@@ -33,9 +34,10 @@ import Testing
         let files = try AdminFiles(settings: "listen_port: 8080\n")
         try files.sandbox.write("not a certificate\n", to: "cert.pem")
         try files.sandbox.write("not a key\n", to: "cert.key")
-        let edit = PortEdit(port: 8443, adding: true,
-                            serving: .certificate(.init(certificate: files.sandbox.path + "/cert.pem", key: files.sandbox.path + "/cert.key")),
-                            deprecated: nil, force: false)
+        let edit = PortEdit(
+            port: 8443, adding: true,
+            serving: .certificate(.init(certificate: files.sandbox.path + "/cert.pem", key: files.sandbox.path + "/cert.key")),
+            deprecated: nil, force: false)
         let error = #expect(throws: AdminError.self) { try edit.run(root: files.root) }
         #expect(error?.kind == .input)
         #expect(try files.settingsText() == "listen_port: 8080\n")

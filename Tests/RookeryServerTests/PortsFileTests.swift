@@ -18,17 +18,18 @@ import Testing
         let files = try AdminFiles(settings: Self.settings)
         let ports = try PortsFile(root: files.root).change { $0.append(PortSettings(number: 8000, deprecated: true)) }
         #expect(ports.map(\.number) == [8000, 8080])
-        #expect(try files.settingsText() == """
-            # Rookery settings
-            listen_host: 127.0.0.1
-            port:
-              8000:
-                deprecated: true
-              8080: {}
-            # the database
-            database: var/server/rookery.sqlite
+        #expect(
+            try files.settingsText() == """
+                # Rookery settings
+                listen_host: 127.0.0.1
+                port:
+                  8000:
+                    deprecated: true
+                  8080: {}
+                # the database
+                database: var/server/rookery.sqlite
 
-            """)
+                """)
         #expect(try PortsFile(root: files.root).read().listeningPorts == ports)
     }
 

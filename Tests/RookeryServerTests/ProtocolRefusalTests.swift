@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// Every refusal of protocol v1 over real HTTP on 127.0.0.1: status, code, and the server keeps serving.
@@ -54,11 +55,14 @@ import Testing
     @Test func tamperedBodyIsRefused() async throws {
         try await withServer { client in
             let request = try alice.sign(.submit, TestDevice.submitFields(plugins: ["x": .integer(1)]))
-            let tampered = Data(String(decoding: request.body, as: UTF8.self)
-                .replacingOccurrences(of: "\"x\":1", with: "\"x\":2").utf8)
+            let tampered = Data(
+                String(decoding: request.body, as: UTF8.self)
+                    .replacingOccurrences(of: "\"x\":1", with: "\"x\":2").utf8)
             #expect(tampered != request.body)
-            try expectRefusal(try await post(client, endpoint: "submit", body: tampered,
-                                             signature: request.signatureHeaderValue), .badSignature)
+            try expectRefusal(
+                try await post(
+                    client, endpoint: "submit", body: tampered,
+                    signature: request.signatureHeaderValue), .badSignature)
         }
     }
 
@@ -68,13 +72,17 @@ import Testing
             // only the check that the signer is the key the body names can refuse what follows.
             #expect(try await post(client, try bob.sign(.submit, TestDevice.submitFields(plugins: [:]))).status == .ok)
             // Bob signs a body that claims to come from Alice's key.
-            let body = JSONValue.object(TestDevice.submitFields(plugins: ["x": .integer(1)]).merging([
-                "host": .string("alice"), "key": .string(alice.fingerprint),
-                "sent_at": .string(RFC3339.string(from: Date())), "nonce": .string(WireProtocol.makeNonce()), "endpoint": .string("submit"),
-            ]) { $1 }).serialized()
+            let body = JSONValue.object(
+                TestDevice.submitFields(plugins: ["x": .integer(1)]).merging([
+                    "host": .string("alice"), "key": .string(alice.fingerprint),
+                    "sent_at": .string(RFC3339.string(from: Date())), "nonce": .string(WireProtocol.makeNonce()), "endpoint": .string("submit")
+                ]) { $1 }
+            ).serialized()
             let signature = try bob.openPGP.sign(body, fingerprint: bob.fingerprint)
-            try expectRefusal(try await post(client, endpoint: "submit", body: body,
-                                             signature: signature.base64EncodedString()), .badSignature)
+            try expectRefusal(
+                try await post(
+                    client, endpoint: "submit", body: body,
+                    signature: signature.base64EncodedString()), .badSignature)
             #expect(try await context.store.latestDocument(fingerprint: alice.fingerprint) == nil)
         }
     }
@@ -82,8 +90,9 @@ import Testing
     @Test func unknownKeyIsRefused() async throws {
         let stranger = try TestDevice(sandbox, name: "stranger")
         try await withServer { client in
-            try expectRefusal(try await post(client, try stranger.sign(.submit, TestDevice.submitFields(plugins: [:]))),
-                              .unknownKey)
+            try expectRefusal(
+                try await post(client, try stranger.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                .unknownKey)
         }
     }
 
@@ -116,16 +125,19 @@ import Testing
         try await withServer { client in
             let body = Data("{\"host\": \"alice\", ".utf8)
             let signature = try alice.openPGP.sign(body, fingerprint: alice.fingerprint)
-            try expectRefusal(try await post(client, endpoint: "submit", body: body,
-                                             signature: signature.base64EncodedString()), .malformed)
+            try expectRefusal(
+                try await post(
+                    client, endpoint: "submit", body: body,
+                    signature: signature.base64EncodedString()), .malformed)
         }
     }
 
     @Test func missingSignatureHeaderIsRefused() async throws {
         try await withServer { client in
             let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
-            try expectRefusal(try await post(client, endpoint: "submit", body: request.body, signature: nil),
-                              .missingSignature)
+            try expectRefusal(
+                try await post(client, endpoint: "submit", body: request.body, signature: nil),
+                .missingSignature)
         }
     }
 
@@ -133,11 +145,13 @@ import Testing
         let carol = try TestDevice(sandbox, name: "carol")
         try await withServer { client in
             #expect(try await post(client, try carol.sign(.enroll, try carol.enrollFields())).status == .ok)
-            try expectRefusal(try await post(client, try carol.sign(.submit, TestDevice.submitFields(plugins: [:]))),
-                              .notAccepted)
+            try expectRefusal(
+                try await post(client, try carol.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                .notAccepted)
             try await context.store.setState(.revoked, fingerprint: bob.fingerprint, at: Date())
-            try expectRefusal(try await post(client, try bob.sign(.submit, TestDevice.submitFields(plugins: [:]))),
-                              .revoked)
+            try expectRefusal(
+                try await post(client, try bob.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                .revoked)
             try expectRefusal(try await post(client, try bob.sign(.enroll, try bob.enrollFields())), .revoked)
         }
     }
@@ -161,8 +175,10 @@ import Testing
             let request = try alice.sign(.submit, TestDevice.submitFields(plugins: ["big": .string(String(repeating: "a", count: 100 * 1024))]))
             let response = try await client.execute(
                 uri: "/rookery/v1/submit", method: .post,
-                headers: [.transferEncoding: "chunked",
-                          HTTPField.Name(WireProtocol.signatureHeader)!: request.signatureHeaderValue],
+                headers: [
+                    .transferEncoding: "chunked",
+                    HTTPField.Name(WireProtocol.signatureHeader)!: request.signatureHeaderValue
+                ],
                 body: ByteBuffer(bytes: request.body))
             try expectRefusal(response, .bodyTooLarge)
         }
@@ -171,8 +187,9 @@ import Testing
     @Test func signatureHeaderThatIsNotBase64IsRefused() async throws {
         try await withServer { client in
             let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
-            try expectRefusal(try await post(client, endpoint: "submit", body: request.body, signature: "%%% not base64"),
-                              .badSignature)
+            try expectRefusal(
+                try await post(client, endpoint: "submit", body: request.body, signature: "%%% not base64"),
+                .badSignature)
         }
     }
 
@@ -212,8 +229,10 @@ import Testing
             #expect(try await post(client, request).status == .ok)
             var spoiled = Array(request.signature)
             spoiled[spoiled.count - 1] ^= 0xFF
-            try expectRefusal(try await post(client, endpoint: "enroll", body: request.body,
-                                             signature: Data(spoiled).base64EncodedString()), .replay)
+            try expectRefusal(
+                try await post(
+                    client, endpoint: "enroll", body: request.body,
+                    signature: Data(spoiled).base64EncodedString()), .replay)
         }
     }
 
@@ -227,8 +246,9 @@ import Testing
             let key = try #require(Data(base64Encoded: base64))
             // An empty deflate stream in a compressed-data packet (tag 8), after the real key.
             let withCompressed = key + Data([0xC8, 0x03, 0x01, 0x03, 0x00])
-            fields["public_key"] = .string("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + withCompressed.base64EncodedString()
-                                           + "\n-----END PGP PUBLIC KEY BLOCK-----\n")
+            fields["public_key"] = .string(
+                "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + withCompressed.base64EncodedString()
+                    + "\n-----END PGP PUBLIC KEY BLOCK-----\n")
             let response = try await post(client, try carol.sign(.enroll, fields))
             try expectRefusal(response, .badSignature)
             #expect(String(buffer: response.body).contains("type 8"))
@@ -251,16 +271,19 @@ import Testing
             #expect(try await post(client, try carol.sign(.enroll, try carol.enrollFields())).status == .ok)
             try await context.store.setState(.rejected, fingerprint: carol.fingerprint, at: Date())
             try expectRefusal(try await post(client, try carol.sign(.enroll, try carol.enrollFields())), .rejected)
-            try expectRefusal(try await post(client, try carol.sign(.submit, TestDevice.submitFields(plugins: [:]))),
-                              .rejected)
+            try expectRefusal(
+                try await post(client, try carol.sign(.submit, TestDevice.submitFields(plugins: [:]))),
+                .rejected)
         }
     }
 
     @Test func unknownEndpointIsNotFound() async throws {
         try await withServer { client in
             let request = try alice.sign(.submit, TestDevice.submitFields(plugins: [:]))
-            try expectRefusal(try await post(client, endpoint: "nope", body: request.body,
-                                             signature: request.signatureHeaderValue), .notFound)
+            try expectRefusal(
+                try await post(
+                    client, endpoint: "nope", body: request.body,
+                    signature: request.signatureHeaderValue), .notFound)
         }
     }
 }
@@ -302,13 +325,16 @@ import Testing
         let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["TqzR8w1mXv0b3NcY7sLk2Q"] }
         let now = Date()
         func candidate(_ fingerprint: String, host: String) -> Device {
-            Device(fingerprint: fingerprint, publicKey: "k", hostname: host, machineID: "same-machine",
-                   state: .pending, enrolledAt: now)
+            Device(
+                fingerprint: fingerprint, publicKey: "k", hostname: host, machineID: "same-machine",
+                state: .pending, enrolledAt: now)
         }
-        let first = try await context.store.enroll(candidate(String(repeating: "A", count: 40), host: "one"),
-                                                   acceptUnlessFlagged: true)
-        let clone = try await context.store.enroll(candidate(String(repeating: "B", count: 40), host: "two"),
-                                                   acceptUnlessFlagged: true)
+        let first = try await context.store.enroll(
+            candidate(String(repeating: "A", count: 40), host: "one"),
+            acceptUnlessFlagged: true)
+        let clone = try await context.store.enroll(
+            candidate(String(repeating: "B", count: 40), host: "two"),
+            acceptUnlessFlagged: true)
         #expect(first.state == .accepted)
         #expect(clone.state == .pending)
         #expect(clone.flags == ["machine id is also used by key \(first.fingerprint) (one)"])
@@ -356,16 +382,22 @@ import Testing
         let sandbox = try Sandbox()
         let context = try makeServerContext(sandbox)
         let key = String(repeating: "C", count: 40)
-        _ = try await context.store.enroll(Device(fingerprint: key, publicKey: "k", hostname: "h", machineID: "m",
-                                                  state: .pending, enrolledAt: Date()), acceptUnlessFlagged: false)
-        let submission = Submission(fingerprint: key, submissionID: "s1",
-                                    document: .object(["plugins": .object([:])]), receivedAt: Date())
+        _ = try await context.store.enroll(
+            Device(
+                fingerprint: key, publicKey: "k", hostname: "h", machineID: "m",
+                state: .pending, enrolledAt: Date()), acceptUnlessFlagged: false)
+        let submission = Submission(
+            fingerprint: key, submissionID: "s1",
+            document: .object(["plugins": .object([:])]), receivedAt: Date())
         #expect(try await context.store.store(submission) == .deviceNotAccepted(.pending))
         try await context.store.setState(.accepted, fingerprint: key, at: Date())
         #expect(try await context.store.store(submission) == .stored)
         try await context.store.setState(.revoked, fingerprint: key, at: Date())
-        #expect(try await context.store.store(Submission(fingerprint: key, submissionID: "s2",
-                                                          document: .object([:]), receivedAt: Date()))
+        #expect(
+            try await context.store.store(
+                Submission(
+                    fingerprint: key, submissionID: "s2",
+                    document: .object([:]), receivedAt: Date()))
                 == .deviceNotAccepted(.revoked))
         try await context.store.forget(fingerprint: key, at: Date())
         #expect(try await context.store.store(submission) == .deviceNotAccepted(nil))
@@ -379,8 +411,10 @@ import Testing
     static let key = String(repeating: "D", count: 40)
 
     static func acceptedDevice(_ context: ServerContext) async throws {
-        _ = try await context.store.enroll(Device(fingerprint: key, publicKey: "k", hostname: "h", machineID: "m",
-                                                  state: .pending, enrolledAt: Date()), acceptUnlessFlagged: false)
+        _ = try await context.store.enroll(
+            Device(
+                fingerprint: key, publicKey: "k", hostname: "h", machineID: "m",
+                state: .pending, enrolledAt: Date()), acceptUnlessFlagged: false)
         try await context.store.setState(.accepted, fingerprint: key, at: Date())
     }
 
@@ -388,18 +422,24 @@ import Testing
         let sandbox = try Sandbox()
         let context = try makeServerContext(sandbox)
         try await Self.acceptedDevice(context)
-        let patch = try await context.store.queuePatch(Patch(fingerprint: Self.key, target: "client/plugins/x",
-                                                             action: .write, mode: 0o755, content: Data("x".utf8),
-                                                             state: .pending, createdAt: Date()))
+        let patch = try await context.store.queuePatch(
+            Patch(
+                fingerprint: Self.key, target: "client/plugins/x",
+                action: .write, mode: 0o755, content: Data("x".utf8),
+                state: .pending, createdAt: Date()))
         #expect(try await context.store.recordUpdateRequest(fingerprint: Self.key, release: 3)?.map(\.id) == [patch.id])
         try await context.store.setState(.revoked, fingerprint: Self.key, at: Date())
         #expect(try await context.store.recordUpdateRequest(fingerprint: Self.key, release: 4) == nil)
         #expect(try await context.store.device(fingerprint: Self.key)?.clientRelease == 3)
-        #expect(try await !context.store.finishPatch(id: patch.id, fingerprint: Self.key, target: patch.target,
-                                                     state: .applied, message: "", at: Date(), byAcceptedDevice: true))
+        #expect(
+            try await !context.store.finishPatch(
+                id: patch.id, fingerprint: Self.key, target: patch.target,
+                state: .applied, message: "", at: Date(), byAcceptedDevice: true))
         // An administrator may still cancel it.
-        #expect(try await context.store.finishPatch(id: patch.id, fingerprint: Self.key, target: patch.target,
-                                                    state: .cancelled, message: "", at: Date(), byAcceptedDevice: false))
+        #expect(
+            try await context.store.finishPatch(
+                id: patch.id, fingerprint: Self.key, target: patch.target,
+                state: .cancelled, message: "", at: Date(), byAcceptedDevice: false))
     }
 
     @Test func aSubmissionOverTheHistoryLimitStoresNothingAndOldRowsArePruned() async throws {
@@ -409,8 +449,9 @@ import Testing
         let policy = HistoryPolicy(maxRowsPerSubmission: 5, rowsPerDevice: 8)
         func submission(_ id: String, leaves: Int, value: Int64) -> Submission {
             let plugins = Dictionary(uniqueKeysWithValues: (0..<leaves).map { ("l\($0)", JSONValue.integer(value)) })
-            return Submission(fingerprint: Self.key, submissionID: id, document: .object(["plugins": .object(plugins)]),
-                              receivedAt: Date())
+            return Submission(
+                fingerprint: Self.key, submissionID: id, document: .object(["plugins": .object(plugins)]),
+                receivedAt: Date())
         }
         // Six changed leaves: refused whole, and the id is free for a retry.
         #expect(try await context.store.store(submission("s1", leaves: 6, value: 1), history: policy) == .tooManyChanges(rows: 6))

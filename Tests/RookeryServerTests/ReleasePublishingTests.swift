@@ -14,8 +14,10 @@ import Testing
     @Test func withoutOneTheFirstPortThatIsNotDeprecatedIsUsed() {
         var settings = ServerSettings()
         settings.listenHost = "10.0.0.5"
-        settings.ports = [PortSettings(number: 8000, deprecated: true),
-                          PortSettings(number: 8443, tls: .init(certificate: "c.pem", key: "c.key"))]
+        settings.ports = [
+            PortSettings(number: 8000, deprecated: true),
+            PortSettings(number: 8443, tls: .init(certificate: "c.pem", key: "c.key"))
+        ]
         #expect(ReleasePublishing.serverURL(settings) == "https://10.0.0.5:8443")
         settings.ports = [PortSettings(number: 8000, deprecated: true)]
         #expect(ReleasePublishing.serverURL(settings) == "http://10.0.0.5:8000")

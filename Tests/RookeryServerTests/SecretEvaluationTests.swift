@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// Checks that read a secret value: not evaluable (unknown, with the path named), whatever the
@@ -19,14 +20,21 @@ import Testing
     static func document(serial: JSONValue?, firewallActive: Bool) -> JSONValue {
         var hardware: [String: JSONValue] = ["model": .string("X1")]
         hardware["serial"] = serial
-        return .object(["plugins": .object(["hardware": .object(hardware),
-                                            "firewall": .object(["active": .bool(firewallActive)])])])
+        return .object([
+            "plugins": .object([
+                "hardware": .object(hardware),
+                "firewall": .object(["active": .bool(firewallActive)])
+            ])
+        ])
     }
 
-    static func evaluate(_ condition: Condition, missing: Check.MissingPolicy, on document: JSONValue,
-                         selectors: [SecretSelector] = []) -> Evaluation {
-        CheckEvaluator(secretSelectors: selectors).evaluate(T.check(.condition(condition), missing: missing),
-                                                            on: T.subject(document: document), now: T.now)
+    static func evaluate(
+        _ condition: Condition, missing: Check.MissingPolicy, on document: JSONValue,
+        selectors: [SecretSelector] = []
+    ) -> Evaluation {
+        CheckEvaluator(secretSelectors: selectors).evaluate(
+            T.check(.condition(condition), missing: missing),
+            on: T.subject(document: document), now: T.now)
     }
 
     static func expectNoSecretText(_ evaluation: Evaluation, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -34,14 +42,17 @@ import Testing
         #expect(!evaluation.detail.contains(hash), sourceLocation: sourceLocation)
     }
 
-    static let tests: [Condition.Test] = [.equals(.string("ABC123")), .notEquals(.string("ABC123")), .exists(true),
-                                          .exists(false), .matches(try! Pattern(".")), .isIn([.string("unknown")])]
+    static let tests: [Condition.Test] = [
+        .equals(.string("ABC123")), .notEquals(.string("ABC123")), .exists(true),
+        .exists(false), .matches(try! Pattern(".")), .isIn([.string("unknown")])
+    ]
 
     @Test(arguments: policies)
     func everyTestOfASecretValueIsNotEvaluable(_ policy: Check.MissingPolicy) {
         for test in Self.tests {
-            let evaluation = Self.evaluate(.test(path: Self.serial, test), missing: policy,
-                                           on: Self.document(serial: Self.secret, firewallActive: true))
+            let evaluation = Self.evaluate(
+                .test(path: Self.serial, test), missing: policy,
+                on: Self.document(serial: Self.secret, firewallActive: true))
             #expect(evaluation.verdict == .unknown, "\(test) under missing: \(policy)")
             #expect(evaluation.detail == "not evaluable: plugins.hardware.serial is secret")
         }
@@ -54,8 +65,9 @@ import Testing
         for stored in [nil, JSONValue.string("ABC123")] {
             let document = Self.document(serial: stored, firewallActive: true)
             for path in ["plugins.hardware.serial", "plugins.hardware.serial.vendor"] {
-                let evaluation = Self.evaluate(.test(path: DocumentPath(path)!, .exists(false)), missing: policy,
-                                               on: document, selectors: [Self.serialSelector])
+                let evaluation = Self.evaluate(
+                    .test(path: DocumentPath(path)!, .exists(false)), missing: policy,
+                    on: document, selectors: [Self.serialSelector])
                 #expect(evaluation.verdict == .unknown)
                 #expect(evaluation.detail == "not evaluable: \(path) is secret")
             }
@@ -118,19 +130,25 @@ import Testing
         let secretContainer = Self.evaluate(inTheSecret, missing: .fail, on: Self.document(serial: Self.secret, firewallActive: true))
         #expect(secretContainer.verdict == .unknown)
         #expect(secretContainer.detail == "not evaluable: plugins.hardware.serial is secret")
-        let container = Self.evaluate(.any([inTheSecret, T.firewallOff]), missing: .pass,
-                                      on: Self.document(serial: Self.secret, firewallActive: false))
+        let container = Self.evaluate(
+            .any([inTheSecret, T.firewallOff]), missing: .pass,
+            on: Self.document(serial: Self.secret, firewallActive: false))
         #expect(container.verdict == .holds)
         Self.expectNoSecretText(container)
     }
 
     @Test func aMatchingItemShowsItsSecretsAsPlaceholders() {
-        let disks = JSONValue.object(["plugins": .object(["disks": .array([
-            .object(["name": .string("sda"), "encrypted": .bool(false), "serial": Self.secret]),
-            .object(["name": .string("sdb"), "encrypted": .bool(true), "serial": Self.secret]),
-        ])])])
-        let unencrypted = Condition.anyItem(path: DocumentPath("plugins.disks")!,
-                                            .test(path: DocumentPath("encrypted")!, .equals(.bool(false))))
+        let disks = JSONValue.object([
+            "plugins": .object([
+                "disks": .array([
+                    .object(["name": .string("sda"), "encrypted": .bool(false), "serial": Self.secret]),
+                    .object(["name": .string("sdb"), "encrypted": .bool(true), "serial": Self.secret])
+                ])
+            ])
+        ])
+        let unencrypted = Condition.anyItem(
+            path: DocumentPath("plugins.disks")!,
+            .test(path: DocumentPath("encrypted")!, .equals(.bool(false))))
         let evaluation = Self.evaluate(unencrypted, missing: .unknown, on: disks)
         #expect(evaluation.verdict == .holds)
         #expect(evaluation.detail == #"matching: {"encrypted":false,"name":"sda","serial":"[secret]"}"#)
@@ -140,8 +158,9 @@ import Testing
     @Test func aSelectedFieldInsideAReadValueIsMasked() {
         // A clear serial stored before its selector, read through the object that holds it.
         let anyABC = Condition.anyItem(path: DocumentPath("plugins.hardware")!, .test(path: DocumentPath("")!, .matches(try! Pattern("ABC"))))
-        let evaluation = Self.evaluate(anyABC, missing: .fail, on: Self.document(serial: .string("ABC123"), firewallActive: true),
-                                       selectors: [Self.serialSelector])
+        let evaluation = Self.evaluate(
+            anyABC, missing: .fail, on: Self.document(serial: .string("ABC123"), firewallActive: true),
+            selectors: [Self.serialSelector])
         #expect(evaluation.verdict == .unknown)
         #expect(evaluation.detail == "not evaluable: plugins.hardware.serial is secret")
     }

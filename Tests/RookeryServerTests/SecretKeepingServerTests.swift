@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The server's half of secret keeping over real HTTP on 127.0.0.1: what update answers tell
@@ -17,10 +18,10 @@ import Testing
         sandbox = try Sandbox()
         context = try makeServerContext(sandbox)
         alice = try TestDevice(sandbox, name: "alice")
-        admin = SecretKeepingAdmin(store: context.store, who: SecretOperator(user: "tester", sudoUser: nil),
-                                   temporaryBase: try sandbox.directory("keytmp"))
+        admin = SecretKeepingAdmin(
+            store: context.store, who: SecretOperator(user: "tester", sudoUser: nil),
+            temporaryBase: try sandbox.directory("keytmp"))
     }
-
 
     func policy(_ client: some TestClientProtocol) async throws -> SecretKeepingPolicy? {
         let response = try await post(client, try alice.sign(.update, ["release": .integer(0)]))

@@ -1,6 +1,7 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The certificate files under server/tls: staged beside their place, committed or discarded.

@@ -51,8 +51,9 @@ import Yams
             audit:
               mailto: root@example.org
             """
-        let edited = SettingsEditor.setting(["endpoint_auth", "download_release", "passwords", "installer"],
-                                            to: "\"h\"", in: text)
+        let edited = SettingsEditor.setting(
+            ["endpoint_auth", "download_release", "passwords", "installer"],
+            to: "\"h\"", in: text)
         #expect(try Self.value(["endpoint_auth", "download_release", "passwords", "installer"], in: edited) == "h")
         #expect(try Self.value(["audit", "mailto"], in: edited) == "root@example.org")
         #expect(edited.contains("        ip_ranges: [10.0.0.0/8]\n        passwords:\n          installer: \"h\"\naudit:"))
@@ -94,7 +95,8 @@ import Yams
     @Test func aMissingTopLevelBlockIsAppended() throws {
         let edited = SettingsEditor.replacingTopLevel("port", with: ["port:", "  8443: {}"], in: "database: a\n")
         #expect(edited == "database: a\nport:\n  8443: {}\n")
-        #expect(SettingsEditor.replacingTopLevel("portal", with: [], in: "port: 1\n") == "port: 1\n",
-                "a key is matched whole, not by prefix")
+        #expect(
+            SettingsEditor.replacingTopLevel("portal", with: [], in: "port: 1\n") == "port: 1\n",
+            "a key is matched whole, not by prefix")
     }
 }

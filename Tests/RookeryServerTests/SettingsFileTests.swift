@@ -17,17 +17,17 @@ import Yams
     /// A server's settings with one of each secret, `mistake` replacing line `line` (from 1).
     static func serverSettings(_ line: Int? = nil, _ mistake: String = "") -> String {
         var lines = [
-            "listen_host: 127.0.0.1",                   // 1
-            "listen_port: 0",                           // 2
-            "enrollment_tokens:",                       // 3
-            "  - \"\(token)\"",                         // 4
-            "users:",                                   // 5
-            "  alice: \"\(passwordHash)\"",             // 6
-            "audit:",                                   // 7
-            "  smtp:",                                  // 8
-            "    host: mail.example",                   // 9
-            "    password: \"\(smtpPassword)\"",        // 10
-            "    from: rookery@example.org",            // 11
+            "listen_host: 127.0.0.1",  // 1
+            "listen_port: 0",  // 2
+            "enrollment_tokens:",  // 3
+            "  - \"\(token)\"",  // 4
+            "users:",  // 5
+            "  alice: \"\(passwordHash)\"",  // 6
+            "audit:",  // 7
+            "  smtp:",  // 8
+            "    host: mail.example",  // 9
+            "    password: \"\(smtpPassword)\"",  // 10
+            "    from: rookery@example.org"  // 11
         ]
         if let line { lines[line - 1] = mistake }
         return lines.joined(separator: "\n") + "\n"
@@ -47,10 +47,13 @@ import Yams
                 #expect(!message.contains(secret), "\(message)", sourceLocation: sourceLocation)
             }
             func isBareKey(_ line: String) -> Bool { line.hasSuffix(":") && line.dropLast().allSatisfy { $0.isLowercase || $0 == "_" } }
-            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty
-                && !isBareKey(line.trimmingCharacters(in: .whitespaces)) {
-                #expect(!message.contains(line.trimmingCharacters(in: .whitespaces)), "\(message) shows \(line)",
-                        sourceLocation: sourceLocation)
+            for line in text.split(separator: "\n")
+            where !line.trimmingCharacters(in: .whitespaces).isEmpty
+                && !isBareKey(line.trimmingCharacters(in: .whitespaces))
+            {
+                #expect(
+                    !message.contains(line.trimmingCharacters(in: .whitespaces)), "\(message) shows \(line)",
+                    sourceLocation: sourceLocation)
             }
             return message
         }
@@ -68,16 +71,14 @@ import Yams
     @Test func yamsOwnDescriptionsQuoteTheFile() {
         let twice = Self.serverSettings(11, "    password: \"other\"")
         #expect(throws: (any Error).self) {
-            do { _ = try YAMLDecoder().decode(ServerSettings.self, from: twice) }
-            catch {
+            do { _ = try YAMLDecoder().decode(ServerSettings.self, from: twice) } catch {
                 #expect("\(error)".contains(Self.passwordHash) && "\(error)".contains(Self.smtpPassword))
                 throw error
             }
         }
         let tab = Self.serverSettings(6, "\talice: \"\(Self.passwordHash)\"")
         #expect(throws: (any Error).self) {
-            do { _ = try Yams.compose(yaml: tab) }
-            catch {
+            do { _ = try Yams.compose(yaml: tab) } catch {
                 #expect("\(error)".contains(Self.passwordHash))
                 throw error
             }
@@ -97,7 +98,7 @@ import Yams
         // A free name that is not a plain one may be a secret on the wrong line: not shown.
         (6, "  \"\(smtpPassword) x\": [1]", "line 6, column 27", "users.(a key): expected a single value"),
         (11, "    \(smtpPassword): x", "line 11, column 5", "unknown key; the keys here are host, port"),
-        (10, "    password: \"\(smtpPassword)\u{7}\"", "line 10, column 34", "control characters are not allowed"),
+        (10, "    password: \"\(smtpPassword)\u{7}\"", "line 10, column 34", "control characters are not allowed")
     ])
     func brokenServerSettingsAreReportedByPlaceAlone(line: Int, mistake: String, place: String, says: String) {
         let message = Self.refusal(ServerSettings.self, Self.serverSettings(line, mistake))
@@ -132,7 +133,6 @@ import Yams
         }
     }
 
-
     /// Every settings type refuses a key it does not know and names the one meant.
     @Test(arguments: [
         ("max_pending_device: 10\n", "line 1, column 1", "max_pending_device; did you mean max_pending_devices?"),
@@ -141,13 +141,12 @@ import Yams
         ("audit:\n  business_hours:\n    time_zon: UTC\n", "line 3, column 5", "time_zon; did you mean time_zone?"),
         ("port:\n  8080:\n    deprecate: true\n", "line 3, column 5", "deprecate; did you mean deprecated?"),
         ("port:\n  8443:\n    tls: {certficate: c.pem, key: k.pem}\n", "line 3, column 11", "certficate; did you mean certificate?"),
-        ("endpoint_auth:\n  download_release:\n    ipranges: [10.0.0.0/8]\n", "line 3, column 5", "ipranges; did you mean ip_ranges?"),
+        ("endpoint_auth:\n  download_release:\n    ipranges: [10.0.0.0/8]\n", "line 3, column 5", "ipranges; did you mean ip_ranges?")
     ])
     func misspeltServerKeysAreRefusedWithTheNearestName(text: String, place: String, says: String) {
         let message = Self.refusal(ServerSettings.self, text)
         #expect(message.contains("at \(place): unknown key \(says)"), "\(message)")
     }
-
 
     @Test func penguinDomesSectionNameSaysWhatToWriteInstead() {
         let message = Self.refusal(ServerSettings.self, "listen_port: 1\nserver_auth:\n  download_release: {}\n")

@@ -1,7 +1,8 @@
 import Foundation
 import RookeryCore
-@testable import RookeryServer
 import Testing
+
+@testable import RookeryServer
 
 /// The write path of every settings edit: under a lock, whole, renamed into place, mode kept.
 @Suite struct SettingsFileUpdateTests {

@@ -35,7 +35,7 @@ struct SignatureCorpus {
     static let bodies: [Data] = [
         Data(), Data("x".utf8), Data(#"{"host":"laptop","nonce":"00ff"}"#.utf8),
         Data(String(repeating: "a small report line\n", count: 10).utf8),
-        Data(String(repeating: "9 KB of facts ", count: 660).utf8),
+        Data(String(repeating: "9 KB of facts ", count: 660).utf8)
     ]
 
     init(home: String) throws {
@@ -60,9 +60,11 @@ struct SignatureCorpus {
         let rsa = try add("rsa", [try gpg.generate("rsa", "rsa2048")])
 
         // Every kind of key over every body, as gpg signs by default.
-        for (signer, key, time) in [(a, "", nil), (b, "", nil), (mixed, "", nil), (sub, "", nil), (sub, "sub", nil),
-                                    (expired, "", now - 10 * day + day / 2), (lasting, "", nil), (revoked, "", nil),
-                                    (future, "", now + 3 * day), (rsa, "", nil)] as [(Int, String, Int?)] {
+        for (signer, key, time) in [
+            (a, "", nil), (b, "", nil), (mixed, "", nil), (sub, "", nil), (sub, "sub", nil),
+            (expired, "", now - 10 * day + day / 2), (lasting, "", nil), (revoked, "", nil),
+            (future, "", now + 3 * day), (rsa, "", nil)
+        ] as [(Int, String, Int?)] {
             let user = key == "sub" ? devices[signer].fingerprints[1] + "!" : devices[signer].primary
             for (index, body) in Self.bodies.enumerated() {
                 try sign("\(devices[signer].name)\(key)/body\(index)", signer, body, user, fakedTime: time)
@@ -98,8 +100,10 @@ struct SignatureCorpus {
         return devices.count - 1
     }
 
-    private mutating func sign(_ label: String, _ signer: Int, _ body: Data, _ user: String,
-                               _ options: [String] = [], fakedTime: Int? = nil) throws {
+    private mutating func sign(
+        _ label: String, _ signer: Int, _ body: Data, _ user: String,
+        _ options: [String] = [], fakedTime: Int? = nil
+    ) throws {
         let signature = try gpg.sign(body, by: user, options: options, fakedTime: fakedTime)
         originals.append((label, signer, body, signature))
     }
@@ -107,8 +111,11 @@ struct SignatureCorpus {
     /// Signatures gpg does not make, signed with the real secret keys of `a` and `lasting`.
     private mutating func craft(a: Int, b: Int, lasting: Int) throws {
         let body = Self.bodies[2]
-        let aKey = try gpg.ed25519SecretKey(devices[a].primary), lastingKey = try gpg.ed25519SecretKey(devices[lasting].primary)
-        let aFpr = devices[a].primary, bFpr = devices[b].primary, lastingFpr = devices[lasting].primary
+        let aKey = try gpg.ed25519SecretKey(devices[a].primary)
+        let lastingKey = try gpg.ed25519SecretKey(devices[lasting].primary)
+        let aFpr = devices[a].primary
+        let bFpr = devices[b].primary
+        let lastingFpr = devices[lasting].primary
         typealias S = CraftedSignature
         func keep(_ label: String, _ signer: Int, _ crafted: CraftedSignature) throws {
             let key = signer == a ? aKey : lastingKey
@@ -129,14 +136,19 @@ struct SignatureCorpus {
         var plain50 = S.plain(by: aFpr, at: now)
         plain50.hashed += S.subpacket(50, [1])
         try keep("non-critical 50", a, plain50)
-        try keep("critical creation and issuer", a, S(hashed: S.time(2, now, critical: true) + S.subpacket(33, critical: true, [4] + Hex.bytes(aFpr)!),
-                                                     unhashed: S.subpacket(16, critical: true, Array(Hex.bytes(aFpr)!.suffix(8)))))
+        try keep(
+            "critical creation and issuer", a,
+            S(
+                hashed: S.time(2, now, critical: true) + S.subpacket(33, critical: true, [4] + Hex.bytes(aFpr)!),
+                unhashed: S.subpacket(16, critical: true, Array(Hex.bytes(aFpr)!.suffix(8)))))
         let lastingCreated = now - 10 * day
         for (label, offset) in [("before the key", -100), ("at the key", 0), ("a day ahead", day), ("a year ahead", 365 * day)] {
             try keep("created \(label)", lasting, S.plain(by: lastingFpr, at: lastingCreated + offset))
         }
-        for (label, created, expires) in [("expired", now - 2 * day, day), ("expiring", now, day), ("expires 0", now, 0),
-                                          ("expired a second ago", now - 100, 99), ("expiring critical", now - 100, 1_000)] {
+        for (label, created, expires) in [
+            ("expired", now - 2 * day, day), ("expiring", now, day), ("expires 0", now, 0),
+            ("expired a second ago", now - 100, 99), ("expiring critical", now - 100, 1_000)
+        ] {
             var crafted = S.plain(by: lastingFpr, at: created)
             crafted.hashed += S.time(3, expires, critical: label.contains("critical"))
             try keep("signature \(label)", lasting, crafted)
@@ -170,27 +182,36 @@ struct SignatureCorpus {
             signers.contains(original.signer) && ["/body1", "/body2", "/plain SHA-512", "/plain SHA-256"].contains { original.label.hasSuffix($0) }
         }
         for original in mutable {
-            let signature = [UInt8](original.signature), body = [UInt8](original.body)
+            let signature = [UInt8](original.signature)
+            let body = [UInt8](original.body)
             for position in signature.indices {
                 for mask: UInt8 in [0x01, 0x04, 0x10, 0x80, 0xFF] {
                     var flipped = signature
                     flipped[position] ^= mask
-                    cases.append(Case(label: "\(original.label) signature[\(position)]^\(mask)", claimed: original.signer,
-                                      body: original.body, signature: Data(flipped)))
+                    cases.append(
+                        Case(
+                            label: "\(original.label) signature[\(position)]^\(mask)", claimed: original.signer,
+                            body: original.body, signature: Data(flipped)))
                 }
                 if position > 0 {
-                    cases.append(Case(label: "\(original.label) cut to \(position)", claimed: original.signer,
-                                      body: original.body, signature: Data(signature.prefix(position))))
+                    cases.append(
+                        Case(
+                            label: "\(original.label) cut to \(position)", claimed: original.signer,
+                            body: original.body, signature: Data(signature.prefix(position))))
                 }
             }
             for position in body.indices {
                 var flipped = body
                 flipped[position] ^= 0x20
-                cases.append(Case(label: "\(original.label) body[\(position)]", claimed: original.signer,
-                                  body: Data(flipped), signature: original.signature))
+                cases.append(
+                    Case(
+                        label: "\(original.label) body[\(position)]", claimed: original.signer,
+                        body: Data(flipped), signature: original.signature))
             }
-            cases.append(Case(label: "\(original.label) body extended", claimed: original.signer,
-                              body: original.body + [0x0A], signature: original.signature))
+            cases.append(
+                Case(
+                    label: "\(original.label) body extended", claimed: original.signer,
+                    body: original.body + [0x0A], signature: original.signature))
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// A submission's plugins are stored as the device sent them when that text is what the
@@ -24,8 +25,9 @@ import Testing
         let placeholder = JSONValue.object(["placeholder": .string("plugins")]).serializedString
         let made = try device.sign(.submit, TestDevice.submitFields(plugins: ["placeholder": .string("plugins")]))
         let body = Data(String(decoding: made.body, as: UTF8.self).replacingOccurrences(of: placeholder, with: pluginsText).utf8)
-        return SignedRequest(endpoint: .submit, body: body,
-                             signature: try device.openPGP.sign(body, fingerprint: device.fingerprint), nonce: made.nonce)
+        return SignedRequest(
+            endpoint: .submit, body: body,
+            signature: try device.openPGP.sign(body, fingerprint: device.fingerprint), nonce: made.nonce)
     }
 
     @Test(arguments: [
@@ -34,7 +36,7 @@ import Testing
         // Other text for a value: written again.
         #"{ "c" : "\u00e9" , "a" : { "b" : [ 1 , -2 , "x" ] } }"#,
         "{\"a\":\"raw C1 \u{85} and DEL \u{7F}\",\"b\":\"\\/\"}",
-        #"{"a":1.50,"b":1e2}"#,
+        #"{"a":1.50,"b":1e2}"#
     ])
     func theStoredDocumentIsTheWritersText(pluginsText: String) async throws {
         let app = try buildApplication(context: context, logger: quietLogger)

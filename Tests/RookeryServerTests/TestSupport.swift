@@ -4,8 +4,9 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import RookeryCore
-import Testing
 @_exported import RookeryTestSupport
+import Testing
+
 @testable import RookeryServer
 
 /// A device key of its own, used to sign requests the way a client does.
@@ -26,23 +27,28 @@ struct TestDevice {
     func enrollFields(machineID: String? = nil, token: String? = nil) throws -> [String: JSONValue] {
         var fields: [String: JSONValue] = [
             "public_key": .string(try openPGP.exportPublicKey(fingerprint: fingerprint)),
-            "machine_id": .string(machineID ?? "machine-" + host),
+            "machine_id": .string(machineID ?? "machine-" + host)
         ]
         if let token { fields["enrollment_token"] = .string(token) }
         return fields
     }
 
     static func submitFields(id: String = UUID().uuidString, plugins: [String: JSONValue]) -> [String: JSONValue] {
-        ["submission_id": .string(id), "plugins": .object(plugins),
-         "collected_at": .string(RFC3339.string(from: Date()))]
+        [
+            "submission_id": .string(id), "plugins": .object(plugins),
+            "collected_at": .string(RFC3339.string(from: Date()))
+        ]
     }
 
     /// `bindsEndpoint: false` leaves the `endpoint` member out, as a client before protocol
     /// revision 2 did.
-    func sign(_ endpoint: WireProtocol.Endpoint, _ fields: [String: JSONValue], now: Date = Date(),
-              bindsEndpoint: Bool = true) throws -> SignedRequest {
-        try SignedRequest.make(endpoint: endpoint, fields: fields, host: host, fingerprint: fingerprint,
-                               signer: openPGP, now: now, bindsEndpoint: bindsEndpoint)
+    func sign(
+        _ endpoint: WireProtocol.Endpoint, _ fields: [String: JSONValue], now: Date = Date(),
+        bindsEndpoint: Bool = true
+    ) throws -> SignedRequest {
+        try SignedRequest.make(
+            endpoint: endpoint, fields: fields, host: host, fingerprint: fingerprint,
+            signer: openPGP, now: now, bindsEndpoint: bindsEndpoint)
     }
 }
 
@@ -69,8 +75,10 @@ let quietLogger: Logger = {
 /// Serves `context`'s application (`.live`: real HTTP on 127.0.0.1; `.router`: the router
 /// without a socket), enrolls `devices` through the real endpoint and accepts them, then runs
 /// `test` with the client.
-func withServer(_ context: ServerContext, accepting devices: [TestDevice], over setup: TestingSetup = .live,
-                _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+func withServer(
+    _ context: ServerContext, accepting devices: [TestDevice], over setup: TestingSetup = .live,
+    _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
     let app = try buildApplication(context: context, logger: quietLogger)
     try await app.test(setup) { client in
         try await enrollAndAccept(devices, in: context, through: client)
@@ -79,8 +87,10 @@ func withServer(_ context: ServerContext, accepting devices: [TestDevice], over 
 }
 
 /// Enrolls each device through the real endpoint and accepts it, as an admin would.
-func enrollAndAccept(_ devices: [TestDevice], in context: ServerContext,
-                     through client: some TestClientProtocol) async throws {
+func enrollAndAccept(
+    _ devices: [TestDevice], in context: ServerContext,
+    through client: some TestClientProtocol
+) async throws {
     for device in devices {
         #expect(try await post(client, try device.sign(.enroll, try device.enrollFields())).status == .ok)
         try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
@@ -89,21 +99,25 @@ func enrollAndAccept(_ devices: [TestDevice], in context: ServerContext,
 
 /// POSTs a signed request the way a client does.
 func post(_ client: some TestClientProtocol, _ request: SignedRequest) async throws -> TestResponse {
-    try await post(client, endpoint: request.endpoint.rawValue, body: request.body,
-                   signature: request.signatureHeaderValue)
+    try await post(
+        client, endpoint: request.endpoint.rawValue, body: request.body,
+        signature: request.signatureHeaderValue)
 }
 
 /// POSTs any body, with or without a signature header (for malformed requests).
 func post(_ client: some TestClientProtocol, endpoint: String, body: Data, signature: String?) async throws -> TestResponse {
     var headers: HTTPFields = [.contentType: "application/json"]
     if let signature { headers[HTTPField.Name(WireProtocol.signatureHeader)!] = signature }
-    return try await client.execute(uri: "/rookery/v1/" + endpoint, method: .post, headers: headers,
-                                    body: ByteBuffer(bytes: body))
+    return try await client.execute(
+        uri: "/rookery/v1/" + endpoint, method: .post, headers: headers,
+        body: ByteBuffer(bytes: body))
 }
 
 /// The response is the refusal `code`: its HTTP status, and a JSON body naming the code with a message.
-func expectRefusal(_ response: TestResponse, _ code: ProtocolErrorCode,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectRefusal(
+    _ response: TestResponse, _ code: ProtocolErrorCode,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     #expect(Int(response.status.code) == code.httpStatus, sourceLocation: sourceLocation)
     let body = try JSONDecoder().decode(ProtocolError.self, from: Data(buffer: response.body))
     #expect(body.error == code, sourceLocation: sourceLocation)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// Requests that fail before their signature verifies are budgeted per address; past the
@@ -26,8 +27,10 @@ import Testing
             for _ in 0..<5 {
                 let tampered = try device.sign(.submit, TestDevice.submitFields(plugins: ["n": .integer(1)]))
                 let body = Data(String(decoding: tampered.body, as: UTF8.self).replacingOccurrences(of: "\"n\":1", with: "\"n\":2").utf8)
-                try expectRefusal(try await post(client, endpoint: "submit", body: body,
-                                                 signature: tampered.signatureHeaderValue), .badSignature)
+                try expectRefusal(
+                    try await post(
+                        client, endpoint: "submit", body: body,
+                        signature: tampered.signatureHeaderValue), .badSignature)
             }
             // Now even a good request from this address waits: its body is not even read.
             let good = try device.sign(.submit, TestDevice.submitFields(id: "after", plugins: ["n": .integer(3)]))
@@ -98,9 +101,11 @@ import Testing
         let context = try makeServerContext(sandbox) { $0.enrollmentsPerMinute = 1 }
         let (enrolled, newcomer) = (try TestDevice(sandbox, name: "old"), try TestDevice(sandbox, name: "new"))
         let key = try enrolled.enrollFields()["public_key"]!.stringValue!
-        _ = try await context.store.enroll(Device(fingerprint: enrolled.fingerprint, publicKey: key, hostname: enrolled.host,
-                                                  machineID: "m-old", state: .pending, enrolledAt: Date()),
-                                           acceptUnlessFlagged: true)
+        _ = try await context.store.enroll(
+            Device(
+                fingerprint: enrolled.fingerprint, publicKey: key, hostname: enrolled.host,
+                machineID: "m-old", state: .pending, enrolledAt: Date()),
+            acceptUnlessFlagged: true)
         let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client in
             try expectRefusal(try await post(client, endpoint: "enroll", body: Data("{".utf8), signature: "AAAA"), .malformed)

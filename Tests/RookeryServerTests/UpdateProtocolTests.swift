@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// `update`, `release` and `acknowledge_patch` over real HTTP on 127.0.0.1, with real keys.
@@ -29,8 +30,9 @@ import Testing
             let response = try await post(client, request)
             #expect(response.status == .ok)
             let body = Data(buffer: response.body)
-            let signature = try #require(response.headers[HTTPField.Name(WireProtocol.signatureHeader)!]
-                .flatMap { Data(base64Encoded: $0) })
+            let signature = try #require(
+                response.headers[HTTPField.Name(WireProtocol.signatureHeader)!]
+                    .flatMap { Data(base64Encoded: $0) })
             let signer = try context.signingHome.verify(signature: signature, data: body)
             #expect(signer.fingerprint == (try context.signingKey()).fingerprint)
             let answer = try JSONDecoder().decode(UpdateAnswer.self, from: body)
@@ -41,7 +43,8 @@ import Testing
             #expect(answer.patches.first?.content == Data("#!/bin/sh\n".utf8))
 
             // Bob's answer carries none of Alice's patches; the server notes the release he runs.
-            let bobs = try JSONDecoder().decode(UpdateAnswer.self, from: Data(buffer: try await post(client, try bob.sign(.update, ["release": .integer(3)])).body))
+            let bobs = try JSONDecoder().decode(
+                UpdateAnswer.self, from: Data(buffer: try await post(client, try bob.sign(.update, ["release": .integer(3)])).body))
             #expect(bobs.patches.isEmpty)
             #expect(try await context.store.device(fingerprint: bob.fingerprint)?.clientRelease == 3)
         }
@@ -53,9 +56,13 @@ import Testing
                 hosts: ["alice"], target: "client/plugins/x.sh", content: Data("x".utf8), mode: 0o644)
             let id = queued[0].1.id
             func acknowledge(_ device: TestDevice, target: String = "client/plugins/x.sh") async throws -> TestResponse {
-                try await post(client, try device.sign(.acknowledgePatch, [
-                    "patch_id": .integer(id), "target": .string(target), "result": .string("applied"), "message": .string(""),
-                ]))
+                try await post(
+                    client,
+                    try device.sign(
+                        .acknowledgePatch,
+                        [
+                            "patch_id": .integer(id), "target": .string(target), "result": .string("applied"), "message": .string("")
+                        ]))
             }
             try expectRefusal(try await acknowledge(bob), .notFound)
             try expectRefusal(try await acknowledge(alice, target: "client/plugins/other.sh"), .notFound)
@@ -79,8 +86,13 @@ import Testing
             let served = try await post(client, try alice.sign(.release, ["release": .integer(Int64(record.number))]))
             #expect(served.status == .ok)
             #expect(Data(buffer: served.body) == tarball)
-            let offer = try JSONDecoder().decode(UpdateAnswer.self, from: Data(buffer: try await post(
-                client, try alice.sign(.update, ["release": .integer(0)])).body)).release
+            let offer = try JSONDecoder().decode(
+                UpdateAnswer.self,
+                from: Data(
+                    buffer: try await post(
+                        client, try alice.sign(.update, ["release": .integer(0)])
+                    ).body)
+            ).release
             #expect(offer == ReleaseOffer(number: record.number, size: tarball.count, sha256: ReleaseManifest.sha256Hex(tarball)))
 
             try await context.store.setState(.revoked, fingerprint: bob.fingerprint, at: Date())

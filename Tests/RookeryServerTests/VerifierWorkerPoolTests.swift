@@ -1,14 +1,16 @@
 import Foundation
 import RookeryCore
 import Testing
+
 @testable import RookeryServer
 
 /// The signature-check helpers, run as the real `rookery verify-worker` binary.
 @Suite struct VerifierWorkerPoolTests {
     static let rookeryBinary: String = {
-        let dir = ProcessInfo.processInfo.environment["ROOKERY_BIN_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        let dir =
+            ProcessInfo.processInfo.environment["ROOKERY_BIN_DIR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().path + "/.build/debug"
+            .deletingLastPathComponent().path + "/.build/debug"
         return dir + "/rookery"
     }()
 
@@ -61,7 +63,8 @@ import Testing
     private func helperPIDs() throws -> [pid_t] {
         try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry in
             guard let pid = pid_t(entry),
-                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+                let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
             let arguments = String(decoding: cmdline, as: UTF8.self)
             return arguments.contains("verify-worker") && arguments.contains(keyring.homeDirectory) ? pid : nil
         }

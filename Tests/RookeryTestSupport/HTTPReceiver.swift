@@ -77,7 +77,8 @@ private struct HTTPAnswer: Sendable {
         inbox.append(request)
         let response = respond(request)
         let extra = response.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
-        let head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n\(extra)"
+        let head =
+            "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n\(extra)"
             + "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
         _ = connection.write(Array(head.utf8) + response.body)
     }
@@ -106,7 +107,9 @@ private struct HTTPAnswer: Sendable {
     }
 
     private static func reason(_ status: Int) -> String {
-        [200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-         403: "Forbidden", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"][status] ?? "Status"
+        [
+            200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+            403: "Forbidden", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"
+        ][status] ?? "Status"
     }
 }

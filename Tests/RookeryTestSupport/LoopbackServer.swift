@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

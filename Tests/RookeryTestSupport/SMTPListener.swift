@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,8 +114,10 @@ private struct SMTPSession {
     private mutating func receiveData() -> Bool {
         guard let sender, !recipients.isEmpty else { return reply("503 5.5.1 no valid recipients") }
         guard reply("354 end data with <CR><LF>.<CR><LF>"), let data = readData() else { return false }
-        inbox.append(ReceivedMail(from: sender, recipients: recipients, data: data,
-                                  authUser: authUser, authPassword: authPassword))
+        inbox.append(
+            ReceivedMail(
+                from: sender, recipients: recipients, data: data,
+                authUser: authUser, authPassword: authPassword))
         self.sender = nil
         recipients = []
         return reply("250 2.0.0 queued")
@@ -141,7 +144,8 @@ private struct SMTPSession {
             (authUser, authPassword) = (String(fields[1]), String(fields[2]))
         case "LOGIN":
             guard let user = words.count > 1 ? words[1] : challenge("VXNlcm5hbWU6"),
-                  let password = challenge("UGFzc3dvcmQ6") else { return false }
+                let password = challenge("UGFzc3dvcmQ6")
+            else { return false }
             (authUser, authPassword) = (Self.decoded(user), Self.decoded(password))
         default:
             return reply("504 5.5.4 mechanism not supported")

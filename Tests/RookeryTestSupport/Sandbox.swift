@@ -43,7 +43,8 @@ public final class Sandbox: Sendable {
         guard let walker = FileManager.default.enumerator(atPath: path) else { return [] }
         return walker.compactMap { entry in
             guard let relative = entry as? String,
-                  relative.hasSuffix("pubring.kbx") || relative.hasSuffix("private-keys-v1.d") else { return nil }
+                relative.hasSuffix("pubring.kbx") || relative.hasSuffix("private-keys-v1.d")
+            else { return nil }
             return path + "/" + (relative as NSString).deletingLastPathComponent
         }
     }

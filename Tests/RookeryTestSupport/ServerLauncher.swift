@@ -10,8 +10,10 @@ public enum ServerLauncher {
     /// Runs `binary server --port-file ... arguments` with ROOKERY_HOME set to `root`, and returns
     /// the process and the port it listens on (its first, with several) once it has written it.
     /// `standardError`: where the server logs; nil leaves it on this process's own.
-    public static func start(binary: String, root: String, arguments: [String],
-                             standardError: FileHandle? = nil) throws -> (process: Process, port: Int) {
+    public static func start(
+        binary: String, root: String, arguments: [String],
+        standardError: FileHandle? = nil
+    ) throws -> (process: Process, port: Int) {
         let portFile = root + "/port"
         try? FileManager.default.removeItem(atPath: portFile)
         let process = Process()
@@ -24,7 +26,8 @@ public enum ServerLauncher {
         let deadline = Date().addingTimeInterval(startTimeout)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
-               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 {
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0
+            {
                 return (process, port)
             }
             guard process.isRunning else {

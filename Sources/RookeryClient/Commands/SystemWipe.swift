@@ -1,8 +1,9 @@
 import FoundationEssentials
+import RookeryCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import RookeryCore
 
 /// What a wipe did, reported to the server as the command's output (JSON).
 public struct WipeReport: Codable, Sendable, Equatable {
@@ -186,7 +187,8 @@ extension SystemWipe.Wiper {
         for name in names {
             // pid 1 and ourselves are never a user's, but a wrong status line must not take them down.
             guard let pid = pid_t(name), pid > 1, pid != getpid(),
-                  let uid = Self.realUID(ofProcess: name), uids.contains(uid) else { continue }
+                let uid = Self.realUID(ofProcess: name), uids.contains(uid)
+            else { continue }
             if kill(pid, SIGKILL) == 0 {
                 report.endedProcesses += 1
             } else if errno != ESRCH {  // ESRCH: it ended on its own since /proc was listed
@@ -212,7 +214,7 @@ extension SystemWipe.Wiper {
     /// them (/var/lib, /usr/local, /etc/ssh), except those inside /home, which are the homes.
     private static let systemDirectories: Set<String> = [
         "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root",
-        "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+        "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"
     ]
 
     private mutating func removeHomes(of users: [Account]) {
@@ -402,7 +404,9 @@ extension SystemWipe.Wiper {
             switch line.text.map(decide) ?? .keep {
             case .keep: output.append(line.bytes)
             case .drop: changed = true
-            case .replace(let text): output.append(Data(text.utf8)); changed = true
+            case .replace(let text):
+                output.append(Data(text.utf8))
+                changed = true
             }
         }
         guard changed else { return true }

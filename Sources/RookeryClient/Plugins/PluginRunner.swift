@@ -36,8 +36,9 @@ public struct PluginRunner: Sendable {
 
     private func runOne(_ spec: PluginSpec) -> JSONValue {
         do {
-            let result = try PluginProcess.run(executable: spec.executable, arguments: spec.arguments,
-                                               environment: environment, timeout: timeout)
+            let result = try PluginProcess.run(
+                executable: spec.executable, arguments: spec.arguments,
+                environment: environment, timeout: timeout)
             switch result.ending {
             case .timedOut:
                 log.warning("plugin \(spec.name) killed after \(Int(timeout)) s")
@@ -62,12 +63,15 @@ public struct PluginRunner: Sendable {
     /// The built-ins plus every executable regular file in `directories` (hidden files skipped):
     /// the release's plugins, then the device's own. A plugin replaces one of the same name that
     /// came before it, a built-in included.
-    public static func discover(pluginDirectories directories: [String], selfExecutable: String,
-                                systemRoot: String, stateDirectory: String) -> [PluginSpec] {
+    public static func discover(
+        pluginDirectories directories: [String], selfExecutable: String,
+        systemRoot: String, stateDirectory: String
+    ) -> [PluginSpec] {
         var specs: [String: PluginSpec] = [:]
         for name in BuiltinPlugins.names {
-            specs[name] = PluginSpec(name: name, executable: selfExecutable,
-                                     arguments: ["plugin", name, "--root", systemRoot, "--state-dir", stateDirectory])
+            specs[name] = PluginSpec(
+                name: name, executable: selfExecutable,
+                arguments: ["plugin", name, "--root", systemRoot, "--state-dir", stateDirectory])
         }
         for directory in directories {
             addExternal(from: directory, to: &specs)
@@ -81,7 +85,8 @@ public struct PluginRunner: Sendable {
             let path = directory + "/" + file
             var isDirectory = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory,
-                  FileManager.default.isExecutableFile(atPath: path) else { continue }
+                FileManager.default.isExecutableFile(atPath: path)
+            else { continue }
             let name = PathText.deletingExtension(file)
             specs[name] = PluginSpec(name: name, executable: path, arguments: [])
         }

@@ -23,8 +23,9 @@ public struct SubmissionQueue: Sendable {
         directory = stateDirectory + "/collected"
         rejectedDirectory = stateDirectory + "/rejected"
         for dir in [directory, rejectedDirectory] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         }
     }
 
@@ -54,8 +55,10 @@ public struct SubmissionQueue: Sendable {
             }
             guard name.hasSuffix(".json"), let millis = Int64(name.prefix(13)) else { continue }
             let size = (try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            result.append(QueuedItem(id: name, path: path, bytes: size,
-                                     queuedAt: Date(timeIntervalSince1970: Double(millis) / 1000)))
+            result.append(
+                QueuedItem(
+                    id: name, path: path, bytes: size,
+                    queuedAt: Date(timeIntervalSince1970: Double(millis) / 1000)))
         }
         return result
     }
@@ -84,7 +87,8 @@ public struct SubmissionQueue: Sendable {
         var dropped: [QueuedItem] = []
         var totalBytes = remaining.reduce(0) { $0 + $1.bytes }
         while let oldest = remaining.first,
-              remaining.count > maxItems || totalBytes > maxBytes || now.timeIntervalSince(oldest.queuedAt) > maxAge {
+            remaining.count > maxItems || totalBytes > maxBytes || now.timeIntervalSince(oldest.queuedAt) > maxAge
+        {
             try remove(oldest)
             dropped.append(oldest)
             totalBytes -= oldest.bytes

@@ -16,8 +16,9 @@ public struct ClientContext: Sendable {
 
     public init(root: InstallRoot, interactive: Bool) throws {
         self.root = root
-        try FileManager.default.createDirectory(atPath: root.clientState, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: root.clientState, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         log = ClientLog(path: root.clientState + "/client.log", echoWarnings: interactive)
         let loaded = try DeviceSettings.load(root, log: log)
         settings = loaded.settings.settings

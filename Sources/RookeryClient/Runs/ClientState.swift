@@ -22,8 +22,12 @@ public struct ClientState: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case fingerprint, enrollment, lastCollect = "last_collect", lastSubmit = "last_submit"
-        case lastUpdate = "last_update", serverHostname = "server_hostname", heldHostname = "held_hostname"
+        case fingerprint, enrollment
+        case lastCollect = "last_collect"
+        case lastSubmit = "last_submit"
+        case lastUpdate = "last_update"
+        case serverHostname = "server_hostname"
+        case heldHostname = "held_hostname"
     }
 
     public static func load(from path: String) -> ClientState {

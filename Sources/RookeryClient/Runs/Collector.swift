@@ -32,7 +32,7 @@ public struct Collector: Sendable {
             "collected_at": .string(RFC3339.string(from: now)),
             "plugins": .object(results),
             // So the server knows which release made this collection.
-            "release": .integer(Int64(ReleaseInstaller.installedNumber(context.root))),
+            "release": .integer(Int64(ReleaseInstaller.installedNumber(context.root)))
         ]
         if !commands.results.isEmpty { item["commands"] = .object(commands.results) }
         if let problem = context.settingsProblem { item["settings_problem"] = .string(problem) }
@@ -55,7 +55,7 @@ public struct Collector: Sendable {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8",
             "ROOKERY_HOME": context.root.path,
-            "ROOKERY_SYSTEM_ROOT": context.settings.systemRoot,
+            "ROOKERY_SYSTEM_ROOT": context.settings.systemRoot
         ]
         // A test's promise that nothing wipes the real system reaches the wipe command too.
         let sandboxOnly = SystemWipe.sandboxOnlyVariable

@@ -6,7 +6,7 @@ import RookeryCore
 /// state and returns, and leaves a `QuietWindow` that lets the runs after it return sooner still.
 public struct CronRun: Sendable {
     public enum Outcome: Equatable, Sendable {
-        case busy                       // another run holds the lock
+        case busy  // another run holds the lock
         case nothingDue
         case ran(collected: Bool, submit: SubmitReport?)
         /// A new release is in place; the caller runs it (`cron --after-update`), which collects
@@ -26,7 +26,8 @@ public struct CronRun: Sendable {
         defer { lock.release() }
 
         let state = context.loadState()
-        let updateDue = !afterUpdate && state.enrollment == .accepted
+        let updateDue =
+            !afterUpdate && state.enrollment == .accepted
             && Self.isDue(state.lastUpdate, every: context.settings.updateInterval, now: now)
         let collectDue = afterUpdate || Self.isDue(state.lastCollect, every: context.settings.collectInterval, now: now)
         let submitDue = afterUpdate || Self.isDue(state.lastSubmit, every: context.settings.submitInterval, now: now)
@@ -34,7 +35,8 @@ public struct CronRun: Sendable {
             // Settings the device refused leave it on the last good ones, which no stamp covers:
             // such runs keep taking the full path until the files are fixed.
             if let stamps, context.settingsProblem == nil,
-               let window = QuietWindow(settings: context.settings, state: state, stamps: stamps) {
+                let window = QuietWindow(settings: context.settings, state: state, stamps: stamps)
+            {
                 window.record(root: context.root, log: context.log)
             }
             return .nothingDue
@@ -47,14 +49,12 @@ public struct CronRun: Sendable {
         }
 
         if collectDue {
-            do { try Collector(context: context).collect(now: now) }
-            catch { context.log.warning("collection failed: \(error)") }
+            do { try Collector(context: context).collect(now: now) } catch { context.log.warning("collection failed: \(error)") }
             try context.recordRun(\.lastCollect, at: now)
         }
         var report: SubmitReport?
         if submitDue {
-            do { report = try Submitter(context: context).enrollIfNeededAndSubmit() }
-            catch {
+            do { report = try Submitter(context: context).enrollIfNeededAndSubmit() } catch {
                 // Logged, and retried at the next interval rather than every minute.
                 context.log.warning("submission failed: \(error)")
                 report = SubmitReport(stoppedBecause: "\(error)")

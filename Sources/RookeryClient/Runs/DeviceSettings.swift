@@ -23,8 +23,9 @@ struct DeviceSettings {
                 throw SettingsError("\(refusal); there are no earlier settings to run on, so nothing runs until it is fixed")
             }
             files.note(refusal.description, log: log)
-            return DeviceSettings(settings: SourcedClientSettings(settings: lastGood, allFrom: .lastGood(file: files.lastGoodPath)),
-                                  problem: refusal.description)
+            return DeviceSettings(
+                settings: SourcedClientSettings(settings: lastGood, allFrom: .lastGood(file: files.lastGoodPath)),
+                problem: refusal.description)
         }
     }
 

@@ -14,9 +14,10 @@ public struct Enroller: Sendable {
         let identity = try DeviceIdentity.loadOrCreate(context)
         let token = context.settings.enrollmentToken
         let hostname = try context.validHostname()
-        let request = try context.signedRequest(EnrollRequest(
-            publicKey: try context.openPGP.exportPublicKey(fingerprint: identity.fingerprint),
-            machineID: identity.machineID, enrollmentToken: token.isEmpty ? nil : token), by: identity)
+        let request = try context.signedRequest(
+            EnrollRequest(
+                publicKey: try context.openPGP.exportPublicKey(fingerprint: identity.fingerprint),
+                machineID: identity.machineID, enrollmentToken: token.isEmpty ? nil : token), by: identity)
         var state = context.loadState()
         switch try context.connection.send(request, expecting: EnrollAnswer.self) {
         case .ok(let answer):
@@ -28,20 +29,22 @@ public struct Enroller: Sendable {
             try context.save(state)
             context.log.info("enrolled as \(identity.fingerprint): \(answer.status)")
             if let kept = answer.hostname, kept != hostname {
-                context.log.warning("""
+                context.log.warning(
+                    """
                     the server keeps this device's hostname \(kept), not \(hostname): another device uses \(hostname) \
                     (an administrator sees which in `bin/clients show \(identity.fingerprint)`); asked again at each submission
                     """)
             }
             return state.enrollment
         case .refused(_, let refusal):
-            let enrollment: ClientState.Enrollment? = switch refusal.error {
-            case .rejected: .rejected
-            case .revoked: .revoked
-            // A pending device that asked for another hostname: it may rename once accepted.
-            case .notAccepted: .pending
-            default: nil
-            }
+            let enrollment: ClientState.Enrollment? =
+                switch refusal.error {
+                case .rejected: .rejected
+                case .revoked: .revoked
+                // A pending device that asked for another hostname: it may rename once accepted.
+                case .notAccepted: .pending
+                default: nil
+                }
             if let enrollment {
                 state.enrollment = enrollment
                 try context.save(state)

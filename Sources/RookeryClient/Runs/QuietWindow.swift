@@ -27,7 +27,8 @@ public struct QuietWindow {
         // The timers CronRun looks at; updates only once the server accepted the device.
         var timers = [(state.lastCollect, settings.collectInterval), (state.lastSubmit, settings.submitInterval)]
         if state.enrollment == .accepted { timers.append((state.lastUpdate, settings.updateInterval)) }
-        var from = -Double.infinity, until = Double.infinity
+        var from = -Double.infinity
+        var until = Double.infinity
         for (last, every) in timers {
             guard let last = last?.timeIntervalSince1970 else { return nil }
             // CronRun.isDue: due from `every` seconds after the last run, and at once when the
@@ -48,7 +49,8 @@ public struct QuietWindow {
     /// answers false, and the full run decides.
     public static func covers(_ now: Date, root: InstallRoot) -> Bool {
         guard let data = FileManager.default.contents(atPath: path(root)),
-              let window = parse(String(decoding: data, as: UTF8.self)) else { return false }
+            let window = parse(String(decoding: data, as: UTF8.self))
+        else { return false }
         let time = now.timeIntervalSince1970
         return window.from <= time && time < window.until && window.stamps == stamps(root)
     }
@@ -56,10 +58,10 @@ public struct QuietWindow {
     /// Writes the window unless the file already holds it (cron would otherwise write every
     /// minute). A window that cannot be written only costs later runs the full path.
     func record(root: InstallRoot, log: ClientLog) {
-        let path = Self.path(root), text = self.text
+        let path = Self.path(root)
+        let text = self.text
         if FileManager.default.contents(atPath: path) == Data(text.utf8) { return }
-        do { try AtomicFile.write(Data(text.utf8), to: path) }
-        catch { log.warning("cannot write \(path): \(error)") }
+        do { try AtomicFile.write(Data(text.utf8), to: path) } catch { log.warning("cannot write \(path): \(error)") }
     }
 
     static func path(_ root: InstallRoot) -> String { root.clientState + "/quiet-window" }

@@ -22,8 +22,7 @@ public struct Submitter: Sendable {
     /// hostname than it has now.
     public func enrollIfNeededAndSubmit() throws -> SubmitReport {
         if context.loadState().enrollment == .none {
-            do { try Enroller(context: context).enroll() }
-            catch {
+            do { try Enroller(context: context).enroll() } catch {
                 context.log.warning("enrollment failed: \(error)")
                 return SubmitReport(stoppedBecause: "not enrolled: \(error)")
             }
@@ -40,9 +39,9 @@ public struct Submitter: Sendable {
     private func renameIfNeeded() {
         let state = context.loadState()
         guard state.enrollment == .accepted,
-              state.serverHostname != context.hostname || state.heldHostname != nil else { return }
-        do { try Enroller(context: context).enroll() }
-        catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
+            state.serverHostname != context.hostname || state.heldHostname != nil
+        else { return }
+        do { try Enroller(context: context).enroll() } catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
     }
 
     public func submitQueue() throws -> SubmitReport {
@@ -69,8 +68,10 @@ public struct Submitter: Sendable {
     }
 
     /// Sends one item. Returns a reason when the whole pass must stop (the item is kept).
-    private func deliver(_ item: QueuedItem, queue: SubmissionQueue, identity: DeviceIdentity,
-                         sealer: inout CollectionSealer?, report: inout SubmitReport) throws -> String? {
+    private func deliver(
+        _ item: QueuedItem, queue: SubmissionQueue, identity: DeviceIdentity,
+        sealer: inout CollectionSealer?, report: inout SubmitReport
+    ) throws -> String? {
         let fields: [String: JSONValue]
         do {
             fields = try queue.read(item)
@@ -137,7 +138,7 @@ public struct Submitter: Sendable {
     static func isWorthRetrying(_ code: ProtocolErrorCode) -> Bool {
         switch code {
         case .unknownKey, .badSignature, .missingSignature, .staleTime, .notAccepted, .rejected, .revoked, .replay,
-             .tooManyPending, .unauthorized, .tooManyFailures, .busy, .wrongEndpoint, .upgradeRequired:
+            .tooManyPending, .unauthorized, .tooManyFailures, .busy, .wrongEndpoint, .upgradeRequired:
             return true
         case .bodyTooLarge, .malformed, .notFound, .forbidden, .internalError:
             return false
@@ -145,13 +146,14 @@ public struct Submitter: Sendable {
     }
 
     private func noteEnrollment(after refusal: ProtocolError) throws {
-        let enrollment: ClientState.Enrollment? = switch refusal.error {
-        case .unknownKey: ClientState.Enrollment.none
-        case .notAccepted: .pending
-        case .rejected: .rejected
-        case .revoked: .revoked
-        default: nil
-        }
+        let enrollment: ClientState.Enrollment? =
+            switch refusal.error {
+            case .unknownKey: ClientState.Enrollment.none
+            case .notAccepted: .pending
+            case .rejected: .rejected
+            case .revoked: .revoked
+            default: nil
+            }
         guard let enrollment else { return }
         var state = context.loadState()
         state.enrollment = enrollment

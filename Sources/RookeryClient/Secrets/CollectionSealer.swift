@@ -27,8 +27,9 @@ struct CollectionSealer {
             // As for the device's own key: skips a `gpg --version` run per value.
             context.openPGP.makeProcessDefault()
             let openPGP = context.openPGP
-            sealer = SecretSealer(selectors: selectors, encrypt: { try openPGP.encrypt($0, to: key.fingerprint) },
-                                  hashKey: try DeviceHashKey.loadOrCreate(at: context.root.clientSecretHashKey))
+            sealer = SecretSealer(
+                selectors: selectors, encrypt: { try openPGP.encrypt($0, to: key.fingerprint) },
+                hashKey: try DeviceHashKey.loadOrCreate(at: context.root.clientSecretHashKey))
         } else {
             context.log.info("secret keeping: no usable key known yet, so selected values are withheld")
             sealer = SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil)

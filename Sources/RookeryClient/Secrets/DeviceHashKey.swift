@@ -13,8 +13,9 @@ enum DeviceHashKey {
         if FileManager.default.fileExists(atPath: path) {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             guard bytes.count == byteCount else {
-                throw DamagedFile(path, "\(bytes.count) bytes, not \(byteCount)",
-                                  hint: "remove it and a new key is made (the hashes of secret values then change once)")
+                throw DamagedFile(
+                    path, "\(bytes.count) bytes, not \(byteCount)",
+                    hint: "remove it and a new key is made (the hashes of secret values then change once)")
             }
             return SymmetricKey(data: bytes)
         }

@@ -21,8 +21,9 @@ struct SecretKeepingState: Sendable {
             return try JSONDecoder().decode(SecretKeepingPolicy.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             // Going on without it could send a selected value in clear.
-            throw DamagedFile(path, "\(error); no collection is queued until the next update check writes it again",
-                              hint: "run: rookery-client update")
+            throw DamagedFile(
+                path, "\(error); no collection is queued until the next update check writes it again",
+                hint: "run: rookery-client update")
         }
     }
 

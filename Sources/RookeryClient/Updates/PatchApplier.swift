@@ -1,5 +1,6 @@
 import FoundationEssentials
 import RookeryCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

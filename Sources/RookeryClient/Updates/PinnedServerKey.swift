@@ -17,12 +17,18 @@ public struct PinnedServerKey: Sendable {
     /// The pinned key's fingerprint, importing the key file into a fresh keyring if it changed.
     public func fingerprint() throws -> String {
         guard let armored = FileManager.default.contents(atPath: keyFile), !armored.isEmpty else {
-            throw OpenPGPError("server key", message: "no server key at \(keyFile); the device cannot check what the server signs (install a release, or copy the server's server/server-key.asc there)")
+            throw OpenPGPError(
+                "server key",
+                message:
+                    "no server key at \(keyFile); the device cannot check what the server signs (install a release, or copy the server's server/server-key.asc there)"
+            )
         }
-        let copy = keyring.homeDirectory + "/pinned.asc", fingerprintFile = keyring.homeDirectory + "/pinned.fpr"
+        let copy = keyring.homeDirectory + "/pinned.asc"
+        let fingerprintFile = keyring.homeDirectory + "/pinned.fpr"
         if FileManager.default.contents(atPath: copy) == armored,
-           let known = try? String(contentsOfFile: fingerprintFile, encoding: .utf8),
-           let fingerprint = InputValidation.fingerprint(known) {
+            let known = try? String(contentsOfFile: fingerprintFile, encoding: .utf8),
+            let fingerprint = InputValidation.fingerprint(known)
+        {
             return fingerprint
         }
         try? FileManager.default.removeItem(atPath: keyring.homeDirectory)

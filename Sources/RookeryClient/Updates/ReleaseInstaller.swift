@@ -1,5 +1,6 @@
 import FoundationEssentials
 import RookeryCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +42,8 @@ public struct ReleaseInstaller: Sendable {
     /// The installed release's number; 0 for a device set up without one.
     public static func installedNumber(_ root: InstallRoot) -> Int {
         guard let data = FileManager.default.contents(atPath: root.clientManifest),
-              let manifest = try? ReleaseManifest.decode(data) else { return 0 }
+            let manifest = try? ReleaseManifest.decode(data)
+        else { return 0 }
         return manifest.release
     }
 
@@ -50,8 +52,9 @@ public struct ReleaseInstaller: Sendable {
     @discardableResult
     public func install(tarball: Data, expected: Int? = nil) throws -> Int {
         let entries: [TarEntry]
-        do { entries = try TarArchive.entries(in: try Gzip.decompress(tarball, maxBytes: Self.maxUnpackedBytes)) }
-        catch let error as TarError { throw ReleaseRefused("the tarball cannot be unpacked: \(error)") }
+        do { entries = try TarArchive.entries(in: try Gzip.decompress(tarball, maxBytes: Self.maxUnpackedBytes)) } catch let error as TarError {
+            throw ReleaseRefused("the tarball cannot be unpacked: \(error)")
+        }
         let manifest = try verifiedManifest(entries)
         let installed = Self.installedNumber(root)
         guard manifest.release > installed else {
@@ -75,7 +78,8 @@ public struct ReleaseInstaller: Sendable {
     /// The manifest, provided its signature (the second member) is by the pinned server key.
     func verifiedManifest(_ entries: [TarEntry]) throws -> ReleaseManifest {
         guard entries.count >= 2, entries[0].path == ReleaseManifest.manifestName,
-              entries[1].path == ReleaseManifest.signatureName else {
+            entries[1].path == ReleaseManifest.signatureName
+        else {
             throw ReleaseRefused("the tarball does not start with \(ReleaseManifest.manifestName) and its signature")
         }
         do {
@@ -83,8 +87,7 @@ public struct ReleaseInstaller: Sendable {
         } catch {
             throw ReleaseRefused("the manifest's signature does not check out: \(error)")
         }
-        do { return try ReleaseManifest.decode(entries[0].contents) }
-        catch { throw ReleaseRefused("the signed manifest cannot be read: \(error)") }
+        do { return try ReleaseManifest.decode(entries[0].contents) } catch { throw ReleaseRefused("the signed manifest cannot be read: \(error)") }
     }
 
     /// Every member after the manifest, each matching its manifest line, and every line matched once.
@@ -92,7 +95,8 @@ public struct ReleaseInstaller: Sendable {
         var expected = [String: ReleaseManifest.File]()
         for file in manifest.files {
             guard InputValidation.isSafeRelativePath(file.path), expected[file.path] == nil,
-                  file.path != ReleaseManifest.manifestName, file.path != ReleaseManifest.signatureName else {
+                file.path != ReleaseManifest.manifestName, file.path != ReleaseManifest.signatureName
+            else {
                 throw ReleaseRefused("the manifest lists an unsafe or repeated path: \(file.path)")
             }
             expected[file.path] = file
@@ -117,11 +121,13 @@ public struct ReleaseInstaller: Sendable {
     /// Returns "releases/N" (relative to the install root, as the `current` link holds it).
     func unpack(_ files: [(ReleaseManifest.File, Data)], manifestEntries: [TarEntry], number: Int) throws -> String {
         let releases = root.clientReleases
-        try FileManager.default.createDirectory(atPath: releases, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: releases, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         let staging = releases + "/.incoming-\(number)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: staging, withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o755])
         do {
             for entry in manifestEntries { try Self.writeNew(entry.contents, to: staging + "/" + entry.path, mode: 0o644) }
             for (file, contents) in files {
@@ -151,8 +157,9 @@ public struct ReleaseInstaller: Sendable {
         }
         let ran: PluginProcessResult
         do {
-            ran = try PluginProcess.run(executable: binary, arguments: ["--help"],
-                                        environment: ["ROOKERY_HOME": root.path, "PATH": "/usr/bin:/bin"], timeout: 60)
+            ran = try PluginProcess.run(
+                executable: binary, arguments: ["--help"],
+                environment: ["ROOKERY_HOME": root.path, "PATH": "/usr/bin:/bin"], timeout: 60)
         } catch {
             // Another architecture, or not a program at all.
             throw ReleaseRefused("the release's client binary cannot start: \(error)")
@@ -182,8 +189,9 @@ public struct ReleaseInstaller: Sendable {
     func setAsideSetupPlugins() {
         let aside = root.path + "/" + Self.setupRelease + "/client"
         guard FileManager.default.fileExists(atPath: root.clientPlugins),
-              (try? FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: true)) != nil,
-              rename(root.clientPlugins, aside + "/plugins") == 0 else { return }
+            (try? FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: true)) != nil,
+            rename(root.clientPlugins, aside + "/plugins") == 0
+        else { return }
         log.info("first release: the plugins the device was set up with are now in \(Self.setupRelease)")
     }
 
@@ -202,8 +210,9 @@ public struct ReleaseInstaller: Sendable {
     private static func makeParents(of path: String, under directory: String) throws {
         let parent = PathText.parent(path)
         guard !parent.isEmpty else { return }
-        try FileManager.default.createDirectory(atPath: directory + "/" + parent, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: directory + "/" + parent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
     }
 
     /// Creates a file that must not exist yet (never through a link), writes and syncs it, then
@@ -221,6 +230,9 @@ public struct ReleaseInstaller: Sendable {
 
     private static func syncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
     }
 }

@@ -55,14 +55,17 @@ public struct Updater: Sendable {
     /// Why this very offer (same number and tarball) was refused last time, if it was.
     private func refusedBefore(_ offer: ReleaseOffer) -> String? {
         guard let data = FileManager.default.contents(atPath: refusedFile),
-              let noted = try? JSONValue.parse(data), noted["number"]?.integerValue == Int64(offer.number),
-              noted["sha256"]?.stringValue == offer.sha256 else { return nil }
+            let noted = try? JSONValue.parse(data), noted["number"]?.integerValue == Int64(offer.number),
+            noted["sha256"]?.stringValue == offer.sha256
+        else { return nil }
         return noted["reason"]?.stringValue ?? "unknown"
     }
 
     private func rememberRefusal(_ offer: ReleaseOffer, reason: String) {
-        let noted: JSONValue = .object(["number": .integer(Int64(offer.number)), "sha256": .string(offer.sha256),
-                                        "reason": .string(reason)])
+        let noted: JSONValue = .object([
+            "number": .integer(Int64(offer.number)), "sha256": .string(offer.sha256),
+            "reason": .string(reason)
+        ])
         try? AtomicFile.write(noted.serialized(), to: refusedFile)
     }
 
@@ -72,16 +75,20 @@ public struct Updater: Sendable {
             UpdateRequest(release: installed, commandsAllowed: context.settings.allowCommands), by: identity)
         // Room for several patches of the largest size the server queues, base64-encoded.
         let reply = try Self.accepted(try context.connection.exchange(request, maxResponseBytes: 64 << 20))
-        return try Self.checkedAnswer(reply, nonce: request.nonce, fingerprint: identity.fingerprint,
-                                      pinnedKey: PinnedServerKey(root: context.root))
+        return try Self.checkedAnswer(
+            reply, nonce: request.nonce, fingerprint: identity.fingerprint,
+            pinnedKey: PinnedServerKey(root: context.root))
     }
 
     /// The answer in `reply`, provided it is signed by the pinned server key and answers this very
     /// request of this device: an answer recorded earlier, or sent to another device, is refused.
-    public static func checkedAnswer(_ reply: HTTPReply, nonce: String, fingerprint: String,
-                                     pinnedKey: PinnedServerKey) throws -> UpdateAnswer {
+    public static func checkedAnswer(
+        _ reply: HTTPReply, nonce: String, fingerprint: String,
+        pinnedKey: PinnedServerKey
+    ) throws -> UpdateAnswer {
         guard let header = reply.headers[WireProtocol.signatureHeader.lowercased()],
-              let signature = Data(base64Encoded: header) else {
+            let signature = Data(base64Encoded: header)
+        else {
             throw UpdateRefused("the update answer carries no server signature")
         }
         try pinnedKey.verify(signature: signature, data: reply.body)

@@ -38,9 +38,11 @@ public enum DocumentDiff {
     }
 
     /// `compare` for two objects given by their layouts (`newMembers` being the new one's).
-    private static func compare(_ old: JSONText, _ oldLayout: JSONLayout, _ new: JSONText, _ newLayout: JSONLayout,
-                                _ newMembers: [String: JSONValue], path: String?,
-                                into changes: inout [DocumentChange]) throws {
+    private static func compare(
+        _ old: JSONText, _ oldLayout: JSONLayout, _ new: JSONText, _ newLayout: JSONLayout,
+        _ newMembers: [String: JSONValue], path: String?,
+        into changes: inout [DocumentChange]
+    ) throws {
         for (key, member) in newLayout.members {
             let childPath = childPath(path, key)
             guard let before = oldLayout.members[key] else {
@@ -49,7 +51,8 @@ public enum DocumentDiff {
             }
             if old.same(before.range, as: new, at: member.range) { continue }
             if let oldInner = before.layout, let newInner = member.layout, walksInto(oldInner), walksInto(newInner),
-               case .object(let members)? = newMembers[key] {
+                case .object(let members)? = newMembers[key]
+            {
                 try compare(old, oldInner, new, newInner, members, path: childPath, into: &changes)
             } else {
                 compare(try old.value(at: before.range), newMembers[key], path: childPath, into: &changes)
@@ -93,13 +96,16 @@ public enum DocumentDiff {
     /// The members of a value `flatten` walks into; nil for a leaf (or nothing).
     private static func members(of value: JSONValue?, at path: String?) -> [String: JSONValue]? {
         guard case .object(let members)? = value, !members.isEmpty || path == nil,
-              path == nil || !SecretValue.isSecret(.object(members)) else { return nil }
+            path == nil || !SecretValue.isSecret(.object(members))
+        else { return nil }
         return members
     }
 
     /// Every leaf below `path` on one side, as added or as removed.
-    private static func appendLeaves(of members: [String: JSONValue], path: String?, asOld: Bool,
-                                     into changes: inout [DocumentChange]) {
+    private static func appendLeaves(
+        of members: [String: JSONValue], path: String?, asOld: Bool,
+        into changes: inout [DocumentChange]
+    ) {
         var leaves: [String: JSONValue] = [:]
         for (key, child) in members { collect(child, path: childPath(path, key), into: &leaves) }
         for (leafPath, value) in leaves {
@@ -130,7 +136,8 @@ public enum DocumentDiff {
     private static func collect(_ value: JSONValue, path: String?, into leaves: inout [String: JSONValue]) {
         // A secret value is one leaf: its parts mean nothing apart.
         guard case .object(let members) = value, !members.isEmpty || path == nil,
-              path == nil || !SecretValue.isSecret(value) else {
+            path == nil || !SecretValue.isSecret(value)
+        else {
             if let path { leaves[path] = value }
             return
         }

@@ -124,7 +124,8 @@ public enum JSONCanonicalText {
                 return true
             case UInt8(ascii: "u"):
                 guard index + 6 <= bytes.count, bytes[index + 2] == UInt8(ascii: "0"), bytes[index + 3] == UInt8(ascii: "0"),
-                      let high = Self.lowerHex(bytes[index + 4]), let low = Self.lowerHex(bytes[index + 5]) else { return false }
+                    let high = Self.lowerHex(bytes[index + 4]), let low = Self.lowerHex(bytes[index + 5])
+                else { return false }
                 let code = high << 4 | low
                 index += 6
                 return (code < 0x20 && code != 0x09 && code != 0x0A && code != 0x0D) || code == 0x7F || (0x80...0x9F).contains(code)

@@ -61,8 +61,10 @@ struct JSONParser {
     /// read to the end and checked, but never built. So the memory it takes is a few strings, whatever the body holds.
     /// (Duplicate keys are refused at the top level; inside what is skipped, the full parse
     /// refuses them later.)
-    static func scanTopLevel(_ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>,
-                             limits: JSONLimits) throws -> [String: JSONValue] {
+    static func scanTopLevel(
+        _ bytes: UnsafeBufferPointer<UInt8>, keeping: Set<String>,
+        limits: JSONLimits
+    ) throws -> [String: JSONValue] {
         var parser = JSONParser(bytes, limits: limits)
         parser.skipWhitespace()
         guard try parser.consume(UInt8(ascii: "{")) else { throw parser.error("expected an object") }
@@ -76,7 +78,7 @@ struct JSONParser {
                 guard seen.insert(key).inserted else { throw parser.error("duplicate key \"\(key)\"") }
                 parser.skipWhitespace()
                 parser.discarding = !keeping.contains(key) || !parser.startsString
-                
+
                 let value = try parser.value(depth: 1)
                 // A kept key whose value is not a string is kept as null: its presence counts
                 // (an `endpoint` of 1 is not an absent one), its value is never built.
@@ -91,8 +93,10 @@ struct JSONParser {
 
     /// `parse` for text that must be one object: its members, and where each member's value
     /// lies in `bytes` (so that a member can be kept as text, see `JSONCanonicalText`).
-    static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>,
-                            limits: JSONLimits) throws -> (members: [String: JSONValue], ranges: [String: Range<Int>]) {
+    static func parseObject(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        limits: JSONLimits
+    ) throws -> (members: [String: JSONValue], ranges: [String: Range<Int>]) {
         var parser = JSONParser(bytes, limits: limits)
         parser.skipWhitespace()
         guard parser.startsObject else { throw parser.error("expected an object") }
@@ -176,9 +180,15 @@ struct JSONParser {
         case UInt8(ascii: "{"): return try object(depth: depth + 1)
         case UInt8(ascii: "["): return try array(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try string(building: !discarding))
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default: return try number()
         }
     }
@@ -242,7 +252,8 @@ struct JSONParser {
         // in one go (ASCII needs no UTF-8 validation).
         var high: UInt8 = 0
         while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"),
-              bytes[index] >= 0x20 {
+            bytes[index] >= 0x20
+        {
             high |= bytes[index]
             index += 1
         }
@@ -300,7 +311,8 @@ struct JSONParser {
             index += 2
             let second = try hex4()
             guard (0xDC00..<0xE000).contains(second),
-                  let scalar = Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)) else {
+                let scalar = Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+            else {
                 throw error("invalid surrogate pair")
             }
             return Character(scalar)
@@ -356,7 +368,8 @@ struct JSONParser {
     private mutating func literal(_ word: StaticString) throws {
         let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
         guard index + expected.count <= bytes.count,
-              expected.indices.allSatisfy({ bytes[index + $0] == expected[$0] }) else {
+            expected.indices.allSatisfy({ bytes[index + $0] == expected[$0] })
+        else {
             throw error("unexpected character")
         }
         index += expected.count

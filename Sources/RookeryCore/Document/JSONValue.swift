@@ -68,7 +68,8 @@ public enum JSONValue: Equatable, Sendable {
     /// Parses `data`, which must be one JSON object, as `parse` does; also says where each
     /// member's value lies in `data`, in bytes.
     public static func parseObject(_ data: Data, limits: JSONLimits = JSONLimits()) throws
-        -> (members: [String: JSONValue], ranges: [String: Range<Int>]) {
+        -> (members: [String: JSONValue], ranges: [String: Range<Int>])
+    {
         try data.withUnsafeBytes { raw in
             try JSONParser.parseObject(raw.bindMemory(to: UInt8.self), limits: limits)
         }
@@ -77,8 +78,10 @@ public enum JSONValue: Equatable, Sendable {
     /// Checks that `data` is one JSON object within `limits` and returns only its top-level
     /// members named in `keeping`: strings as they are, any other value as null, building
     /// nothing else (see `JSONParser.scanTopLevel`).
-    public static func topLevelMembers(of data: Data, keeping: Set<String>,
-                                       limits: JSONLimits = JSONLimits()) throws -> [String: JSONValue] {
+    public static func topLevelMembers(
+        of data: Data, keeping: Set<String>,
+        limits: JSONLimits = JSONLimits()
+    ) throws -> [String: JSONValue] {
         try data.withUnsafeBytes { raw in
             try JSONParser.scanTopLevel(raw.bindMemory(to: UInt8.self), keeping: keeping, limits: limits)
         }

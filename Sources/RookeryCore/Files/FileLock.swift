@@ -1,4 +1,5 @@
 import FoundationEssentials
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,8 +40,9 @@ public struct FileLock {
         do {
             try FileManager.default.createDirectory(atPath: PathText.parent(path), withIntermediateDirectories: true)
         } catch {
-            throw SystemCallError(description: "cannot make the directory of the lock file \(path): "
-                                  + "\(SystemCallError.reason(error)); \(advice(errno: 0, path))")
+            throw SystemCallError(
+                description: "cannot make the directory of the lock file \(path): "
+                    + "\(SystemCallError.reason(error)); \(advice(errno: 0, path))")
         }
         let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, access.mode)
         guard fd >= 0 else { throw failure("open the lock file", path, errno: errno) }

@@ -6,8 +6,10 @@ struct KeySignatureChecker {
     let now: UInt32
 
     /// The newest of `signatures` (all of `types`), each checked; there must be one.
-    func newest(_ signatures: [SignaturePacket], types: ClosedRange<UInt8>, over parts: [[UInt8]],
-                by signer: KeyPacket, created key: KeyPacket) throws -> SignaturePacket {
+    func newest(
+        _ signatures: [SignaturePacket], types: ClosedRange<UInt8>, over parts: [[UInt8]],
+        by signer: KeyPacket, created key: KeyPacket
+    ) throws -> SignaturePacket {
         var newest: (time: UInt32, signature: SignaturePacket)?
         for signature in signatures where types.contains(signature.type) {
             let time = try check(signature, over: parts, by: signer, notBefore: key.creationTime)
@@ -46,8 +48,9 @@ struct KeySignatureChecker {
         }
         let issuers = try signature.issuers()
         guard issuers.keyIDs.allSatisfy({ $0.elementsEqual(signer.keyID) }),
-              issuers.fingerprints.allSatisfy({ $0.elementsEqual(signer.fingerprint) }),
-              !(issuers.keyIDs.isEmpty && issuers.fingerprints.isEmpty) else {
+            issuers.fingerprints.allSatisfy({ $0.elementsEqual(signer.fingerprint) }),
+            !(issuers.keyIDs.isEmpty && issuers.fingerprints.isEmpty)
+        else {
             throw NotUnderstood("a key signature by another key")
         }
         guard try signature.hashedOnly(SignaturePacket.Kind.signatureExpiration) == nil else {

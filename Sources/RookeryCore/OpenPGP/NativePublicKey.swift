@@ -82,19 +82,22 @@ public struct NativePublicKey: Sendable {
         guard userIDs.count == 1, let userID = userIDs.first else { throw NotUnderstood("\(userIDs.count) user IDs") }
         let checker = KeySignatureChecker(primary: primaryKey, now: now)
         guard keyLevel.allSatisfy({ $0.type == SignatureType.keyRevocation }),
-              userID.signatures.allSatisfy({ SignatureType.userIDCertifications.contains($0.type) }) else {
+            userID.signatures.allSatisfy({ SignatureType.userIDCertifications.contains($0.type) })
+        else {
             throw NotUnderstood("a signature of another type than self-signatures and key revocations")
         }
 
         let uidForm = [0xB4] + Self.bigEndian32(userID.id.count) + Array(userID.id)
-        let selfSignature = try checker.newest(userID.signatures, types: SignatureType.userIDCertifications,
-                                               over: [primaryKey.hashedForm, uidForm], by: primaryKey, created: primaryKey)
+        let selfSignature = try checker.newest(
+            userID.signatures, types: SignatureType.userIDCertifications,
+            over: [primaryKey.hashedForm, uidForm], by: primaryKey, created: primaryKey)
         guard let flags = try selfSignature.hashedOnly(SignaturePacket.Kind.keyFlags)?.first else {
             throw NotUnderstood("a self-signature without key flags")
         }
         let revoked = try checker.revokes(keyLevel, type: SignatureType.keyRevocation, over: [primaryKey.hashedForm])
-        primary = Member(packet: primaryKey, expiration: try Self.expiration(of: primaryKey, in: selfSignature),
-                         revoked: revoked, canSign: flags & 0x02 != 0, notUnderstood: nil)
+        primary = Member(
+            packet: primaryKey, expiration: try Self.expiration(of: primaryKey, in: selfSignature),
+            revoked: revoked, canSign: flags & 0x02 != 0, notUnderstood: nil)
         subkeys = subkeyPackets.map { Self.subkey($0.key, $0.signatures, checker: checker) }
     }
 
@@ -107,16 +110,18 @@ public struct NativePublicKey: Sendable {
             guard signatures.allSatisfy({ [SignatureType.subkeyBinding, SignatureType.subkeyRevocation].contains($0.type) }) else {
                 throw NotUnderstood("a signature on a subkey that is neither a binding nor a revocation")
             }
-            let binding = try checker.newest(signatures, types: SignatureType.subkeyBinding...SignatureType.subkeyBinding,
-                                             over: hashed, by: checker.primary, created: key)
+            let binding = try checker.newest(
+                signatures, types: SignatureType.subkeyBinding...SignatureType.subkeyBinding,
+                over: hashed, by: checker.primary, created: key)
             guard let flags = try binding.hashedOnly(SignaturePacket.Kind.keyFlags)?.first else {
                 throw NotUnderstood("a subkey binding without key flags")
             }
             let canSign = flags & 0x02 != 0
             if canSign { try checker.checkBackSignature(in: binding, subkey: key, over: hashed) }
             let revoked = try checker.revokes(signatures, type: SignatureType.subkeyRevocation, over: hashed)
-            return Member(packet: key, expiration: try expiration(of: key, in: binding), revoked: revoked,
-                          canSign: canSign, notUnderstood: nil)
+            return Member(
+                packet: key, expiration: try expiration(of: key, in: binding), revoked: revoked,
+                canSign: canSign, notUnderstood: nil)
         } catch {
             return Member(packet: key, expiration: nil, revoked: false, canSign: false, notUnderstood: "\(error)")
         }

@@ -22,8 +22,9 @@ public enum NativeSignatureCheck {
 
     public static func verify(signature: Data, data: Data, key: NativePublicKey, now: Date = Date()) -> NativeVerdict {
         do {
-            return try verdict(signature: Array(signature), data: Array(data), key: key,
-                               now: UInt32(clamping: Int(now.timeIntervalSince1970)))
+            return try verdict(
+                signature: Array(signature), data: Array(data), key: key,
+                now: UInt32(clamping: Int(now.timeIntervalSince1970)))
         } catch let notUnderstood as NotUnderstood {
             return .notUnderstood(notUnderstood.description)
         } catch {
@@ -81,7 +82,8 @@ public enum NativeSignatureCheck {
                 || issuers.fingerprints.contains { $0.elementsEqual(member.packet.fingerprint) }
         }
         guard let only = named.first else { return nil }
-        let agreeing = issuers.keyIDs.allSatisfy { $0.elementsEqual(only.packet.keyID) }
+        let agreeing =
+            issuers.keyIDs.allSatisfy { $0.elementsEqual(only.packet.keyID) }
             && issuers.fingerprints.allSatisfy { $0.elementsEqual(only.packet.fingerprint) }
         guard named.count == 1, agreeing else { throw NotUnderstood("issuer subpackets that name different keys") }
         return only

@@ -176,8 +176,9 @@ public struct OpenPGP: Sendable {
             let status = first.pointee.status
             guard gpgme_err_code(status) == GPG_ERR_NO_ERROR else { throw OpenPGPError("verify", status) }
             guard let fpr = first.pointee.fpr else { throw OpenPGPError("verify", message: "signature has no fingerprint") }
-            return VerifiedSignature(fingerprint: String(cString: fpr).uppercased(),
-                                     validity: Self.validity(first.pointee.validity))
+            return VerifiedSignature(
+                fingerprint: String(cString: fpr).uppercased(),
+                validity: Self.validity(first.pointee.validity))
         }
     }
 
@@ -230,8 +231,11 @@ public struct OpenPGP: Sendable {
     /// Stops the gpg-agent of this home (tests and short-lived homes); gives up on gpgconf after
     /// 10 s, so a stuck one (or a child of it holding its output open) cannot hang the caller.
     public func stopAgent() {
-        guard let gpgconf = ChildProcess.spawn("/usr/bin/gpgconf", ["--homedir", homeDirectory, "--kill", "all"],
-                                               environment: ProcessInfo.processInfo.environment) else { return }
+        guard
+            let gpgconf = ChildProcess.spawn(
+                "/usr/bin/gpgconf", ["--homedir", homeDirectory, "--kill", "all"],
+                environment: ProcessInfo.processInfo.environment)
+        else { return }
         let deadline = Date().addingTimeInterval(10)
         guard gpgconf.readOutput(limit: 0, until: deadline) != nil, gpgconf.waitForExit(until: deadline) != nil else {
             return gpgconf.stop()
@@ -301,7 +305,8 @@ enum GPGMELibrary {
         guard loadFailure == nil else { return false }
         return defaultHome.withLock { defaultHome in
             if defaultHome == nil,
-               gpgme_err_code(rookery_gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nil, home)) == GPG_ERR_NO_ERROR {
+                gpgme_err_code(rookery_gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nil, home)) == GPG_ERR_NO_ERROR
+            {
                 defaultHome = home
             }
             return defaultHome == home

@@ -25,7 +25,8 @@ public enum PublicKeyShape {
             let (tag, _) = try packets.next()
             count += 1
             guard allowedTags.contains(tag) else {
-                throw SignatureShape.Refusal(description: "public_key holds an OpenPGP packet of type \(tag); only public keys, user IDs and signatures are accepted")
+                throw SignatureShape.Refusal(
+                    description: "public_key holds an OpenPGP packet of type \(tag); only public keys, user IDs and signatures are accepted")
             }
             guard count <= maxPackets else {
                 throw SignatureShape.Refusal(description: "public_key holds more than \(maxPackets) OpenPGP packets")
@@ -41,8 +42,9 @@ public enum PublicKeyShape {
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             .map { $0.trimmingWhitespace() }
         guard let begin = lines.firstIndex(of: "-----BEGIN PGP PUBLIC KEY BLOCK-----"),
-              let end = lines.lastIndex(of: "-----END PGP PUBLIC KEY BLOCK-----"), begin < end,
-              lines[..<begin].allSatisfy(\.isEmpty), lines[(end + 1)...].allSatisfy(\.isEmpty) else {
+            let end = lines.lastIndex(of: "-----END PGP PUBLIC KEY BLOCK-----"), begin < end,
+            lines[..<begin].allSatisfy(\.isEmpty), lines[(end + 1)...].allSatisfy(\.isEmpty)
+        else {
             throw SignatureShape.Refusal(description: "public_key is not one ASCII-armored public key block")
         }
         var inside = lines[(begin + 1)..<end]

@@ -94,7 +94,8 @@ struct SignaturePacket {
         guard let point = key.ed25519 else { throw NotUnderstood("a signature by a key that is not Ed25519") }
         let count = UInt32(hashedPart.count)
         let trailer: [UInt8] = [4, 0xFF, UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
-        let digest: [UInt8] = hashAlgorithm == Self.sha256
+        let digest: [UInt8] =
+            hashAlgorithm == Self.sha256
             ? Self.digest(SHA256(), parts + [Array(hashedPart), trailer])
             : Self.digest(SHA512(), parts + [Array(hashedPart), trailer])
         return point.isValidSignature(signature, for: digest)

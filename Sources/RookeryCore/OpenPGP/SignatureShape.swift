@@ -72,7 +72,8 @@ struct PacketReader {
     mutating func next() throws -> (tag: UInt8, body: ArraySlice<UInt8>) {
         let header = try reader.byte()
         guard header & 0x80 != 0 else { throw SignatureShape.Refusal(description: "not an OpenPGP packet") }
-        let tag: UInt8, length: Int
+        let tag: UInt8
+        let length: Int
         if header & 0x40 != 0 {
             tag = header & 0x3F
             let first = try reader.byte()

@@ -1,4 +1,5 @@
 import FoundationEssentials
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,9 +47,11 @@ public final class ChildProcess {
     /// a pipe, stderr on a pipe when `captureStandardError` (else /dev/null), no other inherited
     /// descriptors and default signals. `ownProcessGroup` puts it at the head of a new process
     /// group. Nil when it cannot start.
-    public static func spawn(_ path: String, _ arguments: [String], environment: [String: String],
-                             ownProcessGroup: Bool = false, captureStandardError: Bool = false,
-                             standardInput: Int32? = nil) -> ChildProcess? {
+    public static func spawn(
+        _ path: String, _ arguments: [String], environment: [String: String],
+        ownProcessGroup: Bool = false, captureStandardError: Bool = false,
+        standardInput: Int32? = nil
+    ) -> ChildProcess? {
         guard let output = makePipe() else { return nil }
         let errors = captureStandardError ? makePipe() : nil
         if captureStandardError && errors == nil {
@@ -132,12 +135,16 @@ public final class ChildProcess {
     /// pipe); nil if a pipe is still open at `deadline`. With `stopOverLimit`, reading stops (and
     /// `overLimit` says so) as soon as stdout has more than `limit` bytes: the caller then stops
     /// the program rather than let it run on (a decompression bomb).
-    public func readOutput(limit: Int, until deadline: Date,
-                           stopOverLimit: Bool = false) -> (stdout: Data, stderr: Data, overLimit: Bool)? {
+    public func readOutput(
+        limit: Int, until deadline: Date,
+        stopOverLimit: Bool = false
+    ) -> (stdout: Data, stderr: Data, overLimit: Bool)? {
         var collected = [Data(), Data()]
         let limits = [limit, 64 * 1024]
-        var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stderr ?? -1, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: stdout, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stderr ?? -1, events: Int16(POLLIN), revents: 0)
+        ]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while fds.contains(where: { $0.fd >= 0 }) {
             let remaining = deadline.timeIntervalSinceNow

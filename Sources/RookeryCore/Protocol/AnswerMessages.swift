@@ -42,7 +42,10 @@ public struct SubmitAnswer: Codable, Sendable, Equatable {
         self.submissionID = submissionID
     }
 
-    enum CodingKeys: String, CodingKey { case status; case submissionID = "submission_id" }
+    enum CodingKeys: String, CodingKey {
+        case status
+        case submissionID = "submission_id"
+    }
 }
 
 /// The answer to `acknowledge_patch`: the patch is ended in the state the device reported.
@@ -55,5 +58,8 @@ public struct AcknowledgeAnswer: Codable, Sendable, Equatable {
         self.state = state
     }
 
-    enum CodingKeys: String, CodingKey { case patchID = "patch_id", state }
+    enum CodingKeys: String, CodingKey {
+        case patchID = "patch_id"
+        case state
+    }
 }

@@ -60,8 +60,10 @@ public struct SubmitRequest: RequestMessage, Equatable {
     /// The release the device ran; a value out of range is dropped.
     public let release: Int?
 
-    public init(submissionID: String, plugins: [String: JSONValue], commands: [String: JSONValue]? = nil,
-                collectedAt: String? = nil, settingsProblem: String? = nil, release: Int? = nil) {
+    public init(
+        submissionID: String, plugins: [String: JSONValue], commands: [String: JSONValue]? = nil,
+        collectedAt: String? = nil, settingsProblem: String? = nil, release: Int? = nil
+    ) {
         self.submissionID = submissionID
         self.plugins = plugins
         self.commands = commands
@@ -153,7 +155,9 @@ public struct AcknowledgePatchRequest: RequestMessage, Equatable {
     }
 
     public var fields: [String: JSONValue] {
-        ["patch_id": .integer(patchID), "target": .string(target), "result": .string(result.rawValue),
-         "message": .string(message)]
+        [
+            "patch_id": .integer(patchID), "target": .string(target), "result": .string(result.rawValue),
+            "message": .string(message)
+        ]
     }
 }

@@ -17,18 +17,23 @@ public struct SignedRequest: Sendable {
 
     /// Serializes `message` with the envelope (host, key, sent_at, nonce and the endpoint it is
     /// meant for) and signs it with the device's key.
-    public static func make(_ message: some RequestMessage, host: String, fingerprint: String,
-                            signer: some RequestSigner, now: Date = Date()) throws -> SignedRequest {
-        try make(endpoint: type(of: message).endpoint, fields: message.fields, host: host,
-                 fingerprint: fingerprint, signer: signer, now: now)
+    public static func make(
+        _ message: some RequestMessage, host: String, fingerprint: String,
+        signer: some RequestSigner, now: Date = Date()
+    ) throws -> SignedRequest {
+        try make(
+            endpoint: type(of: message).endpoint, fields: message.fields, host: host,
+            fingerprint: fingerprint, signer: signer, now: now)
     }
 
     /// The same from loose members: for tests and tools that must send what no message type
     /// would (a body the server has to refuse). An `endpoint` member in `fields` is kept as it
     /// is; `bindsEndpoint: false` leaves the member out, as clients before protocol revision 2 did.
-    public static func make(endpoint: WireProtocol.Endpoint, fields: [String: JSONValue],
-                            host: String, fingerprint: String, signer: some RequestSigner,
-                            now: Date = Date(), bindsEndpoint: Bool = true) throws -> SignedRequest {
+    public static func make(
+        endpoint: WireProtocol.Endpoint, fields: [String: JSONValue],
+        host: String, fingerprint: String, signer: some RequestSigner,
+        now: Date = Date(), bindsEndpoint: Bool = true
+    ) throws -> SignedRequest {
         let nonce = WireProtocol.makeNonce()
         var all = fields
         all[WireProtocol.Field.host] = .string(host)

@@ -49,8 +49,10 @@ public struct UpdateAnswer: Codable, Sendable, Equatable {
     /// What to encrypt and to which key; nil when nothing is selected (devices forget any policy).
     public let secretKeeping: SecretKeepingPolicy?
 
-    public init(nonce: String, key: String, release: ReleaseOffer?, patches: [PatchInstruction],
-                secretKeeping: SecretKeepingPolicy? = nil) {
+    public init(
+        nonce: String, key: String, release: ReleaseOffer?, patches: [PatchInstruction],
+        secretKeeping: SecretKeepingPolicy? = nil
+    ) {
         self.nonce = nonce
         self.key = key
         self.release = release
@@ -59,7 +61,8 @@ public struct UpdateAnswer: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case nonce, key, release, patches, secretKeeping = "secret_keeping"
+        case nonce, key, release, patches
+        case secretKeeping = "secret_keeping"
     }
 
     /// The bytes the server signs and sends.

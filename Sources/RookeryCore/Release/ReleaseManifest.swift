@@ -34,7 +34,11 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         self.files = files
     }
 
-    enum CodingKeys: String, CodingKey { case release, createdAt = "created_at", files }
+    enum CodingKeys: String, CodingKey {
+        case release
+        case createdAt = "created_at"
+        case files
+    }
 
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()

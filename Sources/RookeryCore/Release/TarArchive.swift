@@ -1,4 +1,5 @@
 import FoundationEssentials
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,9 +13,9 @@ import Glibc
 
 /// One member to put into an archive.
 public struct TarMember: Sendable {
-    public let path: String        // relative, '/'-separated, e.g. "client/plugins/x.sh"
-    public let mode: Int           // permission bits only, e.g. 0o755
-    public let contents: Data      // empty for directories
+    public let path: String  // relative, '/'-separated, e.g. "client/plugins/x.sh"
+    public let mode: Int  // permission bits only, e.g. 0o755
+    public let contents: Data  // empty for directories
     public let isDirectory: Bool
 
     /// A regular file.
@@ -36,10 +37,10 @@ public struct TarMember: Sendable {
 
 /// A member read back from an archive.
 public struct TarEntry: Sendable {
-    public let path: String        // without a trailing '/', even for directories
-    public let mode: Int           // permission bits only (masked to 0o777)
+    public let path: String  // without a trailing '/', even for directories
+    public let mode: Int  // permission bits only (masked to 0o777)
     public let isDirectory: Bool
-    public let contents: Data      // empty for directories; a slice of the archive (indices are the archive's)
+    public let contents: Data  // empty for directories; a slice of the archive (indices are the archive's)
 }
 
 public struct TarError: KindedError {
@@ -76,7 +77,7 @@ public enum TarArchive {
     }
 
     static let regularType = UInt8(ascii: "0")
-    static let oldRegularType = UInt8(0)       // pre-POSIX writers used NUL for regular files
+    static let oldRegularType = UInt8(0)  // pre-POSIX writers used NUL for regular files
     static let directoryType = UInt8(ascii: "5")
 
     /// POSIX magic and version: "ustar\0" "00".
@@ -334,7 +335,7 @@ public enum TarArchive {
         var value = 0
         for byte in digits {
             guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte) else { return nil }
-            value = value * 8 + Int(byte - UInt8(ascii: "0"))   // at most 12 digits: cannot overflow
+            value = value * 8 + Int(byte - UInt8(ascii: "0"))  // at most 12 digits: cannot overflow
         }
         return value
     }
@@ -414,8 +415,11 @@ public enum Gzip {
         let command = "gzip " + arguments.joined(separator: " ")
         let inputFile = try unlinkedFile(holding: input, for: command)
         defer { close(inputFile) }
-        guard let gzip = ChildProcess.spawn(try executable(), arguments, environment: [:],
-                                            captureStandardError: true, standardInput: inputFile) else {
+        guard
+            let gzip = ChildProcess.spawn(
+                try executable(), arguments, environment: [:],
+                captureStandardError: true, standardInput: inputFile)
+        else {
             throw TarError("\(command): cannot start: \(String(cString: strerror(errno)))")
         }
         let output = gzip.readOutput(limit: maxBytes, until: .distantFuture, stopOverLimit: true)

@@ -33,5 +33,8 @@ public struct SecretKeepingKey: Codable, Sendable, Equatable {
         self.publicKey = publicKey
     }
 
-    enum CodingKeys: String, CodingKey { case fingerprint, publicKey = "public_key" }
+    enum CodingKeys: String, CodingKey {
+        case fingerprint
+        case publicKey = "public_key"
+    }
 }

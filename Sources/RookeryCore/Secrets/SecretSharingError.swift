@@ -29,7 +29,8 @@ public enum SecretSharingError: Error, Equatable, Sendable, CustomStringConverti
         case .thresholdOutOfRange(let threshold):
             return "threshold \(threshold) is out of range: it must be 1 to 255"
         case .thresholdAboveShareCount(let threshold, let shareCount):
-            return "threshold \(threshold) is more than the \(shareCount) shares asked for: the secret could never be recombined; ask for at least \(threshold) shares or lower the threshold"
+            return
+                "threshold \(threshold) is more than the \(shareCount) shares asked for: the secret could never be recombined; ask for at least \(threshold) shares or lower the threshold"
         case .tooManyShares(let count):
             return "\(count) shares asked for: at most 255 are possible (one per nonzero byte value)"
         case .zeroXCoordinate:
@@ -41,7 +42,8 @@ public enum SecretSharingError: Error, Equatable, Sendable, CustomStringConverti
         case .emptyShare(let x):
             return "share \(x) is empty: it is not a share of anything"
         case .unequalShareLengths(let x, let length, let expected):
-            return "share \(x) is \(length) bytes long but the first share is \(expected): shares of one secret all have its length; a share is damaged or from another secret"
+            return
+                "share \(x) is \(length) bytes long but the first share is \(expected): shares of one secret all have its length; a share is damaged or from another secret"
         case .badShareFileName(let path, let problem):
             return "share file \(path): \(problem); share files are named STEM.NNN where NNN is the share's x coordinate, 001 to 255"
         case .badShareFileStem(let stem):

@@ -26,7 +26,8 @@ public struct SecretValue: Equatable, Sendable {
     /// optional `hash` text, and nothing else.
     public init?(_ value: JSONValue) {
         guard case .object(let members) = value, let secret = members["secret"],
-              members.count == 1 || (members.count == 2 && members["hash"] != nil) else { return nil }
+            members.count == 1 || (members.count == 2 && members["hash"] != nil)
+        else { return nil }
         switch secret {
         case .null: message = nil
         case .string(let text):

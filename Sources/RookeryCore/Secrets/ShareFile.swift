@@ -1,4 +1,5 @@
 import FoundationEssentials
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +66,10 @@ public enum ShareFile {
         close(fd)
         // The new name is durable only once its directory is synced too.
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 { fsync(directoryFD); close(directoryFD) }
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
         return path
     }
 
@@ -77,7 +81,8 @@ public enum ShareFile {
         }
         let digits = name.suffix(3)
         guard name.count >= 4, name[name.count - 4] == UInt8(ascii: "."),
-              digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else {
             throw refuse("the name does not end in a dot and three digits (.NNN)")
         }
         let number = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }

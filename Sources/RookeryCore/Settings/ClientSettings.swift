@@ -30,15 +30,22 @@ public struct ClientSettings: Codable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case serverURL = "server_url", hostname
-        case collectInterval = "collect_interval", submitInterval = "submit_interval"
-        case pluginTimeout = "plugin_timeout", pluginParallelism = "plugin_parallelism"
+        case serverURL = "server_url"
+        case hostname
+        case collectInterval = "collect_interval"
+        case submitInterval = "submit_interval"
+        case pluginTimeout = "plugin_timeout"
+        case pluginParallelism = "plugin_parallelism"
         case requestTimeout = "request_timeout"
-        case queueMaxItems = "queue_max_items", queueMaxBytes = "queue_max_bytes"
+        case queueMaxItems = "queue_max_items"
+        case queueMaxBytes = "queue_max_bytes"
         case queueMaxAgeDays = "queue_max_age_days"
-        case systemRoot = "system_root", enrollmentToken = "enrollment_token"
-        case updateInterval = "update_interval", allowCommands = "allow_commands"
-        case commandTimeout = "command_timeout", commandMaxFailures = "command_max_failures"
+        case systemRoot = "system_root"
+        case enrollmentToken = "enrollment_token"
+        case updateInterval = "update_interval"
+        case allowCommands = "allow_commands"
+        case commandTimeout = "command_timeout"
+        case commandMaxFailures = "command_max_failures"
         case keepServerURL = "keep_server_url"
     }
 

@@ -16,7 +16,8 @@ public enum ClientSettingsFile {
     /// `client/settings.yml`; this is what moves them with the next release (docs/ports.md).
     public static func load(_ root: InstallRoot) throws -> SourcedClientSettings {
         let fm = FileManager.default
-        let releaseFile = root.clientReleaseSettings, ownFile = root.clientSettings
+        let releaseFile = root.clientReleaseSettings
+        let ownFile = root.clientSettings
         guard fm.fileExists(atPath: releaseFile) || fm.fileExists(atPath: ownFile) else {
             throw SettingsError("cannot read settings file \(ownFile); create it from the .template beside it")
         }
@@ -31,8 +32,9 @@ public enum ClientSettingsFile {
         if fm.fileExists(atPath: ownFile) {
             let (settings, keys) = try layer(from: ownFile, over: sourced.settings)
             sourced.settings = settings
-            sourced.record(keys.filter { $0 != serverURLKey || releaseURL == nil || settings.keepServerURL },
-                           from: .owner(file: ownFile))
+            sourced.record(
+                keys.filter { $0 != serverURLKey || releaseURL == nil || settings.keepServerURL },
+                from: .owner(file: ownFile))
             if let releaseURL, keys.contains(serverURLKey), !settings.keepServerURL {
                 sourced.settings.serverURL = releaseURL
                 sourced.markSetAside(serverURLKey)

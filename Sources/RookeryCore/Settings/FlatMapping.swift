@@ -49,8 +49,9 @@ struct FlatMapping {
             if entries.isEmpty && (line == ["-", "-", "-"]) { continue }
             guard let entry = try Self.entry(in: line, line: index + 1) else { continue }
             if let earlier = entries.first(where: { $0.key == entry.key }) {
-                throw Problem(place: entry.keyPlace,
-                              reason: "this key is given already on line \(earlier.keyPlace.line); give each key once")
+                throw Problem(
+                    place: entry.keyPlace,
+                    reason: "this key is given already on line \(earlier.keyPlace.line); give each key once")
             }
             entries.append(entry)
         }
@@ -93,8 +94,9 @@ struct FlatMapping {
         } catch let refusal {
             throw problem(valueStart + refusal.offset, refusal.reason)
         }
-        return Entry(key: String(String.UnicodeScalarView(key)), value: value,
-                     keyPlace: Place(line: number, column: 1), valuePlace: Place(line: number, column: valueStart + 1))
+        return Entry(
+            key: String(String.UnicodeScalarView(key)), value: value,
+            keyPlace: Place(line: number, column: 1), valuePlace: Place(line: number, column: valueStart + 1))
     }
 
     /// Why a value cannot be read, `offset` scalars into it.
@@ -165,10 +167,12 @@ struct FlatMapping {
                     let hex = text[(index + 1)...].prefix(digits)
                     // Digits only: UInt32(_:radix:) would also take a sign ("\x+1").
                     guard hex.count == digits, hex.allSatisfy(\.properties.isASCIIHexDigit),
-                          let code = UInt32(String(String.UnicodeScalarView(hex)), radix: 16),
-                          let scalar = Unicode.Scalar(code) else {
-                        throw ValueRefusal(offset: escape - text.startIndex,
-                                           reason: "a \\\(text[index]) escape needs \(digits) hex digits of a Unicode character")
+                        let code = UInt32(String(String.UnicodeScalarView(hex)), radix: 16),
+                        let scalar = Unicode.Scalar(code)
+                    else {
+                        throw ValueRefusal(
+                            offset: escape - text.startIndex,
+                            reason: "a \\\(text[index]) escape needs \(digits) hex digits of a Unicode character")
                     }
                     value.append(scalar)
                     index += digits
@@ -187,7 +191,7 @@ struct FlatMapping {
     private static let simpleEscapes: [Unicode.Scalar: Unicode.Scalar] = [
         "0": "\0", "a": "\u{07}", "b": "\u{08}", "t": "\t", "n": "\n", "v": "\u{0B}", "f": "\u{0C}", "r": "\r",
         "e": "\u{1B}", " ": " ", "\"": "\"", "/": "/", "\\": "\\", "N": "\u{85}", "_": "\u{A0}",
-        "L": "\u{2028}", "P": "\u{2029}",
+        "L": "\u{2028}", "P": "\u{2029}"
     ]
     private static let hexEscapeLengths: [Unicode.Scalar: Int] = ["x": 2, "u": 4, "U": 8]
 

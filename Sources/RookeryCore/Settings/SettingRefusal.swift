@@ -48,13 +48,15 @@ enum NearestName {
     static func to(_ word: String, among names: [String]) -> String? {
         let scored = names.map { (name: $0, distance: distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.distance < $1.distance }),
-              best.distance * 3 <= max(best.name.count, 3) else { return nil }
+            best.distance * 3 <= max(best.name.count, 3)
+        else { return nil }
         return best.name
     }
 
     /// Levenshtein distance: insertions, deletions and substitutions of one character.
     static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
         var previous = Array(0...b.count)
         for i in 1...a.count {

@@ -90,8 +90,8 @@ struct FirewallPlugin: BuiltinPlugin {
             return nil
         }
         var family = ""
-        var chain: [String]? = nil      // the lines of the chain being read
-        var depth = 0                   // brace depth inside that chain
+        var chain: [String]? = nil  // the lines of the chain being read
+        var depth = 0  // brace depth inside that chain
         var inputChains: [InputChain] = []
         for rawLine in ruleset.split(whereSeparator: \.isNewline) {
             let line = rawLine.trimmingWhitespace()

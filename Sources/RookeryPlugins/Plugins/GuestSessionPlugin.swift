@@ -67,15 +67,17 @@ struct GuestSessionPlugin: BuiltinPlugin {
     private static let lightDMSeatSections: Set<String> = ["Seat:*", "Seat:seat0", "SeatDefaults"]
 
     private static func lightDMAllowsGuests(_ root: SystemRoot) -> Bool {
-        let files = root.files(in: "/usr/share/lightdm/lightdm.conf.d", endingWith: ".conf")
+        let files =
+            root.files(in: "/usr/share/lightdm/lightdm.conf.d", endingWith: ".conf")
             + root.files(in: "/etc/xdg/lightdm/lightdm.conf.d", endingWith: ".conf")
             + root.files(in: "/etc/lightdm/lightdm.conf.d", endingWith: ".conf")
             + ["/etc/lightdm/lightdm.conf"]
         let merged = IniFile(merging: files.compactMap { root.readFile($0) })
         let allowGuest = parseKeyFileBoolean(merged.value(of: "allow-guest", inSections: lightDMSeatSections)) ?? true
-        let greeterAllowsGuest = parseKeyFileBoolean(
-            merged.value(of: "greeter-allow-guest", inSections: lightDMSeatSections)
-        ) ?? true
+        let greeterAllowsGuest =
+            parseKeyFileBoolean(
+                merged.value(of: "greeter-allow-guest", inSections: lightDMSeatSections)
+            ) ?? true
         return allowGuest && greeterAllowsGuest
     }
 

@@ -49,7 +49,8 @@ struct HDEncryptionPlugin: BuiltinPlugin {
         let swapReports = swapAreas(root).map { area in
             SwapReport(device: area.path, encrypted: Knowable(isSwapEncrypted(area, mounts: mountReports, root)))
         }
-        let counted = mountReports.filter { !bootMountPoints.contains($0.mountPoint) }.map(\.encrypted)
+        let counted =
+            mountReports.filter { !bootMountPoints.contains($0.mountPoint) }.map(\.encrypted)
             + swapReports.map(\.encrypted)
         return .known(Report(mounts: mountReports, swap: swapReports, allEncrypted: .all(counted)))
     }
@@ -77,7 +78,8 @@ struct HDEncryptionPlugin: BuiltinPlugin {
     /// (the mount with the longest mount point that contains it).
     private static func isSwapEncrypted(_ area: SwapArea, mounts: [MountReport], _ root: SystemRoot) -> Bool? {
         guard area.isFile else { return isEncrypted(devicePath: area.path, root) }
-        let holder = mounts
+        let holder =
+            mounts
             .filter { area.path.hasPrefix($0.mountPoint == "/" ? "/" : $0.mountPoint + "/") }
             .max { $0.mountPoint.count < $1.mountPoint.count }
         guard let holder, case .known(let encrypted) = holder.encrypted else { return nil }
@@ -95,7 +97,7 @@ struct HDEncryptionPlugin: BuiltinPlugin {
     /// The dm-crypt formats, as cryptsetup writes them at the start of a device-mapper uuid.
     /// (dm-verity and dm-integrity use "CRYPT-VERITY" and "CRYPT-INTEGRITY", and encrypt nothing.)
     private static let encryptingUUIDPrefixes = [
-        "CRYPT-LUKS", "CRYPT-PLAIN", "CRYPT-LOOPAES", "CRYPT-TCRYPT", "CRYPT-BITLK", "CRYPT-FVAULT2",
+        "CRYPT-LUKS", "CRYPT-PLAIN", "CRYPT-LOOPAES", "CRYPT-TCRYPT", "CRYPT-BITLK", "CRYPT-FVAULT2"
     ]
 
     /// Stacks are a few levels deep at most (LUKS, LVM, RAID); the bound only guards against a loop.

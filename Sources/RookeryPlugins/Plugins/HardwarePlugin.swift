@@ -56,7 +56,7 @@ struct HardwarePlugin: BuiltinPlugin {
     private static func cpuinfoValues(_ cpuinfo: String, key: String) -> [String] {
         cpuinfo.split(whereSeparator: \.isNewline).compactMap { line in
             guard let colon = line.firstIndex(of: ":"),
-                  line[..<colon].trimmingWhitespace() == key
+                line[..<colon].trimmingWhitespace() == key
             else { return nil }
             return line[line.index(after: colon)...].trimmingWhitespace()
         }

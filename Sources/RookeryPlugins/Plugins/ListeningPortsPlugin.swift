@@ -34,7 +34,7 @@ struct ListeningPortsPlugin: BuiltinPlugin {
         SocketTable(file: "/proc/net/tcp", protocolName: "tcp", openState: "0A"),
         SocketTable(file: "/proc/net/tcp6", protocolName: "tcp", openState: "0A"),
         SocketTable(file: "/proc/net/udp", protocolName: "udp", openState: "07"),
-        SocketTable(file: "/proc/net/udp6", protocolName: "udp", openState: "07"),
+        SocketTable(file: "/proc/net/udp6", protocolName: "udp", openState: "07")
     ]
 
     /// A socket open to the network, before its program is known.
@@ -76,7 +76,7 @@ struct ListeningPortsPlugin: BuiltinPlugin {
             guard fields.count >= 10, fields[3] == table.openState else { return nil }
             let local = fields[1].split(separator: ":")
             guard local.count == 2, let address = IPAddress(procNetHex: local[0]),
-                  let port = Int(local[1], radix: 16), !address.isLoopback
+                let port = Int(local[1], radix: 16), !address.isLoopback
             else { return nil }
             return Socket(protocolName: table.protocolName, address: address, port: port, inode: String(fields[9]))
         }
@@ -88,7 +88,7 @@ struct ListeningPortsPlugin: BuiltinPlugin {
         for pid in root.processIDs() {
             for fd in root.listDirectory("/proc/\(pid)/fd") {
                 guard let target = root.symlinkTarget("/proc/\(pid)/fd/\(fd)"),
-                      target.hasPrefix("socket:["), target.hasSuffix("]")
+                    target.hasPrefix("socket:["), target.hasSuffix("]")
                 else { continue }
                 let inode = String(target.dropFirst("socket:[".count).dropLast())
                 if wanted.contains(inode), programs[inode] == nil, let program = root.processName(pid) {

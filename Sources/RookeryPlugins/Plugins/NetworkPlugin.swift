@@ -110,7 +110,7 @@ struct NetworkPlugin: BuiltinPlugin {
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count == 6, let address = IPAddress(networkOrderHex: fields[0]),
-                  let prefixLength = Int(fields[2], radix: 16)
+                let prefixLength = Int(fields[2], radix: 16)
             else { continue }
             addresses[String(fields[5]), default: []].append("\(address.text)/\(prefixLength)")
         }
@@ -127,7 +127,7 @@ struct NetworkPlugin: BuiltinPlugin {
         let candidates = table.split(whereSeparator: \.isNewline).dropFirst().compactMap { line -> (metric: Int, route: Route)? in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 8, fields[1] == "00000000", fields[7] == "00000000",
-                  let gateway = IPAddress(procNetHex: fields[2]), let metric = Int(fields[6])
+                let gateway = IPAddress(procNetHex: fields[2]), let metric = Int(fields[6])
             else { return nil }
             return (metric, Route(interface: String(fields[0]), gateway: gateway.isUnspecified ? nil : gateway.text))
         }
@@ -145,10 +145,10 @@ struct NetworkPlugin: BuiltinPlugin {
         let candidates = table.split(whereSeparator: \.isNewline).compactMap { line -> (metric: Int, route: Route)? in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count == 10, fields[1] == "00",
-                  let destination = IPAddress(networkOrderHex: fields[0]), destination.isUnspecified,
-                  let nextHop = IPAddress(networkOrderHex: fields[4]),
-                  let metric = Int(fields[5], radix: 16), let flags = Int(fields[8], radix: 16),
-                  flags & routeIsUp != 0, flags & routeRejects == 0
+                let destination = IPAddress(networkOrderHex: fields[0]), destination.isUnspecified,
+                let nextHop = IPAddress(networkOrderHex: fields[4]),
+                let metric = Int(fields[5], radix: 16), let flags = Int(fields[8], radix: 16),
+                flags & routeIsUp != 0, flags & routeRejects == 0
             else { return nil }
             return (metric, Route(interface: String(fields[9]), gateway: nextHop.isUnspecified ? nil : nextHop.text))
         }

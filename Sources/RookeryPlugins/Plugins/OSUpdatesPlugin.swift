@@ -153,7 +153,7 @@ struct OSUpdatesPlugin: BuiltinPlugin {
     }
 
     private static let rpmArchitectures: Set<Substring> = [
-        "x86_64", "noarch", "i686", "aarch64", "ppc64le", "s390x", "armv7hl", "riscv64", "src",
+        "x86_64", "noarch", "i686", "aarch64", "ppc64le", "s390x", "armv7hl", "riscv64", "src"
     ]
 
     /// "kernel-core-6.8.9-300.fc40.x86_64" is "kernel-core": drop the architecture, then the release
@@ -169,7 +169,8 @@ struct OSUpdatesPlugin: BuiltinPlugin {
 
     /// `needs-restarting -r` exits 1 when the kernel or core libraries changed since boot, 0 when not.
     private static func dnfRebootRequired(_ root: SystemRoot) -> Bool? {
-        let result = root.execute("/usr/bin/needs-restarting", ["-r"])
+        let result =
+            root.execute("/usr/bin/needs-restarting", ["-r"])
             ?? root.execute("/usr/bin/dnf", ["-q", "needs-restarting", "-r"])
         switch result?.status {
         case 0: return false

@@ -152,7 +152,7 @@ struct ScreenlockPlugin: BuiltinPlugin {
             environment["DBUS_SESSION_BUS_ADDRESS"] = bus
         }
         let arguments = [
-            "--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--no-new-privs", "--", root.resolve(gsettingsPath),
+            "--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--no-new-privs", "--", root.resolve(gsettingsPath)
         ]
         return GSettingsRun(setprivArguments: arguments, environment: environment)
     }
@@ -167,7 +167,7 @@ struct ScreenlockPlugin: BuiltinPlugin {
         let path = address.dropFirst(prefix.count)
         let directory = "/run/user/\(uid)/"
         guard path.hasPrefix(directory),
-              path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) })
+            path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) })
         else { return nil }
         let components = path.dropFirst(directory.count).split(separator: "/", omittingEmptySubsequences: false)
         guard components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else { return nil }
@@ -195,7 +195,7 @@ struct ScreenlockPlugin: BuiltinPlugin {
         }
         // "uint32 300": seconds of inactivity before the session counts as idle and the screen blanks.
         guard let idleDelay = gsettings("org.gnome.desktop.session", "idle-delay")?.split(separator: " ").last,
-              let seconds = Int(idleDelay)
+            let seconds = Int(idleDelay)
         else { return nil }
         return seconds > 0
     }

@@ -34,7 +34,7 @@ struct UptimePlugin: BuiltinPlugin {
     /// Whole seconds; /proc/uptime holds "12345.67 23456.78" (up time, idle time).
     private static func uptimeSeconds(_ root: SystemRoot) -> Int? {
         guard let first = root.readValue("/proc/uptime")?.split(separator: " ").first,
-              let seconds = Double(first), seconds.isFinite, seconds >= 0, seconds < Double(Int.max)
+            let seconds = Double(first), seconds.isFinite, seconds >= 0, seconds < Double(Int.max)
         else { return nil }
         return Int(seconds)
     }

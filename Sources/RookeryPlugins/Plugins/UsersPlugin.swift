@@ -49,11 +49,11 @@ struct UsersPlugin: BuiltinPlugin {
     /// The layout of `struct utmp` in glibc on 64-bit Linux (x86_64, aarch64): 384-byte records.
     private enum UTMPLayout {
         static let recordSize = 384
-        static let type = 0            // short
+        static let type = 0  // short
         static let line = (offset: 8, length: 32)
         static let user = (offset: 44, length: 32)
         static let host = (offset: 76, length: 256)
-        static let seconds = 340       // int32 ut_tv.tv_sec
+        static let seconds = 340  // int32 ut_tv.tv_sec
         static let userProcess: Int16 = 7
     }
 

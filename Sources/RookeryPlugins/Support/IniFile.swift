@@ -34,11 +34,12 @@ struct IniFile {
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else { continue }
-            entries.append(Entry(
-                section: section,
-                key: line[..<equals].trimmingWhitespace(),
-                value: line[line.index(after: equals)...].trimmingWhitespace()
-            ))
+            entries.append(
+                Entry(
+                    section: section,
+                    key: line[..<equals].trimmingWhitespace(),
+                    value: line[line.index(after: equals)...].trimmingWhitespace()
+                ))
         }
     }
 

@@ -13,8 +13,10 @@ struct EndpointAuthMiddleware: RouterMiddleware {
     let authenticator: EndpointAuthenticator
     let failures: FailureLimiter
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard authenticator.isConfigured(endpoint) else { return try await next(request, context) }
         let authorization = request.headers[.authorization]
         let address = context.clientAddress(request, authenticator: authenticator)
@@ -39,8 +41,9 @@ struct EndpointAuthMiddleware: RouterMiddleware {
             context.logger.notice("\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
             return try await next(request, context)
         case .refused(let user, let reason):
-            context.logger.warning("\(endpoint) refused: \(reason)",
-                                   metadata: ["address": "\(address)", "user": "\(user ?? "-")"])
+            context.logger.warning(
+                "\(endpoint) refused: \(reason)",
+                metadata: ["address": "\(address)", "user": "\(user ?? "-")"])
             throw ProtocolError(.unauthorized, "\(endpoint) needs an allowed address or a user name and password")
         }
     }

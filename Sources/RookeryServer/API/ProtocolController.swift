@@ -26,8 +26,9 @@ public struct ProtocolController: Sendable {
         let routes = RouteCollection(context: RookeryRequestContext.self)
         routes.add(middleware: RefusalLogMiddleware())
         signed(.enroll, in: routes) { request, context in
-            try await enrollment.enroll(try context.verified(EnrollRequest.self),
-                                        from: context.clientAddress(request, authenticator: authenticator))
+            try await enrollment.enroll(
+                try context.verified(EnrollRequest.self),
+                from: context.clientAddress(request, authenticator: authenticator))
         }
         signed(.submit, in: routes) { _, context in
             try await submissions.submit(try context.verified())
@@ -45,9 +46,12 @@ public struct ProtocolController: Sendable {
             throw ProtocolError(.notFound, "no endpoint \(LogText.escaped(context.parameters.get("endpoint") ?? "", limit: 64))")
         }
         if releaseDownload {
-            routes.group().add(middleware: EndpointAuthMiddleware(endpoint: "download_release", authenticator: authenticator,
-                                                                  failures: failures))
-                .get("download_release", use: downloadLatestRelease)
+            routes.group().add(
+                middleware: EndpointAuthMiddleware(
+                    endpoint: "download_release", authenticator: authenticator,
+                    failures: failures)
+            )
+            .get("download_release", use: downloadLatestRelease)
         } else {
             routes.get("download_release") { _, _ -> Response in
                 throw ProtocolError(.forbidden, "release download is turned off (release_download in server/settings.yml)")
@@ -57,8 +61,10 @@ public struct ProtocolController: Sendable {
     }
 
     /// `POST endpoint`, behind the signed-request checks for that endpoint.
-    private func signed(_ endpoint: WireProtocol.Endpoint, in routes: RouteCollection<RookeryRequestContext>,
-                        _ handler: @Sendable @escaping (Request, RookeryRequestContext) async throws -> some ResponseGenerator) {
+    private func signed(
+        _ endpoint: WireProtocol.Endpoint, in routes: RouteCollection<RookeryRequestContext>,
+        _ handler: @Sendable @escaping (Request, RookeryRequestContext) async throws -> some ResponseGenerator
+    ) {
         routes.group().add(middleware: SignedRequestMiddleware(endpoint: endpoint, checks: checks))
             .post(RouterPath(endpoint.rawValue), use: handler)
     }
@@ -72,8 +78,9 @@ public struct ProtocolController: Sendable {
             throw ProtocolError(.notFound, "no release has been published yet (bin/client_release)")
         }
         context.logger.notice("release \(latest.number) downloaded", metadata: ["peer": "\(context.peer)"])
-        return try await tarball(at: releases.tarballPath(latest.number), context: context,
-                                 fileName: "rookery-client-\(latest.number).tar.gz")
+        return try await tarball(
+            at: releases.tarballPath(latest.number), context: context,
+            fileName: "rookery-client-\(latest.number).tar.gz")
     }
 
     /// A release tarball, streamed from disk in small chunks. FileIO opens the file only as the

@@ -22,8 +22,9 @@ enum JSONAnswer {
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 }
 
@@ -41,9 +42,12 @@ extension AcknowledgeAnswer: JSONResponseGenerator {}
 /// A signed answer: the exact bytes, and the server's signature over them in the header.
 extension SignedAnswer: ResponseGenerator {
     public func response(from request: Request, context: some RequestContext) -> Response {
-        Response(status: .ok,
-                 headers: [.contentType: "application/json",
-                           HTTPField.Name(WireProtocol.signatureHeader)!: signature.base64EncodedString()],
-                 body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/json",
+                HTTPField.Name(WireProtocol.signatureHeader)!: signature.base64EncodedString()
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -7,21 +7,25 @@ import RookeryCore
 struct RefusalLogMiddleware: RouterMiddleware {
     typealias Context = RookeryRequestContext
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let refusal as ProtocolError {
             // Authentication refusals are logged by EndpointAuthMiddleware, with the address it
             // judged; an address over its budget by SignedRequestMiddleware, throttled.
             if refusal.error != .unauthorized, refusal.retryAfterSeconds == nil {
-                context.logger.warning("refused \(Self.endpoint(of: request)): \(refusal.error.rawValue): \(LogText.escaped(refusal.message))",
-                                       metadata: ["peer": "\(context.peer)"])
+                context.logger.warning(
+                    "refused \(Self.endpoint(of: request)): \(refusal.error.rawValue): \(LogText.escaped(refusal.message))",
+                    metadata: ["peer": "\(context.peer)"])
             }
             throw refusal
         } catch {
-            context.logger.error("failed \(Self.endpoint(of: request)): \(LogText.escaped("\(error)"))",
-                                 metadata: ["peer": "\(context.peer)"])
+            context.logger.error(
+                "failed \(Self.endpoint(of: request)): \(LogText.escaped("\(error)"))",
+                metadata: ["peer": "\(context.peer)"])
             throw ProtocolError(.internalError, "the server could not complete the request")
         }
     }

@@ -39,7 +39,8 @@ public struct RookeryRequestContext: RequestContext, RemoteAddressRequestContext
     /// The address a request is judged and throttled by: the peer's, or behind a trusted proxy
     /// the client's from X-Forwarded-For; "unknown" when there is none.
     func clientAddress(_ request: Request, authenticator: EndpointAuthenticator) -> String {
-        authenticator.clientAddress(peer: remoteAddress?.ipAddress,
-                                    forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!]) ?? "unknown"
+        authenticator.clientAddress(
+            peer: remoteAddress?.ipAddress,
+            forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!]) ?? "unknown"
     }
 }

@@ -28,8 +28,10 @@ struct SignedRequestMiddleware: RouterMiddleware {
     let endpoint: WireProtocol.Endpoint
     let checks: Checks
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let address = context.clientAddress(request, authenticator: checks.authenticator)
         let key = FailureLimiter.key(for: address)
         if endpoint == .enroll, checks.failures.isBlocked(key) {
@@ -39,15 +41,17 @@ struct SignedRequestMiddleware: RouterMiddleware {
         // number may verify at once, and a burst of them that fails is paid back by waiting.
         if let wait = checks.budgets.unverifiedFailures.wait(key) {
             checks.log.log(.overBudget, .warning, "\(address) used up its budget of requests failing before they verify; answered 429")
-            throw ProtocolError(.tooManyFailures, "too many requests from \(address) failed their checks; wait \(wait) s",
-                                retryAfterSeconds: wait)
+            throw ProtocolError(
+                .tooManyFailures, "too many requests from \(address) failed their checks; wait \(wait) s",
+                retryAfterSeconds: wait)
         }
         if endpoint == .enroll {
             // Every enrollment let in is charged at once, whatever its outcome: each is a gpg run.
             if let wait = checks.budgets.enrollments.admit(key) {
                 checks.log.log(.overEnrollmentBudget, .warning, "\(address) used up its budget of enrollments; answered 429")
-                throw ProtocolError(.tooManyFailures, "too many enrollments from \(address); wait \(wait) s",
-                                    retryAfterSeconds: wait)
+                throw ProtocolError(
+                    .tooManyFailures, "too many enrollments from \(address); wait \(wait) s",
+                    retryAfterSeconds: wait)
             }
         }
         var context = context

@@ -40,8 +40,9 @@ public struct AdminContext: Sendable {
             return try SQLiteStore(path: database)
         } catch {
             // SQLite's own words ("unable to open database file") do not say which file.
-            throw SettingsError("database: cannot open \(database) as a SQLite database (\(error)); "
-                                + "check the setting, and that the server's user may write there", setting: ["database"])
+            throw SettingsError(
+                "database: cannot open \(database) as a SQLite database (\(error)); "
+                    + "check the setting, and that the server's user may write there", setting: ["database"])
         }
     }
 }

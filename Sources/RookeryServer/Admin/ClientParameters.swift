@@ -53,7 +53,8 @@ public struct ClientParameters: Sendable {
         case "user_email":
             try await store.setParameter(name, value: nil, fingerprint: device.fingerprint)
         default:
-            let others = values.isEmpty
+            let others =
+                values.isEmpty
                 ? try await store.links(fingerprint: device.fingerprint)
                 : try await resolveAll(values, except: device).map(\.fingerprint)
             try await store.unlink(device.fingerprint, from: others)

@@ -55,16 +55,19 @@ public struct DeviceAdmin: Sendable {
 
     /// Moves a device to a new state; says no to moves that make no sense. A device already in
     /// that state is left as it is (so scripts may repeat themselves); `changed` tells which.
-    public func change(_ name: String, to state: DeviceState,
-                       now: Date = Date()) async throws -> (device: Device, changed: Bool) {
+    public func change(
+        _ name: String, to state: DeviceState,
+        now: Date = Date()
+    ) async throws -> (device: Device, changed: Bool) {
         var device = try await resolve(name)
         if device.state == state { return (device, false) }
-        let allowed: Set<DeviceState> = switch state {
-        case .accepted: [.pending, .rejected]
-        case .rejected: [.pending]
-        case .revoked: [.accepted, .pending]
-        case .pending: []
-        }
+        let allowed: Set<DeviceState> =
+            switch state {
+            case .accepted: [.pending, .rejected]
+            case .rejected: [.pending]
+            case .revoked: [.accepted, .pending]
+            case .pending: []
+            }
         if device.state == .revoked, state == .accepted { throw Self.revokedCannotReturn(device) }
         guard allowed.contains(device.state) else {
             throw AdminError(.conflict, "\(device.hostname) (\(device.fingerprint)) is \(device.state.rawValue); cannot make it \(state.rawValue)")
@@ -77,7 +80,9 @@ public struct DeviceAdmin: Sendable {
     /// A revoked key stays refused (it may have been stolen); the way back is to forget the device
     /// and have it enroll again, when it comes back pending and flagged for an admin to judge.
     private static func revokedCannotReturn(_ device: Device) -> AdminError {
-        AdminError(.conflict, """
+        AdminError(
+            .conflict,
+            """
             \(device.hostname) (\(device.fingerprint)) is revoked, and a revoked key cannot be accepted again. \
             If the device is trusted again: `bin/clients forget \(device.fingerprint)`, then a new enrollment \
             from the device (`bin/rookery-client enroll` there, or its cron after its next submits) brings it \

@@ -18,8 +18,10 @@ public struct IssueAdmin: Sendable {
     /// A check name from issues.yml, or an error that lists the names there are.
     public func checkName(_ name: String) throws -> String {
         guard catalog.check(named: name) != nil else {
-            throw AdminError(.notFound, "no check named \(name) in issues.yml; checks: "
-                             + catalog.checks.map(\.name).joined(separator: ", "))
+            throw AdminError(
+                .notFound,
+                "no check named \(name) in issues.yml; checks: "
+                    + catalog.checks.map(\.name).joined(separator: ", "))
         }
         return name
     }
@@ -98,8 +100,9 @@ public struct IssueAdmin: Sendable {
         if let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }) {
             throw AdminError(.conflict, "\(device.hostname) already has \(name) open since \(RFC3339.string(from: open.openedAt))")
         }
-        var issue = IssueRecord(fingerprint: device.fingerprint, name: name, openedAt: now, openedBy: .admin,
-                                detail: "opened by an admin")
+        var issue = IssueRecord(
+            fingerprint: device.fingerprint, name: name, openedAt: now, openedBy: .admin,
+            detail: "opened by an admin")
         issue.held = true
         issue.heldDataAt = device.lastSubmissionAt
         try await store.apply([.open(issue)])
@@ -111,7 +114,8 @@ public struct IssueAdmin: Sendable {
         let device = try await resolve(host)
         let name = try deviceCheckName(name)
         guard let open = try await store.openIssues(fingerprint: device.fingerprint).first(where: { $0.name == name }),
-              let id = open.id else {
+            let id = open.id
+        else {
             throw AdminError(.notFound, "\(device.hostname) has no open \(name) issue; see bin/issues list --host \(host)")
         }
         try await store.apply([.close(id: id, at: now, reason: .manual)])

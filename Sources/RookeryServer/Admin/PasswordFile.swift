@@ -14,8 +14,9 @@ public struct PasswordFile: Sendable {
         try SettingsFileUpdate(path: path).apply { text in
             let edited = SettingsEditor.setting(keys, to: "\"\(hash)\"", in: text)
             guard Self.differOnlyAt(keys, value: hash, before: text, after: edited) else {
-                throw AdminError("cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style, "
-                                    + "{...}?); add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
+                throw AdminError(
+                    "cannot edit \(path) safely (is \(keys.dropLast().joined(separator: ".")) written in flow style, "
+                        + "{...}?); add this under \(keys.dropLast().joined(separator: ".")) by hand:\n  \(user): \"\(hash)\"")
             }
             return edited
         }
@@ -29,7 +30,10 @@ public struct PasswordFile: Sendable {
     /// Sets `path` in nested mappings, making (or replacing with) mappings on the way.
     private static func setting(_ path: ArraySlice<String>, to value: String, in map: inout [String: Any]) {
         guard let key = path.first else { return }
-        guard path.count > 1 else { return map[key] = value }
+        guard path.count > 1 else {
+            map[key] = value
+            return
+        }
         var child = map[key] as? [String: Any] ?? [:]
         setting(path.dropFirst(), to: value, in: &child)
         map[key] = child

@@ -23,8 +23,10 @@ public struct PatchAdmin: Sendable {
 
         """
 
-    public func write(hosts: [String], target: String, content: Data, mode: Int,
-                      now: Date = Date()) async throws -> [(Device, Patch)] {
+    public func write(
+        hosts: [String], target: String, content: Data, mode: Int,
+        now: Date = Date()
+    ) async throws -> [(Device, Patch)] {
         guard (0...0o777).contains(mode) else { throw AdminError(.input, "mode \(String(mode, radix: 8)) is not 0-777 (octal)") }
         // Devices run what lands under client/ as root: only root may write it.
         guard mode & 0o022 == 0 else {
@@ -45,8 +47,9 @@ public struct PatchAdmin: Sendable {
         guard script.starts(with: Data("#!".utf8)) else {
             throw AdminError(.input, "the command must start with #! (for example #!/bin/sh) so the device knows how to run it")
         }
-        return try await queue(hosts: hosts, target: "client/commands/" + name, action: .write,
-                               content: script, mode: 0o700, now: now)
+        return try await queue(
+            hosts: hosts, target: "client/commands/" + name, action: .write,
+            content: script, mode: 0o700, now: now)
     }
 
     public func wipe(host: String, now: Date = Date()) async throws -> (Device, Patch) {
@@ -80,8 +83,10 @@ public struct PatchAdmin: Sendable {
         for device in try await resolve(hosts) {
             let pending = try await store.patches(fingerprint: device.fingerprint, includeFinished: false)
             for patch in pending where patch.target == target {
-                if try await store.finishPatch(id: patch.id, fingerprint: device.fingerprint, target: target,
-                                               state: .cancelled, message: "cancelled by an administrator", at: now, byAcceptedDevice: false) {
+                if try await store.finishPatch(
+                    id: patch.id, fingerprint: device.fingerprint, target: target,
+                    state: .cancelled, message: "cancelled by an administrator", at: now, byAcceptedDevice: false)
+                {
                     cancelled.append(device)
                 }
             }
@@ -95,8 +100,10 @@ public struct PatchAdmin: Sendable {
     /// base64 makes 4 bytes of 3): past this, nothing would reach the device, not even a wipe.
     public static let maxPendingBytesPerDevice = 24 * 1024 * 1024
 
-    private func queue(hosts: [String], target: String, action: PatchAction, content: Data, mode: Int,
-                       now: Date) async throws -> [(Device, Patch)] {
+    private func queue(
+        hosts: [String], target: String, action: PatchAction, content: Data, mode: Int,
+        now: Date
+    ) async throws -> [(Device, Patch)] {
         if let problem = InputValidation.patchTargetProblem(target) { throw AdminError(.input, problem) }
         guard content.count <= Self.maxContentBytes else {
             throw AdminError(.input, "the file is \(content.count) bytes; patches are limited to \(Self.maxContentBytes) (ship larger files in a release)")
@@ -105,17 +112,25 @@ public struct PatchAdmin: Sendable {
         for device in chosen {
             let pending = try await store.patches(fingerprint: device.fingerprint, includeFinished: false)
             if pending.contains(where: { $0.target == target }) {
-                throw AdminError(.conflict, "\(device.hostname) already has a pending patch for \(target); nothing was queued (cancel it first: bin/patch_hosts cancel --host \(device.hostname) \(target))")
+                throw AdminError(
+                    .conflict,
+                    "\(device.hostname) already has a pending patch for \(target); nothing was queued (cancel it first: bin/patch_hosts cancel --host \(device.hostname) \(target))"
+                )
             }
             if pending.reduce(content.count, { $0 + $1.content.count }) > Self.maxPendingBytesPerDevice {
-                throw AdminError(.conflict, "\(device.hostname) has too many pending patch bytes to add \(content.count) more (limit \(Self.maxPendingBytesPerDevice)); nothing was queued. Wait for the device to fetch them, or cancel some.")
+                throw AdminError(
+                    .conflict,
+                    "\(device.hostname) has too many pending patch bytes to add \(content.count) more (limit \(Self.maxPendingBytesPerDevice)); nothing was queued. Wait for the device to fetch them, or cancel some."
+                )
             }
         }
         var queued: [(Device, Patch)] = []
         for device in chosen {
             do {
-                let patch = try await store.queuePatch(Patch(fingerprint: device.fingerprint, target: target, action: action,
-                                                             mode: mode, content: content, createdAt: now))
+                let patch = try await store.queuePatch(
+                    Patch(
+                        fingerprint: device.fingerprint, target: target, action: action,
+                        mode: mode, content: content, createdAt: now))
                 queued.append((device, patch))
             } catch StoreError.pendingPatchExists {
                 throw AdminError(.conflict, "\(device.hostname) got a pending patch for \(target) meanwhile; queued for \(queued.map(\.0.hostname))")

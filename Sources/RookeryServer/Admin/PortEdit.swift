@@ -82,16 +82,19 @@ public struct PortEdit: Sendable {
         }
         if let tls = staged?.staged ?? settings.tls {
             // What the server would refuse in its settings is, here, a file the admin gave.
-            do { _ = try ServerTLS.configuration(port: port, files: tls, root: root) }
-            catch let refusal as SettingsError { throw AdminError.input(refusal.description) }
+            do { _ = try ServerTLS.configuration(port: port, files: tls, root: root) } catch let refusal as SettingsError {
+                throw AdminError.input(refusal.description)
+            }
         }
         return staged
     }
 
     private func refuseIfPinned(_ current: PortSettings, pinned: Swift.Set<String>, root: InstallRoot) throws {
         guard let tls = current.tls, let serving = try? CertificateInfo.read(pemFile: root.resolve(tls.certificate)),
-              serving.contains(where: { pinned.contains($0.sha256Fingerprint) }) else { return }
-        throw AdminError.conflict("""
+            serving.contains(where: { pinned.contains($0.sha256Fingerprint) })
+        else { return }
+        throw AdminError.conflict(
+            """
             client releases pin the certificate port \(port) serves now: devices that pin only it would refuse the new one
             """, hint: "follow docs/certificates.md (RENEWING A PINNED CERTIFICATE), or give --force")
     }

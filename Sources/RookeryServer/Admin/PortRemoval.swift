@@ -30,7 +30,8 @@ public struct PortRemoval: Sendable {
         guard !devices.isEmpty else { return }
         let shown = devices.prefix(Self.namesShown).map(\.hostname).joined(separator: ", ")
         let more = devices.count > Self.namesShown ? " and \(devices.count - Self.namesShown) more" : ""
-        throw AdminError.conflict("""
+        throw AdminError.conflict(
+            """
             \(devices.count) accepted device\(devices.count == 1 ? "" : "s") still report\(devices.count == 1 ? "s" : "") on port \(port) \
             (\(shown)\(more)); removing it would cut them off. Move them first (docs/ports.md: a release whose \
             URL names the new port); once the port is deprecated, `bin/issues list --issue-name deprecated-port` \

@@ -53,8 +53,9 @@ public struct PortsFile: Sendable {
         // The edit must say these ports, and every other setting must read as before.
         let reread = try? SettingsFile.decode(ServerSettings.self, text: edited, source: path)
         guard reread?.listeningPorts == ports, SettingsFileUpdate.reads(edited, as: text, ignoring: ["port", "listen_port"]) else {
-            throw AdminError("cannot edit the port setting in \(path) safely; replace it by hand with:\n"
-                                + block.joined(separator: "\n"))
+            throw AdminError(
+                "cannot edit the port setting in \(path) safely; replace it by hand with:\n"
+                    + block.joined(separator: "\n"))
         }
         return edited
     }
@@ -70,9 +71,11 @@ public struct PortsFile: Sendable {
             lines.append("  \(port.number):")
             if port.deprecated { lines.append("    deprecated: true") }
             if let tls = port.tls {
-                lines += ["    tls:",
-                          "      certificate: \(JSONValue.string(tls.certificate).serializedString)",
-                          "      key: \(JSONValue.string(tls.key).serializedString)"]
+                lines += [
+                    "    tls:",
+                    "      certificate: \(JSONValue.string(tls.certificate).serializedString)",
+                    "      key: \(JSONValue.string(tls.key).serializedString)"
+                ]
             }
         }
         return lines

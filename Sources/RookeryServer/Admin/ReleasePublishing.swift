@@ -38,7 +38,8 @@ public struct ReleasePublishing: Sendable {
             source: source ?? root.path, clientBinary: binary ?? root.path + "/lib/rookery/rookery-client",
             serverURL: url, enrollmentToken: settings.clientEnrollmentToken, caFile: pinnedCA, signingKey: signingKey)
         let record = try await context.releases.publish { try await builder.build(number: $0) }
-        return Published(record: record, tarball: context.releases.tarballPath(record.number), serverURL: url,
-                         serverKey: signingKey.fingerprint, pinnedCA: pinnedCA)
+        return Published(
+            record: record, tarball: context.releases.tarballPath(record.number), serverURL: url,
+            serverKey: signingKey.fingerprint, pinnedCA: pinnedCA)
     }
 }

@@ -26,8 +26,10 @@ public struct SettingsFileUpdate: Sendable {
     /// Whether `after` reads as `before` does once `change` is made to `before`'s settings, the
     /// top-level keys in `ignoring` left out of both: the check every edit passes before it is
     /// written, so a line edit that YAML reads otherwise than meant never reaches the server.
-    static func reads(_ after: String, as before: String, ignoring: Swift.Set<String> = [],
-                      with change: (inout [String: Any]) -> Void = { _ in }) -> Bool {
+    static func reads(
+        _ after: String, as before: String, ignoring: Swift.Set<String> = [],
+        with change: (inout [String: Any]) -> Void = { _ in }
+    ) -> Bool {
         guard var expected = tree(before), var actual = tree(after) else { return false }
         change(&expected)
         for key in ignoring {
@@ -56,8 +58,9 @@ public struct SettingsFileUpdate: Sendable {
         let old = try FileManager.default.attributesOfItem(atPath: path)
         let mode = mode_t((old[.posixPermissions] as? Int) ?? 0o640)
         let owner = getuid() == 0 ? Self.owner(old) : nil
-        do { try AtomicFile.write(Data(text.utf8), to: path, mode: mode, owner: owner) }
-        catch { throw AdminError(.io, "cannot replace \(path): \(error.localizedDescription)") }
+        do { try AtomicFile.write(Data(text.utf8), to: path, mode: mode, owner: owner) } catch {
+            throw AdminError(.io, "cannot replace \(path): \(error.localizedDescription)")
+        }
     }
 
     /// The (uid, gid) of a file's attributes.

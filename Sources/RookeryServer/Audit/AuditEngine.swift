@@ -12,8 +12,10 @@ public struct AuditEngine: Sendable {
     private let evaluator: CheckEvaluator
 
     /// `secretSelectors`: the paths selected as secret; checks on them are not evaluable.
-    public init(catalog: CheckCatalog, store: any IssueStore, clock: GraceClock = GraceClock(),
-                secretSelectors: [SecretSelector] = []) {
+    public init(
+        catalog: CheckCatalog, store: any IssueStore, clock: GraceClock = GraceClock(),
+        secretSelectors: [SecretSelector] = []
+    ) {
         self.catalog = catalog
         self.store = store
         self.clock = clock
@@ -58,11 +60,15 @@ public struct AuditEngine: Sendable {
     /// Every accepted device in (hostname, fingerprint) order, a batch at a time; the changes
     /// `body` returns for a batch are written before it is handed the next.
     public func forEachBatch(_ body: ([AuditSubject]) async throws -> [IssueChange]) async throws {
-        let paths = Array(Set(catalog.checks.flatMap { check -> [DocumentPath] in
-            if case .condition(let condition) = check.kind { return condition.paths }
-            return []
-        })).sorted { $0.description < $1.description }
-        let store = self.store, size = batchSize
+        let paths = Array(
+            Set(
+                catalog.checks.flatMap { check -> [DocumentPath] in
+                    if case .condition(let condition) = check.kind { return condition.paths }
+                    return []
+                })
+        ).sorted { $0.description < $1.description }
+        let store = self.store
+        let size = batchSize
         // The next batch is read on a database thread while this one is parsed and evaluated on
         // the other cores: two batches in memory at most.
         func read(after cursor: AuditCursor?) -> Task<[AuditRecord], any Error> {
@@ -96,31 +102,39 @@ public struct AuditEngine: Sendable {
         }
         for check in catalog.deviceChecks {
             let mine = subject.issues.filter { $0.name == check.name }
-            let step = lifecycle(check, subject, open: mine.first(where: \.isOpen),
-                                 heldClosed: mine.contains { !$0.isOpen && $0.stillHeld(lastDataAt: lastDataAt) },
-                                 options)
+            let step = lifecycle(
+                check, subject, open: mine.first(where: \.isOpen),
+                heldClosed: mine.contains { !$0.isOpen && $0.stillHeld(lastDataAt: lastDataAt) },
+                options)
             changes += step.changes
             if let entry = step.entry { entries.append(entry) }
         }
         return (DeviceAudit(device: subject.device, userEmail: subject.facts.userEmail, entries: entries), changes)
     }
 
-    private func lifecycle(_ check: Check, _ subject: AuditSubject, open: IssueRecord?, heldClosed: Bool,
-                           _ options: Options) -> (changes: [IssueChange], entry: AuditEntry?) {
+    private func lifecycle(
+        _ check: Check, _ subject: AuditSubject, open: IssueRecord?, heldClosed: Bool,
+        _ options: Options
+    ) -> (changes: [IssueChange], entry: AuditEntry?) {
         let now = options.now
         let evaluation = evaluator.evaluate(check, on: subject, now: now)
         let manualOpen = open?.stillHeld(lastDataAt: subject.device.lastSubmissionAt) ?? false
         guard var issue = open else {
             switch evaluation.verdict {
             case .holds where !heldClosed:
-                var issue = IssueRecord(fingerprint: subject.device.fingerprint, name: check.name,
-                                        openedAt: min(evaluation.since, now), detail: evaluation.detail)
+                var issue = IssueRecord(
+                    fingerprint: subject.device.fingerprint, name: check.name,
+                    openedAt: min(evaluation.since, now), detail: evaluation.detail)
                 let entry = self.entry(check, issue, subject.device, now)
                 if options.markAlerted && entry.status == .due { issue.alertedAt = now }
                 return ([.open(issue)], entry)
             case .unknown:
-                return ([], AuditEntry(check: check.name, description: check.description, remediation: check.remediation,
-                                       status: .unknown, detail: evaluation.detail))
+                return (
+                    [],
+                    AuditEntry(
+                        check: check.name, description: check.description, remediation: check.remediation,
+                        status: .unknown, detail: evaluation.detail)
+                )
             default:
                 return ([], nil)
             }
@@ -153,8 +167,9 @@ public struct AuditEngine: Sendable {
         } else {
             status = .due
         }
-        return AuditEntry(check: check.name, description: check.description, remediation: check.remediation,
-                          status: status, openedAt: issue.openedAt, graceEndsAt: graceEnds,
-                          alertedAt: issue.alertedAt, snoozedUntil: issue.snoozedUntil, detail: issue.detail)
+        return AuditEntry(
+            check: check.name, description: check.description, remediation: check.remediation,
+            status: status, openedAt: issue.openedAt, graceEndsAt: graceEnds,
+            alertedAt: issue.alertedAt, snoozedUntil: issue.snoozedUntil, detail: issue.detail)
     }
 }

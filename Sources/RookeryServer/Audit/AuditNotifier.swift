@@ -71,8 +71,9 @@ public final class AuditNotifier {
         }
         for hook in hooks {
             do {
-                let reply = try HTTPTransport.post(url: hook.url, body: hook.body.serialized(), headers: [:],
-                                                   timeoutSeconds: 20, maxResponseBytes: 64 * 1024)
+                let reply = try HTTPTransport.post(
+                    url: hook.url, body: hook.body.serialized(), headers: [:],
+                    timeoutSeconds: 20, maxResponseBytes: 64 * 1024)
                 if !(200..<300).contains(reply.status) {
                     failures.append("webhook \(Self.redacted(hook.url)): HTTP \(reply.status)")
                 }
@@ -90,20 +91,24 @@ public final class AuditNotifier {
 
     func ownerMail(_ owner: String, _ devices: [(DeviceAudit, [AuditEntry])]) -> MailMessage {
         let count = devices.reduce(0) { $0 + $1.1.count }
-        var body = "Rookery found \(count == 1 ? "an issue" : "\(count) issues") on "
+        var body =
+            "Rookery found \(count == 1 ? "an issue" : "\(count) issues") on "
             + (devices.count == 1 ? "your device" : "your devices") + ". What it saw and what to do:\n\n"
         for (audit, entries) in devices {
             body += "\(audit.device.hostname)\n"
             for entry in entries.sorted(by: { $0.check < $1.check }) {
-                body += "  - \(entry.description)"
+                body +=
+                    "  - \(entry.description)"
                     + (entry.openedAt.map { " (since \(AuditReport.humanTime($0)))" } ?? "") + "\n"
                 if let fix = entry.remediation { body += "    What to do: \(fix)\n" }
             }
             body += "\n"
         }
         body += "This mail is sent by the issues audit of your organisation's Rookery server.\n"
-        let subject = devices.count == 1 ? "Rookery: \(count) issue\(count == 1 ? "" : "s") on \(devices[0].0.device.hostname)"
-                                         : "Rookery: \(count) issues on your devices"
+        let subject =
+            devices.count == 1
+            ? "Rookery: \(count) issue\(count == 1 ? "" : "s") on \(devices[0].0.device.hostname)"
+            : "Rookery: \(count) issues on your devices"
         return MailMessage(to: [owner], subject: subject, body: body)
     }
 
@@ -117,11 +122,12 @@ public final class AuditNotifier {
 
     private func smtpConfiguration() -> SMTPConfiguration {
         let smtp = settings.smtp
-        return SMTPConfiguration(host: smtp.host, port: smtp.port,
-                                 security: SMTPConfiguration.Security(rawValue: smtp.security) ?? .starttls,
-                                 username: smtp.username.isEmpty ? nil : smtp.username,
-                                 password: smtp.password.isEmpty ? nil : smtp.password,
-                                 from: smtp.from, caFile: smtp.caFile.isEmpty ? nil : smtp.caFile)
+        return SMTPConfiguration(
+            host: smtp.host, port: smtp.port,
+            security: SMTPConfiguration.Security(rawValue: smtp.security) ?? .starttls,
+            username: smtp.username.isEmpty ? nil : smtp.username,
+            password: smtp.password.isEmpty ? nil : smtp.password,
+            from: smtp.from, caFile: smtp.caFile.isEmpty ? nil : smtp.caFile)
     }
 
     /// Webhook URLs often carry a token in their path or query; logs get only scheme and host.

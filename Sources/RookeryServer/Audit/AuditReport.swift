@@ -7,7 +7,8 @@ import RookeryCore
 public enum AuditReport {
     public static func text(_ audit: DeviceAudit, _ entries: [AuditEntry]) -> String {
         let device = audit.device
-        let heading = "\(device.hostname)  \(device.fingerprint)" + (audit.userEmail.map { "  owner \($0)" } ?? "")
+        let heading =
+            "\(device.hostname)  \(device.fingerprint)" + (audit.userEmail.map { "  owner \($0)" } ?? "")
             + (device.isSuspended ? "  (suspended until it reports)" : "")
         return block(heading, entries.sorted { $0.check < $1.check })
     }
@@ -47,7 +48,7 @@ public enum AuditReport {
             "user_email": audit.userEmail.map(JSONValue.string) ?? .null,
             "suspended": .bool(device.isSuspended),
             "last_report": device.lastSubmissionAt.map(timeValue) ?? .null,
-            "issues": .array(entries.sorted { $0.check < $1.check }.map(json)),
+            "issues": .array(entries.sorted { $0.check < $1.check }.map(json))
         ])
     }
 
@@ -66,7 +67,7 @@ public enum AuditReport {
             "alerted_at": entry.alertedAt.map(timeValue) ?? .null,
             "snoozed_until": entry.snoozedUntil.map(timeValue) ?? .null,
             "detail": .string(entry.detail),
-            "remediation": entry.remediation.map(JSONValue.string) ?? .null,
+            "remediation": entry.remediation.map(JSONValue.string) ?? .null
         ])
     }
 

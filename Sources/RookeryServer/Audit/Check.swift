@@ -52,8 +52,10 @@ public struct Check: Sendable {
     }
 
     /// The kinds that `computed:` names in issues.yml.
-    public static let computedKinds = ["not-reporting", "pending-patches", "duplicate-host", "plugin-failed",
-                                       "deprecated-port", "expiring-certificate"]
+    public static let computedKinds = [
+        "not-reporting", "pending-patches", "duplicate-host", "plugin-failed",
+        "deprecated-port", "expiring-certificate"
+    ]
 }
 
 /// Durations as issues.yml writes them: `0`, `30m`, `12h`, `7d`, `2w`, or sums such as `1d12h`.
@@ -63,7 +65,8 @@ public enum DurationText {
     public static func seconds(_ text: String) -> TimeInterval? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "0" { return 0 }
-        var total: TimeInterval = 0, digits = ""
+        var total: TimeInterval = 0
+        var digits = ""
         for c in trimmed {
             if c.isASCII && c.isNumber {
                 digits.append(c)

@@ -46,7 +46,8 @@ struct CheckReader {
         let top = try mapping(root, allowed: ["checks"])
         guard let list = top["checks"] else { return [] }
         guard case .sequence(let items) = list else { throw error(list, "checks must be a list") }
-        var checks: [Check] = [], seen: Set<String> = []
+        var checks: [Check] = []
+        var seen: Set<String> = []
         for item in items {
             let check = try self.check(item)
             guard seen.insert(check.name).inserted else { throw error(item, "a second check named \(check.name)") }
@@ -56,14 +57,19 @@ struct CheckReader {
     }
 
     private func check(_ node: Node) throws -> Check {
-        let fields = try mapping(node, allowed: ["name", "description", "condition", "computed", "after", "missing",
-                                                 "grace", "alert_every", "remediation", "webhook"])
+        let fields = try mapping(
+            node,
+            allowed: [
+                "name", "description", "condition", "computed", "after", "missing",
+                "grace", "alert_every", "remediation", "webhook"
+            ])
         let name = try string(fields, "name", in: node)
         guard name.range(of: "^[a-z0-9][a-z0-9_-]{0,62}$", options: .regularExpression) != nil else {
             throw error(fields["name"]!, "check name \(name): use lower-case letters, digits, - and _")
         }
-        var check = Check(name: name, description: try optionalString(fields, "description") ?? name,
-                          kind: try kind(fields, in: node))
+        var check = Check(
+            name: name, description: try optionalString(fields, "description") ?? name,
+            kind: try kind(fields, in: node))
         if let missing = fields["missing"] {
             guard let policy = missing.string.flatMap(Check.MissingPolicy.init(rawValue:)) else {
                 throw error(missing, "missing must be pass, fail or unknown")
@@ -114,15 +120,19 @@ struct CheckReader {
     // MARK: - Conditions
 
     private static let combinators = ["all", "any", "none"]
-    private static let tests = ["equals", "not_equals", "in", "not_in", "exists", "less_than", "greater_than",
-                                "regex", "any_item"]
+    private static let tests = [
+        "equals", "not_equals", "in", "not_in", "exists", "less_than", "greater_than",
+        "regex", "any_item"
+    ]
 
     func condition(_ node: Node) throws -> Condition {
         let fields = try mapping(node, allowed: ["path"] + Self.combinators + Self.tests)
         let operators = fields.keys.filter { $0 != "path" }
         guard operators.count == 1, let op = operators.first else {
-            throw error(node, "a condition has exactly one of \((Self.combinators + Self.tests).joined(separator: ", "))"
-                        + (operators.isEmpty ? "" : "; found \(operators.sorted().joined(separator: ", "))"))
+            throw error(
+                node,
+                "a condition has exactly one of \((Self.combinators + Self.tests).joined(separator: ", "))"
+                    + (operators.isEmpty ? "" : "; found \(operators.sorted().joined(separator: ", "))"))
         }
         let operand = fields[op]!
         if Self.combinators.contains(op) {

@@ -57,7 +57,9 @@ public struct CheckEvaluator: Sendable {
             }
             let verdict = apply(check.missing, to: raw)
             // Details are for reports: most checks pass on most devices, so only failures pay for them.
-            let detail = verdict == .clear ? ""
+            let detail =
+                verdict == .clear
+                ? ""
                 : raw == .unknown ? "no data at \(missingPaths(condition, input))" : evidence(condition, input)
             return Evaluation(verdict: verdict, since: dataAt, detail: detail)
         case .notReporting(let after):
@@ -66,19 +68,22 @@ public struct CheckEvaluator: Sendable {
             guard let oldest = subject.facts.oldestPendingPatchAt, now.timeIntervalSince(oldest) > after else {
                 return Evaluation(verdict: .clear, since: now, detail: "")
             }
-            return Evaluation(verdict: .holds, since: oldest.addingTimeInterval(after),
-                              detail: "a patch has waited since \(RFC3339.string(from: oldest))")
+            return Evaluation(
+                verdict: .holds, since: oldest.addingTimeInterval(after),
+                detail: "a patch has waited since \(RFC3339.string(from: oldest))")
         case .duplicateHost:
             let clashes = subject.facts.clashes
-            return Evaluation(verdict: clashes.isEmpty ? .clear : .holds, since: now,
-                              detail: clashes.isEmpty ? "" : clashes.description(ofHost: device.hostname))
+            return Evaluation(
+                verdict: clashes.isEmpty ? .clear : .holds, since: now,
+                detail: clashes.isEmpty ? "" : clashes.description(ofHost: device.hostname))
         case .deprecatedPort:
             guard let port = subject.facts.deprecatedPort else { return Evaluation(verdict: .clear, since: now, detail: "") }
             return Evaluation(verdict: .holds, since: dataAt, detail: "last reached the server on deprecated port \(port)")
         case .pluginFailed:
             let failed = subject.failedPlugins
-            return Evaluation(verdict: failed.isEmpty ? .clear : .holds, since: dataAt,
-                              detail: failed.isEmpty ? "" : "failed: " + failed.joined(separator: ", "))
+            return Evaluation(
+                verdict: failed.isEmpty ? .clear : .holds, since: dataAt,
+                detail: failed.isEmpty ? "" : "failed: " + failed.joined(separator: ", "))
         case .expiringCertificate:
             // The server's own certificates are no device's problem: ServerAudit reports them.
             return Evaluation(verdict: .clear, since: now, detail: "")
@@ -91,7 +96,8 @@ public struct CheckEvaluator: Sendable {
         let silent = now.timeIntervalSince(last)
         guard silent > after else { return Evaluation(verdict: .clear, since: now, detail: "") }
         if let linked = subject.facts.linkedLastReportAt, now.timeIntervalSince(linked) <= after,
-           silent <= Self.linkedCoverLimit {
+            silent <= Self.linkedCoverLimit
+        {
             return Evaluation(verdict: .clear, since: now, detail: "a linked device reported")
         }
         let since = device.lastSubmissionAt.map { "last report \(RFC3339.string(from: $0))" } ?? "never reported"

@@ -70,11 +70,12 @@ public indirect enum Condition: Sendable, Equatable {
         case .test: return []
         case .anyItem(let path, let condition):
             let container = input.value(at: path)
-            let items: [JSONValue] = switch container {
-            case .array(let list)?: list
-            case .object(let fields)? where !Self.isSecret(container): fields.keys.sorted().compactMap { fields[$0] }
-            default: []
-            }
+            let items: [JSONValue] =
+                switch container {
+                case .array(let list)?: list
+                case .object(let fields)? where !Self.isSecret(container): fields.keys.sorted().compactMap { fields[$0] }
+                default: []
+                }
             return items.filter { condition.evaluate($0) == .holds }
         case .all(let parts), .any(let parts): return parts.flatMap { $0.matchingItems(in: input) }
         case .none: return []
@@ -156,9 +157,9 @@ extension Condition.Test {
     }
 }
 
-private extension Verdict {
+extension Verdict {
     /// `.holds` when `fact` is what the test wants, else `.clear`.
-    init(_ fact: Bool, _ wanted: Bool) { self = fact == wanted ? .holds : .clear }
+    fileprivate init(_ fact: Bool, _ wanted: Bool) { self = fact == wanted ? .holds : .clear }
 }
 
 extension JSONValue {

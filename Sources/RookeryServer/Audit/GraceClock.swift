@@ -28,22 +28,25 @@ public struct BusinessCalendar: Sendable {
 
     public init(settings: BusinessHoursSettings) throws {
         guard let zone = TimeZone(identifier: settings.timeZone) else {
-            throw SettingsError("audit.business_hours.time_zone \(settings.timeZone) is not a known time zone (like Europe/Berlin)",
-                                setting: ["audit", "business_hours", "time_zone"])
+            throw SettingsError(
+                "audit.business_hours.time_zone \(settings.timeZone) is not a known time zone (like Europe/Berlin)",
+                setting: ["audit", "business_hours", "time_zone"])
         }
         let names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
         var days: Set<Int> = []
         for day in settings.workingDays {
             guard let index = names.firstIndex(of: String(day.lowercased().prefix(3))) else {
-                throw SettingsError("audit.business_hours.working_days: \(day) is not a weekday (mon ... sun)",
-                                    setting: ["audit", "business_hours", "working_days"])
+                throw SettingsError(
+                    "audit.business_hours.working_days: \(day) is not a weekday (mon ... sun)",
+                    setting: ["audit", "business_hours", "working_days"])
             }
             days.insert(index + 1)
         }
         let hours = settings.workingHours.split(separator: "-").map { Self.minutes(String($0)) }
         guard !days.isEmpty, hours.count == 2, let opens = hours[0], let closes = hours[1], opens < closes else {
-            throw SettingsError("audit.business_hours needs working_days and working_hours like 09:00-17:00",
-                                setting: ["audit", "business_hours"])
+            throw SettingsError(
+                "audit.business_hours needs working_days and working_hours like 09:00-17:00",
+                setting: ["audit", "business_hours"])
         }
         timeZone = zone
         workingDays = days
@@ -55,13 +58,15 @@ public struct BusinessCalendar: Sendable {
     func adding(workingSeconds seconds: TimeInterval, to start: Date) -> Date {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        var left = seconds, cursor = start
+        var left = seconds
+        var cursor = start
         // Ten years of days bound the walk even for absurd graces.
         for _ in 0..<3660 {
             let day = calendar.startOfDay(for: cursor)
             if workingDays.contains(calendar.component(.weekday, from: day)),
-               let open = Self.time(opens, on: day, in: calendar),
-               let close = Self.time(closes, on: day, in: calendar) {
+                let open = Self.time(opens, on: day, in: calendar),
+                let close = Self.time(closes, on: day, in: calendar)
+            {
                 let from = max(cursor, open)
                 if from < close {
                     if left <= close.timeIntervalSince(from) { return from.addingTimeInterval(left) }
@@ -85,7 +90,8 @@ public struct BusinessCalendar: Sendable {
     private static func minutes(_ text: String) -> Int? {
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ":")
         guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0...24).contains(h), (0..<60).contains(m),
-              h * 60 + m <= 1440 else { return nil }
+            h * 60 + m <= 1440
+        else { return nil }
         return h * 60 + m
     }
 }

@@ -44,25 +44,30 @@ public struct IssuesAudit {
     public func run(_ options: Options, write: (String) -> Void) async throws -> Outcome {
         let settings = context.settings.audit
         let clock = GraceClock(calendar: try settings.businessHours.map(BusinessCalendar.init(settings:)))
-        let notifier = AuditNotifier(settings: settings, catalog: catalog, mailOwners: options.email,
-                                     postWebhooks: options.cron)
+        let notifier = AuditNotifier(
+            settings: settings, catalog: catalog, mailOwners: options.email,
+            postWebhooks: options.cron)
         try notifier.checkReady()
         // Server checks alone would still close every device's issue as check-removed.
         guard !catalog.deviceChecks.isEmpty else {
-            throw SettingsError("\(settings.issuesFile) defines no checks of devices; the audit would close every open issue. "
-                                + "Restore it (server/issues.yml in the Rookery sources has the defaults)")
+            throw SettingsError(
+                "\(settings.issuesFile) defines no checks of devices; the audit would close every open issue. "
+                    + "Restore it (server/issues.yml in the Rookery sources has the defaults)")
         }
         // One audit at a time: two (cron's and an admin's) would both alert the same issues.
         let lock = try FileLock(path: context.root.serverState + "/audit.lock")
         defer { lock.release() }
         // Checks on paths selected as secret are reported as not evaluable.
-        let engine = AuditEngine(catalog: catalog, store: context.store, clock: clock,
-                                 secretSelectors: try await context.store.secretSelectors())
+        let engine = AuditEngine(
+            catalog: catalog, store: context.store, clock: clock,
+            secretSelectors: try await context.store.secretSelectors())
         let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
         var written = 0
         func emit(_ text: String, _ json: JSONValue) {
-            write(options.json ? (written == 0 ? "[" : ",") + json.serializedString + "\n"
-                               : (written == 0 ? "" : "\n") + text)
+            write(
+                options.json
+                    ? (written == 0 ? "[" : ",") + json.serializedString + "\n"
+                    : (written == 0 ? "" : "\n") + text)
             written += 1
         }
         // The server's own findings first: once per audit, apart from the per-device pass.

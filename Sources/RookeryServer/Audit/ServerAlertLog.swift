@@ -9,7 +9,8 @@ struct ServerAlertLog {
     /// A missing or garbled file reads as empty: at worst a finding is alerted once more.
     func load() -> [String: Date] {
         guard let data = FileManager.default.contents(atPath: path),
-              let object = (try? JSONValue.parse(data))?.objectValue else { return [:] }
+            let object = (try? JSONValue.parse(data))?.objectValue
+        else { return [:] }
         return object.compactMapValues { $0.stringValue.flatMap(RFC3339.date(from:)) }
     }
 

@@ -46,8 +46,9 @@ struct ServerAudit {
     private func entry(_ finding: ServerFinding, alertedAt: Date?, now: Date) -> AuditEntry {
         let check = finding.check
         let due = alertedAt.map { now >= $0.addingTimeInterval(check.alertEvery) } ?? true
-        return AuditEntry(check: check.name, description: check.description, remediation: check.remediation,
-                          status: due ? .due : .alerted, alertedAt: alertedAt, detail: finding.detail)
+        return AuditEntry(
+            check: check.name, description: check.description, remediation: check.remediation,
+            status: due ? .due : .alerted, alertedAt: alertedAt, detail: finding.detail)
     }
 }
 

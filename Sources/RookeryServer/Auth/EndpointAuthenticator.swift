@@ -47,8 +47,9 @@ public struct EndpointAuthenticator: Sendable {
         for (user, hash) in settings.users {
             try Self.checkLength(of: user, in: ["users"])
             guard let parsed = PasswordHash(hash) else {
-                throw SettingsError("users.\(user): not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password \(user)",
-                                    setting: ["users", user])
+                throw SettingsError(
+                    "users.\(user): not a passlib $pbkdf2-sha256$ hash; set it with bin/save_password \(user)",
+                    setting: ["users", user])
             }
             hashes[user] = parsed
         }
@@ -62,8 +63,9 @@ public struct EndpointAuthenticator: Sendable {
         var policies: [String: Policy] = [:]
         for (endpoint, auth) in settings.endpointAuth {
             guard Self.endpoints.contains(endpoint) else {
-                throw SettingsError("endpoint_auth.\(endpoint): no such endpoint; known: \(Self.endpoints.joined(separator: ", "))",
-                                    setting: ["endpoint_auth", endpoint])
+                throw SettingsError(
+                    "endpoint_auth.\(endpoint): no such endpoint; known: \(Self.endpoints.joined(separator: ", "))",
+                    setting: ["endpoint_auth", endpoint])
             }
             policies[endpoint] = try Self.policy(auth, for: endpoint, settings: settings, userHashes: hashes)
         }
@@ -79,8 +81,9 @@ public struct EndpointAuthenticator: Sendable {
     /// Refuses to go on while an endpoint marked mandatory has nothing configured.
     public func checkMandatoryEndpoints() throws {
         for (endpoint, policy) in policies.sorted(by: { $0.key < $1.key }) where policy.mandatory && policy.isEmpty {
-            throw SettingsError("endpoint_auth.\(endpoint) is mandatory but allows no address, user, group or password",
-                                setting: ["endpoint_auth", endpoint])
+            throw SettingsError(
+                "endpoint_auth.\(endpoint) is mandatory but allows no address, user, group or password",
+                setting: ["endpoint_auth", endpoint])
         }
     }
 
@@ -92,8 +95,10 @@ public struct EndpointAuthenticator: Sendable {
 
     /// `decide`, on the password check threads: a check is tens of milliseconds of PBKDF2, not
     /// for the event loop.
-    public func decideOffTheEventLoop(_ endpoint: String, peer: String?, forwardedFor: String?,
-                                      authorization: String?) async throws -> Decision {
+    public func decideOffTheEventLoop(
+        _ endpoint: String, peer: String?, forwardedFor: String?,
+        authorization: String?
+    ) async throws -> Decision {
         try await checkThreads.run {
             decide(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization)
         }
@@ -101,8 +106,10 @@ public struct EndpointAuthenticator: Sendable {
 
     /// The decision, and the HMAC runs its password work took: the same for every attempt with
     /// credentials at one endpoint, whether the name exists or which hashes it has (tests read it).
-    func judge(_ endpoint: String, peer: String?, forwardedFor: String?,
-               authorization: String?) -> (decision: Decision, hmacRuns: Int) {
+    func judge(
+        _ endpoint: String, peer: String?, forwardedFor: String?,
+        authorization: String?
+    ) -> (decision: Decision, hmacRuns: Int) {
         guard let policy = policies[endpoint], !policy.isEmpty else { return (.allowed(by: "no restriction"), 0) }
         let address = clientAddress(peer: peer, forwardedFor: forwardedFor)
         if let address, let range = policy.ranges.first(where: { $0.contains(address) }) {
@@ -122,18 +129,19 @@ public struct EndpointAuthenticator: Sendable {
         let byEndpointPassword = policy.passwords[user]?.matches(keyedWith: &hmac) ?? false
         let byUserHash = policy.users.contains(user) && userHashes[user]?.matches(keyedWith: &hmac) == true
         hmac.decoyRounds(policy.attemptRounds - hmac.runs)
-        let decision: Decision = if byEndpointPassword {
-            .allowed(by: "endpoint password of \(user)")
-        } else if byUserHash {
-            .allowed(by: "user \(user)")
-        } else if userHashes[user] != nil, !policy.users.contains(user), policy.passwords[user] == nil {
-            // For the log alone: the answer is the same 401 as for a wrong password, so it tells
-            // a guesser nothing about which names exist. The password is not checked: checking it
-            // would cost more than the endpoint's other attempts, and timing would tell.
-            .refused(user: logged, reason: Self.notAllowed(user, at: endpoint))
-        } else {
-            .refused(user: logged, reason: "wrong user name or password")
-        }
+        let decision: Decision =
+            if byEndpointPassword {
+                .allowed(by: "endpoint password of \(user)")
+            } else if byUserHash {
+                .allowed(by: "user \(user)")
+            } else if userHashes[user] != nil, !policy.users.contains(user), policy.passwords[user] == nil {
+                // For the log alone: the answer is the same 401 as for a wrong password, so it tells
+                // a guesser nothing about which names exist. The password is not checked: checking it
+                // would cost more than the endpoint's other attempts, and timing would tell.
+                .refused(user: logged, reason: Self.notAllowed(user, at: endpoint))
+            } else {
+                .refused(user: logged, reason: "wrong user name or password")
+            }
         return (decision, hmac.runs)
     }
 
@@ -154,15 +162,18 @@ public struct EndpointAuthenticator: Sendable {
     static func basicCredentials(_ header: String) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic", let data = Data(base64Encoded: String(parts[1])),
-              let colon = data.firstIndex(of: UInt8(ascii: ":")),
-              let user = String(data: data[..<colon], encoding: .utf8),
-              let password = String(data: data[(colon + 1)...], encoding: .utf8) else { return nil }
+            let colon = data.firstIndex(of: UInt8(ascii: ":")),
+            let user = String(data: data[..<colon], encoding: .utf8),
+            let password = String(data: data[(colon + 1)...], encoding: .utf8)
+        else { return nil }
         // The first colon byte splits (RFC 7617): a password may start with a combining mark.
         return (user, password)
     }
 
-    private static func policy(_ auth: EndpointAuthSettings, for endpoint: String, settings: ServerSettings,
-                               userHashes: [String: PasswordHash]) throws -> Policy {
+    private static func policy(
+        _ auth: EndpointAuthSettings, for endpoint: String, settings: ServerSettings,
+        userHashes: [String: PasswordHash]
+    ) throws -> Policy {
         var users = Set<String>()
         for user in auth.users {
             guard settings.users[user] != nil else {
@@ -172,8 +183,9 @@ public struct EndpointAuthenticator: Sendable {
         }
         for group in auth.groups {
             guard let members = settings.groups[group] else {
-                throw SettingsError("endpoint_auth.\(endpoint).groups: no group \(group) in groups",
-                                    setting: ["endpoint_auth", endpoint, "groups"])
+                throw SettingsError(
+                    "endpoint_auth.\(endpoint).groups: no group \(group) in groups",
+                    setting: ["endpoint_auth", endpoint, "groups"])
             }
             users.formUnion(members)
         }
@@ -181,32 +193,37 @@ public struct EndpointAuthenticator: Sendable {
         for (user, hash) in auth.passwords {
             try checkLength(of: user, in: ["endpoint_auth", endpoint, "passwords"])
             guard let parsed = PasswordHash(hash) else {
-                throw SettingsError("endpoint_auth.\(endpoint).passwords.\(user): not a passlib $pbkdf2-sha256$ hash; "
-                                    + "set it with bin/save_password --endpoint \(endpoint) \(user)",
-                                    setting: ["endpoint_auth", endpoint, "passwords", user])
+                throw SettingsError(
+                    "endpoint_auth.\(endpoint).passwords.\(user): not a passlib $pbkdf2-sha256$ hash; "
+                        + "set it with bin/save_password --endpoint \(endpoint) \(user)",
+                    setting: ["endpoint_auth", endpoint, "passwords", user])
             }
             passwords[user] = parsed
         }
-        let attemptRounds = Set(passwords.keys).union(users).map { name in
-            (passwords[name]?.rounds ?? 0) + (users.contains(name) ? userHashes[name]?.rounds ?? 0 : 0)
-        }.max() ?? 0
-        return Policy(ranges: try ranges(auth.ipRanges, in: ["endpoint_auth", endpoint, "ip_ranges"]), users: users,
-                      passwords: passwords, mandatory: auth.mandatory, isEmpty: auth.isEmpty, attemptRounds: attemptRounds)
+        let attemptRounds =
+            Set(passwords.keys).union(users).map { name in
+                (passwords[name]?.rounds ?? 0) + (users.contains(name) ? userHashes[name]?.rounds ?? 0 : 0)
+            }.max() ?? 0
+        return Policy(
+            ranges: try ranges(auth.ipRanges, in: ["endpoint_auth", endpoint, "ip_ranges"]), users: users,
+            passwords: passwords, mandatory: auth.mandatory, isEmpty: auth.isEmpty, attemptRounds: attemptRounds)
     }
 
     /// A name longer than an attempt may send could never be used: a settings error, not a surprise.
     private static func checkLength(of user: String, in setting: [String]) throws {
         guard user.utf8.count <= maxUserNameBytes else {
-            throw SettingsError("\(setting.joined(separator: ".")): a user name of \(user.utf8.count) bytes; at most \(maxUserNameBytes)",
-                                setting: setting)
+            throw SettingsError(
+                "\(setting.joined(separator: ".")): a user name of \(user.utf8.count) bytes; at most \(maxUserNameBytes)",
+                setting: setting)
         }
     }
 
     private static func ranges(_ texts: [String], in setting: [String]) throws -> [AddressRange] {
         try texts.enumerated().map { index, text in
             guard let range = AddressRange(text) else {
-                throw SettingsError("\(setting.joined(separator: ".")): \(text) is not an address or CIDR range "
-                                    + "(like 10.0.0.0/8 or 2001:db8::/32)", setting: setting + [String(index)])
+                throw SettingsError(
+                    "\(setting.joined(separator: ".")): \(text) is not an address or CIDR range "
+                        + "(like 10.0.0.0/8 or 2001:db8::/32)", setting: setting + [String(index)])
             }
             return range
         }

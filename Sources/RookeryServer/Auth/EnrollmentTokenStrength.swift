@@ -14,13 +14,14 @@ enum EnrollmentTokenStrength {
 
     static func bits(of token: String) -> Double {
         let characters = token.reversed().drop { $0 == "=" }
-        let perCharacter = if characters.allSatisfy({ $0.isASCII && $0.isNumber }) {
-            log2(10.0)
-        } else if characters.allSatisfy(InputValidation.isASCIIHex) {
-            4.0
-        } else {
-            6.0
-        }
+        let perCharacter =
+            if characters.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                log2(10.0)
+            } else if characters.allSatisfy(InputValidation.isASCIIHex) {
+                4.0
+            } else {
+                6.0
+            }
         return Double(characters.count) * perCharacter
     }
 
@@ -29,8 +30,9 @@ enum EnrollmentTokenStrength {
     /// is none; an empty entry of enrollment_tokens is a mistake.
     static func check(_ settings: ServerSettings) throws {
         for (index, token) in settings.enrollmentTokens.enumerated() {
-            try check(token, setting: "enrollment_tokens (entry \(index + 1) of \(settings.enrollmentTokens.count))",
-                      keys: ["enrollment_tokens", String(index)])
+            try check(
+                token, setting: "enrollment_tokens (entry \(index + 1) of \(settings.enrollmentTokens.count))",
+                keys: ["enrollment_tokens", String(index)])
         }
         if !settings.clientEnrollmentToken.isEmpty {
             try check(settings.clientEnrollmentToken, setting: "client_enrollment_token", keys: ["client_enrollment_token"])
@@ -40,7 +42,8 @@ enum EnrollmentTokenStrength {
     private static func check(_ token: String, setting: String, keys: [String]) throws {
         let bits = bits(of: token)
         guard bits >= minimumBits else {
-            throw SettingsError("""
+            throw SettingsError(
+                """
                 \(setting): a token of at most \(Int(bits)) bits; tokens need \(Int(minimumBits)) or more \
                 (32 hex digits, or 22 base64 characters). Make one with `openssl rand -hex 16`
                 """, setting: keys)

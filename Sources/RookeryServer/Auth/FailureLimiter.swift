@@ -33,10 +33,12 @@ public final class FailureLimiter: Sendable {
     public init(limit: Int = 10, window: TimeInterval = 300) {
         self.limit = limit
         self.window = window
-        table = Locked(Table(attempts: BoundedAddressTable(
-            capacity: Self.maxAddresses,
-            isSpent: { attempts, now in !attempts.contains { now.timeIntervalSince($0.at) < window } },
-            lastUsed: { $0.last?.at ?? .distantPast })))
+        table = Locked(
+            Table(
+                attempts: BoundedAddressTable(
+                    capacity: Self.maxAddresses,
+                    isSpent: { attempts, now in !attempts.contains { now.timeIntervalSince($0.at) < window } },
+                    lastUsed: { $0.last?.at ?? .distantPast })))
     }
 
     /// What failures are counted under: the address, but an IPv6 address's /64, since whoever

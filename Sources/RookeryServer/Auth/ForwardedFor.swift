@@ -45,7 +45,8 @@ struct ForwardedFor: Sendable {
         }
         if let port {
             guard (1...5).contains(port.count), port.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let number = Int(port), number <= 65_535 else { return nil }
+                let number = Int(port), number <= 65_535
+            else { return nil }
         }
         return AddressRange.bytes(of: String(host)) != nil ? String(host) : nil
     }

@@ -23,9 +23,10 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0].isEmpty, parts[1] == "pbkdf2-sha256",
-              let rounds = Int(parts[2]), (1...Self.maxRounds).contains(rounds),
-              let salt = Self.decode(parts[3]), !salt.isEmpty,
-              let digest = Self.decode(parts[4]), digest.count == 32 else { return nil }
+            let rounds = Int(parts[2]), (1...Self.maxRounds).contains(rounds),
+            let salt = Self.decode(parts[3]), !salt.isEmpty,
+            let digest = Self.decode(parts[4]), digest.count == 32
+        else { return nil }
         self.rounds = rounds
         self.salt = salt
         self.digest = digest

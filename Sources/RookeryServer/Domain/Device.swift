@@ -22,10 +22,12 @@ public struct Device: Codable, Sendable, Equatable {
     /// Set by `bin/issues suspend`: the device's issues are hidden until it next reports.
     public var suspendedAt: Date?
 
-    public init(fingerprint: String, publicKey: String, hostname: String, machineID: String,
-                state: DeviceState, enrolledAt: Date, acceptedAt: Date? = nil,
-                lastSubmissionAt: Date? = nil, flags: [String] = [], clientRelease: Int? = nil,
-                suspendedAt: Date? = nil) {
+    public init(
+        fingerprint: String, publicKey: String, hostname: String, machineID: String,
+        state: DeviceState, enrolledAt: Date, acceptedAt: Date? = nil,
+        lastSubmissionAt: Date? = nil, flags: [String] = [], clientRelease: Int? = nil,
+        suspendedAt: Date? = nil
+    ) {
         self.fingerprint = fingerprint
         self.publicKey = publicKey
         self.hostname = hostname

@@ -74,8 +74,10 @@ public struct DeviceFacts: Sendable {
     /// The port of the device's latest submission, when that port is marked deprecated.
     public var deprecatedPort: Int?
 
-    public init(oldestPendingPatchAt: Date? = nil, clashes: KeyClashes = KeyClashes(), linkedLastReportAt: Date? = nil,
-                userEmail: String? = nil, deprecatedPort: Int? = nil) {
+    public init(
+        oldestPendingPatchAt: Date? = nil, clashes: KeyClashes = KeyClashes(), linkedLastReportAt: Date? = nil,
+        userEmail: String? = nil, deprecatedPort: Int? = nil
+    ) {
         self.oldestPendingPatchAt = oldestPendingPatchAt
         self.clashes = clashes
         self.linkedLastReportAt = linkedLastReportAt
@@ -127,8 +129,10 @@ public struct AuditSubject: Sendable {
     /// Open issues, and closed ones whose manual close still holds.
     public var issues: [IssueRecord]
 
-    public init(device: Device, projection: Projection = Projection(), failedPlugins: [String] = [],
-                facts: DeviceFacts = DeviceFacts(), issues: [IssueRecord] = []) {
+    public init(
+        device: Device, projection: Projection = Projection(), failedPlugins: [String] = [],
+        facts: DeviceFacts = DeviceFacts(), issues: [IssueRecord] = []
+    ) {
         self.device = device
         self.projection = projection
         self.failedPlugins = failedPlugins

@@ -20,9 +20,11 @@ public struct Patch: Sendable, Equatable {
     /// What the device said when it acknowledged, or why an admin cancelled.
     public var message: String
 
-    public init(id: Int64 = 0, fingerprint: String, target: String, action: PatchAction, mode: Int,
-                content: Data, state: PatchState = .pending, createdAt: Date, finishedAt: Date? = nil,
-                message: String = "") {
+    public init(
+        id: Int64 = 0, fingerprint: String, target: String, action: PatchAction, mode: Int,
+        content: Data, state: PatchState = .pending, createdAt: Date, finishedAt: Date? = nil,
+        message: String = ""
+    ) {
         self.id = id
         self.fingerprint = fingerprint
         self.target = target

@@ -17,8 +17,10 @@ public struct SecretKeepingRecord: Sendable, Equatable {
     public var enabled: Bool
     public var createdAt: Date
 
-    public init(fingerprint: String, publicKey: String, shares: Int, threshold: Int,
-                shareChecksums: [Int: String], enabled: Bool, createdAt: Date) {
+    public init(
+        fingerprint: String, publicKey: String, shares: Int, threshold: Int,
+        shareChecksums: [Int: String], enabled: Bool, createdAt: Date
+    ) {
         self.fingerprint = fingerprint
         self.publicKey = publicKey
         self.shares = shares
@@ -42,8 +44,10 @@ public struct SecretAccessEntry: Sendable, Equatable {
     /// What came of it ("ok", or why it stopped); never a secret value.
     public var outcome: String
 
-    public init(at: Date, action: String, user: String, sudoUser: String?, hosts: [String],
-                selectors: [String], outcome: String) {
+    public init(
+        at: Date, action: String, user: String, sudoUser: String?, hosts: [String],
+        selectors: [String], outcome: String
+    ) {
         self.at = at
         self.action = action
         self.user = user

@@ -20,9 +20,11 @@ public struct Submission: Sendable {
     /// this server writes for them (see `JSONCanonicalText`): stored as it came, not written again.
     public let pluginsText: [UInt8]?
 
-    public init(fingerprint: String, submissionID: String, document: JSONValue, receivedAt: Date,
-                clientRelease: Int? = nil, port: ServerPort? = nil, secretSelectors: [SecretSelector] = [],
-                pluginsText: [UInt8]? = nil) {
+    public init(
+        fingerprint: String, submissionID: String, document: JSONValue, receivedAt: Date,
+        clientRelease: Int? = nil, port: ServerPort? = nil, secretSelectors: [SecretSelector] = [],
+        pluginsText: [UInt8]? = nil
+    ) {
         self.fingerprint = fingerprint
         self.submissionID = submissionID
         self.document = document
@@ -39,7 +41,8 @@ public struct Submission: Sendable {
     /// still has them later.
     public func document(keepingCommands earlierCommands: JSONValue?) -> JSONValue {
         guard let earlier = earlierCommands?.objectValue, !earlier.isEmpty,
-              var merged = document.objectValue else { return document }
+            var merged = document.objectValue
+        else { return document }
         merged["commands"] = .object(earlier.merging(document["commands"]?.objectValue ?? [:]) { $1 })
         return .object(merged)
     }

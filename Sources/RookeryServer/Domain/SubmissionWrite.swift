@@ -36,7 +36,8 @@ public struct SubmissionWrite: Sendable {
         failedPlugins = Self.failedPlugins(of: document)
         let new = try JSONText(documentText, levels: Self.comparedLevels, limits: .storedData)
         changes = try DocumentDiff.changes(from: old, to: new, newValue: document).filter { $0.path != "submitted_at" }.map { change in
-            Row(path: change.path, old: change.old.map(Self.historyValue)?.serializedString,
+            Row(
+                path: change.path, old: change.old.map(Self.historyValue)?.serializedString,
                 new: change.new.map(Self.historyValue)?.serializedString)
         }
     }

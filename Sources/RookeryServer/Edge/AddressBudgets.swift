@@ -14,7 +14,8 @@ public struct AddressBudgets: Sendable {
     }
 
     public init(settings: ServerSettings) {
-        self.init(unverifiedFailuresPerMinute: settings.unverifiedFailuresPerMinute,
-                  enrollmentsPerMinute: settings.enrollmentsPerMinute)
+        self.init(
+            unverifiedFailuresPerMinute: settings.unverifiedFailuresPerMinute,
+            enrollmentsPerMinute: settings.enrollmentsPerMinute)
     }
 }

@@ -10,8 +10,10 @@ struct BoundedAddressTable<Entry>: Sendable where Entry: Sendable {
     private let lastUsed: @Sendable (Entry) -> Date
     private var entries: [String: Entry] = [:]
 
-    init(capacity: Int, isSpent: @escaping @Sendable (Entry, Date) -> Bool,
-         lastUsed: @escaping @Sendable (Entry) -> Date) {
+    init(
+        capacity: Int, isSpent: @escaping @Sendable (Entry, Date) -> Bool,
+        lastUsed: @escaping @Sendable (Entry) -> Date
+    ) {
         self.capacity = max(2, capacity)
         self.isSpent = isSpent
         self.lastUsed = lastUsed

@@ -10,7 +10,9 @@ final class ConnectionAdmission: ChannelInboundHandler, RemovableChannelHandler 
     typealias InboundIn = HTTPConnectionStateHandler.InboundIn
 
     private enum State {
-        case waitingToOpen, admitted(ConnectionLimiter.Admission), refused, released
+        case waitingToOpen
+        case admitted(ConnectionLimiter.Admission)
+        case refused, released
     }
 
     private let limiter: ConnectionLimiter

@@ -41,8 +41,9 @@ public final class ConnectionLimiter: Sendable {
     }
 
     public convenience init(limits: EdgeLimits) {
-        self.init(maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress,
-                  unlimited: limits.unlimitedAddresses)
+        self.init(
+            maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress,
+            unlimited: limits.unlimitedAddresses)
     }
 
     /// Counts a new connection from `address` (nil: not an IP peer) if neither cap is reached.

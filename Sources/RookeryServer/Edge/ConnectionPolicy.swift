@@ -19,8 +19,10 @@ public final class ConnectionPolicy: Sendable {
     /// A new connection's handlers, which sit after the HTTP decoder. Admission comes first, so
     /// a refused connection starts no clock.
     func channelHandlers() -> [any RemovableChannelHandler] {
-        [ConnectionAdmission(limiter: limiter, log: log),
-         RequestDeadline(seconds: limits.requestTimeout, log: log),
-         ResponseDeadline(seconds: limits.responseTimeout, log: log)]
+        [
+            ConnectionAdmission(limiter: limiter, log: log),
+            RequestDeadline(seconds: limits.requestTimeout, log: log),
+            ResponseDeadline(seconds: limits.responseTimeout, log: log)
+        ]
     }
 }

@@ -17,8 +17,9 @@ public struct EdgeLimits: Sendable {
 
     public init(settings: ServerSettings) throws {
         maxConnections = try Self.checked(settings.maxConnections, "max_connections", 1...1_000_000)
-        maxConnectionsPerAddress = try Self.checked(settings.maxConnectionsPerAddress, "max_connections_per_address",
-                                                    1...1_000_000)
+        maxConnectionsPerAddress = try Self.checked(
+            settings.maxConnectionsPerAddress, "max_connections_per_address",
+            1...1_000_000)
         // Entries that are not addresses are refused at start by EndpointAuthenticator.
         unlimitedAddresses = settings.trustedProxies.compactMap(AddressRange.init)
         requestTimeout = try Self.checked(settings.requestTimeout, "request_timeout", 1...3600)
@@ -27,8 +28,9 @@ public struct EdgeLimits: Sendable {
 
     private static func checked(_ value: Int, _ setting: String, _ range: ClosedRange<Int>) throws -> Int {
         guard range.contains(value) else {
-            throw SettingsError("\(setting): \(value) is out of range; give a whole number from \(range.lowerBound) to \(range.upperBound)",
-                                setting: [setting])
+            throw SettingsError(
+                "\(setting): \(value) is out of range; give a whole number from \(range.lowerBound) to \(range.upperBound)",
+                setting: [setting])
         }
         return value
     }

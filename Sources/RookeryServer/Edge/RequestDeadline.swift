@@ -74,8 +74,9 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(Int64(seconds))) { [self] in
             deadline = nil
             let peer = context.channel.remoteAddress?.ipAddress ?? "an unknown address"
-            log.log(.requestTimeout, .notice,
-                    "closed a connection from \(peer): no whole request within \(seconds) s (request_timeout)")
+            log.log(
+                .requestTimeout, .notice,
+                "closed a connection from \(peer): no whole request within \(seconds) s (request_timeout)")
             context.close(promise: nil)
         }
     }

@@ -30,8 +30,9 @@ final class ResponseDeadline: ChannelInboundHandler, RemovableChannelHandler {
             deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(Int64(seconds))) { [self] in
                 deadline = nil
                 let peer = context.channel.remoteAddress?.ipAddress ?? "an unknown address"
-                log.log(.responseTimeout, .notice,
-                        "closed a connection from \(peer): the response was not read for \(seconds) s (response_timeout)")
+                log.log(
+                    .responseTimeout, .notice,
+                    "closed a connection from \(peer): the response was not read for \(seconds) s (response_timeout)")
                 context.close(promise: nil)
             }
         }

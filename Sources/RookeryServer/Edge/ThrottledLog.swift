@@ -28,7 +28,10 @@ final class ThrottledLog: Sendable {
                 leftOut += 1
                 return (false, 0)
             }
-            defer { lastWritten = now; leftOut = 0 }
+            defer {
+                lastWritten = now
+                leftOut = 0
+            }
             return (true, leftOut)
         }
     }

@@ -31,9 +31,11 @@ public final class UnverifiedRequestBudget: Sendable {
     public init(perMinute: Int) {
         let perMinute = max(1, perMinute)
         self.perMinute = perMinute
-        buckets = Locked(BoundedAddressTable(capacity: Self.maxAddresses,
-                                             isSpent: { Self.drained($0, now: $1, perMinute: perMinute) == 0 },
-                                             lastUsed: { $0.updated }))
+        buckets = Locked(
+            BoundedAddressTable(
+                capacity: Self.maxAddresses,
+                isSpent: { Self.drained($0, now: $1, perMinute: perMinute) == 0 },
+                lastUsed: { $0.updated }))
     }
 
     /// Refusals that count: what a stranger's garbage earns, before or at the signature check.

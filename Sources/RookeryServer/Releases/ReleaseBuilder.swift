@@ -10,7 +10,7 @@ public struct ReleaseBuilder: Sendable {
     /// Copied from the source tree when present.
     static let sourceFiles = [
         "bin/_find-binary", "bin/_setup-common", "bin/client-cron", "bin/rookery-client",
-        "client/client-setup.sh", "client/crontab", "client/settings.yml.template",
+        "client/client-setup.sh", "client/crontab", "client/settings.yml.template"
     ]
     /// Directories whose files (one level, regular files only) are copied.
     static let sourceDirectories = ["client/plugins"]
@@ -23,8 +23,10 @@ public struct ReleaseBuilder: Sendable {
     let caFile: String?
     let signingKey: ServerSigningKey
 
-    public init(source: String, clientBinary: String, serverURL: String, enrollmentToken: String,
-                caFile: String? = nil, signingKey: ServerSigningKey) {
+    public init(
+        source: String, clientBinary: String, serverURL: String, enrollmentToken: String,
+        caFile: String? = nil, signingKey: ServerSigningKey
+    ) {
         self.source = source
         self.clientBinary = clientBinary
         self.serverURL = serverURL
@@ -42,10 +44,15 @@ public struct ReleaseBuilder: Sendable {
         let manifestBytes = try manifest.encoded()
         let signature = try await signingKey.sign(manifestBytes)
         // The manifest and its signature come first, so a device can check them before the rest.
-        let members = [TarMember(path: ReleaseManifest.manifestName, mode: 0o644, contents: manifestBytes),
-                       TarMember(path: ReleaseManifest.signatureName, mode: 0o644, contents: signature)] + files
-        return (try Gzip.compress(try TarArchive.archive(members, modificationTime: Int(now.timeIntervalSince1970))),
-                files.count)
+        let members =
+            [
+                TarMember(path: ReleaseManifest.manifestName, mode: 0o644, contents: manifestBytes),
+                TarMember(path: ReleaseManifest.signatureName, mode: 0o644, contents: signature)
+            ] + files
+        return (
+            try Gzip.compress(try TarArchive.archive(members, modificationTime: Int(now.timeIntervalSince1970))),
+            files.count
+        )
     }
 
     func gatherFiles(number: Int) throws -> [TarMember] {
@@ -75,7 +82,7 @@ public struct ReleaseBuilder: Sendable {
         var lines = [
             "# Written by bin/client_release for release \(number). Releases replace this file;",
             "# put a device's own settings in client/settings.yml, which overrides it.",
-            ClientSettingsFile.line("server_url", serverURL),
+            ClientSettingsFile.line("server_url", serverURL)
         ]
         if !enrollmentToken.isEmpty {
             lines.append(ClientSettingsFile.line("enrollment_token", enrollmentToken))
@@ -87,8 +94,9 @@ public struct ReleaseBuilder: Sendable {
     /// unless every one parses and none has expired: a release pinning a bad CA would cut off
     /// every device that installs it.
     static func pinnedCA(_ path: String) throws -> Data {
-        do { return Data(try CertificateInfo.pinnable(pemFile: path).pem.utf8) }
-        catch let error as CertificateError { throw SettingsError("client_ca_file: \(error)", setting: ["client_ca_file"]) }
+        do { return Data(try CertificateInfo.pinnable(pemFile: path).pem.utf8) } catch let error as CertificateError {
+            throw SettingsError("client_ca_file: \(error)", setting: ["client_ca_file"])
+        }
     }
 
     static func member(_ path: String, from file: String, mode: Int? = nil) throws -> TarMember {

@@ -18,7 +18,11 @@ public struct ReleaseRecord: Codable, Sendable, Equatable {
         self.files = files
     }
 
-    enum CodingKeys: String, CodingKey { case number, createdAt = "created_at", size, sha256, files }
+    enum CodingKeys: String, CodingKey {
+        case number
+        case createdAt = "created_at"
+        case size, sha256, files
+    }
 
     public var offer: ReleaseOffer { ReleaseOffer(number: number, size: size, sha256: sha256) }
 }
@@ -66,19 +70,23 @@ public struct ReleaseLibrary: Sendable {
     /// Publishes a release under the next number, which is higher than every release ever
     /// published here (a lock keeps two `client_release` runs from taking the same one).
     /// `build` gets the number and returns the tarball and how many files it holds.
-    public func publish(_ build: (Int) async throws -> (tarball: Data, files: Int),
-                        now: Date = Date()) async throws -> ReleaseRecord {
+    public func publish(
+        _ build: (Int) async throws -> (tarball: Data, files: Int),
+        now: Date = Date()
+    ) async throws -> ReleaseRecord {
         // A release may carry an enrollment token: readable by the server's user and group only.
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o750])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o750])
         try FileManager.default.setAttributes([.posixPermissions: 0o750], ofItemAtPath: directory)
         let lock = try FileLock(path: directory + "/.publish.lock")
         defer { lock.release() }
         let number = try nextNumber()
         try Data("\(number)\n".utf8).write(to: URL(fileURLWithPath: highestPath), options: .atomic)
         let (tarball, files) = try await build(number)
-        let record = ReleaseRecord(number: number, createdAt: RFC3339.string(from: now), size: tarball.count,
-                                   sha256: ReleaseManifest.sha256Hex(tarball), files: files)
+        let record = ReleaseRecord(
+            number: number, createdAt: RFC3339.string(from: now), size: tarball.count,
+            sha256: ReleaseManifest.sha256Hex(tarball), files: files)
         // Owned like the directory (the server's user, set up by server-setup.sh), whoever publishes.
         let owner = try directoryOwner()
         try AtomicFile.write(tarball, to: tarballPath(number), mode: 0o640, owner: owner)
@@ -92,8 +100,10 @@ public struct ReleaseLibrary: Sendable {
 
     private func directoryOwner() throws -> (uid_t, gid_t) {
         let attributes = try FileManager.default.attributesOfItem(atPath: directory)
-        return ((attributes[.ownerAccountID] as? NSNumber)?.uint32Value ?? getuid(),
-                (attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value ?? getgid())
+        return (
+            (attributes[.ownerAccountID] as? NSNumber)?.uint32Value ?? getuid(),
+            (attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value ?? getgid()
+        )
     }
 
     /// One more than the highest number ever handed out here (remembered in `.highest`, and
@@ -105,7 +115,8 @@ public struct ReleaseLibrary: Sendable {
             guard name.hasPrefix("release-") else { return nil }
             return Int(name.dropFirst("release-".count).prefix { $0.isNumber })
         }
-        let remembered = (try? String(contentsOfFile: highestPath, encoding: .utf8))
+        let remembered =
+            (try? String(contentsOfFile: highestPath, encoding: .utf8))
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         return max(numbers.max() ?? 0, remembered) + 1
     }

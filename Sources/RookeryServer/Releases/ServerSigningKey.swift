@@ -25,11 +25,14 @@ public struct ServerSigningKey: Sendable {
     private static func findOrMake(root: InstallRoot, openPGP: OpenPGP) throws -> String {
         let secretKeys = try openPGP.secretKeyFingerprints()
         if secretKeys.count > 1 {
-            throw SettingsError("\(root.serverGnuPGHome) holds \(secretKeys.count) secret keys (\(secretKeys.joined(separator: ", "))); keep only the one \(root.serverPublicKey) names")
+            throw SettingsError(
+                "\(root.serverGnuPGHome) holds \(secretKeys.count) secret keys (\(secretKeys.joined(separator: ", "))); keep only the one \(root.serverPublicKey) names"
+            )
         }
         if let existing = secretKeys.first { return existing }
         guard !FileManager.default.fileExists(atPath: root.serverPublicKey) else {
-            throw SettingsError("""
+            throw SettingsError(
+                """
                 the server's signing key is missing from \(root.serverGnuPGHome), but \(root.serverPublicKey) \
                 shows there was one, which devices pin. Restore \(root.serverGnuPGHome) from a backup; only if \
                 it is lost for good, remove \(root.serverPublicKey) to make a new key (then every device must \
@@ -58,11 +61,14 @@ public struct ServerSigningKey: Sendable {
             if existing == armored { return }
             let named = try Self.fingerprints(in: existing, scratch: scratch)
             guard named == [fingerprint] else {
-                throw SettingsError("\(path) names \(named.isEmpty ? "no key" : named.joined(separator: ", ")), but the server's secret key is \(fingerprint); devices pin the former. Restore the matching \((scratch as NSString).deletingLastPathComponent)/gnupg, or replace \(path) only to re-pin every device")
+                throw SettingsError(
+                    "\(path) names \(named.isEmpty ? "no key" : named.joined(separator: ", ")), but the server's secret key is \(fingerprint); devices pin the former. Restore the matching \((scratch as NSString).deletingLastPathComponent)/gnupg, or replace \(path) only to re-pin every device"
+                )
             }
         }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try armored.write(toFile: path, atomically: true, encoding: .utf8)
     }
 

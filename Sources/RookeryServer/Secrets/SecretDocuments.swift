@@ -43,9 +43,10 @@ enum SecretDocuments {
     static func clearValues(at selectors: [SecretSelector], in store: any Store) async throws -> Int {
         var count = 0
         try await forEachDocument(in: store) { document in
-            count += selectors.filter { selector in
-                selector.value(in: document).map { !SecretValue.isSecret($0) } ?? false
-            }.count
+            count +=
+                selectors.filter { selector in
+                    selector.value(in: document).map { !SecretValue.isSecret($0) } ?? false
+                }.count
         }
         return count
     }

@@ -14,8 +14,10 @@ public struct RevealedValue: Sendable, Equatable {
 extension SecretKeepingAdmin {
     /// Rebuilds the key from the shares, decrypts the selected values of the chosen devices and
     /// returns them; stores nothing.
-    public func access(sharePaths: [String], hosts: [String], selectors: [SecretSelector],
-                       now: Date = Date()) async throws -> [RevealedValue] {
+    public func access(
+        sharePaths: [String], hosts: [String], selectors: [SecretSelector],
+        now: Date = Date()
+    ) async throws -> [RevealedValue] {
         try await logged("access", hosts: hosts, selectors: selectors.map(\.description), now: now) {
             let devices = try await chosenDevices(hosts)
             let revealed = try await withRecoveredKey(sharePaths) { home in
@@ -33,8 +35,10 @@ extension SecretKeepingAdmin {
 
     /// Like `access`, and writes the values back in clear (to retire a selector). Only paths that
     /// are no longer selected: devices would send a selected one encrypted again.
-    public func decrypt(sharePaths: [String], hosts: [String], selectors: [SecretSelector],
-                        now: Date = Date()) async throws -> (values: [RevealedValue], documents: Int) {
+    public func decrypt(
+        sharePaths: [String], hosts: [String], selectors: [SecretSelector],
+        now: Date = Date()
+    ) async throws -> (values: [RevealedValue], documents: Int) {
         try await logged("decrypt", hosts: hosts, selectors: selectors.map(\.description), now: now) {
             let selected = try await store.secretSelectors()
             if let still = selectors.first(where: selected.contains) {
@@ -111,8 +115,9 @@ extension SecretKeepingAdmin {
 
     private static func reveal(_ item: SecretDocuments.Found, of device: Device, with openPGP: OpenPGP) -> RevealedValue {
         guard let plain = try? openPGP.decrypt(item.message), let value = try? JSONValue.parse(plain, limits: .storedData) else {
-            return RevealedValue(host: device.hostname, fingerprint: device.fingerprint, path: item.dotted,
-                                 value: nil, problem: "does not decrypt with this key")
+            return RevealedValue(
+                host: device.hostname, fingerprint: device.fingerprint, path: item.dotted,
+                value: nil, problem: "does not decrypt with this key")
         }
         return RevealedValue(host: device.hostname, fingerprint: device.fingerprint, path: item.dotted, value: value, problem: nil)
     }

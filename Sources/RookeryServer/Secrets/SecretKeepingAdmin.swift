@@ -35,8 +35,10 @@ public struct SecretKeepingAdmin: Sendable {
         public let unreadable: Int
     }
 
-    public func enable(shares: Int, threshold: Int, outDirectory: String?, existing: ExistingKey,
-                       now: Date = Date()) async throws -> Enabled {
+    public func enable(
+        shares: Int, threshold: Int, outDirectory: String?, existing: ExistingKey,
+        now: Date = Date()
+    ) async throws -> Enabled {
         try await logged("enable", now: now) {
             let current = try await store.secretKeepingRecord()
             switch (current, existing) {
@@ -48,8 +50,10 @@ public struct SecretKeepingAdmin: Sendable {
             case (nil, .preserve):
                 throw AdminError(.conflict, "there is no secret-keeping key to preserve; run `enable` without --preserve to make one")
             case (let record?, .refuse):
-                throw AdminError(.conflict, "secret keeping already has a key (\(record.fingerprint)); --preserve keeps it, "
-                    + "--replace --share FILE... makes a new one and re-encrypts everything under it")
+                throw AdminError(
+                    .conflict,
+                    "secret keeping already has a key (\(record.fingerprint)); --preserve keeps it, "
+                        + "--replace --share FILE... makes a new one and re-encrypts everything under it")
             case (nil, .replace):
                 throw AdminError(.conflict, "there is no secret-keeping key to replace; run `enable` without --replace")
             case (nil, .refuse), (_?, .replace):
@@ -59,11 +63,12 @@ public struct SecretKeepingAdmin: Sendable {
             guard let outDirectory else { throw AdminError(.input, "--out DIR is needed: the new share files go there") }
             // Old and new key share one home during a rotation, so a value already encrypted to the
             // new key (a device that updated meanwhile) decrypts as well as an old one.
-            let home = if let current, case .replace(let paths) = existing {
-                try SecretKeyRecovery(record: current, temporaryBase: temporaryBase).recover(sharePaths: paths)
-            } else {
-                try TemporaryKeyHome(in: temporaryBase)
-            }
+            let home =
+                if let current, case .replace(let paths) = existing {
+                    try SecretKeyRecovery(record: current, temporaryBase: temporaryBase).recover(sharePaths: paths)
+                } else {
+                    try TemporaryKeyHome(in: temporaryBase)
+                }
             defer { home.wipe() }
             let (record, files) = try SecretKeyCeremony(shares: shares, threshold: threshold, outDirectory: outDirectory)
                 .perform(in: home, now: now)
@@ -74,7 +79,8 @@ public struct SecretKeepingAdmin: Sendable {
                 return (Enabled(record: record, shareFiles: files, reencrypted: 0, unreadable: 0), outcome)
             }
             let (reencrypted, unreadable) = try await reencrypt(in: home, to: record)
-            outcome += ", replaced \(current.fingerprint), re-encrypted \(reencrypted) values"
+            outcome +=
+                ", replaced \(current.fingerprint), re-encrypted \(reencrypted) values"
                 + (unreadable > 0 ? ", \(unreadable) did not decrypt and stay as they were" : "")
             return (Enabled(record: record, shareFiles: files, reencrypted: reencrypted, unreadable: unreadable), outcome)
         }
@@ -115,8 +121,10 @@ public struct SecretKeepingAdmin: Sendable {
             }
             let selectors = try await store.secretSelectors()
             guard selectors.isEmpty else {
-                throw AdminError(.conflict, "paths are still selected (\(selectors.map(\.description).joined(separator: ", "))): "
-                    + "devices would withhold them with no key to encrypt to. `deselect` them first (their values then arrive in clear)")
+                throw AdminError(
+                    .conflict,
+                    "paths are still selected (\(selectors.map(\.description).joined(separator: ", "))): "
+                        + "devices would withhold them with no key to encrypt to. `deselect` them first (their values then arrive in clear)")
             }
             let counts = try await SecretDocuments.count(in: store)
             guard counts.encrypted == 0 else {
@@ -156,19 +164,23 @@ public struct SecretKeepingAdmin: Sendable {
 
     public func status(logLimit: Int = 50) async throws -> Status {
         let counts = try await SecretDocuments.count(in: store)
-        return Status(record: try await store.secretKeepingRecord(), selectors: try await store.secretSelectors(),
-                      encrypted: counts.encrypted, withheld: counts.withheld,
-                      log: try await store.secretAccessLog(limit: logLimit))
+        return Status(
+            record: try await store.secretKeepingRecord(), selectors: try await store.secretSelectors(),
+            encrypted: counts.encrypted, withheld: counts.withheld,
+            log: try await store.secretAccessLog(limit: logLimit))
     }
 
     /// Runs one action and records it in the access log with how it ended: done, refused, or
     /// stopped part-way (what was done before stays done, and the message says so).
-    func logged<T>(_ action: String, hosts: [String] = [], selectors: [String] = [], now: Date,
-                   _ body: () async throws -> (result: T, outcome: String)) async throws -> T {
+    func logged<T>(
+        _ action: String, hosts: [String] = [], selectors: [String] = [], now: Date,
+        _ body: () async throws -> (result: T, outcome: String)
+    ) async throws -> T {
         func log(_ outcome: String) async throws {
-            try await store.appendSecretAccess(SecretAccessEntry(
-                at: now, action: action, user: who.user, sudoUser: who.sudoUser, hosts: hosts,
-                selectors: selectors, outcome: outcome))
+            try await store.appendSecretAccess(
+                SecretAccessEntry(
+                    at: now, action: action, user: who.user, sudoUser: who.sudoUser, hosts: hosts,
+                    selectors: selectors, outcome: outcome))
         }
         let done: (result: T, outcome: String)
         do {

@@ -16,16 +16,18 @@ struct SecretKeyCeremony {
             // Dated, so a rotation's new key never shares the old one's user ID in the same home.
             let fingerprint = try home.openPGP.generateEncryptionKey(userID: "Rookery secret keeping \(RFC3339.string(from: now))")
             let publicKey = try home.openPGP.exportPublicKey(fingerprint: fingerprint)
-            let split = try ShamirSharing.split(try home.openPGP.exportSecretKey(fingerprint: fingerprint),
-                                                threshold: threshold, xCoordinates: (1...shares).map { UInt8($0) })
+            let split = try ShamirSharing.split(
+                try home.openPGP.exportSecretKey(fingerprint: fingerprint),
+                threshold: threshold, xCoordinates: (1...shares).map { UInt8($0) })
             var files: [String] = []
             var checksums: [Int: String] = [:]
             for share in split {
                 files.append(try ShareFile.write(share, directory: outDirectory, stem: Self.shareStem))
                 checksums[Int(share.x)] = share.checksum
             }
-            let record = SecretKeepingRecord(fingerprint: fingerprint, publicKey: publicKey, shares: shares,
-                                             threshold: threshold, shareChecksums: checksums, enabled: true, createdAt: now)
+            let record = SecretKeepingRecord(
+                fingerprint: fingerprint, publicKey: publicKey, shares: shares,
+                threshold: threshold, shareChecksums: checksums, enabled: true, createdAt: now)
             return (record, files)
         } catch {
             // Half a set of shares is worse than none: nobody must hand them out.

@@ -29,10 +29,15 @@ struct SecretKeyRecovery {
             record.shareChecksums[Int(item.share.x)].map { $0 != item.share.checksum } ?? false
         }
         let trusted = offered.filter { item in !suspects.contains { $0.path == item.path } }
-        let suspectNote = suspects.map { "share \($0.path) (number \($0.share.x)) is damaged: its checksum differs from the one recorded when it was written\n" }.joined()
+        let suspectNote = suspects.map {
+            "share \($0.path) (number \($0.share.x)) is damaged: its checksum differs from the one recorded when it was written\n"
+        }.joined()
         if offered.count >= record.threshold, let home = try rebuild(from: offered) {
             for suspect in suspects {
-                FileHandle.standardError.write(Data("note: share \(suspect.path) (number \(suspect.share.x)) is not the one recorded under its number, yet the key came out: it is from another split of this key (gfsplit's), or damaged where it does not matter\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "note: share \(suspect.path) (number \(suspect.share.x)) is not the one recorded under its number, yet the key came out: it is from another split of this key (gfsplit's), or damaged where it does not matter\n"
+                            .utf8))
             }
             return home
         }
@@ -42,8 +47,11 @@ struct SecretKeyRecovery {
         }
         if trusted.count < record.threshold, offered.count <= record.threshold {
             let missing = record.threshold - trusted.count
-            throw AdminError(.input, suspectNote + "\(missing) more share\(missing == 1 ? " is" : "s are") needed: "
-                + "the key needs \(record.threshold) of its \(record.shares) shares, and \(trusted.count) usable \(trusted.count == 1 ? "was" : "were") given. Nothing was read or changed.")
+            throw AdminError(
+                .input,
+                suspectNote + "\(missing) more share\(missing == 1 ? " is" : "s are") needed: "
+                    + "the key needs \(record.threshold) of its \(record.shares) shares, and \(trusted.count) usable \(trusted.count == 1 ? "was" : "were") given. Nothing was read or changed."
+            )
         }
         return try findBadShares(in: offered)
     }
@@ -70,7 +78,8 @@ struct SecretKeyRecovery {
         guard let secret = try? ShamirSharing.combine(shares.map(\.share)) else { return nil }
         let home = try TemporaryKeyHome(in: temporaryBase)
         let probe = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
-        let proven = (try? home.openPGP.importKeys(secret)) != nil
+        let proven =
+            (try? home.openPGP.importKeys(secret)) != nil
             && (try? home.openPGP.secretKeyFingerprints().contains(record.fingerprint)) == true
             && (try? home.openPGP.decrypt(home.openPGP.encrypt(probe, to: record.fingerprint))) == probe
         guard proven else {
@@ -86,8 +95,10 @@ struct SecretKeyRecovery {
     private func findBadShares(in offered: [Offered]) throws -> TemporaryKeyHome {
         let failed = "the shares do not rebuild the secret-keeping key \(record.fingerprint): "
         guard offered.count > record.threshold else {
-            throw AdminError(.input, failed + "one of them is damaged or belongs to another key. "
-                + "Give one more share than the threshold (\(record.threshold)) and the bad one is named. Nothing was read or changed.")
+            throw AdminError(
+                .input,
+                failed + "one of them is damaged or belongs to another key. "
+                    + "Give one more share than the threshold (\(record.threshold)) and the bad one is named. Nothing was read or changed.")
         }
         var attempts = 0
         search: for size in stride(from: offered.count - 1, through: record.threshold, by: -1) {

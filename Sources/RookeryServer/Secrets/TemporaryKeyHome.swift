@@ -10,7 +10,8 @@ final class TemporaryKeyHome {
 
     /// Made in `base`, else where `ROOKERY_SECRET_TMPDIR` says, else /dev/shm or the temporary directory.
     init(in base: String? = nil) throws {
-        let base = base ?? ProcessInfo.processInfo.environment["ROOKERY_SECRET_TMPDIR"]
+        let base =
+            base ?? ProcessInfo.processInfo.environment["ROOKERY_SECRET_TMPDIR"]
             ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory())
         Self.sweepAbandoned(in: base)
         // The pid in the name lets a later command find and wipe a home whose maker was killed.

@@ -32,13 +32,17 @@ public struct EnrollmentService: Sendable {
             throw ProtocolError(.tooManyPending, "\(maxPendingDevices) devices already wait for acceptance; try again later")
         }
         let device = try await store.enroll(
-            Device(fingerprint: request.fingerprint, publicKey: publicKey, hostname: request.host,
-                   machineID: request.message.machineID, state: .pending, enrolledAt: now),
+            Device(
+                fingerprint: request.fingerprint, publicKey: publicKey, hostname: request.host,
+                machineID: request.message.machineID, state: .pending, enrolledAt: now),
             acceptUnlessFlagged: tokenMatches)
         for flag in device.flags { logger.warning("enrollment flagged: \(flag)", metadata: ["key": "\(device.fingerprint)"]) }
-        logger.notice("device enrolled", metadata: [
-            "host": "\(device.hostname)", "key": "\(device.fingerprint)",
-            "state": "\(device.state == .accepted ? "accepted (token)" : device.state.rawValue)"])
+        logger.notice(
+            "device enrolled",
+            metadata: [
+                "host": "\(device.hostname)", "key": "\(device.fingerprint)",
+                "state": "\(device.state == .accepted ? "accepted (token)" : device.state.rawValue)"
+            ])
         return Self.answer(device)
     }
 
@@ -48,19 +52,30 @@ public struct EnrollmentService: Sendable {
     private func rename(_ device: Device, to hostname: String, now: Date) async throws -> EnrollAnswer {
         switch try await store.rename(fingerprint: device.fingerprint, to: hostname, at: now) {
         case .renamed(let renamed, let rename):
-            logger.notice("device renamed", metadata: [
-                "key": "\(renamed.fingerprint)", "from": "\(rename.oldHostname)", "to": "\(rename.newHostname)"])
+            logger.notice(
+                "device renamed",
+                metadata: [
+                    "key": "\(renamed.fingerprint)", "from": "\(rename.oldHostname)", "to": "\(rename.newHostname)"
+                ])
             return Self.answer(renamed)
         case .unchanged(let device):
-            logger.notice("held rename dropped: the device keeps its hostname", metadata: [
-                "key": "\(device.fingerprint)", "host": "\(device.hostname)"])
+            logger.notice(
+                "held rename dropped: the device keeps its hostname",
+                metadata: [
+                    "key": "\(device.fingerprint)", "host": "\(device.hostname)"
+                ])
             return Self.answer(device)
         case .held(let held):
-            logger.warning("rename held: another key uses the hostname", metadata: [
-                "key": "\(held.fingerprint)", "host": "\(held.hostname)", "asked": "\(hostname)"])
+            logger.warning(
+                "rename held: another key uses the hostname",
+                metadata: [
+                    "key": "\(held.fingerprint)", "host": "\(held.hostname)", "asked": "\(hostname)"
+                ])
             return Self.answer(held)
         case .notAccepted(.pending):
-            throw ProtocolError(.notAccepted, """
+            throw ProtocolError(
+                .notAccepted,
+                """
                 this device waits for an administrator to accept it as \(device.hostname) \
                 (bin/clients accept \(device.fingerprint)); it may take the hostname \(hostname) once accepted
                 """)
@@ -77,8 +92,9 @@ public struct EnrollmentService: Sendable {
 
     /// Only pending and accepted devices get this far (the verifier refuses the others).
     private static func answer(_ device: Device) -> EnrollAnswer {
-        EnrollAnswer(status: device.state == .accepted ? .accepted : .pending, key: device.fingerprint,
-                     hostname: device.hostname)
+        EnrollAnswer(
+            status: device.state == .accepted ? .accepted : .pending, key: device.fingerprint,
+            hostname: device.hostname)
     }
 
     /// Whether `token` is one of the enrollment tokens. Every compare counts as a failure of the
@@ -100,7 +116,8 @@ public struct EnrollmentService: Sendable {
 
     /// Compares without stopping at the first difference, so timing does not leak a token.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }

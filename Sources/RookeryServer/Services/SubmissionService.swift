@@ -18,12 +18,14 @@ public struct SubmissionService: Sendable {
 
     /// The submission a message makes, checked against `selectors`; refused (400) when the
     /// document is over its limits.
-    private func submission(from request: Verified<SubmitRequest>, selectors: [SecretSelector],
-                            now: Date) throws -> Submission {
+    private func submission(
+        from request: Verified<SubmitRequest>, selectors: [SecretSelector],
+        now: Date
+    ) throws -> Submission {
         let message = request.message
         var document: [String: JSONValue] = [
             "plugins": .object(message.plugins),
-            "submitted_at": .string(RFC3339.string(from: now)),
+            "submitted_at": .string(RFC3339.string(from: now))
         ]
         if let commands = message.commands { document["commands"] = .object(commands) }
         if let collected = message.collectedAt { document["collected_at"] = .string(collected) }
@@ -58,7 +60,8 @@ public struct SubmissionService: Sendable {
         case .stored: return SubmitAnswer(status: .stored, submissionID: id)
         case .duplicate: return SubmitAnswer(status: .duplicate, submissionID: id)
         case .tooManyChanges(let rows):
-            throw ProtocolError(.malformed, "the submission changes \(rows) leaves, over the limit of \(history.maxRowsPerSubmission) (max_history_rows_per_submission)")
+            throw ProtocolError(
+                .malformed, "the submission changes \(rows) leaves, over the limit of \(history.maxRowsPerSubmission) (max_history_rows_per_submission)")
         case .deviceNotAccepted(let state):
             // Revoked or forgotten while this request was being checked.
             throw ProtocolError(.revoked, "this device is \(state?.rawValue ?? "forgotten") now")
@@ -81,9 +84,12 @@ public struct SubmissionService: Sendable {
                 throw refusal
             }
             let prepared = try prepare(submission, against: message.request.storedDocument)
-            guard case .recorded(let outcome?) = try await writer.commit(
-                CommitItem(nonce: message.nonce, seenAt: now, submission: submission, history: history,
-                           prepared: prepared)) else {
+            guard
+                case .recorded(let outcome?) = try await writer.commit(
+                    CommitItem(
+                        nonce: message.nonce, seenAt: now, submission: submission, history: history,
+                        prepared: prepared))
+            else {
                 throw Self.replay(message.request)
             }
             guard case .secretSelectorsChanged(let current) = outcome else { return outcome }
@@ -123,9 +129,13 @@ public struct SubmissionService: Sendable {
     /// stored, and so is a secret-shaped value elsewhere (a device's own invention, or a path
     /// deselected since), which nobody could read and which would count as encrypted.
     /// `untouched`: nothing was withheld (there are no selectors and no strays).
-    private static func withholdingClearSecrets(_ document: JSONValue,
-                                                selectors: [SecretSelector]) -> (document: JSONValue, untouched: Bool) {
-        var sealed = selectors.isEmpty ? document
+    private static func withholdingClearSecrets(
+        _ document: JSONValue,
+        selectors: [SecretSelector]
+    ) -> (document: JSONValue, untouched: Bool) {
+        var sealed =
+            selectors.isEmpty
+            ? document
             : SecretSealer(selectors: selectors, encrypt: nil, hashKey: nil).seal(document).document
         var strays: [[String]] = []
         SecretDocuments.walk(sealed, path: []) { path, value in

@@ -52,17 +52,22 @@ public struct UpdateService: Sendable {
     public func acknowledge(_ request: Verified<AcknowledgePatchRequest>, now: Date = Date()) async throws -> AcknowledgeAnswer {
         let (id, target, result) = (request.message.patchID, request.message.target, request.message.result)
         // Admins read it in a terminal: no control characters from a device get that far.
-        let message = String(request.message.message.prefix(2000).map { character in
-            character.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : character
-        })
-        let state: PatchState = switch result {
-        case .applied: .applied
-        case .refused: .refused
-        case .failed: .failed
-        }
+        let message = String(
+            request.message.message.prefix(2000).map { character in
+                character.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : character
+            })
+        let state: PatchState =
+            switch result {
+            case .applied: .applied
+            case .refused: .refused
+            case .failed: .failed
+            }
         // Only the device the patch was queued for, naming its target, may end it.
-        guard try await store.finishPatch(id: id, fingerprint: request.fingerprint, target: target,
-                                          state: state, message: message, at: now, byAcceptedDevice: true) else {
+        guard
+            try await store.finishPatch(
+                id: id, fingerprint: request.fingerprint, target: target,
+                state: state, message: message, at: now, byAcceptedDevice: true)
+        else {
             guard try await store.device(fingerprint: request.fingerprint)?.state == .accepted else {
                 throw Self.noLongerAccepted
             }

@@ -17,7 +17,10 @@ public struct AuditSettings: Codable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case issuesFile = "issues_file", mailto, businessHours = "business_hours", smtp, webhook
+        case issuesFile = "issues_file"
+        case mailto
+        case businessHours = "business_hours"
+        case smtp, webhook
     }
 
     public init(from decoder: Decoder) throws {
@@ -36,15 +39,19 @@ public struct BusinessHoursSettings: Codable, Sendable {
     public var workingDays: [String] = ["mon", "tue", "wed", "thu", "fri"]
     public var workingHours: String = "09:00-17:00"
 
-    public init(timeZone: String, workingDays: [String] = ["mon", "tue", "wed", "thu", "fri"],
-                workingHours: String = "09:00-17:00") {
+    public init(
+        timeZone: String, workingDays: [String] = ["mon", "tue", "wed", "thu", "fri"],
+        workingHours: String = "09:00-17:00"
+    ) {
         self.timeZone = timeZone
         self.workingDays = workingDays
         self.workingHours = workingHours
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case timeZone = "time_zone", workingDays = "working_days", workingHours = "working_hours"
+        case timeZone = "time_zone"
+        case workingDays = "working_days"
+        case workingHours = "working_hours"
     }
 
     public init(from decoder: Decoder) throws {
@@ -72,7 +79,8 @@ public struct SMTPSettings: Codable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case host, port, security, username, password, from, caFile = "ca_file"
+        case host, port, security, username, password, from
+        case caFile = "ca_file"
     }
 
     public init(from decoder: Decoder) throws {

@@ -21,7 +21,8 @@ public struct EndpointAuthSettings: Codable, Sendable, Equatable {
     public var isEmpty: Bool { ipRanges.isEmpty && users.isEmpty && groups.isEmpty && passwords.isEmpty }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case ipRanges = "ip_ranges", users, groups, passwords, mandatory
+        case ipRanges = "ip_ranges"
+        case users, groups, passwords, mandatory
     }
 
     public init(from decoder: Decoder) throws {

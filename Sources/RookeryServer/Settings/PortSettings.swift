@@ -61,8 +61,8 @@ public struct PortSettings: Codable, Sendable, Equatable {
     }
 }
 
-private extension Array where Element == PortSettings {
-    func checked(_ decoder: Decoder) throws -> [PortSettings] {
+extension Array where Element == PortSettings {
+    fileprivate func checked(_ decoder: Decoder) throws -> [PortSettings] {
         let numbers = map(\.number)
         guard !isEmpty, numbers.allSatisfy({ (0...65535).contains($0) }), Set(numbers).count == count else {
             throw SettingRefusal(codingPath: decoder.codingPath, reason: "port: one or more distinct ports from 0 to 65535")

@@ -111,28 +111,46 @@ public struct ServerSettings: Codable, Sendable {
     public var listeningPorts: [PortSettings] { ports.isEmpty ? [PortSettings(number: listenPort)] : ports }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listenHost = "listen_host", listenPort = "listen_port", ports = "port", database
-        case maxBodyBytes = "max_body_bytes", allowedClockSkew = "allowed_clock_skew"
-        case enrollmentTokens = "enrollment_tokens", verifyThreads = "verify_threads", verifyWith = "verify_with"
+        case listenHost = "listen_host"
+        case listenPort = "listen_port"
+        case ports = "port"
+        case database
+        case maxBodyBytes = "max_body_bytes"
+        case allowedClockSkew = "allowed_clock_skew"
+        case enrollmentTokens = "enrollment_tokens"
+        case verifyThreads = "verify_threads"
+        case verifyWith = "verify_with"
         case maxPendingDevices = "max_pending_devices"
-        case clientServerURL = "client_server_url", clientEnrollmentToken = "client_enrollment_token"
+        case clientServerURL = "client_server_url"
+        case clientEnrollmentToken = "client_enrollment_token"
         case clientCAFile = "client_ca_file"
-        case releaseDownload = "release_download", audit
-        case users, groups, endpointAuth = "endpoint_auth", trustedProxies = "trusted_proxies"
-        case maxKeyBytes = "max_key_bytes", maxDocumentLeaves = "max_document_leaves"
+        case releaseDownload = "release_download"
+        case audit
+        case users, groups
+        case endpointAuth = "endpoint_auth"
+        case trustedProxies = "trusted_proxies"
+        case maxKeyBytes = "max_key_bytes"
+        case maxDocumentLeaves = "max_document_leaves"
         case maxHistoryRowsPerSubmission = "max_history_rows_per_submission"
-        case historyRowsPerDevice = "history_rows_per_device", untrustedUser = "untrusted_user"
-        case maxConnections = "max_connections", maxConnectionsPerAddress = "max_connections_per_address"
-        case requestTimeout = "request_timeout", responseTimeout = "response_timeout"
-        case unverifiedFailuresPerMinute = "unverified_failures_per_minute", enrollmentsPerMinute = "enrollments_per_minute"
-        case commitBatchMax = "commit_batch_max", commitBatchWaitMs = "commit_batch_wait_ms"
+        case historyRowsPerDevice = "history_rows_per_device"
+        case untrustedUser = "untrusted_user"
+        case maxConnections = "max_connections"
+        case maxConnectionsPerAddress = "max_connections_per_address"
+        case requestTimeout = "request_timeout"
+        case responseTimeout = "response_timeout"
+        case unverifiedFailuresPerMinute = "unverified_failures_per_minute"
+        case enrollmentsPerMinute = "enrollments_per_minute"
+        case commitBatchMax = "commit_batch_max"
+        case commitBatchWaitMs = "commit_batch_wait_ms"
     }
 
     public init(from decoder: Decoder) throws {
         let penguinDome = AnyKey(stringValue: "server_auth")!
         if try decoder.container(keyedBy: AnyKey.self).contains(penguinDome) {
-            throw SettingRefusal(codingPath: decoder.codingPath + [penguinDome], reason:
-                "server_auth is PenguinDome's name: write endpoint_auth, with ip_ranges for ipranges (see docs/authentication.md)")
+            throw SettingRefusal(
+                codingPath: decoder.codingPath + [penguinDome],
+                reason:
+                    "server_auth is PenguinDome's name: write endpoint_auth, with ip_ranges for ipranges (see docs/authentication.md)")
         }
         let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         let d = ServerSettings()
@@ -151,8 +169,9 @@ public struct ServerSettings: Codable, Sendable {
         verifyThreads = try c.decodeIfPresent(Int.self, forKey: .verifyThreads) ?? d.verifyThreads
         if let checker = try c.decodeIfPresent(String.self, forKey: .verifyWith) {
             guard let known = SignatureChecker(rawValue: checker) else {
-                throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.verifyWith],
-                                     reason: "verify_with must be native or gpgme")
+                throw SettingRefusal(
+                    codingPath: c.codingPath + [CodingKeys.verifyWith],
+                    reason: "verify_with must be native or gpgme")
             }
             verifyWith = known
         }
@@ -172,7 +191,8 @@ public struct ServerSettings: Codable, Sendable {
         historyRowsPerDevice = try Self.positive(c, .historyRowsPerDevice) ?? d.historyRowsPerDevice
         untrustedUser = try c.decodeIfPresent(String.self, forKey: .untrustedUser) ?? d.untrustedUser
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
-        maxConnectionsPerAddress = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress)
+        maxConnectionsPerAddress =
+            try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress)
             ?? d.maxConnectionsPerAddress
         requestTimeout = try c.decodeIfPresent(Int.self, forKey: .requestTimeout) ?? d.requestTimeout
         responseTimeout = try c.decodeIfPresent(Int.self, forKey: .responseTimeout) ?? d.responseTimeout
@@ -181,12 +201,17 @@ public struct ServerSettings: Codable, Sendable {
         commitBatchMax = try Self.positive(c, .commitBatchMax) ?? d.commitBatchMax
         commitBatchWaitMs = try c.decodeIfPresent(Int.self, forKey: .commitBatchWaitMs) ?? d.commitBatchWaitMs
         guard (0...1000).contains(commitBatchWaitMs) else {
-            throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.commitBatchWaitMs], reason:
-                "commit_batch_wait_ms must be 0 to 1000 (milliseconds; every request under load may wait this long)")
+            throw SettingRefusal(
+                codingPath: c.codingPath + [CodingKeys.commitBatchWaitMs],
+                reason:
+                    "commit_batch_wait_ms must be 0 to 1000 (milliseconds; every request under load may wait this long)")
         }
         guard maxHistoryRowsPerSubmission >= 2 * maxDocumentLeaves else {
-            throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.maxHistoryRowsPerSubmission], reason:
-                "max_history_rows_per_submission must be at least twice max_document_leaves (\(2 * maxDocumentLeaves)), or a device whose keys all change could never report again")
+            throw SettingRefusal(
+                codingPath: c.codingPath + [CodingKeys.maxHistoryRowsPerSubmission],
+                reason:
+                    "max_history_rows_per_submission must be at least twice max_document_leaves (\(2 * maxDocumentLeaves)), or a device whose keys all change could never report again"
+            )
         }
     }
 }

@@ -7,7 +7,8 @@ public enum SettingsEditor {
     public static func setting(_ path: [String], to value: String, in text: String) -> String {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
-        var block = 0..<lines.count, indent = 0
+        var block = 0..<lines.count
+        var indent = 0
         for (depth, key) in path.enumerated() {
             let isLeaf = depth == path.count - 1
             guard let row = block.first(where: { isKey(key, at: indent, in: lines[$0]) }) else {
@@ -49,7 +50,8 @@ public enum SettingsEditor {
     /// The rows below `row` that belong to it: more indented, or blank, or comments, up to the
     /// next line at `indent` or less (trailing blanks and comments are left to what follows).
     private static func childRows(after row: Int, indent: Int, in lines: [String]) -> Range<Int> {
-        var end = row + 1, lastChild = row
+        var end = row + 1
+        var lastChild = row
         while end < lines.count {
             if let level = indentation(of: lines[end]) {
                 guard level > indent else { break }

@@ -7,8 +7,10 @@ import Yams
 /// needs full Foundation, which the client does without.
 public enum SettingsFile {
     /// `userInfo` reaches the type's decoder.
-    public static func load<T: Decodable>(_ type: T.Type, from path: String,
-                                          userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
+    public static func load<T: Decodable>(
+        _ type: T.Type, from path: String,
+        userInfo: [CodingUserInfoKey: Any] = [:]
+    ) throws -> T {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SettingsError("cannot read settings file \(path); create it from the .template beside it")
         }
@@ -22,17 +24,19 @@ public enum SettingsFile {
     /// checks made after the file was read; unchanged when it names none, or none that is in the file.
     public static func placed(_ error: SettingsError, file path: String) -> SettingsError {
         guard !error.setting.isEmpty, let data = FileManager.default.contents(atPath: path),
-              let text = String(data: data, encoding: .utf8),
-              let root = try? Parser(yaml: text, resolver: Resolver.basic.appending(.merge)).singleRoot(),
-              let message = SettingsProblem.message(error.description, setting: error.setting, root: root, source: path)
+            let text = String(data: data, encoding: .utf8),
+            let root = try? Parser(yaml: text, resolver: Resolver.basic.appending(.merge)).singleRoot(),
+            let message = SettingsProblem.message(error.description, setting: error.setting, root: root, source: path)
         else { return error }
         return SettingsError(message)
     }
 
     /// Settings from `text`, as if read from the file `source` (which errors name). Errors say
     /// where and what, never what the file holds (see `SettingsProblem`).
-    public static func decode<T: Decodable>(_ type: T.Type, text: String, source: String,
-                                            userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
+    public static func decode<T: Decodable>(
+        _ type: T.Type, text: String, source: String,
+        userInfo: [CodingUserInfoKey: Any] = [:]
+    ) throws -> T {
         // A file of nothing but comments (as the templates are) means "all defaults".
         let hasContent = text.split(separator: "\n").contains { line in
             let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -40,7 +44,8 @@ public enum SettingsFile {
         }
         // Parsed and decoded in two steps, as YAMLDecoder does (with its resolver), so each error
         // keeps its kind.
-        let parser: Parser, root: Node
+        let parser: Parser
+        let root: Node
         do {
             parser = try Parser(yaml: hasContent ? text : "{}", resolver: Resolver.basic.appending(.merge))
             root = try parser.singleRoot() ?? Node("")

@@ -11,7 +11,7 @@ public enum SettingsProblem {
     public static func message(parsing error: Error, text: String, source: String) -> String {
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             // libyaml's words are fixed phrases ("found unexpected end of stream", "while scanning
             // a quoted scalar"); where the context began can be far from the problem.
             let started = context.map { " (\($0.text) that starts at line \($0.mark.line), column \($0.mark.column))" } ?? ""
@@ -31,15 +31,16 @@ public enum SettingsProblem {
     /// Decoding errors name the setting (`audit.smtp.port`); a refusal's reason is Rookery's own
     /// and names it already, or points at an unknown key, which is not repeated (see `SettingRefusal`).
     static func message(decoding error: Error, root: Node, source: String) -> String {
-        let (path, reason, pointsAtKey): ([any CodingKey], String, Bool) = switch error {
-        case let refusal as SettingRefusal: (refusal.codingPath, refusal.reason, true)
-        case DecodingError.typeMismatch(let type, let context): (context.codingPath, "expected \(kind(type))", false)
-        case DecodingError.valueNotFound(_, let context): (context.codingPath, "a value is missing", false)
-        // The key is one of Rookery's own names.
-        case DecodingError.keyNotFound(let key, let context): (context.codingPath, "\(key.stringValue) is required here", false)
-        case DecodingError.dataCorrupted(let context): (context.codingPath, "a value that cannot be read here", false)
-        default: ([], "cannot be read as settings", false)
-        }
+        let (path, reason, pointsAtKey): ([any CodingKey], String, Bool) =
+            switch error {
+            case let refusal as SettingRefusal: (refusal.codingPath, refusal.reason, true)
+            case DecodingError.typeMismatch(let type, let context): (context.codingPath, "expected \(kind(type))", false)
+            case DecodingError.valueNotFound(_, let context): (context.codingPath, "a value is missing", false)
+            // The key is one of Rookery's own names.
+            case DecodingError.keyNotFound(let key, let context): (context.codingPath, "\(key.stringValue) is required here", false)
+            case DecodingError.dataCorrupted(let context): (context.codingPath, "a value that cannot be read here", false)
+            default: ([], "cannot be read as settings", false)
+            }
         let found = Setting(path, in: root)
         let named = error is SettingRefusal || found.name.isEmpty ? reason : "\(found.name): \(reason)"
         return at(source, (pointsAtKey ? found.keyMark : nil) ?? found.valueMark, named)
@@ -69,7 +70,8 @@ public enum SettingsProblem {
                     name += (name.isEmpty ? "" : ".") + Self.printable(step.stringValue)
                     (keyMark, node) = (pair.key.mark.map(Place.init), pair.value)
                 } else if let items = node.sequence.map(Array.init), let index = step.intValue ?? Int(step.stringValue),
-                          items.indices.contains(index) {
+                    items.indices.contains(index)
+                {
                     name += " (entry \(index + 1))"
                     (keyMark, node) = (nil, items[index])
                 } else {
@@ -83,7 +85,8 @@ public enum SettingsProblem {
         /// Keys are Rookery's names, or names under users, groups and endpoint_auth: a key of
         /// anything else might be a value typed on the wrong line (a password), so it is not shown.
         private static func printable(_ key: String) -> String {
-            let plain = !key.isEmpty && key.count <= 64
+            let plain =
+                !key.isEmpty && key.count <= 64
                 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.@".contains($0)) }
             return plain ? key : "(a key)"
         }

@@ -15,8 +15,10 @@ public struct CommitItem: Sendable {
     /// them out itself when this is nil or was worked out against another stored document.
     public let prepared: SubmissionWrite?
 
-    public init(nonce: String, seenAt: Date, submission: Submission? = nil, history: HistoryPolicy = HistoryPolicy(),
-                prepared: SubmissionWrite? = nil) {
+    public init(
+        nonce: String, seenAt: Date, submission: Submission? = nil, history: HistoryPolicy = HistoryPolicy(),
+        prepared: SubmissionWrite? = nil
+    ) {
         self.nonce = nonce
         self.seenAt = seenAt
         self.submission = submission

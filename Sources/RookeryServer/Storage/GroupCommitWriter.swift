@@ -104,7 +104,10 @@ public final class GroupCommitWriter: Sendable {
                 guard results.count == batch.count else {
                     throw ProtocolError(.internalError, "the store answered \(results.count) of \(batch.count) items")
                 }
-                state.withLock { $0.counts.batches += 1; $0.counts.items += batch.count }
+                state.withLock {
+                    $0.counts.batches += 1
+                    $0.counts.items += batch.count
+                }
                 for (waiting, result) in zip(batch, results) { waiting.answer.resume(with: result) }
             } catch {
                 for waiting in batch { waiting.answer.resume(throwing: error) }

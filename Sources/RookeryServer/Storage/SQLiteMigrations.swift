@@ -5,187 +5,195 @@ enum SQLiteMigrations {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-devices-documents") { db in
-            try db.execute(sql: """
-                CREATE TABLE devices (
-                    fingerprint TEXT PRIMARY KEY NOT NULL,
-                    public_key TEXT NOT NULL,
-                    hostname TEXT NOT NULL,
-                    machine_id TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    enrolled_at DATETIME NOT NULL,
-                    accepted_at DATETIME,
-                    last_submission_at DATETIME,
-                    flags TEXT NOT NULL DEFAULT '[]'
-                );
-                CREATE INDEX devices_hostname ON devices(hostname);
-                CREATE INDEX devices_machine_id ON devices(machine_id);
+            try db.execute(
+                sql: """
+                    CREATE TABLE devices (
+                        fingerprint TEXT PRIMARY KEY NOT NULL,
+                        public_key TEXT NOT NULL,
+                        hostname TEXT NOT NULL,
+                        machine_id TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        enrolled_at DATETIME NOT NULL,
+                        accepted_at DATETIME,
+                        last_submission_at DATETIME,
+                        flags TEXT NOT NULL DEFAULT '[]'
+                    );
+                    CREATE INDEX devices_hostname ON devices(hostname);
+                    CREATE INDEX devices_machine_id ON devices(machine_id);
 
-                CREATE TABLE documents (
-                    fingerprint TEXT PRIMARY KEY NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    document TEXT NOT NULL,
-                    updated_at DATETIME NOT NULL
-                );
+                    CREATE TABLE documents (
+                        fingerprint TEXT PRIMARY KEY NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        document TEXT NOT NULL,
+                        updated_at DATETIME NOT NULL
+                    );
 
-                CREATE TABLE changes (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    path TEXT NOT NULL,
-                    old TEXT,
-                    new TEXT,
-                    changed_at DATETIME NOT NULL
-                );
-                CREATE INDEX changes_device ON changes(fingerprint, id);
+                    CREATE TABLE changes (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        path TEXT NOT NULL,
+                        old TEXT,
+                        new TEXT,
+                        changed_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX changes_device ON changes(fingerprint, id);
 
-                CREATE TABLE submissions (
-                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    submission_id TEXT NOT NULL,
-                    received_at DATETIME NOT NULL,
-                    PRIMARY KEY (fingerprint, submission_id)
-                );
+                    CREATE TABLE submissions (
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        submission_id TEXT NOT NULL,
+                        received_at DATETIME NOT NULL,
+                        PRIMARY KEY (fingerprint, submission_id)
+                    );
 
-                CREATE TABLE nonces (
-                    nonce TEXT PRIMARY KEY NOT NULL,
-                    seen_at DATETIME NOT NULL
-                );
-                CREATE INDEX nonces_seen_at ON nonces(seen_at);
-                """)
+                    CREATE TABLE nonces (
+                        nonce TEXT PRIMARY KEY NOT NULL,
+                        seen_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX nonces_seen_at ON nonces(seen_at);
+                    """)
         }
         migrator.registerMigration("v2-patches-releases") { db in
-            try db.execute(sql: """
-                CREATE TABLE patches (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    target TEXT NOT NULL,
-                    action TEXT NOT NULL,
-                    mode INTEGER NOT NULL,
-                    content BLOB NOT NULL,
-                    state TEXT NOT NULL,
-                    created_at DATETIME NOT NULL,
-                    finished_at DATETIME,
-                    message TEXT NOT NULL DEFAULT ''
-                );
-                -- Two pending changes of one file on one device would race; the second is refused.
-                CREATE UNIQUE INDEX patches_one_pending ON patches(fingerprint, target) WHERE state = 'pending';
-                CREATE INDEX patches_device ON patches(fingerprint, id);
+            try db.execute(
+                sql: """
+                    CREATE TABLE patches (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        target TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        mode INTEGER NOT NULL,
+                        content BLOB NOT NULL,
+                        state TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        finished_at DATETIME,
+                        message TEXT NOT NULL DEFAULT ''
+                    );
+                    -- Two pending changes of one file on one device would race; the second is refused.
+                    CREATE UNIQUE INDEX patches_one_pending ON patches(fingerprint, target) WHERE state = 'pending';
+                    CREATE INDEX patches_device ON patches(fingerprint, id);
 
-                ALTER TABLE devices ADD COLUMN client_release INTEGER;
-                """)
+                    ALTER TABLE devices ADD COLUMN client_release INTEGER;
+                    """)
         }
         migrator.registerMigration("v3-issues-parameters") { db in
-            try db.execute(sql: """
-                CREATE TABLE issues (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    name TEXT NOT NULL,
-                    opened_at DATETIME NOT NULL,
-                    opened_by TEXT NOT NULL,
-                    closed_at DATETIME,
-                    close_reason TEXT,
-                    alerted_at DATETIME,
-                    snoozed_until DATETIME,
-                    held INTEGER NOT NULL DEFAULT 0,
-                    held_data_at DATETIME,
-                    detail TEXT NOT NULL DEFAULT ''
-                );
-                -- One open issue per device and check; the audit's batches read open and held ones.
-                CREATE UNIQUE INDEX issues_one_open ON issues(fingerprint, name) WHERE closed_at IS NULL;
-                CREATE INDEX issues_live ON issues(fingerprint) WHERE closed_at IS NULL OR held = 1;
-                CREATE INDEX issues_device ON issues(fingerprint, id);
+            try db.execute(
+                sql: """
+                    CREATE TABLE issues (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        opened_at DATETIME NOT NULL,
+                        opened_by TEXT NOT NULL,
+                        closed_at DATETIME,
+                        close_reason TEXT,
+                        alerted_at DATETIME,
+                        snoozed_until DATETIME,
+                        held INTEGER NOT NULL DEFAULT 0,
+                        held_data_at DATETIME,
+                        detail TEXT NOT NULL DEFAULT ''
+                    );
+                    -- One open issue per device and check; the audit's batches read open and held ones.
+                    CREATE UNIQUE INDEX issues_one_open ON issues(fingerprint, name) WHERE closed_at IS NULL;
+                    CREATE INDEX issues_live ON issues(fingerprint) WHERE closed_at IS NULL OR held = 1;
+                    CREATE INDEX issues_device ON issues(fingerprint, id);
 
-                CREATE TABLE client_parameters (
-                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    name TEXT NOT NULL,
-                    value TEXT NOT NULL,
-                    PRIMARY KEY (fingerprint, name)
-                );
-                -- user_clients: stored both ways, so a link is found from either end.
-                CREATE TABLE device_links (
-                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    linked TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    PRIMARY KEY (fingerprint, linked)
-                );
+                    CREATE TABLE client_parameters (
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (fingerprint, name)
+                    );
+                    -- user_clients: stored both ways, so a link is found from either end.
+                    CREATE TABLE device_links (
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        linked TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        PRIMARY KEY (fingerprint, linked)
+                    );
 
-                ALTER TABLE devices ADD COLUMN suspended_at DATETIME;
-                -- The audit walks devices in this order, a batch at a time.
-                CREATE INDEX devices_audit_order ON devices(state, hostname, fingerprint);
-                """)
+                    ALTER TABLE devices ADD COLUMN suspended_at DATETIME;
+                    -- The audit walks devices in this order, a batch at a time.
+                    CREATE INDEX devices_audit_order ON devices(state, hostname, fingerprint);
+                    """)
         }
         migrator.registerMigration("v4-failed-plugins") { db in
             // Which plugins' whole output is "unknown", kept beside the document when it is stored,
             // so the audit need not take every document apart to find them.
-            try db.execute(sql: """
-                ALTER TABLE documents ADD COLUMN failed_plugins TEXT NOT NULL DEFAULT '[]';
-                UPDATE documents SET failed_plugins = COALESCE((SELECT json_group_array(key) FROM json_each(document, '$.plugins')
-                                                                WHERE type = 'text' AND atom = 'unknown'), '[]')
-                WHERE json_valid(document);
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE documents ADD COLUMN failed_plugins TEXT NOT NULL DEFAULT '[]';
+                    UPDATE documents SET failed_plugins = COALESCE((SELECT json_group_array(key) FROM json_each(document, '$.plugins')
+                                                                    WHERE type = 'text' AND atom = 'unknown'), '[]')
+                    WHERE json_valid(document);
+                    """)
         }
         migrator.registerMigration("v5-device-port") { db in
-            try db.execute(sql: """
-                ALTER TABLE devices ADD COLUMN last_port INTEGER;
-                ALTER TABLE devices ADD COLUMN last_port_deprecated INTEGER NOT NULL DEFAULT 0;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE devices ADD COLUMN last_port INTEGER;
+                    ALTER TABLE devices ADD COLUMN last_port_deprecated INTEGER NOT NULL DEFAULT 0;
+                    """)
         }
         migrator.registerMigration("v5-forgotten-keys") { db in
             // Keys that were revoked and then forgotten: enrolling again, one waits for an admin
             // whatever token it brings. And hostnames as clash detection compares them
             // (Device.clashName), indexed for the enrollment's look-up.
-            try db.execute(sql: """
-                CREATE TABLE forgotten_keys (
-                    fingerprint TEXT PRIMARY KEY NOT NULL,
-                    hostname TEXT NOT NULL,
-                    forgotten_at DATETIME NOT NULL
-                );
-                CREATE INDEX devices_hostname_folded ON devices(lower(rtrim(hostname, '.')));
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE forgotten_keys (
+                        fingerprint TEXT PRIMARY KEY NOT NULL,
+                        hostname TEXT NOT NULL,
+                        forgotten_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX devices_hostname_folded ON devices(lower(rtrim(hostname, '.')));
+                    """)
         }
         migrator.registerMigration("v6-secret-keeping") { db in
             // One row at most: the public half of the secret-keeping key and how it was split.
             // The access log refuses changes and deletions, so what was read stays on record.
-            try db.execute(sql: """
-                CREATE TABLE secret_keeping (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    fingerprint TEXT NOT NULL,
-                    public_key TEXT NOT NULL,
-                    shares INTEGER NOT NULL,
-                    threshold INTEGER NOT NULL,
-                    share_checksums TEXT NOT NULL,
-                    enabled INTEGER NOT NULL,
-                    created_at DATETIME NOT NULL
-                );
-                CREATE TABLE secret_selectors (
-                    selector TEXT PRIMARY KEY NOT NULL,
-                    added_at DATETIME NOT NULL
-                );
-                CREATE TABLE secret_access_log (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    at DATETIME NOT NULL,
-                    action TEXT NOT NULL,
-                    user TEXT NOT NULL,
-                    sudo_user TEXT,
-                    hosts TEXT NOT NULL,
-                    selectors TEXT NOT NULL,
-                    outcome TEXT NOT NULL
-                );
-                CREATE TRIGGER secret_access_log_no_update BEFORE UPDATE ON secret_access_log
-                BEGIN SELECT RAISE(ABORT, 'the secret access log is append-only'); END;
-                CREATE TRIGGER secret_access_log_no_delete BEFORE DELETE ON secret_access_log
-                BEGIN SELECT RAISE(ABORT, 'the secret access log is append-only'); END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE secret_keeping (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        fingerprint TEXT NOT NULL,
+                        public_key TEXT NOT NULL,
+                        shares INTEGER NOT NULL,
+                        threshold INTEGER NOT NULL,
+                        share_checksums TEXT NOT NULL,
+                        enabled INTEGER NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE secret_selectors (
+                        selector TEXT PRIMARY KEY NOT NULL,
+                        added_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE secret_access_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at DATETIME NOT NULL,
+                        action TEXT NOT NULL,
+                        user TEXT NOT NULL,
+                        sudo_user TEXT,
+                        hosts TEXT NOT NULL,
+                        selectors TEXT NOT NULL,
+                        outcome TEXT NOT NULL
+                    );
+                    CREATE TRIGGER secret_access_log_no_update BEFORE UPDATE ON secret_access_log
+                    BEGIN SELECT RAISE(ABORT, 'the secret access log is append-only'); END;
+                    CREATE TRIGGER secret_access_log_no_delete BEFORE DELETE ON secret_access_log
+                    BEGIN SELECT RAISE(ABORT, 'the secret access log is append-only'); END;
+                    """)
         }
         migrator.registerMigration("v7-device-renames") { db in
             // The hostnames an accepted device renamed itself from and to, its newest
             // `DeviceRename.kept`; they go with the device (bin/clients forget).
-            try db.execute(sql: """
-                CREATE TABLE device_renames (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
-                    old_hostname TEXT NOT NULL,
-                    new_hostname TEXT NOT NULL,
-                    renamed_at DATETIME NOT NULL
-                );
-                CREATE INDEX device_renames_device ON device_renames(fingerprint, id);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE device_renames (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        old_hostname TEXT NOT NULL,
+                        new_hostname TEXT NOT NULL,
+                        renamed_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX device_renames_device ON device_renames(fingerprint, id);
+                    """)
         }
         migrator.registerMigration("v8-history-prune-schedule") { db in
             // History rows a device added since its history was last pruned to its length

@@ -7,8 +7,11 @@ extension SQLiteStore {
         try await pool.read { db in
             let arguments: StatementArguments = cursor.map { [$0.hostname, $0.fingerprint, limit] } ?? [limit]
             // A cursor, not fetchAll: each row is read once, straight into a record.
-            var records = try Array(Row.fetchCursor(db, sql: Self.auditSQL(paths: paths, after: cursor != nil),
-                                                    arguments: arguments).map(Self.auditRecord))
+            var records = try Array(
+                Row.fetchCursor(
+                    db, sql: Self.auditSQL(paths: paths, after: cursor != nil),
+                    arguments: arguments
+                ).map(Self.auditRecord))
             let issues = try Self.liveIssues(db, fingerprints: records.map(\.device.fingerprint))
             for index in records.indices { records[index].issues = issues[records[index].device.fingerprint] ?? [] }
             return records
@@ -73,20 +76,24 @@ extension SQLiteStore {
 
     private static func auditRecord(_ row: Row) -> AuditRecord {
         typealias C = AuditColumn
-        let device = Device(fingerprint: row[C.fingerprint], publicKey: "", hostname: row[C.hostname],
-                            machineID: row[C.machineID], state: DeviceState(rawValue: row[C.state]) ?? .pending,
-                            enrolledAt: row[C.enrolledAt], acceptedAt: row[C.acceptedAt],
-                            lastSubmissionAt: row[C.lastSubmissionAt], clientRelease: row[C.clientRelease],
-                            suspendedAt: row[C.suspendedAt])
+        let device = Device(
+            fingerprint: row[C.fingerprint], publicKey: "", hostname: row[C.hostname],
+            machineID: row[C.machineID], state: DeviceState(rawValue: row[C.state]) ?? .pending,
+            enrolledAt: row[C.enrolledAt], acceptedAt: row[C.acceptedAt],
+            lastSubmissionAt: row[C.lastSubmissionAt], clientRelease: row[C.clientRelease],
+            suspendedAt: row[C.suspendedAt])
         // json_extract's array starts with the placeholder path's null (see auditSQL).
         let projected: String? = row[C.projected]
-        return AuditRecord(device: device, projectedValues: projected.flatMap(Self.droppingPlaceholder),
-                           failedPlugins: row[C.failedPlugins],
-                           facts: DeviceFacts(oldestPendingPatchAt: row[C.oldestPendingPatch],
-                                              clashes: KeyClashes(hostname: clashingKeys(row[C.hostnameClashes]),
-                                                                  machineID: clashingKeys(row[C.machineIDClashes])),
-                                              linkedLastReportAt: row[C.linkedLastReport], userEmail: row[C.userEmail],
-                                              deprecatedPort: row[C.deprecatedPort]))
+        return AuditRecord(
+            device: device, projectedValues: projected.flatMap(Self.droppingPlaceholder),
+            failedPlugins: row[C.failedPlugins],
+            facts: DeviceFacts(
+                oldestPendingPatchAt: row[C.oldestPendingPatch],
+                clashes: KeyClashes(
+                    hostname: clashingKeys(row[C.hostnameClashes]),
+                    machineID: clashingKeys(row[C.machineIDClashes])),
+                linkedLastReportAt: row[C.linkedLastReport], userEmail: row[C.userEmail],
+                deprecatedPort: row[C.deprecatedPort]))
     }
 
     /// `[null,a,b]` becomes `[a,b]`; SQLite writes JSON compactly, so the prefix is exact.
@@ -97,9 +104,11 @@ extension SQLiteStore {
     private static func liveIssues(_ db: Database, fingerprints: [String]) throws -> [String: [IssueRecord]] {
         guard !fingerprints.isEmpty else { return [:] }
         let marks = Array(repeating: "?", count: fingerprints.count).joined(separator: ",")
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT * FROM issues WHERE fingerprint IN (\(marks)) AND (closed_at IS NULL OR held = 1) ORDER BY id
-            """, arguments: StatementArguments(fingerprints))
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM issues WHERE fingerprint IN (\(marks)) AND (closed_at IS NULL OR held = 1) ORDER BY id
+                """, arguments: StatementArguments(fingerprints))
         return Dictionary(grouping: rows.map(issue(from:)), by: \.fingerprint)
     }
 
@@ -118,16 +127,21 @@ extension SQLiteStore {
         }
         switch change {
         case .open(let issue):
-            try run("""
+            try run(
+                """
                 INSERT INTO issues (fingerprint, name, opened_at, opened_by, alerted_at, snoozed_until, held,
                                     held_data_at, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (fingerprint, name) WHERE closed_at IS NULL DO NOTHING
-                """, [issue.fingerprint, issue.name, issue.openedAt, issue.openedBy.rawValue,
-                      issue.alertedAt, issue.snoozedUntil, issue.held, issue.heldDataAt, issue.detail])
+                """,
+                [
+                    issue.fingerprint, issue.name, issue.openedAt, issue.openedBy.rawValue,
+                    issue.alertedAt, issue.snoozedUntil, issue.held, issue.heldDataAt, issue.detail
+                ])
         case .close(let id, let at, let reason):
             // A manual close holds against the audit until the device sends newer data.
-            try run("""
+            try run(
+                """
                 UPDATE issues SET closed_at = ?, close_reason = ?, held = ?,
                     held_data_at = (SELECT last_submission_at FROM devices WHERE devices.fingerprint = issues.fingerprint)
                 WHERE id = ? AND closed_at IS NULL
@@ -144,16 +158,20 @@ extension SQLiteStore {
     public func openIssues(fingerprint: String?) async throws -> [IssueRecord] {
         try await pool.read { db in
             let filter = fingerprint == nil ? "" : " AND fingerprint = ?"
-            return try Row.fetchAll(db, sql: "SELECT * FROM issues WHERE closed_at IS NULL\(filter) ORDER BY opened_at, id",
-                                    arguments: StatementArguments(fingerprint.map { [$0] } ?? []))
-                .map(Self.issue(from:))
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM issues WHERE closed_at IS NULL\(filter) ORDER BY opened_at, id",
+                arguments: StatementArguments(fingerprint.map { [$0] } ?? [])
+            )
+            .map(Self.issue(from:))
         }
     }
 
     public func issueHistory(fingerprint: String, limit: Int) async throws -> [IssueRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM issues WHERE fingerprint = ? ORDER BY id DESC LIMIT ?",
-                             arguments: [fingerprint, limit]).map(Self.issue(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM issues WHERE fingerprint = ? ORDER BY id DESC LIMIT ?",
+                arguments: [fingerprint, limit]
+            ).map(Self.issue(from:))
         }
     }
 
@@ -166,14 +184,22 @@ extension SQLiteStore {
     }
 
     /// Sets `snoozed_until` of the issues matching `condition` and the filters; returns how many.
-    private func setSnooze(_ until: Date?, of condition: String, _ conditionArguments: StatementArguments,
-                           fingerprint: String?, name: String?) async throws -> Int {
+    private func setSnooze(
+        _ until: Date?, of condition: String, _ conditionArguments: StatementArguments,
+        fingerprint: String?, name: String?
+    ) async throws -> Int {
         try await pool.write { db in
             var sql = "UPDATE issues SET snoozed_until = ? WHERE " + condition
             var arguments: StatementArguments = [until]
             arguments += conditionArguments
-            if let fingerprint { sql += " AND fingerprint = ?"; arguments += [fingerprint] }
-            if let name { sql += " AND name = ?"; arguments += [name] }
+            if let fingerprint {
+                sql += " AND fingerprint = ?"
+                arguments += [fingerprint]
+            }
+            if let name {
+                sql += " AND name = ?"
+                arguments += [name]
+            }
             try db.execute(sql: sql, arguments: arguments)
             return db.changesCount
         }
@@ -186,9 +212,10 @@ extension SQLiteStore {
     }
 
     static func issue(from row: Row) -> IssueRecord {
-        var issue = IssueRecord(fingerprint: row["fingerprint"], name: row["name"], openedAt: row["opened_at"],
-                                openedBy: IssueRecord.Opener(rawValue: row["opened_by"]) ?? .audit,
-                                detail: row["detail"])
+        var issue = IssueRecord(
+            fingerprint: row["fingerprint"], name: row["name"], openedAt: row["opened_at"],
+            openedBy: IssueRecord.Opener(rawValue: row["opened_by"]) ?? .audit,
+            detail: row["detail"])
         issue.id = row["id"]
         issue.closedAt = row["closed_at"]
         issue.closeReason = (row["close_reason"] as String?).flatMap(IssueRecord.CloseReason.init(rawValue:))
@@ -203,8 +230,9 @@ extension SQLiteStore {
 
     public func parameters(fingerprint: String) async throws -> [String: String] {
         try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT name, value FROM client_parameters WHERE fingerprint = ?",
-                                        arguments: [fingerprint])
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT name, value FROM client_parameters WHERE fingerprint = ?",
+                arguments: [fingerprint])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"], $0["value"]) })
         }
     }
@@ -212,21 +240,24 @@ extension SQLiteStore {
     public func setParameter(_ name: String, value: String?, fingerprint: String) async throws {
         try await pool.write { db in
             if let value {
-                try db.execute(sql: """
-                    INSERT INTO client_parameters (fingerprint, name, value) VALUES (?, ?, ?)
-                    ON CONFLICT(fingerprint, name) DO UPDATE SET value = excluded.value
-                    """, arguments: [fingerprint, name, value])
+                try db.execute(
+                    sql: """
+                        INSERT INTO client_parameters (fingerprint, name, value) VALUES (?, ?, ?)
+                        ON CONFLICT(fingerprint, name) DO UPDATE SET value = excluded.value
+                        """, arguments: [fingerprint, name, value])
             } else {
-                try db.execute(sql: "DELETE FROM client_parameters WHERE fingerprint = ? AND name = ?",
-                               arguments: [fingerprint, name])
+                try db.execute(
+                    sql: "DELETE FROM client_parameters WHERE fingerprint = ? AND name = ?",
+                    arguments: [fingerprint, name])
             }
         }
     }
 
     public func links(fingerprint: String) async throws -> [String] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT linked FROM device_links WHERE fingerprint = ? ORDER BY linked",
-                                arguments: [fingerprint])
+            try String.fetchAll(
+                db, sql: "SELECT linked FROM device_links WHERE fingerprint = ? ORDER BY linked",
+                arguments: [fingerprint])
         }
     }
 
@@ -234,8 +265,9 @@ extension SQLiteStore {
         try await pool.write { db in
             for a in fingerprints {
                 for b in fingerprints where a != b {
-                    try db.execute(sql: "INSERT OR IGNORE INTO device_links (fingerprint, linked) VALUES (?, ?)",
-                                   arguments: [a, b])
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO device_links (fingerprint, linked) VALUES (?, ?)",
+                        arguments: [a, b])
                 }
             }
         }
@@ -244,9 +276,10 @@ extension SQLiteStore {
     public func unlink(_ fingerprint: String, from others: [String]) async throws {
         try await pool.write { db in
             for other in others {
-                try db.execute(sql: """
-                    DELETE FROM device_links WHERE (fingerprint = ? AND linked = ?) OR (fingerprint = ? AND linked = ?)
-                    """, arguments: [fingerprint, other, other, fingerprint])
+                try db.execute(
+                    sql: """
+                        DELETE FROM device_links WHERE (fingerprint = ? AND linked = ?) OR (fingerprint = ? AND linked = ?)
+                        """, arguments: [fingerprint, other, other, fingerprint])
             }
         }
     }

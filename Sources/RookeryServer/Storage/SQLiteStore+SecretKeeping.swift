@@ -12,14 +12,20 @@ extension SQLiteStore {
     public func saveSecretKeepingRecord(_ record: SecretKeepingRecord) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM secret_keeping")
-            let checksums = JSONValue.object(Dictionary(uniqueKeysWithValues: record.shareChecksums.map {
-                (String($0.key), JSONValue.string($0.value))
-            }))
-            try db.execute(sql: """
-                INSERT INTO secret_keeping (id, fingerprint, public_key, shares, threshold, share_checksums, enabled, created_at)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [record.fingerprint, record.publicKey, record.shares, record.threshold,
-                                 checksums.serializedString, record.enabled, record.createdAt])
+            let checksums = JSONValue.object(
+                Dictionary(
+                    uniqueKeysWithValues: record.shareChecksums.map {
+                        (String($0.key), JSONValue.string($0.value))
+                    }))
+            try db.execute(
+                sql: """
+                    INSERT INTO secret_keeping (id, fingerprint, public_key, shares, threshold, share_checksums, enabled, created_at)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.fingerprint, record.publicKey, record.shares, record.threshold,
+                    checksums.serializedString, record.enabled, record.createdAt
+                ])
         }
     }
 
@@ -30,8 +36,9 @@ extension SQLiteStore {
     public func changeSecretSelectors(adding: [SecretSelector], removing: [SecretSelector], at: Date) async throws {
         try await pool.write { db in
             for selector in adding {
-                try db.execute(sql: "INSERT OR IGNORE INTO secret_selectors (selector, added_at) VALUES (?, ?)",
-                               arguments: [selector.description, at])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO secret_selectors (selector, added_at) VALUES (?, ?)",
+                    arguments: [selector.description, at])
             }
             for selector in removing {
                 try db.execute(sql: "DELETE FROM secret_selectors WHERE selector = ?", arguments: [selector.description])
@@ -51,11 +58,15 @@ extension SQLiteStore {
 
     public func appendSecretAccess(_ entry: SecretAccessEntry) async throws {
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO secret_access_log (at, action, user, sudo_user, hosts, selectors, outcome)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [entry.at, entry.action, entry.user, entry.sudoUser,
-                                 Self.textArray(entry.hosts), Self.textArray(entry.selectors), entry.outcome])
+            try db.execute(
+                sql: """
+                    INSERT INTO secret_access_log (at, action, user, sudo_user, hosts, selectors, outcome)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    entry.at, entry.action, entry.user, entry.sudoUser,
+                    Self.textArray(entry.hosts), Self.textArray(entry.selectors), entry.outcome
+                ])
         }
     }
 
@@ -63,15 +74,18 @@ extension SQLiteStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM secret_access_log ORDER BY id DESC LIMIT ?", arguments: [limit])
                 .reversed().map { row in
-                    SecretAccessEntry(at: row["at"], action: row["action"], user: row["user"], sudoUser: row["sudo_user"],
-                                      hosts: Self.strings(row["hosts"]), selectors: Self.strings(row["selectors"]),
-                                      outcome: row["outcome"])
+                    SecretAccessEntry(
+                        at: row["at"], action: row["action"], user: row["user"], sudoUser: row["sudo_user"],
+                        hosts: Self.strings(row["hosts"]), selectors: Self.strings(row["selectors"]),
+                        outcome: row["outcome"])
                 }
         }
     }
 
-    public func rewriteDocuments(of devices: [Device], redactingHistory: [SecretSelector],
-                                 _ transform: @Sendable (Device, JSONValue) throws -> JSONValue?) async throws -> Int {
+    public func rewriteDocuments(
+        of devices: [Device], redactingHistory: [SecretSelector],
+        _ transform: @Sendable (Device, JSONValue) throws -> JSONValue?
+    ) async throws -> Int {
         var changed = 0
         for device in devices {
             let rewritten = try await pool.writeWithoutTransaction { db -> Bool in
@@ -100,26 +114,35 @@ extension SQLiteStore {
     }
 
     /// Returns whether the document changed, and the document as it was.
-    private static func rewriteDocument(of device: Device, in db: Database,
-                                        _ transform: (Device, JSONValue) throws -> JSONValue?) throws -> (rewritten: Bool, document: JSONValue?) {
-        guard let text = try String.fetchOne(db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
-                                             arguments: [device.fingerprint]) else { return (false, nil) }
+    private static func rewriteDocument(
+        of device: Device, in db: Database,
+        _ transform: (Device, JSONValue) throws -> JSONValue?
+    ) throws -> (rewritten: Bool, document: JSONValue?) {
+        guard
+            let text = try String.fetchOne(
+                db, sql: "SELECT document FROM documents WHERE fingerprint = ?",
+                arguments: [device.fingerprint])
+        else { return (false, nil) }
         let document = try JSONValue.parse(Data(text.utf8), limits: .storedData)
         guard let replacement = try transform(device, document) else { return (false, document) }
-        try db.execute(sql: "UPDATE documents SET document = ? WHERE fingerprint = ?",
-                       arguments: [replacement.serializedString, device.fingerprint])
+        try db.execute(
+            sql: "UPDATE documents SET document = ? WHERE fingerprint = ?",
+            arguments: [replacement.serializedString, device.fingerprint])
         return (true, document)
     }
 
     /// An audit check that read a path before it was selected may have quoted its value in an
     /// issue's detail: such details (naming the path, or holding the clear value) are replaced.
-    private static func redactIssueDetails(of fingerprint: String, under selectors: [SecretSelector],
-                                           quoting document: JSONValue?, in db: Database) throws {
+    private static func redactIssueDetails(
+        of fingerprint: String, under selectors: [SecretSelector],
+        quoting document: JSONValue?, in db: Database
+    ) throws {
         let clearValues = selectors.compactMap { document.flatMap($0.value(in:)) }
             .filter { !SecretValue.isSecret($0) }.map(\.serializedString)
         for text in selectors.map(\.description) + clearValues {
-            try db.execute(sql: "UPDATE issues SET detail = ? WHERE fingerprint = ? AND instr(detail, ?) > 0",
-                           arguments: [Self.redactedDetail, fingerprint, text])
+            try db.execute(
+                sql: "UPDATE issues SET detail = ? WHERE fingerprint = ? AND instr(detail, ?) > 0",
+                arguments: [Self.redactedDetail, fingerprint, text])
         }
     }
 
@@ -129,14 +152,18 @@ extension SQLiteStore {
     private static func redactHistory(of fingerprint: String, under selectors: [SecretSelector], in db: Database) throws {
         for selector in selectors {
             let path = selector.description
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT id, old, new FROM changes
-                WHERE fingerprint = ? AND (path = ? OR substr(path, 1, ?) = ?)
-                """, arguments: [fingerprint, path, path.utf8.count + 1, path + "."])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, old, new FROM changes
+                    WHERE fingerprint = ? AND (path = ? OR substr(path, 1, ?) = ?)
+                    """, arguments: [fingerprint, path, path.utf8.count + 1, path + "."])
             for row in rows {
-                let old: String? = row["old"], new: String? = row["new"]
-                try db.execute(sql: "UPDATE changes SET old = ?, new = ? WHERE id = ?",
-                               arguments: [old.map(redacted), new.map(redacted), row["id"] as Int64])
+                let old: String? = row["old"]
+                let new: String? = row["new"]
+                try db.execute(
+                    sql: "UPDATE changes SET old = ?, new = ? WHERE id = ?",
+                    arguments: [old.map(redacted), new.map(redacted), row["id"] as Int64])
             }
         }
     }
@@ -158,9 +185,10 @@ extension SQLiteStore {
         return SecretKeepingRecord(
             fingerprint: row["fingerprint"], publicKey: row["public_key"], shares: row["shares"],
             threshold: row["threshold"],
-            shareChecksums: Dictionary(uniqueKeysWithValues: checksums.compactMap { key, value in
-                Int(key).flatMap { x in value.stringValue.map { (x, $0) } }
-            }),
+            shareChecksums: Dictionary(
+                uniqueKeysWithValues: checksums.compactMap { key, value in
+                    Int(key).flatMap { x in value.stringValue.map { (x, $0) } }
+                }),
             enabled: row["enabled"], createdAt: row["created_at"])
     }
 

@@ -45,12 +45,14 @@ public final class SQLiteStore: Store {
 
     public func devices(in state: DeviceState?) async throws -> [Device] {
         try await pool.read { db in
-            let rows = if let state {
-                try Row.fetchAll(db, sql: "SELECT * FROM devices WHERE state = ? ORDER BY hostname, fingerprint",
-                                 arguments: [state.rawValue])
-            } else {
-                try Row.fetchAll(db, sql: "SELECT * FROM devices ORDER BY hostname, fingerprint")
-            }
+            let rows =
+                if let state {
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM devices WHERE state = ? ORDER BY hostname, fingerprint",
+                        arguments: [state.rawValue])
+                } else {
+                    try Row.fetchAll(db, sql: "SELECT * FROM devices ORDER BY hostname, fingerprint")
+                }
             return rows.map(Self.device(from:))
         }
     }
@@ -65,17 +67,23 @@ public final class SQLiteStore: Store {
         try await pool.write { db in
             if let existing = try Self.device(fingerprint: candidate.fingerprint, in: db) { return existing }
             // lower(rtrim(...)) is Device.clashName, and indexed (devices_hostname_folded).
-            let others = try Row.fetchAll(db, sql: """
-                SELECT * FROM devices WHERE (lower(rtrim(hostname, '.')) = ? OR machine_id = ?) AND fingerprint != ?
-                ORDER BY hostname
-                """, arguments: [Device.clashName(of: candidate.hostname), candidate.machineID, candidate.fingerprint])
-                .map(Self.device(from:))
+            let others = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM devices WHERE (lower(rtrim(hostname, '.')) = ? OR machine_id = ?) AND fingerprint != ?
+                    ORDER BY hostname
+                    """, arguments: [Device.clashName(of: candidate.hostname), candidate.machineID, candidate.fingerprint]
+            )
+            .map(Self.device(from:))
             var device = candidate
             device.flags = candidate.clashFlags(with: others)
-            if let forgottenAt = try Date.fetchOne(db, sql: "SELECT forgotten_at FROM forgotten_keys WHERE fingerprint = ?",
-                                                   arguments: [candidate.fingerprint]) {
-                device.flags.append("this key was revoked, then forgotten on \(RFC3339.string(from: forgottenAt)); "
-                                    + "accept it only if the device is trusted again")
+            if let forgottenAt = try Date.fetchOne(
+                db, sql: "SELECT forgotten_at FROM forgotten_keys WHERE fingerprint = ?",
+                arguments: [candidate.fingerprint])
+            {
+                device.flags.append(
+                    "this key was revoked, then forgotten on \(RFC3339.string(from: forgottenAt)); "
+                        + "accept it only if the device is trusted again")
             }
             if acceptUnlessFlagged && device.flags.isEmpty {
                 device.state = .accepted
@@ -88,13 +96,17 @@ public final class SQLiteStore: Store {
 
     private static func insert(_ device: Device, into db: Database) throws {
         let flags = try flagsText(device.flags)
-        try db.execute(sql: """
-            INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at,
-                                 accepted_at, last_submission_at, flags)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [device.fingerprint, device.publicKey, device.hostname, device.machineID,
-                             device.state.rawValue, device.enrolledAt, device.acceptedAt,
-                             device.lastSubmissionAt, flags])
+        try db.execute(
+            sql: """
+                INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at,
+                                     accepted_at, last_submission_at, flags)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                device.fingerprint, device.publicKey, device.hostname, device.machineID,
+                device.state.rawValue, device.enrolledAt, device.acceptedAt,
+                device.lastSubmissionAt, flags
+            ])
     }
 
     private static func flagsText(_ flags: [String]) throws -> String {
@@ -109,29 +121,36 @@ public final class SQLiteStore: Store {
             var updated = device
             updated.flags.removeAll(where: Device.isRenameHeldFlag)
             if hostname == device.hostname {
-                try db.execute(sql: "UPDATE devices SET flags = ? WHERE fingerprint = ?",
-                               arguments: [try Self.flagsText(updated.flags), fingerprint])
+                try db.execute(
+                    sql: "UPDATE devices SET flags = ? WHERE fingerprint = ?",
+                    arguments: [try Self.flagsText(updated.flags), fingerprint])
                 return .unchanged(updated)
             }
             var wanted = device
             wanted.hostname = hostname
-            let holders = try Row.fetchAll(db, sql: """
-                SELECT * FROM devices WHERE lower(rtrim(hostname, '.')) = ? AND fingerprint != ? ORDER BY hostname
-                """, arguments: [Device.clashName(of: hostname), fingerprint]).map(Self.device(from:))
+            let holders = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM devices WHERE lower(rtrim(hostname, '.')) = ? AND fingerprint != ? ORDER BY hostname
+                    """, arguments: [Device.clashName(of: hostname), fingerprint]
+            ).map(Self.device(from:))
             let clashes = wanted.clashFlags(with: holders)
             if !clashes.isEmpty {
                 updated.flags.append(Device.renameHeldFlag(to: hostname, clashes: clashes))
-                try db.execute(sql: "UPDATE devices SET flags = ? WHERE fingerprint = ?",
-                               arguments: [try Self.flagsText(updated.flags), fingerprint])
+                try db.execute(
+                    sql: "UPDATE devices SET flags = ? WHERE fingerprint = ?",
+                    arguments: [try Self.flagsText(updated.flags), fingerprint])
                 return .held(updated)
             }
             updated.hostname = hostname
-            try db.execute(sql: "UPDATE devices SET hostname = ?, flags = ? WHERE fingerprint = ?",
-                           arguments: [hostname, try Self.flagsText(updated.flags), fingerprint])
+            try db.execute(
+                sql: "UPDATE devices SET hostname = ?, flags = ? WHERE fingerprint = ?",
+                arguments: [hostname, try Self.flagsText(updated.flags), fingerprint])
             let rename = DeviceRename(fingerprint: fingerprint, oldHostname: device.hostname, newHostname: hostname, renamedAt: at)
-            try db.execute(sql: """
-                INSERT INTO device_renames (fingerprint, old_hostname, new_hostname, renamed_at) VALUES (?, ?, ?, ?)
-                """, arguments: [fingerprint, rename.oldHostname, rename.newHostname, at])
+            try db.execute(
+                sql: """
+                    INSERT INTO device_renames (fingerprint, old_hostname, new_hostname, renamed_at) VALUES (?, ?, ?, ?)
+                    """, arguments: [fingerprint, rename.oldHostname, rename.newHostname, at])
             // An accepted device could rename itself back and forth forever: keep the newest.
             try Self.keepNewest(DeviceRename.kept, of: "device_renames", for: fingerprint, in: db)
             return .renamed(updated, rename)
@@ -140,10 +159,13 @@ public final class SQLiteStore: Store {
 
     public func renames(fingerprint: String) async throws -> [DeviceRename] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM device_renames WHERE fingerprint = ? ORDER BY id DESC",
-                             arguments: [fingerprint]).map { row in
-                DeviceRename(fingerprint: row["fingerprint"], oldHostname: row["old_hostname"],
-                             newHostname: row["new_hostname"], renamedAt: row["renamed_at"])
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM device_renames WHERE fingerprint = ? ORDER BY id DESC",
+                arguments: [fingerprint]
+            ).map { row in
+                DeviceRename(
+                    fingerprint: row["fingerprint"], oldHostname: row["old_hostname"],
+                    newHostname: row["new_hostname"], renamedAt: row["renamed_at"])
             }
         }
     }
@@ -151,21 +173,24 @@ public final class SQLiteStore: Store {
     public func setState(_ state: DeviceState, fingerprint: String, at: Date) async throws {
         try await pool.write { db in
             if state == .accepted {
-                try db.execute(sql: "UPDATE devices SET state = ?, accepted_at = ? WHERE fingerprint = ?",
-                               arguments: [state.rawValue, at, fingerprint])
+                try db.execute(
+                    sql: "UPDATE devices SET state = ?, accepted_at = ? WHERE fingerprint = ?",
+                    arguments: [state.rawValue, at, fingerprint])
             } else {
-                try db.execute(sql: "UPDATE devices SET state = ? WHERE fingerprint = ?",
-                               arguments: [state.rawValue, fingerprint])
+                try db.execute(
+                    sql: "UPDATE devices SET state = ? WHERE fingerprint = ?",
+                    arguments: [state.rawValue, fingerprint])
             }
         }
     }
 
     public func forget(fingerprint: String, at: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO forgotten_keys (fingerprint, hostname, forgotten_at)
-                SELECT fingerprint, hostname, ? FROM devices WHERE fingerprint = ? AND state = 'revoked'
-                """, arguments: [at, fingerprint])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO forgotten_keys (fingerprint, hostname, forgotten_at)
+                    SELECT fingerprint, hostname, ? FROM devices WHERE fingerprint = ? AND state = 'revoked'
+                    """, arguments: [at, fingerprint])
             // Documents, history and submission ids go with the device (ON DELETE CASCADE).
             try db.execute(sql: "DELETE FROM devices WHERE fingerprint = ?", arguments: [fingerprint])
         }
@@ -176,22 +201,25 @@ public final class SQLiteStore: Store {
             let device = try Self.device(fingerprint: fingerprint, in: db)
             return SignerLookup(
                 device: device,
-                nonceSeen: try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
-                                             arguments: [nonce]) ?? false,
+                nonceSeen: try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
+                    arguments: [nonce]) ?? false,
                 document: withDocument && device?.state == .accepted ? try Self.documentText(fingerprint: fingerprint, in: db) : nil)
         }
     }
 
     static func documentText(fingerprint: String, in db: Database) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
-                            arguments: [fingerprint])
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT document FROM documents WHERE fingerprint = ?"),
+            arguments: [fingerprint])
     }
 
     public func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM nonces WHERE seen_at < ?", arguments: [pruneBefore])
-            try db.execute(sql: "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)",
-                           arguments: [nonce, seenAt])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)",
+                arguments: [nonce, seenAt])
             return db.changesCount == 1
         }
     }
@@ -204,10 +232,13 @@ public final class SQLiteStore: Store {
     /// not even the submission id, so the device may retry. (So no savepoint is needed for a
     /// refusal; the caller's transaction or savepoint undoes what an error stopped halfway.)
     /// `prepared` is used when it was worked out against the document stored now.
-    static func store(_ submission: Submission, history: HistoryPolicy, prepared: SubmissionWrite?,
-                      in db: Database) throws -> SubmissionOutcome {
-        let device = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, history_unpruned FROM devices WHERE fingerprint = ?"),
-                                      arguments: [submission.fingerprint])
+    static func store(
+        _ submission: Submission, history: HistoryPolicy, prepared: SubmissionWrite?,
+        in db: Database
+    ) throws -> SubmissionOutcome {
+        let device = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT state, history_unpruned FROM devices WHERE fingerprint = ?"),
+            arguments: [submission.fingerprint])
         let state: String? = device?["state"]
         guard state == DeviceState.accepted.rawValue, let device else {
             return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
@@ -215,9 +246,12 @@ public final class SQLiteStore: Store {
         // Read in this transaction, so `select` cannot come between the check and the store.
         let selectors = try secretSelectors(in: db)
         guard selectors == submission.secretSelectors else { return .secretSelectorsChanged(selectors) }
-        let storedBefore = try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT EXISTS (SELECT 1 FROM submissions WHERE fingerprint = ? AND submission_id = ?)
-            """), arguments: [submission.fingerprint, submission.submissionID]) ?? false
+        let storedBefore =
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM submissions WHERE fingerprint = ? AND submission_id = ?)
+                        """), arguments: [submission.fingerprint, submission.submissionID]) ?? false
         guard !storedBefore else { return .duplicate }
 
         let oldText = try documentText(fingerprint: submission.fingerprint, in: db)
@@ -225,29 +259,40 @@ public final class SQLiteStore: Store {
         guard write.changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: write.changes.count) }
         // Converted once: GRDB formats a date through Foundation's DateFormatter each time.
         let receivedAt = submission.receivedAt.databaseValue
-        try db.cachedStatement(sql: """
-            INSERT INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
-            """).execute(arguments: [submission.fingerprint, submission.submissionID, receivedAt])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO submissions (fingerprint, submission_id, received_at) VALUES (?, ?, ?)
+                """
+        ).execute(arguments: [submission.fingerprint, submission.submissionID, receivedAt])
         for change in write.changes {
-            try db.cachedStatement(sql: """
-                INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [submission.fingerprint, change.path, change.old, change.new, receivedAt])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO changes (fingerprint, path, old, new, changed_at) VALUES (?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [submission.fingerprint, change.path, change.old, change.new, receivedAt])
         }
-        try db.cachedStatement(sql: """
-            INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
-            ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
-                failed_plugins = excluded.failed_plugins
-            """).execute(arguments: [submission.fingerprint, write.documentText, receivedAt, write.failedPlugins])
-        try db.cachedStatement(sql: """
-            UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
-                last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated),
-                history_unpruned = history_unpruned + ?
-            WHERE fingerprint = ?
-            """).execute(arguments: [receivedAt, submission.clientRelease, submission.port?.number,
-                                     submission.port?.deprecated, write.changes.count, submission.fingerprint])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO documents (fingerprint, document, updated_at, failed_plugins) VALUES (?, ?, ?, ?)
+                ON CONFLICT(fingerprint) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
+                    failed_plugins = excluded.failed_plugins
+                """
+        ).execute(arguments: [submission.fingerprint, write.documentText, receivedAt, write.failedPlugins])
+        try db.cachedStatement(
+            sql: """
+                UPDATE devices SET last_submission_at = ?, client_release = COALESCE(?, client_release),
+                    last_port = COALESCE(?, last_port), last_port_deprecated = COALESCE(?, last_port_deprecated),
+                    history_unpruned = history_unpruned + ?
+                WHERE fingerprint = ?
+                """
+        ).execute(arguments: [
+            receivedAt, submission.clientRelease, submission.port?.number,
+            submission.port?.deprecated, write.changes.count, submission.fingerprint
+        ])
         let unpruned: Int = device["history_unpruned"]
-        try pruneHistoryIfDue(of: submission.fingerprint, unpruned: unpruned + write.changes.count,
-                              keeping: history.rowsPerDevice, in: db)
+        try pruneHistoryIfDue(
+            of: submission.fingerprint, unpruned: unpruned + write.changes.count,
+            keeping: history.rowsPerDevice, in: db)
         return .stored
     }
 
@@ -267,10 +312,12 @@ public final class SQLiteStore: Store {
     /// Drops a device's rows of `table` (history, renames; always a name written here) older
     /// than its newest `keeping`.
     private static func keepNewest(_ keeping: Int, of table: String, for fingerprint: String, in db: Database) throws {
-        try db.cachedStatement(sql: """
-            DELETE FROM \(table) WHERE fingerprint = ? AND id <= (
-                SELECT id FROM \(table) WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-            """).execute(arguments: [fingerprint, fingerprint, max(0, keeping)])
+        try db.cachedStatement(
+            sql: """
+                DELETE FROM \(table) WHERE fingerprint = ? AND id <= (
+                    SELECT id FROM \(table) WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                """
+        ).execute(arguments: [fingerprint, fingerprint, max(0, keeping)])
     }
 
     public func latestDocument(fingerprint: String) async throws -> JSONValue? {
@@ -283,11 +330,15 @@ public final class SQLiteStore: Store {
 
     public func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM changes WHERE fingerprint = ? ORDER BY id DESC LIMIT ?
-                """, arguments: [fingerprint, limit]).map { row in
-                ChangeRecord(fingerprint: row["fingerprint"], path: row["path"],
-                             old: Self.json(row["old"]), new: Self.json(row["new"]), changedAt: row["changed_at"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM changes WHERE fingerprint = ? ORDER BY id DESC LIMIT ?
+                    """, arguments: [fingerprint, limit]
+            ).map { row in
+                ChangeRecord(
+                    fingerprint: row["fingerprint"], path: row["path"],
+                    old: Self.json(row["old"]), new: Self.json(row["new"]), changedAt: row["changed_at"])
             }
         }
     }
@@ -299,33 +350,41 @@ public final class SQLiteStore: Store {
     static func device(from row: Row) -> Device {
         let flagsText: String = row["flags"]
         let flags = (try? JSONDecoder().decode([String].self, from: Data(flagsText.utf8))) ?? []
-        return Device(fingerprint: row["fingerprint"], publicKey: row["public_key"], hostname: row["hostname"],
-                      machineID: row["machine_id"], state: DeviceState(rawValue: row["state"]) ?? .pending,
-                      enrolledAt: row["enrolled_at"], acceptedAt: row["accepted_at"],
-                      lastSubmissionAt: row["last_submission_at"], flags: flags,
-                      clientRelease: row["client_release"], suspendedAt: row["suspended_at"])
+        return Device(
+            fingerprint: row["fingerprint"], publicKey: row["public_key"], hostname: row["hostname"],
+            machineID: row["machine_id"], state: DeviceState(rawValue: row["state"]) ?? .pending,
+            enrolledAt: row["enrolled_at"], acceptedAt: row["accepted_at"],
+            lastSubmissionAt: row["last_submission_at"], flags: flags,
+            clientRelease: row["client_release"], suspendedAt: row["suspended_at"])
     }
 
     // MARK: - Releases and patches
 
     public func recordUpdateRequest(fingerprint: String, release: Int) async throws -> [Patch]? {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE devices SET client_release = ? WHERE fingerprint = ? AND state = 'accepted'",
-                           arguments: [release, fingerprint])
+            try db.execute(
+                sql: "UPDATE devices SET client_release = ? WHERE fingerprint = ? AND state = 'accepted'",
+                arguments: [release, fingerprint])
             guard db.changesCount == 1 else { return nil }
-            return try Row.fetchAll(db, sql: "SELECT * FROM patches WHERE fingerprint = ? AND state = 'pending' ORDER BY id",
-                                    arguments: [fingerprint]).map(Self.patch(from:))
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM patches WHERE fingerprint = ? AND state = 'pending' ORDER BY id",
+                arguments: [fingerprint]
+            ).map(Self.patch(from:))
         }
     }
 
     public func queuePatch(_ patch: Patch) async throws -> Patch {
         do {
             return try await pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO patches (fingerprint, target, action, mode, content, state, created_at, message)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [patch.fingerprint, patch.target, patch.action.rawValue, patch.mode,
-                                     patch.content, patch.state.rawValue, patch.createdAt, patch.message])
+                try db.execute(
+                    sql: """
+                        INSERT INTO patches (fingerprint, target, action, mode, content, state, created_at, message)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        patch.fingerprint, patch.target, patch.action.rawValue, patch.mode,
+                        patch.content, patch.state.rawValue, patch.createdAt, patch.message
+                    ])
                 var queued = patch
                 queued.id = db.lastInsertedRowID
                 return queued
@@ -337,7 +396,8 @@ public final class SQLiteStore: Store {
 
     public func patches(fingerprint: String, includeFinished: Bool) async throws -> [Patch] {
         try await pool.read { db in
-            let sql = "SELECT * FROM patches WHERE fingerprint = ?"
+            let sql =
+                "SELECT * FROM patches WHERE fingerprint = ?"
                 + (includeFinished ? "" : " AND state = 'pending'") + " ORDER BY id"
             return try Row.fetchAll(db, sql: sql, arguments: [fingerprint]).map(Self.patch(from:))
         }
@@ -345,27 +405,32 @@ public final class SQLiteStore: Store {
 
     public func finishedPatchCount(fingerprint: String) async throws -> Int {
         try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM patches WHERE fingerprint = ? AND state != 'pending'",
-                             arguments: [fingerprint]) ?? 0
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM patches WHERE fingerprint = ? AND state != 'pending'",
+                arguments: [fingerprint]) ?? 0
         }
     }
 
-    public func finishPatch(id: Int64, fingerprint: String, target: String, state: PatchState,
-                            message: String, at: Date, byAcceptedDevice: Bool) async throws -> Bool {
+    public func finishPatch(
+        id: Int64, fingerprint: String, target: String, state: PatchState,
+        message: String, at: Date, byAcceptedDevice: Bool
+    ) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: """
-                UPDATE patches SET state = ?, message = ?, finished_at = ?
-                WHERE id = ? AND fingerprint = ? AND target = ? AND state = 'pending'
-                  AND (? = 0 OR EXISTS (SELECT 1 FROM devices WHERE fingerprint = ? AND state = 'accepted'))
-                """, arguments: [state.rawValue, message, at, id, fingerprint, target, byAcceptedDevice, fingerprint])
+            try db.execute(
+                sql: """
+                    UPDATE patches SET state = ?, message = ?, finished_at = ?
+                    WHERE id = ? AND fingerprint = ? AND target = ? AND state = 'pending'
+                      AND (? = 0 OR EXISTS (SELECT 1 FROM devices WHERE fingerprint = ? AND state = 'accepted'))
+                    """, arguments: [state.rawValue, message, at, id, fingerprint, target, byAcceptedDevice, fingerprint])
             return db.changesCount == 1
         }
     }
 
     private static func patch(from row: Row) -> Patch {
-        Patch(id: row["id"], fingerprint: row["fingerprint"], target: row["target"],
-              action: PatchAction(rawValue: row["action"]) ?? .write, mode: row["mode"],
-              content: row["content"], state: PatchState(rawValue: row["state"]) ?? .pending,
-              createdAt: row["created_at"], finishedAt: row["finished_at"], message: row["message"])
+        Patch(
+            id: row["id"], fingerprint: row["fingerprint"], target: row["target"],
+            action: PatchAction(rawValue: row["action"]) ?? .write, mode: row["mode"],
+            content: row["content"], state: PatchState(rawValue: row["state"]) ?? .pending,
+            createdAt: row["created_at"], finishedAt: row["finished_at"], message: row["message"])
     }
 }

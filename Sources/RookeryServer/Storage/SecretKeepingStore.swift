@@ -22,6 +22,8 @@ public protocol SecretKeepingStore: Sendable {
     /// moment and returns its replacement, or nil to leave it. History rows at or below
     /// `redactingHistory` lose every clear value. Freed bytes are overwritten (SQLite's
     /// secure_delete) and the write-ahead log is emptied at the end. Returns how many documents changed.
-    func rewriteDocuments(of devices: [Device], redactingHistory: [SecretSelector],
-                          _ transform: @Sendable (Device, JSONValue) throws -> JSONValue?) async throws -> Int
+    func rewriteDocuments(
+        of devices: [Device], redactingHistory: [SecretSelector],
+        _ transform: @Sendable (Device, JSONValue) throws -> JSONValue?
+    ) async throws -> Int
 }

@@ -76,8 +76,10 @@ public protocol Store: IssueStore, SecretKeepingStore {
     /// Ends a pending patch (acknowledged by the device, or cancelled by an admin). Returns false,
     /// changing nothing, when no pending patch has this id, device and target, or when
     /// `byAcceptedDevice` and the device is no longer accepted.
-    func finishPatch(id: Int64, fingerprint: String, target: String, state: PatchState,
-                     message: String, at: Date, byAcceptedDevice: Bool) async throws -> Bool
+    func finishPatch(
+        id: Int64, fingerprint: String, target: String, state: PatchState,
+        message: String, at: Date, byAcceptedDevice: Bool
+    ) async throws -> Bool
 }
 
 extension Store {
@@ -97,7 +99,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .pendingPatchExists(let target): "a patch for \(target) is pending already"
-        case .writeAheadLogBusy: "the documents were rewritten, but the write-ahead log could not be emptied: readers kept it busy for 5 s. Run the command again (it changes nothing more) to empty it"
+        case .writeAheadLogBusy:
+            "the documents were rewritten, but the write-ahead log could not be emptied: readers kept it busy for 5 s. Run the command again (it changes nothing more) to empty it"
         }
     }
 }

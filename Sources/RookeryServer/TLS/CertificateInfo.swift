@@ -1,8 +1,9 @@
-import Foundation
-import X509
 import Crypto
-import SwiftASN1
+import Foundation
 import RookeryCore
+import SwiftASN1
+import X509
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,8 +53,9 @@ public struct CertificateInfo: Sendable, Equatable {
     /// CERTIFICATE (a private key in a combined file) are passed over.
     public static func parse(pem: String, source: String) throws -> [CertificateInfo] {
         try certificates(pem: pem, source: source).enumerated().map { index, parsed in
-            do { return try CertificateInfo(parsed.certificate, der: parsed.der) }
-            catch { throw CertificateError("\(source): certificate \(index + 1) has a malformed subjectAlternativeName: \(detail(error))") }
+            do { return try CertificateInfo(parsed.certificate, der: parsed.der) } catch {
+                throw CertificateError("\(source): certificate \(index + 1) has a malformed subjectAlternativeName: \(detail(error))")
+            }
         }
     }
 
@@ -99,8 +101,9 @@ extension CertificateInfo {
             throw CertificateError("\(source) holds no \"-----BEGIN CERTIFICATE-----\" block (if it is DER, convert it with openssl x509 -inform der)")
         }
         return try blocks.enumerated().map { index, block in
-            do { return (try Certificate(derEncoded: block.derBytes), block.derBytes) }
-            catch { throw CertificateError("\(source): certificate \(index + 1) does not parse: \(detail(error))") }
+            do { return (try Certificate(derEncoded: block.derBytes), block.derBytes) } catch {
+                throw CertificateError("\(source): certificate \(index + 1) does not parse: \(detail(error))")
+            }
         }
     }
 
@@ -114,8 +117,9 @@ extension CertificateInfo {
         guard let block = blocks.first(where: { kinds.contains($0.discriminator) }) else {
             throw CertificateError("\(source) holds no \"-----BEGIN PRIVATE KEY-----\" block")
         }
-        do { return try Certificate.PrivateKey(pemDocument: block) }
-        catch { throw CertificateError("\(source): the \(block.discriminator) does not parse: \(detail(error))") }
+        do { return try Certificate.PrivateKey(pemDocument: block) } catch {
+            throw CertificateError("\(source): the \(block.discriminator) does not parse: \(detail(error))")
+        }
     }
 
     private static func documents(pem: String, source: String) throws -> [PEMDocument] {
@@ -123,8 +127,7 @@ extension CertificateInfo {
         guard pem.components(separatedBy: "-----BEGIN ").count == pem.components(separatedBy: "-----END ").count else {
             throw CertificateError("\(source) is not valid PEM: a BEGIN line has no matching END line")
         }
-        do { return try PEMDocument.parseMultiple(pemString: pem) }
-        catch { throw CertificateError("\(source) is not valid PEM: \(detail(error))") }
+        do { return try PEMDocument.parseMultiple(pemString: pem) } catch { throw CertificateError("\(source) is not valid PEM: \(detail(error))") }
     }
 
     private static func readText(_ path: String) throws -> String {

@@ -1,7 +1,7 @@
-import Foundation
-import X509
 import Crypto
+import Foundation
 import SwiftASN1
+import X509
 
 /// A self-signed certificate and its private key, for a TLS port that devices pin
 /// (`bin/configure_ports set PORT --tls-self-signed HOST`).
@@ -24,16 +24,19 @@ public struct SelfSignedCertificate: Sendable {
             throw CertificateError("a certificate must be valid for \(shortest) to \(longest) days, not \(validDays)")
         }
         let key = P256.Signing.PrivateKey()
-        let certificate = try Self.sign(key: Certificate.PrivateKey(key), commonName: hostnames[0], names: names,
-                                        validDays: validDays, now: now)
+        let certificate = try Self.sign(
+            key: Certificate.PrivateKey(key), commonName: hostnames[0], names: names,
+            validDays: validDays, now: now)
         // Both libraries leave off the final newline, which some tools want.
         certificatePEM = try certificate.serializeAsPEM().pemString + "\n"
         privateKeyPEM = key.pemRepresentation + "\n"
     }
 
     /// The certificate proper, signed by its own key.
-    private static func sign(key: Certificate.PrivateKey, commonName: String, names: [GeneralName],
-                             validDays: Int, now: Date) throws -> Certificate {
+    private static func sign(
+        key: Certificate.PrivateKey, commonName: String, names: [GeneralName],
+        validDays: Int, now: Date
+    ) throws -> Certificate {
         // Most significant first, so the name reads "CN=host,O=Rookery" (RFC 4514 order is reversed).
         let name = try DistinguishedName {
             OrganizationName("Rookery")
@@ -62,7 +65,8 @@ public struct SelfSignedCertificate: Sendable {
         guard let first = hostnames.first else { throw CertificateError("a certificate needs at least one hostname") }
         // RFC 5280 caps a common name at 64 characters, and strict TLS stacks hold certificates to it.
         guard first.count <= 64 else {
-            throw CertificateError("""
+            throw CertificateError(
+                """
                 "\(first)" is too long to be the common name (64 characters at most); list a shorter name first
                 """)
         }
@@ -71,7 +75,8 @@ public struct SelfSignedCertificate: Sendable {
                 return .ipAddress(ASN1OctetString(contentBytes: address[...]))
             }
             guard isDNSName(hostname) else {
-                throw CertificateError("""
+                throw CertificateError(
+                    """
                     "\(hostname)" is neither an IP address nor a DNS name (dot-separated labels of 1 to 63 \
                     letters, digits and '-', not starting or ending with '-'; an optional leading "*.")
                     """)

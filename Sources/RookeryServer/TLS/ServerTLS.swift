@@ -9,20 +9,27 @@ public enum ServerTLS {
     /// The server configuration for `files` (paths relative to the install root unless absolute).
     /// TLS 1.2 is the oldest version offered; clients are libcurl and curl, which have long spoken it.
     public static func configuration(port: Int, files: PortSettings.TLSFiles, root: InstallRoot) throws -> TLSConfiguration {
-        let certificatePath = root.resolve(files.certificate), keyPath = root.resolve(files.key)
-        let chain: [NIOSSLCertificate], key: NIOSSLPrivateKey
-        do { chain = try NIOSSLCertificate.fromPEMFile(certificatePath) }
-        catch { throw SettingsError("port \(port): cannot load the certificate \(certificatePath): \(readable(error, path: certificatePath))") }
+        let certificatePath = root.resolve(files.certificate)
+        let keyPath = root.resolve(files.key)
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificatePath) } catch {
+            throw SettingsError("port \(port): cannot load the certificate \(certificatePath): \(readable(error, path: certificatePath))")
+        }
         guard !chain.isEmpty else { throw SettingsError("port \(port): \(certificatePath) holds no certificate") }
-        do { key = try NIOSSLPrivateKey(file: keyPath, format: .pem) }
-        catch { throw SettingsError("port \(port): cannot load the private key \(keyPath): \(readable(error, path: keyPath))") }
-        do { try CertificateInfo.checkKeyMatches(certificateFile: certificatePath, keyFile: keyPath) }
-        catch let error as CertificateError { throw SettingsError("port \(port): \(error)") }
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
-                                                                     privateKey: .privateKey(key))
+        do { key = try NIOSSLPrivateKey(file: keyPath, format: .pem) } catch {
+            throw SettingsError("port \(port): cannot load the private key \(keyPath): \(readable(error, path: keyPath))")
+        }
+        do { try CertificateInfo.checkKeyMatches(certificateFile: certificatePath, keyFile: keyPath) } catch let error as CertificateError {
+            throw SettingsError("port \(port): \(error)")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
-        do { _ = try NIOSSLContext(configuration: configuration) }
-        catch { throw SettingsError("port \(port): BoringSSL cannot use \(keyPath) with \(certificatePath) (\(error))") }
+        do { _ = try NIOSSLContext(configuration: configuration) } catch {
+            throw SettingsError("port \(port): BoringSSL cannot use \(keyPath) with \(certificatePath) (\(error))")
+        }
         return configuration
     }
 

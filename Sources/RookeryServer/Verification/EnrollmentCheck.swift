@@ -44,8 +44,9 @@ public struct InProcessEnrollmentChecker: EnrollmentChecking {
     let scratchDirectory: String
 
     public func check(_ request: EnrollmentCheckRequest) throws -> EnrollmentCheckResult {
-        try FileManager.default.createDirectory(atPath: scratchDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: scratchDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         return try EnrollmentCheck.run(request, home: scratchDirectory + "/" + UUID().uuidString.prefix(8))
     }
 }

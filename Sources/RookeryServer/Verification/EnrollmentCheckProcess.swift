@@ -23,7 +23,8 @@ public struct EnrollmentCheckProcess: EnrollmentChecking {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["enroll-check", "--timeout", "\(Self.timeout)", "--home", home] + (user.map { ["--user", $0] } ?? [])
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         do { try process.run() } catch { throw EnrollmentCheckFailed("cannot start \(executable): \(error)") }
@@ -132,9 +133,10 @@ enum EnrollmentCheckFrames {
     static func readRequest(from input: FileHandle) throws -> EnrollmentCheckRequest? {
         guard let key = try VerifierFrames.readChunk(from: input, allowEOF: true) else { return nil }
         let rest = try (0..<3).map { _ in try VerifierFrames.readChunk(from: input, allowEOF: false) ?? Data() }
-        return EnrollmentCheckRequest(publicKey: key,
-                                      fingerprint: String(decoding: rest[0], as: UTF8.self),
-                                      signature: rest[1], body: rest[2])
+        return EnrollmentCheckRequest(
+            publicKey: key,
+            fingerprint: String(decoding: rest[0], as: UTF8.self),
+            signature: rest[1], body: rest[2])
     }
 
     static func response(_ result: EnrollmentCheckResult) -> Data {

@@ -81,8 +81,10 @@ public struct RequestVerifier: Sendable {
     let writer: GroupCommitWriter
     let limits = JSONLimits()
 
-    public func verify(endpoint: WireProtocol.Endpoint, body: Data, signatureHeader: String?,
-                       now: Date = Date()) async throws -> VerifiedRequest {
+    public func verify(
+        endpoint: WireProtocol.Endpoint, body: Data, signatureHeader: String?,
+        now: Date = Date()
+    ) async throws -> VerifiedRequest {
         // Route handlers run on Swift's cooperative pool, off the event loops; a small body is
         // scanned right here, a large one on the blocking pool.
         let limits = self.limits
@@ -91,13 +93,16 @@ public struct RequestVerifier: Sendable {
         }
         // A submission's stored document is read with its key, in one read: a device's document
         // is bounded as its bodies are (see docs/security.md), and read only for accepted keys.
-        let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce,
-                                                  withDocument: endpoint == .submit)
+        let lookup = try await store.lookUpSigner(
+            fingerprint: envelope.fingerprint, nonce: envelope.nonce,
+            withDocument: endpoint == .submit)
         let device = lookup.device
         try Self.checkState(of: device, for: endpoint)
         let signature = try Self.decodeSignature(signatureHeader)
         guard abs(envelope.sentAt.timeIntervalSince(now)) <= allowedSkew else {
-            throw ProtocolError(.staleTime, "sent_at \(RFC3339.string(from: envelope.sentAt)) is more than \(Int(allowedSkew)) s from the server's clock \(RFC3339.string(from: now))")
+            throw ProtocolError(
+                .staleTime,
+                "sent_at \(RFC3339.string(from: envelope.sentAt)) is more than \(Int(allowedSkew)) s from the server's clock \(RFC3339.string(from: now))")
         }
 
         // A request replayed within the window costs a lookup, not a gpg run.
@@ -143,11 +148,14 @@ public struct RequestVerifier: Sendable {
             }
         }
         // An enrollment is anyone's (anyone can make a key): it keeps its envelope alone.
-        let (fields, ranges) = endpoint == .enroll ? (envelope.fields, [:])
+        let (fields, ranges) =
+            endpoint == .enroll
+            ? (envelope.fields, [:])
             : try await pool.run(overBodyOf: body.count) { try Self.parseWhole(body, limits: limits) }
-        return VerifiedRequest(endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
-                               host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey,
-                               storedDocument: lookup.document, body: endpoint == .enroll ? Data() : body, memberRanges: ranges)
+        return VerifiedRequest(
+            endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
+            host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey,
+            storedDocument: lookup.document, body: endpoint == .enroll ? Data() : body, memberRanges: ranges)
     }
 
     /// The body as a tree, now that a known device signed it, and where its members lie in it.
@@ -205,8 +213,10 @@ struct Envelope {
     let nonce: String
 
     /// The envelope's own fields.
-    static let envelopeFields: Set<String> = [WireProtocol.Field.host, WireProtocol.Field.key, WireProtocol.Field.sentAt,
-                                              WireProtocol.Field.nonce, WireProtocol.Field.endpoint]
+    static let envelopeFields: Set<String> = [
+        WireProtocol.Field.host, WireProtocol.Field.key, WireProtocol.Field.sentAt,
+        WireProtocol.Field.nonce, WireProtocol.Field.endpoint
+    ]
     /// Bodies signed before the endpoint was bound into them (clients before protocol revision
     /// 2, `WireProtocol.revision`) are accepted only where an old client fetches its
     /// replacement: `update` and `release`.
@@ -241,7 +251,10 @@ struct Envelope {
     static func checkBinding(_ named: JSONValue?, to endpoint: WireProtocol.Endpoint) throws {
         guard let named else {
             guard unboundEndpoints.contains(endpoint) else {
-                throw ProtocolError(.upgradeRequired, "the body names no endpoint (a client older than protocol revision 2); \(endpoint.rawValue) needs a client that binds its requests: update the client")
+                throw ProtocolError(
+                    .upgradeRequired,
+                    "the body names no endpoint (a client older than protocol revision 2); \(endpoint.rawValue) needs a client that binds its requests: update the client"
+                )
             }
             return
         }

@@ -20,8 +20,10 @@ public struct ServerKeyring: Sendable {
 
     /// `verifier` checks signatures against this keyring; nil means in this process.
     /// `native` checks them before it; nil: only gpg does.
-    public init(homeDirectory: String, enrollmentChecker: any EnrollmentChecking, pool: BlockingPool,
-                verifier: (any SignatureVerifier)? = nil, native: NativeSignatureVerifier? = nil) throws {
+    public init(
+        homeDirectory: String, enrollmentChecker: any EnrollmentChecking, pool: BlockingPool,
+        verifier: (any SignatureVerifier)? = nil, native: NativeSignatureVerifier? = nil
+    ) throws {
         openPGP = OpenPGP(homeDirectory: homeDirectory)
         try openPGP.prepareHome(publicKeysOnly: true)
         self.verifier = verifier ?? openPGP
@@ -70,8 +72,10 @@ public struct ServerKeyring: Sendable {
     /// by it. `enrollmentChecker` does it away from this keyring (see `EnrollmentCheckProcess`),
     /// so nothing an unverified stranger sent reaches it. Returns the signature and the key,
     /// exported alone and minimal.
-    public func verifyEnrollment(publicKey: String, fingerprint: String, signature: Data,
-                                 body: Data) async throws -> (VerifiedSignature, String) {
+    public func verifyEnrollment(
+        publicKey: String, fingerprint: String, signature: Data,
+        body: Data
+    ) async throws -> (VerifiedSignature, String) {
         guard !publicKey.contains("PRIVATE KEY") else {
             throw OpenPGPError("enroll", message: "public_key holds private key material; send only the public key")
         }

@@ -101,8 +101,10 @@ final class VerifierWorkerProcess: Sendable {
 
 /// The helper's side: answers checks from stdin on stdout until stdin closes.
 public enum VerifierWorker {
-    public static func serve(homeDirectory: String, input: FileHandle = .standardInput,
-                             output: FileHandle = .standardOutput) throws {
+    public static func serve(
+        homeDirectory: String, input: FileHandle = .standardInput,
+        output: FileHandle = .standardOutput
+    ) throws {
         let openPGP = OpenPGP(homeDirectory: homeDirectory)
         openPGP.makeProcessDefault()
         while let (signature, data) = try VerifierFrames.readRequest(from: input) {

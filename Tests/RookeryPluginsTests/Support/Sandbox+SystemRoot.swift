@@ -1,7 +1,8 @@
 import Foundation
 import RookeryCore
-@testable import RookeryPlugins
 @_exported import RookeryTestSupport
+
+@testable import RookeryPlugins
 
 /// A throwaway system for one test: in a `Sandbox`, a copy of a fixture tree (or an empty tree)
 /// serves as the plugins' root, beside their state directory.
