@@ -68,7 +68,9 @@ import Testing
         "{\"a\":\"\u{7F}\"}", "{\"a\":\"\u{85}\"}",  // DEL and a C1 control left raw
         #"{"a":1.0}"#, #"{"a":1e3}"#, #"{"a":-0}"#,  // numbers the writer writes otherwise
         #"{"a":9223372036854775807}"#,  // fits, but 19 digits are left to the writer
-        "{\"\u{E9}\":1,\"z\":2}", #"{"a\"b":1}"#  // keys ordered by Unicode rules, or escaped
+        "{\"\u{E9}\":1,\"z\":2}", #"{"a\"b":1}"#,
+        // Ascending by bytes, but String's order (canonical equivalence: e + U+0301 is é) is the other way.
+        "{\"e\u{301}x\":1,\"\u{E9}a\":2}"  // keys ordered by Unicode rules, or escaped
     ])
     func otherTextIsNot(_ text: String) throws {
         #expect(!Self.isCanonical(text), "\(text.debugDescription)")

@@ -56,7 +56,7 @@ import Testing
     }
 
     func isRecorded(_ nonce: String) async throws -> Bool {
-        try await reader.lookUpSigner(fingerprint: "", nonce: nonce, withDocument: false).nonceSeen
+        try await reader.lookUpSigner(fingerprint: "", nonce: nonce).nonceSeen
     }
 
     @Test func concurrentSubmissionsShareTransactionsAndEachIsAnsweredAfterItsCommit() async throws {

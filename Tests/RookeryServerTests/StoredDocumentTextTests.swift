@@ -39,11 +39,7 @@ import Testing
         #"{"a":1.50,"b":1e2}"#
     ])
     func theStoredDocumentIsTheWritersText(pluginsText: String) async throws {
-        let app = try buildApplication(context: context, logger: quietLogger)
-        try await app.test(.live) { client in
-            let enrolled = try await post(client, try device.sign(.enroll, try device.enrollFields()))
-            #expect(enrolled.status == .ok)
-            try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date())
+        try await withServer(context, accepting: [device]) { client in
             // Twice: the second is worked out against the first as stored.
             for _ in 0..<2 {
                 let response = try await post(client, try submission(pluginsText: pluginsText))
@@ -55,5 +51,17 @@ import Testing
         #expect(value.serializedString == stored)
         #expect(value["plugins"] == (try JSONValue.parse(pluginsText)))
         #expect(!stored.unicodeScalars.contains { $0.value == 0x7F || (0x80...0x9F).contains($0.value) })
+    }
+
+    /// The fast path is taken: a device's own text is kept as it came, other text is not.
+    @Test func onlyTheWritersOwnTextIsKeptAsItCame() throws {
+        for (text, kept) in [(#"{"a":{"b":[1,-2,"x"]},"c":"\u001b"}"#, true), (#"{"a": 1}"#, false), (#"{"a":"\/"}"#, false)] {
+            let signed = try submission(pluginsText: text)
+            let (fields, ranges) = try RequestVerifier.parseWhole(signed.body, limits: JSONLimits())
+            let request = VerifiedRequest(
+                endpoint: .submit, fields: MessageFields(fields), fingerprint: device.fingerprint, host: device.host,
+                nonce: signed.nonce, device: nil, verifiedPublicKey: nil, body: signed.body, memberRanges: ranges)
+            #expect(request.canonicalText(of: "plugins") == (kept ? Array(text.utf8) : nil), "\(text)")
+        }
     }
 }

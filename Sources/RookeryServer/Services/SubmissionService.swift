@@ -83,7 +83,7 @@ public struct SubmissionService: Sendable {
                 try await spendNonce(of: message.request, now: now)
                 throw refusal
             }
-            let prepared = try prepare(submission, against: message.request.storedDocument)
+            let prepared = try await prepare(submission)
             guard
                 case .recorded(let outcome?) = try await writer.commit(
                     CommitItem(
@@ -99,12 +99,13 @@ public struct SubmissionService: Sendable {
         return .secretSelectorsChanged(selectors)
     }
 
-    /// The submission's writes, worked out here against the document stored when the request's
-    /// key was looked up, so that the one writer does not have to (see `SubmissionWrite`). Nil
-    /// when that document cannot be read as one: the writer works it out again, and fails there
-    /// with the reason. (The writer also works it out again if the document changed since.)
-    private func prepare(_ submission: Submission, against stored: String?) throws -> SubmissionWrite? {
+    /// The submission's writes, worked out here against the document stored now, so that the
+    /// one writer does not have to (see `SubmissionWrite`). Nil when the stored document cannot
+    /// be read as one: the writer works it out again, and fails there with the reason. (The
+    /// writer also works it out again if the document changed since.)
+    private func prepare(_ submission: Submission) async throws -> SubmissionWrite? {
         try writer.checkRoom()
+        let stored = try await store.latestDocumentText(fingerprint: submission.fingerprint)
         return try? SubmissionWrite(submission, replacing: stored)
     }
 

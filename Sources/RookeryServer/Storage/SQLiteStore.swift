@@ -196,15 +196,13 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func lookUpSigner(fingerprint: String, nonce: String, withDocument: Bool) async throws -> SignerLookup {
+    public func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup {
         try await pool.read { db in
-            let device = try Self.device(fingerprint: fingerprint, in: db)
-            return SignerLookup(
-                device: device,
+            SignerLookup(
+                device: try Self.device(fingerprint: fingerprint, in: db),
                 nonceSeen: try Bool.fetchOne(
                     db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = ?)"),
-                    arguments: [nonce]) ?? false,
-                document: withDocument && device?.state == .accepted ? try Self.documentText(fingerprint: fingerprint, in: db) : nil)
+                    arguments: [nonce]) ?? false)
         }
     }
 

@@ -35,9 +35,9 @@ public protocol Store: IssueStore, SecretKeepingStore {
 
     /// What the checks of a signed request need before its signature, in one read: the device
     /// with this key, and whether the nonce was recorded already (a cheap look before the check).
-    /// With `withDocument`, also the device's stored document text when it is accepted: what a
-    /// submission's writes are worked out against, read here to save a second read.
-    func lookUpSigner(fingerprint: String, nonce: String, withDocument: Bool) async throws -> SignerLookup
+    /// (A submission's stored document is read only after its signature verified: before, a
+    /// stranger naming a device could make the server load that device's whole document.)
+    func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
 
@@ -110,12 +110,9 @@ public struct SignerLookup: Sendable {
     /// nil: no device has this key.
     public let device: Device?
     public let nonceSeen: Bool
-    /// The accepted device's stored document, when asked for (nil also when it has none).
-    public let document: String?
 
-    public init(device: Device?, nonceSeen: Bool, document: String? = nil) {
+    public init(device: Device?, nonceSeen: Bool) {
         self.device = device
         self.nonceSeen = nonceSeen
-        self.document = document
     }
 }

@@ -14,9 +14,6 @@ public struct VerifiedRequest: Sendable {
     public let device: Device?
     /// For a first enrollment: the verified key, exported alone.
     public let verifiedPublicKey: String?
-    /// For a submission: the device's document as stored when its key was looked up (nil when
-    /// it has none), what its writes are worked out against first (see `SubmissionWrite`).
-    public var storedDocument: String? = nil
     /// The body as signed, and where each of its members' values lies in it (empty for an
     /// enrollment, which keeps its envelope alone).
     var body = Data()
@@ -91,11 +88,7 @@ public struct RequestVerifier: Sendable {
         let envelope = try await pool.run(overBodyOf: body.count) {
             try Envelope(scanning: body, for: endpoint, limits: limits)
         }
-        // A submission's stored document is read with its key, in one read: a device's document
-        // is bounded as its bodies are (see docs/security.md), and read only for accepted keys.
-        let lookup = try await store.lookUpSigner(
-            fingerprint: envelope.fingerprint, nonce: envelope.nonce,
-            withDocument: endpoint == .submit)
+        let lookup = try await store.lookUpSigner(fingerprint: envelope.fingerprint, nonce: envelope.nonce)
         let device = lookup.device
         try Self.checkState(of: device, for: endpoint)
         let signature = try Self.decodeSignature(signatureHeader)
@@ -155,7 +148,7 @@ public struct RequestVerifier: Sendable {
         return VerifiedRequest(
             endpoint: endpoint, fields: MessageFields(fields), fingerprint: envelope.fingerprint,
             host: envelope.host, nonce: envelope.nonce, device: device, verifiedPublicKey: verifiedKey,
-            storedDocument: lookup.document, body: endpoint == .enroll ? Data() : body, memberRanges: ranges)
+            body: endpoint == .enroll ? Data() : body, memberRanges: ranges)
     }
 
     /// The body as a tree, now that a known device signed it, and where its members lie in it.
