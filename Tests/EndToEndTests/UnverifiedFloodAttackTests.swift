@@ -46,10 +46,15 @@ import Testing
         #expect((counts[401] ?? 0) <= 5 - 1 + 8 + 1, "\(counts)")
         #expect((counts[429] ?? 0) > 0, "\(counts)")
 
-        // The 429 names when to come back.
-        let last = try rawHeaders(
-            server.url, endpoint: "submit", body: request.body, signatureHeader: header,
-            forwardedFor: "198.51.100.7", scratch: sandbox.path)
+        // The 429 names when to come back. The budget forgets one failure every 12 s, so on a
+        // slow machine the attack may have outlasted one and the next request is let in (and
+        // counted): a second one is refused then.
+        var last = ""
+        for _ in 0..<2 where !last.hasPrefix("HTTP/1.1 429") {
+            last = try rawHeaders(
+                server.url, endpoint: "submit", body: request.body, signatureHeader: header,
+                forwardedFor: "198.51.100.7", scratch: sandbox.path)
+        }
         #expect(last.lowercased().contains("retry-after:"), "\(last)")
         #expect(last.hasPrefix("HTTP/1.1 429"), "\(last)")
     }

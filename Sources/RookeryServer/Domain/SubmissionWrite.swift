@@ -29,7 +29,9 @@ public struct SubmissionWrite: Sendable {
         // Compared part by part, two levels deep (the document's members and each plugin's
         // output): only the parts of the old document that changed are parsed.
         let old = try basis.map { try JSONText($0, levels: Self.comparedLevels, limits: .storedData) }
-        let earlierCommands = try old.flatMap { old in try old.layout.members["commands"].map { try old.value(at: $0.range) } }
+        let earlierCommands = try old.flatMap { old in
+            try old.layout.members["commands"].flatMap { $0.range.count <= Self.keptCommandsBytes ? try old.value(at: $0.range) : nil }
+        }
         let document = submission.document(keepingCommands: earlierCommands)
         self.basis = basis
         documentText = Self.text(of: document, pluginsText: submission.pluginsText)
@@ -49,6 +51,11 @@ public struct SubmissionWrite: Sendable {
         members["plugins"] = nil
         return String(decoding: JSONCanonicalText.object(members, verbatim: ["plugins": pluginsText]), as: UTF8.self)
     }
+
+    /// Earlier command results are kept under the new ones while their text is at most this
+    /// long; past it only the new ones are, so that a device reporting ever new command names
+    /// cannot grow its stored document without bound (each submission is bounded by itself).
+    static let keptCommandsBytes = 256 * 1024
 
     /// How deep the old and new documents are compared by their bytes (see `JSONText`).
     static let comparedLevels = 2
