@@ -202,7 +202,8 @@ struct JSONParser {
         var members = [String: JSONValue]()
         var count = 0
         repeat {
-            let key = try memberKey(count: count)
+            // A skipped object's keys are checked but not built: nothing looks them up.
+            let key = try memberKey(count: count, building: !discarding)
             count += 1
             let member = try value(depth: depth)
             guard discarding || members.updateValue(member, forKey: key) == nil else {
@@ -214,12 +215,13 @@ struct JSONParser {
         return discarding ? .null : .object(members)
     }
 
-    /// A member's key and its colon; `count` members came before it in this object.
-    private mutating func memberKey(count: Int) throws -> String {
+    /// A member's key and its colon; `count` members came before it in this object. With
+    /// `building` false the key is checked as `string(building:)` checks it.
+    private mutating func memberKey(count: Int, building: Bool = true) throws -> String {
         guard count < limits.maxMembers else { throw error("more than \(limits.maxMembers) members in one object") }
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-        let key = try string()
+        let key = try string(building: building)
         skipWhitespace()
         guard try consume(UInt8(ascii: ":")) else { throw error("expected ':'") }
         return key
