@@ -9,6 +9,8 @@ public struct SubmitReport: Sendable, Equatable {
     public var remaining = 0
     /// Why delivery stopped early, if it did (server down, device not accepted, ...).
     public var stoppedBecause: String?
+    /// What to do about it, when the error that stopped delivery says (a certificate to pin).
+    public var hint: String?
 }
 
 /// Delivers queued collections, oldest first. Only an acknowledgement deletes an item.
@@ -24,7 +26,7 @@ public struct Submitter: Sendable {
         if context.loadState().enrollment == .none {
             do { try Enroller(context: context).enroll() } catch {
                 context.log.warning("enrollment failed: \(error)")
-                return SubmitReport(stoppedBecause: "not enrolled: \(error)")
+                return SubmitReport(stoppedBecause: "not enrolled: \(error)", hint: (error as? any KindedError)?.hint)
             }
         }
         let report = try submitQueue()
@@ -55,7 +57,7 @@ public struct Submitter: Sendable {
             if let reason = try deliver(item, queue: queue, identity: identity, sealer: &sealer, report: &report) {
                 report.stoppedBecause = reason
                 report.remaining = items.count - index
-                context.log.warning("submission paused: \(reason); \(report.remaining) collections kept")
+                context.log.warning("submission paused: \(reason); \(report.remaining) collections kept" + (report.hint.map { " (\($0))" } ?? ""))
                 break
             }
         }
@@ -105,6 +107,7 @@ public struct Submitter: Sendable {
         do {
             answer = try context.connection.send(request, expecting: SubmitAnswer.self)
         } catch {
+            report.hint = (error as? any KindedError)?.hint
             return "server unreachable (\(error))"
         }
         switch answer {
