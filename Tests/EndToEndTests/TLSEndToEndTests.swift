@@ -117,6 +117,10 @@ import Testing
         let kept = try wrong.run("submit")
         #expect(kept.status == 3, "nothing delivered, kept for later")
         #expect(kept.stderr.contains(pinHint) && kept.stderr.contains(pinCommand), "\(kept.stdout)\(kept.stderr)")
+        #expect(kept.stderr.components(separatedBy: "hint: ").count == 2, "said once: \(kept.stderr)")
+        // Where cron runs find it: client.log.
+        let log = try String(contentsOfFile: wrong.root + "/var/client/client.log", encoding: .utf8)
+        #expect(log.contains("info " + pinHint), "\(log)")
         #expect(wrong.queued().count == 1)
 
         // Nothing pinned: the system's CAs, which do not know a self-signed certificate.

@@ -25,8 +25,10 @@ public struct Submitter: Sendable {
     public func enrollIfNeededAndSubmit() throws -> SubmitReport {
         if context.loadState().enrollment == .none {
             do { try Enroller(context: context).enroll() } catch {
+                let hint = (error as? any KindedError)?.hint
                 context.log.warning("enrollment failed: \(error)")
-                return SubmitReport(stoppedBecause: "not enrolled: \(error)", hint: (error as? any KindedError)?.hint)
+                logHint(hint)
+                return SubmitReport(stoppedBecause: "not enrolled: \(error)", hint: hint)
             }
         }
         let report = try submitQueue()
@@ -46,6 +48,11 @@ public struct Submitter: Sendable {
         do { try Enroller(context: context).enroll() } catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
     }
 
+    /// What to do, for client.log alone: run by hand, `submit` prints it once, under its report.
+    private func logHint(_ hint: String?) {
+        if let hint { context.log.info("hint: \(hint)") }
+    }
+
     public func submitQueue() throws -> SubmitReport {
         let identity = try DeviceIdentity.loadOrCreate(context)
         let queue = try context.queue()
@@ -57,7 +64,8 @@ public struct Submitter: Sendable {
             if let reason = try deliver(item, queue: queue, identity: identity, sealer: &sealer, report: &report) {
                 report.stoppedBecause = reason
                 report.remaining = items.count - index
-                context.log.warning("submission paused: \(reason); \(report.remaining) collections kept" + (report.hint.map { " (\($0))" } ?? ""))
+                context.log.warning("submission paused: \(reason); \(report.remaining) collections kept")
+                logHint(report.hint)
                 break
             }
         }
