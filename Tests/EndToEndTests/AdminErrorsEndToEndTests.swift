@@ -147,6 +147,20 @@ import Testing
         }
     }
 
+    /// A port the server cannot listen on is named, with what to do, as exit 64 like the
+    /// settings that name it: not NIO's `bind(descriptor:ptr:bytes:)`, exit 1.
+    @Test func aPortInUseStopsTheServerNamingThePort() throws {
+        let sandbox = try Sandbox()
+        let taken = try HTTPReceiver()
+        defer { taken.stop() }
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: \(taken.port)\n", to: "srv/server/settings.yml")
+        let ran = try runBinary("rookery", ["server"], root: sandbox.path + "/srv")
+        #expect(ran.status == 64, "\(ran.stderr)")
+        #expect(ran.stderr.contains("error: cannot listen on 127.0.0.1, port \(taken.port): Address already in use\n"), "\(ran.stderr)")
+        #expect(ran.stderr.contains("hint: another process listens there"), "\(ran.stderr)")
+        #expect(!ran.stderr.contains(Self.usageLine), "\(ran.stderr)")
+    }
+
     /// The audit's own settings, checked when it starts, are said at their line too.
     @Test func theAuditsSettingsAreRefusedAtTheirLine() throws {
         let sandbox = try Sandbox()
