@@ -103,7 +103,7 @@ struct IssuesCommand: AsyncParsableCommand {
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Hide a device's issues until it next reports (a laptop away for repair).",
-            discussion: "All or nothing: every HOST is checked first, and when one is unknown no device is suspended.")
+            discussion: "All or nothing: every HOST is checked first, and when one is unknown or ambiguous no device is suspended.")
         @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
 
         func run() async throws {
@@ -116,7 +116,7 @@ struct IssuesCommand: AsyncParsableCommand {
     struct Unsuspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a suspended device's issues again.",
-            discussion: "All or nothing: every HOST is checked first, and when one is unknown no device is unsuspended.")
+            discussion: "All or nothing: every HOST is checked first, and when one is unknown or ambiguous no device is unsuspended.")
         @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
 
         func run() async throws {
