@@ -9,6 +9,8 @@ public struct TransportError: KindedError {
         /// The server's TLS certificate (or its host name) could not be verified against the CAs
         /// trusted: most often a self-signed certificate, or another CA than the one pinned.
         case certificateNotVerified
+        /// The CA file to trust could not be loaded: missing, unreadable, or no PEM certificate.
+        case caFileUnusable
     }
 
     public let description: String
@@ -113,8 +115,13 @@ public enum HTTPTransport {
                 detail[0] != 0
                 ? detail.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 : String(cString: rookery_curl_easy_strerror(result))
-            throw TransportError(
-                description: "\(url): \(message)", cause: result == CURLE_PEER_FAILED_VERIFICATION ? .certificateNotVerified : nil)
+            let cause: TransportError.Cause? =
+                switch result {
+                case CURLE_PEER_FAILED_VERIFICATION: .certificateNotVerified
+                case CURLE_SSL_CACERT_BADFILE: .caFileUnusable
+                default: nil
+                }
+            throw TransportError(description: "\(url): \(message)", cause: cause)
         }
         return HTTPReply(status: rookery_curl_response_code(handle), body: sink.data, headers: sink.headers)
     }

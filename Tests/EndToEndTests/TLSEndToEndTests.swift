@@ -130,6 +130,14 @@ import Testing
         #expect((alsoRefused.stdout + alsoRefused.stderr).contains("certificate"), "\(alsoRefused.stderr)")
         #expect(alsoRefused.stderr.contains("hint: this device's release pins no CA"), "\(alsoRefused.stderr)")
         #expect(alsoRefused.stderr.contains(pinCommand) && alsoRefused.stderr.contains("bin/client_download --ca-file PEM"), "\(alsoRefused.stderr)")
+        // A pin that is no PEM certificate: the device stops rather than trust the system's CAs.
+        try fleet.sandbox.write("not a certificate\n", to: "garbled.pem")
+        let garbled = try fleet.device("garbled", port: fleet.current, pinned: [fleet.sandbox.path + "/garbled.pem"])
+        let unusable = try garbled.run("enroll")
+        #expect(unusable.status == 3, "\(unusable.stderr)")
+        #expect(
+            unusable.stderr.contains("hint: the CA file this device's release pins (\(garbled.root)/client/server-ca.pem) cannot be used"),
+            "\(unusable.stderr)")
         // A port nobody listens on is not a certificate problem: no pin to suggest there.
         let closed = try fleet.device("closed", port: try PortsEndToEndTests.freePort(), pinned: [])
         let unreachable = try closed.run("enroll")

@@ -42,8 +42,8 @@ public struct ServerConnection: Sendable {
                 url: baseURL + WireProtocol.pathPrefix + request.endpoint.rawValue, body: request.body,
                 headers: [WireProtocol.signatureHeader: request.signatureHeaderValue], timeoutSeconds: timeoutSeconds,
                 maxResponseBytes: maxResponseBytes, caFile: caFile)
-        } catch var failure as TransportError where failure.cause == .certificateNotVerified {
-            failure.hint = certificateHint
+        } catch var failure as TransportError where failure.cause != nil {
+            failure.hint = failure.cause == .certificateNotVerified ? certificateHint : caFileHint
             throw failure
         }
         if reply.status == 200 { return .ok(reply) }
@@ -66,6 +66,14 @@ public struct ServerConnection: Sendable {
             + "(or `--ca-file PEM`) and publish a release with `bin/client_release`; a device that cannot reach the server for it "
             + "takes that release with `bin/client_download --ca-file PEM` and client-setup.sh (docs/certificates.md). "
             + "The host name in server_url must be one the certificate names"
+    }
+
+    /// What to do when the pinned CA file cannot be loaded: it came with the installed release,
+    /// and the device does not fall back to the system's CAs without it.
+    var caFileHint: String {
+        "the CA file this device's release pins (\(caFile ?? "client/server-ca.pem")) cannot be used: it came with the release and "
+            + "was lost or changed since; install the release again, from `bin/client_download --ca-file PEM` with client-setup.sh "
+            + "(docs/certificates.md)"
     }
 
     /// The port of an http(s) URL: the one it gives, else its scheme's.
