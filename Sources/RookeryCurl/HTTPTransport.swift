@@ -4,9 +4,26 @@ import RookeryCore
 
 /// The server could not be reached, or the exchange broke off. Nothing was delivered.
 public struct TransportError: KindedError {
+    /// What went wrong, where a caller has something to say about it.
+    public enum Cause: Sendable, Equatable {
+        /// The server's TLS certificate (or its host name) could not be verified against the CAs
+        /// trusted: most often a self-signed certificate, or another CA than the one pinned.
+        case certificateNotVerified
+        /// The CA file to trust could not be loaded: missing, unreadable, or no PEM certificate.
+        case caFileUnusable
+    }
+
     public let description: String
+    public let cause: Cause?
+    /// What to do, from the caller that knows which setting or option trusts a CA.
+    public var hint: String?
     public var kind: ErrorKind { .unreachable }
-    public init(description: String) { self.description = description }
+
+    public init(description: String, cause: Cause? = nil, hint: String? = nil) {
+        self.description = description
+        self.cause = cause
+        self.hint = hint
+    }
 }
 
 /// One HTTP answer.
@@ -98,7 +115,13 @@ public enum HTTPTransport {
                 detail[0] != 0
                 ? detail.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 : String(cString: rookery_curl_easy_strerror(result))
-            throw TransportError(description: "\(url): \(message)")
+            let cause: TransportError.Cause? =
+                switch result {
+                case CURLE_PEER_FAILED_VERIFICATION: .certificateNotVerified
+                case CURLE_SSL_CACERT_BADFILE: .caFileUnusable
+                default: nil
+                }
+            throw TransportError(description: "\(url): \(message)", cause: cause)
         }
         return HTTPReply(status: rookery_curl_response_code(handle), body: sink.data, headers: sink.headers)
     }

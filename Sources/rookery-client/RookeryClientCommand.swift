@@ -46,6 +46,8 @@ struct RookeryClientCommand: ParsableCommand {
 
     /// The one place the client's errors become messages and exit codes: each error's kind
     /// (`ErrorKind`) decides the code. Only usage errors show a usage line (ArgumentParser's).
+    /// A command checks its usage in `validate`, where ArgumentParser shows that command's usage
+    /// (from `run`, it would show the root's).
     static func report(_ error: any Error) -> Never {
         switch error {
         // Help asked for (`--help` returns a command whose run throws it), and usage errors.
@@ -175,6 +177,7 @@ struct Submit: ParsableCommand {
             print("delivered \(report.delivered), duplicates \(report.duplicates), rejected \(report.rejected), kept \(report.remaining)")
             if let reason = report.stoppedBecause { print("paused: \(reason)") }
         }
+        if let hint = report.hint { StandardStream.error.write("hint: \(hint)\n") }
         // Said above, as "paused: REASON".
         if report.stoppedBecause != nil { throw ExitCode(ErrorKind.unreachable.exitCode) }
     }
@@ -231,8 +234,11 @@ struct Wipe: ParsableCommand {
 
     @Flag(help: "Required: says you mean it.") var confirm = false
 
-    func run() throws {
+    func validate() throws {
         guard confirm else { throw ValidationError("wipe deletes user accounts and their files; add --confirm to proceed") }
+    }
+
+    func run() throws {
         let context = try openContext()
         context.log.warning("wipe of the system under \(context.settings.systemRoot) starting")
         let report = SystemWipe(systemRoot: context.settings.systemRoot).run()
@@ -349,10 +355,13 @@ struct Plugin: ParsableCommand {
     @Option(help: "Writable directory where the plugin may remember things between runs.")
     var stateDir = FileManager.default.temporaryDirectory.path
 
-    func run() throws {
+    func validate() throws {
         guard BuiltinPlugins.names.contains(name) else {
             throw ValidationError("no built-in plugin \(name); known: \(BuiltinPlugins.names.joined(separator: ", "))")
         }
+    }
+
+    func run() throws {
         let output = try BuiltinPlugins.run(name: name, root: SystemRoot(path: root), stateDirectory: stateDir)
         StandardStream.output.write(output)
         StandardStream.output.write("\n")

@@ -11,7 +11,7 @@ struct ClientsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List devices.")
-        @Option(help: "Only devices in this state: pending, accepted, rejected, revoked.") var state: DeviceState?
+        @Option(help: "Only devices in this state.") var state: DeviceState?
         @OptionGroup var output: OutputOptions
 
         func run() async throws {

@@ -34,7 +34,7 @@ struct PortOptions: ParsableArguments {
     @Flag(name: .customLong("no-tls"), help: "Serve plain HTTP on this port.") var noTLS = false
     @Flag(inversion: .prefixedNo, help: "Mark the port deprecated, or not: still served, but bin/issues names devices using it.")
     var deprecated: Bool?
-    @Option(help: "Days a self-signed certificate is valid.") var validDays: Int?
+    @Option(help: "Days the certificate --tls-self-signed makes is valid (1 to 3650; default: 825).") var validDays: Int?
     @Flag(help: "Replace a certificate that client releases pin (devices that pin only it are cut off).") var force = false
 
     var newCertificate: Bool { !selfSignedNames.isEmpty || certificate != nil }
@@ -54,7 +54,7 @@ struct PortOptions: ParsableArguments {
     func edit(port: Int, adding: Bool) -> PortEdit {
         let serving: PortEdit.Serving? =
             if !selfSignedNames.isEmpty {
-                .selfSigned(names: selfSignedNames, validDays: validDays ?? 825)
+                .selfSigned(names: selfSignedNames, validDays: validDays ?? SelfSignedCertificate.defaultValidDays)
             } else if let certificate, let key {
                 .certificate(.init(certificate: absolutePath(certificate), key: absolutePath(key)))
             } else if noTLS {

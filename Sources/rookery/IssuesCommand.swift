@@ -102,7 +102,8 @@ struct IssuesCommand: AsyncParsableCommand {
 
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Hide a device's issues until it next reports (a laptop away for repair).")
+            abstract: "Hide a device's issues until it next reports (a laptop away for repair).",
+            discussion: "All or nothing: every HOST is checked first, and when one is unknown or ambiguous no device is suspended.")
         @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
 
         func run() async throws {
@@ -113,7 +114,9 @@ struct IssuesCommand: AsyncParsableCommand {
     }
 
     struct Unsuspend: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a suspended device's issues again.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a suspended device's issues again.",
+            discussion: "All or nothing: every HOST is checked first, and when one is unknown or ambiguous no device is unsuspended.")
         @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
 
         func run() async throws {

@@ -14,7 +14,10 @@ struct SecretKeepingCommand: AsyncParsableCommand {
             Share files use gfsplit's layout (NAME.NNN, NNN the share number), so Debian's gfcombine \
             reads them too. Every enable, access, decrypt and encrypt is recorded in an append-only \
             log that `show` prints. See docs/secret-keeping.md.
-            Exit codes: 0 done, 1 refused or failed (the message says why; nothing was changed), 64 usage.
+            Exit codes (a refusal changes nothing; the message says why): 0 done, 1 failed, 5 a step the state \
+            does not allow (a path still selected, values still encrypted, a key already made or none to keep), \
+            64 usage error or settings that cannot be used, 65 options or shares refused (too few, damaged, \
+            given twice), 74 a directory that cannot be made.
             """,
         subcommands: [
             Enable.self, Select.self, Deselect.self, Show.self, Encrypt.self, Access.self,

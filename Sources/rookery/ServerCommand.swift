@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import Logging
+import NIOCore
 import RookeryCore
 import RookeryServer
 import ServiceLifecycle
@@ -127,7 +128,19 @@ struct ServerCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: apps.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
+            // NIO says `bind(descriptor:ptr:bytes:)`, which tells an admin nothing of which port or why.
+            let ports = listeners.map { String($0.port.number) }.joined(separator: ", ")
+            throw CommandFailure(
+                .settings, "cannot listen on \(host), port \(ports): \(String(cString: strerror(error.errnoCode)))",
+                hint: error.errnoCode == EACCES
+                    ? "a port below 1024 needs root or CAP_NET_BIND_SERVICE (AmbientCapabilities= in the systemd unit); or use another port (bin/configure_ports)"
+                    : error.errnoCode == EADDRINUSE
+                        ? "another process listens there (a server already running? see `ss -ltnp`): stop it, or move this server to another port (bin/configure_ports)"
+                        : "listen_host must be an address of this machine (or 0.0.0.0, ::)")
+        }
     }
 }
 

@@ -75,6 +75,29 @@ import Testing
         #expect(usage.status == 64 && usage.stderr.hasPrefix("error: Unknown option '--bogus'"), "\(usage.stderr)")
     }
 
+    /// The client as the server: a server out of reach (3) is the message alone; a usage error found by a command, like one ArgumentParser finds, shows the usage of
+    /// that command, not the root's.
+    @Test func onlyTheClientsUsageErrorsShowAUsageLineAndItNamesTheCommand() throws {
+        let sandbox = try Sandbox()
+        let client = try ClientRoot(sandbox: sandbox, name: "c1", serverURL: "http://127.0.0.1:\(try PortsEndToEndTests.freePort())")
+        for command in [["enroll"], ["update"]] {
+            let ran = try runBinary("rookery-client", command, root: client.root)
+            #expect(ran.status == 3, "\(command): \(ran.stderr)")
+            #expect(ran.stderr.hasPrefix("error: ") && ran.stderr.contains("Couldn't connect"), "\(command): \(ran.stderr)")
+            #expect(!ran.stderr.contains(Self.usageLine), "\(command): \(ran.stderr)")
+        }
+        for (command, says) in [
+            (["plugin", "nosuch"], "error: no built-in plugin nosuch; known: "),
+            (["wipe"], "error: wipe deletes user accounts and their files; add --confirm to proceed\n")
+        ] {
+            let ran = try runBinary("rookery-client", command, root: client.root)
+            #expect(ran.status == 64, "\(command): \(ran.stderr)")
+            #expect(ran.stderr.hasPrefix(says), "\(command): \(ran.stderr)")
+            #expect(ran.stderr.contains("Usage: rookery-client \(command[0]) "), "\(command): \(ran.stderr)")
+            #expect(ran.stderr.contains("See 'rookery-client \(command[0]) --help'"), "\(command): \(ran.stderr)")
+        }
+    }
+
     static let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
@@ -122,6 +145,20 @@ import Testing
                 #expect(!ran.stderr.contains(Self.usageLine), "\(command): \(ran.stderr)")
             }
         }
+    }
+
+    /// A port the server cannot listen on is named, with what to do, as exit 64 like the
+    /// settings that name it: not NIO's `bind(descriptor:ptr:bytes:)`, exit 1.
+    @Test func aPortInUseStopsTheServerNamingThePort() throws {
+        let sandbox = try Sandbox()
+        let taken = try HTTPReceiver()
+        defer { taken.stop() }
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: \(taken.port)\n", to: "srv/server/settings.yml")
+        let ran = try runBinary("rookery", ["server"], root: sandbox.path + "/srv")
+        #expect(ran.status == 64, "\(ran.stderr)")
+        #expect(ran.stderr.contains("error: cannot listen on 127.0.0.1, port \(taken.port): Address already in use\n"), "\(ran.stderr)")
+        #expect(ran.stderr.contains("hint: another process listens there"), "\(ran.stderr)")
+        #expect(!ran.stderr.contains(Self.usageLine), "\(ran.stderr)")
     }
 
     /// The audit's own settings, checked when it starts, are said at their line too.

@@ -7,28 +7,13 @@ import Testing
 /// passwords and tokens, and stderr goes to cron mail and journald); a misspelt key is refused
 /// with the name meant; a device runs on its last good settings and tells the server so.
 @Suite(.serialized) struct SettingsRefusalEndToEndTests {
-    static let smtpPassword = "Sm7p-Pa55w0rd-Q9xv"
-    /// A real passlib hash, so that the good file is good for the admin commands too.
-    static let passwordHash = "$pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw$L1aYbGjzdoPwxPhGrTdCzJAIXgv98gXX9F7Efjyq3Og"
-    static let token = "enroll-T0ken-8d1f5a77c2b94e0f"
+    static let smtpPassword = SecretSettings.smtpPassword
+    static let passwordHash = SecretSettings.passwordHash
+    static let token = SecretSettings.token
 
     /// A server's settings holding all three secrets; `mistake` replaces line `line` (from 1).
     static func serverSettings(_ line: Int? = nil, _ mistake: String = "") -> String {
-        var lines = [
-            "listen_host: 127.0.0.1",  // 1
-            "listen_port: 0",  // 2
-            "enrollment_tokens:",  // 3
-            "  - \"\(token)\"",  // 4
-            "users:",  // 5
-            "  alice: \"\(passwordHash)\"",  // 6
-            "audit:",  // 7
-            "  smtp:",  // 8
-            "    host: mail.example",  // 9
-            "    password: \"\(smtpPassword)\"",  // 10
-            "max_pending_devices: 10"  // 11
-        ]
-        if let line { lines[line - 1] = mistake }
-        return lines.joined(separator: "\n") + "\n"
+        SecretSettings.server(lastLine: "max_pending_devices: 10", line, mistake)
     }
 
     @Test func theGoodServerFileIsUsed() throws {

@@ -106,17 +106,42 @@ import Testing
         // Same subject name, different key: only the signature tells them apart.
         let wrong = try fleet.device("wrong", port: fleet.current, pinned: [fleet.tlsDirectory + "/port-\(fleet.old).pem"])
         let refused = try wrong.run("enroll")
-        #expect(refused.status != 0)
+        #expect(refused.status == 3)
         #expect((refused.stdout + refused.stderr).contains("certificate"), "\(refused.stdout)\(refused.stderr)")
+        // What to do: the pin is the server's to change, for the port this device uses.
+        let pinHint = "hint: this device trusts only the CA its release pins (\(wrong.root)/client/server-ca.pem)"
+        let pinCommand = "`bin/configure_ports client --ca-from-port \(fleet.current)` (or `--ca-file PEM`)"
+        #expect(refused.stderr.contains(pinHint) && refused.stderr.contains(pinCommand), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("Usage:"), "not a usage error: \(refused.stderr)")
         try wrong.run("collect")
-        #expect(try wrong.run("submit").status == 3, "nothing delivered, kept for later")
+        let kept = try wrong.run("submit")
+        #expect(kept.status == 3, "nothing delivered, kept for later")
+        #expect(kept.stderr.contains(pinHint) && kept.stderr.contains(pinCommand), "\(kept.stdout)\(kept.stderr)")
+        #expect(kept.stderr.components(separatedBy: "hint: ").count == 2, "said once: \(kept.stderr)")
+        // Where cron runs find it: client.log.
+        let log = try String(contentsOfFile: wrong.root + "/var/client/client.log", encoding: .utf8)
+        #expect(log.contains("info " + pinHint), "\(log)")
         #expect(wrong.queued().count == 1)
 
         // Nothing pinned: the system's CAs, which do not know a self-signed certificate.
         let unpinned = try fleet.device("unpinned", port: fleet.current, pinned: [])
         let alsoRefused = try unpinned.run("enroll")
-        #expect(alsoRefused.status != 0)
+        #expect(alsoRefused.status == 3)
         #expect((alsoRefused.stdout + alsoRefused.stderr).contains("certificate"), "\(alsoRefused.stderr)")
+        #expect(alsoRefused.stderr.contains("hint: this device's release pins no CA"), "\(alsoRefused.stderr)")
+        #expect(alsoRefused.stderr.contains(pinCommand) && alsoRefused.stderr.contains("bin/client_download --ca-file PEM"), "\(alsoRefused.stderr)")
+        // A pin that is no PEM certificate: the device stops rather than trust the system's CAs.
+        try fleet.sandbox.write("not a certificate\n", to: "garbled.pem")
+        let garbled = try fleet.device("garbled", port: fleet.current, pinned: [fleet.sandbox.path + "/garbled.pem"])
+        let unusable = try garbled.run("enroll")
+        #expect(unusable.status == 3, "\(unusable.stderr)")
+        #expect(
+            unusable.stderr.contains("hint: the CA file this device's release pins (\(garbled.root)/client/server-ca.pem) cannot be used"),
+            "\(unusable.stderr)")
+        // A port nobody listens on is not a certificate problem: no pin to suggest there.
+        let closed = try fleet.device("closed", port: try PortsEndToEndTests.freePort(), pinned: [])
+        let unreachable = try closed.run("enroll")
+        #expect(unreachable.status == 3 && !unreachable.stderr.contains("hint:"), "\(unreachable.stderr)")
         #expect(try runBinary("rookery", ["clients", "list", "--json"], root: fleet.root).stdout.contains("wrong") == false)
 
         // The right pin on the same port works, so the refusals above were the pins' doing.

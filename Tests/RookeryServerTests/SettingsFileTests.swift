@@ -9,28 +9,14 @@ import Yams
 /// with their content (they hold passwords and tokens); misspelt keys are refused at every level
 /// with the nearest known name.
 @Suite struct SettingsFileTests {
-    static let smtpPassword = "Sm7p-Pa55w0rd-Q9xv"
-    static let passwordHash = "$pbkdf2-sha256$29000$N2ZhY2Vz$Yq9m1kP0s3cr3tH4shV4lu3"
-    static let token = "enroll-T0ken-8d1f5a77c2b94e0f"
-    static let secrets = [smtpPassword, passwordHash, token]
+    static let smtpPassword = SecretSettings.smtpPassword
+    static let passwordHash = SecretSettings.passwordHash
+    static let token = SecretSettings.token
+    static let secrets = SecretSettings.all
 
     /// A server's settings with one of each secret, `mistake` replacing line `line` (from 1).
     static func serverSettings(_ line: Int? = nil, _ mistake: String = "") -> String {
-        var lines = [
-            "listen_host: 127.0.0.1",  // 1
-            "listen_port: 0",  // 2
-            "enrollment_tokens:",  // 3
-            "  - \"\(token)\"",  // 4
-            "users:",  // 5
-            "  alice: \"\(passwordHash)\"",  // 6
-            "audit:",  // 7
-            "  smtp:",  // 8
-            "    host: mail.example",  // 9
-            "    password: \"\(smtpPassword)\"",  // 10
-            "    from: rookery@example.org"  // 11
-        ]
-        if let line { lines[line - 1] = mistake }
-        return lines.joined(separator: "\n") + "\n"
+        SecretSettings.server(lastLine: "    from: rookery@example.org", line, mistake)
     }
 
     /// The message for `text`, checked to hold no secret and no line of the file (but a line that is

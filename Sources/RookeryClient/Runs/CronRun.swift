@@ -70,6 +70,7 @@ public struct CronRun: Sendable {
             return try Updater(context: context).run().installedRelease
         } catch {
             context.log.warning("update check failed: \(error)")
+            if let hint = (error as? any KindedError)?.hint { context.log.info("hint: \(hint)") }
             return nil
         }
     }

@@ -9,6 +9,8 @@ public struct SubmitReport: Sendable, Equatable {
     public var remaining = 0
     /// Why delivery stopped early, if it did (server down, device not accepted, ...).
     public var stoppedBecause: String?
+    /// What to do about it, when the error that stopped delivery says (a certificate to pin).
+    public var hint: String?
 }
 
 /// Delivers queued collections, oldest first. Only an acknowledgement deletes an item.
@@ -23,8 +25,10 @@ public struct Submitter: Sendable {
     public func enrollIfNeededAndSubmit() throws -> SubmitReport {
         if context.loadState().enrollment == .none {
             do { try Enroller(context: context).enroll() } catch {
+                let hint = (error as? any KindedError)?.hint
                 context.log.warning("enrollment failed: \(error)")
-                return SubmitReport(stoppedBecause: "not enrolled: \(error)")
+                logHint(hint)
+                return SubmitReport(stoppedBecause: "not enrolled: \(error)", hint: hint)
             }
         }
         let report = try submitQueue()
@@ -44,6 +48,11 @@ public struct Submitter: Sendable {
         do { try Enroller(context: context).enroll() } catch { context.log.warning("renaming this device to \(context.hostname) failed: \(error)") }
     }
 
+    /// What to do, for client.log alone: run by hand, `submit` prints it once, under its report.
+    private func logHint(_ hint: String?) {
+        if let hint { context.log.info("hint: \(hint)") }
+    }
+
     public func submitQueue() throws -> SubmitReport {
         let identity = try DeviceIdentity.loadOrCreate(context)
         let queue = try context.queue()
@@ -56,6 +65,7 @@ public struct Submitter: Sendable {
                 report.stoppedBecause = reason
                 report.remaining = items.count - index
                 context.log.warning("submission paused: \(reason); \(report.remaining) collections kept")
+                logHint(report.hint)
                 break
             }
         }
@@ -105,6 +115,7 @@ public struct Submitter: Sendable {
         do {
             answer = try context.connection.send(request, expecting: SubmitAnswer.self)
         } catch {
+            report.hint = (error as? any KindedError)?.hint
             return "server unreachable (\(error))"
         }
         switch answer {

@@ -11,13 +11,15 @@ public struct SelfSignedCertificate: Sendable {
     /// Its P-256 private key as PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), ending in a newline.
     public let privateKeyPEM: String
 
-    /// The validity periods accepted, in days. The default of 825 is the longest Apple's TLS
-    /// stack accepts for a server certificate, so the same file also works from a Mac.
+    /// The validity periods accepted, in days.
     public static let validDaysRange = 1...3650
+    /// The longest Apple's TLS stack accepts for a server certificate, so the same file also
+    /// works from a Mac.
+    public static let defaultValidDays = 825
 
     /// A new key and certificate for `hostnames`: DNS names (a leading `*.` is allowed) or IPv4/IPv6
     /// literals. The first is the subject's common name; all go into subjectAlternativeName.
-    public init(hostnames: [String], validDays: Int = 825, now: Date = Date()) throws {
+    public init(hostnames: [String], validDays: Int = defaultValidDays, now: Date = Date()) throws {
         let names = try Self.alternativeNames(hostnames)
         guard Self.validDaysRange.contains(validDays) else {
             let (shortest, longest) = (Self.validDaysRange.lowerBound, Self.validDaysRange.upperBound)
