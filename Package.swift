@@ -80,7 +80,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "HummingbirdTLS", package: "hummingbird")
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                // NIO's IOError, to say which port the server could not listen on.
+                .product(name: "NIOCore", package: "swift-nio")
             ]),
         // The benchmarks (bin/bench): they drive the two binaries above and use the client library,
         // which the server binary does without, and start the server as the end-to-end tests do.
