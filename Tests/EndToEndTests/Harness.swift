@@ -101,9 +101,16 @@ final class ServerProcess: Sendable {
             // Before extraArguments, so that a test's own --verify-with wins.
             + (ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].map { ["--verify-with", $0] } ?? [])
             + extraArguments
-        let started = try ServerLauncher.start(
-            binary: binaryDirectory + "/rookery", root: root, arguments: arguments,
-            standardError: try appendingLog())
+        let started: (process: Process, port: Int)
+        do {
+            started = try ServerLauncher.start(
+                binary: binaryDirectory + "/rookery", root: root, arguments: arguments,
+                standardError: try appendingLog())
+        } catch {
+            // The log's last lines, so that a failure seen only in CI says why.
+            let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+            throw SettingsError("\(error); the log ends: \(log.split(separator: "\n").suffix(5).joined(separator: " | "))")
+        }
         state.withLock {
             $0.process = started.process
             $0.port = started.port

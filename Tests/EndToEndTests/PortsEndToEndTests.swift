@@ -54,21 +54,28 @@ import Glibc
         #expect(history.stdout.contains("\"close_reason\":\"resolved\""), "\(history.stdout)")
     }
 
-    /// A port nothing listens on now (the kernel's pick for port 0).
+    /// A port nothing listens on now, for a server a test starts with it in its settings. Taken at
+    /// random below the kernel's ephemeral range (32768 and up), where the outgoing connections of
+    /// the tests running beside it take theirs: a port the kernel handed out here could be taken by
+    /// one of them before the server binds it.
     static func freePort() throws -> Int {
+        for _ in 0..<100 {
+            let port = Int.random(in: 20_000..<32_768)
+            if isFree(port) { return port }
+        }
+        throw SettingsError("cannot find a free port between 20000 and 32767")
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound else { throw SettingsError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// `rookery server` on its settings' ports, once every one of them accepts connections (its
