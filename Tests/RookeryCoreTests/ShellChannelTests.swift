@@ -282,7 +282,7 @@ import Testing
         var long = session.device
         #expect(throws: ShellChannelError.frameLengthMismatch(declared: 18, actual: 19)) { try long.open(encoded + Data([0])) }
         var tiny = session.device
-        #expect(throws: ShellChannelError.frameLengthMismatch(declared: 17, actual: 0)) { try tiny.open(Data([0, 0])) }
+        #expect(throws: ShellChannelError.streamCut(unreadCount: 2)) { try tiny.open(Data([0, 0])) }
         #expect(try session.device.open(encoded) == .exit(status: 1))
     }
 

@@ -23,9 +23,7 @@ public struct ShellFrame: Sendable, Equatable {
     /// `encoded`, which must be exactly one frame.
     public init(encoded: Data) throws {
         let bytes = Array(encoded)
-        guard bytes.count >= Self.headerCount else {
-            throw ShellChannelError.frameLengthMismatch(declared: Self.minSealedCount, actual: max(bytes.count - Self.headerCount, 0))
-        }
+        guard bytes.count >= Self.headerCount else { throw ShellChannelError.streamCut(unreadCount: bytes.count) }
         let declared = try Self.sealedCount(header: bytes[0..<Self.headerCount])
         guard bytes.count - Self.headerCount == declared else {
             throw ShellChannelError.frameLengthMismatch(declared: declared, actual: bytes.count - Self.headerCount)
