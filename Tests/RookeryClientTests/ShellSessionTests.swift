@@ -134,6 +134,17 @@ import Testing
         #expect(SessionMembers.pids(inSession: session.pid).isEmpty)
     }
 
+    @Test func aBackgroundJobDoesNotKeepTheSessionOpen() throws {
+        let session = try started()
+        // The job holds the terminal open after the shell exits; the session still ends, and hangs it up.
+        try session.send(Array("sleep 100 &\nexit 4\n".utf8))
+        let run = ShellDriver.run(session, until: { _ in false })
+        #expect(run.ending == ShellEnding(status: 4, reason: .exited))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !SessionMembers.pids(inSession: session.pid).isEmpty && ContinuousClock.now < deadline { usleep(20_000) }
+        #expect(SessionMembers.pids(inSession: session.pid).isEmpty)
+    }
+
     @Test func aMegabyteOfOutputArrivesWhole() throws {
         let session = try started()
         // "\132" is Z: the typed command itself holds none.
