@@ -185,6 +185,23 @@ import Testing
         #expect(ShellDriver.text(run.output).contains("U65534G65534S1D/E"))
     }
 
+    @Test func inputTheShellDoesNotReadIsBounded() throws {
+        let session = try started()
+        try session.send(Array("sleep 100\n".utf8))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while SessionMembers.pids(inSession: session.pid).count < 2 && ContinuousClock.now < deadline {
+            _ = session.step(waitingAtMost: .milliseconds(50))
+        }
+        // The terminal takes some (its buffers), the session keeps up to its limit, then refuses.
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1024)
+        var refusal: ShellSessionError?
+        for _ in 0..<1000 where refusal == nil {
+            do { try session.send(chunk) } catch { refusal = error }
+        }
+        #expect(refusal == .inputOverflow(limit: ShellSession.maxPendingInput))
+        session.terminate()
+    }
+
     @Test func logLineRecordsTheSession() throws {
         let session = try start("logged")
         let input = Array("echo hi\nexit 3\n".utf8)

@@ -40,6 +40,9 @@ public final class ShellSession {
     static let maxReadPerStep = 256 * 1024
     /// How long a shell that has exited may leave other processes holding its terminal open.
     static let drainGrace: Duration = .seconds(1)
+    /// How long a shell that has closed its terminal may take to exit (it normally takes no time;
+    /// the bound is for one that closed it and runs on).
+    static let exitWait: Duration = .seconds(5)
     /// How often a session waiting in poll looks whether its shell has exited.
     static let exitCheckInterval: Duration = .milliseconds(250)
 
@@ -234,7 +237,7 @@ public final class ShellSession {
     /// The shell has closed its terminal or exited: collect its status (waiting a little for a
     /// shell that closed its terminal and has yet to exit) and hang up what it left running.
     private func endAfterShell() -> ShellEnding {
-        let deadline = ContinuousClock.now + Self.drainGrace
+        let deadline = ContinuousClock.now + Self.exitWait
         while shellStatus == nil && ContinuousClock.now < deadline {
             collectShell()
             if shellStatus == nil { usleep(5_000) }
