@@ -58,7 +58,9 @@ import Testing
     }
 
     @Test func promptArrivesAndEchoRoundTrips() throws {
+        let began = ContinuousClock.now
         let session = try started()
+        print("shell: prompt after \(ContinuousClock.now - began)")
         try session.send(Array("echo hello\n".utf8))
         // Once in the terminal's echo of the typed line, once as the command's own output. (Counted,
         // not matched as a line: bash's readline may put escape sequences between the two.)
@@ -246,6 +248,18 @@ import Testing
         #expect(throws: ShellSessionError.self) {
             try ShellAccount.named("bad:name", in: SystemRoot(path: sandbox.path + "/root"))
         }
+    }
+
+    @Test func aShellThatCannotStartIsAClearError() throws {
+        let broken = ShellAccount(
+            name: "operator", uid: account.uid, gid: account.gid, home: home, shell: "/nonexistent/shell")
+        let before = terminalDescriptors()
+        #expect(throws: ShellSessionError.spawnFailed(step: "running /nonexistent/shell", errno: ENOENT)) {
+            try ShellSession(
+                sessionID: "broken", account: broken, terminal: terminal, idleTimeout: .seconds(5), serverKey: "AB12",
+                log: log)
+        }
+        #expect(terminalDescriptors() == before)
     }
 
     @Test func fiftySessionsLeakNoDescriptors() throws {
