@@ -27,6 +27,9 @@ let package = Package(
         // and ccurl.h): GPGME's C API, and libcurl (curl_easy_setopt is variadic).
         .target(name: "CGPGME", path: "Sources/CGPGME", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("dl")]),
+        // The remote shell's pseudo-terminal: calls Swift's Glibc module leaves out, and the steps
+        // between fork and exec, where no Swift code may run.
+        .target(name: "CPseudoTerminal", path: "Sources/CPseudoTerminal"),
 
         // Shared by client and server: documents, client settings and their strict reader, wire
         // protocol, OpenPGP. Like every target the client links, it imports FoundationEssentials,
@@ -46,7 +49,8 @@ let package = Package(
         .target(
             name: "RookeryClient",
             dependencies: [
-                "RookeryCore", "RookeryPlugins", "RookeryCurl", .product(name: "Crypto", package: "swift-crypto")
+                "RookeryCore", "RookeryPlugins", "RookeryCurl", "CPseudoTerminal",
+                .product(name: "Crypto", package: "swift-crypto")
             ]),
         .target(
             name: "RookeryServer",

@@ -1,18 +1,18 @@
 import FoundationEssentials
 
 /// One account line of /etc/passwd: name:password:uid:gid:gecos:home:shell.
-struct PasswdEntry {
-    let name: String
-    let uid: Int
+public struct PasswdEntry: Sendable {
+    public let name: String
+    public let uid: Int
     /// The primary group; nil when the field is not a number.
-    let gid: Int?
-    let home: String
-    let shell: String
+    public let gid: Int?
+    public let home: String
+    public let shell: String
 }
 
-enum PasswdFile {
+public enum PasswdFile {
     /// Every well-formed line of /etc/passwd; nil when the file cannot be read.
-    static func read(_ root: SystemRoot) -> [PasswdEntry]? {
+    public static func read(_ root: SystemRoot) -> [PasswdEntry]? {
         guard let text = root.readFile("/etc/passwd") else { return nil }
         return text.split(whereSeparator: \.isNewline).compactMap { line in
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
