@@ -49,7 +49,7 @@ public final class ShellSession {
     private let serverKey: String
     private let idleTimeout: Duration
     private let log: ShellSessionLog
-    private let transcript: ShellTranscript?
+    private let transcript: ShellTranscriptFile?
     private let started = Date()
     private var lastActivity = ContinuousClock.now
     private var pendingInput: [UInt8] = []

@@ -31,10 +31,10 @@ public struct ShellSessionLog: Sendable {
     }
 
     /// A new transcript for the session, or nil when transcripts are off.
-    func openTranscript(for sessionID: String) throws(ShellSessionError) -> ShellTranscript? {
+    func openTranscript(for sessionID: String) throws(ShellSessionError) -> ShellTranscriptFile? {
         guard keepsTranscripts else { return nil }
         try makeDirectory()
-        return try ShellTranscript(path: transcriptPath(for: sessionID), limit: transcriptLimit)
+        return try ShellTranscriptFile(path: transcriptPath(for: sessionID), limit: transcriptLimit)
     }
 
     /// Appends one line for a finished session.

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Everything one session's shell printed, in a file only the owner may read, up to a size limit.
-final class ShellTranscript {
+final class ShellTranscriptFile {
     let path: String
     private let descriptor: Int32
     private let limit: Int
