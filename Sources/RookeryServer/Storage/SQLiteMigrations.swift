@@ -201,6 +201,44 @@ enum SQLiteMigrations {
             // submission, so no device is over its length: every count starts at 0.
             try db.execute(sql: "ALTER TABLE devices ADD COLUMN history_unpruned INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v9-shell-sessions") { db in
+            // Remote-shell sessions and the frames waiting in them (issue 17): who opened which
+            // session to which device and how many bytes passed, never the content. frames_to_*
+            // count every frame ever queued, so sequence numbers keep rising after the waiting
+            // frames were fetched and deleted.
+            try db.execute(
+                sql: """
+                    CREATE TABLE shell_sessions (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        opened_by TEXT NOT NULL,
+                        opened_at DATETIME NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('requested', 'open', 'refused', 'closed')),
+                        admin_key BLOB NOT NULL,
+                        device_key BLOB,
+                        term TEXT,
+                        rows INTEGER,
+                        columns INTEGER,
+                        command TEXT,
+                        device_token_hash BLOB,
+                        last_activity DATETIME NOT NULL,
+                        bytes_to_device INTEGER NOT NULL DEFAULT 0,
+                        bytes_to_admin INTEGER NOT NULL DEFAULT 0,
+                        frames_to_device INTEGER NOT NULL DEFAULT 0,
+                        frames_to_admin INTEGER NOT NULL DEFAULT 0,
+                        closed_at DATETIME,
+                        close_reason TEXT
+                    );
+                    CREATE INDEX shell_sessions_device ON shell_sessions(fingerprint, opened_at);
+                    CREATE TABLE shell_frames (
+                        session_id TEXT NOT NULL REFERENCES shell_sessions(id) ON DELETE CASCADE,
+                        direction TEXT NOT NULL CHECK (direction IN ('to_device', 'to_admin')),
+                        seq INTEGER NOT NULL,
+                        frame BLOB NOT NULL,
+                        PRIMARY KEY (session_id, direction, seq)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,287 @@
+import Crypto
+import Foundation
+import GRDB
+import RookeryCore
+
+extension SQLiteStore {
+    public func openShellSession(_ request: ShellSessionRequest, maxOpenPerDevice: Int) async throws -> ShellSessionRecord {
+        try request.validate()
+        let id = Self.newShellSessionID()
+        return try await pool.write { db in
+            guard
+                let state = try String.fetchOne(
+                    db, sql: "SELECT state FROM devices WHERE fingerprint = ?", arguments: [request.fingerprint])
+            else { throw AdminError.notFound("no device has the fingerprint \(request.fingerprint)") }
+            guard state == DeviceState.accepted.rawValue else {
+                throw AdminError.conflict("the device is \(state), not accepted: it gets no shell")
+            }
+            let live =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM shell_sessions WHERE fingerprint = ? AND state IN ('requested', 'open')",
+                    arguments: [request.fingerprint]) ?? 0
+            guard live < maxOpenPerDevice else {
+                throw AdminError.conflict(
+                    "the device has \(live) shell sessions requested or open already, the most it may have",
+                    hint: "close one first (client_shell --list, --close ID)")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO shell_sessions (id, fingerprint, opened_by, opened_at, state, admin_key, term,
+                                                rows, columns, command, last_activity)
+                    VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, request.fingerprint, request.openedBy, request.at, request.adminKey, request.term,
+                    request.rows, request.columns, request.command, request.at
+                ])
+            return try Self.shellSession(id: id, in: db)!
+        }
+    }
+
+    public func pendingShellSessions(fingerprint: String) async throws -> [ShellSessionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM shell_sessions WHERE fingerprint = ? AND state = 'requested' ORDER BY opened_at, rowid
+                    """, arguments: [fingerprint]
+            ).map(Self.shellSessionRecord(from:))
+        }
+    }
+
+    public func acceptShellSession(
+        id: String, fingerprint: String, deviceKey: Data, tokenHash: Data, at: Date
+    ) async throws -> ShellSessionRecord {
+        guard deviceKey.count == ShellKeyExchange.publicKeySize else {
+            throw AdminError.input("the device's shell key must be \(ShellKeyExchange.publicKeySize) bytes, not \(deviceKey.count)")
+        }
+        guard tokenHash.count == SHA256Digest.byteCount else {
+            throw AdminError.input("the token hash must be \(SHA256Digest.byteCount) bytes, not \(tokenHash.count)")
+        }
+        return try await pool.write { db in
+            try Self.requireRequested(id: id, fingerprint: fingerprint, in: db)
+            try db.execute(
+                sql: """
+                    UPDATE shell_sessions SET state = 'open', device_key = ?, device_token_hash = ?, last_activity = ?
+                    WHERE id = ?
+                    """, arguments: [deviceKey, tokenHash, at, id])
+            return try Self.shellSession(id: id, in: db)!
+        }
+    }
+
+    public func refuseShellSession(id: String, fingerprint: String, reason: String, at: Date) async throws -> ShellSessionRecord {
+        guard reason.utf8.count <= ShellMessage.maxReasonCount else {
+            throw AdminError.input("a refusal's reason is at most \(ShellMessage.maxReasonCount) bytes")
+        }
+        return try await pool.write { db in
+            try Self.requireRequested(id: id, fingerprint: fingerprint, in: db)
+            try db.execute(
+                sql: """
+                    UPDATE shell_sessions SET state = 'refused', closed_at = ?, close_reason = ?, last_activity = ?
+                    WHERE id = ?
+                    """, arguments: [at, reason, at, id])
+            return try Self.shellSession(id: id, in: db)!
+        }
+    }
+
+    /// Only the device the session was opened to may answer it, and only while it is accepted;
+    /// another device learns nothing of the session, not even that it exists.
+    private static func requireRequested(id: String, fingerprint: String, in db: Database) throws {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT s.state, d.state AS device_state FROM shell_sessions s
+                    JOIN devices d ON d.fingerprint = s.fingerprint
+                    WHERE s.id = ? AND s.fingerprint = ?
+                    """, arguments: [id, fingerprint])
+        else { throw AdminError.notFound("this device has no shell session \(id)") }
+        let deviceState: String = row["device_state"]
+        guard deviceState == DeviceState.accepted.rawValue else {
+            throw AdminError.conflict("the device is \(deviceState), not accepted")
+        }
+        let state: String = row["state"]
+        guard state == ShellSessionRecord.State.requested.rawValue else {
+            throw AdminError.conflict("the shell session \(id) is \(state) already")
+        }
+    }
+
+    public func appendShellFrames(id: String, direction: ShellDirection, frames: [Data], at: Date) async throws -> [Int64] {
+        if let large = frames.first(where: { $0.count > ShellFrameBounds.maxFrameBytes }) {
+            throw ShellFramesRefused.tooLarge(bytes: large.count)
+        }
+        if let small = frames.first(where: { $0.count < ShellFrameBounds.minFrameBytes }) {
+            throw ShellFramesRefused.tooSmall(bytes: small.count)
+        }
+        let column = direction.column
+        return try await pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT state, frames_\(column) AS queued FROM shell_sessions WHERE id = ?",
+                    arguments: [id]),
+                row["state"] == ShellSessionRecord.State.open.rawValue
+            else { throw ShellFramesRefused.notOpen }
+            guard !frames.isEmpty else { return [] }
+            let waiting = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) AS frames, coalesce(sum(length(frame)), 0) AS bytes FROM shell_frames
+                    WHERE session_id = ? AND direction = ?
+                    """, arguments: [id, column])!
+            let waitingFrames: Int = waiting["frames"]
+            let waitingBytes: Int = waiting["bytes"]
+            let addedBytes = frames.reduce(0) { $0 + $1.count }
+            guard waitingFrames + frames.count <= ShellFrameBounds.maxWaiting,
+                waitingBytes + addedBytes <= ShellFrameBounds.maxWaitingBytes
+            else { throw ShellFramesRefused.full(waitingFrames: waitingFrames, waitingBytes: waitingBytes) }
+            let queued: Int64 = row["queued"]
+            let seqs = frames.indices.map { queued + 1 + Int64($0) }
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO shell_frames (session_id, direction, seq, frame) VALUES (?, ?, ?, ?)")
+            for (seq, frame) in zip(seqs, frames) {
+                try insert.execute(arguments: [id, column, seq, frame])
+            }
+            try db.execute(
+                sql: """
+                    UPDATE shell_sessions SET frames_\(column) = frames_\(column) + ?,
+                        bytes_\(column) = bytes_\(column) + ?, last_activity = ?
+                    WHERE id = ?
+                    """, arguments: [frames.count, addedBytes, at, id])
+            return seqs
+        }
+    }
+
+    public func shellFrames(id: String, direction: ShellDirection, after: Int64, limit: Int) async throws -> [ShellStoredFrame] {
+        let limit = min(max(limit, 0), ShellFrameBounds.maxWaiting)
+        let column = direction.column
+        return try await pool.write { db in
+            guard try Self.shellSessionExists(id: id, in: db) else {
+                throw AdminError.notFound("there is no shell session \(id)")
+            }
+            try db.execute(
+                sql: "DELETE FROM shell_frames WHERE session_id = ? AND direction = ? AND seq <= ?",
+                arguments: [id, column, after])
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, frame FROM shell_frames WHERE session_id = ? AND direction = ? AND seq > ?
+                    ORDER BY seq LIMIT ?
+                    """, arguments: [id, column, after, limit]
+            ).map { ShellStoredFrame(seq: $0["seq"], frame: $0["frame"]) }
+        }
+    }
+
+    public func closeShellSession(id: String, reason: String, at: Date) async throws -> Bool {
+        try await pool.write { db in
+            try Self.closeShellSessions(
+                where: "id = ? AND state IN ('requested', 'open')", [id], reason: reason, at: at, in: db
+            ).count == 1
+        }
+    }
+
+    public func closeIdleShellSessions(before: Date) async throws -> [String] {
+        try await pool.write { db in
+            try Self.closeShellSessions(
+                where: "state IN ('requested', 'open') AND last_activity < ?", [before],
+                reason: "idle since before \(RFC3339.string(from: before))", at: Date(), in: db)
+        }
+    }
+
+    /// Returns the ids closed.
+    private static func closeShellSessions(
+        where condition: String, _ arguments: StatementArguments, reason: String, at: Date, in db: Database
+    ) throws -> [String] {
+        let ids = try String.fetchAll(db, sql: "SELECT id FROM shell_sessions WHERE \(condition)", arguments: arguments)
+        for id in ids {
+            try db.execute(sql: "DELETE FROM shell_frames WHERE session_id = ?", arguments: [id])
+            try db.execute(
+                sql: "UPDATE shell_sessions SET state = 'closed', closed_at = ?, close_reason = ? WHERE id = ?",
+                arguments: [at, String(reason.prefix(ShellMessage.maxReasonCount)), id])
+        }
+        return ids
+    }
+
+    public func shellSessions(fingerprint: String, limit: Int) async throws -> [ShellSessionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM shell_sessions WHERE fingerprint = ? ORDER BY opened_at DESC, rowid DESC LIMIT ?",
+                arguments: [fingerprint, max(limit, 0)]
+            ).map(Self.shellSessionRecord(from:))
+        }
+    }
+
+    public func openShellSessions() async throws -> [ShellSessionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM shell_sessions WHERE state IN ('requested', 'open') ORDER BY opened_at, rowid"
+            ).map(Self.shellSessionRecord(from:))
+        }
+    }
+
+    public func shellSession(id: String) async throws -> ShellSessionRecord? {
+        try await pool.read { db in try Self.shellSession(id: id, in: db) }
+    }
+
+    public func shellSession(id: String, fingerprint: String, tokenHash: Data) async throws -> ShellSessionRecord? {
+        try await pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM shell_sessions WHERE id = ? AND fingerprint = ?",
+                    arguments: [id, fingerprint]),
+                let stored = row["device_token_hash"] as Data?,
+                Self.constantTimeEqual(stored, tokenHash)
+            else { return nil }
+            return Self.shellSessionRecord(from: row)
+        }
+    }
+
+    /// The time taken does not depend on where the hashes differ, so a stranger timing the
+    /// answers learns nothing of the stored hash.
+    static func constantTimeEqual(_ left: Data, _ right: Data) -> Bool {
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(left, right) { difference |= a ^ b }
+        return difference == 0
+    }
+
+    private static func shellSessionExists(id: String, in db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM shell_sessions WHERE id = ?)", arguments: [id]) ?? false
+    }
+
+    private static func shellSession(id: String, in db: Database) throws -> ShellSessionRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM shell_sessions WHERE id = ?", arguments: [id])
+            .map(shellSessionRecord(from:))
+    }
+
+    private static func shellSessionRecord(from row: Row) -> ShellSessionRecord {
+        ShellSessionRecord(
+            id: row["id"], fingerprint: row["fingerprint"], openedBy: row["opened_by"], openedAt: row["opened_at"],
+            // The table's CHECK admits only these states.
+            state: ShellSessionRecord.State(rawValue: row["state"]) ?? .closed,
+            adminKey: row["admin_key"], deviceKey: row["device_key"], term: row["term"], rows: row["rows"],
+            columns: row["columns"], command: row["command"], lastActivity: row["last_activity"],
+            bytesToDevice: row["bytes_to_device"], bytesToAdmin: row["bytes_to_admin"],
+            closedAt: row["closed_at"], closeReason: row["close_reason"])
+    }
+
+    /// 128 random bits as 32 lowercase hex digits.
+    private static func newShellSessionID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+}
+
+extension ShellDirection {
+    /// The suffix of its columns and its `shell_frames.direction` value.
+    fileprivate var column: String {
+        switch self {
+        case .adminToDevice: "to_device"
+        case .deviceToAdmin: "to_admin"
+        }
+    }
+}
