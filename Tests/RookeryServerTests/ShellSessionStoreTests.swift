@@ -67,6 +67,9 @@ import Testing
         #expect(requested.id.count == 32 && requested.id.allSatisfy { "0123456789abcdef".contains($0) })
         #expect(requested.openedBy == "alice" && requested.term == "xterm-256color" && requested.rows == 24)
         #expect(try await store.pendingShellSessions(fingerprint: fingerprint).map(\.id) == [requested.id])
+        await #expect(throws: ShellFramesRefused.notOpen, "no frames before the device accepted") {
+            try await store.appendShellFrames(id: requested.id, direction: .adminToDevice, frames: [Self.frame(1)], at: start)
+        }
 
         let open = try await store.acceptShellSession(
             id: requested.id, fingerprint: fingerprint, deviceKey: Data(repeating: 2, count: 32),
