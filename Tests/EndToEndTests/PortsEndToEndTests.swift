@@ -66,17 +66,7 @@ import Glibc
         throw SettingsError("cannot find a free port between 20000 and 32767")
     }
 
-    private static func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    private static func isFree(_ port: Int) -> Bool { onNewSocket(port, bind) }
 
     /// `rookery server` on its settings' ports, once every one of them accepts connections (its
     /// port file names the first alone).
@@ -96,7 +86,10 @@ import Glibc
         return process
     }
 
-    private static func accepts(_ port: Int) -> Bool {
+    private static func accepts(_ port: Int) -> Bool { onNewSocket(port, connect) }
+
+    /// Whether `call` (bind or connect) succeeds for 127.0.0.1:`port` on a new TCP socket, closed after.
+    private static func onNewSocket(_ port: Int, _ call: (Int32, UnsafePointer<sockaddr>?, socklen_t) -> Int32) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -104,9 +97,7 @@ import Glibc
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
 }

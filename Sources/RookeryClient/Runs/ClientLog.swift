@@ -1,10 +1,6 @@
 import FoundationEssentials
 import RookeryCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The client's log: `var/client/client.log`, one line per event. Warnings also go to stderr when
 /// a person ran the command (cron runs stay quiet so they do not mail every minute).
 public struct ClientLog: Sendable {
@@ -28,16 +24,7 @@ public struct ClientLog: Sendable {
     static let maxBytes = 1024 * 1024
 
     private func write(_ level: String, _ message: String) {
-        let line = "\(RFC3339.string(from: Date())) \(level) \(message)\n"
-        if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size > Self.maxBytes {
-            _ = rename(path, path + ".1")
-        }
-        // O_APPEND: lines from plugin threads and from other runs land whole, one after another.
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        _ = line.utf8CString.withUnsafeBufferPointer { buffer in
-            Glibc.write(fd, buffer.baseAddress, buffer.count - 1)
-        }
+        var line = "\(RFC3339.string(from: Date())) \(level) \(message)\n"
+        _ = line.withUTF8 { LogFile(path: path, maxBytes: Self.maxBytes).append(UnsafeRawBufferPointer($0)) }
     }
 }

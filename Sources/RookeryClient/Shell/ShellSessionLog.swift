@@ -44,14 +44,8 @@ public struct ShellSessionLog: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var line = try? encoder.encode(record) else { throw .logFailed(path: path, errno: EINVAL) }
         line.append(UInt8(ascii: "\n"))
-        var status = stat()
-        if stat(path, &status) == 0, Int(status.st_size) > Self.maxLogBytes { _ = rename(path, path + ".1") }
-        // O_APPEND: lines of sessions ending at the same time land whole, one after another.
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { throw .logFailed(path: path, errno: errno) }
-        defer { close(descriptor) }
-        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count else { throw .logFailed(path: path, errno: written < 0 ? errno : EIO) }
+        let file = LogFile(path: path, maxBytes: Self.maxLogBytes, refusesLinks: true)
+        if let failure = line.withUnsafeBytes({ file.append($0) }) { throw .logFailed(path: path, errno: failure) }
     }
 
     private func makeDirectory() throws(ShellSessionError) {
