@@ -48,20 +48,23 @@ public struct UpdateAnswer: Codable, Sendable, Equatable {
     public let patches: [PatchInstruction]
     /// What to encrypt and to which key; nil when nothing is selected (devices forget any policy).
     public let secretKeeping: SecretKeepingPolicy?
+    /// Remote shells the server asks the device to open; nil (left out) when there are none.
+    public let shells: [ShellOffer]?
 
     public init(
         nonce: String, key: String, release: ReleaseOffer?, patches: [PatchInstruction],
-        secretKeeping: SecretKeepingPolicy? = nil
+        secretKeeping: SecretKeepingPolicy? = nil, shells: [ShellOffer]? = nil
     ) {
         self.nonce = nonce
         self.key = key
         self.release = release
         self.patches = patches
         self.secretKeeping = secretKeeping
+        self.shells = shells
     }
 
     enum CodingKeys: String, CodingKey {
-        case nonce, key, release, patches
+        case nonce, key, release, patches, shells
         case secretKeeping = "secret_keeping"
     }
 

@@ -19,7 +19,19 @@ public enum WireProtocol {
         case release
         /// Reports that a patch was applied (or refused).
         case acknowledgePatch = "acknowledge_patch"
+        /// The agent's long poll: answered at once when something waits for the device.
+        case poll
+        /// The device opens a remote shell the server offered (its half of the key exchange).
+        case shellAccept = "shell_accept"
+        /// The device will not open a remote shell it was offered.
+        case shellRefuse = "shell_refuse"
     }
+
+    /// The token a device's shell frame calls carry (from `ShellAcceptAnswer`), 64 hex digits.
+    public static let shellTokenHeader = "Rookery-Shell-Token"
+    /// On an answer of frames: the sequence number of the last frame in it (or the `after` asked
+    /// for when it holds none).
+    public static let shellLastSequenceHeader = "Rookery-Shell-Last-Seq"
 
     /// The fields every request body carries.
     public enum Field {
