@@ -80,7 +80,8 @@ let package = Package(
         .executableTarget(
             name: "rookery",
             dependencies: [
-                "RookeryServer", "RookeryCurl",
+                // CPseudoTerminal: client_shell reads the admin's window size.
+                "RookeryServer", "RookeryCurl", "CPseudoTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -33,6 +33,14 @@ int rookery_pty_resize(int master, unsigned short rows, unsigned short columns) 
     return ioctl(master, TIOCSWINSZ, &size);
 }
 
+int rookery_terminal_size(int fd, unsigned short *rows, unsigned short *columns) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *rows = size.ws_row;
+    *columns = size.ws_col;
+    return 0;
+}
+
 pid_t rookery_pty_foreground_group(int master) {
     pid_t group = -1;
     if (ioctl(master, TIOCGPGRP, &group) != 0) return -1;

@@ -16,7 +16,7 @@ struct RookeryCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServerCommand.self, ClientsCommand.self, ClientReleaseCommand.self, PatchHostsCommand.self,
-            ClientCommandCommand.self, ClientWipeCommand.self,
+            ClientCommandCommand.self, ClientWipeCommand.self, ClientShellCommand.self,
             IssuesCommand.self, ClientParametersCommand.self, SavePasswordCommand.self,
             ConfigurePortsCommand.self, SecretKeepingCommand.self, VerifyWorkerCommand.self,
             EnrollmentCheckCommand.self

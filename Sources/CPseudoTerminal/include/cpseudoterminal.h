@@ -25,6 +25,10 @@ int rookery_pty_open(unsigned short rows, unsigned short columns, char *slave_pa
 /// Sets the window size the slave side reports (the shell gets SIGWINCH). 0, or -1 with errno set.
 int rookery_pty_resize(int master, unsigned short rows, unsigned short columns);
 
+/// The window size of the terminal on `fd` (the admin's own, for `client_shell`). 0, or -1 with
+/// errno set (not a terminal).
+int rookery_terminal_size(int fd, unsigned short *rows, unsigned short *columns);
+
 /// The terminal's foreground process group, or -1.
 pid_t rookery_pty_foreground_group(int master);
 

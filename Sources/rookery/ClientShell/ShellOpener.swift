@@ -1,0 +1,83 @@
+import Foundation
+import RookeryCore
+
+/// Opens a session to a device, waits for it to answer, checks that the device that answered is
+/// the one asked for, and runs the session. Says on stderr what it is waiting for.
+struct ShellOpener {
+    let api: ShellAdminAPI
+    /// Seconds to wait for the device's answer.
+    let wait: Int
+    let reconnectSeconds: Int
+
+    /// The remote status (0-255), or throws `AdminShellError` saying why there is none.
+    func run(host: String, command: String?) throws -> Int32 {
+        let terminal = AdminTerminal()
+        let interactive = command == nil
+        let exchange = ShellKeyExchange(side: .admin)
+        let term = ProcessInfo.processInfo.environment["TERM"].flatMap { $0.isEmpty ? nil : $0 }
+        let opened = try api.open(
+            host: host, adminKey: exchange.publicKey, term: interactive ? term : nil,
+            size: interactive ? terminal.size : nil, command: command)
+        say("waiting for \(opened.host ?? host) (\(opened.fingerprint)) to answer; session \(opened.sessionID)")
+        let answered = try awaitAnswer(opened)
+        guard answered.fingerprint == opened.fingerprint else {
+            _ = try? api.close(opened.sessionID, reason: "the device that answered is not the one asked for")
+            throw AdminShellError("the answer came from \(answered.fingerprint), not \(opened.fingerprint): session closed")
+        }
+        let channel = try channel(exchange: exchange, session: answered)
+        if interactive { say("connected to \(opened.host ?? host); ~. ends the session") }
+        let relay = try AdminShellRelay(
+            link: api.link(for: opened.sessionID, reconnectSeconds: reconnectSeconds), channel: channel, terminal: terminal)
+        if interactive { try terminal.makeRaw() }
+        let ending = relay.run(interactive: interactive)
+        terminal.restore()
+        switch ending {
+        case .exited(let status):
+            return status
+        case .ended(let why):
+            throw AdminShellError("session \(opened.sessionID) to \(opened.host ?? host) ended: \(why)")
+        }
+    }
+
+    /// The session once the device accepted it; throws when it refused, or did not answer in time.
+    private func awaitAnswer(_ opened: ShellAdminAPI.Session) throws -> ShellAdminAPI.Session {
+        let deadline = Date().addingTimeInterval(TimeInterval(wait))
+        var session = opened
+        while session.state == "requested" {
+            let left = Int(deadline.timeIntervalSinceNow.rounded(.up))
+            guard left > 0 else {
+                _ = try? api.close(opened.sessionID, reason: "the device did not answer within \(wait) s")
+                throw AdminShellError(
+                    "\(opened.host ?? opened.fingerprint) did not answer within \(wait) s; is its agent running "
+                        + "(rookery-client agent), or its client-cron? The session was closed")
+            }
+            session = try api.state(of: opened.sessionID, wait: min(25, left))
+        }
+        switch session.state {
+        case "open": return session
+        case "refused":
+            throw AdminShellError("\(opened.host ?? opened.fingerprint) refused the shell: \(session.closeReason ?? "no reason given")")
+        default:
+            throw AdminShellError("the session was closed before it opened: \(session.closeReason ?? "no reason given")")
+        }
+    }
+
+    private func channel(exchange: ShellKeyExchange, session: ShellAdminAPI.Session) throws -> ShellChannel {
+        guard let encoded = session.deviceKey, let deviceKey = Data(base64Encoded: encoded) else {
+            throw AdminShellError("the server's answer carries no device key")
+        }
+        do {
+            let transcript = try ShellTranscript(
+                sessionID: session.sessionID, adminPublicKey: exchange.publicKey, devicePublicKey: deviceKey,
+                deviceFingerprint: session.fingerprint)
+            return ShellChannel(side: .admin, keys: try exchange.deriveKeys(peerPublicKey: deviceKey, transcript: transcript))
+        } catch {
+            _ = try? api.close(session.sessionID, reason: "the admin's side refused the device's key: \(error)")
+            throw AdminShellError("the device's key cannot be used (\(error)): session closed")
+        }
+    }
+
+    private func say(_ text: String) {
+        FileHandle.standardError.write(Data("client_shell: \(text)\n".utf8))
+    }
+}
