@@ -117,7 +117,8 @@ let package = Package(
                 // Group commit tests count SQLite's own commits (a transaction observer).
                 .product(name: "GRDB", package: "GRDB.swift")
             ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"])
+        // CPseudoTerminal: the remote shell's tests drive bin/client_shell through a terminal.
+        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport", "CPseudoTerminal"])
     ],
     swiftLanguageModes: [.v6]
 )
