@@ -99,8 +99,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto")
             ]),
 
-        // Shared by the test targets: sandboxes under /tmp that clean up after themselves.
-        .target(name: "RookeryTestSupport", dependencies: ["RookeryCore"], path: "Tests/RookeryTestSupport"),
+        // Shared by the test targets and the benchmarks: sandboxes under /tmp that clean up after
+        // themselves, the server launcher, a pseudo-terminal driver (CPseudoTerminal).
+        .target(name: "RookeryTestSupport", dependencies: ["RookeryCore", "CPseudoTerminal"], path: "Tests/RookeryTestSupport"),
         .testTarget(
             name: "RookeryCoreTests",
             dependencies: [
@@ -117,8 +118,7 @@ let package = Package(
                 // Group commit tests count SQLite's own commits (a transaction observer).
                 .product(name: "GRDB", package: "GRDB.swift")
             ]),
-        // CPseudoTerminal: the remote shell's tests drive bin/client_shell through a terminal.
-        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport", "CPseudoTerminal"])
+        .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"])
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,7 +13,9 @@ struct BenchCommand: AsyncParsableCommand {
             Runs the `rookery` and `rookery-client` binaries beside this one (bin/bench builds all
             three in release mode into lib/rookery/). Run on an otherwise idle machine.
             """,
-        subcommands: [SubmitBench.self, VerifyBench.self, CronBench.self, ReleaseBench.self, AuditBench.self])
+        subcommands: [
+            SubmitBench.self, VerifyBench.self, CronBench.self, ReleaseBench.self, AuditBench.self, ShellBench.self
+        ])
 
     struct SubmitBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -140,6 +142,39 @@ struct BenchCommand: AsyncParsableCommand {
             let issues = InstallRoot.fromEnvironment().path + "/server/issues.yml"
             guard FileManager.default.fileExists(atPath: issues) else { throw ValidationError("no checks at \(issues)") }
             let result = try await AuditBenchmark(devices: devices, issuesFile: issues, keepRoot: root).run()
+            print(json ? result.json : result.text)
+        }
+    }
+
+    struct ShellBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "shell",
+            abstract: "The remote shell: request to prompt, keystroke round trip, throughput, the agent's memory.",
+            discussion: """
+                Starts `rookery server` (remote shells on) in a scratch root, enrolls one device whose shell runs as \
+                this user, starts its `rookery-client agent` (polling every 5 s) and drives `rookery client-shell` \
+                through a pseudo-terminal: --sessions times from the command to the prompt; --keystrokes single keys \
+                timed until their echo; `--command cat` of a --cat-bytes file into a pipe; the agent's RSS after \
+                start and after six idle polls; then, without the agent, request to prompt from the device's update \
+                (what a cron run does when its update is due). Targets: prompt < 2 s with the agent, keystroke median \
+                < 20 ms, cat > 20 MB/s, agent RSS < 10 MB.
+                """)
+
+        @Option(help: "The rookery-client binary (default: the one beside this binary).") var client: String?
+        @Option(help: "Sessions opened with the agent.") var sessions = 5
+        @Option(help: "Keys typed and timed.") var keystrokes = 300
+        @Option(help: "Size of the file sent with cat.") var catBytes = 20_000_000
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            guard sessions > 0, keystrokes > 0, catBytes > 0 else { throw ValidationError("give positive counts") }
+            let binary = client ?? (InstallRoot.currentExecutable as NSString).deletingLastPathComponent + "/rookery-client"
+            guard FileManager.default.isExecutableFile(atPath: binary) else {
+                throw ValidationError("no client binary at \(binary); pass --client PATH")
+            }
+            let result = try await ShellBenchmark(
+                clientBinary: binary, sessions: sessions, keystrokes: keystrokes, catBytes: catBytes
+            ).run()
             print(json ? result.json : result.text)
         }
     }

@@ -2,14 +2,15 @@ import CPseudoTerminal
 import Foundation
 import RookeryCore
 
-/// A program run on a pseudo-terminal of the test's own, as an admin's terminal runs it: the test
-/// types into it, reads what it shows, and changes its window size.
-final class TerminalDriver: Sendable {
-    let process: Process
+/// A program run on a pseudo-terminal of the caller's own, as an admin's terminal runs it: the
+/// caller types into it, reads what it shows, and changes its window size (end-to-end tests and
+/// `bin/bench shell` drive `client_shell` so).
+public final class TerminalDriver: Sendable {
+    public let process: Process
     private let master: Int32
     private let output = Locked(Data())
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String], rows: UInt16 = 24, columns: UInt16 = 80) throws {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String], rows: UInt16 = 24, columns: UInt16 = 80) throws {
         var slavePath = [CChar](repeating: 0, count: 128)
         master = rookery_pty_open(rows, columns, &slavePath, slavePath.count)
         guard master >= 0 else { throw SettingsError("cannot open a pseudo-terminal: errno \(errno)") }
@@ -43,20 +44,20 @@ final class TerminalDriver: Sendable {
     }
 
     /// Everything shown so far.
-    var shown: String { String(decoding: output.current, as: UTF8.self) }
+    public var shown: String { String(decoding: output.current, as: UTF8.self) }
 
-    func type(_ text: String) {
+    public func type(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count) }
     }
 
-    func resize(rows: UInt16, columns: UInt16) {
+    public func resize(rows: UInt16, columns: UInt16) {
         _ = rookery_pty_resize(master, rows, columns)
     }
 
     /// Waits until `text` was shown (true), or `seconds` passed or the program ended (false).
     @discardableResult
-    func waitFor(_ text: String, seconds: TimeInterval = 20) -> Bool {
+    public func waitFor(_ text: String, seconds: TimeInterval = 20) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if shown.contains(text) { return true }
@@ -70,7 +71,7 @@ final class TerminalDriver: Sendable {
     }
 
     /// The program's exit status, once it exited within `seconds`; nil if it did not.
-    func exitStatus(within seconds: TimeInterval = 20) -> Int32? {
+    public func exitStatus(within seconds: TimeInterval = 20) -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { usleep(10_000) }
         return process.isRunning ? nil : process.terminationStatus
