@@ -25,21 +25,14 @@ final class AdminShellRelay {
     private var opener: ShellChannel?
     private let ending = Locked<AdminShellEnding?>(nil)
     /// The receiving thread writes a byte here when the session ended, to wake the keyboard loop.
-    private let wake: (read: Int32, write: Int32)
+    private let wake: WakePipe
 
     init(link: ShellLink, channel: ShellChannel, terminal: AdminTerminal) throws {
         self.link = link
         self.terminal = terminal
         sealer = Locked(channel)
         opener = channel
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw AdminShellError("cannot make a pipe: \(String(cString: strerror(errno)))") }
-        wake = (fds[0], fds[1])
-    }
-
-    deinit {
-        close(wake.read)
-        close(wake.write)
+        wake = try WakePipe()
     }
 
     /// Runs the session until the remote shell exits, the admin types `~.`, or it breaks.
@@ -47,7 +40,7 @@ final class AdminShellRelay {
     func run(interactive: Bool) -> AdminShellEnding {
         startReceiving()
         if interactive { relayKeyboard() }
-        var ready = pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)
+        var ready = pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)
         while ending.withLock({ $0 }) == nil { _ = poll(&ready, 1, 1000) }
         return ending.withLock { $0 } ?? .ended(why: "the session ended")
     }
@@ -58,37 +51,53 @@ final class AdminShellRelay {
         let opener = self.opener!
         self.opener = nil
         let link = self.link
-        let finish: @Sendable (AdminShellEnding, String?) -> Void = { [sealer, ending, wake] outcome, closeReason in
-            if let closeReason { Self.closeBothWays(reason: closeReason, sealer: sealer, link: link) }
+        // The thread holds the pipe and the lock: it may outlive this relay while a poll is out.
+        let finish: @Sendable (AdminShellEnding, Closing) -> Void = { [sealer, ending, wake] outcome, closing in
+            switch closing {
+            case .alreadyClosed: break
+            case .onServer(let reason): _ = try? link.close(reason: reason)
+            case .bothWays(let reason): Self.closeBothWays(reason: reason, sealer: sealer, link: link)
+            }
             ending.withLock { if $0 == nil { $0 = outcome } }
-            var byte: UInt8 = 1
-            _ = write(wake.write, &byte, 1)
+            wake.signal()
         }
         let thread = Thread { Self.receive(link: link, opener: opener, finish: finish) }
         thread.start()
     }
 
+    /// What is left to close when the receiving side ends the session.
+    enum Closing: Sendable {
+        /// The server said the session is over, or the device sealed a close.
+        case alreadyClosed
+        /// The shell exited: the server may forget the session.
+        case onServer(reason: String)
+        /// A frame failed its check: the device must hear of it, sealed, and the server too.
+        case bothWays(reason: String)
+    }
+
     private static func receive(
-        link: ShellLink, opener: ShellChannel, finish: @Sendable (AdminShellEnding, String?) -> Void
+        link: ShellLink, opener: ShellChannel, finish: @Sendable (AdminShellEnding, Closing) -> Void
     ) {
         var opener = opener
         var after: Int64 = 0
         while true {
             let batch: (frames: [ShellFrame], last: Int64)
             do { batch = try link.receive(after: after) } catch {
-                return finish(.ended(why: "\(error)"), nil)
+                return finish(.ended(why: "\(error)"), .alreadyClosed)
             }
             for frame in batch.frames {
                 let message: ShellMessage
                 do { message = try opener.open(frame) } catch {
                     let why = "a frame from the device failed its check (\(error)): the session was ended on both sides"
-                    return finish(.ended(why: why), "the admin's side refused a frame from the device: \(error)")
+                    return finish(.ended(why: why), .bothWays(reason: "the admin's side refused a frame from the device: \(error)"))
                 }
                 switch message {
                 case .data(let bytes): writeAll(Array(bytes), to: STDOUT_FILENO)
-                case .exit(let status): return finish(.exited(Int32(status)), "the shell exited with status \(status)")
+                case .exit(let status):
+                    return finish(.exited(Int32(status)), .onServer(reason: "the shell exited with status \(status)"))
                 case .close(let reason):
-                    return finish(.ended(why: "the device ended the session: \(LogText.escaped(reason, limit: 1024))"), nil)
+                    let why = "the device ended the session: \(LogText.escaped(reason, limit: 1024))"
+                    return finish(.ended(why: why), .onServer(reason: why))
                 case .windowSize: continue  // only the admin's side sends sizes
                 }
             }
@@ -110,7 +119,7 @@ final class AdminShellRelay {
         var lastSize = terminal.size
         var fds = [
             pollfd(fd: terminal.descriptor, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)
+            pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)
         ]
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var keyboardOpen = true
