@@ -27,6 +27,38 @@ struct ShellEndToEndTests {
         #expect(try fixture.server.count("SELECT bytes_to_admin > 0 AND bytes_to_device > 0 FROM shell_sessions") == 1)
     }
 
+    @Test func tildeDotAtTheStartOfALineEndsTheSession() throws {
+        let fixture = try ShellFixture()
+        try fixture.startAgent()
+        let admin = try fixture.interactiveShell()
+        #expect(admin.waitFor("shell-ready$ "), "no prompt: \(admin.shown)")
+        // Inside a line, and doubled at its start, a tilde is typed as it is.
+        admin.type("echo in~.line\r")
+        #expect(admin.waitFor("in~.line\r\n"))
+        admin.type("~~ 2>/dev/null; echo doubled\r")
+        #expect(admin.waitFor("doubled"))
+        admin.type("~.")
+        #expect(admin.exitStatus() == 255)
+        #expect(try fixture.server.count("SELECT count(*) FROM shell_sessions WHERE state = 'closed' AND close_reason LIKE '%~.%'") == 1)
+    }
+
+    @Test func listShowsAnOpenSessionAndCloseEndsIt() throws {
+        let fixture = try ShellFixture()
+        try fixture.startAgent()
+        let admin = try fixture.interactiveShell()
+        #expect(admin.waitFor("shell-ready$ "), "no prompt: \(admin.shown)")
+        let id = try #require(ShellFixture.sessionID(in: admin.shown))
+        let listed = try runProcess(
+            binaryDirectory + "/rookery", ["client-shell", "--list", "--json"], environment: fixture.adminEnvironment)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains(id) && listed.stdout.contains("\"state\":\"open\""), "\(listed.stdout)")
+        let closed = try runProcess(
+            binaryDirectory + "/rookery", ["client-shell", "--close", id], environment: fixture.adminEnvironment)
+        #expect(closed.status == 0 && closed.stdout.contains("closed session \(id)"), "\(closed.stdout)\(closed.stderr)")
+        #expect(admin.exitStatus() == 255)
+        #expect(admin.shown.contains("client_shell --close"), "\(admin.shown)")
+    }
+
     @Test func aCommandReturnsItsOutputAndStatus() throws {
         let fixture = try ShellFixture()
         try fixture.startAgent()
