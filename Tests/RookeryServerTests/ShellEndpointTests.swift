@@ -83,6 +83,8 @@ import Testing
                 let response = try await S.admin(client, "\(id)/send", body: Data(body))
                 try expectRefusal(response, .malformed)
             }
+            let tooLarge = (0...ShellRelay.maxSendBytes / 1000).reduce(Data()) { body, _ in body + S.frame(1, count: 996) }
+            try expectRefusal(try await S.admin(client, "\(id)/send", body: tooLarge), .bodyTooLarge)
             #expect(try await context.store.shellSession(id: id)?.bytesToDevice == 0)
         }
     }
