@@ -22,7 +22,7 @@ struct RookeryClientCommand: ParsableCommand {
             """,
         subcommands: [
             Cron.self, Enroll.self, Collect.self, Submit.self, Update.self, Status.self, Key.self,
-            Plugin.self, Wipe.self
+            Plugin.self, Wipe.self, AgentCommand.self, ShellSessionCommand.self
         ])
 
     /// `client-cron` runs `rookery-client cron` every minute on every device, and most minutes
@@ -78,12 +78,15 @@ struct Cron: ParsableCommand {
         let stamps = QuietWindow.stamps(InstallRoot.fromEnvironment())
         let context = try openContext(interactive: false)
         switch try CronRun(context: context).run(afterUpdate: afterUpdate, stamps: stamps) {
-        case .busy, .nothingDue:
+        case .busy:
             return
+        case .nothingDue:
+            Agent.startIfStopped(context)
         case .ran(_, let report):
             if let reason = report?.stoppedBecause, report?.remaining ?? 0 > 0 {
                 context.log.info("cron: delivery paused: \(reason)")
             }
+            Agent.startIfStopped(context)
         case .installed(let release):
             runNewRelease(release, context: context)
         }
@@ -328,7 +331,10 @@ struct Status: ParsableCommand {
             ("collect_interval", .integer(Int64(settings.collectInterval)), sources.source(of: "collect_interval")),
             ("submit_interval", .integer(Int64(settings.submitInterval)), sources.source(of: "submit_interval")),
             ("update_interval", .integer(Int64(settings.updateInterval)), sources.source(of: "update_interval")),
-            ("allow_commands", .bool(settings.allowCommands), sources.source(of: "allow_commands"))
+            ("allow_commands", .bool(settings.allowCommands), sources.source(of: "allow_commands")),
+            ("allow_shells", .bool(settings.allowShells), sources.source(of: "allow_shells")),
+            ("shell_account", .string(settings.shellAccount), sources.source(of: "shell_account")),
+            ("agent", .bool(settings.agent), sources.source(of: "agent"))
         ]
     }
 }
@@ -365,5 +371,111 @@ struct Plugin: ParsableCommand {
         let output = try BuiltinPlugins.run(name: name, root: SystemRoot(path: root), stateDirectory: stateDir)
         StandardStream.output.write(output)
         StandardStream.output.write("\n")
+    }
+}
+
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Keep one request to the server open, so remote shells open in seconds and urgent updates arrive at once.",
+        discussion: """
+            One agent runs per install root; another exits at once (status 0) unless --wait. client-cron \
+            starts it when `agent: true` (the default) and none runs; the systemd unit rookery-agent.service \
+            that client-setup.sh writes runs it with --wait. It logs to var/client/client.log, reconnects \
+            with backoff (1 s doubling to 60 s), and exits 0 on SIGTERM, 78 when `agent: false`.
+            """)
+
+    @Flag(help: "Wait while another agent runs, instead of exiting.") var wait = false
+
+    /// EX_CONFIG: the settings turned the agent off; the systemd unit does not restart it then.
+    static let turnedOffStatus: Int32 = 78
+
+    func run() throws {
+        // Nothing to finish that a restart would not redo: the poll is read-only, and an update
+        // in progress is atomic (its run lock goes with the process).
+        signal(SIGTERM) { _ in _exit(0) }
+        let root = InstallRoot.fromEnvironment()
+        switch try Agent(root: root).run(waitForLock: wait) {
+        case .alreadyRunning:
+            StandardStream.error.write("an agent already runs for \(root.path) (\(Agent.lockPath(root)) is held)\n")
+        case .rootRemoved:
+            return
+        case .turnedOff:
+            throw ExitCode(Self.turnedOffStatus)
+        case .installed:
+            runNewRelease(root, collect: true)
+        case .replaced:
+            runNewRelease(root, collect: false)
+        }
+    }
+
+    /// The new release's binary takes over as the agent; after the agent's own update, the new
+    /// release also collects and submits at once (as cron does after an update).
+    private func runNewRelease(_ root: InstallRoot, collect: Bool) {
+        let binary = root.clientCurrentLink + "/lib/rookery/rookery-client"
+        if collect { _ = ShellLauncher.spawnDetached(binary, ["cron", "--after-update"], root: root, stdin: nil, extra: nil) }
+        let arguments: [String] = [binary, "agent"] + (wait ? ["--wait"] : [])
+        var argv = arguments.map { strdup($0) } + [nil]
+        execv(binary, &argv)
+        // The old binary cannot run the new one: stop, and client-cron or systemd starts the new one.
+    }
+}
+
+struct ShellSessionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell-session",
+        abstract: "Run one remote shell session: the shell offer (JSON) comes on stdin.",
+        discussion: """
+            client-cron and the agent start this, detached, for each shell the server's signed answer \
+            offers (docs/remote-shell.md). It refuses the shell when allow_shells is false or the offer \
+            is not valid, else opens it as shell_account and relays it until it ends; it exits with the \
+            shell's status. Each session is logged in var/client/shell/sessions.log.
+            """,
+        shouldDisplay: false)
+
+    @Flag(help: .hidden) var locked = false
+
+    /// An offer is a few hundred bytes; a 16 KiB command at most makes it larger.
+    static let maxOfferBytes = 64 * 1024
+
+    func run() throws {
+        let context = try openContext(interactive: false)
+        let offer = try readOffer()
+        let root = context.root
+        // The launcher hands its lock over as descriptor 3; run by hand, take it here.
+        var ownLock: FileLock?
+        if !locked {
+            _ = try? FileManager.default.createDirectory(atPath: ShellLauncher.directory(root), withIntermediateDirectories: true)
+            ownLock = try FileLock.ifFree(path: ShellLauncher.lockPath(root, offer.sessionID), access: .owner)
+            guard ownLock != nil else { throw ValidationError("shell session \(offer.sessionID) is already running") }
+        }
+        defer { ownLock?.release() }
+        let status: Int32
+        do {
+            status = DeviceShellRun(context: context, offer: try CheckedShellOffer(offer)).run()
+        } catch {
+            DeviceShellRun.refuse(sessionID: offer.sessionID, reason: "the device refused the shell request: \(error)", context: context)
+            status = 1
+        }
+        _ = FileManager.default.createFile(atPath: ShellLauncher.donePath(root, offer.sessionID), contents: nil)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The offer on stdin, bounded; its session id checked before it names any file.
+    private func readOffer() throws -> ShellOffer {
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while data.count <= Self.maxOfferBytes {
+            let count = read(0, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            data.append(contentsOf: chunk[..<count])
+        }
+        guard data.count <= Self.maxOfferBytes else { throw ValidationError("the shell offer on stdin is over \(Self.maxOfferBytes) bytes") }
+        guard let offer = try? JSONDecoder().decode(ShellOffer.self, from: data) else {
+            throw ValidationError("stdin does not hold a shell offer (JSON with session_id, admin_key and opened_by)")
+        }
+        guard ShellOffer.isSessionID(offer.sessionID) else { throw ValidationError("the offer's session_id is not 32 lowercase hex digits") }
+        return offer
     }
 }

@@ -239,6 +239,30 @@ import Testing
         #expect(try lastRecord().transcript == path)
     }
 
+    /// `--command`: the account's shell runs the command (`sh -c`), not a login shell, and the
+    /// session ends with its status; the log line says what ran and who asked.
+    @Test func aCommandRunsInPlaceOfTheLoginShell() throws {
+        let session = try ShellSession(
+            sessionID: "command", account: account, terminal: terminal, idleTimeout: .seconds(120),
+            serverKey: "AB12CD34EF56", log: log, command: "echo out-$((6*7)); exit 5", openedBy: "user admin")
+        let run = ShellDriver.run(session, until: { _ in false })
+        #expect(run.ending == ShellEnding(status: 5, reason: .exited))
+        // Not typed, so not echoed: the output appears once, and no prompt precedes it.
+        #expect(ShellDriver.text(run.output).hasPrefix("out-42\r\n"), "\(ShellDriver.text(run.output))")
+        let record = try lastRecord()
+        #expect(record.command == "echo out-$((6*7)); exit 5")
+        #expect(record.openedBy == "user admin")
+        #expect(ShellSession.arguments(shell: "/bin/bash", command: nil) == ["-bash"])
+        #expect(ShellSession.arguments(shell: "/bin/bash", command: "id") == ["bash", "-c", "id"])
+        for bad in ["", "echo a\u{0}b", String(repeating: "x", count: ShellSession.maxCommandCount + 1)] {
+            #expect(throws: ShellSessionError.self) {
+                try ShellSession(
+                    sessionID: "bad-command", account: account, terminal: terminal, idleTimeout: .seconds(5),
+                    serverKey: "AB12", log: log, command: bad)
+            }
+        }
+    }
+
     @Test func badRequestsAreRefused() throws {
         #expect(throws: ShellSessionError.self) { try ShellTerminal(type: "xterm\nEVIL=1", rows: 24, columns: 80) }
         #expect(throws: ShellSessionError.self) { try ShellTerminal(type: "xterm", rows: 0, columns: 80) }

@@ -119,6 +119,28 @@ import Testing
 
     // MARK: - Helpers
 
+    /// The agent's poll answer goes through the same checks: signed by the pinned key, this nonce,
+    /// this device. (Deleting the nonce and key check in `checkedAnswer` fails the second part.)
+    @Test func pollAnswersAreCheckedLikeUpdateAnswers() throws {
+        let offer = ShellOffer(sessionID: String(repeating: "0f", count: 16), adminKey: Data(repeating: 7, count: 32), openedBy: "user a")
+        let sent = PollAnswer(nonce: Self.nonce, key: Self.device, shells: [offer], update: true)
+        let signed = try signedReply(try sent.encoded(), by: server, serverKey)
+        let checked = try Updater.checkedAnswer(signed, as: PollAnswer.self, nonce: Self.nonce, fingerprint: Self.device, pinnedKey: pinned)
+        #expect(checked == sent)
+        #expect(throws: UpdateRefused.self) {
+            try Updater.checkedAnswer(signed, as: PollAnswer.self, nonce: Self.nonce, fingerprint: Self.otherDevice, pinnedKey: pinned)
+        }
+        let forged = try signedReply(try sent.encoded(), by: attacker, attackerKey)
+        #expect(throws: OpenPGPError.self) {
+            try Updater.checkedAnswer(forged, as: PollAnswer.self, nonce: Self.nonce, fingerprint: Self.device, pinnedKey: pinned)
+        }
+    }
+
+    func signedReply(_ body: Data, by signer: OpenPGP, _ fingerprint: String) throws -> HTTPReply {
+        let signature = try signer.sign(body, fingerprint: fingerprint)
+        return HTTPReply(status: 200, body: body, headers: ["rookery-signature": signature.base64EncodedString()])
+    }
+
     static func makeKey(in home: String, userID: String) throws -> (OpenPGP, String) {
         let openPGP = OpenPGP(homeDirectory: home)
         try openPGP.prepareHome()

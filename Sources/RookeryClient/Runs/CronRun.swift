@@ -64,6 +64,16 @@ public struct CronRun: Sendable {
         return .ran(collected: collectDue, submit: report)
     }
 
+    /// The update step alone, now: the agent's path when the server says something waits. Under
+    /// the run lock, waiting for a cron run that holds it. Returns the release installed, if any.
+    public func updateNow(now: Date = Date()) throws -> Int? {
+        guard let lock = try context.runLock(wait: true) else { return nil }
+        defer { lock.release() }
+        let installed = update()
+        try context.recordRun(\.lastUpdate, at: now)
+        return installed
+    }
+
     /// Applies patches and installs a new release; returns the release's number if one went in.
     private func update() -> Int? {
         do {

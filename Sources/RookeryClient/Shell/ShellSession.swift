@@ -30,6 +30,8 @@ public final class ShellSession {
 
     /// Input the shell has not read yet is kept up to this; more is refused.
     public static let maxPendingInput = 64 * 1024
+    /// As the server bounds a shell request's command.
+    public static let maxCommandCount = 16 * 1024
     /// The shell's PATH, whatever the agent's own is.
     public static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     /// How long `terminate` waits after SIGHUP before SIGKILL, unless told otherwise.
@@ -47,6 +49,10 @@ public final class ShellSession {
     static let exitCheckInterval: Duration = .milliseconds(250)
 
     private let serverKey: String
+    private let command: String?
+    private let openedBy: String?
+    /// Why the session was ended from outside, when it was (a failed frame, a lost server).
+    private var endDetail: String?
     private let idleTimeout: Duration
     private let log: ShellSessionLog
     private let transcript: ShellTranscriptFile?
@@ -61,22 +67,28 @@ public final class ShellSession {
     /// Starts `account`'s login shell on a new pseudo-terminal of `terminal`'s size. `serverKey`
     /// is the fingerprint of the server key that authorised the session (for the log); the session
     /// ends by itself after `idleTimeout` without input or output.
+    ///
+    /// With `command`, the account's shell runs `shell -c command` instead of a login shell, and
+    /// the session ends with the command's status. `openedBy` (who asked on the server) goes into
+    /// the log line.
     public convenience init(
         sessionID: String, account: ShellAccount, terminal: ShellTerminal, idleTimeout: Duration,
-        serverKey: String, log: ShellSessionLog
+        serverKey: String, log: ShellSessionLog, command: String? = nil, openedBy: String? = nil
     ) throws(ShellSessionError) {
         try self.init(
             sessionID: sessionID, account: account, terminal: terminal, idleTimeout: idleTimeout,
-            serverKey: serverKey, log: log, effectiveUserID: geteuid())
+            serverKey: serverKey, log: log, command: command, openedBy: openedBy, effectiveUserID: geteuid())
     }
 
     /// `effectiveUserID` is who this process runs as; tests running as root pass another to see
     /// the refusal an agent not running as root gives.
     init(
         sessionID: String, account: ShellAccount, terminal: ShellTerminal, idleTimeout: Duration,
-        serverKey: String, log: ShellSessionLog, effectiveUserID: uid_t
+        serverKey: String, log: ShellSessionLog, command: String? = nil, openedBy: String? = nil,
+        effectiveUserID: uid_t
     ) throws(ShellSessionError) {
         try Self.checkRequest(sessionID: sessionID, serverKey: serverKey, idleTimeout: idleTimeout)
+        try Self.checkCommand(command)
         // Only root can become someone else; anyone else gets a shell only as themselves.
         let switchIDs = account.uid != effectiveUserID
         if switchIDs && effectiveUserID != 0 {
@@ -87,6 +99,8 @@ public final class ShellSession {
         self.serverKey = serverKey
         self.idleTimeout = idleTimeout
         self.log = log
+        self.command = command
+        self.openedBy = openedBy
         transcript = try log.openTranscript(for: sessionID)
 
         var slavePath = [CChar](repeating: 0, count: 128)
@@ -96,9 +110,7 @@ public final class ShellSession {
             "HOME=\(account.home)", "USER=\(account.name)", "LOGNAME=\(account.name)", "SHELL=\(account.shell)",
             "PATH=\(Self.path)", "TERM=\(terminal.type)"
         ]
-        // A leading "-" in argv[0] makes it a login shell, as login and sshd start it.
-        let loginName = "-" + (account.shell.split(separator: "/").last.map(String.init) ?? "sh")
-        let argv = [strdup(loginName)] + [nil]
+        let argv = Self.arguments(shell: account.shell, command: command).map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var failedStep: Int32 = 0
@@ -180,11 +192,17 @@ public final class ShellSession {
 
     /// Ends the session: SIGHUP to every process on the terminal, SIGKILL to those still there
     /// after `grace`. Returns how it ended (at once when it already had).
+    /// `detail` says why, for the log line (the admin closed it, a frame failed to open, ...).
     @discardableResult
-    public func terminate(grace: Duration = defaultGrace) -> ShellEnding {
+    public func terminate(grace: Duration = defaultGrace, because detail: String? = nil) -> ShellEnding {
         if let ending { return ending }
+        endDetail = detail.map { String($0.prefix(ShellMessage.maxReasonCount)) }
         return stop(reason: .terminated, grace: grace)
     }
+
+    /// Input queued that the shell's terminal has not taken yet; `send` refuses more than
+    /// `maxPendingInput` in all, so a relay takes the admin's keystrokes only while there is room.
+    public var pendingInputCount: Int { pendingInput.count - pendingStart }
 
     // MARK: Input and output
 
@@ -293,7 +311,8 @@ public final class ShellSession {
             sessionID: sessionID, serverKey: serverKey, account: account.name, uid: account.uid,
             started: RFC3339.string(from: started), ended: RFC3339.string(from: Date()), bytesIn: bytesIn,
             bytesOut: bytesOut, exitStatus: shellStatus, reason: reason, transcript: transcript?.path,
-            transcriptTruncated: transcript?.truncated ?? false)
+            transcriptTruncated: transcript?.truncated ?? false, openedBy: openedBy, command: command,
+            detail: endDetail)
         do {
             try log.append(record)
         } catch {
@@ -316,6 +335,22 @@ public final class ShellSession {
             serverKey.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { throw .badRequest("a server key fingerprint must be 1 to \(maxServerKeyLength) printable characters") }
         guard idleTimeout > .zero else { throw .badRequest("the idle timeout must be positive") }
+    }
+
+    private static func checkCommand(_ command: String?) throws(ShellSessionError) {
+        guard let command else { return }
+        // exec takes NUL-terminated strings: a NUL would cut the command short, silently.
+        guard !command.isEmpty, command.utf8.count <= maxCommandCount, !command.utf8.contains(0) else {
+            throw .badRequest("a command must be 1 to \(maxCommandCount) bytes without NUL")
+        }
+    }
+
+    /// The shell's argv: a login shell (a leading "-" in argv[0], as login and sshd start it), or
+    /// the shell running one command.
+    static func arguments(shell: String, command: String?) -> [String] {
+        let name = shell.split(separator: "/").last.map(String.init) ?? "sh"
+        guard let command else { return ["-" + name] }
+        return [name, "-c", command]
     }
 
     private static func stepName(_ step: Int32, shell: String) -> String {

@@ -18,6 +18,13 @@ public struct ShellSessionRecord: Sendable, Codable, Equatable {
     /// The transcript file, when one was kept; whether it stopped at its size limit.
     public let transcript: String?
     public let transcriptTruncated: Bool
+    /// Who opened it on the server (`endpoint_auth` user or address), as the signed offer says.
+    public var openedBy: String? = nil
+    /// The command it ran, when it ran one instead of an interactive shell.
+    public var command: String? = nil
+    /// Why it was ended from outside, when it was: the admin closed it, a frame failed to open,
+    /// the server was lost.
+    public var detail: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "session_id"
@@ -28,5 +35,7 @@ public struct ShellSessionRecord: Sendable, Codable, Equatable {
         case exitStatus = "exit_status"
         case reason, transcript
         case transcriptTruncated = "transcript_truncated"
+        case openedBy = "opened_by"
+        case command, detail
     }
 }

@@ -27,6 +27,9 @@ public struct Updater: Sendable {
         let identity = try DeviceIdentity.loadOrCreate(context)
         let installed = ReleaseInstaller.installedNumber(context.root)
         let answer = try fetchAnswer(identity: identity, installed: installed)
+        // First: a shell is someone waiting at a prompt, and its child returns at once.
+        ShellLauncher(root: context.root, log: context.log).launch(answer.shells ?? [])
+        PollMarks.note(patchIDs: answer.patches.map(\.id), root: context.root)
         var report = UpdateReport()
         // Before the patches: one may add a plugin whose values are selected.
         try SecretKeepingState(context: context).adopt(answer.secretKeeping)
@@ -86,15 +89,24 @@ public struct Updater: Sendable {
         _ reply: HTTPReply, nonce: String, fingerprint: String,
         pinnedKey: PinnedServerKey
     ) throws -> UpdateAnswer {
+        try checkedAnswer(reply, as: UpdateAnswer.self, nonce: nonce, fingerprint: fingerprint, pinnedKey: pinnedKey)
+    }
+
+    /// The same checks for any answer the server signs and that echoes the request's nonce and key
+    /// (`update`, the agent's `poll`).
+    public static func checkedAnswer<Answer: SignedServerAnswer>(
+        _ reply: HTTPReply, as type: Answer.Type, nonce: String, fingerprint: String,
+        pinnedKey: PinnedServerKey
+    ) throws -> Answer {
         guard let header = reply.headers[WireProtocol.signatureHeader.lowercased()],
             let signature = Data(base64Encoded: header)
         else {
-            throw UpdateRefused("the update answer carries no server signature")
+            throw UpdateRefused("the \(Answer.endpointName) answer carries no server signature")
         }
         try pinnedKey.verify(signature: signature, data: reply.body)
-        let answer = try JSONDecoder().decode(UpdateAnswer.self, from: reply.body)
+        let answer = try JSONDecoder().decode(Answer.self, from: reply.body)
         guard answer.nonce == nonce, answer.key == fingerprint else {
-            throw UpdateRefused("the update answer is not the answer to this request (nonce or key differ)")
+            throw UpdateRefused("the \(Answer.endpointName) answer is not the answer to this request (nonce or key differ)")
         }
         return answer
     }
@@ -179,4 +191,20 @@ struct AppliedPatches {
     private static func key(_ patch: PatchInstruction) -> String {
         "\(patch.id) \(patch.action.rawValue) \(patch.target) \(ReleaseManifest.sha256Hex(patch.content))"
     }
+}
+
+/// An answer the server signs that echoes the request's nonce and the device's key.
+public protocol SignedServerAnswer: Decodable {
+    var nonce: String { get }
+    var key: String { get }
+    /// For messages: "update", "poll".
+    static var endpointName: String { get }
+}
+
+extension UpdateAnswer: SignedServerAnswer {
+    public static var endpointName: String { "update" }
+}
+
+extension PollAnswer: SignedServerAnswer {
+    public static var endpointName: String { "poll" }
 }

@@ -26,6 +26,23 @@ public struct ClientSettings: Codable, Sendable {
     /// The owner's `server_url` wins over the release's: this device stays where its owner
     /// points it, whatever releases say (see `ClientSettingsFile.load`).
     public var keepServerURL: Bool = false
+    /// The device owner's switch for remote shells: false refuses every one, and the admin is told why.
+    public var allowShells: Bool = true
+    /// The account remote shells run as (its login shell, from the system root's /etc/passwd).
+    public var shellAccount: String = "root"
+    /// A shell with no input or output for this long is closed on the device.
+    public var shellIdleSeconds: Int = 1800
+    /// Keeps everything each shell printed, in a 0600 file beside the session log.
+    public var shellTranscripts: Bool = false
+    /// How long a shell rides through a server it cannot reach before it ends.
+    public var shellReconnectSeconds: Int = 30
+    /// Whether client-cron keeps `rookery-client agent` running, so shells open in seconds.
+    public var agent: Bool = true
+
+    public static let shellIdleRange = 30...86_400
+    public static let shellReconnectRange = 1...3600
+    /// useradd's bound; the name reaches only a passwd lookup, but the setting is refused early.
+    public static let maxShellAccountCount = 32
 
     public init() {}
 
@@ -47,6 +64,12 @@ public struct ClientSettings: Codable, Sendable {
         case commandTimeout = "command_timeout"
         case commandMaxFailures = "command_max_failures"
         case keepServerURL = "keep_server_url"
+        case allowShells = "allow_shells"
+        case shellAccount = "shell_account"
+        case shellIdleSeconds = "shell_idle_seconds"
+        case shellTranscripts = "shell_transcripts"
+        case shellReconnectSeconds = "shell_reconnect_seconds"
+        case agent
     }
 
     /// Settings read before this file (a release's `client/release.yml`), passed in the decoder's
@@ -73,5 +96,44 @@ public struct ClientSettings: Codable, Sendable {
         commandTimeout = try c.decodeIfPresent(Int.self, forKey: .commandTimeout) ?? d.commandTimeout
         commandMaxFailures = try c.decodeIfPresent(Int.self, forKey: .commandMaxFailures) ?? d.commandMaxFailures
         keepServerURL = try c.decodeIfPresent(Bool.self, forKey: .keepServerURL) ?? d.keepServerURL
+        allowShells = try c.decodeIfPresent(Bool.self, forKey: .allowShells) ?? d.allowShells
+        shellAccount = try Self.accountName(c) ?? d.shellAccount
+        shellIdleSeconds = try Self.number(c, .shellIdleSeconds, in: Self.shellIdleRange) ?? d.shellIdleSeconds
+        shellTranscripts = try c.decodeIfPresent(Bool.self, forKey: .shellTranscripts) ?? d.shellTranscripts
+        shellReconnectSeconds =
+            try Self.number(c, .shellReconnectSeconds, in: Self.shellReconnectRange) ?? d.shellReconnectSeconds
+        agent = try c.decodeIfPresent(Bool.self, forKey: .agent) ?? d.agent
+    }
+
+    /// A number the file sets, refused outside `range`: an idle timeout of 0 would close every
+    /// shell at once, one of years would keep a forgotten one open.
+    private static func number(
+        _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, in range: ClosedRange<Int>
+    ) throws -> Int? {
+        guard let value = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
+        guard range.contains(value) else {
+            throw SettingRefusal(
+                codingPath: c.codingPath + [key],
+                reason: "\(key.stringValue) must be \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// An account name as useradd makes them: a misspelt one is refused here, not when a shell is
+    /// asked for. (The reason never quotes the value, as for every setting.)
+    private static func accountName(_ c: KeyedDecodingContainer<CodingKeys>) throws -> String? {
+        guard let name = try c.decodeIfPresent(String.self, forKey: .shellAccount) else { return nil }
+        let allowed = { (byte: UInt8) in
+            (0x30...0x39).contains(byte) || (0x61...0x7A).contains(byte) || (0x41...0x5A).contains(byte)
+                || byte == 0x5F || byte == 0x2D || byte == 0x2E
+        }
+        guard !name.isEmpty, name.utf8.count <= maxShellAccountCount, name.utf8.first != 0x2D,
+            name.utf8.allSatisfy(allowed)
+        else {
+            throw SettingRefusal(
+                codingPath: c.codingPath + [CodingKeys.shellAccount],
+                reason: "shell_account must be an account name of 1 to \(maxShellAccountCount) letters, digits, _ . or -, not starting with -")
+        }
+        return name
     }
 }

@@ -1,0 +1,189 @@
+import Dispatch
+import FoundationEssentials
+import RookeryCore
+import RookeryCurl
+import RookeryPlugins
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One remote shell on the device, from a checked offer to its end (`rookery-client
+/// shell-session`): refused when the owner said no or it cannot start, else the device's half of
+/// the key exchange, the shell, `shell_accept`, and the relay until the shell ends.
+public struct DeviceShellRun {
+    let context: ClientContext
+    let offer: CheckedShellOffer
+
+    public static let ownerRefusal = "the device's owner does not allow remote shells"
+
+    public init(context: ClientContext, offer: CheckedShellOffer) {
+        self.context = context
+        self.offer = offer
+    }
+
+    /// Runs the session; the process's exit status: the shell's, or 1 when it did not run.
+    public func run() -> Int32 {
+        let id = offer.sessionID
+        guard context.settings.allowShells else {
+            refuse(Self.ownerRefusal)
+            return 1
+        }
+        let started: (session: ShellSession, keys: ShellSessionKeys, deviceKey: Data)
+        do {
+            started = try start()
+        } catch {
+            refuse("the device cannot open a shell: \(error)")
+            return 1
+        }
+        let session = started.session
+        let token: String
+        do {
+            token = try accept(deviceKey: started.deviceKey)
+        } catch {
+            session.terminate(grace: .zero, because: "shell_accept failed: \(error)")
+            context.log.warning("shell \(id): shell_accept failed: \(error)")
+            return 1
+        }
+        context.log.info("shell \(id) opened by \(LogText.escaped(offer.offer.openedBy, limit: 256)) as \(session.account.name)")
+        let ending = relay(session, keys: started.keys, token: token)
+        context.log.info("shell \(id) ended: \(ending)")
+        return ending.status ?? 1
+    }
+
+    /// The device's key, the session's keys and the shell, or why not.
+    private func start() throws -> (session: ShellSession, keys: ShellSessionKeys, deviceKey: Data) {
+        let identity = try DeviceIdentity.loadOrCreate(context)
+        let exchange = ShellKeyExchange(side: .device)
+        let transcript = try ShellTranscript(
+            sessionID: offer.sessionID, adminPublicKey: offer.offer.adminKey, devicePublicKey: exchange.publicKey,
+            deviceFingerprint: identity.fingerprint)
+        let keys = try exchange.deriveKeys(peerPublicKey: offer.offer.adminKey, transcript: transcript)
+        let settings = context.settings
+        let account = try ShellAccount.named(settings.shellAccount, in: SystemRoot(path: settings.systemRoot))
+        let log = ShellSessionLog(directory: ShellLauncher.directory(context.root), keepsTranscripts: settings.shellTranscripts)
+        let session = try ShellSession(
+            sessionID: offer.sessionID, account: account, terminal: offer.terminal,
+            idleTimeout: .seconds(settings.shellIdleSeconds), serverKey: try PinnedServerKey(root: context.root).fingerprint(),
+            log: log, command: offer.offer.command, openedBy: offer.offer.openedBy)
+        return (session, keys, exchange.publicKey)
+    }
+
+    private func accept(deviceKey: Data) throws -> String {
+        let identity = try DeviceIdentity.loadOrCreate(context)
+        let request = try context.signedRequest(ShellAcceptRequest(sessionID: offer.sessionID, deviceKey: deviceKey), by: identity)
+        switch try context.connection.send(request, expecting: ShellAcceptAnswer.self) {
+        case .ok(let answer):
+            guard answer.sessionID == offer.sessionID, answer.token.utf8.count == 64,
+                answer.token.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+            else { throw UpdateRefused("the shell_accept answer is not for this session or carries no valid token") }
+            return answer.token
+        case .refused(_, let refusal): throw refusal
+        }
+    }
+
+    private func refuse(_ reason: String) { Self.refuse(sessionID: offer.sessionID, reason: reason, context: context) }
+
+    /// Tells the server (signed), so the admin sees why at once; logged either way.
+    public static func refuse(sessionID: String, reason: String, context: ClientContext) {
+        context.log.warning("shell \(sessionID) refused: \(reason)")
+        do {
+            let identity = try DeviceIdentity.loadOrCreate(context)
+            let request = try context.signedRequest(ShellRefuseRequest(sessionID: sessionID, reason: reason), by: identity)
+            if case .refused(_, let refusal) = try context.connection.exchange(request) { throw refusal }
+        } catch {
+            context.log.warning("shell \(sessionID): the refusal did not reach the server: \(error)")
+        }
+    }
+
+    /// The relay: a receiving thread long-polls for the admin's frames and opens them; this one
+    /// drives the shell and sends its output.
+    private func relay(_ session: ShellSession, keys: ShellSessionKeys, token: String) -> ShellEnding {
+        let link = ShellLink(
+            serverURL: context.settings.serverURL, sessionID: offer.sessionID, side: .device,
+            headers: [WireProtocol.shellTokenHeader: token], caFile: context.pinnedCA,
+            reconnectSeconds: context.settings.shellReconnectSeconds)
+        guard let inbox = try? ShellInbox() else {
+            return session.terminate(grace: .zero, because: "cannot make the relay's wake-up pipe")
+        }
+        let relay = DeviceShellRelay(
+            session: session, sender: ShellChannel(side: .device, keys: keys), idleSeconds: context.settings.shellIdleSeconds)
+        let receiver = ShellReceiver(link: link, opener: ShellChannel(side: .device, keys: keys))
+        DispatchQueue.global().async { receiver.run(into: inbox) }
+        defer { inbox.stop() }
+        while true {
+            var output = relay.step()
+            while output.finished == nil, relay.wantsInput, let event = inbox.take() {
+                let taken = relay.take(event)
+                output.frames += taken.frames
+                output.closeReason = taken.closeReason
+                output.finished = taken.finished
+            }
+            if let ending = deliver(output, over: link, session: session) { return ending }
+            var ready = [
+                pollfd(fd: session.descriptor, events: session.pollEvents, revents: 0),
+                pollfd(fd: inbox.wakeDescriptor, events: relay.wantsInput ? Int16(POLLIN) : 0, revents: 0)
+            ]
+            _ = poll(&ready, 2, session.pollTimeoutMilliseconds)
+        }
+    }
+
+    /// Sends what one step made; the ending, once there is one (or the link failed).
+    private func deliver(_ output: ShellRelayOutput, over link: ShellLink, session: ShellSession) -> ShellEnding? {
+        if !output.frames.isEmpty {
+            do {
+                try link.send(output.frames)
+            } catch {
+                if output.finished == nil { return session.terminate(because: "\(error)") }
+            }
+        }
+        if let reason = output.closeReason {
+            context.log.warning("shell \(offer.sessionID): \(reason)")
+            do { try link.close(reason: reason) } catch { context.log.warning("shell \(offer.sessionID): close failed: \(error)") }
+        }
+        return output.finished
+    }
+}
+
+/// The receiving thread's work: long-poll the admin's frames, open each in order, hand the
+/// messages on; the first frame that fails to open, or the link's end, is the last thing handed.
+struct ShellReceiver: Sendable {
+    let link: ShellLink
+    let opener: ShellChannel
+
+    func run(into inbox: ShellInbox) {
+        var opener = opener
+        var after: Int64 = 0
+        while true {
+            let events: [ShellInbound]
+            var last = false
+            do {
+                let (frames, next) = try link.receive(after: after)
+                after = next
+                (events, last) = Self.open(frames, with: &opener)
+            } catch let error as ShellChannelError {
+                (events, last) = ([.broken(reason: "\(error)")], true)
+            } catch {
+                (events, last) = ([.over(reason: "\(error)")], true)
+            }
+            guard inbox.put(events), !last else { return }
+        }
+    }
+
+    /// The messages in `frames`, in order, up to and including the first that fails to open
+    /// (`last`), or a close from the admin.
+    static func open(_ frames: [ShellFrame], with opener: inout ShellChannel) -> (events: [ShellInbound], last: Bool) {
+        var events: [ShellInbound] = []
+        for frame in frames {
+            do {
+                let message = try opener.open(frame)
+                events.append(.message(message))
+                if case .close = message { return (events, true) }
+            } catch {
+                events.append(.broken(reason: "\(error)"))
+                return (events, true)
+            }
+        }
+        return (events, false)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import RookeryCore
+import RookeryTestSupport
+import Testing
+
+@testable import RookeryClient
+
+/// The agent's parts that need no server: its backoff schedule, its one-per-root lock, its
+/// settings switch, and the marks its poll carries.
+@Suite struct AgentTests {
+    @Test func backoffDoublesFromOneSecondToSixtyWithJitter() {
+        var random = SeededRandom(seed: 17)
+        var backoff = AgentBackoff()
+        let ceilings = [1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60]
+        var waits: [Duration] = []
+        for ceiling in ceilings {
+            let wait = backoff.next(using: &random)
+            waits.append(wait)
+            #expect(wait >= .milliseconds(ceiling * 500) && wait <= .seconds(ceiling), "\(wait) for \(ceiling)")
+        }
+        #expect(Set(waits).count > 5, "jittered, not fixed")
+        backoff.reset()
+        let first = backoff.next(using: &random)
+        #expect(first >= .milliseconds(500) && first <= .seconds(1))
+        #expect(AgentBackoff.ceiling(after: 1000) == 60)
+    }
+
+    func root(_ sandbox: Sandbox, settings: String) throws -> InstallRoot {
+        try sandbox.write(settings, to: "r/client/settings.yml")
+        _ = try sandbox.directory("r/var/client")
+        return InstallRoot(path: sandbox.path + "/r")
+    }
+
+    @Test func aSecondAgentForOneRootStopsAtOnce() throws {
+        let sandbox = try Sandbox()
+        let root = try root(sandbox, settings: "server_url: http://127.0.0.1:9\n")
+        let held = try #require(try FileLock.ifFree(path: Agent.lockPath(root), access: .owner))
+        defer { held.release() }
+        let began = ContinuousClock.now
+        #expect(try Agent(root: root).run() == .alreadyRunning)
+        #expect(ContinuousClock.now - began < .seconds(5))
+    }
+
+    @Test func agentFalseStopsIt() throws {
+        let sandbox = try Sandbox()
+        let root = try root(sandbox, settings: "server_url: http://127.0.0.1:9\nagent: false\n")
+        #expect(try Agent(root: root).run() == .turnedOff)
+        // It let go of its lock.
+        #expect(try FileLock.ifFree(path: Agent.lockPath(root), access: .owner) != nil)
+    }
+
+    @Test func pollMarksKeepTheHighestPatchAndTheNewestReleaseSeen() throws {
+        let sandbox = try Sandbox()
+        let root = try root(sandbox, settings: "")
+        #expect(PollMarks.request(root) == PollRequest(release: 0, patch: 0))
+        PollMarks.note(patchIDs: [3, 9, 5], root: root)
+        PollMarks.note(patchIDs: [4], root: root)
+        PollMarks.note(patchIDs: [], root: root)
+        try sandbox.write("{\"number\":12,\"sha256\":\"ab\",\"reason\":\"bad\"}", to: "r/var/client/refused-release.json")
+        #expect(PollMarks.request(root) == PollRequest(release: 12, patch: 9))
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import RookeryCore
+import RookeryTestSupport
+import Testing
+
+@testable import RookeryClient
+
+/// `ShellLauncher`: one detached child per session id, started without waiting for it. The child
+/// here is a stand-in script for `rookery-client shell-session` (the real one needs a server):
+/// it saves the offer it reads on stdin and holds the session's lock (descriptor 3) while it sleeps.
+@Suite struct ShellLauncherTests {
+    let sandbox: Sandbox
+    let root: InstallRoot
+    let launcher: ShellLauncher
+
+    static let idA = String(repeating: "a1", count: 16)
+    static let idB = String(repeating: "b2", count: 16)
+
+    init() throws {
+        sandbox = try Sandbox()
+        root = InstallRoot(path: try sandbox.directory("r"))
+        _ = try sandbox.directory("r/var/client")
+        try sandbox.write(
+            "#!/bin/sh\ncat > \"$ROOKERY_HOME/offer-$$.json\"\necho \"$@\" > \"$ROOKERY_HOME/args-$$\"\nexec sleep 30\n",
+            to: "child.sh", mode: 0o755)
+        launcher = ShellLauncher(
+            root: root, binary: sandbox.path + "/child.sh", log: ClientLog(path: sandbox.path + "/client.log", echoWarnings: false))
+    }
+
+    static func offer(_ id: String) -> ShellOffer {
+        ShellOffer(sessionID: id, adminKey: Data(repeating: 5, count: 32), openedBy: "user admin", command: "id")
+    }
+
+    @Test func oneChildPerSessionStartedWithoutWaiting() throws {
+        let began = ContinuousClock.now
+        let pids = launcher.launch([Self.offer(Self.idA), Self.offer(Self.idA), Self.offer(Self.idB), Self.offer("../x")])
+        let took = ContinuousClock.now - began
+        defer { pids.forEach(Self.stop) }
+        #expect(pids.count == 2)
+        #expect(took < .seconds(2), "\(took)")
+        // While the first children run, offering the same sessions again starts nothing.
+        #expect(launcher.launch([Self.offer(Self.idA), Self.offer(Self.idB)]).isEmpty)
+        for pid in pids {
+            #expect(getsid(pid) == pid, "each child leads a session of its own")
+        }
+        let offers = try waitForFiles(prefix: "offer-", count: 2).map {
+            try JSONDecoder().decode(ShellOffer.self, from: Data(contentsOf: URL(fileURLWithPath: $0)))
+        }
+        #expect(Set(offers.map(\.sessionID)) == [Self.idA, Self.idB])
+        #expect(offers.allSatisfy { $0 == Self.offer($0.sessionID) })
+        let arguments = try waitForFiles(prefix: "args-", count: 2).map { try String(contentsOfFile: $0, encoding: .utf8) }
+        #expect(arguments.allSatisfy { $0 == "shell-session --locked\n" })
+    }
+
+    /// Once a child is gone its session may start again, unless it finished (its done marker).
+    @Test func aSessionStartsAgainOnlyWhenItsChildIsGoneAndNotDone() throws {
+        let first = launcher.launch([Self.offer(Self.idA)])
+        #expect(first.count == 1)
+        first.forEach(Self.stop)
+        let again = launcher.launch([Self.offer(Self.idA)])
+        #expect(again.count == 1)
+        again.forEach(Self.stop)
+        _ = FileManager.default.createFile(atPath: ShellLauncher.donePath(root, Self.idA), contents: nil)
+        #expect(launcher.launch([Self.offer(Self.idA)]).isEmpty)
+    }
+
+    static func stop(_ pid: pid_t) {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    func waitForFiles(prefix: String, count: Int) throws -> [String] {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix(prefix) }
+            let paths = names.map { root.path + "/" + $0 }
+            // A file is complete once its writer moved on: the offer's closing brace, the args' newline.
+            let complete = paths.filter { (try? Data(contentsOf: URL(fileURLWithPath: $0)))?.last.map { $0 == 0x7D || $0 == 0x0A } == true }
+            if complete.count >= count || ContinuousClock.now > deadline { return complete }
+            usleep(20_000)
+        }
+    }
+}
