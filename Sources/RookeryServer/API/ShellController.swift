@@ -43,7 +43,8 @@ public struct ShellController: Sendable {
     }
 
     private var adminAuth: EndpointAuthMiddleware {
-        EndpointAuthMiddleware(endpoint: ShellAdminAuth.endpoint, authenticator: authenticator, failures: failures)
+        EndpointAuthMiddleware(
+            endpoint: ShellAdminAuth.endpoint, authenticator: authenticator, failures: failures, admissionLevel: .debug)
     }
 
     private func deviceRoutes(_ routes: RouteCollection<RookeryRequestContext>) {
