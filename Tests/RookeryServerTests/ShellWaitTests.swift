@@ -90,6 +90,21 @@ import Testing
         }
     }
 
+    @Test func aShellOpenedThroughAnotherProcessWakesAWaitingPoll() async throws {
+        try await withServer(context, accepting: [alice], over: .router) { client in
+            let otherProcess = ShellSessionService(
+                store: try SQLiteStore(path: context.root.resolve(context.settings.database)), waiters: ShellWaiters(),
+                logger: quietLogger)
+            let start = ContinuousClock.now
+            async let woken = poll(client)
+            try await Task.sleep(for: .milliseconds(400))
+            let opened = try await otherProcess.open(ShellOpenBody(host: "alice", adminKey: S.adminKey), openedBy: "user bob")
+            let answer = try await woken
+            #expect(answer.shells.map(\.sessionID) == [opened.sessionID] && answer.shells.first?.openedBy == "user bob")
+            #expect(Self.seconds(since: start) < 2, "seen by the watcher within 250 ms, not after 5 s")
+        }
+    }
+
     @Test func aNewerReleaseAnswersAPollAtOnce() async throws {
         try await withServer(context, accepting: [alice], over: .router) { client in
             _ = try await context.releases.publish { _ in (Data("tarball".utf8), 1) }
