@@ -53,14 +53,16 @@ public struct ShellSessionService: Sendable {
 
     /// The session's state for the admin who opened it (anyone else: as for an unknown id). With
     /// `wait`, answers once it is no longer requested or after that long.
-    public func state(id: String, openedBy: String, wait: Int) async throws -> ShellStateAnswer {
+    public func state(
+        id: String, openedBy: String, wait: Int, connectionOpen: @Sendable () -> Bool = { true }
+    ) async throws -> ShellStateAnswer {
         let ticket = waiters.register(ShellWaiters.state(id))
         defer { waiters.unregister(ticket) }
         let deadline = ContinuousClock.now + .seconds(min(max(wait, 0), Self.maxStateWait))
         while true {
             let record = try await ownRecord(id: id, openedBy: openedBy)
             let remaining = ContinuousClock.now.duration(to: deadline)
-            if record.state != .requested || remaining <= .zero { return try await answer(record) }
+            if record.state != .requested || remaining <= .zero || !connectionOpen() { return try await answer(record) }
             await waiters.sleep(ticket, for: min(remaining, Self.stateRecheck))
             try Task.checkCancellation()
         }

@@ -48,6 +48,9 @@ public final class ShellWaiters: Sendable {
         continuation?.resume()
     }
 
+    /// Whether anyone in this process waits on `key`.
+    public func isWaited(_ key: String) -> Bool { waiting.withLock { $0.slots[key] != nil } }
+
     /// Wakes every waiter registered on `key`: sleeping ones now, the others at their next sleep.
     public func wake(_ key: String) {
         let woken = waiting.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -68,14 +71,23 @@ public final class ShellWaiters: Sendable {
     }
 
     /// Returns when the ticket's key is woken (at once if it was since the last sleep), after
-    /// `timeout`, or when the task is cancelled. The timer ends with the sleep, so none lingers.
-    public func sleep(_ ticket: Ticket, for timeout: Duration) async {
-        guard timeout > .zero else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { await self.waitForWake(ticket) }
-            await group.next()
+    /// `timeout`, or when the task is cancelled; false when the time ran out. The timer ends
+    /// with the sleep, so none lingers.
+    @discardableResult
+    public func sleep(_ ticket: Ticket, for timeout: Duration) async -> Bool {
+        guard timeout > .zero else { return false }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            group.addTask {
+                await self.waitForWake(ticket)
+                return true
+            }
+            let woken = await group.next() ?? false
             group.cancelAll()
+            return woken
         }
     }
 
