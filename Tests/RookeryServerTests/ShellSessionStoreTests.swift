@@ -393,9 +393,9 @@ import Testing
         #expect(try await store.agentWakeups(after: both[0].id, limit: 10) == [both[1]])
         #expect(try await store.latestAgentWakeupID() == both[1].id)
         // The shell's wake-up is dated when it was opened (start, in 2027), the patch's now.
-        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 599)
+        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 300)
         #expect(try await store.agentWakeups(after: 0, limit: 10) == both)
-        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 601)
+        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 900)
         #expect(try await store.agentWakeups(after: 0, limit: 10) == [both[0]])
         #expect(try await store.shellSession(id: opened.id)?.state == .requested)
     }
