@@ -225,6 +225,10 @@ import Testing
             #expect(third.status == .conflict, "two live sessions per device")
             try await context.store.setState(.revoked, fingerprint: twin.fingerprint, at: Date())
             #expect(try await open(["host": .string(twin.fingerprint), "admin_key": key]).status == .conflict)
+            let byName = try await open(["host": .string("alice"), "admin_key": key])
+            #expect(
+                try JSONDecoder().decode(ShellOpenAnswer.self, from: Data(buffer: byName.body)).fingerprint == alice.fingerprint,
+                "the one accepted device of that name; the revoked key does not make it ambiguous")
         }
     }
 
