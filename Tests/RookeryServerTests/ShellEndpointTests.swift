@@ -225,6 +225,37 @@ import Testing
             #expect(third.status == .conflict, "two live sessions per device")
             try await context.store.setState(.revoked, fingerprint: twin.fingerprint, at: Date())
             #expect(try await open(["host": .string(twin.fingerprint), "admin_key": key]).status == .conflict)
+            let byName = try await open(["host": .string("alice"), "admin_key": key])
+            #expect(
+                try JSONDecoder().decode(ShellOpenAnswer.self, from: Data(buffer: byName.body)).fingerprint == alice.fingerprint,
+                "the one accepted device of that name; the revoked key does not make it ambiguous")
         }
+    }
+
+    @Test func openAcceptAndCloseAreLoggedWithWhoAndBytesNeverContent() async throws {
+        let lines = Locked<[String]>([])
+        let app = try buildApplication(context: context, logger: CapturingLogHandler.logger(into: lines))
+        try await app.test(.router) { client in
+            try await enrollAndAccept([alice], in: context, through: client)
+            let id = try await S.open(client, host: "alice")
+            let token = try await S.accept(client, id, by: alice)
+            let content = Data(repeating: 0, count: 4) + Data("SECRET-KEYSTROKES-0123456789".utf8)
+            var frame = S.frame(0, count: content.count - 4)
+            frame.replaceSubrange(4..., with: content.dropFirst(4))
+            _ = try await S.device(client, id, "send", token: token, body: frame)
+            _ = try await S.admin(client, "\(id)/receive?after=0")
+            _ = try await S.admin(client, "\(id)/close", as: "bob", body: S.json(["reason": .string("done")]))
+        }
+        let logged = lines.withLock { $0 }
+        let opened = try #require(logged.first { $0.hasPrefix("shell opened") })
+        #expect(opened.contains("by=user alice") && opened.contains("device=\(alice.fingerprint)"))
+        let id = try #require(opened.split(separator: " ").first { $0.hasPrefix("session=") }?.dropFirst("session=".count))
+        let accepted = try #require(logged.first { $0.hasPrefix("shell accepted") })
+        #expect(accepted.contains("session=\(id)") && accepted.contains("by=device \(alice.fingerprint)"))
+        let closed = try #require(logged.first { $0.hasPrefix("shell closed") })
+        #expect(closed.contains("by=user bob") && closed.contains("opened_by=user alice") && closed.contains("reason=done"))
+        #expect(closed.contains("bytes_to_admin=32") && closed.contains("bytes_to_device=0"))
+        #expect(!logged.contains { $0.contains("SECRET") }, "frame content never reaches the log")
+        #expect(!logged.contains { $0.contains("pipe_create admitted") }, "admissions of frame calls at debug only")
     }
 }

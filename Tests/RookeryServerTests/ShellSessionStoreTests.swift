@@ -393,11 +393,27 @@ import Testing
         #expect(try await store.agentWakeups(after: both[0].id, limit: 10) == [both[1]])
         #expect(try await store.latestAgentWakeupID() == both[1].id)
         // The shell's wake-up is dated when it was opened (start, in 2027), the patch's now.
-        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 599)
+        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 300)
         #expect(try await store.agentWakeups(after: 0, limit: 10) == both)
-        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 601)
+        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 900)
         #expect(try await store.agentWakeups(after: 0, limit: 10) == [both[0]])
         #expect(try await store.shellSession(id: opened.id)?.state == .requested)
+    }
+
+    @Test func aDeviceNoLongerAcceptedLosesItsLiveSessions() async throws {
+        let fingerprint = try await device(1)
+        let open = try await openSession(fingerprint)
+        let requested = try await store.openShellSession(request(fingerprint, at: 2))
+        let other = try await openSession(try await device(2))
+        try await store.setState(.revoked, fingerprint: fingerprint, at: start + 3)
+        for id in [open.id, requested.id] {
+            let closed = try #require(try await store.shellSession(id: id))
+            #expect(closed.state == .closed && closed.closeReason == "the device was revoked" && closed.closedAt == start + 3)
+        }
+        #expect(try await store.shellSession(id: other.id)?.state == .open)
+        await #expect(throws: ShellFramesRefused.notOpen) {
+            try await store.appendShellFrames(id: open.id, direction: .deviceToAdmin, frames: [Self.frame(1)], at: start + 4)
+        }
     }
 
     @Test func aForgottenDevicesSessionsAndFramesGoWithIt() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
 import RookeryCore
 import Testing
@@ -88,5 +89,30 @@ enum ShellTestServer {
     static func refusal(_ response: TestResponse) throws -> (code: String, message: String) {
         let body = try JSONDecoder().decode([String: String].self, from: Data(buffer: response.body))
         return (body["error"] ?? "", body["message"] ?? "")
+    }
+}
+
+/// Collects what a logger logs, one line per entry: the message, then its metadata sorted.
+struct CapturingLogHandler: LogHandler {
+    let lines: Locked<[String]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
+        let all = self.metadata.merging(metadata ?? [:]) { $1 }
+        let text = "\(message) " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.withLock { $0.append(text) }
+    }
+
+    static func logger(into lines: Locked<[String]>) -> Logger {
+        Logger(label: "test") { _ in CapturingLogHandler(lines: lines) }
     }
 }

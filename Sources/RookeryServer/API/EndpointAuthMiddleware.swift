@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import RookeryCore
 
 /// `endpoint_auth` for one admin-facing endpoint: lets the request through when its address or
@@ -12,6 +13,9 @@ struct EndpointAuthMiddleware: RouterMiddleware {
     let endpoint: String
     let authenticator: EndpointAuthenticator
     let failures: FailureLimiter
+    /// Where admissions are logged: the shell's frame calls come several a second, and its
+    /// service logs each open and close with who did it.
+    var admissionLevel: Logger.Level = .notice
 
     func handle(
         _ request: Request, context: Context,
@@ -38,7 +42,7 @@ struct EndpointAuthMiddleware: RouterMiddleware {
         switch decision {
         case .allowed(let how):
             if let reservation { failures.giveBack(reservation) }
-            context.logger.notice("\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
+            context.logger.log(level: admissionLevel, "\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
             var context = context
             context.admittedAs = EndpointAuthenticator.admittedIdentity(by: how, address: address)
             return try await next(request, context)

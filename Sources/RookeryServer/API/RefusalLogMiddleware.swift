@@ -23,8 +23,9 @@ struct RefusalLogMiddleware: RouterMiddleware {
             }
             throw refusal
         } catch let refusal as ShellRefusal {
+            // A session's end (410) and a full direction (429) are the shell's normal course.
             if refusal.status != .unauthorized, refusal.code != "busy" {
-                context.logger.warning(
+                context.logger.info(
                     "refused \(Self.endpoint(of: request)): \(refusal.code): \(LogText.escaped(refusal.message))",
                     metadata: ["peer": "\(context.peer)"])
             }

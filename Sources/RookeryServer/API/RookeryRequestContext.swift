@@ -15,9 +15,19 @@ public struct RookeryRequestContext: RequestContext, RemoteAddressRequestContext
     /// (see `EndpointAuthenticator.admittedIdentity`); nil on routes without it.
     public var admittedAs: String?
 
+    /// The connection: a long poll stops waiting when its peer hung up (see `connectionOpen`).
+    private let channel: any Channel
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
+    }
+
+    /// Whether the peer may still read an answer: false once it closed its side of the connection.
+    var connectionOpen: @Sendable () -> Bool {
+        let channel = self.channel
+        return { !PeerHangUps.contains(channel) }
     }
 
     /// The peer as logs name it: address:port.

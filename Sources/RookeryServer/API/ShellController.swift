@@ -29,7 +29,7 @@ public struct ShellController: Sendable {
         routes.add(middleware: RefusalLogMiddleware())
         routes.group().add(middleware: SignedRequestMiddleware(endpoint: .poll, checks: checks))
             .post(RouterPath(WireProtocol.Endpoint.poll.rawValue)) { _, context -> SignedAnswer in
-                try await polls.poll(try context.verified(PollRequest.self))
+                try await polls.poll(try context.verified(PollRequest.self), connectionOpen: context.connectionOpen)
             }
         guard enabled else {
             for path in ["shell_accept", "shell_refuse", "shell/:a", "shell/:a/:b", "shell/:a/device/:b"] {
@@ -43,7 +43,8 @@ public struct ShellController: Sendable {
     }
 
     private var adminAuth: EndpointAuthMiddleware {
-        EndpointAuthMiddleware(endpoint: ShellAdminAuth.endpoint, authenticator: authenticator, failures: failures)
+        EndpointAuthMiddleware(
+            endpoint: ShellAdminAuth.endpoint, authenticator: authenticator, failures: failures, admissionLevel: .debug)
     }
 
     private func deviceRoutes(_ routes: RouteCollection<RookeryRequestContext>) {
@@ -63,7 +64,9 @@ public struct ShellController: Sendable {
         routes.post("shell/:id/device/receive") { request, context -> Response in
             let record = try await tokenRecord(request, context)
             return try Self.framesResponse(
-                try await relay.receive(id: record.id, direction: .adminToDevice, after: try Self.after(request)))
+                try await relay.receive(
+                    id: record.id, direction: .adminToDevice, after: try Self.after(request),
+                    connectionOpen: context.connectionOpen))
         }
         routes.post("shell/:id/device/close") { request, context -> ShellCloseAnswer in
             let record = try await tokenRecord(request, context)
@@ -84,7 +87,9 @@ public struct ShellController: Sendable {
         }
         shell.post(":id/state") { request, context -> ShellStateAnswer in
             let wait = try Self.integer("wait", in: request, range: 0...Int64(ShellSessionService.maxStateWait)) ?? 0
-            return try await sessions.state(id: try Self.id(context), openedBy: try Self.admin(context), wait: Int(wait))
+            return try await sessions.state(
+                id: try Self.id(context), openedBy: try Self.admin(context), wait: Int(wait),
+                connectionOpen: context.connectionOpen)
         }
         shell.post(":id/send") { request, context -> ShellSendAnswer in
             let record = try await sessions.ownRecord(id: try Self.id(context), openedBy: try Self.admin(context))
@@ -94,7 +99,9 @@ public struct ShellController: Sendable {
         shell.post(":id/receive") { request, context -> Response in
             let record = try await sessions.ownRecord(id: try Self.id(context), openedBy: try Self.admin(context))
             return try Self.framesResponse(
-                try await relay.receive(id: record.id, direction: .deviceToAdmin, after: try Self.after(request)))
+                try await relay.receive(
+                    id: record.id, direction: .deviceToAdmin, after: try Self.after(request),
+                    connectionOpen: context.connectionOpen))
         }
         shell.post(":id/close") { request, context -> ShellCloseAnswer in
             let who = try Self.admin(context)

@@ -17,7 +17,7 @@ public struct ShellSessionRecord: Sendable, Equatable {
     /// 32 lowercase hex digits (128 random bits).
     public var id: String
     public var fingerprint: String
-    /// The `endpoint_auth` user who opened it.
+    /// Who opened it, as `pipe_create` admitted them: `user NAME` or `address A`.
     public var openedBy: String
     public var openedAt: Date
     public var state: State

@@ -22,7 +22,8 @@ public final class ConnectionPolicy: Sendable {
         [
             ConnectionAdmission(limiter: limiter, log: log),
             RequestDeadline(seconds: limits.requestTimeout, log: log),
-            ResponseDeadline(seconds: limits.responseTimeout, log: log)
+            ResponseDeadline(seconds: limits.responseTimeout, log: log),
+            PeerHangUps.Watch()
         ]
     }
 }

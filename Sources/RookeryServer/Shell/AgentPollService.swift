@@ -19,7 +19,13 @@ public struct AgentPollService: Sendable {
     private var watcher: AgentWakeupWatcher { process.watcher }
     private var newest: Locked<[String: ShellWaiters.Ticket]> { process.newestPolls }
 
-    public func poll(_ request: Verified<PollRequest>) async throws -> SignedAnswer {
+    /// How often a waiting poll looks whether its agent hung up (no database read).
+    static let hangUpCheck = Duration.seconds(1)
+
+    /// `connectionOpen`: false once the agent hung up; the poll ends then.
+    public func poll(
+        _ request: Verified<PollRequest>, connectionOpen: @Sendable () -> Bool = { true }
+    ) async throws -> SignedAnswer {
         let fingerprint = request.fingerprint
         let key = ShellWaiters.device(fingerprint)
         // The watcher reads on from the newest wake-up now; the ticket is registered before the
@@ -35,16 +41,20 @@ public struct AgentPollService: Sendable {
             waiters.unregister(ticket)
         }
         let deadline = ContinuousClock.now + .seconds(pollSeconds)
+        let nothing = PollAnswer(nonce: request.nonce, key: fingerprint, shells: [], update: false)
+        var look = true
         while true {
-            if newest.withLock({ $0[fingerprint] != ticket }) {
-                return try await sign(PollAnswer(nonce: request.nonce, key: fingerprint, shells: [], update: false))
+            if newest.withLock({ $0[fingerprint] != ticket }) || !connectionOpen() { return try await sign(nothing) }
+            if look {
+                let (shells, update) = try await waiting(for: request)
+                if !shells.isEmpty || update {
+                    return try await sign(PollAnswer(nonce: request.nonce, key: fingerprint, shells: shells, update: update))
+                }
             }
-            let (shells, update) = try await waiting(for: request)
             let remaining = ContinuousClock.now.duration(to: deadline)
-            if !shells.isEmpty || update || remaining <= .zero {
-                return try await sign(PollAnswer(nonce: request.nonce, key: fingerprint, shells: shells, update: update))
-            }
-            await waiters.sleep(ticket, for: remaining)
+            if remaining <= .zero { return try await sign(nothing) }
+            // The database is read again only when something woke the poll.
+            look = await waiters.sleep(ticket, for: min(remaining, Self.hangUpCheck))
             try Task.checkCancellation()
         }
     }

@@ -63,8 +63,10 @@ public struct ShellRelay: Sendable {
 
     /// The frames after `after` in `direction` (deleting those up to it: read past is
     /// acknowledged), waiting up to `wait` for one. 410 once the session ended and none is left.
+    /// `connectionOpen`: false once the caller hung up; the wait ends then.
     public func receive(
-        id: String, direction: ShellDirection, after: Int64, wait: Duration = receiveWait
+        id: String, direction: ShellDirection, after: Int64, wait: Duration = receiveWait,
+        connectionOpen: @Sendable () -> Bool = { true }
     ) async throws -> Received {
         let ticket = waiters.register(ShellWaiters.frames(id, direction))
         defer { waiters.unregister(ticket) }
@@ -85,7 +87,7 @@ public struct ShellRelay: Sendable {
             if !frames.isEmpty { return Received(frames: frames, lastSeq: frames.last?.seq ?? after) }
             if record.state == .closed || record.state == .refused { throw ShellRefusal.gone(record.closeReason) }
             let remaining = ContinuousClock.now.duration(to: deadline)
-            if remaining <= .zero { return Received(frames: [], lastSeq: after) }
+            if remaining <= .zero || !connectionOpen() { return Received(frames: [], lastSeq: after) }
             await waiters.sleep(ticket, for: min(remaining, Self.recheck))
             try Task.checkCancellation()
         }

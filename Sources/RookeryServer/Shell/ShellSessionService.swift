@@ -37,11 +37,14 @@ public struct ShellSessionService: Sendable {
         return ShellOpenAnswer(sessionID: record.id, fingerprint: device.fingerprint, host: device.hostname, state: record.state.rawValue)
     }
 
-    /// A host name (unique among accepted devices) or a fingerprint. A name held by several keys
-    /// is a conflict naming them, so the admin passes the right one.
+    /// A host name or a fingerprint. A name held by one accepted device names it, whatever old
+    /// keys (revoked, say) still carry it; held by several accepted keys, it is a conflict naming
+    /// them, so the admin passes the right one.
     private func resolve(_ host: String) async throws -> Device {
         guard !host.isEmpty, host.utf8.count <= 256 else { throw ProtocolError(.malformed, "host must be 1 to 256 bytes") }
         let matches = try await store.devices(named: host)
+        let accepted = matches.filter { $0.state == .accepted }
+        if accepted.count == 1 { return accepted[0] }
         guard let first = matches.first else { throw ProtocolError(.notFound, "no device named \(LogText.escaped(host))") }
         guard matches.count == 1 else {
             throw ShellRefusal.conflict(
@@ -53,14 +56,16 @@ public struct ShellSessionService: Sendable {
 
     /// The session's state for the admin who opened it (anyone else: as for an unknown id). With
     /// `wait`, answers once it is no longer requested or after that long.
-    public func state(id: String, openedBy: String, wait: Int) async throws -> ShellStateAnswer {
+    public func state(
+        id: String, openedBy: String, wait: Int, connectionOpen: @Sendable () -> Bool = { true }
+    ) async throws -> ShellStateAnswer {
         let ticket = waiters.register(ShellWaiters.state(id))
         defer { waiters.unregister(ticket) }
         let deadline = ContinuousClock.now + .seconds(min(max(wait, 0), Self.maxStateWait))
         while true {
             let record = try await ownRecord(id: id, openedBy: openedBy)
             let remaining = ContinuousClock.now.duration(to: deadline)
-            if record.state != .requested || remaining <= .zero { return try await answer(record) }
+            if record.state != .requested || remaining <= .zero || !connectionOpen() { return try await answer(record) }
             await waiters.sleep(ticket, for: min(remaining, Self.stateRecheck))
             try Task.checkCancellation()
         }

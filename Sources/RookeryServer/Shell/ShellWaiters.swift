@@ -19,8 +19,6 @@ public final class ShellWaiters: Sendable {
         /// Woken while not asleep: the next sleep returns at once.
         var woken = false
         var continuation: CheckedContinuation<Void, Never>?
-        /// Which sleep the continuation belongs to, so an old timeout cannot end a newer sleep.
-        var sleep: UInt64 = 0
     }
 
     private struct Waiting: Sendable {
@@ -73,38 +71,53 @@ public final class ShellWaiters: Sendable {
     }
 
     /// Returns when the ticket's key is woken (at once if it was since the last sleep), after
-    /// `timeout`, or when the task is cancelled.
-    public func sleep(_ ticket: Ticket, for timeout: Duration) async {
-        guard timeout > .zero else { return }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let sleep = waiting.withLock { state -> UInt64? in
-                    guard var slot = state.slots[ticket.key]?[ticket.id], !slot.woken, !Task.isCancelled else {
-                        state.slots[ticket.key]?[ticket.id]?.woken = false
-                        return nil
-                    }
-                    slot.sleep &+= 1
-                    slot.continuation = continuation
-                    state.slots[ticket.key]?[ticket.id] = slot
-                    return slot.sleep
-                }
-                guard let sleep else { return continuation.resume() }
-                Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    self?.endSleep(ticket, sleep)
-                }
+    /// `timeout`, or when the task is cancelled; false when the time ran out. The timer ends
+    /// with the sleep, so none lingers.
+    @discardableResult
+    public func sleep(_ ticket: Ticket, for timeout: Duration) async -> Bool {
+        guard timeout > .zero else { return false }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
             }
-        } onCancel: {
-            self.endSleep(ticket, nil)
+            group.addTask {
+                await self.waitForWake(ticket)
+                return true
+            }
+            let woken = await group.next() ?? false
+            group.cancelAll()
+            return woken
         }
     }
 
-    /// Resumes the ticket's sleep (only sleep number `sleep`, when given), unless already resumed.
-    private func endSleep(_ ticket: Ticket, _ sleep: UInt64?) {
+    /// Returns when woken (at once if woken since the last sleep) or cancelled.
+    private func waitForWake(_ ticket: Ticket) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked and stored under the lock that `endSleep` takes: a cancellation either
+                // finds the continuation stored, or happened before and is seen here.
+                let wait = waiting.withLock { state -> Bool in
+                    guard let slot = state.slots[ticket.key]?[ticket.id], !slot.woken, !Task.isCancelled else {
+                        state.slots[ticket.key]?[ticket.id]?.woken = false
+                        return false
+                    }
+                    state.slots[ticket.key]?[ticket.id]?.continuation = continuation
+                    return true
+                }
+                if !wait { continuation.resume() }
+            }
+        } onCancel: {
+            self.endSleep(ticket)
+        }
+    }
+
+    /// Resumes the ticket's sleep, unless a wake already did.
+    private func endSleep(_ ticket: Ticket) {
         let continuation = waiting.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let slot = state.slots[ticket.key]?[ticket.id], sleep == nil || slot.sleep == sleep else { return nil }
+            let taken = state.slots[ticket.key]?[ticket.id]?.continuation
             state.slots[ticket.key]?[ticket.id]?.continuation = nil
-            return slot.continuation
+            return taken
         }
         continuation?.resume()
     }

@@ -180,6 +180,12 @@ public final class SQLiteStore: Store {
                 try db.execute(
                     sql: "UPDATE devices SET state = ? WHERE fingerprint = ?",
                     arguments: [state.rawValue, fingerprint])
+                // A shell runs on the device's word that it is this device: not past its revocation.
+                try db.execute(
+                    sql: """
+                        UPDATE shell_sessions SET state = 'closed', closed_at = ?, close_reason = ?
+                        WHERE fingerprint = ? AND state IN ('requested', 'open')
+                        """, arguments: [at, "the device was \(state.rawValue)", fingerprint])
             }
         }
     }
