@@ -8,7 +8,8 @@ import Testing
 /// `ShellLauncher`: one detached child per session id, started without waiting for it. The child
 /// here is a stand-in script for `rookery-client shell-session` (the real one needs a server):
 /// it saves the offer it reads on stdin and holds the session's lock (descriptor 3) while it sleeps.
-@Suite struct ShellLauncherTests {
+/// Serialized: one test writing its script while the other spawns could make exec see it busy.
+@Suite(.serialized) struct ShellLauncherTests {
     let sandbox: Sandbox
     let root: InstallRoot
     let launcher: ShellLauncher
@@ -21,7 +22,9 @@ import Testing
         root = InstallRoot(path: try sandbox.directory("r"))
         _ = try sandbox.directory("r/var/client")
         try sandbox.write(
-            "#!/bin/sh\ncat > \"$ROOKERY_HOME/offer-$$.json\"\necho \"$@\" > \"$ROOKERY_HOME/args-$$\"\nexec sleep 30\n",
+            // Only the script itself holds the lock (cat gets no descriptor 3): a test that kills
+            // it frees the lock at once.
+            "#!/bin/sh\ncat 3<&- > \"$ROOKERY_HOME/offer-$$.json\"\necho \"$@\" > \"$ROOKERY_HOME/args-$$\"\nexec sleep 30\n",
             to: "child.sh", mode: 0o755)
         launcher = ShellLauncher(
             root: root, binary: sandbox.path + "/child.sh", log: ClientLog(path: sandbox.path + "/client.log", echoWarnings: false))
