@@ -26,11 +26,12 @@ public func buildApplication(
         store: context.store, keyring: context.keyring,
         allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
         enrollmentChecks: context.enrollmentChecks, writer: context.writer)
+    let checks = SignedRequestMiddleware.Checks(
+        verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
+        failures: failures, budgets: budgets ?? AddressBudgets(settings: settings),
+        log: ThrottledLog(logger: logger))
     let controller = ProtocolController(
-        checks: SignedRequestMiddleware.Checks(
-            verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
-            failures: failures, budgets: budgets ?? AddressBudgets(settings: settings),
-            log: ThrottledLog(logger: logger)),
+        checks: checks,
         enrollment: EnrollmentService(
             store: context.store, enrollmentTokens: settings.enrollmentTokens,
             maxPendingDevices: settings.maxPendingDevices, failures: failures, logger: logger),
@@ -41,12 +42,13 @@ public func buildApplication(
                 rowsPerDevice: settings.historyRowsPerDevice)),
         updates: UpdateService(
             store: context.store, releases: context.releases,
-            signingKey: context.signingKey, pool: context.pool),
+            signingKey: context.signingKey, pool: context.pool, offersShells: settings.remoteShells),
         files: FileIO(threadPool: .singleton),
         releaseDownload: settings.releaseDownload,
         authenticator: context.authenticator,
         failures: failures)
     router.addRoutes(controller.routes, atPath: "rookery/v1")
+    router.addRoutes(shellController(context: context, checks: checks, failures: failures, logger: logger).routes, atPath: "rookery/v1")
 
     // Connections are capped, and slow or silent peers cut off (see ConnectionPolicy); no idle
     // timeout is needed, since the request deadline also runs while a connection is idle.
@@ -59,4 +61,19 @@ public func buildApplication(
             serverName: "rookery"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)
+}
+
+/// The remote shell's routes, over the process's shared wake-ups (`ServerContext.shell`).
+func shellController(
+    context: ServerContext, checks: SignedRequestMiddleware.Checks, failures: FailureLimiter, logger: Logger
+) -> ShellController {
+    let settings = context.settings
+    return ShellController(
+        checks: checks,
+        sessions: ShellSessionService(store: context.store, waiters: context.shell.waiters, logger: logger),
+        relay: ShellRelay(store: context.store, waiters: context.shell.waiters),
+        polls: AgentPollService(
+            store: context.store, releases: context.releases, signingKey: context.signingKey, pool: context.pool,
+            process: context.shell, pollSeconds: settings.agentPollSeconds, offersShells: settings.remoteShells),
+        authenticator: context.authenticator, failures: failures, enabled: settings.remoteShells)
 }

@@ -26,6 +26,8 @@ public struct ServerContext: Sendable {
     /// Records every signed request's nonce, and a submission's document with it, in batches
     /// shared by every port (see `GroupCommitWriter`).
     public let writer: GroupCommitWriter
+    /// Shells' and polls' wake-ups in this process, shared by every port.
+    public let shell: ShellProcessState
 
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
     /// `VerifierWorkerPool` and `EnrollmentCheckProcess`); nil checks them in this process,
@@ -41,7 +43,9 @@ public struct ServerContext: Sendable {
         self.settings = loaded
         authenticator = try EndpointAuthenticator(settings: loaded)
         try EnrollmentTokenStrength.check(loaded)
+        try RemoteShellRequirement.check(loaded)
         store = try AdminContext.openStore(loaded, root: root)
+        shell = ShellProcessState(store: store)
         // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.
         writer = GroupCommitWriter(
             store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),

@@ -31,7 +31,7 @@ struct ClientsCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one device, its renames, latest document and history.")
+        static let configuration = CommandConfiguration(abstract: "Show one device, its renames, latest document, history and newest shell sessions.")
         @Argument(help: "Hostname or fingerprint.") var host: String
         @Option(help: "How many history entries to show.") var history = 20
         @OptionGroup var output: OutputOptions
@@ -42,10 +42,11 @@ struct ClientsCommand: AsyncParsableCommand {
             let document = try await admin.document(of: device)
             let changes = try await admin.history(of: device, limit: history)
             let renames = try await admin.renames(of: device)
+            let shells = try await admin.shellSessions(of: device, limit: 10)
             print(
                 output.json
-                    ? DeviceFormatter.json(device, document: document, history: changes, renames: renames)
-                    : DeviceFormatter.details(device, document: document, history: changes, renames: renames))
+                    ? DeviceFormatter.json(device, document: document, history: changes, renames: renames, shells: shells)
+                    : DeviceFormatter.details(device, document: document, history: changes, renames: renames, shells: shells))
         }
     }
 

@@ -18,7 +18,10 @@ enum DeviceFormatter {
         return TextTable.render(rows)
     }
 
-    static func details(_ device: Device, document: JSONValue?, history: [ChangeRecord], renames: [DeviceRename]) -> String {
+    static func details(
+        _ device: Device, document: JSONValue?, history: [ChangeRecord], renames: [DeviceRename],
+        shells: [ShellSessionRecord] = [], now: Date = Date()
+    ) -> String {
         var lines = [
             "hostname:         \(device.hostname)",
             "fingerprint:      \(device.fingerprint)",
@@ -47,6 +50,10 @@ enum DeviceFormatter {
                         + "\(change.old.map(SecretRedaction.text) ?? "(none)") -> \(change.new.map(SecretRedaction.text) ?? "(none)")")
             }
         }
+        if !shells.isEmpty {
+            lines.append("shell sessions (newest first):")
+            lines += shells.map { "  " + ShellSessionFormatter.line($0, now: now) }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -54,7 +61,10 @@ enum DeviceFormatter {
         JSONValue.array(devices.map(deviceJSON)).serializedString
     }
 
-    static func json(_ device: Device, document: JSONValue?, history: [ChangeRecord], renames: [DeviceRename]) -> String {
+    static func json(
+        _ device: Device, document: JSONValue?, history: [ChangeRecord], renames: [DeviceRename],
+        shells: [ShellSessionRecord] = [], now: Date = Date()
+    ) -> String {
         var object = deviceJSON(device).objectValue ?? [:]
         object["renames"] = .array(
             renames.map { rename in
@@ -72,6 +82,7 @@ enum DeviceFormatter {
                     "changed_at": .string(RFC3339.string(from: change.changedAt))
                 ])
             })
+        object["shell_sessions"] = .array(shells.map { ShellSessionFormatter.json($0, now: now) })
         return JSONValue.object(object).serializedString
     }
 

@@ -125,9 +125,11 @@ struct ServerCommand: AsyncParsableCommand {
                 if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
             }
         }
+        let sweeper = ShellSweepService(sweeper: ShellSweeper(context: context, logger: logger))
         let group = ServiceGroup(
             configuration: .init(
-                services: apps.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: apps.map { .init(service: $0) } + [.init(service: sweeper)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
@@ -167,5 +169,14 @@ struct EnrollmentCheckCommand: ParsableCommand {
 
     func run() throws {
         try EnrollmentCheckWorker.serve(user: user, timeout: timeout, home: home)
+    }
+}
+
+/// The shell sweep beside the ports, ending with them.
+struct ShellSweepService: Service {
+    let sweeper: ShellSweeper
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await sweeper.run() }
     }
 }

@@ -102,7 +102,7 @@ import Testing
         let closed = try #require(try await store.shellSessions(fingerprint: fingerprint, limit: 5).first)
         #expect(closed.state == .closed && closed.closeReason == "exit 0" && closed.closedAt == start + 5)
         #expect(closed.bytesToDevice == 90, "the record keeps what passed")
-        #expect(try await frameRows(open.id) == 0)
+        #expect(try await frameRows(open.id) == 3, "closing keeps the frames for the other side to read")
         #expect(try await store.openShellSessions().isEmpty)
         await #expect(throws: ShellFramesRefused.notOpen) {
             try await store.appendShellFrames(id: open.id, direction: .adminToDevice, frames: [Self.frame(4)], at: start + 7)
@@ -347,23 +347,57 @@ import Testing
         #expect(try await store.shellSession(id: requested.id)?.state == .requested)
     }
 
-    @Test func idleSessionsAreClosedWithTheirFrames() async throws {
+    static let sweep = ShellSweepPolicy(idleSeconds: 40, unansweredSeconds: 25)
+
+    @Test func theSweepClosesIdleAndUnansweredSessionsAndKeepsTheirFramesAMinute() async throws {
         let fingerprint = try await device(1)
         let idle = try await openSession(fingerprint)
         let busy = try await openSession(fingerprint, at: 10)
-        _ = try await store.appendShellFrames(id: idle.id, direction: .adminToDevice, frames: [Self.frame(1)], at: start + 20)
+        _ = try await store.appendShellFrames(id: idle.id, direction: .adminToDevice, frames: [Self.frame(1)], at: start + 5)
         _ = try await store.appendShellFrames(id: busy.id, direction: .adminToDevice, frames: [Self.frame(2)], at: start + 100)
         _ = try await store.appendShellFrames(id: busy.id, direction: .deviceToAdmin, frames: [Self.frame(3)], at: start + 100)
-        let requestedOnly = try await store.openShellSession(request(try await device(2), at: 30))
+        let unanswered = try await store.openShellSession(request(try await device(2), at: 70))
+        let answeredLate = try await store.openShellSession(request(try await device(3), at: 90))
 
-        let closed = try await store.closeIdleShellSessions(before: start + 50)
-        #expect(Set(closed) == [idle.id, requestedOnly.id])
-        #expect(try await store.shellSession(id: idle.id)?.state == .closed)
-        #expect(try await store.shellSession(id: requestedOnly.id)?.state == .closed)
-        #expect(try await frameRows(idle.id) == 0)
+        let closed = try await store.sweepShellSessions(Self.sweep, now: start + 100)
+        #expect(
+            Set(closed.map(\.id)) == [idle.id, unanswered.id],
+            "idle 95 s > 40; unanswered 30 s > 25; the other request waited only 10 s")
+        #expect(try await store.shellSession(id: idle.id)?.closeReason == "idle for 40 seconds")
+        #expect(
+            try await store.shellSession(id: unanswered.id)?.closeReason == "the device did not answer within 25 seconds")
+        #expect(try await store.shellSession(id: answeredLate.id)?.state == .requested)
         #expect(try await store.shellSession(id: busy.id)?.state == .open)
-        #expect(try await frameRows(busy.id) == 2)
-        #expect(try await store.closeIdleShellSessions(before: start + 50).isEmpty)
+        #expect(try await frameRows(idle.id) == 1, "the other side may still read what waits")
+        #expect(try await store.sweepShellSessions(Self.sweep, now: start + 100).isEmpty)
+
+        _ = try await store.sweepShellSessions(Self.sweep, now: start + 159)
+        #expect(try await frameRows(idle.id) == 1, "closed 59 s ago")
+        _ = try await store.sweepShellSessions(Self.sweep, now: start + 161)
+        #expect(try await frameRows(idle.id) == 0, "closed over a minute ago")
+        #expect(try await frameRows(busy.id) == 2, "the busy one went idle at +141 and was closed at +159")
+        _ = try await store.sweepShellSessions(Self.sweep, now: start + 220)
+        #expect(try await frameRows(busy.id) == 0)
+    }
+
+    @Test func openingAndQueueingAPatchWakeTheDeviceAndOldWakeupsArePruned() async throws {
+        let fingerprint = try await device(1)
+        #expect(try await store.latestAgentWakeupID() == 0)
+        let opened = try await store.openShellSession(request(fingerprint))
+        let afterOpen = try await store.agentWakeups(after: 0, limit: 10)
+        #expect(afterOpen.map(\.fingerprint) == [fingerprint])
+        _ = try await store.queuePatch(
+            Patch(fingerprint: fingerprint, target: "client/x", action: .write, mode: 0o644, content: Data(), createdAt: start))
+        let both = try await store.agentWakeups(after: 0, limit: 10)
+        #expect(both.count == 2 && both[1].id > both[0].id)
+        #expect(try await store.agentWakeups(after: both[0].id, limit: 10) == [both[1]])
+        #expect(try await store.latestAgentWakeupID() == both[1].id)
+        // The shell's wake-up is dated when it was opened (start, in 2027), the patch's now.
+        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 599)
+        #expect(try await store.agentWakeups(after: 0, limit: 10) == both)
+        _ = try await store.sweepShellSessions(Self.sweep, now: Date() + 601)
+        #expect(try await store.agentWakeups(after: 0, limit: 10) == [both[0]])
+        #expect(try await store.shellSession(id: opened.id)?.state == .requested)
     }
 
     @Test func aForgottenDevicesSessionsAndFramesGoWithIt() async throws {

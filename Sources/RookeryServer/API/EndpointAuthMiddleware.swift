@@ -39,6 +39,8 @@ struct EndpointAuthMiddleware: RouterMiddleware {
         case .allowed(let how):
             if let reservation { failures.giveBack(reservation) }
             context.logger.notice("\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
+            var context = context
+            context.admittedAs = EndpointAuthenticator.admittedIdentity(by: how, address: address)
             return try await next(request, context)
         case .refused(let user, let reason):
             context.logger.warning(

@@ -22,6 +22,13 @@ struct RefusalLogMiddleware: RouterMiddleware {
                     metadata: ["peer": "\(context.peer)"])
             }
             throw refusal
+        } catch let refusal as ShellRefusal {
+            if refusal.status != .unauthorized, refusal.code != "busy" {
+                context.logger.warning(
+                    "refused \(Self.endpoint(of: request)): \(refusal.code): \(LogText.escaped(refusal.message))",
+                    metadata: ["peer": "\(context.peer)"])
+            }
+            throw refusal
         } catch {
             context.logger.error(
                 "failed \(Self.endpoint(of: request)): \(LogText.escaped("\(error)"))",

@@ -11,6 +11,9 @@ public struct RookeryRequestContext: RequestContext, RemoteAddressRequestContext
     public let remoteAddress: SocketAddress?
     /// Set by `SignedRequestMiddleware`; nil on routes without it.
     public var verifiedRequest: VerifiedRequest?
+    /// Set by `EndpointAuthMiddleware` when it admitted the request: `user NAME` or `address A`
+    /// (see `EndpointAuthenticator.admittedIdentity`); nil on routes without it.
+    public var admittedAs: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -40,6 +40,11 @@ public struct DeviceAdmin: Sendable {
         try await store.acceptedDevices(reportingOn: port)
     }
 
+    /// The device's newest `limit` remote-shell sessions, newest first, in any state.
+    public func shellSessions(of device: Device, limit: Int) async throws -> [ShellSessionRecord] {
+        try await store.shellSessions(fingerprint: device.fingerprint, limit: limit)
+    }
+
     public func document(of device: Device) async throws -> JSONValue? {
         try await store.latestDocument(fingerprint: device.fingerprint)
     }

@@ -145,6 +145,15 @@ public struct EndpointAuthenticator: Sendable {
         return (decision, hmac.runs)
     }
 
+    /// Who a request admitted `by` (a `Decision.allowed` reason) is, for the records: `user NAME`
+    /// when admitted by credentials, else `address A` (the client address judged).
+    public static func admittedIdentity(by how: String, address: String) -> String {
+        for prefix in ["endpoint password of ", "user "] where how.hasPrefix(prefix) {
+            return "user " + how.dropFirst(prefix.count)
+        }
+        return "address " + address
+    }
+
     /// Why a user of `users` is refused at an endpoint that does not list them, and how to allow them.
     static func notAllowed(_ user: String, at endpoint: String) -> String {
         "user \(user) is in users but not allowed for \(endpoint) (its password was not checked): "

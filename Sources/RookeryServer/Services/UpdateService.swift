@@ -14,6 +14,8 @@ public struct UpdateService: Sendable {
     let releases: ReleaseLibrary
     let signingKey: @Sendable () throws -> ServerSigningKey
     let pool: BlockingPool
+    /// `remote_shells`: whether answers carry the device's requested shells.
+    var offersShells = false
 
     public func update(_ request: Verified<UpdateRequest>) async throws -> SignedAnswer {
         let reported = request.message.release
@@ -25,10 +27,18 @@ public struct UpdateService: Sendable {
         let answer = UpdateAnswer(
             nonce: request.nonce, key: request.fingerprint,
             release: latest.flatMap { $0.number > reported ? $0.offer : nil },
-            patches: patches.map(\.instruction), secretKeeping: try await store.secretKeepingPolicy())
+            patches: patches.map(\.instruction), secretKeeping: try await store.secretKeepingPolicy(),
+            shells: try await shellOffers(fingerprint: request.fingerprint))
         let body = try answer.encoded()
         let signingKey = self.signingKey
         return SignedAnswer(body: body, signature: try await pool.run { try signingKey() }.sign(body))
+    }
+
+    /// The device's requested shells; nil when there are none, so the answer leaves them out.
+    private func shellOffers(fingerprint: String) async throws -> [ShellOffer]? {
+        guard offersShells else { return nil }
+        let offers = try await store.pendingShellSessions(fingerprint: fingerprint).map(\.offer)
+        return offers.isEmpty ? nil : offers
     }
 
     /// The tarball a device asked for with `release`; only published releases are served.

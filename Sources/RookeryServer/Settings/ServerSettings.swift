@@ -79,6 +79,16 @@ public struct ServerSettings: Codable, Sendable {
     /// (milliseconds) a batch waits to fill while other requests are arriving (0: never waits).
     public var commitBatchMax: Int = 50
     public var commitBatchWaitMs: Int = 2
+    /// Remote shells (issue 17): whether admins may open them, how long the agent's poll is held,
+    /// and when the sweep closes a session nobody uses or the device never answered.
+    public var remoteShells: Bool = false
+    public var agentPollSeconds: Int = 55
+    public var shellIdleSeconds: Int = 900
+    public var shellOpenSeconds: Int = 120
+
+    public static let agentPollRange = 5...600
+    public static let shellIdleRange = 30...86_400
+    public static let shellOpenRange = 10...3600
 
     public init() {}
 
@@ -142,6 +152,23 @@ public struct ServerSettings: Codable, Sendable {
         case enrollmentsPerMinute = "enrollments_per_minute"
         case commitBatchMax = "commit_batch_max"
         case commitBatchWaitMs = "commit_batch_wait_ms"
+        case remoteShells = "remote_shells"
+        case agentPollSeconds = "agent_poll_seconds"
+        case shellIdleSeconds = "shell_idle_seconds"
+        case shellOpenSeconds = "shell_open_seconds"
+    }
+
+    /// A whole number within `range`, when the key is there.
+    private static func within(
+        _ range: ClosedRange<Int>, _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys
+    ) throws -> Int? {
+        guard let value = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
+        guard range.contains(value) else {
+            throw SettingRefusal(
+                codingPath: c.codingPath + [key],
+                reason: "\(key.stringValue) must be \(range.lowerBound) to \(range.upperBound) (seconds)")
+        }
+        return value
     }
 
     public init(from decoder: Decoder) throws {
@@ -200,6 +227,10 @@ public struct ServerSettings: Codable, Sendable {
         enrollmentsPerMinute = try Self.positive(c, .enrollmentsPerMinute) ?? d.enrollmentsPerMinute
         commitBatchMax = try Self.positive(c, .commitBatchMax) ?? d.commitBatchMax
         commitBatchWaitMs = try c.decodeIfPresent(Int.self, forKey: .commitBatchWaitMs) ?? d.commitBatchWaitMs
+        remoteShells = try c.decodeIfPresent(Bool.self, forKey: .remoteShells) ?? d.remoteShells
+        agentPollSeconds = try Self.within(Self.agentPollRange, c, .agentPollSeconds) ?? d.agentPollSeconds
+        shellIdleSeconds = try Self.within(Self.shellIdleRange, c, .shellIdleSeconds) ?? d.shellIdleSeconds
+        shellOpenSeconds = try Self.within(Self.shellOpenRange, c, .shellOpenSeconds) ?? d.shellOpenSeconds
         guard (0...1000).contains(commitBatchWaitMs) else {
             throw SettingRefusal(
                 codingPath: c.codingPath + [CodingKeys.commitBatchWaitMs],

@@ -239,6 +239,20 @@ enum SQLiteMigrations {
                     ) WITHOUT ROWID;
                     """)
         }
+        // A device's agent waits in one server process; what it waits for may be queued by
+        // another (an admin command, a shell opened elsewhere). Each process's watcher reads the
+        // rows added since it last looked and wakes its own waiting polls.
+        migrator.registerMigration("v10-agent-wakeups") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE agent_wakeups (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        fingerprint TEXT NOT NULL,
+                        at DATETIME NOT NULL
+                    );
+                    CREATE INDEX agent_wakeups_at ON agent_wakeups(at);
+                    """)
+        }
         return migrator
     }
 }

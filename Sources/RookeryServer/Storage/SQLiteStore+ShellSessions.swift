@@ -35,6 +35,7 @@ extension SQLiteStore {
                     id, request.fingerprint, request.openedBy, request.at, request.adminKey, request.term,
                     request.rows, request.columns, request.command, request.at
                 ])
+            try Self.recordAgentWakeup(fingerprint: request.fingerprint, at: request.at, in: db)
             return try Self.shellSession(id: id, in: db)!
         }
     }
@@ -175,31 +176,66 @@ extension SQLiteStore {
     public func closeShellSession(id: String, reason: String, at: Date) async throws -> Bool {
         try await pool.write { db in
             try Self.closeShellSessions(
-                where: "id = ? AND state IN ('requested', 'open')", [id], reason: reason, at: at, in: db
+                where: "id = ? AND state IN ('requested', 'open')", [id], reason: { _ in reason }, at: at, in: db
             ).count == 1
         }
     }
 
-    public func closeIdleShellSessions(before: Date) async throws -> [String] {
-        try await pool.write { db in
-            try Self.closeShellSessions(
-                where: "state IN ('requested', 'open') AND last_activity < ?", [before],
-                reason: "idle since before \(RFC3339.string(from: before))", at: Date(), in: db)
+    public func sweepShellSessions(_ policy: ShellSweepPolicy, now: Date) async throws -> [ShellSweepClosure] {
+        let unanswered = ShellSweepPolicy.unansweredReason(policy.unansweredSeconds)
+        let idle = ShellSweepPolicy.idleReason(policy.idleSeconds)
+        return try await pool.write { db in
+            // Unanswered first: a requested session is idle too, but that is not why it ends.
+            let closed =
+                try Self.closeShellSessions(
+                    where: "state = 'requested' AND opened_at < ?", [now - TimeInterval(policy.unansweredSeconds)],
+                    reason: { _ in unanswered }, at: now, in: db)
+                + Self.closeShellSessions(
+                    where: "state IN ('requested', 'open') AND last_activity < ?", [now - TimeInterval(policy.idleSeconds)],
+                    reason: { _ in idle }, at: now, in: db)
+            try db.execute(
+                sql: """
+                    DELETE FROM shell_frames WHERE session_id IN
+                        (SELECT id FROM shell_sessions WHERE state IN ('closed', 'refused') AND closed_at < ?)
+                    """, arguments: [now - TimeInterval(policy.keepClosedFramesSeconds)])
+            try db.execute(
+                sql: "DELETE FROM agent_wakeups WHERE at < ?", arguments: [now - TimeInterval(policy.keepWakeupsSeconds)])
+            return closed
         }
     }
 
-    /// Returns the ids closed.
+    /// Closes the sessions matching `condition`, keeping their frames; returns them.
     private static func closeShellSessions(
-        where condition: String, _ arguments: StatementArguments, reason: String, at: Date, in db: Database
-    ) throws -> [String] {
-        let ids = try String.fetchAll(db, sql: "SELECT id FROM shell_sessions WHERE \(condition)", arguments: arguments)
-        for id in ids {
-            try db.execute(sql: "DELETE FROM shell_frames WHERE session_id = ?", arguments: [id])
+        where condition: String, _ arguments: StatementArguments, reason: (String) -> String, at: Date, in db: Database
+    ) throws -> [ShellSweepClosure] {
+        let rows = try Row.fetchAll(db, sql: "SELECT id, fingerprint FROM shell_sessions WHERE \(condition)", arguments: arguments)
+        return try rows.map { row in
+            let closure = ShellSweepClosure(
+                id: row["id"], fingerprint: row["fingerprint"],
+                reason: String(reason(row["id"]).utf8.prefix(ShellMessage.maxReasonCount)) ?? "closed")
             try db.execute(
                 sql: "UPDATE shell_sessions SET state = 'closed', closed_at = ?, close_reason = ? WHERE id = ?",
-                arguments: [at, String(reason.prefix(ShellMessage.maxReasonCount)), id])
+                arguments: [at, closure.reason, closure.id])
+            return closure
         }
-        return ids
+    }
+
+    public func peekShellFrames(id: String, direction: ShellDirection, after: Int64, limit: Int) async throws
+        -> (ShellSessionRecord, [ShellStoredFrame])?
+    {
+        let limit = min(max(limit, 0), ShellFrameBounds.maxWaiting)
+        let column = direction.column
+        return try await pool.read { db in
+            guard let record = try Self.shellSession(id: id, in: db) else { return nil }
+            let frames = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, frame FROM shell_frames WHERE session_id = ? AND direction = ? AND seq > ?
+                    ORDER BY seq LIMIT ?
+                    """, arguments: [id, column, after, limit]
+            ).map { ShellStoredFrame(seq: $0["seq"], frame: $0["frame"]) }
+            return (record, frames)
+        }
     }
 
     public func shellSessions(fingerprint: String, limit: Int) async throws -> [ShellSessionRecord] {

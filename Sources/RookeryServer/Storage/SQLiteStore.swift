@@ -385,6 +385,7 @@ public final class SQLiteStore: Store {
                     ])
                 var queued = patch
                 queued.id = db.lastInsertedRowID
+                try Self.recordAgentWakeup(fingerprint: patch.fingerprint, at: Date(), in: db)
                 return queued
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {

@@ -4,7 +4,8 @@ import RookeryCore
 /// Remote-shell sessions and the frames waiting in them, in the database so that the admin and the
 /// device may reach different server processes sharing it. Every method is one transaction.
 public protocol ShellSessionStore: Sendable {
-    /// Records a requested session to an accepted device, with a fresh random id. Throws
+    /// Records a requested session to an accepted device, with a fresh random id, and an agent
+    /// wake-up for the device in the same transaction. Throws
     /// `AdminError.input` for a request out of bounds, `.notFound` for an unknown device, and
     /// `.conflict` when the device is not accepted or already has `maxOpenPerDevice` sessions
     /// requested or open.
@@ -28,12 +29,17 @@ public protocol ShellSessionStore: Sendable {
     /// (the reader asking past them acknowledged them). Throws `AdminError.notFound` for an
     /// unknown session.
     func shellFrames(id: String, direction: ShellDirection, after: Int64, limit: Int) async throws -> [ShellStoredFrame]
-    /// Closes a session that is requested or open and deletes its frames; true when it closed it
-    /// now, false when it was closed or refused already (keeping the first reason) or is unknown.
+    /// Closes a session that is requested or open; true when it closed it now, false when it was
+    /// closed or refused already (keeping the first reason) or is unknown. Its waiting frames stay
+    /// for the other side to read (the sweep deletes them later).
     func closeShellSession(id: String, reason: String, at: Date) async throws -> Bool
-    /// Closes every requested or open session whose last activity is before `before`, deleting
-    /// their frames; returns their ids.
-    func closeIdleShellSessions(before: Date) async throws -> [String]
+    /// Closes the sessions the device never answered and those nobody used, deletes the frames
+    /// of sessions closed long enough ago, and prunes old agent wake-ups (see `ShellSweepPolicy`).
+    func sweepShellSessions(_ policy: ShellSweepPolicy, now: Date) async throws -> [ShellSweepClosure]
+    /// Up to `limit` frames after `after` with the session, reading only: what a waiting reader
+    /// looks at again and again. Nil for an unknown session.
+    func peekShellFrames(id: String, direction: ShellDirection, after: Int64, limit: Int) async throws
+        -> (ShellSessionRecord, [ShellStoredFrame])?
     /// A device's newest `limit` sessions, newest first, in any state.
     func shellSessions(fingerprint: String, limit: Int) async throws -> [ShellSessionRecord]
     /// Every session requested or open, oldest first.

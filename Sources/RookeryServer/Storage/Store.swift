@@ -3,7 +3,7 @@ import RookeryCore
 
 /// Everything the server keeps. Service code talks only to this protocol, so the SQLite store and a
 /// later PostgreSQL store are interchangeable. Every method is one transaction.
-public protocol Store: IssueStore, SecretKeepingStore, ShellSessionStore {
+public protocol Store: IssueStore, SecretKeepingStore, ShellSessionStore, AgentWakeupStore {
     func device(fingerprint: String) async throws -> Device?
     /// Devices whose hostname or fingerprint equals `nameOrFingerprint` (fingerprint
     /// case-insensitively; a unique fingerprint prefix of 8+ characters also matches).
