@@ -33,7 +33,8 @@ import Testing
 
     @Test func aSecondAgentForOneRootStopsAtOnce() throws {
         let sandbox = try Sandbox()
-        let root = try root(sandbox, settings: "server_url: http://127.0.0.1:9\n")
+        // agent: false too, so an agent that ignored the lock would stop at once, not poll forever.
+        let root = try root(sandbox, settings: "server_url: http://127.0.0.1:9\nagent: false\n")
         let held = try #require(try FileLock.ifFree(path: Agent.lockPath(root), access: .owner))
         defer { held.release() }
         let began = ContinuousClock.now

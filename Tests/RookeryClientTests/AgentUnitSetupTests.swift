@@ -12,7 +12,8 @@ import Testing
     static let fingerprint = "0123456789ABCDEF0123456789ABCDEF01234567"
 
     func setup(_ sandbox: Sandbox, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try sandbox.write("#!/bin/sh\necho \(Self.fingerprint)\n", to: "fake-client", mode: 0o755)
+        let fake = sandbox.path + "/fake-client"
+        if !FileManager.default.fileExists(atPath: fake) { try writeExecutable("#!/bin/sh\necho \(Self.fingerprint)\n", to: fake) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments =

@@ -8,7 +8,8 @@ import Testing
 /// `ShellLauncher`: one detached child per session id, started without waiting for it. The child
 /// here is a stand-in script for `rookery-client shell-session` (the real one needs a server):
 /// it saves the offer it reads on stdin and holds the session's lock (descriptor 3) while it sleeps.
-@Suite struct ShellLauncherTests {
+/// Serialized: one test writing its script while the other spawns could make exec see it busy.
+@Suite(.serialized) struct ShellLauncherTests {
     let sandbox: Sandbox
     let root: InstallRoot
     let launcher: ShellLauncher
@@ -20,9 +21,11 @@ import Testing
         sandbox = try Sandbox()
         root = InstallRoot(path: try sandbox.directory("r"))
         _ = try sandbox.directory("r/var/client")
-        try sandbox.write(
-            "#!/bin/sh\ncat > \"$ROOKERY_HOME/offer-$$.json\"\necho \"$@\" > \"$ROOKERY_HOME/args-$$\"\nexec sleep 30\n",
-            to: "child.sh", mode: 0o755)
+        try writeExecutable(
+            // Only the script itself holds the lock (cat gets no descriptor 3): a test that kills
+            // it frees the lock at once.
+            "#!/bin/sh\ncat 3<&- > \"$ROOKERY_HOME/offer-$$.json\"\necho \"$@\" > \"$ROOKERY_HOME/args-$$\"\nexec sleep 30\n",
+            to: sandbox.path + "/child.sh")
         launcher = ShellLauncher(
             root: root, binary: sandbox.path + "/child.sh", log: ClientLog(path: sandbox.path + "/client.log", echoWarnings: false))
     }
@@ -80,5 +83,18 @@ import Testing
             if complete.count >= count || ContinuousClock.now > deadline { return complete }
             usleep(20_000)
         }
+    }
+}
+
+/// Writes an executable through a close-on-exec descriptor. Written otherwise, a process another
+/// test starts meanwhile may inherit the descriptor open for writing, and running the file then
+/// fails with "text file busy" for as long as that process lives.
+func writeExecutable(_ text: String, to path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+    guard descriptor >= 0 else { throw SettingsError("cannot create \(path)") }
+    defer { close(descriptor) }
+    let bytes = Array(text.utf8)
+    guard write(descriptor, bytes, bytes.count) == bytes.count, fchmod(descriptor, 0o755) == 0 else {
+        throw SettingsError("cannot write \(path)")
     }
 }

@@ -80,10 +80,10 @@ public struct Agent: Sendable {
     }
 
     /// One signed poll, its answer checked as update answers are (signature, nonce, key).
+    /// (Not gated on the enrollment the state file remembers: that is updated by the next
+    /// delivery, while an agent started right after the admin accepted the device may poll now;
+    /// the server refuses a device it has not accepted, and the agent backs off.)
     func poll(_ context: ClientContext) throws -> PollAnswer {
-        guard context.loadState().enrollment == .accepted else {
-            throw UpdateRefused("the device is not accepted by the server (yet): nothing to poll for")
-        }
         let identity = try DeviceIdentity.loadOrCreate(context)
         let request = try context.signedRequest(PollMarks.request(root), by: identity)
         switch try context.connection(timeoutSeconds: Self.pollTimeoutSeconds).exchange(request, maxResponseBytes: 1 << 20) {

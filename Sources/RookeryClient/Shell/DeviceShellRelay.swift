@@ -36,7 +36,7 @@ public final class DeviceShellRelay {
 
     /// Whether the shell has taken all earlier input: a data message may hold up to
     /// `ShellMessage.maxDataCount` bytes, which fills `ShellSession.maxPendingInput`, so the caller
-    /// takes the next event only then (the rest waits on the server: back pressure, not loss).
+    /// takes the next data message only then (back pressure, not loss); other events go ahead.
     public var wantsInput: Bool { session.pendingInputCount == 0 }
 
     public func take(_ event: ShellInbound) -> ShellRelayOutput {

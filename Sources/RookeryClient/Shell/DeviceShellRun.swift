@@ -113,7 +113,8 @@ public struct DeviceShellRun {
         defer { inbox.stop() }
         while true {
             var output = relay.step()
-            while output.finished == nil, relay.wantsInput, let event = inbox.take() {
+            // Every event that can be taken now: puts wake the poll below, takes do not.
+            while output.finished == nil, let event = inbox.take(acceptingData: relay.wantsInput) {
                 let taken = relay.take(event)
                 output.frames += taken.frames
                 output.closeReason = taken.closeReason
@@ -122,7 +123,7 @@ public struct DeviceShellRun {
             if let ending = deliver(output, over: link, session: session) { return ending }
             var ready = [
                 pollfd(fd: session.descriptor, events: session.pollEvents, revents: 0),
-                pollfd(fd: inbox.wakeDescriptor, events: relay.wantsInput ? Int16(POLLIN) : 0, revents: 0)
+                pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)
             ]
             _ = poll(&ready, 2, session.pollTimeoutMilliseconds)
         }

@@ -56,16 +56,16 @@ final class ShellInbox: Sendable {
         }
     }
 
-    /// The oldest event, if any.
-    func take() -> ShellInbound? {
+    /// The oldest event, or with `acceptingData` false the oldest that is not data: a shell that
+    /// does not read its input must not hold back the admin's close or a window size.
+    func take(acceptingData: Bool) -> ShellInbound? {
         var byte: UInt8 = 0
         while read(wakeDescriptor, &byte, 1) > 0 {}
         return state.withLock { queue in
-            guard !queue.events.isEmpty else { return nil }
-            let event = queue.events.removeFirst()
+            let index = acceptingData ? queue.events.indices.first : queue.events.firstIndex { !$0.isData }
+            guard let index else { return nil }
+            let event = queue.events.remove(at: index)
             queue.bytes -= Self.size(event)
-            // More waits: keep the pipe readable so the next poll returns at once.
-            if !queue.events.isEmpty { wake() }
             return event
         }
     }
@@ -81,5 +81,12 @@ final class ShellInbox: Sendable {
     private static func size(_ event: ShellInbound) -> Int {
         if case .message(.data(let bytes)) = event { return bytes.count + 1 }
         return 64
+    }
+}
+
+extension ShellInbound {
+    var isData: Bool {
+        if case .message(.data) = self { return true }
+        return false
     }
 }

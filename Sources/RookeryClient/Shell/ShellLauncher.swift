@@ -137,7 +137,12 @@ public struct ShellLauncher: Sendable {
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, binary, &actions, &attributes, argv, envp)
+        var result = posix_spawn(&pid, binary, &actions, &attributes, argv, envp)
+        // Busy: another thread forked while some file was open for writing; it passes at once.
+        for _ in 0..<5 where result == ETXTBSY {
+            usleep(20_000)
+            result = posix_spawn(&pid, binary, &actions, &attributes, argv, envp)
+        }
         guard result == 0 else {
             errno = result
             return nil
