@@ -66,7 +66,7 @@ struct ShellBenchmark {
         defer { server.stop() }
         let device = try await BenchShellDevice(scratch: scratch, server: server, clientBinary: clientBinary)
         var result = Result()
-        let admin = try ShellAdmin(serverRoot: server.root)
+        let admin = try ShellAdmin(serverRoot: server.root, serverURL: server.url)
 
         let agent = try device.startAgent()
         defer { agent.terminate() }
@@ -136,10 +136,12 @@ struct ShellBenchmark {
 /// The admin's `rookery client-shell` against the bench server, on a terminal of the bench's own.
 struct ShellAdmin {
     let serverRoot: String
+    let serverURL: String
     let binary: String
 
-    init(serverRoot: String) throws {
+    init(serverRoot: String, serverURL: String) throws {
         self.serverRoot = serverRoot
+        self.serverURL = serverURL
         binary = try BenchServer.rookeryBinary()
     }
 
@@ -148,7 +150,7 @@ struct ShellAdmin {
     }
 
     func start(_ extra: [String] = []) throws -> TerminalDriver {
-        try TerminalDriver(binary, ["client-shell", BenchShellDevice.hostname] + extra, environment: environment)
+        try TerminalDriver(binary, ["client-shell", BenchShellDevice.hostname, "--server", serverURL] + extra, environment: environment)
     }
 
     func timedPrompt() throws -> (terminal: TerminalDriver, ms: Double) {
@@ -162,7 +164,7 @@ struct ShellAdmin {
     func catThroughput(file: String, bytes: Int) throws -> Double {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["client-shell", BenchShellDevice.hostname, "--command", "cat \(file)"]
+        process.arguments = ["client-shell", BenchShellDevice.hostname, "--server", serverURL, "--command", "cat \(file)"]
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -394,6 +394,12 @@ struct AgentCommand: ParsableCommand {
         // Nothing to finish that a restart would not redo: the poll is read-only, and an update
         // in progress is atomic (its run lock goes with the process).
         signal(SIGTERM) { _ in _exit(0) }
+        // A parent may have left signals blocked (a test's or a supervisor's thread): then SIGTERM
+        // would wait forever. The agent takes it whatever it was started with.
+        var stopping = sigset_t()
+        sigemptyset(&stopping)
+        sigaddset(&stopping, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &stopping, nil)
         let root = InstallRoot.fromEnvironment()
         switch try Agent(root: root).run(waitForLock: wait) {
         case .alreadyRunning:

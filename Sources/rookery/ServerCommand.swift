@@ -125,7 +125,8 @@ struct ServerCommand: AsyncParsableCommand {
                 if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
             }
         }
-        let sweeper = ShellSweepService(sweeper: ShellSweeper(context: context, logger: logger))
+        let sweeper = ShellSweepService(
+            sweeper: ShellSweeper(context: context, logger: logger), waiters: context.shell.waiters)
         let group = ServiceGroup(
             configuration: .init(
                 services: apps.map { .init(service: $0) } + [.init(service: sweeper)],
@@ -172,11 +173,14 @@ struct EnrollmentCheckCommand: ParsableCommand {
     }
 }
 
-/// The shell sweep beside the ports, ending with them.
+/// The shell sweep beside the ports. Last in the group, so it is the first to hear of a shutdown:
+/// it then answers every long poll at once, or the ports would wait up to a minute for the agents'.
 struct ShellSweepService: Service {
     let sweeper: ShellSweeper
+    let waiters: ShellWaiters
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await sweeper.run() }
+        waiters.stopAll()
     }
 }

@@ -208,12 +208,18 @@ struct ClientRoot {
             request_timeout: 10
             system_root: \(root)/system
 
-            """ + settings, to: name + "/client/settings.yml")
+            """ + settings + Self.agentOff(unless: settings), to: name + "/client/settings.yml")
         try sandbox.write("machine-\(name)\n", to: name + "/system/etc/machine-id")
         try sandbox.write(
             "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
             to: name + "/system/etc/os-release")
         try sandbox.write(Self.counterPlugin, to: name + "/client/plugins/counter.sh", mode: 0o755)
+    }
+
+    /// cron starts the remote shell's agent on an accepted device; a test wants it only when it
+    /// says so (`agent: true`).
+    static func agentOff(unless settings: String) -> String {
+        settings.split(separator: "\n").contains { $0.hasPrefix("agent:") } ? "" : "agent: false\n"
     }
 
     /// A root that something else set up (client-setup.sh).

@@ -20,8 +20,9 @@ final class ShellFixture {
 
         """
 
-    /// `deviceSettings`: more lines for the device's client/settings.yml.
-    init(deviceSettings: String = "") throws {
+    /// `deviceSettings`: more lines for the device's client/settings.yml; `agent`: whether the
+    /// device may run its agent (cron starts it when it may).
+    init(deviceSettings: String = "", agent: Bool = true) throws {
         sandbox = try Sandbox()
         server = try ServerProcess(sandbox: sandbox)
         try sandbox.write(Self.serverSettings, to: "srv/server/settings.yml")
@@ -29,7 +30,10 @@ final class ShellFixture {
         let home = sandbox.path + "/laptop/home"
         device = try server.acceptedClient(
             sandbox: sandbox, name: "laptop", collections: 0,
-            settings: "shell_account: tester\nshell_reconnect_seconds: 10\n" + deviceSettings)
+            settings: "shell_account: tester\nshell_reconnect_seconds: 10\nagent: \(agent)\n" + deviceSettings)
+        // The device pins the server's key, as its release would: it checks the signed offers with it.
+        try FileManager.default.copyItem(
+            atPath: server.root + "/server/server-key.asc", toPath: device.root + "/client/server-key.asc")
         // The shell account: this process's own user, named in the device's sandboxed system root.
         try sandbox.write(
             "tester:x:\(getuid()):\(getgid()):Tester:\(home):/bin/sh\n", to: "laptop/system/etc/passwd")
@@ -67,14 +71,16 @@ final class ShellFixture {
     /// `bin/client_shell` on a terminal of the test's own.
     func interactiveShell(_ extra: [String] = []) throws -> TerminalDriver {
         try TerminalDriver(
-            binaryDirectory + "/rookery", ["client-shell", "laptop", "--reconnect-seconds", "3"] + extra,
+            binaryDirectory + "/rookery",
+            ["client-shell", "laptop", "--server", server.url, "--reconnect-seconds", "3"] + extra,
             environment: adminEnvironment)
     }
 
     /// `bin/client_shell --command`, to completion.
     func command(_ command: String, _ extra: [String] = []) throws -> ProcessOutput {
         try runProcess(
-            binaryDirectory + "/rookery", ["client-shell", "laptop", "--command", command, "--wait", "60"] + extra,
+            binaryDirectory + "/rookery",
+            ["client-shell", "laptop", "--server", server.url, "--command", command, "--wait", "60"] + extra,
             environment: adminEnvironment)
     }
 

@@ -44,7 +44,9 @@ public struct AgentPollService: Sendable {
         let nothing = PollAnswer(nonce: request.nonce, key: fingerprint, shells: [], update: false)
         var look = true
         while true {
-            if newest.withLock({ $0[fingerprint] != ticket }) || !connectionOpen() { return try await sign(nothing) }
+            if newest.withLock({ $0[fingerprint] != ticket }) || !connectionOpen() || waiters.isStopped {
+                return try await sign(nothing)
+            }
             if look {
                 let (shells, update) = try await waiting(for: request)
                 if !shells.isEmpty || update {

@@ -87,7 +87,7 @@ public struct ShellRelay: Sendable {
             if !frames.isEmpty { return Received(frames: frames, lastSeq: frames.last?.seq ?? after) }
             if record.state == .closed || record.state == .refused { throw ShellRefusal.gone(record.closeReason) }
             let remaining = ContinuousClock.now.duration(to: deadline)
-            if remaining <= .zero || !connectionOpen() { return Received(frames: [], lastSeq: after) }
+            if remaining <= .zero || !connectionOpen() || waiters.isStopped { return Received(frames: [], lastSeq: after) }
             await waiters.sleep(ticket, for: min(remaining, Self.recheck))
             try Task.checkCancellation()
         }

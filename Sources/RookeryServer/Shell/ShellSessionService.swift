@@ -65,7 +65,9 @@ public struct ShellSessionService: Sendable {
         while true {
             let record = try await ownRecord(id: id, openedBy: openedBy)
             let remaining = ContinuousClock.now.duration(to: deadline)
-            if record.state != .requested || remaining <= .zero || !connectionOpen() { return try await answer(record) }
+            if record.state != .requested || remaining <= .zero || !connectionOpen() || waiters.isStopped {
+                return try await answer(record)
+            }
             await waiters.sleep(ticket, for: min(remaining, Self.stateRecheck))
             try Task.checkCancellation()
         }

@@ -24,6 +24,7 @@ public final class ShellWaiters: Sendable {
     private struct Waiting: Sendable {
         var slots: [String: [UInt64: Slot]] = [:]
         var lastID: UInt64 = 0
+        var stopped = false
     }
 
     private let waiting = Locked(Waiting())
@@ -46,6 +47,27 @@ public final class ShellWaiters: Sendable {
             return slot?.continuation
         }
         continuation?.resume()
+    }
+
+    /// Set once the server is shutting down: every sleep returns at once, and the long polls
+    /// answer what they have instead of holding the shutdown up.
+    public var isStopped: Bool { waiting.withLock { $0.stopped } }
+
+    /// Wakes every waiter for good (the server is stopping).
+    public func stopAll() {
+        let woken = waiting.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.stopped = true
+            var woken: [CheckedContinuation<Void, Never>] = []
+            for key in state.slots.keys {
+                for id in state.slots[key]!.keys {
+                    if let continuation = state.slots[key]![id]!.continuation { woken.append(continuation) }
+                    state.slots[key]![id]!.continuation = nil
+                    state.slots[key]![id]!.woken = true
+                }
+            }
+            return woken
+        }
+        for continuation in woken { continuation.resume() }
     }
 
     /// Whether anyone in this process waits on `key`.
@@ -75,7 +97,7 @@ public final class ShellWaiters: Sendable {
     /// with the sleep, so none lingers.
     @discardableResult
     public func sleep(_ ticket: Ticket, for timeout: Duration) async -> Bool {
-        guard timeout > .zero else { return false }
+        guard timeout > .zero, !isStopped else { return false }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try? await Task.sleep(for: timeout)
@@ -98,7 +120,7 @@ public final class ShellWaiters: Sendable {
                 // Checked and stored under the lock that `endSleep` takes: a cancellation either
                 // finds the continuation stored, or happened before and is seen here.
                 let wait = waiting.withLock { state -> Bool in
-                    guard let slot = state.slots[ticket.key]?[ticket.id], !slot.woken, !Task.isCancelled else {
+                    guard let slot = state.slots[ticket.key]?[ticket.id], !slot.woken, !state.stopped, !Task.isCancelled else {
                         state.slots[ticket.key]?[ticket.id]?.woken = false
                         return false
                     }

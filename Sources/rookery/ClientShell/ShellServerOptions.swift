@@ -26,13 +26,14 @@ struct ShellServerOptions: ParsableArguments {
             throw AdminShellError("cannot read \(root.serverSettings) to find the server (\(error)); give --server URL")
         }
         let host = ["::", "::1"].contains(settings.listenHost) ? "[::1]" : "127.0.0.1"
+        guard let first = settings.listeningPorts.first, first.number != 0 else {
+            throw AdminShellError("server/settings.yml names no fixed port (port 0: any free one); give --server URL")
+        }
         if let plain = settings.listeningPorts.first(where: { $0.tls == nil }) {
             return ("http://\(host):\(plain.number)", nil)
         }
-        guard let secure = settings.listeningPorts.first, let tls = secure.tls else {
-            throw AdminShellError("server/settings.yml lists no port; give --server URL")
-        }
-        return ("https://localhost:\(secure.number)", root.resolve(tls.certificate))
+        guard let tls = first.tls else { throw AdminShellError("server/settings.yml lists no usable port; give --server URL") }
+        return ("https://localhost:\(first.number)", root.resolve(tls.certificate))
     }
 
     private func credentials() throws -> [String: String] {
