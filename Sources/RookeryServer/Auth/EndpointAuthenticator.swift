@@ -41,6 +41,8 @@ public struct EndpointAuthenticator: Sendable {
     /// the signature checks' pool. Anyone can ask for a check; a burst of them must not take the
     /// threads and cores that devices' requests need.
     let checkThreads = BlockingPool(width: max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
+    /// Credentials that passed a moment ago (see `AdmittedCredentials`).
+    let admitted = AdmittedCredentials()
 
     public init(settings: ServerSettings) throws {
         var hashes: [String: PasswordHash] = [:]
@@ -95,13 +97,20 @@ public struct EndpointAuthenticator: Sendable {
 
     /// `decide`, on the password check threads: a check is tens of milliseconds of PBKDF2, not
     /// for the event loop.
+    /// Credentials admitted a moment ago are admitted again without the check (`AdmittedCredentials`).
     public func decideOffTheEventLoop(
         _ endpoint: String, peer: String?, forwardedFor: String?,
         authorization: String?
     ) async throws -> Decision {
-        try await checkThreads.run {
+        if let authorization, let kept = admitted.admission(endpoint, authorization: authorization) { return kept }
+        let decision = try await checkThreads.run {
             decide(endpoint, peer: peer, forwardedFor: forwardedFor, authorization: authorization)
         }
+        // Kept only when the credentials admitted, not the address (which may differ next time).
+        if let authorization, case .allowed(let how) = decision, !how.hasPrefix("address range"), how != "no restriction" {
+            admitted.remember(decision, endpoint, authorization: authorization)
+        }
+        return decision
     }
 
     /// The decision, and the HMAC runs its password work took: the same for every attempt with

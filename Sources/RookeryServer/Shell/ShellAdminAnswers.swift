@@ -91,6 +91,8 @@ public struct ShellListEntry: Codable, Sendable, Equatable {
 /// `shell/list`'s answer: the sessions requested or open.
 public struct ShellListAnswer: Codable, Sendable, Equatable {
     public var sessions: [ShellListEntry]
+
+    public init(sessions: [ShellListEntry]) { self.sessions = sessions }
 }
 
 /// `shell/ID/close`'s (and `shell/ID/device/close`'s) body; the device must give a reason.

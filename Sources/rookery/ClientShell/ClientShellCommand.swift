@@ -56,31 +56,18 @@ struct ClientShellCommand: ParsableCommand {
         }
     }
 
-    private func printList(_ sessions: [ShellAdminAPI.Session]) {
+    private func printList(_ sessions: [ShellListEntry]) throws {
         if output.json {
-            let rows: [JSONValue] = sessions.map { session in
-                var row: [String: JSONValue] = [
-                    "session_id": .string(session.sessionID), "fingerprint": .string(session.fingerprint),
-                    "state": .string(session.state)
-                ]
-                if let host = session.host { row["host"] = .string(host) }
-                if let openedBy = session.openedBy { row["opened_by"] = .string(openedBy) }
-                if let openedAt = session.openedAt { row["opened_at"] = .string(openedAt) }
-                if let command = session.command { row["command"] = .string(command) }
-                row["bytes_to_device"] = .integer(session.bytesToDevice ?? 0)
-                row["bytes_to_admin"] = .integer(session.bytesToAdmin ?? 0)
-                return .object(row)
-            }
-            print(String(decoding: JSONValue.object(["sessions": .array(rows)]).serialized(), as: UTF8.self))
-            return
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            return print(String(decoding: try encoder.encode(ShellListAnswer(sessions: sessions)), as: UTF8.self))
         }
         guard !sessions.isEmpty else { return print("no shell sessions are requested or open") }
         let header = ["SESSION", "HOST", "STATE", "OPENED BY", "OPENED AT", "TO DEVICE", "TO ADMIN"]
         let rows = sessions.map { session in
             [
-                session.sessionID, session.host ?? String(session.fingerprint.prefix(16)), session.state,
-                session.openedBy ?? "-", session.openedAt ?? "-", "\(session.bytesToDevice ?? 0)",
-                "\(session.bytesToAdmin ?? 0)"
+                session.sessionID, session.host, session.state, session.openedBy, session.openedAt,
+                "\(session.bytesToDevice)", "\(session.bytesToAdmin)"
             ]
         }
         print(TextTable.render([header] + rows))

@@ -1,5 +1,6 @@
 import Foundation
 import RookeryCore
+import RookeryServer
 
 /// Opens a session to a device, waits for it to answer, checks that the device that answered is
 /// the one asked for, and runs the session. Says on stderr what it is waiting for.
@@ -18,14 +19,14 @@ struct ShellOpener {
         let opened = try api.open(
             host: host, adminKey: exchange.publicKey, term: interactive ? term : nil,
             size: interactive ? terminal.size : nil, command: command)
-        say("waiting for \(opened.host ?? host) (\(opened.fingerprint)) to answer; session \(opened.sessionID)")
+        say("waiting for \(opened.host) (\(opened.fingerprint)) to answer; session \(opened.sessionID)")
         let answered = try awaitAnswer(opened)
         guard answered.fingerprint == opened.fingerprint else {
             _ = try? api.close(opened.sessionID, reason: "the device that answered is not the one asked for")
             throw AdminShellError("the answer came from \(answered.fingerprint), not \(opened.fingerprint): session closed")
         }
         let channel = try channel(exchange: exchange, session: answered)
-        if interactive { say("connected to \(opened.host ?? host); ~. ends the session") }
+        if interactive { say("connected to \(opened.host); ~. ends the session") }
         let relay = try AdminShellRelay(
             link: api.link(for: opened.sessionID, reconnectSeconds: reconnectSeconds), channel: channel, terminal: terminal)
         if interactive { try terminal.makeRaw() }
@@ -35,20 +36,20 @@ struct ShellOpener {
         case .exited(let status):
             return status
         case .ended(let why):
-            throw AdminShellError("session \(opened.sessionID) to \(opened.host ?? host) ended: \(why)")
+            throw AdminShellError("session \(opened.sessionID) to \(opened.host) ended: \(why)")
         }
     }
 
     /// The session once the device accepted it; throws when it refused, or did not answer in time.
-    private func awaitAnswer(_ opened: ShellAdminAPI.Session) throws -> ShellAdminAPI.Session {
+    private func awaitAnswer(_ opened: ShellOpenAnswer) throws -> ShellStateAnswer {
         let deadline = Date().addingTimeInterval(TimeInterval(wait))
-        var session = opened
+        var session = try api.state(of: opened.sessionID, wait: 0)
         while session.state == "requested" {
             let left = Int(deadline.timeIntervalSinceNow.rounded(.up))
             guard left > 0 else {
                 _ = try? api.close(opened.sessionID, reason: "the device did not answer within \(wait) s")
                 throw AdminShellError(
-                    "\(opened.host ?? opened.fingerprint) did not answer within \(wait) s; is its agent running "
+                    "\(opened.host) did not answer within \(wait) s; is its agent running "
                         + "(rookery-client agent), or its client-cron? The session was closed")
             }
             session = try api.state(of: opened.sessionID, wait: min(25, left))
@@ -56,16 +57,14 @@ struct ShellOpener {
         switch session.state {
         case "open": return session
         case "refused":
-            throw AdminShellError("\(opened.host ?? opened.fingerprint) refused the shell: \(session.closeReason ?? "no reason given")")
+            throw AdminShellError("\(opened.host) refused the shell: \(session.closeReason ?? "no reason given")")
         default:
             throw AdminShellError("the session was closed before it opened: \(session.closeReason ?? "no reason given")")
         }
     }
 
-    private func channel(exchange: ShellKeyExchange, session: ShellAdminAPI.Session) throws -> ShellChannel {
-        guard let encoded = session.deviceKey, let deviceKey = Data(base64Encoded: encoded) else {
-            throw AdminShellError("the server's answer carries no device key")
-        }
+    private func channel(exchange: ShellKeyExchange, session: ShellStateAnswer) throws -> ShellChannel {
+        guard let deviceKey = session.deviceKey else { throw AdminShellError("the server's answer carries no device key") }
         do {
             let transcript = try ShellTranscript(
                 sessionID: session.sessionID, adminPublicKey: exchange.publicKey, devicePublicKey: deviceKey,
