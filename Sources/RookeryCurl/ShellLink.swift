@@ -13,6 +13,8 @@ public enum ShellLinkError: KindedError, Equatable {
     case lost(seconds: Int, lastError: String)
     /// The server refused the call for good (a bad token, an admin who did not open it, ...).
     case refused(status: Int, message: String)
+    /// The other side left its queue full this long: it no longer reads.
+    case stalled(seconds: Int)
 
     public var kind: ErrorKind { .failed }
 
@@ -21,6 +23,7 @@ public enum ShellLinkError: KindedError, Equatable {
         case .gone(let reason): "the session ended: \(reason)"
         case .lost(let seconds, let lastError): "lost the server for \(seconds) s (\(lastError)); the session is over"
         case .refused(let status, let message): "the server refused the session's call (\(status)): \(message)"
+        case .stalled(let seconds): "the other side has not read for \(seconds) s; the session is over"
         }
     }
 }
@@ -45,7 +48,9 @@ public struct ShellLink: Sendable {
     public static let receiveTimeoutSeconds = 40
     /// Frames per answer are bounded by the server (1 MiB waiting per direction).
     static let maxAnswerBytes = 2 << 20
-    static let fullWait: Duration = .milliseconds(20)
+    static let fullWait: Duration = .milliseconds(10)
+    /// How long the other side may leave its queue full before this side gives up.
+    static let maxFullSeconds = 120
 
     public init(
         serverURL: String, sessionID: String, side: ShellSide, headers: [String: String], caFile: String?,
@@ -60,12 +65,14 @@ public struct ShellLink: Sendable {
     }
 
     /// Queues `frames` for the other side, waiting while its queue is full. Returns the sequence
-    /// number of the last frame stored.
+    /// number of the last frame stored. `first`: this side's number for the first frame (it counts
+    /// the frames it sent, from 1), so that a batch sent again after a lost answer is stored once;
+    /// a frame stored twice would look to the other side like a replay and end the session.
     @discardableResult
-    public func send(_ frames: [ShellFrame]) throws -> Int64 {
+    public func send(_ frames: [ShellFrame], first: Int64? = nil) throws -> Int64 {
         var body = Data()
         for frame in frames { body.append(frame.encoded) }
-        let reply = try call("send", body: body, timeoutSeconds: 30)
+        let reply = try call(first.map { "send?first=\($0)" } ?? "send", body: body, timeoutSeconds: 30)
         return (try? JSONValue.parse(reply.body))?["seq"]?.integerValue ?? 0
     }
 
@@ -94,6 +101,8 @@ public struct ShellLink: Sendable {
     private func call(_ path: String, body: Data, timeoutSeconds: Int) throws -> HTTPReply {
         let started = ContinuousClock.now
         var delay: Duration = .milliseconds(50)
+        var fullWait = Self.fullWait
+        var fullSince: ContinuousClock.Instant?
         var lastError = ""
         while true {
             do {
@@ -107,9 +116,15 @@ public struct ShellLink: Sendable {
                     lastError = "\(reply.status): \(Self.message(reply))"
                     if reply.status == 429 {
                         // Full is not lost: the other side reads, only slower than this one sends.
-                        // A short wait, not Retry-After's second, keeps a bulk transfer flowing; a
-                        // side that never reads ends with the session's idle timeout (410).
-                        Self.sleep(Self.fullWait)
+                        // Short waits, growing, keep a bulk transfer flowing without hammering the
+                        // server; a side that has not read for `maxFullSeconds` is taken as gone.
+                        let since = fullSince ?? .now
+                        fullSince = since
+                        guard ContinuousClock.now - since < .seconds(Self.maxFullSeconds) else {
+                            throw ShellLinkError.stalled(seconds: Self.maxFullSeconds)
+                        }
+                        Self.sleep(fullWait)
+                        fullWait = min(fullWait * 2, .milliseconds(500))
                         continue
                     }
                 default: throw ShellLinkError.refused(status: reply.status, message: Self.message(reply))

@@ -112,6 +112,24 @@ struct ShellEndToEndTests {
         #expect(try fixture.server.count("SELECT count(*) FROM shell_sessions WHERE state = 'closed'") == 1)
     }
 
+    /// The server operator cannot put a key of their own in the device's place: the admin's side
+    /// takes the device's key only from the device's own signed answer.
+    @Test func anAcceptTheDeviceDidNotSignIsRefusedByTheAdminsSide() throws {
+        let fixture = try ShellFixture()
+        try fixture.startAgent()
+        try fixture.sql(
+            """
+            CREATE TRIGGER forge AFTER UPDATE OF state ON shell_sessions WHEN NEW.state = 'open' BEGIN
+              UPDATE shell_sessions SET accept_signature = substr(accept_signature, 1, length(accept_signature) - 8)
+                || X'0000000000000000' WHERE id = NEW.id;
+            END;
+            """)
+        let result = try fixture.command("echo must-not-run")
+        #expect(result.status == 255)
+        #expect(result.stderr.contains("not signed by"), "\(result.stderr)")
+        #expect(!result.stdout.contains("must-not-run"))
+    }
+
     @Test func aServerRestartIsRiddenThroughOrEndsCleanlyAndTheNextSessionWorks() throws {
         let fixture = try ShellFixture()
         try fixture.startAgent()

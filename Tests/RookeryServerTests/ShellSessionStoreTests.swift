@@ -465,4 +465,24 @@ import Testing
         #expect(try await deviceSide.closeShellSession(id: requested.id, reason: "exit 0", at: start + 6))
         #expect(try await !adminSide.closeShellSession(id: requested.id, reason: "again", at: start + 7))
     }
+
+    /// A sender that numbers its batches has one sent again (its answer was lost) stored once,
+    /// and one that skips a number refused: a frame stored twice would end the session as a replay.
+    @Test func aNumberedBatchSentAgainIsStoredOnceAndAGapIsRefused() async throws {
+        let open = try await openSession(try await device(1))
+        let batch = [Self.frame(1), Self.frame(2)]
+        let first = try await store.appendShellFrames(id: open.id, direction: .adminToDevice, frames: batch, first: 1, at: start + 2)
+        let again = try await store.appendShellFrames(id: open.id, direction: .adminToDevice, frames: batch, first: 1, at: start + 3)
+        #expect(first == [1, 2] && again == [1, 2])
+        // Half of this batch was stored before: only its new frame is.
+        let overlapping = try await store.appendShellFrames(
+            id: open.id, direction: .adminToDevice, frames: [Self.frame(2), Self.frame(3)], first: 2, at: start + 4)
+        #expect(overlapping == [3])
+        let stored = try await store.shellFrames(id: open.id, direction: .adminToDevice, after: 0, limit: 10)
+        #expect(stored.map(\.frame) == [Self.frame(1), Self.frame(2), Self.frame(3)])
+        await #expect(throws: ShellFramesRefused.gap(expected: 4, first: 6)) {
+            try await store.appendShellFrames(id: open.id, direction: .adminToDevice, frames: [Self.frame(6)], first: 6, at: start + 5)
+        }
+        #expect(try await store.shellSession(id: open.id)?.bytesToDevice == 120)
+    }
 }

@@ -49,8 +49,10 @@ public struct ShellController: Sendable {
 
     private func deviceRoutes(_ routes: RouteCollection<RookeryRequestContext>) {
         routes.group().add(middleware: SignedRequestMiddleware(endpoint: .shellAccept, checks: checks))
-            .post(RouterPath(WireProtocol.Endpoint.shellAccept.rawValue)) { _, context -> ShellAcceptAnswer in
-                try await sessions.accept(try context.verified(ShellAcceptRequest.self))
+            .post(RouterPath(WireProtocol.Endpoint.shellAccept.rawValue)) { request, context -> ShellAcceptAnswer in
+                // Kept with the body: the admin's side checks the device's signature itself.
+                let signature = request.headers[HTTPField.Name(WireProtocol.signatureHeader)!].flatMap { Data(base64Encoded: $0) }
+                return try await sessions.accept(try context.verified(ShellAcceptRequest.self), signature: signature)
             }
         routes.group().add(middleware: SignedRequestMiddleware(endpoint: .shellRefuse, checks: checks))
             .post(RouterPath(WireProtocol.Endpoint.shellRefuse.rawValue)) { _, context -> ShellRefuseAnswer in
@@ -59,7 +61,8 @@ public struct ShellController: Sendable {
         routes.post("shell/:id/device/send") { request, context -> ShellSendAnswer in
             let record = try await tokenRecord(request, context)
             return ShellSendAnswer(
-                seq: try await relay.send(id: record.id, direction: .deviceToAdmin, body: try await frameBody(request)))
+                seq: try await relay.send(
+                    id: record.id, direction: .deviceToAdmin, body: try await frameBody(request), first: try Self.first(request)))
         }
         routes.post("shell/:id/device/receive") { request, context -> Response in
             let record = try await tokenRecord(request, context)
@@ -94,7 +97,8 @@ public struct ShellController: Sendable {
         shell.post(":id/send") { request, context -> ShellSendAnswer in
             let record = try await sessions.ownRecord(id: try Self.id(context), openedBy: try Self.admin(context))
             return ShellSendAnswer(
-                seq: try await relay.send(id: record.id, direction: .adminToDevice, body: try await frameBody(request)))
+                seq: try await relay.send(
+                    id: record.id, direction: .adminToDevice, body: try await frameBody(request), first: try Self.first(request)))
         }
         shell.post(":id/receive") { request, context -> Response in
             let record = try await sessions.ownRecord(id: try Self.id(context), openedBy: try Self.admin(context))
@@ -158,6 +162,11 @@ public struct ShellController: Sendable {
         } catch {
             throw ProtocolError(.malformed, "the body is not the JSON this endpoint takes: \(LogText.escaped("\(error)"))")
         }
+    }
+
+    /// The sender's number for a send's first frame, when it gives one (1 and up).
+    static func first(_ request: Request) throws -> Int64? {
+        try integer("first", in: request, range: 1...Int64.max)
     }
 
     static func after(_ request: Request) throws -> Int64 {

@@ -35,6 +35,8 @@ public struct ShellSessionRecord: Sendable, Equatable {
     public var bytesToAdmin: Int64
     public var closedAt: Date?
     public var closeReason: String?
+    /// The device's `shell_accept` body and detached signature, as it sent them.
+    public var acceptProof: ShellAcceptProof? = nil
 
     /// Whether the session still holds a slot of its device's cap.
     public var isLive: Bool { state == .requested || state == .open }

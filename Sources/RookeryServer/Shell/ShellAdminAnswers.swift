@@ -53,6 +53,11 @@ public struct ShellStateAnswer: Codable, Sendable, Equatable {
     /// The device's ephemeral X25519 public key, once it accepted.
     public var deviceKey: Data?
     public var closeReason: String?
+    /// Once it accepted: the device's signed `shell_accept` (body and detached signature) and its
+    /// OpenPGP public key, for the admin's side to check (`ShellAcceptCheck`).
+    public var acceptBody: Data?
+    public var acceptSignature: Data?
+    public var devicePublicKey: String?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "session_id"
@@ -60,6 +65,9 @@ public struct ShellStateAnswer: Codable, Sendable, Equatable {
         case openedBy = "opened_by"
         case deviceKey = "device_key"
         case closeReason = "close_reason"
+        case acceptBody = "accept_body"
+        case acceptSignature = "accept_signature"
+        case devicePublicKey = "device_public_key"
     }
 }
 

@@ -22,16 +22,19 @@ public struct ShellRelay: Sendable {
     }
 
     /// Stores the whole frames in `body` in `direction`; returns the last one's number.
-    public func send(id: String, direction: ShellDirection, body: Data, now: Date = Date()) async throws -> Int64 {
+    /// `first`: the sender's number for the body's first frame (see `appendShellFrames`).
+    public func send(id: String, direction: ShellDirection, body: Data, first: Int64? = nil, now: Date = Date()) async throws -> Int64 {
         let frames = try Self.frames(in: body)
         do {
-            let seqs = try await store.appendShellFrames(id: id, direction: direction, frames: frames.map(\.encoded), at: now)
+            let seqs = try await store.appendShellFrames(
+                id: id, direction: direction, frames: frames.map(\.encoded), first: first, at: now)
             waiters.wake(ShellWaiters.frames(id, direction))
             return seqs.last ?? 0
         } catch let refusal as ShellFramesRefused {
             switch refusal {
             case .full: throw ShellRefusal.busy("\(refusal); send the same bytes again in a moment")
             case .tooLarge, .tooSmall: throw ProtocolError(.malformed, "\(refusal)")
+            case .gap: throw ShellRefusal.conflict("\(refusal)")
             case .notOpen: throw try await notOpen(id)
             }
         }

@@ -82,10 +82,13 @@ public struct ShellSessionService: Sendable {
     }
 
     private func answer(_ record: ShellSessionRecord) async throws -> ShellStateAnswer {
-        ShellStateAnswer(
-            sessionID: record.id, fingerprint: record.fingerprint, host: try await hostname(record.fingerprint),
+        let device = try await store.device(fingerprint: record.fingerprint)
+        return ShellStateAnswer(
+            sessionID: record.id, fingerprint: record.fingerprint, host: device?.hostname ?? "?",
             state: record.state.rawValue, openedBy: record.openedBy, deviceKey: record.deviceKey,
-            closeReason: record.closeReason)
+            closeReason: record.closeReason, acceptBody: record.acceptProof?.body,
+            acceptSignature: record.acceptProof?.signature,
+            devicePublicKey: record.acceptProof == nil ? nil : device?.publicKey)
     }
 
     private func hostname(_ fingerprint: String) async throws -> String {
@@ -116,7 +119,10 @@ public struct ShellSessionService: Sendable {
         return ShellCloseAnswer(closed: closed)
     }
 
-    public func accept(_ request: Verified<ShellAcceptRequest>, now: Date = Date()) async throws -> ShellAcceptAnswer {
+    /// `signature`: the request's detached signature, kept with its body for the admin's side.
+    public func accept(
+        _ request: Verified<ShellAcceptRequest>, signature: Data?, now: Date = Date()
+    ) async throws -> ShellAcceptAnswer {
         var token = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in token.indices { token[index] = generator.next() }
@@ -124,7 +130,8 @@ public struct ShellSessionService: Sendable {
         do {
             record = try await store.acceptShellSession(
                 id: request.message.sessionID, fingerprint: request.fingerprint, deviceKey: request.message.deviceKey,
-                tokenHash: Data(SHA256.hash(data: token)), at: now)
+                tokenHash: Data(SHA256.hash(data: token)),
+                proof: signature.map { ShellAcceptProof(body: request.request.body, signature: $0) }, at: now)
         } catch let error as AdminError {
             throw ShellRefusal.answer(for: error)
         }

@@ -253,6 +253,15 @@ enum SQLiteMigrations {
                     CREATE INDEX agent_wakeups_at ON agent_wakeups(at);
                     """)
         }
+        // The device's signed shell_accept, kept as it came, so the admin's side checks the
+        // device's key itself rather than trusting the server's word for it.
+        migrator.registerMigration("v11-shell-accept-proof") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE shell_sessions ADD COLUMN accept_body BLOB;
+                    ALTER TABLE shell_sessions ADD COLUMN accept_signature BLOB;
+                    """)
+        }
         return migrator
     }
 }

@@ -52,7 +52,7 @@ extension SQLiteStore {
     }
 
     public func acceptShellSession(
-        id: String, fingerprint: String, deviceKey: Data, tokenHash: Data, at: Date
+        id: String, fingerprint: String, deviceKey: Data, tokenHash: Data, proof: ShellAcceptProof?, at: Date
     ) async throws -> ShellSessionRecord {
         guard deviceKey.count == ShellKeyExchange.publicKeySize else {
             throw AdminError.input("the device's shell key must be \(ShellKeyExchange.publicKeySize) bytes, not \(deviceKey.count)")
@@ -64,9 +64,10 @@ extension SQLiteStore {
             try Self.requireRequested(id: id, fingerprint: fingerprint, in: db)
             try db.execute(
                 sql: """
-                    UPDATE shell_sessions SET state = 'open', device_key = ?, device_token_hash = ?, last_activity = ?
+                    UPDATE shell_sessions SET state = 'open', device_key = ?, device_token_hash = ?, last_activity = ?,
+                        accept_body = ?, accept_signature = ?
                     WHERE id = ?
-                    """, arguments: [deviceKey, tokenHash, at, id])
+                    """, arguments: [deviceKey, tokenHash, at, proof?.body, proof?.signature, id])
             return try Self.shellSession(id: id, in: db)!
         }
     }
@@ -108,7 +109,9 @@ extension SQLiteStore {
         }
     }
 
-    public func appendShellFrames(id: String, direction: ShellDirection, frames: [Data], at: Date) async throws -> [Int64] {
+    public func appendShellFrames(
+        id: String, direction: ShellDirection, frames: [Data], first: Int64?, at: Date
+    ) async throws -> [Int64] {
         if let large = frames.first(where: { $0.count > ShellFrameBounds.maxFrameBytes }) {
             throw ShellFramesRefused.tooLarge(bytes: large.count)
         }
@@ -123,7 +126,11 @@ extension SQLiteStore {
                     arguments: [id]),
                 row["state"] == ShellSessionRecord.State.open.rawValue
             else { throw ShellFramesRefused.notOpen }
-            guard !frames.isEmpty else { return [] }
+            let queued: Int64 = row["queued"]
+            // Frames the sender numbered below the next one were stored by an earlier try.
+            let skipped = try Self.alreadyStored(first: first, next: queued + 1, count: frames.count)
+            let batch = Array(frames.dropFirst(skipped))
+            guard !batch.isEmpty else { return first.map { Array($0..<($0 + Int64(skipped))) } ?? [] }
             let waiting = try Row.fetchOne(
                 db,
                 sql: """
@@ -132,15 +139,14 @@ extension SQLiteStore {
                     """, arguments: [id, column])!
             let waitingFrames: Int = waiting["frames"]
             let waitingBytes: Int = waiting["bytes"]
-            let addedBytes = frames.reduce(0) { $0 + $1.count }
-            guard waitingFrames + frames.count <= ShellFrameBounds.maxWaiting,
+            let addedBytes = batch.reduce(0) { $0 + $1.count }
+            guard waitingFrames + batch.count <= ShellFrameBounds.maxWaiting,
                 waitingBytes + addedBytes <= ShellFrameBounds.maxWaitingBytes
             else { throw ShellFramesRefused.full(waitingFrames: waitingFrames, waitingBytes: waitingBytes) }
-            let queued: Int64 = row["queued"]
-            let seqs = frames.indices.map { queued + 1 + Int64($0) }
+            let seqs = batch.indices.map { queued + 1 + Int64($0) }
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO shell_frames (session_id, direction, seq, frame) VALUES (?, ?, ?, ?)")
-            for (seq, frame) in zip(seqs, frames) {
+            for (seq, frame) in zip(seqs, batch) {
                 try insert.execute(arguments: [id, column, seq, frame])
             }
             try db.execute(
@@ -148,9 +154,17 @@ extension SQLiteStore {
                     UPDATE shell_sessions SET frames_\(column) = frames_\(column) + ?,
                         bytes_\(column) = bytes_\(column) + ?, last_activity = ?
                     WHERE id = ?
-                    """, arguments: [frames.count, addedBytes, at, id])
+                    """, arguments: [batch.count, addedBytes, at, id])
             return seqs
         }
+    }
+
+    /// How many of a batch numbered from `first` are stored already when `next` is the number the
+    /// direction takes next; throws `gap` for a batch that starts past it.
+    static func alreadyStored(first: Int64?, next: Int64, count: Int) throws -> Int {
+        guard let first else { return 0 }
+        guard first <= next else { throw ShellFramesRefused.gap(expected: next, first: first) }
+        return Int(min(next - first, Int64(count)))
     }
 
     public func shellFrames(id: String, direction: ShellDirection, after: Int64, limit: Int) async throws -> [ShellStoredFrame] {
@@ -292,7 +306,7 @@ extension SQLiteStore {
     }
 
     private static func shellSessionRecord(from row: Row) -> ShellSessionRecord {
-        ShellSessionRecord(
+        var record = ShellSessionRecord(
             id: row["id"], fingerprint: row["fingerprint"], openedBy: row["opened_by"], openedAt: row["opened_at"],
             // The table's CHECK admits only these states.
             state: ShellSessionRecord.State(rawValue: row["state"]) ?? .closed,
@@ -300,6 +314,10 @@ extension SQLiteStore {
             columns: row["columns"], command: row["command"], lastActivity: row["last_activity"],
             bytesToDevice: row["bytes_to_device"], bytesToAdmin: row["bytes_to_admin"],
             closedAt: row["closed_at"], closeReason: row["close_reason"])
+        if let body: Data = row["accept_body"], let signature: Data = row["accept_signature"] {
+            record.acceptProof = ShellAcceptProof(body: body, signature: signature)
+        }
+        return record
     }
 
     /// 128 random bits as 32 lowercase hex digits.

@@ -16,7 +16,7 @@ public protocol ShellSessionStore: Sendable {
     /// and the SHA-256 of the token its frame calls will bring. Throws `AdminError.notFound` when
     /// that device has no session of this id, `.conflict` when it is not requested any more.
     func acceptShellSession(
-        id: String, fingerprint: String, deviceKey: Data, tokenHash: Data, at: Date
+        id: String, fingerprint: String, deviceKey: Data, tokenHash: Data, proof: ShellAcceptProof?, at: Date
     ) async throws -> ShellSessionRecord
     /// Requested -> refused by the device it was opened to; errors as for accepting.
     func refuseShellSession(id: String, fingerprint: String, reason: String, at: Date) async throws -> ShellSessionRecord
@@ -24,7 +24,11 @@ public protocol ShellSessionStore: Sendable {
     /// their bytes to the session's counter and touches its last activity. Throws
     /// `ShellFramesRefused`, storing none of them, when one is out of bounds, when they would take
     /// the direction past `ShellFrameBounds`, or when the session is not open.
-    func appendShellFrames(id: String, direction: ShellDirection, frames: [Data], at: Date) async throws -> [Int64]
+    /// `first`: the sequence number the sender numbers the batch's first frame with (it counts
+    /// its frames); a batch sent again after its answer was lost is then stored once: frames below
+    /// the direction's next number are taken as stored already, a batch past it is refused (`gap`).
+    /// nil numbers them on from the last.
+    func appendShellFrames(id: String, direction: ShellDirection, frames: [Data], first: Int64?, at: Date) async throws -> [Int64]
     /// Up to `limit` frames after `after`, oldest first; the ones at or below `after` are deleted
     /// (the reader asking past them acknowledged them). Throws `AdminError.notFound` for an
     /// unknown session.
@@ -52,6 +56,17 @@ public protocol ShellSessionStore: Sendable {
 }
 
 extension ShellSessionStore {
+    public func appendShellFrames(id: String, direction: ShellDirection, frames: [Data], at: Date) async throws -> [Int64] {
+        try await appendShellFrames(id: id, direction: direction, frames: frames, first: nil, at: at)
+    }
+
+    /// Accepts without keeping the device's signed request (stores' own tests).
+    public func acceptShellSession(
+        id: String, fingerprint: String, deviceKey: Data, tokenHash: Data, at: Date
+    ) async throws -> ShellSessionRecord {
+        try await acceptShellSession(id: id, fingerprint: fingerprint, deviceKey: deviceKey, tokenHash: tokenHash, proof: nil, at: at)
+    }
+
     /// Two live sessions per device: one may be left hanging while the admin opens another.
     public static var defaultMaxOpenPerDevice: Int { 2 }
 

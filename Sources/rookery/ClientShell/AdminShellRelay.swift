@@ -20,8 +20,8 @@ enum AdminShellEnding: Sendable, Equatable {
 final class AdminShellRelay {
     let link: ShellLink
     let terminal: AdminTerminal
-    /// Sealing is shared: the keyboard loop sends data, the receiving thread may send a close.
-    private let sealer: Locked<ShellChannel>
+    /// Shared: the keyboard loop sends data, the receiving thread may send a close.
+    private let sender: ShellSender
     private var opener: ShellChannel?
     private let ending = Locked<AdminShellEnding?>(nil)
     /// The receiving thread writes a byte here when the session ended, to wake the keyboard loop.
@@ -30,7 +30,7 @@ final class AdminShellRelay {
     init(link: ShellLink, channel: ShellChannel, terminal: AdminTerminal) throws {
         self.link = link
         self.terminal = terminal
-        sealer = Locked(channel)
+        sender = ShellSender(channel: channel, link: link)
         opener = channel
         wake = try WakePipe()
     }
@@ -52,11 +52,11 @@ final class AdminShellRelay {
         self.opener = nil
         let link = self.link
         // The thread holds the pipe and the lock: it may outlive this relay while a poll is out.
-        let finish: @Sendable (AdminShellEnding, Closing) -> Void = { [sealer, ending, wake] outcome, closing in
+        let finish: @Sendable (AdminShellEnding, Closing) -> Void = { [sender, ending, wake] outcome, closing in
             switch closing {
             case .alreadyClosed: break
             case .onServer(let reason): _ = try? link.close(reason: reason)
-            case .bothWays(let reason): Self.closeBothWays(reason: reason, sealer: sealer, link: link)
+            case .bothWays(let reason): Self.closeBothWays(reason: reason, sender: sender)
             }
             ending.withLock { if $0 == nil { $0 = outcome } }
             wake.signal()
@@ -106,9 +106,9 @@ final class AdminShellRelay {
     }
 
     /// Ends the session with `reason`: sealed, to the device, then on the server.
-    static func closeBothWays(reason: String, sealer: Locked<ShellChannel>, link: ShellLink) {
-        if let frame = try? sealer.withLock({ try $0.seal(.close(reason: reason)) }) { _ = try? link.send([frame]) }
-        _ = try? link.close(reason: reason)
+    static func closeBothWays(reason: String, sender: ShellSender) {
+        _ = try? sender.send([.close(reason: reason)])
+        _ = try? sender.link.close(reason: reason)
     }
 
     // MARK: Admin -> device
@@ -142,7 +142,7 @@ final class AdminShellRelay {
             let (bytes, ended) = escapes.filter(Array(buffer[0..<count]))
             if !bytes.isEmpty { send(.data(Data(bytes))) }
             if ended {
-                Self.closeBothWays(reason: "closed by the admin (~.)", sealer: sealer, link: link)
+                Self.closeBothWays(reason: "closed by the admin (~.)", sender: sender)
                 ending.withLock { if $0 == nil { $0 = .ended(why: "closed (~.)") } }
             }
         }
@@ -150,8 +150,7 @@ final class AdminShellRelay {
 
     private func send(_ message: ShellMessage) {
         do {
-            let frame = try sealer.withLock { try $0.seal(message) }
-            try link.send([frame])
+            try sender.send([message])
         } catch {
             ending.withLock { if $0 == nil { $0 = .ended(why: "\(error)") } }
         }

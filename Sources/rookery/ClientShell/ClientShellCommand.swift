@@ -36,6 +36,9 @@ struct ClientShellCommand: ParsableCommand {
         if command != nil && host == nil { throw ValidationError("--command needs a HOST") }
         guard (1...86_400).contains(wait) else { throw ValidationError("--wait must be 1 to 86400 seconds") }
         guard (1...3600).contains(reconnectSeconds) else { throw ValidationError("--reconnect-seconds must be 1 to 3600") }
+        if let closeID, !ShellOffer.isSessionID(closeID) {
+            throw ValidationError("--close takes a session id: 32 lowercase hex digits, as --list shows them")
+        }
     }
 
     func run() throws {

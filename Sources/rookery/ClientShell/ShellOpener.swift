@@ -19,6 +19,9 @@ struct ShellOpener {
         let opened = try api.open(
             host: host, adminKey: exchange.publicKey, term: interactive ? term : nil,
             size: interactive ? terminal.size : nil, command: command)
+        guard ShellOffer.isSessionID(opened.sessionID) else {
+            throw AdminShellError("the server answered with a session id that is not one: \(LogText.escaped(opened.sessionID, limit: 80))")
+        }
         say("waiting for \(opened.host) (\(opened.fingerprint)) to answer; session \(opened.sessionID)")
         let answered = try awaitAnswer(opened)
         guard answered.fingerprint == opened.fingerprint else {
@@ -26,7 +29,7 @@ struct ShellOpener {
             throw AdminShellError("the answer came from \(answered.fingerprint), not \(opened.fingerprint): session closed")
         }
         let channel = try channel(exchange: exchange, session: answered)
-        if interactive { say("connected to \(opened.host); ~. ends the session") }
+        if interactive { say("connected to \(opened.host), whose signature by \(opened.fingerprint) checked; ~. ends the session") }
         let relay = try AdminShellRelay(
             link: api.link(for: opened.sessionID, reconnectSeconds: reconnectSeconds), channel: channel, terminal: terminal)
         if interactive { try terminal.makeRaw() }
@@ -64,7 +67,13 @@ struct ShellOpener {
     }
 
     private func channel(exchange: ShellKeyExchange, session: ShellStateAnswer) throws -> ShellChannel {
-        guard let deviceKey = session.deviceKey else { throw AdminShellError("the server's answer carries no device key") }
+        let deviceKey: Data
+        do {
+            deviceKey = try ShellAcceptCheck.deviceKey(in: session, sessionID: session.sessionID, fingerprint: session.fingerprint)
+        } catch {
+            _ = try? api.close(session.sessionID, reason: "the admin's side could not check the device's answer")
+            throw error
+        }
         do {
             let transcript = try ShellTranscript(
                 sessionID: session.sessionID, adminPublicKey: exchange.publicKey, devicePublicKey: deviceKey,

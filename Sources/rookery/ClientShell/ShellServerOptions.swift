@@ -14,7 +14,20 @@ struct ShellServerOptions: ParsableArguments {
 
     func api() throws -> ShellAdminAPI {
         let (url, ca) = try server.map { ($0, caFile) } ?? localServer()
+        if user != nil, url.lowercased().hasPrefix("http://"), !Self.isLoopback(url) {
+            throw AdminShellError(
+                "a password goes in clear over http:// to another host, on every call of the session; "
+                    + "use an https:// URL (--server, --ca-file), or run client_shell on the server host")
+        }
         return ShellAdminAPI(serverURL: url, headers: try credentials(), caFile: ca ?? caFile)
+    }
+
+    /// Whether an http URL's host is this machine's loopback.
+    static func isLoopback(_ url: String) -> Bool {
+        let rest = url.dropFirst("http://".count)
+        return ["127.0.0.1", "localhost", "[::1]"].contains { host in
+            rest.hasPrefix(host) && (rest.count == host.count || [":", "/"].contains(rest[rest.index(rest.startIndex, offsetBy: host.count)]))
+        }
     }
 
     /// The server on this host: its first port without TLS, else its first TLS port with the
