@@ -67,6 +67,33 @@ struct ShellEndToEndTests {
         #expect(result.stdout.contains("out-5"))
     }
 
+    @Test func anAdminWithAPasswordOpensAShellAndAWrongOneIsRefused() throws {
+        let hash = PasswordHash(hashing: "shell-pass", rounds: 1000).description
+        let fixture = try ShellFixture(
+            serverSettings: """
+                listen_host: 127.0.0.1
+                listen_port: 0
+                remote_shells: true
+                users:
+                  alice: "\(hash)"
+                endpoint_auth:
+                  pipe_create:
+                    users: [alice]
+
+                """)
+        try fixture.startAgent()
+        try fixture.sandbox.write("shell-pass\n", to: "alice.pass")
+        try fixture.sandbox.write("wrong\n", to: "wrong.pass")
+        let allowed = try fixture.command("echo as-alice", ["--user", "alice", "--password-file", fixture.sandbox.path + "/alice.pass"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("as-alice"))
+        let refused = try fixture.command("true", ["--user", "alice", "--password-file", fixture.sandbox.path + "/wrong.pass"])
+        #expect(refused.status == 255 && refused.stderr.contains("credentials"), "\(refused.stderr)")
+        let anonymous = try fixture.command("true")
+        #expect(anonymous.status == 255 && anonymous.stderr.contains("--user"), "\(anonymous.stderr)")
+        #expect(try fixture.server.count("SELECT count(*) FROM shell_sessions WHERE opened_by = 'user alice'") == 1)
+    }
+
     @Test func withoutTheAgentTheNextCronOpensIt() throws {
         let fixture = try ShellFixture(agent: false)
         let admin = try fixture.interactiveShell()

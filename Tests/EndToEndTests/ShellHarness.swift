@@ -22,10 +22,11 @@ final class ShellFixture {
 
     /// `deviceSettings`: more lines for the device's client/settings.yml; `agent`: whether the
     /// device may run its agent (cron starts it when it may).
-    init(deviceSettings: String = "", agent: Bool = true) throws {
+    /// `serverSettings`: the server's whole settings file.
+    init(deviceSettings: String = "", agent: Bool = true, serverSettings: String = ShellFixture.serverSettings) throws {
         sandbox = try Sandbox()
         server = try ServerProcess(sandbox: sandbox)
-        try sandbox.write(Self.serverSettings, to: "srv/server/settings.yml")
+        try sandbox.write(serverSettings, to: "srv/server/settings.yml")
         try server.start()
         let home = sandbox.path + "/laptop/home"
         device = try server.acceptedClient(
