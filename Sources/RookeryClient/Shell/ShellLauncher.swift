@@ -36,6 +36,9 @@ public struct ShellLauncher: Sendable {
     public static func lockPath(_ root: InstallRoot, _ id: String) -> String { directory(root) + "/\(id).lock" }
     public static func donePath(_ root: InstallRoot, _ id: String) -> String { directory(root) + "/\(id).done" }
 
+    /// Whether the session's child finished (ID.done); reliable only while holding its lock.
+    public static func isDone(_ root: InstallRoot, _ id: String) -> Bool { access(donePath(root, id), F_OK) == 0 }
+
     /// This process's own binary (so a child runs the same release as its parent).
     public static var runningBinary: String {
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -66,7 +69,6 @@ public struct ShellLauncher: Sendable {
 
     private func start(_ offer: ShellOffer) -> pid_t? {
         let id = offer.sessionID
-        guard access(Self.donePath(root, id), F_OK) != 0 else { return nil }
         let lock = open(Self.lockPath(root, id), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard lock >= 0 else {
             log.warning("shell \(id): cannot open its lock file: \(String(cString: strerror(errno)))")
@@ -75,6 +77,9 @@ public struct ShellLauncher: Sendable {
         defer { close(lock) }
         // Held: a child runs it already.
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        // Checked under the lock only: a child may write its marker and exit between a check made
+        // before and the lock, and a second child would then run the session again.
+        guard !Self.isDone(root, id) else { return nil }
         guard let json = try? JSONEncoder().encode(offer), let pid = spawn(stdin: json, lock: lock) else {
             log.warning("shell \(id): cannot start \(binary) shell-session: \(String(cString: strerror(errno)))")
             return nil
