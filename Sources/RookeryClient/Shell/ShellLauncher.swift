@@ -104,10 +104,13 @@ public struct ShellLauncher: Sendable {
     /// Starts `binary arguments` detached: its own session, stdin from `stdin` (else /dev/null),
     /// stdout and stderr to /dev/null, `extra` as descriptor 3, nothing else inherited.
     public static func spawnDetached(_ binary: String, _ arguments: [String], root: InstallRoot, stdin: Int32?, extra: Int32?) -> pid_t? {
-        // dup2 onto itself would leave close-on-exec set: move a descriptor that is already 3.
-        let moved = extra == lockDescriptor ? fcntl(lockDescriptor, F_DUPFD_CLOEXEC, 10) : nil
-        defer { if let moved, moved >= 0 { close(moved) } }
-        let extra = moved ?? extra
+        // Both moved above the descriptors the actions below write: a parent started with 0-2
+        // closed may hold the lock or the pipe there, and an open or dup2 onto it would replace it
+        // before it is copied (and dup2 onto itself would leave close-on-exec set).
+        let stdin = stdin.map { fcntl($0, F_DUPFD_CLOEXEC, 10) }
+        let extra = extra.map { fcntl($0, F_DUPFD_CLOEXEC, 10) }
+        defer { for moved in [stdin, extra] { if let moved, moved >= 0 { close(moved) } } }
+        guard stdin ?? 0 >= 0, extra ?? 0 >= 0 else { return nil }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
