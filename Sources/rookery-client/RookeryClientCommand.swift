@@ -456,6 +456,11 @@ struct ShellSessionCommand: ParsableCommand {
             guard ownLock != nil else { throw ValidationError("shell session \(offer.sessionID) is already running") }
         }
         defer { ownLock?.release() }
+        // Under the lock: the launcher's check came before it, and a child may have finished since.
+        if ShellLauncher.isDone(root, offer.sessionID) {
+            context.log.info("shell \(offer.sessionID): already done, not started again")
+            return
+        }
         let status: Int32
         do {
             status = DeviceShellRun(context: context, offer: try CheckedShellOffer(offer)).run()

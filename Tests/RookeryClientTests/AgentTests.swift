@@ -5,7 +5,7 @@ import Testing
 
 @testable import RookeryClient
 
-/// The agent's parts that need no server: its backoff schedule, its one-per-root lock, its
+/// The agent's parts that need no server: its backoff schedule, its pause after quick answers, its one-per-root lock, its
 /// settings switch, and the marks its poll carries.
 @Suite struct AgentTests {
     @Test func backoffDoublesFromOneSecondToSixtyWithJitter() {
@@ -23,6 +23,21 @@ import Testing
         let first = backoff.next(using: &random)
         #expect(first >= .milliseconds(500) && first <= .seconds(1))
         #expect(AgentBackoff.ceiling(after: 1000) == 60)
+    }
+
+    /// A server answering at once with nothing new (an offer still waiting for its accept, or a
+    /// server shutting down) gets at least a second's jittered pause; a held poll or new work none.
+    @Test func aQuickAnswerThatStartedNothingIsFollowedByAPause() {
+        var random = SeededRandom(seed: 5)
+        var pauses: [Duration] = []
+        for _ in 0..<20 {
+            let pause = AgentPollPacing.pause(took: .milliseconds(3), startedSomething: false, using: &random)
+            pauses.append(pause)
+            #expect(pause >= .seconds(1) && pause <= .milliseconds(1500), "\(pause)")
+        }
+        #expect(Set(pauses).count > 5, "jittered, not fixed")
+        #expect(AgentPollPacing.pause(took: .milliseconds(3), startedSomething: true, using: &random) == .zero)
+        #expect(AgentPollPacing.pause(took: .seconds(30), startedSomething: false, using: &random) == .zero)
     }
 
     func root(_ sandbox: Sandbox, settings: String) throws -> InstallRoot {

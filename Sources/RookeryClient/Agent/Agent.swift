@@ -67,10 +67,15 @@ public struct Agent: Sendable {
                 return .turnedOff
             }
             do {
+                let began = ContinuousClock.now
                 let answer = try poll(context)
+                let took = ContinuousClock.now - began
                 backoff.reset()
-                ShellLauncher(root: root, log: context.log).launch(answer.shells)
+                // Offers whose child runs or is done start nothing: they are no reason to poll at once.
+                let started = ShellLauncher(root: root, log: context.log).launch(answer.shells)
                 if answer.update, let release = try update(context, after: &lastUpdate) { return .installed(release: release) }
+                let pause = AgentPollPacing.pause(took: took, startedSomething: !started.isEmpty || answer.update, using: &random)
+                if pause > .zero { Self.sleep(pause) }
             } catch {
                 let wait = backoff.next(using: &random)
                 context.log.warning("agent: \(error); polling again in \(wait)")

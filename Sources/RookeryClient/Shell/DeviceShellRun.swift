@@ -10,7 +10,7 @@ import Glibc
 
 /// One remote shell on the device, from a checked offer to its end (`rookery-client
 /// shell-session`): refused when the owner said no or it cannot start, else the device's half of
-/// the key exchange, the shell, `shell_accept`, and the relay until the shell ends.
+/// the key exchange, `shell_accept`, the shell, and the relay until the shell ends.
 public struct DeviceShellRun {
     let context: ClientContext
     let offer: CheckedShellOffer
@@ -29,30 +29,47 @@ public struct DeviceShellRun {
             refuse(Self.ownerRefusal)
             return 1
         }
-        let started: (session: ShellSession, keys: ShellSessionKeys, deviceKey: Data)
+        let prepared: PreparedShell
         do {
-            started = try start()
+            prepared = try prepare()
         } catch {
             refuse("the device cannot open a shell: \(error)")
             return 1
         }
-        let session = started.session
+        // The shell starts only once the server has accepted, so a failed accept never leaves a
+        // root shell running. If the server committed the accept and only its answer was lost, the
+        // device has no token: the admin sees the session open and silent until the idle sweep.
         let token: String
         do {
-            token = try accept(deviceKey: started.deviceKey)
+            token = try accept(deviceKey: prepared.deviceKey)
         } catch {
-            session.terminate(grace: .zero, because: "shell_accept failed: \(error)")
             context.log.warning("shell \(id): shell_accept failed: \(error)")
             return 1
         }
+        let session: ShellSession
+        do {
+            session = try prepared.start()
+        } catch {
+            // Accepted already: a refusal would come too late, the session's own close says why.
+            context.log.warning("shell \(id): the shell did not start: \(error)")
+            try? link(token: token).close(reason: "the device cannot open a shell: \(error)")
+            return 1
+        }
         context.log.info("shell \(id) opened by \(LogText.escaped(offer.offer.openedBy, limit: 256)) as \(session.account.name)")
-        let ending = relay(session, keys: started.keys, token: token)
+        let ending = relay(session, keys: prepared.keys, token: token)
         context.log.info("shell \(id) ended: \(ending)")
         return ending.status ?? 1
     }
 
-    /// The device's key, the session's keys and the shell, or why not.
-    private func start() throws -> (session: ShellSession, keys: ShellSessionKeys, deviceKey: Data) {
+    /// Everything the shell needs, checked, before the server hears of it: the device's key, the
+    /// session's keys, the account; the shell itself starts later (`start`).
+    struct PreparedShell {
+        let deviceKey: Data
+        let keys: ShellSessionKeys
+        let start: () throws -> ShellSession
+    }
+
+    private func prepare() throws -> PreparedShell {
         let identity = try DeviceIdentity.loadOrCreate(context)
         let exchange = ShellKeyExchange(side: .device)
         let transcript = try ShellTranscript(
@@ -62,11 +79,14 @@ public struct DeviceShellRun {
         let settings = context.settings
         let account = try ShellAccount.named(settings.shellAccount, in: SystemRoot(path: settings.systemRoot))
         let log = ShellSessionLog(directory: ShellLauncher.directory(context.root), keepsTranscripts: settings.shellTranscripts)
-        let session = try ShellSession(
-            sessionID: offer.sessionID, account: account, terminal: offer.terminal,
-            idleTimeout: .seconds(settings.shellIdleSeconds), serverKey: try PinnedServerKey(root: context.root).fingerprint(),
-            log: log, command: offer.offer.command, openedBy: offer.offer.openedBy)
-        return (session, keys, exchange.publicKey)
+        let serverKey = try PinnedServerKey(root: context.root).fingerprint()
+        let offer = offer
+        return PreparedShell(deviceKey: exchange.publicKey, keys: keys) {
+            try ShellSession(
+                sessionID: offer.sessionID, account: account, terminal: offer.terminal,
+                idleTimeout: .seconds(settings.shellIdleSeconds), serverKey: serverKey,
+                log: log, command: offer.offer.command, openedBy: offer.offer.openedBy)
+        }
     }
 
     private func accept(deviceKey: Data) throws -> String {
@@ -96,13 +116,17 @@ public struct DeviceShellRun {
         }
     }
 
-    /// The relay: a receiving thread long-polls for the admin's frames and opens them; this one
-    /// drives the shell and sends its output.
-    private func relay(_ session: ShellSession, keys: ShellSessionKeys, token: String) -> ShellEnding {
-        let link = ShellLink(
+    private func link(token: String) -> ShellLink {
+        ShellLink(
             serverURL: context.settings.serverURL, sessionID: offer.sessionID, side: .device,
             headers: [WireProtocol.shellTokenHeader: token], caFile: context.pinnedCA,
             reconnectSeconds: context.settings.shellReconnectSeconds)
+    }
+
+    /// The relay: a receiving thread long-polls for the admin's frames and opens them; this one
+    /// drives the shell and sends its output.
+    private func relay(_ session: ShellSession, keys: ShellSessionKeys, token: String) -> ShellEnding {
+        let link = link(token: token)
         guard let inbox = try? ShellInbox() else {
             return session.terminate(grace: .zero, because: "cannot make the relay's wake-up pipe")
         }

@@ -36,6 +36,9 @@ public struct ShellLauncher: Sendable {
     public static func lockPath(_ root: InstallRoot, _ id: String) -> String { directory(root) + "/\(id).lock" }
     public static func donePath(_ root: InstallRoot, _ id: String) -> String { directory(root) + "/\(id).done" }
 
+    /// Whether the session's child finished (ID.done); reliable only while holding its lock.
+    public static func isDone(_ root: InstallRoot, _ id: String) -> Bool { access(donePath(root, id), F_OK) == 0 }
+
     /// This process's own binary (so a child runs the same release as its parent).
     public static var runningBinary: String {
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -66,7 +69,6 @@ public struct ShellLauncher: Sendable {
 
     private func start(_ offer: ShellOffer) -> pid_t? {
         let id = offer.sessionID
-        guard access(Self.donePath(root, id), F_OK) != 0 else { return nil }
         let lock = open(Self.lockPath(root, id), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard lock >= 0 else {
             log.warning("shell \(id): cannot open its lock file: \(String(cString: strerror(errno)))")
@@ -75,6 +77,9 @@ public struct ShellLauncher: Sendable {
         defer { close(lock) }
         // Held: a child runs it already.
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        // Checked under the lock only: a child may write its marker and exit between a check made
+        // before and the lock, and a second child would then run the session again.
+        guard !Self.isDone(root, id) else { return nil }
         guard let json = try? JSONEncoder().encode(offer), let pid = spawn(stdin: json, lock: lock) else {
             log.warning("shell \(id): cannot start \(binary) shell-session: \(String(cString: strerror(errno)))")
             return nil
@@ -99,10 +104,13 @@ public struct ShellLauncher: Sendable {
     /// Starts `binary arguments` detached: its own session, stdin from `stdin` (else /dev/null),
     /// stdout and stderr to /dev/null, `extra` as descriptor 3, nothing else inherited.
     public static func spawnDetached(_ binary: String, _ arguments: [String], root: InstallRoot, stdin: Int32?, extra: Int32?) -> pid_t? {
-        // dup2 onto itself would leave close-on-exec set: move a descriptor that is already 3.
-        let moved = extra == lockDescriptor ? fcntl(lockDescriptor, F_DUPFD_CLOEXEC, 10) : nil
-        defer { if let moved, moved >= 0 { close(moved) } }
-        let extra = moved ?? extra
+        // Both moved above the descriptors the actions below write: a parent started with 0-2
+        // closed may hold the lock or the pipe there, and an open or dup2 onto it would replace it
+        // before it is copied (and dup2 onto itself would leave close-on-exec set).
+        let stdin = stdin.map { fcntl($0, F_DUPFD_CLOEXEC, 10) }
+        let extra = extra.map { fcntl($0, F_DUPFD_CLOEXEC, 10) }
+        defer { for moved in [stdin, extra] { if let moved, moved >= 0 { close(moved) } } }
+        guard stdin ?? 0 >= 0, extra ?? 0 >= 0 else { return nil }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
