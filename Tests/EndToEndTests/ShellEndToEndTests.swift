@@ -1,4 +1,5 @@
 import Foundation
+import RookeryServer
 import Testing
 
 /// The remote shell with the real binaries: `rookery server`, the device's `rookery-client agent`

@@ -135,6 +135,8 @@ public struct DeviceShellRun {
         let receiver = ShellReceiver(link: link, opener: ShellChannel(side: .device, keys: keys))
         DispatchQueue.global().async { receiver.run(into: inbox) }
         defer { inbox.stop() }
+        // Frames the server has stored: each send numbers its first, so one sent again is stored once.
+        var sent: Int64 = 0
         while true {
             var output = relay.step()
             // Every event that can be taken now: puts wake the poll below, takes do not.
@@ -144,7 +146,7 @@ public struct DeviceShellRun {
                 output.closeReason = taken.closeReason
                 output.finished = taken.finished
             }
-            if let ending = deliver(output, over: link, session: session) { return ending }
+            if let ending = deliver(output, over: link, sent: &sent, session: session) { return ending }
             var ready = [
                 pollfd(fd: session.descriptor, events: session.pollEvents, revents: 0),
                 pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)
@@ -154,10 +156,13 @@ public struct DeviceShellRun {
     }
 
     /// Sends what one step made; the ending, once there is one (or the link failed).
-    private func deliver(_ output: ShellRelayOutput, over link: ShellLink, session: ShellSession) -> ShellEnding? {
+    private func deliver(
+        _ output: ShellRelayOutput, over link: ShellLink, sent: inout Int64, session: ShellSession
+    ) -> ShellEnding? {
         if !output.frames.isEmpty {
             do {
-                try link.send(output.frames)
+                try link.send(output.frames, first: sent + 1)
+                sent += Int64(output.frames.count)
             } catch {
                 if output.finished == nil { return session.terminate(because: "\(error)") }
             }
