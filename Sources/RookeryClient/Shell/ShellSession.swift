@@ -40,6 +40,10 @@ public final class ShellSession {
     static let maxServerKeyLength = 256
     /// Bytes read per step at most, so a shell printing without pause cannot starve the caller.
     static let maxReadPerStep = 256 * 1024
+    /// How long a step that has output waits for more before it hands it over, at most, and the
+    /// pause after which it stops waiting.
+    static let coalesceWindow: Duration = .milliseconds(20)
+    static let coalescePause: Duration = .milliseconds(1)
     /// How long a shell that has exited may leave other processes holding its terminal open.
     static let drainGrace: Duration = .seconds(1)
     /// How long a shell that has closed its terminal may take to exit (it normally takes no time;
@@ -228,6 +232,7 @@ public final class ShellSession {
     private func readOutput() -> (bytes: [UInt8], closed: Bool) {
         var collected: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        let coalescing = ContinuousClock.now + Self.coalesceWindow
         while collected.count < Self.maxReadPerStep {
             let count = read(descriptor, &chunk, chunk.count)
             if count > 0 {
@@ -235,12 +240,24 @@ public final class ShellSession {
                 continue
             }
             if count < 0 && errno == EINTR { continue }
-            if count < 0 && errno == EAGAIN { break }
+            if count < 0 && errno == EAGAIN {
+                // A program printing fast refills the terminal's small buffer within a moment:
+                // waiting that moment makes one large batch out of many small ones (each batch is a
+                // round trip to the server); a keystroke's echo waits a millisecond at most.
+                guard !collected.isEmpty, ContinuousClock.now < coalescing, moreOutputSoon() else { break }
+                continue
+            }
             record(collected)
             return (collected, true)
         }
         record(collected)
         return (collected, false)
+    }
+
+    /// Whether the terminal has output within `coalescePause`.
+    private func moreOutputSoon() -> Bool {
+        var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&ready, 1, Int32(Self.milliseconds(Self.coalescePause))) > 0 && ready.revents & Int16(POLLIN) != 0
     }
 
     private func record(_ output: [UInt8]) {
