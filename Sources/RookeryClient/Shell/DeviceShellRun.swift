@@ -1,4 +1,3 @@
-import Dispatch
 import FoundationEssentials
 import RookeryCore
 import RookeryCurl
@@ -124,19 +123,25 @@ public struct DeviceShellRun {
     }
 
     /// The relay: a receiving thread long-polls for the admin's frames and opens them; this one
-    /// drives the shell and sends its output.
+    /// drives the shell and hands its output to the outbox's sending thread.
     private func relay(_ session: ShellSession, keys: ShellSessionKeys, token: String) -> ShellEnding {
         let link = link(token: token)
-        guard let inbox = try? ShellInbox() else {
-            return session.terminate(grace: .zero, because: "cannot make the relay's wake-up pipe")
+        let inbox: ShellInbox
+        let outbox: ShellOutbox
+        do {
+            inbox = try ShellInbox()
+            outbox = try ShellOutbox(link: link)
+            let receiver = ShellReceiver(link: link, opener: ShellChannel(side: .device, keys: keys))
+            try DedicatedThread.start { receiver.run(into: inbox) }
+        } catch {
+            return session.terminate(grace: .zero, because: "cannot start the relay: \(error)")
+        }
+        defer {
+            inbox.stop()
+            outbox.stop()
         }
         let relay = DeviceShellRelay(
             session: session, sender: ShellChannel(side: .device, keys: keys), idleSeconds: context.settings.shellIdleSeconds)
-        let receiver = ShellReceiver(link: link, opener: ShellChannel(side: .device, keys: keys))
-        DispatchQueue.global().async { receiver.run(into: inbox) }
-        defer { inbox.stop() }
-        // Frames the server has stored: each send numbers its first, so one sent again is stored once.
-        var sent: Int64 = 0
         while true {
             var output = relay.step()
             // Every event that can be taken now: puts wake the poll below, takes do not.
@@ -146,7 +151,7 @@ public struct DeviceShellRun {
                 output.closeReason = taken.closeReason
                 output.finished = taken.finished
             }
-            if let ending = deliver(output, over: link, sent: &sent, session: session) { return ending }
+            if let ending = deliver(output, through: outbox, link: link, session: session) { return ending }
             var ready = [
                 pollfd(fd: session.descriptor, events: session.pollEvents, revents: 0),
                 pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)
@@ -155,18 +160,14 @@ public struct DeviceShellRun {
         }
     }
 
-    /// Sends what one step made; the ending, once there is one (or the link failed).
+    /// Queues what one step made for sending (all of it sent before a close or the end); the
+    /// ending, once there is one (or the link failed).
     private func deliver(
-        _ output: ShellRelayOutput, over link: ShellLink, sent: inout Int64, session: ShellSession
+        _ output: ShellRelayOutput, through outbox: ShellOutbox, link: ShellLink, session: ShellSession
     ) -> ShellEnding? {
-        if !output.frames.isEmpty {
-            do {
-                try link.send(output.frames, first: sent + 1)
-                sent += Int64(output.frames.count)
-            } catch {
-                if output.finished == nil { return session.terminate(because: "\(error)") }
-            }
-        }
+        var failure = outbox.put(output.frames)
+        if failure == nil && (output.closeReason != nil || output.finished != nil) { failure = outbox.flush() }
+        if let failure, output.finished == nil { return session.terminate(because: "\(failure)") }
         if let reason = output.closeReason {
             context.log.warning("shell \(offer.sessionID): \(reason)")
             do { try link.close(reason: reason) } catch { context.log.warning("shell \(offer.sessionID): close failed: \(error)") }
