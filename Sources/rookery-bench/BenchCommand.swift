@@ -155,7 +155,7 @@ struct BenchCommand: AsyncParsableCommand {
                 this user, starts its `rookery-client agent` (polling every 5 s) and drives `rookery client-shell` \
                 through a pseudo-terminal: --sessions times from the command to the prompt; --keystrokes single keys \
                 timed until their echo; `--command cat` of a --cat-bytes file into a pipe; the agent's RSS after \
-                start and after six idle polls; then, without the agent, request to prompt from the device's update \
+                start and after --idle-polls idle polls (RSS, PSS, private dirty); then, without the agent, request to prompt from the device's update \
                 (what a cron run does when its update is due). Targets: prompt < 2 s with the agent, keystroke median \
                 < 20 ms, cat > 20 MB/s, agent RSS < 10 MB.
                 """)
@@ -163,17 +163,18 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "The rookery-client binary (default: the one beside this binary).") var client: String?
         @Option(help: "Sessions opened with the agent.") var sessions = 5
         @Option(help: "Keys typed and timed.") var keystrokes = 300
-        @Option(help: "Size of the file sent with cat.") var catBytes = 20_000_000
+        @Option(help: "Size of the file sent with cat (three times; the median is reported).") var catBytes = 20_000_000
+        @Option(help: "Idle polls (5 s apart) before the agent's memory is read again.") var idlePolls = 6
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() async throws {
-            guard sessions > 0, keystrokes > 0, catBytes > 0 else { throw ValidationError("give positive counts") }
+            guard sessions > 0, keystrokes > 0, catBytes > 0, idlePolls > 0 else { throw ValidationError("give positive counts") }
             let binary = client ?? (InstallRoot.currentExecutable as NSString).deletingLastPathComponent + "/rookery-client"
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw ValidationError("no client binary at \(binary); pass --client PATH")
             }
             let result = try await ShellBenchmark(
-                clientBinary: binary, sessions: sessions, keystrokes: keystrokes, catBytes: catBytes
+                clientBinary: binary, sessions: sessions, keystrokes: keystrokes, catBytes: catBytes, idlePolls: idlePolls
             ).run()
             print(json ? result.json : result.text)
         }

@@ -11,14 +11,19 @@ struct ShellBenchmark {
     let sessions: Int
     let keystrokes: Int
     let catBytes: Int
+    /// Idle polls the agent makes (5 s apart) between the two readings of its memory.
+    let idlePolls: Int
+    /// Cats of the file, the throughput being their median.
+    static let catRuns = 3
 
     struct Result {
         var promptWithAgentMs: [Double] = []
         var promptFromCronMs: [Double] = []
         var keystrokeMs: [Double] = []
         var catMB = 0.0
-        var catMBPerSecond = 0.0
-        var agentRSSKB: (start: Int, end: Int) = (0, 0)
+        var catMBPerSecond: [Double] = []
+        var agentStart = AgentMemory()
+        var agentEnd = AgentMemory()
         var agentPolls = 0
 
         var text: String {
@@ -27,11 +32,14 @@ struct ShellBenchmark {
                     request to prompt, with the agent:  median %.0f ms, max %.0f ms (%d sessions)
                     request to prompt, from a cron run: median %.0f ms, max %.0f ms (from the update a cron run makes; cron runs every minute: add 0-60 s)
                     keystroke round trip:               median %.2f ms, p99 %.2f ms (%d keys)
-                    cat of a file, %.0f MB:              %.1f MB/s
-                    agent RSS:                          %.1f MB after start, %.1f MB after %d idle polls
+                    cat of a file, %.0f MB:              median %.1f MB/s, min %.1f, max %.1f (%d runs)
+
                     """, median(promptWithAgentMs), promptWithAgentMs.max() ?? 0, promptWithAgentMs.count,
                 median(promptFromCronMs), promptFromCronMs.max() ?? 0, median(keystrokeMs), percentile(keystrokeMs, 0.99),
-                keystrokeMs.count, catMB, catMBPerSecond, Double(agentRSSKB.start) / 1024, Double(agentRSSKB.end) / 1024, agentPolls)
+                keystrokeMs.count, catMB, median(catMBPerSecond), catMBPerSecond.min() ?? 0, catMBPerSecond.max() ?? 0,
+                catMBPerSecond.count)
+                + "agent memory after start:           \(agentStart.text)\n"
+                + "agent memory after \(agentPolls) idle polls:   \(agentEnd.text)"
         }
 
         var json: String {
@@ -40,9 +48,12 @@ struct ShellBenchmark {
                 "prompt_from_cron_median_ms": .number(median(promptFromCronMs)),
                 "keystroke_median_ms": .number(median(keystrokeMs)),
                 "keystroke_p99_ms": .number(percentile(keystrokeMs, 0.99)),
-                "cat_mb_per_s": .number(catMBPerSecond),
-                "agent_rss_start_kb": .integer(Int64(agentRSSKB.start)),
-                "agent_rss_end_kb": .integer(Int64(agentRSSKB.end))
+                "cat_mb_per_s": .number(median(catMBPerSecond)),
+                "agent_rss_start_kb": .integer(Int64(agentStart.residentKB)),
+                "agent_rss_end_kb": .integer(Int64(agentEnd.residentKB)),
+                "agent_private_end_kb": .integer(Int64(agentEnd.privateKB)),
+                "agent_pss_end_kb": .integer(Int64(agentEnd.proportionalKB)),
+                "agent_idle_polls": .integer(Int64(agentPolls))
             ]).serializedString
         }
 
@@ -71,7 +82,7 @@ struct ShellBenchmark {
         let agent = try device.startAgent()
         defer { agent.terminate() }
         usleep(500_000)
-        result.agentRSSKB.start = Self.residentKB(of: agent.processIdentifier)
+        result.agentStart = AgentMemory(pid: agent.processIdentifier)
         for _ in 0..<sessions {
             let (terminal, ms) = try admin.timedPrompt()
             result.promptWithAgentMs.append(ms)
@@ -83,11 +94,12 @@ struct ShellBenchmark {
         terminal.type("exit\r")
         _ = terminal.exitStatus()
         result.catMB = Double(catBytes) / 1e6
-        result.catMBPerSecond = try admin.catThroughput(file: try device.makeFile(bytes: catBytes), bytes: catBytes)
+        let file = try device.makeFile(bytes: catBytes)
+        for _ in 0..<Self.catRuns { result.catMBPerSecond.append(try admin.catThroughput(file: file, bytes: catBytes)) }
         // Idle polls: the server answers each after agent_poll_seconds (5 s here).
-        result.agentPolls = 6
-        sleep(UInt32(5 * result.agentPolls + 2))
-        result.agentRSSKB.end = Self.residentKB(of: agent.processIdentifier)
+        result.agentPolls = idlePolls
+        sleep(UInt32(5 * idlePolls + 2))
+        result.agentEnd = AgentMemory(pid: agent.processIdentifier)
         agent.terminate()
         agent.waitUntilExit()
 
@@ -124,13 +136,6 @@ struct ShellBenchmark {
         return times
     }
 
-    /// VmRSS of a process, in KB.
-    static func residentKB(of pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
 }
 
 /// The admin's `rookery client-shell` against the bench server, on a terminal of the bench's own.
@@ -184,5 +189,33 @@ struct ShellAdmin {
         // A terminal turns each \n into \r\n: more arrives than the file holds.
         guard received >= bytes else { throw AdminError("cat delivered \(received) of \(bytes) bytes") }
         return Double(received) / 1e6 / max(seconds, 1e-6)
+    }
+}
+
+/// A process's memory as the kernel counts it: all it has mapped and touched (RSS, which counts
+/// shared library and program pages that other processes and the page cache share), its share of
+/// those (PSS), and what it alone holds and wrote (private dirty: heap, stacks, written data).
+struct AgentMemory {
+    var residentKB = 0
+    var proportionalKB = 0
+    var privateKB = 0
+
+    init() {}
+
+    init(pid: Int32) {
+        let rollup = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Int {
+            guard let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        residentKB = field("Rss")
+        proportionalKB = field("Pss")
+        privateKB = field("Private_Dirty")
+    }
+
+    var text: String {
+        String(
+            format: "RSS %.1f MB, PSS %.1f MB, private %.1f MB", Double(residentKB) / 1024, Double(proportionalKB) / 1024,
+            Double(privateKB) / 1024)
     }
 }
