@@ -26,18 +26,27 @@ import Testing
     }
 
     /// A server answering at once with nothing new (an offer still waiting for its accept, or a
-    /// server shutting down) gets at least a second's jittered pause; a held poll or new work none.
-    @Test func aQuickAnswerThatStartedNothingIsFollowedByAPause() {
+    /// server shutting down) gets a pause that starts at 100 ms and doubles with each such answer
+    /// in a row up to a jittered 1-1.5 s; a held poll or new work gets none and starts it over.
+    @Test func quickAnswersThatStartedNothingArePacedWithAGrowingPause() {
         var random = SeededRandom(seed: 5)
-        var pauses: [Duration] = []
+        var pacing = AgentPollPacing()
+        let quick = { (pacing: inout AgentPollPacing, random: inout SeededRandom) in
+            pacing.pause(took: .milliseconds(3), startedSomething: false, using: &random)
+        }
+        #expect((0..<4).map { _ in quick(&pacing, &random) } == [100, 200, 400, 800].map { .milliseconds($0) })
+        var long: [Duration] = []
         for _ in 0..<20 {
-            let pause = AgentPollPacing.pause(took: .milliseconds(3), startedSomething: false, using: &random)
-            pauses.append(pause)
+            let pause = quick(&pacing, &random)
+            long.append(pause)
             #expect(pause >= .seconds(1) && pause <= .milliseconds(1500), "\(pause)")
         }
-        #expect(Set(pauses).count > 5, "jittered, not fixed")
-        #expect(AgentPollPacing.pause(took: .milliseconds(3), startedSomething: true, using: &random) == .zero)
-        #expect(AgentPollPacing.pause(took: .seconds(30), startedSomething: false, using: &random) == .zero)
+        #expect(Set(long).count > 5, "jittered, not fixed")
+        #expect(pacing.pause(took: .milliseconds(3), startedSomething: true, using: &random) == .zero)
+        #expect(quick(&pacing, &random) == .milliseconds(100), "new work starts the doubling over")
+        #expect(quick(&pacing, &random) == .milliseconds(200))
+        #expect(pacing.pause(took: .seconds(30), startedSomething: false, using: &random) == .zero)
+        #expect(quick(&pacing, &random) == .milliseconds(100), "a held poll starts it over")
     }
 
     func root(_ sandbox: Sandbox, settings: String) throws -> InstallRoot {

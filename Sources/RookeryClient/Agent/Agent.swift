@@ -48,6 +48,7 @@ public struct Agent: Sendable {
         var backoff = AgentBackoff()
         var random = SystemRandomNumberGenerator()
         var lastUpdate: ContinuousClock.Instant?
+        var pacing = AgentPollPacing()
         let release = ReleaseInstaller.installedNumber(root)
         while true {
             let installed = ReleaseInstaller.installedNumber(root)
@@ -74,7 +75,7 @@ public struct Agent: Sendable {
                 // Offers whose child runs or is done start nothing: they are no reason to poll at once.
                 let started = ShellLauncher(root: root, log: context.log).launch(answer.shells)
                 if answer.update, let release = try update(context, after: &lastUpdate) { return .installed(release: release) }
-                let pause = AgentPollPacing.pause(took: took, startedSomething: !started.isEmpty || answer.update, using: &random)
+                let pause = pacing.pause(took: took, startedSomething: !started.isEmpty || answer.update, using: &random)
                 if pause > .zero { Self.sleep(pause) }
             } catch {
                 let wait = backoff.next(using: &random)

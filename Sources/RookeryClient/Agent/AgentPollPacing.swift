@@ -1,18 +1,37 @@
 /// The agent's pause between polls that succeeded. A server answers at once while a shell offer
-/// waits for the device's shell_accept, and while it shuts down: without a pause the agent would
-/// make back-to-back signed polls until then.
-public enum AgentPollPacing {
+/// waits for the device's shell_accept (the shell-session child just started answers it within a
+/// fraction of a second), and while it shuts down: without a pause the agent would make
+/// back-to-back signed polls until then. The pause starts short, so an admin who opens a second
+/// session right after the first still gets a prompt at once, and grows with each quick answer
+/// in a row to a second or more.
+public struct AgentPollPacing {
     /// An answer faster than this that started nothing is followed by a pause.
     public static let quickAnswer: Duration = .seconds(1)
-    /// The pause is drawn from this range, so devices answered together do not poll together.
-    public static let pauseMilliseconds = 1000...1500
+    /// The first pause after a quick answer; each further one in a row doubles it.
+    public static let firstPauseMilliseconds = 100
+    /// Where the doubling stops: a pause drawn from this range, so devices answered together do
+    /// not poll together.
+    public static let longPauseMilliseconds = 1000...1500
+
+    /// Quick answers that started nothing, in a row.
+    private var quickInARow = 0
+
+    public init() {}
 
     /// The wait before the next poll, after one that took `took` and started `startedSomething`
     /// (a new shell child or an update): none after a held poll or one that brought new work.
-    public static func pause<Random: RandomNumberGenerator>(
+    public mutating func pause<Random: RandomNumberGenerator>(
         took: Duration, startedSomething: Bool, using random: inout Random
     ) -> Duration {
-        guard took < quickAnswer, !startedSomething else { return .zero }
-        return .milliseconds(Int.random(in: pauseMilliseconds, using: &random))
+        guard took < Self.quickAnswer, !startedSomething else {
+            quickInARow = 0
+            return .zero
+        }
+        quickInARow += 1
+        let doubled = Self.firstPauseMilliseconds << min(quickInARow - 1, 8)
+        guard doubled < Self.longPauseMilliseconds.lowerBound else {
+            return .milliseconds(Int.random(in: Self.longPauseMilliseconds, using: &random))
+        }
+        return .milliseconds(doubled)
     }
 }
