@@ -49,6 +49,7 @@ public func buildApplication(
         failures: failures)
     router.addRoutes(controller.routes, atPath: "rookery/v1")
     router.addRoutes(shellController(context: context, checks: checks, failures: failures, logger: logger).routes, atPath: "rookery/v1")
+    router.addRoutes(HealthController(readiness: context.readiness).routes, atPath: "rookery/v1")
 
     // Connections are capped, and slow or silent peers cut off (see ConnectionPolicy); no idle
     // timeout is needed, since the request deadline also runs while a connection is idle.

@@ -28,6 +28,8 @@ public struct ServerContext: Sendable {
     public let writer: GroupCommitWriter
     /// Shells' and polls' wake-ups in this process, shared by every port.
     public let shell: ShellProcessState
+    /// What every port's `ready` check answers (see `HealthController`).
+    public let readiness: ServerReadiness
 
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
     /// `VerifierWorkerPool` and `EnrollmentCheckProcess`); nil checks them in this process,
@@ -46,6 +48,7 @@ public struct ServerContext: Sendable {
         try RemoteShellRequirement.check(loaded)
         store = try AdminContext.openStore(loaded, root: root)
         shell = ShellProcessState(store: store)
+        readiness = ServerReadiness(store: store)
         // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.
         writer = GroupCommitWriter(
             store: store, nonceLifetime: 2 * TimeInterval(loaded.allowedClockSkew),

@@ -126,11 +126,16 @@ struct ServerCommand: AsyncParsableCommand {
             }
         }
         let sweeper = ShellSweepService(
-            sweeper: ShellSweeper(context: context, logger: logger), waiters: context.shell.waiters)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: apps.map { .init(service: $0) } + [.init(service: sweeper)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            sweeper: ShellSweeper(context: context, logger: logger), waiters: context.shell.waiters,
+            readiness: context.readiness, logger: logger)
+        // Services shut down last to first: the sweeper first (held polls answered, `ready` says
+        // 503), then the ports (no new connections; requests in flight finish, within the grace).
+        var configuration = ServiceGroupConfiguration(
+            services: apps.map { .init(service: $0) } + [.init(service: sweeper)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(context.settings.shutdownGraceSeconds)
+        configuration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
         } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
@@ -175,12 +180,18 @@ struct EnrollmentCheckCommand: ParsableCommand {
 
 /// The shell sweep beside the ports. Last in the group, so it is the first to hear of a shutdown:
 /// it then answers every long poll at once, or the ports would wait up to a minute for the agents'.
+/// The shells' sweep, until the server shuts down; then the start of the shutdown: `ready`
+/// answers 503 and every held long poll is answered at once.
 struct ShellSweepService: Service {
     let sweeper: ShellSweeper
     let waiters: ShellWaiters
+    let readiness: ServerReadiness
+    let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await sweeper.run() }
+        logger.notice("shutting down: no new connections; requests in flight may finish")
+        readiness.beginDraining()
         waiters.stopAll()
     }
 }

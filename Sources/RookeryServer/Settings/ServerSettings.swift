@@ -69,6 +69,9 @@ public struct ServerSettings: Codable, Sendable {
     public var requestTimeout: Int = 30
     /// Seconds a response may wait for a peer that does not read it before it is abandoned.
     public var responseTimeout: Int = 30
+    /// Seconds requests in flight get to finish after SIGTERM (the server stops accepting at
+    /// once); those still running then are cut off.
+    public var shutdownGraceSeconds: Int = 30
     /// Requests from one address that may fail before their signature verifies, per minute;
     /// beyond it the address is answered 429 until its budget refills (UnverifiedRequestBudget).
     public var unverifiedFailuresPerMinute: Int = 60
@@ -89,6 +92,7 @@ public struct ServerSettings: Codable, Sendable {
     public static let agentPollRange = 5...600
     public static let shellIdleRange = 30...86_400
     public static let shellOpenRange = 10...3600
+    public static let shutdownGraceRange = 1...600
 
     public init() {}
 
@@ -148,6 +152,7 @@ public struct ServerSettings: Codable, Sendable {
         case maxConnectionsPerAddress = "max_connections_per_address"
         case requestTimeout = "request_timeout"
         case responseTimeout = "response_timeout"
+        case shutdownGraceSeconds = "shutdown_grace_seconds"
         case unverifiedFailuresPerMinute = "unverified_failures_per_minute"
         case enrollmentsPerMinute = "enrollments_per_minute"
         case commitBatchMax = "commit_batch_max"
@@ -231,6 +236,8 @@ public struct ServerSettings: Codable, Sendable {
         agentPollSeconds = try Self.within(Self.agentPollRange, c, .agentPollSeconds) ?? d.agentPollSeconds
         shellIdleSeconds = try Self.within(Self.shellIdleRange, c, .shellIdleSeconds) ?? d.shellIdleSeconds
         shellOpenSeconds = try Self.within(Self.shellOpenRange, c, .shellOpenSeconds) ?? d.shellOpenSeconds
+        shutdownGraceSeconds =
+            try Self.within(Self.shutdownGraceRange, c, .shutdownGraceSeconds) ?? d.shutdownGraceSeconds
         guard (0...1000).contains(commitBatchWaitMs) else {
             throw SettingRefusal(
                 codingPath: c.codingPath + [CodingKeys.commitBatchWaitMs],

@@ -20,6 +20,17 @@ public final class SQLiteStore: Store {
         try SQLiteMigrations.migrator.migrate(pool)
     }
 
+    public func schemaState() async throws -> SchemaState {
+        let migrator = SQLiteMigrations.migrator
+        return try await pool.read { db in
+            let applied = try migrator.appliedIdentifiers(db)
+            let unknown = applied.subtracting(migrator.migrations)
+            if !unknown.isEmpty { return .ahead(unknown: unknown.sorted()) }
+            let missing = migrator.migrations.filter { !applied.contains($0) }
+            return missing.isEmpty ? .current : .behind(missing: missing)
+        }
+    }
+
     public func device(fingerprint: String) async throws -> Device? {
         try await pool.read { db in try Self.device(fingerprint: fingerprint, in: db) }
     }

@@ -4,6 +4,9 @@ import RookeryCore
 /// Everything the server keeps. Service code talks only to this protocol, so the SQLite store and a
 /// later PostgreSQL store are interchangeable. Every method is one transaction.
 public protocol Store: IssueStore, SecretKeepingStore, ShellSessionStore, AgentWakeupStore {
+    /// Where the database's schema stands against this binary's migrations (one small read):
+    /// the `ready` check's question.
+    func schemaState() async throws -> SchemaState
     func device(fingerprint: String) async throws -> Device?
     /// Devices whose hostname or fingerprint equals `nameOrFingerprint` (fingerprint
     /// case-insensitively; a unique fingerprint prefix of 8+ characters also matches).

@@ -1,0 +1,60 @@
+import Foundation
+import RookeryCore
+import RookeryTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SIGTERM, as systemd and a rolling restart send it, to the real server: it stops accepting at
+/// once, lets a request in flight finish, exits; and one that never finishes does not hold it
+/// past `shutdown_grace_seconds`.
+@Suite struct ShutdownEndToEndTests {
+    /// A POST whose body is half sent: the request is in flight.
+    static func halfSentRequest(port: Int) throws -> (RawConnection, rest: String) {
+        let body = String(repeating: "x", count: 100)
+        let connection = try RawConnection(port: port)
+        connection.send("POST /rookery/v1/submit HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n" + body.prefix(50))
+        return (connection, String(body.dropFirst(50)))
+    }
+
+    static func waitFor(seconds: TimeInterval, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    @Test func aRequestInFlightFinishesAfterSIGTERMAndNoNewConnectionIsTaken() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess.started(in: sandbox)
+        let (connection, rest) = try Self.halfSentRequest(port: server.port)
+        usleep(200_000)
+        kill(server.pid, SIGTERM)
+        #expect(
+            Self.waitFor(seconds: 5) { (try? RawConnection(port: server.port)) == nil },
+            "a new connection was still taken after SIGTERM")
+        // The request in flight is read to its end and answered (400: its body is no JSON).
+        connection.send(rest)
+        let head = connection.answerHead(within: 10)
+        #expect(head?.hasPrefix("HTTP/1.1 400") == true, "\(head ?? "no answer")")
+        #expect(server.terminate(within: 10), "the server did not exit after its last request")
+    }
+
+    @Test func aRequestThatNeverFinishesHoldsTheServerNoLongerThanTheGrace() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nshutdown_grace_seconds: 1\n", to: "srv/server/settings.yml")
+        try server.start()
+        let (connection, _) = try Self.halfSentRequest(port: server.port)
+        usleep(200_000)
+        let asked = Date()
+        // Without the bound it would wait for request_timeout (30 s) to cut the connection.
+        #expect(server.terminate(within: 15), "the server still ran 15 s after SIGTERM")
+        #expect(Date().timeIntervalSince(asked) < 15)
+        withExtendedLifetime(connection) {}
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import RookeryCore
+import RookeryTestSupport
+import Testing
+
+@testable import RookeryServer
+
+/// `health` and `ready`, through the router, on a real SQLite file.
+@Suite struct HealthTests {
+    static func get(_ client: some TestClientProtocol, _ path: String) async throws -> (HTTPResponse.Status, JSONValue) {
+        try await client.execute(uri: "/rookery/v1/" + path, method: .get) { response in
+            (response.status, try JSONValue.parse(Data(buffer: response.body)))
+        }
+    }
+
+    @Test func healthSaysAliveAndReadySaysReadyOnACurrentDatabase() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        try await withServer(context, accepting: [], over: .router) { client in
+            let health = try await Self.get(client, "health")
+            #expect(health.0 == .ok)
+            #expect(health.1["status"] == .string("alive"))
+            let ready = try await Self.get(client, "ready")
+            #expect(ready.0 == .ok)
+            #expect(ready.1["status"] == .string("ready"))
+        }
+    }
+
+    @Test func aDrainingServerIsNotReadyButStillAlive() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        try await withServer(context, accepting: [], over: .router) { client in
+            context.readiness.beginDraining()
+            let ready = try await Self.get(client, "ready")
+            #expect(ready.0 == .serviceUnavailable)
+            #expect(ready.1["error"] == .string("not_ready"))
+            #expect(ready.1["message"]?.stringValue?.contains("shutting down") == true, "\(ready.1)")
+            #expect(try await Self.get(client, "health").0 == .ok)
+        }
+    }
+
+    /// A database a newer server migrated: this one must not be sent requests.
+    @Test func aDatabaseWithAMigrationThisServerDoesNotKnowIsNotReady() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
+        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
+        let verdict = await ServerReadiness(store: context.store).check()
+        #expect(!verdict.ready)
+        #expect(verdict.problem?.contains("v99-from-the-future") == true, "\(String(describing: verdict.problem))")
+        #expect(try await context.store.schemaState() == .ahead(unknown: ["v99-from-the-future"]))
+    }
+
+    @Test func aDatabaseMissingAMigrationIsNotReady() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
+        try await queue.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v11-shell-accept-proof'") }
+        let state = try await context.store.schemaState()
+        #expect(state == .behind(missing: ["v11-shell-accept-proof"]), "\(state)")
+        #expect(await ServerReadiness(store: context.store).check().ready == false)
+    }
+
+    /// One database read per second at most, whatever the number of checks.
+    @Test func aVerdictIsKeptForASecond() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        let readiness = ServerReadiness(store: context.store)
+        let start = Date()
+        #expect(await readiness.check(now: start).ready)
+        let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
+        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-later')") }
+        #expect(await readiness.check(now: start.addingTimeInterval(0.5)).ready, "kept")
+        #expect(await readiness.check(now: start.addingTimeInterval(1.5)).ready == false, "read again after a second")
+    }
+}
