@@ -271,7 +271,9 @@ struct Status: ParsableCommand {
             ("hostname", .string(context.hostname)),
             ("fingerprint", state.fingerprint.map(JSONValue.string) ?? .null),
             ("enrollment", .string(state.enrollment.rawValue)),
-            ("server_url", .string(context.settings.serverURL)),
+            // Where requests go first: with server_urls, the one that answered last.
+            ("server_url", .string(context.connection.baseURL)),
+            ("server_urls", .array(context.settings.serverURLs.map(JSONValue.string))),
             ("release", .integer(Int64(ReleaseInstaller.installedNumber(context.root)))),
             ("commands_allowed", .bool(context.settings.allowCommands)),
             ("settings_problem", context.settingsProblem.map(JSONValue.string) ?? .null),
@@ -326,6 +328,10 @@ struct Status: ParsableCommand {
             ?? (.string("the system's CAs"), .builtIn)
         return [
             ("server_url", .string(settings.serverURL), sources.source(of: "server_url")),
+            (
+                "server_urls", settings.serverURLList.isEmpty ? .null : .string(settings.serverURLList.joined(separator: " ")),
+                sources.source(of: "server_urls")
+            ),
             ("server_ca", ca.0, ca.1),
             ("hostname", .string(context.hostname), sources.source(of: "hostname")),
             ("collect_interval", .integer(Int64(settings.collectInterval)), sources.source(of: "collect_interval")),

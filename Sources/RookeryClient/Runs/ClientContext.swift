@@ -50,10 +50,25 @@ public struct ClientContext: Sendable {
 
     public var connection: ServerConnection { connection(timeoutSeconds: settings.requestTimeout) }
 
-    /// The server as the release describes it: its URL, and the CA it pins when it carries one.
+    /// The server as the release describes it: its URLs, and the CA it pins when it carries one.
+    /// With several (`server_urls`), the one that answered last is tried first, and a request
+    /// another one answers makes that one first from then on.
     public func connection(timeoutSeconds: Int) -> ServerConnection {
-        ServerConnection(baseURL: settings.serverURL, timeoutSeconds: timeoutSeconds, caFile: pinnedCA)
+        let urls = settings.serverURLs
+        let path = serverInUsePath
+        let inUse = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }?
+            .split(separator: "\n").first.map(String.init)
+        let ordered = inUse.map { used in urls.contains(used) ? [used] + urls.filter { $0 != used } : urls } ?? urls
+        let log = self.log
+        return ServerConnection(baseURLs: ordered, timeoutSeconds: timeoutSeconds, caFile: pinnedCA) { answered in
+            guard urls.count > 1, answered != ordered[0] else { return }
+            log.warning("\(ordered[0]) did not answer; \(answered) did, and is tried first from now on")
+            try? AtomicFile.write(Data((answered + "\n").utf8), to: path, mode: 0o644)
+        }
     }
+
+    /// The server URL that answered last, when `server_urls` names several.
+    var serverInUsePath: String { root.clientState + "/server-in-use" }
 
     /// The pinned CA file: there, or listed in the installed release's manifest. A pin the release
     /// carries but the disk lost is still passed on, so libcurl fails to load it and the device

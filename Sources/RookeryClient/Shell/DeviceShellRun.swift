@@ -117,7 +117,7 @@ public struct DeviceShellRun {
 
     private func link(token: String) -> ShellLink {
         ShellLink(
-            serverURL: context.settings.serverURL, sessionID: offer.sessionID, side: .device,
+            serverURL: context.connection.baseURL, sessionID: offer.sessionID, side: .device,
             headers: [WireProtocol.shellTokenHeader: token], caFile: context.pinnedCA,
             reconnectSeconds: context.settings.shellReconnectSeconds)
     }

@@ -1,6 +1,9 @@
 /// `client/settings.yml`. Every field is optional in the file; see settings.yml.template.
 public struct ClientSettings: Codable, Sendable {
     public var serverURL: String = "http://127.0.0.1:8080"
+    /// Several servers sharing one database, in order of preference (space-separated in the
+    /// file); when set, `server_url` is not used. See `serverURLs`.
+    public var serverURLList: [String] = []
     /// The name this device reports; empty means the system's hostname.
     public var hostname: String = ""
     public var collectInterval: Int = 300
@@ -39,6 +42,10 @@ public struct ClientSettings: Codable, Sendable {
     /// Whether client-cron keeps `rookery-client agent` running, so shells open in seconds.
     public var agent: Bool = true
 
+    /// Where requests go, in the order they are tried: `server_urls`, or `server_url` alone.
+    public var serverURLs: [String] { serverURLList.isEmpty ? [serverURL] : serverURLList }
+
+    public static let maxServerURLs = 8
     public static let shellIdleRange = 30...86_400
     public static let shellReconnectRange = 1...3600
     /// useradd's bound; the name reaches only a passwd lookup, but the setting is refused early.
@@ -48,6 +55,7 @@ public struct ClientSettings: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case serverURL = "server_url"
+        case serverURLList = "server_urls"
         case hostname
         case collectInterval = "collect_interval"
         case submitInterval = "submit_interval"
@@ -80,6 +88,7 @@ public struct ClientSettings: Codable, Sendable {
         let c = try decoder.containerRefusingUnknownKeys(keyedBy: CodingKeys.self)
         let d = decoder.userInfo[Self.baseKey] as? ClientSettings ?? ClientSettings()
         serverURL = try c.decodeIfPresent(String.self, forKey: .serverURL) ?? d.serverURL
+        serverURLList = try Self.urlList(c) ?? d.serverURLList
         hostname = try c.decodeIfPresent(String.self, forKey: .hostname) ?? d.hostname
         collectInterval = try c.decodeIfPresent(Int.self, forKey: .collectInterval) ?? d.collectInterval
         submitInterval = try c.decodeIfPresent(Int.self, forKey: .submitInterval) ?? d.submitInterval
@@ -117,6 +126,24 @@ public struct ClientSettings: Codable, Sendable {
                 reason: "\(key.stringValue) must be \(range.lowerBound) to \(range.upperBound)")
         }
         return value
+    }
+
+    /// An http(s) URL that a space-separated list and a quoted settings line carry as it is.
+    public static func isServerURL(_ url: String) -> Bool {
+        (url.hasPrefix("http://") || url.hasPrefix("https://")) && url.utf8.count <= 2048
+            && url.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+    }
+
+    /// `server_urls`: 1 to `maxServerURLs` http(s) URLs, separated by spaces, none twice.
+    private static func urlList(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [String]? {
+        guard let text = try c.decodeIfPresent(String.self, forKey: .serverURLList) else { return nil }
+        let urls = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        guard (1...maxServerURLs).contains(urls.count), urls.allSatisfy(isServerURL), Set(urls).count == urls.count else {
+            throw SettingRefusal(
+                codingPath: c.codingPath + [CodingKeys.serverURLList],
+                reason: "server_urls must be 1 to \(maxServerURLs) different http:// or https:// URLs separated by spaces")
+        }
+        return urls
     }
 
     /// An account name as useradd makes them: a misspelt one is refused here, not when a shell is

@@ -9,9 +9,9 @@ public enum ClientSettingsFile {
     /// or before the first release the install root's), then the device owner's
     /// `client/settings.yml` over it, which releases never touch. Either may be missing, not both.
     ///
-    /// The owner's file wins for every key but `server_url`: where the server is belongs to the
-    /// release, so the admin can move every device with a new release, and an owner's
-    /// `server_url` counts only while no release names one, or with `keep_server_url: true`.
+    /// The owner's file wins for every key but `server_url` and `server_urls`: where the server is
+    /// belongs to the release, so the admin can move every device with a new release, and an
+    /// owner's server URLs count only while no release names any, or with `keep_server_url: true`.
     /// Devices set up before client-setup.sh wrote the URL into `client/release.yml` carry it in
     /// `client/settings.yml`; this is what moves them with the next release (docs/ports.md).
     public static func load(_ root: InstallRoot) throws -> SourcedClientSettings {
@@ -22,28 +22,31 @@ public enum ClientSettingsFile {
             throw SettingsError("cannot read settings file \(ownFile); create it from the .template beside it")
         }
         var sourced = SourcedClientSettings()
-        var releaseURL: String?
+        var releaseServers: (url: String, list: [String])?
         if fm.fileExists(atPath: releaseFile) {
             let (settings, keys) = try layer(from: releaseFile, over: sourced.settings)
             sourced.settings = settings
             sourced.record(keys, from: .release(file: releaseFile))
-            if keys.contains(serverURLKey) { releaseURL = settings.serverURL }
+            if keys.contains(where: serverKeys.contains) { releaseServers = (settings.serverURL, settings.serverURLList) }
         }
         if fm.fileExists(atPath: ownFile) {
             let (settings, keys) = try layer(from: ownFile, over: sourced.settings)
             sourced.settings = settings
-            sourced.record(
-                keys.filter { $0 != serverURLKey || releaseURL == nil || settings.keepServerURL },
-                from: .owner(file: ownFile))
-            if let releaseURL, keys.contains(serverURLKey), !settings.keepServerURL {
-                sourced.settings.serverURL = releaseURL
-                sourced.markSetAside(serverURLKey)
+            let ownerWins = releaseServers == nil || settings.keepServerURL
+            sourced.record(keys.filter { ownerWins || !serverKeys.contains($0) }, from: .owner(file: ownFile))
+            if let releaseServers, !ownerWins {
+                sourced.settings.serverURL = releaseServers.url
+                sourced.settings.serverURLList = releaseServers.list
+                for key in keys where serverKeys.contains(key) { sourced.markSetAside(key) }
             }
         }
         return sourced
     }
 
-    static let serverURLKey = ClientSettings.CodingKeys.serverURL.rawValue
+    /// Where the server is: the release's to say (see `load`).
+    static let serverKeys: Set<String> = [
+        ClientSettings.CodingKeys.serverURL.rawValue, ClientSettings.CodingKeys.serverURLList.rawValue
+    ]
 
     /// A setting's line as releases write it (`client/release.yml`): `key: "value"`, quoted and
     /// escaped so that the client reads back exactly `value`, whatever characters it holds.

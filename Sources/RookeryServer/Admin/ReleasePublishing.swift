@@ -19,10 +19,11 @@ public struct ReleasePublishing: Sendable {
         public let pinnedCA: String?
     }
 
-    /// The URL the next release carries: client_server_url, or without it the first port that
-    /// is not deprecated, on listen_host.
+    /// The URL the next release carries: client_server_url, or the first of client_server_urls,
+    /// or without either the first port that is not deprecated, on listen_host.
     public static func serverURL(_ settings: ServerSettings) -> String {
         guard settings.clientServerURL.isEmpty else { return settings.clientServerURL }
+        if let first = settings.clientServerURLs.first { return first }
         let port = settings.listeningPorts.first { !$0.deprecated } ?? settings.listeningPorts[0]
         return "\(port.tls == nil ? "http" : "https")://\(settings.listenHost):\(port.number)"
     }
@@ -36,7 +37,8 @@ public struct ReleasePublishing: Sendable {
         let signingKey = try context.signingKey()
         let builder = ReleaseBuilder(
             source: source ?? root.path, clientBinary: binary ?? root.path + "/lib/rookery/rookery-client",
-            serverURL: url, enrollmentToken: settings.clientEnrollmentToken, caFile: pinnedCA, signingKey: signingKey)
+            serverURL: url, serverURLs: settings.clientServerURLs, enrollmentToken: settings.clientEnrollmentToken,
+            caFile: pinnedCA, signingKey: signingKey)
         let record = try await context.releases.publish { try await builder.build(number: $0) }
         return Published(
             record: record, tarball: context.releases.tarballPath(record.number), serverURL: url,

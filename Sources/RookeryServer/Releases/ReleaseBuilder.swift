@@ -18,18 +18,21 @@ public struct ReleaseBuilder: Sendable {
     let source: String
     let clientBinary: String
     let serverURL: String
+    /// Several servers sharing one database, in order (devices' `server_urls`); empty: one.
+    let serverURLs: [String]
     let enrollmentToken: String
     /// The CA (PEM) devices pin for the server's TLS certificate; nil: their system's CA store.
     let caFile: String?
     let signingKey: ServerSigningKey
 
     public init(
-        source: String, clientBinary: String, serverURL: String, enrollmentToken: String,
+        source: String, clientBinary: String, serverURL: String, serverURLs: [String] = [], enrollmentToken: String,
         caFile: String? = nil, signingKey: ServerSigningKey
     ) {
         self.source = source
         self.clientBinary = clientBinary
         self.serverURL = serverURL
+        self.serverURLs = serverURLs
         self.enrollmentToken = enrollmentToken
         self.caFile = caFile
         self.signingKey = signingKey
@@ -79,11 +82,18 @@ public struct ReleaseBuilder: Sendable {
 
     /// What the device starts from; its own client/settings.yml overrides any of it.
     func releaseSettings(_ number: Int) -> String {
+        Self.releaseSettings(number, serverURL: serverURL, serverURLs: serverURLs, enrollmentToken: enrollmentToken)
+    }
+
+    static func releaseSettings(_ number: Int, serverURL: String, serverURLs: [String], enrollmentToken: String) -> String {
         var lines = [
             "# Written by bin/client_release for release \(number). Releases replace this file;",
             "# put a device's own settings in client/settings.yml, which overrides it.",
             ClientSettingsFile.line("server_url", serverURL)
         ]
+        if !serverURLs.isEmpty {
+            lines.append(ClientSettingsFile.line("server_urls", serverURLs.joined(separator: " ")))
+        }
         if !enrollmentToken.isEmpty {
             lines.append(ClientSettingsFile.line("enrollment_token", enrollmentToken))
         }

@@ -33,6 +33,8 @@ public struct ServerSettings: Codable, Sendable {
     /// What client releases carry: the URL devices use (empty: http://listen_host:listen_port)
     /// and an optional enrollment token.
     public var clientServerURL: String = ""
+    /// Several servers sharing one database, in the order devices try them (their `server_urls`).
+    public var clientServerURLs: [String] = []
     public var clientEnrollmentToken: String = ""
     /// The CA certificate (PEM) client releases carry and devices pin for the server's TLS
     /// certificate; empty: devices trust their system's CA store.
@@ -136,6 +138,7 @@ public struct ServerSettings: Codable, Sendable {
         case verifyWith = "verify_with"
         case maxPendingDevices = "max_pending_devices"
         case clientServerURL = "client_server_url"
+        case clientServerURLs = "client_server_urls"
         case clientEnrollmentToken = "client_enrollment_token"
         case clientCAFile = "client_ca_file"
         case releaseDownload = "release_download"
@@ -164,6 +167,20 @@ public struct ServerSettings: Codable, Sendable {
     }
 
     /// A whole number within `range`, when the key is there.
+    /// `client_server_urls`: what devices read back as their `server_urls` (1 to 8 different
+    /// http(s) URLs without spaces or quotes), refused here rather than by every device.
+    private static func serverURLs(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [String]? {
+        guard let urls = try c.decodeIfPresent([String].self, forKey: .clientServerURLs) else { return nil }
+        guard (1...ClientSettings.maxServerURLs).contains(urls.count), urls.allSatisfy(ClientSettings.isServerURL),
+            Set(urls).count == urls.count
+        else {
+            throw SettingRefusal(
+                codingPath: c.codingPath + [CodingKeys.clientServerURLs],
+                reason: "client_server_urls must list 1 to \(ClientSettings.maxServerURLs) different http:// or https:// URLs")
+        }
+        return urls
+    }
+
     private static func within(
         _ range: ClosedRange<Int>, _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys
     ) throws -> Int? {
@@ -209,6 +226,7 @@ public struct ServerSettings: Codable, Sendable {
         }
         maxPendingDevices = try c.decodeIfPresent(Int.self, forKey: .maxPendingDevices) ?? d.maxPendingDevices
         clientServerURL = try c.decodeIfPresent(String.self, forKey: .clientServerURL) ?? d.clientServerURL
+        clientServerURLs = try Self.serverURLs(c) ?? d.clientServerURLs
         clientEnrollmentToken = try c.decodeIfPresent(String.self, forKey: .clientEnrollmentToken) ?? d.clientEnrollmentToken
         clientCAFile = try c.decodeIfPresent(String.self, forKey: .clientCAFile) ?? d.clientCAFile
         releaseDownload = try c.decodeIfPresent(Bool.self, forKey: .releaseDownload) ?? d.releaseDownload
