@@ -20,7 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
-        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6")
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2")
     ],
     targets: [
         // System libraries, each through a small C shim that loads it on first use (see cgpgme.h
@@ -64,6 +65,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The PostgreSQL backend (issue 18), for fleets that outgrow one SQLite file.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -116,7 +119,9 @@ let package = Package(
                 "RookeryServer", "RookeryCurl", "RookeryTestSupport", .product(name: "Yams", package: "Yams"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 // Group commit tests count SQLite's own commits (a transaction observer).
-                .product(name: "GRDB", package: "GRDB.swift")
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The PostgreSQL tests make and drop a database each.
+                .product(name: "PostgresNIO", package: "postgres-nio")
             ]),
         .testTarget(name: "EndToEndTests", dependencies: ["RookeryCore", "RookeryServer", "RookeryTestSupport"])
     ],

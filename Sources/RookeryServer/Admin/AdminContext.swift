@@ -32,10 +32,16 @@ public struct AdminContext: Sendable {
     }
 
     static func openStore(_ settings: ServerSettings, root: InstallRoot) throws -> any Store {
-        guard !settings.database.contains("://") else {
-            throw SettingsError("database \(settings.database): only a SQLite file path is supported so far")
+        let path: String
+        switch try DatabaseLocation.parse(settings.database) {
+        case .sqlite(let file): path = file
+        case .postgres(let location):
+            throw SettingsError(
+                "database \(location.description): the PostgreSQL backend is not finished yet; "
+                    + "use a SQLite file path (docs/scaling.md says what works with several processes today)",
+                setting: ["database"])
         }
-        let database = root.resolve(settings.database)
+        let database = root.resolve(path)
         do {
             return try SQLiteStore(path: database)
         } catch {

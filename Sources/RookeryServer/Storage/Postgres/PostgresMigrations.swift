@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RookeryCore
+
+/// The PostgreSQL schema, one migration per change, each a list of statements run in one
+/// transaction. PostgreSQL's history is its own (SQLite's is in `SQLiteMigrations`); the two
+/// describe the same tables. Until the PostgreSQL backend is complete (`database:` refuses a
+/// postgresql:// URL so far), no installation has run these and they may still change.
+enum PostgresMigrations {
+    struct Migration: Sendable {
+        let id: String
+        let statements: [String]
+    }
+
+    /// Taken for the whole migration, so that several server processes starting together
+    /// migrate once: the others wait, then find nothing left to do.
+    static let lockKey: Int64 = 0x726F_6F6B_6572_7931  // "rookery1"
+
+    static let all: [Migration] = [
+        Migration(
+            id: "v1-devices-documents",
+            statements: [
+                """
+                CREATE TABLE devices (
+                    fingerprint TEXT PRIMARY KEY,
+                    public_key TEXT NOT NULL,
+                    hostname TEXT NOT NULL,
+                    machine_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    enrolled_at TIMESTAMPTZ NOT NULL,
+                    accepted_at TIMESTAMPTZ,
+                    last_submission_at TIMESTAMPTZ,
+                    flags TEXT NOT NULL DEFAULT '[]'
+                )
+                """,
+                "CREATE INDEX devices_hostname ON devices (hostname)",
+                "CREATE INDEX devices_machine_id ON devices (machine_id)",
+                """
+                CREATE TABLE documents (
+                    fingerprint TEXT PRIMARY KEY REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    document TEXT NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE changes (
+                    id BIGSERIAL PRIMARY KEY,
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    path TEXT NOT NULL,
+                    old TEXT,
+                    new TEXT,
+                    changed_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                "CREATE INDEX changes_device ON changes (fingerprint, id)",
+                """
+                CREATE TABLE submissions (
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    submission_id TEXT NOT NULL,
+                    received_at TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (fingerprint, submission_id)
+                )
+                """,
+                "CREATE TABLE nonces (nonce TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL)",
+                "CREATE INDEX nonces_seen_at ON nonces (seen_at)"
+            ])
+    ]
+
+    static var ids: [String] { all.map(\.id) }
+
+    /// Brings the database to this binary's schema; refuses one a newer binary migrated further.
+    static func migrate(_ database: PostgresPool) async throws {
+        let logger = database.logger
+        try await database.client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS rookery_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                logger: logger)
+            let applied = try await appliedIDs(connection, logger: logger)
+            let unknown = applied.subtracting(ids)
+            guard unknown.isEmpty else {
+                throw SettingsError(
+                    "database \(database.location.description) has migrations this server does not know "
+                        + "(\(unknown.sorted().joined(separator: ", "))): a newer server migrated it; upgrade this one",
+                    setting: ["database"])
+            }
+            for migration in all where !applied.contains(migration.id) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO rookery_migrations (id) VALUES (\(migration.id))", logger: logger)
+                logger.notice("database: applied migration \(migration.id)")
+            }
+        }
+    }
+
+    /// Where the database stands against `all`.
+    static func schemaState(_ database: PostgresPool) async throws -> SchemaState {
+        let applied = try await database.client.withConnection { connection in
+            try await appliedIDs(connection, logger: database.logger)
+        }
+        let unknown = applied.subtracting(ids)
+        if !unknown.isEmpty { return .ahead(unknown: unknown.sorted()) }
+        let missing = ids.filter { !applied.contains($0) }
+        return missing.isEmpty ? .current : .behind(missing: missing)
+    }
+
+    private static func appliedIDs(_ connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        let exists = try await connection.query("SELECT to_regclass('rookery_migrations') IS NOT NULL", logger: logger)
+        var found = false
+        for try await present in exists.decode(Bool.self) { found = present }
+        guard found else { return [] }
+        var applied: Set<String> = []
+        for try await id in try await connection.query("SELECT id FROM rookery_migrations", logger: logger).decode(String.self) {
+            applied.insert(id)
+        }
+        return applied
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+import RookeryCore
+
+/// A pool of connections to the server's PostgreSQL database (postgres-nio's `PostgresClient`),
+/// running for as long as this value lives. Connections are made as requests need them, up to
+/// `maximumConnections`, and verified as `location.sslMode` says.
+public final class PostgresPool: Sendable {
+    let client: PostgresClient
+    public let location: PostgresLocation
+    let logger: Logger
+    private let running: Task<Void, Never>
+
+    public init(location: PostgresLocation, password: String?, maximumConnections: Int = 20, logger: Logger) throws {
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password,
+            database: location.database, tls: try Self.tls(location))
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.location = location
+        self.logger = logger
+        running = Task { await client.run() }
+    }
+
+    deinit { running.cancel() }
+
+    /// libpq's sslmode in postgres-nio's terms.
+    static func tls(_ location: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch location.sslMode {
+        case .disable:
+            return .disable
+        case .prefer, .require:
+            configuration.certificateVerification = .none
+            return location.sslMode == .prefer ? .prefer(configuration) : .require(configuration)
+        case .verifyCA, .verifyFull:
+            configuration.certificateVerification = location.sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
+            if let root = location.rootCertificate { configuration.trustRoots = .file(root) }
+            return .require(configuration)
+        }
+    }
+
+    /// The password for `location`: the file `passwordFile` names (its first line; refused when
+    /// anyone may read it), else ROOKERY_DATABASE_PASSWORD, else none (the server then decides:
+    /// `trust` or certificate authentication).
+    public static func password(file passwordFile: String?, environment: [String: String]) throws -> String? {
+        if let passwordFile {
+            var info = stat()
+            guard stat(passwordFile, &info) == 0, let data = FileManager.default.contents(atPath: passwordFile) else {
+                throw SettingsError(
+                    "database_password_file: cannot read \(passwordFile)", setting: ["database_password_file"])
+            }
+            guard info.st_mode & 0o004 == 0 else {
+                throw SettingsError(
+                    "database_password_file: \(passwordFile) may be read by anyone; chmod o-r it (0600 or 0640)",
+                    setting: ["database_password_file"])
+            }
+            let line = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+            guard !line.isEmpty else {
+                throw SettingsError("database_password_file: \(passwordFile) is empty", setting: ["database_password_file"])
+            }
+            return String(line)
+        }
+        return environment["ROOKERY_DATABASE_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
