@@ -19,15 +19,6 @@ import Glibc
         return (connection, String(body.dropFirst(50)))
     }
 
-    static func waitFor(seconds: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
-
     @Test func aRequestInFlightFinishesAfterSIGTERMAndNoNewConnectionIsTaken() throws {
         let sandbox = try Sandbox()
         let server = try ServerProcess.started(in: sandbox)
@@ -35,7 +26,7 @@ import Glibc
         usleep(200_000)
         kill(server.pid, SIGTERM)
         #expect(
-            Self.waitFor(seconds: 5) { (try? RawConnection(port: server.port)) == nil },
+            SlowPeerAttackTests.waitFor(seconds: 5) { (try? RawConnection(port: server.port)) == nil },
             "a new connection was still taken after SIGTERM")
         // The request in flight is read to its end and answered (400: its body is no JSON).
         connection.send(rest)

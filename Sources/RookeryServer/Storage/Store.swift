@@ -1,12 +1,76 @@
 import Foundation
 import RookeryCore
 
-/// Everything the server keeps. Service code talks only to this protocol, so the SQLite store and a
-/// later PostgreSQL store are interchangeable. Every method is one transaction.
-public protocol Store: IssueStore, SecretKeepingStore, ShellSessionStore, AgentWakeupStore {
+/// Everything the server keeps, as the parts each area of the server uses: devices and the
+/// checks of signed requests (`DeviceStore`), submissions and documents (this protocol's own
+/// methods), patches (`PatchStore`), the audit's issues, secret keeping, shell sessions and agent
+/// wake-ups. Service code talks only to these protocols, so the SQLite store and the PostgreSQL
+/// store are interchangeable, and a backend can be built and tested one part at a time. Every
+/// method is one transaction.
+public protocol Store: DeviceStore, PatchStore, IssueStore, SecretKeepingStore, ShellSessionStore, AgentWakeupStore {
     /// Where the database's schema stands against this binary's migrations (one small read):
     /// the `ready` check's question.
     func schemaState() async throws -> SchemaState
+
+    /// The group commit (see `GroupCommitWriter`): records every item's nonce and stores its
+    /// submission, all in one transaction that is on disk, synced, when this returns. Each item
+    /// runs in a savepoint of its own and gets a result of its own, in order: its outcome, or the
+    /// error that stopped it alone (its savepoint rolled back). Nonces seen before
+    /// `pruneNoncesBefore` are dropped. Throws, keeping nothing of any item, when the
+    /// transaction itself fails (a full disk, an I/O error).
+    func commit(_ items: [CommitItem], pruneNoncesBefore: Date) async throws -> [Result<CommitOutcome, any Error>]
+
+    /// Stores a submission unless its id was stored before: replaces the latest document with
+    /// `submission.document(keepingCommands:)` of it, appends the changed leaves to the history and
+    /// updates the last submission time and client release. The device
+    /// must still be accepted when the transaction runs (it may have been revoked meanwhile).
+    /// `history` bounds the rows one submission adds (over it, nothing is stored) and prunes
+    /// the device's oldest rows beyond what it keeps. Nothing is stored either when the
+    /// secret-keeping selectors are not those the submission was checked against.
+    func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome
+    func latestDocument(fingerprint: String) async throws -> JSONValue?
+    /// The latest document as stored, unparsed (what a `SubmissionWrite` is worked out against).
+    func latestDocumentText(fingerprint: String) async throws -> String?
+    func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]
+}
+
+extension Store {
+    /// Stores with the default history policy (tests and tools).
+    public func store(_ submission: Submission) async throws -> SubmissionOutcome {
+        try await store(submission, history: HistoryPolicy())
+    }
+}
+
+/// A store refused a change for a reason an admin can act on.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case pendingPatchExists(target: String)
+    /// The rewrite is done, but the write-ahead log, which may still hold earlier versions of
+    /// the pages, could not be emptied because readers kept it busy.
+    case writeAheadLogBusy
+
+    public var description: String {
+        switch self {
+        case .pendingPatchExists(let target): "a patch for \(target) is pending already"
+        case .writeAheadLogBusy:
+            "the documents were rewritten, but the write-ahead log could not be emptied: readers kept it busy for 5 s. Run the command again (it changes nothing more) to empty it"
+        }
+    }
+}
+
+/// See `Store.lookUpSigner`.
+public struct SignerLookup: Sendable {
+    /// nil: no device has this key.
+    public let device: Device?
+    public let nonceSeen: Bool
+
+    public init(device: Device?, nonceSeen: Bool) {
+        self.device = device
+        self.nonceSeen = nonceSeen
+    }
+}
+
+/// Devices, and what the checks of a signed request read and record about them.
+public protocol DeviceStore: Sendable {
     func device(fingerprint: String) async throws -> Device?
     /// Devices whose hostname or fingerprint equals `nameOrFingerprint` (fingerprint
     /// case-insensitively; a unique fingerprint prefix of 8+ characters also matches).
@@ -43,28 +107,10 @@ public protocol Store: IssueStore, SecretKeepingStore, ShellSessionStore, AgentW
     func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup
     /// Records a nonce; false when it was seen before. Nonces older than `pruneBefore` are dropped.
     func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool
+}
 
-    /// The group commit (see `GroupCommitWriter`): records every item's nonce and stores its
-    /// submission, all in one transaction that is on disk, synced, when this returns. Each item
-    /// runs in a savepoint of its own and gets a result of its own, in order: its outcome, or the
-    /// error that stopped it alone (its savepoint rolled back). Nonces seen before
-    /// `pruneNoncesBefore` are dropped. Throws, keeping nothing of any item, when the
-    /// transaction itself fails (a full disk, an I/O error).
-    func commit(_ items: [CommitItem], pruneNoncesBefore: Date) async throws -> [Result<CommitOutcome, any Error>]
-
-    /// Stores a submission unless its id was stored before: replaces the latest document with
-    /// `submission.document(keepingCommands:)` of it, appends the changed leaves to the history and
-    /// updates the last submission time and client release. The device
-    /// must still be accepted when the transaction runs (it may have been revoked meanwhile).
-    /// `history` bounds the rows one submission adds (over it, nothing is stored) and prunes
-    /// the device's oldest rows beyond what it keeps. Nothing is stored either when the
-    /// secret-keeping selectors are not those the submission was checked against.
-    func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome
-    func latestDocument(fingerprint: String) async throws -> JSONValue?
-    /// The latest document as stored, unparsed (what a `SubmissionWrite` is worked out against).
-    func latestDocumentText(fingerprint: String) async throws -> String?
-    func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]
-
+/// Patches and commands queued for devices, and the update requests that hand them out.
+public protocol PatchStore: Sendable {
     /// Answers an update request in one transaction: remembers which release the device said it
     /// runs and returns its pending patches; nil, changing nothing, unless it is still accepted.
     func recordUpdateRequest(fingerprint: String, release: Int) async throws -> [Patch]?
@@ -83,39 +129,4 @@ public protocol Store: IssueStore, SecretKeepingStore, ShellSessionStore, AgentW
         id: Int64, fingerprint: String, target: String, state: PatchState,
         message: String, at: Date, byAcceptedDevice: Bool
     ) async throws -> Bool
-}
-
-extension Store {
-    /// Stores with the default history policy (tests and tools).
-    public func store(_ submission: Submission) async throws -> SubmissionOutcome {
-        try await store(submission, history: HistoryPolicy())
-    }
-}
-
-/// A store refused a change for a reason an admin can act on.
-public enum StoreError: Error, Equatable, CustomStringConvertible {
-    case pendingPatchExists(target: String)
-    /// The rewrite is done, but the write-ahead log, which may still hold earlier versions of
-    /// the pages, could not be emptied because readers kept it busy.
-    case writeAheadLogBusy
-
-    public var description: String {
-        switch self {
-        case .pendingPatchExists(let target): "a patch for \(target) is pending already"
-        case .writeAheadLogBusy:
-            "the documents were rewritten, but the write-ahead log could not be emptied: readers kept it busy for 5 s. Run the command again (it changes nothing more) to empty it"
-        }
-    }
-}
-
-/// See `Store.lookUpSigner`.
-public struct SignerLookup: Sendable {
-    /// nil: no device has this key.
-    public let device: Device?
-    public let nonceSeen: Bool
-
-    public init(device: Device?, nonceSeen: Bool) {
-        self.device = device
-        self.nonceSeen = nonceSeen
-    }
 }
