@@ -19,7 +19,7 @@ enum PostgresMigrations {
 
     static let all: [Migration] = [
         Migration(
-            id: "v1-devices-documents",
+            id: "v1-devices",
             statements: [
                 """
                 CREATE TABLE devices (
@@ -31,16 +31,41 @@ enum PostgresMigrations {
                     enrolled_at TIMESTAMPTZ NOT NULL,
                     accepted_at TIMESTAMPTZ,
                     last_submission_at TIMESTAMPTZ,
-                    flags TEXT NOT NULL DEFAULT '[]'
+                    flags TEXT NOT NULL DEFAULT '[]',
+                    client_release BIGINT,
+                    suspended_at TIMESTAMPTZ,
+                    last_port BIGINT,
+                    last_port_deprecated BOOLEAN NOT NULL DEFAULT false,
+                    history_unpruned BIGINT NOT NULL DEFAULT 0
                 )
                 """,
                 "CREATE INDEX devices_hostname ON devices (hostname)",
                 "CREATE INDEX devices_machine_id ON devices (machine_id)",
+                // Device.clashName, for the enrollment's and the rename's look-up.
+                "CREATE INDEX devices_hostname_folded ON devices (lower(rtrim(hostname, '.')))",
+                """
+                CREATE TABLE forgotten_keys (
+                    fingerprint TEXT PRIMARY KEY,
+                    hostname TEXT NOT NULL,
+                    forgotten_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE device_renames (
+                    id BIGSERIAL PRIMARY KEY,
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    old_hostname TEXT NOT NULL,
+                    new_hostname TEXT NOT NULL,
+                    renamed_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                "CREATE INDEX device_renames_device ON device_renames (fingerprint, id)",
                 """
                 CREATE TABLE documents (
                     fingerprint TEXT PRIMARY KEY REFERENCES devices (fingerprint) ON DELETE CASCADE,
                     document TEXT NOT NULL,
-                    updated_at TIMESTAMPTZ NOT NULL
+                    updated_at TIMESTAMPTZ NOT NULL,
+                    failed_plugins TEXT NOT NULL DEFAULT '[]'
                 )
                 """,
                 """
@@ -63,7 +88,34 @@ enum PostgresMigrations {
                 )
                 """,
                 "CREATE TABLE nonces (nonce TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL)",
-                "CREATE INDEX nonces_seen_at ON nonces (seen_at)"
+                "CREATE INDEX nonces_seen_at ON nonces (seen_at)",
+                // Remote-shell sessions (see SQLiteMigrations v9, v11): revoking a device closes its own.
+                """
+                CREATE TABLE shell_sessions (
+                    id TEXT PRIMARY KEY,
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    opened_by TEXT NOT NULL,
+                    opened_at TIMESTAMPTZ NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('requested', 'open', 'refused', 'closed')),
+                    admin_key BYTEA NOT NULL,
+                    device_key BYTEA,
+                    term TEXT,
+                    rows BIGINT,
+                    columns BIGINT,
+                    command TEXT,
+                    device_token_hash BYTEA,
+                    last_activity TIMESTAMPTZ NOT NULL,
+                    bytes_to_device BIGINT NOT NULL DEFAULT 0,
+                    bytes_to_admin BIGINT NOT NULL DEFAULT 0,
+                    frames_to_device BIGINT NOT NULL DEFAULT 0,
+                    frames_to_admin BIGINT NOT NULL DEFAULT 0,
+                    closed_at TIMESTAMPTZ,
+                    close_reason TEXT,
+                    accept_body BYTEA,
+                    accept_signature BYTEA
+                )
+                """,
+                "CREATE INDEX shell_sessions_device ON shell_sessions (fingerprint, opened_at)"
             ])
     ]
 
