@@ -116,6 +116,36 @@ enum PostgresMigrations {
                 )
                 """,
                 "CREATE INDEX shell_sessions_device ON shell_sessions (fingerprint, opened_at)"
+            ]),
+        Migration(
+            id: "v2-patches",
+            statements: [
+                """
+                CREATE TABLE patches (
+                    id BIGSERIAL PRIMARY KEY,
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    mode BIGINT NOT NULL,
+                    content BYTEA NOT NULL,
+                    state TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    finished_at TIMESTAMPTZ,
+                    message TEXT NOT NULL DEFAULT ''
+                )
+                """,
+                // Two pending changes of one file on one device would race; the second is refused.
+                "CREATE UNIQUE INDEX patches_one_pending ON patches (fingerprint, target) WHERE state = 'pending'",
+                "CREATE INDEX patches_device ON patches (fingerprint, id)",
+                // What a waiting agent's poll is woken by, whichever process queued it (SQLite v10).
+                """
+                CREATE TABLE agent_wakeups (
+                    id BIGSERIAL PRIMARY KEY,
+                    fingerprint TEXT NOT NULL,
+                    at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                "CREATE INDEX agent_wakeups_at ON agent_wakeups (at)"
             ])
     ]
 
@@ -124,7 +154,7 @@ enum PostgresMigrations {
     /// Brings the database to this binary's schema; refuses one a newer binary migrated further.
     static func migrate(_ database: PostgresPool) async throws {
         let logger = database.logger
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS rookery_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",

@@ -28,6 +28,16 @@ public final class PostgresPool: Sendable {
 
     deinit { running.cancel() }
 
+    /// Runs `body` in one transaction; what `body` threw is thrown as it was (rolled back), not
+    /// wrapped, so callers see the store's own errors and the server's refusals.
+    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let failure as PostgresTransactionError where failure.rollbackError == nil {
+            throw failure.closureError ?? failure.beginError ?? failure.commitError ?? failure
+        }
+    }
+
     /// libpq's sslmode in postgres-nio's terms.
     static func tls(_ location: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
         var configuration = TLSConfiguration.makeClientConfiguration()

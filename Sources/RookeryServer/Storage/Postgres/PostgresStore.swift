@@ -5,7 +5,7 @@ import RookeryCore
 
 /// The PostgreSQL store (issue 18), for several server processes on several hosts sharing one
 /// database. It is built one part of `Store` at a time, each tested against the same contract
-/// as `SQLiteStore`; so far: `DeviceStore` and the schema's state. Until it is whole, a server
+/// as `SQLiteStore`; so far: `DeviceStore`, `PatchStore` and the schema's state. Until it is whole, a server
 /// refuses a postgresql:// database (`AdminContext.openStore`).
 public final class PostgresStore: Sendable {
     let pool: PostgresPool
@@ -21,9 +21,8 @@ public final class PostgresStore: Sendable {
         try await PostgresMigrations.schemaState(pool)
     }
 
-    /// Runs `body` in one transaction.
     func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await pool.client.withTransaction(logger: logger) { connection in try await body(connection) }
+        try await pool.transaction(body)
     }
 
     /// Serialises the transactions that compare hostnames and machine ids across devices
