@@ -179,9 +179,8 @@ struct EnrollmentCheckCommand: ParsableCommand {
 }
 
 /// The shell sweep beside the ports. Last in the group, so it is the first to hear of a shutdown:
-/// it then answers every long poll at once, or the ports would wait up to a minute for the agents'.
-/// The shells' sweep, until the server shuts down; then the start of the shutdown: `ready`
-/// answers 503 and every held long poll is answered at once.
+/// it then makes `ready` answer 503 and answers every long poll at once, or the ports would wait
+/// up to a minute for the agents'.
 struct ShellSweepService: Service {
     let sweeper: ShellSweeper
     let waiters: ShellWaiters

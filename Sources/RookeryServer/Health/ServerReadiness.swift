@@ -40,7 +40,8 @@ public final class ServerReadiness: Sendable {
                     problem: "the database has migrations this server does not know (\(unknown.joined(separator: ", "))): a newer server migrated it")
             }
         } catch {
-            verdict = Verdict(ready: false, problem: "the database does not answer: \(error)")
+            // Not the error itself: the answer goes to whoever asks, and may name paths or hosts.
+            verdict = Verdict(ready: false, problem: "the database does not answer")
         }
         cached.withLock { $0 = (verdict, now) }
         return verdict
