@@ -131,7 +131,7 @@ struct ServerCommand: AsyncParsableCommand {
         // Services shut down last to first: the sweeper first (held polls answered, `ready` says
         // 503), then the ports (no new connections; requests in flight finish, within the grace).
         var configuration = ServiceGroupConfiguration(
-            services: apps.map { .init(service: $0) } + [.init(service: sweeper)],
+            services: [.init(service: PortsService(apps: apps.map { $0 as any Service })), .init(service: sweeper)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(context.settings.shutdownGraceSeconds)
         configuration.maximumCancellationDuration = .seconds(5)
@@ -175,6 +175,19 @@ struct EnrollmentCheckCommand: ParsableCommand {
 
     func run() throws {
         try EnrollmentCheckWorker.serve(user: user, timeout: timeout, home: home)
+    }
+}
+
+/// Every port's application as one service, so that a shutdown reaches them all at once: the
+/// group stops its services one after another, which would leave one port accepting while the
+/// others drain.
+struct PortsService: Service {
+    let apps: [any Service]
+
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            for app in apps { group.addTask { try await app.run() } }
+        }
     }
 }
 

@@ -147,6 +147,9 @@ final class ServerProcess: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// How the server process ended; nil while it runs.
+    var exitStatus: Int32? { process.flatMap { $0.isRunning ? nil : $0.terminationStatus } }
+
     /// The server's process id, to read its memory and CPU time from /proc (see `ProcessTree`).
     var pid: Int32 { process?.processIdentifier ?? 0 }
 

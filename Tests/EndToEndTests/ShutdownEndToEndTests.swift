@@ -33,6 +33,7 @@ import Glibc
         let head = connection.answerHead(within: 10)
         #expect(head?.hasPrefix("HTTP/1.1 400") == true, "\(head ?? "no answer")")
         #expect(server.terminate(within: 10), "the server did not exit after its last request")
+        #expect(server.exitStatus == 0)
     }
 
     @Test func aRequestThatNeverFinishesHoldsTheServerNoLongerThanTheGrace() throws {
@@ -46,6 +47,9 @@ import Glibc
         // Without the bound it would wait for request_timeout (30 s) to cut the connection.
         #expect(server.terminate(within: 15), "the server still ran 15 s after SIGTERM")
         #expect(Date().timeIntervalSince(asked) < 15)
+        #expect(server.exitStatus == 0, "a shutdown that cut a request is still a clean one")
+        let log = try String(contentsOfFile: server.logFile, encoding: .utf8)
+        #expect(!log.contains("Fatal error"), "\(log)")
         withExtendedLifetime(connection) {}
     }
 }

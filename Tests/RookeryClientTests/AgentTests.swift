@@ -26,15 +26,19 @@ import Testing
     }
 
     /// A server answering at once with nothing new (an offer still waiting for its accept, or a
-    /// server shutting down) gets a pause that starts at 100 ms and doubles with each such answer
-    /// in a row up to a jittered 1-1.5 s; a held poll or new work gets none and starts it over.
+    /// server shutting down) gets a pause that starts at about 100 ms and doubles with each such
+    /// answer in a row up to 1-1.5 s, every one jittered; a held poll or new work gets none and
+    /// starts it over.
     @Test func quickAnswersThatStartedNothingArePacedWithAGrowingPause() {
         var random = SeededRandom(seed: 5)
         var pacing = AgentPollPacing()
         let quick = { (pacing: inout AgentPollPacing, random: inout SeededRandom) in
             pacing.pause(took: .milliseconds(3), startedSomething: false, using: &random)
         }
-        #expect((0..<4).map { _ in quick(&pacing, &random) } == [100, 200, 400, 800].map { .milliseconds($0) })
+        for base in [100, 200, 400, 800] {
+            let pause = quick(&pacing, &random)
+            #expect(pause >= .milliseconds(base / 2) && pause <= .milliseconds(base * 3 / 2), "\(pause) for \(base)")
+        }
         var long: [Duration] = []
         for _ in 0..<20 {
             let pause = quick(&pacing, &random)
@@ -43,10 +47,17 @@ import Testing
         }
         #expect(Set(long).count > 5, "jittered, not fixed")
         #expect(pacing.pause(took: .milliseconds(3), startedSomething: true, using: &random) == .zero)
-        #expect(quick(&pacing, &random) == .milliseconds(100), "new work starts the doubling over")
-        #expect(quick(&pacing, &random) == .milliseconds(200))
+        #expect(quick(&pacing, &random) <= .milliseconds(150), "new work starts the doubling over")
+        #expect(quick(&pacing, &random) <= .milliseconds(300))
         #expect(pacing.pause(took: .seconds(30), startedSomething: false, using: &random) == .zero)
-        #expect(quick(&pacing, &random) == .milliseconds(100), "a held poll starts it over")
+        #expect(quick(&pacing, &random) <= .milliseconds(150), "a held poll starts it over")
+        // Jittered from the first: a fleet answered together does not come back together.
+        var firsts: Set<Duration> = []
+        for _ in 0..<20 {
+            var fresh = AgentPollPacing()
+            firsts.insert(fresh.pause(took: .milliseconds(3), startedSomething: false, using: &random))
+        }
+        #expect(firsts.count > 5)
     }
 
     func root(_ sandbox: Sandbox, settings: String) throws -> InstallRoot {

@@ -93,6 +93,25 @@ import Testing
         #expect(server.sends.reduce(0) { $0 + $1.body.count } == (perBatch + 1) * big.encoded.count)
     }
 
+    /// Many small frames (keystroke echoes) pile up while a batch waits: they go in batches the
+    /// server takes (it refuses more than 256 waiting in a direction at once).
+    @Test func aBatchCarriesAtMostMaxFramesPerBatch() throws {
+        let server = try HeldServer()
+        defer { server.receiver.stop() }
+        let outbox = try ShellOutbox(link: server.link)
+        defer { outbox.stop() }
+        let frames = try (0..<300).map { try Self.frame(UInt8(truncatingIfNeeded: $0)) }
+        #expect(outbox.put([frames[0]]) == nil)
+        #expect(server.arrived.wait(timeout: .now() + 5) == .success)
+        for frame in frames.dropFirst() { #expect(outbox.put([frame]) == nil) }
+        server.openForGood()
+        #expect(outbox.flush() == nil)
+        let sends = server.sends
+        #expect(sends.map { $0.body.count / 64 } == [1, 128, 128, 43])
+        #expect(sends.map(\.first) == ["1", "2", "130", "258"])
+        #expect(sends.reduce(Data()) { $0 + $1.body } == frames.reduce(Data()) { $0 + $1.encoded })
+    }
+
     @Test func aFailedSendIsReturnedToEveryLaterCallAndNothingMoreIsSent() throws {
         let server = try HeldServer(status: 403)
         defer { server.receiver.stop() }

@@ -48,5 +48,10 @@ import Testing
         loaded = try ClientSettingsFile.load(root)
         #expect(loaded.settings.serverURLs == ["https://a.example", "https://b.example"])
         #expect(loaded.setAside == ["server_url"])
+
+        // An owner who keeps their one server_url is not moved by the release's list.
+        try sandbox.write("server_url: https://own.example\nkeep_server_url: true\n", to: "client/settings.yml")
+        loaded = try ClientSettingsFile.load(root)
+        #expect(loaded.settings.serverURLs == ["https://own.example"])
     }
 }

@@ -96,6 +96,10 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect(try await store.devices(named: String(laptop.fingerprint.prefix(34)).lowercased()) == [laptop])
         #expect(try await store.devices(named: "0000").isEmpty, "a prefix under 8 digits matches nothing")
         #expect(try await store.devices(named: "%").isEmpty)
+        // Sorted by the hostname's bytes, whatever the database's locale.
+        _ = try await store.enroll(Self.device(3, hostname: "Zeta"), acceptUnlessFlagged: false)
+        _ = try await store.enroll(Self.device(4, hostname: "alpha"), acceptUnlessFlagged: false)
+        #expect(try await store.devices(in: nil).map(\.hostname) == ["Zeta", "alpha", "desk", "laptop"])
         await cleanUp()
     }
 

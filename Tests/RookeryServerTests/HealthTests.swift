@@ -77,4 +77,24 @@ import Testing
         #expect(await readiness.check(now: start.addingTimeInterval(0.5)).ready, "kept")
         #expect(await readiness.check(now: start.addingTimeInterval(1.5)).ready == false, "read again after a second")
     }
+
+    /// Checks that arrive while the database is being read wait for that read: a slow database
+    /// is still read once, however many ask.
+    @Test func checksDuringAReadShareIt() async throws {
+        let sandbox = try Sandbox()
+        let context = try makeServerContext(sandbox)
+        let reads = Locked(0)
+        let readiness = ServerReadiness(schemaState: {
+            reads.withLock { $0 += 1 }
+            try await Task.sleep(for: .milliseconds(300))
+            return try await context.store.schemaState()
+        })
+        let now = Date()
+        let verdicts = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<50 { group.addTask { await readiness.check(now: now).ready } }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(verdicts.count == 50 && verdicts.allSatisfy { $0 })
+        #expect(reads.current == 1)
+    }
 }

@@ -1,13 +1,14 @@
 /// The agent's pause between polls that succeeded. A server answers at once while a shell offer
 /// waits for the device's shell_accept (the shell-session child just started answers it within a
 /// fraction of a second), and while it shuts down: without a pause the agent would make
-/// back-to-back signed polls until then. The pause starts short, so an admin who opens a second
-/// session right after the first still gets a prompt at once, and grows with each quick answer
-/// in a row to a second or more.
+/// back-to-back signed polls until then. The pause starts short (about 100 ms), so an admin who
+/// opens a second session right after the first still gets a prompt at once, and doubles with
+/// each quick answer in a row to a second or more; every pause is jittered.
 public struct AgentPollPacing {
     /// An answer faster than this that started nothing is followed by a pause.
     public static let quickAnswer: Duration = .seconds(1)
-    /// The first pause after a quick answer; each further one in a row doubles it.
+    /// The first pause after a quick answer (jittered by half either way); each further one in a
+    /// row doubles it.
     public static let firstPauseMilliseconds = 100
     /// Where the doubling stops: a pause drawn from this range, so devices answered together do
     /// not poll together.
@@ -32,6 +33,8 @@ public struct AgentPollPacing {
         guard doubled < Self.longPauseMilliseconds.lowerBound else {
             return .milliseconds(Int.random(in: Self.longPauseMilliseconds, using: &random))
         }
-        return .milliseconds(doubled)
+        // Jittered by half either way: a server that answers every poll at once (shutting down)
+        // must not have the whole fleet come back in step.
+        return .milliseconds(Int.random(in: (doubled / 2)...(doubled * 3 / 2), using: &random))
     }
 }

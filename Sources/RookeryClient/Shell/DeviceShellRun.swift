@@ -131,9 +131,14 @@ public struct DeviceShellRun {
         do {
             inbox = try ShellInbox()
             outbox = try ShellOutbox(link: link)
+        } catch {
+            return session.terminate(grace: .zero, because: "cannot start the relay: \(error)")
+        }
+        do {
             let receiver = ShellReceiver(link: link, opener: ShellChannel(side: .device, keys: keys))
             try DedicatedThread.start { receiver.run(into: inbox) }
         } catch {
+            outbox.stop()
             return session.terminate(grace: .zero, because: "cannot start the relay: \(error)")
         }
         defer {

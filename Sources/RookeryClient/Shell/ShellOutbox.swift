@@ -6,7 +6,8 @@ import RookeryCurl
 /// Sends the device's sealed frames from a thread of its own, so the shell's output is read while
 /// the previous batch is on its way: each batch is a round trip to the server, and a terminal's
 /// buffer is small, so a shell that waited for every round trip would print at a fraction of the
-/// link's speed. Frames leave in the order they were put, all that waits going as one batch.
+/// link's speed. Frames leave in the order they were put, what waits going as one batch (up to
+/// `maxFramesPerBatch`).
 ///
 /// Bounded: `put` waits while `maxBytes` are unsent, which holds the relay's thread, and with it
 /// the reading of the terminal (back pressure, not loss). The first failed send is kept and every
@@ -14,6 +15,9 @@ import RookeryCurl
 final class ShellOutbox: Sendable {
     /// Two steps' worth of output (`ShellSession.maxReadPerStep`): one on its way, one being read.
     static let maxBytes = 512 * 1024
+    /// Frames per send: the server takes at most `ShellFrameBounds.maxWaiting` (256) waiting in a
+    /// direction, and refuses a larger batch outright; keystroke echoes are one small frame each.
+    static let maxFramesPerBatch = 128
 
     private struct State: Sendable {
         var frames: [ShellFrame] = []
@@ -80,12 +84,12 @@ final class ShellOutbox: Sendable {
         while true {
             let batch: (frames: [ShellFrame], first: Int64)? = state.withLock { state in
                 guard !state.stopped, state.failure == nil, !state.frames.isEmpty else { return nil }
-                defer {
-                    state.inFlightBytes = state.bytes
-                    state.frames = []
-                    state.bytes = 0
-                }
-                return (state.frames, state.sent + 1)
+                let frames = Array(state.frames.prefix(Self.maxFramesPerBatch))
+                let bytes = frames.reduce(0) { $0 + $1.encoded.count }
+                state.frames.removeFirst(frames.count)
+                state.bytes -= bytes
+                state.inFlightBytes = bytes
+                return (frames, state.sent + 1)
             }
             guard let batch else {
                 if state.withLock({ $0.stopped || $0.failure != nil }) { return }

@@ -38,6 +38,12 @@ public enum ClientSettingsFile {
                 sourced.settings.serverURL = releaseServers.url
                 sourced.settings.serverURLList = releaseServers.list
                 for key in keys where serverKeys.contains(key) { sourced.markSetAside(key) }
+            } else if keys.contains(ClientSettings.CodingKeys.serverURL.rawValue),
+                !keys.contains(ClientSettings.CodingKeys.serverURLList.rawValue)
+            {
+                // The two go together: an owner's server_url that wins is not overridden by a
+                // release's server_urls.
+                sourced.settings.serverURLList = []
             }
         }
         return sourced

@@ -14,37 +14,63 @@ public final class ServerReadiness: Sendable {
         public let problem: String?
     }
 
-    private let store: any Store
+    private let schemaState: @Sendable () async throws -> SchemaState
     private let draining = Locked(false)
-    private let cached = Locked<(verdict: Verdict, at: Date)?>(nil)
+    /// The last verdict and when it was read, and the read in progress: checks that arrive while
+    /// one reads wait for it, so a slow database is still read once at a time.
+    private struct Cache: Sendable {
+        var verdict: Verdict?
+        var at = Date.distantPast
+        var reading: Task<Verdict, Never>?
+    }
+    private let cache = Locked(Cache())
 
-    public init(store: any Store) { self.store = store }
+    public convenience init(store: any Store) { self.init(schemaState: { try await store.schemaState() }) }
+
+    /// `schemaState`: how the database's schema is read (the store's, in the server).
+    init(schemaState: @escaping @Sendable () async throws -> SchemaState) { self.schemaState = schemaState }
 
     /// From now on every check says no: the process is shutting down.
     public func beginDraining() { draining.withLock { $0 = true } }
 
     public func check(now: Date = Date()) async -> Verdict {
         if draining.current { return Verdict(ready: false, problem: "the server is shutting down") }
-        if let cached = cached.current, now.timeIntervalSince(cached.at) < Self.cacheSeconds, now >= cached.at {
-            return cached.verdict
+        let schemaState = self.schemaState
+        let read = cache.withLock { cache -> Task<Verdict, Never> in
+            if let verdict = cache.verdict, now.timeIntervalSince(cache.at) < Self.cacheSeconds, now >= cache.at {
+                return Task { verdict }
+            }
+            if let reading = cache.reading { return reading }
+            let reading = Task { await Self.read(schemaState) }
+            cache.reading = reading
+            return reading
         }
-        let verdict: Verdict
+        let verdict = await read.value
+        cache.withLock { cache in
+            if cache.reading == read {
+                cache.reading = nil
+                cache.verdict = verdict
+                cache.at = now
+            }
+        }
+        return verdict
+    }
+
+    private static func read(_ schemaState: @Sendable () async throws -> SchemaState) async -> Verdict {
         do {
-            switch try await store.schemaState() {
-            case .current: verdict = Verdict(ready: true, problem: nil)
+            switch try await schemaState() {
+            case .current: return Verdict(ready: true, problem: nil)
             case .behind(let missing):
-                verdict = Verdict(ready: false, problem: "the database lacks migrations \(missing.joined(separator: ", "))")
+                return Verdict(ready: false, problem: "the database lacks migrations \(missing.joined(separator: ", "))")
             case .ahead(let unknown):
-                verdict = Verdict(
+                return Verdict(
                     ready: false,
                     problem: "the database has migrations this server does not know (\(unknown.joined(separator: ", "))): a newer server migrated it")
             }
         } catch {
             // Not the error itself: the answer goes to whoever asks, and may name paths or hosts.
-            verdict = Verdict(ready: false, problem: "the database does not answer")
+            return Verdict(ready: false, problem: "the database does not answer")
         }
-        cached.withLock { $0 = (verdict, now) }
-        return verdict
     }
 }
 

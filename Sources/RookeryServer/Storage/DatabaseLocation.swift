@@ -14,8 +14,9 @@ public enum DatabaseLocation: Sendable, Equatable {
 }
 
 /// A PostgreSQL server and database, as a `postgresql://` URL names them. The password is never
-/// part of it: it comes from `database_password_file` or ROOKERY_DATABASE_PASSWORD, so that the
-/// settings file, which admins read and backups copy, holds none.
+/// part of it: it comes from the environment (ROOKERY_DATABASE_PASSWORD) or a file only its
+/// owners read (`PostgresPool.password`), so that the settings file, which admins read and
+/// backups copy, holds none.
 public struct PostgresLocation: Sendable, Equatable {
     /// libpq's modes, with libpq's meanings.
     public enum SSLMode: String, Sendable, CaseIterable {
@@ -53,7 +54,7 @@ public struct PostgresLocation: Sendable, Equatable {
         let userInfo = authority[..<at]
         guard !userInfo.contains(":") else {
             throw Self.refusal(
-                "the URL holds a password; put it in the file database_password_file names, or in ROOKERY_DATABASE_PASSWORD")
+                "the URL holds a password; give it in the environment as ROOKERY_DATABASE_PASSWORD instead, which keeps it out of the settings file")
         }
         user = try Self.decoded(userInfo, "user")
         let hostPort = authority[authority.index(after: at)...]

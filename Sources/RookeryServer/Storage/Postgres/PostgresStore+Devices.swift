@@ -46,16 +46,16 @@ extension PostgresStore: DeviceStore {
                 """
                 SELECT \(unescaped: Self.deviceColumns) FROM devices
                 WHERE hostname = \(nameOrFingerprint) OR fingerprint = \(upper) OR fingerprint LIKE \(prefix)
-                ORDER BY hostname, fingerprint
+                ORDER BY hostname COLLATE "C", fingerprint
                 """, logger: logger))
     }
 
     public func devices(in state: DeviceState?) async throws -> [Device] {
         let query: PostgresQuery =
             if let state {
-                "SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE state = \(state.rawValue) ORDER BY hostname, fingerprint"
+                "SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE state = \(state.rawValue) ORDER BY hostname COLLATE \"C\", fingerprint"
             } else {
-                "SELECT \(unescaped: Self.deviceColumns) FROM devices ORDER BY hostname, fingerprint"
+                "SELECT \(unescaped: Self.deviceColumns) FROM devices ORDER BY hostname COLLATE \"C\", fingerprint"
             }
         return try await Self.devices(try await pool.client.query(query, logger: logger))
     }
@@ -72,7 +72,7 @@ extension PostgresStore: DeviceStore {
             try await pool.client.query(
                 """
                 SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE state = 'accepted' AND last_port = \(port)
-                ORDER BY hostname, fingerprint
+                ORDER BY hostname COLLATE "C", fingerprint
                 """, logger: logger))
     }
 
@@ -90,7 +90,7 @@ extension PostgresStore: DeviceStore {
                     WHERE (lower(rtrim(hostname, '.')) = \(Device.clashName(of: candidate.hostname))
                            OR machine_id = \(candidate.machineID))
                       AND fingerprint <> \(candidate.fingerprint)
-                    ORDER BY hostname
+                    ORDER BY hostname COLLATE "C"
                     """, logger: logger))
             var device = candidate
             device.flags = candidate.clashFlags(with: others)
@@ -147,7 +147,7 @@ extension PostgresStore: DeviceStore {
                     """
                     SELECT \(unescaped: Self.deviceColumns) FROM devices
                     WHERE lower(rtrim(hostname, '.')) = \(Device.clashName(of: hostname)) AND fingerprint <> \(fingerprint)
-                    ORDER BY hostname
+                    ORDER BY hostname COLLATE "C"
                     """, logger: logger))
             let clashes = wanted.clashFlags(with: holders)
             if !clashes.isEmpty {
@@ -241,7 +241,12 @@ extension PostgresStore: DeviceStore {
     public func recordNonce(_ nonce: String, seenAt: Date, pruneBefore: Date) async throws -> Bool {
         let logger = logger
         return try await transaction { connection in
-            try await connection.query("DELETE FROM nonces WHERE seen_at < \(pruneBefore)", logger: logger)
+            // Rows another process is pruning are left to it: no waiting on each other's locks.
+            try await connection.query(
+                """
+                DELETE FROM nonces WHERE nonce IN
+                    (SELECT nonce FROM nonces WHERE seen_at < \(pruneBefore) FOR UPDATE SKIP LOCKED)
+                """, logger: logger)
             var inserted = false
             for try await _ in try await connection.query(
                 "INSERT INTO nonces (nonce, seen_at) VALUES (\(nonce), \(seenAt)) ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
