@@ -52,4 +52,26 @@ import Glibc
         #expect(!log.contains("Fatal error"), "\(log)")
         withExtendedLifetime(connection) {}
     }
+
+    /// With several ports, every one stops accepting at once: a request still in flight on the
+    /// last port does not keep the first one taking new connections.
+    @Test func everyPortStopsAcceptingAtOnce() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        let ports = [try PortsEndToEndTests.freePort(), try PortsEndToEndTests.freePort()].sorted()
+        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: \(ports[0])\n", to: "srv/server/settings.yml")
+        let added = try server.admin(["configure-ports", "add", "\(ports[1])"])
+        try #require(added.status == 0, "\(added.stderr)")
+        server.onSettingsPorts = true
+        try server.start()
+        let (held, rest) = try Self.halfSentRequest(port: ports[1])
+        usleep(200_000)
+        kill(server.pid, SIGTERM)
+        #expect(
+            SlowPeerAttackTests.waitFor(seconds: 5) { (try? RawConnection(port: ports[0])) == nil },
+            "port \(ports[0]) still took connections while a request on port \(ports[1]) was in flight")
+        held.send(rest)
+        #expect(held.answerHead(within: 10)?.hasPrefix("HTTP/1.1 400") == true)
+        #expect(server.terminate(within: 10))
+    }
 }
