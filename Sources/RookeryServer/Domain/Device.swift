@@ -1,4 +1,5 @@
 import Foundation
+import RookeryCore
 
 /// Where a device stands. Only `accepted` devices may submit.
 public enum DeviceState: String, Codable, Sendable, CaseIterable {
@@ -54,6 +55,24 @@ extension Device {
     /// `InputValidation.isHostname`); SQLite's `lower(rtrim(hostname, '.'))` computes the same.
     static func clashName(of hostname: String) -> String {
         String(hostname.reversed().drop { $0 == "." }.reversed()).lowercased()
+    }
+
+    /// This newly enrolling device as a store records it: flagged when it looks like a clone of
+    /// `others` or its key was revoked and then forgotten (`forgottenAt`), and accepted only if
+    /// `acceptUnlessFlagged` and nothing was flagged. Every store's `enroll` decides through this.
+    func enrolling(besides others: [Device], forgottenAt: Date?, acceptUnlessFlagged: Bool) -> Device {
+        var device = self
+        device.flags = clashFlags(with: others)
+        if let forgottenAt {
+            device.flags.append(
+                "this key was revoked, then forgotten on \(RFC3339.string(from: forgottenAt)); "
+                    + "accept it only if the device is trusted again")
+        }
+        if acceptUnlessFlagged && device.flags.isEmpty {
+            device.state = .accepted
+            device.acceptedAt = enrolledAt
+        }
+        return device
     }
 
     /// Why this device looks like a clone of `others` (devices with other keys that share its

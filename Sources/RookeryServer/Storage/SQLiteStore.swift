@@ -86,20 +86,9 @@ public final class SQLiteStore: Store {
                     """, arguments: [Device.clashName(of: candidate.hostname), candidate.machineID, candidate.fingerprint]
             )
             .map(Self.device(from:))
-            var device = candidate
-            device.flags = candidate.clashFlags(with: others)
-            if let forgottenAt = try Date.fetchOne(
-                db, sql: "SELECT forgotten_at FROM forgotten_keys WHERE fingerprint = ?",
-                arguments: [candidate.fingerprint])
-            {
-                device.flags.append(
-                    "this key was revoked, then forgotten on \(RFC3339.string(from: forgottenAt)); "
-                        + "accept it only if the device is trusted again")
-            }
-            if acceptUnlessFlagged && device.flags.isEmpty {
-                device.state = .accepted
-                device.acceptedAt = candidate.enrolledAt
-            }
+            let forgottenAt = try Date.fetchOne(
+                db, sql: "SELECT forgotten_at FROM forgotten_keys WHERE fingerprint = ?", arguments: [candidate.fingerprint])
+            let device = candidate.enrolling(besides: others, forgottenAt: forgottenAt, acceptUnlessFlagged: acceptUnlessFlagged)
             try Self.insert(device, into: db)
             return device
         }

@@ -92,19 +92,13 @@ extension PostgresStore: DeviceStore {
                       AND fingerprint <> \(candidate.fingerprint)
                     ORDER BY hostname COLLATE "C"
                     """, logger: logger))
-            var device = candidate
-            device.flags = candidate.clashFlags(with: others)
-            for try await forgottenAt in try await connection.query(
+            var forgottenAt: Date?
+            for try await at in try await connection.query(
                 "SELECT forgotten_at FROM forgotten_keys WHERE fingerprint = \(candidate.fingerprint)", logger: logger
             ).decode(Date.self) {
-                device.flags.append(
-                    "this key was revoked, then forgotten on \(RFC3339.string(from: forgottenAt)); "
-                        + "accept it only if the device is trusted again")
+                forgottenAt = at
             }
-            if acceptUnlessFlagged && device.flags.isEmpty {
-                device.state = .accepted
-                device.acceptedAt = candidate.enrolledAt
-            }
+            let device = candidate.enrolling(besides: others, forgottenAt: forgottenAt, acceptUnlessFlagged: acceptUnlessFlagged)
             try await connection.query(
                 """
                 INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at, accepted_at,
