@@ -54,4 +54,15 @@ import Testing
         loaded = try ClientSettingsFile.load(root)
         #expect(loaded.settings.serverURLs == ["https://own.example"])
     }
+
+    /// The device keeps a JSON copy of its last good settings to run on while its files are
+    /// refused: it reads back whole, with and without a list of servers.
+    @Test func theLastGoodCopyReadsBack() throws {
+        for text in ["server_url: http://one.example\n", "server_urls: \"https://a.example https://b.example\"\n"] {
+            let settings = try Self.decode(text)
+            let copy = try JSONDecoder().decode(ClientSettings.self, from: try JSONEncoder().encode(settings))
+            #expect(copy.serverURLs == settings.serverURLs)
+            #expect(copy.serverURL == settings.serverURL)
+        }
+    }
 }

@@ -134,10 +134,19 @@ public struct ClientSettings: Codable, Sendable {
             && url.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
     }
 
-    /// `server_urls`: 1 to `maxServerURLs` http(s) URLs, separated by spaces, none twice.
+    /// `server_urls`: 1 to `maxServerURLs` http(s) URLs, separated by spaces, none twice. The
+    /// last-good copy of the settings (JSON, from this type's encoder) holds them as a list, an
+    /// empty one when unset.
     private static func urlList(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [String]? {
-        guard let text = try c.decodeIfPresent(String.self, forKey: .serverURLList) else { return nil }
-        let urls = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let urls: [String]
+        if let list = try? c.decodeIfPresent([String].self, forKey: .serverURLList) {
+            guard !list.isEmpty else { return nil }
+            urls = list
+        } else if let text = try c.decodeIfPresent(String.self, forKey: .serverURLList) {
+            urls = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        } else {
+            return nil
+        }
         guard (1...maxServerURLs).contains(urls.count), urls.allSatisfy(isServerURL), Set(urls).count == urls.count else {
             throw SettingRefusal(
                 codingPath: c.codingPath + [CodingKeys.serverURLList],
