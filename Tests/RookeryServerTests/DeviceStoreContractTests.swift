@@ -6,7 +6,7 @@ import Testing
 @testable import RookeryServer
 
 /// The parts of `Store` the PostgreSQL backend has so far: what the contract suites exercise.
-typealias PortedStore = DeviceStore & PatchStore
+typealias PortedStore = DeviceStore & PatchStore & AgentWakeupStore
 
 /// The stores a contract suite runs against: each test runs once per backend, on a real SQLite
 /// file and on a database of its own in bin/test's PostgreSQL cluster.

@@ -86,4 +86,21 @@ import Testing
         #expect(byAdmin)
         await cleanUp()
     }
+
+    /// Queuing a patch wakes the device's waiting agent, in whichever server process it waits:
+    /// every process reads the wake-ups after the last one it saw.
+    @Test(arguments: StoreBackend.allCases)
+    func queuingAPatchAddsAWakeUpForItsDevice(_ backend: StoreBackend) async throws {
+        let (store, cleanUp) = try await backend.make()
+        let device = try await Self.acceptedDevice(in: store)
+        let before = try await store.latestAgentWakeupID()
+        _ = try await store.queuePatch(Self.patch(device))
+        _ = try await store.queuePatch(Self.patch(device, target: "client/plugins/z.sh"))
+        let wakeups = try await store.agentWakeups(after: before, limit: 10)
+        #expect(wakeups.map(\.fingerprint) == [device.fingerprint, device.fingerprint])
+        #expect(try await store.latestAgentWakeupID() == wakeups.last?.id)
+        #expect(try await store.agentWakeups(after: before, limit: 1).count == 1)
+        #expect(try await store.agentWakeups(after: wakeups.last?.id ?? 0, limit: 10).isEmpty)
+        await cleanUp()
+    }
 }

@@ -5,7 +5,7 @@ import RookeryCore
 
 /// The PostgreSQL store (issue 18), for several server processes on several hosts sharing one
 /// database. It is built one part of `Store` at a time, each tested against the same contract
-/// as `SQLiteStore`; so far: `DeviceStore`, `PatchStore` and the schema's state. Until it is whole, a server
+/// as `SQLiteStore`; so far: `DeviceStore`, `PatchStore`, `AgentWakeupStore` and the schema's state. Until it is whole, a server
 /// refuses a postgresql:// database (`AdminContext.openStore`). Lists sort hostnames by their
 /// bytes (`COLLATE "C"`), as SQLite does, whatever the database's locale.
 public final class PostgresStore: Sendable {
