@@ -57,10 +57,7 @@ import Testing
         async let two: Void = PostgresMigrations.migrate(second)
         _ = try await (one, two)
         #expect(try await PostgresMigrations.schemaState(first) == .current)
-        var applied = 0
-        for try await count in try await first.client.query("SELECT count(*) FROM rookery_migrations").decode(Int.self) {
-            applied = count
-        }
+        let applied = try await first.client.query("SELECT count(*) FROM rookery_migrations").single(Int.self)
         #expect(applied == PostgresMigrations.all.count)
         try await first.client.query(
             "INSERT INTO devices (fingerprint, public_key, hostname, machine_id, state, enrolled_at) VALUES ('F', 'k', 'h', 'm', 'pending', now())")

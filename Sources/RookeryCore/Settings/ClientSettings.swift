@@ -134,6 +134,12 @@ public struct ClientSettings: Codable, Sendable {
             && url.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
     }
 
+    /// What a `server_urls` list must be, on the device and in the server's `client_server_urls`:
+    /// 1 to `maxServerURLs` different URLs, each one `isServerURL` takes.
+    public static func isServerURLList(_ urls: [String]) -> Bool {
+        (1...maxServerURLs).contains(urls.count) && urls.allSatisfy(isServerURL) && Set(urls).count == urls.count
+    }
+
     /// `server_urls`: 1 to `maxServerURLs` http(s) URLs, separated by spaces, none twice. The
     /// last-good copy of the settings (JSON, from this type's encoder) holds them as a list, an
     /// empty one when unset.
@@ -147,7 +153,7 @@ public struct ClientSettings: Codable, Sendable {
         } else {
             return nil
         }
-        guard (1...maxServerURLs).contains(urls.count), urls.allSatisfy(isServerURL), Set(urls).count == urls.count else {
+        guard isServerURLList(urls) else {
             throw SettingRefusal(
                 codingPath: c.codingPath + [CodingKeys.serverURLList],
                 reason: "server_urls must be 1 to \(maxServerURLs) different http:// or https:// URLs separated by spaces")

@@ -25,6 +25,12 @@ public final class ServerReadiness: Sendable {
     }
     private let cache = Locked(Cache())
 
+    /// What the cache holds for a check: a fresh verdict, or the read to wait for.
+    private enum Lookup: Sendable {
+        case known(Verdict)
+        case reading(Task<Verdict, Never>)
+    }
+
     public convenience init(store: any Store) { self.init(schemaState: { try await store.schemaState() }) }
 
     /// `schemaState`: how the database's schema is read (the store's, in the server).
@@ -36,14 +42,19 @@ public final class ServerReadiness: Sendable {
     public func check(now: Date = Date()) async -> Verdict {
         if draining.current { return Verdict(ready: false, problem: "the server is shutting down") }
         let schemaState = self.schemaState
-        let read = cache.withLock { cache -> Task<Verdict, Never> in
+        let lookup = cache.withLock { cache -> Lookup in
             if let verdict = cache.verdict, now.timeIntervalSince(cache.at) < Self.cacheSeconds, now >= cache.at {
-                return Task { verdict }
+                return .known(verdict)
             }
-            if let reading = cache.reading { return reading }
+            if let reading = cache.reading { return .reading(reading) }
             let reading = Task { await Self.read(schemaState) }
             cache.reading = reading
-            return reading
+            return .reading(reading)
+        }
+        let read: Task<Verdict, Never>
+        switch lookup {
+        case .known(let verdict): return verdict
+        case .reading(let reading): read = reading
         }
         let verdict = await read.value
         cache.withLock { cache in

@@ -171,9 +171,7 @@ public struct ServerSettings: Codable, Sendable {
     /// http(s) URLs without spaces or quotes), refused here rather than by every device.
     private static func serverURLs(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [String]? {
         guard let urls = try c.decodeIfPresent([String].self, forKey: .clientServerURLs) else { return nil }
-        guard (1...ClientSettings.maxServerURLs).contains(urls.count), urls.allSatisfy(ClientSettings.isServerURL),
-            Set(urls).count == urls.count
-        else {
+        guard ClientSettings.isServerURLList(urls) else {
             throw SettingRefusal(
                 codingPath: c.codingPath + [CodingKeys.clientServerURLs],
                 reason: "client_server_urls must list 1 to \(ClientSettings.maxServerURLs) different http:// or https:// URLs")

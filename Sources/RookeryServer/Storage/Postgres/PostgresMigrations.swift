@@ -190,9 +190,7 @@ enum PostgresMigrations {
 
     private static func appliedIDs(_ connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
         let exists = try await connection.query("SELECT to_regclass('rookery_migrations') IS NOT NULL", logger: logger)
-        var found = false
-        for try await present in exists.decode(Bool.self) { found = present }
-        guard found else { return [] }
+        guard try await exists.single(Bool.self) == true else { return [] }
         var applied: Set<String> = []
         for try await id in try await connection.query("SELECT id FROM rookery_migrations", logger: logger).decode(String.self) {
             applied.insert(id)

@@ -78,3 +78,13 @@ public final class PostgresPool: Sendable {
         return environment["ROOKERY_DATABASE_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
+
+extension PostgresRowSequence {
+    /// The first row's one column (a count, an EXISTS, an id a RETURNING gives back); nil when
+    /// the query returned no row. Reads every row, so the connection is left clean.
+    func single<Value: PostgresDecodable>(_ type: Value.Type) async throws -> Value? {
+        var first: Value?
+        for try await value in decode(Value.self) where first == nil { first = value }
+        return first
+    }
+}

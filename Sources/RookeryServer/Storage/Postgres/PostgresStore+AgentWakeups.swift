@@ -3,13 +3,7 @@ import PostgresNIO
 
 extension PostgresStore: AgentWakeupStore {
     public func latestAgentWakeupID() async throws -> Int64 {
-        var latest: Int64 = 0
-        for try await id in try await pool.client.query("SELECT coalesce(max(id), 0) FROM agent_wakeups", logger: logger)
-            .decode(Int64.self)
-        {
-            latest = id
-        }
-        return latest
+        try await pool.client.query("SELECT coalesce(max(id), 0) FROM agent_wakeups", logger: logger).single(Int64.self) ?? 0
     }
 
     public func agentWakeups(after id: Int64, limit: Int) async throws -> [AgentWakeup] {

@@ -61,10 +61,8 @@ extension PostgresStore: DeviceStore {
     }
 
     public func deviceCount(in state: DeviceState) async throws -> Int {
-        var count = 0
-        let rows = try await pool.client.query("SELECT count(*) FROM devices WHERE state = \(state.rawValue)", logger: logger)
-        for try await value in rows.decode(Int.self) { count = value }
-        return count
+        try await pool.client.query("SELECT count(*) FROM devices WHERE state = \(state.rawValue)", logger: logger)
+            .single(Int.self) ?? 0
     }
 
     public func acceptedDevices(reportingOn port: Int) async throws -> [Device] {
@@ -92,12 +90,9 @@ extension PostgresStore: DeviceStore {
                       AND fingerprint <> \(candidate.fingerprint)
                     ORDER BY hostname COLLATE "C"
                     """, logger: logger))
-            var forgottenAt: Date?
-            for try await at in try await connection.query(
+            let forgottenAt = try await connection.query(
                 "SELECT forgotten_at FROM forgotten_keys WHERE fingerprint = \(candidate.fingerprint)", logger: logger
-            ).decode(Date.self) {
-                forgottenAt = at
-            }
+            ).single(Date.self)
             let device = candidate.enrolling(besides: others, forgottenAt: forgottenAt, acceptUnlessFlagged: acceptUnlessFlagged)
             try await connection.query(
                 """
@@ -222,13 +217,10 @@ extension PostgresStore: DeviceStore {
         let logger = logger
         return try await pool.client.withConnection { connection in
             let device = try await Self.device(fingerprint: fingerprint, on: connection, logger: logger)
-            var seen = false
-            for try await exists in try await connection.query(
+            let seen = try await connection.query(
                 "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = \(nonce))", logger: logger
-            ).decode(Bool.self) {
-                seen = exists
-            }
-            return SignerLookup(device: device, nonceSeen: seen)
+            ).single(Bool.self)
+            return SignerLookup(device: device, nonceSeen: seen ?? false)
         }
     }
 
@@ -241,14 +233,11 @@ extension PostgresStore: DeviceStore {
                 DELETE FROM nonces WHERE nonce IN
                     (SELECT nonce FROM nonces WHERE seen_at < \(pruneBefore) FOR UPDATE SKIP LOCKED)
                 """, logger: logger)
-            var inserted = false
-            for try await _ in try await connection.query(
+            let inserted = try await connection.query(
                 "INSERT INTO nonces (nonce, seen_at) VALUES (\(nonce), \(seenAt)) ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
                 logger: logger
-            ).decode(String.self) {
-                inserted = true
-            }
-            return inserted
+            ).single(String.self)
+            return inserted != nil
         }
     }
 }

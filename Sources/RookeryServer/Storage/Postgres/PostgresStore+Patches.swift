@@ -19,23 +19,16 @@ extension PostgresStore: PatchStore {
         return patches
     }
 
-    /// Whether `query` changed (and so returned) at least one row.
-    static func returnsRow(_ rows: PostgresRowSequence) async throws -> Bool {
-        var found = false
-        for try await _ in rows { found = true }
-        return found
-    }
-
     public func recordUpdateRequest(fingerprint: String, release: Int) async throws -> [Patch]? {
         let logger = logger
         return try await transaction { connection in
-            let accepted = try await Self.returnsRow(
-                try await connection.query(
-                    """
-                    UPDATE devices SET client_release = \(release) WHERE fingerprint = \(fingerprint) AND state = 'accepted'
-                    RETURNING fingerprint
-                    """, logger: logger))
-            guard accepted else { return nil }
+            let accepted = try await connection.query(
+                """
+                UPDATE devices SET client_release = \(release) WHERE fingerprint = \(fingerprint) AND state = 'accepted'
+                RETURNING fingerprint
+                """, logger: logger
+            ).single(String.self)
+            guard accepted != nil else { return nil }
             return try await Self.patches(
                 try await connection.query(
                     """
@@ -50,16 +43,15 @@ extension PostgresStore: PatchStore {
         do {
             return try await transaction { connection in
                 var queued = patch
-                for try await id in try await connection.query(
-                    """
-                    INSERT INTO patches (fingerprint, target, action, mode, content, state, created_at, message)
-                    VALUES (\(patch.fingerprint), \(patch.target), \(patch.action.rawValue), \(Int64(patch.mode)), \(patch.content),
-                            \(patch.state.rawValue), \(patch.createdAt), \(patch.message))
-                    RETURNING id
-                    """, logger: logger
-                ).decode(Int64.self) {
-                    queued.id = id
-                }
+                queued.id =
+                    try await connection.query(
+                        """
+                        INSERT INTO patches (fingerprint, target, action, mode, content, state, created_at, message)
+                        VALUES (\(patch.fingerprint), \(patch.target), \(patch.action.rawValue), \(Int64(patch.mode)), \(patch.content),
+                                \(patch.state.rawValue), \(patch.createdAt), \(patch.message))
+                        RETURNING id
+                        """, logger: logger
+                    ).single(Int64.self) ?? 0
                 try await connection.query(
                     "INSERT INTO agent_wakeups (fingerprint, at) VALUES (\(patch.fingerprint), \(Date()))", logger: logger)
                 return queued
@@ -84,24 +76,23 @@ extension PostgresStore: PatchStore {
     }
 
     public func finishedPatchCount(fingerprint: String) async throws -> Int {
-        var count = 0
-        let rows = try await pool.client.query(
-            "SELECT count(*) FROM patches WHERE fingerprint = \(fingerprint) AND state <> 'pending'", logger: logger)
-        for try await value in rows.decode(Int.self) { count = value }
-        return count
+        try await pool.client.query(
+            "SELECT count(*) FROM patches WHERE fingerprint = \(fingerprint) AND state <> 'pending'", logger: logger
+        ).single(Int.self) ?? 0
     }
 
     public func finishPatch(
         id: Int64, fingerprint: String, target: String, state: PatchState,
         message: String, at: Date, byAcceptedDevice: Bool
     ) async throws -> Bool {
-        try await Self.returnsRow(
-            try await pool.client.query(
-                """
-                UPDATE patches SET state = \(state.rawValue), message = \(message), finished_at = \(at)
-                WHERE id = \(id) AND fingerprint = \(fingerprint) AND target = \(target) AND state = 'pending'
-                  AND (NOT \(byAcceptedDevice) OR EXISTS (SELECT 1 FROM devices WHERE fingerprint = \(fingerprint) AND state = 'accepted'))
-                RETURNING id
-                """, logger: logger))
+        let finished = try await pool.client.query(
+            """
+            UPDATE patches SET state = \(state.rawValue), message = \(message), finished_at = \(at)
+            WHERE id = \(id) AND fingerprint = \(fingerprint) AND target = \(target) AND state = 'pending'
+              AND (NOT \(byAcceptedDevice) OR EXISTS (SELECT 1 FROM devices WHERE fingerprint = \(fingerprint) AND state = 'accepted'))
+            RETURNING id
+            """, logger: logger
+        ).single(Int64.self)
+        return finished != nil
     }
 }
