@@ -39,14 +39,14 @@ public struct ServerContext: Sendable {
     public init(
         root: InstallRoot, settings: ServerSettings? = nil, verifyWorkerExecutable: String? = nil,
         enrollmentCheckSocket: String? = nil
-    ) throws {
+    ) async throws {
         self.root = root
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         self.settings = loaded
         authenticator = try EndpointAuthenticator(settings: loaded)
         try EnrollmentTokenStrength.check(loaded)
         try RemoteShellRequirement.check(loaded)
-        store = try AdminContext.openStore(loaded, root: root)
+        store = try await AdminContext.openStore(loaded, root: root)
         shell = ShellProcessState(store: store)
         readiness = ServerReadiness(store: store)
         // Nonces are kept for twice the skew: older ones belong to requests refused as stale anyway.

@@ -36,7 +36,7 @@ struct BenchFleet {
             }
             let fleet = BenchFleet(devices: made)
             try fleet.enroll(server: server)
-            let context = try ServerContext(root: InstallRoot(path: server.root))
+            let context = try await ServerContext(root: InstallRoot(path: server.root))
             for device in made { try await context.store.setState(.accepted, fingerprint: device.fingerprint, at: Date()) }
             devices += made
             // Secret keys, if only the bench's own: readable by this user alone.

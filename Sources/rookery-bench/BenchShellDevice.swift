@@ -33,7 +33,7 @@ struct BenchShellDevice {
         try "PS1='\(Self.prompt)'\nexport PS1\n".write(toFile: home + "/.profile", atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(atPath: server.root + "/server/server-key.asc", toPath: root + "/client/server-key.asc")
         _ = try CronBenchmark.timed(clientBinary, ["enroll"], environment: ["ROOKERY_HOME": root], scratch: root)
-        let context = try ServerContext(root: InstallRoot(path: server.root))
+        let context = try await ServerContext(root: InstallRoot(path: server.root))
         _ = try await DeviceAdmin(store: context.store).change(Self.hostname, to: .accepted)
     }
 

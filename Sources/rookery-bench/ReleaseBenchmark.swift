@@ -48,7 +48,7 @@ struct ReleaseBenchmark {
         defer { scratch.cleanUp() }
         let server = try BenchServer(root: scratch.path + "/srv")
         defer { server.stop() }
-        let context = try ServerContext(root: InstallRoot(path: server.root))
+        let context = try await ServerContext(root: InstallRoot(path: server.root))
         let device = scratch.path + "/dev"
         scratch.track(OpenPGP(homeDirectory: device + "/var/client/gnupg"))
         try await enroll(device, server: server, context: context)

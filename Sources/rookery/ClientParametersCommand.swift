@@ -23,7 +23,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let parameters = ClientParameters(store: try openAdminContext().store)
+            let parameters = ClientParameters(store: try await openAdminContext().store)
             let (device, values) = try await parameters.list(host)
             print(output.json ? ClientParametersFormatter.json(device, values) : ClientParametersFormatter.text(device, values))
         }
@@ -36,7 +36,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
         @Argument(help: "The address, or the other hosts.") var values: [String]
 
         func run() async throws {
-            let parameters = ClientParameters(store: try openAdminContext().store)
+            let parameters = ClientParameters(store: try await openAdminContext().store)
             let device = try await parameters.set(host, name, values: values)
             print("set \(name) on \(device.hostname)")
         }
@@ -49,7 +49,7 @@ struct ClientParametersCommand: AsyncParsableCommand {
         @Argument(help: "For user_clients: only these links.") var values: [String] = []
 
         func run() async throws {
-            let parameters = ClientParameters(store: try openAdminContext().store)
+            let parameters = ClientParameters(store: try await openAdminContext().store)
             let device = try await parameters.unset(host, name, values: values)
             print("unset \(name)\(values.isEmpty ? "" : " " + values.joined(separator: " ")) on \(device.hostname)")
         }

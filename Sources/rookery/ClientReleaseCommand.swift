@@ -27,11 +27,11 @@ struct ClientReleaseCommand: AsyncParsableCommand {
 
     func run() async throws {
         if list {
-            let releases = try ReleaseLibrary(directory: openAdminContext().root.clientReleaseArchive).list()
+            let releases = try ReleaseLibrary(directory: await openAdminContext().root.clientReleaseArchive).list()
             print(output.json ? ReleaseFormatter.json(releases) : ReleaseFormatter.table(releases))
             return
         }
-        let context = try openServerContext()
+        let context = try await openServerContext()
         let url = ReleasePublishing.serverURL(context.settings)
         if context.settings.clientServerURL.isEmpty {
             // The release's URL wins over the one a device was set up with: a wrong one cuts it off.

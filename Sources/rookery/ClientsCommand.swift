@@ -15,7 +15,7 @@ struct ClientsCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let devices = try await DeviceAdmin(store: openAdminContext().store).list(state: state)
+            let devices = try await DeviceAdmin(store: await openAdminContext().store).list(state: state)
             print(output.json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
         }
     }
@@ -25,7 +25,7 @@ struct ClientsCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let devices = try await DeviceAdmin(store: openAdminContext().store).list(state: .pending)
+            let devices = try await DeviceAdmin(store: await openAdminContext().store).list(state: .pending)
             print(output.json ? DeviceFormatter.json(devices) : DeviceFormatter.table(devices))
         }
     }
@@ -37,7 +37,7 @@ struct ClientsCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let admin = DeviceAdmin(store: try openAdminContext().store)
+            let admin = DeviceAdmin(store: try await openAdminContext().store)
             let device = try await admin.resolve(host)
             let document = try await admin.document(of: device)
             let changes = try await admin.history(of: device, limit: history)
@@ -75,7 +75,7 @@ struct ClientsCommand: AsyncParsableCommand {
         @Argument(help: "Hostname or fingerprint.") var host: String
 
         func run() async throws {
-            let context = try openAdminContext()
+            let context = try await openAdminContext()
             let admin = DeviceAdmin(store: context.store, deviceKeys: context.deviceKeyCache)
             let device = try await admin.forget(host)
             print("forgot \(device.hostname) \(device.fingerprint)")
@@ -87,7 +87,7 @@ struct ClientsCommand: AsyncParsableCommand {
 }
 
 private func changeState(_ host: String, to state: DeviceState, verb: String) async throws {
-    let admin = DeviceAdmin(store: try openAdminContext().store)
+    let admin = DeviceAdmin(store: try await openAdminContext().store)
     let (device, changed) = try await admin.change(host, to: state)
     print(changed ? "\(verb) \(device.hostname)" : "\(device.hostname) was already \(verb)")
     print("fingerprint \(device.fingerprint)")

@@ -32,6 +32,19 @@ struct CommandFailure: KindedError {
             throw CommandFailure(.settings, "\(error)")
         }
     }
+
+    /// As above, for what opens asynchronously (the store, which may be a database server).
+    static func opening<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as any KindedError {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw CommandFailure(.settings, "\(error)")
+        }
+    }
 }
 
 extension ExitCode {

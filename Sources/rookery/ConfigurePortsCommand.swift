@@ -125,7 +125,7 @@ extension ConfigurePortsCommand {
         @Flag(help: "Remove the port even though devices still report on it.") var force = false
 
         func run() async throws {
-            let context = try openAdminContext()
+            let context = try await openAdminContext()
             let removal = PortRemoval(root: context.root, store: context.store)
             if !force { try await removal.refuseWhileDevicesReport(on: port) }
             try removal.remove(port)

@@ -40,7 +40,7 @@ struct IssuesCommand: AsyncParsableCommand {
         var email = false
 
         func run() async throws {
-            let audit = try openAudit()
+            let audit = try await openAudit()
             let options = IssuesAudit.Options(cron: cron, full: full, json: output.json, email: email)
             // print, not FileHandle.write: a closed pipe (`| head`) must end the program
             // quietly (SIGPIPE), not crash it.
@@ -76,7 +76,7 @@ struct IssuesCommand: AsyncParsableCommand {
         func run() async throws {
             let seconds = TimeInterval((days ?? 0) * 86_400 + (hours ?? 0) * 3600)
             let until = Date().addingTimeInterval(days == nil && hours == nil ? 86_400 : seconds)
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let count = try await admin.snooze(until: until, host: host, name: issueName, all: all)
             print("snoozed \(count) issue\(count == 1 ? "" : "s") until \(AuditReport.humanTime(until))")
         }
@@ -91,7 +91,7 @@ struct IssuesCommand: AsyncParsableCommand {
         @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
 
         func run() async throws {
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let count = try await admin.unsnooze(host: host, name: issueName, all: all)
             print(
                 count == 0
@@ -107,7 +107,7 @@ struct IssuesCommand: AsyncParsableCommand {
         @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
 
         func run() async throws {
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let devices = try await admin.suspend(hosts)
             for device in devices { print("suspended \(device.hostname) until it next reports") }
         }
@@ -120,7 +120,7 @@ struct IssuesCommand: AsyncParsableCommand {
         @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
 
         func run() async throws {
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let devices = try await admin.unsuspend(hosts)
             for device in devices { print("unsuspended \(device.hostname)") }
         }
@@ -134,7 +134,7 @@ struct IssuesCommand: AsyncParsableCommand {
         @Argument(help: "Check name from issues.yml.") var name: String
 
         func run() async throws {
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let device = try await admin.open(host, name: name)
             print("opened \(name) on \(device.hostname)")
         }
@@ -148,7 +148,7 @@ struct IssuesCommand: AsyncParsableCommand {
         @Argument(help: "Check name from issues.yml.") var name: String
 
         func run() async throws {
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let device = try await admin.close(host, name: name)
             print("closed \(name) on \(device.hostname)")
         }
@@ -161,7 +161,7 @@ struct IssuesCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let found = try await admin.list(host: host, name: issueName)
             print(output.json ? IssueFormatter.json(found) : IssueFormatter.table(found, now: Date()))
         }
@@ -174,7 +174,7 @@ struct IssuesCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let admin = try openIssueAdmin()
+            let admin = try await openIssueAdmin()
             let (device, issues) = try await admin.history(host, limit: limit)
             let pairs = issues.map { (device: device, issue: $0) }
             print(output.json ? IssueFormatter.json(pairs) : IssueFormatter.history(device, issues))
@@ -198,7 +198,7 @@ struct IssuesCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let context = try openAdminContext()
+            let context = try await openAdminContext()
             let catalog = try CheckCatalog.load(
                 path: file.map { ($0 as NSString).expandingTildeInPath }
                     ?? context.root.resolve(context.settings.audit.issuesFile))
@@ -209,13 +209,13 @@ struct IssuesCommand: AsyncParsableCommand {
     }
 }
 
-private func openIssueAdmin() throws -> IssueAdmin {
-    let context = try openAdminContext()
+private func openIssueAdmin() async throws -> IssueAdmin {
+    let context = try await openAdminContext()
     return IssueAdmin(store: context.store, catalog: try CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile)))
 }
 
-private func openAudit() throws -> IssuesAudit {
-    let context = try openAdminContext()
+private func openAudit() async throws -> IssuesAudit {
+    let context = try await openAdminContext()
     // A business_hours that cannot be used stops IssuesAudit.run before it changes anything (exit 64).
     return try IssuesAudit(context: context, catalog: CheckCatalog.load(path: context.root.resolve(context.settings.audit.issuesFile)))
 }

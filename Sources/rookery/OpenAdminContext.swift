@@ -2,7 +2,7 @@ import RookeryCore
 import RookeryServer
 
 /// Opens the settings and the store for an admin command (no keyring, pools or signing key);
-/// what cannot be opened is exit 64.
-func openAdminContext() throws -> AdminContext {
-    try CommandFailure.opening { try AdminContext(root: InstallRoot.fromEnvironment()) }
+/// what cannot be opened is exit 64 (3 for a database server that cannot be reached).
+func openAdminContext() async throws -> AdminContext {
+    try await CommandFailure.opening { try await AdminContext(root: InstallRoot.fromEnvironment()) }
 }

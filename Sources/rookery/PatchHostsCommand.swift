@@ -38,7 +38,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
             guard let content = FileManager.default.contents(atPath: source) else {
                 throw CommandFailure(.io, "cannot read \(source)")
             }
-            let admin = PatchAdmin(store: try openAdminContext().store)
+            let admin = PatchAdmin(store: try await openAdminContext().store)
             let queued = try await admin.write(hosts: hosts.host, target: target, content: content, mode: Int(mode, radix: 8)!)
             print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
         }
@@ -51,7 +51,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
         @Argument(help: "The path on the device, under client/.") var target: String
 
         func run() async throws {
-            let admin = PatchAdmin(store: try openAdminContext().store)
+            let admin = PatchAdmin(store: try await openAdminContext().store)
             let queued = try await admin.remove(hosts: hosts.host, target: target)
             print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
         }
@@ -65,7 +65,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let admin = PatchAdmin(store: try openAdminContext().store)
+            let admin = PatchAdmin(store: try await openAdminContext().store)
             let listed = try await admin.list(hosts: hosts.host, includeFinished: all)
             print(output.json ? PatchFormatter.json(listed.patches) : PatchFormatter.table(listed))
         }
@@ -77,7 +77,7 @@ struct PatchHostsCommand: AsyncParsableCommand {
         @Argument(help: "The path on the device, under client/.") var target: String
 
         func run() async throws {
-            let admin = PatchAdmin(store: try openAdminContext().store)
+            let admin = PatchAdmin(store: try await openAdminContext().store)
             let cancelled = try await admin.cancel(hosts: hosts.host, target: target)
             guard !cancelled.isEmpty else {
                 throw CommandFailure(
@@ -122,7 +122,7 @@ struct ClientCommandCommand: AsyncParsableCommand {
         default:
             throw ValidationError("give exactly one of --file F or --command C")
         }
-        let admin = PatchAdmin(store: try openAdminContext().store)
+        let admin = PatchAdmin(store: try await openAdminContext().store)
         let queued = try await admin.command(hosts: hosts.host, name: name, script: script)
         for (device, _) in queued { print("queued command \(name) on \(device.hostname)") }
     }
@@ -147,7 +147,7 @@ struct ClientWipeCommand: AsyncParsableCommand {
             yes: yes, change: "a wipe cannot be undone once the device runs it",
             question: "Wipe every regular user's home and account on \(host)?", answer: host,
             undone: "no wipe was queued")
-        let admin = PatchAdmin(store: try openAdminContext().store)
+        let admin = PatchAdmin(store: try await openAdminContext().store)
         let (device, patch) = try await admin.wipe(host: host)
         print("queued wipe on \(device.hostname) (\(device.fingerprint)), patch \(patch.id)")
     }

@@ -91,8 +91,8 @@ struct RookeryCommand: AsyncParsableCommand {
 }
 
 /// Opens settings, store and keyring for an admin command; what cannot be opened is exit 64.
-func openServerContext() throws -> ServerContext {
-    try CommandFailure.opening { try ServerContext(root: InstallRoot.fromEnvironment()) }
+func openServerContext() async throws -> ServerContext {
+    try await CommandFailure.opening { try await ServerContext(root: InstallRoot.fromEnvironment()) }
 }
 
 /// One of several errors a command reports before it exits (`throw ExitCode(kind)`).

@@ -52,7 +52,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
 
         func run() async throws {
             let existing: SecretKeepingAdmin.ExistingKey = preserve ? .preserve : replace ? .replace(sharePaths: share) : .refuse
-            let admin = try secretKeepingAdmin()
+            let admin = try await secretKeepingAdmin()
             let enabled = try await admin.enable(shares: shares ?? 3, threshold: threshold ?? 2, outDirectory: out, existing: existing)
             print(SecretKeepingFormatter.enabled(enabled))
         }
@@ -65,7 +65,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         @Argument(help: "Dotted paths, such as plugins.hardware.serial.") var selectors: [String]
 
         func run() async throws {
-            let admin = try secretKeepingAdmin()
+            let admin = try await secretKeepingAdmin()
             let parsed = try parseSelectors(selectors)
             let (clear, enabled) = try await admin.select(parsed)
             print("selected \(selectors.joined(separator: ", ")); devices encrypt them from their next update check on")
@@ -87,7 +87,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         @Argument(help: "Dotted paths.") var selectors: [String]
 
         func run() async throws {
-            let admin = try secretKeepingAdmin()
+            let admin = try await secretKeepingAdmin()
             let parsed = try parseSelectors(selectors)
             try await admin.deselect(parsed)
             print("deselected \(selectors.joined(separator: ", ")); stored encrypted values stay encrypted until `decrypt`")
@@ -116,7 +116,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         @Argument(help: "Selected paths (default: all selected).") var selectors: [String] = []
 
         func run() async throws {
-            let admin = try secretKeepingAdmin()
+            let admin = try await secretKeepingAdmin()
             let parsed = try parseSelectors(selectors)
             let changed = try await admin.encrypt(hosts: host, selectors: parsed)
             print("encrypted clear values in \(changed) document\(changed == 1 ? "" : "s")")
@@ -129,7 +129,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         @OptionGroup var reading: SecretReadingOptions
 
         func run() async throws {
-            let admin = try secretKeepingAdmin()
+            let admin = try await secretKeepingAdmin()
             let parsed = try parseSelectors(reading.selectors)
             let values = try await admin.access(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
             print(reading.output.json ? SecretKeepingFormatter.json(values) : SecretKeepingFormatter.table(values))
@@ -143,7 +143,7 @@ struct SecretKeepingCommand: AsyncParsableCommand {
         @OptionGroup var reading: SecretReadingOptions
 
         func run() async throws {
-            let admin = try secretKeepingAdmin()
+            let admin = try await secretKeepingAdmin()
             let parsed = try parseSelectors(reading.selectors)
             let result = try await admin.decrypt(sharePaths: reading.share, hosts: reading.host, selectors: parsed)
             print(reading.output.json ? SecretKeepingFormatter.json(result.values) : SecretKeepingFormatter.table(result.values))
@@ -175,8 +175,8 @@ struct SecretReadingOptions: ParsableArguments {
     }
 }
 
-private func secretKeepingAdmin() throws -> SecretKeepingAdmin {
-    SecretKeepingAdmin(store: try openAdminContext().store)
+private func secretKeepingAdmin() async throws -> SecretKeepingAdmin {
+    SecretKeepingAdmin(store: try await openAdminContext().store)
 }
 
 private func parseSelectors(_ texts: [String]) throws -> [SecretSelector] {

@@ -32,7 +32,7 @@ struct ServerCommand: AsyncParsableCommand {
         let limits = try CommandFailure.opening { try EdgeLimits(settings: settings) }
         // A worker that dies must not take the server with it through SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let context = try CommandFailure.opening { try openContext(root: root, settings: settings) }
+        let context = try await CommandFailure.opening { try await openContext(root: root, settings: settings) }
         let listeners = try CommandFailure.opening { try settings.listeningPorts.map { try Listener($0, root: root) } }
 
         var logger = Logger(label: "rookery")
@@ -93,10 +93,10 @@ struct ServerCommand: AsyncParsableCommand {
         return settings
     }
 
-    private func openContext(root: InstallRoot, settings: ServerSettings) throws -> ServerContext {
+    private func openContext(root: InstallRoot, settings: ServerSettings) async throws -> ServerContext {
         // /proc/self/exe is this very binary even after an upgrade replaced the file on disk,
         // so helpers always speak the server's own version of the frames.
-        let context = try ServerContext(
+        let context = try await ServerContext(
             root: root, settings: settings, verifyWorkerExecutable: "/proc/self/exe",
             enrollmentCheckSocket: enrollmentCheckSocket)
         try context.authenticator.checkMandatoryEndpoints()

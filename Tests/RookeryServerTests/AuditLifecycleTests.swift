@@ -24,9 +24,9 @@ import Testing
             remediation: Set PasswordAuthentication no.
         """
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox)
+        context = try await makeServerContext(sandbox)
         alice = try TestDevice(sandbox, name: "alice")
     }
 

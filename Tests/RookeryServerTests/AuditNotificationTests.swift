@@ -35,13 +35,13 @@ import Testing
         "guest_session": .object(["enabled": .bool(false)])
     ]
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
         smtp = try SMTPListener()
         hook = try HTTPReceiver()
         let smtpPort = smtp.port
         let hookURL = hook.url + "audit"
-        context = try makeServerContext(sandbox) { settings in
+        context = try await makeServerContext(sandbox) { settings in
             settings.audit.smtp.host = "127.0.0.1"
             settings.audit.smtp.port = smtpPort
             settings.audit.smtp.security = "none"
@@ -130,7 +130,7 @@ import Testing
             $0.audit.smtp.port = deadPort
             $0.audit.webhook = ""
         }
-        let offline = try ServerContext(root: context.root, settings: settings)
+        let offline = try await ServerContext(root: context.root, settings: settings)
 
         var report = ""
         let outcome = try await IssuesAudit(context: offline.admin, catalog: shipped)
@@ -153,7 +153,7 @@ import Testing
             { (s: inout ServerSettings) in s.audit.smtp.from = "" },
             { (s: inout ServerSettings) in s.audit.smtp.security = "ssl" }
         ] {
-            let unready = try ServerContext(root: context.root, settings: modified(context.settings, change))
+            let unready = try await ServerContext(root: context.root, settings: modified(context.settings, change))
             var written = false
             // A settings problem (the command exits 64), found before the audit touches anything.
             await #expect(throws: SettingsError.self) {
@@ -298,7 +298,7 @@ import Testing
     @Test func aFailingWebhookIsReportedWithoutItsToken() async throws {
         let refusing = try HTTPReceiver(status: 500)
         let settings = modified(context.settings) { $0.audit.webhook = refusing.url + "hook/TOKEN123?key=SECRET" }
-        let failing = try ServerContext(root: context.root, settings: settings)
+        let failing = try await ServerContext(root: context.root, settings: settings)
         try await enrollAndSubmit([(bob, Self.sshdPasswords)])
         let outcome = try await IssuesAudit(context: failing.admin, catalog: shipped)
             .run(.init(cron: true, now: Date().addingTimeInterval(60))) { _ in }

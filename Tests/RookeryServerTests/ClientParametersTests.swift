@@ -16,9 +16,9 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox)
+        context = try await makeServerContext(sandbox)
         parameters = ClientParameters(store: context.store)
         a = try TestDevice(sandbox, name: "a", host: "host-a")
         b = try TestDevice(sandbox, name: "b", host: "host-b")

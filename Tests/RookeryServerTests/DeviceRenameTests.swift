@@ -9,9 +9,9 @@ import Testing
     let store: any Store
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        store = try makeServerContext(sandbox).store
+        store = try await makeServerContext(sandbox).store
     }
 
     func enrolled(_ letter: Character, host: String, accepted: Bool = true) async throws -> Device {

@@ -198,7 +198,7 @@ import Testing
 
     @Test func refusalsAre401WithWWWAuthenticateAndRepeatedFailuresAreThrottled() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { settings in
+        let context = try await makeServerContext(sandbox) { settings in
             settings.releaseDownload = true
             settings.users = ["alice": Self.alice]
             var auth = EndpointAuthSettings()
@@ -228,7 +228,7 @@ import Testing
     /// a guesser which names exist: the same status and body as a wrong password or an unknown name.
     @Test func aUserNotAllowedHereGetsTheAnswerOfAWrongPassword() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { settings in
+        let context = try await makeServerContext(sandbox) { settings in
             settings.releaseDownload = true
             settings.users = ["alice": Self.alice, "bob": Self.bob]
             var auth = EndpointAuthSettings()

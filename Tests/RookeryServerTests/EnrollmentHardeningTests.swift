@@ -45,7 +45,7 @@ extension TestDevice {
 
     @Test func aRevokedThenForgottenKeyWaitsForAnAdminWhateverTokenItBrings() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = [Self.token] }
+        let context = try await makeServerContext(sandbox) { $0.enrollmentTokens = [Self.token] }
         let admin = DeviceAdmin(store: context.store, deviceKeys: context.keyring.openPGP)
         let stolen = try TestDevice(sandbox, name: "stolen")
         let renamed = try TestDevice(sandbox, name: "renamed")
@@ -74,7 +74,7 @@ extension TestDevice {
 
     @Test func hostnamesClashWhateverTheirCaseAndTrailingDot() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         func enroll(_ fingerprint: Character, host: String) async throws -> Device {
             try await context.store.enroll(
                 Device(
@@ -110,7 +110,7 @@ extension TestDevice {
     /// endpoint_auth's passwords.
     @Test func wrongTokensAreThrottledPerAddressBeforeAnyCompare() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = [Self.token] }
+        let context = try await makeServerContext(sandbox) { $0.enrollmentTokens = [Self.token] }
         let devices = try TestDevice.many(12, in: sandbox, name: "guess")
         let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client async throws in
@@ -129,7 +129,7 @@ extension TestDevice {
 
     @Test func aRightTokenGivesItsCountBack() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = [Self.token] }
+        let context = try await makeServerContext(sandbox) { $0.enrollmentTokens = [Self.token] }
         let devices = try TestDevice.many(12, in: sandbox, name: "mixed")
         let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client async throws in
@@ -157,24 +157,24 @@ extension TestDevice {
         #expect(abs(EnrollmentTokenStrength.bits(of: token) - bits) < 0.001)
     }
 
-    @Test func weakTokensAreRefusedNamingTheSettingButNeverTheToken() throws {
+    @Test func weakTokensAreRefusedNamingTheSettingButNeverTheToken() async throws {
         let sandbox = try Sandbox()
-        func refusal(_ configure: @escaping (inout ServerSettings) -> Void) -> String? {
+        func refusal(_ configure: @escaping (inout ServerSettings) -> Void) async -> String? {
             do {
-                _ = try makeServerContext(sandbox, configure: configure)
+                _ = try await makeServerContext(sandbox, configure: configure)
                 return nil
             } catch { return "\(error)" }
         }
         let weak = "4b1f9e0c7d2a5b8e3f6a9c0d1e2f3a4"  // 31 hex digits: 124 bits
-        let message = try #require(refusal { $0.enrollmentTokens = [EnrollmentHardeningTests.token, weak] })
+        let message = try #require(await refusal { $0.enrollmentTokens = [EnrollmentHardeningTests.token, weak] })
         #expect(message.contains("enrollment_tokens (entry 2 of 2)"))
         #expect(message.contains("at most 124 bits") && message.contains("openssl rand -hex 16"))
         #expect(!message.contains(weak))
-        let client = try #require(refusal { $0.clientEnrollmentToken = "s3cret-token" })
+        let client = try #require(await refusal { $0.clientEnrollmentToken = "s3cret-token" })
         #expect(client.hasPrefix("client_enrollment_token:") && !client.contains("s3cret-token"))
-        #expect(refusal { $0.enrollmentTokens = [""] }?.contains("enrollment_tokens (entry 1 of 1)") == true)
+        #expect(await refusal { $0.enrollmentTokens = [""] }?.contains("enrollment_tokens (entry 1 of 1)") == true)
         #expect(
-            refusal {
+            await refusal {
                 $0.enrollmentTokens = ["CPpTdeD/orb6fwzRJphWLA=="]
                 $0.clientEnrollmentToken = ""
             } == nil)

@@ -33,7 +33,7 @@ import Testing
     @Test func aCertificateWithinFourteenDaysIsReportedAndOneSixtyDaysOutIsNot() async throws {
         let expiring = try certificate("rookery.example.com", days: 10, at: "server/tls/port-8443.pem")
         try certificate("later.example.com", days: 60, at: "server/tls/port-9443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem", 9443: "server/tls/port-9443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem", 9443: "server/tls/port-9443.pem"])
         let expiry = AuditReport.humanTime(expiring.notValidAfter)
         #expect(
             try await audit(context) == """
@@ -47,7 +47,7 @@ import Testing
 
     @Test func nothingIsPrintedWhenEveryCertificateHasTimeLeft() async throws {
         try certificate("later.example.com", days: 60, at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"])
         #expect(try await audit(context) == "")
         #expect(try await audit(context, json: true) == "[]\n")
     }
@@ -56,7 +56,7 @@ import Testing
         let expired = try certificate(
             "old.example.com", days: 1, madeAt: t0.addingTimeInterval(-4 * 86_400),
             at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"])
         #expect(
             try await details(context) == [
                 "port 8443: \(expired.subject) in server/tls/port-8443.pem expired "
@@ -66,7 +66,7 @@ import Testing
 
     @Test func aFileThatCannotBeReadIsReported() async throws {
         try install("this is not a certificate\n", at: "server/tls/garbage.pem")
-        let context = try serverContext(ports: [8443: "server/tls/garbage.pem", 9443: "server/tls/missing.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/garbage.pem", 9443: "server/tls/missing.pem"])
         let found = try await details(context)
         #expect(found.count == 2, "\(found)")
         // The reader's own reasons, naming each file as the settings do.
@@ -77,7 +77,7 @@ import Testing
 
     @Test func theClientCAIsCheckedAndSaysDevicesPinIt() async throws {
         let ca = try certificate("ca.rookery.example", days: 5, at: "server/tls/client-ca.pem")
-        let context = try serverContext(ports: [:], clientCA: "server/tls/client-ca.pem")
+        let context = try await serverContext(ports: [:], clientCA: "server/tls/client-ca.pem")
         #expect(
             try await details(context) == [
                 "client_ca_file server/tls/client-ca.pem: \(ca.subject) expires "
@@ -91,7 +91,7 @@ import Testing
             .certificatePEM
         try install(leaf + intermediate, at: "server/tls/chain.pem")
         let first = try #require(try CertificateInfo.parse(pem: intermediate, source: "intermediate").first)
-        let context = try serverContext(ports: [443: "server/tls/chain.pem", 8443: "server/tls/chain.pem"])
+        let context = try await serverContext(ports: [443: "server/tls/chain.pem", 8443: "server/tls/chain.pem"])
         #expect(
             try await details(context) == [
                 "ports 443, 8443: \(first.subject) in server/tls/chain.pem expires "
@@ -101,7 +101,7 @@ import Testing
 
     @Test func afterWidensTheWindow() async throws {
         try certificate("rookery.example.com", days: 20, at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"])
         #expect(try await details(context).isEmpty, "20 days out is outside the default 14")
         let month = Self.checks + "\n    after: 30d"
         let found = try await details(context, month)
@@ -111,7 +111,7 @@ import Testing
 
     @Test func aCatalogOfServerChecksAloneIsRefusedBeforeAnythingChanges() async throws {
         try certificate("rookery.example.com", days: 5, at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"])
         let serverOnly = """
             checks:
               - name: expiring-certificate
@@ -126,7 +126,7 @@ import Testing
 
     @Test func cronAlertsOnceThenAgainAfterAlertEvery() async throws {
         try certificate("rookery.example.com", days: 10, at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"])
         let stateFile = context.root.serverState + "/server-alerts.json"
 
         // By hand: shown as due, nothing recorded.
@@ -154,7 +154,7 @@ import Testing
 
     @Test func aRenewedCertificateIsANewFindingDueAtOnce() async throws {
         try certificate("rookery.example.com", days: 10, at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"])
         #expect(try await issues(context, at: soon, cron: true).map(\.status) == ["due"])
         let firstKeys = try alertLog(context).keys.sorted()
 
@@ -176,7 +176,7 @@ import Testing
     @Test func dueFindingsArePostedToTheWebhookUnderCronOnly() async throws {
         let hook = try HTTPReceiver()
         try certificate("rookery.example.com", days: 10, at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"]) { $0.audit.webhook = hook.url + "audit" }
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"]) { $0.audit.webhook = hook.url + "audit" }
 
         var outcome = try await run(context, Self.checks, at: soon, cron: false).outcome
         #expect(outcome.webhooks == 0, "only cron posts")
@@ -238,7 +238,7 @@ import Testing
 
     @Test func devicesNeverGetAnIssueForItWhileTheirOwnChecksRun() async throws {
         try certificate("old.example.com", days: 1, madeAt: t0.addingTimeInterval(-4 * 86_400), at: "server/tls/port-8443.pem")
-        let context = try serverContext(ports: [8443: "server/tls/port-8443.pem"])
+        let context = try await serverContext(ports: [8443: "server/tls/port-8443.pem"])
         let device = try await context.store.enroll(
             Device(
                 fingerprint: String(repeating: "D", count: 40), publicKey: "k", hostname: "desk", machineID: "m",
@@ -281,8 +281,8 @@ import Testing
     func serverContext(
         ports: [Int: String], clientCA: String = "",
         configure: (inout ServerSettings) -> Void = { _ in }
-    ) throws -> ServerContext {
-        try makeServerContext(sandbox) { settings in
+    ) async throws -> ServerContext {
+        try await makeServerContext(sandbox) { settings in
             settings.ports = ports.keys.sorted().map { number in
                 PortSettings(number: number, tls: .init(certificate: ports[number]!, key: "server/tls/unused.key"))
             }

@@ -16,9 +16,9 @@ import Testing
     let reader: SQLiteStore
     var store: SQLiteStore { context.store as! SQLiteStore }
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox)
+        context = try await makeServerContext(sandbox)
         reader = try SQLiteStore(path: context.root.resolve(context.settings.database))
     }
 
@@ -293,7 +293,7 @@ import Testing
 @Suite struct GroupCommitQueueTests {
     @Test func aStalledWriterQueuesABoundedNumberAndAnswersTheRestBusy() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         let path = context.root.resolve(context.settings.database)
         let writer = GroupCommitWriter(store: context.store, nonceLifetime: 600, maxBatch: 1)
         // Another process holds the database's write lock until this test releases it.
@@ -378,9 +378,9 @@ private final class CommitCounter: TransactionObserver, Sendable {
     let context: ServerContext
     let alice: TestDevice
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox)
+        context = try await makeServerContext(sandbox)
         alice = try TestDevice(sandbox, name: "alice")
     }
 

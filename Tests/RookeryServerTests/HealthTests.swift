@@ -19,7 +19,7 @@ import Testing
 
     @Test func healthSaysAliveAndReadySaysReadyOnACurrentDatabase() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         try await withServer(context, accepting: [], over: .router) { client in
             let health = try await Self.get(client, "health")
             #expect(health.0 == .ok)
@@ -32,7 +32,7 @@ import Testing
 
     @Test func aDrainingServerIsNotReadyButStillAlive() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         try await withServer(context, accepting: [], over: .router) { client in
             context.readiness.beginDraining()
             let ready = try await Self.get(client, "ready")
@@ -46,7 +46,7 @@ import Testing
     /// A database a newer server migrated: this one must not be sent requests.
     @Test func aDatabaseWithAMigrationThisServerDoesNotKnowIsNotReady() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
         try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
         let verdict = await ServerReadiness(store: context.store).check()
@@ -57,7 +57,7 @@ import Testing
 
     @Test func aDatabaseMissingAMigrationIsNotReady() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
         try await queue.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v11-shell-accept-proof'") }
         let state = try await context.store.schemaState()
@@ -68,7 +68,7 @@ import Testing
     /// One database read per second at most, whatever the number of checks.
     @Test func aVerdictIsKeptForASecond() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         let readiness = ServerReadiness(store: context.store)
         let start = Date()
         #expect(await readiness.check(now: start).ready)
@@ -82,7 +82,7 @@ import Testing
     /// is still read once, however many ask.
     @Test func checksDuringAReadShareIt() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         let reads = Locked(0)
         let readiness = ServerReadiness(schemaState: {
             reads.withLock { $0 += 1 }

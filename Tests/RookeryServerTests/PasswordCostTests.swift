@@ -154,7 +154,7 @@ import Testing
     /// right password; the limit is 10.
     @Test func parallelGuessesOverHTTPAllCount() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { settings in
+        let context = try await makeServerContext(sandbox) { settings in
             settings.releaseDownload = true
             settings.users = ["alice": PasswordCostTests.alice.description]
             var auth = EndpointAuthSettings()
@@ -181,7 +181,7 @@ import Testing
 
     @Test func overlongCredentialsCountAsFailures() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { settings in
+        let context = try await makeServerContext(sandbox) { settings in
             settings.releaseDownload = true
             settings.users = ["alice": PasswordCostTests.alice.description]
             var auth = EndpointAuthSettings()

@@ -79,20 +79,56 @@ import Testing
     }
 }
 
-/// Until the PostgreSQL store exists, a server given a PostgreSQL URL stops at start saying so,
-/// rather than running on something else.
-@Suite struct PostgresNotYetTests {
-    @Test func aPostgreSQLDatabaseSettingStopsTheServerSayingItIsNotFinished() throws {
+/// What the `database` setting's PostgreSQL URL and its password settings open, and how each
+/// way of getting them wrong is said.
+@Suite struct PostgresOpeningTests {
+    @Test func aServerOpensAPostgreSQLDatabaseWithThePasswordFromItsFile() async throws {
+        let database = try await PostgresTestDatabase()
         let sandbox = try Sandbox()
-        #expect {
-            try makeServerContext(sandbox) { $0.database = "postgresql://rookery@127.0.0.1/fleet" }
-        } throws: { error in
-            "\(error)".contains("the PostgreSQL backend is not finished yet")
+        let context = try await makeServerContext(sandbox) {
+            $0.database = database.location.description
+            $0.databasePasswordFile = database.passwordFile
         }
-        #expect {
-            try makeServerContext(sandbox) { $0.database = "postgresql://rookery:pw@127.0.0.1/fleet" }
+        #expect(context.store is PostgresStore)
+        #expect(try await context.store.schemaState() == .current)
+        try await database.drop()
+    }
+
+    @Test func aPasswordInTheURLIsRefusedWithoutSayingIt() async throws {
+        let sandbox = try Sandbox()
+        await #expect {
+            try await makeServerContext(sandbox) { $0.database = "postgresql://rookery:pw@127.0.0.1/fleet" }
         } throws: { error in
             "\(error)".contains("holds a password") && !"\(error)".contains("pw@")
+        }
+    }
+
+    @Test func aPasswordFileAnyoneMayReadIsRefusedNamingTheSetting() async throws {
+        let sandbox = try Sandbox()
+        try sandbox.write("secret\n", to: "password", mode: 0o644)
+        let file = sandbox.path + "/password"
+        await #expect {
+            try await makeServerContext(sandbox) {
+                $0.database = "postgresql://rookery@127.0.0.1/fleet?sslmode=disable"
+                $0.databasePasswordFile = file
+            }
+        } throws: { error in
+            error is SettingsError && "\(error)".contains("database_password_file") && "\(error)".contains("chmod o-r")
+                && !"\(error)".contains("secret")
+        }
+    }
+
+    @Test func aDatabaseThatCannotBeReachedIsUnreachableNotASettingsMistake() async throws {
+        let sandbox = try Sandbox()
+        // A port that was just listened on and closed: nothing answers there.
+        let listener = try SMTPListener()
+        let closed = listener.port
+        listener.stop()
+        await #expect {
+            try await makeServerContext(sandbox) { $0.database = "postgresql://rookery@127.0.0.1:\(closed)/fleet?sslmode=disable" }
+        } throws: { error in
+            guard let unavailable = error as? DatabaseUnavailable else { return false }
+            return unavailable.kind == .unreachable && "\(error)".contains("127.0.0.1:\(closed)/fleet")
         }
     }
 }

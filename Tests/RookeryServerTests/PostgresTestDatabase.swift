@@ -12,6 +12,8 @@ import Testing
 final class PostgresTestDatabase: Sendable {
     let location: PostgresLocation
     let password: String
+    /// The cluster's password file (bin/_test-postgres), for a server's `database_password_file`.
+    let passwordFile: String
     private let admin: PostgresPool
 
     init() async throws {
@@ -20,6 +22,7 @@ final class PostgresTestDatabase: Sendable {
         else {
             throw SettingsError("no test PostgreSQL cluster: run the tests through bin/test, which starts one")
         }
+        passwordFile = file
         password = try #require(try PostgresPool.password(file: file, environment: [:]))
         let cluster = try PostgresLocation(url: url)
         admin = try PostgresPool(location: cluster, password: password, maximumConnections: 1, logger: quietLogger)

@@ -15,9 +15,9 @@ import Testing
     let alice: TestDevice
     let bob: TestDevice
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox) { $0.maxBodyBytes = 64 * 1024 }
+        context = try await makeServerContext(sandbox) { $0.maxBodyBytes = 64 * 1024 }
         alice = try TestDevice(sandbox, name: "alice")
         bob = try TestDevice(sandbox, name: "bob")
     }
@@ -292,7 +292,7 @@ import Testing
 @Suite struct EnrollmentTokenTests {
     @Test func tokenAcceptsButClashesWaitForAnAdmin() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0f"] }
+        let context = try await makeServerContext(sandbox) { $0.enrollmentTokens = ["9c1d5e7f0a2b4c6d8e0f1a3b5c7d9e0f"] }
         let first = try TestDevice(sandbox, name: "laptop")
         let wrongToken = try TestDevice(sandbox, name: "desk")
         let sameName = try TestDevice(sandbox, name: "clone", host: "laptop")
@@ -322,7 +322,7 @@ import Testing
 
     @Test func aClonedMachineIDIsFlaggedEvenWithAToken() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.enrollmentTokens = ["TqzR8w1mXv0b3NcY7sLk2Q"] }
+        let context = try await makeServerContext(sandbox) { $0.enrollmentTokens = ["TqzR8w1mXv0b3NcY7sLk2Q"] }
         let now = Date()
         func candidate(_ fingerprint: String, host: String) -> Device {
             Device(
@@ -348,7 +348,7 @@ import Testing
 @Suite struct PendingCapTests {
     @Test func enrollmentsPastTheCapAreRefusedUnlessTheyHoldAToken() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) {
+        let context = try await makeServerContext(sandbox) {
             $0.maxPendingDevices = 1
             $0.enrollmentTokens = ["TqzR8w1mXv0b3NcY7sLk2Q"]
         }
@@ -380,7 +380,7 @@ import Testing
 @Suite struct StoreTests {
     @Test func aDeviceRevokedMeanwhileStoresNothing() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         let key = String(repeating: "C", count: 40)
         _ = try await context.store.enroll(
             Device(
@@ -420,7 +420,7 @@ import Testing
 
     @Test func anUpdateOrAcknowledgementOfARevokedDeviceChangesNothing() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         try await Self.acceptedDevice(context)
         let patch = try await context.store.queuePatch(
             Patch(
@@ -444,7 +444,7 @@ import Testing
 
     @Test func aSubmissionOverTheHistoryLimitStoresNothingAndOldRowsArePruned() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox)
+        let context = try await makeServerContext(sandbox)
         try await Self.acceptedDevice(context)
         let policy = HistoryPolicy(maxRowsPerSubmission: 5, rowsPerDevice: 8)
         func submission(_ id: String, leaves: Int, value: Int64) -> Submission {

@@ -14,9 +14,9 @@ import Testing
     let admin: SecretKeepingAdmin
     let serial = try! SecretSelector("plugins.inventory.serial")
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox)
+        context = try await makeServerContext(sandbox)
         alice = try TestDevice(sandbox, name: "alice")
         admin = SecretKeepingAdmin(
             store: context.store, who: SecretOperator(user: "tester", sudoUser: nil),

@@ -17,9 +17,9 @@ import Glibc
     let context: ServerContext
     let alice: TestDevice
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try S.context(sandbox) { $0.agentPollSeconds = 60 }
+        context = try await S.context(sandbox) { $0.agentPollSeconds = 60 }
         alice = try TestDevice(sandbox, name: "alice")
         _ = try context.signingKey()
     }

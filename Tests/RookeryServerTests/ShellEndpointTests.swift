@@ -16,9 +16,9 @@ import Testing
     let alice: TestDevice
     let bob: TestDevice
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try S.context(sandbox)
+        context = try await S.context(sandbox)
         alice = try TestDevice(sandbox, name: "alice")
         bob = try TestDevice(sandbox, name: "bob")
     }

@@ -12,11 +12,11 @@ import Testing
 @Suite struct ShellSettingsTests {
     typealias S = ShellTestServer
 
-    @Test func shellsOnWithoutPipeCreateStopTheServerNamingTheSettings() throws {
+    @Test func shellsOnWithoutPipeCreateStopTheServerNamingTheSettings() async throws {
         let sandbox = try Sandbox()
         for auth in [nil, EndpointAuthSettings()] {
-            #expect {
-                _ = try makeServerContext(sandbox) { settings in
+            await #expect {
+                _ = try await makeServerContext(sandbox) { settings in
                     settings.remoteShells = true
                     if let auth { settings.endpointAuth = ["pipe_create": auth] }
                 }
@@ -26,13 +26,13 @@ import Testing
                     && message.contains("docs/remote-shell.md")
             }
         }
-        _ = try makeServerContext(sandbox) { settings in
+        _ = try await makeServerContext(sandbox) { settings in
             settings.remoteShells = true
             var auth = EndpointAuthSettings()
             auth.ipRanges = ["127.0.0.1"]
             settings.endpointAuth = ["pipe_create": auth]
         }
-        _ = try makeServerContext(sandbox) { $0.remoteShells = false }
+        _ = try await makeServerContext(sandbox) { $0.remoteShells = false }
     }
 
     @Test func theShellSettingsAreReadAndBounded() throws {
@@ -54,7 +54,7 @@ import Testing
 
     @Test func withShellsOffEveryShellEndpointAnswers403AndPollStillWorks() async throws {
         let sandbox = try Sandbox()
-        let context = try S.context(sandbox) { $0.remoteShells = false }
+        let context = try await S.context(sandbox) { $0.remoteShells = false }
         let alice = try TestDevice(sandbox, name: "alice")
         try await withServer(context, accepting: [alice], over: .router) { client in
             let id = String(repeating: "a", count: 32)

@@ -15,8 +15,8 @@ enum ShellTestServer {
     static let bob = PasswordHash(hashing: "bob-secret", rounds: 1000).description
     static let adminKey = Data(repeating: 9, count: 32)
 
-    static func context(_ sandbox: Sandbox, configure: (inout ServerSettings) -> Void = { _ in }) throws -> ServerContext {
-        try makeServerContext(sandbox) { settings in
+    static func context(_ sandbox: Sandbox, configure: (inout ServerSettings) -> Void = { _ in }) async throws -> ServerContext {
+        try await makeServerContext(sandbox) { settings in
             settings.remoteShells = true
             settings.agentPollSeconds = 5
             settings.users = ["alice": alice, "bob": bob]

@@ -15,10 +15,10 @@ import Testing
     let context: ServerContext
     let alice: TestDevice
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
         // Polls are held 8 s: far enough above the bounds below that a woken poll is told apart.
-        context = try S.context(sandbox) { $0.agentPollSeconds = 8 }
+        context = try await S.context(sandbox) { $0.agentPollSeconds = 8 }
         alice = try TestDevice(sandbox, name: "alice")
         // Made on first use, which takes gpg runs: not within the timed waits below.
         _ = try context.signingKey()
@@ -62,7 +62,7 @@ import Testing
         // Polls held a minute here: a busy machine may starve this test for many seconds, and
         // the older poll must still be told apart from one that ran out.
         let sandbox = try Sandbox()
-        let context = try S.context(sandbox) { $0.agentPollSeconds = 60 }
+        let context = try await S.context(sandbox) { $0.agentPollSeconds = 60 }
         let alice = try TestDevice(sandbox, name: "alice")
         try await withServer(context, accepting: [alice], over: .router) { client in
             func poll() async throws -> PollAnswer {

@@ -14,9 +14,9 @@ import Testing
     let context: ServerContext
     let device: TestDevice
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox)
+        context = try await makeServerContext(sandbox)
         device = try TestDevice(sandbox, name: "text")
     }
 

@@ -52,18 +52,26 @@ struct TestDevice {
     }
 }
 
-/// A server install root with its own settings, database and keyring.
-func makeServerContext(_ sandbox: Sandbox, configure: (inout ServerSettings) -> Void = { _ in }) throws -> ServerContext {
+/// A server install root with its own settings, database and keyring. The database is a
+/// SQLite file in the sandbox, or, when bin/test runs the suites again with
+/// ROOKERY_TEST_DATABASE=postgresql, a database of its own on the test cluster.
+func makeServerContext(_ sandbox: Sandbox, configure: (inout ServerSettings) -> Void = { _ in }) async throws -> ServerContext {
     var settings = ServerSettings()
     settings.listenPort = 0
     settings.database = "var/server/test.sqlite"
+    if ProcessInfo.processInfo.environment["ROOKERY_TEST_DATABASE"] == "postgresql" {
+        let database = try await PostgresTestDatabase()
+        settings.database = database.location.description
+        settings.databasePasswordFile = database.passwordFile
+        settings.databaseConnections = 4
+    }
     // The suites run once as they are (native checks) and once with ROOKERY_TEST_VERIFY_WITH=gpgme.
     if let checker = ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].flatMap(SignatureChecker.init) {
         settings.verifyWith = checker
     }
     configure(&settings)
     let root = InstallRoot(path: try sandbox.directory("server"))
-    return try ServerContext(root: root, settings: settings)
+    return try await ServerContext(root: root, settings: settings)
 }
 
 let quietLogger: Logger = {

@@ -13,7 +13,7 @@ import Testing
 @Suite struct UnverifiedBudgetTests {
     @Test func anAddressPastItsBudgetIsAnswered429WithRetryAfter() async throws {
         let sandbox = try Sandbox()
-        let context = try makeServerContext(sandbox) { $0.unverifiedFailuresPerMinute = 5 }
+        let context = try await makeServerContext(sandbox) { $0.unverifiedFailuresPerMinute = 5 }
         let device = try TestDevice(sandbox, name: "dev")
         let app = try buildApplication(context: context, logger: quietLogger)
         try await app.test(.live) { client in
@@ -98,7 +98,7 @@ import Testing
         let sandbox = try Sandbox()
         // One a minute, spent by a request that is refused at once (no gpg run), so the test
         // does not depend on how fast a loaded machine checks an enrollment.
-        let context = try makeServerContext(sandbox) { $0.enrollmentsPerMinute = 1 }
+        let context = try await makeServerContext(sandbox) { $0.enrollmentsPerMinute = 1 }
         let (enrolled, newcomer) = (try TestDevice(sandbox, name: "old"), try TestDevice(sandbox, name: "new"))
         let key = try enrolled.enrollFields()["public_key"]!.stringValue!
         _ = try await context.store.enroll(

@@ -15,9 +15,9 @@ import Testing
     let alice: TestDevice
     let bob: TestDevice
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        context = try makeServerContext(sandbox)
+        context = try await makeServerContext(sandbox)
         alice = try TestDevice(sandbox, name: "alice")
         bob = try TestDevice(sandbox, name: "bob")
     }
@@ -124,16 +124,16 @@ import Testing
         }
     }
 
-    @Test func aServerKeyFileNamingAnotherKeyStopsTheServer() throws {
+    @Test func aServerKeyFileNamingAnotherKeyStopsTheServer() async throws {
         // Devices pin what server/server-key.asc names; the server must not sign with another key.
         let key = try context.signingKey()
         try bob.openPGP.exportPublicKey(fingerprint: bob.fingerprint)
             .write(toFile: context.root.serverPublicKey, atomically: true, encoding: .utf8)
-        #expect { try ServerContext(root: context.root, settings: context.settings).signingKey() } throws: { error in
+        await #expect { try await ServerContext(root: context.root, settings: context.settings).signingKey() } throws: { error in
             "\(error)".contains(bob.fingerprint)
         }
         // The right file again, and it opens.
         try key.publicKey().write(toFile: context.root.serverPublicKey, atomically: true, encoding: .utf8)
-        #expect(try ServerContext(root: context.root, settings: context.settings).signingKey().fingerprint == key.fingerprint)
+        #expect(try await ServerContext(root: context.root, settings: context.settings).signingKey().fingerprint == key.fingerprint)
     }
 }

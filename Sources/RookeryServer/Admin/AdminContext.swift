@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RookeryCore
 
 /// What an admin command opens from an install root: the settings and the store, and nothing
@@ -10,13 +11,13 @@ public struct AdminContext: Sendable {
     public let settings: ServerSettings
     public let store: any Store
 
-    public init(root: InstallRoot, settings: ServerSettings? = nil) throws {
+    public init(root: InstallRoot, settings: ServerSettings? = nil) async throws {
         let loaded = try settings ?? SettingsFile.load(ServerSettings.self, from: root.serverSettings)
         // Settings the server would refuse stop every command too (exit 64, docs/operations.md),
         // so a mistake shows up at once, not at the next restart. Both checks only read the settings.
         _ = try EndpointAuthenticator(settings: loaded)
         try EnrollmentTokenStrength.check(loaded)
-        self.init(root: root, settings: loaded, store: try Self.openStore(loaded, root: root))
+        self.init(root: root, settings: loaded, store: try await Self.openStore(loaded, root: root))
     }
 
     init(root: InstallRoot, settings: ServerSettings, store: any Store) {
@@ -31,17 +32,15 @@ public struct AdminContext: Sendable {
         FileManager.default.fileExists(atPath: root.serverDeviceKeyring) ? OpenPGP(homeDirectory: root.serverDeviceKeyring) : nil
     }
 
-    static func openStore(_ settings: ServerSettings, root: InstallRoot) throws -> any Store {
-        let path: String
+    /// The store the `database` setting names, migrated to this binary's schema.
+    static func openStore(_ settings: ServerSettings, root: InstallRoot) async throws -> any Store {
         switch try DatabaseLocation.parse(settings.database) {
-        case .sqlite(let file): path = file
-        case .postgres(let location):
-            throw SettingsError(
-                "database \(location.description): the PostgreSQL backend is not finished yet; "
-                    + "use a SQLite file path (docs/scaling.md says what works with several processes today)",
-                setting: ["database"])
+        case .sqlite(let path): return try openSQLite(root.resolve(path))
+        case .postgres(let location): return try await openPostgres(location, settings: settings, root: root)
         }
-        let database = root.resolve(path)
+    }
+
+    private static func openSQLite(_ database: String) throws -> any Store {
         do {
             return try SQLiteStore(path: database)
         } catch {
@@ -50,5 +49,34 @@ public struct AdminContext: Sendable {
                 "database: cannot open \(database) as a SQLite database (\(error)); "
                     + "check the setting, and that the server's user may write there", setting: ["database"])
         }
+    }
+
+    private static func openPostgres(_ location: PostgresLocation, settings: ServerSettings, root: InstallRoot) async throws
+        -> any Store
+    {
+        let passwordFile = settings.databasePasswordFile.isEmpty ? nil : root.resolve(settings.databasePasswordFile)
+        let password = try PostgresPool.password(file: passwordFile, environment: ProcessInfo.processInfo.environment)
+        let pool = try PostgresPool(
+            location: location, password: password, maximumConnections: settings.databaseConnections,
+            logger: Logger(label: "rookery.database"))
+        do {
+            return try await PostgresStore(pool: pool)
+        } catch let error as SettingsError {
+            throw error
+        } catch {
+            throw DatabaseUnavailable(location: location, reason: String(reflecting: error))
+        }
+    }
+}
+
+/// The PostgreSQL database could not be reached or refused us: nothing is wrong with the
+/// settings as written, so it is not exit 64 but 3, like any server that cannot be reached.
+public struct DatabaseUnavailable: KindedError, CustomStringConvertible {
+    public let location: PostgresLocation
+    public let reason: String
+    public var kind: ErrorKind { .unreachable }
+    public var description: String {
+        "database \(location.description): cannot open it (\(reason)); check that PostgreSQL runs there, "
+            + "that the user may log in (password from database_password_file or ROOKERY_DATABASE_PASSWORD), and sslmode"
     }
 }

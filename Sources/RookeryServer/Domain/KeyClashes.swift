@@ -26,6 +26,16 @@ public struct KeyClashes: Sendable, Equatable {
 
     public var isEmpty: Bool { hostname.isEmpty && machineID.isEmpty }
 
+    /// The keys of a store's list "FINGERPRINT HOSTNAME,..." (hostnames hold neither spaces nor
+    /// commas); none for nil.
+    static func keys(listed text: String?) -> [Key] {
+        guard let text else { return [] }
+        return text.split(separator: ",").map { entry in
+            let parts = entry.split(separator: " ", maxSplits: 1)
+            return Key(fingerprint: String(parts[0]), hostname: parts.count > 1 ? String(parts[1]) : "")
+        }
+    }
+
     /// Says which clashes and with which keys, by fingerprint (admin commands take those where a
     /// hostname is shared): "hostname laptop-7 is also used by key 9A59...; machine id is also
     /// used by key 1326... (doc-host)".

@@ -106,19 +106,11 @@ public struct EnrollmentService: Sendable {
         guard let reservation = failures.reserve(FailureLimiter.key(for: address)) else {
             throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
         }
-        guard enrollmentTokens.contains(where: { Self.constantTimeEqual($0, token) }) else {
+        guard enrollmentTokens.contains(where: { ConstantTime.equal($0.utf8, token.utf8) }) else {
             logger.warning("enrollment token did not match", metadata: ["address": "\(address)"])
             return false
         }
         failures.giveBack(reservation)
         return true
-    }
-
-    /// Compares without stopping at the first difference, so timing does not leak a token.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

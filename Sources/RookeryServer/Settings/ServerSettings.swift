@@ -16,8 +16,13 @@ public struct ServerSettings: Codable, Sendable {
     public var listenPort: Int = 8080
     /// Several ports, some deprecated (`port:`); empty: just `listen_port`.
     public var ports: [PortSettings] = []
-    /// SQLite file, relative to the install root unless absolute.
+    /// SQLite file, relative to the install root unless absolute, or a postgresql:// URL.
     public var database: String = "var/server/rookery.sqlite"
+    /// For a PostgreSQL database: a file holding its password (relative to the install root
+    /// unless absolute; refused when anyone may read it). Empty: ROOKERY_DATABASE_PASSWORD, or none.
+    public var databasePasswordFile: String = ""
+    /// For a PostgreSQL database: the most connections this process holds open to it.
+    public var databaseConnections: Int = 20
     public var maxBodyBytes: Int = WireProtocol.defaultMaxBodyBytes
     /// How far a request's sent_at may be from the server's clock, in seconds.
     public var allowedClockSkew: Int = 300
@@ -95,6 +100,8 @@ public struct ServerSettings: Codable, Sendable {
     public static let shellIdleRange = 30...86_400
     public static let shellOpenRange = 10...3600
     public static let shutdownGraceRange = 1...600
+    /// PostgreSQL itself allows 100 connections by default, shared by every server process.
+    public static let databaseConnectionsRange = 1...500
 
     public init() {}
 
@@ -131,6 +138,8 @@ public struct ServerSettings: Codable, Sendable {
         case listenPort = "listen_port"
         case ports = "port"
         case database
+        case databasePasswordFile = "database_password_file"
+        case databaseConnections = "database_connections"
         case maxBodyBytes = "max_body_bytes"
         case allowedClockSkew = "allowed_clock_skew"
         case enrollmentTokens = "enrollment_tokens"
@@ -210,6 +219,9 @@ public struct ServerSettings: Codable, Sendable {
             ports = try PortSettings.list(from: c.superDecoder(forKey: .ports))
         }
         database = try c.decodeIfPresent(String.self, forKey: .database) ?? d.database
+        databasePasswordFile = try c.decodeIfPresent(String.self, forKey: .databasePasswordFile) ?? d.databasePasswordFile
+        databaseConnections =
+            try Self.within(Self.databaseConnectionsRange, c, .databaseConnections) ?? d.databaseConnections
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
         allowedClockSkew = try c.decodeIfPresent(Int.self, forKey: .allowedClockSkew) ?? d.allowedClockSkew
         enrollmentTokens = try c.decodeIfPresent([String].self, forKey: .enrollmentTokens) ?? d.enrollmentTokens

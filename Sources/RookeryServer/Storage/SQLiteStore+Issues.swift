@@ -53,14 +53,6 @@ extension SQLiteStore {
         """
     }
 
-    private static func clashingKeys(_ text: String?) -> [KeyClashes.Key] {
-        guard let text else { return [] }
-        return text.split(separator: ",").map { entry in
-            let parts = entry.split(separator: " ", maxSplits: 1)
-            return KeyClashes.Key(fingerprint: String(parts[0]), hostname: parts.count > 1 ? String(parts[1]) : "")
-        }
-    }
-
     /// `$."plugins"."sshd"."running"`: components are letters, digits, _ and - (see DocumentPath).
     private static func jsonPath(_ path: DocumentPath) -> String {
         "$" + path.components.map { ".\"\($0)\"" }.joined()
@@ -90,8 +82,8 @@ extension SQLiteStore {
             facts: DeviceFacts(
                 oldestPendingPatchAt: row[C.oldestPendingPatch],
                 clashes: KeyClashes(
-                    hostname: clashingKeys(row[C.hostnameClashes]),
-                    machineID: clashingKeys(row[C.machineIDClashes])),
+                    hostname: KeyClashes.keys(listed: row[C.hostnameClashes]),
+                    machineID: KeyClashes.keys(listed: row[C.machineIDClashes])),
                 linkedLastReportAt: row[C.linkedLastReport], userEmail: row[C.userEmail],
                 deprecatedPort: row[C.deprecatedPort]))
     }

@@ -12,11 +12,6 @@ extension SQLiteStore {
     public func saveSecretKeepingRecord(_ record: SecretKeepingRecord) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM secret_keeping")
-            let checksums = JSONValue.object(
-                Dictionary(
-                    uniqueKeysWithValues: record.shareChecksums.map {
-                        (String($0.key), JSONValue.string($0.value))
-                    }))
             try db.execute(
                 sql: """
                     INSERT INTO secret_keeping (id, fingerprint, public_key, shares, threshold, share_checksums, enabled, created_at)
@@ -24,7 +19,7 @@ extension SQLiteStore {
                     """,
                 arguments: [
                     record.fingerprint, record.publicKey, record.shares, record.threshold,
-                    checksums.serializedString, record.enabled, record.createdAt
+                    record.storedShareChecksums, record.enabled, record.createdAt
                 ])
         }
     }
@@ -65,7 +60,7 @@ extension SQLiteStore {
                     """,
                 arguments: [
                     entry.at, entry.action, entry.user, entry.sudoUser,
-                    Self.textArray(entry.hosts), Self.textArray(entry.selectors), entry.outcome
+                    SecretAccessEntry.storedList(entry.hosts), SecretAccessEntry.storedList(entry.selectors), entry.outcome
                 ])
         }
     }
@@ -76,7 +71,7 @@ extension SQLiteStore {
                 .reversed().map { row in
                     SecretAccessEntry(
                         at: row["at"], action: row["action"], user: row["user"], sudoUser: row["sudo_user"],
-                        hosts: Self.strings(row["hosts"]), selectors: Self.strings(row["selectors"]),
+                        hosts: SecretAccessEntry.list(stored: row["hosts"]), selectors: SecretAccessEntry.list(stored: row["selectors"]),
                         outcome: row["outcome"])
                 }
         }
@@ -131,22 +126,16 @@ extension SQLiteStore {
         return (true, document)
     }
 
-    /// An audit check that read a path before it was selected may have quoted its value in an
-    /// issue's detail: such details (naming the path, or holding the clear value) are replaced.
     private static func redactIssueDetails(
         of fingerprint: String, under selectors: [SecretSelector],
         quoting document: JSONValue?, in db: Database
     ) throws {
-        let clearValues = selectors.compactMap { document.flatMap($0.value(in:)) }
-            .filter { !SecretValue.isSecret($0) }.map(\.serializedString)
-        for text in selectors.map(\.description) + clearValues {
+        for text in HistoryRedaction.quotedTexts(of: selectors, in: document) {
             try db.execute(
                 sql: "UPDATE issues SET detail = ? WHERE fingerprint = ? AND instr(detail, ?) > 0",
-                arguments: [Self.redactedDetail, fingerprint, text])
+                arguments: [HistoryRedaction.redactedDetail, fingerprint, text])
         }
     }
-
-    static let redactedDetail = "[secret: this detail quoted a value that is secret now]"
 
     /// Every clear value at or below the selectors in a device's history becomes a withheld secret.
     private static func redactHistory(of fingerprint: String, under selectors: [SecretSelector], in db: Database) throws {
@@ -163,14 +152,9 @@ extension SQLiteStore {
                 let new: String? = row["new"]
                 try db.execute(
                     sql: "UPDATE changes SET old = ?, new = ? WHERE id = ?",
-                    arguments: [old.map(redacted), new.map(redacted), row["id"] as Int64])
+                    arguments: [old.map(HistoryRedaction.redacted), new.map(HistoryRedaction.redacted), row["id"] as Int64])
             }
         }
-    }
-
-    private static func redacted(_ text: String) -> String {
-        if let value = try? JSONValue.parse(Data(text.utf8), limits: .storedData), SecretValue.isSecret(value) { return text }
-        return SecretValue.withheld.json.serializedString
     }
 
     static func secretSelectors(in db: Database) throws -> [SecretSelector] {
@@ -180,24 +164,9 @@ extension SQLiteStore {
     }
 
     private static func secretKeepingRecord(from row: Row) -> SecretKeepingRecord {
-        let checksumText: String = row["share_checksums"]
-        let checksums = (try? JSONValue.parse(checksumText))?.objectValue ?? [:]
-        return SecretKeepingRecord(
+        SecretKeepingRecord(
             fingerprint: row["fingerprint"], publicKey: row["public_key"], shares: row["shares"],
-            threshold: row["threshold"],
-            shareChecksums: Dictionary(
-                uniqueKeysWithValues: checksums.compactMap { key, value in
-                    Int(key).flatMap { x in value.stringValue.map { (x, $0) } }
-                }),
+            threshold: row["threshold"], shareChecksums: SecretKeepingRecord.shareChecksums(stored: row["share_checksums"]),
             enabled: row["enabled"], createdAt: row["created_at"])
-    }
-
-    private static func textArray(_ values: [String]) -> String {
-        JSONValue.array(values.map(JSONValue.string)).serializedString
-    }
-
-    private static func strings(_ text: String) -> [String] {
-        guard case .array(let values)? = try? JSONValue.parse(text) else { return [] }
-        return values.compactMap(\.stringValue)
     }
 }

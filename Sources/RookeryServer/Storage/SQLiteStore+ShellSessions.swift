@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import RookeryCore
@@ -6,24 +5,19 @@ import RookeryCore
 extension SQLiteStore {
     public func openShellSession(_ request: ShellSessionRequest, maxOpenPerDevice: Int) async throws -> ShellSessionRecord {
         try request.validate()
-        let id = Self.newShellSessionID()
+        let id = ShellSessionStorage.newSessionID()
         return try await pool.write { db in
-            guard
-                let state = try String.fetchOne(
-                    db, sql: "SELECT state FROM devices WHERE fingerprint = ?", arguments: [request.fingerprint])
-            else { throw AdminError.notFound("no device has the fingerprint \(request.fingerprint)") }
-            guard state == DeviceState.accepted.rawValue else {
-                throw AdminError.conflict("the device is \(state), not accepted: it gets no shell")
-            }
+            let state = try String.fetchOne(
+                db, sql: "SELECT state FROM devices WHERE fingerprint = ?", arguments: [request.fingerprint])
             let live =
                 try Int.fetchOne(
                     db,
                     sql: "SELECT count(*) FROM shell_sessions WHERE fingerprint = ? AND state IN ('requested', 'open')",
                     arguments: [request.fingerprint]) ?? 0
-            guard live < maxOpenPerDevice else {
-                throw AdminError.conflict(
-                    "the device has \(live) shell sessions requested or open already, the most it may have",
-                    hint: "close one first (client_shell --list, --close ID)")
+            if let refusal = ShellSessionStorage.refusal(
+                deviceState: state, fingerprint: request.fingerprint, live: live, maxOpenPerDevice: maxOpenPerDevice)
+            {
+                throw refusal
             }
             try db.execute(
                 sql: """
@@ -54,12 +48,7 @@ extension SQLiteStore {
     public func acceptShellSession(
         id: String, fingerprint: String, deviceKey: Data, tokenHash: Data, proof: ShellAcceptProof?, at: Date
     ) async throws -> ShellSessionRecord {
-        guard deviceKey.count == ShellKeyExchange.publicKeySize else {
-            throw AdminError.input("the device's shell key must be \(ShellKeyExchange.publicKeySize) bytes, not \(deviceKey.count)")
-        }
-        guard tokenHash.count == SHA256Digest.byteCount else {
-            throw AdminError.input("the token hash must be \(SHA256Digest.byteCount) bytes, not \(tokenHash.count)")
-        }
+        try ShellSessionStorage.checkAccept(deviceKey: deviceKey, tokenHash: tokenHash)
         return try await pool.write { db in
             try Self.requireRequested(id: id, fingerprint: fingerprint, in: db)
             try db.execute(
@@ -73,9 +62,7 @@ extension SQLiteStore {
     }
 
     public func refuseShellSession(id: String, fingerprint: String, reason: String, at: Date) async throws -> ShellSessionRecord {
-        guard reason.utf8.count <= ShellMessage.maxReasonCount else {
-            throw AdminError.input("a refusal's reason is at most \(ShellMessage.maxReasonCount) bytes")
-        }
+        try ShellSessionStorage.checkRefusal(reason: reason)
         return try await pool.write { db in
             try Self.requireRequested(id: id, fingerprint: fingerprint, in: db)
             try db.execute(
@@ -87,37 +74,23 @@ extension SQLiteStore {
         }
     }
 
-    /// Only the device the session was opened to may answer it, and only while it is accepted;
-    /// another device learns nothing of the session, not even that it exists.
     private static func requireRequested(id: String, fingerprint: String, in db: Database) throws {
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT s.state, d.state AS device_state FROM shell_sessions s
-                    JOIN devices d ON d.fingerprint = s.fingerprint
-                    WHERE s.id = ? AND s.fingerprint = ?
-                    """, arguments: [id, fingerprint])
-        else { throw AdminError.notFound("this device has no shell session \(id)") }
-        let deviceState: String = row["device_state"]
-        guard deviceState == DeviceState.accepted.rawValue else {
-            throw AdminError.conflict("the device is \(deviceState), not accepted")
-        }
-        let state: String = row["state"]
-        guard state == ShellSessionRecord.State.requested.rawValue else {
-            throw AdminError.conflict("the shell session \(id) is \(state) already")
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT s.state, d.state AS device_state FROM shell_sessions s
+                JOIN devices d ON d.fingerprint = s.fingerprint
+                WHERE s.id = ? AND s.fingerprint = ?
+                """, arguments: [id, fingerprint])
+        if let refusal = ShellSessionStorage.answerRefusal(id: id, sessionState: row?["state"], deviceState: row?["device_state"]) {
+            throw refusal
         }
     }
 
     public func appendShellFrames(
         id: String, direction: ShellDirection, frames: [Data], first: Int64?, at: Date
     ) async throws -> [Int64] {
-        if let large = frames.first(where: { $0.count > ShellFrameBounds.maxFrameBytes }) {
-            throw ShellFramesRefused.tooLarge(bytes: large.count)
-        }
-        if let small = frames.first(where: { $0.count < ShellFrameBounds.minFrameBytes }) {
-            throw ShellFramesRefused.tooSmall(bytes: small.count)
-        }
+        try ShellSessionStorage.checkSizes(frames)
         let column = direction.column
         return try await pool.write { db in
             guard
@@ -128,7 +101,7 @@ extension SQLiteStore {
             else { throw ShellFramesRefused.notOpen }
             let queued: Int64 = row["queued"]
             // Frames the sender numbered below the next one were stored by an earlier try.
-            let skipped = try Self.alreadyStored(first: first, next: queued + 1, count: frames.count)
+            let skipped = try ShellSessionStorage.alreadyStored(first: first, next: queued + 1, count: frames.count)
             let batch = Array(frames.dropFirst(skipped))
             guard !batch.isEmpty else { return first.map { Array($0..<($0 + Int64(skipped))) } ?? [] }
             let waiting = try Row.fetchOne(
@@ -139,10 +112,8 @@ extension SQLiteStore {
                     """, arguments: [id, column])!
             let waitingFrames: Int = waiting["frames"]
             let waitingBytes: Int = waiting["bytes"]
+            try ShellSessionStorage.checkRoom(for: batch, waitingFrames: waitingFrames, waitingBytes: waitingBytes)
             let addedBytes = batch.reduce(0) { $0 + $1.count }
-            guard waitingFrames + batch.count <= ShellFrameBounds.maxWaiting,
-                waitingBytes + addedBytes <= ShellFrameBounds.maxWaitingBytes
-            else { throw ShellFramesRefused.full(waitingFrames: waitingFrames, waitingBytes: waitingBytes) }
             let seqs = batch.indices.map { queued + 1 + Int64($0) }
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO shell_frames (session_id, direction, seq, frame) VALUES (?, ?, ?, ?)")
@@ -157,14 +128,6 @@ extension SQLiteStore {
                     """, arguments: [batch.count, addedBytes, at, id])
             return seqs
         }
-    }
-
-    /// How many of a batch numbered from `first` are stored already when `next` is the number the
-    /// direction takes next; throws `gap` for a batch that starts past it.
-    static func alreadyStored(first: Int64?, next: Int64, count: Int) throws -> Int {
-        guard let first else { return 0 }
-        guard first <= next else { throw ShellFramesRefused.gap(expected: next, first: first) }
-        return Int(min(next - first, Int64(count)))
     }
 
     public func shellFrames(id: String, direction: ShellDirection, after: Int64, limit: Int) async throws -> [ShellStoredFrame] {
@@ -226,7 +189,7 @@ extension SQLiteStore {
         return try rows.map { row in
             let closure = ShellSweepClosure(
                 id: row["id"], fingerprint: row["fingerprint"],
-                reason: String(reason(row["id"]).utf8.prefix(ShellMessage.maxReasonCount)) ?? "closed")
+                reason: ShellSessionStorage.storedReason(reason(row["id"])))
             try db.execute(
                 sql: "UPDATE shell_sessions SET state = 'closed', closed_at = ?, close_reason = ? WHERE id = ?",
                 arguments: [at, closure.reason, closure.id])
@@ -281,19 +244,10 @@ extension SQLiteStore {
                     db, sql: "SELECT * FROM shell_sessions WHERE id = ? AND fingerprint = ?",
                     arguments: [id, fingerprint]),
                 let stored = row["device_token_hash"] as Data?,
-                Self.constantTimeEqual(stored, tokenHash)
+                ConstantTime.equal(stored, tokenHash)
             else { return nil }
             return Self.shellSessionRecord(from: row)
         }
-    }
-
-    /// The time taken does not depend on where the hashes differ, so a stranger timing the
-    /// answers learns nothing of the stored hash.
-    static func constantTimeEqual(_ left: Data, _ right: Data) -> Bool {
-        guard left.count == right.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(left, right) { difference |= a ^ b }
-        return difference == 0
     }
 
     private static func shellSessionExists(id: String, in db: Database) throws -> Bool {
@@ -318,24 +272,5 @@ extension SQLiteStore {
             record.acceptProof = ShellAcceptProof(body: body, signature: signature)
         }
         return record
-    }
-
-    /// 128 random bits as 32 lowercase hex digits.
-    private static func newShellSessionID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in
-            let hex = String(generator.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
-    }
-}
-
-extension ShellDirection {
-    /// The suffix of its columns and its `shell_frames.direction` value.
-    fileprivate var column: String {
-        switch self {
-        case .adminToDevice: "to_device"
-        case .deviceToAdmin: "to_admin"
-        }
     }
 }

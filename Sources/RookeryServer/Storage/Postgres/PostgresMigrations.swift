@@ -112,7 +112,9 @@ enum PostgresMigrations {
                     closed_at TIMESTAMPTZ,
                     close_reason TEXT,
                     accept_body BYTEA,
-                    accept_signature BYTEA
+                    accept_signature BYTEA,
+                    -- The order sessions were requested in (SQLite's rowid), for ties of opened_at.
+                    number BIGSERIAL
                 )
                 """,
                 "CREATE INDEX shell_sessions_device ON shell_sessions (fingerprint, opened_at)"
@@ -146,6 +148,95 @@ enum PostgresMigrations {
                 )
                 """,
                 "CREATE INDEX agent_wakeups_at ON agent_wakeups (at)"
+            ]),
+        Migration(
+            id: "v3-issues-secrets-shells",
+            statements: [
+                // SQLite v3: the audit's issues, client parameters and user_clients links.
+                """
+                CREATE TABLE issues (
+                    id BIGSERIAL PRIMARY KEY,
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    opened_at TIMESTAMPTZ NOT NULL,
+                    opened_by TEXT NOT NULL,
+                    closed_at TIMESTAMPTZ,
+                    close_reason TEXT,
+                    alerted_at TIMESTAMPTZ,
+                    snoozed_until TIMESTAMPTZ,
+                    held BOOLEAN NOT NULL DEFAULT false,
+                    held_data_at TIMESTAMPTZ,
+                    detail TEXT NOT NULL DEFAULT ''
+                )
+                """,
+                "CREATE UNIQUE INDEX issues_one_open ON issues (fingerprint, name) WHERE closed_at IS NULL",
+                "CREATE INDEX issues_live ON issues (fingerprint) WHERE closed_at IS NULL OR held",
+                "CREATE INDEX issues_device ON issues (fingerprint, id)",
+                """
+                CREATE TABLE client_parameters (
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (fingerprint, name)
+                )
+                """,
+                """
+                CREATE TABLE device_links (
+                    fingerprint TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    linked TEXT NOT NULL REFERENCES devices (fingerprint) ON DELETE CASCADE,
+                    PRIMARY KEY (fingerprint, linked)
+                )
+                """,
+                // The audit walks accepted devices in this order (hostnames by their bytes).
+                #"CREATE INDEX devices_audit_order ON devices (state, hostname COLLATE "C", fingerprint)"#,
+                // SQLite v6: secret keeping; the access log refuses changes and deletions.
+                """
+                CREATE TABLE secret_keeping (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    fingerprint TEXT NOT NULL,
+                    public_key TEXT NOT NULL,
+                    shares BIGINT NOT NULL,
+                    threshold BIGINT NOT NULL,
+                    share_checksums TEXT NOT NULL,
+                    enabled BOOLEAN NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                "CREATE TABLE secret_selectors (selector TEXT PRIMARY KEY, added_at TIMESTAMPTZ NOT NULL)",
+                """
+                CREATE TABLE secret_access_log (
+                    id BIGSERIAL PRIMARY KEY,
+                    at TIMESTAMPTZ NOT NULL,
+                    action TEXT NOT NULL,
+                    "user" TEXT NOT NULL,
+                    sudo_user TEXT,
+                    hosts TEXT NOT NULL,
+                    selectors TEXT NOT NULL,
+                    outcome TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE FUNCTION secret_access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'the secret access log is append-only'; END $$
+                """,
+                """
+                CREATE TRIGGER secret_access_log_append_only BEFORE UPDATE OR DELETE ON secret_access_log
+                FOR EACH ROW EXECUTE FUNCTION secret_access_log_append_only()
+                """,
+                """
+                CREATE TRIGGER secret_access_log_no_truncate BEFORE TRUNCATE ON secret_access_log
+                FOR EACH STATEMENT EXECUTE FUNCTION secret_access_log_append_only()
+                """,
+                // SQLite v9: the frames waiting in a shell session, each direction numbered.
+                """
+                CREATE TABLE shell_frames (
+                    session_id TEXT NOT NULL REFERENCES shell_sessions (id) ON DELETE CASCADE,
+                    direction TEXT NOT NULL CHECK (direction IN ('to_device', 'to_admin')),
+                    seq BIGINT NOT NULL,
+                    frame BYTEA NOT NULL,
+                    PRIMARY KEY (session_id, direction, seq)
+                )
+                """
             ])
     ]
 

@@ -4,11 +4,12 @@ import PostgresNIO
 import RookeryCore
 
 /// The PostgreSQL store (issue 18), for several server processes on several hosts sharing one
-/// database. It is built one part of `Store` at a time, each tested against the same contract
-/// as `SQLiteStore`; so far: `DeviceStore`, `PatchStore`, `AgentWakeupStore` and the schema's state. Until it is whole, a server
-/// refuses a postgresql:// database (`AdminContext.openStore`). Lists sort hostnames by their
-/// bytes (`COLLATE "C"`), as SQLite does, whatever the database's locale.
-public final class PostgresStore: Sendable {
+/// database: every part of `Store`, each tested against the same contract as `SQLiteStore`.
+/// Where SQLite's single writer serialises decisions, these take a row lock or an advisory
+/// lock (enrollment, renames, the secret selectors, a device's submissions, a shell session).
+/// Lists sort hostnames by their bytes (`COLLATE "C"`), as SQLite does, whatever the
+/// database's locale.
+public final class PostgresStore: Store, Sendable {
     let pool: PostgresPool
     var logger: Logger { pool.logger }
 
