@@ -18,7 +18,8 @@ import Testing
 
     init() async throws {
         sandbox = try Sandbox()
-        context = try await makeServerContext(sandbox)
+        // SQLite's own group commit (its transactions, its full disk), whichever backend the run tests.
+        context = try await makeServerContext(sandbox) { $0.database = "var/server/test.sqlite" }
         reader = try SQLiteStore(path: context.root.resolve(context.settings.database))
     }
 
@@ -293,7 +294,8 @@ import Testing
 @Suite struct GroupCommitQueueTests {
     @Test func aStalledWriterQueuesABoundedNumberAndAnswersTheRestBusy() async throws {
         let sandbox = try Sandbox()
-        let context = try await makeServerContext(sandbox)
+        // SQLite's write lock, held by another process, whichever backend the run tests.
+        let context = try await makeServerContext(sandbox) { $0.database = "var/server/test.sqlite" }
         let path = context.root.resolve(context.settings.database)
         let writer = GroupCommitWriter(store: context.store, nonceLifetime: 600, maxBatch: 1)
         // Another process holds the database's write lock until this test releases it.

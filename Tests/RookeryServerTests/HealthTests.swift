@@ -47,8 +47,9 @@ import Testing
     @Test func aDatabaseWithAMigrationThisServerDoesNotKnowIsNotReady() async throws {
         let sandbox = try Sandbox()
         let context = try await makeServerContext(sandbox)
-        let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
-        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
+        let migrations = StoreBackend.migrations(of: context.store)
+        try await StoreBackend.execute(
+            "INSERT INTO \(migrations.table) (\(migrations.column)) VALUES ('v99-from-the-future')", on: context.store)
         let verdict = await ServerReadiness(store: context.store).check()
         #expect(!verdict.ready)
         #expect(verdict.problem?.contains("v99-from-the-future") == true, "\(String(describing: verdict.problem))")
@@ -58,10 +59,11 @@ import Testing
     @Test func aDatabaseMissingAMigrationIsNotReady() async throws {
         let sandbox = try Sandbox()
         let context = try await makeServerContext(sandbox)
-        let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
-        try await queue.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v11-shell-accept-proof'") }
+        let migrations = StoreBackend.migrations(of: context.store)
+        try await StoreBackend.execute(
+            "DELETE FROM \(migrations.table) WHERE \(migrations.column) = ?", migrations.newest, on: context.store)
         let state = try await context.store.schemaState()
-        #expect(state == .behind(missing: ["v11-shell-accept-proof"]), "\(state)")
+        #expect(state == .behind(missing: [migrations.newest]), "\(state)")
         #expect(await ServerReadiness(store: context.store).check().ready == false)
     }
 
@@ -72,8 +74,8 @@ import Testing
         let readiness = ServerReadiness(store: context.store)
         let start = Date()
         #expect(await readiness.check(now: start).ready)
-        let queue = try DatabaseQueue(path: context.root.path + "/var/server/test.sqlite")
-        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-later')") }
+        let migrations = StoreBackend.migrations(of: context.store)
+        try await StoreBackend.execute("INSERT INTO \(migrations.table) (\(migrations.column)) VALUES ('v99-later')", on: context.store)
         #expect(await readiness.check(now: start.addingTimeInterval(0.5)).ready, "kept")
         #expect(await readiness.check(now: start.addingTimeInterval(1.5)).ready == false, "read again after a second")
     }

@@ -132,3 +132,17 @@ import Testing
         }
     }
 }
+
+/// PostgreSQL's refusals reach logs and admins in PostgreSQL's words, never as postgres-nio's
+/// one generic sentence.
+@Suite struct PostgresFailureTests {
+    @Test func aFailingStatementIsSaidInPostgreSQLsWordsWithItsCode() async throws {
+        let database = try await PostgresTestDatabase()
+        let store = try await PostgresStore(pool: try database.open())
+        try await StoreBackend.execute("DROP TABLE client_parameters", on: store)
+        let error = await #expect(throws: PostgresFailure.self) { try await store.parameters(fingerprint: "A") }
+        #expect(error?.sqlState == "42P01")
+        #expect(error?.description.contains(#"relation "client_parameters" does not exist"#) == true, "\(String(describing: error))")
+        try await database.drop()
+    }
+}

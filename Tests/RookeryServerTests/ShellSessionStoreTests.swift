@@ -6,19 +6,24 @@ import Testing
 
 @testable import RookeryServer
 
-/// Remote-shell sessions in a real SQLite file (issue 17, item 5): the life cycle, who may answer
+/// Remote-shell sessions in a real database (issue 17, item 5; a SQLite file, or PostgreSQL in
+/// bin/test's PostgreSQL round): the life cycle, who may answer
 /// and read a session, the bounds on waiting frames, the cap per device, idle sessions, and two
-/// stores ("server processes") sharing one file.
+/// stores ("server processes") sharing one database.
 @Suite struct ShellSessionStoreTests {
     let sandbox: Sandbox
-    let path: String
-    let store: SQLiteStore
+    let root: InstallRoot
+    let settings: ServerSettings
+    let store: any Store
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    init() throws {
+    init() async throws {
         sandbox = try Sandbox()
-        path = try sandbox.directory("server") + "/shell.sqlite"
-        store = try SQLiteStore(path: path)
+        root = InstallRoot(path: try sandbox.directory("server"))
+        var settings = ServerSettings()
+        try await StoreBackend.current.configure(&settings)
+        self.settings = settings
+        store = try await AdminContext.openStore(settings, root: root)
     }
 
     /// An accepted device, straight into the store (the store does not read its key).
@@ -53,9 +58,7 @@ import Testing
     static func frame(_ byte: UInt8, count: Int = 40) -> Data { Data(repeating: byte, count: count) }
 
     func frameRows(_ id: String) async throws -> Int {
-        try await store.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM shell_frames WHERE session_id = ?", arguments: [id]) ?? 0
-        }
+        try await StoreBackend.number("SELECT count(*) FROM shell_frames WHERE session_id = ?", id, on: store)
     }
 
     func kind(_ error: (any Error)?) -> ErrorKind? { (error as? AdminError)?.kind }
@@ -417,8 +420,9 @@ import Testing
     }
 
     @Test func aForgottenDevicesSessionsAndFramesGoWithIt() async throws {
-        let foreignKeys = try await store.pool.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") }
-        #expect(foreignKeys == true)
+        if let sqlite = store as? SQLiteStore {
+            #expect(try await sqlite.pool.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") } == true)
+        }
         let fingerprint = try await device(1)
         let kept = try await device(2)
         let open = try await openSession(fingerprint)
@@ -434,7 +438,7 @@ import Testing
 
     @Test func twoStoresOnOneFileSeeEachOthersSessionsAndFrames() async throws {
         let adminSide = store
-        let deviceSide = try SQLiteStore(path: path)
+        let deviceSide = try await AdminContext.openStore(settings, root: root)
         let fingerprint = try await device(1)
         let requested = try await adminSide.openShellSession(request(fingerprint))
         #expect(try await deviceSide.pendingShellSessions(fingerprint: fingerprint).map(\.id) == [requested.id])

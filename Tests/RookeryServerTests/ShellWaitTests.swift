@@ -84,7 +84,7 @@ import Testing
 
     @Test func aPatchQueuedThroughAnotherStoreWakesAWaitingPoll() async throws {
         try await withServer(context, accepting: [alice], over: .router) { client in
-            let other = try SQLiteStore(path: context.root.resolve(context.settings.database))
+            let other = try await AdminContext.openStore(context.settings, root: context.root)
             async let woken = poll(client)
             try await Task.sleep(for: .milliseconds(400))
             let patch = try await PatchAdmin(store: other).write(
@@ -101,7 +101,7 @@ import Testing
     @Test func aShellOpenedThroughAnotherProcessWakesAWaitingPoll() async throws {
         try await withServer(context, accepting: [alice], over: .router) { client in
             let otherProcess = ShellSessionService(
-                store: try SQLiteStore(path: context.root.resolve(context.settings.database)), waiters: ShellWaiters(),
+                store: try await AdminContext.openStore(context.settings, root: context.root), waiters: ShellWaiters(),
                 logger: quietLogger)
             async let woken = poll(client)
             try await Task.sleep(for: .milliseconds(400))
@@ -138,7 +138,7 @@ import Testing
             let id = try await S.open(client, host: "alice")
             _ = try await S.accept(client, id, by: alice)
             let otherProcess = ShellRelay(
-                store: try SQLiteStore(path: context.root.resolve(context.settings.database)), waiters: ShellWaiters())
+                store: try await AdminContext.openStore(context.settings, root: context.root), waiters: ShellWaiters())
             let start = ContinuousClock.now
             async let adminReceived = S.admin(client, "\(id)/receive?after=0")
             try await Task.sleep(for: .milliseconds(300))

@@ -58,13 +58,7 @@ struct TestDevice {
 func makeServerContext(_ sandbox: Sandbox, configure: (inout ServerSettings) -> Void = { _ in }) async throws -> ServerContext {
     var settings = ServerSettings()
     settings.listenPort = 0
-    settings.database = "var/server/test.sqlite"
-    if ProcessInfo.processInfo.environment["ROOKERY_TEST_DATABASE"] == "postgresql" {
-        let database = try await PostgresTestDatabase()
-        settings.database = database.location.description
-        settings.databasePasswordFile = database.passwordFile
-        settings.databaseConnections = 4
-    }
+    try await StoreBackend.current.configure(&settings)
     // The suites run once as they are (native checks) and once with ROOKERY_TEST_VERIFY_WITH=gpgme.
     if let checker = ProcessInfo.processInfo.environment["ROOKERY_TEST_VERIFY_WITH"].flatMap(SignatureChecker.init) {
         settings.verifyWith = checker

@@ -60,11 +60,35 @@ public struct AdminContext: Sendable {
             location: location, password: password, maximumConnections: settings.databaseConnections,
             logger: Logger(label: "rookery.database"))
         do {
-            return try await PostgresStore(pool: pool)
+            return try await withOpeningDeadline(location) { try await PostgresStore(pool: pool) }
         } catch let error as SettingsError {
             throw error
+        } catch let error as DatabaseUnavailable {
+            throw error
         } catch {
-            throw DatabaseUnavailable(location: location, reason: String(reflecting: error))
+            throw DatabaseUnavailable(location: location, reason: "\(error)")
+        }
+    }
+
+    /// How long a database may take to answer when a command or the server opens it: postgres-nio
+    /// keeps retrying a connection that fails, and a server that cannot reach its database should
+    /// say so, not hang.
+    static let openingSeconds = 15
+
+    private static func withOpeningDeadline(_ location: PostgresLocation, _ body: @escaping @Sendable () async throws -> any Store)
+        async throws -> any Store
+    {
+        try await withThrowingTaskGroup(of: (any Store)?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(openingSeconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let store = try await group.next() ?? nil else {
+                throw DatabaseUnavailable(location: location, reason: "no answer within \(openingSeconds) s")
+            }
+            return store
         }
     }
 }

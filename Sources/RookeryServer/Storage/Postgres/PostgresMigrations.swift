@@ -270,7 +270,7 @@ enum PostgresMigrations {
 
     /// Where the database stands against `all`.
     static func schemaState(_ database: PostgresPool) async throws -> SchemaState {
-        let applied = try await database.client.withConnection { connection in
+        let applied = try await database.withConnection { connection in
             try await appliedIDs(connection, logger: database.logger)
         }
         let unknown = applied.subtracting(ids)

@@ -34,7 +34,28 @@ public final class PostgresPool: Sendable {
         do {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let failure as PostgresTransactionError where failure.rollbackError == nil {
-            throw failure.closureError ?? failure.beginError ?? failure.commitError ?? failure
+            throw PostgresFailure.readable(failure.closureError ?? failure.beginError ?? failure.commitError ?? failure)
+        } catch {
+            throw PostgresFailure.readable(error)
+        }
+    }
+
+    /// One statement outside a transaction (postgres-nio's `query`), its errors readable.
+    @discardableResult
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        do {
+            return try await client.query(query, logger: logger)
+        } catch {
+            throw PostgresFailure.readable(error)
+        }
+    }
+
+    /// Several statements on one connection, without a transaction, errors readable.
+    func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw PostgresFailure.readable(error)
         }
     }
 
@@ -76,6 +97,30 @@ public final class PostgresPool: Sendable {
             return String(line)
         }
         return environment["ROOKERY_DATABASE_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// What PostgreSQL said, in its own words and SQLSTATE code. postgres-nio's error describes
+/// itself with one generic sentence, so that no statement's values reach a log; this keeps the
+/// server's message (never the values bound to the statement) for the logs and the admin.
+public struct PostgresFailure: Error, CustomStringConvertible {
+    /// PostgreSQL's SQLSTATE (23505: a unique key taken); nil when the server never answered.
+    public let sqlState: String?
+    public let description: String
+
+    /// Errors that are not PostgreSQL's (a store's own refusal thrown inside a transaction) pass as they are.
+    static func readable(_ error: any Error) -> any Error {
+        guard let error = error as? PSQLError else { return error }
+        return PostgresFailure(error)
+    }
+
+    init(_ error: PSQLError) {
+        sqlState = error.serverInfo?[.sqlState]
+        if let message = error.serverInfo?[.message] {
+            description = "PostgreSQL: \(message) (SQLSTATE \(sqlState ?? "?"))"
+        } else {
+            description = "PostgreSQL: \(error.code.description)\(error.underlying.map { ": \($0)" } ?? "")"
+        }
     }
 }
 

@@ -32,7 +32,7 @@ extension PostgresStore: DeviceStore {
     }
 
     public func device(fingerprint: String) async throws -> Device? {
-        try await pool.client.withConnection { connection in
+        try await pool.withConnection { connection in
             try await Self.device(fingerprint: fingerprint, on: connection, logger: logger)
         }
     }
@@ -42,7 +42,7 @@ extension PostgresStore: DeviceStore {
         // A fingerprint prefix of 8+ hex digits matches too (no LIKE wildcards can be in it).
         let prefix = upper.count >= 8 && upper.allSatisfy(InputValidation.isASCIIHex) ? upper + "%" : "-"
         return try await Self.devices(
-            try await pool.client.query(
+            try await pool.query(
                 """
                 SELECT \(unescaped: Self.deviceColumns) FROM devices
                 WHERE hostname = \(nameOrFingerprint) OR fingerprint = \(upper) OR fingerprint LIKE \(prefix)
@@ -57,17 +57,17 @@ extension PostgresStore: DeviceStore {
             } else {
                 "SELECT \(unescaped: Self.deviceColumns) FROM devices ORDER BY hostname COLLATE \"C\", fingerprint"
             }
-        return try await Self.devices(try await pool.client.query(query, logger: logger))
+        return try await Self.devices(try await pool.query(query, logger: logger))
     }
 
     public func deviceCount(in state: DeviceState) async throws -> Int {
-        try await pool.client.query("SELECT count(*) FROM devices WHERE state = \(state.rawValue)", logger: logger)
+        try await pool.query("SELECT count(*) FROM devices WHERE state = \(state.rawValue)", logger: logger)
             .single(Int.self) ?? 0
     }
 
     public func acceptedDevices(reportingOn port: Int) async throws -> [Device] {
         try await Self.devices(
-            try await pool.client.query(
+            try await pool.query(
                 """
                 SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE state = 'accepted' AND last_port = \(port)
                 ORDER BY hostname COLLATE "C", fingerprint
@@ -168,7 +168,7 @@ extension PostgresStore: DeviceStore {
 
     public func renames(fingerprint: String) async throws -> [DeviceRename] {
         var renames: [DeviceRename] = []
-        let rows = try await pool.client.query(
+        let rows = try await pool.query(
             """
             SELECT fingerprint, old_hostname, new_hostname, renamed_at FROM device_renames
             WHERE fingerprint = \(fingerprint) ORDER BY id DESC
@@ -215,7 +215,7 @@ extension PostgresStore: DeviceStore {
 
     public func lookUpSigner(fingerprint: String, nonce: String) async throws -> SignerLookup {
         let logger = logger
-        return try await pool.client.withConnection { connection in
+        return try await pool.withConnection { connection in
             let device = try await Self.device(fingerprint: fingerprint, on: connection, logger: logger)
             let seen = try await connection.query(
                 "SELECT EXISTS (SELECT 1 FROM nonces WHERE nonce = \(nonce))", logger: logger

@@ -5,7 +5,7 @@ import RookeryCore
 extension PostgresStore: IssueStore {
     public func auditRecords(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditRecord] {
         let logger = logger
-        return try await pool.client.withConnection { connection in
+        return try await pool.withConnection { connection in
             var records: [AuditRecord] = []
             let rows = try await connection.query(Self.auditQuery(paths: paths, after: cursor, limit: limit), logger: logger)
             for try await row in rows.decode(AuditRow.self) { records.append(Self.auditRecord(row)) }
@@ -132,12 +132,12 @@ extension PostgresStore: IssueStore {
             } else {
                 "SELECT \(unescaped: Self.issueColumns) FROM issues WHERE closed_at IS NULL ORDER BY opened_at, id"
             }
-        return try await Self.issues(try await pool.client.query(query, logger: logger))
+        return try await Self.issues(try await pool.query(query, logger: logger))
     }
 
     public func issueHistory(fingerprint: String, limit: Int) async throws -> [IssueRecord] {
         try await Self.issues(
-            try await pool.client.query(
+            try await pool.query(
                 """
                 SELECT \(unescaped: Self.issueColumns) FROM issues WHERE fingerprint = \(fingerprint)
                 ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))
@@ -167,12 +167,12 @@ extension PostgresStore: IssueStore {
     /// How many rows the statement returned (an UPDATE ... RETURNING: how many it changed).
     private func count(_ query: PostgresQuery) async throws -> Int {
         var count = 0
-        for try await _ in try await pool.client.query(query, logger: logger) { count += 1 }
+        for try await _ in try await pool.query(query, logger: logger) { count += 1 }
         return count
     }
 
     public func suspend(fingerprint: String, at: Date?) async throws {
-        try await pool.client.query("UPDATE devices SET suspended_at = \(at) WHERE fingerprint = \(fingerprint)", logger: logger)
+        try await pool.query("UPDATE devices SET suspended_at = \(at) WHERE fingerprint = \(fingerprint)", logger: logger)
     }
 
     static let issueColumns = """
@@ -203,7 +203,7 @@ extension PostgresStore: IssueStore {
 
     public func parameters(fingerprint: String) async throws -> [String: String] {
         var parameters: [String: String] = [:]
-        let rows = try await pool.client.query(
+        let rows = try await pool.query(
             "SELECT name, value FROM client_parameters WHERE fingerprint = \(fingerprint)", logger: logger)
         for try await (name, value) in rows.decode((String, String).self) { parameters[name] = value }
         return parameters
@@ -219,19 +219,19 @@ extension PostgresStore: IssueStore {
             } else {
                 "DELETE FROM client_parameters WHERE fingerprint = \(fingerprint) AND name = \(name)"
             }
-        try await pool.client.query(query, logger: logger)
+        try await pool.query(query, logger: logger)
     }
 
     public func links(fingerprint: String) async throws -> [String] {
         var links: [String] = []
-        let rows = try await pool.client.query(
+        let rows = try await pool.query(
             "SELECT linked FROM device_links WHERE fingerprint = \(fingerprint) ORDER BY linked", logger: logger)
         for try await linked in rows.decode(String.self) { links.append(linked) }
         return links
     }
 
     public func link(_ fingerprints: [String]) async throws {
-        try await pool.client.query(
+        try await pool.query(
             """
             INSERT INTO device_links (fingerprint, linked)
             SELECT a, b FROM unnest(\(fingerprints)::text[]) AS a, unnest(\(fingerprints)::text[]) AS b WHERE a <> b
@@ -240,7 +240,7 @@ extension PostgresStore: IssueStore {
     }
 
     public func unlink(_ fingerprint: String, from others: [String]) async throws {
-        try await pool.client.query(
+        try await pool.query(
             """
             DELETE FROM device_links WHERE (fingerprint = \(fingerprint) AND linked = ANY(\(others)))
                 OR (linked = \(fingerprint) AND fingerprint = ANY(\(others)))

@@ -56,7 +56,7 @@ extension PostgresStore: PatchStore {
                     "INSERT INTO agent_wakeups (fingerprint, at) VALUES (\(patch.fingerprint), \(Date()))", logger: logger)
                 return queued
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+        } catch let error as PostgresFailure where error.sqlState == "23505" {
             // patches_one_pending: a pending patch of this target on this device.
             throw StoreError.pendingPatchExists(target: patch.target)
         }
@@ -72,11 +72,11 @@ extension PostgresStore: PatchStore {
                 ORDER BY id
                 """
             }
-        return try await Self.patches(try await pool.client.query(query, logger: logger))
+        return try await Self.patches(try await pool.query(query, logger: logger))
     }
 
     public func finishedPatchCount(fingerprint: String) async throws -> Int {
-        try await pool.client.query(
+        try await pool.query(
             "SELECT count(*) FROM patches WHERE fingerprint = \(fingerprint) AND state <> 'pending'", logger: logger
         ).single(Int.self) ?? 0
     }
@@ -85,7 +85,7 @@ extension PostgresStore: PatchStore {
         id: Int64, fingerprint: String, target: String, state: PatchState,
         message: String, at: Date, byAcceptedDevice: Bool
     ) async throws -> Bool {
-        let finished = try await pool.client.query(
+        let finished = try await pool.query(
             """
             UPDATE patches SET state = \(state.rawValue), message = \(message), finished_at = \(at)
             WHERE id = \(id) AND fingerprint = \(fingerprint) AND target = \(target) AND state = 'pending'

@@ -9,7 +9,7 @@ extension PostgresStore: SecretKeepingStore {
     static let secretSelectorsLock: Int64 = 0x726F_6F6B_7365_6C73  // "rooksels"
 
     public func secretKeepingRecord() async throws -> SecretKeepingRecord? {
-        let rows = try await pool.client.query(
+        let rows = try await pool.query(
             """
             SELECT fingerprint, public_key, shares, threshold, share_checksums, enabled, created_at
             FROM secret_keeping WHERE id = 1
@@ -38,7 +38,7 @@ extension PostgresStore: SecretKeepingStore {
 
     public func secretSelectors() async throws -> [SecretSelector] {
         let logger = logger
-        return try await pool.client.withConnection { connection in
+        return try await pool.withConnection { connection in
             try await Self.secretSelectors(on: connection, logger: logger)
         }
     }
@@ -68,7 +68,7 @@ extension PostgresStore: SecretKeepingStore {
 
     public func secretKeepingPolicy() async throws -> SecretKeepingPolicy? {
         let logger = logger
-        return try await pool.client.withConnection { connection in
+        return try await pool.withConnection { connection in
             let selectors = try await Self.secretSelectors(on: connection, logger: logger)
             guard !selectors.isEmpty else { return nil }
             var key: SecretKeepingKey?
@@ -82,7 +82,7 @@ extension PostgresStore: SecretKeepingStore {
     }
 
     public func appendSecretAccess(_ entry: SecretAccessEntry) async throws {
-        try await pool.client.query(
+        try await pool.query(
             """
             INSERT INTO secret_access_log (at, action, "user", sudo_user, hosts, selectors, outcome)
             VALUES (\(entry.at), \(entry.action), \(entry.user), \(entry.sudoUser), \(SecretAccessEntry.storedList(entry.hosts)),
@@ -91,7 +91,7 @@ extension PostgresStore: SecretKeepingStore {
     }
 
     public func secretAccessLog(limit: Int) async throws -> [SecretAccessEntry] {
-        let rows = try await pool.client.query(
+        let rows = try await pool.query(
             """
             SELECT at, action, "user", sudo_user, hosts, selectors, outcome FROM secret_access_log
             ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))

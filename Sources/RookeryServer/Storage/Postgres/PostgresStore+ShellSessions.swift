@@ -41,7 +41,7 @@ extension PostgresStore: ShellSessionStore {
 
     public func pendingShellSessions(fingerprint: String) async throws -> [ShellSessionRecord] {
         try await Self.shellSessions(
-            try await pool.client.query(
+            try await pool.query(
                 """
                 SELECT \(unescaped: Self.shellSessionColumns) FROM shell_sessions
                 WHERE fingerprint = \(fingerprint) AND state = 'requested' ORDER BY opened_at, number
@@ -175,7 +175,7 @@ extension PostgresStore: ShellSessionStore {
     }
 
     public func closeShellSession(id: String, reason: String, at: Date) async throws -> Bool {
-        let closed = try await pool.client.query(
+        let closed = try await pool.query(
             """
             UPDATE shell_sessions SET state = 'closed', closed_at = \(at), close_reason = \(ShellSessionStorage.storedReason(reason))
             WHERE id = \(id) AND state IN ('requested', 'open') RETURNING id
@@ -231,7 +231,7 @@ extension PostgresStore: ShellSessionStore {
         let limit = Int64(min(max(limit, 0), ShellFrameBounds.maxWaiting))
         let column = direction.column
         let logger = logger
-        return try await pool.client.withConnection { connection in
+        return try await pool.withConnection { connection in
             guard let record = try await Self.shellSession(id: id, on: connection, logger: logger) else { return nil }
             let frames = try await Self.frames(id: id, column: column, after: after, limit: limit, on: connection, logger: logger)
             return (record, frames)
@@ -240,7 +240,7 @@ extension PostgresStore: ShellSessionStore {
 
     public func shellSessions(fingerprint: String, limit: Int) async throws -> [ShellSessionRecord] {
         try await Self.shellSessions(
-            try await pool.client.query(
+            try await pool.query(
                 """
                 SELECT \(unescaped: Self.shellSessionColumns) FROM shell_sessions WHERE fingerprint = \(fingerprint)
                 ORDER BY opened_at DESC, number DESC LIMIT \(Int64(max(limit, 0)))
@@ -249,7 +249,7 @@ extension PostgresStore: ShellSessionStore {
 
     public func openShellSessions() async throws -> [ShellSessionRecord] {
         try await Self.shellSessions(
-            try await pool.client.query(
+            try await pool.query(
                 """
                 SELECT \(unescaped: Self.shellSessionColumns) FROM shell_sessions WHERE state IN ('requested', 'open')
                 ORDER BY opened_at, number
@@ -258,14 +258,14 @@ extension PostgresStore: ShellSessionStore {
 
     public func shellSession(id: String) async throws -> ShellSessionRecord? {
         let logger = logger
-        return try await pool.client.withConnection { connection in
+        return try await pool.withConnection { connection in
             try await Self.shellSession(id: id, on: connection, logger: logger)
         }
     }
 
     public func shellSession(id: String, fingerprint: String, tokenHash: Data) async throws -> ShellSessionRecord? {
         let logger = logger
-        return try await pool.client.withConnection { connection in
+        return try await pool.withConnection { connection in
             let stored = try await connection.query(
                 "SELECT device_token_hash FROM shell_sessions WHERE id = \(id) AND fingerprint = \(fingerprint)", logger: logger
             ).single(Data?.self)

@@ -142,7 +142,8 @@ extension PostgresStore {
             """
             INSERT INTO changes (fingerprint, path, old, new, changed_at)
             SELECT \(fingerprint), c.path, c.old, c.new, \(at)
-            FROM json_to_recordset(\(rows.serializedString)::json) WITH ORDINALITY AS c(path text, old text, new text, n bigint)
+            FROM ROWS FROM (json_to_recordset(\(rows.serializedString)::json) AS (path text, old text, new text))
+                WITH ORDINALITY AS c(path, old, new, n)
             ORDER BY c.n
             """, logger: logger)
     }
@@ -169,12 +170,12 @@ extension PostgresStore {
     }
 
     public func latestDocumentText(fingerprint: String) async throws -> String? {
-        try await pool.client.query("SELECT document FROM documents WHERE fingerprint = \(fingerprint)", logger: logger)
+        try await pool.query("SELECT document FROM documents WHERE fingerprint = \(fingerprint)", logger: logger)
             .single(String.self)
     }
 
     public func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord] {
-        let rows = try await pool.client.query(
+        let rows = try await pool.query(
             """
             SELECT fingerprint, path, old, new, changed_at FROM changes WHERE fingerprint = \(fingerprint)
             ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))
