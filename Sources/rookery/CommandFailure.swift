@@ -34,7 +34,7 @@ struct CommandFailure: KindedError {
     }
 
     /// As above, for what opens asynchronously (the store, which may be a database server).
-    static func opening<T>(_ body: () async throws -> T) async throws -> T {
+    static func openingAsynchronously<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as any KindedError {

@@ -92,7 +92,7 @@ struct RookeryCommand: AsyncParsableCommand {
 
 /// Opens settings, store and keyring for an admin command; what cannot be opened is exit 64.
 func openServerContext() async throws -> ServerContext {
-    try await CommandFailure.opening { try await ServerContext(root: InstallRoot.fromEnvironment()) }
+    try await CommandFailure.openingAsynchronously { try await ServerContext(root: InstallRoot.fromEnvironment()) }
 }
 
 /// One of several errors a command reports before it exits (`throw ExitCode(kind)`).

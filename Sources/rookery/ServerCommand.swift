@@ -32,7 +32,7 @@ struct ServerCommand: AsyncParsableCommand {
         let limits = try CommandFailure.opening { try EdgeLimits(settings: settings) }
         // A worker that dies must not take the server with it through SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let context = try await CommandFailure.opening { try await openContext(root: root, settings: settings) }
+        let context = try await CommandFailure.openingAsynchronously { try await openContext(root: root, settings: settings) }
         let listeners = try CommandFailure.opening { try settings.listeningPorts.map { try Listener($0, root: root) } }
 
         var logger = Logger(label: "rookery")
