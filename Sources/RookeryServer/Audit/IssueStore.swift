@@ -4,6 +4,11 @@ import RookeryCore
 /// What the audit, `bin/issues` and `bin/client_parameters` keep. Part of `Store`; every method is
 /// one transaction.
 public protocol IssueStore: Sendable {
+    /// Waits until no other audit on this database runs, and holds that until the hold is
+    /// released (or the process ends): two audits, cron's and an admin's or two hosts', would both
+    /// alert the same issues. SQLite serves one host, whose audits take a file lock (`IssuesAudit`).
+    func holdAuditLock() async throws -> AuditLockHold
+
     /// The next `limit` accepted devices after `cursor` in (hostname, fingerprint) order, each with
     /// only the document values at `paths`, so an audit of a large fleet never holds it whole.
     func auditRecords(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditRecord]
@@ -29,4 +34,16 @@ public protocol IssueStore: Sendable {
     func link(_ fingerprints: [String]) async throws
     /// Removes the links between `fingerprint` and each of `others`, keeping other links.
     func unlink(_ fingerprint: String, from others: [String]) async throws
+}
+
+/// An audit's hold on its store's audit lock (see `IssueStore.holdAuditLock`).
+public struct AuditLockHold: Sendable {
+    private let releasing: @Sendable () async -> Void
+
+    public init(release: @escaping @Sendable () async -> Void) { releasing = release }
+
+    /// No lock to hold: a store that serves one host.
+    public static let none = AuditLockHold(release: {})
+
+    public func release() async { await releasing() }
 }

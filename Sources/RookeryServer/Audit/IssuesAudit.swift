@@ -55,8 +55,23 @@ public struct IssuesAudit {
                     + "Restore it (server/issues.yml in the Rookery sources has the defaults)")
         }
         // One audit at a time: two (cron's and an admin's) would both alert the same issues.
+        // The file lock covers this host; the store's lock every host sharing its database.
         let lock = try FileLock(path: context.root.serverState + "/audit.lock")
         defer { lock.release() }
+        let hold = try await context.store.holdAuditLock()
+        do {
+            let outcome = try await audit(options, notifier: notifier, clock: clock, write: write)
+            await hold.release()
+            return outcome
+        } catch {
+            await hold.release()
+            throw error
+        }
+    }
+
+    private func audit(
+        _ options: Options, notifier: AuditNotifier, clock: GraceClock, write: (String) -> Void
+    ) async throws -> Outcome {
         // Checks on paths selected as secret are reported as not evaluable.
         let engine = AuditEngine(
             catalog: catalog, store: context.store, clock: clock,

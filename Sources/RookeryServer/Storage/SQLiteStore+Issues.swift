@@ -3,6 +3,9 @@ import GRDB
 import RookeryCore
 
 extension SQLiteStore {
+    /// One SQLite file serves one host, whose audits hold a file lock already (`IssuesAudit`).
+    public func holdAuditLock() async throws -> AuditLockHold { .none }
+
     public func auditRecords(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditRecord] {
         try await pool.read { db in
             let arguments: StatementArguments = cursor.map { [$0.hostname, $0.fingerprint, limit] } ?? [limit]

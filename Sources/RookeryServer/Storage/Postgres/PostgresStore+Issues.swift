@@ -3,6 +3,35 @@ import PostgresNIO
 import RookeryCore
 
 extension PostgresStore: IssueStore {
+    /// The audit lock of every process and host on this database.
+    static let auditLock: Int64 = 0x726F_6F6B_6175_6474  // "rookaudt"
+
+    /// A session lock on a connection held for the audit: released when asked, or by PostgreSQL
+    /// itself when the connection ends (the process died), so a crashed audit never blocks the next.
+    public func holdAuditLock() async throws -> AuditLockHold {
+        let (acquired, signalAcquired) = AsyncThrowingStream<Void, any Error>.makeStream()
+        let (released, signalReleased) = AsyncStream<Void>.makeStream()
+        let pool = pool
+        let logger = logger
+        let holder = Task {
+            do {
+                try await pool.withConnection { connection in
+                    try await connection.query("SELECT pg_advisory_lock(\(Self.auditLock))", logger: logger)
+                    signalAcquired.finish()
+                    for await _ in released {}
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.auditLock))", logger: logger)
+                }
+            } catch {
+                signalAcquired.finish(throwing: error)
+            }
+        }
+        for try await _ in acquired {}
+        return AuditLockHold {
+            signalReleased.finish()
+            await holder.value
+        }
+    }
+
     public func auditRecords(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditRecord] {
         let logger = logger
         return try await pool.withConnection { connection in
