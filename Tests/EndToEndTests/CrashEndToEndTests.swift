@@ -2,7 +2,8 @@ import Foundation
 import RookeryCore
 import Testing
 
-/// Group commit (issue 15): a submission answered `stored` is on disk. The real server, under
+/// Group commit (issue 15): a submission answered `stored` is on disk (in the SQLite file, or
+/// committed by PostgreSQL). The real server, under
 /// concurrent load from several enrolled devices, is killed with SIGKILL at random moments, 20
 /// times; after each kill every submission it answered `stored` is in the database and the file
 /// is intact, and at the end, with every unanswered submission sent again as a device does, each
@@ -12,9 +13,13 @@ import Testing
     static let devices = 4
     static let sendersPerDevice = 2
 
-    @Test func everySubmissionAnsweredStoredSurvivesKillNine() throws {
+    /// On the SQLite file, and on PostgreSQL (issue 18), where a commit is PostgreSQL's.
+    @Test(arguments: [false, true])
+    func everySubmissionAnsweredStoredSurvivesKillNine(onPostgreSQL: Bool) throws {
         let sandbox = try Sandbox()
-        let server = try ServerProcess.started(in: sandbox)
+        let postgres = onPostgreSQL ? try SharedPostgresDatabase() : nil
+        defer { postgres?.drop() }
+        let server = try ServerProcess.started(in: sandbox, postgres: postgres)
         let devices = try (0..<Self.devices).map { try CrashDevice(server: server, sandbox: sandbox, name: "crash\($0)") }
         let ledger = Ledger()
         var delays: [Double] = []
@@ -44,7 +49,7 @@ import Testing
             let answered = ledger.answeredStored
             let missing = answered.subtracting(stored)
             #expect(missing.isEmpty, "kill \(kill): \(missing.count) submissions answered stored are not in the database: \(missing.sorted().prefix(5))")
-            #expect(try Self.sqlite(server, "PRAGMA integrity_check") == "ok", "kill \(kill)")
+            if !onPostgreSQL { #expect(try Self.query(server, "PRAGMA integrity_check") == "ok", "kill \(kill)") }
         }
 
         // The devices send what was never answered again (a new nonce, the same id), as their
@@ -61,23 +66,25 @@ import Testing
         #expect(stored == ledger.sent, "the database holds \(stored.count) of \(ledger.sent.count) sent, \(stored.subtracting(ledger.sent).count) never sent")
         #expect(ledger.storedTwice.isEmpty, "answered stored twice: \(ledger.storedTwice.prefix(5))")
         // Each stored submission changed its own leaf once: none was stored twice.
-        #expect(try Int(Self.sqlite(server, "SELECT count(*) FROM changes WHERE path = 'plugins.crash.id'")) == stored.count)
-        #expect(try Self.sqlite(server, "PRAGMA integrity_check") == "ok")
+        #expect(try Int(Self.query(server, "SELECT count(*) FROM changes WHERE path = 'plugins.crash.id'")) == stored.count)
+        if !onPostgreSQL { #expect(try Self.query(server, "PRAGMA integrity_check") == "ok") }
         #expect(ledger.answeredStored.count >= 5 * Self.kills, "the load was too light: \(ledger.answeredStored.count) stored")
         print(
-            "CrashEndToEndTests: \(Self.kills) kills after \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")) s;",
+            "CrashEndToEndTests (\(onPostgreSQL ? "PostgreSQL" : "SQLite")): \(Self.kills) kills after \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")) s;",
             "\(ledger.sent.count) submissions, \(ledger.answeredStored.count) answered stored before their kill or at the end;",
             "\(ledger.lostAnswers) sent without an answer, of which \(ledger.duplicatesOnRetry) were stored before the kill")
     }
 
-    /// The submission ids the devices of this test stored, read from the file with sqlite3.
+    /// The submission ids the devices of this test stored, read from the database with
+    /// sqlite3 or psql.
     static func storedIDs(_ server: ServerProcess) throws -> Set<String> {
         Set(
-            try sqlite(server, "SELECT submission_id FROM submissions WHERE submission_id LIKE 'crash%'")
+            try query(server, "SELECT submission_id FROM submissions WHERE submission_id LIKE 'crash%'")
                 .split(separator: "\n").map(String.init))
     }
 
-    static func sqlite(_ server: ServerProcess, _ sql: String) throws -> String {
+    static func query(_ server: ServerProcess, _ sql: String) throws -> String {
+        if let postgres = server.postgres { return try postgres.text(sql) }
         let output = try runProcess("/usr/bin/sqlite3", [server.root + "/var/server/rookery.sqlite", sql], environment: [:])
         guard output.status == 0 else { throw SettingsError("sqlite3 \(sql): \(output.stderr)") }
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

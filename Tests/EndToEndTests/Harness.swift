@@ -81,14 +81,19 @@ final class ServerProcess: Sendable {
 
     private var process: Process? { state.current.process }
 
-    init(sandbox: Sandbox) throws {
+    /// The PostgreSQL database the server uses; nil: the SQLite file.
+    let postgres: SharedPostgresDatabase?
+
+    init(sandbox: Sandbox, postgres: SharedPostgresDatabase? = nil) throws {
         root = sandbox.path + "/srv"
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\n", to: "srv/server/settings.yml")
+        self.postgres = postgres
+        try sandbox.write(
+            "listen_host: 127.0.0.1\nlisten_port: 0\n" + (postgres?.settingsLines ?? ""), to: "srv/server/settings.yml")
     }
 
     /// A server in `sandbox`, already listening.
-    static func started(in sandbox: Sandbox) throws -> ServerProcess {
-        let server = try ServerProcess(sandbox: sandbox)
+    static func started(in sandbox: Sandbox, postgres: SharedPostgresDatabase? = nil) throws -> ServerProcess {
+        let server = try ServerProcess(sandbox: sandbox, postgres: postgres)
         try server.start()
         return server
     }
@@ -158,8 +163,10 @@ final class ServerProcess: Sendable {
         try runBinary("rookery", arguments, root: root)
     }
 
-    /// A count straight from the SQLite file, to check what the server stored.
+    /// A count straight from the database (the SQLite file, or PostgreSQL), to check what the
+    /// server stored.
     func count(_ sql: String) throws -> Int {
+        if let postgres { return try postgres.number(sql) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         process.arguments = [root + "/var/server/rookery.sqlite", sql]

@@ -6,11 +6,15 @@ import Testing
 /// Two server processes on one database, and a device given both (`server_urls`): it carries on
 /// when the one it uses stops, and stays with the one that answered.
 @Suite struct ServerFailoverEndToEndTests {
-    @Test func aDeviceWithTwoServerURLsCarriesOnWhenTheFirstStops() throws {
+    /// On one SQLite file (one host), and on PostgreSQL (issue 18).
+    @Test(arguments: [false, true])
+    func aDeviceWithTwoServerURLsCarriesOnWhenTheFirstStops(onPostgreSQL: Bool) throws {
         let sandbox = try Sandbox()
-        let first = try ServerProcess.started(in: sandbox)
+        let postgres = onPostgreSQL ? try SharedPostgresDatabase() : nil
+        defer { postgres?.drop() }
+        let first = try ServerProcess.started(in: sandbox, postgres: postgres)
         // The second process: same install root, same database, a port of its own.
-        let second = try ServerProcess.started(in: sandbox)
+        let second = try ServerProcess.started(in: sandbox, postgres: postgres)
         #expect(first.port != second.port)
         let client = try first.acceptedClient(
             sandbox: sandbox, name: "laptop", collections: 1, settings: "server_urls: \"\(first.url) \(second.url)\"\n")
