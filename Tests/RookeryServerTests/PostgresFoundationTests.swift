@@ -146,3 +146,31 @@ import Testing
         try await database.drop()
     }
 }
+
+/// Agent wake-ups commit in the order of their ids, so a watcher reading on past the newest it
+/// saw never skips one that committed later (a sequence alone does not promise that).
+@Suite struct PostgresWakeupOrderTests {
+    @Test func aWakeUpQueuedWhileAnotherIsUncommittedWaitsAndComesAfterIt() async throws {
+        let database = try await PostgresTestDatabase()
+        let store = try await PostgresStore(pool: try database.open())
+        let device = try await PatchStoreContractTests.acceptedDevice(in: store)
+        let patchQueued = Locked(false)
+        let (opened, signalOpened) = AsyncStream<Void>.makeStream()
+        // A transaction that added its wake-up (id first) and has not committed yet.
+        let slow = Task {
+            try await store.pool.transaction { connection in
+                try await PostgresStore.recordAgentWakeup(fingerprint: "EARLIER", at: Date(), on: connection, logger: quietLogger)
+                signalOpened.finish()
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(!patchQueued.current, "the second waited for the first to commit")
+            }
+        }
+        for await _ in opened {}
+        _ = try await store.queuePatch(PatchStoreContractTests.patch(device))
+        patchQueued.withLock { $0 = true }
+        try await slow.value
+        let order = try await store.agentWakeups(after: 0, limit: 10).map(\.fingerprint)
+        #expect(order == ["EARLIER", device.fingerprint])
+        try await database.drop()
+    }
+}

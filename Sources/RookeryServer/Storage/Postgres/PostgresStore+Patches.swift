@@ -52,8 +52,7 @@ extension PostgresStore: PatchStore {
                         RETURNING id
                         """, logger: logger
                     ).single(Int64.self) ?? 0
-                try await connection.query(
-                    "INSERT INTO agent_wakeups (fingerprint, at) VALUES (\(patch.fingerprint), \(Date()))", logger: logger)
+                try await Self.recordAgentWakeup(fingerprint: patch.fingerprint, at: Date(), on: connection, logger: logger)
                 return queued
             }
         } catch let error as PostgresFailure where error.sqlState == "23505" {

@@ -33,8 +33,7 @@ extension PostgresStore: ShellSessionStore {
                         \(request.term), \(request.rows.map(Int64.init)), \(request.columns.map(Int64.init)), \(request.command),
                         \(request.at))
                 """, logger: logger)
-            try await connection.query(
-                "INSERT INTO agent_wakeups (fingerprint, at) VALUES (\(request.fingerprint), \(request.at))", logger: logger)
+            try await Self.recordAgentWakeup(fingerprint: request.fingerprint, at: request.at, on: connection, logger: logger)
             return try await Self.shellSession(id: id, on: connection, logger: logger)!
         }
     }
