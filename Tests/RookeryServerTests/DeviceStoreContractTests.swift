@@ -5,9 +5,6 @@ import Testing
 
 @testable import RookeryServer
 
-/// The parts of `Store` the PostgreSQL backend has so far: what the contract suites exercise.
-typealias PortedStore = DeviceStore & PatchStore & AgentWakeupStore
-
 /// The stores a contract suite runs against: each test runs once per backend, on a real SQLite
 /// file and on a database of its own in bin/test's PostgreSQL cluster.
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -16,7 +13,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 
     /// A fresh, migrated store, and what removes it.
-    func make() async throws -> (store: any PortedStore, cleanUp: @Sendable () async -> Void) {
+    func make() async throws -> (store: any Store, cleanUp: @Sendable () async -> Void) {
         switch self {
         case .sqlite:
             let sandbox = try Sandbox()

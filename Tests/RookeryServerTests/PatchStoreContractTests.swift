@@ -16,7 +16,7 @@ import Testing
             content: Data([0, 1, 2, 255]), createdAt: start)
     }
 
-    static func acceptedDevice(in store: any PortedStore, number: Int = 1) async throws -> Device {
+    static func acceptedDevice(in store: any Store, number: Int = 1) async throws -> Device {
         try await store.enroll(DeviceStoreContractTests.device(number, hostname: "host-\(number)"), acceptUnlessFlagged: true)
     }
 

@@ -5,8 +5,7 @@ import RookeryCore
 
 /// The PostgreSQL schema, one migration per change, each a list of statements run in one
 /// transaction. PostgreSQL's history is its own (SQLite's is in `SQLiteMigrations`); the two
-/// describe the same tables. Until the PostgreSQL backend is complete (`database:` refuses a
-/// postgresql:// URL so far), no installation has run these and they may still change.
+/// describe the same tables. Never edit a migration that has shipped: add one.
 enum PostgresMigrations {
     struct Migration: Sendable {
         let id: String
