@@ -24,12 +24,8 @@ struct CommandFailure: KindedError {
     static func opening<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as any KindedError {
-            throw error
-        } catch let error as ValidationError {
-            throw error
         } catch {
-            throw CommandFailure(.settings, "\(error)")
+            throw settingsUnlessKinded(error)
         }
     }
 
@@ -37,13 +33,14 @@ struct CommandFailure: KindedError {
     static func openingAsynchronously<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as any KindedError {
-            throw error
-        } catch let error as ValidationError {
-            throw error
         } catch {
-            throw CommandFailure(.settings, "\(error)")
+            throw settingsUnlessKinded(error)
         }
+    }
+
+    private static func settingsUnlessKinded(_ error: any Error) -> any Error {
+        if error is any KindedError || error is ValidationError { return error }
+        return CommandFailure(.settings, "\(error)")
     }
 }
 

@@ -18,7 +18,7 @@ struct SharedPostgresDatabase {
         self.cluster = cluster
         passwordFile = file
         name = "rk_" + (0..<12).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
-        url = cluster.replacingOccurrences(of: "/postgres", with: "/" + name)
+        url = cluster.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
         _ = try Self.psql(cluster, passwordFile: file, "CREATE DATABASE \(name)")
     }
 

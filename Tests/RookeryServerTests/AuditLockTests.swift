@@ -9,15 +9,7 @@ import Testing
 /// file lock covers only itself, so the database's lock is what keeps two hosts' audits from
 /// both alerting the same issues.
 @Suite struct AuditLockTests {
-    static let catalog = try! CheckCatalog.parse(
-        """
-        checks:
-          - name: sshd-passwords
-            description: sshd accepts passwords
-            condition:
-              path: plugins.sshd.password_authentication
-              equals: true
-        """, source: "test.yml")
+    static let catalog = try! CheckCatalog.parse(AuditLifecycleTests.checks, source: "test.yml")
 
     /// Two server hosts: install roots of their own, one database.
     static func twoHosts() async throws -> (AdminContext, AdminContext, PostgresTestDatabase, [Sandbox]) {

@@ -19,6 +19,10 @@ import Testing
         #expect(location.rootCertificate == "/etc/ca.pem")
         let plain = try PostgresLocation(url: "postgres://app@[::1]/fleet")
         #expect(plain.host == "::1" && plain.port == 5432 && plain.sslMode == .prefer)
+        #expect(plain.connectTimeout == 30)
+        let patient = try PostgresLocation(url: "postgresql://app@db/fleet?connect_timeout=90")
+        #expect(patient.connectTimeout == 90 && patient.description.hasSuffix("&connect_timeout=90"))
+        #expect(try PostgresLocation(url: patient.description) == patient, "what description writes, a URL reads back")
         #expect(try DatabaseLocation.parse("var/server/rookery.sqlite") == .sqlite(path: "var/server/rookery.sqlite"))
     }
 
@@ -29,6 +33,7 @@ import Testing
         ("postgresql://rookery@db:99999/fleet", "port must be"),
         ("postgresql://rookery@db/fleet?sslmode=maybe", "sslmode must be one of"),
         ("postgresql://rookery@db/fleet?password=x", "unknown parameter password"),
+        ("postgresql://rookery@db/fleet?connect_timeout=0", "connect_timeout must be"),
         ("mysql://rookery@db/fleet", "only postgresql://")
     ])
     func aURLThatCannotBeUsedIsRefusedSayingWhy(url: String, reason: String) throws {
@@ -125,10 +130,13 @@ import Testing
         let closed = listener.port
         listener.stop()
         await #expect {
-            try await makeServerContext(sandbox) { $0.database = "postgresql://rookery@127.0.0.1:\(closed)/fleet?sslmode=disable" }
+            try await makeServerContext(sandbox) {
+                $0.database = "postgresql://rookery@127.0.0.1:\(closed)/fleet?sslmode=disable&connect_timeout=2"
+            }
         } throws: { error in
             guard let unavailable = error as? DatabaseUnavailable else { return false }
             return unavailable.kind == .unreachable && "\(error)".contains("127.0.0.1:\(closed)/fleet")
+                && "\(error)".contains("within 2 s")
         }
     }
 }

@@ -60,7 +60,10 @@ public struct AdminContext: Sendable {
             location: location, password: password, maximumConnections: settings.databaseConnections,
             logger: Logger(label: "rookery.database"))
         do {
-            return try await withOpeningDeadline(location) { try await PostgresStore(pool: pool) }
+            // Bounded: reaching the database and logging in. Not the migrations, which a busy
+            // server may take longer over without anything being wrong.
+            try await withOpeningDeadline(location) { try await pool.query("SELECT 1", logger: pool.logger) }
+            return try await PostgresStore(pool: pool)
         } catch let error as SettingsError {
             throw error
         } catch let error as DatabaseUnavailable {
@@ -70,25 +73,25 @@ public struct AdminContext: Sendable {
         }
     }
 
-    /// How long a database may take to answer when a command or the server opens it: postgres-nio
-    /// keeps retrying a connection that fails, and a server that cannot reach its database should
-    /// say so, not hang.
-    static let openingSeconds = 15
-
-    private static func withOpeningDeadline(_ location: PostgresLocation, _ body: @escaping @Sendable () async throws -> any Store)
-        async throws -> any Store
+    /// Reaching the database and logging in may take `connect_timeout` (the URL's, 30 s unless it
+    /// says otherwise): postgres-nio keeps retrying a connection that fails, and a server that
+    /// cannot reach its database should say so, not hang.
+    private static func withOpeningDeadline(_ location: PostgresLocation, _ body: @escaping @Sendable () async throws -> Void)
+        async throws
     {
-        try await withThrowingTaskGroup(of: (any Store)?.self) { group in
-            group.addTask { try await body() }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                try await Task.sleep(for: .seconds(openingSeconds))
-                return nil
+                try await body()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(location.connectTimeout))
+                return false
             }
             defer { group.cancelAll() }
-            guard let store = try await group.next() ?? nil else {
-                throw DatabaseUnavailable(location: location, reason: "no answer within \(openingSeconds) s")
+            guard try await group.next() == true else {
+                throw DatabaseUnavailable(location: location, reason: "no answer within \(location.connectTimeout) s (connect_timeout)")
             }
-            return store
         }
     }
 }

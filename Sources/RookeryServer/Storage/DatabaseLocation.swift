@@ -39,6 +39,11 @@ public struct PostgresLocation: Sendable, Equatable {
     public var sslMode: SSLMode
     /// The CA file for verify-ca and verify-full; nil: the system's CAs.
     public var rootCertificate: String?
+    /// libpq's `connect_timeout`: how long reaching the database and logging in may take, in
+    /// seconds, before the server or a command gives up (exit 3). Unlike libpq's, never unbounded.
+    public var connectTimeout = PostgresLocation.defaultConnectTimeout
+    public static let defaultConnectTimeout = 30
+    public static let connectTimeoutRange = 1...600
 
     public init(url: String) throws {
         let scheme = url.prefix { $0 != ":" }
@@ -81,14 +86,22 @@ public struct PostgresLocation: Sendable, Equatable {
                 sslMode = mode
             case "sslrootcert":
                 rootCertificate = try Self.decoded(value ?? "", "sslrootcert")
+            case "connect_timeout":
+                guard let seconds = value.flatMap({ Int($0) }), Self.connectTimeoutRange.contains(seconds) else {
+                    throw Self.refusal("connect_timeout must be a number of seconds from 1 to 600")
+                }
+                connectTimeout = seconds
             default:
-                throw Self.refusal("unknown parameter \(name); sslmode and sslrootcert are understood")
+                throw Self.refusal("unknown parameter \(name); sslmode, sslrootcert and connect_timeout are understood")
             }
         }
     }
 
     /// The URL without anything secret (there is nothing secret in it), for logs and errors.
-    public var description: String { "postgresql://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode.rawValue)" }
+    public var description: String {
+        "postgresql://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode.rawValue)"
+            + (connectTimeout == Self.defaultConnectTimeout ? "" : "&connect_timeout=\(connectTimeout)")
+    }
 
     private static func split(_ text: Substring, at separator: Character) -> (Substring, Substring?) {
         guard let index = text.firstIndex(of: separator) else { return (text, nil) }

@@ -18,7 +18,7 @@ public final class PostgresPool: Sendable {
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database, tls: try Self.tls(location))
         configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.location = location
