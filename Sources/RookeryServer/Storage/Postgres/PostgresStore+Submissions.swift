@@ -66,86 +66,104 @@ extension PostgresStore {
         }
     }
 
-    /// Stores a submission, or refuses it before writing anything (as `SQLiteStore.store`).
-    /// The device's row is locked first, so two processes storing submissions of one device
-    /// take turns: each works its changes out against the document the other left.
+    /// Stores a submission, or refuses it before writing anything (as `SQLiteStore.store`), in
+    /// two statements: one reads what the checks need, one writes (every statement is a round
+    /// trip, and the group commit's writer makes them one after another). The device's row is
+    /// locked by the read, so two processes storing submissions of one device take turns: each
+    /// works its changes out against the document the other left.
     static func store(
         _ submission: Submission, history: HistoryPolicy, prepared: SubmissionWrite?,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> SubmissionOutcome {
-        let fingerprint = submission.fingerprint
-        var device: (state: String, unpruned: Int64)?
-        for try await row in try await connection.query(
-            "SELECT state, history_unpruned FROM devices WHERE fingerprint = \(fingerprint) FOR UPDATE", logger: logger
-        ).decode((String, Int64).self) {
-            device = (row.0, row.1)
+        guard let before = try await readBeforeStoring(submission, on: connection, logger: logger),
+            before.state == DeviceState.accepted.rawValue
+        else {
+            let state = try await connection.query(
+                "SELECT state FROM devices WHERE fingerprint = \(submission.fingerprint)", logger: logger
+            ).single(String.self)
+            return .deviceNotAccepted(state.flatMap(DeviceState.init(rawValue:)))
         }
-        guard let device, device.state == DeviceState.accepted.rawValue else {
-            return .deviceNotAccepted(device.flatMap { DeviceState(rawValue: $0.state) })
-        }
-        // Changing the selectors waits for this transaction (and this one for it), so the
-        // check and the store see the same selectors.
-        try await connection.query("SELECT pg_advisory_xact_lock_shared(\(secretSelectorsLock))", logger: logger)
-        let selectors = try await secretSelectors(on: connection, logger: logger)
-        guard selectors == submission.secretSelectors else { return .secretSelectorsChanged(selectors) }
-        let storedBefore = try await connection.query(
-            """
-            SELECT EXISTS (SELECT 1 FROM submissions WHERE fingerprint = \(fingerprint) AND submission_id = \(submission.submissionID))
-            """, logger: logger
-        ).single(Bool.self)
-        guard storedBefore != true else { return .duplicate }
-
-        let oldText = try await documentText(fingerprint: fingerprint, on: connection, logger: logger)
-        let write = try prepared?.ifStill(oldText) ?? SubmissionWrite(submission, replacing: oldText)
+        guard before.selectors == submission.secretSelectors else { return .secretSelectorsChanged(before.selectors) }
+        guard !before.storedBefore else { return .duplicate }
+        let write = try prepared?.ifStill(before.document) ?? SubmissionWrite(submission, replacing: before.document)
         guard write.changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: write.changes.count) }
-        let receivedAt = submission.receivedAt
-        try await connection.query(
-            """
-            INSERT INTO submissions (fingerprint, submission_id, received_at)
-            VALUES (\(fingerprint), \(submission.submissionID), \(receivedAt))
-            """, logger: logger)
-        try await insertChanges(write.changes, of: fingerprint, at: receivedAt, on: connection, logger: logger)
-        try await connection.query(
-            """
-            INSERT INTO documents (fingerprint, document, updated_at, failed_plugins)
-            VALUES (\(fingerprint), \(write.documentText), \(receivedAt), \(write.failedPlugins))
-            ON CONFLICT (fingerprint) DO UPDATE SET document = EXCLUDED.document, updated_at = EXCLUDED.updated_at,
-                failed_plugins = EXCLUDED.failed_plugins
-            """, logger: logger)
-        let port = submission.port
-        try await connection.query(
-            """
-            UPDATE devices SET last_submission_at = \(receivedAt), client_release = COALESCE(\(submission.clientRelease.map(Int64.init)), client_release),
-                last_port = COALESCE(\(port.map { Int64($0.number) }), last_port),
-                last_port_deprecated = COALESCE(\(port?.deprecated), last_port_deprecated),
-                history_unpruned = history_unpruned + \(Int64(write.changes.count))
-            WHERE fingerprint = \(fingerprint)
-            """, logger: logger)
-        let unpruned = Int(device.unpruned) + write.changes.count
-        if unpruned >= SQLiteStore.pruneStep(history.rowsPerDevice) {
-            try await keepNewestChanges(history.rowsPerDevice, of: fingerprint, on: connection, logger: logger)
+        try await connection.query(writeQuery(submission, write), logger: logger)
+        if Int(before.unpruned) + write.changes.count >= SQLiteStore.pruneStep(history.rowsPerDevice) {
+            try await keepNewestChanges(history.rowsPerDevice, of: submission.fingerprint, on: connection, logger: logger)
         }
         return .stored
     }
 
-    /// All of a submission's history rows in one statement (a first document adds hundreds),
-    /// handed over as one JSON array of {path, old, new} (a text array cannot hold nulls here).
-    private static func insertChanges(
-        _ changes: [SubmissionWrite.Row], of fingerprint: String, at: Date, on connection: PostgresConnection, logger: Logger
-    ) async throws {
-        guard !changes.isEmpty else { return }
-        let rows = JSONValue.array(
-            changes.map { change in
-                .object(["path": .string(change.path), "old": change.old.map(JSONValue.string) ?? .null, "new": change.new.map(JSONValue.string) ?? .null])
-            })
-        try await connection.query(
+    /// What storing a submission checks, read in one statement.
+    private struct BeforeStoring {
+        let state: String
+        let unpruned: Int64
+        let selectors: [SecretSelector]
+        let storedBefore: Bool
+        let document: String?
+    }
+
+    /// Locks the device's row, and takes the secret selectors' lock shared (changing them waits
+    /// for this transaction, and this one for a change), so the check and the store see the
+    /// same selectors. Nil when no device has the key.
+    private static func readBeforeStoring(_ submission: Submission, on connection: PostgresConnection, logger: Logger)
+        async throws -> BeforeStoring?
+    {
+        let fingerprint = submission.fingerprint
+        let rows = try await connection.query(
             """
-            INSERT INTO changes (fingerprint, path, old, new, changed_at)
-            SELECT \(fingerprint), c.path, c.old, c.new, \(at)
-            FROM ROWS FROM (json_to_recordset(\(rows.serializedString)::json) AS (path text, old text, new text))
-                WITH ORDINALITY AS c(path, old, new, n)
-            ORDER BY c.n
+            SELECT d.state, d.history_unpruned,
+                (SELECT coalesce(array_agg(selector ORDER BY selector COLLATE "C"), '{}') FROM secret_selectors),
+                EXISTS (SELECT 1 FROM submissions WHERE fingerprint = \(fingerprint) AND submission_id = \(submission.submissionID)),
+                (SELECT document FROM documents WHERE fingerprint = \(fingerprint))
+            FROM devices d, LATERAL (SELECT pg_advisory_xact_lock_shared(\(secretSelectorsLock))) selectors_lock
+            WHERE d.fingerprint = \(fingerprint) FOR UPDATE OF d
             """, logger: logger)
+        var before: BeforeStoring?
+        for try await row in rows.decode((String, Int64, [String], Bool, String?).self) {
+            before = BeforeStoring(
+                state: row.0, unpruned: row.1, selectors: row.2.compactMap { try? SecretSelector($0) }, storedBefore: row.3,
+                document: row.4)
+        }
+        return before
+    }
+
+    /// The submission id, the history rows (one JSON array of {path, old, new}: a text array
+    /// cannot hold nulls here), the document and the device's last report, in one statement.
+    private static func writeQuery(_ submission: Submission, _ write: SubmissionWrite) -> PostgresQuery {
+        let fingerprint = submission.fingerprint
+        let receivedAt = submission.receivedAt
+        let port = submission.port
+        let changes = JSONValue.array(
+            write.changes.map { change in
+                .object([
+                    "path": .string(change.path), "old": change.old.map(JSONValue.string) ?? .null,
+                    "new": change.new.map(JSONValue.string) ?? .null
+                ])
+            })
+        return """
+            WITH submission AS (
+                INSERT INTO submissions (fingerprint, submission_id, received_at)
+                VALUES (\(fingerprint), \(submission.submissionID), \(receivedAt))
+            ), history AS (
+                INSERT INTO changes (fingerprint, path, old, new, changed_at)
+                SELECT \(fingerprint), c.path, c.old, c.new, \(receivedAt)
+                FROM ROWS FROM (json_to_recordset(\(changes.serializedString)::json) AS (path text, old text, new text))
+                    WITH ORDINALITY AS c(path, old, new, n)
+                ORDER BY c.n
+            ), document AS (
+                INSERT INTO documents (fingerprint, document, updated_at, failed_plugins)
+                VALUES (\(fingerprint), \(write.documentText), \(receivedAt), \(write.failedPlugins))
+                ON CONFLICT (fingerprint) DO UPDATE SET document = EXCLUDED.document, updated_at = EXCLUDED.updated_at,
+                    failed_plugins = EXCLUDED.failed_plugins
+            )
+            UPDATE devices SET last_submission_at = \(receivedAt),
+                client_release = COALESCE(\(submission.clientRelease.map(Int64.init)), client_release),
+                last_port = COALESCE(\(port.map { Int64($0.number) }), last_port),
+                last_port_deprecated = COALESCE(\(port?.deprecated), last_port_deprecated),
+                history_unpruned = history_unpruned + \(Int64(write.changes.count))
+            WHERE fingerprint = \(fingerprint)
+            """
     }
 
     /// Prunes a device's history to its newest `keeping` rows (see `SQLiteStore.pruneHistoryIfDue`).
