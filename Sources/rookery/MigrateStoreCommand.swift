@@ -36,7 +36,7 @@ struct MigrateStoreCommand: AsyncParsableCommand {
             let password = try PostgresPool.password(
                 file: passwordFile.map(root.resolve), environment: ProcessInfo.processInfo.environment)
             return try await StoreMigration.open(
-                sqlite: root.resolve(from), postgres: location, password: password, logger: Logger(label: "rookery.migrate"))
+                sqlite: root.resolve(from), postgres: location, password: password)
         }
         let reports = try await migration.run { line in
             if !output.json { FileHandle.standardError.write(Data("copied \(line)\n".utf8)) }

@@ -182,3 +182,41 @@ import Testing
         try await database.drop()
     }
 }
+
+/// A submission that waited for its device's lock works its changes out against what the
+/// holder wrote (a rewrite that sealed a value), not against what it would have read before
+/// the wait: its read is a statement of its own, after the lock.
+@Suite struct PostgresSubmissionLockTests {
+    static func submission(_ device: Device, _ id: String, _ value: String) -> Submission {
+        Submission(
+            fingerprint: device.fingerprint, submissionID: id, document: .object(["plugins": .object(["l0": .string(value)])]),
+            receivedAt: Date())
+    }
+
+    @Test func aSubmissionWaitingForTheDeviceSeesWhatTheHolderWrote() async throws {
+        let database = try await PostgresTestDatabase()
+        let store = try await PostgresStore(pool: try database.open())
+        let device = try await PatchStoreContractTests.acceptedDevice(in: store)
+        #expect(try await store.store(Self.submission(device, "s1", "a")) == .stored)
+        let stored = try #require(try await store.latestDocumentText(fingerprint: device.fingerprint))
+        let rewritten = stored.replacingOccurrences(of: #""l0":"a""#, with: #""l0":"b""#)
+        #expect(rewritten != stored)
+        let (held, signalHeld) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await store.pool.transaction { connection in
+                try await connection.query(
+                    "SELECT 1 FROM devices WHERE fingerprint = \(device.fingerprint) FOR NO KEY UPDATE", logger: quietLogger)
+                signalHeld.finish()
+                try await Task.sleep(for: .milliseconds(500))
+                try await connection.query(
+                    "UPDATE documents SET document = \(rewritten) WHERE fingerprint = \(device.fingerprint)", logger: quietLogger)
+            }
+        }
+        for await _ in held {}
+        #expect(try await store.store(Self.submission(device, "s2", "c")) == .stored)
+        try await holder.value
+        let newest = try await store.history(fingerprint: device.fingerprint, limit: 10).first { $0.path == "plugins.l0" }
+        #expect(newest?.old == .string("b") && newest?.new == .string("c"), "\(String(describing: newest))")
+        try await database.drop()
+    }
+}

@@ -56,21 +56,24 @@ public struct AdminContext: Sendable {
     {
         let passwordFile = settings.databasePasswordFile.isEmpty ? nil : root.resolve(settings.databasePasswordFile)
         let password = try PostgresPool.password(file: passwordFile, environment: ProcessInfo.processInfo.environment)
+        return try await openPostgres(location, password: password, connections: settings.databaseConnections)
+    }
+
+    /// A PostgreSQL store, migrated: reaching it and logging in bounded by `connect_timeout`
+    /// (exit 3 past it, or when the login is refused), the migrations not.
+    package static func openPostgres(_ location: PostgresLocation, password: String?, connections: Int) async throws
+        -> PostgresStore
+    {
         let pool = try PostgresPool(
-            location: location, password: password, maximumConnections: settings.databaseConnections,
-            logger: Logger(label: "rookery.database"))
+            location: location, password: password, maximumConnections: connections, logger: Logger(label: "rookery.database"))
         do {
-            // Bounded: reaching the database and logging in. Not the migrations, which a busy
-            // server may take longer over without anything being wrong.
             try await withOpeningDeadline(location) { try await pool.query("SELECT 1", logger: pool.logger) }
-            return try await PostgresStore(pool: pool)
-        } catch let error as SettingsError {
-            throw error
         } catch let error as DatabaseUnavailable {
             throw error
         } catch {
             throw DatabaseUnavailable(location: location, reason: "\(error)")
         }
+        return try await PostgresStore(pool: pool)
     }
 
     /// Reaching the database and logging in may take `connect_timeout` (the URL's, 30 s unless it

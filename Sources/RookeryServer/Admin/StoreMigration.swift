@@ -50,8 +50,9 @@ public struct StoreMigration: Sendable {
         Table(name: "agent_wakeups", key: ["id"])
     ]
 
-    /// PostgreSQL columns filled by PostgreSQL itself, which SQLite has no column for.
-    static let generatedColumns: Set<String> = ["shell_sessions.number"]
+    /// PostgreSQL columns SQLite has under another name: the order sessions were requested in
+    /// is SQLite's rowid.
+    static let sourceNames: [String: String] = ["shell_sessions.number": "rowid"]
 
     let source: SQLiteStore
     let target: PostgresStore
@@ -62,15 +63,14 @@ public struct StoreMigration: Sendable {
     }
 
     /// Opens the SQLite file (which must exist) and the PostgreSQL database (migrated, and empty).
-    public static func open(sqlite path: String, postgres location: PostgresLocation, password: String?, logger: Logger)
-        async throws -> StoreMigration
+    public static func open(sqlite path: String, postgres location: PostgresLocation, password: String?) async throws
+        -> StoreMigration
     {
         guard FileManager.default.fileExists(atPath: path) else {
             throw AdminError.notFound("there is no SQLite database at \(path)")
         }
         let source = try SQLiteStore(path: path)
-        let pool = try PostgresPool(location: location, password: password, maximumConnections: 2, logger: logger)
-        return StoreMigration(source: source, target: try await PostgresStore(pool: pool))
+        return StoreMigration(source: source, target: try await AdminContext.openPostgres(location, password: password, connections: 4))
     }
 
     /// Copies every table, then compares; throws before writing when the target holds a row.
@@ -112,8 +112,7 @@ public struct StoreMigration: Sendable {
             SELECT table_name, column_name, data_type FROM information_schema.columns
             WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position
             """, logger: target.logger)
-        for try await (table, name, type) in rows.decode((String, String, String).self)
-        where !Self.generatedColumns.contains("\(table).\(name)") {
+        for try await (table, name, type) in rows.decode((String, String, String).self) {
             columns[table, default: []].append(Column(name: name, type: type))
         }
         return columns
@@ -133,12 +132,14 @@ public struct StoreMigration: Sendable {
         }
     }
 
-    /// Copies one table in statements of up to ~60,000 values (PostgreSQL takes 65,535 per
-    /// statement), reading SQLite a statement's worth at a time: a table of any size.
+    /// Copies one table in statements of at most ~60,000 values (PostgreSQL takes 65,535 per
+    /// statement) and about 16 MB, reading SQLite 500 rows at a time: a table of any size, and
+    /// documents of any size, in bounded memory.
     private func copy(_ table: Table, columns: [Column], into connection: PostgresConnection) async throws -> Int {
         let list = columns.map { "\"\($0.name)\"" }.joined(separator: ", ")
+        let maxRows = max(1, 60_000 / max(columns.count, 1))
         var copied = 0
-        try await forEachSourceBatch(table, columns: columns.map(\.name), size: max(1, 60_000 / max(columns.count, 1))) { rows in
+        func insert(_ rows: ArraySlice<[SQLiteValue]>) async throws {
             var query = PostgresQuery(unsafeSQL: "")
             var placeholders: [String] = []
             for (rowIndex, row) in rows.enumerated() {
@@ -150,15 +151,31 @@ public struct StoreMigration: Sendable {
             try await connection.query(query, logger: target.logger)
             copied += rows.count
         }
+        try await forEachSourceBatch(table, columns: columns.map(\.name), size: min(maxRows, 500)) { rows in
+            var start = rows.startIndex
+            var bytes = 0
+            for index in rows.indices {
+                bytes += rows[index].reduce(0) { $0 + $1.byteCount }
+                if bytes >= Self.statementBytes || index + 1 - start >= maxRows || index == rows.endIndex - 1 {
+                    try await insert(rows[start...index])
+                    start = index + 1
+                    bytes = 0
+                }
+            }
+        }
         return copied
     }
+
+    static let statementBytes = 16 * 1024 * 1024
 
     /// A table's rows from SQLite in key order, `size` at a time (each batch starts after the
     /// last one's key), each value as SQLite holds it.
     private func forEachSourceBatch(
         _ table: Table, columns: [String], size: Int, _ body: ([[SQLiteValue]]) async throws -> Void
     ) async throws {
-        let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        let list = columns.map { column in
+            Self.sourceNames["\(table.name).\(column)"].map { "\($0) AS \"\(column)\"" } ?? "\"\(column)\""
+        }.joined(separator: ", ")
         let keys = table.key.joined(separator: ", ")
         let keyIndexes = table.key.compactMap { columns.firstIndex(of: $0) }
         var after: [DatabaseValue]?
@@ -185,15 +202,23 @@ public struct StoreMigration: Sendable {
         }
     }
 
-    /// Sequences start after the ids copied, so new rows never take one.
+    /// Sequences start after the ids SQLite handed out, which AUTOINCREMENT never reuses: after
+    /// the highest it ever gave (`sqlite_sequence`), not the highest left (a forgotten device's
+    /// issues freed theirs), so an id an old report names never comes back on a new row.
     private func resetSequences(on connection: PostgresConnection) async throws {
+        let handedOut = try await source.pool.read { db in
+            try Dictionary(
+                Row.fetchAll(db, sql: "SELECT name, seq FROM sqlite_sequence").map { ($0["name"] as String, $0["seq"] as Int64) },
+                uniquingKeysWith: max)
+        }
         for table in Self.tables where table.key == ["id"] || table.name == "shell_sessions" {
             let column = table.name == "shell_sessions" ? "number" : "id"
+            let floor = table.name == "shell_sessions" ? 0 : handedOut[table.name] ?? 0
             try await connection.query(
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT setval(pg_get_serial_sequence('\(table.name)', '\(column)'), \
-                        coalesce((SELECT max(\(column)) FROM \(table.name)), 0) + 1, false)
+                        greatest(coalesce((SELECT max(\(column)) FROM \(table.name)), 0), \(floor)) + 1, false)
                         """), logger: target.logger)
         }
     }
@@ -253,7 +278,16 @@ struct SQLiteValue: Sendable {
         case "boolean": try binds.append(try required(integer, type) != 0)
         case "timestamp with time zone": try binds.append(try required(date, type))
         case "bytea": try binds.append(try required(bytes, type))
-        default: try binds.append(try required(text, type))
+        default: try binds.append(PostgresStore.storable(try required(text, type)))
+        }
+    }
+
+    /// About what the value takes in a statement.
+    var byteCount: Int {
+        switch value.storage {
+        case .string(let text): text.utf8.count
+        case .blob(let data): data.count
+        default: 8
         }
     }
 
@@ -272,7 +306,7 @@ struct SQLiteValue: Sendable {
         case "boolean": return integer.map { $0 != 0 ? "1" : "0" } ?? "?"
         case "timestamp with time zone": return date.map(Self.canonical(date:)) ?? "?"
         case "bytea": return bytes.map { "x" + Hex.string($0) } ?? "?"
-        default: return text.map { "t" + $0 } ?? "?"
+        default: return text.map { "t" + PostgresStore.storable($0) } ?? "?"
         }
     }
 

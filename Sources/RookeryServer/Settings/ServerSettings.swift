@@ -100,8 +100,9 @@ public struct ServerSettings: Codable, Sendable {
     public static let shellIdleRange = 30...86_400
     public static let shellOpenRange = 10...3600
     public static let shutdownGraceRange = 1...600
-    /// PostgreSQL itself allows 100 connections by default, shared by every server process.
-    public static let databaseConnectionsRange = 1...500
+    /// PostgreSQL itself allows 100 connections by default, shared by every server process. At
+    /// least 4: an audit holds one for its lock while it reads and writes on others.
+    public static let databaseConnectionsRange = 4...500
 
     public init() {}
 

@@ -25,11 +25,18 @@ extension PostgresStore: IssueStore {
                 signalAcquired.finish(throwing: error)
             }
         }
-        for try await _ in acquired {}
-        return AuditLockHold {
+        let release: @Sendable () async -> Void = {
             signalReleased.finish()
             await holder.value
         }
+        for try await _ in acquired {}
+        // Cancelled while waiting: the stream ended without the lock; give up the attempt.
+        if Task.isCancelled {
+            holder.cancel()
+            await release()
+            throw CancellationError()
+        }
+        return AuditLockHold(release: release)
     }
 
     public func auditRecords(after cursor: AuditCursor?, limit: Int, paths: [DocumentPath]) async throws -> [AuditRecord] {

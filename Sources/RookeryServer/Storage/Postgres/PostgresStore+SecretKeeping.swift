@@ -138,7 +138,7 @@ extension PostgresStore: SecretKeepingStore {
         of device: Device, on connection: PostgresConnection, logger: Logger,
         _ transform: (Device, JSONValue) throws -> JSONValue?
     ) async throws -> (rewritten: Bool, document: JSONValue?) {
-        try await connection.query("SELECT 1 FROM devices WHERE fingerprint = \(device.fingerprint) FOR UPDATE", logger: logger)
+        try await connection.query("SELECT 1 FROM devices WHERE fingerprint = \(device.fingerprint) FOR NO KEY UPDATE", logger: logger)
         guard let text = try await documentText(fingerprint: device.fingerprint, on: connection, logger: logger) else {
             return (false, nil)
         }

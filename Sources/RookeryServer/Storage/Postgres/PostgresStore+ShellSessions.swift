@@ -12,7 +12,7 @@ extension PostgresStore: ShellSessionStore {
         let logger = logger
         return try await transaction { connection in
             let state = try await connection.query(
-                "SELECT state FROM devices WHERE fingerprint = \(request.fingerprint) FOR UPDATE", logger: logger
+                "SELECT state FROM devices WHERE fingerprint = \(request.fingerprint) FOR NO KEY UPDATE", logger: logger
             ).single(String.self)
             let live =
                 try await connection.query(
@@ -71,7 +71,7 @@ extension PostgresStore: ShellSessionStore {
             try await Self.requireRequested(id: id, fingerprint: fingerprint, on: connection, logger: logger)
             try await connection.query(
                 """
-                UPDATE shell_sessions SET state = 'refused', closed_at = \(at), close_reason = \(reason), last_activity = \(at)
+                UPDATE shell_sessions SET state = 'refused', closed_at = \(at), close_reason = \(Self.storable(reason)), last_activity = \(at)
                 WHERE id = \(id)
                 """, logger: logger)
             return try await Self.shellSession(id: id, on: connection, logger: logger)!
@@ -176,7 +176,7 @@ extension PostgresStore: ShellSessionStore {
     public func closeShellSession(id: String, reason: String, at: Date) async throws -> Bool {
         let closed = try await pool.query(
             """
-            UPDATE shell_sessions SET state = 'closed', closed_at = \(at), close_reason = \(ShellSessionStorage.storedReason(reason))
+            UPDATE shell_sessions SET state = 'closed', closed_at = \(at), close_reason = \(Self.storable(ShellSessionStorage.storedReason(reason)))
             WHERE id = \(id) AND state IN ('requested', 'open') RETURNING id
             """, logger: logger
         ).single(String.self)
@@ -189,20 +189,25 @@ extension PostgresStore: ShellSessionStore {
         let logger = logger
         return try await transaction { connection in
             // Unanswered first: a requested session is idle too, but that is not why it ends.
+            // Each list in the order the sessions were requested, as SQLite's rowid gives them.
             let closed =
                 try await Self.closures(
                     connection.query(
                         """
-                        UPDATE shell_sessions SET state = 'closed', closed_at = \(now), close_reason = \(unanswered)
-                        WHERE state = 'requested' AND opened_at < \(now - TimeInterval(policy.unansweredSeconds))
-                        RETURNING id, fingerprint, close_reason
+                        WITH closed AS (
+                            UPDATE shell_sessions SET state = 'closed', closed_at = \(now), close_reason = \(unanswered)
+                            WHERE state = 'requested' AND opened_at < \(now - TimeInterval(policy.unansweredSeconds))
+                            RETURNING id, fingerprint, close_reason, number)
+                        SELECT id, fingerprint, close_reason FROM closed ORDER BY number
                         """, logger: logger))
                 + Self.closures(
                     connection.query(
                         """
-                        UPDATE shell_sessions SET state = 'closed', closed_at = \(now), close_reason = \(idle)
-                        WHERE state IN ('requested', 'open') AND last_activity < \(now - TimeInterval(policy.idleSeconds))
-                        RETURNING id, fingerprint, close_reason
+                        WITH closed AS (
+                            UPDATE shell_sessions SET state = 'closed', closed_at = \(now), close_reason = \(idle)
+                            WHERE state IN ('requested', 'open') AND last_activity < \(now - TimeInterval(policy.idleSeconds))
+                            RETURNING id, fingerprint, close_reason, number)
+                        SELECT id, fingerprint, close_reason FROM closed ORDER BY number
                         """, logger: logger))
             try await connection.query(
                 """

@@ -67,9 +67,9 @@ extension PostgresStore {
     }
 
     /// Stores a submission, or refuses it before writing anything (as `SQLiteStore.store`), in
-    /// two statements: one reads what the checks need, one writes (every statement is a round
-    /// trip, and the group commit's writer makes them one after another). The device's row is
-    /// locked by the read, so two processes storing submissions of one device take turns: each
+    /// three statements: a lock, a read of what the checks need, one write (every statement is a
+    /// round trip, and the group commit's writer makes them one after another). The device's row
+    /// is locked first, so two processes storing submissions of one device take turns: each
     /// works its changes out against the document the other left.
     static func store(
         _ submission: Submission, history: HistoryPolicy, prepared: SubmissionWrite?,
@@ -94,7 +94,7 @@ extension PostgresStore {
         return .stored
     }
 
-    /// What storing a submission checks, read in one statement.
+    /// What storing a submission checks.
     private struct BeforeStoring {
         let state: String
         let unpruned: Int64
@@ -103,27 +103,38 @@ extension PostgresStore {
         let document: String?
     }
 
-    /// Locks the device's row, and takes the secret selectors' lock shared (changing them waits
-    /// for this transaction, and this one for a change), so the check and the store see the
-    /// same selectors. Nil when no device has the key.
+    /// Locks the device's row first (`FOR NO KEY UPDATE`: the references to it need no wait)
+    /// and takes the secret selectors' lock shared (changing them waits for this transaction, and
+    /// this one for a change); then, in a second statement, whose snapshot is taken after the
+    /// locks were granted, reads the selectors, whether the id was stored and the document: what
+    /// a transaction that held the lock wrote (a rewrite that sealed a value) is seen. Nil when
+    /// no device has the key.
     private static func readBeforeStoring(_ submission: Submission, on connection: PostgresConnection, logger: Logger)
         async throws -> BeforeStoring?
     {
         let fingerprint = submission.fingerprint
-        let rows = try await connection.query(
+        var device: (String, Int64)?
+        for try await row in try await connection.query(
             """
-            SELECT d.state, d.history_unpruned,
-                (SELECT coalesce(array_agg(selector ORDER BY selector COLLATE "C"), '{}') FROM secret_selectors),
+            SELECT d.state, d.history_unpruned
+            FROM devices d, LATERAL (SELECT pg_advisory_xact_lock_shared(\(secretSelectorsLock))) selectors_lock
+            WHERE d.fingerprint = \(fingerprint) FOR NO KEY UPDATE OF d
+            """, logger: logger
+        ).decode((String, Int64).self) {
+            device = row
+        }
+        guard let (state, unpruned) = device else { return nil }
+        var before: BeforeStoring?
+        for try await row in try await connection.query(
+            """
+            SELECT (SELECT coalesce(array_agg(selector ORDER BY selector COLLATE "C"), '{}') FROM secret_selectors),
                 EXISTS (SELECT 1 FROM submissions WHERE fingerprint = \(fingerprint) AND submission_id = \(submission.submissionID)),
                 (SELECT document FROM documents WHERE fingerprint = \(fingerprint))
-            FROM devices d, LATERAL (SELECT pg_advisory_xact_lock_shared(\(secretSelectorsLock))) selectors_lock
-            WHERE d.fingerprint = \(fingerprint) FOR UPDATE OF d
-            """, logger: logger)
-        var before: BeforeStoring?
-        for try await row in rows.decode((String, Int64, [String], Bool, String?).self) {
+            """, logger: logger
+        ).decode(([String], Bool, String?).self) {
             before = BeforeStoring(
-                state: row.0, unpruned: row.1, selectors: row.2.compactMap { try? SecretSelector($0) }, storedBefore: row.3,
-                document: row.4)
+                state: state, unpruned: unpruned, selectors: row.0.compactMap { try? SecretSelector($0) }, storedBefore: row.1,
+                document: row.2)
         }
         return before
     }
@@ -137,7 +148,7 @@ extension PostgresStore {
         let changes = JSONValue.array(
             write.changes.map { change in
                 .object([
-                    "path": .string(change.path), "old": change.old.map(JSONValue.string) ?? .null,
+                    "path": .string(PostgresStore.storable(change.path)), "old": change.old.map(JSONValue.string) ?? .null,
                     "new": change.new.map(JSONValue.string) ?? .null
                 ])
             })

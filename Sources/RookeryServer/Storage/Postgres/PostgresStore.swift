@@ -27,6 +27,13 @@ public final class PostgresStore: Store, Sendable {
         try await pool.transaction(body)
     }
 
+    /// PostgreSQL's text cannot hold U+0000, which a device may put in a key of its document (a
+    /// history row's path) or a shell refusal's reason: it is stored as U+FFFD. (Documents and
+    /// history values are JSON text, where it is an escape and stays as it came.)
+    static func storable(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+    }
+
     /// Serialises the transactions that compare hostnames and machine ids across devices
     /// (enrollment, rename): two clones enrolling at the same moment must see each other, which
     /// PostgreSQL's default isolation does not promise. Held until the transaction ends.
