@@ -220,3 +220,45 @@ import Testing
         try await database.drop()
     }
 }
+
+/// A batch locks its devices in fingerprint order before any item, so two processes' batches
+/// sharing devices cannot hold one each and wait for the other's.
+@Suite struct PostgresBatchLockOrderTests {
+    @Test func aBatchLocksItsDevicesInFingerprintOrderBeforeItsItems() async throws {
+        let database = try await PostgresTestDatabase()
+        let store = try await PostgresStore(pool: try database.open())
+        let first = try await PatchStoreContractTests.acceptedDevice(in: store, number: 1)
+        let second = try await PatchStoreContractTests.acceptedDevice(in: store, number: 2)
+        let (held, signalHeld) = AsyncStream<Void>.makeStream()
+        let (release, signalRelease) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await store.pool.transaction { connection in
+                try await connection.query(
+                    "SELECT 1 FROM devices WHERE fingerprint = \(second.fingerprint) FOR NO KEY UPDATE", logger: quietLogger)
+                signalHeld.finish()
+                for await _ in release {}
+            }
+        }
+        for await _ in held {}
+        // The second device's item first: locking item by item would wait on it holding nothing.
+        let items = [second, first].enumerated().map { index, device in
+            CommitItem(
+                nonce: "batch-\(index)", seenAt: Date(),
+                submission: PostgresSubmissionLockTests.submission(device, "s\(index)", "v"))
+        }
+        let batch = Task { try await store.commit(items, pruneNoncesBefore: .distantPast) }
+        try await Task.sleep(for: .milliseconds(500))
+        // Its rows read, since an error comes with the rows.
+        let said = await #expect(throws: PostgresFailure.self) {
+            _ = try await store.pool.query(
+                "SELECT 1 FROM devices WHERE fingerprint = \(first.fingerprint) FOR NO KEY UPDATE NOWAIT", logger: quietLogger
+            ).single(Int32.self)
+        }
+        #expect(said?.sqlState == "55P03", "the waiting batch holds the first device already: \(String(describing: said))")
+        signalRelease.finish()
+        try await holder.value
+        let results = try await batch.value
+        #expect(results.allSatisfy { (try? $0.get()) == .recorded(.stored) })
+        try await database.drop()
+    }
+}

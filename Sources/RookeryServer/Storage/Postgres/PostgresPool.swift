@@ -129,7 +129,12 @@ extension PostgresRowSequence {
     /// the query returned no row. Reads every row, so the connection is left clean.
     func single<Value: PostgresDecodable>(_ type: Value.Type) async throws -> Value? {
         var first: Value?
-        for try await value in decode(Value.self) where first == nil { first = value }
+        do {
+            for try await value in decode(Value.self) where first == nil { first = value }
+        } catch {
+            // An error can come with the rows, after `query` returned: said readably here too.
+            throw PostgresFailure.readable(error)
+        }
         return first
     }
 }

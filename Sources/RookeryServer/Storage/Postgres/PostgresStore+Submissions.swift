@@ -7,12 +7,26 @@ extension PostgresStore {
         let logger = logger
         return try await transaction { connection in
             try await Self.pruneNonces(before: pruneNoncesBefore, on: connection, logger: logger)
+            try await Self.lockDevices(of: items, on: connection, logger: logger)
             var results: [Result<CommitOutcome, any Error>] = []
             for item in items {
                 results.append(try await Self.commit(item, on: connection, logger: logger))
             }
             return results
         }
+    }
+
+    /// Locks the devices whose submissions the batch stores, all at once and in fingerprint
+    /// order, before any item: two processes' batches that share two devices would otherwise
+    /// lock them in their items' orders and could deadlock (PostgreSQL would then abort one
+    /// item's statement). Held until the batch commits.
+    private static func lockDevices(of items: [CommitItem], on connection: PostgresConnection, logger: Logger) async throws {
+        let fingerprints = Set(items.compactMap { $0.submission?.fingerprint }).sorted()
+        guard !fingerprints.isEmpty else { return }
+        try await connection.query(
+            """
+            SELECT 1 FROM devices WHERE fingerprint = ANY(\(fingerprints)) ORDER BY fingerprint COLLATE "C" FOR NO KEY UPDATE
+            """, logger: logger)
     }
 
     /// One item, in a savepoint of its own inside the batch's transaction (see `Store.commit`).
