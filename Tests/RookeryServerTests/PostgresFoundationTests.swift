@@ -247,7 +247,13 @@ import Testing
                 submission: PostgresSubmissionLockTests.submission(device, "s\(index)", "v"))
         }
         let batch = Task { try await store.commit(items, pruneNoncesBefore: .distantPast) }
-        try await Task.sleep(for: .milliseconds(500))
+        // Until the batch waits for the held device (a busy machine may take seconds to get there).
+        for _ in 0..<600 {
+            let waiting = try await StoreBackend.number(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", on: store)
+            if waiting > 0 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         // Its rows read, since an error comes with the rows.
         let said = await #expect(throws: PostgresFailure.self) {
             _ = try await store.pool.query(
