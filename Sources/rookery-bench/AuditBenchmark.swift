@@ -4,7 +4,7 @@ import RookeryServer
 
 /// `rookery-bench audit`: the issues audit over a large stored fleet. Seeds --devices accepted
 /// devices with realistic documents (a tenth or so failing each of several shipped checks) into a
-/// scratch root's SQLite file, then runs `rookery issues audit --cron` (the binary beside this one) twice
+/// scratch root's SQLite file (or a scratch PostgreSQL database), then runs `rookery issues audit --cron` (the binary beside this one) twice
 /// under GNU time: the first pass opens every issue, the second is the steady hourly run.
 struct AuditBenchmark {
     let devices: Int
@@ -12,14 +12,19 @@ struct AuditBenchmark {
     let issuesFile: String
     /// Where to build the fleet and keep it (seeded once, reused by later runs); nil: a scratch root.
     let keepRoot: String?
+    /// Seed and audit on a scratch database of this cluster instead of SQLite.
+    var postgres: BenchPostgres?
 
     struct Pass {
         let wallMs: Double
         let maxRSSKB: Int
+        /// PostgreSQL's own CPU seconds over the pass, when it runs on this machine.
+        let databaseCPUSeconds: Double?
     }
 
     struct Result {
         let devices: Int
+        let backend: String
         let databaseBytes: Int
         let openIssues: Int
         let first: Pass, steady: Pass
@@ -27,19 +32,26 @@ struct AuditBenchmark {
         var text: String {
             String(
                 format: """
-                    audit of %d devices (database %.0f MB, %d open issues afterwards):
-                      first pass (opens issues): %.2f s, peak RSS %.1f MB
-                      steady pass:               %.2f s, peak RSS %.1f MB
+                    audit of %d devices on \(backend) (database %.0f MB, %d open issues afterwards):
+                      first pass (opens issues): %.2f s, peak RSS %.1f MB\(Self.database(first))
+                      steady pass:               %.2f s, peak RSS %.1f MB\(Self.database(steady))
                     """, devices, Double(databaseBytes) / 1e6, openIssues, first.wallMs / 1000,
                 Double(first.maxRSSKB) / 1024, steady.wallMs / 1000, Double(steady.maxRSSKB) / 1024)
         }
 
+        private static func database(_ pass: Pass) -> String {
+            pass.databaseCPUSeconds.map { String(format: ", PostgreSQL CPU %.2f s", $0) } ?? ""
+        }
+
         var json: String {
             JSONValue.object([
-                "devices": .integer(Int64(devices)), "database_bytes": .integer(Int64(databaseBytes)),
+                "devices": .integer(Int64(devices)), "backend": .string(backend),
+                "database_bytes": .integer(Int64(databaseBytes)),
                 "open_issues": .integer(Int64(openIssues)),
                 "first_ms": .number(first.wallMs), "first_max_rss_kb": .integer(Int64(first.maxRSSKB)),
-                "steady_ms": .number(steady.wallMs), "steady_max_rss_kb": .integer(Int64(steady.maxRSSKB))
+                "steady_ms": .number(steady.wallMs), "steady_max_rss_kb": .integer(Int64(steady.maxRSSKB)),
+                "first_database_cpu_seconds": first.databaseCPUSeconds.map(JSONValue.number) ?? .null,
+                "steady_database_cpu_seconds": steady.databaseCPUSeconds.map(JSONValue.number) ?? .null
             ]).serializedString
         }
     }
@@ -48,30 +60,49 @@ struct AuditBenchmark {
         let scratch = try BenchScratch()
         defer { scratch.cleanUp() }
         let root = keepRoot ?? scratch.path + "/srv"
-        let database = root + "/" + ServerSettings().database
+        guard let postgres else { return try await measure(root: root, settings: [], scratch: scratch) }
+        return try await postgres.withScratchDatabase { database in
+            try await measure(
+                root: root, settings: postgres.settings(for: database), databaseCPU: { postgres.cpuSeconds() },
+                scratch: scratch)
+        }
+    }
+
+    /// Seeds the fleet unless a kept SQLite root has it already, then times the two passes.
+    private func measure(
+        root: String, settings: [String], databaseCPU: () -> Double? = { nil }, scratch: BenchScratch
+    ) async throws -> Result {
         let fm = FileManager.default
-        if !fm.fileExists(atPath: database) {
+        let fresh = !settings.isEmpty || !fm.fileExists(atPath: root + "/" + ServerSettings().database)
+        if fresh {
             try fm.createDirectory(atPath: root + "/server", withIntermediateDirectories: true)
-            try "# bench\n".write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
+            let lines = (["# bench"] + settings).map { $0 + "\n" }.joined()
+            try lines.write(toFile: root + "/server/settings.yml", atomically: true, encoding: .utf8)
             try? fm.removeItem(atPath: root + "/server/issues.yml")
             try fm.copyItem(atPath: issuesFile, toPath: root + "/server/issues.yml")
-            try await seed(SQLiteStore(path: database))
         }
+        guard let store = try await AdminContext(root: InstallRoot(path: root)).store as? any StoreSeeding else {
+            throw AdminError("this store cannot be seeded")
+        }
+        if fresh { try await seed(store) }
 
         let binary = try BenchServer.rookeryBinary()
         let environment = ["ROOKERY_HOME": root, "PATH": "/usr/bin:/bin"]
         let passes = try (0..<2).map { _ in
+            let before = databaseCPU()
             let (ms, kb) = try CronBenchmark.timed(
                 binary, ["issues", "audit", "--cron"], environment: environment,
                 scratch: scratch.path)
-            return Pass(wallMs: ms, maxRSSKB: kb)
+            let spent = databaseCPU().flatMap { after in before.map { after - $0 } }
+            return Pass(wallMs: ms, maxRSSKB: kb, databaseCPUSeconds: spent)
         }
-        let open = try await SQLiteStore(path: database).openIssues(fingerprint: nil).count
-        let size = (try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int) ?? 0
-        return Result(devices: devices, databaseBytes: size, openIssues: open, first: passes[0], steady: passes[1])
+        return Result(
+            devices: devices, backend: settings.isEmpty ? "SQLite" : "PostgreSQL",
+            databaseBytes: try await store.databaseBytes(), openIssues: try await store.openIssues(fingerprint: nil).count,
+            first: passes[0], steady: passes[1])
     }
 
-    private func seed(_ store: SQLiteStore) async throws {
+    private func seed(_ store: any StoreSeeding) async throws {
         let now = Date()
         for start in stride(from: 0, to: devices, by: 1000) {
             let fleet = (start..<min(start + 1000, devices)).map { index in

@@ -35,6 +35,13 @@ struct BenchCommand: AsyncParsableCommand {
                 too, unless --keep-alive keeps one per sender open, as a proxy in front of the server
                 does. The load generator's own CPU is reported: it shares the machine. --root keeps the server root and the device
                 keys for later runs, which skip making and enrolling the devices.
+
+                With --database postgresql://USER@HOST:PORT/DB the same load runs on SQLite and then on
+                PostgreSQL (--rounds times, alternating), each PostgreSQL setup on a database of its own
+                made beside DB and dropped afterwards (the user needs CREATEDB), with --servers server
+                processes sharing it and the devices spread over them. When the cluster runs on this
+                machine its CPU (every `postgres` process) is reported, and its share of the server side.
+                bin/bench starts a durable throw-away cluster for `--database scratch`.
                 """)
 
         @Option(help: "Enrolled devices that sign the submissions.") var devices = 20
@@ -53,10 +60,25 @@ struct BenchCommand: AsyncParsableCommand {
             name: .customLong("setting"),
             help: "Add 'key: value' to the bench server's settings (repeatable), e.g. --setting 'commit_batch_max: 128'.")
         var settings: [String] = []
+        @Option(help: "Also measure on PostgreSQL: postgresql://USER@HOST:PORT/DB (a scratch database is made beside DB).")
+        var database: String?
+        @Option(help: "The PostgreSQL password's file (default: ROOKERY_DATABASE_PASSWORD, else none).")
+        var databasePasswordFile: String?
+        @Option(help: "Server processes sharing the PostgreSQL database (1-8).") var servers = 1
+        @Option(help: "With --database: run SQLite then PostgreSQL this many times.") var rounds = 1
         @Flag(help: "Print each result as a line of JSON.") var json = false
 
         func run() async throws {
             guard devices > 0, requests > 0 else { throw ValidationError("--devices and --requests must be positive") }
+            guard (1...8).contains(servers), (1...20).contains(rounds) else {
+                throw ValidationError("--servers takes 1 to 8, --rounds 1 to 20")
+            }
+            guard database != nil || (servers == 1 && rounds == 1 && databasePasswordFile == nil) else {
+                throw ValidationError("--servers, --rounds and --database-password-file go with --database (SQLite serves one process)")
+            }
+            guard database == nil || root == nil else {
+                throw ValidationError("--root keeps enrolled devices, which a fresh PostgreSQL database would not know; drop --root")
+            }
             guard !(tls && keepAlive) else { throw ValidationError("--keep-alive is for plain HTTP; drop --tls or --keep-alive") }
             try BenchDocument.checkSize(documentBytes)
             guard settings.allSatisfy({ $0.contains(": ") && !$0.contains("\n") }) else {
@@ -67,6 +89,9 @@ struct BenchCommand: AsyncParsableCommand {
                 documentBytes: documentBytes, tls: tls, keepAlive: keepAlive, verifyWith: verifyWith,
                 keepRoot: root)
             benchmark.extraSettings = settings
+            benchmark.postgres = try database.map { try BenchPostgres(url: $0, passwordFile: databasePasswordFile) }
+            benchmark.servers = servers
+            benchmark.rounds = rounds
             try await benchmark.run { result in print(json ? result.json : result.text + "\n") }
         }
     }
@@ -131,17 +156,30 @@ struct BenchCommand: AsyncParsableCommand {
                 file, with the install root's server/issues.yml, then runs `rookery issues audit --cron`
                 twice under GNU time (the first pass opens the issues, the second is the steady hourly
                 run). Target: 100,000 devices in under 10 s, with memory that does not grow with the fleet.
+                With --database postgresql://USER@HOST:PORT/DB the fleet is seeded into a database of its
+                own made beside DB (dropped afterwards) instead, and PostgreSQL's CPU over each pass is
+                reported when it runs on this machine; bin/bench starts a throw-away cluster for
+                `--database scratch`.
                 """)
 
         @Option(help: "Stored devices.") var devices = 10_000
         @Option(help: "Build the fleet in DIR and keep it; a later run with the same DIR reuses it.") var root: String?
+        @Option(help: "Audit on PostgreSQL instead: postgresql://USER@HOST:PORT/DB (a scratch database is made beside DB).")
+        var database: String?
+        @Option(help: "The PostgreSQL password's file (default: ROOKERY_DATABASE_PASSWORD, else none).")
+        var databasePasswordFile: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() async throws {
             guard devices > 0 else { throw ValidationError("--devices must be positive") }
+            guard database == nil || root == nil else {
+                throw ValidationError("--root keeps a SQLite fleet; with --database each run seeds a fresh database")
+            }
             let issues = InstallRoot.fromEnvironment().path + "/server/issues.yml"
             guard FileManager.default.fileExists(atPath: issues) else { throw ValidationError("no checks at \(issues)") }
-            let result = try await AuditBenchmark(devices: devices, issuesFile: issues, keepRoot: root).run()
+            var benchmark = AuditBenchmark(devices: devices, issuesFile: issues, keepRoot: root)
+            benchmark.postgres = try database.map { try BenchPostgres(url: $0, passwordFile: databasePasswordFile) }
+            let result = try await benchmark.run()
             print(json ? result.json : result.text)
         }
     }

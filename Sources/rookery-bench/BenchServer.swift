@@ -72,13 +72,10 @@ final class BenchServer: Sendable {
         return "listen_host: 127.0.0.1\nport:\n  0:\n    tls: {certificate: server/bench.pem, key: server/bench.key}\n"
     }
 
-    /// CPU seconds so far: the server process alone, and everything on the server's side (server,
-    /// its verify workers and their gpg runs). gpg runs are reparented to init by GPGME, so no
-    /// process accounts for them; the server's side is taken as the machine's busy time minus this
-    /// benchmark's own CPU time. Run it on an otherwise idle machine.
     /// CPU seconds so far: the server process's; the whole machine's but this program's (the
-    /// server, its helpers and gpg runs, and whatever else runs); and this program's own (the
-    /// load generator, which shares the machine).
+    /// server, its helpers and gpg runs, a database on this machine, and whatever else runs: gpg
+    /// runs are reparented to init by GPGME, so no process accounts for them; run it on an
+    /// otherwise idle machine); and this program's own (the load generator, which shares the machine).
     func cpuSeconds() -> (server: Double, serverSide: Double, loadGenerator: Double) {
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
         var server = 0.0
@@ -91,6 +88,12 @@ final class BenchServer: Sendable {
         }
         let own = Self.ownCPUSeconds()
         return (server, Self.machineBusySeconds(hertz: hertz) - own, own)
+    }
+
+    /// `cpuSeconds()` over several servers: their processes' times added up.
+    static func cpuSeconds(of servers: [BenchServer]) -> (server: Double, serverSide: Double, loadGenerator: Double) {
+        let each = servers.map { $0.cpuSeconds() }
+        return (each.map(\.server).reduce(0, +), each.last?.serverSide ?? 0, each.last?.loadGenerator ?? 0)
     }
 
     /// The server process's peak resident memory in KB (VmHWM), since it started or since the

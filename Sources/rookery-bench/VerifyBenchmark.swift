@@ -46,7 +46,7 @@ struct VerifyBenchmark {
         }
         try await seed(enrolled - present, after: present, into: store)
         let load = SubmissionLoad(
-            fleet: fleet, server: server, requests: requests, concurrency: concurrency,
+            fleet: fleet, servers: [server], requests: requests, concurrency: concurrency,
             documentBytes: documentBytes)
         return Result(enrolled: enrolled, load: try load.run(), verifyWith: verifyWith)
     }

@@ -64,6 +64,14 @@ public struct AdminContext: Sendable {
     package static func openPostgres(_ location: PostgresLocation, password: String?, connections: Int) async throws
         -> PostgresStore
     {
+        try await PostgresStore(pool: openPool(location, password: password, connections: connections))
+    }
+
+    /// A pool whose database answered, without touching its schema (the benchmarks make and
+    /// drop databases through one): bounded as `openPostgres` is.
+    package static func openPool(_ location: PostgresLocation, password: String?, connections: Int) async throws
+        -> PostgresPool
+    {
         let pool = try PostgresPool(
             location: location, password: password, maximumConnections: connections, logger: Logger(label: "rookery.database"))
         do {
@@ -73,7 +81,7 @@ public struct AdminContext: Sendable {
         } catch {
             throw DatabaseUnavailable(location: location, reason: "\(error)")
         }
-        return try await PostgresStore(pool: pool)
+        return pool
     }
 
     /// Reaching the database and logging in may take `connect_timeout` (the URL's, 30 s unless it

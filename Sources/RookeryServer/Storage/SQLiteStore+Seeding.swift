@@ -2,10 +2,7 @@ import Foundation
 import GRDB
 import RookeryCore
 
-extension SQLiteStore {
-    /// Writes accepted devices and their latest documents straight into the database, in one
-    /// transaction. Only `bin/bench audit` uses it, to build a large fleet in seconds; real devices
-    /// arrive through enrollment and signed submissions.
+extension SQLiteStore: StoreSeeding {
     package func seed(_ fleet: [(device: Device, document: JSONValue)]) async throws {
         try await pool.write { db in
             for (device, document) in fleet {
@@ -29,5 +26,9 @@ extension SQLiteStore {
                     ])
             }
         }
+    }
+
+    package func databaseBytes() async throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: pool.path)[.size] as? Int) ?? 0
     }
 }

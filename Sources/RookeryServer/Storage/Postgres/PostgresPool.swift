@@ -50,6 +50,12 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// A statement written out whole, with nothing bound (CREATE DATABASE takes no parameters):
+    /// for the benchmarks' scratch databases, never for anything a peer sent.
+    package func execute(unsafeSQL sql: String) async throws {
+        try await query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
     /// Several statements on one connection, without a transaction, errors readable.
     func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
