@@ -37,6 +37,7 @@ struct ServerCommand: AsyncParsableCommand {
 
         var logger = Logger(label: "rookery")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        for migration in context.store.migrationsAppliedOnOpening { logger.notice("database: applied migration \(migration)") }
         warn(about: listeners, settings: settings, passwords: context.authenticator.takesPasswords, logger: logger)
         if let shortOfFiles = OpenFileLimit.raise(for: limits.maxConnections) { logger.warning("\(shortOfFiles)") }
         let connections = ConnectionPolicy(limits: limits, logger: logger)

@@ -49,7 +49,7 @@ import Testing
             let answered = ledger.answeredStored
             let missing = answered.subtracting(stored)
             #expect(missing.isEmpty, "kill \(kill): \(missing.count) submissions answered stored are not in the database: \(missing.sorted().prefix(5))")
-            if !onPostgreSQL { #expect(try Self.query(server, "PRAGMA integrity_check") == "ok", "kill \(kill)") }
+            if !onPostgreSQL { #expect(try server.sql("PRAGMA integrity_check") == "ok", "kill \(kill)") }
         }
 
         // The devices send what was never answered again (a new nonce, the same id), as their
@@ -66,8 +66,8 @@ import Testing
         #expect(stored == ledger.sent, "the database holds \(stored.count) of \(ledger.sent.count) sent, \(stored.subtracting(ledger.sent).count) never sent")
         #expect(ledger.storedTwice.isEmpty, "answered stored twice: \(ledger.storedTwice.prefix(5))")
         // Each stored submission changed its own leaf once: none was stored twice.
-        #expect(try Int(Self.query(server, "SELECT count(*) FROM changes WHERE path = 'plugins.crash.id'")) == stored.count)
-        if !onPostgreSQL { #expect(try Self.query(server, "PRAGMA integrity_check") == "ok") }
+        #expect(try Int(server.sql("SELECT count(*) FROM changes WHERE path = 'plugins.crash.id'")) == stored.count)
+        if !onPostgreSQL { #expect(try server.sql("PRAGMA integrity_check") == "ok") }
         #expect(ledger.answeredStored.count >= 5 * Self.kills, "the load was too light: \(ledger.answeredStored.count) stored")
         print(
             "CrashEndToEndTests (\(onPostgreSQL ? "PostgreSQL" : "SQLite")): \(Self.kills) kills after \(delays.map { String(format: "%.2f", $0) }.joined(separator: " ")) s;",
@@ -79,16 +79,10 @@ import Testing
     /// sqlite3 or psql.
     static func storedIDs(_ server: ServerProcess) throws -> Set<String> {
         Set(
-            try query(server, "SELECT submission_id FROM submissions WHERE submission_id LIKE 'crash%'")
+            try server.sql("SELECT submission_id FROM submissions WHERE submission_id LIKE 'crash%'")
                 .split(separator: "\n").map(String.init))
     }
 
-    static func query(_ server: ServerProcess, _ sql: String) throws -> String {
-        if let postgres = server.postgres { return try postgres.text(sql) }
-        let output = try runProcess("/usr/bin/sqlite3", [server.root + "/var/server/rookery.sqlite", sql], environment: [:])
-        guard output.status == 0 else { throw SettingsError("sqlite3 \(sql): \(output.stderr)") }
-        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
 }
 
 /// What the devices sent and what they were answered, across kills.

@@ -10,7 +10,7 @@ let binaryDirectory: String = {
     return packageRoot.path + "/.build/debug"
 }()
 
-struct ProcessOutput {
+struct ProcessOutput: Sendable {
     let status: Int32
     let stdout: String
     let stderr: String
@@ -86,9 +86,9 @@ final class ServerProcess: Sendable {
 
     init(sandbox: Sandbox, postgres: SharedPostgresDatabase? = nil) throws {
         root = sandbox.path + "/srv"
-        self.postgres = postgres
         try sandbox.write(
             "listen_host: 127.0.0.1\nlisten_port: 0\n" + (postgres?.settingsLines ?? ""), to: "srv/server/settings.yml")
+        self.postgres = postgres ?? sandbox.postgresDatabase(ofRoot: root)
     }
 
     /// A server in `sandbox`, already listening.
@@ -166,16 +166,28 @@ final class ServerProcess: Sendable {
     /// A count straight from the database (the SQLite file, or PostgreSQL), to check what the
     /// server stored.
     func count(_ sql: String) throws -> Int {
-        if let postgres { return try postgres.number(sql) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [root + "/var/server/rookery.sqlite", sql]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        Int(try self.sql(sql)) ?? -1
+    }
+
+    /// SQL run on the server's database as an operator with access to it could (sqlite3 or
+    /// psql); what it printed, a row per line.
+    @discardableResult
+    func sql(_ statements: String) throws -> String {
+        if let postgres { return try postgres.text(statements) }
+        let output = try runProcess("/usr/bin/sqlite3", [root + "/var/server/rookery.sqlite", statements], environment: [:])
+        guard output.status == 0 else { throw SettingsError("sqlite3: \(output.stderr)") }
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// What the database holds: every byte of SQLite's file, its WAL and shared-memory index (free
+    /// pages included); PostgreSQL's rows as pg_dump writes them (see docs/security.md for the
+    /// old row versions a PostgreSQL table keeps until VACUUM).
+    func rawDatabase() throws -> Data {
+        if let postgres { return try postgres.dump() }
+        let base = root + "/var/server/rookery.sqlite"
+        return ["", "-wal", "-shm", "-journal"].reduce(into: Data()) { all, suffix in
+            all += FileManager.default.contents(atPath: base + suffix) ?? Data()
+        }
     }
 
     /// A client enrolled and accepted on this server, with `collections` collections queued.

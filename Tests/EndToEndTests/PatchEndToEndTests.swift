@@ -67,11 +67,12 @@ import Testing
         // Should one reach the database anyway, the device refuses it and says so.
         let key = try #require(try JSONValue.parse(Data(try fleet.server.admin(["clients", "show", "u1", "--json"]).stdout.utf8))["fingerprint"]?.stringValue)
         for target in ["client/../../escape", "/tmp/rookery-escape-\(getpid())"] {
-            try sqlite(
-                fleet,
+            // The content "x", as a blob literal of the server's database.
+            let content = fleet.server.postgres == nil ? "X'78'" : "'\\x78'::bytea"
+            try fleet.server.sql(
                 """
                 INSERT INTO patches (fingerprint, target, action, mode, content, state, created_at)
-                VALUES ('\(key)', '\(target)', 'write', 420, X'78', 'pending', '2026-01-01 00:00:00.000')
+                VALUES ('\(key)', '\(target)', 'write', 420, \(content), 'pending', '2026-01-01 00:00:00.000')
                 """)
         }
         let (status, report) = try fleet.update(fleet["u1"])
@@ -114,7 +115,7 @@ import Testing
 
         // An acknowledgement that never arrived: the patch comes again, and is acknowledged, not
         // applied again, so the command does not run twice.
-        try sqlite(fleet, "UPDATE patches SET state = 'pending', finished_at = NULL WHERE target = 'client/commands/greet'")
+        try fleet.server.sql("UPDATE patches SET state = 'pending', finished_at = NULL WHERE target = 'client/commands/greet'")
         let (status, report) = try fleet.update(device)
         #expect(status == 0)
         #expect(report["patches_applied"] == .integer(1))
@@ -181,10 +182,5 @@ import Testing
             let ran = try device.run(step)
             #expect(ran.status == 0, "\(step): \(ran.stdout) \(ran.stderr)", sourceLocation: sourceLocation)
         }
-    }
-
-    private func sqlite(_ fleet: ReleaseFleet, _ sql: String) throws {
-        let ran = try runProcess("/usr/bin/sqlite3", [fleet.server.root + "/var/server/rookery.sqlite", sql], environment: [:])
-        guard ran.status == 0 else { throw SettingsError("sqlite3: \(ran.stderr)") }
     }
 }

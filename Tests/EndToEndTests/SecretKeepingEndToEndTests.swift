@@ -59,13 +59,7 @@ import Testing
             return (1...shares).map { sandbox.path + "/\(out)/rookery-secret-share." + String(format: "%03d", $0) }
         }
 
-        /// Every byte the database holds on disk: the file, its WAL and shared-memory index.
-        func rawDatabase() -> Data {
-            let base = server.root + "/var/server/rookery.sqlite"
-            return ["", "-wal", "-shm", "-journal"].reduce(into: Data()) { all, suffix in
-                all += FileManager.default.contents(atPath: base + suffix) ?? Data()
-            }
-        }
+        func rawDatabase() throws -> Data { try server.rawDatabase() }
 
         func showJSON() throws -> JSONValue {
             let shown = try server.admin(["clients", "show", "sk1", "--json", "--history", "100"])
@@ -118,7 +112,7 @@ import Testing
             return
         }
         #expect(history.filter { $0["path"] == .string("plugins.inventory.serial") }.count == 3)
-        #expect(!Self.contains(fleet.rawDatabase(), "SN-DEVICE-3133"))
+        #expect(!Self.contains(try fleet.rawDatabase(), "SN-DEVICE-3133"))
 
         for pair in [[0, 1], [1, 2], [2, 0]] {
             let (read, values) = try fleet.accessJSON(pair.map { shares[$0] }, ["plugins.inventory.serial"])
@@ -152,7 +146,7 @@ import Testing
             """, to: "srv/server/issues.yml")
         let audited = try fleet.server.admin(["issues", "audit"])
         #expect(audited.stdout.contains("SN-CLEAR-0002-QX"), "\(audited.stderr)")
-        #expect(Self.contains(fleet.rawDatabase(), "SN-CLEAR-0001-QX"))
+        #expect(Self.contains(try fleet.rawDatabase(), "SN-CLEAR-0001-QX"))
         let shares = try fleet.enable()
 
         let selected = try fleet.secretKeeping(["select", "plugins.inventory.serial"])
@@ -163,7 +157,7 @@ import Testing
         #expect(encrypted.status == 0, "\(encrypted.stderr)")
         #expect(encrypted.stdout.contains("1 document"))
 
-        let raw = fleet.rawDatabase()
+        let raw = try fleet.rawDatabase()
         #expect(!Self.contains(raw, "SN-CLEAR-0001-QX"))
         #expect(!Self.contains(raw, "SN-CLEAR-0002-QX"))
         #expect(Self.contains(raw, "T14"), "the unselected field stays in clear")
@@ -237,13 +231,12 @@ import Testing
         let home = try sandbox.directory("gk")
         #expect(try runProcess("/usr/bin/gpg", ["--homedir", home, "--batch", "--import", key], environment: [:]).status == 0)
         // The ciphertext, straight from the database: bin/clients show prints [secret].
-        let stored = try runProcess(
-            "/usr/bin/sqlite3",
-            [
-                fleet.server.root + "/var/server/rookery.sqlite",
-                "SELECT json_extract(document, '$.plugins.inventory.serial.secret') FROM documents"
-            ], environment: [:])
-        let secret = try #require(Data(base64Encoded: stored.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let path =
+            fleet.server.postgres == nil
+            ? "json_extract(document, '$.plugins.inventory.serial.secret')"
+            : "document::jsonb #>> '{plugins,inventory,serial,secret}'"
+        let stored = try fleet.server.sql("SELECT \(path) FROM documents")
+        let secret = try #require(Data(base64Encoded: stored))
         try secret.write(to: URL(fileURLWithPath: sandbox.path + "/value.gpg"))
         let decrypted = try runProcess(
             "/usr/bin/gpg", ["--homedir", home, "--batch", "--decrypt", sandbox.path + "/value.gpg"],
@@ -298,7 +291,7 @@ import Testing
         let (old, _) = try fleet.accessJSON([shares[0], shares[1]])
         #expect(old.status == 65)
         #expect(!old.stdout.contains("SN-ROTATE-2600"))
-        #expect(!Self.contains(fleet.rawDatabase(), "SN-ROTATE-2600"))
+        #expect(!Self.contains(try fleet.rawDatabase(), "SN-ROTATE-2600"))
     }
 
     @Test func theAccessLogNamesTheSudoUserAndRefusesChanges() throws {
@@ -327,11 +320,13 @@ import Testing
             "\(shown.stdout)")
         #expect(!shown.stdout.contains("SN-LOG-1234"))
 
-        let database = fleet.server.root + "/var/server/rookery.sqlite"
-        for sql in ["UPDATE secret_access_log SET user = 'mallory'", "DELETE FROM secret_access_log"] {
-            let changed = try runProcess("/usr/bin/sqlite3", [database, sql], environment: [:])
-            #expect(changed.status != 0)
-            #expect(changed.stderr.contains("append-only"))
+        let column = fleet.server.postgres == nil ? "user" : "\"user\""
+        for sql in ["UPDATE secret_access_log SET \(column) = 'mallory'", "DELETE FROM secret_access_log"] {
+            #expect {
+                try fleet.server.sql(sql)
+            } throws: { error in
+                "\(error)".contains("append-only")
+            }
         }
 
         // Nothing is disabled while values are still encrypted or paths still selected.

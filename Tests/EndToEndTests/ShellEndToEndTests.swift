@@ -25,7 +25,7 @@ struct ShellEndToEndTests {
         #expect(admin.exitStatus() == 3)
         let shown = try fixture.server.admin(["clients", "show", "laptop"])
         #expect(shown.stdout.contains("exited with status 3") || shown.stdout.contains("closed"), "\(shown.stdout)")
-        #expect(try fixture.server.count("SELECT bytes_to_admin > 0 AND bytes_to_device > 0 FROM shell_sessions") == 1)
+        #expect(try fixture.server.count("SELECT count(*) FROM shell_sessions WHERE bytes_to_admin > 0 AND bytes_to_device > 0") == 1)
     }
 
     @Test func tildeDotAtTheStartOfALineEndsTheSession() throws {
@@ -122,7 +122,7 @@ struct ShellEndToEndTests {
     func aTamperedFrameEndsTheSessionOnBothSides(_ tampering: ShellTampering) throws {
         let fixture = try ShellFixture()
         try fixture.startAgent()
-        try fixture.sql(tampering.triggers)
+        try fixture.server.sql(tampering.triggers)
         let admin = try fixture.interactiveShell()
         #expect(admin.waitFor("shell-ready$ "), "no prompt: \(admin.shown)")
         for line in 1...8 {
@@ -145,7 +145,7 @@ struct ShellEndToEndTests {
     @Test func anAcceptTheDeviceDidNotSignIsRefusedByTheAdminsSide() throws {
         let fixture = try ShellFixture()
         try fixture.startAgent()
-        try fixture.sql(
+        try fixture.server.sql(
             """
             CREATE TRIGGER forge AFTER UPDATE OF state ON shell_sessions WHEN NEW.state = 'open' BEGIN
               UPDATE shell_sessions SET accept_signature = substr(accept_signature, 1, length(accept_signature) - 8)

@@ -85,14 +85,6 @@ final class ShellFixture {
             environment: adminEnvironment)
     }
 
-    /// SQL run on the server's database, as an operator with the file could.
-    func sql(_ statements: String) throws {
-        let result = try runProcess(
-            "/usr/bin/sqlite3", [server.root + "/var/server/rookery.sqlite", statements],
-            environment: ProcessInfo.processInfo.environment)
-        guard result.status == 0 else { throw SettingsError("sqlite3: \(result.stderr)") }
-    }
-
     /// What the device logged about its sessions (every file under var/client that names `sessionID`).
     func deviceLog(naming text: String) -> String {
         let base = device.root + "/var/client"

@@ -146,7 +146,7 @@ import Testing
     @Test func historyIsPrunedToItsLengthInSteps() async throws {
         let device = try await acceptedDevices(1)[0]
         let policy = HistoryPolicy(rowsPerDevice: 30)
-        let step = SQLiteStore.pruneStep(30)
+        let step = policy.pruneStep
         #expect(step == 3)
         var counts: [Int] = []
         for index in 0..<60 {

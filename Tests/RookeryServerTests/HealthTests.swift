@@ -67,6 +67,17 @@ import Testing
         #expect(await ServerReadiness(store: context.store).check().ready == false)
     }
 
+    /// What the server logs as it starts: the migrations its store applied on opening, in
+    /// order; on the next opening, none.
+    @Test func aStoreSaysWhichMigrationsItAppliedWhenItOpened() async throws {
+        let sandbox = try Sandbox()
+        let context = try await makeServerContext(sandbox)
+        let all = context.store is PostgresStore ? PostgresMigrations.ids : SQLiteMigrations.migrator.migrations
+        #expect(context.store.migrationsAppliedOnOpening == all)
+        let again = try await AdminContext.openStore(context.settings, root: context.root)
+        #expect(again.migrationsAppliedOnOpening == [])
+    }
+
     /// One database read per second at most, whatever the number of checks.
     @Test func aVerdictIsKeptForASecond() async throws {
         let sandbox = try Sandbox()

@@ -8,6 +8,8 @@ import RookeryCore
 /// is stopped before the directory goes, so tests leave no daemons behind.
 public final class Sandbox: Sendable {
     public let path: String
+    /// The PostgreSQL databases of this sandbox's server roots (see `write`), by root.
+    private let databases = Locked([String: SharedPostgresDatabase]())
 
     public init() throws {
         // Whatever a test runs from here on may wipe only sandbox roots (see SystemWipe).
@@ -25,15 +27,37 @@ public final class Sandbox: Sendable {
     }
 
     /// Writes a file at `<sandbox>/<relative>`, making its directories.
+    ///
+    /// In bin/test's PostgreSQL round of the end-to-end suites, a server's settings file written
+    /// here that names no database gets the lines of a PostgreSQL database of its own (one per
+    /// install root, dropped with the sandbox): every end-to-end test runs on PostgreSQL unchanged.
     public func write(_ text: String, to relative: String, mode: Int = 0o644) throws {
         let file = path + "/" + relative
         _ = try directory((relative as NSString).deletingLastPathComponent)
+        let text = try text + databaseLines(forSettings: relative, text: text)
         try text.write(toFile: file, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
     }
 
+    /// The PostgreSQL database `write` gave the install root at `root`; nil: its SQLite file.
+    public func postgresDatabase(ofRoot root: String) -> SharedPostgresDatabase? {
+        databases.current[(root as NSString).standardizingPath]
+    }
+
+    private func databaseLines(forSettings relative: String, text: String) throws -> String {
+        guard SharedPostgresDatabase.isThisRunsBackend, relative.hasSuffix("server/settings.yml"),
+            !text.hasPrefix("database:"), !text.contains("\ndatabase:")
+        else { return "" }
+        let root = ((path + "/" + relative) as NSString).deletingLastPathComponent.dropLast("/server".count)
+        let key = (String(root) as NSString).standardizingPath
+        let database = try databases.current[key] ?? SharedPostgresDatabase()
+        databases.withLock { $0[key] = database }
+        return (text.hasSuffix("\n") || text.isEmpty ? "" : "\n") + database.settingsLines
+    }
+
     deinit {
         for home in Set(agentHomes()) { OpenPGP(homeDirectory: home).stopAgent() }
+        for database in databases.current.values { database.drop() }
         try? FileManager.default.removeItem(atPath: path)
     }
 

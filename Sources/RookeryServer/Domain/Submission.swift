@@ -71,6 +71,12 @@ public struct HistoryPolicy: Sendable, Equatable {
         self.maxRowsPerSubmission = maxRowsPerSubmission
         self.rowsPerDevice = rowsPerDevice
     }
+
+    /// Rows a device may add before its history is pruned again: a tenth of what it keeps.
+    /// Finding the rows beyond `rowsPerDevice` walks all of the device's rows, so it is not done
+    /// for every submission; between prunes a device keeps up to `rowsPerDevice + pruneStep` rows,
+    /// and the walk costs a tenth of a row per row added.
+    var pruneStep: Int { max(1, rowsPerDevice / 10) }
 }
 
 public enum SubmissionOutcome: Sendable, Equatable {

@@ -5,6 +5,7 @@ import RookeryCore
 /// The default store: one SQLite file in WAL mode, shared safely by the server and admin commands.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
+    public let migrationsAppliedOnOpening: [String]
 
     public init(path: String) throws {
         try FileManager.default.createDirectory(
@@ -17,7 +18,10 @@ public final class SQLiteStore: Store {
         // with this on; other builds may not.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
         pool = try DatabasePool(path: path, configuration: config)
-        try SQLiteMigrations.migrator.migrate(pool)
+        let migrator = SQLiteMigrations.migrator
+        let before = try pool.read { db in try migrator.appliedIdentifiers(db) }
+        try migrator.migrate(pool)
+        migrationsAppliedOnOpening = migrator.migrations.filter { !before.contains($0) }
     }
 
     public func schemaState() async throws -> SchemaState {
@@ -294,24 +298,17 @@ public final class SQLiteStore: Store {
             submission.port?.deprecated, write.changes.count, submission.fingerprint
         ])
         let unpruned: Int = device["history_unpruned"]
-        try pruneHistoryIfDue(
-            of: submission.fingerprint, unpruned: unpruned + write.changes.count,
-            keeping: history.rowsPerDevice, in: db)
+        try pruneHistoryIfDue(of: submission.fingerprint, unpruned: unpruned + write.changes.count, history: history, in: db)
         return .stored
     }
 
-    /// Prunes a device's history to its newest `keeping` rows once `pruneStep(keeping)` rows
-    /// were added since the last prune. Finding the rows beyond `keeping` walks all of the
-    /// device's rows (50,000 by default: milliseconds, in the one writer), so it is not done
-    /// for every submission; between prunes a device keeps up to `keeping + pruneStep` rows.
-    private static func pruneHistoryIfDue(of fingerprint: String, unpruned: Int, keeping: Int, in db: Database) throws {
-        guard unpruned >= pruneStep(keeping) else { return }
-        try keepNewest(keeping, of: "changes", for: fingerprint, in: db)
+    /// Prunes a device's history to its newest rows once `history.pruneStep` rows were added
+    /// since the last prune (the walk over 50,000 rows by default: milliseconds, in the one writer).
+    private static func pruneHistoryIfDue(of fingerprint: String, unpruned: Int, history: HistoryPolicy, in db: Database) throws {
+        guard unpruned >= history.pruneStep else { return }
+        try keepNewest(history.rowsPerDevice, of: "changes", for: fingerprint, in: db)
         try db.cachedStatement(sql: "UPDATE devices SET history_unpruned = 0 WHERE fingerprint = ?").execute(arguments: [fingerprint])
     }
-
-    /// A tenth of the history's length: the walk costs a tenth of a row per row added.
-    static func pruneStep(_ keeping: Int) -> Int { max(1, keeping / 10) }
 
     /// Drops a device's rows of `table` (history, renames; always a name written here) older
     /// than its newest `keeping`.
@@ -322,10 +319,6 @@ public final class SQLiteStore: Store {
                     SELECT id FROM \(table) WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
                 """
         ).execute(arguments: [fingerprint, fingerprint, max(0, keeping)])
-    }
-
-    public func latestDocument(fingerprint: String) async throws -> JSONValue? {
-        try await latestDocumentText(fingerprint: fingerprint).map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
     }
 
     public func latestDocumentText(fingerprint: String) async throws -> String? {

@@ -11,6 +11,9 @@ public protocol Store: DeviceStore, PatchStore, IssueStore, SecretKeepingStore, 
     /// Where the database's schema stands against this binary's migrations (one small read):
     /// the `ready` check's question.
     func schemaState() async throws -> SchemaState
+    /// The migrations applied when this store was opened, in order (none when the schema was
+    /// current): the server logs them; admin commands, which open the store too, stay quiet.
+    var migrationsAppliedOnOpening: [String] { get }
 
     /// The group commit (see `GroupCommitWriter`): records every item's nonce and stores its
     /// submission, all in one transaction that is on disk, synced, when this returns. Each item
@@ -28,13 +31,17 @@ public protocol Store: DeviceStore, PatchStore, IssueStore, SecretKeepingStore, 
     /// the device's oldest rows beyond what it keeps. Nothing is stored either when the
     /// secret-keeping selectors are not those the submission was checked against.
     func store(_ submission: Submission, history: HistoryPolicy) async throws -> SubmissionOutcome
-    func latestDocument(fingerprint: String) async throws -> JSONValue?
     /// The latest document as stored, unparsed (what a `SubmissionWrite` is worked out against).
     func latestDocumentText(fingerprint: String) async throws -> String?
     func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord]
 }
 
 extension Store {
+    /// The latest document, parsed under the limits for what the server stored itself.
+    public func latestDocument(fingerprint: String) async throws -> JSONValue? {
+        try await latestDocumentText(fingerprint: fingerprint).map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
+    }
+
     /// Stores with the default history policy (tests and tools).
     public func store(_ submission: Submission) async throws -> SubmissionOutcome {
         try await store(submission, history: HistoryPolicy())

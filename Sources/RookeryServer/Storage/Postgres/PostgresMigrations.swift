@@ -242,9 +242,10 @@ enum PostgresMigrations {
     static var ids: [String] { all.map(\.id) }
 
     /// Brings the database to this binary's schema; refuses one a newer binary migrated further.
-    static func migrate(_ database: PostgresPool) async throws {
+    /// Applies what is missing, in one transaction; the ids it applied.
+    static func migrate(_ database: PostgresPool) async throws -> [String] {
         let logger = database.logger
-        try await database.transaction { connection in
+        return try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS rookery_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
@@ -257,13 +258,14 @@ enum PostgresMigrations {
                         + "(\(unknown.sorted().joined(separator: ", "))): a newer server migrated it; upgrade this one",
                     setting: ["database"])
             }
-            for migration in all where !applied.contains(migration.id) {
+            let missing = all.filter { !applied.contains($0.id) }
+            for migration in missing {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await connection.query("INSERT INTO rookery_migrations (id) VALUES (\(migration.id))", logger: logger)
-                logger.notice("database: applied migration \(migration.id)")
             }
+            return missing.map(\.id)
         }
     }
 

@@ -102,7 +102,7 @@ extension PostgresStore {
         let write = try prepared?.ifStill(before.document) ?? SubmissionWrite(submission, replacing: before.document)
         guard write.changes.count <= history.maxRowsPerSubmission else { return .tooManyChanges(rows: write.changes.count) }
         try await connection.query(writeQuery(submission, write), logger: logger)
-        if Int(before.unpruned) + write.changes.count >= SQLiteStore.pruneStep(history.rowsPerDevice) {
+        if Int(before.unpruned) + write.changes.count >= history.pruneStep {
             try await keepNewestChanges(history.rowsPerDevice, of: submission.fingerprint, on: connection, logger: logger)
         }
         return .stored
@@ -208,13 +208,10 @@ extension PostgresStore {
             .single(String.self)
     }
 
-    public func latestDocument(fingerprint: String) async throws -> JSONValue? {
-        try await latestDocumentText(fingerprint: fingerprint).map { try JSONValue.parse(Data($0.utf8), limits: .storedData) }
-    }
-
     public func latestDocumentText(fingerprint: String) async throws -> String? {
-        try await pool.query("SELECT document FROM documents WHERE fingerprint = \(fingerprint)", logger: logger)
-            .single(String.self)
+        try await pool.withConnection { connection in
+            try await Self.documentText(fingerprint: fingerprint, on: connection, logger: logger)
+        }
     }
 
     public func history(fingerprint: String, limit: Int) async throws -> [ChangeRecord] {

@@ -12,11 +12,12 @@ import RookeryCore
 public final class PostgresStore: Store, Sendable {
     let pool: PostgresPool
     var logger: Logger { pool.logger }
+    public let migrationsAppliedOnOpening: [String]
 
     /// Opens the pool and brings the schema to this binary's migrations.
     public init(pool: PostgresPool) async throws {
         self.pool = pool
-        try await PostgresMigrations.migrate(pool)
+        migrationsAppliedOnOpening = try await PostgresMigrations.migrate(pool)
     }
 
     public func schemaState() async throws -> SchemaState {
