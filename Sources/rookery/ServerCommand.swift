@@ -112,7 +112,8 @@ struct ServerCommand: AsyncParsableCommand {
         _ listeners: [Listener], context: ServerContext, connections: ConnectionPolicy,
         logger: Logger
     ) async throws {
-        let failures = FailureLimiter()
+        // Guesses are counted in the database too: every process sharing it counts the same ones.
+        let failures = FailureLimiter(shared: context.store)
         let budgets = AddressBudgets(settings: context.settings)
         let host = context.settings.listenHost
         let apps = try listeners.enumerated().map { index, listener in

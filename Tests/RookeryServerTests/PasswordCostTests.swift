@@ -120,34 +120,72 @@ import Testing
 
 /// The failure count is reserved before the check runs.
 @Suite struct FailureReservationTests {
-    @Test func parallelReservationsStopAtTheLimit() async {
+    @Test func parallelReservationsStopAtTheLimit() async throws {
         let limiter = FailureLimiter(limit: 10, window: 300)
-        let granted = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<200 { group.addTask { limiter.reserve("192.0.2.1") != nil } }
-            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-        }
+        let granted = try await Self.granted(200, "192.0.2.1", at: [limiter])
         #expect(granted == 10)
         #expect(limiter.isBlocked("192.0.2.1"))
         #expect(!limiter.isBlocked("192.0.2.2"), "other addresses are not affected")
     }
 
-    @Test func aSuccessGivesItsReservationBack() throws {
+    @Test func aSuccessGivesItsReservationBack() async throws {
         let limiter = FailureLimiter(limit: 3, window: 300)
-        #expect(limiter.reserve("a") != nil, "a failure: kept")
-        let returned = try #require(limiter.reserve("a"))
-        limiter.giveBack(returned)
-        #expect(limiter.reserve("a") != nil)
-        #expect(limiter.reserve("a") != nil)
-        #expect(limiter.reserve("a") == nil, "three counted: the one given back no longer counts")
+        #expect(try await limiter.reserve("a") != nil, "a failure: kept")
+        let returned = try #require(try await limiter.reserve("a"))
+        await limiter.giveBack(returned)
+        #expect(try await limiter.reserve("a") != nil)
+        #expect(try await limiter.reserve("a") != nil)
+        #expect(try await limiter.reserve("a") == nil, "three counted: the one given back no longer counts")
     }
 
-    @Test func countsExpireWithTheWindow() {
+    @Test func countsExpireWithTheWindow() async throws {
         let limiter = FailureLimiter(limit: 2, window: 300)
         let start = Date()
-        #expect(limiter.reserve("a", now: start) != nil)
-        #expect(limiter.reserve("a", now: start) != nil)
-        #expect(limiter.reserve("a", now: start.addingTimeInterval(299)) == nil)
-        #expect(limiter.reserve("a", now: start.addingTimeInterval(301)) != nil)
+        #expect(try await limiter.reserve("a", now: start) != nil)
+        #expect(try await limiter.reserve("a", now: start) != nil)
+        #expect(try await limiter.reserve("a", now: start.addingTimeInterval(299)) == nil)
+        #expect(try await limiter.reserve("a", now: start.addingTimeInterval(301)) != nil)
+    }
+
+    /// Two server processes on one database (a limiter each, one store; SQLite or PostgreSQL as
+    /// the run says): guesses split between them stop at the one limit, and an attempt given
+    /// back by one is free for the other.
+    @Test func processesSharingADatabaseCountTheSameGuesses() async throws {
+        let sandbox = try Sandbox()
+        let store = try await makeServerContext(sandbox).store
+        let first = FailureLimiter(limit: 4, window: 300, shared: store)
+        let second = FailureLimiter(limit: 4, window: 300, shared: store)
+        #expect(try await first.reserve("a") != nil)
+        #expect(try await second.reserve("a") != nil)
+        let returned = try #require(try await first.reserve("a"))
+        await first.giveBack(returned)
+        #expect(try await second.reserve("a") != nil)
+        #expect(try await first.reserve("a") != nil, "the fourth counted")
+        #expect(try await second.reserve("a") == nil, "a fifth, whichever process it reaches")
+        #expect(try await first.reserve("a") == nil)
+        #expect(try await second.reserve("b") != nil, "other addresses are not affected")
+        // The shared count's window passes as the local one does.
+        let later = Date().addingTimeInterval(301)
+        #expect(try await second.reserve("a", now: later) != nil)
+    }
+
+    /// A burst of parallel guesses at two processes sharing a database: exactly the limit get
+    /// through (PostgreSQL counts under a lock per address; SQLite's one writer serialises).
+    @Test func parallelGuessesAtTwoProcessesStopAtTheLimit() async throws {
+        let sandbox = try Sandbox()
+        let store = try await makeServerContext(sandbox).store
+        let limiters = [FailureLimiter(limit: 10, window: 300, shared: store), FailureLimiter(limit: 10, window: 300, shared: store)]
+        #expect(try await Self.granted(100, "192.0.2.7", at: limiters) == 10)
+    }
+
+    /// `count` reservations of `key` at once, spread over `limiters`; how many were granted.
+    static func granted(_ count: Int, _ key: String, at limiters: [FailureLimiter]) async throws -> Int {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<count {
+                group.addTask { try await limiters[index % limiters.count].reserve(key) != nil }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
     }
 
     /// Over real HTTP, through a pool of parallel connections: parallel wrong guesses, then the

@@ -31,7 +31,7 @@ struct EndpointAuthMiddleware: RouterMiddleware {
         let throttled = ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
         var reservation: FailureLimiter.Reservation?
         if authorization != nil {
-            guard let counted = failures.reserve(failureKey) else { throw throttled }
+            guard let counted = try await failures.reserve(failureKey) else { throw throttled }
             reservation = counted
         } else if failures.isBlocked(failureKey) {
             throw throttled
@@ -41,7 +41,7 @@ struct EndpointAuthMiddleware: RouterMiddleware {
             forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!], authorization: authorization)
         switch decision {
         case .allowed(let how):
-            if let reservation { failures.giveBack(reservation) }
+            if let reservation { await failures.giveBack(reservation) }
             context.logger.log(level: admissionLevel, "\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
             var context = context
             context.admittedAs = EndpointAuthenticator.admittedIdentity(by: how, address: address)

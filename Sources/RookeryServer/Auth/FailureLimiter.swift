@@ -2,8 +2,10 @@ import Foundation
 import RookeryCore
 
 /// Slows guessing (passwords, enrollment tokens): an address with `limit` failed attempts within
-/// `window` is refused without a check until the window has passed. Kept in the process's memory,
-/// per server process.
+/// `window` is refused without a check until the window has passed. Counted in the process's
+/// memory first, which bounds what a stranger costs this process; then, with `shared` (the
+/// server's store), in the database too, so that every server process sharing it counts the
+/// same attempts and guesses spread over several hosts get no further than from one.
 ///
 /// An attempt is counted before its check runs (`reserve`), and given back only when it
 /// succeeds: a burst of parallel guesses cannot all start before the first of them is counted.
@@ -12,10 +14,13 @@ public final class FailureLimiter: Sendable {
     public struct Reservation: Sendable {
         let key: String
         let id: UInt64
+        /// Its row in the shared count; nil without one.
+        let sharedID: Int64?
     }
 
     let limit: Int
     let window: TimeInterval
+    private let shared: (any GuessAttemptStore)?
     /// Counted attempts per key, oldest first; at most `maxAddresses` keys are remembered.
     private let table: Locked<Table>
     private static let maxAddresses = 10_000
@@ -30,9 +35,10 @@ public final class FailureLimiter: Sendable {
         var nextID: UInt64 = 0
     }
 
-    public init(limit: Int = 10, window: TimeInterval = 300) {
+    public init(limit: Int = 10, window: TimeInterval = 300, shared: (any GuessAttemptStore)? = nil) {
         self.limit = limit
         self.window = window
+        self.shared = shared
         table = Locked(
             Table(
                 attempts: BoundedAddressTable(
@@ -49,7 +55,8 @@ public final class FailureLimiter: Sendable {
             .joined(separator: ":") + "::/64"
     }
 
-    /// Whether `key` has used up its attempts; for requests that bring nothing to check.
+    /// Whether `key` has used up its attempts in this process; for requests that bring nothing
+    /// to check (no database read for them).
     public func isBlocked(_ key: String, now: Date = Date()) -> Bool {
         table.withLock { table in
             (table.attempts[key] ?? []).filter { now.timeIntervalSince($0.at) < window }.count >= limit
@@ -57,23 +64,46 @@ public final class FailureLimiter: Sendable {
     }
 
     /// Counts an attempt of `key` now, before its check runs; nil, counting nothing, when `key`
-    /// has used up its attempts. A failed check keeps the count; a successful one gives it back.
-    public func reserve(_ key: String, now: Date = Date()) -> Reservation? {
+    /// has used up its attempts here or, with `shared`, across the processes sharing it. A failed
+    /// check keeps the count; a successful one gives it back. The database's errors are thrown
+    /// (the attempt then counts nowhere).
+    public func reserve(_ key: String, now: Date = Date()) async throws -> Reservation? {
+        guard let local = reserveLocally(key, now: now) else { return nil }
+        guard let shared else { return Reservation(key: key, id: local, sharedID: nil) }
+        do {
+            guard let sharedID = try await shared.countGuess(key: key, limit: limit, window: window, now: now) else {
+                giveBackLocally(key: key, id: local)
+                return nil
+            }
+            return Reservation(key: key, id: local, sharedID: sharedID)
+        } catch {
+            giveBackLocally(key: key, id: local)
+            throw error
+        }
+    }
+
+    /// Uncounts an attempt whose check succeeded. A shared count the database could not take
+    /// back stays until its window passes: it errs towards refusing.
+    public func giveBack(_ reservation: Reservation) async {
+        giveBackLocally(key: reservation.key, id: reservation.id)
+        if let sharedID = reservation.sharedID { try? await shared?.uncountGuess(id: sharedID) }
+    }
+
+    private func reserveLocally(_ key: String, now: Date) -> UInt64? {
         table.withLock { table in
             let recent = (table.attempts[key] ?? []).filter { now.timeIntervalSince($0.at) < window }
             guard recent.count < limit else { return nil }
             table.nextID += 1
             table.attempts.set(recent + [Attempt(id: table.nextID, at: now)], for: key, now: now)
-            return Reservation(key: key, id: table.nextID)
+            return table.nextID
         }
     }
 
-    /// Uncounts an attempt whose check succeeded.
-    public func giveBack(_ reservation: Reservation) {
+    private func giveBackLocally(key: String, id: UInt64) {
         table.withLock { table in
-            guard let attempts = table.attempts[reservation.key] else { return }
-            let left = attempts.filter { $0.id != reservation.id }
-            table.attempts.set(left.isEmpty ? nil : left, for: reservation.key, now: Date())
+            guard let attempts = table.attempts[key] else { return }
+            let left = attempts.filter { $0.id != id }
+            table.attempts.set(left.isEmpty ? nil : left, for: key, now: Date())
         }
     }
 }

@@ -25,7 +25,7 @@ public struct EnrollmentService: Sendable {
         guard let publicKey = request.verifiedPublicKey else {
             throw ProtocolError(.internalError, "enrollment without a verified key")
         }
-        let tokenMatches = try checkToken(request.message.enrollmentToken ?? "", from: address)
+        let tokenMatches = try await checkToken(request.message.enrollmentToken ?? "", from: address)
         // Anyone can enroll; without a token, a stranger must not be able to fill the list an
         // admin reads. (The cap is checked before the insert, so it can be passed by a few.)
         if !tokenMatches, try await store.deviceCount(in: .pending) >= maxPendingDevices {
@@ -100,17 +100,17 @@ public struct EnrollmentService: Sendable {
     /// Whether `token` is one of the enrollment tokens. Every compare counts as a failure of the
     /// address until it matches, so tokens are guessed no faster than passwords; an address with
     /// too many failures is refused before any compare. No token, no compare, nothing counted.
-    private func checkToken(_ token: String, from address: String) throws -> Bool {
+    private func checkToken(_ token: String, from address: String) async throws -> Bool {
         // No token sent, or none configured: nothing to guess, nothing counted.
         guard !token.isEmpty, !enrollmentTokens.isEmpty else { return false }
-        guard let reservation = failures.reserve(FailureLimiter.key(for: address)) else {
+        guard let reservation = try await failures.reserve(FailureLimiter.key(for: address)) else {
             throw ProtocolError(.tooManyFailures, "too many failed attempts from \(address); wait a few minutes")
         }
         guard enrollmentTokens.contains(where: { ConstantTime.equal($0.utf8, token.utf8) }) else {
             logger.warning("enrollment token did not match", metadata: ["address": "\(address)"])
             return false
         }
-        failures.giveBack(reservation)
+        await failures.giveBack(reservation)
         return true
     }
 }

@@ -262,6 +262,20 @@ enum SQLiteMigrations {
                     ALTER TABLE shell_sessions ADD COLUMN accept_signature BLOB;
                     """)
         }
+        // Guesses of passwords and enrollment tokens, counted for every server process sharing
+        // the database (see `GuessAttemptStore`); rows older than the window are dropped.
+        migrator.registerMigration("v12-guess-attempts") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE guess_attempts (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        key TEXT NOT NULL,
+                        at DATETIME NOT NULL
+                    );
+                    CREATE INDEX guess_attempts_key ON guess_attempts(key, at);
+                    CREATE INDEX guess_attempts_at ON guess_attempts(at);
+                    """)
+        }
         return migrator
     }
 }

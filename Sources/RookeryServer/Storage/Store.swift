@@ -7,7 +7,9 @@ import RookeryCore
 /// wake-ups. Service code talks only to these protocols, so the SQLite store and the PostgreSQL
 /// store are interchangeable, and a backend can be built and tested one part at a time. Every
 /// method is one transaction.
-public protocol Store: DeviceStore, PatchStore, IssueStore, SecretKeepingStore, ShellSessionStore, AgentWakeupStore {
+public protocol Store: DeviceStore, PatchStore, IssueStore, SecretKeepingStore, ShellSessionStore, AgentWakeupStore,
+    GuessAttemptStore
+{
     /// Where the database's schema stands against this binary's migrations (one small read):
     /// the `ready` check's question.
     func schemaState() async throws -> SchemaState

@@ -57,37 +57,42 @@ extension PostgresStore: IssueStore {
     )
 
     /// One row per accepted device with the projected document values (a JSON array, one element
-    /// per path) and the computed checks' facts, as `SQLiteStore.auditSQL`. Paths are letters,
-    /// digits, _ and - (`DocumentPath`), so they are written into the statement, quoted, as they
-    /// are. Each document is parsed once (jsonb). jsonb refuses the escape \u0000, which a device
-    /// may send, so it is read as U+FFFD: one hostile document cannot stop the audit.
+    /// per path) and the computed checks' facts, as `SQLiteStore.auditSQL`. The page of devices
+    /// is chosen first (`devices_by_name` walks them in order), and only its documents are parsed:
+    /// with the parse beside the sort, every page parsed every accepted device's document again.
+    /// Paths are letters, digits, _ and - (`DocumentPath`), so they are written into the
+    /// statement, quoted, as they are. Each document is parsed once (jsonb). jsonb refuses the
+    /// escape \u0000, which a device may send, so it is read as U+FFFD: one hostile document
+    /// cannot stop the audit.
     private static func auditQuery(paths: [DocumentPath], after cursor: AuditCursor?, limit: Int) -> PostgresQuery {
         let projected = paths.map { path in
             "parsed.document #> '{" + path.components.map { "\"\($0)\"" }.joined(separator: ",") + "}'"
         }.joined(separator: ", ")
-        var query: PostgresQuery = """
+        var page = "SELECT * FROM devices WHERE state = 'accepted'"
+        var binds = PostgresBindings()
+        if let cursor {
+            page += " AND (hostname COLLATE \"C\", fingerprint) > ($1, $2)"
+            binds.append(cursor.hostname)
+            binds.append(cursor.fingerprint)
+        }
+        page += " ORDER BY hostname COLLATE \"C\", fingerprint LIMIT \(max(limit, 0))"
+        let sql = """
             SELECT d.fingerprint, d.hostname, d.machine_id, d.state, d.enrolled_at, d.accepted_at,
                 d.last_submission_at, d.client_release, d.suspended_at,
                 CASE WHEN d.last_port_deprecated THEN d.last_port END,
-                CASE WHEN doc.document IS NOT NULL THEN jsonb_build_array(\(unescaped: projected))::text END,
+                CASE WHEN doc.document IS NOT NULL THEN jsonb_build_array(\(projected))::text END,
                 doc.failed_plugins,
                 (SELECT min(created_at) FROM patches p WHERE p.fingerprint = d.fingerprint AND p.state = 'pending'),
-                \(unescaped: clashSQL(on: "hostname")),
-                \(unescaped: clashSQL(on: "machine_id")),
+                \(clashSQL(on: "hostname")),
+                \(clashSQL(on: "machine_id")),
                 (SELECT max(o.last_submission_at) FROM device_links l JOIN devices o ON o.fingerprint = l.linked
                  WHERE l.fingerprint = d.fingerprint),
                 (SELECT value FROM client_parameters c WHERE c.fingerprint = d.fingerprint AND c.name = 'user_email')
-            FROM devices d LEFT JOIN documents doc ON doc.fingerprint = d.fingerprint
+            FROM (\(page)) d LEFT JOIN documents doc ON doc.fingerprint = d.fingerprint
             LEFT JOIN LATERAL (SELECT replace(doc.document, '\\u0000', '\\ufffd')::jsonb AS document OFFSET 0) parsed ON true
-            WHERE d.state = 'accepted'
+            ORDER BY d.hostname COLLATE "C", d.fingerprint
             """
-        if let cursor {
-            query.sql += " AND (d.hostname COLLATE \"C\", d.fingerprint) > ($1, $2)"
-            query.binds.append(cursor.hostname)
-            query.binds.append(cursor.fingerprint)
-        }
-        query.sql += " ORDER BY d.hostname COLLATE \"C\", d.fingerprint LIMIT \(max(limit, 0))"
-        return query
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
     /// As `SQLiteStore.clashSQL`: up to `KeyClashes.shown + 1` other live keys sharing `column`.
