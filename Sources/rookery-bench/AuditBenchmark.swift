@@ -84,7 +84,10 @@ struct AuditBenchmark {
         guard let store = try await AdminContext(root: InstallRoot(path: root)).store as? any StoreSeeding else {
             throw AdminError("this store cannot be seeded")
         }
-        if fresh { try await seed(store) }
+        if fresh {
+            try await seed(store)
+            try await store.updateStatistics()
+        }
 
         let binary = try BenchServer.rookeryBinary()
         let environment = ["ROOKERY_HOME": root, "PATH": "/usr/bin:/bin"]

@@ -13,9 +13,12 @@ import Testing
 
     /// A server whose download_release takes alice's password, hashed by `rookery save-password`
     /// (passlib's 29000 rounds).
-    static func server(in sandbox: Sandbox) throws -> ServerProcess {
-        let server = try ServerProcess(sandbox: sandbox)
-        try sandbox.write("listen_host: 127.0.0.1\nlisten_port: 0\nrelease_download: true\n", to: "srv/server/settings.yml")
+    /// With `postgres`, on that database: called twice, a second process of the same install root.
+    static func server(in sandbox: Sandbox, postgres: SharedPostgresDatabase? = nil) throws -> ServerProcess {
+        let server = try ServerProcess(sandbox: sandbox, postgres: postgres)
+        try sandbox.write(
+            "listen_host: 127.0.0.1\nlisten_port: 0\nrelease_download: true\n" + (postgres?.settingsLines ?? ""),
+            to: "srv/server/settings.yml")
         var environment = ProcessInfo.processInfo.environment
         environment["ROOKERY_HOME"] = server.root
         let saved = try runProcess(
@@ -85,5 +88,23 @@ import Testing
             "password burst: one check \(checkCost) s CPU, burst \(spent) s CPU (bound \(bound) s), "
                 + "slowest 429 \(throttled.map(\.seconds).max() ?? 0) s, submission \(submission.seconds) s, "
                 + "RSS \(before.residentBytes >> 20) -> \(after.residentBytes >> 20) MiB")
+    }
+
+    /// Two server processes on one PostgreSQL database (issue 18): guesses spread over both count
+    /// together, ten in all from one address, not ten at each.
+    @Test func guessesSpreadOverTwoServersCountTogether() throws {
+        let sandbox = try Sandbox()
+        let database = try SharedPostgresDatabase()
+        defer { database.drop() }
+        let first = try Self.server(in: sandbox, postgres: database)
+        let second = try Self.server(in: sandbox, postgres: database)
+        let scratch = try sandbox.directory("curl")
+        let atFirst = LoopbackGuesser(server: first, source: "127.0.0.1", scratch: scratch)
+        let atSecond = LoopbackGuesser(server: second, source: "127.0.0.1", scratch: scratch)
+        #expect(try atFirst.downloads(6, user: "alice", password: "wrong").map(\.status) == Array(repeating: 401, count: 6))
+        let statuses = try (0..<6).flatMap { _ in try atSecond.downloads(1, user: "alice", password: "wrong").map(\.status) }
+        #expect(statuses == [401, 401, 401, 401, 429, 429], "the second process checks only what is left of the ten")
+        #expect(try atSecond.downloads(1, user: "alice", password: Self.password).map(\.status) == [429])
+        #expect(try database.number("SELECT count(*) FROM guess_attempts") == Self.limit)
     }
 }

@@ -84,6 +84,10 @@ public struct StoreMigration: Sendable {
             }
             try await resetSequences(on: connection)
         }
+        // A database filled at once has no statistics until autovacuum gets to it; until then
+        // the planner takes its tables for empty, and the audit's look-ups by hostname read every
+        // device for each device.
+        try await target.updateStatistics()
         return try await compare(columns: columns)
     }
 

@@ -31,4 +31,8 @@ extension SQLiteStore: StoreSeeding {
     package func databaseBytes() async throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: pool.path)[.size] as? Int) ?? 0
     }
+
+    package func updateStatistics() async throws {
+        try await pool.write { db in try db.execute(sql: "ANALYZE") }
+    }
 }

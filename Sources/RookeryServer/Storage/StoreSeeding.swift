@@ -9,4 +9,6 @@ package protocol StoreSeeding: Store {
     func seed(_ fleet: [(device: Device, document: JSONValue)]) async throws
     /// Bytes the database takes on disk.
     func databaseBytes() async throws -> Int
+    /// Refreshes the planner's statistics (ANALYZE) after the fleet is written.
+    func updateStatistics() async throws
 }

@@ -244,12 +244,7 @@ enum PostgresMigrations {
                 "CREATE TABLE guess_attempts (id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, at TIMESTAMPTZ NOT NULL)",
                 "CREATE INDEX guess_attempts_key ON guess_attempts (key, at)",
                 "CREATE INDEX guess_attempts_at ON guess_attempts (at)"
-            ]),
-        // Lists and the audit walk devices in (hostname by its bytes, fingerprint) order, as
-        // SQLite's devices_hostname index does; devices_hostname follows the database's locale.
-        Migration(
-            id: "v5-devices-by-name",
-            statements: [#"CREATE INDEX devices_by_name ON devices (hostname COLLATE "C", fingerprint)"#])
+            ])
     ]
 
     static var ids: [String] { all.map(\.id) }

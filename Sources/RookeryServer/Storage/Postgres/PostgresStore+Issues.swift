@@ -58,7 +58,7 @@ extension PostgresStore: IssueStore {
 
     /// One row per accepted device with the projected document values (a JSON array, one element
     /// per path) and the computed checks' facts, as `SQLiteStore.auditSQL`. The page of devices
-    /// is chosen first (`devices_by_name` walks them in order), and only its documents are parsed:
+    /// is chosen first (`devices_audit_order` walks them in order), and only its documents are parsed:
     /// with the parse beside the sort, every page parsed every accepted device's document again.
     /// Paths are letters, digits, _ and - (`DocumentPath`), so they are written into the
     /// statement, quoted, as they are. Each document is parsed once (jsonb). jsonb refuses the

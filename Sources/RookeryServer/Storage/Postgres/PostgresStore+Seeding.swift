@@ -36,4 +36,9 @@ extension PostgresStore: StoreSeeding {
     package func databaseBytes() async throws -> Int {
         Int(try await pool.query("SELECT pg_database_size(current_database())", logger: logger).single(Int64.self) ?? 0)
     }
+
+    /// Also after `bin/migrate_store` fills a database at once.
+    package func updateStatistics() async throws {
+        try await pool.execute(unsafeSQL: "ANALYZE")
+    }
 }
