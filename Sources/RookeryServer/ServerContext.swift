@@ -72,7 +72,7 @@ public struct ServerContext: Sendable {
                 VerifierWorkerPool(executable: $0, homeDirectory: root.serverDeviceKeyring)
             },
             native: loaded.verifyWith == .native ? NativeSignatureVerifier() : nil)
-        releases = ReleaseLibrary(directory: root.clientReleaseArchive)
+        releases = ReleaseLibrary(directory: root.resolve(loaded.clientReleasesDirectory))
     }
 
     /// The settings and store alone, for the admin services (`IssuesAudit`, ...).

@@ -27,7 +27,8 @@ struct ClientReleaseCommand: AsyncParsableCommand {
 
     func run() async throws {
         if list {
-            let releases = try ReleaseLibrary(directory: await openAdminContext().root.clientReleaseArchive).list()
+            let admin = try await openAdminContext()
+            let releases = try ReleaseLibrary(directory: admin.root.resolve(admin.settings.clientReleasesDirectory)).list()
             print(output.json ? ReleaseFormatter.json(releases) : ReleaseFormatter.table(releases))
             return
         }

@@ -71,21 +71,32 @@ import Testing
     }
 
     @Test func alteredReleasesAreRefusedAndTheDeviceKeepsWorking() throws {
-        let fleet = try ReleaseFleet(devices: ["t1"])
+        let fleet = try ReleaseFleet(devices: ["t1", "t2"])
         let device = fleet["t1"]
         try fleet.publish(version: 1)
         #expect(try fleet.update(device).status == 0)
         #expect(try fleet.release(of: device) == 1)
 
-        // 1. A byte of the tarball changed: it no longer matches the signed update answer.
+        // 1. A byte of the tarball changed after the server checked the file, keeping its size,
+        // inode and time (bit rot, or a copy that restores times): the server's remembered
+        // verdict still offers it, and the device, checking the download against the signed
+        // answer, refuses it. (A change the server can see is not offered at all: next step.)
         let good = try fleet.publish(version: 2)
+        let path = fleet.releaseDirectory + "/release-\(good).tar.gz"
         let entries = try TarArchive.entries(in: Gzip.decompress(try fleet.tarball(good), maxBytes: 1 << 30))
-        var flipped = try fleet.tarball(good)
-        flipped[flipped.count / 2] ^= 0xFF
-        try flipped.write(to: URL(fileURLWithPath: fleet.releaseDirectory + "/release-\(good).tar.gz"))
+        // Past the two seconds in which the server does not remember a verdict on a new file.
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(try fleet.update(fleet["t2"]).status == 0, "t2 takes release 2, whole")
+        try Self.flipByteInPlaceKeepingTime(path)
         try expectRefused(fleet, device, containing: "not the one the signed answer describes")
         // A bad download is fetched again next time (it may have been the network's fault).
         try expectRefused(fleet, device, containing: "not the one the signed answer describes")
+        // Once the file's time moves, the server checks it again and offers release 2 no more.
+        var now = [timespec(tv_sec: time(nil), tv_nsec: 0), timespec(tv_sec: time(nil), tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &now, 0) == 0)
+        let passedOver = try fleet.update(device)
+        #expect(passedOver.status == 0 && (passedOver.report["release_problem"] ?? .null) == .null, "\(passedOver.report.serializedString)")
+        #expect(try fleet.release(of: device) == 1)
 
         // 2. A file changed inside, the manifest kept (and the server's record made to match).
         try fleet.rewriteRecord(
@@ -177,6 +188,23 @@ import Testing
     }
 
     // MARK: - Helpers
+
+    /// Changes one byte in the middle of the file where it lies (same inode and size) and puts
+    /// its modification time back as it was, to the nanosecond.
+    static func flipByteInPlaceKeepingTime(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, let file = FileHandle(forUpdatingAtPath: path) else {
+            throw SettingsError("cannot open \(path)")
+        }
+        let middle = UInt64(info.st_size / 2)
+        try file.seek(toOffset: middle)
+        let byte = try file.read(upToCount: 1) ?? Data([0])
+        try file.seek(toOffset: middle)
+        try file.write(contentsOf: Data([byte[byte.startIndex] ^ 0xFF]))
+        try file.close()
+        var times = [info.st_atim, info.st_mtim]
+        guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw SettingsError("cannot set the time of \(path)") }
+    }
 
     private func expectRefused(
         _ fleet: ReleaseFleet, _ device: ClientRoot, containing text: String,

@@ -103,6 +103,49 @@ import Testing
         }
     }
 
+    /// The releases directory may be storage several hosts share, where a copy can be half
+    /// written: a release whose tarball does not match its record is neither offered nor served
+    /// (devices keep the newest that does), and is again once the file is whole.
+    @Test func aReleaseWhoseTarballDoesNotMatchItsRecordIsNeitherOfferedNorServed() async throws {
+        try await withServer(context, accepting: [alice]) { client in
+            let first = try await context.releases.publish { _ in (Data("one".utf8), 1) }
+            let tarball = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+            let second = try await context.releases.publish { _ in (tarball, 1) }
+            func offered() async throws -> Int? {
+                let answer = try await post(client, try alice.sign(.update, ["release": .integer(0)]))
+                return try JSONDecoder().decode(UpdateAnswer.self, from: Data(buffer: answer.body)).release?.number
+            }
+            #expect(try await offered() == second.number)
+
+            let path = context.releases.tarballPath(second.number)
+            try tarball.prefix(50_000).write(to: URL(fileURLWithPath: path))
+            #expect(try await offered() == first.number, "the half-copied release is passed over")
+            try expectRefusal(
+                try await post(client, try alice.sign(.release, ["release": .integer(Int64(second.number))])), .notFound)
+            // The same size, one byte changed: the hash, not the size, decides.
+            var altered = tarball
+            altered[10] ^= 0xFF
+            try altered.write(to: URL(fileURLWithPath: path))
+            #expect(try await offered() == first.number)
+
+            try tarball.write(to: URL(fileURLWithPath: path))
+            #expect(try await offered() == second.number)
+            let served = try await post(client, try alice.sign(.release, ["release": .integer(Int64(second.number))]))
+            #expect(served.status == .ok && Data(buffer: served.body) == tarball)
+        }
+    }
+
+    /// `client_releases_directory`: where releases are published and served from, under the
+    /// install root or anywhere (storage several server hosts share).
+    @Test func releasesLiveWhereTheSettingSays() async throws {
+        let shared = try Sandbox()
+        let elsewhere = try await makeServerContext(sandbox) { $0.clientReleasesDirectory = shared.path + "/releases" }
+        let record = try await elsewhere.releases.publish { _ in (Data("x".utf8), 1) }
+        #expect(FileManager.default.fileExists(atPath: shared.path + "/releases/release-\(record.number).tar.gz"))
+        let relative = try await makeServerContext(sandbox) { $0.clientReleasesDirectory = "var/other-releases" }
+        #expect(relative.releases.directory == relative.root.path + "/var/other-releases")
+    }
+
     @Test func patchTargetsAreCheckedWhenQueued() async throws {
         try await withServer(context, accepting: [alice, bob]) { _ in
             let admin = PatchAdmin(store: context.store)

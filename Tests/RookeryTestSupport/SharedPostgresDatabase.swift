@@ -22,9 +22,10 @@ public struct SharedPostgresDatabase: Sendable {
     }
 
     /// Whether this run of the end-to-end suites puts every server on PostgreSQL (bin/test's
-    /// PostgreSQL round sets ROOKERY_TEST_DATABASE=postgresql).
+    /// PostgreSQL round of them sets ROOKERY_TEST_E2E_DATABASE=postgresql; the server suites'
+    /// round has a variable of its own, since their sandboxes hold settings files of other kinds).
     public static var isThisRunsBackend: Bool {
-        ProcessInfo.processInfo.environment["ROOKERY_TEST_DATABASE"] == "postgresql"
+        ProcessInfo.processInfo.environment["ROOKERY_TEST_E2E_DATABASE"] == "postgresql"
     }
 
     /// The settings lines that put a server on this database.

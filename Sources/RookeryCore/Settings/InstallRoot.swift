@@ -76,7 +76,6 @@ public struct InstallRoot: Sendable {
     /// The cache of accepted devices' public keys, apart from the signing key's home: what
     /// devices sent is never read by gpg where that key lives.
     public var serverDeviceKeyring: String { path + "/var/server/device-keys" }
-    public var clientReleaseArchive: String { path + "/var/client_releases" }
     /// The public half of the server's signing key, which releases carry for clients to pin.
     public var serverPublicKey: String { path + "/server/server-key.asc" }
 }

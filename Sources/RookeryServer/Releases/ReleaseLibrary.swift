@@ -27,10 +27,13 @@ public struct ReleaseRecord: Codable, Sendable, Equatable {
     public var offer: ReleaseOffer { ReleaseOffer(number: number, size: size, sha256: sha256) }
 }
 
-/// The published releases in `var/client_releases/`: `release-N.tar.gz` and its record
-/// `release-N.json`, written last, so a release without a record is not published yet.
+/// The published releases in `client_releases_directory` (`var/client_releases/`):
+/// `release-N.tar.gz` and its record `release-N.json`, written last, so a release without a
+/// record is not published yet. Devices are offered and served only a release whose tarball
+/// matches its record (`TarballCheck`).
 public struct ReleaseLibrary: Sendable {
     public let directory: String
+    private let tarballs = TarballCheck()
 
     public init(directory: String) { self.directory = directory }
 
@@ -47,14 +50,17 @@ public struct ReleaseLibrary: Sendable {
         }.sorted { $0.number < $1.number }
     }
 
-    /// The newest release devices can have. A damaged record is passed over here (devices keep
-    /// updating to the newest good one); `list()` names it to the admin.
+    /// The newest release devices can have. A damaged record, or one whose tarball does not match
+    /// it (yet), is passed over here (devices keep updating to the newest good one); `list()`
+    /// names a damaged record to the admin.
     public func latest() throws -> ReleaseRecord? {
-        try recordNames().compactMap(readRecord).max { $0.number < $1.number }
+        try recordNames().compactMap(readRecord).sorted { $0.number > $1.number }
+            .first { tarballs.matches(tarballPath($0.number), $0) }
     }
 
-    public func record(_ number: Int) throws -> ReleaseRecord? {
-        readRecord("release-\(number).json")
+    /// Release `number` as devices may have it: published, its tarball matching its record.
+    public func servable(_ number: Int) -> ReleaseRecord? {
+        readRecord("release-\(number).json").flatMap { tarballs.matches(tarballPath(number), $0) ? $0 : nil }
     }
 
     private func recordNames() throws -> [String] {

@@ -45,7 +45,7 @@ public struct UpdateService: Sendable {
     public func releaseTarball(_ request: Verified<ReleaseRequest>) async throws -> String {
         let number = request.message.release
         let releases = self.releases
-        guard try await pool.run({ try releases.record(number) }) != nil else {
+        guard try await pool.run({ releases.servable(number) }) != nil else {
             throw ProtocolError(.notFound, "no release \(number)")
         }
         // Checked again just before the file goes out: the device may have been revoked meanwhile.

@@ -46,6 +46,9 @@ public struct ServerSettings: Codable, Sendable {
     public var clientCAFile: String = ""
     /// Whether `GET /rookery/v1/download_release` hands the latest release to anyone who asks.
     public var releaseDownload: Bool = false
+    /// Where `bin/client_release` publishes releases and the server serves them from: under the
+    /// install root, or storage several server hosts mount (each file is checked by its hash).
+    public var clientReleasesDirectory: String = "var/client_releases"
     /// The issues audit: checks file, calendar, mail and webhooks.
     public var audit: AuditSettings = AuditSettings()
     /// Server-wide users: name and passlib pbkdf2-sha256 hash (bin/save_password writes them).
@@ -152,6 +155,7 @@ public struct ServerSettings: Codable, Sendable {
         case clientEnrollmentToken = "client_enrollment_token"
         case clientCAFile = "client_ca_file"
         case releaseDownload = "release_download"
+        case clientReleasesDirectory = "client_releases_directory"
         case audit
         case users, groups
         case endpointAuth = "endpoint_auth"
@@ -241,6 +245,8 @@ public struct ServerSettings: Codable, Sendable {
         clientEnrollmentToken = try c.decodeIfPresent(String.self, forKey: .clientEnrollmentToken) ?? d.clientEnrollmentToken
         clientCAFile = try c.decodeIfPresent(String.self, forKey: .clientCAFile) ?? d.clientCAFile
         releaseDownload = try c.decodeIfPresent(Bool.self, forKey: .releaseDownload) ?? d.releaseDownload
+        clientReleasesDirectory =
+            try c.decodeIfPresent(String.self, forKey: .clientReleasesDirectory) ?? d.clientReleasesDirectory
         audit = try c.decodeIfPresent(AuditSettings.self, forKey: .audit) ?? d.audit
         users = try c.decodeIfPresent([String: String].self, forKey: .users) ?? [:]
         groups = try c.decodeIfPresent([String: [String]].self, forKey: .groups) ?? [:]
