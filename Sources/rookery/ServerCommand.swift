@@ -138,6 +138,9 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maximumGracefulShutdownDuration = .seconds(context.settings.shutdownGraceSeconds)
         configuration.maximumCancellationDuration = .seconds(5)
         let group = ServiceGroup(configuration: configuration)
+        // What the other server processes change wakes this one's waiters at once (PostgreSQL).
+        let listening = Task { await context.shell.listenToOtherProcesses() }
+        defer { listening.cancel() }
         do {
             try await group.run()
         } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {

@@ -270,3 +270,33 @@ import Testing
         try await database.drop()
     }
 }
+
+/// LISTEN/NOTIFY between server processes sharing a database (issue 18): what one process wakes
+/// reaches the waiters of another at once, not at their next look at the database.
+@Suite struct PostgresWakeChannelTests {
+    @Test func aWakeInOneProcessWakesAWaiterInAnother() async throws {
+        let database = try await PostgresTestDatabase()
+        let here = ShellProcessState(store: try await PostgresStore(pool: try database.open()), logger: quietLogger)
+        let there = ShellProcessState(store: try await PostgresStore(pool: try database.open()), logger: quietLogger)
+        let listening = Task { await there.listenToOtherProcesses() }
+        defer { listening.cancel() }
+        let key = ShellWaiters.frames("session-1", .deviceToAdmin)
+        let ticket = there.waiters.register(key)
+        // Nothing changed in the database: only the announcement can wake it. Announced again
+        // until the listener, starting beside this, has begun to listen.
+        var woken = false
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !woken && ContinuousClock.now < deadline {
+            here.waiters.wake(key)
+            woken = await there.waiters.sleep(ticket, for: .milliseconds(250))
+        }
+        #expect(woken, "the other process's waiter was never woken")
+        // Announcements still on their way are drained; then a wake meant for this process alone
+        // stays here.
+        while await there.waiters.sleep(ticket, for: .milliseconds(500)) {}
+        here.waiters.wakeHere(key)
+        #expect(await there.waiters.sleep(ticket, for: .seconds(1)) == false)
+        there.waiters.unregister(ticket)
+        try await database.drop()
+    }
+}

@@ -50,8 +50,13 @@ public final class Sandbox: Sendable {
         else { return "" }
         let root = ((path + "/" + relative) as NSString).deletingLastPathComponent.dropLast("/server".count)
         let key = (String(root) as NSString).standardizingPath
-        let database = try databases.current[key] ?? SharedPostgresDatabase()
-        databases.withLock { $0[key] = database }
+        // Made under the lock: two writes for one root at once share one database.
+        let database = try databases.withLock { databases in
+            if let known = databases[key] { return known }
+            let made = try SharedPostgresDatabase()
+            databases[key] = made
+            return made
+        }
         return (text.hasSuffix("\n") || text.isEmpty ? "" : "\n") + database.settingsLines
     }
 

@@ -41,12 +41,13 @@ struct EndpointAuthMiddleware: RouterMiddleware {
             forwardedFor: request.headers[HTTPField.Name("X-Forwarded-For")!], authorization: authorization)
         switch decision {
         case .allowed(let how):
-            if let reservation { await failures.giveBack(reservation) }
+            if let reservation { failures.giveBack(reservation) }
             context.logger.log(level: admissionLevel, "\(endpoint) admitted: \(how)", metadata: ["address": "\(address)"])
             var context = context
             context.admittedAs = EndpointAuthenticator.admittedIdentity(by: how, address: address)
             return try await next(request, context)
         case .refused(let user, let reason):
+            if let reservation { await failures.recordFailure(reservation) }
             context.logger.warning(
                 "\(endpoint) refused: \(reason)",
                 metadata: ["address": "\(address)", "user": "\(user ?? "-")"])

@@ -75,7 +75,9 @@ public struct ProtocolController: Sendable {
     @Sendable func downloadLatestRelease(_ request: Request, context: RookeryRequestContext) async throws -> Response {
         let releases = updates.releases
         guard let latest = try await updates.pool.run({ try releases.latest() }) else {
-            throw ProtocolError(.notFound, "no release has been published yet (bin/client_release)")
+            throw ProtocolError(
+                .notFound,
+                "no release is published whose tarball matches its record (none yet: bin/client_release; or its file is still being copied)")
         }
         context.logger.notice("release \(latest.number) downloaded", metadata: ["peer": "\(context.peer)"])
         return try await tarball(

@@ -3,19 +3,20 @@ import RookeryCore
 
 /// Slows guessing (passwords, enrollment tokens): an address with `limit` failed attempts within
 /// `window` is refused without a check until the window has passed. Counted in the process's
-/// memory first, which bounds what a stranger costs this process; then, with `shared` (the
-/// server's store), in the database too, so that every server process sharing it counts the
-/// same attempts and guesses spread over several hosts get no further than from one.
+/// memory, which bounds what a stranger costs this process; and, with `shared` (the server's
+/// store), failures are also counted in the database, so that every server process sharing it
+/// refuses an address that failed `limit` times anywhere.
 ///
-/// An attempt is counted before its check runs (`reserve`), and given back only when it
+/// An attempt is counted here before its check runs (`reserve`), and given back only when it
 /// succeeds: a burst of parallel guesses cannot all start before the first of them is counted.
+/// The database counts a failure once the check failed (`recordFailure`): a burst spread over N
+/// processes at the same moment can get N times `limit` checks, and nothing more until the
+/// window passes.
 public final class FailureLimiter: Sendable {
     /// One counted attempt whose check has not finished; `giveBack` uncounts it.
     public struct Reservation: Sendable {
         let key: String
         let id: UInt64
-        /// Its row in the shared count; nil without one.
-        let sharedID: Int64?
     }
 
     let limit: Int
@@ -64,29 +65,32 @@ public final class FailureLimiter: Sendable {
     }
 
     /// Counts an attempt of `key` now, before its check runs; nil, counting nothing, when `key`
-    /// has used up its attempts here or, with `shared`, across the processes sharing it. A failed
-    /// check keeps the count; a successful one gives it back. The database's errors are thrown
-    /// (the attempt then counts nowhere).
+    /// has used up its attempts here or, with `shared`, in the database. A failed check keeps the
+    /// count (and `recordFailure` tells the database); a successful one gives it back. The
+    /// database's errors are thrown (the attempt then counts nowhere).
     public func reserve(_ key: String, now: Date = Date()) async throws -> Reservation? {
         guard let local = reserveLocally(key, now: now) else { return nil }
-        guard let shared else { return Reservation(key: key, id: local, sharedID: nil) }
         do {
-            guard let sharedID = try await shared.countGuess(key: key, limit: limit, window: window, now: now) else {
+            if let shared, try await shared.recentGuesses(key: key, window: window, now: now) >= limit {
                 giveBackLocally(key: key, id: local)
                 return nil
             }
-            return Reservation(key: key, id: local, sharedID: sharedID)
         } catch {
             giveBackLocally(key: key, id: local)
             throw error
         }
+        return Reservation(key: key, id: local)
     }
 
-    /// Uncounts an attempt whose check succeeded. A shared count the database could not take
-    /// back stays until its window passes: it errs towards refusing.
-    public func giveBack(_ reservation: Reservation) async {
+    /// Uncounts an attempt whose check succeeded.
+    public func giveBack(_ reservation: Reservation) {
         giveBackLocally(key: reservation.key, id: reservation.id)
-        if let sharedID = reservation.sharedID { try? await shared?.uncountGuess(id: sharedID) }
+    }
+
+    /// Counts a failed check in the database too. A failure the database cannot take is counted
+    /// in this process alone (and logged by the caller's refusal): it errs towards checking.
+    public func recordFailure(_ reservation: Reservation, now: Date = Date()) async {
+        try? await shared?.recordGuess(key: reservation.key, window: window, now: now)
     }
 
     private func reserveLocally(_ key: String, now: Date) -> UInt64? {

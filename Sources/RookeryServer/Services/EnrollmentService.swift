@@ -108,9 +108,10 @@ public struct EnrollmentService: Sendable {
         }
         guard enrollmentTokens.contains(where: { ConstantTime.equal($0.utf8, token.utf8) }) else {
             logger.warning("enrollment token did not match", metadata: ["address": "\(address)"])
+            await failures.recordFailure(reservation)
             return false
         }
-        await failures.giveBack(reservation)
+        failures.giveBack(reservation)
         return true
     }
 }

@@ -33,7 +33,8 @@ public struct AgentPollService: Sendable {
         let mark = try await store.latestAgentWakeupID()
         let ticket = waiters.register(key)
         let older = newest.withLock { $0.updateValue(ticket, forKey: fingerprint) }
-        if older != nil { waiters.wake(key) }
+        // The older poll is this process's own: the others keep theirs.
+        if older != nil { waiters.wakeHere(key) }
         watcher.begin(since: mark)
         defer {
             watcher.end()

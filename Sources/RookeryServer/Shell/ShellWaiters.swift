@@ -3,7 +3,8 @@ import RookeryCore
 
 /// In-process wake-ups for long polls that wait on the database: a request that changed what a
 /// key names (frames of a session's direction, a session's state, a device) wakes whoever waits
-/// on it in this process at once; waiters in other processes see the change when they look again.
+/// on it in this process at once, and `announce` tells the other processes sharing the database
+/// (see `WakeChannel`); without that, waiters there see the change when they look again.
 /// Waiting holds no thread: a sleeping waiter is a continuation, resumed by a wake or its timeout.
 ///
 /// A waiter registers before it looks at the database, so a wake between its look and its sleep
@@ -28,8 +29,12 @@ public final class ShellWaiters: Sendable {
     }
 
     private let waiting = Locked(Waiting())
+    private let announce: (@Sendable (String) -> Void)?
 
-    public init() {}
+    /// `announce`: passes each key woken here on to the other server processes.
+    public init(announce: (@Sendable (String) -> Void)? = nil) {
+        self.announce = announce
+    }
 
     public func register(_ key: String) -> Ticket {
         waiting.withLock { state in
@@ -73,8 +78,15 @@ public final class ShellWaiters: Sendable {
     /// Whether anyone in this process waits on `key`.
     public func isWaited(_ key: String) -> Bool { waiting.withLock { $0.slots[key] != nil } }
 
-    /// Wakes every waiter registered on `key`: sleeping ones now, the others at their next sleep.
+    /// Wakes every waiter registered on `key`, here and, announced, in the other processes.
     public func wake(_ key: String) {
+        wakeHere(key)
+        announce?(key)
+    }
+
+    /// Wakes every waiter registered on `key` in this process: sleeping ones now, the others at
+    /// their next sleep.
+    public func wakeHere(_ key: String) {
         let woken = waiting.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard var slots = state.slots[key] else { return [] }
             var woken: [CheckedContinuation<Void, Never>] = []

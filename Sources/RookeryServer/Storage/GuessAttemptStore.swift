@@ -1,15 +1,14 @@
 import Foundation
 
-/// Guesses of passwords and enrollment tokens, counted in the database so that every server
-/// process sharing it counts the same attempts (issue 18): an address that spreads its guesses
-/// over several hosts gets no more of them than it would from one. `FailureLimiter` asks here
-/// only after its own count in memory let the attempt through, so a stranger causes at most one
-/// such write per attempt its process would have checked anyway.
+/// Failed guesses of passwords and enrollment tokens, counted in the database so that every
+/// server process sharing it counts the same ones (issue 18): an address that spreads its guesses
+/// over several hosts gets no more of them than from one. `FailureLimiter` reads the count before
+/// a check (a read, not a write: an admin whose client sends credentials with every call costs no
+/// write) and adds a row only when a check failed, so the rows are bounded by the failed checks
+/// the servers did (each a PBKDF2 or a token compare), kept for the window.
 public protocol GuessAttemptStore: Sendable {
-    /// Counts an attempt of `key` at `now`, unless `limit` attempts of it were counted in the
-    /// `window` before; the attempt's id, or nil (counting nothing) when refused. Attempts of any
-    /// key older than `window` are dropped on the way, so the table holds what the windows hold.
-    func countGuess(key: String, limit: Int, window: TimeInterval, now: Date) async throws -> Int64?
-    /// Uncounts an attempt whose check succeeded.
-    func uncountGuess(id: Int64) async throws
+    /// Failed guesses of `key` counted in the `window` before `now`.
+    func recentGuesses(key: String, window: TimeInterval, now: Date) async throws -> Int
+    /// Counts a failed guess of `key` at `now`, and drops some rows older than `window` on the way.
+    func recordGuess(key: String, window: TimeInterval, now: Date) async throws
 }

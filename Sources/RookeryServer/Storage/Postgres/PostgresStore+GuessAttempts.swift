@@ -2,27 +2,25 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore: GuessAttemptStore {
-    /// The class of the per-key advisory locks (with the key's hash as the second half): two
-    /// processes counting the same key's attempts take turns, so neither lets through one more
-    /// than `limit`.
-    static let guessLockClass: Int32 = 0x6775_6573  // "gues"
-
-    public func countGuess(key: String, limit: Int, window: TimeInterval, now: Date) async throws -> Int64? {
+    public func recentGuesses(key: String, window: TimeInterval, now: Date) async throws -> Int {
         let cutoff = now.addingTimeInterval(-window)
-        return try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.guessLockClass), hashtext(\(key)))", logger: logger)
-            try await connection.query("DELETE FROM guess_attempts WHERE at <= \(cutoff)", logger: logger)
-            let counted = try await connection.query(
-                "SELECT count(*) FROM guess_attempts WHERE key = \(key)", logger: logger
-            ).single(Int64.self)
-            guard (counted ?? 0) < Int64(limit) else { return nil }
-            return try await connection.query(
-                "INSERT INTO guess_attempts (key, at) VALUES (\(key), \(now)) RETURNING id", logger: logger
-            ).single(Int64.self)
-        }
+        let counted = try await pool.query(
+            "SELECT count(*) FROM guess_attempts WHERE key = \(key) AND at > \(cutoff)", logger: logger
+        ).single(Int64.self)
+        return Int(counted ?? 0)
     }
 
-    public func uncountGuess(id: Int64) async throws {
-        try await pool.query("DELETE FROM guess_attempts WHERE id = \(id)", logger: logger)
+    /// Expired rows go a hundred at a time, skipping any another process is deleting: no
+    /// transaction waits for another's.
+    public func recordGuess(key: String, window: TimeInterval, now: Date) async throws {
+        let cutoff = now.addingTimeInterval(-window)
+        try await pool.withConnection { connection in
+            try await connection.query("INSERT INTO guess_attempts (key, at) VALUES (\(key), \(now))", logger: logger)
+            try await connection.query(
+                """
+                DELETE FROM guess_attempts WHERE id IN (
+                    SELECT id FROM guess_attempts WHERE at <= \(cutoff) LIMIT 100 FOR UPDATE SKIP LOCKED)
+                """, logger: logger)
+        }
     }
 }

@@ -13,6 +13,8 @@ public final class PostgresStore: Store, Sendable {
     let pool: PostgresPool
     var logger: Logger { pool.logger }
     public let migrationsAppliedOnOpening: [String]
+    /// Names this store's announcements on the wake channel (see `WakeChannel`).
+    let wakeTag = UUID().uuidString
 
     /// Opens the pool and brings the schema to this binary's migrations.
     public init(pool: PostgresPool) async throws {
