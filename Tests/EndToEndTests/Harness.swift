@@ -52,6 +52,21 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
         stderr: String(decoding: stderrData.current, as: UTF8.self))
 }
 
+/// server/issues.yml with one check every test client fails: the counter plugin each carries
+/// reports n >= 1. `more`: further fields of the check, one per line.
+func counterSeenChecks(_ more: String = "") -> String {
+    """
+    checks:
+      - name: counter-seen
+        description: The counter plugin reported
+        condition:
+          path: plugins.counter.n
+          greater_than: 0
+        grace: 0
+
+    """ + more.split(separator: "\n").map { "    \($0)\n" }.joined()
+}
+
 /// The real `rookery server`, started in the background on an ephemeral port of 127.0.0.1.
 final class ServerProcess: Sendable {
     let root: String

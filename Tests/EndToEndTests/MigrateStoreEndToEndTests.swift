@@ -11,16 +11,7 @@ import Testing
     @Test func aSeededInstallationMovesWholeAndCarriesOn() throws {
         let sandbox = try Sandbox()
         let server = try ServerProcess(sandbox: sandbox)
-        try sandbox.write(
-            """
-            checks:
-              - name: counter-seen
-                description: The counter plugin reported
-                condition:
-                  path: plugins.counter.n
-                  greater_than: 0
-                grace: 0
-            """, to: "srv/server/issues.yml")
+        try sandbox.write(counterSeenChecks(), to: "srv/server/issues.yml")
         try server.start()
         let laptop = try server.acceptedClient(sandbox: sandbox, name: "laptop", collections: 2)
         let desk = try server.acceptedClient(sandbox: sandbox, name: "desk", collections: 1)

@@ -43,16 +43,7 @@ import Testing
         let sandbox = try Sandbox()
         let database = try SharedPostgresDatabase()
         defer { database.drop() }
-        let checks = """
-            checks:
-              - name: counter-seen
-                description: The counter plugin reported
-                condition:
-                  path: plugins.counter.n
-                  greater_than: 0
-                grace: 0
-                alert_every: 1d
-            """
+        let checks = counterSeenChecks("alert_every: 1d")
         try sandbox.write(checks, to: "srv/server/issues.yml")
         let server = try ServerProcess.started(in: sandbox, postgres: database)
         let devices = ["laptop", "desk", "tower"]
