@@ -122,7 +122,7 @@ struct ShellEndToEndTests {
     func aTamperedFrameEndsTheSessionOnBothSides(_ tampering: ShellTampering) throws {
         let fixture = try ShellFixture()
         try fixture.startAgent()
-        try fixture.server.sql(tampering.triggers)
+        try fixture.server.sql(tampering.triggers(onPostgreSQL: fixture.server.postgres != nil))
         let admin = try fixture.interactiveShell()
         #expect(admin.waitFor("shell-ready$ "), "no prompt: \(admin.shown)")
         for line in 1...8 {
@@ -145,13 +145,24 @@ struct ShellEndToEndTests {
     @Test func anAcceptTheDeviceDidNotSignIsRefusedByTheAdminsSide() throws {
         let fixture = try ShellFixture()
         try fixture.startAgent()
+        // The operator puts eight zero bytes in place of the end of the device's signature.
         try fixture.server.sql(
-            """
-            CREATE TRIGGER forge AFTER UPDATE OF state ON shell_sessions WHEN NEW.state = 'open' BEGIN
-              UPDATE shell_sessions SET accept_signature = substr(accept_signature, 1, length(accept_signature) - 8)
-                || X'0000000000000000' WHERE id = NEW.id;
-            END;
-            """)
+            fixture.server.postgres == nil
+                ? """
+                CREATE TRIGGER forge AFTER UPDATE OF state ON shell_sessions WHEN NEW.state = 'open' BEGIN
+                  UPDATE shell_sessions SET accept_signature = substr(accept_signature, 1, length(accept_signature) - 8)
+                    || X'0000000000000000' WHERE id = NEW.id;
+                END;
+                """
+                : """
+                CREATE FUNCTION forge() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                  UPDATE shell_sessions SET accept_signature = substring(accept_signature FROM 1 FOR length(accept_signature) - 8)
+                    || '\\x0000000000000000'::bytea WHERE id = NEW.id;
+                  RETURN NULL;
+                END $$;
+                CREATE TRIGGER forge AFTER UPDATE OF state ON shell_sessions FOR EACH ROW WHEN (NEW.state = 'open')
+                  EXECUTE FUNCTION forge();
+                """)
         let result = try fixture.command("echo must-not-run")
         #expect(result.status == 255)
         #expect(result.stderr.contains("not signed by"), "\(result.stderr)")
@@ -198,8 +209,8 @@ struct ShellEndToEndTests {
     }
 }
 
-/// How the operator tampers with frames, as SQLite triggers on the server's database: each on the
-/// third frame (or the third and fourth) of one direction.
+/// How the operator tampers with frames, as triggers on the server's database (SQLite's or
+/// PostgreSQL's): each on the third frame (or the third and fourth) of one direction.
 enum ShellTampering: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case altered, dropped, reordered, replayed
 
@@ -208,7 +219,46 @@ enum ShellTampering: String, CaseIterable, Sendable, CustomTestStringConvertible
     /// Device output is tampered with for two kinds, keystrokes for the other two.
     var direction: String { self == .altered || self == .reordered ? "to_admin" : "to_device" }
 
-    var triggers: String {
+    func triggers(onPostgreSQL: Bool) -> String { onPostgreSQL ? postgresTriggers : triggers }
+
+    /// The same, in PL/pgSQL: a function and a row trigger for each SQLite trigger.
+    private var postgresTriggers: String {
+        let row = "session_id = NEW.session_id AND direction = NEW.direction"
+        switch self {
+        case .altered:
+            return Self.postgresTrigger(
+                "tamper", seq: 3, direction,
+                "UPDATE shell_frames SET frame = set_byte(frame, 10, CASE WHEN get_byte(frame, 10) = 0 THEN 1 ELSE 0 END) WHERE \(row) AND seq = NEW.seq")
+        case .dropped:
+            return Self.postgresTrigger("tamper", seq: 3, direction, "DELETE FROM shell_frames WHERE \(row) AND seq = NEW.seq")
+        case .reordered:
+            return "CREATE TABLE held (frame BYTEA);"
+                + Self.postgresTrigger(
+                    "hold", seq: 3, direction,
+                    "INSERT INTO held VALUES (NEW.frame); DELETE FROM shell_frames WHERE \(row) AND seq = NEW.seq")
+                + Self.postgresTrigger(
+                    "release", seq: 4, direction,
+                    "INSERT INTO shell_frames VALUES (NEW.session_id, NEW.direction, NEW.seq + 1000, (SELECT frame FROM held))")
+        case .replayed:
+            return "CREATE TABLE copies (seq BIGINT, frame BYTEA);"
+                + Self.postgresTrigger("copy", seq: nil, direction, "INSERT INTO copies VALUES (NEW.seq, NEW.frame)")
+                + Self.postgresTrigger(
+                    "replay", seq: 4, direction,
+                    "UPDATE shell_frames SET frame = (SELECT frame FROM copies WHERE seq = 2) WHERE \(row) AND seq = 4")
+        }
+    }
+
+    /// A function running `body` and an AFTER INSERT row trigger on shell_frames calling it, for
+    /// frames of `direction` (and, given, number `seq`).
+    static func postgresTrigger(_ name: String, seq: Int?, _ direction: String, _ body: String) -> String {
+        let when = "NEW.direction = '\(direction)'" + (seq.map { " AND NEW.seq = \($0)" } ?? "")
+        return """
+            CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(body); RETURN NULL; END $$;
+            CREATE TRIGGER \(name) AFTER INSERT ON shell_frames FOR EACH ROW WHEN (\(when)) EXECUTE FUNCTION \(name)();
+            """
+    }
+
+    private var triggers: String {
         let when = "WHEN NEW.direction = '\(direction)'"
         let row = "session_id = NEW.session_id AND direction = NEW.direction"
         switch self {
