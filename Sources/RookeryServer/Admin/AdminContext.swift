@@ -72,8 +72,11 @@ public struct AdminContext: Sendable {
     package static func openPool(_ location: PostgresLocation, password: String?, connections: Int) async throws
         -> PostgresPool
     {
-        let pool = try PostgresPool(
-            location: location, password: password, maximumConnections: connections, logger: Logger(label: "rookery.database"))
+        // postgres-nio tells of its connections' comings and goings at info (one still being made
+        // when a command exits, for one): what matters, the store says itself, in its own words.
+        var logger = Logger(label: "rookery.database")
+        logger.logLevel = .warning
+        let pool = try PostgresPool(location: location, password: password, maximumConnections: connections, logger: logger)
         do {
             try await withOpeningDeadline(location) { try await pool.query("SELECT 1", logger: pool.logger) }
         } catch let error as DatabaseUnavailable {
