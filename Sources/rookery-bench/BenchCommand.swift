@@ -203,6 +203,10 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Keys typed and timed.") var keystrokes = 300
         @Option(help: "Size of the file sent with cat (three times; the median is reported).") var catBytes = 20_000_000
         @Option(help: "Idle polls (5 s apart) before the agent's memory is read again.") var idlePolls = 6
+        @Option(help: "Run the server on PostgreSQL: postgresql://USER@HOST:PORT/DB (a scratch database is made beside DB), or scratch through bin/bench.")
+        var database: String?
+        @Option(help: "The PostgreSQL password's file (default: ROOKERY_DATABASE_PASSWORD, else none).")
+        var databasePasswordFile: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() async throws {
@@ -211,9 +215,10 @@ struct BenchCommand: AsyncParsableCommand {
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw ValidationError("no client binary at \(binary); pass --client PATH")
             }
-            let result = try await ShellBenchmark(
-                clientBinary: binary, sessions: sessions, keystrokes: keystrokes, catBytes: catBytes, idlePolls: idlePolls
-            ).run()
+            var benchmark = ShellBenchmark(
+                clientBinary: binary, sessions: sessions, keystrokes: keystrokes, catBytes: catBytes, idlePolls: idlePolls)
+            benchmark.postgres = try database.map { try BenchPostgres(url: $0, passwordFile: databasePasswordFile) }
+            let result = try await benchmark.run()
             print(json ? result.json : result.text)
         }
     }

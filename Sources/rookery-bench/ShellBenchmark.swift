@@ -66,14 +66,24 @@ struct ShellBenchmark {
         }
     }
 
+    /// The server on a scratch database of this cluster instead of SQLite.
+    var postgres: BenchPostgres?
+
     func run() async throws -> Result {
+        guard let postgres else { return try await run(databaseSettings: []) }
+        return try await postgres.withScratchDatabase { database in
+            try await run(databaseSettings: postgres.settings(for: database))
+        }
+    }
+
+    private func run(databaseSettings: [String]) async throws -> Result {
         let scratch = try BenchScratch()
         defer { scratch.cleanUp() }
         let server = try BenchServer(
             root: scratch.path + "/srv",
             extraSettings: [
                 "remote_shells: true", "agent_poll_seconds: 5", "endpoint_auth: {pipe_create: {ip_ranges: [127.0.0.1]}}"
-            ])
+            ] + databaseSettings)
         defer { server.stop() }
         let device = try await BenchShellDevice(scratch: scratch, server: server, clientBinary: clientBinary)
         var result = Result()
