@@ -50,12 +50,9 @@ struct BenchPostgres: Sendable {
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
         var ticks = 0.0
         for pid in entries where pid.allSatisfy(\.isNumber) {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                stat.contains("(postgres)"), let close = stat.lastIndex(of: ")")
-            else { continue }
-            // After the name come fields 3 on: utime, stime, cutime and cstime are fields 14 to 17.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            ticks += fields[11...14].compactMap { Double($0) }.reduce(0, +)
+            // utime, stime, cutime and cstime.
+            guard let stat = BenchServer.stat(of: pid), stat.name == "postgres" else { continue }
+            ticks += BenchServer.ticks(stat.fields[11...14])
         }
         return ticks / hertz
     }

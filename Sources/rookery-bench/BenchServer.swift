@@ -78,16 +78,25 @@ final class BenchServer: Sendable {
     /// otherwise idle machine); and this program's own (the load generator, which shares the machine).
     func cpuSeconds() -> (server: Double, serverSide: Double, loadGenerator: Double) {
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var server = 0.0
-        if let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        {
-            // After the command name come fields 3 on; utime and stime are fields 14 and 15.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            server = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / hertz
-        }
+        let server = (Self.stat(of: "\(process.processIdentifier)")?.fields[11...12]).map(Self.ticks) ?? 0
         let own = Self.ownCPUSeconds()
-        return (server, Self.machineBusySeconds(hertz: hertz) - own, own)
+        return (server / hertz, Self.machineBusySeconds(hertz: hertz) - own, own)
+    }
+
+    /// /proc/PID/stat: the command's name and the fields after it, field 3 on (utime and stime,
+    /// fields 14 and 15, are at 11 and 12; cutime and cstime at 13 and 14); nil when it is gone.
+    static func stat(of pid: String) -> (name: Substring, fields: [Substring])? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 14 else { return nil }
+        return (stat[stat.index(after: open)..<close], fields)
+    }
+
+    /// The sum of clock-tick fields.
+    static func ticks(_ fields: ArraySlice<Substring>) -> Double {
+        fields.compactMap { Double($0) }.reduce(0, +)
     }
 
     /// `cpuSeconds()` over several servers: their processes' times added up.

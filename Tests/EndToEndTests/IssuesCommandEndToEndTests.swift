@@ -111,20 +111,13 @@ import Testing
         let server = try ServerProcess(sandbox: sandbox)
         // The counter plugin every test client carries reports n >= 1: a check that always fails.
         try sandbox.write(
-            """
-            checks:
-              - name: counter-seen
-                description: The counter plugin reported
-                condition:
-                  path: plugins.counter.n
-                  greater_than: 0
-                grace: 0
-                remediation: Remove the counter plugin.
-              - name: not-reporting
-                description: The device has not reported
-                computed: not-reporting
-                after: 2d
-            """, to: "srv/server/issues.yml")
+            counterSeenChecks("remediation: Remove the counter plugin.") + """
+                  - name: not-reporting
+                    description: The device has not reported
+                    computed: not-reporting
+                    after: 2d
+
+                """, to: "srv/server/issues.yml")
         try server.start()
         let client = try server.acceptedClient(sandbox: sandbox, name: "c1", collections: 1)
         let submitted = try client.run("submit")

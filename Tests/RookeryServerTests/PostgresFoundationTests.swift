@@ -203,18 +203,11 @@ import Testing
         let stored = try #require(try await store.latestDocumentText(fingerprint: device.fingerprint))
         let rewritten = stored.replacingOccurrences(of: #""l0":"a""#, with: #""l0":"b""#)
         #expect(rewritten != stored)
-        let (held, signalHeld) = AsyncStream<Void>.makeStream()
-        let holder = Task {
-            try await store.pool.transaction { connection in
-                try await connection.query(
-                    "SELECT 1 FROM devices WHERE fingerprint = \(device.fingerprint) FOR NO KEY UPDATE", logger: quietLogger)
-                signalHeld.finish()
-                try await Task.sleep(for: .milliseconds(500))
-                try await connection.query(
-                    "UPDATE documents SET document = \(rewritten) WHERE fingerprint = \(device.fingerprint)", logger: quietLogger)
-            }
+        let holder = await store.holdingDeviceRow(device.fingerprint) { connection in
+            try await Task.sleep(for: .milliseconds(500))
+            try await connection.query(
+                "UPDATE documents SET document = \(rewritten) WHERE fingerprint = \(device.fingerprint)", logger: quietLogger)
         }
-        for await _ in held {}
         #expect(try await store.store(Self.submission(device, "s2", "c")) == .stored)
         try await holder.value
         let newest = try await store.history(fingerprint: device.fingerprint, limit: 10).first { $0.path == "plugins.l0" }
@@ -231,17 +224,10 @@ import Testing
         let store = try await PostgresStore(pool: try database.open())
         let first = try await PatchStoreContractTests.acceptedDevice(in: store, number: 1)
         let second = try await PatchStoreContractTests.acceptedDevice(in: store, number: 2)
-        let (held, signalHeld) = AsyncStream<Void>.makeStream()
         let (release, signalRelease) = AsyncStream<Void>.makeStream()
-        let holder = Task {
-            try await store.pool.transaction { connection in
-                try await connection.query(
-                    "SELECT 1 FROM devices WHERE fingerprint = \(second.fingerprint) FOR NO KEY UPDATE", logger: quietLogger)
-                signalHeld.finish()
-                for await _ in release {}
-            }
+        let holder = await store.holdingDeviceRow(second.fingerprint) { _ in
+            for await _ in release {}
         }
-        for await _ in held {}
         // The second device's item first: locking item by item would wait on it holding nothing.
         let items = [second, first].enumerated().map { index, device in
             CommitItem(
@@ -298,5 +284,28 @@ import Testing
         #expect(await there.waiters.sleep(ticket, for: .seconds(1)) == false)
         there.waiters.unregister(ticket)
         try await database.drop()
+    }
+}
+
+extension PostgresStore {
+    /// Locks `fingerprint`'s device row as a submission does (FOR NO KEY UPDATE) in a transaction
+    /// of its own, and returns once it is held: the task then runs `body` in that transaction and
+    /// commits, releasing the row.
+    func holdingDeviceRow(
+        _ fingerprint: String, then body: @escaping @Sendable (PostgresConnection) async throws -> Void
+    ) async -> Task<Void, any Error> {
+        let (held, signalHeld) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            // Also when the transaction fails before the lock: the caller then learns why from the task.
+            defer { signalHeld.finish() }
+            try await pool.transaction { connection in
+                try await connection.query(
+                    "SELECT 1 FROM devices WHERE fingerprint = \(fingerprint) FOR NO KEY UPDATE", logger: quietLogger)
+                signalHeld.finish()
+                try await body(connection)
+            }
+        }
+        for await _ in held {}
+        return holder
     }
 }
