@@ -101,7 +101,11 @@ public struct DeviceAdmin: Sendable {
         let device = try await resolve(name)
         try await store.forget(fingerprint: device.fingerprint, at: now)
         // Only a cache: the server imports a key again from the database when it needs it.
-        try? deviceKeys?.deletePublicKey(fingerprint: device.fingerprint)
+        if let deviceKeys {
+            try? KeyringWriteLock(keyring: deviceKeys.homeDirectory).withLock {
+                try deviceKeys.deletePublicKey(fingerprint: device.fingerprint)
+            }
+        }
         return device
     }
 }

@@ -14,9 +14,8 @@ public struct ServerKeyring: Sendable {
     private let native: NativeSignatureVerifier?
     private let enrollmentChecker: any EnrollmentChecking
     private let pool: BlockingPool
-    /// One import at a time: the first submissions of a new device arrive together, and gpg
-    /// processes writing one keyring at once fail (and fail the checks reading it meanwhile).
-    private let importing = Locked(())
+    /// One write at a time, in this process and every other on the install root.
+    private let writing: KeyringWriteLock
 
     /// `verifier` checks signatures against this keyring; nil means in this process.
     /// `native` checks them before it; nil: only gpg does.
@@ -26,6 +25,7 @@ public struct ServerKeyring: Sendable {
     ) throws {
         openPGP = OpenPGP(homeDirectory: homeDirectory)
         try openPGP.prepareHome(publicKeysOnly: true)
+        writing = KeyringWriteLock(keyring: homeDirectory)
         self.verifier = verifier ?? openPGP
         self.native = native
         self.enrollmentChecker = enrollmentChecker
@@ -49,14 +49,14 @@ public struct ServerKeyring: Sendable {
         case .notUnderstood(_)?, nil:
             break
         }
-        let (verifier, openPGP, importing) = (self.verifier, self.openPGP, self.importing)
+        let (verifier, openPGP, writing) = (self.verifier, self.openPGP, self.writing)
         return try await pool.run {
             do {
                 return try verifier.verify(signature: signature, data: body)
             } catch let error as OpenPGPError where error.kind != .refused {
                 // No key yet, or no verdict (gpg can fail to read a keyring being rewritten):
-                // once no import is running, check again, and import the key if still missing.
-                return try importing.withLock { _ in
+                // once nobody writes the keyring, check again, and import the key if still missing.
+                return try writing.withLock {
                     do {
                         return try verifier.verify(signature: signature, data: body)
                     } catch let again as OpenPGPError where again.kind == .missingKey {
@@ -87,11 +87,5 @@ public struct ServerKeyring: Sendable {
         let checker = enrollmentChecker
         let result = try await pool.run { try checker.check(request) }
         return (result.signer, result.publicKey)
-    }
-
-    /// Drops a device key from the cache (the database record is what counts).
-    public func remove(fingerprint: String) async throws {
-        let openPGP = self.openPGP
-        try await pool.run { try openPGP.deletePublicKey(fingerprint: fingerprint) }
     }
 }
