@@ -21,7 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2")
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1")
     ],
     targets: [
         // System libraries, each through a small C shim that loads it on first use (see cgpgme.h
@@ -67,6 +69,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The PostgreSQL backend (issue 18), for fleets that outgrow one SQLite file.
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The dashboard's pages (issue 19): templates that escape every value by default.
+                .product(name: "Mustache", package: "swift-mustache"),
+                // /metrics in Prometheus's text format (issue 19).
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

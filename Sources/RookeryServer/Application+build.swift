@@ -22,10 +22,11 @@ public func buildApplication(
     let settings = context.settings
     let connections = try connections ?? ConnectionPolicy(limits: EdgeLimits(settings: settings), logger: logger)
     let router = Router(context: RookeryRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: context.metrics))
     let verifier = RequestVerifier(
         store: context.store, keyring: context.keyring,
         allowedSkew: TimeInterval(settings.allowedClockSkew), pool: context.pool,
-        enrollmentChecks: context.enrollmentChecks, writer: context.writer)
+        enrollmentChecks: context.enrollmentChecks, writer: context.writer, metrics: context.metrics)
     let checks = SignedRequestMiddleware.Checks(
         verifier: verifier, maxBodyBytes: settings.maxBodyBytes, authenticator: context.authenticator,
         failures: failures, budgets: budgets ?? AddressBudgets(settings: settings),

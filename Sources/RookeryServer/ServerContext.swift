@@ -30,6 +30,8 @@ public struct ServerContext: Sendable {
     public let shell: ShellProcessState
     /// What every port's `ready` check answers (see `HealthController`).
     public let readiness: ServerReadiness
+    /// This process's request counts and signature check times, for /metrics.
+    public let metrics = ServerMetrics()
 
     /// `verifyWorkerExecutable`: the `rookery` binary to run signature checks in (see
     /// `VerifierWorkerPool` and `EnrollmentCheckProcess`); nil checks them in this process,

@@ -14,6 +14,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Listen on this port alone, plain HTTP, instead of the settings' ports (0 picks a free port).") var port: Int?
     @Option(help: "Write the port actually listened on to this file once the server is up.") var portFile: String?
+    @Option(help: "Write the dashboard's port (dashboard: in the settings) to this file once it listens.")
+    var dashboardPortFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(
         help: ArgumentHelp(
@@ -127,13 +129,25 @@ struct ServerCommand: AsyncParsableCommand {
                 if let portFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: portFile)) }
             }
         }
+        let dashboard = try context.settings.dashboard.map { configured in
+            let listener = try CommandFailure.opening { try Listener(PortSettings(number: configured.port, tls: configured.tls), root: context.root) }
+            let scheme = listener.tls == nil ? "http" : "https"
+            return try buildDashboardApplication(
+                context: context, logger: logger, tls: listener.tls, failures: failures, connections: connections
+            ) { [dashboardPortFile] actual in
+                logger.notice("dashboard listening on \(scheme)://\(host):\(actual)")
+                if let dashboardPortFile { try? Data("\(actual)\n".utf8).write(to: URL(fileURLWithPath: dashboardPortFile)) }
+            }
+        }
         let sweeper = ShellSweepService(
             sweeper: ShellSweeper(context: context, logger: logger), waiters: context.shell.waiters,
             readiness: context.readiness, logger: logger)
         // Services shut down last to first: the sweeper first (held polls answered, `ready` says
         // 503), then the ports (no new connections; requests in flight finish, within the grace).
         var configuration = ServiceGroupConfiguration(
-            services: [.init(service: PortsService(apps: apps.map { $0 as any Service })), .init(service: sweeper)],
+            services: [
+                .init(service: PortsService(apps: apps.map { $0 as any Service } + (dashboard.map { [$0 as any Service] } ?? []))), .init(service: sweeper)
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(context.settings.shutdownGraceSeconds)
         configuration.maximumCancellationDuration = .seconds(5)

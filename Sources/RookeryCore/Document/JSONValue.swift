@@ -35,6 +35,11 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
     /// This value with the value at `path` (object keys, outermost first) replaced by `transform`
     /// of it; unchanged where the path does not exist.
     public func transforming(at path: [String], _ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONValue {

@@ -47,7 +47,9 @@ public struct StoreMigration: Sendable {
         Table(name: "secret_access_log", key: ["id"]),
         Table(name: "shell_sessions", key: ["id"]),
         Table(name: "shell_frames", key: ["session_id", "direction", "seq"]),
-        Table(name: "agent_wakeups", key: ["id"])
+        Table(name: "agent_wakeups", key: ["id"]),
+        Table(name: "compliance_daily", key: ["check_name", "day"]),
+        Table(name: "audit_runs", key: ["id"])
     ]
 
     /// PostgreSQL columns SQLite has under another name: the order sessions were requested in

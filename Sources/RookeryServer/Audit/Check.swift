@@ -80,3 +80,10 @@ public enum DurationText {
         return digits.isEmpty && !trimmed.isEmpty ? total : nil
     }
 }
+
+/// What issues.yml allows a check to be called (`CheckCatalog` refuses others; URLs and `bin/issues` take no others).
+enum CheckName {
+    static func isValid(_ name: String) -> Bool {
+        name.range(of: "^[a-z0-9][a-z0-9_-]{0,62}$", options: .regularExpression) != nil
+    }
+}

@@ -64,7 +64,7 @@ struct CheckReader {
                 "grace", "alert_every", "remediation", "webhook"
             ])
         let name = try string(fields, "name", in: node)
-        guard name.range(of: "^[a-z0-9][a-z0-9_-]{0,62}$", options: .regularExpression) != nil else {
+        guard CheckName.isValid(name) else {
             throw error(fields["name"]!, "check name \(name): use lower-case letters, digits, - and _")
         }
         var check = Check(

@@ -90,11 +90,19 @@ public struct IssuesAudit {
             .run(now: options.now, markAlerted: options.cron).filter { shown.shows($0.status) }
         if !server.isEmpty { emit(AuditReport.serverText(server), AuditReport.serverJSON(server)) }
         notifier.collectServer(server)
+        let started = Date()
+        var compliance = ComplianceCounter(checks: catalog.deviceChecks.map(\.name))
         let summary = try await engine.run(.init(now: options.now, markAlerted: options.cron)) { audit in
+            compliance.count(audit)
             let entries = audit.entries(in: shown)
             if !entries.isEmpty { emit(AuditReport.text(audit, entries), AuditReport.json(audit, entries)) }
             notifier.collect(audit, audit.entries(in: options.cron ? .due : .active))
         }
+        // The run and its tallies feed the dashboard's charts, `bin/issues trend` and /metrics.
+        let run = AuditRun(
+            startedAt: options.now, finishedAt: options.now.addingTimeInterval(Date().timeIntervalSince(started)),
+            devices: summary.devices, opened: summary.opened, closed: summary.closed)
+        try await context.store.recordAudit(run, tallies: compliance.tallies)
         if options.json { write(written == 0 ? "[]\n" : "]\n") }
         let failures = notifier.send(now: options.now)
         return Outcome(summary: summary, mails: notifier.mailCount, webhooks: notifier.webhookCount, failures: failures)

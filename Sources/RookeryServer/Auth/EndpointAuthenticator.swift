@@ -6,8 +6,9 @@ import RookeryCore
 /// an unknown user or group, a hash that is not passlib's pbkdf2-sha256, or a bad address range
 /// stops the server with the setting named.
 public struct EndpointAuthenticator: Sendable {
-    /// The endpoints that take `endpoint_auth`; the remote shell's `pipe_create` comes with it.
-    public static let endpoints = ["download_release", "pipe_create"]
+    /// The endpoints that take `endpoint_auth`; the remote shell's `pipe_create` comes with it,
+    /// the dashboard's pages and read API with `dashboard`, its /metrics with `metrics`.
+    public static let endpoints = ["download_release", "pipe_create", "dashboard", "metrics"]
 
     public enum Decision: Sendable, Equatable {
         /// Admitted; `by` says how, for the log ("address 10.0.0.0/8", "user alice").
@@ -72,6 +73,12 @@ public struct EndpointAuthenticator: Sendable {
             policies[endpoint] = try Self.policy(auth, for: endpoint, settings: settings, userHashes: hashes)
         }
         self.policies = policies
+        // The dashboard shows the whole fleet: it is never served to everyone.
+        if settings.dashboard != nil, policies["dashboard"]?.isEmpty ?? true {
+            throw SettingsError(
+                "dashboard is set but endpoint_auth.dashboard allows nobody: give it ip_ranges, users, groups or passwords (see docs/dashboard.md)",
+                setting: ["endpoint_auth", "dashboard"])
+        }
     }
 
     /// Whether any endpoint takes passwords, which HTTP Basic sends in clear without TLS.

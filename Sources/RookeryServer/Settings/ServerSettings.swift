@@ -98,6 +98,8 @@ public struct ServerSettings: Codable, Sendable {
     public var agentPollSeconds: Int = 55
     public var shellIdleSeconds: Int = 900
     public var shellOpenSeconds: Int = 120
+    /// The web dashboard, its read API and /metrics, on a port of their own; nil: not served.
+    public var dashboard: DashboardSettings?
 
     public static let agentPollRange = 5...600
     public static let shellIdleRange = 30...86_400
@@ -175,6 +177,7 @@ public struct ServerSettings: Codable, Sendable {
         case commitBatchMax = "commit_batch_max"
         case commitBatchWaitMs = "commit_batch_wait_ms"
         case remoteShells = "remote_shells"
+        case dashboard
         case agentPollSeconds = "agent_poll_seconds"
         case shellIdleSeconds = "shell_idle_seconds"
         case shellOpenSeconds = "shell_open_seconds"
@@ -268,6 +271,7 @@ public struct ServerSettings: Codable, Sendable {
         commitBatchMax = try Self.positive(c, .commitBatchMax) ?? d.commitBatchMax
         commitBatchWaitMs = try c.decodeIfPresent(Int.self, forKey: .commitBatchWaitMs) ?? d.commitBatchWaitMs
         remoteShells = try c.decodeIfPresent(Bool.self, forKey: .remoteShells) ?? d.remoteShells
+        dashboard = try c.decodeIfPresent(DashboardSettings.self, forKey: .dashboard)
         agentPollSeconds = try Self.within(Self.agentPollRange, c, .agentPollSeconds) ?? d.agentPollSeconds
         shellIdleSeconds = try Self.within(Self.shellIdleRange, c, .shellIdleSeconds) ?? d.shellIdleSeconds
         shellOpenSeconds = try Self.within(Self.shellOpenRange, c, .shellOpenSeconds) ?? d.shellOpenSeconds

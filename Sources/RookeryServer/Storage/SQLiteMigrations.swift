@@ -276,6 +276,31 @@ enum SQLiteMigrations {
                     CREATE INDEX guess_attempts_at ON guess_attempts(at);
                     """)
         }
+        // The dashboard (issue 19): one check's open issues, oldest first, without reading the
+        // closed ones every device has piled up; each day's compliance per check ("*": every
+        // check at once), as the day's last audit counted it; and when each audit ran.
+        migrator.registerMigration("v13-dashboard") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX issues_open_by_check ON issues(name, opened_at) WHERE closed_at IS NULL;
+                    CREATE TABLE compliance_daily (
+                        day TEXT NOT NULL,
+                        check_name TEXT NOT NULL,
+                        passed INTEGER NOT NULL,
+                        failed INTEGER NOT NULL,
+                        unknown INTEGER NOT NULL,
+                        PRIMARY KEY (check_name, day)
+                    );
+                    CREATE TABLE audit_runs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        started_at DATETIME NOT NULL,
+                        finished_at DATETIME NOT NULL,
+                        devices INTEGER NOT NULL,
+                        opened INTEGER NOT NULL,
+                        closed INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

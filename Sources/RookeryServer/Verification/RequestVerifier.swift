@@ -76,6 +76,8 @@ public struct RequestVerifier: Sendable {
     let enrollmentChecks: ConcurrencyGate
     /// Group commit (issue 15): records the nonces, batched with other requests'.
     let writer: GroupCommitWriter
+    /// Where the signature checks' times go (/metrics).
+    let metrics: ServerMetrics
     let limits = JSONLimits()
 
     public func verify(
@@ -111,7 +113,9 @@ public struct RequestVerifier: Sendable {
             // request. A pending key enrolling again goes through the enrollment check as before,
             // so the server's keyring stays a cache of accepted keys (see `ServerKeyring`).
             if let device, endpoint != .enroll || device.state == .accepted {
+                let started = ContinuousClock.now
                 signer = try await keyring.verify(signature: signature, body: body, storedKey: device.publicKey)
+                metrics.recordSignatureCheck(ContinuousClock.now - started)
             } else {
                 let publicKey = try MessageFields(envelope.fields).string("public_key")
                 guard enrollmentChecks.enter() else {

@@ -244,6 +244,23 @@ enum PostgresMigrations {
                 "CREATE TABLE guess_attempts (id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, at TIMESTAMPTZ NOT NULL)",
                 "CREATE INDEX guess_attempts_key ON guess_attempts (key, at)",
                 "CREATE INDEX guess_attempts_at ON guess_attempts (at)"
+            ]),
+        // The dashboard (see SQLite's v13-dashboard).
+        Migration(
+            id: "v5-dashboard",
+            statements: [
+                "CREATE INDEX issues_open_by_check ON issues (name, opened_at) WHERE closed_at IS NULL",
+                """
+                CREATE TABLE compliance_daily (
+                    day TEXT NOT NULL, check_name TEXT NOT NULL,
+                    passed INTEGER NOT NULL, failed INTEGER NOT NULL, unknown INTEGER NOT NULL,
+                    PRIMARY KEY (check_name, day))
+                """,
+                """
+                CREATE TABLE audit_runs (
+                    id BIGSERIAL PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
+                    devices INTEGER NOT NULL, opened INTEGER NOT NULL, closed INTEGER NOT NULL)
+                """
             ])
     ]
 
