@@ -51,11 +51,6 @@ struct DashboardController {
         }
         routes.get("enrollments") { _, _ in try page("enrollments", ["view": try await reader.enrollments()]) }
         routes.get("releases") { _, _ in try page("releases", ["view": try await reader.releaseList()]) }
-        routes.get("style.css") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
-                body: .init(byteBuffer: ByteBuffer(string: DashboardTemplates.stylesheet)))
-        }
         return routes
     }
 

@@ -14,7 +14,7 @@ enum DashboardTemplates {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{$title}}Rookery{{/title}} · Rookery</title>
-        <link rel="stylesheet" href="/style.css">
+        <style>\(stylesheet)</style>
         </head>
         <body>
         <header>
@@ -209,6 +209,8 @@ enum DashboardTemplates {
         {{/content}}{{/layout}}
         """
 
+    /// Inline, so a page is one request; the script policy allows this one text by its hash
+    /// (`DashboardHeadersMiddleware`) and no other style or script.
     static let stylesheet = """
         body { font: 15px/1.4 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f6f7f9; }
         header { display: flex; gap: 2em; align-items: baseline; padding: .8em 1.5em; background: #1d2430; }
@@ -228,6 +230,7 @@ enum DashboardTemplates {
         .flag { color: #a33; }
         a.active { font-weight: bold; }
         .pager a { margin: 0 .5em; }
+        table.facts th { width: 35%; font-weight: normal; }
         .chart { margin: 0 0 1.5em 0; }
         .chart svg { background: #fff; border: 1px solid #e3e6ea; }
         rect.passed { fill: #3a8a4f; } rect.unknown { fill: #b5b9c0; } rect.failed { fill: #c0392b; }
