@@ -85,7 +85,7 @@ struct AuditBenchmark {
             throw AdminError("this store cannot be seeded")
         }
         if fresh {
-            try await seed(store)
+            try await Self.seed(store, devices: devices)
             try await store.updateStatistics()
         }
 
@@ -105,7 +105,8 @@ struct AuditBenchmark {
             first: passes[0], steady: passes[1])
     }
 
-    private func seed(_ store: any StoreSeeding) async throws {
+    /// `devices` accepted devices with `document`s, a thousand per transaction.
+    static func seed(_ store: any StoreSeeding, devices: Int) async throws {
         let now = Date()
         for start in stride(from: 0, to: devices, by: 1000) {
             let fleet = (start..<min(start + 1000, devices)).map { index in

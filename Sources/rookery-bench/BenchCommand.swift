@@ -14,7 +14,8 @@ struct BenchCommand: AsyncParsableCommand {
             three in release mode into lib/rookery/). Run on an otherwise idle machine.
             """,
         subcommands: [
-            SubmitBench.self, VerifyBench.self, CronBench.self, ReleaseBench.self, AuditBench.self, ShellBench.self
+            SubmitBench.self, VerifyBench.self, CronBench.self, ReleaseBench.self, AuditBench.self, ShellBench.self,
+            DashboardBench.self
         ])
 
     struct SubmitBench: AsyncParsableCommand {
@@ -180,6 +181,30 @@ struct BenchCommand: AsyncParsableCommand {
             var benchmark = AuditBenchmark(devices: devices, issuesFile: issues, keepRoot: root)
             benchmark.postgres = try database.map { try BenchPostgres(url: $0, passwordFile: databasePasswordFile) }
             let result = try await benchmark.run()
+            print(json ? result.json : result.text)
+        }
+    }
+
+    struct DashboardBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dashboard",
+            abstract: "Every dashboard page and read API route over a large fleet: time to the answer.",
+            discussion: """
+                Seeds --devices accepted devices (the audit benchmark's documents) and 100 pending ones into a scratch \
+                root's SQLite file, runs one audit and records 29 earlier days of compliance, starts `rookery server` \
+                with the dashboard and times --requests GETs of each page and API route with curl (time to the first \
+                byte). Target: every page under 200 ms for 10,000 devices.
+                """)
+
+        @Option(help: "Stored devices.") var devices = 10_000
+        @Option(help: "Timed requests per page, after one to warm up.") var requests = 20
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            guard devices >= 50, requests > 0 else { throw ValidationError("--devices must be at least 50 and --requests positive") }
+            let issues = InstallRoot.fromEnvironment().path + "/server/issues.yml"
+            guard FileManager.default.fileExists(atPath: issues) else { throw ValidationError("no checks at \(issues)") }
+            let result = try await DashboardBenchmark(devices: devices, issuesFile: issues, requests: requests).run()
             print(json ? result.json : result.text)
         }
     }
