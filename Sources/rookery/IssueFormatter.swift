@@ -72,6 +72,36 @@ enum IssueFormatter {
         ).serializedString
     }
 
+    /// A row per day, with a bar of 30: `#` failed, `?` unknown, `.` passed.
+    static func trend(_ days: [ComplianceDay], check: String?, days count: Int) -> String {
+        guard !days.isEmpty else {
+            return "no audit recorded \(check ?? "compliance") in the last \(count) days (bin/issues audit records it)"
+        }
+        let rows = days.map { day -> [String] in
+            let total = max(1, day.passed + day.failed + day.unknown)
+            let failed = Int((Double(day.failed) / Double(total) * 30).rounded())
+            let unknown = min(30 - failed, Int((Double(day.unknown) / Double(total) * 30).rounded()))
+            let bar =
+                String(repeating: "#", count: failed) + String(repeating: "?", count: unknown)
+                + String(repeating: ".", count: 30 - failed - unknown)
+            return [
+                day.day, String(day.passed), String(day.failed), String(day.unknown), String(format: "%.1f%%", 100 * Double(day.passed) / Double(total)), bar
+            ]
+        }
+        return TextTable.render([["DAY", "PASSED", "FAILED", "UNKNOWN", "PASSED%", ""]] + rows)
+    }
+
+    static func json(_ days: [ComplianceDay]) -> String {
+        JSONValue.array(
+            days.map {
+                .object([
+                    "day": .string($0.day), "passed": .integer(Int64($0.passed)), "failed": .integer(Int64($0.failed)),
+                    "unknown": .integer(Int64($0.unknown))
+                ])
+            }
+        ).serializedString
+    }
+
     private static func state(_ issue: IssueRecord, _ device: Device, _ now: Date) -> String {
         if device.isSuspended { return "host suspended" }
         if let until = issue.snoozedUntil, until > now { return "snoozed until " + AuditReport.humanTime(until) }

@@ -18,7 +18,7 @@ struct IssuesCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Audit.self, Snooze.self, Unsnooze.self, Suspend.self, Unsuspend.self, Open.self, Close.self,
-            List.self, History.self, Check.self
+            List.self, History.self, Check.self, Trend.self
         ])
 
     struct Audit: AsyncParsableCommand {
@@ -205,6 +205,31 @@ struct IssuesCommand: AsyncParsableCommand {
             let admin = IssueAdmin(store: context.store, catalog: catalog)
             let found = try await admin.dryRun(catalog.check(named: admin.checkName(name))!)
             print(output.json ? IssueFormatter.json(found) : IssueFormatter.dryRun(found, check: name))
+        }
+    }
+}
+
+extension IssuesCommand {
+    struct Trend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compliance per day: how many devices passed, failed, or could not be told.",
+            discussion: """
+                Each audit records, per device check and per day (UTC), how many accepted devices passed, \
+                failed (in a grace period, snoozed or suspended too) and were unknown; a later audit the same \
+                day replaces that day. Without NAME, the fleet as a whole: a device passes when it fails no \
+                check. The dashboard's charts show the same numbers (docs/dashboard.md).
+                """)
+        @Argument(help: "Check name (default: every check at once).") var name: String?
+        @Option(help: "Days back, today included (1-366).") var days = 30
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard (1...366).contains(days) else { throw ValidationError("--days must be 1 to 366") }
+        }
+
+        func run() async throws {
+            let trend = try await openIssueAdmin().trend(name, days: days)
+            print(output.json ? IssueFormatter.json(trend) : IssueFormatter.trend(trend, check: name, days: days))
         }
     }
 }

@@ -13,7 +13,7 @@ import Testing
         let root = try installRoot(sandbox)
         let commands: [[String]] =
             [["issues"]]
-            + ["audit", "snooze", "unsnooze", "suspend", "unsuspend", "open", "close", "list", "history", "check"]
+            + ["audit", "snooze", "unsnooze", "suspend", "unsuspend", "open", "close", "list", "history", "check", "trend"]
             .map { ["issues", $0] }
             + [
                 ["client-parameters"], ["client-parameters", "ls"], ["client-parameters", "set"],
@@ -220,10 +220,45 @@ import Testing
     // MARK: - Helpers
 
     /// A server install root with the shipped checks (or `checks`); no server runs.
+    /// Each audit records the day's compliance; `issues trend` prints it, per check or for the
+    /// fleet, and the day's last audit is the one that counts.
+    @Test func trendPrintsWhatTheAuditsRecorded() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        try sandbox.write(counterSeenChecks(), to: "srv/server/issues.yml")
+        try server.start()
+        let before = try server.admin(["issues", "trend"])
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.stdout.contains("no audit recorded compliance in the last 30 days"), "\(before.stdout)")
+        for name in ["t1", "t2"] {
+            let client = try server.acceptedClient(sandbox: sandbox, name: name, collections: 1)
+            #expect(try client.run("submit").status == 0)
+            // The first audit sees one device, the second two: the day keeps the second's count.
+            #expect(try server.admin(["issues", "audit"]).status == 0)
+        }
+        let today = ComplianceDayText.today
+        let fleet = try server.admin(["issues", "trend", "--json"])
+        #expect(fleet.status == 0, "\(fleet.stderr)")
+        #expect(
+            try JSONValue.parse(Data(fleet.stdout.utf8))
+                == .array([.object(["day": .string(today), "passed": .integer(0), "failed": .integer(2), "unknown": .integer(0)])]))
+        let check = try server.admin(["issues", "trend", "counter-seen", "--days", "7"])
+        #expect(check.status == 0, "\(check.stderr)")
+        let row = check.stdout.split(separator: "\n").last.map { $0.split(separator: " ").map(String.init) }
+        #expect(row == [today, "0", "2", "0", "0.0%", String(repeating: "#", count: 30)], "\(check.stdout)")
+        #expect(try server.admin(["issues", "trend", "no-such-check"]).status == 4)
+        #expect(try server.admin(["issues", "trend", "--days", "0"]).status == 64)
+    }
+
     private func installRoot(_ sandbox: Sandbox, checks: String? = nil) throws -> ServerProcess {
         let server = try ServerProcess(sandbox: sandbox)
         let text = try checks ?? String(contentsOfFile: Self.repository.path + "/server/issues.yml", encoding: .utf8)
         try sandbox.write(text, to: "srv/server/issues.yml")
         return server
     }
+}
+
+/// Today's date as the audit records it (UTC).
+enum ComplianceDayText {
+    static var today: String { String(RFC3339.string(from: Date()).prefix(10)) }
 }

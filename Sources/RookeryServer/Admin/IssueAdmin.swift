@@ -142,6 +142,13 @@ public struct IssueAdmin: Sendable {
         return (device, try await store.issueHistory(fingerprint: device.fingerprint, limit: limit))
     }
 
+    /// The compliance the audits recorded on each of the last `days` days: of device check
+    /// `name`, or of the fleet as a whole (nil). Days without an audit are absent.
+    public func trend(_ name: String?, days: Int, now: Date = Date()) async throws -> [ComplianceDay] {
+        let check = try name.map(deviceCheckName) ?? ComplianceTally.everyCheck
+        return try await store.complianceTrend(check: check, since: ComplianceDay.firstOf(days: days, endingAt: now))
+    }
+
     /// Evaluates `check` against every accepted device now, changing nothing: who would fail,
     /// and who cannot be judged (among them, devices where the check reads a path selected as secret).
     public func dryRun(_ check: Check, now: Date = Date()) async throws -> [(device: Device, evaluation: Evaluation)] {

@@ -38,7 +38,7 @@ public struct FleetReader: Sendable {
 
     /// One check's (or, under `ComplianceTally.everyCheck`, the fleet's) last `days` days.
     public func trend(_ check: String, days: Int, now: Date = Date()) async throws -> [ComplianceDay] {
-        try await store.complianceTrend(check: check, since: ComplianceDay.day(of: now.addingTimeInterval(-86_400 * Double(days - 1))))
+        try await store.complianceTrend(check: check, since: ComplianceDay.firstOf(days: days, endingAt: now))
     }
 
     public func devices(_ query: DeviceListQuery) async throws -> DeviceListView {

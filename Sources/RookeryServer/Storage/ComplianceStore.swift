@@ -69,4 +69,9 @@ public struct ComplianceDay: Encodable, Sendable, Equatable {
 
     /// `YYYY-MM-DD` of `date` in UTC.
     public static func day(of date: Date) -> String { String(RFC3339.string(from: date).prefix(10)) }
+
+    /// The first of the `days` days that end with `now`'s.
+    public static func firstOf(days: Int, endingAt now: Date) -> String {
+        day(of: now.addingTimeInterval(-86_400 * Double(max(days, 1) - 1)))
+    }
 }
