@@ -72,6 +72,33 @@ enum IssueFormatter {
         ).serializedString
     }
 
+    static func exceptions(_ found: [(device: Device, exception: CheckException)], now: Date) -> String {
+        guard !found.isEmpty else { return "no exceptions" }
+        let rows =
+            [["HOSTNAME", "CHECK", "UNTIL", "BY", "SINCE", "REASON"]]
+            + found.map { device, exception in
+                [
+                    device.hostname, exception.check,
+                    AuditReport.humanTime(exception.until) + (exception.isActive(at: now) ? "" : " (ended)"),
+                    exception.createdBy, AuditReport.humanTime(exception.createdAt), exception.reason
+                ]
+            }
+        return TextTable.render(rows)
+    }
+
+    static func json(_ found: [(device: Device, exception: CheckException)]) -> String {
+        JSONValue.array(
+            found.map { device, exception in
+                .object([
+                    "hostname": .string(device.hostname), "fingerprint": .string(device.fingerprint),
+                    "check": .string(exception.check), "reason": .string(exception.reason),
+                    "created_by": .string(exception.createdBy), "created_at": time(exception.createdAt),
+                    "until": time(exception.until)
+                ])
+            }
+        ).serializedString
+    }
+
     /// A row per day, with a bar of 30: `#` failed, `?` unknown, `.` passed.
     static func trend(_ days: [ComplianceDay], check: String?, days count: Int) -> String {
         guard !days.isEmpty else {

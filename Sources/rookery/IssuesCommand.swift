@@ -18,7 +18,7 @@ struct IssuesCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Audit.self, Snooze.self, Unsnooze.self, Suspend.self, Unsuspend.self, Open.self, Close.self,
-            List.self, History.self, Check.self, Trend.self
+            List.self, History.self, Check.self, Trend.self, Except.self, Unexcept.self, Exceptions.self
         ])
 
     struct Audit: AsyncParsableCommand {
@@ -231,6 +231,66 @@ extension IssuesCommand {
             let trend = try await openIssueAdmin().trend(name, days: days)
             print(output.json ? IssueFormatter.json(trend) : IssueFormatter.trend(trend, check: name, days: days))
         }
+    }
+}
+
+extension IssuesCommand {
+    struct Except: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept a check as not applicable to a device, until a date.",
+            discussion: """
+                Until --until the audit opens no issue of NAME on HOST and closes the open one (reason \
+                excepted); `issues audit --full` and the dashboard show the exception, who made it and why. \
+                Once it ends, the check counts again: a device still failing it gets a new issue at the next \
+                audit. A new exception of the same HOST and NAME ends the running one. Who made it is this \
+                command's user (and SUDO_USER). Exceptions of a whole group come with groups (docs/issues.md).
+                """)
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Argument(help: "Check name.") var name: String
+        @Option(help: "Why the check does not apply (one line, at most 1000 bytes).") var reason: String
+        @Option(help: "When it ends: YYYY-MM-DD (as that day starts, UTC) or an RFC 3339 time.") var until: String
+
+        func run() async throws {
+            guard let end = ExceptionDate.parse(until) else {
+                throw ValidationError("--until \(until): write YYYY-MM-DD or an RFC 3339 time (2027-03-01T12:00:00Z)")
+            }
+            let (device, exception) = try await openIssueAdmin().except(host, name, reason: reason, until: end, by: .current())
+            print(
+                "excepted \(exception.check) on \(device.hostname) until \(RFC3339.string(from: exception.until)) "
+                    + "(by \(exception.createdBy)); the next audit closes its open issue")
+        }
+    }
+
+    struct Unexcept: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End a device's exception of a check now; the next audit judges the check again.")
+        @Argument(help: "Hostname or fingerprint.") var host: String
+        @Argument(help: "Check name.") var name: String
+
+        func run() async throws {
+            let device = try await openIssueAdmin().unexcept(host, name)
+            print("ended the exception of \(name) on \(device.hostname)")
+        }
+    }
+
+    struct Exceptions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the exceptions that run (with --ended, every one kept).")
+        @Option(help: "Only this device's.") var host: String?
+        @Flag(help: "Also those that ended.") var ended = false
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let found = try await openIssueAdmin().exceptions(host, ended: ended)
+            print(output.json ? IssueFormatter.json(found) : IssueFormatter.exceptions(found, now: Date()))
+        }
+    }
+}
+
+/// `--until`: a day (the exception ends as it starts, UTC) or an RFC 3339 time.
+enum ExceptionDate {
+    static func parse(_ text: String) -> Date? {
+        if text.count == 10, let day = RFC3339.date(from: text + "T00:00:00Z") { return day }
+        return RFC3339.date(from: text)
     }
 }
 

@@ -13,7 +13,7 @@ import Testing
         let root = try installRoot(sandbox)
         let commands: [[String]] =
             [["issues"]]
-            + ["audit", "snooze", "unsnooze", "suspend", "unsuspend", "open", "close", "list", "history", "check", "trend"]
+            + ["audit", "snooze", "unsnooze", "suspend", "unsuspend", "open", "close", "list", "history", "check", "trend", "except", "unexcept", "exceptions"]
             .map { ["issues", $0] }
             + [
                 ["client-parameters"], ["client-parameters", "ls"], ["client-parameters", "set"],
@@ -248,6 +248,44 @@ import Testing
         #expect(row == [today, "0", "2", "0", "0.0%", String(repeating: "#", count: 30)], "\(check.stdout)")
         #expect(try server.admin(["issues", "trend", "no-such-check"]).status == 4)
         #expect(try server.admin(["issues", "trend", "--days", "0"]).status == 64)
+    }
+
+    @Test func exceptionsThroughTheCommands() throws {
+        let sandbox = try Sandbox()
+        let server = try ServerProcess(sandbox: sandbox)
+        try sandbox.write(counterSeenChecks(), to: "srv/server/issues.yml")
+        try server.start()
+        let client = try server.acceptedClient(sandbox: sandbox, name: "e1", collections: 1)
+        #expect(try client.run("submit").status == 0)
+        #expect(try server.admin(["issues", "audit"]).status == 0)
+        #expect(try server.count("SELECT count(*) FROM issues WHERE closed_at IS NULL") == 1)
+
+        let made = try server.admin(["issues", "except", "e1", "counter-seen", "--reason", "a test device", "--until", "2099-01-01"])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.contains("excepted counter-seen on e1 until 2099-01-01T00:00:00Z"), "\(made.stdout)")
+        let listed = try JSONValue.parse(Data(try server.admin(["issues", "exceptions", "--json"]).stdout.utf8))
+        #expect(listed.arrayValue?.first?["reason"] == .string("a test device"))
+        #expect(listed.arrayValue?.first?["until"] == .string("2099-01-01T00:00:00Z"))
+        let full = try server.admin(["issues", "audit", "--full"])
+        #expect(full.stdout.contains("The counter plugin reported [excepted]") && full.stdout.contains("a test device"), "\(full.stdout)")
+        #expect(try server.count("SELECT count(*) FROM issues WHERE closed_at IS NULL") == 0)
+        #expect(try server.count("SELECT count(*) FROM issues WHERE close_reason = 'excepted'") == 1)
+
+        for (arguments, status) in [
+            (["e1", "counter-seen", "--reason", "r", "--until", "next week"], 64),
+            (["e1", "counter-seen", "--reason", "r", "--until", "2001-01-01"], 65),
+            (["e1", "counter-seen", "--reason", "  ", "--until", "2099-01-01"], 65),
+            (["nobody", "counter-seen", "--reason", "r", "--until", "2099-01-01"], 4),
+            (["e1", "no-such-check", "--reason", "r", "--until", "2099-01-01"], 4)
+        ] {
+            let refused = try server.admin(["issues", "except"] + arguments)
+            #expect(refused.status == Int32(status), "\(arguments): \(refused.stdout) \(refused.stderr)")
+        }
+        #expect(try server.admin(["issues", "unexcept", "e1", "counter-seen"]).status == 0)
+        #expect(try server.admin(["issues", "unexcept", "e1", "counter-seen"]).status == 4)
+        #expect(try server.admin(["issues", "exceptions"]).stdout.contains("no exceptions"))
+        #expect(try server.admin(["issues", "audit"]).status == 0)
+        #expect(try server.count("SELECT count(*) FROM issues WHERE closed_at IS NULL") == 1, "the check counts again")
     }
 
     private func installRoot(_ sandbox: Sandbox, checks: String? = nil) throws -> ServerProcess {

@@ -366,7 +366,8 @@ struct Auditor {
         // changes are dropped.
         let engine = AuditEngine(
             catalog: catalog, store: context.store,
-            secretSelectors: try await context.store.secretSelectors())
+            secretSelectors: try await context.store.secretSelectors(),
+            exceptions: ActiveExceptions(try await context.store.exceptions(fingerprint: nil, runningAt: now), at: now))
         try await engine.forEachBatch { batch in
             for subject in batch {
                 let (audit, _) = engine.audit(subject, .init(now: now))

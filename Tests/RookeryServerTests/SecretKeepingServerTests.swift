@@ -19,7 +19,7 @@ import Testing
         context = try await makeServerContext(sandbox)
         alice = try TestDevice(sandbox, name: "alice")
         admin = SecretKeepingAdmin(
-            store: context.store, who: SecretOperator(user: "tester", sudoUser: nil),
+            store: context.store, who: AdminOperator(user: "tester", sudoUser: nil),
             temporaryBase: try sandbox.directory("keytmp"))
     }
 

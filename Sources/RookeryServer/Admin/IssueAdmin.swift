@@ -142,6 +142,47 @@ public struct IssueAdmin: Sendable {
         return (device, try await store.issueHistory(fingerprint: device.fingerprint, limit: limit))
     }
 
+    /// Accepts device check `name` as not applicable to `host` until `until`, for `reason`; ends
+    /// any exception of the two that still runs. The next audit closes the open issue.
+    public func except(
+        _ host: String, _ name: String, reason: String, until: Date, by who: AdminOperator, now: Date = Date()
+    ) async throws -> (Device, CheckException) {
+        let device = try await resolve(host)
+        let check = try deviceCheckName(name)
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.utf8.count <= CheckException.maxReasonBytes,
+            !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw AdminError(
+                .input, "--reason must say why, on one line of at most \(CheckException.maxReasonBytes) bytes")
+        }
+        guard until > now else { throw AdminError(.input, "--until \(RFC3339.string(from: until)) has passed; give a later date") }
+        let exception = try await store.addException(
+            CheckException(fingerprint: device.fingerprint, check: check, reason: reason, createdBy: who.name, createdAt: now, until: until))
+        return (device, exception)
+    }
+
+    /// Ends `host`'s running exception of check `name` now: the next audit judges the check again.
+    public func unexcept(_ host: String, _ name: String, now: Date = Date()) async throws -> Device {
+        let device = try await resolve(host)
+        let check = try checkName(name)
+        guard try await store.endExceptions(fingerprint: device.fingerprint, check: check, at: now) > 0 else {
+            throw AdminError(.notFound, "\(device.hostname) has no running exception of \(check)")
+        }
+        return device
+    }
+
+    /// Exceptions, of one device or all: those still running, or (`ended`) every one kept.
+    public func exceptions(_ host: String?, ended: Bool, now: Date = Date()) async throws -> [(device: Device, exception: CheckException)] {
+        let fingerprint = try await self.fingerprint(of: host)
+        var found: [(device: Device, exception: CheckException)] = []
+        for exception in try await store.exceptions(fingerprint: fingerprint, runningAt: ended ? nil : now) {
+            guard let device = try await store.device(fingerprint: exception.fingerprint) else { continue }
+            found.append((device, exception))
+        }
+        return found.sorted { ($0.device.hostname, $0.exception.check) < ($1.device.hostname, $1.exception.check) }
+    }
+
     /// The compliance the audits recorded on each of the last `days` days: of device check
     /// `name`, or of the fleet as a whole (nil). Days without an audit are absent.
     public func trend(_ name: String?, days: Int, now: Date = Date()) async throws -> [ComplianceDay] {

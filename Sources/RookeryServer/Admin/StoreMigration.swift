@@ -49,7 +49,8 @@ public struct StoreMigration: Sendable {
         Table(name: "shell_frames", key: ["session_id", "direction", "seq"]),
         Table(name: "agent_wakeups", key: ["id"]),
         Table(name: "compliance_daily", key: ["check_name", "day"]),
-        Table(name: "audit_runs", key: ["id"])
+        Table(name: "audit_runs", key: ["id"]),
+        Table(name: "check_exceptions", key: ["id"])
     ]
 
     /// PostgreSQL columns SQLite has under another name: the order sessions were requested in

@@ -10,16 +10,19 @@ public struct AuditEngine: Sendable {
     public let clock: GraceClock
     public var batchSize = 1000
     private let evaluator: CheckEvaluator
+    /// Checks accepted as not applicable to a device while the audit runs.
+    private let exceptions: ActiveExceptions
 
     /// `secretSelectors`: the paths selected as secret; checks on them are not evaluable.
     public init(
         catalog: CheckCatalog, store: any IssueStore, clock: GraceClock = GraceClock(),
-        secretSelectors: [SecretSelector] = []
+        secretSelectors: [SecretSelector] = [], exceptions: ActiveExceptions = .none
     ) {
         self.catalog = catalog
         self.store = store
         self.clock = clock
         evaluator = CheckEvaluator(secretSelectors: secretSelectors)
+        self.exceptions = exceptions
     }
 
     public struct Options: Sendable {
@@ -102,6 +105,11 @@ public struct AuditEngine: Sendable {
         }
         for check in catalog.deviceChecks {
             let mine = subject.issues.filter { $0.name == check.name }
+            if let exception = exceptions.exception(check.name, of: subject.device.fingerprint) {
+                if let open = mine.first(where: \.isOpen) { changes.append(.close(id: open.id!, at: options.now, reason: .excepted)) }
+                entries.append(Self.excepted(check, by: exception))
+                continue
+            }
             let step = lifecycle(
                 check, subject, open: mine.first(where: \.isOpen),
                 heldClosed: mine.contains { !$0.isOpen && $0.stillHeld(lastDataAt: lastDataAt) },
@@ -150,6 +158,13 @@ public struct AuditEngine: Sendable {
         let entry = self.entry(check, issue, subject.device, now)
         if options.markAlerted && entry.status == .due { changes.append(.markAlerted(id: issue.id!, at: now)) }
         return (changes, entry)
+    }
+
+    /// What a report shows (with --full) for a check excepted on a device.
+    static func excepted(_ check: Check, by exception: CheckException) -> AuditEntry {
+        AuditEntry(
+            check: check.name, description: check.description, remediation: check.remediation, status: .excepted,
+            detail: "excepted until \(RFC3339.string(from: exception.until)) by \(exception.createdBy): \(exception.reason)")
     }
 
     private func entry(_ check: Check, _ issue: IssueRecord, _ device: Device, _ now: Date) -> AuditEntry {

@@ -24,7 +24,7 @@ public enum AuditReport {
             if let opened = entry.openedAt { facts.append("since " + humanTime(opened)) }
             if !entry.detail.isEmpty { facts.append(entry.detail) }
             if !facts.isEmpty { lines.append("      " + facts.joined(separator: "; ")) }
-            if let fix = entry.remediation, entry.status != .unknown { lines.append("      fix: " + fix) }
+            if let fix = entry.remediation, entry.status != .unknown, entry.status != .excepted { lines.append("      fix: " + fix) }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -37,6 +37,7 @@ public enum AuditReport {
         case .snoozed: entry.snoozedUntil.map { " [snoozed until \(humanTime($0))]" } ?? " [snoozed]"
         case .suspended: " [host suspended]"
         case .unknown: " [cannot tell]"
+        case .excepted: " [excepted]"
         }
     }
 

@@ -15,7 +15,7 @@ struct ComplianceCounter {
 
     mutating func count(_ audit: DeviceAudit) {
         devices += 1
-        let entries = audit.entries.filter { checks.contains($0.check) }
+        let entries = audit.entries.filter { checks.contains($0.check) && $0.status != .excepted }
         for entry in entries {
             if entry.status == .unknown { unknown[entry.check, default: 0] += 1 } else { failed[entry.check, default: 0] += 1 }
         }

@@ -37,6 +37,8 @@ public enum AuditStatus: String, Sendable, Codable, CaseIterable {
     case suspended
     /// The data cannot tell (a missing value under `missing: unknown`); nothing is opened.
     case unknown
+    /// Accepted as not applicable until a date (`bin/issues except`); nothing is opened.
+    case excepted
 }
 
 /// Which entries a report shows.

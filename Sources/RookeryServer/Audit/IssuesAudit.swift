@@ -75,7 +75,8 @@ public struct IssuesAudit {
         // Checks on paths selected as secret are reported as not evaluable.
         let engine = AuditEngine(
             catalog: catalog, store: context.store, clock: clock,
-            secretSelectors: try await context.store.secretSelectors())
+            secretSelectors: try await context.store.secretSelectors(),
+            exceptions: ActiveExceptions(try await context.store.exceptions(fingerprint: nil, runningAt: options.now), at: options.now))
         let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
         var written = 0
         func emit(_ text: String, _ json: JSONValue) {

@@ -115,6 +115,15 @@ enum DashboardTemplates {
         {{^openIssues}}<tr><td colspan="5">None.</td></tr>{{/openIssues}}
         </tbody>
         </table>
+        <h2>Exceptions</h2>
+        <table>
+        <thead><tr><th>Check</th><th>Until</th><th>By</th><th>Why</th></tr></thead>
+        <tbody>
+        {{#exceptions}}<tr><td><a href="/checks/{{check}}">{{check}}</a></td><td>{{until}}</td><td>{{createdBy}}</td><td>{{reason}}</td></tr>
+        {{/exceptions}}
+        {{^exceptions}}<tr><td colspan="4">None: every check counts.</td></tr>{{/exceptions}}
+        </tbody>
+        </table>
         <h2>Pending patches and commands</h2>
         <table>
         <thead><tr><th>Id</th><th>Target</th><th>Action</th><th>Queued</th></tr></thead>
@@ -166,6 +175,15 @@ enum DashboardTemplates {
         {{#failing}}<tr><td><a href="/devices/{{fingerprint}}">{{hostname}}</a></td><td>{{openedAt}}</td><td>{{snoozedUntil}}</td><td>{{alertedAt}}</td><td>{{detail}}</td></tr>
         {{/failing}}
         {{^failing}}<tr><td colspan="5">No device fails this check.</td></tr>{{/failing}}
+        </tbody>
+        </table>
+        <h2>Not applicable (exceptions)</h2>
+        <table>
+        <thead><tr><th>Device</th><th>Until</th><th>By</th><th>Why</th></tr></thead>
+        <tbody>
+        {{#excepted}}<tr><td><a href="/devices/{{fingerprint}}">{{hostname}}</a></td><td>{{until}}</td><td>{{createdBy}}</td><td>{{reason}}</td></tr>
+        {{/excepted}}
+        {{^excepted}}<tr><td colspan="4">None.</td></tr>{{/excepted}}
         </tbody>
         </table>
         {{/view}}

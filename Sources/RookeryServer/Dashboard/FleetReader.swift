@@ -56,8 +56,9 @@ public struct FleetReader: Sendable {
     }
 
     /// Nil when no device has this fingerprint.
-    public func device(fingerprint: String) async throws -> DeviceView? {
+    public func device(fingerprint: String, now: Date = Date()) async throws -> DeviceView? {
         guard let device = try await store.device(fingerprint: fingerprint) else { return nil }
+        let exceptions = try await store.exceptions(fingerprint: fingerprint, runningAt: now)
         let issues = try await store.issueHistory(fingerprint: fingerprint, limit: Self.deviceHistoryLimit)
         let document = try await store.latestDocument(fingerprint: fingerprint)
         let changes = try await store.history(fingerprint: fingerprint, limit: Self.deviceHistoryLimit)
@@ -69,6 +70,7 @@ public struct FleetReader: Sendable {
             clientRelease: device.clientRelease, latestRelease: (try? releases.latest())?.number,
             suspended: device.isSuspended, flags: device.flags,
             openIssues: issues.filter(\.isOpen).map(Self.issueView), pastIssues: issues.filter { !$0.isOpen }.map(Self.issueView),
+            exceptions: exceptions.map { Self.exceptionView($0, hostname: device.hostname) },
             facts: document.map(Self.facts) ?? [],
             changes: changes.map {
                 ChangeView(
@@ -86,8 +88,13 @@ public struct FleetReader: Sendable {
     public func check(_ name: String, page: PageRequest, now: Date = Date()) async throws -> CheckView? {
         let failures = try await store.checkFailures(name, page: page)
         let trend = try await self.trend(name, days: 30, now: now)
+        var excepted: [ExceptionView] = []
+        for exception in try await store.exceptions(fingerprint: nil, runningAt: now) where exception.check == name {
+            let hostname = try await store.device(fingerprint: exception.fingerprint)?.hostname ?? ""
+            excepted.append(Self.exceptionView(exception, hostname: hostname))
+        }
         let check = catalog?.check(named: name)
-        guard check != nil || failures.total > 0 || !trend.isEmpty else { return nil }
+        guard check != nil || failures.total > 0 || !trend.isEmpty || !excepted.isEmpty else { return nil }
         return CheckView(
             check: name, description: check?.description ?? "", remediation: check?.remediation,
             failing: failures.rows.map {
@@ -96,7 +103,7 @@ public struct FleetReader: Sendable {
                     snoozedUntil: $0.snoozedUntil.map(RFC3339.string), alertedAt: $0.alertedAt.map(RFC3339.string),
                     detail: $0.detail)
             },
-            total: failures.total, page: page.number, perPage: page.size, pages: Self.pages(failures.total, page.size),
+            excepted: excepted, total: failures.total, page: page.number, perPage: page.size, pages: Self.pages(failures.total, page.size),
             trend: trend)
     }
 
@@ -120,6 +127,13 @@ public struct FleetReader: Sendable {
                     number: $0.number, createdAt: $0.createdAt, size: $0.size, sha256: $0.sha256, files: $0.files,
                     devices: running[$0.number] ?? 0)
             })
+    }
+
+    static func exceptionView(_ exception: CheckException, hostname: String) -> ExceptionView {
+        ExceptionView(
+            check: exception.check, fingerprint: exception.fingerprint, hostname: hostname, reason: exception.reason,
+            createdBy: exception.createdBy, createdAt: RFC3339.string(from: exception.createdAt),
+            until: RFC3339.string(from: exception.until))
     }
 
     static func pages(_ total: Int, _ size: Int) -> Int { max(1, (total + size - 1) / size) }

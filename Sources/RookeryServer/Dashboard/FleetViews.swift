@@ -86,6 +86,17 @@ public struct PatchView: Encodable, Sendable {
     let message: String
 }
 
+/// A check accepted as not applicable to a device (`bin/issues except`).
+public struct ExceptionView: Encodable, Sendable {
+    let check: String
+    let fingerprint: String
+    let hostname: String
+    let reason: String
+    let createdBy: String
+    let createdAt: String
+    let until: String
+}
+
 public struct DeviceView: Encodable, Sendable {
     let fingerprint: String
     let hostname: String
@@ -100,6 +111,8 @@ public struct DeviceView: Encodable, Sendable {
     let flags: [String]
     let openIssues: [IssueView]
     let pastIssues: [IssueView]
+    /// Checks accepted as not applicable here, while they run.
+    let exceptions: [ExceptionView]
     let facts: [PluginFactsView]
     let changes: [ChangeView]
     let pendingPatches: [PatchView]
@@ -119,6 +132,8 @@ public struct CheckView: Encodable, Sendable {
     let description: String
     let remediation: String?
     let failing: [CheckFailureView]
+    /// Devices this check is accepted as not applicable to, while their exceptions run.
+    let excepted: [ExceptionView]
     let total: Int
     let page: Int
     let perPage: Int

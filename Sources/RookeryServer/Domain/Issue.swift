@@ -30,6 +30,8 @@ public struct IssueRecord: Sendable, Equatable {
         case manual
         /// The check was removed from issues.yml.
         case checkRemoved = "check-removed"
+        /// An admin accepted the check as not applicable to the device (`bin/issues except`).
+        case excepted
     }
 
     public init(fingerprint: String, name: String, openedAt: Date, openedBy: Opener = .audit, detail: String = "") {

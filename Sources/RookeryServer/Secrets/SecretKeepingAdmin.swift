@@ -5,11 +5,11 @@ import RookeryCore
 /// secrets is recorded in the append-only access log, whether it succeeds or not.
 public struct SecretKeepingAdmin: Sendable {
     let store: any Store
-    let who: SecretOperator
+    let who: AdminOperator
     /// Where temporary GnuPG homes go; nil: /dev/shm where there is one (see `TemporaryKeyHome`).
     let temporaryBase: String?
 
-    public init(store: any Store, who: SecretOperator = .current(), temporaryBase: String? = nil) {
+    public init(store: any Store, who: AdminOperator = .current(), temporaryBase: String? = nil) {
         self.store = store
         self.who = who
         self.temporaryBase = temporaryBase

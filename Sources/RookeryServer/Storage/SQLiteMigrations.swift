@@ -278,7 +278,8 @@ enum SQLiteMigrations {
         }
         // The dashboard (issue 19): one check's open issues, oldest first, without reading the
         // closed ones every device has piled up; each day's compliance per check ("*": every
-        // check at once), as the day's last audit counted it; and when each audit ran.
+        // check at once), as the day's last audit counted it; when each audit ran; and the
+        // checks accepted as not applicable to a device until a date (`bin/issues except`).
         migrator.registerMigration("v13-dashboard") { db in
             try db.execute(
                 sql: """
@@ -299,6 +300,17 @@ enum SQLiteMigrations {
                         opened INTEGER NOT NULL,
                         closed INTEGER NOT NULL
                     );
+                    CREATE TABLE check_exceptions (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        check_name TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        until DATETIME NOT NULL
+                    );
+                    CREATE INDEX check_exceptions_device ON check_exceptions(fingerprint, check_name);
+                    CREATE INDEX check_exceptions_until ON check_exceptions(until);
                     """)
         }
         return migrator

@@ -260,7 +260,16 @@ enum PostgresMigrations {
                 CREATE TABLE audit_runs (
                     id BIGSERIAL PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
                     devices INTEGER NOT NULL, opened INTEGER NOT NULL, closed INTEGER NOT NULL)
+                """,
                 """
+                CREATE TABLE check_exceptions (
+                    id BIGSERIAL PRIMARY KEY,
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    check_name TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL, until TIMESTAMPTZ NOT NULL)
+                """,
+                "CREATE INDEX check_exceptions_device ON check_exceptions (fingerprint, check_name)",
+                "CREATE INDEX check_exceptions_until ON check_exceptions (until)"
             ])
     ]
 

@@ -206,7 +206,7 @@ extension PostgresStore: IssueStore {
     }
 
     /// How many rows the statement returned (an UPDATE ... RETURNING: how many it changed).
-    private func count(_ query: PostgresQuery) async throws -> Int {
+    func count(_ query: PostgresQuery) async throws -> Int {
         var count = 0
         for try await _ in try await pool.query(query, logger: logger) { count += 1 }
         return count
