@@ -48,7 +48,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// What an admin should hear at start: passwords over plain HTTP, certificates about to expire.
     private func warn(about listeners: [Listener], settings: ServerSettings, passwords: Bool, logger: Logger) {
-        let plain = listeners.filter { $0.tls == nil }.map { String($0.port.number) }
+        let plain =
+            listeners.filter { $0.tls == nil }.map { String($0.port.number) }
+            + (settings.dashboard.flatMap { $0.tls == nil ? ["\($0.port) (the dashboard)"] : nil } ?? [])
         if passwords, !plain.isEmpty, !["127.0.0.1", "::1", "localhost"].contains(settings.listenHost) {
             logger.warning(
                 """

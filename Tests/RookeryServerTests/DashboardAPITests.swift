@@ -153,6 +153,35 @@ import Testing
         }
     }
 
+    @Test func issuesChecksAndADevicesHistoryAreListed() async throws {
+        try await seeded { client in
+            let issues = try Self.json(try await Self.get(client, "/rookery/v1/admin/issues?per_page=1"))
+            #expect(issues["total"] == .integer(2))
+            #expect(issues["pages"] == .integer(2))
+            #expect(issues["issues"]?.arrayValue?.first?["check"] == .string("sshd-passwords"))
+            let byCheck = try Self.json(try await Self.get(client, "/rookery/v1/admin/issues?check=sshd-passwords"))
+            #expect(byCheck["total"] == .integer(2))
+            let none = try Self.json(try await Self.get(client, "/rookery/v1/admin/issues?check=no-such-check"))
+            #expect(none["total"] == .integer(0))
+
+            let checks = try Self.json(try await Self.get(client, "/rookery/v1/admin/checks"))
+            #expect(
+                checks["checks"]
+                    == .array([
+                        .object([
+                            "check": .string("sshd-passwords"), "description": .string("sshd accepts passwords"),
+                            "remediation": .string("Set PasswordAuthentication no."), "open": .integer(2), "snoozed": .integer(0)
+                        ])
+                    ]))
+
+            let web1 = devices[0]
+            let history = try Self.json(try await Self.get(client, "/rookery/v1/admin/devices/\(web1.fingerprint)/history?limit=5"))
+            #expect(history["hostname"] == .string("web1"))
+            #expect(history["changes"]?.arrayValue?.contains { $0["path"] == .string("plugins.sshd.password_authentication") } == true)
+            #expect(try await Self.get(client, "/rookery/v1/admin/devices/\(web1.fingerprint)/history?limit=1001").status == .badRequest)
+        }
+    }
+
     @Test func enrollmentsAndReleasesAreListed() async throws {
         try await seeded { client in
             let enrollments = try Self.json(try await Self.get(client, "/rookery/v1/admin/enrollments"))
@@ -169,7 +198,8 @@ import Testing
             "/", "/devices", "/devices/\(fingerprint)", "/checks/sshd-passwords", "/enrollments", "/releases", "/metrics",
             "/rookery/v1/admin/fleet", "/rookery/v1/admin/devices", "/rookery/v1/admin/devices/\(fingerprint)",
             "/rookery/v1/admin/checks/sshd-passwords", "/rookery/v1/admin/trend", "/rookery/v1/admin/enrollments",
-            "/rookery/v1/admin/releases"
+            "/rookery/v1/admin/releases", "/rookery/v1/admin/issues", "/rookery/v1/admin/checks",
+            "/rookery/v1/admin/devices/\(fingerprint)/history"
         ]
         try await seeded { client in
             for route in routes {

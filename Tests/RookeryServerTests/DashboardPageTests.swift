@@ -42,6 +42,22 @@ import Testing
         }
     }
 
+    /// The pager links only where there is a page to go to, keeping the page size.
+    @Test func listsLinkTheirOtherPagesOnly() async throws {
+        let fixture = try await DashboardAPITests()
+        try await fixture.seeded { client in
+            let first = String(buffer: try await DashboardAPITests.get(client, "/devices?per_page=2").body)
+            #expect(!first.contains("rel=\"prev\""))
+            #expect(first.contains("<a rel=\"next\" href=\"/devices?sort=hostname&amp;order=asc&amp;page=2&amp;per_page=2\">"))
+            #expect(first.contains("href=\"/devices?state=accepted&amp;sort=hostname&amp;order=asc&amp;per_page=2\""), "filters keep the page size")
+            let last = String(buffer: try await DashboardAPITests.get(client, "/devices?per_page=2&page=2").body)
+            #expect(last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""))
+            let single = String(buffer: try await DashboardAPITests.get(client, "/checks/sshd-passwords").body)
+            #expect(!single.contains("rel=\"prev\"") && !single.contains("rel=\"next\""))
+            for page in [first, last, single] { #expect(!page.contains("nil")) }
+        }
+    }
+
     @Test func noTemplatePrintsAValueUnescaped() {
         for (name, template) in DashboardTemplates.all {
             #expect(!template.contains("{{{") && !template.contains("{{&"), "\(name)")
@@ -60,7 +76,8 @@ import Testing
             #expect(samples["rookery_devices{state=accepted}"] == 3)
             #expect(samples["rookery_devices{state=pending}"] == 1)
             #expect(samples["rookery_pending_enrollments"] == 1)
-            #expect(samples["rookery_accepted_devices_by_last_report{within=1h}"] == 3)
+            #expect(samples["rookery_accepted_devices_by_last_report{last_report=under_1h}"] == 3)
+            #expect(samples["rookery_accepted_devices_by_last_report{last_report=1h_to_1d}"] == 0)
             #expect(samples["rookery_open_issues{check=sshd-passwords}"] == 2)
             #expect((samples["rookery_signature_check_seconds_count"] ?? 0) >= 3)
             let lastAudit = try #require(samples["rookery_last_audit_timestamp_seconds"])

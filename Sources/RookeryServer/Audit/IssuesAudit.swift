@@ -99,13 +99,19 @@ public struct IssuesAudit {
             if !entries.isEmpty { emit(AuditReport.text(audit, entries), AuditReport.json(audit, entries)) }
             notifier.collect(audit, audit.entries(in: options.cron ? .due : .active))
         }
+        if options.json { write(written == 0 ? "[]\n" : "]\n") }
+        var failures = notifier.send(now: options.now)
         // The run and its tallies feed the dashboard's charts, `bin/issues trend` and /metrics.
+        // Recorded after the alerts went out: the issues are written already, and a history that
+        // cannot be written must not keep the alerts marked as sent from being sent.
         let run = AuditRun(
             startedAt: options.now, finishedAt: options.now.addingTimeInterval(Date().timeIntervalSince(started)),
             devices: summary.devices, opened: summary.opened, closed: summary.closed)
-        try await context.store.recordAudit(run, tallies: compliance.tallies)
-        if options.json { write(written == 0 ? "[]\n" : "]\n") }
-        let failures = notifier.send(now: options.now)
+        do {
+            try await context.store.recordAudit(run, tallies: compliance.tallies)
+        } catch {
+            failures.append("the compliance history was not recorded: \(error)")
+        }
         return Outcome(summary: summary, mails: notifier.mailCount, webhooks: notifier.webhookCount, failures: failures)
     }
 }

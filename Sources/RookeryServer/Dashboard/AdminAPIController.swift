@@ -18,6 +18,18 @@ struct AdminAPIController {
             }
             return try Self.json(device)
         }
+        routes.get("devices/:fingerprint/history") { request, context in
+            let limit = try DashboardQuery(request).number("limit", in: 1...1000) ?? 100
+            guard let history = try await reader.history(fingerprint: try DashboardPath.fingerprint(context), limit: limit) else {
+                throw ProtocolError(.notFound, "no device with that fingerprint")
+            }
+            return try Self.json(history)
+        }
+        routes.get("issues") { request, _ in
+            let query = DashboardQuery(request)
+            return try Self.json(try await reader.issues(check: try query.checkName(), page: try query.page()))
+        }
+        routes.get("checks") { _, _ in try Self.json(try await reader.checks()) }
         routes.get("checks/:check") { request, context in
             guard let check = try await reader.check(try DashboardPath.check(context), page: try DashboardQuery(request).page()) else {
                 throw ProtocolError(.notFound, "no such check")

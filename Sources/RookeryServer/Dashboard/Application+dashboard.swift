@@ -28,6 +28,10 @@ public func buildDashboardApplication(
 /// The dashboard's router alone, for tests that drive it without a socket.
 func dashboardRouter(context: ServerContext, failures: FailureLimiter) throws -> Router<RookeryRequestContext> {
     let authenticator = context.authenticator
+    // EndpointAuthenticator refuses such settings already; the dashboard never relies on it alone.
+    guard authenticator.isConfigured("dashboard") else {
+        throw SettingsError("endpoint_auth.dashboard allows nobody: the dashboard is not served", setting: ["endpoint_auth", "dashboard"])
+    }
     let reader = FleetReader(
         store: context.store, releases: context.releases,
         issuesFile: context.root.resolve(context.settings.audit.issuesFile))
@@ -38,7 +42,8 @@ func dashboardRouter(context: ServerContext, failures: FailureLimiter) throws ->
         .add(middleware: EndpointAuthMiddleware(endpoint: metricsAuth, authenticator: authenticator, failures: failures, admissionLevel: .debug))
         .get { _, _ in
             let text = context.metrics.exposition(
-                fleet: try await context.store.fleetCounts(now: Date()), lastAudit: try await context.store.lastAuditRun())
+                fleet: try await context.store.fleetCounts(now: Date()), checks: try await reader.checks(),
+                lastAudit: try await context.store.lastAuditRun())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -43,11 +43,7 @@ struct DashboardController {
             }
             let links = PageLinks(base: "/checks/\(name)?", page: pageRequest, pages: check.pages)
             return try page(
-                "check",
-                [
-                    "view": check, "chart": ComplianceChart(days: check.trend, lastDay: now), "previous": links.previous as Any,
-                    "next": links.next as Any
-                ])
+                "check", links.values.merging(["view": check, "chart": ComplianceChart(days: check.trend, lastDay: now)]) { $1 })
         }
         routes.get("enrollments") { _, _ in try page("enrollments", ["view": try await reader.enrollments()]) }
         routes.get("releases") { _, _ in try page("releases", ["view": try await reader.releaseList()]) }
@@ -55,14 +51,14 @@ struct DashboardController {
     }
 
     /// `template` rendered with `values` and the time, as an HTML answer.
-    func page(_ template: String, _ values: [String: Any], status: HTTPResponse.Status = .ok) throws -> Response {
+    func page(_ template: String, _ values: [String: Any]) throws -> Response {
         var values = values
         values["generatedAt"] = RFC3339.string(from: Date())
         guard let html = library.render(values, withTemplate: template) else {
             throw ProtocolError(.internalError, "no dashboard template \(template)")
         }
         return Response(
-            status: status, headers: [.contentType: "text/html; charset=utf-8"],
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 }
@@ -77,6 +73,15 @@ struct PageLinks {
         previous = page.number > 1 ? link(min(page.number - 1, pages)) : nil
         next = page.number < pages ? link(page.number + 1) : nil
     }
+
+    /// For a template: a key only for a link there is (Mustache would render an absent
+    /// Optional inside `Any` as the text "nil").
+    var values: [String: Any] {
+        var values: [String: Any] = [:]
+        if let previous { values["previous"] = previous }
+        if let next { values["next"] = next }
+        return values
+    }
 }
 
 /// The devices page's links: each state filter, each sortable column (a second click on the
@@ -86,8 +91,8 @@ struct DeviceListLinks {
     let pages: Int
 
     var values: [String: Any] {
-        let pager = PageLinks(base: href(page: nil) + "&", page: query.page, pages: pages)
-        return [
+        let pager = PageLinks(base: href(page: nil, withPageSize: false) + "&", page: query.page, pages: pages)
+        return pager.values.merging([
             "stateLinks": ([nil] + DeviceState.allCases).map { state in
                 [
                     "label": state?.rawValue ?? "all", "active": state == query.state,
@@ -103,19 +108,20 @@ struct DeviceListLinks {
                     "label": label, "active": active, "arrow": active ? (query.descending ? "↓" : "↑") : "",
                     "href": href(sort: sort, descending: active ? !query.descending : false, page: nil)
                 ] as [String: Any]
-            },
-            "previous": pager.previous as Any, "next": pager.next as Any
-        ]
+            }
+        ]) { $1 }
     }
 
     /// This page's URL with some parts changed; `page: nil` goes back to the first page.
     private func href(
-        state: DeviceState?? = nil, sort: DeviceListQuery.Sort? = nil, descending: Bool? = nil, page: Int?
+        state: DeviceState?? = nil, sort: DeviceListQuery.Sort? = nil, descending: Bool? = nil, page: Int?,
+        withPageSize: Bool = true
     ) -> String {
         var parts: [String] = []
         if let state = state ?? query.state { parts.append("state=\(state.rawValue)") }
         parts.append("sort=\((sort ?? query.sort).rawValue)")
         parts.append("order=\((descending ?? query.descending) ? "desc" : "asc")")
+        if withPageSize, query.page.size != PageRequest().size { parts.append("per_page=\(query.page.size)") }
         if let page { parts.append("page=\(page)") }
         return "/devices?" + parts.joined(separator: "&")
     }

@@ -4,7 +4,7 @@
 enum DashboardTemplates {
     static let all: [String: String] = [
         "layout": layout, "overview": overview, "devices": devices, "device": device, "check": check,
-        "enrollments": enrollments, "releases": releases, "error": error, "pager": pager, "chart": chart
+        "enrollments": enrollments, "releases": releases, "pager": pager, "chart": chart
     ]
 
     static let layout = """
@@ -217,13 +217,6 @@ enum DashboardTemplates {
         {{^view.releases}}<tr><td colspan="6">None published (bin/client_release).</td></tr>{{/view.releases}}
         </tbody>
         </table>
-        {{/content}}{{/layout}}
-        """
-
-    static let error = """
-        {{<layout}}{{$title}}{{status}}{{/title}}{{$content}}
-        <h1>{{status}}</h1>
-        <p>{{message}}</p>
         {{/content}}{{/layout}}
         """
 

@@ -8,7 +8,7 @@ public struct FleetReader: Sendable {
     let releases: ReleaseLibrary
     /// server/issues.yml, read again for every page that names checks, so an edit shows at once.
     let issuesFile: String
-    /// How many past issues and changes a device page shows.
+    /// How many closed issues and changes a device page shows (every open issue is shown).
     static let deviceHistoryLimit = 50
 
     public init(store: any Store, releases: ReleaseLibrary, issuesFile: String) {
@@ -59,7 +59,10 @@ public struct FleetReader: Sendable {
     public func device(fingerprint: String, now: Date = Date()) async throws -> DeviceView? {
         guard let device = try await store.device(fingerprint: fingerprint) else { return nil }
         let exceptions = try await store.exceptions(fingerprint: fingerprint, runningAt: now)
-        let issues = try await store.issueHistory(fingerprint: fingerprint, limit: Self.deviceHistoryLimit)
+        // Every open issue; of the closed ones, the newest.
+        let open = try await store.openIssues(fingerprint: fingerprint)
+        let closed = try await store.issueHistory(fingerprint: fingerprint, limit: Self.deviceHistoryLimit + open.count)
+            .filter { !$0.isOpen }.prefix(Self.deviceHistoryLimit)
         let document = try await store.latestDocument(fingerprint: fingerprint)
         let changes = try await store.history(fingerprint: fingerprint, limit: Self.deviceHistoryLimit)
         let patches = try await store.patches(fingerprint: fingerprint, includeFinished: false)
@@ -69,14 +72,10 @@ public struct FleetReader: Sendable {
             acceptedAt: device.acceptedAt.map(RFC3339.string), lastReport: device.lastSubmissionAt.map(RFC3339.string),
             clientRelease: device.clientRelease, latestRelease: (try? releases.latest())?.number,
             suspended: device.isSuspended, flags: device.flags,
-            openIssues: issues.filter(\.isOpen).map(Self.issueView), pastIssues: issues.filter { !$0.isOpen }.map(Self.issueView),
+            openIssues: open.map(Self.issueView), pastIssues: closed.map(Self.issueView),
             exceptions: exceptions.map { Self.exceptionView($0, hostname: device.hostname) },
             facts: document.map(Self.facts) ?? [],
-            changes: changes.map {
-                ChangeView(
-                    path: $0.path, old: $0.old.map(SecretRedaction.text), new: $0.new.map(SecretRedaction.text),
-                    changedAt: RFC3339.string(from: $0.changedAt))
-            },
+            changes: changes.map(Self.changeView),
             pendingPatches: patches.map {
                 PatchView(
                     id: $0.id, target: $0.target, action: $0.action.rawValue, state: $0.state.rawValue,
@@ -86,7 +85,7 @@ public struct FleetReader: Sendable {
 
     /// Nil when the check is neither in issues.yml nor open on any device.
     public func check(_ name: String, page: PageRequest, now: Date = Date()) async throws -> CheckView? {
-        let failures = try await store.checkFailures(name, page: page)
+        let failures = try await store.openIssuePage(check: name, page: page)
         let trend = try await self.trend(name, days: 30, now: now)
         var excepted: [ExceptionView] = []
         for exception in try await store.exceptions(fingerprint: nil, runningAt: now) where exception.check == name {
@@ -97,14 +96,40 @@ public struct FleetReader: Sendable {
         guard check != nil || failures.total > 0 || !trend.isEmpty || !excepted.isEmpty else { return nil }
         return CheckView(
             check: name, description: check?.description ?? "", remediation: check?.remediation,
-            failing: failures.rows.map {
-                CheckFailureView(
-                    fingerprint: $0.fingerprint, hostname: $0.hostname, openedAt: RFC3339.string(from: $0.openedAt),
-                    snoozedUntil: $0.snoozedUntil.map(RFC3339.string), alertedAt: $0.alertedAt.map(RFC3339.string),
-                    detail: $0.detail)
-            },
+            failing: failures.rows.map(Self.openIssueView),
             excepted: excepted, total: failures.total, page: page.number, perPage: page.size, pages: Self.pages(failures.total, page.size),
             trend: trend)
+    }
+
+    /// Open issues of one check or every check, oldest first.
+    public func issues(check: String?, page: PageRequest) async throws -> IssueListView {
+        let found = try await store.openIssuePage(check: check, page: page)
+        return IssueListView(
+            issues: found.rows.map(Self.openIssueView), check: check, total: found.total, page: page.number,
+            perPage: page.size, pages: Self.pages(found.total, page.size))
+    }
+
+    /// Every device check of issues.yml (and any check with open issues that is no longer there).
+    public func checks(now: Date = Date()) async throws -> ChecksView {
+        let counts = Dictionary(
+            try await store.fleetCounts(now: now).openIssues.map { ($0.check, $0) }, uniquingKeysWith: { $1 })
+        let configured = catalog?.deviceChecks ?? []
+        let names = configured.map(\.name) + counts.keys.filter { name in !configured.contains { $0.name == name } }.sorted()
+        return ChecksView(
+            checks: names.map { name in
+                let check = configured.first { $0.name == name }
+                return .init(
+                    check: name, description: check?.description ?? "", remediation: check?.remediation,
+                    open: counts[name]?.open ?? 0, snoozed: counts[name]?.snoozed ?? 0)
+            })
+    }
+
+    /// A device's last `limit` recorded changes; nil when no device has this fingerprint.
+    public func history(fingerprint: String, limit: Int) async throws -> HistoryView? {
+        guard let device = try await store.device(fingerprint: fingerprint) else { return nil }
+        return HistoryView(
+            fingerprint: device.fingerprint, hostname: device.hostname,
+            changes: try await store.history(fingerprint: fingerprint, limit: limit).map(Self.changeView))
     }
 
     /// Pending devices, newest first; at most `max_pending_devices` of them exist.
@@ -127,6 +152,18 @@ public struct FleetReader: Sendable {
                     number: $0.number, createdAt: $0.createdAt, size: $0.size, sha256: $0.sha256, files: $0.files,
                     devices: running[$0.number] ?? 0)
             })
+    }
+
+    static func openIssueView(_ row: OpenIssueRow) -> OpenIssueView {
+        OpenIssueView(
+            check: row.check, fingerprint: row.fingerprint, hostname: row.hostname, openedAt: RFC3339.string(from: row.openedAt),
+            snoozedUntil: row.snoozedUntil.map(RFC3339.string), alertedAt: row.alertedAt.map(RFC3339.string), detail: row.detail)
+    }
+
+    static func changeView(_ change: ChangeRecord) -> ChangeView {
+        ChangeView(
+            path: change.path, old: change.old.map(SecretRedaction.text), new: change.new.map(SecretRedaction.text),
+            changedAt: RFC3339.string(from: change.changedAt))
     }
 
     static func exceptionView(_ exception: CheckException, hostname: String) -> ExceptionView {

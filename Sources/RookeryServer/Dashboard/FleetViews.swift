@@ -118,7 +118,9 @@ public struct DeviceView: Encodable, Sendable {
     let pendingPatches: [PatchView]
 }
 
-public struct CheckFailureView: Encodable, Sendable {
+/// An open issue: a device failing one check.
+public struct OpenIssueView: Encodable, Sendable {
+    let check: String
     let fingerprint: String
     let hostname: String
     let openedAt: String
@@ -131,7 +133,7 @@ public struct CheckView: Encodable, Sendable {
     let check: String
     let description: String
     let remediation: String?
-    let failing: [CheckFailureView]
+    let failing: [OpenIssueView]
     /// Devices this check is accepted as not applicable to, while their exceptions run.
     let excepted: [ExceptionView]
     let total: Int
@@ -140,6 +142,35 @@ public struct CheckView: Encodable, Sendable {
     let pages: Int
     /// This check's compliance on each of the last 30 days an audit ran.
     let trend: [ComplianceDay]
+}
+
+/// Open issues over the fleet, oldest first, a page at a time.
+public struct IssueListView: Encodable, Sendable {
+    let issues: [OpenIssueView]
+    let check: String?
+    let total: Int
+    let page: Int
+    let perPage: Int
+    let pages: Int
+}
+
+/// Every device check of issues.yml, with its open issues.
+public struct ChecksView: Encodable, Sendable {
+    public struct CheckSummary: Encodable, Sendable {
+        let check: String
+        let description: String
+        let remediation: String?
+        let open: Int
+        let snoozed: Int
+    }
+    let checks: [CheckSummary]
+}
+
+/// A device's recorded changes, newest first.
+public struct HistoryView: Encodable, Sendable {
+    let fingerprint: String
+    let hostname: String
+    let changes: [ChangeView]
 }
 
 public struct PendingDeviceView: Encodable, Sendable {

@@ -42,7 +42,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The whole text: this process's counters, then the fleet's gauges from `fleet`.
-    func exposition(fleet: FleetCounts, lastAudit: AuditRun?) -> String {
+    func exposition(fleet: FleetCounts, checks: ChecksView, lastAudit: AuditRun?) -> String {
         var text = registry.emitToString()
         func gauge(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
@@ -55,11 +55,13 @@ public final class ServerMetrics: Sendable {
         gauge(
             "rookery_accepted_devices_by_last_report", "Accepted devices by how recently they reported",
             [
-                ("{within=\"1h\"}", String(fleet.reportedWithinHour)), ("{within=\"1d\"}", String(fleet.reportedWithinDay)),
-                ("{within=\"longer\"}", String(fleet.silent))
+                ("{last_report=\"under_1h\"}", String(fleet.reportedWithinHour)),
+                ("{last_report=\"1h_to_1d\"}", String(fleet.reportedWithinDay)),
+                ("{last_report=\"over_1d_or_never\"}", String(fleet.silent))
             ])
+        // Every check of issues.yml, 0 included, so a series ends at 0 rather than vanishing.
         // Check names are issues.yml's: lower-case letters, digits, - and _; nothing to escape.
-        gauge("rookery_open_issues", "Open issues by check", fleet.openIssues.map { ("{check=\"\($0.check)\"}", String($0.open)) })
+        gauge("rookery_open_issues", "Open issues by check", checks.checks.map { ("{check=\"\($0.check)\"}", String($0.open)) })
         if let lastAudit {
             gauge(
                 "rookery_last_audit_timestamp_seconds", "When the last audit finished (Unix time)",

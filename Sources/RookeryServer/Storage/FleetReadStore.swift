@@ -8,8 +8,8 @@ public protocol FleetReadStore: Sendable {
     func fleetCounts(now: Date) async throws -> FleetCounts
     /// One page of devices, filtered, sorted and counted by the database.
     func devicePage(_ query: DeviceListQuery) async throws -> DeviceListPage
-    /// One page of the devices whose `check` issue is open, oldest issue first.
-    func checkFailures(_ check: String, page: PageRequest) async throws -> CheckFailurePage
+    /// One page of the open issues, of one check or all, oldest first.
+    func openIssuePage(check: String?, page: PageRequest) async throws -> OpenIssuePage
     /// How many accepted devices run each client release (nil: not said yet).
     func devicesByRelease() async throws -> [Int?: Int]
 }
@@ -101,8 +101,9 @@ public struct DeviceListPage: Sendable, Equatable {
     public var total: Int
 }
 
-/// A device failing one check.
-public struct CheckFailure: Sendable, Equatable {
+/// An open issue: a device failing one check.
+public struct OpenIssueRow: Sendable, Equatable {
+    public var check: String
     public var fingerprint: String
     public var hostname: String
     public var openedAt: Date
@@ -111,8 +112,8 @@ public struct CheckFailure: Sendable, Equatable {
     public var detail: String
 }
 
-public struct CheckFailurePage: Sendable, Equatable {
-    public var rows: [CheckFailure]
+public struct OpenIssuePage: Sendable, Equatable {
+    public var rows: [OpenIssueRow]
     public var total: Int
 }
 

@@ -50,20 +50,23 @@ extension SQLiteStore {
         }
     }
 
-    public func checkFailures(_ check: String, page: PageRequest) async throws -> CheckFailurePage {
+    public func openIssuePage(check: String?, page: PageRequest) async throws -> OpenIssuePage {
         try await pool.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM issues WHERE closed_at IS NULL AND name = ?", arguments: [check]) ?? 0
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM issues WHERE closed_at IS NULL AND (?1 IS NULL OR name = ?1)", arguments: [check])
+                ?? 0
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT i.fingerprint, d.hostname, i.opened_at, i.snoozed_until, i.alerted_at, i.detail
+                    SELECT i.name, i.fingerprint, d.hostname, i.opened_at, i.snoozed_until, i.alerted_at, i.detail
                     FROM issues i JOIN devices d ON d.fingerprint = i.fingerprint
-                    WHERE i.closed_at IS NULL AND i.name = ? ORDER BY i.opened_at, i.id LIMIT ? OFFSET ?
+                    WHERE i.closed_at IS NULL AND (?1 IS NULL OR i.name = ?1) ORDER BY i.opened_at, i.id LIMIT ?2 OFFSET ?3
                     """, arguments: [check, page.size, page.offset])
-            return CheckFailurePage(
+            return OpenIssuePage(
                 rows: rows.map {
-                    CheckFailure(
-                        fingerprint: $0["fingerprint"], hostname: $0["hostname"], openedAt: $0["opened_at"],
+                    OpenIssueRow(
+                        check: $0["name"], fingerprint: $0["fingerprint"], hostname: $0["hostname"], openedAt: $0["opened_at"],
                         snoozedUntil: $0["snoozed_until"], alertedAt: $0["alerted_at"], detail: $0["detail"])
                 }, total: total)
         }

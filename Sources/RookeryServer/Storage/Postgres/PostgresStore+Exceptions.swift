@@ -39,7 +39,7 @@ extension PostgresStore {
             SELECT id, fingerprint, check_name, reason, created_by, created_at, until FROM check_exceptions
             WHERE (\(fingerprint)::text IS NULL OR fingerprint = \(fingerprint))
               AND (\(runningAt)::timestamptz IS NULL OR until > \(runningAt))
-            ORDER BY fingerprint, check_name, id
+            ORDER BY fingerprint, check_name COLLATE "C", id
             """, logger: logger)
         var exceptions: [CheckException] = []
         for try await row in rows.decode((Int64, String, String, String, String, Date, Date).self) {

@@ -56,24 +56,27 @@ extension PostgresStore {
         return page
     }
 
-    public func checkFailures(_ check: String, page: PageRequest) async throws -> CheckFailurePage {
+    public func openIssuePage(check: String?, page: PageRequest) async throws -> OpenIssuePage {
         let total =
-            try await pool.query("SELECT count(*) FROM issues WHERE closed_at IS NULL AND name = \(check)", logger: logger)
+            try await pool.query(
+                "SELECT count(*) FROM issues WHERE closed_at IS NULL AND (\(check)::text IS NULL OR name = \(check))", logger: logger
+            )
             .single(Int.self) ?? 0
         let rows = try await pool.query(
             """
-            SELECT i.fingerprint, d.hostname, i.opened_at, i.snoozed_until, i.alerted_at, i.detail
+            SELECT i.name, i.fingerprint, d.hostname, i.opened_at, i.snoozed_until, i.alerted_at, i.detail
             FROM issues i JOIN devices d ON d.fingerprint = i.fingerprint
-            WHERE i.closed_at IS NULL AND i.name = \(check) ORDER BY i.opened_at, i.id
+            WHERE i.closed_at IS NULL AND (\(check)::text IS NULL OR i.name = \(check)) ORDER BY i.opened_at, i.id
             LIMIT \(Int64(page.size)) OFFSET \(Int64(page.offset))
             """, logger: logger)
-        var failures = CheckFailurePage(rows: [], total: total)
-        for try await row in rows.decode((String, String, Date, Date?, Date?, String).self) {
-            failures.rows.append(
-                CheckFailure(
-                    fingerprint: row.0, hostname: row.1, openedAt: row.2, snoozedUntil: row.3, alertedAt: row.4, detail: row.5))
+        var issues = OpenIssuePage(rows: [], total: total)
+        for try await row in rows.decode((String, String, String, Date, Date?, Date?, String).self) {
+            issues.rows.append(
+                OpenIssueRow(
+                    check: row.0, fingerprint: row.1, hostname: row.2, openedAt: row.3, snoozedUntil: row.4, alertedAt: row.5,
+                    detail: row.6))
         }
-        return failures
+        return issues
     }
 
     public func devicesByRelease() async throws -> [Int?: Int] {
