@@ -12,15 +12,8 @@ import Testing
 /// audit; and who may read it. Driven through the dashboard's router without a socket.
 @Suite struct DashboardAPITests {
     static let password = "dashboard-secret"
-    static let checks = """
-        checks:
-          - name: sshd-passwords
-            description: sshd accepts passwords
-            condition:
-              path: plugins.sshd.password_authentication
-              equals: true
-            remediation: Set PasswordAuthentication no.
-        """
+    /// sshd-passwords (in a grace period of 2 h: its issues are open, not yet due).
+    static let checks = AuditLifecycleTests.checks
 
     let sandbox: Sandbox
     let context: ServerContext

@@ -72,6 +72,7 @@ public struct IssuesAudit {
     private func audit(
         _ options: Options, notifier: AuditNotifier, clock: GraceClock, write: (String) -> Void
     ) async throws -> Outcome {
+        let started = Date()
         // Checks on paths selected as secret are reported as not evaluable.
         let engine = AuditEngine(
             catalog: catalog, store: context.store, clock: clock,
@@ -91,7 +92,6 @@ public struct IssuesAudit {
             .run(now: options.now, markAlerted: options.cron).filter { shown.shows($0.status) }
         if !server.isEmpty { emit(AuditReport.serverText(server), AuditReport.serverJSON(server)) }
         notifier.collectServer(server)
-        let started = Date()
         var compliance = ComplianceCounter(checks: catalog.deviceChecks.map(\.name))
         let summary = try await engine.run(.init(now: options.now, markAlerted: options.cron)) { audit in
             compliance.count(audit)
