@@ -65,7 +65,7 @@ import Testing
         let reader = FleetReader(store: context.store, releases: context.releases, issuesFile: "/nonexistent")
         let shown = try #require(try await reader.device(fingerprint: alice.fingerprint, now: now.addingTimeInterval(2)))
         #expect(shown.exceptions.map(\.reason) == ["kiosk"])
-        #expect(try await reader.check("sshd-passwords", page: PageRequest(), now: now.addingTimeInterval(2))?.excepted.map(\.hostname) == ["alice"])
+        #expect(try await reader.check("sshd-passwords", query: OpenIssueQuery(), now: now.addingTimeInterval(2))?.excepted.map(\.hostname) == ["alice"])
 
         let later = now.addingTimeInterval(10)
         _ = try await admin.unexcept("alice", "sshd-passwords", now: later)

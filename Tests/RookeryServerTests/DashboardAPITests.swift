@@ -137,6 +137,12 @@ import Testing
             #expect(check["total"] == .integer(2))
             #expect(Set(check["failing"]?.arrayValue?.compactMap { $0["hostname"]?.stringValue } ?? []) == ["web1", "db1"])
             #expect(check["remediation"] == .string("Set PasswordAuthentication no."))
+            let byName = try Self.json(try await Self.get(client, "/rookery/v1/admin/checks/sshd-passwords?sort=hostname&order=desc"))
+            #expect(byName["failing"]?.arrayValue?.map { $0["hostname"] } == [.string("web1"), .string("db1")])
+            #expect(byName["sort"] == .string("hostname") && byName["order"] == .string("desc"))
+            #expect(try await Self.get(client, "/rookery/v1/admin/checks/sshd-passwords?sort=colour").status == .badRequest)
+            let issues = try Self.json(try await Self.get(client, "/rookery/v1/admin/issues?sort=hostname"))
+            #expect(issues["issues"]?.arrayValue?.map { $0["hostname"] } == [.string("db1"), .string("web1")])
             #expect(try await Self.get(client, "/rookery/v1/admin/checks/no-such-check").status == .notFound)
             #expect(try await Self.get(client, "/rookery/v1/admin/checks/..%2F..").status == .notFound)
 
@@ -179,6 +185,9 @@ import Testing
         try await seeded { client in
             let enrollments = try Self.json(try await Self.get(client, "/rookery/v1/admin/enrollments"))
             #expect(enrollments["pending"]?.arrayValue?.map { $0["hostname"] } == [.string("newcomer")])
+            #expect(enrollments["total"] == .integer(1) && enrollments["pages"] == .integer(1))
+            let beyond = try Self.json(try await Self.get(client, "/rookery/v1/admin/enrollments?page=2"))
+            #expect(beyond["pending"] == .array([]) && beyond["total"] == .integer(1))
             let releases = try Self.json(try await Self.get(client, "/rookery/v1/admin/releases"))
             #expect(releases["releases"] == .array([]))
         }

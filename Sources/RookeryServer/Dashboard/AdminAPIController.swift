@@ -27,11 +27,11 @@ struct AdminAPIController {
         }
         routes.get("issues") { request, _ in
             let query = DashboardQuery(request)
-            return try Self.json(try await reader.issues(check: try query.checkName(), page: try query.page()))
+            return try Self.json(try await reader.issues(try query.openIssues(check: try query.checkName())))
         }
         routes.get("checks") { _, _ in try Self.json(try await reader.checks()) }
         routes.get("checks/:check") { request, context in
-            guard let check = try await reader.check(try DashboardPath.check(context), page: try DashboardQuery(request).page()) else {
+            guard let check = try await reader.check(try DashboardPath.check(context), query: try DashboardQuery(request).openIssues(check: nil)) else {
                 throw ProtocolError(.notFound, "no such check")
             }
             return try Self.json(check)
@@ -42,7 +42,7 @@ struct AdminAPIController {
             let days = try query.number("days", in: 1...366) ?? 30
             return try Self.json(TrendAnswer(check: check, days: try await reader.trend(check, days: days)))
         }
-        routes.get("enrollments") { _, _ in try Self.json(try await reader.enrollments()) }
+        routes.get("enrollments") { request, _ in try Self.json(try await reader.enrollments(page: try DashboardQuery(request).page())) }
         routes.get("releases") { _, _ in try Self.json(try await reader.releaseList()) }
         return routes
     }

@@ -36,16 +36,29 @@ struct DashboardController {
         }
         routes.get("checks/:check") { request, context in
             let name = try DashboardPath.check(context)
-            let pageRequest = try DashboardQuery(request).page()
+            let query = try DashboardQuery(request).openIssues(check: name)
             let now = Date()
-            guard let check = try await reader.check(name, page: pageRequest, now: now) else {
+            guard let check = try await reader.check(name, query: query, now: now) else {
                 throw ProtocolError(.notFound, "no such check")
             }
-            let links = PageLinks(base: "/checks/\(name)?", page: pageRequest, pages: check.pages)
-            return try page(
-                "check", links.values.merging(["view": check, "chart": ComplianceChart(days: check.trend, lastDay: now)]) { $1 })
+            var values = ListLinks(
+                path: "/checks/\(name)", filter: "", sorts: [("hostname", "Device"), ("since", "Failing since")],
+                sort: query.sort.rawValue, descending: query.descending, page: query.page, pages: check.pages
+            ).values
+            values["view"] = check
+            values["chart"] = ComplianceChart(days: check.trend, lastDay: now)
+            return try page("check", values)
         }
-        routes.get("enrollments") { _, _ in try page("enrollments", ["view": try await reader.enrollments()]) }
+        routes.get("enrollments") { request, _ in
+            let pageRequest = try DashboardQuery(request).page()
+            let view = try await reader.enrollments(page: pageRequest)
+            var values = ListLinks(
+                path: "/enrollments", filter: "", sorts: [], sort: "newest", descending: false, page: pageRequest,
+                pages: view.pages
+            ).values
+            values["view"] = view
+            return try page("enrollments", values)
+        }
         routes.get("releases") { _, _ in try page("releases", ["view": try await reader.releaseList()]) }
         return routes
     }
@@ -63,66 +76,63 @@ struct DashboardController {
     }
 }
 
-/// Previous and next links of a paged list; `base` ends in `?` or `&`.
-struct PageLinks {
-    let previous: String?
-    let next: String?
+/// The links of a sortable, paged list: each sortable column (a second click on the sorted one
+/// turns the order) and previous and next pages, each keeping the rest of the query: `filter`
+/// (`state=accepted`, or empty) and the page size.
+struct ListLinks {
+    let path: String
+    let filter: String
+    let sorts: [(name: String, label: String)]
+    let sort: String
+    let descending: Bool
+    let page: PageRequest
+    let pages: Int
 
-    init(base: String, page: PageRequest, pages: Int) {
-        func link(_ number: Int) -> String { base + "page=\(number)&per_page=\(page.size)" }
-        previous = page.number > 1 ? link(min(page.number - 1, pages)) : nil
-        next = page.number < pages ? link(page.number + 1) : nil
+    /// For a template: `sortLinks`, and `previous` and `next` only where there is such a page
+    /// (Mustache would print an absent Optional inside `Any` as "nil").
+    var values: [String: Any] {
+        var values: [String: Any] = [
+            "sortLinks": sorts.map { name, label in
+                let active = name == sort
+                return [
+                    "label": label, "active": active, "arrow": active ? (descending ? "↓" : "↑") : "",
+                    "href": href(sort: name, descending: active ? !descending : false)
+                ] as [String: Any]
+            }
+        ]
+        if page.number > 1 { values["previous"] = href(page: min(page.number - 1, pages)) }
+        if page.number < pages { values["next"] = href(page: page.number + 1) }
+        return values
     }
 
-    /// For a template: a key only for a link there is (Mustache would render an absent
-    /// Optional inside `Any` as the text "nil").
-    var values: [String: Any] {
-        var values: [String: Any] = [:]
-        if let previous { values["previous"] = previous }
-        if let next { values["next"] = next }
-        return values
+    /// This list's URL with the sort or the page changed; a new sort starts at the first page.
+    func href(sort: String? = nil, descending: Bool? = nil, page number: Int? = nil) -> String {
+        var parts = filter.isEmpty ? [] : [filter]
+        parts.append("sort=\(sort ?? self.sort)")
+        parts.append("order=\((descending ?? self.descending) ? "desc" : "asc")")
+        if let number { parts.append("page=\(number)") }
+        if page.size != PageRequest().size { parts.append("per_page=\(page.size)") }
+        return path + "?" + parts.joined(separator: "&")
     }
 }
 
-/// The devices page's links: each state filter, each sortable column (a second click on the
-/// sorted one turns the order), and the pager, each keeping the rest of the query.
+/// The devices page's links: the state filters, then `ListLinks` over the chosen state.
 struct DeviceListLinks {
     let query: DeviceListQuery
     let pages: Int
 
     var values: [String: Any] {
-        let pager = PageLinks(base: href(page: nil, withPageSize: false) + "&", page: query.page, pages: pages)
-        return pager.values.merging([
-            "stateLinks": ([nil] + DeviceState.allCases).map { state in
-                [
-                    "label": state?.rawValue ?? "all", "active": state == query.state,
-                    "href": href(state: .some(state), page: nil)
-                ] as [String: Any]
-            },
-            "sortLinks": [
-                (DeviceListQuery.Sort.hostname, "Hostname"), (.lastReport, "Last report"), (.openIssues, "Open issues"),
-                (.enrolled, "Enrolled")
-            ].map { sort, label in
-                let active = sort == query.sort
-                return [
-                    "label": label, "active": active, "arrow": active ? (query.descending ? "↓" : "↑") : "",
-                    "href": href(sort: sort, descending: active ? !query.descending : false, page: nil)
-                ] as [String: Any]
-            }
-        ]) { $1 }
-    }
-
-    /// This page's URL with some parts changed; `page: nil` goes back to the first page.
-    private func href(
-        state: DeviceState?? = nil, sort: DeviceListQuery.Sort? = nil, descending: Bool? = nil, page: Int?,
-        withPageSize: Bool = true
-    ) -> String {
-        var parts: [String] = []
-        if let state = state ?? query.state { parts.append("state=\(state.rawValue)") }
-        parts.append("sort=\((sort ?? query.sort).rawValue)")
-        parts.append("order=\((descending ?? query.descending) ? "desc" : "asc")")
-        if withPageSize, query.page.size != PageRequest().size { parts.append("per_page=\(query.page.size)") }
-        if let page { parts.append("page=\(page)") }
-        return "/devices?" + parts.joined(separator: "&")
+        var values = ListLinks(
+            path: "/devices", filter: query.state.map { "state=\($0.rawValue)" } ?? "",
+            sorts: [("hostname", "Hostname"), ("last_report", "Last report"), ("open_issues", "Open issues"), ("enrolled", "Enrolled")],
+            sort: query.sort.rawValue, descending: query.descending, page: query.page, pages: pages
+        ).values
+        values["stateLinks"] = ([nil] + DeviceState.allCases).map { state in
+            let links = ListLinks(
+                path: "/devices", filter: state.map { "state=\($0.rawValue)" } ?? "", sorts: [], sort: query.sort.rawValue,
+                descending: query.descending, page: query.page, pages: pages)
+            return ["label": state?.rawValue ?? "all", "active": state == query.state, "href": links.href()] as [String: Any]
+        }
+        return values
     }
 }

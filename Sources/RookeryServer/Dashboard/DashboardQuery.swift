@@ -19,8 +19,19 @@ struct DashboardQuery {
         DeviceListQuery(
             state: try choice("state", DeviceState.init(rawValue:), DeviceState.allCases.map(\.rawValue)),
             sort: try choice("sort", DeviceListQuery.Sort.init(rawValue:), DeviceListQuery.Sort.allCases.map(\.rawValue)) ?? .hostname,
-            descending: try choice("order", { ["asc": false, "desc": true][$0] }, ["asc", "desc"]) ?? false,
-            page: try page())
+            descending: try descending(), page: try page())
+    }
+
+    /// `sort=since|hostname`, `order`, `page`, `per_page` of an open-issue list of `check`.
+    func openIssues(check: String?) throws -> OpenIssueQuery {
+        OpenIssueQuery(
+            check: check,
+            sort: try choice("sort", OpenIssueQuery.Sort.init(rawValue:), OpenIssueQuery.Sort.allCases.map(\.rawValue)) ?? .since,
+            descending: try descending(), page: try page())
+    }
+
+    private func descending() throws -> Bool {
+        try choice("order", { ["asc": false, "desc": true][$0] }, ["asc", "desc"]) ?? false
     }
 
     /// `check=NAME`, a name issues.yml allows; nil when absent.

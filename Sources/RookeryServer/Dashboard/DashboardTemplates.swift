@@ -170,7 +170,9 @@ enum DashboardTemplates {
         {{#chart}}{{> chart}}{{/chart}}
         {{#view}}
         <table>
-        <thead><tr><th>Device</th><th>Failing since</th><th>Snoozed until</th><th>Last alert</th><th>Detail</th></tr></thead>
+        {{/view}}
+        <thead><tr>{{#sortLinks}}<th><a href="{{href}}"{{#active}} class="active"{{/active}}>{{label}} {{arrow}}</a></th>{{/sortLinks}}<th>Snoozed until</th><th>Last alert</th><th>Detail</th></tr></thead>
+        {{#view}}
         <tbody>
         {{#failing}}<tr><td><a href="/devices/{{fingerprint}}">{{hostname}}</a></td><td>{{openedAt}}</td><td>{{snoozedUntil}}</td><td>{{alertedAt}}</td><td>{{detail}}</td></tr>
         {{/failing}}
@@ -203,6 +205,7 @@ enum DashboardTemplates {
         {{^view.pending}}<tr><td colspan="5">No device is waiting.</td></tr>{{/view.pending}}
         </tbody>
         </table>
+        {{> pager}}
         {{/content}}{{/layout}}
         """
 

@@ -84,8 +84,9 @@ public struct FleetReader: Sendable {
     }
 
     /// Nil when the check is neither in issues.yml nor open on any device.
-    public func check(_ name: String, page: PageRequest, now: Date = Date()) async throws -> CheckView? {
-        let failures = try await store.openIssuePage(check: name, page: page)
+    public func check(_ name: String, query: OpenIssueQuery, now: Date = Date()) async throws -> CheckView? {
+        let page = query.page
+        let failures = try await store.openIssuePage(OpenIssueQuery(check: name, sort: query.sort, descending: query.descending, page: page))
         let trend = try await self.trend(name, days: 30, now: now)
         var excepted: [ExceptionView] = []
         for exception in try await store.exceptions(fingerprint: nil, runningAt: now) where exception.check == name {
@@ -97,16 +98,18 @@ public struct FleetReader: Sendable {
         return CheckView(
             check: name, description: check?.description ?? "", remediation: check?.remediation,
             failing: failures.rows.map(Self.openIssueView),
-            excepted: excepted, total: failures.total, page: page.number, perPage: page.size, pages: Self.pages(failures.total, page.size),
+            excepted: excepted, total: failures.total, page: page.number, perPage: page.size,
+            pages: Self.pages(failures.total, page.size), sort: query.sort.rawValue, order: query.descending ? "desc" : "asc",
             trend: trend)
     }
 
-    /// Open issues of one check or every check, oldest first.
-    public func issues(check: String?, page: PageRequest) async throws -> IssueListView {
-        let found = try await store.openIssuePage(check: check, page: page)
+    /// Open issues of one check or every check.
+    public func issues(_ query: OpenIssueQuery) async throws -> IssueListView {
+        let found = try await store.openIssuePage(query)
         return IssueListView(
-            issues: found.rows.map(Self.openIssueView), check: check, total: found.total, page: page.number,
-            perPage: page.size, pages: Self.pages(found.total, page.size))
+            issues: found.rows.map(Self.openIssueView), check: query.check, total: found.total, page: query.page.number,
+            perPage: query.page.size, pages: Self.pages(found.total, query.page.size), sort: query.sort.rawValue,
+            order: query.descending ? "desc" : "asc")
     }
 
     /// Every device check of issues.yml (and any check with open issues that is no longer there).
@@ -132,10 +135,12 @@ public struct FleetReader: Sendable {
             changes: try await store.history(fingerprint: fingerprint, limit: limit).map(Self.changeView))
     }
 
-    /// Pending devices, newest first; at most `max_pending_devices` of them exist.
-    public func enrollments() async throws -> EnrollmentsView {
-        let pending = try await store.devices(in: .pending).sorted { $0.enrolledAt > $1.enrolledAt }
+    /// Pending devices, newest first, a page of them (at most `max_pending_devices` exist).
+    public func enrollments(page: PageRequest = PageRequest()) async throws -> EnrollmentsView {
+        let all = try await store.devices(in: .pending).sorted { ($0.enrolledAt, $0.fingerprint) > ($1.enrolledAt, $1.fingerprint) }
+        let pending = all.dropFirst(page.offset).prefix(page.size)
         return EnrollmentsView(
+            total: all.count, page: page.number, perPage: page.size, pages: Self.pages(all.count, page.size),
             pending: pending.map {
                 PendingDeviceView(
                     fingerprint: $0.fingerprint, hostname: $0.hostname, machineId: $0.machineID,

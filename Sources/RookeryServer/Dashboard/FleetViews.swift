@@ -140,6 +140,8 @@ public struct CheckView: Encodable, Sendable {
     let page: Int
     let perPage: Int
     let pages: Int
+    let sort: String
+    let order: String
     /// This check's compliance on each of the last 30 days an audit ran.
     let trend: [ComplianceDay]
 }
@@ -152,6 +154,8 @@ public struct IssueListView: Encodable, Sendable {
     let page: Int
     let perPage: Int
     let pages: Int
+    let sort: String
+    let order: String
 }
 
 /// Every device check of issues.yml, with its open issues.
@@ -182,6 +186,10 @@ public struct PendingDeviceView: Encodable, Sendable {
 }
 
 public struct EnrollmentsView: Encodable, Sendable {
+    let total: Int
+    let page: Int
+    let perPage: Int
+    let pages: Int
     let pending: [PendingDeviceView]
 }
 

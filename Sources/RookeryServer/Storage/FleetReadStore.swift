@@ -8,8 +8,8 @@ public protocol FleetReadStore: Sendable {
     func fleetCounts(now: Date) async throws -> FleetCounts
     /// One page of devices, filtered, sorted and counted by the database.
     func devicePage(_ query: DeviceListQuery) async throws -> DeviceListPage
-    /// One page of the open issues, of one check or all, oldest first.
-    func openIssuePage(check: String?, page: PageRequest) async throws -> OpenIssuePage
+    /// One page of the open issues, of one check or all, in `order`.
+    func openIssuePage(_ query: OpenIssueQuery) async throws -> OpenIssuePage
     /// How many accepted devices run each client release (nil: not said yet).
     func devicesByRelease() async throws -> [Int?: Int]
 }
@@ -99,6 +99,36 @@ public struct DeviceListPage: Sendable, Equatable {
     public var rows: [DeviceListRow]
     /// How many devices match the query, over every page.
     public var total: Int
+}
+
+public struct OpenIssueQuery: Sendable, Equatable {
+    public enum Sort: String, Sendable, CaseIterable {
+        /// When the device started failing (oldest first ascending).
+        case since
+        case hostname
+    }
+
+    /// nil: every check.
+    public var check: String?
+    public var sort: Sort
+    public var descending: Bool
+    public var page: PageRequest
+
+    public init(check: String? = nil, sort: Sort = .since, descending: Bool = false, page: PageRequest = PageRequest()) {
+        self.check = check
+        self.sort = sort
+        self.descending = descending
+        self.page = page
+    }
+
+    /// The ORDER BY both stores use (the issue id breaks ties).
+    func orderBy(hostnameCollation: String) -> String {
+        let direction = descending ? "DESC" : "ASC"
+        switch sort {
+        case .since: return "i.opened_at \(direction), i.id \(direction)"
+        case .hostname: return "d.hostname\(hostnameCollation) \(direction), i.name \(direction), i.id \(direction)"
+        }
+    }
 }
 
 /// An open issue: a device failing one check.

@@ -50,8 +50,9 @@ extension SQLiteStore {
         }
     }
 
-    public func openIssuePage(check: String?, page: PageRequest) async throws -> OpenIssuePage {
-        try await pool.read { db in
+    public func openIssuePage(_ query: OpenIssueQuery) async throws -> OpenIssuePage {
+        let (check, page) = (query.check, query.page)
+        return try await pool.read { db in
             let total =
                 try Int.fetchOne(
                     db, sql: "SELECT count(*) FROM issues WHERE closed_at IS NULL AND (?1 IS NULL OR name = ?1)", arguments: [check])
@@ -61,7 +62,8 @@ extension SQLiteStore {
                 sql: """
                     SELECT i.name, i.fingerprint, d.hostname, i.opened_at, i.snoozed_until, i.alerted_at, i.detail
                     FROM issues i JOIN devices d ON d.fingerprint = i.fingerprint
-                    WHERE i.closed_at IS NULL AND (?1 IS NULL OR i.name = ?1) ORDER BY i.opened_at, i.id LIMIT ?2 OFFSET ?3
+                    WHERE i.closed_at IS NULL AND (?1 IS NULL OR i.name = ?1)
+                    ORDER BY \(query.orderBy(hostnameCollation: "")) LIMIT ?2 OFFSET ?3
                     """, arguments: [check, page.size, page.offset])
             return OpenIssuePage(
                 rows: rows.map {

@@ -56,7 +56,8 @@ extension PostgresStore {
         return page
     }
 
-    public func openIssuePage(check: String?, page: PageRequest) async throws -> OpenIssuePage {
+    public func openIssuePage(_ query: OpenIssueQuery) async throws -> OpenIssuePage {
+        let (check, page) = (query.check, query.page)
         let total =
             try await pool.query(
                 "SELECT count(*) FROM issues WHERE closed_at IS NULL AND (\(check)::text IS NULL OR name = \(check))", logger: logger
@@ -66,7 +67,8 @@ extension PostgresStore {
             """
             SELECT i.name, i.fingerprint, d.hostname, i.opened_at, i.snoozed_until, i.alerted_at, i.detail
             FROM issues i JOIN devices d ON d.fingerprint = i.fingerprint
-            WHERE i.closed_at IS NULL AND (\(check)::text IS NULL OR i.name = \(check)) ORDER BY i.opened_at, i.id
+            WHERE i.closed_at IS NULL AND (\(check)::text IS NULL OR i.name = \(check))
+            ORDER BY \(unescaped: query.orderBy(hostnameCollation: " COLLATE \"C\""))
             LIMIT \(Int64(page.size)) OFFSET \(Int64(page.offset))
             """, logger: logger)
         var issues = OpenIssuePage(rows: [], total: total)
