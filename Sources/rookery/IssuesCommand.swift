@@ -54,13 +54,14 @@ struct IssuesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop reporting open issues for a while.",
             discussion: """
-                Say which: --host, --issue-name (both narrow), or --all. The length is --days plus \
-                --hours (either may be 0 beside the other); with neither, 1 day.
+                Say which: --host or --group, --issue-name (these narrow), or --all. The length is \
+                --days plus --hours (either may be 0 beside the other); with neither, 1 day.
                 """)
         @Option(help: "Snooze for this many days (0 to 3650).") var days: Int?
         @Option(help: "Snooze for this many hours (0 to 87600).") var hours: Int?
         @Flag(help: "Every open issue.") var all = false
         @Option(help: "Only this device's issues.") var host: String?
+        @Option(help: "Only the issues of this group's members (bin/groups).") var group: String?
         @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
 
         func validate() throws {
@@ -77,7 +78,7 @@ struct IssuesCommand: AsyncParsableCommand {
             let seconds = TimeInterval((days ?? 0) * 86_400 + (hours ?? 0) * 3600)
             let until = Date().addingTimeInterval(days == nil && hours == nil ? 86_400 : seconds)
             let admin = try await openIssueAdmin()
-            let count = try await admin.snooze(until: until, host: host, name: issueName, all: all)
+            let count = try await admin.snooze(until: until, host: host, group: group, name: issueName, all: all)
             print("snoozed \(count) issue\(count == 1 ? "" : "s") until \(AuditReport.humanTime(until))")
         }
     }
@@ -85,14 +86,15 @@ struct IssuesCommand: AsyncParsableCommand {
     struct Unsnooze: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Report snoozed issues again.",
-            discussion: "Say which: --host, --issue-name (both narrow), or --all. Counts only the snoozes it ended.")
+            discussion: "Say which: --host or --group, --issue-name (these narrow), or --all. Counts only the snoozes it ended.")
         @Flag(help: "Every snoozed issue.") var all = false
         @Option(help: "Only this device's issues.") var host: String?
+        @Option(help: "Only the issues of this group's members (bin/groups).") var group: String?
         @Option(name: .customLong("issue-name"), help: "Only issues of this check.") var issueName: String?
 
         func run() async throws {
             let admin = try await openIssueAdmin()
-            let count = try await admin.unsnooze(host: host, name: issueName, all: all)
+            let count = try await admin.unsnooze(host: host, group: group, name: issueName, all: all)
             print(
                 count == 0
                     ? "no snoozed issue matched; nothing changed"
@@ -103,12 +105,13 @@ struct IssuesCommand: AsyncParsableCommand {
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Hide a device's issues until it next reports (a laptop away for repair).",
-            discussion: "All or nothing: every HOST is checked first, and when one is unknown or ambiguous no device is suspended.")
-        @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
+            discussion: "All or nothing: every HOST and --group is checked first, and when one is unknown or ambiguous no device is suspended.")
+        @Argument(help: "Hostnames or fingerprints.") var hosts: [String] = []
+        @Option(help: "Every accepted or pending member of this group too; repeat for several.") var group: [String] = []
 
         func run() async throws {
             let admin = try await openIssueAdmin()
-            let devices = try await admin.suspend(hosts)
+            let devices = try await admin.suspend(hosts, groups: group)
             for device in devices { print("suspended \(device.hostname) until it next reports") }
         }
     }
@@ -116,12 +119,13 @@ struct IssuesCommand: AsyncParsableCommand {
     struct Unsuspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a suspended device's issues again.",
-            discussion: "All or nothing: every HOST is checked first, and when one is unknown or ambiguous no device is unsuspended.")
-        @Argument(help: "Hostnames or fingerprints.") var hosts: [String]
+            discussion: "All or nothing: every HOST and --group is checked first, and when one is unknown or ambiguous no device is unsuspended.")
+        @Argument(help: "Hostnames or fingerprints.") var hosts: [String] = []
+        @Option(help: "Every accepted or pending member of this group too; repeat for several.") var group: [String] = []
 
         func run() async throws {
             let admin = try await openIssueAdmin()
-            let devices = try await admin.unsuspend(hosts)
+            let devices = try await admin.unsuspend(hosts, groups: group)
             for device in devices { print("unsuspended \(device.hostname)") }
         }
     }
@@ -243,21 +247,37 @@ extension IssuesCommand {
                 excepted); `issues audit --full` and the dashboard show the exception, who made it and why. \
                 Once it ends, the check counts again: a device still failing it gets a new issue at the next \
                 audit. A new exception of the same HOST and NAME ends the running one. Who made it is this \
-                command's user (and SUDO_USER). Exceptions of a whole group come with groups (docs/issues.md).
+                command's user (and SUDO_USER). With --group G and NAME alone, every accepted or pending \
+                member of G gets the exception (the members of now: a device joining later does not).
                 """)
-        @Argument(help: "Hostname or fingerprint.") var host: String
-        @Argument(help: "Check name.") var name: String
+        @Argument(help: "HOST NAME: a hostname or fingerprint and a check name; with --group, NAME alone.")
+        var arguments: [String]
+        @Option(help: "Every accepted or pending member of this group instead of one HOST.") var group: String?
         @Option(help: "Why the check does not apply (one line, at most 1000 bytes).") var reason: String
         @Option(help: "When it ends: YYYY-MM-DD (as that day starts, UTC) or an RFC 3339 time.") var until: String
+
+        func validate() throws {
+            guard arguments.count == (group == nil ? 2 : 1) else {
+                throw ValidationError(group == nil ? "give HOST and NAME (or --group G and NAME)" : "with --group, give NAME alone")
+            }
+        }
 
         func run() async throws {
             guard let end = ExceptionDate.parse(until) else {
                 throw ValidationError("--until \(until): write YYYY-MM-DD or an RFC 3339 time (2027-03-01T12:00:00Z)")
             }
-            let (device, exception) = try await openIssueAdmin().except(host, name, reason: reason, until: end, by: .current())
-            print(
-                "excepted \(exception.check) on \(device.hostname) until \(RFC3339.string(from: exception.until)) "
-                    + "(by \(exception.createdBy)); the next audit closes its open issue")
+            let admin = try await openIssueAdmin()
+            let made =
+                if let group {
+                    try await admin.except(group: group, arguments[0], reason: reason, until: end, by: .current())
+                } else {
+                    [try await admin.except(arguments[0], arguments[1], reason: reason, until: end, by: .current())]
+                }
+            for (device, exception) in made {
+                print(
+                    "excepted \(exception.check) on \(device.hostname) until \(RFC3339.string(from: exception.until)) "
+                        + "(by \(exception.createdBy)); the next audit closes its open issue")
+            }
         }
     }
 

@@ -38,8 +38,9 @@ struct PatchHostsCommand: AsyncParsableCommand {
             guard let content = FileManager.default.contents(atPath: source) else {
                 throw CommandFailure(.io, "cannot read \(source)")
             }
-            let admin = PatchAdmin(store: try await openAdminContext().store)
-            let queued = try await admin.write(hosts: hosts.host, target: target, content: content, mode: Int(mode, radix: 8)!)
+            let store = try await openAdminContext().store
+            let queued = try await PatchAdmin(store: store).write(
+                hosts: try await hosts.hosts(in: store), target: target, content: content, mode: Int(mode, radix: 8)!)
             print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
         }
     }
@@ -51,22 +52,22 @@ struct PatchHostsCommand: AsyncParsableCommand {
         @Argument(help: "The path on the device, under client/.") var target: String
 
         func run() async throws {
-            let admin = PatchAdmin(store: try await openAdminContext().store)
-            let queued = try await admin.remove(hosts: hosts.host, target: target)
+            let store = try await openAdminContext().store
+            let queued = try await PatchAdmin(store: store).remove(hosts: try await hosts.hosts(in: store), target: target)
             print(output.json ? PatchFormatter.json(queued) : PatchFormatter.queued(queued))
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List pending patches of the named devices, or of every device without --host.")
+            abstract: "List pending patches of the named devices, or of every device without --host or --group.")
         @OptionGroup var hosts: HostSelection
         @Flag(help: "Finished patches too.") var all = false
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let admin = PatchAdmin(store: try await openAdminContext().store)
-            let listed = try await admin.list(hosts: hosts.host, includeFinished: all)
+            let store = try await openAdminContext().store
+            let listed = try await PatchAdmin(store: store).list(hosts: try await hosts.hosts(in: store), includeFinished: all)
             print(output.json ? PatchFormatter.json(listed.patches) : PatchFormatter.table(listed))
         }
     }
@@ -77,11 +78,11 @@ struct PatchHostsCommand: AsyncParsableCommand {
         @Argument(help: "The path on the device, under client/.") var target: String
 
         func run() async throws {
-            let admin = PatchAdmin(store: try await openAdminContext().store)
-            let cancelled = try await admin.cancel(hosts: hosts.host, target: target)
+            let store = try await openAdminContext().store
+            let cancelled = try await PatchAdmin(store: store).cancel(hosts: try await hosts.hosts(in: store), target: target)
             guard !cancelled.isEmpty else {
                 throw CommandFailure(
-                    .notFound, "no pending patch for \(target) on \(hosts.host.joined(separator: ", "))",
+                    .notFound, "no pending patch for \(target) on \(hosts.described)",
                     hint: "bin/patch_hosts list --host HOST shows what is pending")
             }
             for device in cancelled { print("cancelled \(target) on \(device.hostname)") }
@@ -89,9 +90,19 @@ struct PatchHostsCommand: AsyncParsableCommand {
     }
 }
 
-/// The devices a patch, command or listing is for.
+/// The devices a patch, command or listing is for: named one by one, or by group.
 struct HostSelection: ParsableArguments {
     @Option(name: .long, help: "A device (hostname or fingerprint); repeat for several.") var host: [String] = []
+    @Option(name: .long, help: "Every accepted or pending member of this group (bin/groups); repeat for several.")
+    var group: [String] = []
+
+    /// The devices to hand on: those named, then each group's members (by fingerprint).
+    func hosts(in store: any Store) async throws -> [String] {
+        guard !group.isEmpty else { return host }
+        return try await GroupAdmin(store: store).targets(hosts: host, groups: group).map(\.fingerprint)
+    }
+
+    var described: String { (host + group.map { "group \($0)" }).joined(separator: ", ") }
 }
 
 struct ClientCommandCommand: AsyncParsableCommand {
@@ -122,8 +133,8 @@ struct ClientCommandCommand: AsyncParsableCommand {
         default:
             throw ValidationError("give exactly one of --file F or --command C")
         }
-        let admin = PatchAdmin(store: try await openAdminContext().store)
-        let queued = try await admin.command(hosts: hosts.host, name: name, script: script)
+        let store = try await openAdminContext().store
+        let queued = try await PatchAdmin(store: store).command(hosts: try await hosts.hosts(in: store), name: name, script: script)
         for (device, _) in queued { print("queued command \(name) on \(device.hostname)") }
     }
 }
@@ -139,17 +150,27 @@ struct ClientWipeCommand: AsyncParsableCommand {
             takes it back.
             """)
 
-    @Argument(help: "Hostname or fingerprint.") var host: String
+    @Argument(help: "Hostname or fingerprint.") var host: String?
+    @Option(help: "Every accepted or pending member of this group instead (bin/groups).") var group: String?
     @Flag(help: "Do not ask; required when not run from a terminal.") var yes = false
 
+    func validate() throws {
+        guard (host == nil) != (group == nil) else { throw ValidationError("name one HOST or one --group, not both or neither") }
+    }
+
     func run() async throws {
+        let store = try await openAdminContext().store
+        let devices = try await GroupAdmin(store: store).targets(hosts: host.map { [$0] } ?? [], groups: group.map { [$0] } ?? [])
+        let named =
+            group.map { "the \(devices.count) device\(devices.count == 1 ? "" : "s") of group \($0) (\(devices.map(\.hostname).joined(separator: ", ")))" }
+            ?? host!
         try Confirmation.require(
             yes: yes, change: "a wipe cannot be undone once the device runs it",
-            question: "Wipe every regular user's home and account on \(host)?", answer: host,
+            question: "Wipe every regular user's home and account on \(named)?", answer: group ?? host!,
             undone: "no wipe was queued")
-        let admin = PatchAdmin(store: try await openAdminContext().store)
-        let (device, patch) = try await admin.wipe(host: host)
-        print("queued wipe on \(device.hostname) (\(device.fingerprint)), patch \(patch.id)")
+        for (device, patch) in try await PatchAdmin(store: store).wipe(hosts: devices.map(\.fingerprint)) {
+            print("queued wipe on \(device.hostname) (\(device.fingerprint)), patch \(patch.id)")
+        }
     }
 }
 

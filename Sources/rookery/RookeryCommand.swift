@@ -19,7 +19,7 @@ struct RookeryCommand: AsyncParsableCommand {
             ClientCommandCommand.self, ClientWipeCommand.self, ClientShellCommand.self,
             IssuesCommand.self, ClientParametersCommand.self, SavePasswordCommand.self,
             ConfigurePortsCommand.self, SecretKeepingCommand.self, VerifyWorkerCommand.self,
-            EnrollmentCheckCommand.self, MigrateStoreCommand.self
+            EnrollmentCheckCommand.self, MigrateStoreCommand.self, GroupsCommand.self
         ])
 
     /// ArgumentParser's own messages start as ours do (`ErrorReport`), through its hook for that

@@ -367,7 +367,8 @@ struct Auditor {
         let engine = AuditEngine(
             catalog: catalog, store: context.store,
             secretSelectors: try await context.store.secretSelectors(),
-            exceptions: ActiveExceptions(try await context.store.exceptions(fingerprint: nil, runningAt: now), at: now))
+            exceptions: ActiveExceptions(try await context.store.exceptions(fingerprint: nil, runningAt: now), at: now),
+            membership: try await GroupMembership.load(from: context.store))
         try await engine.forEachBatch { batch in
             for subject in batch {
                 let (audit, _) = engine.audit(subject, .init(now: now))

@@ -45,52 +45,61 @@ public struct IssueAdmin: Sendable {
         return try await resolve(host).fingerprint
     }
 
-    /// Snoozes open issues until `until`; at least one of host and name unless `all`. Returns how
-    /// many it snoozed.
-    public func snooze(until: Date, host: String?, name: String?, all: Bool) async throws -> Int {
-        let (fingerprint, name) = try await selection(host: host, name: name, all: all)
-        return try await store.snooze(until: until, fingerprint: fingerprint, name: name)
+    /// Snoozes open issues until `until`; at least one of host, group and name unless `all`.
+    /// Returns how many it snoozed.
+    public func snooze(until: Date, host: String?, group: String? = nil, name: String?, all: Bool) async throws -> Int {
+        let (fingerprints, name) = try await selection(host: host, group: group, name: name, all: all)
+        var count = 0
+        for fingerprint in fingerprints { count += try await store.snooze(until: until, fingerprint: fingerprint, name: name) }
+        return count
     }
 
     /// Ends the snoozes still running among the issues chosen as for `snooze`; returns how many it
     /// ended, so an admin is not told of snoozes that were never there.
-    public func unsnooze(host: String?, name: String?, all: Bool, now: Date = Date()) async throws -> Int {
-        let (fingerprint, name) = try await selection(host: host, name: name, all: all)
-        return try await store.unsnooze(fingerprint: fingerprint, name: name, now: now)
+    public func unsnooze(host: String?, group: String? = nil, name: String?, all: Bool, now: Date = Date()) async throws -> Int {
+        let (fingerprints, name) = try await selection(host: host, group: group, name: name, all: all)
+        var count = 0
+        for fingerprint in fingerprints { count += try await store.unsnooze(fingerprint: fingerprint, name: name, now: now) }
+        return count
     }
 
-    /// The store filters for `--host`, `--issue-name` and `--all`, checked before anything changes.
-    private func selection(host: String?, name: String?, all: Bool) async throws -> (fingerprint: String?, name: String?) {
-        guard all || host != nil || name != nil else {
-            throw AdminError(.input, "say which issues: --host, --issue-name, or --all")
+    /// The store filters for `--host`, `--group`, `--issue-name` and `--all`, checked before
+    /// anything changes: the devices chosen (a nil one: every device), and the check.
+    private func selection(host: String?, group: String?, name: String?, all: Bool) async throws -> (
+        fingerprints: [String?], name: String?
+    ) {
+        guard all || host != nil || group != nil || name != nil else {
+            throw AdminError(.input, "say which issues: --host, --group, --issue-name, or --all")
         }
-        return (try await fingerprint(of: host), try name.map(deviceCheckName))
+        let name = try name.map(deviceCheckName)
+        guard host != nil || group != nil else { return ([nil], name) }
+        let chosen = try await GroupAdmin(store: store).targets(hosts: host.map { [$0] } ?? [], groups: group.map { [$0] } ?? [])
+        return (chosen.map(\.fingerprint), name)
     }
 
-    /// Suspends every host in `hosts`, or (when one is unknown) none of them.
-    public func suspend(_ hosts: [String], now: Date = Date()) async throws -> [Device] {
-        let devices = try await resolveAll(hosts, unchanged: "suspended")
+    /// Suspends every host in `hosts` and member of `groups`, or (when one is unknown) none of them.
+    public func suspend(_ hosts: [String], groups: [String] = [], now: Date = Date()) async throws -> [Device] {
+        let devices = try await resolveAll(hosts, groups: groups, unchanged: "suspended")
         for device in devices { try await store.suspend(fingerprint: device.fingerprint, at: now) }
         return devices
     }
 
-    /// Unsuspends every host in `hosts`, or (when one is unknown) none of them.
-    public func unsuspend(_ hosts: [String]) async throws -> [Device] {
-        let devices = try await resolveAll(hosts, unchanged: "unsuspended")
+    /// Unsuspends every host in `hosts` and member of `groups`, or (when one is unknown) none of them.
+    public func unsuspend(_ hosts: [String], groups: [String] = []) async throws -> [Device] {
+        let devices = try await resolveAll(hosts, groups: groups, unchanged: "unsuspended")
         for device in devices { try await store.suspend(fingerprint: device.fingerprint, at: nil) }
         return devices
     }
 
     /// Every host resolved before any changes: a typo among ten hosts must not leave an admin to
     /// work out which were done. The error says that none was.
-    private func resolveAll(_ hosts: [String], unchanged verb: String) async throws -> [Device] {
-        var devices: [Device] = []
+    private func resolveAll(_ hosts: [String], groups: [String], unchanged verb: String) async throws -> [Device] {
+        guard !hosts.isEmpty || !groups.isEmpty else { throw AdminError(.input, "name at least one HOST or --group") }
         do {
-            for host in hosts { devices.append(try await resolve(host)) }
-        } catch let error as AdminError where hosts.count > 1 {
+            return try await GroupAdmin(store: store).targets(hosts: hosts, groups: groups)
+        } catch let error as AdminError where hosts.count + groups.count > 1 {
             throw AdminError(error.kind, "\(error.description); no device was \(verb), fix or leave out that host and run it again")
         }
-        return devices
     }
 
     /// Opens an issue by hand; it stays open until the device sends new data, then the audit decides.
@@ -147,7 +156,20 @@ public struct IssueAdmin: Sendable {
     public func except(
         _ host: String, _ name: String, reason: String, until: Date, by who: AdminOperator, now: Date = Date()
     ) async throws -> (Device, CheckException) {
-        let device = try await resolve(host)
+        try await except([try await resolve(host)], name, reason: reason, until: until, by: who, now: now)[0]
+    }
+
+    /// `except` for every accepted or pending member of `group`, all or none.
+    public func except(
+        group: String, _ name: String, reason: String, until: Date, by who: AdminOperator, now: Date = Date()
+    ) async throws -> [(Device, CheckException)] {
+        let members = try await GroupAdmin(store: store).targets(hosts: [], groups: [group])
+        return try await except(members, name, reason: reason, until: until, by: who, now: now)
+    }
+
+    private func except(
+        _ devices: [Device], _ name: String, reason: String, until: Date, by who: AdminOperator, now: Date
+    ) async throws -> [(Device, CheckException)] {
         let check = try deviceCheckName(name)
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty, reason.utf8.count <= CheckException.maxReasonBytes,
@@ -157,9 +179,13 @@ public struct IssueAdmin: Sendable {
                 .input, "--reason must say why, on one line of at most \(CheckException.maxReasonBytes) bytes")
         }
         guard until > now else { throw AdminError(.input, "--until \(RFC3339.string(from: until)) has passed; give a later date") }
-        let exception = try await store.addException(
-            CheckException(fingerprint: device.fingerprint, check: check, reason: reason, createdBy: who.name, createdAt: now, until: until))
-        return (device, exception)
+        var made: [(Device, CheckException)] = []
+        for device in devices {
+            let exception = try await store.addException(
+                CheckException(fingerprint: device.fingerprint, check: check, reason: reason, createdBy: who.name, createdAt: now, until: until))
+            made.append((device, exception))
+        }
+        return made
     }
 
     /// Ends `host`'s running exception of check `name` now: the next audit judges the check again.
@@ -196,11 +222,13 @@ public struct IssueAdmin: Sendable {
     /// and who cannot be judged (among them, devices where the check reads a path selected as secret).
     public func dryRun(_ check: Check, now: Date = Date()) async throws -> [(device: Device, evaluation: Evaluation)] {
         guard !check.isServerCheck else { throw Self.serverCheckError(check.name) }
-        let engine = AuditEngine(catalog: CheckCatalog(checks: [check]), store: store)
+        let membership = try await GroupMembership.load(from: store)
+        try IssuesAudit.checkGroupsExist(CheckCatalog(checks: [check]), membership, file: "the check")
+        let engine = AuditEngine(catalog: CheckCatalog(checks: [check]), store: store, membership: membership)
         let evaluator = CheckEvaluator(secretSelectors: try await store.secretSelectors())
         var found: [(device: Device, evaluation: Evaluation)] = []
         try await engine.forEachBatch { batch in
-            for subject in batch {
+            for subject in batch where check.groups.map({ membership.contains(subject, inAnyOf: $0) }) ?? true {
                 let evaluation = evaluator.evaluate(check, on: subject, now: now)
                 if evaluation.verdict != .clear { found.append((subject.device, evaluation)) }
             }

@@ -52,9 +52,8 @@ public struct PatchAdmin: Sendable {
             content: script, mode: 0o700, now: now)
     }
 
-    public func wipe(host: String, now: Date = Date()) async throws -> (Device, Patch) {
-        let queued = try await command(hosts: [host], name: "wipe", script: Data(Self.wipeScript.utf8), now: now)
-        return queued[0]
+    public func wipe(hosts: [String], now: Date = Date()) async throws -> [(Device, Patch)] {
+        try await command(hosts: hosts, name: "wipe", script: Data(Self.wipeScript.utf8), now: now)
     }
 
     /// What `list` found: each device's patches, and how many finished ones it left out.
@@ -141,7 +140,7 @@ public struct PatchAdmin: Sendable {
 
     /// Every host named, each exactly one device that may still receive patches.
     private func resolve(_ hosts: [String]) async throws -> [Device] {
-        guard !hosts.isEmpty else { throw AdminError(.input, "name at least one device with --host") }
+        guard !hosts.isEmpty else { throw AdminError(.input, "name at least one device with --host or --group") }
         var chosen: [Device] = []
         for host in hosts {
             let device = try await devices.resolve(host)

@@ -50,7 +50,10 @@ public struct StoreMigration: Sendable {
         Table(name: "agent_wakeups", key: ["id"]),
         Table(name: "compliance_daily", key: ["check_name", "day"]),
         Table(name: "audit_runs", key: ["id"]),
-        Table(name: "check_exceptions", key: ["id"])
+        Table(name: "check_exceptions", key: ["id"]),
+        Table(name: "device_groups", key: ["name"]),
+        Table(name: "group_members", key: ["group_name", "fingerprint"]),
+        Table(name: "group_changes", key: ["id"])
     ]
 
     /// PostgreSQL columns SQLite has under another name: the order sessions were requested in

@@ -12,17 +12,20 @@ public struct AuditEngine: Sendable {
     private let evaluator: CheckEvaluator
     /// Checks accepted as not applicable to a device while the audit runs.
     private let exceptions: ActiveExceptions
+    /// The groups that checks with `groups:` apply to.
+    private let membership: GroupMembership
 
     /// `secretSelectors`: the paths selected as secret; checks on them are not evaluable.
     public init(
         catalog: CheckCatalog, store: any IssueStore, clock: GraceClock = GraceClock(),
-        secretSelectors: [SecretSelector] = [], exceptions: ActiveExceptions = .none
+        secretSelectors: [SecretSelector] = [], exceptions: ActiveExceptions = .none, membership: GroupMembership = .none
     ) {
         self.catalog = catalog
         self.store = store
         self.clock = clock
         evaluator = CheckEvaluator(secretSelectors: secretSelectors)
         self.exceptions = exceptions
+        self.membership = membership
     }
 
     public struct Options: Sendable {
@@ -68,7 +71,7 @@ public struct AuditEngine: Sendable {
                 catalog.checks.flatMap { check -> [DocumentPath] in
                     if case .condition(let condition) = check.kind { return condition.paths }
                     return []
-                })
+                } + (catalog.deviceChecks.contains { $0.groups != nil } ? membership.paths : []))
         ).sorted { $0.description < $1.description }
         let store = self.store
         let size = batchSize
@@ -95,6 +98,7 @@ public struct AuditEngine: Sendable {
     func audit(_ subject: AuditSubject, _ options: Options) -> (DeviceAudit, [IssueChange]) {
         var changes: [IssueChange] = []
         var entries: [AuditEntry] = []
+        var notApplicable: [String] = []
         let lastDataAt = subject.device.lastSubmissionAt
         for issue in subject.issues where issue.held && !issue.stillHeld(lastDataAt: lastDataAt) {
             changes.append(.releaseHold(id: issue.id!))
@@ -105,6 +109,12 @@ public struct AuditEngine: Sendable {
         }
         for check in catalog.deviceChecks {
             let mine = subject.issues.filter { $0.name == check.name }
+            // A check for some groups only: a device that left them has no issue under it.
+            if let groups = check.groups, !membership.contains(subject, inAnyOf: groups) {
+                if let open = mine.first(where: \.isOpen) { changes.append(.close(id: open.id!, at: options.now, reason: .notInGroup)) }
+                notApplicable.append(check.name)
+                continue
+            }
             if let exception = exceptions.exception(check.name, of: subject.device.fingerprint) {
                 if let open = mine.first(where: \.isOpen) { changes.append(.close(id: open.id!, at: options.now, reason: .excepted)) }
                 entries.append(Self.excepted(check, by: exception))
@@ -117,7 +127,9 @@ public struct AuditEngine: Sendable {
             changes += step.changes
             if let entry = step.entry { entries.append(entry) }
         }
-        return (DeviceAudit(device: subject.device, userEmail: subject.facts.userEmail, entries: entries), changes)
+        let audit = DeviceAudit(
+            device: subject.device, userEmail: subject.facts.userEmail, entries: entries, notApplicable: notApplicable)
+        return (audit, changes)
     }
 
     private func lifecycle(

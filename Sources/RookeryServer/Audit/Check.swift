@@ -38,6 +38,8 @@ public struct Check: Sendable {
     public var remediation: String?
     /// Where to POST a JSON notice when this check alerts, besides the global webhook.
     public var webhook: String?
+    /// The groups (`bin/groups`) whose members the check applies to; nil: every device.
+    public var groups: [String]?
 
     public init(name: String, description: String, kind: Kind) {
         self.name = name

@@ -61,7 +61,7 @@ struct CheckReader {
             node,
             allowed: [
                 "name", "description", "condition", "computed", "after", "missing",
-                "grace", "alert_every", "remediation", "webhook"
+                "grace", "alert_every", "remediation", "webhook", "groups"
             ])
         let name = try string(fields, "name", in: node)
         guard CheckName.isValid(name) else {
@@ -86,6 +86,10 @@ struct CheckReader {
         check.webhook = try optionalString(fields, "webhook")
         if let url = check.webhook, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw error(fields["webhook"]!, "webhook must be an http:// or https:// URL")
+        }
+        if let node = fields["groups"] {
+            if check.isServerCheck { throw error(node, "groups does not apply to a check of the server itself") }
+            check.groups = try groups(node)
         }
         return check
     }
@@ -114,6 +118,19 @@ struct CheckReader {
             }
         default:
             throw error(node, "a check needs either condition or computed, not both or neither")
+        }
+    }
+
+    /// `groups: [db, staging]`: group names, at least one.
+    private func groups(_ node: Node) throws -> [String] {
+        guard case .sequence(let items) = node, !items.isEmpty else {
+            throw error(node, "groups must be a non-empty list of group names")
+        }
+        return try items.map { item in
+            guard let name = item.string, DeviceGroup.isValidName(name) else {
+                throw error(item, "\(item.string ?? "?") is not a group name (lower-case letters, digits, - and _)")
+            }
+            return name
         }
     }
 
@@ -173,7 +190,7 @@ struct CheckReader {
     }
 
     /// A YAML scalar as the JSON value a plugin would print: true/false, numbers, null, strings.
-    private func value(_ node: Node) throws -> JSONValue {
+    func value(_ node: Node) throws -> JSONValue {
         guard case .scalar(let scalar) = node else { throw error(node, "expected a single value, not a list or map") }
         if scalar.style == .plain {
             if node.null != nil { return .null }

@@ -5,6 +5,8 @@ public struct DeviceAudit: Sendable {
     public var device: Device
     public var userEmail: String?
     public var entries: [AuditEntry]
+    /// Checks that apply to groups the device is not in: neither passed nor failed there.
+    public var notApplicable: [String] = []
 
     /// Only the entries a report of `scope` shows; a device with none is left out of the report.
     public func entries(in scope: AuditScope) -> [AuditEntry] {

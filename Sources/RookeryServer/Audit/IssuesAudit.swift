@@ -73,11 +73,14 @@ public struct IssuesAudit {
         _ options: Options, notifier: AuditNotifier, clock: GraceClock, write: (String) -> Void
     ) async throws -> Outcome {
         let started = Date()
+        let membership = try await GroupMembership.load(from: context.store)
+        try Self.checkGroupsExist(catalog, membership, file: context.settings.audit.issuesFile)
         // Checks on paths selected as secret are reported as not evaluable.
         let engine = AuditEngine(
             catalog: catalog, store: context.store, clock: clock,
             secretSelectors: try await context.store.secretSelectors(),
-            exceptions: ActiveExceptions(try await context.store.exceptions(fingerprint: nil, runningAt: options.now), at: options.now))
+            exceptions: ActiveExceptions(try await context.store.exceptions(fingerprint: nil, runningAt: options.now), at: options.now),
+            membership: membership)
         let shown: AuditScope = options.full ? .full : options.cron ? .due : .active
         var written = 0
         func emit(_ text: String, _ json: JSONValue) {
@@ -113,5 +116,17 @@ public struct IssuesAudit {
             failures.append("the compliance history was not recorded: \(error)")
         }
         return Outcome(summary: summary, mails: notifier.mailCount, webhooks: notifier.webhookCount, failures: failures)
+    }
+
+    /// A check for a group that does not exist would apply to no device and close its issues
+    /// everywhere: the audit stops instead, and cron mails why.
+    static func checkGroupsExist(_ catalog: CheckCatalog, _ membership: GroupMembership, file: String) throws {
+        for check in catalog.deviceChecks {
+            for group in check.groups ?? [] where !membership.exists(group) {
+                throw SettingsError(
+                    "\(file): check \(check.name) applies to group \(group), which does not exist; "
+                        + "create it (bin/groups create \(group)) or change the check")
+            }
+        }
     }
 }

@@ -32,6 +32,8 @@ public struct IssueRecord: Sendable, Equatable {
         case checkRemoved = "check-removed"
         /// An admin accepted the check as not applicable to the device (`bin/issues except`).
         case excepted
+        /// The check applies to groups (issues.yml `groups:`) the device is no longer in.
+        case notInGroup = "not-in-group"
     }
 
     public init(fingerprint: String, name: String, openedAt: Date, openedBy: Opener = .audit, detail: String = "") {

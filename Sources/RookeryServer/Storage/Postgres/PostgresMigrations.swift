@@ -270,6 +270,30 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX check_exceptions_device ON check_exceptions (fingerprint, check_name)",
                 "CREATE INDEX check_exceptions_until ON check_exceptions (until)"
+            ]),
+        // Groups of devices (see SQLite's v14-groups).
+        Migration(
+            id: "v6-groups",
+            statements: [
+                """
+                CREATE TABLE device_groups (
+                    name TEXT PRIMARY KEY, description TEXT NOT NULL, condition TEXT,
+                    created_by TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL)
+                """,
+                """
+                CREATE TABLE group_members (
+                    group_name TEXT NOT NULL REFERENCES device_groups(name) ON DELETE CASCADE,
+                    fingerprint TEXT NOT NULL REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    added_by TEXT NOT NULL, added_at TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (group_name, fingerprint))
+                """,
+                "CREATE INDEX group_members_device ON group_members (fingerprint)",
+                """
+                CREATE TABLE group_changes (
+                    id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, changed_by TEXT NOT NULL,
+                    group_name TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL)
+                """,
+                "CREATE INDEX group_changes_group ON group_changes (group_name, id)"
             ])
     ]
 
