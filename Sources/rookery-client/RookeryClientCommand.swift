@@ -319,7 +319,8 @@ struct Status: ParsableCommand {
     }
 
     /// The settings that decide where and how often this device reports, each with its value and
-    /// where that came from: the release, the owner's client/settings.yml, or the default.
+    /// where that came from: the release, the fleet's (the server's), the owner's
+    /// client/settings.yml, or the default.
     private func sourcedSettings(_ context: ClientContext) -> [(String, JSONValue, SettingSource)] {
         let settings = context.settings
         let sources = context.settingSources
@@ -340,7 +341,15 @@ struct Status: ParsableCommand {
             ("allow_commands", .bool(settings.allowCommands), sources.source(of: "allow_commands")),
             ("allow_shells", .bool(settings.allowShells), sources.source(of: "allow_shells")),
             ("shell_account", .string(settings.shellAccount), sources.source(of: "shell_account")),
-            ("agent", .bool(settings.agent), sources.source(of: "agent"))
+            ("agent", .bool(settings.agent), sources.source(of: "agent")),
+            ("plugin_timeout", .integer(Int64(settings.pluginTimeout)), sources.source(of: "plugin_timeout")),
+            ("command_timeout", .integer(Int64(settings.commandTimeout)), sources.source(of: "command_timeout")),
+            (
+                "disabled_plugins", .string(settings.disabledPlugins.joined(separator: " ")),
+                sources.source(of: "disabled_plugins")
+            ),
+            ("manage_firewall", .bool(settings.manageFirewall), sources.source(of: "manage_firewall")),
+            ("manage_ssh_keys", .bool(settings.manageSSHKeys), sources.source(of: "manage_ssh_keys"))
         ]
     }
 }

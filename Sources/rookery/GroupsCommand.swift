@@ -16,7 +16,7 @@ struct GroupsCommand: AsyncParsableCommand {
             Exit codes: 0 done, 4 no such group or HOST, 5 a group of that name exists / a dynamic \
             group takes no hosts / a check still uses the group, 64 usage error, 65 a value refused.
             """,
-        subcommands: [Create.self, Delete.self, Add.self, Remove.self, List.self, Show.self, Log.self])
+        subcommands: [Create.self, Delete.self, Add.self, Remove.self, List.self, Show.self, Log.self, Plan.self, Apply.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -112,6 +112,47 @@ struct GroupsCommand: AsyncParsableCommand {
         func run() async throws {
             let changes = try await openGroupAdmin().changes(group: group, limit: limit)
             print(output.json ? GroupFormatter.json(changes) : GroupFormatter.log(changes))
+        }
+    }
+
+    struct Plan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what server/client-settings.yml, firewall.yml and access.yml would change on each device.",
+            discussion: """
+                Reads the three files as they are now (nothing is sent), renders each accepted device's \
+                settings, firewall table and authorized_keys from them and from the fleet (its groups, the \
+                addresses members report), and prints what differs from what the device is sent now, and \
+                whether the device runs what it was sent. `bin/groups apply` sends it. \
+                Exit codes: 0 nothing would change, 2 something would change (as diff(1)), 4 no such \
+                HOST or group, 64 a file that cannot be used.
+                """)
+        @OptionGroup var hosts: HostSelection
+        @Flag(help: "Every device, also those nothing changes on.") var all = false
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let context = try await openAdminContext()
+            let entries = try await ManagedStateAdmin(store: context.store, root: context.root).plan(hosts: hosts.host, groups: hosts.group)
+            let shown = all ? entries : entries.filter(\.changes)
+            print(output.json ? ManagedPlanFormatter.json(shown) : ManagedPlanFormatter.text(shown, of: entries.count))
+            if entries.contains(where: \.changes) { throw ExitCode(2) }
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send what `bin/groups plan` shows: record the three files as applied and render every device's state.",
+            discussion: """
+                Devices take their new state at their next update (update_interval). Who applied it is \
+                recorded (this command's user, and SUDO_USER). From then on the server renders the state \
+                again every minute, so a firewall rule follows the addresses its source group reports; \
+                the files themselves count only once applied again.
+                """)
+
+        func run() async throws {
+            let context = try await openAdminContext()
+            let changed = try await ManagedStateAdmin(store: context.store, root: context.root).apply(by: .current())
+            print("applied by \(AdminOperator.current().name): \(changed) device\(changed == 1 ? "'s state" : "s' states") changed")
         }
     }
 }

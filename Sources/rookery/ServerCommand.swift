@@ -157,6 +157,9 @@ struct ServerCommand: AsyncParsableCommand {
         // What the other server processes change wakes this one's waiters at once (PostgreSQL).
         let listening = Task { await context.shell.listenToOtherProcesses() }
         defer { listening.cancel() }
+        // Managed state follows the fleet (a member's new address, a device joining a group).
+        let refreshing = Task { await ManagedStateRefresher(store: context.store, logger: logger).run() }
+        defer { refreshing.cancel() }
         do {
             try await group.run()
         } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {

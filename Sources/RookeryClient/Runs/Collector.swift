@@ -17,9 +17,11 @@ public struct Collector: Sendable {
         // own tree, where the two are one directory.
         let (release, own) = (context.root.clientReleasePlugins, context.root.clientPlugins)
         let directories = release == own ? [own] : [release, own]
+        let disabled = Set(context.settings.disabledPlugins)
         let plugins = PluginRunner.discover(
             pluginDirectories: directories, selfExecutable: InstallRoot.currentExecutable,
-            systemRoot: context.settings.systemRoot, stateDirectory: pluginState)
+            systemRoot: context.settings.systemRoot, stateDirectory: pluginState
+        ).filter { !disabled.contains($0.name) }
         let runner = PluginRunner(
             timeout: TimeInterval(context.settings.pluginTimeout), parallelism: context.settings.pluginParallelism,
             environment: Self.pluginEnvironment(context), log: context.log)
@@ -36,6 +38,7 @@ public struct Collector: Sendable {
         ]
         if !commands.results.isEmpty { item["commands"] = .object(commands.results) }
         if let problem = context.settingsProblem { item["settings_problem"] = .string(problem) }
+        item["managed"] = ManagedStateReport(context: context).json
         // Selected values are encrypted before the collection touches the disk.
         let name = try queue.enqueue(try sealer.seal(item), id: id, at: now)
         commands.finish()

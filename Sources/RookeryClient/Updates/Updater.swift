@@ -10,6 +10,8 @@ public struct UpdateReport: Sendable, Equatable {
     public var patchesFailed = 0
     /// Why the release offered was not installed, if one was offered and refused.
     public var releaseProblem: String?
+    /// What became of the managed state the answer carried, if it carried one.
+    public var managed: ManagedStateRecord?
 }
 
 /// Asks the server what it wants changed (`update`), checks that the answer is signed by the
@@ -34,6 +36,7 @@ public struct Updater: Sendable {
         // Before the patches: one may add a plugin whose values are selected.
         try SecretKeepingState(context: context).adopt(answer.secretKeeping)
         applyPatches(answer.patches, identity: identity, report: &report)
+        if let managed = answer.managed { report.managed = ManagedStateApplier(context: context).apply(managed) }
         if let offer = answer.release {
             if let earlier = refusedBefore(offer) {
                 // The same tarball again: fetching it would only be refused again.
@@ -75,7 +78,10 @@ public struct Updater: Sendable {
     /// The answer, once its signature, nonce and key check out.
     func fetchAnswer(identity: DeviceIdentity, installed: Int) throws -> UpdateAnswer {
         let request = try context.signedRequest(
-            UpdateRequest(release: installed, commandsAllowed: context.settings.allowCommands), by: identity)
+            UpdateRequest(
+                release: installed, commandsAllowed: context.settings.allowCommands,
+                managedSHA256: ManagedStateRecord.load(context.root)?.sha256),
+            by: identity)
         // Room for several patches of the largest size the server queues, base64-encoded.
         let reply = try Self.accepted(try context.connection.exchange(request, maxResponseBytes: 64 << 20))
         return try Self.checkedAnswer(

@@ -59,10 +59,12 @@ public struct SubmitRequest: RequestMessage, Equatable {
     public let settingsProblem: String?
     /// The release the device ran; a value out of range is dropped.
     public let release: Int?
+    /// What the device did with the state the server manages on it, and what it runs now.
+    public let managed: [String: JSONValue]?
 
     public init(
         submissionID: String, plugins: [String: JSONValue], commands: [String: JSONValue]? = nil,
-        collectedAt: String? = nil, settingsProblem: String? = nil, release: Int? = nil
+        collectedAt: String? = nil, settingsProblem: String? = nil, release: Int? = nil, managed: [String: JSONValue]? = nil
     ) {
         self.submissionID = submissionID
         self.plugins = plugins
@@ -70,10 +72,12 @@ public struct SubmitRequest: RequestMessage, Equatable {
         self.collectedAt = collectedAt
         self.settingsProblem = settingsProblem
         self.release = release
+        self.managed = managed
     }
 
     public init(fields: MessageFields) throws {
         submissionID = try fields.identifier("submission_id")
+        managed = try fields.optionalObject("managed")
         plugins = try fields.object("plugins")
         commands = try fields.optionalObject("commands")
         collectedAt = fields.members["collected_at"]?.stringValue.flatMap { RFC3339.date(from: $0) != nil ? $0 : nil }
@@ -87,6 +91,7 @@ public struct SubmitRequest: RequestMessage, Equatable {
         if let collectedAt { fields["collected_at"] = .string(collectedAt) }
         if let settingsProblem { fields["settings_problem"] = .string(settingsProblem) }
         if let release { fields["release"] = .integer(Int64(release)) }
+        if let managed { fields["managed"] = .object(managed) }
         return fields
     }
 }
@@ -98,20 +103,29 @@ public struct UpdateRequest: RequestMessage, Equatable {
     public let release: Int
     /// Whether the device owner allows remote commands (informational for the server).
     public let commandsAllowed: Bool?
+    /// The `sha256` of the managed state the device last received, so the server sends it again
+    /// only when it changed.
+    public let managedSHA256: String?
 
-    public init(release: Int, commandsAllowed: Bool? = nil) {
+    public init(release: Int, commandsAllowed: Bool? = nil, managedSHA256: String? = nil) {
         self.release = release
         self.commandsAllowed = commandsAllowed
+        self.managedSHA256 = managedSHA256
     }
 
     public init(fields: MessageFields) throws {
         release = Int(try fields.integer("release", in: 0...Int64(Int32.max)))
         commandsAllowed = try fields.optionalBool("commands_allowed")
+        managedSHA256 = try fields.optionalString("managed_sha256")
+        if let managedSHA256, !Hex.isLowercaseSHA256(managedSHA256) {
+            throw ProtocolError(.malformed, "managed_sha256 must be 64 lower-case hex digits")
+        }
     }
 
     public var fields: [String: JSONValue] {
         var fields: [String: JSONValue] = ["release": .integer(Int64(release))]
         if let commandsAllowed { fields["commands_allowed"] = .bool(commandsAllowed) }
+        if let managedSHA256 { fields["managed_sha256"] = .string(managedSHA256) }
         return fields
     }
 }

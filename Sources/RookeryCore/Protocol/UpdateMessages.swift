@@ -50,10 +50,12 @@ public struct UpdateAnswer: Codable, Sendable, Equatable {
     public let secretKeeping: SecretKeepingPolicy?
     /// Remote shells the server asks the device to open; nil (left out) when there are none.
     public let shells: [ShellOffer]?
+    /// What the server manages on the device, when it differs from what the device last received.
+    public let managed: ManagedState?
 
     public init(
         nonce: String, key: String, release: ReleaseOffer?, patches: [PatchInstruction],
-        secretKeeping: SecretKeepingPolicy? = nil, shells: [ShellOffer]? = nil
+        secretKeeping: SecretKeepingPolicy? = nil, shells: [ShellOffer]? = nil, managed: ManagedState? = nil
     ) {
         self.nonce = nonce
         self.key = key
@@ -61,10 +63,11 @@ public struct UpdateAnswer: Codable, Sendable, Equatable {
         self.patches = patches
         self.secretKeeping = secretKeeping
         self.shells = shells
+        self.managed = managed
     }
 
     enum CodingKeys: String, CodingKey {
-        case nonce, key, release, patches, shells
+        case nonce, key, release, patches, shells, managed
         case secretKeeping = "secret_keeping"
     }
 

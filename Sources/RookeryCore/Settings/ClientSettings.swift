@@ -41,6 +41,15 @@ public struct ClientSettings: Codable, Sendable {
     public var shellReconnectSeconds: Int = 30
     /// Whether client-cron keeps `rookery-client agent` running, so shells open in seconds.
     public var agent: Bool = true
+    /// Plugins (by file name without extension) that are not run; the fleet may set it
+    /// (`FleetSettings`), and so may the owner.
+    public var disabledPlugins: [String] = []
+    /// The device owner's switches for what the server may manage here (issue 20): the firewall
+    /// table `inet rookery`, and the authorized_keys of the accounts access.yml grants.
+    public var manageFirewall: Bool = true
+    public var manageSSHKeys: Bool = true
+    /// The nft program the firewall is loaded with.
+    public var nftPath: String = "/usr/sbin/nft"
 
     /// Where requests go, in the order they are tried: `server_urls`, or `server_url` alone.
     public var serverURLs: [String] { serverURLList.isEmpty ? [serverURL] : serverURLList }
@@ -78,6 +87,10 @@ public struct ClientSettings: Codable, Sendable {
         case shellTranscripts = "shell_transcripts"
         case shellReconnectSeconds = "shell_reconnect_seconds"
         case agent
+        case disabledPlugins = "disabled_plugins"
+        case manageFirewall = "manage_firewall"
+        case manageSSHKeys = "manage_ssh_keys"
+        case nftPath = "nft_path"
     }
 
     /// Settings read before this file (a release's `client/release.yml`), passed in the decoder's
@@ -112,6 +125,10 @@ public struct ClientSettings: Codable, Sendable {
         shellReconnectSeconds =
             try Self.number(c, .shellReconnectSeconds, in: Self.shellReconnectRange) ?? d.shellReconnectSeconds
         agent = try c.decodeIfPresent(Bool.self, forKey: .agent) ?? d.agent
+        disabledPlugins = try Self.pluginNames(c) ?? d.disabledPlugins
+        manageFirewall = try c.decodeIfPresent(Bool.self, forKey: .manageFirewall) ?? d.manageFirewall
+        manageSSHKeys = try c.decodeIfPresent(Bool.self, forKey: .manageSSHKeys) ?? d.manageSSHKeys
+        nftPath = try c.decodeIfPresent(String.self, forKey: .nftPath) ?? d.nftPath
     }
 
     /// A number the file sets, refused outside `range`: an idle timeout of 0 would close every
@@ -143,6 +160,21 @@ public struct ClientSettings: Codable, Sendable {
     /// `server_urls`: 1 to `maxServerURLs` http(s) URLs, separated by spaces, none twice. The
     /// last-good copy of the settings (JSON, from this type's encoder) holds them as a list, an
     /// empty one when unset.
+    /// `disabled_plugins`: names separated by spaces (or a YAML list).
+    private static func pluginNames(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [String]? {
+        let names: [String]
+        if let list = try? c.decodeIfPresent([String].self, forKey: .disabledPlugins) {
+            names = list
+        } else if let text = try c.decodeIfPresent(String.self, forKey: .disabledPlugins) {
+            names = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        } else {
+            return nil
+        }
+        guard let problem = FleetSettings.problem(key: CodingKeys.disabledPlugins.rawValue, value: names.joined(separator: " "))
+        else { return names }
+        throw SettingRefusal(codingPath: c.codingPath + [CodingKeys.disabledPlugins], reason: problem)
+    }
+
     private static func urlList(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [String]? {
         let urls: [String]
         if let list = try? c.decodeIfPresent([String].self, forKey: .serverURLList) {

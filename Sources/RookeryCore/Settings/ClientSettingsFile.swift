@@ -6,8 +6,11 @@ import FoundationEssentials
 /// the client's log.
 public enum ClientSettingsFile {
     /// A device's settings: the release-managed `client/release.yml` (the installed release's,
-    /// or before the first release the install root's), then the device owner's
-    /// `client/settings.yml` over it, which releases never touch. Either may be missing, not both.
+    /// or before the first release the install root's), then the fleet's settings the server
+    /// manages (`var/client/fleet-settings.yml`, written by the device from a signed `update`
+    /// answer), then the device owner's `client/settings.yml` over both, which neither releases nor
+    /// the server touch: where the owner set a value, the owner's wins. The release's file and the
+    /// owner's may not both be missing.
     ///
     /// The owner's file wins for every key but `server_url` and `server_urls`: where the server is
     /// belongs to the release, so the admin can move every device with a new release, and an
@@ -28,6 +31,12 @@ public enum ClientSettingsFile {
             sourced.settings = settings
             sourced.record(keys, from: .release(file: releaseFile))
             if keys.contains(where: serverKeys.contains) { releaseServers = (settings.serverURL, settings.serverURLList) }
+        }
+        let fleetFile = root.clientFleetSettings
+        if fm.fileExists(atPath: fleetFile) {
+            let (settings, keys) = try layer(from: fleetFile, over: sourced.settings)
+            sourced.settings = settings
+            sourced.record(keys, from: .fleet(file: fleetFile))
         }
         if fm.fileExists(atPath: ownFile) {
             let (settings, keys) = try layer(from: ownFile, over: sourced.settings)

@@ -60,6 +60,9 @@ public struct InstallRoot: Sendable {
     public var clientCommands: String { path + "/client/commands" }
     public var clientSettings: String { path + "/client/settings.yml" }
     public var clientState: String { path + "/var/client" }
+    /// The client settings the server manages for this device (`ManagedState.settings`), as the
+    /// device last adopted them: between the release's and the owner's (see `ClientSettingsFile`).
+    public var clientFleetSettings: String { clientState + "/fleet-settings.yml" }
     public var clientGnuPGHome: String { path + "/var/client/gnupg" }
     /// A keyring holding only the pinned server key, for checking what the server signs.
     public var clientServerKeyring: String { path + "/var/client/server-keyring" }

@@ -6,6 +6,8 @@ public enum SettingSource: Sendable, Equatable, CustomStringConvertible {
     /// The release-managed file, `client/release.yml`: the installed release's, or before the
     /// first release the install root's (from an unpacked release, or written by client-setup.sh).
     case release(file: String)
+    /// The fleet's settings the server manages (`server/client-settings.yml`), as the device adopted them.
+    case fleet(file: String)
     /// The device owner's `client/settings.yml`.
     case owner(file: String)
     /// The files could not be used, so the device runs on its last good copy (see `DeviceSettings`).
@@ -16,6 +18,7 @@ public enum SettingSource: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .builtIn: "default"
         case .release: "release"
+        case .fleet: "fleet"
         case .owner: "owner"
         case .lastGood: "last-good"
         }
@@ -24,7 +27,7 @@ public enum SettingSource: Sendable, Equatable, CustomStringConvertible {
     public var file: String? {
         switch self {
         case .builtIn: nil
-        case .release(let file), .owner(let file), .lastGood(let file): file
+        case .release(let file), .fleet(let file), .owner(let file), .lastGood(let file): file
         }
     }
 

@@ -24,6 +24,11 @@ public enum Hex {
         return bytes
     }
 
+    /// A SHA-256 digest as Rookery writes one: 64 lower-case hex digits.
+    public static func isLowercaseSHA256(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     /// One ASCII hex digit's value; nil for anything else.
     public static func value(of digit: UInt8) -> UInt8? {
         switch digit {

@@ -53,7 +53,9 @@ public struct StoreMigration: Sendable {
         Table(name: "check_exceptions", key: ["id"]),
         Table(name: "device_groups", key: ["name"]),
         Table(name: "group_members", key: ["group_name", "fingerprint"]),
-        Table(name: "group_changes", key: ["id"])
+        Table(name: "group_changes", key: ["id"]),
+        Table(name: "managed_configs", key: ["id"]),
+        Table(name: "managed_states", key: ["fingerprint"])
     ]
 
     /// PostgreSQL columns SQLite has under another name: the order sessions were requested in

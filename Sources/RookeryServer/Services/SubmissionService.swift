@@ -32,6 +32,8 @@ public struct SubmissionService: Sendable {
         // The device runs on its last good settings because its files were refused (the
         // client-settings-refused check).
         if let problem = message.settingsProblem { document["settings_problem"] = .string(problem) }
+        // What became of the managed state (settings, firewall, keys): plans and drift read it.
+        if let managed = message.managed { document["managed"] = .object(managed) }
         do { try documentLimits.check(.object(document)) } catch let violation as DocumentLimits.Violation {
             throw ProtocolError(.malformed, violation.description)
         }

@@ -28,10 +28,18 @@ public struct UpdateService: Sendable {
             nonce: request.nonce, key: request.fingerprint,
             release: latest.flatMap { $0.number > reported ? $0.offer : nil },
             patches: patches.map(\.instruction), secretKeeping: try await store.secretKeepingPolicy(),
-            shells: try await shellOffers(fingerprint: request.fingerprint))
+            shells: try await shellOffers(fingerprint: request.fingerprint),
+            managed: try await managedState(request))
         let body = try answer.encoded()
         let signingKey = self.signingKey
         return SignedAnswer(body: body, signature: try await pool.run { try signingKey() }.sign(body))
+    }
+
+    /// What the server manages on the device, unless the device already has this very state.
+    private func managedState(_ request: Verified<UpdateRequest>) async throws -> ManagedState? {
+        guard let text = try await store.managedState(fingerprint: request.fingerprint) else { return nil }
+        let state = try ManagedStateText.decode(text)
+        return state.sha256 == request.message.managedSHA256 ? nil : state
     }
 
     /// The device's requested shells; nil when there are none, so the answer leaves them out.

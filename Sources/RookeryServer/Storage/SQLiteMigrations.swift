@@ -342,6 +342,25 @@ enum SQLiteMigrations {
                     CREATE INDEX group_changes_group ON group_changes(group_name, id);
                     """)
         }
+        migrator.registerMigration("v15-managed-state") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE managed_configs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        applied_at DATETIME NOT NULL,
+                        applied_by TEXT NOT NULL,
+                        settings_text TEXT,
+                        firewall_text TEXT,
+                        access_text TEXT
+                    );
+                    CREATE TABLE managed_states (
+                        fingerprint TEXT PRIMARY KEY REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                        state TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        rendered_at DATETIME NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

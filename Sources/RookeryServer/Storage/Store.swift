@@ -8,7 +8,8 @@ import RookeryCore
 /// store are interchangeable, and a backend can be built and tested one part at a time. Every
 /// method is one transaction.
 public protocol Store: DeviceStore, PatchStore, IssueStore, SecretKeepingStore, ShellSessionStore, AgentWakeupStore,
-    GuessAttemptStore, FleetReadStore, ComplianceStore, ExceptionStore, GroupStore
+    GuessAttemptStore, FleetReadStore, ComplianceStore, ExceptionStore, GroupStore,
+    ManagedStateStore
 {
     /// Where the database's schema stands against this binary's migrations (one small read):
     /// the `ready` check's question.

@@ -294,6 +294,21 @@ enum PostgresMigrations {
                     group_name TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL)
                 """,
                 "CREATE INDEX group_changes_group ON group_changes (group_name, id)"
+            ]),
+        // What the server manages on devices (see SQLite's v15-managed-state).
+        Migration(
+            id: "v7-managed-state",
+            statements: [
+                """
+                CREATE TABLE managed_configs (
+                    id BIGSERIAL PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL, applied_by TEXT NOT NULL,
+                    settings_text TEXT, firewall_text TEXT, access_text TEXT)
+                """,
+                """
+                CREATE TABLE managed_states (
+                    fingerprint TEXT PRIMARY KEY REFERENCES devices(fingerprint) ON DELETE CASCADE,
+                    state TEXT NOT NULL, sha256 TEXT NOT NULL, rendered_at TIMESTAMPTZ NOT NULL)
+                """
             ])
     ]
 

@@ -1,0 +1,97 @@
+import Foundation
+import RookeryCore
+
+/// Every accepted device with its groups and the addresses its `network` plugin reports, read
+/// in one walk over the fleet: what managed state is rendered from.
+public struct FleetSnapshot: Sendable {
+    public struct Member: Sendable, Equatable {
+        public var device: Device
+        public var groups: Set<String>
+        /// Global addresses, each as `inet_ntop` writes it; the document's text never reaches a rule.
+        public var ipv4: [String]
+        public var ipv6: [String]
+        /// The `sha256` of the managed state the device says it runs (`managed.sha256` in its document).
+        public var runningSHA256: String?
+    }
+
+    public var members: [Member]
+
+    static let interfaces = DocumentPath("plugins.network.interfaces")!
+    static let running = DocumentPath("managed.sha256")!
+
+    public static func read(_ store: any Store, membership: GroupMembership, batchSize: Int = 1000) async throws -> FleetSnapshot {
+        let paths = Array(Set(membership.paths + [interfaces, running])).sorted { $0.description < $1.description }
+        var members: [Member] = []
+        var cursor: AuditCursor?
+        while true {
+            let records = try await store.auditRecords(after: cursor, limit: batchSize, paths: paths)
+            for record in records {
+                let subject = try record.subject(paths: paths)
+                let (ipv4, ipv6) = addresses(subject.projection.values[interfaces])
+                let running = subject.projection.values[Self.running]?.stringValue.flatMap { Hex.isLowercaseSHA256($0) ? $0 : nil }
+                members.append(
+                    Member(
+                        device: subject.device, groups: Set(membership.groups(of: subject)), ipv4: ipv4, ipv6: ipv6,
+                        runningSHA256: running))
+            }
+            guard records.count == batchSize, let last = records.last?.device else { break }
+            cursor = AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint)
+        }
+        return FleetSnapshot(members: members)
+    }
+
+    /// The addresses of every member of `group`, sorted and without repeats.
+    public func addresses(of group: String) -> (ipv4: [String], ipv6: [String]) {
+        let inGroup = members.filter { $0.groups.contains(group) }
+        return (Array(Set(inGroup.flatMap(\.ipv4))).sorted(), Array(Set(inGroup.flatMap(\.ipv6))).sorted())
+    }
+
+    /// `[{"name": ..., "ipv4": ["a/len"], "ipv6": [...]}]` to checked global addresses. Loopback,
+    /// link-local and anything that does not parse as an address are left out.
+    static func addresses(_ interfaces: JSONValue?) -> (ipv4: [String], ipv6: [String]) {
+        guard case .array(let list)? = interfaces else { return ([], []) }
+        var ipv4: Set<String> = []
+        var ipv6: Set<String> = []
+        for interface in list {
+            for case .string(let text) in interface["ipv4"]?.arrayValue ?? [] {
+                if let address = IPAddressText.canonical(text, family: .v4) { ipv4.insert(address) }
+            }
+            for case .string(let text) in interface["ipv6"]?.arrayValue ?? [] {
+                if let address = IPAddressText.canonical(text, family: .v6) { ipv6.insert(address) }
+            }
+        }
+        return (ipv4.sorted(), ipv6.sorted())
+    }
+}
+
+/// An address a device reported, checked and rewritten by the C library before it goes into a
+/// firewall rule: the text that reaches nft is inet_ntop's, never the device's.
+enum IPAddressText {
+    enum Family { case v4, v6 }
+
+    static func canonical(_ text: String, family: Family) -> String? {
+        let address = text.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        guard !address.isEmpty, address.utf8.count < 64 else { return nil }
+        switch family {
+        case .v4:
+            var raw = in_addr()
+            guard inet_pton(AF_INET, address, &raw) == 1 else { return nil }
+            let first = UInt32(bigEndian: raw.s_addr) >> 24
+            guard first != 127, first != 0, !(first == 169 && (UInt32(bigEndian: raw.s_addr) >> 16) & 0xFF == 254) else { return nil }
+            var out = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            guard inet_ntop(AF_INET, &raw, &out, socklen_t(out.count)) != nil else { return nil }
+            return String(cString: out)
+        case .v6:
+            var raw = in6_addr()
+            guard inet_pton(AF_INET6, address, &raw) == 1 else { return nil }
+            let bytes = withUnsafeBytes(of: raw) { Array($0) }
+            // Loopback, unspecified, link-local (fe80::/10) and multicast are no peer's address.
+            if bytes.dropLast().allSatisfy({ $0 == 0 }) && (bytes[15] == 0 || bytes[15] == 1) { return nil }
+            if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return nil }
+            if bytes[0] == 0xFF { return nil }
+            var out = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            guard inet_ntop(AF_INET6, &raw, &out, socklen_t(out.count)) != nil else { return nil }
+            return String(cString: out)
+        }
+    }
+}
