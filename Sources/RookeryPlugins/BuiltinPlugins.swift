@@ -5,6 +5,7 @@ import RookeryCore
 public enum BuiltinPlugins {
     /// Every built-in plugin. Adding one means writing its file in Plugins/ and listing it here.
     static let all: [any BuiltinPlugin.Type] = [
+        BackupPlugin.self,
         DiskPlugin.self,
         FirewallPlugin.self,
         GuestSessionPlugin.self,

@@ -116,5 +116,14 @@ import Testing
         #expect(try db1.run("submit").status == 0)
         #expect(try server.admin(["issues", "audit"]).status == 0)
         #expect(try server.count("SELECT count(*) FROM issues WHERE name = 'managed-firewall-drift' AND closed_at IS NULL") == 1)
+        // The device loaded its last good table again after reporting the drift.
+        let drifted = try JSONValue.parse(Data(try server.admin(["clients", "show", "db1", "--json"]).stdout.utf8))
+        let live = (drifted["document"]?["managed"] ?? drifted["managed"])?["firewall_live"]
+        #expect(live?["state"] == .string("drifted") && live?["restored"]?["status"] == .string("applied"), "\(String(describing: live))")
+        #expect(!(try String(contentsOfFile: loaded, encoding: .utf8)).contains("table ip other"))
+        #expect(try db1.run("collect").status == 0)
+        #expect(try db1.run("submit").status == 0)
+        #expect(try server.admin(["issues", "audit"]).status == 0)
+        #expect(try server.count("SELECT count(*) FROM issues WHERE name = 'managed-firewall-drift' AND closed_at IS NULL") == 0)
     }
 }

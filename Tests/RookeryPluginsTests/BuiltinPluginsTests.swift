@@ -9,7 +9,7 @@ struct BuiltinPluginsTests {
     func namesAreSortedAndComplete() {
         #expect(
             BuiltinPlugins.names == [
-                "disk", "firewall", "guest_session", "hardware", "hd_encryption", "listening_ports", "network",
+                "backup", "disk", "firewall", "guest_session", "hardware", "hd_encryption", "listening_ports", "network",
                 "os_info", "os_updates", "screenlock", "sshd", "uptime", "users"
             ])
     }
@@ -48,5 +48,6 @@ struct BuiltinPluginsTests {
         #expect(try sandbox.run("sshd")["running"] == "unknown")
         #expect(try sandbox.run("screenlock")["enabled"] == "unknown")
         #expect(try sandbox.run("network")["ipv4_default_route"] == "unknown")
+        #expect(try sandbox.run("backup")["newest_success"] == "unknown")
     }
 }

@@ -158,6 +158,15 @@ import Testing
         #expect(table.contains("# no member of group app reports an address yet"))
     }
 
+    @Test func aMemberReportingManyAddressesGivesAtMostSixteen() async throws {
+        try await report(appAddresses: (1...200).map { "198.51.100.\($0)/24" })
+        try await makeGroups()
+        try write(Self.firewall, ManagedConfigFiles.firewallPath)
+        _ = try await admin.apply(by: Self.who)
+        let rule = try #require(try await state(db)?.firewall?.split(separator: "\n").first { $0.contains("5432 } accept") })
+        #expect(rule.components(separatedBy: "198.51.100.").count - 1 == FleetSnapshot.maxAddresses)
+    }
+
     @Test func theUpdateAnswerCarriesTheStateUntilTheDeviceHasIt() async throws {
         try await report(appAddresses: ["198.51.100.7/24"])
         try await makeGroups()

@@ -5,15 +5,26 @@ import RookeryCore
 /// the last state received and each part's outcome (`ManagedStateRecord`), whether the firewall
 /// table is still the one loaded (`firewall_live`: drift opens an audit issue), and the value and
 /// source of every setting a fleet may set, as the device runs them now.
+///
+/// A drifted table is reported first and then loaded again from the last good set (its outcome
+/// under `firewall_live.restored`): managed state is enforced, so a table flushed by hand or
+/// lost in a reboot comes back, and the drift is on record in the document and the audit.
 struct ManagedStateReport {
     let context: ClientContext
 
-    var json: JSONValue {
+    func collect() -> JSONValue {
         var fields: [String: JSONValue] = [:]
         if case .object(let record)? = ManagedStateRecord.load(context.root)?.json { fields = record }
         if context.settings.manageFirewall {
             let firewall = FirewallApplier(nft: context.settings.nftPath, stateDirectory: context.root.clientState + "/firewall")
-            fields["firewall_live"] = firewall.liveState().reportValue
+            var live = firewall.liveState().reportValue
+            if live["state"] == .string("drifted"), case .object(var state) = live {
+                let restored = firewall.restore()
+                context.log.warning("the firewall table inet rookery drifted (\(live["reason"]?.stringValue ?? "")); loaded the last good set again")
+                state["restored"] = restored.reportValue
+                live = .object(state)
+            }
+            fields["firewall_live"] = live
         }
         fields["running_settings"] = runningSettings
         return .object(fields)

@@ -38,7 +38,7 @@ public struct Collector: Sendable {
         ]
         if !commands.results.isEmpty { item["commands"] = .object(commands.results) }
         if let problem = context.settingsProblem { item["settings_problem"] = .string(problem) }
-        item["managed"] = ManagedStateReport(context: context).json
+        item["managed"] = ManagedStateReport(context: context).collect()
         // Selected values are encrypted before the collection touches the disk.
         let name = try queue.enqueue(try sealer.seal(item), id: id, at: now)
         commands.finish()

@@ -60,8 +60,12 @@ public struct FleetSnapshot: Sendable {
                 if let address = IPAddressText.canonical(text, family: .v6) { ipv6.insert(address) }
             }
         }
-        return (ipv4.sorted(), ipv6.sorted())
+        return (Array(ipv4.sorted().prefix(maxAddresses)), Array(ipv6.sorted().prefix(maxAddresses)))
     }
+
+    /// Addresses taken from one device, per family: a device that reports thousands cannot make
+    /// every rule naming its group too large for the devices that load it.
+    static let maxAddresses = 16
 }
 
 /// An address a device reported, checked and rewritten by the C library before it goes into a
