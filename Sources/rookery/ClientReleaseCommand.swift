@@ -15,7 +15,9 @@ struct ClientReleaseCommand: AsyncParsableCommand {
             (client_enrollment_token), and client/server-ca.pem when client_ca_file names the CA devices \
             pin for the server's TLS certificate (bin/configure_ports client). Its manifest lists every file's size, mode and SHA-256 and is \
             signed by the server key. Numbers only grow. Devices install a newer release at their next \
-            update check, so publishing asks first on a terminal; scripts give --yes.
+            update check, so publishing asks first on a terminal; scripts give --yes. With --group, only \
+            the members of those groups (bin/groups) are offered it, as a canary: every device gets the \
+            newest release meant for it, and the next release for everyone supersedes it.
             """)
 
     @Flag(help: "List the published releases instead of making one.") var list = false
@@ -24,6 +26,7 @@ struct ClientReleaseCommand: AsyncParsableCommand {
     var binary: String?
     @Option(help: "The tree whose bin/ and client/ files are shipped (default: the install root).") var source: String?
     @Flag(help: "Publish without asking; required when not run from a terminal (scripts).") var yes = false
+    @Option(help: "Offer it only to the members of this group (bin/groups); repeat for several.") var group: [String] = []
 
     func run() async throws {
         if list {
@@ -45,12 +48,13 @@ struct ClientReleaseCommand: AsyncParsableCommand {
                     """.utf8))
         }
         try Confirmation.require(
-            yes: yes, change: "publishing a release changes every device",
-            question: "Publish a new client release? Every device installs it at its next update check, "
-                + "then talks to \(url).",
+            yes: yes, change: group.isEmpty ? "publishing a release changes every device" : "publishing a release changes devices",
+            question: "Publish a new client release? "
+                + (group.isEmpty ? "Every device" : "Every member of \(group.joined(separator: ", "))")
+                + " installs it at its next update check, then talks to \(url).",
             undone: "nothing was published")
         let publishing = ReleasePublishing(context: context)
-        let published = try await publishing.publish(source: source, binary: binary)
+        let published = try await publishing.publish(source: source, binary: binary, groups: group.isEmpty ? nil : group)
         print(output.json ? ReleaseFormatter.json([published.record]) : ReleaseFormatter.published(published))
     }
 }

@@ -11,6 +11,7 @@ enum ReleaseFormatter {
             "devices will talk to \(published.serverURL) and check signatures against server key \(published.serverKey)"
         ]
         if let pinnedCA = published.pinnedCA { lines.append("they pin the CA in \(pinnedCA)") }
+        if let groups = published.record.groups { lines.append("offered only to the members of \(groups.joined(separator: ", "))") }
         return lines.joined(separator: "\n")
     }
 
@@ -21,6 +22,7 @@ enum ReleaseFormatter {
             + releases.map {
                 "\(String($0.number).padding(toLength: 7, withPad: " ", startingAt: 0))  \($0.createdAt)  "
                     + "\(String($0.files).padding(toLength: 5, withPad: " ", startingAt: 0))  \($0.size)"
+                    + ($0.groups.map { "  for group \($0.joined(separator: ", "))" } ?? "")
             }).joined(separator: "\n")
     }
 

@@ -238,6 +238,31 @@ import Testing
         #expect(try await context.store.device(fingerprint: carol.fingerprint)?.isSuspended == false)
     }
 
+    @Test func aReleaseForAGroupIsOfferedAndServedToItsMembersOnly() async throws {
+        try await report([bob: ["os_info": .object(["id": .string("debian")])], alice: [:], carol: [:]])
+        _ = try await admin.create("canary", condition: nil, by: Self.who)
+        _ = try await admin.add(["alice"], to: "canary", by: Self.who)
+        _ = try await admin.create("deb", condition: "plugins.os_info.id == debian", by: Self.who)
+        let everyone = try await context.releases.publish { _ in (Data("one".utf8), 1) }
+        let canary = try await context.releases.publish(groups: ["canary"]) { _ in (Data("two".utf8), 1) }
+        let debian = try await context.releases.publish(groups: ["deb"]) { _ in (Data("three".utf8), 1) }
+        try await withServer(context, accepting: [alice, bob, carol], over: .router) { [alice, bob, carol] client in
+            func offered(_ device: TestDevice, running: Int = 0) async throws -> Int? {
+                let response = try await post(client, try device.sign(.update, ["release": .integer(Int64(running))]))
+                return try JSONDecoder().decode(UpdateAnswer.self, from: Data(buffer: response.body)).release?.number
+            }
+            #expect(try await offered(alice) == canary.number)
+            #expect(try await offered(bob) == debian.number)
+            #expect(try await offered(carol) == everyone.number)
+            #expect(try await offered(carol, running: everyone.number) == nil)
+            let refused = try await post(client, try carol.sign(.release, ["release": .integer(Int64(canary.number))]))
+            #expect(refused.status == .notFound)
+            let served = try await post(client, try alice.sign(.release, ["release": .integer(Int64(canary.number))]))
+            #expect(served.status == .ok)
+        }
+        #expect(try context.releases.list().map(\.groups) == [nil, ["canary"], ["deb"]])
+    }
+
     @Test func issuesYAMLTakesGroupsOnDeviceChecksOnly() throws {
         #expect(try CheckCatalog.parse(Self.scopedChecks, source: "t").check(named: "sshd-passwords")?.groups == ["servers"])
         for bad in ["groups: []", "groups: [Servers]", "groups: servers"] {

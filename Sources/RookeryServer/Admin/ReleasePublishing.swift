@@ -30,7 +30,12 @@ public struct ReleasePublishing: Sendable {
 
     /// `source`: the tree whose bin/ and client/ files are shipped (default: the install root);
     /// `binary`: the rookery-client to ship (default: lib/rookery/rookery-client of the root).
-    public func publish(source: String?, binary: String?) async throws -> Published {
+    /// `groups`: only their members are offered it (each must exist); nil: every device.
+    public func publish(source: String?, binary: String?, groups: [String]? = nil) async throws -> Published {
+        if let groups {
+            let membership = try await GroupMembership.load(from: context.store)
+            if let missing = groups.first(where: { !membership.exists($0) }) { throw GroupAdmin.noGroup(missing) }
+        }
         let (root, settings) = (context.root, context.settings)
         let url = Self.serverURL(settings)
         let pinnedCA = settings.clientCAFile.isEmpty ? nil : root.resolve(settings.clientCAFile)
@@ -39,7 +44,7 @@ public struct ReleasePublishing: Sendable {
             source: source ?? root.path, clientBinary: binary ?? root.path + "/lib/rookery/rookery-client",
             serverURL: url, serverURLs: settings.clientServerURLs, enrollmentToken: settings.clientEnrollmentToken,
             caFile: pinnedCA, signingKey: signingKey)
-        let record = try await context.releases.publish { try await builder.build(number: $0) }
+        let record = try await context.releases.publish(groups: groups) { try await builder.build(number: $0) }
         return Published(
             record: record, tarball: context.releases.tarballPath(record.number), serverURL: url,
             serverKey: signingKey.fingerprint, pinnedCA: pinnedCA)

@@ -9,19 +9,22 @@ public struct ReleaseRecord: Codable, Sendable, Equatable {
     public let size: Int
     public let sha256: String
     public let files: Int
+    /// The groups (`bin/groups`) whose members are offered it; nil: every device.
+    public let groups: [String]?
 
-    public init(number: Int, createdAt: String, size: Int, sha256: String, files: Int) {
+    public init(number: Int, createdAt: String, size: Int, sha256: String, files: Int, groups: [String]? = nil) {
         self.number = number
         self.createdAt = createdAt
         self.size = size
         self.sha256 = sha256
         self.files = files
+        self.groups = groups
     }
 
     enum CodingKeys: String, CodingKey {
         case number
         case createdAt = "created_at"
-        case size, sha256, files
+        case size, sha256, files, groups
     }
 
     public var offer: ReleaseOffer { ReleaseOffer(number: number, size: size, sha256: sha256) }
@@ -54,8 +57,14 @@ public struct ReleaseLibrary: Sendable {
     /// it (yet), is passed over here (devices keep updating to the newest good one); `list()`
     /// names a damaged record to the admin.
     public func latest() throws -> ReleaseRecord? {
+        try offerable().first
+    }
+
+    /// Every release devices can have, newest first (see `latest`): a device is offered the
+    /// newest one meant for it (`groups`).
+    public func offerable() throws -> [ReleaseRecord] {
         try recordNames().compactMap(readRecord).sorted { $0.number > $1.number }
-            .first { tarballs.matches(tarballPath($0.number), $0) }
+            .filter { tarballs.matches(tarballPath($0.number), $0) }
     }
 
     /// Release `number` as devices may have it: published, its tarball matching its record.
@@ -77,7 +86,7 @@ public struct ReleaseLibrary: Sendable {
     /// published here (a lock keeps two `client_release` runs from taking the same one).
     /// `build` gets the number and returns the tarball and how many files it holds.
     public func publish(
-        _ build: (Int) async throws -> (tarball: Data, files: Int),
+        groups: [String]? = nil, _ build: (Int) async throws -> (tarball: Data, files: Int),
         now: Date = Date()
     ) async throws -> ReleaseRecord {
         // A release may carry an enrollment token: readable by the server's user and group only.
@@ -92,7 +101,7 @@ public struct ReleaseLibrary: Sendable {
         let (tarball, files) = try await build(number)
         let record = ReleaseRecord(
             number: number, createdAt: RFC3339.string(from: now), size: tarball.count,
-            sha256: ReleaseManifest.sha256Hex(tarball), files: files)
+            sha256: ReleaseManifest.sha256Hex(tarball), files: files, groups: groups)
         // Owned like the directory (the server's user, set up by server-setup.sh), whoever publishes.
         let owner = try directoryOwner()
         try AtomicFile.write(tarball, to: tarballPath(number), mode: 0o640, owner: owner)

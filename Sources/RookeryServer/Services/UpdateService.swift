@@ -22,17 +22,29 @@ public struct UpdateService: Sendable {
         guard let patches = try await store.recordUpdateRequest(fingerprint: request.fingerprint, release: reported) else {
             throw Self.noLongerAccepted
         }
-        let releases = self.releases
-        let latest = try await pool.run { try releases.latest() }
         let answer = UpdateAnswer(
             nonce: request.nonce, key: request.fingerprint,
-            release: latest.flatMap { $0.number > reported ? $0.offer : nil },
+            release: try await newestRelease(after: reported, for: request.fingerprint)?.offer,
             patches: patches.map(\.instruction), secretKeeping: try await store.secretKeepingPolicy(),
             shells: try await shellOffers(fingerprint: request.fingerprint),
             managed: try await managedState(request))
         let body = try answer.encoded()
         let signingKey = self.signingKey
         return SignedAnswer(body: body, signature: try await pool.run { try signingKey() }.sign(body))
+    }
+
+    /// The newest release above `number` meant for the device: for every device, or for a group
+    /// it is in (`bin/client_release --group`).
+    private func newestRelease(after number: Int, for fingerprint: String) async throws -> ReleaseRecord? {
+        let releases = self.releases
+        let newer = try await pool.run { try releases.offerable() }.filter { $0.number > number }
+        var groups: ReleaseAudience?
+        for release in newer {
+            guard let wanted = release.groups else { return release }
+            if groups == nil { groups = try await ReleaseAudience.of(fingerprint, in: store) }
+            if groups!.isIn(anyOf: wanted) { return release }
+        }
+        return nil
     }
 
     /// What the server manages on the device, unless the device already has this very state.
@@ -53,7 +65,11 @@ public struct UpdateService: Sendable {
     public func releaseTarball(_ request: Verified<ReleaseRequest>) async throws -> String {
         let number = request.message.release
         let releases = self.releases
-        guard try await pool.run({ releases.servable(number) }) != nil else {
+        guard let release = try await pool.run({ releases.servable(number) }) else {
+            throw ProtocolError(.notFound, "no release \(number)")
+        }
+        // A release for some groups is served to their members only, as it is offered.
+        if let wanted = release.groups, try await !ReleaseAudience.of(request.fingerprint, in: store).isIn(anyOf: wanted) {
             throw ProtocolError(.notFound, "no release \(number)")
         }
         // Checked again just before the file goes out: the device may have been revoked meanwhile.
