@@ -127,6 +127,9 @@ import Testing
         #expect(try await state(app)?.authorizedKeys?.keys.sorted() == ["deploy"])
         #expect(try await state(laptop)?.authorizedKeys == nil)
         #expect(try await admin.plan().allSatisfy { !$0.changes })
+        // A group the applied files name cannot be deleted from under them.
+        let inUse = await #expect(throws: AdminError.self) { try await groups.delete("staging", by: Self.who) }
+        #expect(inUse?.kind == .conflict)
     }
 
     @Test func aMembersNewAddressChangesTheRulesWithoutAnApply() async throws {

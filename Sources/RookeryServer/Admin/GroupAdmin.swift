@@ -44,11 +44,18 @@ public struct GroupAdmin: Sendable {
     }
 
     /// Deletes a group, unless a check of issues.yml applies to it (the check would apply to no
-    /// device, closing its issues everywhere, and the audit refuses a check naming no group).
+    /// device, closing its issues everywhere, and the audit refuses a check naming no group), or
+    /// the applied managed state names it.
     public func delete(_ name: String, by who: AdminOperator, now: Date = Date()) async throws {
         if let check = catalog?.checks.first(where: { $0.groups?.contains(name) ?? false }) {
             throw AdminError.conflict(
                 "check \(check.name) in issues.yml applies to group \(name); change the check first, then delete the group")
+        }
+        // The applied managed state would no longer render (ManagedConfig.checkGroups).
+        if let applied = try await store.managedConfig(), (try? ManagedConfig(applied.files))?.groupNames.contains(name) == true {
+            throw AdminError.conflict(
+                "the applied managed state (server/client-settings.yml, firewall.yml or access.yml) names group \(name); "
+                    + "remove it from the files and run bin/groups apply first")
         }
         let change = GroupChange(at: now, by: who.name, group: name, action: .deleted, detail: "")
         guard try await store.deleteGroup(named: name, change: change) else { throw Self.noGroup(name) }
