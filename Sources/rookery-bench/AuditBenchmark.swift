@@ -105,8 +105,10 @@ struct AuditBenchmark {
             first: passes[0], steady: passes[1])
     }
 
-    /// `devices` accepted devices with `document`s, a thousand per transaction.
-    static func seed(_ store: any StoreSeeding, devices: Int) async throws {
+    /// `devices` accepted devices with `document`s (as `adjust` makes them), a thousand per transaction.
+    static func seed(
+        _ store: any StoreSeeding, devices: Int, adjust: (Int, JSONValue) -> JSONValue = { $1 }
+    ) async throws {
         let now = Date()
         for start in stride(from: 0, to: devices, by: 1000) {
             let fleet = (start..<min(start + 1000, devices)).map { index in
@@ -118,7 +120,7 @@ struct AuditBenchmark {
                     fingerprint: fingerprint, publicKey: "", hostname: host, machineID: "m-" + host,
                     state: .accepted, enrolledAt: now.addingTimeInterval(-30 * 86_400),
                     acceptedAt: now.addingTimeInterval(-30 * 86_400), lastSubmissionAt: last)
-                return (device: device, document: Self.document(host: host, index: index))
+                return (device: device, document: adjust(index, Self.document(host: host, index: index)))
             }
             try await store.seed(fleet)
         }

@@ -15,7 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             SubmitBench.self, VerifyBench.self, CronBench.self, ReleaseBench.self, AuditBench.self, ShellBench.self,
-            DashboardBench.self
+            DashboardBench.self, ManagedBench.self
         ])
 
     struct SubmitBench: AsyncParsableCommand {
@@ -205,6 +205,27 @@ struct BenchCommand: AsyncParsableCommand {
             let issues = InstallRoot.fromEnvironment().path + "/server/issues.yml"
             guard FileManager.default.fileExists(atPath: issues) else { throw ValidationError("no checks at \(issues)") }
             let result = try await DashboardBenchmark(devices: devices, issuesFile: issues, requests: requests).run()
+            print(json ? result.json : result.text)
+        }
+    }
+
+    struct ManagedBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "managed",
+            abstract: "Rendering the managed state (settings, firewall, keys) over a large fleet: apply and plan.",
+            discussion: """
+                Seeds --devices accepted devices into a scratch root's SQLite file with three groups and the three \
+                managed-state files, then times `rookery groups apply` (every state rendered and written) and \
+                `rookery groups plan` (rendered and compared: what the server's per-minute refresh does when \
+                nothing changed) under GNU time. Target: the refresh well inside its minute for 10,000 devices.
+                """)
+
+        @Option(help: "Stored devices.") var devices = 10_000
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            guard devices >= 100 else { throw ValidationError("--devices must be at least 100") }
+            let result = try await ManagedStateBenchmark(devices: devices).run()
             print(json ? result.json : result.text)
         }
     }
