@@ -41,7 +41,7 @@ struct GroupsCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a group; its devices stay as they are.",
-            discussion: "Refused while a check in issues.yml applies to the group.")
+            discussion: "Refused while a check in issues.yml applies to the group, or the applied managed state names it.")
         @Argument(help: "The group's name.") var name: String
 
         func run() async throws {

@@ -17,6 +17,7 @@ import Testing
         sandbox = try Sandbox()
         root = InstallRoot(path: sandbox.path + "/r")
         try sandbox.write("root:x:0:0:root:/root:/bin/sh\n", to: "system/etc/passwd")
+        try FileManager.default.createDirectory(atPath: sandbox.path + "/system/root", withIntermediateDirectories: true)
     }
 
     func context(owner: String = "") throws -> ClientContext {
@@ -28,6 +29,8 @@ import Testing
     }
 
     @Test func settingsAreAdoptedBetweenTheReleasesAndTheOwners() throws {
+        // The release sets two values; the fleet's win over it, the owner's over both.
+        try sandbox.write("collect_interval: 1200\nupdate_interval: 1800\n", to: "r/client/release.yml")
         let applier = ManagedStateApplier(context: try context(owner: "submit_interval: 120\n"))
         let state = ManagedState(
             settings: ["collect_interval": "900", "submit_interval": "600", "disabled_plugins": "screenlock users"], firewall: nil,
@@ -42,11 +45,18 @@ import Testing
         #expect(loaded.settings.disabledPlugins == ["screenlock", "users"])
         // Where the owner set a value, the owner's wins.
         #expect(loaded.settings.submitInterval == 120 && loaded.source(of: "submit_interval").kind == "owner")
+        #expect(loaded.settings.updateInterval == 1800 && loaded.source(of: "update_interval").kind == "release")
 
         // A state without settings removes the fleet's layer.
         _ = applier.apply(ManagedState(settings: nil, firewall: nil, authorizedKeys: nil))
         #expect(!FileManager.default.fileExists(atPath: root.clientFleetSettings))
-        #expect(try ClientSettingsFile.load(root).settings.collectInterval == ClientSettings().collectInterval)
+        #expect(try ClientSettingsFile.load(root).settings.collectInterval == 1200)
+    }
+
+    @Test func aFleetFileWithAKeyNoFleetMaySetIsNotRead() throws {
+        _ = try context()
+        try sandbox.write("server_url: \"http://evil.example\"\n", to: "r/var/client/fleet-settings.yml")
+        #expect(throws: SettingsError.self) { try ClientSettingsFile.load(root) }
     }
 
     @Test func oneBadValueRefusesTheSetAndTheLastGoodStays() throws {
@@ -73,7 +83,10 @@ import Testing
         let applier = ManagedStateApplier(context: try context())
         let real = ManagedState(settings: ["collect_interval": "900"], firewall: nil, authorizedKeys: nil)
         var json = try JSONValue.parse(try JSONEncoder().encode(real))
-        guard case .object(var fields) = json else { return }
+        guard case .object(var fields) = json else {
+            Issue.record("a state is not a JSON object: \(json)")
+            return
+        }
         fields["settings"] = .object(["collect_interval": .string("60")])
         json = .object(fields)
         let forged = try JSONDecoder().decode(ManagedState.self, from: json.serialized())
@@ -85,8 +98,9 @@ import Testing
 
     @Test func theOwnerCanRefuseTheFirewallAndTheKeys() throws {
         let applier = ManagedStateApplier(context: try context(owner: "manage_firewall: false\nmanage_ssh_keys: false\n"))
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBRtEcPf1WE2zXfOxQhMk4vB0CdBR1WU0d6KHUbQZgkp alice@laptop"
         let record = applier.apply(
-            ManagedState(settings: nil, firewall: "table inet rookery {\n}\n", authorizedKeys: ["root": "ssh-ed25519 AAAA x\n"]))
+            ManagedState(settings: nil, firewall: "table inet rookery {\n}\n", authorizedKeys: ["root": key + "\n"]))
         #expect(record.firewall?["status"] == .string("refused"))
         #expect(record.firewall?["reason"]?.stringValue?.contains("manage_firewall: false") == true)
         #expect(record.authorizedKeys?["status"] == .string("refused"))
@@ -98,5 +112,7 @@ import Testing
         let record = applier.apply(ManagedState(settings: nil, firewall: "table inet rookery {\n}\n", authorizedKeys: nil))
         #expect(record.firewall?["status"] == .string("failed"), "\(String(describing: record.firewall))")
         #expect(record.firewall?["rolled_back"] == .bool(true))
+        // Failed, not refused: the digest is not kept, so the next update brings the state again.
+        #expect(record.sha256 == nil && ManagedStateRecord.load(root)?.sha256 == nil)
     }
 }

@@ -205,6 +205,15 @@ import Testing
         _ = try await audit.run(at: Date(), cron: false)
         #expect(try await context.store.openIssues(fingerprint: alice.fingerprint).map(\.name) == ["sshd-passwords"])
         #expect(try await context.store.openIssues(fingerprint: bob.fingerprint).isEmpty)
+        // A run where the condition cannot tell (os_info said "unknown") leaves her issue open.
+        try await report([alice: ["sshd": .object(["password_authentication": .bool(true)]), "os_info": .string("unknown")]])
+        _ = try await audit.run(at: Date().addingTimeInterval(60), cron: false)
+        #expect(try await context.store.openIssues(fingerprint: alice.fingerprint).map(\.name) == ["sshd-passwords"])
+        // She is no longer Debian: the issue closes as not-in-group.
+        try await report([alice: failing("fedora")])
+        _ = try await audit.run(at: Date().addingTimeInterval(120), cron: false)
+        #expect(try await context.store.openIssues(fingerprint: alice.fingerprint).isEmpty)
+        #expect(try await context.store.issueHistory(fingerprint: alice.fingerprint, limit: 5).first?.closeReason == .notInGroup)
     }
 
     @Test func anAuditOfACheckForAGroupThatDoesNotExistStopsBeforeChangingAnything() async throws {
@@ -261,6 +270,8 @@ import Testing
             #expect(served.status == .ok)
         }
         #expect(try context.releases.list().map(\.groups) == [nil, ["canary"], ["deb"]])
+        // New devices, the agent's poll and the dashboard go by the newest release for everyone.
+        #expect(try context.releases.latest()?.number == everyone.number)
     }
 
     @Test func issuesYAMLTakesGroupsOnDeviceChecksOnly() throws {

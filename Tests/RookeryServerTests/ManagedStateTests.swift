@@ -59,6 +59,7 @@ import Testing
 
     func makeGroups() async throws {
         for name in ["db", "app", "staging"] { _ = try await groups.create(name, condition: nil, by: Self.who) }
+        _ = try await groups.create("linux", condition: "plugins.network.interfaces =~ .", by: Self.who)
         _ = try await groups.add(["db1"], to: "db", by: Self.who)
         _ = try await groups.add(["app1"], to: "app", by: Self.who)
         _ = try await groups.add(["app1", "db1"], to: "staging", by: Self.who)
@@ -152,7 +153,10 @@ import Testing
     }
 
     @Test func anAddressThatIsNotOneNeverReachesARule() async throws {
-        try await report(appAddresses: ["198.51.100.7; flush ruleset", "198.51.100.8 }", "127.0.0.1/8", "::1/128", "999.1.1.1"])
+        try await report(appAddresses: [
+            "198.51.100.7; flush ruleset", "198.51.100.8 }", "127.0.0.1/8", "::1/128", "999.1.1.1", "224.0.0.5/4",
+            "255.255.255.255/32", "169.254.1.1/16", "fe80::1/64", "ff02::1/128"
+        ])
         try await makeGroups()
         try write(Self.firewall, ManagedConfigFiles.firewallPath)
         _ = try await admin.apply(by: Self.who)
@@ -217,6 +221,11 @@ import Testing
         try await makeGroups()
         for (path, text, says) in [
             (ManagedConfigFiles.settingsPath, "defaults:\n  collect_interval: 5\n", "collect_interval must be a whole number from 60"),
+            (ManagedConfigFiles.settingsPath, "defaults:\n  collect_interval: 0900\n", "collect_interval must be a whole number from 60"),
+            (
+                ManagedConfigFiles.firewallPath, "rules:\n  - {group: db, allow: {tcp: [5432]}, from_group: linux}\n",
+                "from_group linux is a dynamic group"
+            ),
             (ManagedConfigFiles.settingsPath, "defaults:\n  server_url: http://evil\n", "server_url cannot be set for a fleet"),
             (ManagedConfigFiles.settingsPath, "groups:\n  nosuch: {collect_interval: 600}\n", "group nosuch, which does not exist"),
             (ManagedConfigFiles.firewallPath, "rules:\n  - {group: db, allow: {tcp: [70000]}}\n", "port is a whole number"),

@@ -41,6 +41,9 @@ public struct ManagedStateApplier: Sendable {
                 context.log.warning("managed \(part) not taken: \(value?["reason"]?.stringValue ?? status)")
             }
         }
+        // A part that failed (a full disk, nft that did not answer) is tried again: without the
+        // digest the next update brings the state back. A refusal would only be refused again.
+        if record.hasFailure { record.sha256 = nil }
         return save(record)
     }
 

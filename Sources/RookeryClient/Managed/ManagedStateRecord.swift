@@ -18,6 +18,13 @@ public struct ManagedStateRecord: Sendable, Equatable {
 
     static func path(_ root: InstallRoot) -> String { root.clientState + "/managed.json" }
 
+    /// Whether a part, or one account's file, failed (rather than being refused or taken).
+    var hasFailure: Bool {
+        var outcomes = [settings, firewall]
+        if case .object(let accounts)? = authorizedKeys { outcomes += accounts.values.map(Optional.some) }
+        return outcomes.contains { $0?["status"] == .string("failed") }
+    }
+
     public var json: JSONValue {
         var fields: [String: JSONValue] = ["received_at": .string(RFC3339.string(from: receivedAt))]
         fields["sha256"] = sha256.map(JSONValue.string) ?? .null

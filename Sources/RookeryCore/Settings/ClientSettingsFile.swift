@@ -35,6 +35,10 @@ public enum ClientSettingsFile {
         let fleetFile = root.clientFleetSettings
         if fm.fileExists(atPath: fleetFile) {
             let (settings, keys) = try layer(from: fleetFile, over: sourced.settings)
+            // The device wrote it from checked values; a key a fleet may not set is not read from it.
+            if let stranger = keys.first(where: { !FleetSettings.keys.contains($0) }) {
+                throw SettingsError("invalid settings in \(fleetFile): \(stranger) cannot be set for a fleet")
+            }
             sourced.settings = settings
             sourced.record(keys, from: .fleet(file: fleetFile))
         }

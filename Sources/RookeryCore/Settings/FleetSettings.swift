@@ -22,7 +22,8 @@ public enum FleetSettings {
     /// Why `value` cannot be `key`'s fleet-wide value; nil when it can.
     public static func problem(key: String, value: String) -> String? {
         if let range = numbers[key] {
-            guard let number = Int(value), range.contains(number) else {
+            // Written as the device's reader takes a number: decimal digits, no sign, no leading zero.
+            guard let number = Int(value), String(number) == value, range.contains(number) else {
                 return "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)"
             }
             return nil

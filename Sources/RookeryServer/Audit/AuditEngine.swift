@@ -109,9 +109,12 @@ public struct AuditEngine: Sendable {
         }
         for check in catalog.deviceChecks {
             let mine = subject.issues.filter { $0.name == check.name }
-            // A check for some groups only: a device that left them has no issue under it.
-            if let groups = check.groups, !membership.contains(subject, inAnyOf: groups) {
-                if let open = mine.first(where: \.isOpen) { changes.append(.close(id: open.id!, at: options.now, reason: .notInGroup)) }
+            // A check for some groups only: a device that left them has no issue under it; one whose
+            // membership cannot be told this time keeps its issue as it is.
+            if let groups = check.groups, case let member = membership.verdict(subject, inAnyOf: groups), member != .holds {
+                if member == .clear, let open = mine.first(where: \.isOpen) {
+                    changes.append(.close(id: open.id!, at: options.now, reason: .notInGroup))
+                }
                 notApplicable.append(check.name)
                 continue
             }

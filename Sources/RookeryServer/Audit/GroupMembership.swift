@@ -47,6 +47,26 @@ public struct GroupMembership: Sendable {
         groups.contains { contains(subject, in: $0) }
     }
 
+    /// `holds` when the device is in one of `groups`; `unknown` when it is in none for sure but a
+    /// dynamic group's condition cannot tell (a plugin that said "unknown" this time); else `clear`.
+    /// The audit leaves a check's issue alone on `unknown`, so one bad plugin run does not close
+    /// and then reopen it.
+    public func verdict(_ subject: AuditSubject, inAnyOf groups: [String]) -> Verdict {
+        var undecided = false
+        for group in groups {
+            if let condition = conditions[group] {
+                switch condition.evaluate(subject.projection) {
+                case .holds: return .holds
+                case .unknown: undecided = true
+                case .clear: break
+                }
+            } else if members[group]?.contains(subject.device.fingerprint) ?? false {
+                return .holds
+            }
+        }
+        return undecided ? .unknown : .clear
+    }
+
     /// The groups the device is in, by name.
     public func groups(of subject: AuditSubject) -> [String] {
         groups.map(\.name).filter { contains(subject, in: $0) }

@@ -81,7 +81,10 @@ enum IPAddressText {
             var raw = in_addr()
             guard inet_pton(AF_INET, address, &raw) == 1 else { return nil }
             let first = UInt32(bigEndian: raw.s_addr) >> 24
-            guard first != 127, first != 0, !(first == 169 && (UInt32(bigEndian: raw.s_addr) >> 16) & 0xFF == 254) else { return nil }
+            // Loopback, "this network", link-local, multicast and reserved/broadcast are no peer's address.
+            guard first != 127, first != 0, first < 224, !(first == 169 && (UInt32(bigEndian: raw.s_addr) >> 16) & 0xFF == 254) else {
+                return nil
+            }
             var out = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             guard inet_ntop(AF_INET, &raw, &out, socklen_t(out.count)) != nil else { return nil }
             return String(cString: out)

@@ -55,6 +55,14 @@ public struct ManagedConfig: Sendable {
                 throw SettingsError("\(file) names group \(missing), which does not exist; create it (bin/groups create \(missing)) or fix the file")
             }
         }
+        // Addresses become other devices' rules: their source must be devices an admin chose, not
+        // any device whose own report matches a condition.
+        let dynamic = Set(membership.groups.filter(\.isDynamic).map(\.name))
+        if let source = firewall?.rules.compactMap(\.fromGroup).first(where: dynamic.contains) {
+            throw SettingsError(
+                "\(ManagedConfigFiles.firewallPath): from_group \(source) is a dynamic group; a device joins it by what it "
+                    + "reports itself, and its addresses would be let in. Use a static group (bin/groups create and add)")
+        }
     }
 
     /// The groups any of the files names.

@@ -27,7 +27,9 @@ public struct ManagedStateRenderer: Sendable {
         let states = try await render(applied.files).states
         let stored = try await store.managedStateDigests()
         let changed = states.filter { stored[$0.key] != $0.value.sha256 }
-        if !changed.isEmpty { try await store.writeManagedStates(changed, at: now) }
+        // An apply (here or on another host) while this rendered wins: this render is dropped.
+        guard !changed.isEmpty, try await store.managedConfig() == applied else { return 0 }
+        try await store.writeManagedStates(changed, at: now)
         return changed.count
     }
 }

@@ -56,8 +56,10 @@ public struct ReleaseLibrary: Sendable {
     /// The newest release devices can have. A damaged record, or one whose tarball does not match
     /// it (yet), is passed over here (devices keep updating to the newest good one); `list()`
     /// names a damaged record to the admin.
+    /// A release for some groups (`groups`) is not: devices outside them, new devices
+    /// (`download_release`), the agent's poll and the dashboard go by this one.
     public func latest() throws -> ReleaseRecord? {
-        try offerable().first
+        try offerable().first { $0.groups == nil }
     }
 
     /// Every release devices can have, newest first (see `latest`): a device is offered the

@@ -40,7 +40,8 @@ extension SQLiteStore {
     }
 
     public func writeManagedStates(_ states: [String: ManagedState], at: Date) async throws {
-        let rows = try states.map { ($0.key, try ManagedStateText.encode($0.value), $0.value.sha256) }
+        // In key order, so two hosts writing at once take their row locks in one order.
+        let rows = try states.sorted { $0.key < $1.key }.map { ($0.key, try ManagedStateText.encode($0.value), $0.value.sha256) }
         try await pool.write { db in
             for (fingerprint, state, sha256) in rows {
                 // A device forgotten since the render has no row to write.

@@ -44,7 +44,8 @@ extension PostgresStore {
     }
 
     public func writeManagedStates(_ states: [String: ManagedState], at: Date) async throws {
-        let rows = try states.map { ($0.key, try ManagedStateText.encode($0.value), $0.value.sha256) }
+        // In key order, so two hosts writing at once take their row locks in one order.
+        let rows = try states.sorted { $0.key < $1.key }.map { ($0.key, try ManagedStateText.encode($0.value), $0.value.sha256) }
         let logger = logger
         try await transaction { connection in
             for (fingerprint, state, sha256) in rows {
