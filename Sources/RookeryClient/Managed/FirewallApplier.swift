@@ -50,7 +50,7 @@ public struct FirewallApplier: Sendable {
     /// will not load leaves the old table in force. One that loads but is then not listed is
     /// replaced by the last good one again (or removed, when there was none).
     public func apply(_ ruleset: String) -> FirewallOutcome {
-        
+        if let problem = FirewallRuleset.problem(ruleset) { return .refused(problem) }
         let lastGood = readText(lastGoodPath)
         if ruleset == lastGood { return .unchanged(sha256: Self.sha256(ruleset)) }
         return load(ruleset, previous: lastGood)
