@@ -14,7 +14,21 @@ public struct FleetSnapshot: Sendable {
         public var runningSHA256: String?
     }
 
-    public var members: [Member]
+    public let members: [Member]
+    /// Every group's members' addresses, worked out once: each device in a rule's group reads them.
+    private let addressesByGroup: [String: (ipv4: [String], ipv6: [String])]
+
+    public init(members: [Member]) {
+        self.members = members
+        var sets: [String: (ipv4: Set<String>, ipv6: Set<String>)] = [:]
+        for member in members {
+            for group in member.groups {
+                sets[group, default: ([], [])].ipv4.formUnion(member.ipv4)
+                sets[group, default: ([], [])].ipv6.formUnion(member.ipv6)
+            }
+        }
+        addressesByGroup = sets.mapValues { (Array($0.ipv4).sorted(), Array($0.ipv6).sorted()) }
+    }
 
     static let interfaces = DocumentPath("plugins.network.interfaces")!
     static let running = DocumentPath("managed.sha256")!
@@ -42,8 +56,7 @@ public struct FleetSnapshot: Sendable {
 
     /// The addresses of every member of `group`, sorted and without repeats.
     public func addresses(of group: String) -> (ipv4: [String], ipv6: [String]) {
-        let inGroup = members.filter { $0.groups.contains(group) }
-        return (Array(Set(inGroup.flatMap(\.ipv4))).sorted(), Array(Set(inGroup.flatMap(\.ipv6))).sorted())
+        addressesByGroup[group] ?? ([], [])
     }
 
     /// `[{"name": ..., "ipv4": ["a/len"], "ipv6": [...]}]` to checked global addresses. Loopback,
