@@ -214,7 +214,7 @@ struct BenchCommand: AsyncParsableCommand {
             commandName: "managed",
             abstract: "Rendering the managed state (settings, firewall, keys) over a large fleet: apply and plan.",
             discussion: """
-                Seeds --devices accepted devices into a scratch root's SQLite file with three groups and the three \
+                Seeds --devices accepted devices into a scratch root's SQLite file with four groups and the three \
                 managed-state files, then times `rookery groups apply` (every state rendered and written) and \
                 `rookery groups plan` (rendered and compared: what the server's per-minute refresh does when \
                 nothing changed) under GNU time. Target: the refresh well inside its minute for 10,000 devices.

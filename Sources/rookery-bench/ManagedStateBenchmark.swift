@@ -5,9 +5,9 @@ import RookeryServer
 /// `rookery-bench managed`: what rendering the managed state costs over a large fleet, which the
 /// server does every minute after an apply (`ManagedStateRefresher`). Seeds --devices accepted
 /// devices (the audit benchmark's documents, each with an address of its own) into a scratch
-/// root's SQLite file, with a static group of 1% (`db`), a dynamic one of about 10% (`app`) and a
-/// static one of 20% (`staging`), and the three files (settings per group, `db` accepting 5432
-/// from `app`, a team granted an account on `staging`); then times `rookery groups apply` (the
+/// root's SQLite file, with static groups of 1% (`db`), 10% (`app`) and 20% (`staging`) and a
+/// dynamic one of about 10% (`weak-sshd`), and the three files (settings per group, `db` accepting
+/// 5432 from `app`, a team granted an account on `staging`); then times `rookery groups apply` (the
 /// first render, every state written) and `rookery groups plan` (a render compared with what was
 /// sent: the refresher's work when nothing changed) under GNU time.
 struct ManagedStateBenchmark {
@@ -68,7 +68,7 @@ struct ManagedStateBenchmark {
             largestTableBytes: largest)
     }
 
-    /// The fleet, then the groups: `db` holds the first 1%, `staging` the next 20%; `app` is dynamic.
+    /// The fleet, then the groups: `db` holds the first 1%, `staging` the next 20%, `app` the next 10%.
     private func seed(_ store: any StoreSeeding) async throws {
         try await AuditBenchmark.seed(store, devices: devices) { index, document in
             guard case .object(var fields) = document, case .object(var plugins)? = fields["plugins"] else { return document }
@@ -83,8 +83,9 @@ struct ManagedStateBenchmark {
         let who = AdminOperator(user: "bench", sudoUser: nil)
         _ = try await store.createGroup(DeviceGroup(name: "db", condition: nil, createdBy: who.name, createdAt: now))
         _ = try await store.createGroup(DeviceGroup(name: "staging", condition: nil, createdBy: who.name, createdAt: now))
+        _ = try await store.createGroup(DeviceGroup(name: "app", condition: nil, createdBy: who.name, createdAt: now))
         _ = try await store.createGroup(
-            DeviceGroup(name: "app", condition: "plugins.sshd.password_authentication == true", createdBy: who.name, createdAt: now))
+            DeviceGroup(name: "weak-sshd", condition: "plugins.sshd.password_authentication == true", createdBy: who.name, createdAt: now))
         let fingerprints = (0..<devices).map { String(format: "%040X", $0) }
         let dbCount = max(1, devices / 100)
         _ = try await store.addMembers(
@@ -92,6 +93,9 @@ struct ManagedStateBenchmark {
         _ = try await store.addMembers(
             Array(fingerprints.dropFirst(dbCount).prefix(devices / 5)),
             change: GroupChange(at: now, by: who.name, group: "staging", action: .added, detail: ""))
+        _ = try await store.addMembers(
+            Array(fingerprints.dropFirst(dbCount + devices / 5).prefix(devices / 10)),
+            change: GroupChange(at: now, by: who.name, group: "app", action: .added, detail: ""))
     }
 
     static let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBRtEcPf1WE2zXfOxQhMk4vB0CdBR1WU0d6KHUbQZgkp"
@@ -100,6 +104,7 @@ struct ManagedStateBenchmark {
         (
             ManagedConfigFiles.settingsPath,
             "defaults:\n  collect_interval: 600\ngroups:\n  db:\n    plugin_timeout: 60\n  staging:\n    collect_interval: 900\n"
+                + "  weak-sshd:\n    update_interval: 120\n"
         ),
         (ManagedConfigFiles.firewallPath, "groups:\n  db: {input: drop}\nrules:\n  - {group: db, allow: {tcp: [5432]}, from_group: app}\n"),
         (
