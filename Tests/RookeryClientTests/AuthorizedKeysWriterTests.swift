@@ -250,6 +250,26 @@ struct AuthorizedKeysWriterTests {
         #expect(try entries(root + "/home/alice/.ssh") == ["authorized_keys"])
     }
 
+    @Test func anSSHThatIsNotADirectoryIsRefused() throws {
+        try sandbox.write("not a directory\n", to: "root/home/alice/.ssh")
+        guard case .refused(let reason) = writer().apply(["alice": key("alice")])["alice"] else {
+            Issue.record("a plain file .ssh was accepted")
+            return
+        }
+        #expect(reason.hasSuffix(".ssh is not a directory"))
+        #expect(contents(root + "/home/alice/.ssh") == "not a directory\n")
+    }
+
+    @Test func anAuthorizedKeysThatIsNotAFileIsRefused() throws {
+        _ = try sandbox.directory("root/home/alice/.ssh/authorized_keys")
+        guard case .refused(let reason) = writer().apply(["alice": key("alice")])["alice"] else {
+            Issue.record("a directory authorized_keys was accepted")
+            return
+        }
+        #expect(reason.contains("not a regular file"))
+        #expect(try entries(root + "/home/alice/.ssh") == ["authorized_keys"])
+    }
+
     @Test func aHardLinkedAuthorizedKeysIsNotCopied() throws {
         try sandbox.write("root:secret\n", to: "root/etc/shadow", mode: 0o600)
         _ = try sandbox.directory("root/home/alice/.ssh")

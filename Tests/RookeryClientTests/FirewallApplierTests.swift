@@ -106,9 +106,17 @@ import Glibc
         ("a table word hidden after the table", "table inet rookery {\n}\n;table ip filter {}\n"),
         ("a brace closing the table early", "table inet rookery {\n}\n}\ntable ip filter {\n"),
         ("unbalanced braces", "table inet rookery {\n    chain c {\n}\n"),
+        ("a stray closing brace", "table inet rookery {\n}\n}\n"),
+        ("a second block after the table", "table inet rookery {\n}\n{\n}\n"),
         ("a quoted string hiding a brace past a line end", "table inet rookery {\n  comment \"x\n}\ntable ip filter { \"\n}\n"),
         ("an unterminated string", "table inet rookery {\n  comment \"x }\n"),
         ("no table", "chain input { }\n"),
+        ("a table without a name", "table inet {\n}\n"),
+        ("a bare block", "{\n}\n"),
+        ("a word between the name and the brace", "table inet rookery extra {\n}\n"),
+        ("punctuation before the table", ";table inet rookery {\n}\n"),
+        ("punctuation after the table", "table inet rookery {\n}\n;\n"),
+        ("a quoted string outside the table", "table inet rookery {\n}\n\"/etc/shadow\"\n"),
         ("nothing", ""),
         ("only comments", "# table inet rookery {\n# }\n"),
         ("upper case", "TABLE inet rookery {\n}\n"),
@@ -348,6 +356,14 @@ import Glibc
         #expect(contents(stateDirectory + "/last-good.nft") == Self.goodSet)
     }
 
+    @Test func aRemovalThatHangsKeepsTheStateAndSaysNothingIsKnown() throws {
+        _ = applier().apply(Self.goodSet)
+        try sandbox.write("", to: "nft/hang")
+        // Killed nft may or may not have deleted the table: not "rolled back".
+        #expect(applier(timeout: 1).remove().isFailed(rolledBack: false))
+        #expect(contents(stateDirectory + "/last-good.nft") == Self.goodSet)
+    }
+
     @Test func reportValues() {
         #expect(FirewallOutcome.applied(sha256: "ab").reportValue == .object(["status": .string("applied"), "sha256": .string("ab")]))
         #expect(FirewallOutcome.unchanged(sha256: "ab").reportValue == .object(["status": .string("unchanged"), "sha256": .string("ab")]))
@@ -461,7 +477,8 @@ import Glibc
     /// file's `delete table inet rookery` line as the kernel's table (none when that is empty),
     /// and `list` prints it. Markers: `fail` fails every call as nft does without privileges;
     /// `fail-list-once` fails the next listing; `fail-list` every listing; `listing-once` is
-    /// printed by the next listing instead of the table. A load file holding HANG sleeps.
+    /// printed by the next listing instead of the table. A load sleeps when `hang` exists or the
+    /// file holds HANG.
     static func standIn(directory: String) -> String {
         """
         #!/bin/sh
@@ -476,7 +493,7 @@ import Glibc
             exit 1
         fi
         if [ "$1" = "-f" ]; then
-            if grep -q HANG "$2"; then sleep 30; fi
+            if [ -e "$dir/hang" ] || grep -q HANG "$2"; then sleep 30; fi
             sed '1,/^delete table inet rookery$/d' "$2" > "$dir/loading"
             if [ -s "$dir/loading" ]; then mv "$dir/loading" "$dir/loaded"; else rm -f "$dir/loading" "$dir/loaded"; fi
             exit 0

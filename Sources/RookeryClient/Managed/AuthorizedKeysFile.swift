@@ -10,8 +10,8 @@ import Glibc
 /// /etc/shadow`) hoping root writes through it, so every step after the home directory works on
 /// descriptors: `.ssh` is opened relative to the home with O_NOFOLLOW (so it is a real directory
 /// inside the home, whatever happens to the path meanwhile), and every file inside it relative to
-/// that descriptor, never by path. The home's own path is the administrator's (passwd) and is
-/// followed as the system follows it.
+/// that descriptor and with O_NOFOLLOW too, never by path. The home's own path is the
+/// administrator's (passwd) and is followed as the system follows it.
 struct AuthorizedKeysFile {
     /// Why the file was not written: `refused` for what Rookery will not do, `failed` for errors.
     enum Problem: Error, Equatable {
@@ -57,25 +57,26 @@ struct AuthorizedKeysFile {
     /// not a directory, or belongs to someone other than the account or root.
     private func openSSHDirectory(in homeFD: Int32) throws(Problem) -> Int32 {
         let path = home + "/.ssh"
-        var info = stat()
+        // O_NOFOLLOW is the symlink check, made by the open itself: a look before the open could
+        // be answered by a directory that is a symlink by the time of the open.
+        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        var fd = openat(homeFD, ".ssh", flags)
         var made = false
-        if fstatat(homeFD, ".ssh", &info, AT_SYMLINK_NOFOLLOW) != 0 {
-            guard errno == ENOENT else { throw .failed(Self.reason("look at \(path)")) }
+        if fd < 0 && errno == ENOENT {
             if mkdirat(homeFD, ".ssh", 0o700) == 0 {
                 made = true
             } else if errno != EEXIST {
                 throw .failed(Self.reason("make \(path)"))
             }
-        } else if info.st_mode & S_IFMT == S_IFLNK {
-            throw .refused("\(path) is a symlink; Rookery does not write through one")
-        } else if info.st_mode & S_IFMT != S_IFDIR {
-            throw .refused("\(path) is not a directory")
+            fd = openat(homeFD, ".ssh", flags)
         }
-        // O_NOFOLLOW: had .ssh been swapped for a symlink since the look above, this fails.
-        let fd = openat(homeFD, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        var info = stat()
         guard fd >= 0 else {
-            if errno == ELOOP || errno == ENOTDIR { throw .refused("\(path) is a symlink or not a directory") }
-            throw .failed(Self.reason("open \(path)"))
+            // Linux says ENOTDIR (not ELOOP) for a symlink opened with O_DIRECTORY | O_NOFOLLOW.
+            guard errno == ELOOP || errno == ENOTDIR else { throw .failed(Self.reason("open \(path)")) }
+            // Refused either way; this look only words the message.
+            let isSymlink = fstatat(homeFD, ".ssh", &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFLNK
+            throw .refused(isSymlink ? "\(path) is a symlink; Rookery does not write through one" : "\(path) is not a directory")
         }
         if made {
             guard fchown(fd, uid, gid) == 0, fchmod(fd, 0o700) == 0 else {
@@ -94,20 +95,16 @@ struct AuthorizedKeysFile {
     /// What authorized_keys holds now; nil when there is none.
     private func readExisting(in sshFD: Int32) throws(Problem) -> (data: Data, uid: uid_t, gid: gid_t, mode: mode_t)? {
         let path = home + "/.ssh/" + Self.name
-        var info = stat()
-        if fstatat(sshFD, Self.name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
-            guard errno == ENOENT else { throw .failed(Self.reason("look at \(path)")) }
-            return nil
-        }
-        guard info.st_mode & S_IFMT != S_IFLNK else { throw .refused("\(path) is a symlink; Rookery does not write through one") }
-        // O_NONBLOCK: a FIFO swapped in after the look above must not hang the client.
+        // O_NOFOLLOW refuses a symlink in the open itself; O_NONBLOCK keeps a FIFO planted here
+        // from hanging the client (it is refused below as not a regular file).
         let fd = openat(sshFD, Self.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ELOOP { throw .refused("\(path) is a symlink; Rookery does not write through one") }
             if errno == ENOENT { return nil }
+            if errno == ELOOP { throw .refused("\(path) is a symlink; Rookery does not write through one") }
             throw .failed(Self.reason("open \(path)"))
         }
         defer { close(fd) }
+        var info = stat()
         guard fstat(fd, &info) == 0 else { throw .failed(Self.reason("look at \(path)")) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw .refused("\(path) is not a regular file") }
         // Its content is copied into a file the account owns: a hard link to another file

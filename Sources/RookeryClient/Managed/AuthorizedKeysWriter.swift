@@ -13,7 +13,8 @@ import RookeryPlugins
 /// (`AuthorizedKeysFile`), and starts with a line saying Rookery manages it.
 public struct AuthorizedKeysWriter: Sendable {
     public let systemRoot: SystemRoot
-    /// Where the list of managed accounts is kept (`managed-accounts.json`), e.g. var/client/ssh.
+    /// Where the list of managed accounts is kept (`managed-accounts.json`), such as
+    /// var/client/authorized-keys.
     public let stateDirectory: String
 
     public init(systemRoot: SystemRoot, stateDirectory: String) {

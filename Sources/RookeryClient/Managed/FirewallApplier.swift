@@ -76,6 +76,9 @@ public struct FirewallApplier: Sendable {
                 }
             }
             return .removed
+        case .timedOut:
+            // Killed after handing the transaction to the kernel, or before: nobody can tell.
+            return .failed("nft did not finish deleting the table within \(Int(timeout)) s", rolledBack: false)
         case let failure:
             return .failed(Self.shorten("nft did not delete the table: \(describe(failure))"), rolledBack: true)
         }

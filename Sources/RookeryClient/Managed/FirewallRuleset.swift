@@ -80,7 +80,7 @@ public enum FirewallRuleset {
                 index += 1
                 while index < bytes.count && bytes[index] != UInt8(ascii: "\"") {
                     if bytes[index] == 0x0A { return "line \(line): a quoted string runs past the end of the line" }
-                    if bytes[index] < 0x20 && bytes[index] != 0x09 || bytes[index] == 0x7F {
+                    if bytes[index] < 0x20 && bytes[index] != 0x09 && bytes[index] != 0x0A || bytes[index] == 0x7F {
                         return "line \(line) holds a control character (\(bytes[index]))"
                     }
                     index += 1
@@ -93,7 +93,7 @@ public enum FirewallRuleset {
                 if depth == 0 {
                     if closed { return "line \(line): something follows the table; only the table \(qualifiedName) may stand here" }
                     guard header == ["table", family, name] else {
-                        return "line \(line): the block is \(header.joined(separator: " ")), not table \(qualifiedName)"
+                        return "line \(line): only table \(qualifiedName) may be declared (found \(header.joined(separator: " ").prefix(80)))"
                     }
                     opened = true
                 }
@@ -121,11 +121,8 @@ public enum FirewallRuleset {
         mutating func word(_ word: String) -> String? {
             if depth == 0 {
                 if closed { return "line \(line): \(word.prefix(40)) follows the table; only the table \(qualifiedName) may stand here" }
+                // Checked at the opening brace: "table inet rookery" and nothing else.
                 header.append(word)
-                // "table inet rookery" and nothing else may come before the brace.
-                guard header.count <= 3, ["table", family, name][header.count - 1] == word else {
-                    return "line \(line): only table \(qualifiedName) may be declared (found \(header.joined(separator: " ").prefix(80)))"
-                }
                 return nil
             }
             let lowered = word.lowercased()
