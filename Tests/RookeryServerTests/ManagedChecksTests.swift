@@ -32,6 +32,7 @@ import Testing
             try Self.verdict(
                 check, #"{"firewall": {"status": "applied"}, "settings": {"status": "adopted"}, "authorized_keys": {"deploy": {"status": "unchanged"}}}"#)
                 == .clear)
+        #expect(try Self.verdict(check, #"{"authorized_keys": {"status": "refused", "reason": "manage_ssh_keys: false"}}"#) == .holds)
         #expect(try Self.verdict(check, #"{}"#) == .clear)
     }
 }
