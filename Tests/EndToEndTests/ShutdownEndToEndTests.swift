@@ -64,6 +64,10 @@ import Glibc
         try #require(added.status == 0, "\(added.stderr)")
         server.onSettingsPorts = true
         try server.start()
+        // start() returns once the first port listens; the second may take a moment more.
+        try #require(
+            SlowPeerAttackTests.waitFor(seconds: 10) { (try? RawConnection(port: ports[1])) != nil },
+            "port \(ports[1]) never listened")
         let (held, rest) = try Self.halfSentRequest(port: ports[1])
         usleep(200_000)
         kill(server.pid, SIGTERM)
