@@ -15,9 +15,6 @@ public struct GroupAdmin: Sendable {
         self.catalog = catalog
     }
 
-    /// Devices read per batch while working out a dynamic group's members.
-    static let batchSize = 1000
-
     public func create(
         _ name: String, description: String = "", condition: String?, by who: AdminOperator, now: Date = Date()
     ) async throws -> DeviceGroup {
@@ -144,15 +141,8 @@ public struct GroupAdmin: Sendable {
         let dynamic = wanted.filter(\.isDynamic).map(\.name)
         if !dynamic.isEmpty {
             let paths = Array(Set(membership.paths)).sorted { $0.description < $1.description }
-            var cursor: AuditCursor?
-            while true {
-                let records = try await store.auditRecords(after: cursor, limit: Self.batchSize, paths: paths)
-                for record in records {
-                    let subject = try record.subject(paths: paths)
-                    for name in dynamic where membership.contains(subject, in: name) { found[name, default: []].append(subject.device) }
-                }
-                guard records.count == Self.batchSize, let last = records.last?.device else { break }
-                cursor = AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint)
+            try await store.forEachAuditSubject(paths: paths) { subject in
+                for name in dynamic where membership.contains(subject, in: name) { found[name, default: []].append(subject.device) }
             }
         }
         return found.mapValues { $0.sorted { ($0.hostname, $0.fingerprint) < ($1.hostname, $1.fingerprint) } }

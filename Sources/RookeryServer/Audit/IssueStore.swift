@@ -36,6 +36,20 @@ public protocol IssueStore: Sendable {
     func unlink(_ fingerprint: String, from others: [String]) async throws
 }
 
+extension IssueStore {
+    /// Every accepted device with the document values at `paths`, in (hostname, fingerprint)
+    /// order, read `batchSize` at a time so a large fleet is never held whole by the read.
+    func forEachAuditSubject(paths: [DocumentPath], batchSize: Int = 1000, _ body: (AuditSubject) throws -> Void) async throws {
+        var cursor: AuditCursor?
+        while true {
+            let records = try await auditRecords(after: cursor, limit: batchSize, paths: paths)
+            for record in records { try body(try record.subject(paths: paths)) }
+            guard records.count == batchSize, let last = records.last?.device else { return }
+            cursor = AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint)
+        }
+    }
+}
+
 /// An audit's hold on its store's audit lock (see `IssueStore.holdAuditLock`).
 public struct AuditLockHold: Sendable {
     private let releasing: @Sendable () async -> Void

@@ -36,20 +36,13 @@ public struct FleetSnapshot: Sendable {
     public static func read(_ store: any Store, membership: GroupMembership, batchSize: Int = 1000) async throws -> FleetSnapshot {
         let paths = Array(Set(membership.paths + [interfaces, running])).sorted { $0.description < $1.description }
         var members: [Member] = []
-        var cursor: AuditCursor?
-        while true {
-            let records = try await store.auditRecords(after: cursor, limit: batchSize, paths: paths)
-            for record in records {
-                let subject = try record.subject(paths: paths)
-                let (ipv4, ipv6) = addresses(subject.projection.values[interfaces])
-                let running = subject.projection.values[Self.running]?.stringValue.flatMap { Hex.isLowercaseSHA256($0) ? $0 : nil }
-                members.append(
-                    Member(
-                        device: subject.device, groups: Set(membership.groups(of: subject)), ipv4: ipv4, ipv6: ipv6,
-                        runningSHA256: running))
-            }
-            guard records.count == batchSize, let last = records.last?.device else { break }
-            cursor = AuditCursor(hostname: last.hostname, fingerprint: last.fingerprint)
+        try await store.forEachAuditSubject(paths: paths, batchSize: batchSize) { subject in
+            let (ipv4, ipv6) = addresses(subject.projection.values[interfaces])
+            let running = subject.projection.values[Self.running]?.stringValue.flatMap { Hex.isLowercaseSHA256($0) ? $0 : nil }
+            members.append(
+                Member(
+                    device: subject.device, groups: Set(membership.groups(of: subject)), ipv4: ipv4, ipv6: ipv6,
+                    runningSHA256: running))
         }
         return FleetSnapshot(members: members)
     }
