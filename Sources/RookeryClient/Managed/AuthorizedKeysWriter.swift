@@ -107,16 +107,8 @@ public struct AuthorizedKeysWriter: Sendable {
         return !passwd.contains { $0.name == name }
     }
 
-    /// Why `name` is not an account name Rookery manages (`^[a-z_][a-z0-9_-]{0,31}$`, as
-    /// useradd's default NAME_REGEX, without the trailing `$` of machine accounts); nil when it is.
+    /// Why `name` is not an account name Rookery manages (`ManagedAccountName`); nil when it is.
     static func nameProblem(_ name: String) -> String? {
-        let bytes = Array(name.utf8)
-        let valid =
-            (1...32).contains(bytes.count)
-            && (bytes[0] == UInt8(ascii: "_") || (0x61...0x7A).contains(bytes[0]))
-            && bytes.dropFirst().allSatisfy {
-                (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-            }
-        return valid ? nil : "\(String(name.prefix(40)).debugDescription) is not a valid account name"
+        ManagedAccountName.isValid(name) ? nil : "\(String(name.prefix(40)).debugDescription) is not a valid account name"
     }
 }

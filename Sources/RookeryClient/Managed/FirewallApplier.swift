@@ -30,6 +30,11 @@ public struct FirewallApplier: Sendable {
         self.timeout = timeout
     }
 
+    /// The device's own applier: its settings' nft, its state under var/client/firewall.
+    init(context: ClientContext) {
+        self.init(nft: context.settings.nftPath, stateDirectory: context.root.clientState + "/firewall")
+    }
+
     var lastGoodPath: String { stateDirectory + "/last-good.nft" }
     var livePath: String { stateDirectory + "/live.nft" }
     var loadPath: String { stateDirectory + "/load.nft" }

@@ -24,7 +24,7 @@ public struct ManagedStateApplier: Sendable {
         record.settings = adoptSettings(state.settings ?? [:])
         let settings = context.settings
         if settings.manageFirewall {
-            let firewall = FirewallApplier(nft: settings.nftPath, stateDirectory: context.root.clientState + "/firewall")
+            let firewall = FirewallApplier(context: context)
             record.firewall = (state.firewall.map { firewall.apply($0) } ?? firewall.remove()).reportValue
         } else if state.firewall != nil {
             record.firewall = .object(["status": .string("refused"), "reason": .string("the device owner set manage_firewall: false")])

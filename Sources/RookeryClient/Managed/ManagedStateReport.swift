@@ -16,7 +16,7 @@ struct ManagedStateReport {
         var fields: [String: JSONValue] = [:]
         if case .object(let record)? = ManagedStateRecord.load(context.root)?.json { fields = record }
         if context.settings.manageFirewall {
-            let firewall = FirewallApplier(nft: context.settings.nftPath, stateDirectory: context.root.clientState + "/firewall")
+            let firewall = FirewallApplier(context: context)
             var live = firewall.liveState().reportValue
             if live["state"] == .string("drifted"), case .object(var state) = live {
                 let restored = firewall.restore()

@@ -85,17 +85,12 @@ public struct AccessConfig: Sendable, Equatable {
         let who = try reader.scalar(people)
         guard config.keys[who] != nil || config.teams[who] != nil else { throw reader.error(people, "\(who) is neither a person nor a team") }
         let name = try reader.scalar(account)
-        guard isAccountName(name) else { throw reader.error(account, "\(name) is not an account name ([a-z_][a-z0-9_-]*, at most 32)") }
+        guard ManagedAccountName.isValid(name) else { throw reader.error(account, "\(name) is not an account name ([a-z_][a-z0-9_-]*, at most 32)") }
         guard let group = try reader.fields(devices, allowed: ["group"])["group"] else { throw reader.error(devices, "devices needs group") }
         return Grant(people: who, account: name, group: try reader.groupName(group))
     }
 
     static func isName(_ name: String) -> Bool {
         name.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", options: .regularExpression) != nil
-    }
-
-    /// What useradd takes, and what the device checks again.
-    public static func isAccountName(_ name: String) -> Bool {
-        name.range(of: "^[a-z_][a-z0-9_-]{0,31}$", options: .regularExpression) != nil
     }
 }
